@@ -1,0 +1,72 @@
+/**
+ * The action contract. An action is a named, schema-described operation that a
+ * rule's `do` list invokes with parameters. Built-ins live in `builtins/`;
+ * custom actions implement the same interface and are registered with
+ * `ActionRegistry.register` — the engine never changes to add one.
+ */
+import type { DecodedEvent } from '../events/types.js';
+import type { AgsClient } from '../ags/client.js';
+import type { Logger } from 'pino';
+
+/** A JSON Schema object (draft 2020-12 subset that ajv compiles). */
+export type JsonSchema = Record<string, unknown>;
+
+/** One HTTP request an action would send (dry runs, explain, tests). */
+export interface PlannedRequest {
+  /** AGS operation id (`fulfillItem`) or `http` for webhooks. */
+  readonly operation: string;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path below `AB_BASE_URL` (`/platform/admin/...`), or an absolute URL for `http`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  /** JSON body, if any. */
+  readonly body?: unknown;
+  /** Extra headers (never secrets: values from `${env...}` are shown redacted in plans). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** What an action sees while it plans or runs. */
+export interface ActionContext {
+  /** The decoded event. */
+  readonly event: DecodedEvent;
+  /** The event name (`userLoggedIn`). */
+  readonly eventName: string;
+  /** `AB_NAMESPACE`: the default namespace of every AGS call. */
+  readonly namespace: string;
+  /** Name of the rule running this action. */
+  readonly rule: string;
+  /** Stable idempotency key of this execution (event id + rule + action position). */
+  readonly idempotencyKey: string;
+  /** The AGS client; absent in dry run. */
+  readonly ags?: AgsClient;
+  readonly logger: Logger;
+  /** Aborted when the per-event deadline passes or shutdown begins. */
+  readonly signal?: AbortSignal;
+}
+
+/** Result of a successful execution (logged, traced, kept in dead letters for context). */
+export interface ActionResult {
+  /** Short human summary, e.g. `granted 1 x item 3f2a... to user 9c1b...`. */
+  readonly summary?: string;
+  /** The response body or other detail worth keeping. */
+  readonly detail?: unknown;
+}
+
+export interface ActionDefinition<P extends Record<string, unknown> = Record<string, unknown>> {
+  /** Name used in `rules.yaml` (`grantItem`). */
+  readonly name: string;
+  /** One line for the schema and README. */
+  readonly description: string;
+  /** JSON Schema of the parameters as written in `rules.yaml` (before defaults). */
+  readonly params: JsonSchema;
+  /** The AGS permission the IAM client needs, or `undefined` for local actions (`log`, `http`). */
+  readonly permission?: string;
+  /** Does the action call AGS (needs a client / token)? */
+  readonly usesAgs: boolean;
+  /** Fill defaults from the event (user id, namespace...) and check what the schema cannot. Throws ActionParamError. */
+  normalize(params: Record<string, unknown>, ctx: ActionContext): P;
+  /** The exact request(s) `execute` would send. Pure. */
+  plan(params: P, ctx: ActionContext): PlannedRequest[];
+  /** Perform the action. Throws AgsError / ActionError; `retriable` on the error decides redelivery. */
+  execute(params: P, ctx: ActionContext): Promise<ActionResult>;
+}

@@ -1,0 +1,124 @@
+/**
+ * Every metric the app exposes, defined in one place so names and labels stay
+ * consistent. gRPC metrics use the go-grpc-prometheus names Extend dashboards
+ * read; the engine's own are prefixed `event_rules_`. Labels never carry user
+ * ids or other unbounded values: only event, rule, action, operation and
+ * outcome names, which the rules file bounds.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type ActionOutcome = 'succeeded' | 'failed' | 'retriable' | 'duplicate' | 'deadLettered' | 'shadow' | 'planned';
+export type RuleMatchOutcome = 'matched' | 'notMatched' | 'inactive' | 'error';
+
+export interface MetricsOptions {
+  /** Collect Node process and runtime metrics (`process_*`, `nodejs_*`). Default: true. */
+  readonly defaultMetrics?: boolean;
+  /** Prefix for the default metrics, as `PROMETHEUS_PREFIX` in the templates. Default: none. */
+  readonly prefix?: string;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  // go-grpc-prometheus compatible
+  readonly grpcStarted = new Counter({
+    name: 'grpc_server_started_total',
+    help: 'Total number of RPCs started on the server.',
+    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
+    registers: [this.registry],
+  });
+  readonly grpcHandled = new Counter({
+    name: 'grpc_server_handled_total',
+    help: 'Total number of RPCs completed on the server, regardless of success or failure.',
+    labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'] as const,
+    registers: [this.registry],
+  });
+  readonly grpcMsgReceived = new Counter({
+    name: 'grpc_server_msg_received_total',
+    help: 'Total number of RPC stream messages received on the server.',
+    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
+    registers: [this.registry],
+  });
+  readonly grpcMsgSent = new Counter({
+    name: 'grpc_server_msg_sent_total',
+    help: 'Total number of gRPC stream messages sent by the server.',
+    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
+    registers: [this.registry],
+  });
+  readonly grpcHandlingSeconds = new Histogram({
+    name: 'grpc_server_handling_seconds',
+    help: 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
+    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  // the engine's own
+  readonly eventsReceived = new Counter({
+    name: 'event_rules_events_received_total',
+    help: 'Events received, by event name.',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsInvalid = new Counter({
+    name: 'event_rules_events_invalid_total',
+    help: 'Messages that did not decode (answered INVALID_ARGUMENT), by event name.',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+  readonly ruleEvaluations = new Counter({
+    name: 'event_rules_rule_evaluations_total',
+    help: 'Rule evaluations by rule and outcome (matched, notMatched, inactive: outside its activation window, error).',
+    labelNames: ['rule', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly actions = new Counter({
+    name: 'event_rules_actions_total',
+    help: 'Action executions by rule, action and outcome (succeeded, failed, retriable, duplicate, deadLettered, shadow, planned).',
+    labelNames: ['rule', 'action', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly actionSeconds = new Histogram({
+    name: 'event_rules_action_duration_seconds',
+    help: 'Latency of action executions, by rule and action.',
+    labelNames: ['rule', 'action'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly agsRequests = new Counter({
+    name: 'event_rules_ags_requests_total',
+    help: 'HTTP requests to AGS by operation id and status (HTTP code, or timeout / network).',
+    labelNames: ['operation', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly agsLogins = new Counter({
+    name: 'event_rules_ags_logins_total',
+    help: 'Client-credentials logins by reason (initial, refresh, unauthorized) and result (ok, failed).',
+    labelNames: ['reason', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly rulesReloads = new Counter({
+    name: 'event_rules_rules_reloads_total',
+    help: 'Rules file reloads by result (ok, rejected).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly dedupeStoreErrors = new Counter({
+    name: 'event_rules_dedupe_store_errors_total',
+    help: 'Failures to reach the idempotency store (events answered UNAVAILABLE), by store kind.',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: 'event_rules_dead_letters_total',
+    help: 'Dead-letter records written, by rule and action.',
+    labelNames: ['rule', 'action'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: MetricsOptions = {}) {
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, ...(options.prefix ? { prefix: options.prefix } : {}) });
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Prerequisites that a user's machine may lack (a Debian package, ../shared).
+ * On a user's machine a missing one skips the test with a visible reason; in CI
+ * (`CI=true`) it fails the run, so CI can never go green by skipping.
+ */
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
+export const AGS_SPECS_DIR = resolve(SHARED_DIR, 'ags-event-specs');
+export const IN_CI = process.env.CI === 'true';
+
+export interface Prereq {
+  /** true when the prerequisite is present. */
+  readonly ok: boolean;
+  /** Why it is missing and how to get it. */
+  readonly reason: string;
+}
+
+/**
+ * Returns true when the test may run. When the prerequisite is missing, prints the
+ * reason (visible in the test output) and returns false; in CI it throws instead.
+ * Use with `describe.skipIf(!need(...))`.
+ */
+export function need(prereq: Prereq): boolean {
+  if (prereq.ok) return true;
+  if (IN_CI) {
+    throw new Error(`CI=true and a test prerequisite is missing: ${prereq.reason}`);
+  }
+  process.stderr.write(`\n[skip] ${prereq.reason}\n`);
+  return false;
+}
+
+export function sharedSpecs(): Prereq {
+  return {
+    ok: existsSync(resolve(AGS_SPECS_DIR, 'accelbyte')),
+    reason: `../shared/ags-event-specs not found at ${AGS_SPECS_DIR} (it sits beside the checkout in CI)`,
+  };
+}
+
+export function sharedFile(rel: string): Prereq {
+  const path = resolve(SHARED_DIR, rel);
+  return { ok: existsSync(path), reason: `../shared/${rel} not found at ${path}` };
+}
+
+/** An executable on PATH or at an absolute path, with the Debian package that provides it. */
+export function executable(command: string, debianPackage: string, probeArgs: string[] = ['--version']): Prereq {
+  let ok = true;
+  try {
+    execFileSync(command, probeArgs, { stdio: 'ignore', timeout: 20_000 });
+  } catch {
+    ok = false;
+  }
+  return { ok, reason: `${command} is not available: apt-get install ${debianPackage}` };
+}
+
+/** Debian's python3 with a module importable (python3-grpcio, python3-grpc-tools). */
+export function debianPython(module: string, debianPackage: string): Prereq {
+  const python = '/usr/bin/python3';
+  let ok = true;
+  try {
+    execFileSync(python, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 20_000 });
+  } catch {
+    ok = false;
+  }
+  return { ok, reason: `${python} cannot import ${module}: apt-get install ${debianPackage}` };
+}
