@@ -1,0 +1,311 @@
+/**
+ * The gRPC host: one generic handler for the `OnMessage` method of every loaded
+ * event service, reflection and health beside them, and a graceful shutdown.
+ *
+ * Every loaded service is registered up front; whether a call is served is
+ * decided per call from the served set, so `setServed` (hot reload of rules)
+ * needs no re-registration. Methods of services that are loaded but not served
+ * answer UNIMPLEMENTED (the Extend sidecar then disables them).
+ */
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
+import { EventDecodeError } from '../events/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { DescriptorPool } from './descriptors.js';
+import { HealthStatus } from './health.js';
+import { HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA, loadInfraRoot } from './infra-protos.js';
+import { addReflection } from './reflection.js';
+import type { EventHandler, EventOutcome } from './types.js';
+
+/** A zero-length buffer is a valid encoded `google.protobuf.Empty`. */
+const EMPTY = Buffer.alloc(0);
+
+/** Which loaded services are served: a set of full names, or a predicate. */
+export type ServedSelector = Iterable<string> | ((service: EventService) => boolean);
+
+export interface EventHostOptions {
+  /** The loaded event catalog; a handler is registered for each of its unary methods. */
+  readonly catalog: Catalog;
+  /** Services served (full names, e.g. `accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService`) or a predicate. Default: every loaded service. */
+  readonly served?: ServedSelector;
+  /** Handles a decoded event of a served service. */
+  readonly onEvent: EventHandler;
+  /** Where the host logs (decode failures, handler exceptions, start, shutdown). */
+  readonly logger: Logger;
+  /** go-grpc-prometheus metrics of event calls, and `event_rules_events_invalid_total` (decode failures). Default: none. */
+  readonly metrics?: Metrics;
+  /** Serve `grpc.reflection.v1` and `grpc.reflection.v1alpha`. Default: true. */
+  readonly reflection?: boolean;
+  /** Serve `grpc.health.v1.Health`. Default: true. */
+  readonly health?: boolean;
+  /** TCP port; 0 picks a free one. Default: 6565. */
+  readonly port?: number;
+  /** Address to bind. Default: `0.0.0.0`. */
+  readonly host?: string;
+}
+
+export interface EventHost {
+  /** Binds and starts serving (health stays NOT_SERVING until {@link setServing}). Resolves with the bound port. */
+  start(): Promise<{ port: number }>;
+  /**
+   * Graceful stop: health NOT_SERVING, refuse new calls, wait up to `graceMs` for
+   * calls in flight, then force the rest (their `signal`s abort). Idempotent.
+   */
+  shutdown(graceMs: number): Promise<void>;
+  /** Replaces the served set; reflection and health show it at once. Unknown names are logged and ignored. */
+  setServed(selector: ServedSelector): void;
+  /** The full names served now (only loaded services). */
+  served(): ReadonlySet<string>;
+  /** Overall health: NOT_SERVING until the app has loaded catalog and rules. */
+  setServing(serving: boolean): void;
+  /** The services reflection lists now: served events plus health and reflection when enabled. */
+  listedServices(): string[];
+}
+
+/** The port could not be bound. */
+export class ServerBindError extends Error {
+  override readonly name = 'ServerBindError';
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`cannot listen on ${address}: ${reason}`);
+  }
+}
+
+/** gRPC code names as go-grpc-prometheus writes them in `grpc_code`. */
+const CODE_NAMES: Readonly<Record<number, string>> = {
+  [status.OK]: 'OK',
+  [status.CANCELLED]: 'Canceled',
+  [status.UNKNOWN]: 'Unknown',
+  [status.INVALID_ARGUMENT]: 'InvalidArgument',
+  [status.DEADLINE_EXCEEDED]: 'DeadlineExceeded',
+  [status.NOT_FOUND]: 'NotFound',
+  [status.ALREADY_EXISTS]: 'AlreadyExists',
+  [status.PERMISSION_DENIED]: 'PermissionDenied',
+  [status.RESOURCE_EXHAUSTED]: 'ResourceExhausted',
+  [status.FAILED_PRECONDITION]: 'FailedPrecondition',
+  [status.ABORTED]: 'Aborted',
+  [status.OUT_OF_RANGE]: 'OutOfRange',
+  [status.UNIMPLEMENTED]: 'Unimplemented',
+  [status.INTERNAL]: 'Internal',
+  [status.UNAVAILABLE]: 'Unavailable',
+  [status.DATA_LOSS]: 'DataLoss',
+  [status.UNAUTHENTICATED]: 'Unauthenticated',
+};
+
+interface Answer {
+  readonly code: status;
+  readonly details?: string;
+}
+
+export function createEventHost(options: EventHostOptions): EventHost {
+  return new GrpcEventHost(options);
+}
+
+class GrpcEventHost implements EventHost {
+  private readonly server = new Server();
+  private readonly catalog: Catalog;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics | undefined;
+  private readonly onEvent: EventHandler;
+  private readonly health: HealthStatus | undefined;
+  private readonly reflection: boolean;
+  private readonly bindAddress: string;
+  private readonly loaded: ReadonlyMap<string, readonly EventService[]>;
+  private servedSet: ReadonlySet<string> = new Set();
+  private readonly inFlight = new Set<AbortController>();
+  private shuttingDown: Promise<void> | undefined;
+
+  constructor(options: EventHostOptions) {
+    this.catalog = options.catalog;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.onEvent = options.onEvent;
+    this.reflection = options.reflection ?? true;
+    this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? 6565)}`;
+
+    const loaded = new Map<string, EventService[]>();
+    for (const service of this.catalog.services) {
+      const methods = loaded.get(service.fullName) ?? [];
+      methods.push(service);
+      loaded.set(service.fullName, methods);
+    }
+    this.loaded = loaded;
+    for (const [, methods] of loaded) this.register(methods);
+
+    if (options.health ?? true) {
+      this.health = new HealthStatus();
+      this.health.addToServer(this.server);
+    }
+    if (this.reflection) {
+      const infraRoot = loadInfraRoot();
+      const pool = new DescriptorPool({ roots: [this.catalog.root, infraRoot], dirs: this.catalog.dirs });
+      addReflection(this.server, { pool, infraRoot, listServices: () => this.listedServices() });
+    }
+    this.setServed(options.served ?? (() => true));
+  }
+
+  served(): ReadonlySet<string> {
+    return this.servedSet;
+  }
+
+  listedServices(): string[] {
+    const names = [...this.servedSet];
+    if (this.health) names.push(HEALTH);
+    if (this.reflection) names.push(REFLECTION_V1, REFLECTION_V1ALPHA);
+    return names.sort();
+  }
+
+  setServed(selector: ServedSelector): void {
+    const next = new Set<string>();
+    if (typeof selector === 'function') {
+      for (const service of this.catalog.services) if (selector(service)) next.add(service.fullName);
+    } else {
+      const unknown: string[] = [];
+      for (const name of typeof selector === 'string' ? [selector] : selector) {
+        if (this.loaded.has(name)) next.add(name);
+        else unknown.push(name);
+      }
+      if (unknown.length > 0) this.logger.warn({ services: unknown }, 'asked to serve services that are not loaded; ignored');
+    }
+    this.servedSet = next;
+    this.health?.setServices(next);
+  }
+
+  setServing(serving: boolean): void {
+    this.health?.setServing(serving);
+  }
+
+  start(): Promise<{ port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(this.bindAddress, ServerCredentials.createInsecure(), (err, port) => {
+        if (err) {
+          reject(new ServerBindError(this.bindAddress, err.message));
+          return;
+        }
+        this.logger.info({ port, services: this.servedSet.size }, 'gRPC server listening');
+        resolve({ port });
+      });
+    });
+  }
+
+  shutdown(graceMs: number): Promise<void> {
+    this.shuttingDown ??= this.stop(graceMs);
+    return this.shuttingDown;
+  }
+
+  private async stop(graceMs: number): Promise<void> {
+    this.health?.setServing(false);
+    this.logger.info({ graceMs, inFlight: this.inFlight.size }, 'gRPC server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const drained = new Promise<boolean>((resolve) => {
+      this.server.tryShutdown(() => resolve(true));
+    });
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const graceful = await Promise.race([drained, expired]);
+    clearTimeout(timer);
+    if (!graceful) {
+      this.logger.warn({ inFlight: this.inFlight.size }, 'grace period over: cancelling calls in flight');
+      for (const controller of this.inFlight) controller.abort(new Error('server shutting down'));
+      this.server.forceShutdown();
+    }
+    this.logger.info('gRPC server stopped');
+  }
+
+  private register(methods: readonly EventService[]): void {
+    const definition: Record<string, ServiceDefinition[string]> = {};
+    const implementation: UntypedServiceImplementation = {};
+    for (const service of methods) {
+      definition[service.methodName] = {
+        path: service.path,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (value: Buffer) => value,
+        requestDeserialize: (bytes: Buffer) => bytes,
+        responseSerialize: () => EMPTY,
+        responseDeserialize: () => ({}),
+      };
+      implementation[service.methodName] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+        void this.handle(service, call, callback);
+      };
+    }
+    this.server.addService(definition, implementation);
+  }
+
+  private async handle(
+    service: EventService,
+    call: ServerUnaryCall<Buffer, Buffer>,
+    callback: sendUnaryData<Buffer>,
+  ): Promise<void> {
+    const labels = { grpc_type: 'unary', grpc_service: service.fullName, grpc_method: service.methodName };
+    const started = process.hrtime.bigint();
+    this.metrics?.grpcStarted.inc(labels);
+    this.metrics?.grpcMsgReceived.inc(labels);
+    let answer: Answer;
+    try {
+      answer = await this.answer(service, call);
+    } catch (err) {
+      // answer() catches everything it expects; this is the last line of defence
+      this.logger.error({ err, service: service.fullName }, 'unexpected failure while handling a call');
+      answer = { code: status.INTERNAL, details: 'internal error' };
+    }
+    if (answer.code === status.OK) {
+      callback(null, EMPTY);
+      this.metrics?.grpcMsgSent.inc(labels);
+    } else {
+      callback({ code: answer.code, details: answer.details ?? '' });
+    }
+    if (this.metrics) {
+      this.metrics.grpcHandled.inc({ ...labels, grpc_code: CODE_NAMES[answer.code] ?? String(answer.code) });
+      this.metrics.grpcHandlingSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  private async answer(service: EventService, call: ServerUnaryCall<Buffer, Buffer>): Promise<Answer> {
+    if (!this.servedSet.has(service.fullName)) {
+      return { code: status.UNIMPLEMENTED, details: `${service.path} is not served` };
+    }
+    let event: DecodedEvent;
+    try {
+      event = this.catalog.codec(service).decode(call.request);
+    } catch (err) {
+      const message =
+        err instanceof EventDecodeError
+          ? err.message
+          : `cannot decode ${service.requestTypeName}: ${err instanceof Error ? err.message : String(err)}`;
+      this.logger.warn({ service: service.fullName, event: service.eventName, reason: message }, 'event not decoded');
+      this.metrics?.eventsInvalid.inc({ event: service.eventName });
+      return { code: status.INVALID_ARGUMENT, details: message };
+    }
+
+    const controller = new AbortController();
+    const onCancelled = (): void => controller.abort(new Error('call cancelled by the client'));
+    call.on('cancelled', onCancelled);
+    this.inFlight.add(controller);
+    let outcome: EventOutcome;
+    try {
+      outcome = await this.onEvent(service, event, { signal: controller.signal, metadata: call.metadata.getMap() });
+    } catch (err) {
+      this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
+      return { code: status.INTERNAL, details: 'internal error while handling the event' };
+    } finally {
+      this.inFlight.delete(controller);
+      call.removeListener('cancelled', onCancelled);
+    }
+    switch (outcome.kind) {
+      case 'ok':
+        return { code: status.OK };
+      case 'retry':
+        return { code: status.UNAVAILABLE, details: outcome.message };
+      case 'failed':
+        return { code: status.INTERNAL, details: outcome.message };
+      default:
+        return { code: status.INTERNAL, details: 'internal error: unknown outcome' };
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * What the gRPC host asks of the code that handles an event, and what it gets
+ * back. The host maps an outcome to a gRPC status; nothing below src/server
+ * knows about gRPC codes.
+ */
+import type { DecodedEvent, EventService } from '../events/types.js';
+
+/**
+ * The result of handling one event.
+ * - `ok`: answered OK with an empty reply.
+ * - `retry`: a transient failure (AGS down, idempotency store unreachable): answered
+ *   UNAVAILABLE so the sidecar delivers the batch again.
+ * - `failed`: a permanent failure: answered INTERNAL (as the official templates do).
+ */
+export type EventOutcome =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'retry'; readonly message: string }
+  | { readonly kind: 'failed'; readonly message: string };
+
+/** The gRPC call an event arrived on, as far as the handler needs it. */
+export interface EventCall {
+  /** Aborted when the client cancels the call, its deadline passes, or the server is forced down. */
+  readonly signal: AbortSignal;
+  /** The call's request metadata as a plain map, first value per key (trace headers: b3, traceparent, ...). Binary (`-bin`) values are Buffers. */
+  readonly metadata: Readonly<Record<string, string | Buffer>>;
+}
+
+/** Handles one decoded event. May throw: the host answers INTERNAL with a generic message. */
+export type EventHandler = (service: EventService, event: DecodedEvent, call: EventCall) => Promise<EventOutcome>;
