@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * `extend-event-rules <command>`: the server (default) and the tools around
+ * the rules file. Each command lives in its own module, loaded on demand.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { loadConfig, readEnvironment } from '../config.js';
+import type { Command, CommandIO } from './io.js';
+import { UsageError } from './io.js';
+
+const USAGE = `extend-event-rules: AGS Extend event handler driven by rules.yaml
+
+Usage:
+  extend-event-rules [serve]                 run the event handler (gRPC on PORT, default 6565)
+  extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]
+  extend-event-rules samples <event> | --list
+  extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name]
+  extend-event-rules schema [--write [path]] print (or write) rules.schema.json
+  extend-event-rules help | --version
+
+Configuration comes from the environment (and .env): see README.md.
+`;
+
+function defaults() {
+  const env = readEnvironment();
+  const config = loadConfig(env);
+  return { env, config, protoDirs: config.protoDirs.map((d) => resolve(d)), rulesFile: resolve(config.rulesFile) };
+}
+
+const commands: Record<string, Command> = {
+  serve: async () => (await import('../main.js')).runServer(),
+  validate: async (args, io) => {
+    const d = defaults();
+    return (await import('./validate.js')).validateCommand(args, io, { rulesFile: d.rulesFile, protoDirs: d.protoDirs, env: d.config.rulesEnv });
+  },
+  samples: async (args, io) => (await import('./samples.js')).samplesCommand(args, io, { protoDirs: defaults().protoDirs }),
+  replay: async (args, io) => (await import('./replay.js')).replayCommand(args, io, { protoDirs: defaults().protoDirs }),
+  schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io),
+};
+
+export async function runCli(argv: string[], io: CommandIO): Promise<number> {
+  const [name = 'serve', ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
+    io.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`extend-event-rules: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`extend-event-rules ${name}: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.stderr.write(`extend-event-rules ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+const io: CommandIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+runCli(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+    // The server's sockets, timers and clients are closed by then; exit promptly regardless.
+    if ((process.argv[2] ?? 'serve') === 'serve') process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,236 @@
+/**
+ * Environment -> compiled options. The only module that reads `process.env`
+ * (plus `.env` in the working directory, if present, for local runs).
+ * Every variable is listed in {@link ENV_VARS} with its default; README.md and
+ * `.env.template` list the same set (a test keeps the three in step).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** A documented environment variable. */
+export interface EnvVar {
+  readonly name: string;
+  /** The default as a user would write it; '' means unset. */
+  readonly default: string;
+  readonly description: string;
+}
+
+export const ENV_VARS: readonly EnvVar[] = [
+  // the five of the official templates
+  { name: 'AB_BASE_URL', default: 'https://test.accelbyte.io', description: 'AGS environment base URL.' },
+  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. Unset (with AB_CLIENT_SECRET): dry run.' },
+  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged.' },
+  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (dry run without it: "mygame").' },
+  { name: 'ITEM_ID_TO_GRANT', default: '', description: 'Item the shipped rules grant on login (dry run without it: "demo-item-id").' },
+  // ours
+  { name: 'PORT', default: '6565', description: 'gRPC port (the sidecar calls it).' },
+  { name: 'PROTO_DIR', default: 'proto', description: 'Comma-separated directories of .proto files to load.' },
+  { name: 'RULES_FILE', default: 'rules.yaml', description: 'The rules file.' },
+  { name: 'RULES_WATCH', default: 'true', description: 'Reload the rules file when it changes.' },
+  { name: 'EVENTS', default: '', description: 'Which events to serve: empty = those the rules target; "all" = every loaded event.' },
+  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case without AB_CLIENT_ID/AB_CLIENT_SECRET).' },
+  { name: 'REDIS_URL', default: '', description: 'Redis for the shared idempotency store (several replicas). Empty: in-memory store.' },
+  { name: 'DEDUPE_RETENTION_HOURS', default: '168', description: 'How long a done action is remembered (default 7 days).' },
+  { name: 'DEDUPE_MAX_KEYS', default: '100000', description: 'Size bound of the in-memory idempotency store.' },
+  { name: 'DEAD_LETTER_FILE', default: 'dead-letters.jsonl', description: 'JSON Lines file of events that failed permanently.' },
+  { name: 'EVENT_DEADLINE_MS', default: '25000', description: 'Time budget of one event (all its actions and retries).' },
+  { name: 'SHUTDOWN_GRACE_MS', default: '20000', description: 'On SIGTERM, how long calls in flight may take to finish.' },
+  { name: 'AGS_TIMEOUT_MS', default: '10000', description: 'Timeout of one HTTP attempt to AGS.' },
+  { name: 'AGS_MAX_ATTEMPTS', default: '4', description: 'Attempts per AGS call (retries of 429/5xx/timeouts).' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
+  { name: 'LOG_PAYLOADS', default: 'false', description: 'Log each event payload at debug level, with personal fields masked.' },
+  { name: 'ENABLE_HEALTH_CHECK', default: 'true', description: 'Serve grpc.health.v1.Health.' },
+  { name: 'ENABLE_REFLECTION', default: 'true', description: 'Serve gRPC server reflection (v1alpha and v1); the sidecar needs it.' },
+  { name: 'ENABLE_PROMETHEUS', default: 'true', description: 'Serve Prometheus metrics.' },
+  { name: 'PROMETHEUS_PORT', default: '8080', description: 'Metrics port.' },
+  { name: 'PROMETHEUS_ENDPOINT', default: '/metrics', description: 'Metrics path.' },
+  { name: 'PROMETHEUS_PREFIX', default: '', description: 'Prefix of the Node process/runtime metrics.' },
+  { name: 'ENABLE_ZIPKIN', default: 'true', description: 'Export traces to Zipkin when OTEL_EXPORTER_ZIPKIN_ENDPOINT is set (templates\' switch).' },
+  { name: 'OTEL_SERVICE_NAME', default: '', description: 'Service name: extend-app-eh-<lowercased name> (default extend-app-event-handler).' },
+  { name: 'OTEL_TRACES_EXPORTER', default: '', description: 'zipkin, otlp, console or none; empty: zipkin if its endpoint is set, else none.' },
+  { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: '', description: 'Zipkin spans URL, e.g. http://localhost:9411/api/v2/spans.' },
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', description: 'OTLP/HTTP endpoint, e.g. http://localhost:4318.' },
+];
+
+/** Values used for the two business variables in dry run when unset, so the quick start works. */
+export const DRY_RUN_DEMO_ENV: Readonly<Record<string, string>> = {
+  AB_NAMESPACE: 'mygame',
+  ITEM_ID_TO_GRANT: 'demo-item-id',
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+  }
+}
+
+export interface Config {
+  readonly port: number;
+  readonly protoDirs: readonly string[];
+  readonly rulesFile: string;
+  readonly rulesWatch: boolean;
+  readonly serveAllEvents: boolean;
+  readonly dryRun: boolean;
+  /** Why dry run is on, for the start-up line. */
+  readonly dryRunReason?: string;
+  /** Demo values applied because of dry run (names only). */
+  readonly demoEnv: readonly string[];
+  readonly ags: {
+    readonly baseUrl: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly namespace: string;
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+  };
+  readonly redisUrl?: string;
+  readonly dedupeRetentionMs: number;
+  readonly dedupeMaxKeys: number;
+  readonly deadLetterFile: string;
+  readonly eventDeadlineMs: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: string;
+  readonly logPayloads: boolean;
+  readonly health: boolean;
+  readonly reflection: boolean;
+  readonly prometheus: { readonly enabled: boolean; readonly port: number; readonly path: string; readonly prefix: string };
+  readonly tracing: {
+    readonly exporter: 'zipkin' | 'otlp' | 'console' | 'none';
+    readonly serviceName: string;
+    readonly zipkinEndpoint: string;
+    readonly otlpEndpoint: string;
+  };
+  /** The environment rules see (`${env.X}`): the process env plus dry-run demo values. */
+  readonly rulesEnv: Readonly<Record<string, string | undefined>>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function str(env: Env, name: string): string {
+  const v = env[name];
+  if (v !== undefined && v !== '') return v;
+  return ENV_VARS.find((e) => e.name === name)?.default ?? '';
+}
+
+function bool(env: Env, name: string): boolean {
+  const v = str(env, name).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `"${env[name]}" is not a boolean: use true or false`);
+}
+
+function int(env: Env, name: string, min = 0): number {
+  const raw = str(env, name);
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(name, `"${raw}" is not an integer >= ${min}`);
+  return n;
+}
+
+/** Parses `KEY=VALUE` lines (comments, blank lines, optional quotes, `export `). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    let value = m[2] ?? '';
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, '');
+    out[m[1]!] = value;
+  }
+  return out;
+}
+
+/** The process environment merged over `.env` in `cwd` (real env wins), as docker compose does. */
+export function readEnvironment(processEnv: Env = process.env, cwd = process.cwd()): Env {
+  const file = resolve(cwd, '.env');
+  if (!existsSync(file)) return processEnv;
+  const fromFile = parseEnvFile(readFileSync(file, 'utf8'));
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [k, v] of Object.entries(processEnv)) if (v !== undefined && v !== '') merged[k] = v;
+  return merged;
+}
+
+export function loadConfig(env: Env): Config {
+  const clientId = str(env, 'AB_CLIENT_ID');
+  const clientSecret = str(env, 'AB_CLIENT_SECRET');
+  const dryRunFlag = bool(env, 'DRY_RUN');
+  const noCredentials = clientId === '' || clientSecret === '';
+  const dryRun = dryRunFlag || noCredentials;
+  const dryRunReason = dryRunFlag ? 'DRY_RUN=true' : noCredentials ? 'AB_CLIENT_ID/AB_CLIENT_SECRET are not set' : undefined;
+
+  const rulesEnv: Record<string, string | undefined> = { ...env };
+  const demoEnv: string[] = [];
+  if (dryRun) {
+    for (const [k, v] of Object.entries(DRY_RUN_DEMO_ENV)) {
+      if (!rulesEnv[k]) {
+        rulesEnv[k] = v;
+        demoEnv.push(`${k}=${v}`);
+      }
+    }
+  }
+
+  const exporterRaw = str(env, 'OTEL_TRACES_EXPORTER').toLowerCase();
+  const zipkinEndpoint = str(env, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT');
+  let exporter: Config['tracing']['exporter'];
+  if (exporterRaw === '') exporter = zipkinEndpoint && bool(env, 'ENABLE_ZIPKIN') ? 'zipkin' : 'none';
+  else if (['zipkin', 'otlp', 'console', 'none'].includes(exporterRaw)) exporter = exporterRaw as Config['tracing']['exporter'];
+  else throw new ConfigError('OTEL_TRACES_EXPORTER', `"${exporterRaw}" is not one of zipkin, otlp, console, none`);
+  if (exporter === 'zipkin' && !bool(env, 'ENABLE_ZIPKIN')) exporter = 'none';
+  if (exporter === 'zipkin' && !zipkinEndpoint) {
+    throw new ConfigError('OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'is required when OTEL_TRACES_EXPORTER=zipkin');
+  }
+  const otelName = str(env, 'OTEL_SERVICE_NAME');
+
+  const events = str(env, 'EVENTS').trim().toLowerCase();
+  if (events !== '' && events !== 'all') throw new ConfigError('EVENTS', `"${events}" is not supported: leave it empty or set "all"`);
+
+  const redisUrl = str(env, 'REDIS_URL');
+  return {
+    port: int(env, 'PORT'),
+    protoDirs: str(env, 'PROTO_DIR')
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
+    rulesFile: str(env, 'RULES_FILE'),
+    rulesWatch: bool(env, 'RULES_WATCH'),
+    serveAllEvents: events === 'all',
+    dryRun,
+    ...(dryRunReason ? { dryRunReason } : {}),
+    demoEnv,
+    ags: {
+      baseUrl: str(env, 'AB_BASE_URL').replace(/\/+$/, ''),
+      clientId,
+      clientSecret,
+      namespace: rulesEnv.AB_NAMESPACE ?? '',
+      timeoutMs: int(env, 'AGS_TIMEOUT_MS', 1),
+      maxAttempts: int(env, 'AGS_MAX_ATTEMPTS', 1),
+    },
+    ...(redisUrl ? { redisUrl } : {}),
+    dedupeRetentionMs: int(env, 'DEDUPE_RETENTION_HOURS', 1) * 3_600_000,
+    dedupeMaxKeys: int(env, 'DEDUPE_MAX_KEYS', 1),
+    deadLetterFile: str(env, 'DEAD_LETTER_FILE'),
+    eventDeadlineMs: int(env, 'EVENT_DEADLINE_MS', 1),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS'),
+    logLevel: str(env, 'LOG_LEVEL'),
+    logPayloads: bool(env, 'LOG_PAYLOADS'),
+    health: bool(env, 'ENABLE_HEALTH_CHECK'),
+    reflection: bool(env, 'ENABLE_REFLECTION'),
+    prometheus: {
+      enabled: bool(env, 'ENABLE_PROMETHEUS'),
+      port: int(env, 'PROMETHEUS_PORT'),
+      path: str(env, 'PROMETHEUS_ENDPOINT'),
+      prefix: str(env, 'PROMETHEUS_PREFIX'),
+    },
+    tracing: {
+      exporter,
+      serviceName: otelName ? `extend-app-eh-${otelName.toLowerCase()}` : 'extend-app-event-handler',
+      zipkinEndpoint,
+      otlpEndpoint: str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+    },
+    rulesEnv,
+  };
+}

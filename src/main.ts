@@ -1,0 +1,232 @@
+/**
+ * The event handler process: wires catalog -> rules -> executor -> gRPC host,
+ * plus telemetry, hot reload and graceful shutdown. Configuration comes from
+ * the environment (see src/config.ts); the logic lives in the modules.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, readEnvironment } from './config.js';
+import type { Config } from './config.js';
+import { createLogger } from './telemetry/logger.js';
+import type { Logger } from './telemetry/logger.js';
+import { Metrics } from './telemetry/metrics.js';
+import { startMetricsServer } from './telemetry/metrics-server.js';
+import type { MetricsServer } from './telemetry/metrics-server.js';
+import { startTracing } from './telemetry/tracing.js';
+import { loadCatalog } from './events/catalog.js';
+import type { Catalog } from './events/types.js';
+import { createDefaultRegistry } from './actions/builtins/index.js';
+import type { ActionRegistry } from './actions/registry.js';
+import { loadRules, formatProblems } from './rules/index.js';
+import type { RuleSet } from './rules/index.js';
+import { watchRules } from './rules/watch.js';
+import { AgsClient } from './ags/client.js';
+import { createStore } from './delivery/create-store.js';
+import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
+import { createExecutor } from './delivery/executor.js';
+import { createEventHost } from './server/host.js';
+import type { EventHost } from './server/host.js';
+import { createEventHandler } from './event-handler.js';
+
+export interface RunningApp {
+  readonly port: number;
+  readonly metricsPort?: number;
+  /** Stop taking calls, finish those in flight (bounded by the grace period), release resources. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Environment to read. Default: `process.env` merged over `.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Registry of actions. Default: the built-ins. Pass your own to add custom actions. */
+  readonly registry?: ActionRegistry;
+  readonly logger?: Logger;
+}
+
+/** Served services: every loaded one with EVENTS=all, else those the rules target. */
+function servedServices(config: Config, catalog: Catalog, rules: RuleSet): Set<string> {
+  if (config.serveAllEvents) return new Set(catalog.services.map((s) => s.fullName));
+  return new Set(rules.services);
+}
+
+export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
+  const env = options.env ?? readEnvironment();
+  const config = loadConfig(env);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = new Metrics({ prefix: config.prometheus.prefix });
+  const tracing = await startTracing({
+    exporter: config.tracing.exporter,
+    serviceName: config.tracing.serviceName,
+    zipkinEndpoint: config.tracing.zipkinEndpoint,
+    otlpEndpoint: config.tracing.otlpEndpoint,
+  });
+
+  const started = performance.now();
+  const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)) });
+  const registry = options.registry ?? createDefaultRegistry();
+  const rulesFile = resolve(config.rulesFile);
+  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error' });
+  for (const w of loaded.warnings) logger.warn({ problem: w }, formatProblems([w], 'text'));
+  if (!loaded.ok) {
+    throw new StartupError(`${rulesFile} is invalid:\n${formatProblems(loaded.problems, 'text')}`);
+  }
+  let rules = loaded.rules;
+
+  if (config.dryRun) {
+    logger.warn(
+      { dryRun: true, reason: config.dryRunReason, demoEnv: config.demoEnv },
+      `DRY RUN: ${config.dryRunReason ?? ''}; actions are planned and logged, nothing is sent to AGS` +
+        (config.demoEnv.length ? ` (demo values: ${config.demoEnv.join(', ')})` : ''),
+    );
+  }
+  let ags: AgsClient | undefined;
+  if (!config.dryRun) {
+    ags = new AgsClient({
+      baseUrl: config.ags.baseUrl,
+      clientId: config.ags.clientId,
+      clientSecret: config.ags.clientSecret,
+      timeoutMs: config.ags.timeoutMs,
+      maxAttempts: config.ags.maxAttempts,
+      logger,
+      metrics,
+    });
+    await ags.login(); // fail fast, as the templates do
+    logger.info({ baseUrl: config.ags.baseUrl }, 'logged in to AGS');
+  }
+
+  const store = createStore({
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    maxKeys: config.dedupeMaxKeys,
+    logger,
+  });
+  const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
+  const shutdownController = new AbortController();
+  const executor = createExecutor({
+    registry,
+    store,
+    deadLetters,
+    logger,
+    metrics,
+    ...(ags ? { ags } : {}),
+    dryRun: config.dryRun,
+    namespace: config.ags.namespace,
+    eventDeadlineMs: config.eventDeadlineMs,
+    retentionMs: config.dedupeRetentionMs,
+  });
+
+  const onEvent = createEventHandler({
+    rules: () => rules,
+    executor,
+    logger,
+    metrics,
+    logPayloads: config.logPayloads,
+    shutdownSignal: shutdownController.signal,
+  });
+  const host: EventHost = createEventHost({
+    catalog,
+    served: servedServices(config, catalog, rules),
+    onEvent,
+    logger,
+    metrics,
+    reflection: config.reflection,
+    health: config.health,
+    port: config.port,
+  });
+  const { port } = await host.start();
+
+  let metricsServer: MetricsServer | undefined;
+  if (config.prometheus.enabled) {
+    metricsServer = await startMetricsServer({ metrics, port: config.prometheus.port, path: config.prometheus.path });
+  }
+
+  const watcher = config.rulesWatch
+    ? watchRules({
+        file: rulesFile,
+        catalog,
+        registry,
+        env: config.rulesEnv,
+        unsetEnv: 'error',
+        onReload: (result) => {
+          if (!result.ok) {
+            metrics.rulesReloads.inc({ result: 'rejected' });
+            logger.error({ problems: result.problems }, `rules reload rejected, the previous rules keep running:\n${formatProblems(result.problems, 'text')}`);
+            return;
+          }
+          rules = result.rules;
+          host.setServed(servedServices(config, catalog, rules));
+          metrics.rulesReloads.inc({ result: 'ok' });
+          logger.info({ rules: rules.ruleCount, events: rules.services.size }, 'rules reloaded');
+        },
+      })
+    : undefined;
+
+  host.setServing(true);
+  logger.info(
+    {
+      port,
+      metricsPort: metricsServer?.port,
+      events: [...servedServices(config, catalog, rules)],
+      rules: rules.ruleCount,
+      protoFiles: catalog.files.length,
+      tracing: tracing.enabled ? config.tracing.exporter : 'off',
+      store: store.kind,
+      startupMs: Math.round(performance.now() - started),
+    },
+    `serving ${servedServices(config, catalog, rules).size} events on :${port}`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
+    shutdown(reason: string) {
+      stopping ??= (async () => {
+        logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: finishing calls in flight');
+        watcher?.close();
+        await host.shutdown(config.shutdownGraceMs);
+        shutdownController.abort(new Error('shutdown'));
+        await Promise.allSettled([store.close(), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
+        logger.info('stopped');
+        logger.flush();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Start-up failed for a reason the user must fix (printed without a stack). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/** Runs the server until SIGTERM/SIGINT. Returns the exit code. */
+export async function runServer(): Promise<number> {
+  let app: RunningApp;
+  try {
+    app = await startApp();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`extend-event-rules: cannot start: ${message}\n`);
+    return 1;
+  }
+  return await new Promise<number>((resolveExit) => {
+    const stop = (signal: string) => {
+      app.shutdown(signal).then(
+        () => resolveExit(0),
+        () => resolveExit(1),
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runServer().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

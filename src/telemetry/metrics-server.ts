@@ -1,0 +1,55 @@
+/**
+ * The Prometheus endpoint: plain node:http on PROMETHEUS_PORT (default 8080),
+ * path PROMETHEUS_ENDPOINT (default /metrics), as the templates serve it.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Metrics } from './metrics.js';
+
+export interface MetricsServerOptions {
+  readonly metrics: Metrics;
+  /** Port. Default 8080; 0 picks a free one. */
+  readonly port?: number;
+  /** Bind address. Default `0.0.0.0`. */
+  readonly host?: string;
+  /** Path. Default `/metrics`. */
+  readonly path?: string;
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  const path = options.path ?? '/metrics';
+  const registry = options.metrics.registry;
+  const server: Server = createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || url !== path) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: the metrics are at ${path}\n`);
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error)),
+    );
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolvePromise) => {
+        server.closeAllConnections();
+        server.close(() => resolvePromise());
+      }),
+  };
+}

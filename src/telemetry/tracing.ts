@@ -1,0 +1,118 @@
+/**
+ * Tracing with the OpenTelemetry Node SDK, as the templates do: always
+ * sample, B3 and W3C (trace context + baggage) propagation, exporter chosen
+ * by the standard variables (Zipkin at OTEL_EXPORTER_ZIPKIN_ENDPOINT, OTLP,
+ * console, none). With `none` no SDK is started: the API's no-op tracer is
+ * used and tracing costs nothing measurable.
+ *
+ * Spans are created by the modules themselves through `tracer()`: one per
+ * event (gRPC server), one per executed action, one per AGS HTTP request.
+ */
+import { trace, propagation, context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { Context, Span, Tracer, TextMapGetter } from '@opentelemetry/api';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator } from '@opentelemetry/core';
+import { B3Propagator, B3InjectEncoding } from '@opentelemetry/propagator-b3';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+export { SpanKind, SpanStatusCode };
+export type { Span, Tracer, Context };
+
+export const TRACER_NAME = 'extend-event-rules';
+
+/** The tracer every module uses (no-op until {@link startTracing} registers a provider). */
+export function tracer(): Tracer {
+  return trace.getTracer(TRACER_NAME);
+}
+
+export interface TracingOptions {
+  /** Which exporter. Default: `none` (no SDK started, no cost). */
+  readonly exporter?: 'zipkin' | 'otlp' | 'console' | 'none';
+  /** `service.name`. Default: `extend-app-event-handler`. */
+  readonly serviceName?: string;
+  /** Zipkin spans URL, required for `zipkin`. */
+  readonly zipkinEndpoint?: string;
+  /** OTLP/HTTP base endpoint (`http://host:4318`); default: the exporter's own default. */
+  readonly otlpEndpoint?: string;
+  /** Tests: export to this exporter instead (e.g. InMemorySpanExporter), synchronously. */
+  readonly spanExporter?: SpanExporter;
+}
+
+export interface TracingHandle {
+  readonly enabled: boolean;
+  /** Flush and stop the SDK. */
+  shutdown(): Promise<void>;
+}
+
+/** B3 (single and multi header) + W3C trace context + baggage, in and out. */
+export function createPropagator(): CompositePropagator {
+  return new CompositePropagator({
+    propagators: [
+      new W3CTraceContextPropagator(),
+      new W3CBaggagePropagator(),
+      new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }),
+      new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEADER }),
+    ],
+  });
+}
+
+async function createExporter(options: TracingOptions): Promise<SpanExporter | undefined> {
+  if (options.spanExporter) return options.spanExporter;
+  switch (options.exporter ?? 'none') {
+    case 'zipkin': {
+      const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
+      return new ZipkinExporter({ ...(options.zipkinEndpoint ? { url: options.zipkinEndpoint } : {}) });
+    }
+    case 'otlp': {
+      const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+      const url = options.otlpEndpoint ? `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` : undefined;
+      return new OTLPTraceExporter(url ? { url } : {});
+    }
+    case 'console':
+      return new ConsoleSpanExporter();
+    case 'none':
+      return undefined;
+  }
+}
+
+/** Starts the SDK when an exporter is chosen; otherwise returns a disabled handle. */
+export async function startTracing(options: TracingOptions = {}): Promise<TracingHandle> {
+  const exporter = await createExporter(options);
+  if (!exporter) return { enabled: false, shutdown: () => Promise.resolve() };
+  const processor: SpanProcessor = options.spanExporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? 'extend-app-event-handler' }),
+    spanProcessors: [processor],
+    textMapPropagator: createPropagator(),
+    instrumentations: [],
+    autoDetectResources: false,
+  });
+  sdk.start();
+  return { enabled: true, shutdown: () => sdk.shutdown() };
+}
+
+/** Reads propagation headers from gRPC metadata (`getMap()` values). */
+const metadataGetter: TextMapGetter<Record<string, unknown>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const v = carrier[key];
+    if (typeof v === 'string') return v;
+    if (Buffer.isBuffer(v)) return v.toString('utf8');
+    return undefined;
+  },
+};
+
+/** The parent context carried by an incoming call's metadata (B3 or W3C), or the active one. */
+export function extractContext(metadata: Record<string, unknown> | undefined): Context {
+  if (!metadata) return context.active();
+  return propagation.extract(context.active(), metadata, metadataGetter);
+}
+
+/** Records an error on a span and marks it failed. */
+export function recordError(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : new Error(String(error)));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}

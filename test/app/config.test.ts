@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseEnvFile, readEnvironment } from '../../src/config.js';
+
+describe('config', () => {
+  it('defaults to a dry run with demo values when no AGS credentials are set', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(6565);
+    expect(c.prometheus).toEqual({ enabled: true, port: 8080, path: '/metrics', prefix: '' });
+    expect(c.protoDirs).toEqual(['proto']);
+    expect(c.rulesFile).toBe('rules.yaml');
+    expect(c.dryRun).toBe(true);
+    expect(c.dryRunReason).toMatch(/AB_CLIENT_ID/);
+    expect(c.rulesEnv.AB_NAMESPACE).toBe('mygame');
+    expect(c.ags.namespace).toBe('mygame');
+    expect(c.demoEnv).toEqual(['AB_NAMESPACE=mygame', 'ITEM_ID_TO_GRANT=demo-item-id']);
+    expect(c.tracing.exporter).toBe('none');
+    expect(c.tracing.serviceName).toBe('extend-app-event-handler');
+    expect(c.dedupeRetentionMs).toBe(7 * 24 * 3_600_000);
+  });
+
+  it('uses real values and no demo values once credentials are set', () => {
+    const c = loadConfig({ AB_CLIENT_ID: 'id', AB_CLIENT_SECRET: 's', AB_NAMESPACE: 'ns', PROTO_DIR: 'a, b', AB_BASE_URL: 'https://x.io/' });
+    expect(c.dryRun).toBe(false);
+    expect(c.demoEnv).toEqual([]);
+    expect(c.rulesEnv.ITEM_ID_TO_GRANT).toBeUndefined();
+    expect(c.protoDirs).toEqual(['a', 'b']);
+    expect(c.ags.baseUrl).toBe('https://x.io');
+  });
+
+  it('DRY_RUN=true forces a dry run even with credentials', () => {
+    const c = loadConfig({ AB_CLIENT_ID: 'id', AB_CLIENT_SECRET: 's', DRY_RUN: 'true' });
+    expect(c.dryRun).toBe(true);
+    expect(c.dryRunReason).toBe('DRY_RUN=true');
+  });
+
+  it('derives the tracing exporter and service name as the templates do', () => {
+    expect(loadConfig({ OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://z:9411/api/v2/spans' }).tracing.exporter).toBe('zipkin');
+    expect(loadConfig({ OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://z', ENABLE_ZIPKIN: 'false' }).tracing.exporter).toBe('none');
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'MyApp' }).tracing.serviceName).toBe('extend-app-eh-myapp');
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing.exporter).toBe('otlp');
+  });
+
+  it('names the variable and the fix on a bad value', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT: "abc" is not an integer/);
+    expect(() => loadConfig({ ENABLE_REFLECTION: 'maybe' })).toThrow(/ENABLE_REFLECTION: "maybe" is not a boolean/);
+    expect(() => loadConfig({ EVENTS: 'some' })).toThrow(/EVENTS/);
+    expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER/);
+  });
+
+  it('reads .env under the real environment, as docker compose does', () => {
+    expect(parseEnvFile('# c\nA=1\nexport B="two words"\nC=x # note\n\nbad line')).toEqual({ A: '1', B: 'two words', C: 'x' });
+    const dir = mkdtempSync(join(tmpdir(), 'eer-env-'));
+    writeFileSync(join(dir, '.env'), 'AB_NAMESPACE=fromfile\nPORT=7000\n');
+    const env = readEnvironment({ PORT: '7001' }, dir);
+    expect(env.AB_NAMESPACE).toBe('fromfile');
+    expect(env.PORT).toBe('7001');
+  });
+});
