@@ -3,7 +3,7 @@
  * files under `PROTO_DIR`; everything downstream (rules, server, CLI) reads
  * events through these types only.
  */
-import type { Type } from 'protobufjs';
+import type { Root, Type } from 'protobufjs';
 
 /** A decoded event: plain JSON keyed by the proto `json_name`s (camelCase). */
 export type DecodedEvent = Record<string, unknown>;
@@ -55,7 +55,7 @@ export interface Catalog {
   /** The codec of a service's request type (built once, cached). */
   codec(service: EventService): EventCodec;
   /** The protobufjs root holding every loaded type (for reflection and path checks). */
-  readonly root: import('protobufjs').Root;
+  readonly root: Root;
 }
 
 /** A message that could not be decoded: answered INVALID_ARGUMENT at the gRPC boundary. */
@@ -75,6 +75,10 @@ export class EventEncodeError extends Error {
   constructor(
     readonly typeName: string,
     readonly reason: string,
+    /** Where in the JSON, in json names (`payload.userAccount.userId`, `items[0]`); '' for the whole value. */
+    readonly path?: string,
+    /** What the field accepts (`a string`, `an int64 (integer or decimal string)`, `one of A, B`). */
+    readonly expected?: string,
   ) {
     super(`the JSON does not fit ${typeName}: ${reason}`);
   }

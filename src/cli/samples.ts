@@ -1,0 +1,75 @@
+/**
+ * `samples <event>`: prints a complete sample of an event as pretty JSON;
+ * `samples --list`: every loaded event (event name and full service name).
+ */
+import { loadCatalog } from '../events/catalog.js';
+import { sampleEvent } from '../events/samples.js';
+import { CatalogLoadError } from '../events/types.js';
+import { UsageError, parseArgs } from './io.js';
+
+export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample of the event as JSON
+       samples --list    list every loaded event
+<event>: an event name (userLoggedIn), a service name (short or full) or a method path.`;
+
+export interface SamplesOptions {
+  /** The proto directories to load (the lead passes PROTO_DIR). Required. */
+  readonly protoDirs: readonly string[];
+}
+
+function write(stream: NodeJS.WritableStream, text: string): void {
+  stream.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export async function samplesCommand(
+  args: string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+  options: SamplesOptions,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(args, { flags: ['list', 'help', 'h'] });
+    if (parsed.flags.has('help') || parsed.flags.has('h')) {
+      write(io.stdout, SAMPLES_USAGE);
+      return 0;
+    }
+    const count = parsed.positionals.length;
+    if (parsed.flags.has('list') ? count !== 0 : count !== 1) {
+      throw new UsageError(parsed.flags.has('list') ? '--list takes no event' : 'give exactly one event');
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    write(io.stderr, `${err.message}\n${SAMPLES_USAGE}`);
+    return 2;
+  }
+
+  let catalog;
+  try {
+    catalog = await loadCatalog({ dirs: options.protoDirs });
+  } catch (err) {
+    if (!(err instanceof CatalogLoadError)) throw err;
+    write(io.stderr, err.message);
+    return 1;
+  }
+
+  if (parsed.flags.has('list')) {
+    const width = Math.max(0, ...catalog.services.map((s) => s.eventName.length));
+    const lines = catalog.services.map((s) => `${s.eventName.padEnd(width)}  ${s.fullName}`);
+    write(io.stdout, lines.length ? lines.join('\n') : `no events in ${catalog.dirs.join(', ')}`);
+    return 0;
+  }
+
+  const wanted = parsed.positionals[0]!;
+  const found = catalog.resolve(wanted);
+  if (!found.ok) {
+    const list = found.candidates.map((c) => `  ${c}`).join('\n');
+    write(
+      io.stderr,
+      found.reason === 'ambiguous'
+        ? `"${wanted}" is ambiguous; it matches:\n${list}\nUse the full service name.`
+        : `unknown event "${wanted}"${list ? `; did you mean:\n${list}` : ''}\n(samples --list shows every event)`,
+    );
+    return 1;
+  }
+  write(io.stdout, JSON.stringify(sampleEvent(found.service), null, 2));
+  return 0;
+}

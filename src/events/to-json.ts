@@ -1,0 +1,311 @@
+/**
+ * Decoded protobufjs messages -> plain JSON objects keyed by json names, with
+ * proto3 defaults filled in. One converter per message type, built on first
+ * use from the reflection and cached: the hot path runs no reflection.
+ *
+ * Defaults: strings '', numbers 0, bools false, bytes '', enums the name of
+ * their zero value, repeated [], maps {}. An absent nested message is filled
+ * with its own defaults, recursively, so `payload.userAccount.namespace` reads ''
+ * rather than throwing; except where a message type contains itself (the field
+ * on the cycle reads null). Well-known types follow the proto3 JSON mapping, and
+ * when absent read: Struct {}, ListValue [], Empty {}, FieldMask '', and
+ * null for Value, Any, Timestamp, Duration and the wrappers. Members of a real
+ * `oneof` that are not set are absent (not defaulted); proto3 `optional`
+ * fields are defaulted like plain fields.
+ */
+import protobuf from 'protobufjs';
+import type { Field, MapField, Message, Type } from 'protobufjs';
+import type { DecodedEvent } from './types.js';
+import {
+  bytesToBase64,
+  fieldById,
+  formatDuration,
+  formatTimestamp,
+  inRealOneof,
+  jsonKey,
+  longToJson,
+  type LongLike,
+  toNumber,
+  wellKnownKind,
+} from './wkt.js';
+
+type Msg = Record<string, unknown>;
+type Conv = (v: unknown) => unknown;
+
+const converters = new WeakMap<Type, (m: Msg) => unknown>();
+const emptyMessages = new WeakMap<Type, Msg>();
+
+/** The converter of a message type: decoded message -> JSON value. Cached per type. */
+export function jsonOf(type: Type): (m: Msg) => unknown {
+  let conv = converters.get(type);
+  if (!conv) {
+    conv = build(type);
+    converters.set(type, conv);
+  }
+  return conv;
+}
+
+/** The JSON of a message with nothing set (the defaults of its fields). */
+export function defaultJson(type: Type): unknown {
+  let empty = emptyMessages.get(type);
+  if (!empty) {
+    empty = type.create() as unknown as Msg;
+    emptyMessages.set(type, empty);
+  }
+  return jsonOf(type)(empty);
+}
+
+const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+/** Converter of one scalar/enum/message value (not repeated), or null when the value is already JSON. */
+function valueConv(field: Field, typeName: string): Conv | null {
+  if (LONG_TYPES.has(typeName)) return longToJson;
+  if (typeName === 'bytes') return bytesToBase64;
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) {
+    let inner: ((m: Msg) => unknown) | undefined;
+    return (v) => (inner ??= jsonOf(resolved))(v as Msg);
+  }
+  if (resolved instanceof protobuf.Enum) {
+    const names = (resolved).valuesById;
+    return (v) => names[v as number] ?? v;
+  }
+  return null;
+}
+
+function mapKeyConv(keyType: string): ((k: string) => string) | null {
+  if (!LONG_TYPES.has(keyType)) return null;
+  const unsigned = keyType === 'uint64' || keyType === 'fixed64';
+  // protobufjs keys 64-bit map entries by an 8-char hash string
+  return (k) => {
+    if (/^-?\d+$/.test(k)) return k;
+    return (protobuf.util.LongBits.fromHash(k).toLong(unsigned) as unknown as LongLike).toString();
+  };
+}
+
+/** Does `from` reach `to` through singular, defaulted message fields? */
+function reaches(from: Type, to: Type, seen = new Set<Type>()): boolean {
+  if (from === to) return true;
+  if (seen.has(from) || wellKnownKind(from)) return false;
+  seen.add(from);
+  for (const field of from.fieldsArray) {
+    const t = field.resolve().resolvedType;
+    if (t instanceof protobuf.Type && !field.repeated && !field.map && !inRealOneof(field) && reaches(t, to, seen)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The default JSON of an absent singular message field. */
+function messageDefault(owner: Type, fieldType: Type): () => unknown {
+  switch (wellKnownKind(fieldType)) {
+    case 'struct':
+    case 'empty':
+      return () => ({});
+    case 'listValue':
+      return () => [];
+    case 'fieldMask':
+      return () => '';
+    case undefined:
+      if (reaches(fieldType, owner)) return () => null;
+      return () => defaultJson(fieldType);
+    default:
+      return () => null;
+  }
+}
+
+function scalarDefault(field: Field): unknown {
+  if (field.resolvedType instanceof protobuf.Enum) {
+    const e = field.resolvedType;
+    const first = Object.keys(e.values)[0];
+    return e.valuesById[0] ?? first ?? 0;
+  }
+  if (LONG_TYPES.has(field.type)) return 0;
+  if (field.type === 'bytes') return '';
+  // not field.typeDefault: that is null for a proto3 `optional` scalar
+  return (protobuf.types.defaults as Record<string, unknown>)[field.type];
+}
+
+/** A map field: its own small converter (maps are rare in events). */
+function mapStep(field: Field): (m: Msg) => Msg {
+  const name = field.name;
+  const conv = valueConv(field, field.type);
+  const keyConv = mapKeyConv((field as unknown as MapField).keyType);
+  return (m) => {
+    const v = m[name] as Msg | undefined;
+    const out: Msg = {};
+    if (v) {
+      for (const k of Object.keys(v)) out[keyConv ? keyConv(k) : k] = conv ? conv(v[k]) : v[k];
+    }
+    return out;
+  };
+}
+
+/**
+ * Generates the converter of a plain message type: one object literal, its keys
+ * in field order, so every decoded event of a type shares one hidden class.
+ * The generated source holds only JSON-quoted field names; helpers are passed in.
+ */
+function compileMessage(type: Type): (m: Msg) => unknown {
+  const convs: (Conv | null)[] = [];
+  const dflts: unknown[] = [];
+  const maps: ((m: Msg) => Msg)[] = [];
+  const props: string[] = [];
+  const after: string[] = [];
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    const i = convs.length;
+    const key = JSON.stringify(jsonKey(field));
+    const get = `m[${JSON.stringify(field.name)}]`;
+    const conv = valueConv(field, field.type);
+    convs.push(conv);
+    const resolved = field.resolvedType;
+    if (field.map) {
+      maps.push(mapStep(field));
+      dflts.push(null);
+      props.push(`${key}: s[${maps.length - 1}](m)`);
+    } else if (field.repeated) {
+      dflts.push(null);
+      props.push(`${key}: (v = ${get}) && v.length > 0 ? ${conv ? `v.map(c[${i}])` : 'v'} : []`);
+    } else if (inRealOneof(field)) {
+      dflts.push(null);
+      after.push(
+        `if (Object.hasOwn(m, ${JSON.stringify(field.name)}) && (v = ${get}) != null) o[${key}] = ${conv ? `c[${i}](v)` : 'v'};`,
+      );
+    } else if (resolved instanceof protobuf.Type) {
+      dflts.push(messageDefault(type, resolved));
+      props.push(`${key}: (v = ${get}) == null ? d[${i}]() : c[${i}](v)`);
+    } else {
+      dflts.push(scalarDefault(field));
+      props.push(conv ? `${key}: (v = ${get}) == null ? d[${i}] : c[${i}](v)` : `${key}: ${get} ?? d[${i}]`);
+    }
+  }
+  const body = `return function convert(m) {\n  let v;\n  const o = {\n    ${props.join(',\n    ')}\n  };\n  ${after.join('\n  ')}\n  return o;\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from reflection; names are JSON-quoted
+  const factory = new Function('c', 'd', 's', body) as (c: unknown[], d: unknown[], s: unknown[]) => (m: Msg) => unknown;
+  return factory(convs, dflts, maps);
+}
+
+function build(type: Type): (m: Msg) => unknown {
+  switch (wellKnownKind(type)) {
+    case 'struct':
+      return structToJson(type);
+    case 'value':
+      return valueToJson(type);
+    case 'listValue':
+      return listToJson(type);
+    case 'any':
+      return anyToJson(type);
+    case 'timestamp': {
+      const s = fieldById(type, 1).name;
+      const n = fieldById(type, 2).name;
+      return (m) => formatTimestamp(toNumber(m[s] ?? 0), toNumber(m[n] ?? 0));
+    }
+    case 'duration': {
+      const s = fieldById(type, 1).name;
+      const n = fieldById(type, 2).name;
+      return (m) => formatDuration(toNumber(m[s] ?? 0), toNumber(m[n] ?? 0));
+    }
+    case 'wrapper': {
+      const field = fieldById(type, 1).resolve();
+      const conv = valueConv(field, field.type);
+      const dflt = scalarDefault(field);
+      const name = field.name;
+      return (m) => {
+        const v = m[name];
+        return v === null || v === undefined ? dflt : conv ? conv(v) : v;
+      };
+    }
+    case 'fieldMask': {
+      const name = fieldById(type, 1).name;
+      return (m) => ((m[name] as string[] | undefined) ?? []).join(',');
+    }
+    case 'empty':
+      return () => ({});
+    case undefined:
+      break;
+  }
+  return compileMessage(type);
+}
+
+function structToJson(type: Type): (m: Msg) => unknown {
+  const fields = fieldById(type, 1).resolve();
+  const valueType = fields.resolvedType as Type;
+  let conv: ((m: Msg) => unknown) | undefined;
+  return (m) => {
+    const map = m[fields.name] as Record<string, Msg> | undefined;
+    const out: Msg = {};
+    if (map) {
+      conv ??= jsonOf(valueType);
+      for (const k of Object.keys(map)) out[k] = conv(map[k]!);
+    }
+    return out;
+  };
+}
+
+function listToJson(type: Type): (m: Msg) => unknown {
+  const values = fieldById(type, 1).resolve();
+  const valueType = values.resolvedType as Type;
+  let conv: ((m: Msg) => unknown) | undefined;
+  return (m) => {
+    conv ??= jsonOf(valueType);
+    const list = (m[values.name] as Msg[] | undefined) ?? [];
+    return list.map(conv);
+  };
+}
+
+function valueToJson(type: Type): (m: Msg) => unknown {
+  const f = (id: number): Field => fieldById(type, id).resolve();
+  // field 1 (null_value) and nothing set both read null
+  const [numberF, stringF, boolF, structF, listF] = [f(2), f(3), f(4), f(5), f(6)];
+  let structConv: ((m: Msg) => unknown) | undefined;
+  let listConv: ((m: Msg) => unknown) | undefined;
+  const set = (m: Msg, field: Field): boolean => Object.hasOwn(m, field.name) && m[field.name] !== null && m[field.name] !== undefined;
+  return (m) => {
+    if (set(m, numberF)) return m[numberF.name];
+    if (set(m, stringF)) return m[stringF.name];
+    if (set(m, boolF)) return m[boolF.name];
+    if (set(m, structF)) return (structConv ??= jsonOf(structF.resolvedType as Type))(m[structF.name] as Msg);
+    if (set(m, listF)) return (listConv ??= jsonOf(listF.resolvedType as Type))(m[listF.name] as Msg);
+    return null;
+  };
+}
+
+/** A type inside an `Any`, looked up by the last segment of its URL. */
+export function anyTarget(anyType: Type, url: string): Type | null {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  if (!name) return null;
+  try {
+    const found = anyType.root.lookup(name, [protobuf.Type]);
+    return found instanceof protobuf.Type ? found : null;
+  } catch {
+    return null;
+  }
+}
+
+function anyToJson(type: Type): (m: Msg) => unknown {
+  const urlName = fieldById(type, 1).name;
+  const valueName = fieldById(type, 2).name;
+  return (m) => {
+    const url = (m[urlName] as string | undefined) ?? '';
+    const bytes = m[valueName] as Uint8Array | undefined;
+    const target = anyTarget(type, url);
+    if (target) {
+      try {
+        const inner = jsonOf(target)(target.decode(bytes ?? new Uint8Array(0)) as unknown as Msg);
+        if (wellKnownKind(target)) return { '@type': url, value: inner };
+        return { '@type': url, ...(inner as Msg) };
+      } catch {
+        // not decodable with the type we know: keep the bytes
+      }
+    }
+    return { '@type': url, value: bytesToBase64(bytes) };
+  };
+}
+
+/** Decodes `bytes` with `type` and converts it: throws whatever protobufjs throws. */
+export function decodeToJson(type: Type, bytes: Uint8Array): DecodedEvent {
+  const message = type.decode(bytes) as Message & Msg;
+  return jsonOf(type)(message) as DecodedEvent;
+}
