@@ -18,7 +18,7 @@ export class ActionRegistry {
   /** Add an action. Throws {@link DuplicateActionError} if the name is taken. */
   register<P extends Record<string, unknown>>(definition: ActionDefinition<P>): this {
     if (this.#actions.has(definition.name)) throw new DuplicateActionError(definition.name);
-    this.#actions.set(definition.name, definition as unknown as ActionDefinition);
+    this.#actions.set(definition.name, definition);
     return this;
   }
 

@@ -42,6 +42,8 @@ export interface ActionContext {
   readonly logger: Logger;
   /** Aborted when the per-event deadline passes or shutdown begins. */
   readonly signal?: AbortSignal;
+  /** Clock (ms since epoch) for actions that compute dates (`banUser` `duration`). Default: `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** Result of a successful execution (logged, traced, kept in dead letters for context). */

@@ -1,0 +1,68 @@
+/** `banUser`: ban a user (`adminBanUserV3`). `endDate`, or `duration` counted from now. */
+import { ops } from '../../ags/operations.js';
+import type { BanCreate } from '../../ags/types.js';
+import { ActionParamError } from '../errors.js';
+import type { ActionDefinition } from '../types.js';
+import { bool, namespaceOf, namespaceSchema, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { parseDuration } from './duration.js';
+
+const NAME = 'banUser';
+
+export type BanUserParams = { namespace: string; userId: string; ban: BanCreate };
+
+export const banUser: ActionDefinition<BanUserParams> = {
+  name: NAME,
+  description: 'Ban a user until endDate, or for a duration from now.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['ban', 'reason'],
+    properties: {
+      ban: { type: 'string', description: 'Ban type, e.g. CHAT_SEND, CHAT_ALL, LOGIN, MATCHMAKING, STATISTICS, LEADERBOARD, ORDER_AND_PAYMENT.' },
+      reason: { type: 'string', description: 'Ban reason, e.g. VIOLENCE, HARASSMENT, HATEFUL_CONDUCT, OFFENSIVE_USERNAME, CHEATING, TOS_VIOLATION.' },
+      comment: { type: 'string', description: 'Comment kept with the ban. Default: `Banned by rule "<rule>"`.' },
+      endDate: { type: 'string', description: 'End of the ban (RFC 3339). Give endDate or duration.' },
+      duration: { type: 'string', description: 'Length of the ban from now: ISO 8601 (P7D, PT12H) or 24h, 30m, 7d, 2w. Give endDate or duration.' },
+      skipNotif: { type: 'boolean', description: 'Do not notify the user.', default: false },
+      userId: userIdSchema,
+      namespace: namespaceSchema,
+    },
+  },
+  permission: 'ADMIN:NAMESPACE:{namespace}:BAN:USER:{userId} [CREATE]',
+  usesAgs: true,
+  normalize(params, ctx) {
+    const endDate = optionalString(NAME, params, 'endDate');
+    const duration = optionalString(NAME, params, 'duration');
+    if ((endDate === undefined) === (duration === undefined)) {
+      throw new ActionParamError(NAME, '', endDate === undefined ? 'needs endDate or duration' : 'takes endDate or duration, not both');
+    }
+    let end: string;
+    if (duration !== undefined) {
+      const ms = parseDuration(duration);
+      if (ms === undefined) throw new ActionParamError(NAME, 'duration', `"${duration}" is not a duration (P7D, PT12H, 24h, 7d...)`);
+      end = new Date((ctx.now ?? Date.now)() + ms).toISOString();
+    } else {
+      const t = Date.parse(endDate!);
+      if (Number.isNaN(t)) throw new ActionParamError(NAME, 'endDate', `"${endDate}" is not a date (RFC 3339)`);
+      end = new Date(t).toISOString();
+    }
+    return {
+      namespace: namespaceOf(NAME, params, ctx),
+      userId: userIdOf(NAME, params, ctx),
+      ban: {
+        ban: requireString(NAME, params, 'ban'),
+        comment: optionalString(NAME, params, 'comment') ?? `Banned by rule "${ctx.rule}"`,
+        endDate: end,
+        reason: requireString(NAME, params, 'reason'),
+        skipNotif: bool(NAME, params, 'skipNotif', false),
+      },
+    };
+  },
+  plan(p) {
+    return [planned(ops.adminBanUserV3(p.namespace, p.userId, p.ban))];
+  },
+  async execute(p, ctx) {
+    const result = await sendOp(NAME, ctx, ops.adminBanUserV3(p.namespace, p.userId, p.ban));
+    return { summary: `banned user ${short(p.userId)} (${p.ban.ban}) until ${p.ban.endDate}`, detail: result };
+  },
+};

@@ -1,0 +1,62 @@
+/** `creditWallet`: add virtual currency to a user's wallet (`creditUserWallet`). */
+import { ops } from '../../ags/operations.js';
+import type { CreditRequest } from '../../ags/types.js';
+import { ActionParamError } from '../errors.js';
+import type { ActionDefinition } from '../types.js';
+import { compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+
+const NAME = 'creditWallet';
+
+export type CreditWalletParams = {
+  namespace: string;
+  userId: string;
+  currencyCode: string;
+  credit: CreditRequest;
+};
+
+export const creditWallet: ActionDefinition<CreditWalletParams> = {
+  name: NAME,
+  description: 'Credit virtual currency to a user\'s wallet.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['currencyCode', 'amount'],
+    properties: {
+      currencyCode: { type: 'string', description: 'Currency code, e.g. COINS.' },
+      amount: { type: ['integer', 'string'], description: 'Amount to add (positive integer).' },
+      source: { type: 'string', description: 'Credit source: REWARD, ACHIEVEMENT, PROMOTION, GIFT, PURCHASE, REFERRAL_BONUS, REDEEM_CODE, REFUND, OTHER...', default: 'REWARD' },
+      reason: { type: 'string', maxLength: 127, description: 'Reason shown in the wallet history (at most 127 characters).' },
+      origin: { type: 'string', description: 'Wallet platform origin (Steam, Playstation, ... System). Default: AGS\'s.' },
+      expireAt: { type: 'string', description: 'When the credited amount expires (RFC 3339).' },
+      metadata: { type: 'object', description: 'Free metadata.' },
+      userId: userIdSchema,
+      namespace: namespaceSchema,
+    },
+  },
+  permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:WALLET [UPDATE]',
+  usesAgs: true,
+  normalize(params, ctx) {
+    const reason = optionalString(NAME, params, 'reason');
+    if (reason !== undefined && reason.length > 127) throw new ActionParamError(NAME, 'reason', `is ${reason.length} characters; AGS allows 127`);
+    return {
+      namespace: namespaceOf(NAME, params, ctx),
+      userId: userIdOf(NAME, params, ctx),
+      currencyCode: requireString(NAME, params, 'currencyCode'),
+      credit: compact({
+        amount: integer(NAME, params, 'amount', undefined),
+        source: optionalString(NAME, params, 'source') ?? 'REWARD',
+        reason,
+        origin: optionalString(NAME, params, 'origin'),
+        expireAt: optionalString(NAME, params, 'expireAt'),
+        metadata: optionalObject(NAME, params, 'metadata'),
+      }),
+    };
+  },
+  plan(p) {
+    return [planned(ops.creditUserWallet(p.namespace, p.userId, p.currencyCode, p.credit))];
+  },
+  async execute(p, ctx) {
+    const result = await sendOp(NAME, ctx, ops.creditUserWallet(p.namespace, p.userId, p.currencyCode, p.credit));
+    return { summary: `credited ${p.credit.amount} ${p.currencyCode} to user ${short(p.userId)}`, detail: result };
+  },
+};

@@ -1,0 +1,115 @@
+/**
+ * `http`: call any HTTP endpoint (a webhook), JSON body, with the same retry
+ * rules as AGS calls (429/502/503/504, timeouts and connection errors; 500 only
+ * for idempotent methods GET/PUT/DELETE). 2xx is success. Header values may
+ * hold secrets (`${env.X}`, resolved by the rules engine): plans redact values
+ * of headers whose name looks secret.
+ */
+import { HttpCaller } from '../../ags/http-caller.js';
+import type { HttpMethod } from '../../ags/types.js';
+import { ActionParamError } from '../errors.js';
+import type { ActionContext, ActionDefinition, PlannedRequest } from '../types.js';
+import { integer, oneOf, optionalObject, requireString } from './common.js';
+
+const NAME = 'http';
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export type HttpParams = {
+  method: HttpMethod;
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+  timeoutMs: number;
+};
+
+/** Header names whose values plans and logs never show. */
+export function isSecretHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return n === 'authorization' || n === 'proxy-authorization' || n === 'cookie' || /token|key|secret|password|signature/.test(n);
+}
+
+export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, isSecretHeader(k) ? '[redacted]' : v]));
+}
+
+let fallback: HttpCaller | undefined;
+/** The caller when there is no AGS client (it has no token; webhooks do not need one). */
+function callerOf(ctx: ActionContext): HttpCaller {
+  if (ctx.ags) return ctx.ags.http;
+  fallback ??= new HttpCaller({ logger: ctx.logger });
+  return fallback;
+}
+
+export const httpAction: ActionDefinition<HttpParams> = {
+  name: NAME,
+  description: 'Send an HTTP request (webhook) with a JSON body; 2xx is success.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['url'],
+    properties: {
+      url: { type: 'string', description: 'Absolute http(s) URL.' },
+      method: { enum: METHODS, description: 'HTTP method.', default: 'POST' },
+      headers: {
+        type: 'object',
+        additionalProperties: { type: 'string' },
+        description: 'Extra headers. Values may use ${env.X} for secrets; values of headers named like authorization/token/key/secret are redacted in plans.',
+      },
+      body: { description: 'JSON body (any JSON value). Not allowed with GET.' },
+      timeoutMs: { type: ['integer', 'string'], description: 'Timeout of one attempt, ms.', default: 10000 },
+    },
+  },
+  usesAgs: false,
+  normalize(params) {
+    const url = requireString(NAME, params, 'url');
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ActionParamError(NAME, 'url', `"${url}" is not an absolute URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ActionParamError(NAME, 'url', 'must be http:// or https://');
+    const method = oneOf(NAME, params, 'method', METHODS, 'POST');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(optionalObject(NAME, params, 'headers') ?? {})) {
+      if (typeof v !== 'string' && typeof v !== 'number') throw new ActionParamError(NAME, `headers.${k}`, 'must be a string');
+      headers[k] = String(v);
+    }
+    if (method === 'GET' && params.body !== undefined) throw new ActionParamError(NAME, 'body', 'is not allowed with GET');
+    return {
+      method,
+      url: parsed.toString(),
+      headers,
+      ...(params.body !== undefined ? { body: params.body } : {}),
+      timeoutMs: integer(NAME, params, 'timeoutMs', 10_000),
+    };
+  },
+  plan(p) {
+    const planned: PlannedRequest = {
+      operation: NAME,
+      method: p.method,
+      path: p.url,
+      ...(Object.keys(p.headers).length ? { headers: redactHeaders(p.headers) } : {}),
+      ...(p.body !== undefined ? { body: p.body } : {}),
+    };
+    return [planned];
+  },
+  async execute(p, ctx) {
+    const body = p.body === undefined ? undefined : JSON.stringify(p.body);
+    const headers: Record<string, string> = { accept: 'application/json', ...lower(p.headers) };
+    if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+    const url = new URL(p.url);
+    const result = await callerOf(ctx).call({
+      operation: NAME,
+      idempotent: p.method === 'GET' || p.method === 'PUT' || p.method === 'DELETE',
+      timeoutMs: p.timeoutMs,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      prepare: () => ({ url, method: p.method, headers, ...(body !== undefined ? { body } : {}) }),
+    });
+    return { summary: `${p.method} ${url.origin}${url.pathname} -> ${result.status}`, detail: result.body };
+  },
+};
+
+function lower(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+}

@@ -1,0 +1,335 @@
+/**
+ * The AGS REST client: a client-credentials token (one shared login, refreshed
+ * at 80% of its lifetime, renewed once on a 401), typed methods named after the
+ * AGS operation ids, and retries with backoff (see `retry.ts`, `http-caller.ts`).
+ *
+ * ```ts
+ * const ags = new AgsClient({ baseUrl, clientId, clientSecret, logger, metrics });
+ * await ags.login();               // fail fast at start
+ * await ags.fulfillItem(ns, userId, { itemId, quantity: 1, source: 'REWARD' });
+ * ags.close();
+ * ```
+ */
+import type { Logger } from 'pino';
+import type { Metrics } from '../telemetry/metrics.js';
+import { AgsError, AgsLoginError, loginHint } from './errors.js';
+import { HttpCaller, errorFields, parseBody } from './http-caller.js';
+import type { CallResult } from './http-caller.js';
+import { ops } from './operations.js';
+import { TransportError } from './transport.js';
+import type { HttpTransport } from './transport.js';
+import type {
+  AgsRequest,
+  BanCreate,
+  CreditRequest,
+  EntitlementGrant,
+  FreeFormNotification,
+  FulfillmentRequest,
+  FulfillmentResult,
+  FulfillmentV3Request,
+  StatItemUpdate,
+  TemplatedNotification,
+  UserExpGrant,
+} from './types.js';
+
+export interface AgsClientOptions {
+  /** AGS base URL (`AB_BASE_URL`), e.g. `https://test.accelbyte.io`. Required. A trailing `/` is ignored. */
+  readonly baseUrl: string;
+  /** Confidential IAM client id (`AB_CLIENT_ID`). Required. */
+  readonly clientId: string;
+  /** Its secret (`AB_CLIENT_SECRET`). Required; never logged nor put in errors. */
+  readonly clientSecret: string;
+  /** Timeout of one HTTP attempt, ms. Default: 10000. */
+  readonly timeoutMs?: number;
+  /** Attempts per call, the first included. Default: 4. */
+  readonly maxAttempts?: number;
+  /** Overall budget of one call with its retries, ms. Default: 30000. */
+  readonly deadlineMs?: number;
+  /** Backoff base, ms (full jitter: `random() * min(backoffMaxMs, backoffBaseMs * 2^retry)`). Default: 100. */
+  readonly backoffBaseMs?: number;
+  /** Backoff cap, ms. Default: 5000. */
+  readonly backoffMaxMs?: number;
+  /** Token refresh point as a fraction of `expires_in`. Default: 0.8 (as the official SDKs). */
+  readonly refreshRatio?: number;
+  /** Clock, ms since epoch (token expiry, deadlines, `Retry-After` dates). Default: `Date.now`. */
+  readonly now?: () => number;
+  /** Jitter source in [0, 1). Default: `Math.random`. */
+  readonly random?: () => number;
+  /** How to wait between attempts (tests inject a recorder). Default: a real timer, cut short on abort. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Logger (logins, retries; never tokens or headers). Default: none. */
+  readonly logger?: Logger;
+  /** Counts `agsRequests{operation,status}` and `agsLogins{reason,result}`. Default: none. */
+  readonly metrics?: Metrics;
+  /** Connection pool to share. Default: a keep-alive pool owned (and closed) by this client. */
+  readonly transport?: HttpTransport;
+}
+
+export type LoginReason = 'initial' | 'refresh' | 'unauthorized';
+
+interface CachedToken {
+  readonly value: string;
+  readonly refreshAt: number;
+  readonly expiresAt: number;
+}
+
+/** What `login()` learned (never the token itself). */
+export interface LoginInfo {
+  readonly expiresInSeconds: number;
+  readonly namespace?: string;
+}
+
+export class AgsClient {
+  readonly baseUrl: string;
+  /** The retry loop (shared with the `http` action so webhooks follow the same rules). */
+  readonly http: HttpCaller;
+  readonly #clientId: string;
+  readonly #clientSecret: string;
+  readonly #refreshRatio: number;
+  readonly #logger: Logger | undefined;
+  readonly #metrics: Metrics | undefined;
+  #token: CachedToken | undefined;
+  #pending: Promise<string> | undefined;
+  #lastInfo: LoginInfo | undefined;
+
+  constructor(options: AgsClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#clientId = options.clientId;
+    this.#clientSecret = options.clientSecret;
+    this.#refreshRatio = options.refreshRatio ?? 0.8;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.http = new HttpCaller({
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+      ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+      ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
+      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.transport ? { transport: options.transport } : {}),
+    });
+  }
+
+  // ---- token -------------------------------------------------------------
+
+  /**
+   * Log in now (client credentials) and cache the token. Call at start to fail
+   * fast. Throws {@link AgsLoginError} with a hint. One attempt, no retries.
+   */
+  async login(): Promise<LoginInfo> {
+    await this.#login(this.#token ? 'refresh' : 'initial');
+    return this.#lastInfo ?? { expiresInSeconds: 0 };
+  }
+
+  /** A valid token: cached, or from the one login in flight, or a new login. */
+  async token(): Promise<string> {
+    const t = this.#token;
+    const now = this.http.now();
+    if (t && now < t.refreshAt) return t.value;
+    if (t) {
+      try {
+        return await this.#login('refresh');
+      } catch (err) {
+        if (now < t.expiresAt) {
+          this.#logger?.warn({ err: describeErr(err) }, 'AGS token refresh failed; the current token is still valid');
+          return t.value;
+        }
+        throw err;
+      }
+    }
+    return this.#login('initial');
+  }
+
+  #login(reason: LoginReason): Promise<string> {
+    if (this.#pending) return this.#pending;
+    const p = this.#doLogin(reason).finally(() => {
+      if (this.#pending === p) this.#pending = undefined;
+    });
+    this.#pending = p;
+    return p;
+  }
+
+  async #doLogin(reason: LoginReason): Promise<string> {
+    const basic = Buffer.from(`${this.#clientId}:${this.#clientSecret}`).toString('base64');
+    let url: URL;
+    try {
+      url = new URL(`${this.baseUrl}/iam/v3/oauth/token`);
+    } catch {
+      this.#metrics?.agsLogins.inc({ reason, result: 'failed' });
+      throw new AgsLoginError({ retriable: false, attempts: 0, kind: 'network', code: 'ERR_INVALID_URL' }, 'AB_BASE_URL is not a valid URL');
+    }
+    const started = this.http.now();
+    let status: number;
+    let body: unknown;
+    try {
+      const res = await this.http.transport.send({
+        url,
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${basic}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
+        body: 'grant_type=client_credentials',
+        timeoutMs: this.http.timeoutMs,
+      });
+      status = res.status;
+      body = parseBody(res.text);
+      this.#metrics?.agsRequests.inc({ operation: 'login', status: String(status) });
+    } catch (err) {
+      this.#metrics?.agsLogins.inc({ reason, result: 'failed' });
+      const kind = err instanceof TransportError ? err.kind : 'network';
+      const code = err instanceof TransportError ? err.code : undefined;
+      const fields = {
+        retriable: true,
+        attempts: 1,
+        kind,
+        ...(code ? { code } : {}),
+        errorMessage: err instanceof Error ? err.message : String(err),
+      } as const;
+      this.#metrics?.agsRequests.inc({ operation: 'login', status: kind });
+      const e = new AgsLoginError(fields, loginHint(fields));
+      this.#logger?.error({ reason, kind, code }, e.message);
+      throw e;
+    }
+    const b = (body !== null && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const accessToken = b.access_token;
+    if (status < 200 || status >= 300 || typeof accessToken !== 'string' || accessToken === '') {
+      this.#metrics?.agsLogins.inc({ reason, result: 'failed' });
+      const fields = {
+        status,
+        ...errorFields(body),
+        ...(status >= 200 && status < 300 ? { errorMessage: 'the token answer has no access_token' } : {}),
+        retriable: status === 429 || status >= 500,
+        attempts: 1,
+        kind: 'http',
+      } as const;
+      const e = new AgsLoginError(fields, loginHint(fields));
+      this.#logger?.error({ reason, status, errorCode: fields.errorCode }, e.message);
+      throw e;
+    }
+    const expiresIn = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 3600;
+    this.#token = {
+      value: accessToken,
+      refreshAt: started + expiresIn * 1000 * this.#refreshRatio,
+      expiresAt: started + expiresIn * 1000,
+    };
+    this.#lastInfo = { expiresInSeconds: expiresIn, ...(typeof b.namespace === 'string' ? { namespace: b.namespace } : {}) };
+    this.#metrics?.agsLogins.inc({ reason, result: 'ok' });
+    this.#logger?.info({ reason, expiresInSeconds: expiresIn }, 'logged in to AGS (client credentials)');
+    return accessToken;
+  }
+
+  // ---- generic request ---------------------------------------------------
+
+  /**
+   * Send one AGS operation with the bearer token, retries and the one re-login
+   * on 401. Resolves with the parsed JSON answer (undefined for 204 / empty).
+   * Throws {@link AgsError} (or {@link AgsLoginError}).
+   */
+  async request<T = unknown>(op: AgsRequest): Promise<T> {
+    const result = await this.send(op);
+    return result.body as T;
+  }
+
+  /** As {@link request}, with the status and attempt count. */
+  async send(op: AgsRequest): Promise<CallResult> {
+    const url = new URL(this.baseUrl + op.path);
+    for (const [k, v] of Object.entries(op.query ?? {})) url.searchParams.set(k, v);
+    const body = op.body === undefined ? undefined : JSON.stringify(op.body);
+    let used: string | undefined;
+    return this.http.call({
+      operation: op.operation,
+      idempotent: op.idempotent,
+      ...(op.signal ? { signal: op.signal } : {}),
+      prepare: async () => {
+        used = await this.token();
+        const headers: Record<string, string> = { authorization: `Bearer ${used}`, accept: 'application/json' };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        return { url, method: op.method, headers, ...(body !== undefined ? { body } : {}) };
+      },
+      onUnauthorized: async () => {
+        if (this.#token && this.#token.value === used) this.#token = undefined;
+        if (!this.#token) await this.#login('unauthorized');
+      },
+    });
+  }
+
+  // ---- operations (AGS operation ids) ------------------------------------
+
+  /** Grant an item (`POST /platform/admin/namespaces/{ns}/users/{userId}/fulfillment`). */
+  fulfillItem(ns: string, userId: string, body: FulfillmentRequest, signal?: AbortSignal): Promise<FulfillmentResult> {
+    return this.request<FulfillmentResult>(withSignal(ops.fulfillItem(ns, userId, body), signal));
+  }
+
+  /** Idempotent grant under a transaction id (AGS private cloud only). */
+  fulfillItemsV3(ns: string, userId: string, transactionId: string, body: FulfillmentV3Request, signal?: AbortSignal): Promise<FulfillmentResult> {
+    return this.request<FulfillmentResult>(withSignal(ops.fulfillItemsV3(ns, userId, transactionId, body), signal));
+  }
+
+  grantUserEntitlement(ns: string, userId: string, entitlements: EntitlementGrant[], signal?: AbortSignal): Promise<unknown> {
+    return this.request(withSignal(ops.grantUserEntitlement(ns, userId, entitlements), signal));
+  }
+
+  creditUserWallet(ns: string, userId: string, currencyCode: string, body: CreditRequest, signal?: AbortSignal): Promise<unknown> {
+    return this.request(withSignal(ops.creditUserWallet(ns, userId, currencyCode, body), signal));
+  }
+
+  updateUserStatItemValue(
+    ns: string,
+    userId: string,
+    statCode: string,
+    body: StatItemUpdate,
+    additionalKey?: string,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    return this.request(withSignal(ops.updateUserStatItemValue(ns, userId, statCode, body, additionalKey), signal));
+  }
+
+  adminUnlockAchievement(ns: string, userId: string, achievementCode: string, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.adminUnlockAchievement(ns, userId, achievementCode), signal));
+  }
+
+  freeFormNotificationByUserID(ns: string, userId: string, body: FreeFormNotification, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.freeFormNotificationByUserID(ns, userId, body), signal));
+  }
+
+  notificationWithTemplateByUserID(ns: string, userId: string, body: TemplatedNotification, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.notificationWithTemplateByUserID(ns, userId, body), signal));
+  }
+
+  adminBanUserV3(ns: string, userId: string, body: BanCreate, signal?: AbortSignal): Promise<unknown> {
+    return this.request(withSignal(ops.adminBanUserV3(ns, userId, body), signal));
+  }
+
+  grantUserExp(ns: string, userId: string, body: UserExpGrant, signal?: AbortSignal): Promise<unknown> {
+    return this.request(withSignal(ops.grantUserExp(ns, userId, body), signal));
+  }
+
+  /** Replace a player record (`PUT .../records/{key}`). */
+  adminPutPlayerRecordHandlerV1(ns: string, userId: string, key: string, value: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    return this.request(withSignal(ops.adminPutPlayerRecordHandlerV1(ns, userId, key, value), signal));
+  }
+
+  /** Merge into a player record (`POST .../records/{key}`). */
+  adminPostPlayerRecordHandlerV1(ns: string, userId: string, key: string, value: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    return this.request(withSignal(ops.adminPostPlayerRecordHandlerV1(ns, userId, key, value), signal));
+  }
+
+  /** Close pooled connections. */
+  close(): void {
+    this.http.close();
+  }
+}
+
+function withSignal(op: AgsRequest, signal: AbortSignal | undefined): AgsRequest {
+  return signal ? { ...op, signal } : op;
+}
+
+function describeErr(err: unknown): string {
+  return err instanceof AgsError || err instanceof Error ? err.message : String(err);
+}

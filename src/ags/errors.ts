@@ -1,0 +1,102 @@
+/**
+ * The errors of AGS calls. One type, {@link AgsError}, for every failed call
+ * (HTTP status, timeout, network, abort), and its subclass
+ * {@link AgsLoginError} for a failed client-credentials login, which adds a
+ * hint naming the setting to fix. Messages never contain tokens, secrets or
+ * headers: only the operation id, status, AGS error code and AGS message.
+ */
+
+/** What went wrong at the transport level. */
+export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline';
+
+export interface AgsErrorFields {
+  /** AGS operation id (`fulfillItem`), `login`, or `http` for webhooks. */
+  readonly operation: string;
+  /** HTTP status of the last attempt; undefined for timeouts, network errors and aborts. */
+  readonly status?: number;
+  /** AGS `errorCode` (or the OAuth `error` string of the token endpoint). */
+  readonly errorCode?: number | string;
+  /** AGS `errorMessage` (or the OAuth `error_description`), or the network error's description. */
+  readonly errorMessage?: string;
+  /** Would trying again later (redelivering the event) plausibly succeed? */
+  readonly retriable: boolean;
+  /** HTTP attempts made (including the one that failed). */
+  readonly attempts: number;
+  readonly kind: AgsFailureKind;
+  /** Network error code (`ECONNRESET`, `ECONNREFUSED`, `ENOTFOUND`...), when there is one. */
+  readonly code?: string;
+  /** The response body of the last attempt (parsed JSON or text, truncated), for dead letters. */
+  readonly body?: unknown;
+}
+
+function describe(f: AgsErrorFields): string {
+  const parts: string[] = [];
+  if (f.status !== undefined) parts.push(String(f.status));
+  else if (f.kind === 'timeout') parts.push('timeout');
+  else if (f.kind === 'aborted') parts.push('aborted');
+  else if (f.kind === 'deadline') parts.push('deadline exceeded');
+  else parts.push(`network error${f.code ? ` ${f.code}` : ''}`);
+  if (f.errorCode !== undefined && f.errorCode !== '') parts.push(`errorCode ${f.errorCode}`);
+  if (f.errorMessage) parts.push(JSON.stringify(f.errorMessage));
+  const tries = `${f.attempts} attempt${f.attempts === 1 ? '' : 's'}`;
+  return `${f.operation} failed: ${parts.join(' ')} (${f.retriable ? 'retriable' : 'not retriable'}, ${tries})`;
+}
+
+/** A failed AGS (or webhook) call, after the client's own retries. */
+export class AgsError extends Error implements AgsErrorFields {
+  override readonly name: string = 'AgsError';
+  readonly operation: string;
+  readonly status?: number;
+  readonly errorCode?: number | string;
+  readonly errorMessage?: string;
+  readonly retriable: boolean;
+  readonly attempts: number;
+  readonly kind: AgsFailureKind;
+  readonly code?: string;
+  readonly body?: unknown;
+
+  constructor(fields: AgsErrorFields, message?: string) {
+    super(message ?? describe(fields));
+    this.operation = fields.operation;
+    if (fields.status !== undefined) this.status = fields.status;
+    if (fields.errorCode !== undefined) this.errorCode = fields.errorCode;
+    if (fields.errorMessage !== undefined) this.errorMessage = fields.errorMessage;
+    this.retriable = fields.retriable;
+    this.attempts = fields.attempts;
+    this.kind = fields.kind;
+    if (fields.code !== undefined) this.code = fields.code;
+    if (fields.body !== undefined) this.body = fields.body;
+  }
+}
+
+/** The client-credentials login failed. `hint` says which setting to check. */
+export class AgsLoginError extends AgsError {
+  override readonly name = 'AgsLoginError';
+  /** What to fix, e.g. `wrong AB_CLIENT_ID/AB_CLIENT_SECRET`. */
+  readonly hint: string;
+
+  constructor(fields: Omit<AgsErrorFields, 'operation'>, hint: string) {
+    const all: AgsErrorFields = { ...fields, operation: 'login' };
+    super(all, `AGS login failed: ${describe(all).replace(/^login failed: /, '')}: ${hint}`);
+    this.hint = hint;
+  }
+}
+
+/** The hint of a failed login, from its status / OAuth error / network code. */
+export function loginHint(f: { status?: number; errorCode?: number | string; code?: string; kind: AgsFailureKind }): string {
+  if (f.kind === 'network') {
+    if (f.code === 'ECONNREFUSED' || f.code === 'ENOTFOUND' || f.code === 'EAI_AGAIN' || f.code === 'ERR_INVALID_URL') {
+      return 'check AB_BASE_URL (the AGS host could not be reached)';
+    }
+    return 'check AB_BASE_URL and the network';
+  }
+  if (f.kind === 'timeout') return 'the AGS token endpoint did not answer in time: check AB_BASE_URL and the network';
+  if (f.status === 401 || (f.status === 400 && (f.errorCode === 'invalid_client' || f.errorCode === 'unauthorized_client'))) {
+    return 'wrong AB_CLIENT_ID/AB_CLIENT_SECRET';
+  }
+  if (f.status === 403) return 'the IAM client is not allowed the client_credentials grant or lacks a permission: check its settings in the Admin Portal';
+  if (f.status === 404) return 'no token endpoint at AB_BASE_URL/iam/v3/oauth/token: check AB_BASE_URL';
+  if (f.status === 429) return 'too many login attempts: wait and retry';
+  if (f.status !== undefined && f.status >= 500) return 'AGS IAM is unavailable: retry later';
+  return 'check AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET';
+}

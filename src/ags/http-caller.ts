@@ -1,0 +1,214 @@
+/**
+ * The retry loop shared by AGS calls and the `http` (webhook) action: sends
+ * attempts through an {@link HttpTransport}, retries what `retry.ts` says is
+ * retriable, honours `Retry-After`, stops at `maxAttempts`, at `deadlineMs`
+ * and when the caller's signal aborts, counts `agsRequests{operation,status}`,
+ * and turns the final failure into an {@link AgsError}.
+ */
+import type { Logger } from 'pino';
+import type { Metrics } from '../telemetry/metrics.js';
+import { AgsError } from './errors.js';
+import type { AgsFailureKind } from './errors.js';
+import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
+import { HttpTransport, TransportError } from './transport.js';
+import type { RawRequest, RawResponse } from './transport.js';
+
+export interface HttpCallerOptions {
+  /** Timeout of one attempt, ms. Default: 10000. */
+  readonly timeoutMs?: number;
+  /** Attempts per call, the first included. Default: 4. */
+  readonly maxAttempts?: number;
+  /** Overall budget of one call with its retries and waits, ms (by `now`). Default: 30000. */
+  readonly deadlineMs?: number;
+  /** Backoff base, ms: retry n waits `random() * min(backoffMaxMs, backoffBaseMs * 2^n)`. Default: 100. */
+  readonly backoffBaseMs?: number;
+  /** Backoff cap, ms. Default: 5000. */
+  readonly backoffMaxMs?: number;
+  /** Clock (ms since epoch) for deadlines, `Retry-After` dates and token expiry. Default: `Date.now`. */
+  readonly now?: () => number;
+  /** Jitter source in [0, 1). Default: `Math.random`. */
+  readonly random?: () => number;
+  /** How to wait between attempts (tests record the delays). Default: a timer that ends early on abort. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Logger for retries (never headers or bodies). Default: none. */
+  readonly logger?: Logger;
+  /** Counts `agsRequests{operation,status}`. Default: none. */
+  readonly metrics?: Metrics;
+  /** The connection pool. Default: a new keep-alive {@link HttpTransport}. */
+  readonly transport?: HttpTransport;
+}
+
+/** One logical call (one or more attempts). */
+export interface CallSpec {
+  /** Operation id for errors, logs and metrics. */
+  readonly operation: string;
+  /** May a 500 be retried (the call has the same effect when repeated)? */
+  readonly idempotent: boolean;
+  /** Stops retries (and the attempt in flight) when aborted. */
+  readonly signal?: AbortSignal;
+  /** Per-attempt timeout of this call; default the caller's `timeoutMs`. */
+  readonly timeoutMs?: number;
+  /** Build one attempt (called before each; may throw an AgsError, e.g. a failed login). */
+  prepare(): Promise<Omit<RawRequest, 'timeoutMs' | 'signal'>> | Omit<RawRequest, 'timeoutMs' | 'signal'>;
+  /** Called once on the first 401; the call is then repeated once (re-login). */
+  onUnauthorized?(): Promise<void>;
+}
+
+/** A successful (2xx) answer. */
+export interface CallResult {
+  readonly status: number;
+  /** Parsed JSON body, the raw text when not JSON, undefined when empty. */
+  readonly body: unknown;
+  readonly attempts: number;
+}
+
+/** Parse a body: JSON when it parses, else the text; undefined when empty. */
+export function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
+  }
+}
+
+/** AGS `{errorCode, errorMessage}` or OAuth `{error, error_description}`. */
+export function errorFields(body: unknown): { errorCode?: number | string; errorMessage?: string } {
+  if (body === null || typeof body !== 'object') return {};
+  const b = body as Record<string, unknown>;
+  const out: { errorCode?: number | string; errorMessage?: string } = {};
+  const code = b.errorCode ?? b.error ?? b.code;
+  if (typeof code === 'number' || typeof code === 'string') out.errorCode = code;
+  const msg = b.errorMessage ?? b.error_description ?? b.message;
+  if (typeof msg === 'string') out.errorMessage = msg;
+  return out;
+}
+
+interface Failure {
+  readonly status?: number;
+  readonly kind: AgsFailureKind;
+  readonly code?: string;
+  readonly body?: unknown;
+  readonly retriable: boolean;
+  readonly retryAfter?: string;
+}
+
+export class HttpCaller {
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly deadlineMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly transport: HttpTransport;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #logger: Logger | undefined;
+  readonly #metrics: Metrics | undefined;
+  readonly #ownsTransport: boolean;
+
+  constructor(options: HttpCallerOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+    this.deadlineMs = options.deadlineMs ?? 30_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? 100;
+    this.backoffMaxMs = options.backoffMaxMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.#sleep = options.sleep ?? realSleep;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.#ownsTransport = options.transport === undefined;
+    this.transport = options.transport ?? new HttpTransport();
+  }
+
+  /** Run one call with retries. Resolves on 2xx; throws {@link AgsError} otherwise. */
+  async call(spec: CallSpec): Promise<CallResult> {
+    const start = this.now();
+    const { operation, idempotent, signal } = spec;
+    let attempts = 0;
+    let retries = 0;
+    let reauthed = false;
+    for (;;) {
+      if (signal?.aborted) throw this.#aborted(operation, attempts);
+      let failure: Failure | undefined;
+      try {
+        const prepared = await spec.prepare();
+        attempts++;
+        const remaining = this.deadlineMs - (this.now() - start);
+        const timeoutMs = Math.max(1, Math.min(spec.timeoutMs ?? this.timeoutMs, remaining));
+        let res: RawResponse | undefined;
+        try {
+          res = await this.transport.send({ ...prepared, timeoutMs, ...(signal ? { signal } : {}) });
+        } catch (err) {
+          if (!(err instanceof TransportError)) throw err;
+          this.#metrics?.agsRequests.inc({ operation, status: err.kind });
+          if (err.kind === 'aborted') throw this.#aborted(operation, attempts);
+          failure = { kind: err.kind, retriable: true, ...(err.code ? { code: err.code } : {}), body: err.message };
+        }
+        if (res !== undefined) {
+          this.#metrics?.agsRequests.inc({ operation, status: String(res.status) });
+          if (res.status >= 200 && res.status < 300) {
+            return { status: res.status, body: parseBody(res.text), attempts };
+          }
+          if (res.status === 401 && spec.onUnauthorized && !reauthed) {
+            reauthed = true;
+            this.#logger?.info({ operation }, 'AGS answered 401: logging in again and retrying once');
+            await spec.onUnauthorized();
+            continue;
+          }
+          const retryAfter = res.headers['retry-after'];
+          failure = {
+            status: res.status,
+            kind: 'http',
+            body: parseBody(res.text),
+            retriable: isRetriableStatus(res.status, idempotent),
+            ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+          };
+        }
+      } catch (err) {
+        // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
+        if (!(err instanceof AgsError) || err.kind === 'aborted') throw err;
+        if (!err.retriable || attempts >= this.maxAttempts) throw err;
+        failure = { kind: err.kind, retriable: true, ...(err.status !== undefined ? { status: err.status } : {}) };
+        attempts = Math.max(attempts, 1);
+      }
+      if (failure === undefined) throw new Error(`${operation}: no answer and no error (bug)`);
+      const f: Failure = failure;
+      const make = (retriable: boolean): AgsError => {
+        const fields = errorFields(f.body);
+        return new AgsError({
+          operation,
+          ...(f.status !== undefined ? { status: f.status } : {}),
+          ...fields,
+          ...(fields.errorMessage === undefined && f.kind !== 'http' && typeof f.body === 'string' ? { errorMessage: f.body } : {}),
+          retriable,
+          attempts,
+          kind: f.kind,
+          ...(f.code ? { code: f.code } : {}),
+          ...(f.body !== undefined ? { body: f.body } : {}),
+        });
+      };
+      if (!failure.retriable) throw make(false);
+      if (attempts >= this.maxAttempts) throw make(true);
+      const wanted = parseRetryAfter(failure.retryAfter, this.now());
+      const delay = wanted ?? backoffDelay(retries, this.backoffBaseMs, this.backoffMaxMs, this.random);
+      if (this.now() - start + delay >= this.deadlineMs) throw make(true);
+      this.#logger?.warn(
+        { operation, attempt: attempts, status: failure.status ?? failure.kind, delayMs: delay },
+        `${operation}: attempt ${attempts} failed (${failure.status ?? failure.kind}), retrying in ${delay} ms`,
+      );
+      await this.#sleep(delay, signal);
+      retries++;
+    }
+  }
+
+  #aborted(operation: string, attempts: number): AgsError {
+    return new AgsError({ operation, retriable: true, attempts, kind: 'aborted', errorMessage: 'aborted (event deadline or shutdown)' });
+  }
+
+  /** Close pooled connections (when this caller created the transport). */
+  close(): void {
+    if (this.#ownsTransport) this.transport.close();
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The AGS operations as request builders: one pure function per operation id
+ * returning the exact method, path, query and body. The client sends them;
+ * actions' `plan` shows them. Path segments are URL-encoded.
+ *
+ * Idempotency (may a 500 be retried?), decided per operation:
+ * - yes: `fulfillItemsV3` (transaction id), `adminUnlockAchievement`,
+ *   `adminPutPlayerRecordHandlerV1` (replace with the same value),
+ *   `adminPostPlayerRecordHandlerV1` (merging the same keys again gives the
+ *   same record), `updateUserStatItemValue` with OVERRIDE / MAX / MIN;
+ * - no: `fulfillItem`, `grantUserEntitlement`, `creditUserWallet`,
+ *   `updateUserStatItemValue` with INCREMENT, both notifications,
+ *   `adminBanUserV3`, `grantUserExp` (each repeat adds again).
+ */
+import type {
+  AgsRequest,
+  BanCreate,
+  CreditRequest,
+  EntitlementGrant,
+  FreeFormNotification,
+  FulfillmentRequest,
+  FulfillmentV3Request,
+  StatItemUpdate,
+  TemplatedNotification,
+  UserExpGrant,
+} from './types.js';
+
+/** Tagged template: interpolated values are URL-encoded path segments. */
+export function agsPath(strings: TemplateStringsArray, ...values: string[]): string {
+  let out = strings[0] ?? '';
+  values.forEach((v, i) => {
+    out += encodeURIComponent(v) + (strings[i + 1] ?? '');
+  });
+  return out;
+}
+
+export const ops = {
+  fulfillItem(ns: string, userId: string, body: FulfillmentRequest): AgsRequest {
+    return {
+      operation: 'fulfillItem',
+      method: 'POST',
+      path: agsPath`/platform/admin/namespaces/${ns}/users/${userId}/fulfillment`,
+      body,
+      idempotent: false,
+    };
+  },
+  fulfillItemsV3(ns: string, userId: string, transactionId: string, body: FulfillmentV3Request): AgsRequest {
+    return {
+      operation: 'fulfillItemsV3',
+      method: 'PUT',
+      path: agsPath`/platform/v3/admin/namespaces/${ns}/users/${userId}/fulfillments/${transactionId}`,
+      body,
+      idempotent: true,
+    };
+  },
+  grantUserEntitlement(ns: string, userId: string, entitlements: EntitlementGrant[]): AgsRequest {
+    return {
+      operation: 'grantUserEntitlement',
+      method: 'POST',
+      path: agsPath`/platform/admin/namespaces/${ns}/users/${userId}/entitlements`,
+      body: entitlements,
+      idempotent: false,
+    };
+  },
+  creditUserWallet(ns: string, userId: string, currencyCode: string, body: CreditRequest): AgsRequest {
+    return {
+      operation: 'creditUserWallet',
+      method: 'PUT',
+      path: agsPath`/platform/admin/namespaces/${ns}/users/${userId}/wallets/${currencyCode}/credit`,
+      body,
+      idempotent: false,
+    };
+  },
+  updateUserStatItemValue(ns: string, userId: string, statCode: string, body: StatItemUpdate, additionalKey?: string): AgsRequest {
+    return {
+      operation: 'updateUserStatItemValue',
+      method: 'PUT',
+      path: agsPath`/social/v2/admin/namespaces/${ns}/users/${userId}/stats/${statCode}/statitems/value`,
+      ...(additionalKey ? { query: { additionalKey } } : {}),
+      body,
+      idempotent: body.updateStrategy !== 'INCREMENT',
+    };
+  },
+  adminUnlockAchievement(ns: string, userId: string, achievementCode: string): AgsRequest {
+    return {
+      operation: 'adminUnlockAchievement',
+      method: 'PUT',
+      path: agsPath`/achievement/v1/admin/namespaces/${ns}/users/${userId}/achievements/${achievementCode}/unlock`,
+      idempotent: true,
+    };
+  },
+  freeFormNotificationByUserID(ns: string, userId: string, body: FreeFormNotification): AgsRequest {
+    return {
+      operation: 'freeFormNotificationByUserID',
+      method: 'POST',
+      path: agsPath`/lobby/v1/admin/notification/namespaces/${ns}/users/${userId}/freeform/notify`,
+      body,
+      idempotent: false,
+    };
+  },
+  notificationWithTemplateByUserID(ns: string, userId: string, body: TemplatedNotification): AgsRequest {
+    return {
+      operation: 'notificationWithTemplateByUserID',
+      method: 'POST',
+      path: agsPath`/lobby/v1/admin/notification/namespaces/${ns}/users/${userId}/templates/notify`,
+      body,
+      idempotent: false,
+    };
+  },
+  adminBanUserV3(ns: string, userId: string, body: BanCreate): AgsRequest {
+    return {
+      operation: 'adminBanUserV3',
+      method: 'POST',
+      path: agsPath`/iam/v3/admin/namespaces/${ns}/users/${userId}/bans`,
+      body,
+      idempotent: false,
+    };
+  },
+  grantUserExp(ns: string, userId: string, body: UserExpGrant): AgsRequest {
+    return {
+      operation: 'grantUserExp',
+      method: 'POST',
+      path: agsPath`/seasonpass/admin/namespaces/${ns}/users/${userId}/seasons/current/exp`,
+      body,
+      idempotent: false,
+    };
+  },
+  adminPutPlayerRecordHandlerV1(ns: string, userId: string, key: string, value: Record<string, unknown>): AgsRequest {
+    return {
+      operation: 'adminPutPlayerRecordHandlerV1',
+      method: 'PUT',
+      path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/${userId}/records/${key}`,
+      body: value,
+      idempotent: true,
+    };
+  },
+  adminPostPlayerRecordHandlerV1(ns: string, userId: string, key: string, value: Record<string, unknown>): AgsRequest {
+    return {
+      operation: 'adminPostPlayerRecordHandlerV1',
+      method: 'POST',
+      path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/${userId}/records/${key}`,
+      body: value,
+      idempotent: true,
+    };
+  },
+} as const;

@@ -1,0 +1,646 @@
+/**
+ * A local HTTP server standing in for AGS, strict about the contract in
+ * `../shared/docs/ags-rest.md`. For unit tests of the AGS client and actions
+ * and for end-to-end tests (delivery storms with random faults).
+ *
+ * ```ts
+ * const ags = await startAgsStandIn();            // 127.0.0.1, port 0
+ * const client = new AgsClient({ baseUrl: ags.url, clientId: ags.clientId, clientSecret: ags.clientSecret });
+ * ags.fail('/fulfillment', [{ status: 503 }, { reset: true }]);  // next two matching requests
+ * ags.setFaultRate(0.2, ['503', '429', 'reset', 'resetAfterEffect']);
+ * ...
+ * expect(ags.violations).toEqual([]);             // nothing broke the contract
+ * expect(ags.grants()).toBe(1);                   // fulfillments that took effect
+ * await ags.close();
+ * ```
+ *
+ * What it checks (a failed check answers 400/404/405/415 AND is recorded in
+ * `violations`):
+ * - token endpoint `POST /iam/v3/oauth/token`: `Authorization: Basic
+ *   base64(id:secret)`, `Content-Type: application/x-www-form-urlencoded`,
+ *   body `grant_type=client_credentials`. Wrong credentials answer 401
+ *   `{error: invalid_client}` (a scenario, not a violation). Tokens carry
+ *   `expires_in` = `options.expiresIn` and expire (server clock) unless
+ *   `options.enforceExpiry` is false.
+ * - services: `Authorization: Bearer <issued, unexpired, unrevoked token>`
+ *   (else 401 errorCode 20001; a missing header is also a violation),
+ *   `Content-Type: application/json` on every request with a body, exact
+ *   paths and methods, the JSON bodies' required fields, types and allowed keys.
+ * Realistic refusals (not violations): a namespace other than
+ * `options.namespace` -> 403 errorCode 20013; a user id that is not 32 hex
+ * characters -> 404 errorCode 20008 (set `strictUserIds: false` to allow any);
+ * an unknown item -> 404 errorCode 30341; a v3 transaction id reused with
+ * another payload -> 409 errorCode 38128.
+ *
+ * Faults: `fail(pattern, responses)` queues scripted answers for requests
+ * whose path matches (substring or RegExp), consumed in order, token endpoint
+ * included; `setFaultRate(rate, kinds)` injects random faults on service calls
+ * (never the token endpoint). `resetAfterEffect` performs the call, then drops
+ * the connection without answering (the "lost answer" case).
+ */
+import http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface StandInItem {
+  readonly id: string;
+  readonly sku?: string;
+}
+
+export interface AgsStandInOptions {
+  /** Default: `test-client-id`. */
+  readonly clientId?: string;
+  /** Default: `test-client-secret`. */
+  readonly clientSecret?: string;
+  /** The namespace the client may act in. Default: `mygame`. */
+  readonly namespace?: string;
+  /** Token lifetime in seconds. Default: 3600. */
+  readonly expiresIn?: number;
+  /** Expire tokens by the server's real clock. Default: true. */
+  readonly enforceExpiry?: boolean;
+  /** Store items. Default: `demo-item-id` (sku `DEMO-ITEM`) and `item-1` (sku `SKU-1`). */
+  readonly items?: readonly StandInItem[];
+  /** Require 32-hex-char user ids (else 404 20008). Default: true. */
+  readonly strictUserIds?: boolean;
+  /** Randomness of `setFaultRate`. Default: `Math.random`. */
+  readonly random?: () => number;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string>;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawBody: string;
+  /** Parsed JSON (or the form fields of the token call), undefined when empty. */
+  readonly body: unknown;
+  /** AGS operation id of the route, `login`, or undefined when no route matched. */
+  operation?: string;
+  /** The status answered, `reset` or `hang`. */
+  outcome?: number | 'reset' | 'hang';
+}
+
+export type ScriptedResponse =
+  | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly delayMs?: number }
+  | { readonly hang: true }
+  | { readonly reset: true; readonly afterEffect?: boolean };
+
+export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect';
+
+export interface Fulfillment {
+  readonly namespace: string;
+  readonly userId: string;
+  readonly itemId: string;
+  readonly quantity: number;
+  readonly transactionId?: string;
+}
+
+export interface AgsStandIn {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly namespace: string;
+  /** Every request, token calls included, in arrival order. */
+  readonly requests: RecordedRequest[];
+  /** Contract violations seen (a test of a correct client expects none). */
+  readonly violations: string[];
+  /** Fulfillments that took effect (v1 calls and new v3 transactions). */
+  readonly fulfillments: Fulfillment[];
+  /** Requests other than the token endpoint. */
+  serviceRequests(): RecordedRequest[];
+  /** Number of fulfilled items (sum of entries in `fulfillments`). */
+  grants(): number;
+  /** Successful (2xx) answers, of one operation id or all services. */
+  successes(operation?: string): number;
+  /** Tokens issued so far. */
+  tokensIssued(): number;
+  /** Current value of a player record written by the cloud save calls. */
+  record(userId: string, key: string): Record<string, unknown> | undefined;
+  /** Queue scripted answers for requests whose path contains (or matches) `pattern`. */
+  fail(pattern: string | RegExp, responses: readonly ScriptedResponse[]): void;
+  /** Random faults on service calls: with probability `rate`, one of `kinds` (default 503, 429, reset). */
+  setFaultRate(rate: number, kinds?: readonly FaultKind[]): void;
+  /** Make every token issued so far invalid (services answer 401). */
+  revokeTokens(): void;
+  addItem(item: StandInItem): void;
+  /** Forget requests, violations, fulfillments, queues and faults (tokens stay valid). */
+  reset(): void;
+  /** Poll until `predicate` holds (default timeout 10 s). */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const ENUM_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+type Check = (problems: string[]) => void;
+
+interface RouteContext {
+  readonly req: RecordedRequest;
+  readonly params: Record<string, string>;
+  readonly problems: string[];
+}
+
+interface RouteAnswer {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+interface Route {
+  readonly operation: string;
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+  readonly hasBody: boolean;
+  readonly allowedQuery?: readonly string[];
+  handle(ctx: RouteContext): RouteAnswer;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function checkKeys(where: string, body: Record<string, unknown>, required: readonly string[], optional: readonly string[]): Check {
+  return (problems) => {
+    for (const k of required) if (body[k] === undefined) problems.push(`${where}: missing required field "${k}"`);
+    const allowed = new Set([...required, ...optional]);
+    for (const k of Object.keys(body)) if (!allowed.has(k)) problems.push(`${where}: unknown field "${k}"`);
+  };
+}
+
+function expectType(problems: string[], where: string, value: unknown, type: 'string' | 'int' | 'number' | 'boolean' | 'object' | 'string[]', opts: { min?: number; maxLen?: number; nonEmpty?: boolean } = {}): void {
+  if (value === undefined) return;
+  const bad = (): void => void problems.push(`${where}: expected ${type}, got ${JSON.stringify(value)}`);
+  switch (type) {
+    case 'string':
+      if (typeof value !== 'string') return bad();
+      if (opts.nonEmpty && value === '') problems.push(`${where}: must not be empty`);
+      if (opts.maxLen !== undefined && value.length > opts.maxLen) problems.push(`${where}: longer than ${opts.maxLen}`);
+      return;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return bad();
+      if (opts.min !== undefined && value < opts.min) problems.push(`${where}: must be >= ${opts.min}`);
+      return;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return bad();
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') return bad();
+      return;
+    case 'object':
+      if (!isObject(value)) return bad();
+      return;
+    case 'string[]':
+      if (!Array.isArray(value) || value.some((x) => typeof x !== 'string')) return bad();
+      return;
+  }
+}
+
+function expectEnumName(problems: string[], where: string, value: unknown, allowed?: readonly string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || !ENUM_NAME.test(value)) problems.push(`${where}: expected an enum name, got ${JSON.stringify(value)}`);
+  else if (allowed && !allowed.includes(value)) problems.push(`${where}: ${value} is not one of ${allowed.join(', ')}`);
+}
+
+function reject(problems: string[], problem: string): RouteAnswer {
+  problems.push(problem);
+  return { status: 400 };
+}
+
+function route(operation: string, method: string, template: string, hasBody: boolean, handle: Route['handle'], allowedQuery?: readonly string[]): Route {
+  const names: string[] = [];
+  const source = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { operation, method, pattern: new RegExp(`^${source}$`), names, hasBody, handle, ...(allowedQuery ? { allowedQuery } : {}) };
+}
+
+const FULFILL_OPTIONAL = ['itemId', 'itemSku', 'source', 'storeId', 'region', 'language', 'orderNo', 'metadata', 'duration', 'startDate', 'endDate', 'origin'];
+
+export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<AgsStandIn> {
+  const clientId = options.clientId ?? 'test-client-id';
+  const clientSecret = options.clientSecret ?? 'test-client-secret';
+  const namespace = options.namespace ?? 'mygame';
+  const expiresIn = options.expiresIn ?? 3600;
+  const enforceExpiry = options.enforceExpiry ?? true;
+  const strictUserIds = options.strictUserIds ?? true;
+  const random = options.random ?? Math.random;
+  const items = new Map<string, StandInItem>();
+  for (const item of options.items ?? [{ id: 'demo-item-id', sku: 'DEMO-ITEM' }, { id: 'item-1', sku: 'SKU-1' }]) items.set(item.id, item);
+
+  const tokens = new Map<string, { expiresAt: number; revoked: boolean }>();
+  const requests: RecordedRequest[] = [];
+  const violations: string[] = [];
+  const fulfillments: Fulfillment[] = [];
+  const records = new Map<string, Record<string, unknown>>();
+  const v3 = new Map<string, { payload: string; answer: unknown }>();
+  let queues: Array<{ pattern: string | RegExp; responses: ScriptedResponse[] }> = [];
+  let faultRate = 0;
+  let faultKinds: readonly FaultKind[] = ['503', '429', 'reset'];
+  let tokenCounter = 0;
+  const sockets = new Set<Socket>();
+
+  const findItem = (ref: { itemId?: unknown; itemSku?: unknown }): StandInItem | undefined => {
+    if (typeof ref.itemId === 'string') return items.get(ref.itemId);
+    if (typeof ref.itemSku === 'string') return [...items.values()].find((i) => i.sku === ref.itemSku);
+    return undefined;
+  };
+  const notFoundItem = (ref: { itemId?: unknown; itemSku?: unknown }): RouteAnswer => ({
+    status: 404,
+    body: { errorCode: 30341, errorMessage: `Item [${String(ref.itemId ?? ref.itemSku)}] does not exist in namespace [${namespace}]` },
+  });
+  const checkFulfillBody = (where: string, b: Record<string, unknown>, problems: string[]): void => {
+    checkKeys(where, b, ['quantity'], FULFILL_OPTIONAL)(problems);
+    expectType(problems, `${where}.quantity`, b.quantity, 'int', { min: 1 });
+    if ((b.itemId === undefined) === (b.itemSku === undefined)) problems.push(`${where}: exactly one of itemId, itemSku`);
+    expectType(problems, `${where}.itemId`, b.itemId, 'string', { nonEmpty: true });
+    expectType(problems, `${where}.itemSku`, b.itemSku, 'string', { nonEmpty: true });
+    expectEnumName(problems, `${where}.source`, b.source);
+    for (const k of ['storeId', 'region', 'language', 'orderNo', 'startDate', 'endDate', 'origin']) expectType(problems, `${where}.${k}`, b[k], 'string');
+    expectType(problems, `${where}.metadata`, b.metadata, 'object');
+  };
+  const summaryOf = (item: StandInItem, quantity: number, userId: string): Record<string, unknown> => ({
+    id: `ent-${fulfillments.length + 1}`,
+    itemId: item.id,
+    ...(item.sku ? { sku: item.sku } : {}),
+    namespace,
+    userId,
+    type: 'ENTITLEMENT',
+    stackedQuantity: quantity,
+  });
+
+  const base = '/namespaces/{ns}/users/{userId}';
+  const routes: Route[] = [
+    route('fulfillItem', 'POST', `/platform/admin${base}/fulfillment`, true, ({ req, params, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected a FulfillmentRequest object');
+      checkFulfillBody('body', req.body, problems);
+      if (problems.length) return { status: 400 };
+      const item = findItem(req.body);
+      if (!item) return notFoundItem(req.body);
+      const quantity = req.body.quantity as number;
+      const summary = summaryOf(item, quantity, params.userId!);
+      fulfillments.push({ namespace: params.ns!, userId: params.userId!, itemId: item.id, quantity });
+      return { status: 200, body: { entitlementSummaries: [summary], creditSummaries: [], subscriptionSummaries: [] } };
+    }),
+    route('fulfillItemsV3', 'PUT', `/platform/v3/admin${base}/fulfillments/{transactionId}`, true, ({ req, params, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected {items: [...]}');
+      checkKeys('body', req.body, ['items'], ['storeId', 'region', 'language', 'source', 'metadata', 'origin'])(problems);
+      const list = req.body.items;
+      if (!Array.isArray(list) || list.length === 0) problems.push('body.items: expected a non-empty array');
+      else list.forEach((it, i) => (isObject(it) ? checkFulfillBody(`body.items[${i}]`, it, problems) : problems.push(`body.items[${i}]: expected an object`)));
+      if (problems.length) return { status: 400 };
+      const txKey = `${params.ns}/${params.userId}/${params.transactionId}`;
+      const payload = JSON.stringify(req.body);
+      const previous = v3.get(txKey);
+      if (previous) {
+        if (previous.payload !== payload) return { status: 409, body: { errorCode: 38128, errorMessage: `transaction id ${params.transactionId} was used with another payload` } };
+        return { status: 200, body: previous.answer };
+      }
+      const entries = (list as Array<Record<string, unknown>>).map((it) => ({ it, item: findItem(it) }));
+      const missing = entries.find((e) => !e.item);
+      if (missing) return notFoundItem(missing.it);
+      const summaries = entries.map(({ it, item }) => {
+        const s = summaryOf(item!, it.quantity as number, params.userId!);
+        fulfillments.push({ namespace: params.ns!, userId: params.userId!, itemId: item!.id, quantity: it.quantity as number, transactionId: params.transactionId! });
+        return s;
+      });
+      const answer = { transactionId: params.transactionId, state: 'FULFILLED', entitlementSummaries: summaries, creditSummaries: [], subscriptionSummaries: [] };
+      v3.set(txKey, { payload, answer });
+      return { status: 200, body: answer };
+    }),
+    route('grantUserEntitlement', 'POST', `/platform/admin${base}/entitlements`, true, ({ req, problems }) => {
+      if (!Array.isArray(req.body) || req.body.length === 0) return reject(problems, 'body: expected a non-empty ARRAY of entitlement grants');
+      req.body.forEach((g: unknown, i) => {
+        if (!isObject(g)) return void problems.push(`body[${i}]: expected an object`);
+        checkKeys(`body[${i}]`, g, ['itemId', 'itemNamespace', 'quantity'], ['source', 'storeId', 'region', 'language', 'startDate', 'endDate', 'grantedCode', 'origin', 'metadata'])(problems);
+        expectType(problems, `body[${i}].itemId`, g.itemId, 'string', { nonEmpty: true });
+        expectType(problems, `body[${i}].itemNamespace`, g.itemNamespace, 'string', { nonEmpty: true });
+        expectType(problems, `body[${i}].quantity`, g.quantity, 'int', { min: 1 });
+        expectEnumName(problems, `body[${i}].source`, g.source);
+        expectType(problems, `body[${i}].metadata`, g.metadata, 'object');
+      });
+      if (problems.length) return { status: 400 };
+      const grants = req.body as Array<Record<string, unknown>>;
+      const missing = grants.find((g) => !items.has(g.itemId as string));
+      if (missing) return notFoundItem(missing);
+      return { status: 201, body: grants.map((g, i) => ({ id: `ent-grant-${i + 1}`, itemId: g.itemId, namespace: g.itemNamespace, useCount: g.quantity, status: 'ACTIVE' })) };
+    }),
+    route('creditUserWallet', 'PUT', `/platform/admin${base}/wallets/{currencyCode}/credit`, true, ({ req, params, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected a CreditRequest object');
+      checkKeys('body', req.body, ['amount'], ['source', 'reason', 'origin', 'expireAt', 'metadata'])(problems);
+      expectType(problems, 'body.amount', req.body.amount, 'int', { min: 1 });
+      expectEnumName(problems, 'body.source', req.body.source);
+      expectType(problems, 'body.reason', req.body.reason, 'string', { maxLen: 127 });
+      expectType(problems, 'body.metadata', req.body.metadata, 'object');
+      if (problems.length) return { status: 400 };
+      return { status: 200, body: { currencyCode: params.currencyCode, userId: params.userId, namespace: params.ns, balance: req.body.amount, status: 'ACTIVE' } };
+    }),
+    route(
+      'updateUserStatItemValue',
+      'PUT',
+      `/social/v2/admin${base}/stats/{statCode}/statitems/value`,
+      true,
+      ({ req, params, problems }) => {
+        if (!isObject(req.body)) return reject(problems, 'body: expected {updateStrategy, value}');
+        checkKeys('body', req.body, ['updateStrategy', 'value'], ['additionalData'])(problems);
+        expectEnumName(problems, 'body.updateStrategy', req.body.updateStrategy, ['INCREMENT', 'MAX', 'MIN', 'OVERRIDE']);
+        expectType(problems, 'body.value', req.body.value, 'number');
+        expectType(problems, 'body.additionalData', req.body.additionalData, 'object');
+        if (problems.length) return { status: 400 };
+        return { status: 200, body: { currentValue: req.body.value, statCode: params.statCode } };
+      },
+      ['additionalKey'],
+    ),
+    route('adminUnlockAchievement', 'PUT', `/achievement/v1/admin${base}/achievements/{achievementCode}/unlock`, false, () => ({ status: 204 })),
+    route('freeFormNotificationByUserID', 'POST', `/lobby/v1/admin/notification${base}/freeform/notify`, true, ({ req, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected {topicName, message}');
+      checkKeys('body', req.body, ['topicName', 'message'], [])(problems);
+      expectType(problems, 'body.topicName', req.body.topicName, 'string', { nonEmpty: true });
+      expectType(problems, 'body.message', req.body.message, 'string');
+      return problems.length ? { status: 400 } : { status: 204 };
+    }),
+    route('notificationWithTemplateByUserID', 'POST', `/lobby/v1/admin/notification${base}/templates/notify`, true, ({ req, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected {templateSlug, templateLanguage, templateContext}');
+      checkKeys('body', req.body, ['templateSlug', 'templateLanguage', 'templateContext'], ['topicName'])(problems);
+      expectType(problems, 'body.templateSlug', req.body.templateSlug, 'string', { nonEmpty: true });
+      expectType(problems, 'body.templateLanguage', req.body.templateLanguage, 'string', { nonEmpty: true });
+      expectType(problems, 'body.templateContext', req.body.templateContext, 'object');
+      if (isObject(req.body.templateContext)) {
+        for (const [k, v] of Object.entries(req.body.templateContext)) if (typeof v !== 'string') problems.push(`body.templateContext.${k}: expected a string`);
+      }
+      expectType(problems, 'body.topicName', req.body.topicName, 'string');
+      return problems.length ? { status: 400 } : { status: 204 };
+    }),
+    route('adminBanUserV3', 'POST', `/iam/v3/admin${base}/bans`, true, ({ req, params, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected a ban object');
+      checkKeys('body', req.body, ['ban', 'comment', 'endDate', 'reason', 'skipNotif'], [])(problems);
+      expectEnumName(problems, 'body.ban', req.body.ban);
+      expectType(problems, 'body.comment', req.body.comment, 'string');
+      expectType(problems, 'body.reason', req.body.reason, 'string');
+      expectType(problems, 'body.skipNotif', req.body.skipNotif, 'boolean');
+      const end = req.body.endDate;
+      if (typeof end !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(end) || Number.isNaN(Date.parse(end))) {
+        problems.push(`body.endDate: expected an RFC 3339 date-time, got ${JSON.stringify(end)}`);
+      }
+      if (problems.length) return { status: 400 };
+      return { status: 201, body: { ...req.body, banId: `ban-${requests.length}`, userId: params.userId, namespace: params.ns, enabled: true } };
+    }),
+    route('grantUserExp', 'POST', `/seasonpass/admin${base}/seasons/current/exp`, true, ({ req, params, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected {exp, source?, tags?}');
+      checkKeys('body', req.body, ['exp'], ['source', 'tags'])(problems);
+      expectType(problems, 'body.exp', req.body.exp, 'int', { min: 1 });
+      expectEnumName(problems, 'body.source', req.body.source, ['PAID_FOR', 'SWEAT']);
+      expectType(problems, 'body.tags', req.body.tags, 'string[]');
+      if (problems.length) return { status: 400 };
+      return { status: 200, body: { userId: params.userId, namespace: params.ns, seasonId: 'season-1', currentTierIndex: 0, currentExp: req.body.exp } };
+    }),
+    ...(['PUT', 'POST'] as const).map((method) =>
+      route(
+        method === 'PUT' ? 'adminPutPlayerRecordHandlerV1' : 'adminPostPlayerRecordHandlerV1',
+        method,
+        `/cloudsave/v1/admin${base}/records/{key}`,
+        true,
+        ({ req, params, problems }) => {
+          if (!isObject(req.body)) return reject(problems, 'body: expected a JSON object');
+          const k = `${params.userId}/${params.key}`;
+          const value = method === 'PUT' ? { ...req.body } : { ...(records.get(k) ?? {}), ...req.body };
+          const created = !records.has(k);
+          records.set(k, value);
+          return { status: method === 'POST' && created ? 201 : 200, body: { key: params.key, namespace: params.ns, user_id: params.userId, value } };
+        },
+      ),
+    ),
+  ];
+
+  const server = http.createServer((req, res) => void handle(req, res));
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  const send = (res: ServerResponse, rec: RecordedRequest, status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): void => {
+    rec.outcome = status;
+    if (body === undefined) {
+      res.writeHead(status, headers).end();
+      return;
+    }
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
+  };
+  const violate = (rec: RecordedRequest, problems: readonly string[]): void => {
+    for (const p of problems) violations.push(`${rec.method} ${rec.path}: ${p}`);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const u = new URL(req.url ?? '/', 'http://stand-in');
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    let body: unknown;
+    let unparsable = false;
+    if (rawBody !== '') {
+      if (contentType === 'application/x-www-form-urlencoded') body = Object.fromEntries(new URLSearchParams(rawBody));
+      else {
+        try {
+          body = JSON.parse(rawBody);
+        } catch {
+          unparsable = true;
+          body = rawBody;
+        }
+      }
+    }
+    const rec: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: u.pathname,
+      query: Object.fromEntries(u.searchParams),
+      headers: req.headers,
+      rawBody,
+      body,
+    };
+    requests.push(rec);
+    const isToken = rec.path === '/iam/v3/oauth/token';
+    rec.operation = isToken ? 'login' : routes.find((r) => r.method === rec.method && r.pattern.test(rec.path))?.operation;
+
+    // scripted answers first
+    const queue = queues.find((q) => (typeof q.pattern === 'string' ? rec.path.includes(q.pattern) : q.pattern.test(rec.path)) && q.responses.length > 0);
+    let scripted: ScriptedResponse | undefined = queue?.responses.shift();
+    if (!scripted && !isToken && faultRate > 0 && random() < faultRate && faultKinds.length > 0) {
+      const kind = faultKinds[Math.floor(random() * faultKinds.length)]!;
+      scripted =
+        kind === 'reset' ? { reset: true } : kind === 'resetAfterEffect' ? { reset: true, afterEffect: true } : kind === 'hang' ? { hang: true } : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
+    }
+    let resetAfter = false;
+    if (scripted) {
+      if ('hang' in scripted) {
+        rec.outcome = 'hang';
+        return;
+      }
+      if ('reset' in scripted) {
+        if (!scripted.afterEffect) {
+          rec.outcome = 'reset';
+          req.socket.destroy();
+          return;
+        }
+        resetAfter = true;
+      } else {
+        if (scripted.delayMs) await new Promise((r) => setTimeout(r, scripted.delayMs));
+        send(res, rec, scripted.status, scripted.body, scripted.headers);
+        return;
+      }
+    }
+
+    if (isToken) {
+      rec.operation = 'login';
+      if (rec.method !== 'POST') {
+        violate(rec, ['token endpoint needs POST']);
+        return send(res, rec, 405, { error: 'invalid_request', error_description: 'method not allowed' });
+      }
+      const problems: string[] = [];
+      if (contentType !== 'application/x-www-form-urlencoded') problems.push(`content-type must be application/x-www-form-urlencoded, got ${JSON.stringify(contentType)}`);
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Basic ')) problems.push('missing Authorization: Basic');
+      const form = isObject(body) ? body : {};
+      if (form.grant_type !== 'client_credentials' || Object.keys(form).length !== 1) problems.push(`body must be grant_type=client_credentials, got ${JSON.stringify(rawBody)}`);
+      if (problems.length) {
+        violate(rec, problems);
+        return send(res, rec, 400, { error: 'invalid_request', error_description: problems.join('; ') });
+      }
+      const decoded = Buffer.from(auth.slice('Basic '.length), 'base64').toString('utf8');
+      if (decoded !== `${clientId}:${clientSecret}`) {
+        return send(res, rec, 401, { error: 'invalid_client', error_description: 'Client authentication failed' });
+      }
+      tokenCounter++;
+      const token = `stand-in-token-${tokenCounter}-${Math.floor(random() * 1e9).toString(36)}`;
+      tokens.set(token, { expiresAt: Date.now() + expiresIn * 1000, revoked: false });
+      return send(res, rec, 200, {
+        access_token: token,
+        expires_in: expiresIn,
+        token_type: 'Bearer',
+        namespace,
+        permissions: [],
+        scope: 'account commerce social publishing analytics',
+      });
+    }
+
+    // route
+    let matched: { route: Route; params: Record<string, string> } | undefined;
+    let pathKnown = false;
+    for (const r of routes) {
+      const m = r.pattern.exec(rec.path);
+      if (!m) continue;
+      pathKnown = true;
+      if (r.method !== rec.method) continue;
+      const params: Record<string, string> = {};
+      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
+      matched = { route: r, params };
+      break;
+    }
+    if (!matched) {
+      violate(rec, [pathKnown ? 'method not allowed on this path' : 'no such AGS path']);
+      return send(res, rec, pathKnown ? 405 : 404, { errorCode: 20000, errorMessage: pathKnown ? 'method not allowed' : 'not found' });
+    }
+    const { route: r, params } = matched;
+    rec.operation = r.operation;
+
+    // auth
+    const auth = req.headers.authorization ?? '';
+    if (!auth.startsWith('Bearer ')) {
+      violate(rec, ['missing Authorization: Bearer']);
+      return send(res, rec, 401, { errorCode: 20001, errorMessage: 'unauthorized access' });
+    }
+    const t = tokens.get(auth.slice('Bearer '.length));
+    if (!t || t.revoked || (enforceExpiry && Date.now() >= t.expiresAt)) {
+      return send(res, rec, 401, { errorCode: 20001, errorMessage: 'unauthorized access' });
+    }
+
+    // headers, query, body
+    const problems: string[] = [];
+    if (rawBody !== '' && contentType !== 'application/json') problems.push(`content-type must be application/json, got ${JSON.stringify(contentType)}`);
+    if (r.hasBody && rawBody === '') problems.push('missing JSON body');
+    if (!r.hasBody && rawBody !== '') problems.push('this call takes no body');
+    for (const q of Object.keys(rec.query)) if (!(r.allowedQuery ?? []).includes(q)) problems.push(`unknown query parameter "${q}"`);
+    if (unparsable) {
+      violate(rec, [...problems, 'body is not JSON']);
+      return send(res, rec, 400, { errorCode: 20019, errorMessage: 'unable to parse request body' });
+    }
+    if (problems.length) {
+      violate(rec, problems);
+      return send(res, rec, contentType !== 'application/json' && rawBody !== '' ? 415 : 400, { errorCode: 20002, errorMessage: problems.join('; ') });
+    }
+    if (params.ns !== namespace) {
+      return send(res, rec, 403, { errorCode: 20013, errorMessage: `insufficient permissions: namespace ${params.ns}` });
+    }
+    if (strictUserIds && !HEX32.test(params.userId ?? '')) {
+      return send(res, rec, 404, { errorCode: 20008, errorMessage: `user not found: ${params.userId}` });
+    }
+    const answer = r.handle({ req: rec, params, problems });
+    if (problems.length) {
+      violate(rec, problems);
+      return send(res, rec, 400, { errorCode: 20002, errorMessage: problems.join('; ') });
+    }
+    if (resetAfter) {
+      rec.outcome = 'reset';
+      req.socket.destroy();
+      return;
+    }
+    send(res, rec, answer.status, answer.body);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const standIn: AgsStandIn = {
+    url: `http://127.0.0.1:${port}`,
+    clientId,
+    clientSecret,
+    namespace,
+    requests,
+    violations,
+    fulfillments,
+    serviceRequests: () => requests.filter((r) => r.path !== '/iam/v3/oauth/token'),
+    grants: () => fulfillments.reduce((n, f) => n + f.quantity, 0),
+    successes: (operation) =>
+      requests.filter((r) => r.path !== '/iam/v3/oauth/token' && (operation === undefined || r.operation === operation) && typeof r.outcome === 'number' && r.outcome >= 200 && r.outcome < 300).length,
+    tokensIssued: () => tokenCounter,
+    record: (userId, key) => records.get(`${userId}/${key}`),
+    fail: (pattern, responses) => {
+      queues.push({ pattern, responses: [...responses] });
+    },
+    setFaultRate: (rate, kinds) => {
+      faultRate = rate;
+      if (kinds) faultKinds = kinds;
+    },
+    revokeTokens: () => {
+      for (const t of tokens.values()) t.revoked = true;
+    },
+    addItem: (item) => void items.set(item.id, item),
+    reset: () => {
+      requests.length = 0;
+      violations.length = 0;
+      fulfillments.length = 0;
+      records.clear();
+      v3.clear();
+      queues = [];
+      faultRate = 0;
+    },
+    waitFor: async (predicate, timeoutMs = 10_000) => {
+      const until = Date.now() + timeoutMs;
+      while (!predicate()) {
+        if (Date.now() > until) throw new Error('ags stand-in: condition not met in time');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return standIn;
+}
