@@ -33,3 +33,22 @@ export interface EvaluationResult {
   /** Actions of matched rules, in file order, then `do` order. */
   readonly plan: readonly PlannedAction[];
 }
+
+/** One thing wrong (or worth a warning) in a rules file, with where and how to fix it. */
+export interface RuleProblem {
+  /** The rules file as given to the loader. */
+  readonly file: string;
+  /** 1-based line (1 when the problem concerns the whole file). */
+  readonly line: number;
+  /** 1-based column. */
+  readonly column: number;
+  /** Name of the rule concerned, when there is one. */
+  readonly rule?: string;
+  /** What is wrong. Never contains secrets: env values are not quoted. */
+  readonly message: string;
+  /** How to fix it (did-you-mean, the command to run...). */
+  readonly fix?: string;
+  readonly severity: 'error' | 'warning';
+  /** Stable machine-readable kind: `yaml-syntax`, `unknown-key`, `unknown-event`, `unknown-path`... (see src/rules/README.md). */
+  readonly code: string;
+}

@@ -1,0 +1,115 @@
+/**
+ * `extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]`:
+ * checks a rules file against the loaded events and the registered actions.
+ * Exit 0 valid, 1 invalid, 2 usage error.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createDefaultRegistry } from '../actions/builtins/index.js';
+import type { ActionRegistry } from '../actions/registry.js';
+import { parseEnvFile } from '../config.js';
+import { loadCatalog } from '../events/catalog.js';
+import { CatalogLoadError } from '../events/types.js';
+import { formatProblems } from '../rules/format.js';
+import type { ProblemFormat } from '../rules/format.js';
+import { loadRules } from '../rules/load.js';
+import type { RuleProblem } from '../rules/types.js';
+import type { CommandIO } from './io.js';
+import { UsageError, parseArgs } from './io.js';
+
+export const VALIDATE_USAGE = 'usage: extend-event-rules validate [file] [--proto dir[,dir...]] [--env-file file] [--format text|json|github]\n';
+
+export interface ValidateDefaults {
+  /** The rules file when none is given (RULES_FILE). */
+  readonly rulesFile: string;
+  /** Proto directories when --proto is not given (PROTO_DIR). */
+  readonly protoDirs: readonly string[];
+  /** The environment `${env.X}` reads when --env-file is not given. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The actions rules may use. Default: the built-ins (`createDefaultRegistry()`). */
+  readonly registry?: ActionRegistry;
+}
+
+export async function validateCommand(args: string[], io: CommandIO, defaults: ValidateDefaults): Promise<number> {
+  let file: string;
+  let protoDirs: string[];
+  let format: ProblemFormat;
+  let env: Readonly<Record<string, string | undefined>> = defaults.env;
+  let envFile: string | undefined;
+  try {
+    const { positionals, values } = parseArgs(args, { values: ['proto', 'env-file', 'format'] });
+    if (positionals.length > 1) throw new UsageError(`one rules file at most, got ${positionals.length}`);
+    file = resolve(positionals[0] ?? defaults.rulesFile);
+    protoDirs = values.has('proto')
+      ? values
+          .get('proto')!
+          .split(',')
+          .map((d) => d.trim())
+          .filter(Boolean)
+          .map((d) => resolve(d))
+      : [...defaults.protoDirs];
+    const f = values.get('format') ?? 'text';
+    if (f !== 'text' && f !== 'json' && f !== 'github') throw new UsageError(`--format must be text, json or github, not "${f}"`);
+    format = f;
+    envFile = values.get('env-file');
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`extend-event-rules validate: ${err.message}\n${VALIDATE_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (envFile !== undefined) {
+    try {
+      env = parseEnvFile(await readFile(envFile, 'utf8'));
+    } catch (err) {
+      io.stderr.write(`extend-event-rules validate: cannot read --env-file ${envFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+      return 2;
+    }
+  }
+
+  let catalog;
+  try {
+    catalog = await loadCatalog({ dirs: protoDirs });
+  } catch (err) {
+    const problem: RuleProblem = {
+      file: err instanceof CatalogLoadError ? err.file : protoDirs.join(','),
+      line: 1,
+      column: 1,
+      severity: 'error',
+      code: 'catalog',
+      message: err instanceof Error ? err.message : String(err),
+      fix: 'check --proto / PROTO_DIR',
+    };
+    io.stderr.write(formatProblems([problem], format));
+    return 1;
+  }
+
+  const result = await loadRules({
+    file,
+    catalog,
+    registry: defaults.registry ?? createDefaultRegistry(),
+    env,
+    // with an env file the environment is fully described: an unset variable is a mistake
+    unsetEnv: envFile !== undefined ? 'error' : 'warn',
+  });
+  const all = result.ok ? [...result.warnings] : [...result.problems, ...result.warnings].sort((a, b) => a.line - b.line || a.column - b.column);
+  if (format === 'json') {
+    io.stdout.write(formatProblems(all, 'json'));
+  } else if (all.length > 0) {
+    (result.ok ? io.stdout : io.stderr).write(formatProblems(all, format));
+  }
+  if (!result.ok) {
+    if (format === 'text') {
+      const n = result.problems.length;
+      io.stderr.write(`${file}: invalid: ${n} problem${n === 1 ? '' : 's'}\n`);
+    }
+    return 1;
+  }
+  if (format === 'text') {
+    const rules = result.rules;
+    const events = rules.services.size;
+    io.stdout.write(`${file}: valid: ${rules.ruleCount} rule${rules.ruleCount === 1 ? '' : 's'} on ${events} event${events === 1 ? '' : 's'}\n`);
+  }
+  return 0;
+}

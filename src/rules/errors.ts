@@ -1,0 +1,56 @@
+/**
+ * The rules engine's failure kinds. Load-time problems are collected as
+ * {@link RuleProblem}s (all at once); these errors carry them or name the one
+ * thing that failed while evaluating an event.
+ */
+import type { RuleProblem } from './types.js';
+
+/** The rules file is invalid: thrown by callers that want an exception instead of a result. */
+export class RulesValidationError extends Error {
+  override readonly name = 'RulesValidationError';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly RuleProblem[],
+  ) {
+    const errors = problems.filter((p) => p.severity === 'error');
+    const first = errors[0];
+    super(
+      `${file} is invalid: ${errors.length} problem${errors.length === 1 ? '' : 's'}` +
+        (first ? ` (first: line ${first.line}: ${first.message})` : ''),
+    );
+  }
+}
+
+/** A `${event...}` reference or `$logic` value resolved to nothing while planning one rule's actions. */
+export class TemplateResolutionError extends Error {
+  override readonly name = 'TemplateResolutionError';
+  constructor(
+    /** The reference as written, e.g. `event.payload.count`. */
+    readonly reference: string,
+    readonly reason: string,
+  ) {
+    super(`\${${reference}} ${reason}`);
+  }
+}
+
+/** Resolved parameters that do not fit the action's schema (only possible for values computed per event). */
+export class ActionParamsInvalidError extends Error {
+  override readonly name = 'ActionParamsInvalidError';
+  constructor(
+    readonly action: string,
+    readonly reason: string,
+  ) {
+    super(`parameters of ${action} are invalid: ${reason}`);
+  }
+}
+
+/** A custom JSON Logic operator got an argument it cannot use (an unparsable instant or duration, a bad regex). */
+export class LogicOperatorError extends Error {
+  override readonly name = 'LogicOperatorError';
+  constructor(
+    readonly operator: string,
+    readonly reason: string,
+  ) {
+    super(`${operator}: ${reason}`);
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * Validation and compilation of a parsed rules file, in one pass that collects
+ * every problem: schema (unknown keys, types, missing params), version, events,
+ * actions, JSON Logic operators, `var` paths and `${event...}` references
+ * against the event's protobuf message, `${env...}` references, duplicates,
+ * prototype-reaching path segments, activation windows. Without errors the
+ * result carries the compiled {@link RuleSet}.
+ */
+import { createHash } from 'node:crypto';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { Type } from 'protobufjs';
+import type { ActionRegistry } from '../actions/registry.js';
+import type { JsonSchema } from '../actions/types.js';
+import type { Catalog, EventService } from '../events/types.js';
+import { LogicOperatorError } from './errors.js';
+import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
+import { checkPath } from './paths.js';
+import { RuleSet } from './rule-set.js';
+import type { CompiledAction, CompiledRule } from './rule-set.js';
+import { buildRulesSchema } from './schema.js';
+import { parseRulesSource } from './source.js';
+import type { PathSegment, RulesSource } from './source.js';
+import { didYouMean } from './suggest.js';
+import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
+import type { CompiledValue, TemplateRef } from './template.js';
+import type { RuleProblem } from './types.js';
+
+/** What the loader needs besides the file. */
+export interface RulesCompileOptions {
+  /** The event catalog rules are checked against. Required. */
+  readonly catalog: Catalog;
+  /** The actions rules may call. Required. */
+  readonly registry: ActionRegistry;
+  /** The environment `${env.X}` reads (fixed per load). Required. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** An unset (or empty) `${env.X}` without default: `error` fails the load (start-up), `warn` substitutes "" and warns. */
+  readonly unsetEnv: 'error' | 'warn';
+}
+
+export type RulesLoadResult =
+  | { readonly ok: true; readonly rules: RuleSet; readonly warnings: readonly RuleProblem[] }
+  | { readonly ok: false; readonly problems: readonly RuleProblem[]; readonly warnings: readonly RuleProblem[] };
+
+const fileAjv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
+const paramsAjv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: true });
+const fileValidators = new WeakMap<ActionRegistry, { key: string; validate: ValidateFunction }>();
+const paramValidators = new WeakMap<JsonSchema, ValidateFunction>();
+
+function fileValidator(registry: ActionRegistry): ValidateFunction {
+  const key = registry.names().join('\0');
+  const cached = fileValidators.get(registry);
+  if (cached?.key === key) return cached.validate;
+  // without $id: ajv keeps schemas by id, and each registry has its own
+  const { $id: _id, ...schema } = buildRulesSchema(registry);
+  const validate = fileAjv.compile(schema);
+  fileValidators.set(registry, { key, validate });
+  return validate;
+}
+
+function paramValidator(schema: JsonSchema): ValidateFunction {
+  let v = paramValidators.get(schema);
+  if (!v) {
+    v = paramsAjv.compile({ type: 'object', ...schema });
+    paramValidators.set(schema, v);
+  }
+  return v;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The `${...}` / `$logic` alternatives of the schema: their errors only repeat the original one's. */
+function isAlternative(schema: unknown): boolean {
+  if (!isObject(schema)) return false;
+  return (isObject(schema.properties) && '$logic' in schema.properties) || (typeof schema.pattern === 'string' && schema.pattern.startsWith('\\$\\{'));
+}
+
+function describePath(path: readonly PathSegment[]): string {
+  return path.reduce<string>((s, seg) => (typeof seg === 'number' ? `${s}[${seg}]` : s ? `${s}.${seg}` : seg), '');
+}
+
+/** Compiles rules from YAML text. Never throws for a bad file: problems are returned. */
+export function compileRulesText(text: string, file: string, opts: RulesCompileOptions): RulesLoadResult {
+  const parsed = parseRulesSource(text, file);
+  if (!parsed.source) return { ok: false, problems: parsed.problems, warnings: parsed.warnings };
+  return new Compiler(parsed.source, opts, text, [...parsed.warnings]).run();
+}
+
+class Compiler {
+  readonly problems: RuleProblem[] = [];
+  /** JSON pointers the schema reported on (later checks skip them). */
+  readonly schemaPaths = new Set<string>();
+  readonly logic = new RulesLogic();
+  readonly data: unknown;
+  readonly rulesData: unknown[];
+
+  constructor(
+    readonly source: RulesSource,
+    readonly opts: RulesCompileOptions,
+    readonly text: string,
+    readonly warnings: RuleProblem[],
+  ) {
+    this.data = source.data;
+    this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
+  }
+
+  ruleName(path: readonly PathSegment[]): string | undefined {
+    if (path[0] !== 'rules' || typeof path[1] !== 'number') return undefined;
+    const r = this.rulesData[path[1]];
+    return isObject(r) && typeof r.name === 'string' ? r.name : undefined;
+  }
+
+  report(path: readonly PathSegment[], code: string, message: string, fix?: string, opts: { key?: boolean; severity?: 'error' | 'warning' } = {}): void {
+    const severity = opts.severity ?? 'error';
+    const rule = this.ruleName(path);
+    const problem: RuleProblem = {
+      file: this.source.file,
+      ...this.source.position(path, opts.key),
+      ...(rule !== undefined ? { rule } : {}),
+      message,
+      ...(fix !== undefined ? { fix } : {}),
+      severity,
+      code,
+    };
+    (severity === 'error' ? this.problems : this.warnings).push(problem);
+  }
+
+  run(): RulesLoadResult {
+    this.checkSchema();
+    const compiled: CompiledRule[] = [];
+    const names = new Map<string, number>();
+    this.rulesData.forEach((raw, i) => {
+      if (!isObject(raw)) return;
+      if (typeof raw.name === 'string') {
+        const first = names.get(raw.name);
+        if (first !== undefined) {
+          this.report(['rules', i, 'name'], 'duplicate-name', `rule name "${raw.name}" is already used by the rule at line ${this.source.position(['rules', first]).line}`, 'rule names must be unique: rename one');
+        } else names.set(raw.name, i);
+      }
+      const rule = this.compileRule(raw, i);
+      if (rule) compiled.push(rule);
+    });
+    this.problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    if (this.problems.length > 0) return { ok: false, problems: this.problems, warnings: this.warnings };
+    const hash = createHash('sha256').update(this.text).digest('hex');
+    return { ok: true, rules: new RuleSet(compiled, this.logic, hash), warnings: this.warnings };
+  }
+
+  // ---------------------------------------------------------------- schema
+
+  checkSchema(): void {
+    const validate = fileValidator(this.opts.registry);
+    if (validate(this.data)) return;
+    const errors = (validate.errors ?? []).filter(
+      (e) =>
+        !e.schemaPath.includes('$defs/reference') &&
+        !e.schemaPath.includes('$defs/computed') &&
+        !/\/anyOf\/[12]\//.test(e.schemaPath) &&
+        !isAlternative(e.parentSchema),
+    );
+    for (const e of errors) this.schemaPaths.add(e.instancePath);
+    const seen = new Set<string>();
+    for (const e of errors) {
+      const path = this.instancePath(e.instancePath);
+      if (e.keyword === 'anyOf' && errors.some((o) => o !== e && o.instancePath === e.instancePath)) continue;
+      const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.schemaError(e, path);
+    }
+  }
+
+  instancePath(pointer: string): PathSegment[] {
+    if (pointer === '') return [];
+    let cur: unknown = this.data;
+    return pointer
+      .slice(1)
+      .split('/')
+      .map((raw) => {
+        const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+        const seg: PathSegment = Array.isArray(cur) ? Number(s) : s;
+        cur = isObject(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg] : undefined;
+        return seg;
+      });
+  }
+
+  schemaError(e: ErrorObject, path: PathSegment[]): void {
+    const isActionItem = path.length === 4 && path[0] === 'rules' && path[2] === 'do';
+    const isParams = path.length >= 5 && path[0] === 'rules' && path[2] === 'do';
+    const where = (isParams ? describePath(path.slice(4)) : path[0] === 'rules' && path.length > 2 ? describePath(path.slice(2)) : describePath(path)) || 'the file';
+    const actionName = isParams ? String(path[4]) : undefined;
+    const p = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const extra = String(p.additionalProperty);
+        const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+        if (isActionItem) {
+          this.report([...path, extra], 'unknown-action', `unknown action "${extra}"`, didYouMean(extra, known) ?? `registered actions: ${known.join(', ')}`, { key: true });
+        } else {
+          const inWhat = isParams ? `the parameters of ${actionName}` : path.length === 2 ? 'a rule' : path.length === 0 ? 'the top level' : where;
+          this.report([...path, extra], 'unknown-key', `unknown key "${extra}" in ${inWhat}`, didYouMean(extra, known) ?? `allowed keys: ${known.join(', ')}`, { key: true });
+        }
+        return;
+      }
+      case 'required':
+        this.report(path, 'missing-key', `${path.length === 2 ? 'the rule' : isParams ? `${actionName}` : where} is missing the required key "${String(p.missingProperty)}"`);
+        return;
+      case 'const':
+        if (path.length === 1 && path[0] === 'version') {
+          this.report(path, 'version', `unsupported version ${JSON.stringify(e.data)}: this release reads version 1`, 'write "version: 1"');
+          return;
+        }
+        this.report(path, 'schema', `${where} must be ${JSON.stringify(p.allowedValue)}`);
+        return;
+      case 'enum': {
+        const allowed = (p.allowedValues as unknown[]).map((v) => String(v));
+        this.report(path, 'schema', `${where} must be one of ${allowed.join(', ')}`, typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined);
+        return;
+      }
+      case 'type':
+        this.report(path, 'wrong-type', `${where} must be ${String(p.type)}${isParams || isActionItem ? '' : ''}`, e.data === null ? 'the value is empty: write one, or remove the key' : undefined);
+        return;
+      case 'pattern':
+        if (path[path.length - 1] === 'activeFrom' || path[path.length - 1] === 'activeUntil') {
+          this.report(path, 'schema', `${where} is not an ISO 8601 instant with offset`, 'write e.g. 2026-12-01T00:00:00+00:00 or 2026-12-01T00:00:00Z');
+        } else if (path[path.length - 1] === 'name' && path.length === 3) {
+          this.report(path, 'schema', `rule name ${JSON.stringify(e.data)} has characters other than letters, digits, _ . : -`, 'use e.g. grant-item-on-login');
+        } else {
+          this.report(path, 'schema', `${where} does not match ${String(p.pattern)}`);
+        }
+        return;
+      case 'minProperties':
+      case 'maxProperties':
+        if (isActionItem) {
+          this.report(path, 'schema', 'an action is a map with one key: the action name, then its parameters', 'write e.g. "- grantItem: { itemId: ... }"');
+          return;
+        }
+        break;
+      case 'minItems':
+        if (path[path.length - 1] === 'do') {
+          this.report(path, 'schema', 'the rule has no actions: "do" needs at least one', undefined);
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    this.report(path, 'schema', `${where} ${e.message ?? 'is invalid'}`);
+  }
+
+  // ---------------------------------------------------------------- rules
+
+  compileRule(raw: Record<string, unknown>, i: number): CompiledRule | undefined {
+    const base: PathSegment[] = ['rules', i];
+    let service: EventService | undefined;
+    if (typeof raw.on === 'string') {
+      const r = this.opts.catalog.resolve(raw.on);
+      if (r.ok) service = r.service;
+      else if (r.reason === 'ambiguous') {
+        this.report([...base, 'on'], 'ambiguous-event', `"${raw.on}" names several events: ${r.candidates.join(', ')}`, 'write the full service name');
+      } else {
+        this.report(
+          [...base, 'on'],
+          'unknown-event',
+          `unknown event "${raw.on}"`,
+          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : 'run "extend-event-rules events" to list the loaded events (PROTO_DIR)',
+        );
+      }
+    }
+    const type = service?.requestType;
+
+    const from = typeof raw.activeFrom === 'string' ? Date.parse(raw.activeFrom) : undefined;
+    const until = typeof raw.activeUntil === 'string' ? Date.parse(raw.activeUntil) : undefined;
+    if (from !== undefined && until !== undefined && !Number.isNaN(from) && !Number.isNaN(until) && from >= until) {
+      this.report([...base, 'activeUntil'], 'window', `activeUntil (${String(raw.activeUntil)}) is not after activeFrom (${String(raw.activeFrom)})`, 'the window is [activeFrom, activeUntil): make activeUntil later');
+    }
+
+    let when: ((d: unknown) => unknown) | undefined;
+    if ('when' in raw && raw.when !== undefined) {
+      const before = this.problems.length;
+      const logicValue = this.substituteEnv(raw.when, [...base, 'when']);
+      this.checkLogic(logicValue, [...base, 'when'], type, false);
+      if (this.problems.length === before) {
+        try {
+          when = this.logic.compile(logicValue);
+        } catch (err) {
+          this.report([...base, 'when'], 'logic', `the condition does not compile: ${(err as Error).message ?? String(err)}`);
+        }
+      }
+    }
+
+    const actions: CompiledAction[] = [];
+    if (Array.isArray(raw.do)) {
+      raw.do.forEach((item, j) => {
+        if (!isObject(item)) return;
+        const keys = Object.keys(item);
+        if (keys.length !== 1) return;
+        const name = keys[0]!;
+        const def = this.opts.registry.get(name);
+        if (!def) return;
+        const paramsRaw = item[name];
+        if (!isObject(paramsRaw)) return;
+        const path = [...base, 'do', j, name];
+        const pointer = `/rules/${i}/do/${j}/${name}`;
+        if ([...this.schemaPaths].some((p) => p === pointer || p.startsWith(`${pointer}/`))) return;
+        const before = this.problems.length;
+        let params = this.compileValue(paramsRaw, path, type);
+        if (this.problems.length !== before) return;
+        const validate = paramValidator(def.params);
+        if (params.constant) {
+          const copy = structuredClone(params.value);
+          if (!validate(copy)) {
+            for (const e of validate.errors ?? []) {
+              const sub = e.instancePath === '' ? [] : e.instancePath.slice(1).split('/').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+              const extra = e.keyword === 'additionalProperties' ? [String((e.params as { additionalProperty: unknown }).additionalProperty)] : [];
+              this.report([...path, ...sub, ...extra], 'invalid-params', `${name}: ${describePath(sub) || 'parameters'} ${e.message ?? 'invalid'} (after \${env} substitution)`, undefined, { key: extra.length > 0 });
+            }
+            return;
+          }
+          params = { constant: true, value: deepFreeze(copy) };
+          actions.push({ action: name, index: j, params });
+        } else {
+          const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
+          actions.push({ action: name, index: j, params, check });
+        }
+      });
+    }
+
+    if (typeof raw.name !== 'string' || !service || !Array.isArray(raw.do)) return undefined;
+    return {
+      name: raw.name,
+      ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
+      service: service.fullName,
+      eventName: service.eventName,
+      enabled: raw.enabled !== false,
+      ...(from !== undefined && !Number.isNaN(from) ? { activeFrom: from } : {}),
+      ...(until !== undefined && !Number.isNaN(until) ? { activeUntil: until } : {}),
+      mode: raw.mode === 'shadow' ? 'shadow' : 'live',
+      onFailure: raw.onFailure === 'retry' ? 'retry' : 'deadLetter',
+      ...(when ? { when } : {}),
+      actions,
+      line: this.source.position(base).line,
+    };
+  }
+
+  // ---------------------------------------------------------------- env
+
+  envValue(ref: Extract<TemplateRef, { kind: 'env' }>, path: readonly PathSegment[]): string {
+    const v = this.opts.env[ref.name];
+    if (v !== undefined && v !== '') return v;
+    if (ref.default !== undefined) return ref.default;
+    const warn = this.opts.unsetEnv === 'warn';
+    this.report(
+      path,
+      'unset-env',
+      `environment variable ${ref.name} is not set (\${env.${ref.name}})`,
+      `set ${ref.name}, or give a default: \${env.${ref.name}:-value}`,
+      { severity: warn ? 'warning' : 'error' },
+    );
+    return '';
+  }
+
+  /** `when`: `${env.X}` strings substituted now; `${event...}` is refused there (use var). */
+  substituteEnv(value: unknown, path: PathSegment[]): unknown {
+    if (typeof value === 'string') {
+      if (!value.includes('${')) return value;
+      const { parts, problems } = parseTemplate(value);
+      for (const p of problems) this.report(path, p.code, p.message, p.fix);
+      if (problems.length > 0) return value;
+      let out = '';
+      for (const part of parts) {
+        if (typeof part === 'string') out += part;
+        else if (part.kind === 'env') out += this.envValue(part, path);
+        else {
+          this.report(path, 'template', `\${${part.raw}} cannot be used in "when": conditions read the event with var`, `write {"var": "${part.path.join('.')}"}`);
+        }
+      }
+      return out;
+    }
+    if (Array.isArray(value)) return value.map((v, i) => this.substituteEnv(v, [...path, i]));
+    if (isObject(value)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.substituteEnv(v, [...path, k]);
+      return out;
+    }
+    return value;
+  }
+
+  // ---------------------------------------------------------------- paths
+
+  checkSegments(segments: readonly string[], path: readonly PathSegment[]): boolean {
+    const bad = segments.find((s) => FORBIDDEN_SEGMENTS.has(s));
+    if (bad === undefined) return true;
+    this.report(path, 'forbidden-segment', `the path segment "${bad}" is not allowed (it would read the object prototype)`, 'remove it: events have no such field');
+    return false;
+  }
+
+  checkEventPath(type: Type | undefined, segments: readonly string[], path: readonly PathSegment[], written: string): void {
+    if (!this.checkSegments(segments, path)) return;
+    if (!type || segments.length === 0) return;
+    const r = checkPath(type, segments);
+    if (r.ok) return;
+    this.report(path, 'unknown-path', `${written}: ${r.message}`, r.candidates.length > 0 ? `did you mean ${r.candidates.map((c) => `"${c}"`).join(' or ')}?` : `fields: ${[...type.fieldsArray.map((f) => f.name)].join(', ')}`);
+  }
+
+  // ---------------------------------------------------------------- logic
+
+  checkLogic(node: unknown, path: PathSegment[], type: Type | undefined, inIterator: boolean): void {
+    if (Array.isArray(node)) {
+      node.forEach((n, i) => this.checkLogic(n, [...path, i], type, inIterator));
+      return;
+    }
+    if (!isObject(node)) return;
+    const keys = Object.keys(node);
+    if (keys.length !== 1) {
+      this.report(path, 'logic', `a JSON Logic operation is a map with exactly one key (the operator); this one has ${keys.length === 0 ? 'none' : keys.join(', ')}`, 'wrap several conditions in {"and": [...]}');
+      return;
+    }
+    const op = keys[0]!;
+    const args = node[op];
+    const argPath = [...path, op];
+    if (!this.logic.hasOperator(op)) {
+      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in the README', { key: true });
+      return;
+    }
+    const list: unknown[] = Array.isArray(args) ? (args as unknown[]) : [args];
+    const listPath = (i: number): PathSegment[] => (Array.isArray(args) ? [...argPath, i] : argPath);
+    switch (op) {
+      case 'var': {
+        const p = list[0];
+        if (p === undefined || p === null) return;
+        if (typeof p !== 'string' && typeof p !== 'number') {
+          this.report(listPath(0), 'logic', 'the path of var must be a literal string', 'write {"var": "payload.userId"}');
+          return;
+        }
+        const text = String(p);
+        const segments = text === '' ? [] : text.split('.');
+        if (!inIterator && !text.startsWith('../')) this.checkEventPath(type, segments, listPath(0), `var "${text}"`);
+        else this.checkSegments(segments, listPath(0));
+        if (list.length > 1) this.checkLogic(list[1], listPath(1), type, inIterator);
+        return;
+      }
+      case 'val':
+      case 'get': {
+        const keyArgs = op === 'val' ? list : list.slice(1, 2);
+        keyArgs.forEach((k, n) => {
+          const idx = op === 'val' ? n : n + 1;
+          const flat = Array.isArray(k) ? k : [k];
+          if (flat.some((s) => typeof s !== 'string' && typeof s !== 'number')) {
+            this.report(listPath(idx), 'logic', `the keys of ${op} must be literal strings`);
+          } else this.checkSegments(flat.map(String), listPath(idx));
+        });
+        if (op === 'get') this.checkLogic(list[0], listPath(0), type, inIterator);
+        return;
+      }
+      case 'matches': {
+        const [, pattern, flags] = list;
+        if (typeof pattern === 'string' && (flags === undefined || typeof flags === 'string')) {
+          try {
+            this.logic.regex(pattern, flags);
+          } catch (err) {
+            this.report(listPath(1), 'bad-regex', `invalid regular expression: ${err instanceof LogicOperatorError ? err.reason : String(err)}`);
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (ITERATOR_OPERATORS.has(op) && Array.isArray(args)) {
+      this.checkLogic(args[0], [...argPath, 0], type, inIterator);
+      args.slice(1).forEach((a, n) => this.checkLogic(a, [...argPath, n + 1], type, true));
+      return;
+    }
+    list.forEach((a, n) => this.checkLogic(a, listPath(n), type, inIterator));
+  }
+
+  // ---------------------------------------------------------------- params
+
+  compileValue(value: unknown, path: PathSegment[], type: Type | undefined): CompiledValue {
+    if (typeof value === 'string') {
+      if (!value.includes('${')) return { constant: true, value };
+      const { parts, problems } = parseTemplate(value);
+      for (const p of problems) this.report(path, p.code, p.message, p.fix);
+      for (const part of parts) {
+        if (typeof part !== 'string' && part.kind === 'event') this.checkEventPath(type, part.path, path, `\${${part.raw}}`);
+      }
+      return compileString(parts, (ref) => this.envValue(ref, path));
+    }
+    if (Array.isArray(value)) {
+      return compileContainer(value.map((v, i) => [i, this.compileValue(v, [...path, i], type)] as const), true);
+    }
+    if (isObject(value)) {
+      const keys = Object.keys(value);
+      if (keys.length === 1 && keys[0] === '$logic') {
+        const lp = [...path, '$logic'];
+        const before = this.problems.length;
+        const logicValue = this.substituteEnv(value.$logic, lp);
+        this.checkLogic(logicValue, lp, type, false);
+        if (this.problems.length !== before) return { constant: true, value: null };
+        try {
+          return compileLogicValue(this.logic.compile(logicValue), `$logic at ${describePath(path.slice(2))}`);
+        } catch (err) {
+          this.report(lp, 'logic', `the expression does not compile: ${(err as Error).message ?? String(err)}`);
+          return { constant: true, value: null };
+        }
+      }
+      const entries: (readonly [string, CompiledValue])[] = [];
+      for (const k of keys) {
+        if (FORBIDDEN_SEGMENTS.has(k)) {
+          this.report([...path, k], 'forbidden-segment', `the key "${k}" is not allowed`, 'rename it', { key: true });
+          continue;
+        }
+        entries.push([k, this.compileValue(value[k], [...path, k], type)]);
+      }
+      return compileContainer(entries, false);
+    }
+    return { constant: true, value };
+  }
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import jsonLogic from 'json-logic-js';
+import { RulesLogic, parseDuration } from '../../src/rules/logic.js';
+import { LogicOperatorError } from '../../src/rules/errors.js';
+import { SHARED_DIR, need, sharedFile } from '../support/prereq.js';
+
+describe.skipIf(!need(sharedFile('jsonlogic/tests.json')))('official JSON Logic suite (differential)', () => {
+  const raw = JSON.parse(readFileSync(resolve(SHARED_DIR, 'jsonlogic/tests.json'), 'utf8')) as unknown[];
+  const cases = raw.filter((c): c is [unknown, unknown, unknown] => Array.isArray(c));
+
+  it('has the 280 cases', () => {
+    expect(cases).toHaveLength(280);
+  });
+
+  it('our compiled evaluator and json-logic-js both give the expected answer on every case', () => {
+    const logic = new RulesLogic();
+    const failures: string[] = [];
+    for (const [rule, data, expected] of cases) {
+      const ours = logic.compile(rule)(data);
+      const reference = jsonLogic.apply(rule as never, data);
+      if (JSON.stringify(ours) !== JSON.stringify(expected)) failures.push(`ours ${JSON.stringify(rule)} on ${JSON.stringify(data)} -> ${JSON.stringify(ours)}, want ${JSON.stringify(expected)}`);
+      if (JSON.stringify(reference) !== JSON.stringify(expected)) failures.push(`json-logic-js ${JSON.stringify(rule)} -> ${JSON.stringify(reference)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('custom operators', () => {
+  const logic = new RulesLogic();
+  const at = (iso: string) => {
+    logic.nowMs = Date.parse(iso);
+  };
+
+  it('now reads the injected clock', () => {
+    at('2026-12-01T10:00:00Z');
+    expect(logic.compile({ now: [] })({})).toBe(Date.parse('2026-12-01T10:00:00Z'));
+    at('2026-12-02T10:00:00Z');
+    expect(logic.compile({ now: [] })({})).toBe(Date.parse('2026-12-02T10:00:00Z'));
+  });
+
+  it('before / after compare ISO strings and epoch ms, offsets included', () => {
+    const f = logic.compile({ before: [{ var: 'a' }, { var: 'b' }] });
+    expect(f({ a: '2026-12-01T10:00:00+02:00', b: '2026-12-01T09:00:00Z' })).toBe(true);
+    expect(f({ a: '2026-12-01T10:00:00Z', b: '2026-12-01T09:00:00Z' })).toBe(false);
+    expect(logic.compile({ after: [{ var: 'a' }, 1000] })({ a: 1001 })).toBe(true);
+    expect(logic.compile({ after: [{ var: 'a' }, '1000'] })({ a: 999 })).toBe(false);
+    expect(() => f({ a: 'yesterday', b: 1 })).toThrow(LogicOperatorError);
+  });
+
+  it('duration accepts ISO 8601 and short forms', () => {
+    expect(parseDuration('PT24H')).toBe(86_400_000);
+    expect(parseDuration('P1DT2H30M')).toBe(86_400_000 + 2 * 3_600_000 + 30 * 60_000);
+    expect(parseDuration('24h')).toBe(86_400_000);
+    expect(parseDuration('1d12h')).toBe(1.5 * 86_400_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(logic.compile({ duration: '90m' })({})).toBe(5_400_000);
+    expect(() => parseDuration('P')).toThrow(LogicOperatorError);
+    expect(() => parseDuration('PT')).toThrow(LogicOperatorError);
+    expect(() => parseDuration('soon')).toThrow(/not a duration/);
+  });
+
+  it('within compares to the injected clock in both directions', () => {
+    at('2026-12-01T10:00:00Z');
+    const f = logic.compile({ within: [{ var: 't' }, '1h'] });
+    expect(f({ t: '2026-12-01T09:30:00Z' })).toBe(true);
+    expect(f({ t: '2026-12-01T10:59:00Z' })).toBe(true);
+    expect(f({ t: '2026-12-01T08:59:59Z' })).toBe(false);
+    at('2026-12-01T08:30:00Z');
+    expect(f({ t: '2026-12-01T08:59:59Z' })).toBe(true);
+  });
+
+  it('string helpers', () => {
+    expect(logic.compile({ startsWith: [{ var: 's' }, 'steam:'] })({ s: 'steam:123' })).toBe(true);
+    expect(logic.compile({ startsWith: [{ var: 's' }, 'steam:'] })({ s: 5 })).toBe(false);
+    expect(logic.compile({ endsWith: [{ var: 's' }, '.eu'] })({ s: 'x.eu' })).toBe(true);
+    expect(logic.compile({ matches: [{ var: 's' }, '^v\\d+$'] })({ s: 'v12' })).toBe(true);
+    expect(logic.compile({ matches: [{ var: 's' }, '^V\\d+$', 'i'] })({ s: 'v12' })).toBe(true);
+    expect(logic.compile({ matches: [{ var: 's' }, '^v\\d+$'] })({ s: 'x12' })).toBe(false);
+    expect(logic.compile({ lower: [{ var: 's' }] })({ s: 'AbC' })).toBe('abc');
+    expect(logic.compile({ upper: { var: 's' } })({ s: 'AbC' })).toBe('ABC');
+    expect(() => logic.regex('(')).toThrow(LogicOperatorError);
+    expect(() => logic.regex('a', 'g')).toThrow(/stateful/);
+  });
+
+  it('blocks host-only operators and keeps the standard ones', () => {
+    expect(logic.hasOperator('throw')).toBe(false);
+    expect(logic.hasOperator('var')).toBe(true);
+    expect(logic.hasOperator('within')).toBe(true);
+  });
+});
