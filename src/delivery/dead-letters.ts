@@ -1,0 +1,171 @@
+/**
+ * Dead letters: events whose action failed permanently, kept so nothing is lost
+ * silently and `extend-event-rules replay` can send them again once fixed.
+ *
+ * The file sink writes JSON Lines. Each record is one `write` of one complete
+ * line to a file opened with O_APPEND, so lines from concurrent writers (several
+ * in this process: a queue serializes them; several processes: O_APPEND) never
+ * interleave, and a crash can at worst leave an incomplete *last* line, which
+ * {@link readDeadLetters} skips and the next writer terminates before appending.
+ */
+import { open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { DecodedEvent } from '../events/types.js';
+
+/** One dead letter: enough to understand the failure and to rebuild and resend the event. */
+export interface DeadLetterRecord {
+  /** Record format version. */
+  readonly version: 1;
+  /** When the record was written (ISO 8601). */
+  readonly timestamp: string;
+  /** Event name (`userLoggedIn`). */
+  readonly eventName: string;
+  /** Full name of the gRPC service the event came on (`accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService`). */
+  readonly service: string;
+  /** Event `id` ('' when the event had none). */
+  readonly eventId: string;
+  /** The action's idempotency key (`<eventKey>:<rule>:<index>`). */
+  readonly idempotencyKey: string;
+  readonly rule: string;
+  /** 0-based position of the action in the rule's `do` list. */
+  readonly index: number;
+  readonly action: string;
+  readonly error: {
+    readonly name: string;
+    readonly message: string;
+    /** HTTP status, for AGS errors. */
+    readonly status?: number;
+    /** AGS error code, for AGS errors. */
+    readonly errorCode?: number | string;
+  };
+  /** Deliveries of this action that failed, this one included. */
+  readonly attempts: number;
+  /** The decoded event (json names), as the codec can encode it back. */
+  readonly event: DecodedEvent;
+}
+
+export interface DeadLetterSink {
+  /** Persist one record. Rejects if it could not be written (the event is then redelivered). */
+  write(record: DeadLetterRecord): Promise<void>;
+  /** Flush and close. */
+  close(): Promise<void>;
+}
+
+/** A dead letter could not be written. */
+export class DeadLetterWriteError extends Error {
+  override readonly name = 'DeadLetterWriteError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`cannot write dead letter to ${path}: ${reason}`);
+  }
+}
+
+export interface JsonlDeadLetterSinkOptions {
+  /** The JSON Lines file, created if absent. Default: `dead-letters.jsonl` (relative to the working directory). */
+  readonly path?: string;
+  /** `fsync` after each record (survives a machine crash, slower). Default: false. */
+  readonly fsync?: boolean;
+}
+
+export class JsonlDeadLetterSink implements DeadLetterSink {
+  readonly path: string;
+  readonly #fsync: boolean;
+  #handle: Promise<FileHandle> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: JsonlDeadLetterSinkOptions = {}) {
+    this.path = options.path ?? 'dead-letters.jsonl';
+    this.#fsync = options.fsync ?? false;
+  }
+
+  async #open(): Promise<FileHandle> {
+    const handle = await open(this.path, 'a+');
+    // A previous crash may have left an unterminated last line: terminate it so ours starts clean.
+    const { size } = await handle.stat();
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) await handle.write('\n');
+    }
+    return handle;
+  }
+
+  write(record: DeadLetterRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new DeadLetterWriteError(this.path, 'the sink is closed'));
+    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    const task = this.#queue.then(async () => {
+      try {
+        this.#handle ??= this.#open();
+        const handle = await this.#handle;
+        let offset = 0;
+        while (offset < line.length) {
+          const { bytesWritten } = await handle.write(line, offset, line.length - offset);
+          offset += bytesWritten;
+        }
+        if (this.#fsync) await handle.sync();
+      } catch (error) {
+        this.#handle = undefined;
+        throw new DeadLetterWriteError(this.path, error instanceof Error ? error.message : String(error));
+      }
+    });
+    this.#queue = task.catch(() => undefined);
+    return task;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (handle) await (await handle.catch(() => undefined))?.close();
+  }
+}
+
+/** Keeps records in memory (tests, embedding). */
+export class MemoryDeadLetterSink implements DeadLetterSink {
+  readonly records: DeadLetterRecord[] = [];
+  write(record: DeadLetterRecord): Promise<void> {
+    this.records.push(record);
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export interface DeadLetterFile {
+  readonly records: DeadLetterRecord[];
+  /** 1-based numbers of lines that are not records (skipped), with why. */
+  readonly problems: { readonly line: number; readonly reason: string }[];
+  /** An unterminated last line was ignored (a write cut short by a crash). */
+  readonly incompleteTail: boolean;
+}
+
+function isRecord(value: unknown): value is DeadLetterRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.service === 'string' && typeof r.rule === 'string' && typeof r.event === 'object' && r.event !== null;
+}
+
+/** Reads a dead-letter file. Throws the fs error when it cannot be read (ENOENT...). */
+export async function readDeadLetters(path: string): Promise<DeadLetterFile> {
+  const text = await readFile(path, 'utf8');
+  const lines = text.split('\n');
+  const tail = lines.pop() ?? '';
+  const records: DeadLetterRecord[] = [];
+  const problems: { line: number; reason: string }[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      const value: unknown = JSON.parse(line);
+      if (isRecord(value)) records.push(value);
+      else problems.push({ line: i + 1, reason: 'not a dead-letter record (needs service, rule, event)' });
+    } catch (error) {
+      problems.push({ line: i + 1, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  });
+  return { records, problems, incompleteTail: tail.trim() !== '' };
+}

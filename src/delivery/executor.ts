@@ -1,0 +1,417 @@
+/**
+ * The executor: runs an event's planned actions with exactly one effect per
+ * event and action, across redeliveries and replicas, and never drops an event
+ * silently.
+ *
+ * For each live action, keyed `<eventKey>:<rule>:<index>`:
+ * 1. claim the key in the {@link DedupeStore} (`done` -> skip as duplicate;
+ *    `busy`, another delivery holds it -> answer retry without running it);
+ * 2. normalize the params and execute;
+ * 3. success -> mark the key done; failure -> classify:
+ *    - retriable (`retriable: true` on the error: AGS 429/5xx/timeouts; the
+ *      per-event deadline; shutdown) -> release the claim, answer `retry`: the
+ *      sidecar redelivers and actions already done are skipped;
+ *    - permanent (ActionParamError, AGS 4xx, unknown action...) -> write a dead
+ *      letter, mark the key `deadLettered`, answer ok (the batch moves on); or,
+ *      with `onFailure: retry`, release and answer `retry`.
+ * A failure stops the rest of its rule; other rules still run. Rules run one
+ * after the other, in plan (file) order, actions in `do` order: simple and
+ * predictable (a later action may depend on an earlier one's effect).
+ *
+ * The store unreachable -> nothing more runs, the event answers `retry` (fail
+ * closed: never a double grant), logged once per event.
+ *
+ * Replays: a key marked `deadLettered` is skipped on redelivery (and stops its
+ * rule), so a dead letter is written once. `extend-event-rules replay` sends
+ * the event again with the gRPC metadata header `x-event-rules-replay: <rule>`:
+ * for that rule only, `deadLettered` keys are claimed again, so the failed
+ * action and the ones after it run; actions that succeeded stay done.
+ *
+ * Shadow rules and dry runs: params normalized and requests planned, logged
+ * and counted (`shadow` / `planned`), never executed, no claims.
+ */
+import type { Logger } from 'pino';
+import type { ActionContext, ActionDefinition, PlannedRequest } from '../actions/types.js';
+import type { ActionRegistry } from '../actions/registry.js';
+import type { AgsClient } from '../ags/client.js';
+import type { DecodedEvent, EventService } from '../events/types.js';
+import type { PlannedAction } from '../rules/types.js';
+import type { EventOutcome } from '../server/types.js';
+import type { ActionOutcome, Metrics } from '../telemetry/metrics.js';
+import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
+import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
+import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS, DedupeStoreUnavailableError } from './store.js';
+import type { DedupeStore } from './store.js';
+
+/** gRPC metadata header of a replay: its value names the rule whose dead-lettered actions run again. */
+export const REPLAY_HEADER = 'x-event-rules-replay';
+
+export type ActionStatus = 'succeeded' | 'duplicate' | 'failed' | 'retriable' | 'deadLettered' | 'shadow' | 'planned' | 'skipped';
+
+/** How one planned action fared. */
+export interface ActionReport {
+  readonly rule: string;
+  readonly index: number;
+  readonly action: string;
+  /**
+   * - `succeeded`: executed now; `duplicate`: done (or dead-lettered) by an earlier delivery, skipped;
+   * - `retriable`: failed transiently, or another delivery holds it: the event is redelivered;
+   * - `failed`: failed permanently with `onFailure: retry` (event redelivered), or a shadow/dry-run plan failed;
+   * - `deadLettered`: failed permanently, recorded in the dead letters;
+   * - `shadow` / `planned`: planned only (shadow rule / dry run);
+   * - `skipped`: not attempted (an earlier action of its rule failed, deadline, store down).
+   */
+  readonly status: ActionStatus;
+  /** Why it failed or was skipped. Never contains secrets. */
+  readonly error?: string;
+  /** Failed deliveries of this action so far (failures only). */
+  readonly attempts?: number;
+  /** For shadow and planned: the requests it would send. */
+  readonly requests?: readonly PlannedRequest[];
+  /** For succeeded: the action's summary. */
+  readonly summary?: string;
+  readonly durationMs: number;
+}
+
+export interface DeliveryReport {
+  /** What the gRPC host answers. */
+  readonly outcome: EventOutcome;
+  /** The event's identity in idempotency keys (`id`, or `sha256:...`). */
+  readonly eventKey: string;
+  readonly actions: readonly ActionReport[];
+}
+
+export interface ExecutorOptions {
+  /** Where action names are looked up. Required. */
+  readonly registry: ActionRegistry;
+  /** Idempotency store. Required. */
+  readonly store: DedupeStore;
+  /** Where permanent failures go. Required. */
+  readonly deadLetters: DeadLetterSink;
+  /** Default logger (a per-event child may be passed to `run`). Required. */
+  readonly logger: Logger;
+  /** Counts into `actions`, `actionSeconds`, `deadLetters`, `dedupeStoreErrors`. Default: none. */
+  readonly metrics?: Metrics;
+  /** The AGS client handed to actions. Absent: dry run. */
+  readonly ags?: AgsClient;
+  /** Plan and log, never execute. Default: true when `ags` is absent, else false. */
+  readonly dryRun?: boolean;
+  /** `AB_NAMESPACE`, passed to actions. Required. */
+  readonly namespace: string;
+  /** Time budget of one event (all its actions), ms; then `ctx.signal` aborts and the event answers retry. Default: 25000. */
+  readonly eventDeadlineMs?: number;
+  /** Lease of a claim, ms (a crashed holder's claim expires after it). Keep it above `eventDeadlineMs`. Default: 60000. */
+  readonly leaseMs?: number;
+  /** How long done keys (and failure counters) are kept, ms. Default: 7 days. */
+  readonly retentionMs?: number;
+  /** Clock for dead-letter timestamps. Default: `() => new Date()`. */
+  readonly now?: () => Date;
+}
+
+export interface RunInput {
+  /** The service the event came on (full name and event name are used). */
+  readonly service: Pick<EventService, 'fullName' | 'eventName'>;
+  readonly event: DecodedEvent;
+  /** The wire bytes: the event key when the event has no `id`. Default: canonical JSON of `event`. */
+  readonly eventBytes?: Uint8Array;
+  /** The actions to run, as the rules engine planned them (file order, then `do` order). */
+  readonly plan: readonly PlannedAction[];
+  /** Aborted on client cancel or shutdown: in-flight actions see it, remaining ones are skipped, the event answers retry. */
+  readonly signal?: AbortSignal;
+  /** Per-event logger. Default: the executor's. */
+  readonly logger?: Logger;
+  /** The call's metadata; its `x-event-rules-replay` header marks a replay. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** The rule being replayed (overrides the metadata header). */
+  readonly replayRule?: string;
+}
+
+export interface Executor {
+  run(input: RunInput): Promise<DeliveryReport>;
+}
+
+/** A plan names an action the registry does not have (a permanent failure). */
+export class UnknownActionError extends Error {
+  override readonly name = 'UnknownActionError';
+  readonly retriable = false;
+  constructor(readonly action: string) {
+    super(`unknown action "${action}"`);
+  }
+}
+
+/** The per-event deadline passed. */
+export class EventDeadlineError extends Error {
+  override readonly name = 'EventDeadlineError';
+  readonly retriable = true;
+  constructor(readonly deadlineMs: number) {
+    super(`event deadline of ${deadlineMs} ms exceeded`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function errorInfo(error: unknown): DeadLetterRecord['error'] {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; status?: unknown; errorCode?: unknown };
+  return {
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    message: messageOf(error),
+    ...(typeof e.status === 'number' ? { status: e.status } : {}),
+    ...(typeof e.errorCode === 'number' || typeof e.errorCode === 'string' ? { errorCode: e.errorCode } : {}),
+  };
+}
+
+function isRetriable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+export function createExecutor(options: ExecutorOptions): Executor {
+  const { registry, store, deadLetters, metrics } = options;
+  const dryRun = options.dryRun ?? options.ags === undefined;
+  const deadlineMs = options.eventDeadlineMs ?? 25_000;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  const now = options.now ?? (() => new Date());
+
+  function count(p: PlannedAction, outcome: ActionOutcome): void {
+    metrics?.actions.inc({ rule: p.rule, action: p.action, outcome });
+  }
+
+  async function run(input: RunInput): Promise<DeliveryReport> {
+    const log = input.logger ?? options.logger;
+    const key = computeEventKey(input.event, input.eventBytes);
+    const header = input.metadata?.[REPLAY_HEADER];
+    const replayRule = input.replayRule ?? (typeof header === 'string' && header !== '' ? header : undefined);
+    const eventId = typeof input.event.id === 'string' ? input.event.id : '';
+
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
+    timer.unref?.();
+    const signal = input.signal ? AbortSignal.any([input.signal, deadline.signal]) : deadline.signal;
+
+    const reports: ActionReport[] = [];
+    const retryReasons: string[] = [];
+    let storeError: DedupeStoreUnavailableError | undefined;
+
+    const storeFailed = (error: unknown): void => {
+      if (storeError) return;
+      storeError = error instanceof DedupeStoreUnavailableError ? error : new DedupeStoreUnavailableError(store.kind, 'unknown', messageOf(error));
+      metrics?.dedupeStoreErrors.inc({ store: store.kind });
+      log.error({ store: store.kind, operation: storeError.operation, reason: storeError.reason }, `idempotency store unavailable: event not processed, answering retry (${storeError.reason})`);
+    };
+
+    const context = (p: PlannedAction, idemKey: string): ActionContext => ({
+      event: input.event,
+      eventName: input.service.eventName,
+      namespace: options.namespace,
+      rule: p.rule,
+      idempotencyKey: idemKey,
+      ...(options.ags && !dryRun ? { ags: options.ags } : {}),
+      logger: log.child({ rule: p.rule, action: p.action, index: p.index }),
+      signal,
+    });
+
+    /** Shadow rule or dry run: plan only. */
+    const planOnly = (p: PlannedAction, status: 'shadow' | 'planned'): ActionReport => {
+      const t0 = performance.now();
+      const ctx = context(p, idempotencyKey(key, p.rule, p.index));
+      try {
+        const def = registry.get(p.action);
+        if (!def) throw new UnknownActionError(p.action);
+        const requests = def.plan(def.normalize(p.params, ctx), ctx);
+        count(p, status);
+        const what = requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'no request';
+        log.info({ rule: p.rule, action: p.action, index: p.index, requests }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} would send ${what}`);
+        return { rule: p.rule, index: p.index, action: p.action, status, requests, durationMs: round(performance.now() - t0) };
+      } catch (error) {
+        count(p, 'failed');
+        log.warn({ rule: p.rule, action: p.action, index: p.index, error: messageOf(error) }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} cannot be planned: ${messageOf(error)}`);
+        return { rule: p.rule, index: p.index, action: p.action, status: 'failed', error: messageOf(error), durationMs: round(performance.now() - t0) };
+      }
+    };
+
+    /** One live action. Returns its report and whether the rule must stop. */
+    const runLive = async (p: PlannedAction): Promise<{ report: ActionReport; stop: boolean }> => {
+      const t0 = performance.now();
+      const base = { rule: p.rule, index: p.index, action: p.action };
+      const elapsed = (): number => round(performance.now() - t0);
+      const idemKey = idempotencyKey(key, p.rule, p.index);
+
+      let claim;
+      try {
+        claim = await store.claim(idemKey, leaseMs, { reclaimDeadLettered: replayRule === p.rule });
+      } catch (error) {
+        storeFailed(error);
+        return { report: { ...base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed() }, stop: true };
+      }
+      if (claim.status === 'done') {
+        count(p, 'duplicate');
+        const error = claim.state === 'deadLettered' ? 'dead-lettered by an earlier delivery (replay it to run again)' : undefined;
+        return { report: { ...base, status: 'duplicate', ...(error ? { error } : {}), durationMs: elapsed() }, stop: claim.state === 'deadLettered' };
+      }
+      if (claim.status === 'busy') {
+        count(p, 'retriable');
+        const error = 'another delivery of this event is running this action';
+        retryReasons.push(`${p.rule}/${p.action}: ${error}`);
+        return { report: { ...base, status: 'retriable', error, durationMs: elapsed() }, stop: true };
+      }
+
+      const token = claim.token;
+      const release = async (): Promise<void> => {
+        try {
+          await store.release(idemKey, token);
+        } catch (error) {
+          storeFailed(error); // the lease expires on its own
+        }
+      };
+      const countFailure = async (): Promise<number | undefined> => {
+        try {
+          return await store.countFailure(idemKey, retentionMs);
+        } catch (error) {
+          storeFailed(error);
+          return undefined;
+        }
+      };
+
+      let summary: string | undefined;
+      try {
+        const def: ActionDefinition | undefined = registry.get(p.action);
+        if (!def) throw new UnknownActionError(p.action);
+        const ctx = context(p, idemKey);
+        const params = def.normalize(p.params, ctx);
+        signal.throwIfAborted();
+        const result = await def.execute(params, ctx);
+        summary = result.summary;
+      } catch (caught) {
+        const seconds = (performance.now() - t0) / 1000;
+        metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, seconds);
+        const error = signal.aborted && !isRetriable(caught) && !(caught instanceof DedupeStoreUnavailableError) ? (signal.reason instanceof Error ? signal.reason : caught) : caught;
+        const message = messageOf(error);
+        const attempts = await countFailure();
+        if (storeError) {
+          await release();
+          count(p, 'retriable');
+          return { report: { ...base, status: 'retriable', error: `${message} (idempotency store unavailable)`, durationMs: elapsed() }, stop: true };
+        }
+        const withAttempts = attempts !== undefined ? { attempts } : {};
+
+        if (signal.aborted || isRetriable(error) || error instanceof DedupeStoreUnavailableError) {
+          await release();
+          count(p, 'retriable');
+          retryReasons.push(`${p.rule}/${p.action}: ${message}`);
+          log.warn({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (retriable), the event will be redelivered: ${message}`);
+          return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
+        }
+
+        if (p.onFailure === 'retry') {
+          await release();
+          count(p, 'failed');
+          retryReasons.push(`${p.rule}/${p.action}: ${message}`);
+          log.error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (onFailure: retry), the event will be redelivered: ${message}`);
+          return { report: { ...base, status: 'failed', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
+        }
+
+        const record: DeadLetterRecord = {
+          version: 1,
+          timestamp: now().toISOString(),
+          eventName: input.service.eventName,
+          service: input.service.fullName,
+          eventId,
+          idempotencyKey: idemKey,
+          rule: p.rule,
+          index: p.index,
+          action: p.action,
+          error: errorInfo(error),
+          attempts: attempts ?? 1,
+          event: input.event,
+        };
+        try {
+          await deadLetters.write(record);
+        } catch (writeError) {
+          await release();
+          count(p, 'retriable');
+          retryReasons.push(`${p.rule}/${p.action}: dead letter not written: ${messageOf(writeError)}`);
+          log.error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), writeError: messageOf(writeError) }, `${p.rule}/${p.action} failed permanently and its dead letter could not be written: the event will be redelivered`);
+          return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
+        }
+        try {
+          await store.complete(idemKey, retentionMs, 'deadLettered');
+        } catch (completeError) {
+          storeFailed(completeError);
+        }
+        count(p, 'deadLettered');
+        metrics?.deadLetters.inc({ rule: p.rule, action: p.action });
+        log.error({ rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts }, `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`);
+        return { report: { ...base, status: 'deadLettered', error: message, attempts: record.attempts, durationMs: elapsed() }, stop: true };
+      }
+
+      metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - t0) / 1000);
+      count(p, 'succeeded');
+      try {
+        await store.complete(idemKey, retentionMs, 'succeeded');
+      } catch (error) {
+        // Executed but not recorded: the claim's lease keeps redeliveries off it until it expires.
+        storeFailed(error);
+      }
+      return { report: { ...base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed() }, stop: false };
+    };
+
+    try {
+      // Group by rule, keeping plan order.
+      const rules = new Map<string, PlannedAction[]>();
+      for (const p of input.plan) {
+        const list = rules.get(p.rule);
+        if (list) list.push(p);
+        else rules.set(p.rule, [p]);
+      }
+      for (const actions of rules.values()) {
+        let stopped: string | undefined;
+        for (const p of actions) {
+          const skip = (error: string): void => {
+            reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
+          };
+          if (p.mode === 'shadow') {
+            reports.push(planOnly(p, 'shadow'));
+            continue;
+          }
+          if (dryRun) {
+            reports.push(planOnly(p, 'planned'));
+            continue;
+          }
+          if (storeError) {
+            skip('idempotency store unavailable');
+            continue;
+          }
+          if (stopped !== undefined) {
+            skip(stopped);
+            continue;
+          }
+          if (signal.aborted) {
+            const reason = messageOf(signal.reason);
+            skip(reason);
+            if (!retryReasons.includes(reason)) retryReasons.push(reason);
+            continue;
+          }
+          const { report, stop } = await runLive(p);
+          reports.push(report);
+          if (stop) stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+
+    let outcome: EventOutcome;
+    if (storeError) outcome = { kind: 'retry', message: `idempotency store unavailable: ${storeError.reason}` };
+    else if (retryReasons.length > 0) outcome = { kind: 'retry', message: retryReasons.join('; ') };
+    else outcome = { kind: 'ok' };
+    return { outcome, eventKey: key, actions: reports };
+  }
+
+  return { run };
+}

@@ -1,0 +1,153 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { replayCommand } from '../../src/cli/replay.js';
+import { loadCatalog } from '../../src/events/catalog.js';
+import type { Catalog, EventService } from '../../src/events/types.js';
+import type { DeadLetterRecord } from '../../src/delivery/dead-letters.js';
+import { REPO_ROOT } from '../support/prereq.js';
+
+const LOGGED_IN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
+const PROTO_DIRS = [resolve(REPO_ROOT, 'proto')];
+
+let catalog: Catalog;
+let service: EventService;
+beforeAll(async () => {
+  catalog = await loadCatalog({ dirs: PROTO_DIRS });
+  const r = catalog.resolve(LOGGED_IN);
+  if (!r.ok) throw new Error('proto/ lacks UserAuthenticationUserLoggedInService');
+  service = r.service;
+});
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+interface Received {
+  path: string;
+  bytes: Buffer;
+  replay: string | undefined;
+}
+
+/** A grpc-js server answering OnMessage of one service: records calls; answers UNAVAILABLE for event ids in `refuse`. */
+async function startRecorder(refuse: Set<string>): Promise<{ address: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = new grpc.Server();
+  const identity = (b: Buffer): Buffer => b;
+  server.addService(
+    {
+      OnMessage: {
+        path: service.path,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    {
+      OnMessage: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        const replay = call.metadata.get('x-event-rules-replay')[0];
+        received.push({ path: service.path, bytes: call.request, replay: typeof replay === 'string' ? replay : undefined });
+        const event = catalog.codec(service).decode(call.request);
+        if (refuse.has(String(event.id))) callback({ code: grpc.status.UNAVAILABLE, details: 'store down' });
+        else callback(null, Buffer.alloc(0));
+      },
+    },
+  );
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  cleanups.push(() => new Promise<void>((res) => server.tryShutdown(() => res())));
+  return { address: `127.0.0.1:${port}`, received };
+}
+
+function record(id: string, rule: string): DeadLetterRecord {
+  return {
+    version: 1,
+    timestamp: '2026-03-11T10:00:00.000Z',
+    eventName: 'userLoggedIn',
+    service: LOGGED_IN,
+    eventId: id,
+    idempotencyKey: `${id}:${rule}:0`,
+    rule,
+    index: 0,
+    action: 'grantItem',
+    error: { name: 'AgsError', message: 'fulfillItem failed: 404', status: 404, errorCode: 30341 },
+    attempts: 1,
+    event: { id, namespace: 'mygame', userId: `user-${id}`, version: 3, payload: { userAccount: { userId: `user-${id}`, namespace: 'mygame' } } },
+  };
+}
+
+async function deadLetterFile(records: DeadLetterRecord[], tail = ''): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'eer-replay-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'dead-letters.jsonl');
+  await writeFile(path, records.map((r) => `${JSON.stringify(r)}\n`).join('') + tail);
+  return path;
+}
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stdout.on('data', (c: Buffer) => out.push(c.toString()));
+  stderr.on('data', (c: Buffer) => err.push(c.toString()));
+  return { io: { stdout, stderr }, out: () => out.join(''), err: () => err.join('') };
+}
+
+describe('replay command', () => {
+  it('sends each record to /<service>/OnMessage with the replay header; exit 0 when all OK', async () => {
+    const server = await startRecorder(new Set());
+    const file = await deadLetterFile([record('e1', 'welcome'), record('e2', 'vip')]);
+    const t = io();
+    const code = await replayCommand([file, '--target', server.address], t.io, { protoDirs: PROTO_DIRS });
+    expect(code).toBe(0);
+    expect(server.received.map((r) => r.replay)).toEqual(['welcome', 'vip']);
+    expect(server.received.every((r) => r.path === `/${LOGGED_IN}/OnMessage`)).toBe(true);
+    const decoded = catalog.codec(service).decode(server.received[0]!.bytes);
+    expect(decoded).toMatchObject(record('e1', 'welcome').event);
+    expect(t.out()).toContain('OK welcome/grantItem#0 userLoggedIn e1\n');
+    expect(t.out()).toContain('2 of 2 replayed OK');
+  });
+
+  it('--rule filters; a refused record prints its status and exits 1; an incomplete tail is reported', async () => {
+    const server = await startRecorder(new Set(['e3']));
+    const file = await deadLetterFile([record('e1', 'welcome'), record('e2', 'vip'), record('e3', 'welcome')], '{"version":1,"ru');
+    const t = io();
+    const code = await replayCommand([file, `--target=${server.address}`, '--rule', 'welcome'], t.io, { protoDirs: PROTO_DIRS });
+    expect(code).toBe(1);
+    expect(server.received.map((r) => r.replay)).toEqual(['welcome', 'welcome']);
+    expect(t.out()).toContain('OK welcome/grantItem#0 userLoggedIn e1\n');
+    expect(t.out()).toContain('UNAVAILABLE welcome/grantItem#0 userLoggedIn e3: store down\n');
+    expect(t.out()).toContain('1 of 2 replayed OK');
+    expect(t.err()).toContain('incomplete last line');
+  });
+
+  it('a service missing from the proto directories fails that record without a call', async () => {
+    const server = await startRecorder(new Set());
+    const file = await deadLetterFile([{ ...record('e1', 'r'), service: 'accelbyte.nope.v1.NopeService' }]);
+    const t = io();
+    expect(await replayCommand([file, '--target', server.address], t.io, { protoDirs: PROTO_DIRS })).toBe(1);
+    expect(server.received).toHaveLength(0);
+    expect(t.out()).toContain('FAILED r/grantItem#0 userLoggedIn e1: service accelbyte.nope.v1.NopeService is unknown');
+  });
+
+  it('an unreachable target: UNAVAILABLE per record, exit 1', async () => {
+    const server = await startRecorder(new Set());
+    const address = server.address;
+    await cleanups.pop()?.(); // shut it down
+    const file = await deadLetterFile([record('e1', 'r')]);
+    const t = io();
+    expect(await replayCommand([file, '--target', address], t.io, { protoDirs: PROTO_DIRS, callTimeoutMs: 5_000 })).toBe(1);
+    expect(t.out()).toMatch(/^(UNAVAILABLE|DEADLINE_EXCEEDED) r\/grantItem#0/m);
+  });
+
+  it('no file argument is a usage error', async () => {
+    await expect(replayCommand([], io().io, { protoDirs: PROTO_DIRS })).rejects.toThrow('needs the dead-letter file');
+  });
+});
