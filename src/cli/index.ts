@@ -15,6 +15,9 @@ const USAGE = `extend-event-rules: AGS Extend event handler driven by rules.yaml
 Usage:
   extend-event-rules [serve]                 run the event handler (gRPC on PORT, default 6565)
   extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]
+  extend-event-rules test [files...]         run rule tests (default rules.test.yaml), offline
+  extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso]
+  extend-event-rules send <event> [--data file.json|-] [--target host:port]
   extend-event-rules samples <event> | --list
   extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name]
   extend-event-rules schema [--write [path]] print (or write) rules.schema.json
@@ -39,6 +42,11 @@ const commands: Record<string, Command> = {
   replay: async (args, io) => (await import('./replay.js')).replayCommand(args, io, { protoDirs: defaults().protoDirs }),
   schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io),
 };
+
+export function authoringDefaults() {
+  const d = defaults();
+  return { rulesFile: d.rulesFile, protoDirs: d.protoDirs, env: d.config.rulesEnv };
+}
 
 export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   const [name = 'serve', ...rest] = argv;
