@@ -1,0 +1,79 @@
+/**
+ * A minimal, FAST stand-in for AGS (node:http) for the bench: the token
+ * endpoint and item fulfillment only, counting grants. The strict stand-in
+ * used by the tests is test/support/ags-stand-in.ts; this one checks just
+ * enough (auth headers, path) to prove the server really sent each grant.
+ */
+import http from 'node:http';
+
+export const STAND_IN_CLIENT_ID = 'bench-client';
+export const STAND_IN_CLIENT_SECRET = 'bench-secret';
+const TOKEN = 'bench-access-token';
+const FULFILL = /^\/platform\/admin\/namespaces\/([^/]+)\/users\/([^/]+)\/fulfillment$/;
+const FULFILL_ANSWER = JSON.stringify({
+  entitlementSummaries: [{ id: 'x' }],
+  creditSummaries: [],
+  subscriptionSummaries: [],
+});
+const TOKEN_ANSWER = JSON.stringify({ access_token: TOKEN, expires_in: 3600, token_type: 'Bearer' });
+const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECRET}`).toString('base64')}`;
+
+/**
+ * @param {{ namespace: string, userId: string }} expected what every grant must target
+ * @returns {Promise<{ url: string, stats: { logins: number, grants: number, rejected: number }, close(): Promise<void> }>}
+ */
+export async function startStandInAgs(expected) {
+  const stats = { logins: 0, grants: 0, rejected: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const answer = (status, body) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      if (req.method === 'POST' && req.url === '/iam/v3/oauth/token') {
+        if (req.headers.authorization !== BASIC) {
+          stats.rejected++;
+          return answer(401, JSON.stringify({ error: 'invalid_client' }));
+        }
+        stats.logins++;
+        return answer(200, TOKEN_ANSWER);
+      }
+      const m = req.method === 'POST' ? FULFILL.exec(req.url ?? '') : null;
+      if (m) {
+        let body;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          body = undefined;
+        }
+        if (
+          req.headers.authorization !== `Bearer ${TOKEN}` ||
+          m[1] !== expected.namespace ||
+          m[2] !== expected.userId ||
+          typeof body?.itemId !== 'string'
+        ) {
+          stats.rejected++;
+          return answer(400, JSON.stringify({ errorCode: 20002, errorMessage: 'bench stand-in: unexpected request' }));
+        }
+        stats.grants++;
+        return answer(200, FULFILL_ANSWER);
+      }
+      stats.rejected++;
+      answer(404, JSON.stringify({ errorCode: 404, errorMessage: `bench stand-in: no ${req.method} ${req.url}` }));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
