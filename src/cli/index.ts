@@ -16,8 +16,8 @@ Usage:
   extend-event-rules [serve]                 run the event handler (gRPC on PORT, default 6565)
   extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]
   extend-event-rules test [files...]         run rule tests (default rules.test.yaml), offline
-  extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso]
-  extend-event-rules send <event> [--data file.json|-] [--target host:port]
+  extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]
+  extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]... [--timeout ms]
   extend-event-rules samples <event> | --list
   extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name]
   extend-event-rules schema [--write [path]] print (or write) rules.schema.json
@@ -41,6 +41,9 @@ const commands: Record<string, Command> = {
   samples: async (args, io) => (await import('./samples.js')).samplesCommand(args, io, { protoDirs: defaults().protoDirs }),
   replay: async (args, io) => (await import('./replay.js')).replayCommand(args, io, { protoDirs: defaults().protoDirs }),
   schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io),
+  test: async (args, io) => (await import('./test.js')).testCommand(args, io, authoringDefaults()),
+  explain: async (args, io) => (await import('./explain.js')).explainCommand(args, io, authoringDefaults()),
+  send: async (args, io) => (await import('./send.js')).sendCommand(args, io, authoringDefaults()),
 };
 
 export function authoringDefaults() {

@@ -35,6 +35,8 @@ export interface CompiledRule {
   readonly onFailure: 'deadLetter' | 'retry';
   /** Compiled `when`; absent: always matches. */
   readonly when?: CompiledLogic;
+  /** The `when` JSON Logic tree as compiled (after `${env.X}` substitution), for `explain`; present exactly when `when` is. */
+  readonly whenLogic?: unknown;
   readonly actions: readonly CompiledAction[];
   /** 1-based line of the rule in the file. */
   readonly line: number;

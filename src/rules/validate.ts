@@ -278,6 +278,7 @@ class Compiler {
     }
 
     let when: ((d: unknown) => unknown) | undefined;
+    let whenLogic: unknown;
     if ('when' in raw && raw.when !== undefined) {
       const before = this.problems.length;
       const logicValue = this.substituteEnv(raw.when, [...base, 'when']);
@@ -285,6 +286,7 @@ class Compiler {
       if (this.problems.length === before) {
         try {
           when = this.logic.compile(logicValue);
+          whenLogic = deepFreeze(structuredClone(logicValue));
         } catch (err) {
           this.report([...base, 'when'], 'logic', `the condition does not compile: ${(err as Error).message ?? String(err)}`);
         }
@@ -339,7 +341,7 @@ class Compiler {
       ...(until !== undefined && !Number.isNaN(until) ? { activeUntil: until } : {}),
       mode: raw.mode === 'shadow' ? 'shadow' : 'live',
       onFailure: raw.onFailure === 'retry' ? 'retry' : 'deadLetter',
-      ...(when ? { when } : {}),
+      ...(when ? { when, whenLogic } : {}),
       actions,
       line: this.source.position(base).line,
     };

@@ -1,0 +1,396 @@
+/**
+ * Rule tests: the `rules.test.yaml` format (see docs/authoring.md), its loader
+ * (every format problem at once, with line and column) and its runner (offline:
+ * evaluate the rules on each case's event and plan the actions, nothing sent).
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { LineCounter, isMap, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import type { ActionRegistry } from '../actions/registry.js';
+import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
+import type { RuleSet } from '../rules/rule-set.js';
+import { diffValues } from './diff.js';
+import { EventDataError, RuleTestFormatError, UnknownEventError } from './errors.js';
+import type { RuleTestProblem } from './errors.js';
+import { buildEvent, planSteps, resolveEvent } from './workbench.js';
+import type { DataBase, PlannedStep } from './workbench.js';
+
+/** One expected action of a case. */
+export interface ExpectedAction {
+  readonly rule: string;
+  readonly action: string;
+  /** Default `live`; write `shadow` for a shadow rule's action. */
+  readonly mode: 'live' | 'shadow';
+  /** Exact parameters after normalize; not checked when absent. */
+  readonly params?: Record<string, unknown>;
+  /** The requests, in order; in each, only the keys written (method, path, body, query, headers, operation) are checked. */
+  readonly requests?: readonly Record<string, unknown>[];
+}
+
+export interface Expectation {
+  /** Names of the rules that match (exact set); not checked when absent. */
+  readonly matched?: readonly string[];
+  /** The planned actions, in plan order (file order, then `do` order); not checked when absent. */
+  readonly actions?: readonly ExpectedAction[];
+  /** Rules whose evaluation fails (exact set). Always checked: default none. */
+  readonly errors: readonly string[];
+}
+
+export interface RuleTestCase {
+  readonly name: string;
+  /** 1-based line of the case in the test file. */
+  readonly line: number;
+  readonly service: EventService;
+  /** The full event (partial data filled). */
+  readonly event: DecodedEvent;
+  /** The evaluation clock. */
+  readonly now: Date;
+  /** The environment the rules are compiled with. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly expect: Expectation;
+}
+
+export interface RuleTestSuite {
+  /** The test file. */
+  readonly file: string;
+  /** The rules file under test (absolute). */
+  readonly rulesFile: string;
+  readonly cases: readonly RuleTestCase[];
+}
+
+export interface LoadRuleTestsOptions {
+  readonly catalog: Catalog;
+  /** Rules file when the test file names none and is not `<name>.test.yaml` beside an existing `<name>.yaml`. */
+  readonly defaultRulesFile: string;
+  /** Environment under the file's and cases' `env` (the app's rules environment). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Clock when neither the file nor the case sets `now`. Default: the current time. */
+  readonly now?: Date;
+}
+
+type Path = readonly (string | number)[];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
+const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'expect'];
+const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing'];
+const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
+const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
+
+class Loader {
+  readonly problems: RuleTestProblem[] = [];
+  readonly lines = new LineCounter();
+  doc!: Document;
+
+  constructor(
+    readonly file: string,
+    readonly opts: LoadRuleTestsOptions,
+  ) {}
+
+  report(path: Path, message: string, key = false): void {
+    let node: unknown;
+    let p = [...path];
+    for (;;) {
+      node = p.length === 0 ? this.doc.contents : this.doc.getIn(p, true);
+      if (node || p.length === 0) break;
+      p = p.slice(0, -1);
+    }
+    let offset = (node as { range?: [number, number] } | null)?.range?.[0] ?? 0;
+    if (key && p.length === path.length && p.length > 0) {
+      const parent = p.length === 1 ? this.doc.contents : this.doc.getIn(p.slice(0, -1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => (it.key as { value?: unknown } | null)?.value === p[p.length - 1]);
+        offset = (pair?.key as { range?: [number, number] } | null)?.range?.[0] ?? offset;
+      }
+    }
+    const { line, col } = this.lines.linePos(offset);
+    this.problems.push({ file: this.file, line, column: col, message });
+  }
+
+  unknownKeys(value: Record<string, unknown>, allowed: readonly string[], path: Path, what: string): void {
+    for (const k of Object.keys(value)) {
+      if (!allowed.includes(k)) this.report([...path, k], `unknown key "${k}" in ${what} (allowed: ${allowed.join(', ')})`, true);
+    }
+  }
+
+  env(value: unknown, path: Path): Record<string, string> {
+    if (value === undefined) return {};
+    if (!isObject(value)) {
+      this.report(path, 'env must be a map of variable names to values');
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+      else this.report([...path, k], `env.${k} must be a string`);
+    }
+    return out;
+  }
+
+  now(value: unknown, path: Path): Date | undefined {
+    if (value === undefined) return undefined;
+    const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
+    if (Number.isNaN(ms)) {
+      this.report(path, `now must be an ISO 8601 instant (2026-12-01T00:00:00Z), not ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return new Date(ms);
+  }
+
+  base(value: unknown, path: Path): DataBase | undefined {
+    if (value === undefined) return undefined;
+    if (value === 'sample' || value === 'defaults') return value;
+    this.report(path, `base must be "sample" or "defaults", not ${JSON.stringify(value)}`);
+    return undefined;
+  }
+
+  names(value: unknown, path: Path, what: string): string[] | undefined {
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+      this.report(path, `${what} must be a list of rule names`);
+      return undefined;
+    }
+    return value;
+  }
+
+  expectedAction(value: unknown, path: Path): ExpectedAction | undefined {
+    if (!isObject(value)) {
+      this.report(path, 'an expected action is a map: rule, action, params, optionally mode and requests');
+      return undefined;
+    }
+    this.unknownKeys(value, ACTION_KEYS, path, 'an expected action');
+    let ok = true;
+    for (const k of ['rule', 'action'] as const) {
+      if (typeof value[k] !== 'string') {
+        this.report(value[k] === undefined ? path : [...path, k], value[k] === undefined ? `the expected action needs "${k}"` : `${k} must be a string`);
+        ok = false;
+      }
+    }
+    const mode = value.mode ?? 'live';
+    if (mode !== 'live' && mode !== 'shadow') {
+      this.report([...path, 'mode'], `mode must be "live" or "shadow", not ${JSON.stringify(mode)}`);
+      ok = false;
+    }
+    if (value.params !== undefined && !isObject(value.params)) {
+      this.report([...path, 'params'], 'params must be a map');
+      ok = false;
+    }
+    let requests: Record<string, unknown>[] | undefined;
+    if (value.requests !== undefined) {
+      if (!Array.isArray(value.requests)) {
+        this.report([...path, 'requests'], 'requests must be a list of { method, path, body... }');
+        ok = false;
+      } else {
+        requests = [];
+        value.requests.forEach((r, i) => {
+          if (!isObject(r)) {
+            this.report([...path, 'requests', i], 'a request is a map: method, path, body, query, headers, operation');
+            ok = false;
+            return;
+          }
+          this.unknownKeys(r, REQUEST_KEYS, [...path, 'requests', i], 'a request');
+          requests!.push(r);
+        });
+      }
+    }
+    if (!ok) return undefined;
+    return {
+      rule: value.rule as string,
+      action: value.action as string,
+      mode: mode as 'live' | 'shadow',
+      ...(value.params !== undefined ? { params: value.params as Record<string, unknown> } : {}),
+      ...(requests ? { requests } : {}),
+    };
+  }
+
+  expectation(value: unknown, path: Path): Expectation | undefined {
+    if (!isObject(value)) {
+      this.report(path, value === undefined ? 'the case needs "expect" (matched, actions, or nothing: true)' : 'expect must be a map: matched, actions, errors, nothing');
+      return undefined;
+    }
+    this.unknownKeys(value, EXPECT_KEYS, path, 'expect');
+    const errors = this.names(value.errors, [...path, 'errors'], 'errors') ?? [];
+    if (value.nothing !== undefined) {
+      if (value.nothing !== true) {
+        this.report([...path, 'nothing'], 'nothing can only be true (no rule matches, no action)');
+        return undefined;
+      }
+      if (value.matched !== undefined || value.actions !== undefined) {
+        this.report([...path, 'nothing'], 'nothing: true means no rule matches and no action: remove matched/actions, or remove nothing', true);
+        return undefined;
+      }
+      return { matched: [], actions: [], errors };
+    }
+    const matched = this.names(value.matched, [...path, 'matched'], 'matched');
+    let actions: ExpectedAction[] | undefined;
+    if (value.actions !== undefined) {
+      if (!Array.isArray(value.actions)) this.report([...path, 'actions'], 'actions must be a list');
+      else actions = value.actions.map((a, i) => this.expectedAction(a, [...path, 'actions', i])).filter((a): a is ExpectedAction => a !== undefined);
+    }
+    if (matched === undefined && actions === undefined && value.errors === undefined) {
+      this.report(path, 'expect checks nothing: give matched, actions, errors, or nothing: true');
+      return undefined;
+    }
+    return { ...(matched ? { matched } : {}), ...(actions ? { actions } : {}), errors };
+  }
+
+  testCase(raw: unknown, i: number, shared: { env: Record<string, string | undefined>; now: Date; base: DataBase }): RuleTestCase | undefined {
+    const path: Path = ['cases', i];
+    if (!isObject(raw)) {
+      this.report(path, 'a case is a map: name, event, data, expect');
+      return undefined;
+    }
+    this.unknownKeys(raw, CASE_KEYS, path, 'a case');
+    const name = typeof raw.name === 'string' && raw.name !== '' ? raw.name : undefined;
+    if (!name) this.report(raw.name === undefined ? path : [...path, 'name'], 'the case needs a "name" (text)');
+    const label = name ?? `cases[${i}]`;
+    let service: EventService | undefined;
+    if (typeof raw.event !== 'string') {
+      this.report(raw.event === undefined ? path : [...path, 'event'], `case "${label}" needs an "event" (an event name such as userLoggedIn)`);
+    } else {
+      try {
+        service = resolveEvent(this.opts.catalog, raw.event);
+      } catch (err) {
+        if (!(err instanceof UnknownEventError)) throw err;
+        this.report([...path, 'event'], err.message);
+      }
+    }
+    const env = { ...shared.env, ...this.env(raw.env, [...path, 'env']) };
+    const now = this.now(raw.now, [...path, 'now']) ?? shared.now;
+    const base = this.base(raw.base, [...path, 'base']) ?? shared.base;
+    const expect = this.expectation(raw.expect, [...path, 'expect']);
+    let event: DecodedEvent | undefined;
+    if (service) {
+      try {
+        event = buildEvent(service, raw.data ?? {}, `case "${label}" data`, base);
+      } catch (err) {
+        if (!(err instanceof EventDataError)) throw err;
+        const sub = err.path ? err.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s)) : [];
+        this.report([...path, 'data', ...sub], err.message);
+      }
+    }
+    if (!name || !service || !expect || !event) return undefined;
+    return { name, line: this.lines.linePos((this.doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0] ?? 0).line, service, event, now, env, expect };
+  }
+
+  load(text: string): RuleTestSuite {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false });
+    for (const e of this.doc.errors) {
+      const { line, col } = this.lines.linePos(e.pos[0]);
+      this.problems.push({ file: this.file, line, column: col, message: `YAML: ${e.message.split('\n')[0]}` });
+    }
+    if (this.problems.length > 0) throw new RuleTestFormatError(this.problems);
+    const data: unknown = this.doc.toJS();
+    if (!isObject(data)) {
+      this.report([], 'a rule-test file is a map: version: 1, cases: [...]');
+      throw new RuleTestFormatError(this.problems);
+    }
+    this.unknownKeys(data, TOP_KEYS, [], 'the top level');
+    if (data.version !== 1) this.report(data.version === undefined ? [] : ['version'], data.version === undefined ? 'write "version: 1" at the top' : `unsupported version ${JSON.stringify(data.version)}: write "version: 1"`);
+    let rulesFile = this.defaultRules();
+    if (data.rules !== undefined) {
+      if (typeof data.rules !== 'string') this.report(['rules'], 'rules must be the path of the rules file (relative to this file)');
+      else rulesFile = resolve(dirname(this.file), data.rules);
+    }
+    const shared = {
+      env: { ...this.opts.env, ...this.env(data.env, ['env']) },
+      now: this.now(data.now, ['now']) ?? this.opts.now ?? new Date(),
+      base: this.base(data.base, ['base']) ?? 'sample',
+    };
+    const cases: RuleTestCase[] = [];
+    if (!Array.isArray(data.cases) || data.cases.length === 0) {
+      this.report(data.cases === undefined ? [] : ['cases'], 'the file needs "cases": a list of { name, event, data, expect }');
+    } else {
+      const seen = new Set<string>();
+      data.cases.forEach((raw, i) => {
+        const c = this.testCase(raw, i, shared);
+        if (!c) return;
+        if (seen.has(c.name)) this.report(['cases', i, 'name'], `case name "${c.name}" is used twice`);
+        seen.add(c.name);
+        cases.push(c);
+      });
+    }
+    if (this.problems.length > 0) throw new RuleTestFormatError(this.problems);
+    return { file: this.file, rulesFile, cases };
+  }
+
+  defaultRules(): string {
+    const m = /^(.*)\.test\.ya?ml$/.exec(basename(this.file));
+    const beside = m ? resolve(dirname(this.file), `${m[1]}.yaml`) : undefined;
+    return beside !== undefined && existsSync(beside) ? beside : this.opts.defaultRulesFile;
+  }
+}
+
+/**
+ * Parses and checks a rule-test file: every case's event resolved and its data
+ * filled. Throws {@link RuleTestFormatError} with every problem found.
+ * Default rules file: `X.yaml` beside `X.test.yaml` when it exists, else `defaultRulesFile`.
+ */
+export function parseRuleTests(text: string, file: string, options: LoadRuleTestsOptions): RuleTestSuite {
+  return new Loader(file, options).load(text);
+}
+
+/** The outcome of one case. */
+export interface CaseResult {
+  readonly name: string;
+  readonly line: number;
+  readonly passed: boolean;
+  /** `- path: expected` / `+ path: actual` lines; empty when passed. */
+  readonly diff: readonly string[];
+  /** What happened, for context on failure: `rule: outcome` per rule listening on the event. */
+  readonly outcomes: readonly string[];
+  /** The actions planned (for a report). */
+  readonly steps: readonly PlannedStep[];
+}
+
+function actualAction(step: PlannedStep, expected: ExpectedAction | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { rule: step.rule, action: step.action, mode: step.mode };
+  if (step.error !== undefined) {
+    out.error = step.error;
+    return out;
+  }
+  if (expected?.params !== undefined) out.params = step.params;
+  if (expected?.requests !== undefined) {
+    out.requests = (step.requests ?? []).map((r, i) => {
+      const want = expected.requests![i];
+      if (!want) return r;
+      return Object.fromEntries(Object.keys(want).map((k) => [k, (r as unknown as Record<string, unknown>)[k]]));
+    });
+  }
+  return out;
+}
+
+function expectedAction(a: ExpectedAction): Record<string, unknown> {
+  return { rule: a.rule, action: a.action, mode: a.mode, ...(a.params !== undefined ? { params: a.params } : {}), ...(a.requests !== undefined ? { requests: a.requests } : {}) };
+}
+
+function setDiff(what: string, expected: readonly string[], actual: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (const e of expected) if (!actual.includes(e)) lines.push(`- ${what}: ${e}`);
+  for (const a of actual) if (!expected.includes(a)) lines.push(`+ ${what}: ${a}`);
+  return lines;
+}
+
+/** Runs one case against compiled rules. Offline: actions are planned, never executed. */
+export function runCase(c: RuleTestCase, rules: RuleSet, registry: ActionRegistry): CaseResult {
+  const evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now });
+  const steps = planSteps(registry, c.service, c.event, evaluation.plan, c.env.AB_NAMESPACE ?? '', c.now);
+  const matched = evaluation.outcomes.filter((o) => o.outcome === 'matched').map((o) => o.rule);
+  const errored = evaluation.outcomes.filter((o) => o.outcome === 'error');
+  const diff: string[] = [];
+  if (c.expect.matched) diff.push(...setDiff('matched', c.expect.matched, matched));
+  diff.push(...setDiff('error', c.expect.errors, errored.map((o) => o.rule)));
+  if (c.expect.actions) {
+    const want = c.expect.actions;
+    const got = steps.map((s, i) => actualAction(s, want[i]));
+    diff.push(...diffValues(want.map(expectedAction), got, 'actions'));
+  }
+  const outcomes = evaluation.outcomes.map((o) => `${o.rule}: ${o.outcome}${o.error !== undefined ? ` (${o.error})` : ''}`);
+  return { name: c.name, line: c.line, passed: diff.length === 0, diff, outcomes, steps };
+}
+
+export type { RuleTestProblem } from './errors.js';

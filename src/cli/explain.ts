@@ -1,0 +1,186 @@
+/**
+ * `extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]`:
+ * for one event (partial data filled from the sample event), every rule
+ * listening on it: matched or not and why (enabled, activation window against
+ * the clock, each sub-condition of `when` with the values it saw), then for
+ * matched rules the exact requests their actions would send. Offline.
+ * Exit 0 (whatever matched), 2 on a usage/input error or an invalid rules file.
+ */
+import { resolve } from 'node:path';
+import { createDefaultRegistry } from '../actions/builtins/index.js';
+import type { PlannedRequest } from '../actions/types.js';
+import { readEventData } from '../authoring/data.js';
+import { EventDataError, UnknownEventError } from '../authoring/errors.js';
+import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
+import type { PlannedStep } from '../authoring/workbench.js';
+import { loadCatalog } from '../events/catalog.js';
+import { CatalogLoadError } from '../events/types.js';
+import { explainCondition, renderConditionTrace } from '../rules/explain.js';
+import type { ConditionTrace } from '../rules/explain.js';
+import { formatProblems } from '../rules/format.js';
+import { loadRules } from '../rules/load.js';
+import { RulesLogic } from '../rules/logic.js';
+import type { CommandIO } from './io.js';
+import { UsageError, parseArgs } from './io.js';
+import type { AuthoringDefaults } from './test.js';
+
+export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]\n';
+
+/** The explanation of one rule (the `--json` shape). */
+export interface RuleExplanation {
+  readonly rule: string;
+  /** 1-based line of the rule in the rules file. */
+  readonly line: number;
+  readonly enabled: boolean;
+  readonly mode: 'live' | 'shadow';
+  /** `disabled`: `enabled: false` (not evaluated by the server; the condition is still traced here). */
+  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'disabled';
+  readonly error?: string;
+  readonly window: { readonly activeFrom?: string; readonly activeUntil?: string; readonly active: boolean };
+  /** The traced `when`; null when the rule has none (always matches). */
+  readonly condition: ConditionTrace | null;
+  /** For matched rules: each action planned. */
+  readonly actions: readonly PlannedStep[];
+}
+
+export interface Explanation {
+  readonly event: { readonly name: string; readonly service: string };
+  readonly now: string;
+  readonly rulesFile: string;
+  /** The full event the rules saw. */
+  readonly data: Record<string, unknown>;
+  readonly rules: readonly RuleExplanation[];
+}
+
+function show(v: unknown): string {
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+function renderRequest(r: PlannedRequest, indent: string): string[] {
+  const query = r.query && Object.keys(r.query).length > 0 ? `?${new URLSearchParams(r.query as Record<string, string>).toString()}` : '';
+  const lines = [`${indent}${r.method} ${r.path}${query}`];
+  if (r.headers && Object.keys(r.headers).length > 0) lines.push(`${indent}  headers: ${show(r.headers)}`);
+  if (r.body !== undefined) lines.push(`${indent}  body: ${show(r.body)}`);
+  return lines;
+}
+
+function renderText(x: Explanation): string {
+  const out: string[] = [];
+  const matched = x.rules.filter((r) => r.outcome === 'matched').length;
+  out.push(`event ${x.event.name} (${x.event.service}) at ${x.now}`);
+  out.push(x.rules.length === 0 ? `no rule in ${x.rulesFile} listens on ${x.event.name}` : `${x.rules.length} rule${x.rules.length === 1 ? '' : 's'} listen${x.rules.length === 1 ? 's' : ''} on it in ${x.rulesFile}; ${matched} matched`);
+  for (const r of x.rules) {
+    out.push('');
+    const mark = r.outcome === 'matched' ? '✓' : '✗';
+    const what = { matched: 'matched', notMatched: 'not matched: the condition is false', inactive: 'inactive: outside its activation window', error: `error: ${r.error ?? ''}`, disabled: 'disabled (enabled: false)' }[r.outcome];
+    out.push(`${mark} ${r.rule}  ${what}${r.mode === 'shadow' ? '  [shadow: planned and counted, never sent]' : ''}  (line ${r.line})`);
+    out.push(`    ${r.enabled ? '✓' : '✗'} enabled: ${r.enabled ? 'yes' : 'no'}`);
+    const w = r.window;
+    if (w.activeFrom === undefined && w.activeUntil === undefined) out.push('    ✓ window: always active');
+    else out.push(`    ${w.active ? '✓' : '✗'} window: ${w.activeFrom !== undefined ? `from ${w.activeFrom} ` : ''}${w.activeUntil !== undefined ? `until ${w.activeUntil} (exclusive) ` : ''}- now is ${x.now}`);
+    if (r.condition === null) out.push('    ✓ when: (none: always matches)');
+    else {
+      out.push('    when:');
+      out.push(...renderConditionTrace(r.condition, '      '));
+    }
+    if (r.actions.length > 0) {
+      out.push(r.mode === 'shadow' ? '    would plan (shadow: nothing sent):' : '    would send:');
+      for (const a of r.actions) {
+        out.push(`      ${a.action} #${a.index}${a.mode === 'shadow' ? ' [shadow]' : ''}`);
+        if (a.error !== undefined) {
+          out.push(`        ✗ cannot be planned: ${a.error}`);
+          continue;
+        }
+        out.push(`        params: ${show(a.params)}`);
+        for (const req of a.requests ?? []) out.push(...renderRequest(req, '        '));
+        if ((a.requests ?? []).length === 0) out.push('        (no request)');
+      }
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export async function explainCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
+  const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules'], flags: ['json', 'help', 'h'] });
+  if (flags.has('help') || flags.has('h')) {
+    io.stdout.write(EXPLAIN_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'explain needs an event (e.g. userLoggedIn)' : `one event at a time, got ${positionals.length}`);
+  let now = new Date();
+  if (values.has('now')) {
+    const ms = Date.parse(values.get('now')!);
+    if (Number.isNaN(ms)) throw new UsageError(`--now must be an ISO 8601 instant (2026-12-01T00:00:00Z), not "${values.get('now')}"`);
+    now = new Date(ms);
+  }
+  const rulesFile = values.has('rules') ? resolve(values.get('rules')!) : defaults.rulesFile;
+
+  let catalog;
+  try {
+    catalog = await loadCatalog({ dirs: defaults.protoDirs });
+  } catch (err) {
+    if (!(err instanceof CatalogLoadError)) throw err;
+    io.stderr.write(`${err.message}\n(check PROTO_DIR)\n`);
+    return 2;
+  }
+  let service;
+  let event;
+  try {
+    service = resolveEvent(catalog, positionals[0]!);
+    event = buildEvent(service, await readEventData(values.get('data'), io.stdin), values.get('data') === '-' ? 'stdin' : (values.get('data') ?? 'data'));
+  } catch (err) {
+    if (err instanceof UnknownEventError || err instanceof EventDataError) {
+      io.stderr.write(`extend-event-rules explain: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const registry = defaults.registry ?? createDefaultRegistry();
+  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: defaults.env, unsetEnv: 'warn' });
+  if (!loaded.ok) {
+    io.stderr.write(formatProblems([...loaded.problems, ...loaded.warnings], 'text'));
+    io.stderr.write(`${rulesFile}: invalid rules file: fix it first (extend-event-rules validate)\n`);
+    return 2;
+  }
+  if (loaded.warnings.length > 0) io.stderr.write(formatProblems(loaded.warnings, 'text'));
+
+  const rules = loaded.rules;
+  const evaluation = rules.evaluate(service.fullName, event, { now });
+  const logic = new RulesLogic();
+  logic.nowMs = now.getTime();
+  const evaluator = { run: (l: unknown, d: unknown): unknown => logic.engine.run(l, d) as unknown, truthy: (v: unknown) => logic.truthy(v) };
+  const steps = planSteps(registry, service, event, evaluation.plan, defaults.env.AB_NAMESPACE ?? '', now);
+
+  const explained: RuleExplanation[] = rules.rules
+    .filter((r) => r.service === service.fullName)
+    .map((r) => {
+      const o = evaluation.outcomes.find((x) => x.rule === r.name);
+      const t = now.getTime();
+      const active = (r.activeFrom === undefined || t >= r.activeFrom) && (r.activeUntil === undefined || t < r.activeUntil);
+      return {
+        rule: r.name,
+        line: r.line,
+        enabled: r.enabled,
+        mode: r.mode,
+        outcome: r.enabled ? (o?.outcome ?? 'notMatched') : 'disabled',
+        ...(o?.error !== undefined ? { error: o.error } : {}),
+        window: {
+          ...(r.activeFrom !== undefined ? { activeFrom: new Date(r.activeFrom).toISOString() } : {}),
+          ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),
+          active,
+        },
+        condition: r.whenLogic === undefined ? null : explainCondition(r.whenLogic, event, evaluator),
+        actions: steps.filter((s) => s.rule === r.name),
+      };
+    });
+  const explanation: Explanation = {
+    event: { name: service.eventName, service: service.fullName },
+    now: now.toISOString(),
+    rulesFile,
+    data: event,
+    rules: explained,
+  };
+  io.stdout.write(flags.has('json') ? `${JSON.stringify(explanation, null, 2)}\n` : renderText(explanation));
+  return 0;
+}

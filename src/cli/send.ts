@@ -1,0 +1,117 @@
+/**
+ * `extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]...`:
+ * builds the event message from the loaded protos (partial data filled from
+ * the sample event, as `samples` prints it), sends it to `/<service>/OnMessage`
+ * of a running event handler, prints the gRPC status. Exit 0 on OK, 1 on any
+ * other status, 2 on a usage or input error.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { readEventData } from '../authoring/data.js';
+import { EventDataError, UnknownEventError } from '../authoring/errors.js';
+import { buildEvent, resolveEvent } from '../authoring/workbench.js';
+import { loadCatalog } from '../events/catalog.js';
+import { CatalogLoadError } from '../events/types.js';
+import type { CommandIO } from './io.js';
+import { UsageError, parseArgs } from './io.js';
+import type { AuthoringDefaults } from './test.js';
+
+export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n';
+
+/** Deadline of the call when --timeout is not given, ms. */
+export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
+
+/** The status of one call: undefined on OK. */
+function call(target: string, path: string, bytes: Uint8Array, metadata: grpc.Metadata, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
+  const client = new grpc.Client(target, grpc.credentials.createInsecure());
+  return new Promise<grpc.ServiceError | undefined>((resolve) => {
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from(bytes),
+      metadata,
+      { deadline: Date.now() + timeoutMs },
+      (error) => resolve(error ?? undefined),
+    );
+  }).finally(() => client.close());
+}
+
+/** `--metadata` may repeat: take every occurrence out before the generic parser (which keeps the last). */
+function takeMetadata(args: readonly string[]): { rest: string[]; pairs: string[] } {
+  const rest: string[] = [];
+  const pairs: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--metadata' || a === '-m') {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError('--metadata needs key=value');
+      pairs.push(v);
+    } else if (a.startsWith('--metadata=')) pairs.push(a.slice('--metadata='.length));
+    else rest.push(a);
+  }
+  return { rest, pairs };
+}
+
+export async function sendCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
+  const { rest, pairs } = takeMetadata(args);
+  const { positionals, values, flags } = parseArgs(rest, { values: ['data', 'target', 'timeout'], flags: ['help', 'h'] });
+  if (flags.has('help') || flags.has('h')) {
+    io.stdout.write(SEND_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'send needs an event (e.g. userLoggedIn)' : `one event at a time, got ${positionals.length}`);
+  const metadata = new grpc.Metadata();
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--metadata takes key=value, not "${p}"`);
+    try {
+      metadata.add(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1));
+    } catch (err) {
+      throw new UsageError(`--metadata ${p.slice(0, eq)}: ${(err as Error).message}`);
+    }
+  }
+  const timeoutMs = values.has('timeout') ? Number(values.get('timeout')) : DEFAULT_SEND_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, not "${values.get('timeout')}"`);
+  const port = defaults.env.PORT && defaults.env.PORT !== '' ? defaults.env.PORT : '6565';
+  const target = values.get('target') ?? `localhost:${port}`;
+
+  let catalog;
+  try {
+    catalog = await loadCatalog({ dirs: defaults.protoDirs });
+  } catch (err) {
+    if (!(err instanceof CatalogLoadError)) throw err;
+    io.stderr.write(`${err.message}\n(check PROTO_DIR)\n`);
+    return 2;
+  }
+  let service;
+  let bytes: Uint8Array;
+  try {
+    service = resolveEvent(catalog, positionals[0]!);
+    const source = values.get('data') === '-' ? 'stdin' : (values.get('data') ?? 'data');
+    const event = buildEvent(service, await readEventData(values.get('data'), io.stdin), source);
+    bytes = catalog.codec(service).encode(event);
+  } catch (err) {
+    if (err instanceof UnknownEventError || err instanceof EventDataError) {
+      io.stderr.write(`extend-event-rules send: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  io.stderr.write(`sending ${service.eventName} (${bytes.byteLength} bytes) to ${target}${service.path}\n`);
+  const error = await call(target, service.path, bytes, metadata, timeoutMs);
+  if (!error) {
+    io.stdout.write('OK\n');
+    return 0;
+  }
+  const code = grpc.status[error.code] ?? String(error.code);
+  io.stdout.write(`${code}: ${error.details || error.message}\n`);
+  if (error.code === grpc.status.UNAVAILABLE) {
+    io.stderr.write(`is the server running at ${target}? start it with npm start (or give --target host:port)\n`);
+  } else if (error.code === grpc.status.UNIMPLEMENTED) {
+    io.stderr.write(`the server at ${target} does not serve ${service.fullName}: check its PROTO_DIR\n`);
+  } else if (error.code === grpc.status.DEADLINE_EXCEEDED) {
+    io.stderr.write(`no answer within ${timeoutMs} ms (--timeout)\n`);
+  }
+  return 1;
+}

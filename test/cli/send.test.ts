@@ -1,0 +1,172 @@
+/** `extend-event-rules send`: the real bin against the real server (dry run) and against a recording gRPC stand-in. */
+import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/events/catalog.js';
+import { REPO_ROOT } from '../support/prereq.js';
+import { PROTO_DIR, assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
+import type { RunningServer, Workspace } from './support.js';
+
+const USER = '0123456789abcdef0123456789abcdef';
+const RULES = `${readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8')}
+  - name: welcome-pack
+    on: userLoggedIn
+    mode: shadow
+    when: { "==": [{ var: payload.loginLocation.country }, "FR"] }
+    do:
+      - grantItem: { itemId: welcome-pack }
+`;
+
+let ws: Workspace;
+let server: RunningServer | undefined;
+beforeAll(() => assertBuilt());
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+  ws?.remove();
+});
+
+/** A port nothing listens on (bound then released). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('send command against the real server (dry run)', () => {
+  it('gets OK; the server plans the live rule\'s request, plans the shadow rule without sending and counts it as shadow', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER, payload: { loginLocation: { country: 'FR' } } }));
+    const r = await runBin(['send', 'userLoggedIn', '--data', 'event.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(r.stdout).toBe('OK\n');
+    expect(r.code).toBe(0);
+
+    const summary = await waitFor('the summary line', () => server!.lines().find((l) => l.msg?.startsWith('userLoggedIn: ')));
+    expect(summary).toMatchObject({
+      outcome: 'ok',
+      rules: { 'grant-item-on-login': 'matched', 'welcome-pack': 'matched' },
+      actions: [
+        { rule: 'grant-item-on-login', action: 'grantItem', index: 0, status: 'planned' },
+        { rule: 'welcome-pack', action: 'grantItem', index: 0, status: 'shadow' },
+      ],
+    });
+    const planned = server.lines().find((l) => l.msg?.startsWith('dry run: grant-item-on-login/grantItem'));
+    expect(planned?.requests).toEqual([
+      { operation: 'fulfillItem', method: 'POST', path: `/platform/admin/namespaces/mygame/users/${USER}/fulfillment`, body: { itemId: 'demo-item-id', quantity: 1, source: 'REWARD' } },
+    ]);
+    expect(server.lines().some((l) => l.msg?.startsWith('shadow: welcome-pack/grantItem would send POST'))).toBe(true);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+    const line = (rule: string, outcome: string) =>
+      metrics.split('\n').find((l) => l.startsWith('event_rules_actions_total{') && l.includes(`rule="${rule}"`) && l.includes(`outcome="${outcome}"`));
+    expect(line('welcome-pack', 'shadow')).toMatch(/ 1$/);
+    expect(line('grant-item-on-login', 'planned')).toMatch(/ 1$/);
+    expect(line('welcome-pack', 'succeeded')).toBeUndefined();
+  });
+
+  it('an event the server does not serve: the status and exit 1', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', 'version: 1\nrules:\n  - name: only-login\n    on: userLoggedIn\n    do:\n      - log: { message: hi }\n');
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    const r = await runBin(['send', 'userThirdPartyLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(r.stdout).toMatch(/^UNIMPLEMENTED: /);
+    expect(r.stderr).toContain('does not serve accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService');
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('send command: message, metadata and errors', () => {
+  let stand: grpc.Server;
+  let port = 0;
+  const received: { path: string; bytes: Buffer; metadata: Record<string, unknown> }[] = [];
+  let answer: grpc.StatusObject | undefined;
+
+  beforeAll(async () => {
+    const catalog = await loadCatalog({ dirs: [PROTO_DIR] });
+    stand = new grpc.Server();
+    const services: grpc.ServiceDefinition = Object.fromEntries(
+      catalog.services.map((s) => [
+        s.name,
+        {
+          path: s.path,
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (b: Buffer) => b,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (b: Buffer) => b,
+          responseDeserialize: (b: Buffer) => b,
+        },
+      ]),
+    );
+    const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+      received.push({ path: call.getPath(), bytes: call.request, metadata: call.metadata.getMap() });
+      if (answer) callback(answer);
+      else callback(null, Buffer.alloc(0));
+    };
+    stand.addService(services, Object.fromEntries(catalog.services.map((s) => [s.name, handler])));
+    port = await new Promise<number>((r, j) => stand.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
+  });
+  afterAll(() => {
+    stand.forceShutdown();
+  });
+
+  it('builds the full message from partial data (rest from the sample) and sends every --metadata pair; default target localhost:$PORT', async () => {
+    ws = workspace();
+    received.length = 0;
+    answer = undefined;
+    const r = await runBin(['send', 'userLoggedIn', '--data', '-', '--metadata', 'x-tenant=blue', '--metadata=x-run=7'], {
+      cwd: ws.dir,
+      env: { PORT: String(port) },
+      stdin: JSON.stringify({ namespace: 'othergame', payload: { userAccount: { userId: USER } } }),
+    });
+    expect(r.stdout).toBe('OK\n');
+    expect(r.code).toBe(0);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.path).toBe('/accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService/OnMessage');
+    expect(received[0]!.metadata).toMatchObject({ 'x-tenant': 'blue', 'x-run': '7' });
+    const catalog = await loadCatalog({ dirs: [PROTO_DIR] });
+    const service = catalog.services.find((s) => s.eventName === 'userLoggedIn')!;
+    const event = catalog.codec(service).decode(received[0]!.bytes);
+    expect(event).toMatchObject({ namespace: 'othergame', name: 'userLoggedIn', id: 'b80bb7740288fda1f201890375a60c8f', payload: { userAccount: { userId: USER, namespace: 'mygame' } } });
+  });
+
+  it('a non-OK status is printed as CODE: message, exit 1', async () => {
+    ws = workspace();
+    answer = { code: grpc.status.INVALID_ARGUMENT, details: 'bad event', metadata: new grpc.Metadata() };
+    const r = await runBin(['send', 'userLoggedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    expect(r.stdout).toBe('INVALID_ARGUMENT: bad event\n');
+    expect(r.code).toBe(1);
+    answer = undefined;
+  });
+
+  it('connection refused: UNAVAILABLE and how to start the server, exit 1', async () => {
+    ws = workspace();
+    const target = `127.0.0.1:${await closedPort()}`;
+    const r = await runBin(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
+    expect(r.stdout).toMatch(/^UNAVAILABLE: .*ECONNREFUSED/);
+    expect(r.stderr).toContain(`is the server running at ${target}? start it with npm start`);
+    expect(r.code).toBe(1);
+  });
+
+  it('unknown event (candidates), data that does not fit (field path, expected type), bad --metadata: exit 2, nothing sent', async () => {
+    ws = workspace();
+    received.length = 0;
+    const unknown = await runBin(['send', 'userLogedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    expect(unknown.stderr).toBe('extend-event-rules send: unknown event "userLogedIn"; did you mean "userLoggedIn"? (samples --list shows every event)\n');
+    expect(unknown.code).toBe(2);
+    ws.write('bad.json', JSON.stringify({ version: 'one' }));
+    const bad = await runBin(['send', 'userLoggedIn', '--data', 'bad.json', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    expect(bad.stderr).toMatch(/^extend-event-rules send: bad\.json: the data does not fit accelbyte\.iam\.account\.v1\.UserLoggedIn: version: expected /);
+    expect(bad.code).toBe(2);
+    const meta = await runBin(['send', 'userLoggedIn', '--metadata', 'novalue', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    expect(meta.stderr).toContain('--metadata takes key=value, not "novalue"');
+    expect(meta.code).toBe(2);
+    expect(received).toHaveLength(0);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Running the real bin (`node dist/cli/index.js`) and the real server
+ * (`node dist/main.js`) as child processes, in temp directories. `npm test`
+ * builds dist first (pretest); with `npx vitest run test/cli`, run `npm run build` before.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { REPO_ROOT } from '../support/prereq.js';
+
+export const BIN = resolve(REPO_ROOT, 'dist/cli/index.js');
+export const MAIN = resolve(REPO_ROOT, 'dist/main.js');
+export const PROTO_DIR = resolve(REPO_ROOT, 'proto');
+
+export function assertBuilt(): void {
+  if (!existsSync(BIN) || !existsSync(MAIN)) throw new Error(`${BIN} is missing: run "npm run build" first (npm test does it)`);
+}
+
+/** A clean environment: nothing of the developer's AGS settings leaks into the child. */
+export function childEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), PROTO_DIR, LOG_LEVEL: 'info', NO_COLOR: '1' };
+  return { ...env, ...extra };
+}
+
+export interface Workspace {
+  readonly dir: string;
+  write(name: string, text: string): string;
+  remove(): void;
+}
+
+export function workspace(): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), 'eer-cli-'));
+  return {
+    dir,
+    write(name, text) {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `extend-event-rules <args>` to completion. */
+export function runBin(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: childEnv(opts.env ?? {}), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface LogLine {
+  readonly msg?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly child: ChildProcess;
+  /** Every JSON line the server wrote on stdout so far. */
+  lines(): LogLine[];
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node dist/main.js` (dry run: no AGS credentials) on free ports and waits until it serves. */
+export async function startServer(cwd: string, env: Record<string, string>): Promise<RunningServer> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd,
+    env: childEnv({ PORT: '0', PROMETHEUS_PORT: '0', RULES_WATCH: 'false', DEAD_LETTER_FILE: join(cwd, 'dead-letters.jsonl'), ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const lines = (): LogLine[] =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogLine);
+  const server = {
+    child,
+    lines,
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  try {
+    const ready = await waitFor('the server to listen', () => {
+      if (child.exitCode !== null) throw new Error(`the server exited ${child.exitCode}: ${err}${out}`);
+      return lines().find((l) => typeof l.metricsPort === 'number' && typeof l.port === 'number');
+    });
+    return { ...server, port: ready.port as number, metricsPort: ready.metricsPort as number };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}
