@@ -1,5 +1,5 @@
 /**
- * Rule tests: the `rules.test.yaml` format (see docs/authoring.md), its loader
+ * Rule tests: the `rules.test.yaml` format (see README.md, "Test it"), its loader
  * (every format problem at once, with line and column) and its runner (offline:
  * evaluate the rules on each case's event and plan the actions, nothing sent).
  */

@@ -1,5 +1,5 @@
 /**
- * `extend-event-rules test [files...]`: runs rule tests (docs/authoring.md),
+ * `extend-event-rules test [files...]`: runs rule tests (README.md, "Test it"),
  * offline: each case's event goes through the rules and the actions are
  * planned, nothing is sent. One ✓/✗ line per case, a `-`/`+` diff for a
  * failure, a summary line. Exit 0 all passed, 1 a case failed, 2 a usage or
@@ -71,7 +71,7 @@ export async function testCommand(args: string[], io: CommandIO, defaults: Autho
       text = await readFile(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      io.stderr.write(`${display(file)}: ${code === 'ENOENT' ? 'no such test file (create it: see docs/authoring.md, "Rule tests")' : `cannot read: ${code ?? String(err)}`}\n`);
+      io.stderr.write(`${display(file)}: ${code === 'ENOENT' ? 'no such test file (create it: see README.md, "Test it")' : `cannot read: ${code ?? String(err)}`}\n`);
       formatErrors++;
       continue;
     }
