@@ -31,6 +31,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case without AB_CLIENT_ID/AB_CLIENT_SECRET).' },
   { name: 'REDIS_URL', default: '', description: 'Redis for the shared idempotency store (several replicas). Empty: in-memory store.' },
   { name: 'DEDUPE_RETENTION_HOURS', default: '168', description: 'How long a done action is remembered (default 7 days).' },
+  { name: 'DEDUPE_LEASE_MS', default: '60000', description: 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.' },
+  { name: 'REDIS_CONNECT_TIMEOUT_MS', default: '5000', description: 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.' },
   { name: 'DEDUPE_MAX_KEYS', default: '100000', description: 'Size bound of the in-memory idempotency store.' },
   { name: 'DEAD_LETTER_FILE', default: 'dead-letters.jsonl', description: 'JSON Lines file of events that failed permanently.' },
   { name: 'EVENT_DEADLINE_MS', default: '25000', description: 'Time budget of one event (all its actions and retries).' },
@@ -90,6 +92,10 @@ export interface Config {
   readonly redisUrl?: string;
   readonly dedupeRetentionMs: number;
   readonly dedupeMaxKeys: number;
+  /** Lease of a claim, ms (DEDUPE_LEASE_MS); always above `eventDeadlineMs`. */
+  readonly dedupeLeaseMs: number;
+  /** Start-up wait for Redis, ms (REDIS_CONNECT_TIMEOUT_MS). */
+  readonly redisConnectTimeoutMs: number;
   readonly deadLetterFile: string;
   readonly eventDeadlineMs: number;
   readonly shutdownGraceMs: number;
@@ -189,6 +195,12 @@ export function loadConfig(env: Env): Config {
   if (events !== '' && events !== 'all') throw new ConfigError('EVENTS', `"${events}" is not supported: leave it empty or set "all"`);
 
   const redisUrl = str(env, 'REDIS_URL');
+  const eventDeadlineMs = int(env, 'EVENT_DEADLINE_MS', 1);
+  const dedupeLeaseMs = int(env, 'DEDUPE_LEASE_MS', 1);
+  if (dedupeLeaseMs <= eventDeadlineMs) {
+    // a claim expiring under a live holder would let another replica run the action too
+    throw new ConfigError('DEDUPE_LEASE_MS', `${dedupeLeaseMs} must be greater than EVENT_DEADLINE_MS (${eventDeadlineMs}), or a slow event's claim expires while it runs`);
+  }
   return {
     port: int(env, 'PORT'),
     protoDirs: str(env, 'PROTO_DIR')
@@ -212,8 +224,10 @@ export function loadConfig(env: Env): Config {
     ...(redisUrl ? { redisUrl } : {}),
     dedupeRetentionMs: int(env, 'DEDUPE_RETENTION_HOURS', 1) * 3_600_000,
     dedupeMaxKeys: int(env, 'DEDUPE_MAX_KEYS', 1),
+    dedupeLeaseMs,
+    redisConnectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 1),
     deadLetterFile: str(env, 'DEAD_LETTER_FILE'),
-    eventDeadlineMs: int(env, 'EVENT_DEADLINE_MS', 1),
+    eventDeadlineMs,
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS'),
     logLevel: str(env, 'LOG_LEVEL'),
     logPayloads: bool(env, 'LOG_PAYLOADS'),

@@ -29,6 +29,8 @@ export interface EventHandlerOptions {
 export interface EventCall {
   readonly signal?: AbortSignal;
   readonly metadata?: Record<string, unknown>;
+  /** The encoded event as received: the idempotency key of an event without an `id`. */
+  readonly bytes?: Uint8Array;
 }
 
 export function createEventHandler(options: EventHandlerOptions) {
@@ -74,6 +76,7 @@ export function createEventHandler(options: EventHandlerOptions) {
             ...(signal ? { signal } : {}),
             logger: log,
             ...(call.metadata ? { metadata: call.metadata } : {}),
+            ...(call.bytes ? { eventBytes: call.bytes } : {}),
           });
           const matched = evaluation.outcomes.filter((o) => o.outcome === 'matched').map((o) => o.rule);
           span.setAttribute('event.outcome', report.outcome.kind);

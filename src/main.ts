@@ -22,6 +22,7 @@ import type { RuleSet } from './rules/index.js';
 import { watchRules } from './rules/watch.js';
 import { AgsClient } from './ags/client.js';
 import { createStore } from './delivery/create-store.js';
+import { RedisDedupeStore } from './delivery/redis-store.js';
 import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
 import { createExecutor } from './delivery/executor.js';
 import { createEventHost } from './server/host.js';
@@ -99,6 +100,17 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     maxKeys: config.dedupeMaxKeys,
     logger,
   });
+  if (store instanceof RedisDedupeStore) {
+    try {
+      await store.ready(config.redisConnectTimeoutMs);
+    } catch (error) {
+      await store.close();
+      throw new StartupError(
+        `the idempotency store at REDIS_URL did not answer within ${config.redisConnectTimeoutMs} ms (${error instanceof Error ? error.message : String(error)}): ` +
+          'check REDIS_URL and that Redis is running, or unset REDIS_URL to use the in-memory store (one replica only)',
+      );
+    }
+  }
   const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
   const shutdownController = new AbortController();
   const executor = createExecutor({
@@ -112,6 +124,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     namespace: config.ags.namespace,
     eventDeadlineMs: config.eventDeadlineMs,
     retentionMs: config.dedupeRetentionMs,
+    leaseMs: config.dedupeLeaseMs,
   });
 
   const onEvent = createEventHandler({

@@ -41,7 +41,10 @@ import type { ActionOutcome, Metrics } from '../telemetry/metrics.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
 import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS, DedupeStoreUnavailableError } from './store.js';
-import type { DedupeStore } from './store.js';
+import type { DedupeStore, DoneState } from './store.js';
+
+/** Bound of the per-process memory of actions that ran while the store was down. */
+const MAX_UNRECORDED = 10_000;
 
 /** gRPC metadata header of a replay: its value names the rule whose dead-lettered actions run again. */
 export const REPLAY_HEADER = 'x-event-rules-replay';
@@ -177,6 +180,17 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const now = options.now ?? (() => new Date());
+  /**
+   * Keys whose action ran (or was dead-lettered) but whose mark could not be
+   * written (store down at that moment). A redelivery to this process writes
+   * the mark instead of running the action again; without this, the claim's
+   * lease would expire and the action would run twice. Bounded, oldest dropped.
+   */
+  const unrecorded = new Map<string, DoneState>();
+  const remember = (key: string, state: DoneState): void => {
+    unrecorded.set(key, state);
+    if (unrecorded.size > MAX_UNRECORDED) unrecorded.delete(unrecorded.keys().next().value!);
+  };
 
   function count(p: PlannedAction, outcome: ActionOutcome): void {
     metrics?.actions.inc({ rule: p.rule, action: p.action, outcome });
@@ -241,6 +255,23 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const base = { rule: p.rule, index: p.index, action: p.action };
       const elapsed = (): number => round(performance.now() - t0);
       const idemKey = idempotencyKey(key, p.rule, p.index);
+
+      const unrecordedState = unrecorded.get(idemKey);
+      if (unrecordedState !== undefined) {
+        try {
+          await store.complete(idemKey, retentionMs, unrecordedState);
+          unrecorded.delete(idemKey);
+        } catch (error) {
+          storeFailed(error);
+          return { report: { ...base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed() }, stop: true };
+        }
+        log.info({ rule: p.rule, action: p.action, index: p.index, state: unrecordedState }, `${p.rule}/${p.action} had run before the idempotency store went away: recorded now, not run again`);
+        if (replayRule !== p.rule || unrecordedState === 'succeeded') {
+          count(p, 'duplicate');
+          const error = unrecordedState === 'deadLettered' ? 'dead-lettered by an earlier delivery (replay it to run again)' : undefined;
+          return { report: { ...base, status: 'duplicate', ...(error ? { error } : {}), durationMs: elapsed() }, stop: unrecordedState === 'deadLettered' };
+        }
+      }
 
       let claim;
       try {
@@ -342,6 +373,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         try {
           await store.complete(idemKey, retentionMs, 'deadLettered');
         } catch (completeError) {
+          remember(idemKey, 'deadLettered');
           storeFailed(completeError);
         }
         count(p, 'deadLettered');
@@ -355,7 +387,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       try {
         await store.complete(idemKey, retentionMs, 'succeeded');
       } catch (error) {
-        // Executed but not recorded: the claim's lease keeps redeliveries off it until it expires.
+        // Executed but not recorded: the claim's lease keeps other replicas off it until it
+        // expires; a redelivery to this process records it (see `unrecorded`).
+        remember(idemKey, 'succeeded');
         storeFailed(error);
       }
       return { report: { ...base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed() }, stop: false };

@@ -44,6 +44,12 @@ export interface EventHostOptions {
   readonly port?: number;
   /** Address to bind. Default: `0.0.0.0`. */
   readonly host?: string;
+  /**
+   * After the grace period, calls in flight are cancelled (their `signal`s abort);
+   * shutdown then waits up to this long for their handlers to return, so they can
+   * release idempotency claims before the store closes. Default: 5000.
+   */
+  readonly settleMs?: number;
 }
 
 export interface EventHost {
@@ -117,6 +123,9 @@ class GrpcEventHost implements EventHost {
   private readonly loaded: ReadonlyMap<string, readonly EventService[]>;
   private servedSet: ReadonlySet<string> = new Set();
   private readonly inFlight = new Set<AbortController>();
+  /** The handlers of calls in flight: after a forced shutdown, awaited (briefly) so they can release claims. */
+  private readonly handlers = new Set<Promise<unknown>>();
+  private readonly settleMs: number;
   private shuttingDown: Promise<void> | undefined;
 
   constructor(options: EventHostOptions) {
@@ -126,6 +135,7 @@ class GrpcEventHost implements EventHost {
     this.onEvent = options.onEvent;
     this.reflection = options.reflection ?? true;
     this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? 6565)}`;
+    this.settleMs = options.settleMs ?? 5000;
 
     const loaded = new Map<string, EventService[]>();
     for (const service of this.catalog.services) {
@@ -213,8 +223,23 @@ class GrpcEventHost implements EventHost {
       this.logger.warn({ inFlight: this.inFlight.size }, 'grace period over: cancelling calls in flight');
       for (const controller of this.inFlight) controller.abort(new Error('server shutting down'));
       this.server.forceShutdown();
+      await this.settle();
     }
     this.logger.info('gRPC server stopped');
+  }
+
+  /** Waits up to `settleMs` for the handlers still running (cancelled calls) to return. */
+  private async settle(): Promise<void> {
+    if (this.handlers.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      Promise.allSettled([...this.handlers]).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.settleMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!settled) this.logger.warn({ handlers: this.handlers.size }, `${this.handlers.size} cancelled call(s) still running after ${this.settleMs} ms: stopping anyway`);
   }
 
   private register(methods: readonly EventService[]): void {
@@ -289,7 +314,11 @@ class GrpcEventHost implements EventHost {
     this.inFlight.add(controller);
     let outcome: EventOutcome;
     try {
-      outcome = await this.onEvent(service, event, { signal: controller.signal, metadata: call.metadata.getMap() });
+      const handling = this.onEvent(service, event, { signal: controller.signal, metadata: call.metadata.getMap(), bytes: call.request });
+      this.handlers.add(handling);
+      const forget = (): void => void this.handlers.delete(handling);
+      handling.then(forget, forget);
+      outcome = await handling;
     } catch (err) {
       this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
       return { code: status.INTERNAL, details: 'internal error while handling the event' };

@@ -23,6 +23,8 @@ export interface EventCall {
   readonly signal: AbortSignal;
   /** The call's request metadata as a plain map, first value per key (trace headers: b3, traceparent, ...). Binary (`-bin`) values are Buffers. */
   readonly metadata: Readonly<Record<string, string | Buffer>>;
+  /** The request exactly as received (the encoded event): the idempotency key of an event without an `id` is its digest. */
+  readonly bytes?: Uint8Array;
 }
 
 /** Handles one decoded event. May throw: the host answers INTERNAL with a generic message. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseEnvFile, readEnvironment } from '../../src/config.js';
+import { ConfigError, ENV_VARS, loadConfig, parseEnvFile, readEnvironment } from '../../src/config.js';
 
 describe('config', () => {
   it('defaults to a dry run with demo values when no AGS credentials are set', () => {
@@ -49,6 +49,31 @@ describe('config', () => {
     expect(() => loadConfig({ ENABLE_REFLECTION: 'maybe' })).toThrow(/ENABLE_REFLECTION: "maybe" is not a boolean/);
     expect(() => loadConfig({ EVENTS: 'some' })).toThrow(/EVENTS/);
     expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER/);
+  });
+
+  it('reads the idempotency lease, retention and Redis start-up wait, and keeps the lease above the event deadline', () => {
+    const d = loadConfig({});
+    expect(d.dedupeLeaseMs).toBe(60_000);
+    expect(d.eventDeadlineMs).toBe(25_000);
+    expect(d.redisConnectTimeoutMs).toBe(5000);
+    const c = loadConfig({ DEDUPE_LEASE_MS: '90000', EVENT_DEADLINE_MS: '80000', DEDUPE_RETENTION_HOURS: '24', REDIS_CONNECT_TIMEOUT_MS: '250' });
+    expect(c.dedupeLeaseMs).toBe(90_000);
+    expect(c.eventDeadlineMs).toBe(80_000);
+    expect(c.dedupeRetentionMs).toBe(24 * 3_600_000);
+    expect(c.redisConnectTimeoutMs).toBe(250);
+    expect(() => loadConfig({ EVENT_DEADLINE_MS: '60000' })).toThrow(/DEDUPE_LEASE_MS: 60000 must be greater than EVENT_DEADLINE_MS \(60000\)/);
+    expect(() => loadConfig({ DEDUPE_LEASE_MS: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DEDUPE_LEASE_MS: 'soon' })).toThrow(/DEDUPE_LEASE_MS: "soon" is not an integer/);
+  });
+
+  it('documents every variable it reads in ENV_VARS', () => {
+    const names = ENV_VARS.map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of ['DEDUPE_LEASE_MS', 'DEDUPE_RETENTION_HOURS', 'REDIS_URL', 'REDIS_CONNECT_TIMEOUT_MS', 'DEAD_LETTER_FILE', 'EVENT_DEADLINE_MS', 'SHUTDOWN_GRACE_MS']) {
+      const v = ENV_VARS.find((e) => e.name === n);
+      expect(v, n).toBeDefined();
+      expect(v!.description.length).toBeGreaterThan(10);
+    }
   });
 
   it('reads .env under the real environment, as docker compose does', () => {

@@ -2,6 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor, REPLAY_HEADER } from '../../src/delivery/executor.js';
 import type { ExecutorOptions } from '../../src/delivery/executor.js';
 import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
+import { DedupeStoreUnavailableError } from '../../src/delivery/store.js';
+import type { DedupeStore } from '../../src/delivery/store.js';
 import { RedisDedupeStore } from '../../src/delivery/redis-store.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import type { DeadLetterRecord, DeadLetterSink } from '../../src/delivery/dead-letters.js';
@@ -259,6 +261,38 @@ describe('executor', () => {
     expect(line?.msg).toBe('dry run: r/a would send POST /test/a');
     expect(line?.requests).toEqual([{ operation: 'a', method: 'POST', path: '/test/a', body: { n: 0 } }]);
     expect((await dry.store.claim('evt-1:r:0', 1000)).status).toBe('claimed');
+  });
+
+  it('an action that ran while its done mark could not be written is recorded, not run again, on redelivery', async () => {
+    let clock = 1_000_000;
+    const inner = new MemoryDedupeStore({ now: () => clock });
+    let failCompletes = 1;
+    const store: DedupeStore = {
+      kind: 'memory',
+      claim: (key, leaseMs, options) => inner.claim(key, leaseMs, options),
+      complete: async (key, retentionMs, state) => {
+        if (failCompletes > 0) {
+          failCompletes--;
+          throw new DedupeStoreUnavailableError('memory', 'complete', 'connection lost');
+        }
+        await inner.complete(key, retentionMs, state);
+      },
+      release: (key, token) => inner.release(key, token),
+      countFailure: (key, ttlMs) => inner.countFailure(key, ttlMs),
+      close: () => inner.close(),
+    };
+    const t = setup({ store, leaseMs: 1000 });
+    const plan = [planned('r1', 0, 'a'), planned('r1', 1, 'b')];
+    const first = await t.executor.run({ service: SERVICE, event: EVENT, plan });
+    expect(first.outcome.kind).toBe('retry');
+    expect(first.actions.map((x) => x.status)).toEqual(['succeeded', 'skipped']);
+    clock += 5000; // the claim's lease is over before the redelivery
+    const again = await t.executor.run({ service: SERVICE, event: EVENT, plan });
+    expect(again.outcome).toEqual({ kind: 'ok' });
+    expect(again.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded']);
+    expect(t.a.calls).toHaveLength(1);
+    expect(t.b.calls).toHaveLength(1);
+    expect(await inner.claim('evt-1:r1:0', 1000)).toEqual({ status: 'done', state: 'succeeded' });
   });
 
   it('without an AGS client the default is a dry run', async () => {

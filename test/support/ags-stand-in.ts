@@ -36,7 +36,8 @@
  * whose path matches (substring or RegExp), consumed in order, token endpoint
  * included; `setFaultRate(rate, kinds)` injects random faults on service calls
  * (never the token endpoint). `resetAfterEffect` performs the call, then drops
- * the connection without answering (the "lost answer" case).
+ * the connection without answering (the "lost answer" case). `{proceed: true,
+ * until, delayMs}` handles the request normally, late (a slow AGS).
  */
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -83,7 +84,9 @@ export interface RecordedRequest {
 export type ScriptedResponse =
   | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly delayMs?: number }
   | { readonly hang: true }
-  | { readonly reset: true; readonly afterEffect?: boolean };
+  | { readonly reset: true; readonly afterEffect?: boolean }
+  /** Handle the request normally (effect and answer), but only once `until` settles and `delayMs` passed (a slow AGS). */
+  | { readonly proceed: true; readonly delayMs?: number; readonly until?: Promise<unknown> };
 
 export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect';
 
@@ -473,6 +476,12 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
         kind === 'reset' ? { reset: true } : kind === 'resetAfterEffect' ? { reset: true, afterEffect: true } : kind === 'hang' ? { hang: true } : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
     }
     let resetAfter = false;
+    if (scripted && 'proceed' in scripted) {
+      const { until, delayMs } = scripted;
+      if (until) await until.then(() => undefined, () => undefined);
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      scripted = undefined;
+    }
     if (scripted) {
       if ('hang' in scripted) {
         rec.outcome = 'hang';
@@ -486,7 +495,8 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
         }
         resetAfter = true;
       } else {
-        if (scripted.delayMs) await new Promise((r) => setTimeout(r, scripted.delayMs));
+        const { delayMs } = scripted;
+        if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
         send(res, rec, scripted.status, scripted.body, scripted.headers);
         return;
       }

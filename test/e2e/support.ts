@@ -1,0 +1,423 @@
+/**
+ * End-to-end helpers: the real app as a child process (`node dist/main.js`),
+ * a real `redis-server`, a real gRPC sender that retries UNAVAILABLE like the
+ * Extend sidecar, and events encoded with the project's own protos.
+ *
+ * Every process started here is tracked; call {@link stopAll} in afterEach /
+ * afterAll. Nothing sleeps for a fixed time: everything waits for a condition.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadCatalog } from '../../src/events/catalog.js';
+import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
+import { REPO_ROOT } from '../support/prereq.js';
+import type { Prereq } from '../support/prereq.js';
+import { healthCheck, healthClient } from '../server/support.js';
+
+export const DIST_MAIN = resolve(REPO_ROOT, 'dist', 'main.js');
+export const DIST_CLI = resolve(REPO_ROOT, 'dist', 'cli', 'index.js');
+export const PROTO_DIR = resolve(REPO_ROOT, 'proto');
+export const RULES_FILE = resolve(REPO_ROOT, 'rules.yaml');
+
+export const LOGIN_SERVICE = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
+export const THIRD_PARTY_SERVICE = 'accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService';
+
+/** The app must be built (`npm test` builds it first through `pretest`). */
+export function builtApp(): Prereq {
+  return { ok: existsSync(DIST_MAIN) && existsSync(DIST_CLI), reason: `${DIST_MAIN} not found: run npm run build first (npm test does)` };
+}
+
+/** Polls `predicate` every 20 ms until it holds; throws with `what` after `timeoutMs`. */
+export async function waitUntil(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A TCP port that was free a moment ago (bind port 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => res());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((res) => server.close(() => res()));
+  return port;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A 32-hex AGS user id. */
+export function userId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+// ---------------------------------------------------------------- processes
+
+const running = new Set<ChildProcess>();
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+function exitOf(child: ChildProcess): Promise<Exit> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
+}
+
+/** Stops one child: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<Exit> {
+  const exited = exitOf(child);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const exit = await exited;
+    clearTimeout(timer);
+    running.delete(child);
+    return exit;
+  }
+  running.delete(child);
+  return exited;
+}
+
+/** Stops every process started by these helpers. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((c) => stopChild(c)));
+}
+
+export interface AppProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly metricsPort: number;
+  /** `127.0.0.1:<port>` */
+  readonly address: string;
+  /** Parsed JSON log lines from stdout so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Raw stderr so far. */
+  stderr(): string;
+  /** Waits for a log line whose `msg` matches (and that satisfies `filter`). */
+  waitForLog(msg: RegExp, filter?: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Log lines whose `msg` matches. */
+  logsMatching(msg: RegExp): Record<string, unknown>[];
+  /** Resolves when the process exits. */
+  readonly exited: Promise<Exit>;
+  /** SIGTERM (SIGKILL after 10 s) and wait for the exit. */
+  stop(): Promise<Exit>;
+  /** The Prometheus text of the metrics endpoint. */
+  metrics(): Promise<string>;
+}
+
+export interface StartAppOptions {
+  /** Environment of the app (merged over the defaults below; PORT/PROMETHEUS_PORT are picked here). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Wait for health SERVING. Default: true. */
+  readonly waitServing?: boolean;
+}
+
+/**
+ * Spawns `node dist/main.js` in an empty temporary working directory (so no
+ * `.env` is read), with the shipped rules and protos, JSON logs on stdout.
+ * Resolves once gRPC health says SERVING (unless `waitServing: false`).
+ */
+export async function startApp(options: StartAppOptions): Promise<AppProcess> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const cwd = tempDir('eer-e2e-app-');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    PORT: String(port),
+    PROMETHEUS_PORT: String(metricsPort),
+    PROTO_DIR: PROTO_DIR,
+    RULES_FILE: RULES_FILE,
+    RULES_WATCH: 'false',
+    DEAD_LETTER_FILE: join(cwd, 'dead-letters.jsonl'),
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [DIST_MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  let partial = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    partial += chunk;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line, unparsed: true });
+      }
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = exitOf(child);
+  let hasExited = false;
+  void exited.then(() => {
+    hasExited = true;
+  });
+
+  const logsMatching = (msg: RegExp): Record<string, unknown>[] => logs.filter((l) => typeof l.msg === 'string' && msg.test(l.msg));
+  const app: AppProcess = {
+    child,
+    port,
+    metricsPort,
+    address: `127.0.0.1:${port}`,
+    logs,
+    stderr: () => stderr,
+    logsMatching,
+    async waitForLog(msg, filter = () => true, timeoutMs = 20_000) {
+      let found: Record<string, unknown> | undefined;
+      await waitUntil(`log line ${String(msg)} (stderr: ${stderr.slice(-500)})`, () => {
+        found = logsMatching(msg).find(filter);
+        return found !== undefined || hasExited;
+      }, timeoutMs);
+      if (!found) throw new Error(`the app exited before logging ${String(msg)}: ${stderr.slice(-1000)}`);
+      return found;
+    },
+    exited,
+    stop: () => stopChild(child),
+    async metrics() {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      return await res.text();
+    },
+  };
+
+  if (options.waitServing ?? true) {
+    const health = healthClient(app.address);
+    try {
+      await waitUntil(
+        `health SERVING on ${app.address}`,
+        async () => {
+          if (hasExited) throw new Error(`the app exited during start-up: ${stderr.slice(-1000)}`);
+          try {
+            return (await healthCheck(health)) === 'SERVING';
+          } catch {
+            return false;
+          }
+        },
+        30_000,
+      );
+    } finally {
+      health.close();
+    }
+  }
+  return app;
+}
+
+/** Reads one counter/gauge sample (sum over label sets matching `labels`) from Prometheus text. */
+export function metricValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labelText = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) total += Number(m[3]);
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- redis
+
+export interface RedisProcess {
+  readonly port: number;
+  readonly url: string;
+  /** Stop it (SIGTERM: with persistence on, the data survives a restart). */
+  stop(): Promise<void>;
+  /** Start it again on the same port and data directory. */
+  start(): Promise<void>;
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      res(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      answer += d.toString('utf8');
+      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+    });
+  });
+}
+
+/**
+ * Starts `redis-server` on a free port. `persist: true` keeps the data on disk
+ * (append-only file, fsync always) in a temporary directory, so a stop and a
+ * start keep the keys, as a real Redis with persistence does.
+ */
+export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisProcess> {
+  const port = await freePort();
+  const dir = tempDir('eer-e2e-redis-');
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+  if (options.persist) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  else args.push('--appendonly', 'no');
+  let child: ChildProcess | undefined;
+  const redis: RedisProcess = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      const c = spawn('redis-server', args, { stdio: 'ignore' });
+      child = c;
+      running.add(c);
+      let exited = false;
+      void exitOf(c).then(() => {
+        exited = true;
+      });
+      await waitUntil(`redis-server on port ${port}`, async () => {
+        if (exited) throw new Error(`redis-server exited at start (port ${port})`);
+        return await redisPing(port);
+      });
+    },
+    async stop() {
+      if (child) await stopChild(child);
+      child = undefined;
+    },
+  };
+  await redis.start();
+  return redis;
+}
+
+// ---------------------------------------------------------------- events and the sender
+
+let catalogPromise: Promise<Catalog> | undefined;
+
+/** The project's protos, loaded once. */
+export function catalog(): Promise<Catalog> {
+  catalogPromise ??= loadCatalog({ dirs: [PROTO_DIR] });
+  return catalogPromise;
+}
+
+export async function service(fullName: string): Promise<EventService> {
+  const c = await catalog();
+  const found = c.services.find((s) => s.fullName === fullName);
+  if (!found) throw new Error(`service ${fullName} is not in ${PROTO_DIR}`);
+  return found;
+}
+
+/** A login event as AGS sends it. */
+export function loginEvent(fields: { id: string; userId: string; namespace?: string }): DecodedEvent {
+  const namespace = fields.namespace ?? 'mygame';
+  return {
+    id: fields.id,
+    version: 1,
+    name: 'userLoggedIn',
+    namespace,
+    timestamp: '2026-01-01T00:00:00Z',
+    clientId: 'game-client',
+    userId: fields.userId,
+    traceId: 'trace',
+    payload: { userAccount: { userId: fields.userId, namespace, country: 'FR' }, userAuthentication: { platformId: 'steam' } },
+  };
+}
+
+export interface Encoded {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+export async function encode(serviceName: string, event: DecodedEvent): Promise<Encoded> {
+  const s = await service(serviceName);
+  return { path: s.path, bytes: (await catalog()).codec(s).encode(event) };
+}
+
+export interface CallResult {
+  readonly code: grpc.status;
+  readonly details: string;
+}
+
+/** One unary call with raw bytes (the reply must be an Empty). */
+export function callOnce(client: grpc.Client, e: Encoded, timeoutMs = 30_000): Promise<CallResult> {
+  return new Promise((res) => {
+    client.makeUnaryRequest(
+      e.path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from(e.bytes),
+      new grpc.Metadata(),
+      { deadline: Date.now() + timeoutMs },
+      (err) => res(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '' }),
+    );
+  });
+}
+
+export function client(address: string): grpc.Client {
+  return new grpc.Client(address, grpc.credentials.createInsecure());
+}
+
+/**
+ * Delivers an event until it is answered OK, as the sidecar does: UNAVAILABLE
+ * (and DEADLINE_EXCEEDED) are retried with a short backoff, each attempt on
+ * `pick()` (which replica takes it); any other code fails the delivery.
+ * Returns the number of attempts.
+ */
+export async function deliverUntilOk(pick: () => grpc.Client, e: Encoded, timeoutMs = 60_000): Promise<{ attempts: number; codes: grpc.status[] }> {
+  const until = Date.now() + timeoutMs;
+  const codes: grpc.status[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const r = await callOnce(pick(), e);
+    codes.push(r.code);
+    if (r.code === grpc.status.OK) return { attempts: attempt, codes };
+    if (r.code !== grpc.status.UNAVAILABLE && r.code !== grpc.status.DEADLINE_EXCEEDED) {
+      throw new Error(`delivery answered ${grpc.status[r.code]}: ${r.details}`);
+    }
+    if (Date.now() > until) throw new Error(`delivery not OK after ${attempt} attempts: ${grpc.status[r.code]} ${r.details}`);
+    await new Promise((r2) => setTimeout(r2, Math.min(500, 20 * 2 ** Math.min(attempt, 5)) * Math.random() + 10));
+  }
+}
+
+/** Runs `tasks` with at most `concurrency` at a time; rejects with the first failure once all settled. */
+export async function pool<T>(tasks: ReadonlyArray<() => Promise<T>>, concurrency: number): Promise<T[]> {
+  const results: T[] = new Array<T>(tasks.length);
+  const errors: unknown[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++;
+      try {
+        results[i] = await tasks[i]!();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, () => worker()));
+  if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
+  return results;
+}
+
+export function shuffle<T>(items: readonly T[]): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
