@@ -1,0 +1,45 @@
+# extend-event-rules: the targets the Extend templates' users type.
+# `make help` lists them.
+
+IMAGE ?= extend-event-rules
+IMAGE_TAG ?= latest
+NAMESPACE ?=
+APP ?=
+
+.PHONY: help build image run imagerun up test validate lint lint-dockerfile upload
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+build: ## install dependencies (npm ci) and compile to dist/
+	npm ci
+	npm run build
+
+image: ## docker build the image (IMAGE, IMAGE_TAG; fails on an invalid rules.yaml)
+	docker build -t $(IMAGE):$(IMAGE_TAG) .
+
+run: ## run the event handler locally (npm start; reads .env)
+	npm start
+
+imagerun: image ## run the image with .env (gRPC :6565, metrics :8080)
+	docker run --rm --env-file .env -p 6565:6565 -p 8080:8080 $(IMAGE):$(IMAGE_TAG)
+
+up: ## docker compose up --build
+	docker compose up --build
+
+test: ## run the tests (npm test)
+	npm test
+
+validate: ## check rules.yaml (extend-event-rules validate)
+	npm run build --silent
+	node dist/cli/index.js validate
+
+lint: lint-dockerfile ## eslint and the Dockerfile lint
+	npm run lint
+
+lint-dockerfile: ## check the Dockerfile (dockerfile-utils)
+	node scripts/lint-dockerfile.mjs
+
+upload: ## build and push to Extend: make upload NAMESPACE=<ns> APP=<app> IMAGE_TAG=v0.0.1
+	@test -n "$(NAMESPACE)" -a -n "$(APP)" || { echo "usage: make upload NAMESPACE=<namespace> APP=<app> IMAGE_TAG=<tag>"; exit 2; }
+	extend-helper-cli image-upload --login --namespace $(NAMESPACE) --app $(APP) --image-tag $(IMAGE_TAG)

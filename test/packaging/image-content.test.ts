@@ -1,0 +1,237 @@
+/**
+ * The image holds everything the server needs, and nothing is missing: the
+ * Dockerfile's stages are run without Docker (test/packaging/dockerfile-stages.ts):
+ * the build context is the repository minus .dockerignore; the build stage runs
+ * its own steps (`npm ci`, `npm run build`, the rules validation) in a temp copy;
+ * the runtime stage gets ONLY what its COPY lines name and runs its own
+ * `npm ci --omit=dev`. Then the server starts from the runtime directory with
+ * the image's CMD and must answer health and a UserLoggedIn event.
+ * npm runs with the local cache (`npm_config_prefer_offline=true`).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/events/catalog.js';
+import { sampleEvent } from '../../src/events/samples.js';
+import type { DecodedEvent } from '../../src/events/types.js';
+import { REPO_ROOT } from '../support/prereq.js';
+import { callRaw, healthCheck, healthClient, rawClient } from '../server/support.js';
+import { buildContext, execForm, listFiles, parseStages, runCommand, runStages } from './dockerfile-stages.js';
+import type { StageResult } from './dockerfile-stages.js';
+
+const DOCKERFILE = readFileSync(resolve(REPO_ROOT, 'Dockerfile'), 'utf8');
+const LOGIN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => res());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((res) => server.close(() => res()));
+  return port;
+}
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let workspace = '';
+let build: StageResult;
+let runtime: StageResult;
+
+beforeAll(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'eer-image-'));
+  const context = join(workspace, 'context');
+  buildContext(REPO_ROOT, context);
+  const stages = runStages(DOCKERFILE, {
+    context,
+    workspace,
+    runEnv: { npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false', npm_config_loglevel: 'error' },
+  });
+  build = stages.get('build')!;
+  runtime = stages.get('runtime')!;
+}, 300_000);
+
+afterAll(() => {
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
+});
+
+describe('Dockerfile', () => {
+  it('has a build and a runtime stage on the current Node LTS', () => {
+    const stages = parseStages(DOCKERFILE);
+    expect(stages.map((s) => [s.name, s.image])).toEqual([
+      ['build', 'node:24-bookworm-slim'],
+      ['runtime', 'node:24-bookworm-slim'],
+    ]);
+    expect(build).toBeDefined();
+    expect(runtime).toBeDefined();
+  });
+
+  it('runtime: non-root, production, tini as PID 1, the Extend ports', () => {
+    const stage = parseStages(DOCKERFILE).find((s) => s.name === 'runtime')!;
+    const one = (keyword: string) => {
+      const found = stage.instructions.filter((i) => i.getKeyword() === keyword);
+      expect(found, keyword).toHaveLength(1);
+      return found[0]!;
+    };
+    expect(runtime.user).toBe('node');
+    expect(runtime.env.NODE_ENV).toBe('production');
+    expect(execForm(one('ENTRYPOINT'))).toEqual(['tini', '--']);
+    expect(execForm(one('CMD'))).toEqual(['node', 'dist/main.js']);
+    expect(one('EXPOSE').getArguments().map((a) => a.getValue())).toEqual(['6565', '8080']);
+    // the only steps this test cannot run: installing tini and handing /app to the node user
+    expect(runtime.skipped).toHaveLength(2);
+    expect(runtime.skipped[0]).toMatch(/apt-get install -y --no-install-recommends tini\b/);
+    expect(runtime.skipped[1]).toMatch(/^chown node:node \/app$/);
+    expect(build.skipped).toEqual([]);
+  });
+
+  it('runtime holds production dependencies and compiled code only', () => {
+    const app = runtime.hostWorkdir;
+    expect(runtime.workdir).toBe('/app');
+    for (const needed of ['dist/main.js', 'dist/cli/index.js', 'rules.yaml', 'rules.schema.json', 'package.json', 'package-lock.json', 'proto']) {
+      expect(existsSync(join(app, needed)), needed).toBe(true);
+    }
+    for (const absent of ['src', 'test', 'bench', 'tsconfig.json', '.env', 'node_modules/typescript', 'node_modules/vitest', 'node_modules/eslint']) {
+      expect(existsSync(join(app, absent)), absent).toBe(false);
+    }
+    expect(existsSync(join(app, 'node_modules/@grpc/grpc-js'))).toBe(true);
+  });
+});
+
+describe('the server started from the runtime stage', () => {
+  let child: ChildProcess | undefined;
+  let stdout = '';
+  let stderr = '';
+  let exited = false;
+  let port = 0;
+  let metricsPort = 0;
+
+  beforeAll(async () => {
+    port = await freePort();
+    metricsPort = await freePort();
+    const [command, ...args] = execForm(parseStages(DOCKERFILE).find((s) => s.name === 'runtime')!.instructions.find((i) => i.getKeyword() === 'CMD')!);
+    expect(command).toBe('node');
+    child = spawn(process.execPath, args, {
+      cwd: runtime.hostWorkdir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...runtime.env,
+        PORT: String(port),
+        PROMETHEUS_PORT: String(metricsPort),
+        RULES_WATCH: 'false',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.once('exit', () => (exited = true));
+    const health = healthClient(`127.0.0.1:${port}`);
+    try {
+      await waitFor('health SERVING', async () => {
+        if (exited) throw new Error(`the server exited: files in the image:\n${listFiles(runtime.hostWorkdir, 50).join('\n')}\nstderr:\n${stderr}\nstdout:\n${stdout.slice(-3000)}`);
+        try {
+          return (await healthCheck(health)) === 'SERVING';
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      health.close();
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child && !exited) {
+      const gone = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    }
+  });
+
+  it('takes a UserLoggedIn event and logs the per-event summary', async () => {
+    const catalog = await loadCatalog({ dirs: [join(runtime.hostWorkdir, 'proto')] });
+    const found = catalog.resolve(LOGIN);
+    if (!found.ok) throw new Error(`${LOGIN} not in the image's protos`);
+    const event: DecodedEvent = { ...sampleEvent(found.service), namespace: 'mygame', userId: randomBytes(16).toString('hex') };
+    const client = rawClient(`127.0.0.1:${port}`);
+    try {
+      const reply = await callRaw(client, found.service.path, catalog.codec(found.service).encode(event));
+      expect(reply.code, reply.details).toBe(grpc.status.OK);
+    } finally {
+      client.close();
+    }
+    const summary = () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; eventId?: string })
+        .find((l) => l.msg !== undefined && /^userLoggedIn: \d+ rule\(s\) matched/.test(l.msg));
+    await waitFor('the summary line', () => summary() !== undefined, 30_000);
+    expect(summary()!.msg).toBe('userLoggedIn: 1 rule(s) matched, 1 action(s), ok');
+    expect(summary()!.eventId).toBe(event['id']);
+    expect(typeof event['id']).toBe('string');
+  });
+
+  it('serves Prometheus metrics', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/grpc_server_handled_total\{[^}]*grpc_method="OnMessage"[^}]*\} 1/);
+  });
+
+  it('stops cleanly on SIGTERM (what tini forwards)', async () => {
+    const exit = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child!.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(stdout).toMatch(/"msg":"stopped"/);
+  });
+});
+
+describe('the build-time rules validation', () => {
+  const validateRun = () => {
+    const stage = parseStages(DOCKERFILE).find((s) => s.name === 'build')!;
+    const runs = stage.instructions.filter((i) => i.getKeyword() === 'RUN').map(runCommand);
+    const found = runs.filter((c) => /\bvalidate\b/.test(c));
+    expect(found, 'one RUN of the build stage validates the rules').toHaveLength(1);
+    // it runs after the build (it needs dist/)
+    expect(runs.indexOf(found[0]!)).toBeGreaterThan(runs.indexOf('npm run build'));
+    return found[0]!;
+  };
+  const run = (command: string) =>
+    spawnSync('sh', ['-c', command], { cwd: build.hostWorkdir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, encoding: 'utf8', timeout: 60_000 });
+
+  it('passes on the shipped rules.yaml', () => {
+    const result = run(validateRun());
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/rules\.yaml: valid/);
+  });
+
+  it('fails the image build on an invalid rules.yaml, saying where', () => {
+    const rules = join(build.hostWorkdir, 'rules.yaml');
+    const shipped = readFileSync(rules, 'utf8');
+    writeFileSync(rules, shipped.replace('on: userLoggedIn', 'on: userLogedIn'));
+    try {
+      const result = run(validateRun());
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(/rules\.yaml:\d+:\d+/);
+      expect(result.stderr).toMatch(/userLogedIn/);
+      expect(result.stderr).toMatch(/invalid/);
+    } finally {
+      writeFileSync(rules, shipped);
+    }
+  });
+});
