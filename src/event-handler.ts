@@ -2,13 +2,19 @@
  * One event through the pipeline: decoded event -> matching rules -> action
  * plan -> execution -> one summary log line, metrics and a span. The gRPC host
  * calls this for every served event and maps the outcome to a status.
+ *
+ * This runs for every event of every player, so the common case stays cheap:
+ * an event no rule matches costs a rule lookup, one log line and a few
+ * counter increments (no child logger, no abort signals, no executor); spans
+ * are created only when tracing is on.
  */
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
-import { tracer, extractContext, SpanKind, recordError } from './telemetry/tracing.js';
+import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from './telemetry/tracing.js';
+import type { Span } from './telemetry/tracing.js';
 import type { DecodedEvent, EventService } from './events/types.js';
 import type { RuleSet } from './rules/index.js';
-import type { Executor } from './delivery/executor.js';
+import type { DeliveryReport, Executor } from './delivery/executor.js';
 import type { EventOutcome } from './server/types.js';
 import { maskPersonalFields } from './telemetry/mask.js';
 
@@ -33,14 +39,68 @@ export interface EventCall {
   readonly bytes?: Uint8Array;
 }
 
+const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };
+
 export function createEventHandler(options: EventHandlerOptions) {
   const { logger, metrics } = options;
-  return async function onEvent(service: EventService, event: DecodedEvent, call: EventCall = {}): Promise<EventOutcome> {
+
+  async function handle(service: EventService, event: DecodedEvent, call: EventCall, span: Span | undefined): Promise<EventOutcome> {
     const started = performance.now();
     const rules = options.rules(); // one version for the whole event, even if a reload lands meanwhile
     metrics?.eventsReceived.inc({ event: service.eventName });
     const eventId = typeof event.id === 'string' ? event.id : '';
-    const parent = extractContext(call.metadata);
+    const ids = logIds(span);
+    if (options.logPayloads && logger.isLevelEnabled('debug')) {
+      logger.debug({ eventId, event: service.eventName, ...ids, payload: maskPersonalFields(event) }, 'event payload');
+    }
+    const evaluation = rules.evaluate(service.fullName, event, options.now ? { now: options.now() } : {});
+    let matched = 0;
+    const outcomes: Record<string, string> = {};
+    for (const o of evaluation.outcomes) {
+      outcomes[o.rule] = o.outcome;
+      if (o.outcome === 'matched') matched++;
+      metrics?.ruleEvaluations.inc({ rule: o.rule, outcome: o.outcome });
+      if (o.outcome === 'error') {
+        logger.error({ eventId, event: service.eventName, ...ids, rule: o.rule, error: o.error }, `rule ${o.rule} failed to evaluate`);
+      }
+    }
+
+    let report = NOTHING_TO_DO;
+    if (evaluation.plan.length > 0) {
+      const signal = call.signal && options.shutdownSignal ? AbortSignal.any([call.signal, options.shutdownSignal]) : (call.signal ?? options.shutdownSignal);
+      report = await options.executor.run({
+        service,
+        event,
+        plan: evaluation.plan,
+        ...(signal ? { signal } : {}),
+        logger: logger.child({ eventId, event: service.eventName, ...ids }),
+        ...(call.metadata ? { metadata: call.metadata } : {}),
+        ...(call.bytes ? { eventBytes: call.bytes } : {}),
+      });
+    }
+    if (span) {
+      span.setAttribute('event.outcome', report.outcome.kind);
+      span.setAttribute('event.rules_matched', matched);
+      if (report.outcome.kind !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: report.outcome.message });
+    }
+    logger.info(
+      {
+        eventId,
+        event: service.eventName,
+        ...ids,
+        outcome: report.outcome.kind,
+        rules: outcomes,
+        actions: report.actions.map((a) => ({ rule: a.rule, action: a.action, index: a.index, status: a.status, ...(a.error ? { error: a.error } : {}) })),
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      },
+      `${service.eventName}: ${matched} rule(s) matched, ${report.actions.length} action(s), ${report.outcome.kind}`,
+    );
+    return report.outcome;
+  }
+
+  return function onEvent(service: EventService, event: DecodedEvent, call: EventCall = {}): Promise<EventOutcome> {
+    if (!tracingEnabled()) return handle(service, event, call, undefined);
+    const eventId = typeof event.id === 'string' ? event.id : '';
     return tracer().startActiveSpan(
       `event ${service.eventName}`,
       {
@@ -53,44 +113,10 @@ export function createEventHandler(options: EventHandlerOptions) {
           'event.name': service.eventName,
         },
       },
-      parent,
+      extractContext(call.metadata),
       async (span) => {
-        const log = logger.child({
-          eventId,
-          event: service.eventName,
-          traceId: span.spanContext().traceId,
-          spanId: span.spanContext().spanId,
-        });
         try {
-          if (options.logPayloads) log.debug({ payload: maskPersonalFields(event) }, 'event payload');
-          const evaluation = rules.evaluate(service.fullName, event, options.now ? { now: options.now() } : {});
-          for (const o of evaluation.outcomes) {
-            metrics?.ruleEvaluations.inc({ rule: o.rule, outcome: o.outcome });
-            if (o.outcome === 'error') log.error({ rule: o.rule, error: o.error }, `rule ${o.rule} failed to evaluate`);
-          }
-          const signal = call.signal && options.shutdownSignal ? AbortSignal.any([call.signal, options.shutdownSignal]) : (call.signal ?? options.shutdownSignal);
-          const report = await options.executor.run({
-            service,
-            event,
-            plan: evaluation.plan,
-            ...(signal ? { signal } : {}),
-            logger: log,
-            ...(call.metadata ? { metadata: call.metadata } : {}),
-            ...(call.bytes ? { eventBytes: call.bytes } : {}),
-          });
-          const matched = evaluation.outcomes.filter((o) => o.outcome === 'matched').map((o) => o.rule);
-          span.setAttribute('event.outcome', report.outcome.kind);
-          span.setAttribute('event.rules_matched', matched.length);
-          log.info(
-            {
-              outcome: report.outcome.kind,
-              rules: Object.fromEntries(evaluation.outcomes.map((o) => [o.rule, o.outcome])),
-              actions: report.actions.map((a) => ({ rule: a.rule, action: a.action, index: a.index, status: a.status, ...(a.error ? { error: a.error } : {}) })),
-              durationMs: Math.round((performance.now() - started) * 100) / 100,
-            },
-            `${service.eventName}: ${matched.length} rule(s) matched, ${report.actions.length} action(s), ${report.outcome.kind}`,
-          );
-          return report.outcome;
+          return await handle(service, event, call, span);
         } catch (error) {
           recordError(span, error);
           throw error;

@@ -13,6 +13,7 @@ import { Metrics } from './telemetry/metrics.js';
 import { startMetricsServer } from './telemetry/metrics-server.js';
 import type { MetricsServer } from './telemetry/metrics-server.js';
 import { startTracing } from './telemetry/tracing.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { loadCatalog } from './events/catalog.js';
 import type { Catalog } from './events/types.js';
 import { createDefaultRegistry } from './actions/builtins/index.js';
@@ -42,6 +43,8 @@ export interface StartOptions {
   /** Registry of actions. Default: the built-ins. Pass your own to add custom actions. */
   readonly registry?: ActionRegistry;
   readonly logger?: Logger;
+  /** Export spans here, synchronously, instead of the configured exporter (tests: an InMemorySpanExporter). Default: none. */
+  readonly spanExporter?: SpanExporter;
 }
 
 /** Served services: every loaded one with EVENTS=all, else those the rules target. */
@@ -60,6 +63,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     serviceName: config.tracing.serviceName,
     zipkinEndpoint: config.tracing.zipkinEndpoint,
     otlpEndpoint: config.tracing.otlpEndpoint,
+    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
   });
 
   const started = performance.now();

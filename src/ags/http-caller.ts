@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/metrics.js';
+import { inSpan, injectContext, SpanKind, SpanStatusCode } from '../telemetry/tracing.js';
 import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
@@ -139,7 +140,7 @@ export class HttpCaller {
         const timeoutMs = Math.max(1, Math.min(spec.timeoutMs ?? this.timeoutMs, remaining));
         let res: RawResponse | undefined;
         try {
-          res = await this.transport.send({ ...prepared, timeoutMs, ...(signal ? { signal } : {}) });
+          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(signal ? { signal } : {}) });
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
@@ -201,6 +202,30 @@ export class HttpCaller {
       await this.#sleep(delay, signal);
       retries++;
     }
+  }
+
+  /** One attempt, in a client span (when tracing is on) whose context travels in the request headers. */
+  #send(operation: string, attempt: number, req: RawRequest): Promise<RawResponse> {
+    return inSpan(
+      `${req.method} ${operation}`,
+      SpanKind.CLIENT,
+      {
+        'http.request.method': req.method,
+        'url.full': `${req.url.origin}${req.url.pathname}`,
+        'server.address': req.url.hostname,
+        'ags.operation': operation,
+        ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
+      },
+      async (span) => {
+        if (!span) return this.transport.send(req);
+        const headers = { ...req.headers };
+        injectContext(headers);
+        const res = await this.transport.send({ ...req, headers });
+        span.setAttribute('http.response.status_code', res.status);
+        if (res.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${res.status}` });
+        return res;
+      },
+    );
   }
 
   #aborted(operation: string, attempts: number): AgsError {

@@ -40,6 +40,7 @@ import type { EventOutcome } from '../server/types.js';
 import type { ActionOutcome, Metrics } from '../telemetry/metrics.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
+import { inSpan, SpanKind, SpanStatusCode } from '../telemetry/tracing.js';
 import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS, DedupeStoreUnavailableError } from './store.js';
 import type { DedupeStore, DoneState } from './store.js';
 
@@ -395,6 +396,20 @@ export function createExecutor(options: ExecutorOptions): Executor {
       return { report: { ...base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed() }, stop: false };
     };
 
+    /** Runs one action in its span (tracing on): rule, action, outcome, attempts. */
+    const traced = (p: PlannedAction, fn: () => Promise<{ report: ActionReport; stop: boolean }>): Promise<{ report: ActionReport; stop: boolean }> =>
+      inSpan(`action ${p.action}`, SpanKind.INTERNAL, { 'event.id': eventId, 'event.name': input.service.eventName, 'rule.name': p.rule, 'action.name': p.action, 'action.index': p.index }, async (span) => {
+        const ran = await fn();
+        if (span) {
+          span.setAttribute('action.outcome', ran.report.status);
+          if (ran.report.attempts !== undefined) span.setAttribute('action.attempts', ran.report.attempts);
+          if (ran.report.status === 'failed' || ran.report.status === 'retriable' || ran.report.status === 'deadLettered') {
+            span.setStatus({ code: SpanStatusCode.ERROR, ...(ran.report.error ? { message: ran.report.error } : {}) });
+          }
+        }
+        return ran;
+      });
+
     try {
       // Group by rule, keeping plan order.
       const rules = new Map<string, PlannedAction[]>();
@@ -409,12 +424,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
           const skip = (error: string): void => {
             reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
           };
-          if (p.mode === 'shadow') {
-            reports.push(planOnly(p, 'shadow'));
-            continue;
-          }
-          if (dryRun) {
-            reports.push(planOnly(p, 'planned'));
+          if (p.mode === 'shadow' || dryRun) {
+            const status = p.mode === 'shadow' ? 'shadow' : 'planned';
+            reports.push((await traced(p, () => Promise.resolve({ report: planOnly(p, status), stop: false }))).report);
             continue;
           }
           if (storeError) {
@@ -431,7 +443,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
             if (!retryReasons.includes(reason)) retryReasons.push(reason);
             continue;
           }
-          const { report, stop } = await runLive(p);
+          const { report, stop } = await traced(p, () => runLive(p));
           reports.push(report);
           if (stop) stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
         }

@@ -102,6 +102,29 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
   [status.UNAUTHENTICATED]: 'Unauthenticated',
 };
 
+/**
+ * The cancellation of one call. Its AbortSignal is created only when a handler
+ * asks for it (most events never do: no rule matches), yet a cancel that came
+ * before is not lost: the signal is then born aborted.
+ */
+class CallCancellation {
+  #controller: AbortController | undefined;
+  #reason: Error | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#reason) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.#reason ??= reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 interface Answer {
   readonly code: status;
   readonly details?: string;
@@ -122,7 +145,7 @@ class GrpcEventHost implements EventHost {
   private readonly bindAddress: string;
   private readonly loaded: ReadonlyMap<string, readonly EventService[]>;
   private servedSet: ReadonlySet<string> = new Set();
-  private readonly inFlight = new Set<AbortController>();
+  private readonly inFlight = new Set<CallCancellation>();
   /** The handlers of calls in flight: after a forced shutdown, awaited (briefly) so they can release claims. */
   private readonly handlers = new Set<Promise<unknown>>();
   private readonly settleMs: number;
@@ -221,7 +244,7 @@ class GrpcEventHost implements EventHost {
     clearTimeout(timer);
     if (!graceful) {
       this.logger.warn({ inFlight: this.inFlight.size }, 'grace period over: cancelling calls in flight');
-      for (const controller of this.inFlight) controller.abort(new Error('server shutting down'));
+      for (const cancellation of this.inFlight) cancellation.abort(new Error('server shutting down'));
       this.server.forceShutdown();
       await this.settle();
     }
@@ -308,13 +331,19 @@ class GrpcEventHost implements EventHost {
       return { code: status.INVALID_ARGUMENT, details: message };
     }
 
-    const controller = new AbortController();
-    const onCancelled = (): void => controller.abort(new Error('call cancelled by the client'));
+    const cancellation = new CallCancellation();
+    const onCancelled = (): void => cancellation.abort(new Error('call cancelled by the client'));
     call.on('cancelled', onCancelled);
-    this.inFlight.add(controller);
+    this.inFlight.add(cancellation);
     let outcome: EventOutcome;
     try {
-      const handling = this.onEvent(service, event, { signal: controller.signal, metadata: call.metadata.getMap(), bytes: call.request });
+      const handling = this.onEvent(service, event, {
+        get signal() {
+          return cancellation.signal;
+        },
+        metadata: call.metadata.getMap(),
+        bytes: call.request,
+      });
       this.handlers.add(handling);
       const forget = (): void => void this.handlers.delete(handling);
       handling.then(forget, forget);
@@ -323,7 +352,7 @@ class GrpcEventHost implements EventHost {
       this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
       return { code: status.INTERNAL, details: 'internal error while handling the event' };
     } finally {
-      this.inFlight.delete(controller);
+      this.inFlight.delete(cancellation);
       call.removeListener('cancelled', onCancelled);
     }
     switch (outcome.kind) {

@@ -9,23 +9,27 @@
  * event (gRPC server), one per executed action, one per AGS HTTP request.
  */
 import { trace, propagation, context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { Context, Span, Tracer, TextMapGetter } from '@opentelemetry/api';
-import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator } from '@opentelemetry/core';
-import { B3Propagator, B3InjectEncoding } from '@opentelemetry/propagator-b3';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { Attributes, Context, Span, Tracer, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export { SpanKind, SpanStatusCode };
-export type { Span, Tracer, Context };
+export type { Attributes, Span, Tracer, Context };
 
 export const TRACER_NAME = 'extend-event-rules';
+
+let enabled = false;
 
 /** The tracer every module uses (no-op until {@link startTracing} registers a provider). */
 export function tracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
+}
+
+/**
+ * True once {@link startTracing} started an SDK in this process. Hot paths
+ * check it to skip span bookkeeping entirely when tracing is off.
+ */
+export function tracingEnabled(): boolean {
+  return enabled;
 }
 
 export interface TracingOptions {
@@ -48,7 +52,9 @@ export interface TracingHandle {
 }
 
 /** B3 (single and multi header) + W3C trace context + baggage, in and out. */
-export function createPropagator(): CompositePropagator {
+export async function createPropagator(): Promise<TextMapPropagator> {
+  const { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator } = await import('@opentelemetry/core');
+  const { B3Propagator, B3InjectEncoding } = await import('@opentelemetry/propagator-b3');
   return new CompositePropagator({
     propagators: [
       new W3CTraceContextPropagator(),
@@ -71,27 +77,47 @@ async function createExporter(options: TracingOptions): Promise<SpanExporter | u
       const url = options.otlpEndpoint ? `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` : undefined;
       return new OTLPTraceExporter(url ? { url } : {});
     }
-    case 'console':
+    case 'console': {
+      const { ConsoleSpanExporter } = await import('@opentelemetry/sdk-trace-base');
       return new ConsoleSpanExporter();
+    }
     case 'none':
       return undefined;
   }
 }
 
-/** Starts the SDK when an exporter is chosen; otherwise returns a disabled handle. */
+/**
+ * Starts the SDK when an exporter is chosen; otherwise returns a disabled
+ * handle. The SDK packages are imported only here, so with tracing off they
+ * are never loaded (start-up time and memory stay those of the API alone).
+ */
 export async function startTracing(options: TracingOptions = {}): Promise<TracingHandle> {
   const exporter = await createExporter(options);
   if (!exporter) return { enabled: false, shutdown: () => Promise.resolve() };
-  const processor: SpanProcessor = options.spanExporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
+  const [{ NodeSDK }, { BatchSpanProcessor, SimpleSpanProcessor }, { resourceFromAttributes }, { ATTR_SERVICE_NAME }, textMapPropagator] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'),
+    createPropagator(),
+  ]);
+  const processor = options.spanExporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? 'extend-app-event-handler' }),
     spanProcessors: [processor],
-    textMapPropagator: createPropagator(),
+    textMapPropagator,
     instrumentations: [],
     autoDetectResources: false,
   });
   sdk.start();
-  return { enabled: true, shutdown: () => sdk.shutdown() };
+  enabled = true;
+  return {
+    enabled: true,
+    shutdown: async () => {
+      enabled = false;
+      await sdk.shutdown();
+    },
+  };
 }
 
 /** Reads propagation headers from gRPC metadata (`getMap()` values). */
@@ -111,8 +137,48 @@ export function extractContext(metadata: Record<string, unknown> | undefined): C
   return propagation.extract(context.active(), metadata, metadataGetter);
 }
 
+const headerSetter: TextMapSetter<Record<string, string>> = {
+  set: (carrier, key, value) => {
+    carrier[key] = value;
+  },
+};
+
+/**
+ * Writes the active span's propagation headers (W3C `traceparent`, B3) into
+ * outgoing HTTP headers. A no-op when tracing is off.
+ */
+export function injectContext(headers: Record<string, string>, ctx: Context = context.active()): void {
+  if (enabled) propagation.inject(ctx, headers, headerSetter);
+}
+
+/** Trace and span ids of a recording span, for log lines; empty when tracing is off. */
+export function logIds(span: Span | undefined): { traceId?: string; spanId?: string } {
+  if (!span?.isRecording()) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
+}
+
 /** Records an error on a span and marks it failed. */
 export function recordError(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : new Error(String(error)));
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/**
+ * Runs `fn` in a child span of the active one (ended when `fn` settles, marked
+ * failed when it throws). With tracing off, runs `fn(undefined)` directly: no
+ * span, no context switch.
+ */
+export function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+  if (!enabled) return fn(undefined);
+  return tracer().startActiveSpan(name, { kind, attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      recordError(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
