@@ -26,8 +26,6 @@ export interface EventHandlerOptions {
   readonly metrics?: Metrics;
   /** Log each payload at debug level, personal fields masked. Default false. */
   readonly logPayloads?: boolean;
-  /** Aborted when shutdown begins. */
-  readonly shutdownSignal?: AbortSignal;
   /** Clock for activation windows. Default: the system clock. */
   readonly now?: () => Date;
 }
@@ -67,7 +65,7 @@ export function createEventHandler(options: EventHandlerOptions) {
 
     let report = NOTHING_TO_DO;
     if (evaluation.plan.length > 0) {
-      const signal = call.signal && options.shutdownSignal ? AbortSignal.any([call.signal, options.shutdownSignal]) : (call.signal ?? options.shutdownSignal);
+      const signal = call.signal;
       report = await options.executor.run({
         service,
         event,

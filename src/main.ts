@@ -118,6 +118,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
   const shutdownController = new AbortController();
   const executor = createExecutor({
+    shutdownSignal: shutdownController.signal,
     registry,
     store,
     deadLetters,
@@ -137,7 +138,6 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     logger,
     metrics,
     logPayloads: config.logPayloads,
-    shutdownSignal: shutdownController.signal,
   });
   const host: EventHost = createEventHost({
     catalog,

@@ -110,6 +110,8 @@ export interface ExecutorOptions {
   readonly retentionMs?: number;
   /** Clock for dead-letter timestamps. Default: `() => new Date()`. */
   readonly now?: () => Date;
+  /** Aborted when the process shuts down: like a cancelled call, in-flight actions see it and the event answers retry. Default: none. */
+  readonly shutdownSignal?: AbortSignal;
 }
 
 export interface RunInput {
@@ -204,10 +206,20 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const replayRule = input.replayRule ?? (typeof header === 'string' && header !== '' ? header : undefined);
     const eventId = typeof input.event.id === 'string' ? input.event.id : '';
 
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
+    // One signal per event: the call cancelled, shutdown, or the deadline passed, whichever comes first.
+    // (Linked by hand: AbortSignal.any costs weak references and GC work on every event.)
+    const aborter = new AbortController();
+    const signal = aborter.signal;
+    const timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
     timer.unref?.();
-    const signal = input.signal ? AbortSignal.any([input.signal, deadline.signal]) : deadline.signal;
+    const linked = [input.signal, options.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    const onAbort = function (this: AbortSignal): void {
+      if (!signal.aborted) aborter.abort(this.reason);
+    };
+    for (const s of linked) {
+      if (s.aborted) aborter.abort(s.reason);
+      else s.addEventListener('abort', onAbort, { once: true });
+    }
 
     const reports: ActionReport[] = [];
     const retryReasons: string[] = [];
@@ -450,6 +462,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
     } finally {
       clearTimeout(timer);
+      for (const s of linked) s.removeEventListener('abort', onAbort);
     }
 
     let outcome: EventOutcome;
