@@ -41,11 +41,21 @@ const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', a
 
 export function createEventHandler(options: EventHandlerOptions) {
   const { logger, metrics } = options;
+  // Counter children resolved once per label set (prom-client hashes and validates labels on every `inc` otherwise).
+  const children = new Map<string, { inc(): void }>();
+  const counted = (key: string, make: () => { inc(): void }): void => {
+    let child = children.get(key);
+    if (!child) {
+      child = make();
+      children.set(key, child);
+    }
+    child.inc();
+  };
 
   async function handle(service: EventService, event: DecodedEvent, call: EventCall, span: Span | undefined): Promise<EventOutcome> {
     const started = performance.now();
     const rules = options.rules(); // one version for the whole event, even if a reload lands meanwhile
-    metrics?.eventsReceived.inc({ event: service.eventName });
+    if (metrics) counted(`e\0${service.eventName}`, () => metrics.eventsReceived.labels({ event: service.eventName }));
     const eventId = typeof event.id === 'string' ? event.id : '';
     const ids = logIds(span);
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
@@ -57,7 +67,7 @@ export function createEventHandler(options: EventHandlerOptions) {
     for (const o of evaluation.outcomes) {
       outcomes[o.rule] = o.outcome;
       if (o.outcome === 'matched') matched++;
-      metrics?.ruleEvaluations.inc({ rule: o.rule, outcome: o.outcome });
+      if (metrics) counted(`r\0${o.rule}\0${o.outcome}`, () => metrics.ruleEvaluations.labels({ rule: o.rule, outcome: o.outcome }));
       if (o.outcome === 'error') {
         logger.error({ eventId, event: service.eventName, ...ids, rule: o.rule, error: o.error }, `rule ${o.rule} failed to evaluate`);
       }

@@ -133,9 +133,11 @@ export class HttpCaller {
     for (;;) {
       if (signal?.aborted) throw this.#aborted(operation, attempts);
       let failure: Failure | undefined;
+      let sent = false;
       try {
         const prepared = await spec.prepare();
         attempts++;
+        sent = true;
         const remaining = this.deadlineMs - (this.now() - start);
         const timeoutMs = Math.max(1, Math.min(spec.timeoutMs ?? this.timeoutMs, remaining));
         let res: RawResponse | undefined;
@@ -170,9 +172,9 @@ export class HttpCaller {
       } catch (err) {
         // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
         if (!(err instanceof AgsError) || err.kind === 'aborted') throw err;
+        if (!sent) attempts++; // a login that failed in prepare() is this round's attempt
         if (!err.retriable || attempts >= this.maxAttempts) throw err;
         failure = { kind: err.kind, retriable: true, ...(err.status !== undefined ? { status: err.status } : {}) };
-        attempts = Math.max(attempts, 1);
       }
       if (failure === undefined) throw new Error(`${operation}: no answer and no error (bug)`);
       const f: Failure = failure;
