@@ -81,7 +81,7 @@ export function createEventHandler(options: EventHandlerOptions) {
         event,
         plan: evaluation.plan,
         ...(signal ? { signal } : {}),
-        logger: logger.child({ eventId, event: service.eventName, ...ids }),
+        logBindings: { eventId, event: service.eventName, ...ids },
         ...(call.metadata ? { metadata: call.metadata } : {}),
         ...(call.bytes ? { eventBytes: call.bytes } : {}),
       });

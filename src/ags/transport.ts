@@ -13,7 +13,7 @@ export interface RawRequest {
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
-  /** Timeout of this attempt, from sending to the last byte of the answer. */
+  /** Timeout of this attempt: until the answer's headers, then at most this long between body chunks. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }
@@ -66,16 +66,8 @@ export class HttpTransport {
     if (req.url.protocol !== 'https:' && req.url.protocol !== 'http:') {
       throw new TransportError('network', 'ERR_INVALID_URL', `unsupported protocol ${req.url.protocol}`);
     }
-    // One signal for undici: the attempt's timeout or the caller's abort, whichever comes first.
-    const controller = new AbortController();
-    let failure: TransportError | undefined;
-    const stop = (error: TransportError): void => {
-      failure ??= error;
-      controller.abort(error);
-    };
-    const timer = setTimeout(() => stop(new TransportError('timeout', 'ETIMEDOUT', `no answer within ${req.timeoutMs} ms`)), req.timeoutMs);
-    const onAbort = (): void => stop(new TransportError('aborted', undefined, 'aborted'));
-    req.signal?.addEventListener('abort', onAbort, { once: true });
+    // The attempt's timeout is undici's (no timer of our own per request): until the answer's
+    // headers, then between body chunks. The caller's signal is passed as is.
     try {
       const res = await this.#agent.request({
         origin: req.url.origin,
@@ -83,9 +75,9 @@ export class HttpTransport {
         method: req.method,
         headers: req.headers,
         ...(req.body !== undefined ? { body: req.body } : {}),
-        signal: controller.signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
+        ...(req.signal ? { signal: req.signal } : {}),
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
       });
       const chunks: Buffer[] = [];
       let size = 0;
@@ -99,15 +91,13 @@ export class HttpTransport {
         text: Buffer.concat(chunks).toString('utf8').slice(0, this.#maxBody),
       };
     } catch (error) {
-      if (failure) throw failure;
       if (error instanceof TransportError) throw error;
+      if (req.signal?.aborted) throw new TransportError('aborted', undefined, 'aborted');
       const code = codeOf(error);
-      if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') throw new TransportError('network', 'ECONNRESET', `connection closed: ${messageOf(error)}`);
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new TransportError('timeout', 'ETIMEDOUT', `no answer within ${req.timeoutMs} ms`);
       if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new TransportError('timeout', 'ETIMEDOUT', `connect timeout: ${messageOf(error)}`);
+      if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') throw new TransportError('network', 'ECONNRESET', `connection closed: ${messageOf(error)}`);
       throw new TransportError('network', code, messageOf(error));
-    } finally {
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -126,6 +126,8 @@ export interface RunInput {
   readonly signal?: AbortSignal;
   /** Per-event logger. Default: the executor's. */
   readonly logger?: Logger;
+  /** Fields on every line written for this event (event id and name, trace ids). The child logger is made only when a line is written. Default: none. */
+  readonly logBindings?: Readonly<Record<string, unknown>>;
   /** The call's metadata; its `x-event-rules-replay` header marks a replay. */
   readonly metadata?: Readonly<Record<string, unknown>>;
   /** The rule being replayed (overrides the metadata header). */
@@ -200,7 +202,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   async function run(input: RunInput): Promise<DeliveryReport> {
-    const log = input.logger ?? options.logger;
+    let eventLog: Logger | undefined;
+    const log = (): Logger => (eventLog ??= input.logBindings ? (input.logger ?? options.logger).child(input.logBindings) : (input.logger ?? options.logger));
     const key = computeEventKey(input.event, input.eventBytes);
     const header = input.metadata?.[REPLAY_HEADER];
     const replayRule = input.replayRule ?? (typeof header === 'string' && header !== '' ? header : undefined);
@@ -229,19 +232,25 @@ export function createExecutor(options: ExecutorOptions): Executor {
       if (storeError) return;
       storeError = error instanceof DedupeStoreUnavailableError ? error : new DedupeStoreUnavailableError(store.kind, 'unknown', messageOf(error));
       metrics?.dedupeStoreErrors.inc({ store: store.kind });
-      log.error({ store: store.kind, operation: storeError.operation, reason: storeError.reason }, `idempotency store unavailable: event not processed, answering retry (${storeError.reason})`);
+      log().error({ store: store.kind, operation: storeError.operation, reason: storeError.reason }, `idempotency store unavailable: event not processed, answering retry (${storeError.reason})`);
     };
 
-    const context = (p: PlannedAction, idemKey: string): ActionContext => ({
-      event: input.event,
-      eventName: input.service.eventName,
-      namespace: options.namespace,
-      rule: p.rule,
-      idempotencyKey: idemKey,
-      ...(options.ags && !dryRun ? { ags: options.ags } : {}),
-      logger: log.child({ rule: p.rule, action: p.action, index: p.index }),
-      signal,
-    });
+    const context = (p: PlannedAction, idemKey: string): ActionContext => {
+      let actionLog: Logger | undefined;
+      return {
+        event: input.event,
+        eventName: input.service.eventName,
+        namespace: options.namespace,
+        rule: p.rule,
+        idempotencyKey: idemKey,
+        ...(options.ags && !dryRun ? { ags: options.ags } : {}),
+        signal,
+        get logger(): Logger {
+          actionLog ??= log().child({ rule: p.rule, action: p.action, index: p.index });
+          return actionLog;
+        },
+      };
+    };
 
     /** Shadow rule or dry run: plan only. */
     const planOnly = (p: PlannedAction, status: 'shadow' | 'planned'): ActionReport => {
@@ -253,11 +262,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const requests = def.plan(def.normalize(p.params, ctx), ctx);
         count(p, status);
         const what = requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'no request';
-        log.info({ rule: p.rule, action: p.action, index: p.index, requests }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} would send ${what}`);
+        log().info({ rule: p.rule, action: p.action, index: p.index, requests }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} would send ${what}`);
         return { rule: p.rule, index: p.index, action: p.action, status, requests, durationMs: round(performance.now() - t0) };
       } catch (error) {
         count(p, 'failed');
-        log.warn({ rule: p.rule, action: p.action, index: p.index, error: messageOf(error) }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} cannot be planned: ${messageOf(error)}`);
+        log().warn({ rule: p.rule, action: p.action, index: p.index, error: messageOf(error) }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} cannot be planned: ${messageOf(error)}`);
         return { rule: p.rule, index: p.index, action: p.action, status: 'failed', error: messageOf(error), durationMs: round(performance.now() - t0) };
       }
     };
@@ -278,7 +287,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           storeFailed(error);
           return { report: { ...base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed() }, stop: true };
         }
-        log.info({ rule: p.rule, action: p.action, index: p.index, state: unrecordedState }, `${p.rule}/${p.action} had run before the idempotency store went away: recorded now, not run again`);
+        log().info({ rule: p.rule, action: p.action, index: p.index, state: unrecordedState }, `${p.rule}/${p.action} had run before the idempotency store went away: recorded now, not run again`);
         if (replayRule !== p.rule || unrecordedState === 'succeeded') {
           count(p, 'duplicate');
           const error = unrecordedState === 'deadLettered' ? 'dead-lettered by an earlier delivery (replay it to run again)' : undefined;
@@ -348,7 +357,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           await release();
           count(p, 'retriable');
           retryReasons.push(`${p.rule}/${p.action}: ${message}`);
-          log.warn({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (retriable), the event will be redelivered: ${message}`);
+          log().warn({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (retriable), the event will be redelivered: ${message}`);
           return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
         }
 
@@ -356,7 +365,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           await release();
           count(p, 'failed');
           retryReasons.push(`${p.rule}/${p.action}: ${message}`);
-          log.error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (onFailure: retry), the event will be redelivered: ${message}`);
+          log().error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (onFailure: retry), the event will be redelivered: ${message}`);
           return { report: { ...base, status: 'failed', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
         }
 
@@ -380,7 +389,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           await release();
           count(p, 'retriable');
           retryReasons.push(`${p.rule}/${p.action}: dead letter not written: ${messageOf(writeError)}`);
-          log.error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), writeError: messageOf(writeError) }, `${p.rule}/${p.action} failed permanently and its dead letter could not be written: the event will be redelivered`);
+          log().error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), writeError: messageOf(writeError) }, `${p.rule}/${p.action} failed permanently and its dead letter could not be written: the event will be redelivered`);
           return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
         }
         try {
@@ -391,7 +400,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         }
         count(p, 'deadLettered');
         metrics?.deadLetters.inc({ rule: p.rule, action: p.action });
-        log.error({ rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts }, `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`);
+        log().error({ rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts }, `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`);
         return { report: { ...base, status: 'deadLettered', error: message, attempts: record.attempts, durationMs: elapsed() }, stop: true };
       }
 

@@ -92,7 +92,9 @@ export function bool(action: string, params: Record<string, unknown>, name: stri
 
 /** Drop undefined values (keeps bodies exact). */
 export function compact<T extends Record<string, unknown>>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const out: Record<string, unknown> = {};
+  for (const key in o) if (o[key] !== undefined) out[key] = o[key];
+  return out as T;
 }
 
 /** The client, or a permanent ActionError when there is none (dry run). */
