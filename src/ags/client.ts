@@ -246,6 +246,7 @@ export class AgsClient {
       operation: op.operation,
       idempotent: op.idempotent,
       ...(op.signal ? { signal: op.signal } : {}),
+      ...(op.logTo ? { logTo: op.logTo } : {}),
       prepare: async () => {
         used = await this.token();
         const headers: Record<string, string> = { authorization: `Bearer ${used}`, accept: 'application/json' };

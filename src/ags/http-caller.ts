@@ -51,6 +51,8 @@ export interface CallSpec {
   readonly timeoutMs?: number;
   /** Build one attempt (called before each; may throw an AgsError, e.g. a failed login). */
   prepare(): Promise<Omit<RawRequest, 'timeoutMs' | 'signal'>> | Omit<RawRequest, 'timeoutMs' | 'signal'>;
+  /** Where this call's lines go (resolved only when one is written). Default: the caller's `logger`. */
+  readonly logTo?: () => Logger;
   /** Called once on the first 401; the call is then repeated once (re-login). */
   onUnauthorized?(): Promise<void>;
 }
@@ -156,7 +158,7 @@ export class HttpCaller {
           }
           if (res.status === 401 && spec.onUnauthorized && !reauthed) {
             reauthed = true;
-            this.#logger?.info({ operation }, 'AGS answered 401: logging in again and retrying once');
+            (spec.logTo?.() ?? this.#logger)?.info({ operation }, 'AGS answered 401: logging in again and retrying once');
             await spec.onUnauthorized();
             continue;
           }
@@ -197,7 +199,7 @@ export class HttpCaller {
       const wanted = parseRetryAfter(failure.retryAfter, this.now());
       const delay = wanted ?? backoffDelay(retries, this.backoffBaseMs, this.backoffMaxMs, this.random);
       if (this.now() - start + delay >= this.deadlineMs) throw make(true);
-      this.#logger?.warn(
+      (spec.logTo?.() ?? this.#logger)?.warn(
         { operation, attempt: attempts, status: failure.status ?? failure.kind, delayMs: delay },
         `${operation}: attempt ${attempts} failed (${failure.status ?? failure.kind}), retrying in ${delay} ms`,
       );

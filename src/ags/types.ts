@@ -3,6 +3,7 @@
  * `/work/shared/docs/ags-rest.md` (AccelByte's OpenAPI specs). Only the fields
  * the actions use are typed strictly; AGS accepts more.
  */
+import type { Logger } from 'pino';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -119,4 +120,6 @@ export interface AgsRequest {
   readonly idempotent: boolean;
   /** Aborts the call and its retries (event deadline, shutdown). */
   readonly signal?: AbortSignal;
+  /** Where this call's lines (retries, re-login) go, e.g. the action's logger carrying the event and rule; resolved only when a line is written. Default: the client's logger. */
+  readonly logTo?: () => Logger;
 }

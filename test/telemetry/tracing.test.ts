@@ -168,4 +168,27 @@ describe('tracing: the span tree of one event with two actions (issue 6)', () =>
     expect(before.has(event.spanContext().traceId)).toBe(false);
     expect(spansOf(event.spanContext().traceId)).toHaveLength(5);
   });
+
+  it('a retried AGS call: two CLIENT spans under its action (503, then 200), and the retry line carries the event, rule, action and trace ids', async () => {
+    const traceId = hex(16);
+    const callerSpanId = hex(8);
+    const eventId = `evt-retry-${hex(4)}`;
+    const user = userId();
+    ags.fail(new RegExp(`/users/${user}/fulfillment$`), [{ status: 503 }]);
+    const result = await callWithMetadata(c, await encode(LOGIN_SERVICE, loginEvent({ id: eventId, userId: user })), { traceparent: `00-${traceId}-${callerSpanId}-01` });
+    expect(result).toEqual({ code: grpc.status.OK, details: '' });
+    await waitUntil('the event span is exported', () => spansOf(traceId).some((s) => s.kind === SpanKind.SERVER));
+    const tree = spansOf(traceId);
+    const event = tree.find((s) => s.kind === SpanKind.SERVER)!;
+    const grant = tree.find((s) => s.name === 'action grantItem')!;
+    expect(parentId(grant)).toBe(event.spanContext().spanId);
+    expect(grant.attributes).toMatchObject({ 'action.outcome': 'succeeded' });
+    const attempts = tree.filter((s) => parentId(s) === grant.spanContext().spanId).sort((a, b) => Number(a.attributes['http.request.resend_count'] ?? 0) - Number(b.attributes['http.request.resend_count'] ?? 0));
+    expect(attempts.map((s) => [s.attributes['http.response.status_code'], s.attributes['http.request.resend_count']])).toEqual([
+      [503, undefined],
+      [200, 1],
+    ]);
+    const retryLine = logs.lines.find((l) => typeof l.msg === 'string' && /fulfillItem: attempt 1 failed \(503\), retrying/.test(l.msg) && l.eventId === eventId);
+    expect(retryLine).toMatchObject({ eventId, event: 'userLoggedIn', rule: 'welcome-pack', action: 'grantItem', index: 0, traceId, spanId: event.spanContext().spanId, level: 'warn' });
+  });
 });

@@ -116,7 +116,7 @@ export function planned(op: AgsRequest): PlannedRequest {
 
 /** Send an AGS request with the event's abort signal. */
 export function sendOp<T = unknown>(action: string, ctx: ActionContext, op: AgsRequest): Promise<T> {
-  return clientOf(action, ctx).request<T>(ctx.signal ? { ...op, signal: ctx.signal } : op);
+  return clientOf(action, ctx).request<T>({ ...op, ...(ctx.signal ? { signal: ctx.signal } : {}), logTo: () => ctx.logger });
 }
 
 /** Short form of an id for summaries. */
