@@ -14,10 +14,9 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/metrics.js';
 import { AgsError, AgsLoginError, loginHint } from './errors.js';
 import { HttpCaller, errorFields, parseBody } from './http-caller.js';
-import type { CallResult } from './http-caller.js';
+import type { CallResult, HttpCallerOptions } from './http-caller.js';
 import { ops } from './operations.js';
 import { TransportError } from './transport.js';
-import type { HttpTransport } from './transport.js';
 import type {
   AgsRequest,
   BanCreate,
@@ -32,37 +31,20 @@ import type {
   UserExpGrant,
 } from './types.js';
 
-export interface AgsClientOptions {
+/**
+ * The client's options: where and who, plus the retry loop's options
+ * ({@link HttpCallerOptions}: timeouts, attempts, backoff, clock, logger,
+ * metrics, connection pool), passed to its {@link HttpCaller} as they are.
+ */
+export interface AgsClientOptions extends HttpCallerOptions {
   /** AGS base URL (`AB_BASE_URL`), e.g. `https://test.accelbyte.io`. Required. A trailing `/` is ignored. */
   readonly baseUrl: string;
   /** Confidential IAM client id (`AB_CLIENT_ID`). Required. */
   readonly clientId: string;
   /** Its secret (`AB_CLIENT_SECRET`). Required; never logged nor put in errors. */
   readonly clientSecret: string;
-  /** Timeout of one HTTP attempt, ms. Default: 10000. */
-  readonly timeoutMs?: number;
-  /** Attempts per call, the first included. Default: 4. */
-  readonly maxAttempts?: number;
-  /** Overall budget of one call with its retries, ms. Default: 30000. */
-  readonly deadlineMs?: number;
-  /** Backoff base, ms (full jitter: `random() * min(backoffMaxMs, backoffBaseMs * 2^retry)`). Default: 100. */
-  readonly backoffBaseMs?: number;
-  /** Backoff cap, ms. Default: 5000. */
-  readonly backoffMaxMs?: number;
   /** Token refresh point as a fraction of `expires_in`. Default: 0.8 (as the official SDKs). */
   readonly refreshRatio?: number;
-  /** Clock, ms since epoch (token expiry, deadlines, `Retry-After` dates). Default: `Date.now`. */
-  readonly now?: () => number;
-  /** Jitter source in [0, 1). Default: `Math.random`. */
-  readonly random?: () => number;
-  /** How to wait between attempts (tests inject a recorder). Default: a real timer, cut short on abort. */
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Logger (logins, retries; never tokens or headers). Default: none. */
-  readonly logger?: Logger;
-  /** Counts `agsRequests{operation,status}` and `agsLogins{reason,result}`. Default: none. */
-  readonly metrics?: Metrics;
-  /** Connection pool to share. Default: a keep-alive pool owned (and closed) by this client. */
-  readonly transport?: HttpTransport;
 }
 
 export type LoginReason = 'initial' | 'refresh' | 'unauthorized';
@@ -99,19 +81,8 @@ export class AgsClient {
     this.#refreshRatio = options.refreshRatio ?? 0.8;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
-    this.http = new HttpCaller({
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-      ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
-      ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
-      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
-      ...(options.now ? { now: options.now } : {}),
-      ...(options.random ? { random: options.random } : {}),
-      ...(options.sleep ? { sleep: options.sleep } : {}),
-      ...(options.logger ? { logger: options.logger } : {}),
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.transport ? { transport: options.transport } : {}),
-    });
+    const { baseUrl: _baseUrl, clientId: _clientId, clientSecret: _clientSecret, refreshRatio: _refreshRatio, ...callerOptions } = options;
+    this.http = new HttpCaller(callerOptions);
   }
 
   // ---- token -------------------------------------------------------------
