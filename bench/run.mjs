@@ -469,13 +469,27 @@ async function main() {
         runs.push(JSON.parse(outText.trim().split('\n').pop()));
       }
       const ok = runs.every((r) => r.ok && r.ruleCount === 10_000);
+      // the (c) shapes: a JSON Logic condition on every rule (one JSON Logic compile each)
+      const real = manyRules(agsCatalog, { total: 10_000, events: 200, onLogin: 10 });
+      const realFile = join(work, 'rules-10k-c-shapes.yaml');
+      writeFileSync(realFile, real.text);
+      const realRuns = [];
+      for (let i = 0; i < 3; i++) {
+        const outText = execFileSync(process.execPath, [join(HERE, 'load-rules.mjs'), DIST, realFile, CATALOG_DIR], { encoding: 'utf8' });
+        realRuns.push(JSON.parse(outText.trim().split('\n').pop()));
+      }
+      const realOk = realRuns.every((r) => r.ok && r.ruleCount === 10_000);
       const s = await startServer({ name: 'rules10k', ags, protoDirs: [CATALOG_DIR], rulesText: bulk.text });
       await s.stop();
       results.rules10k = {
         rules: bulk.rules,
         events: bulk.events,
         fileBytes: Buffer.byteLength(bulk.text),
-        realisticBytes: bulk.realisticBytes,
+        realisticBytes: Buffer.byteLength(real.text),
+        realisticOk: realOk,
+        realisticProblems: realRuns[0].problems,
+        realisticMedianLoadMs: median(realRuns.map((r) => r.rulesMs)),
+        realisticRunsMs: realRuns.map((r) => r.rulesMs),
         ok,
         problems: runs[0].problems,
         medianLoadMs: median(runs.map((r) => r.rulesMs)),
@@ -483,7 +497,7 @@ async function main() {
         catalogMs: median(runs.map((r) => r.catalogMs)),
         serverStartupMs: s.startupMs,
       };
-      log(`10k rules: loadRules ${round(results.rules10k.medianLoadMs)} ms, ok ${ok}; server start-up with them ${round(s.startupMs)} ms`);
+      log(`10k rules: loadRules ${round(results.rules10k.medianLoadMs)} ms, ok ${ok}; (c) shapes ${round(results.rules10k.realisticMedianLoadMs)} ms, ok ${realOk}; server start-up with them ${round(s.startupMs)} ms`);
     }
   } finally {
     await ags.close();
@@ -494,7 +508,7 @@ async function main() {
   writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify(results, (k, v) => (k === 'latenciesUs' ? undefined : v), 2)}\n`);
   writeFileSync(join(OUT, 'latest.md'), md);
   process.stdout.write(md);
-  const failed = Object.values(rows).some((r) => !r.verified) || (results.rules10k.ok === false);
+  const failed = Object.values(rows).some((r) => !r.verified) || results.rules10k.ok === false || results.rules10k.realisticOk === false;
   return failed ? 1 : 0;
 }
 
@@ -556,7 +570,8 @@ function markdown(r) {
       `10,000 rules over ${k.events} events (${(k.fileBytes / 1024).toFixed(0)} KiB): \`loadRules\` (read, parse, validate, compile) in a fresh process, median of 3: ` +
         `**${f(k.medianLoadMs)} ms** (${k.runsMs.map((x) => f(x)).join(', ')}; loaded: ${k.ok ? 'yes' : `NO: ${k.problems.join('; ')}`}); ` +
         `catalog load ${f(k.catalogMs)} ms; server start-up to SERVING with them ${f(k.serverStartupMs)} ms. ` +
-        `With the (c) rule shapes 10,000 rules would be ${(k.realisticBytes / 1024).toFixed(0)} KiB, over the 1 MiB rules-file limit.`,
+        `With the (c) rule shapes (a JSON Logic condition on every rule, ${(k.realisticBytes / 1024).toFixed(0)} KiB): ` +
+        `**${f(k.realisticMedianLoadMs)} ms** (${k.realisticRunsMs.map((x) => f(x)).join(', ')}; loaded: ${k.realisticOk ? 'yes' : `NO: ${k.realisticProblems.join('; ')}`}).`,
       '',
     );
   }

@@ -23,7 +23,7 @@ import type { RuleSet } from './rules/index.js';
 import { watchRules } from './rules/watch.js';
 import { AgsClient } from './ags/client.js';
 import { createStore } from './delivery/create-store.js';
-import { RedisDedupeStore } from './delivery/redis-store.js';
+import type { DedupeStore } from './delivery/store.js';
 import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
 import { createExecutor } from './delivery/executor.js';
 import { createEventHost } from './server/host.js';
@@ -67,7 +67,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   });
 
   const started = performance.now();
-  const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)) });
+  const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false });
   const registry = options.registry ?? createDefaultRegistry();
   const rulesFile = resolve(config.rulesFile);
   const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error' });
@@ -99,21 +99,19 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     logger.info({ baseUrl: config.ags.baseUrl }, 'logged in to AGS');
   }
 
-  const store = createStore({
-    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-    maxKeys: config.dedupeMaxKeys,
-    logger,
-  });
-  if (store instanceof RedisDedupeStore) {
-    try {
-      await store.ready(config.redisConnectTimeoutMs);
-    } catch (error) {
-      await store.close();
-      throw new StartupError(
-        `the idempotency store at REDIS_URL did not answer within ${config.redisConnectTimeoutMs} ms (${error instanceof Error ? error.message : String(error)}): ` +
-          'check REDIS_URL and that Redis is running, or unset REDIS_URL to use the in-memory store (one replica only)',
-      );
-    }
+  let store: DedupeStore;
+  try {
+    store = await createStore({
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+      maxKeys: config.dedupeMaxKeys,
+      logger,
+      connectTimeoutMs: config.redisConnectTimeoutMs,
+    });
+  } catch (error) {
+    throw new StartupError(
+      `the idempotency store at REDIS_URL did not answer within ${config.redisConnectTimeoutMs} ms (${error instanceof Error ? error.message : String(error)}): ` +
+        'check REDIS_URL and that Redis is running, or unset REDIS_URL to use the in-memory store (one replica only)',
+    );
   }
   const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
   const shutdownController = new AbortController();

@@ -1,7 +1,9 @@
-/** Picks the idempotency store: Redis when a URL is given (several replicas), else in memory. */
+/**
+ * Picks the idempotency store: Redis when a URL is given (several replicas),
+ * else in memory. The Redis client (ioredis) is imported only then.
+ */
 import type { Logger } from 'pino';
 import { MemoryDedupeStore } from './memory-store.js';
-import { RedisDedupeStore } from './redis-store.js';
 import type { DedupeStore } from './store.js';
 
 export interface CreateStoreOptions {
@@ -13,15 +15,27 @@ export interface CreateStoreOptions {
   readonly maxKeys?: number;
   /** For Redis connection losses and recoveries. Default: none. */
   readonly logger?: Logger;
+  /** Redis: wait this long for it to answer, else close and reject (fail fast at start). Absent: do not wait. */
+  readonly connectTimeoutMs?: number;
 }
 
-export function createStore(options: CreateStoreOptions = {}): DedupeStore {
+export async function createStore(options: CreateStoreOptions = {}): Promise<DedupeStore> {
   if (options.redisUrl) {
-    return new RedisDedupeStore({
+    const { RedisDedupeStore } = await import('./redis-store.js');
+    const store = new RedisDedupeStore({
       url: options.redisUrl,
       ...(options.keyPrefix !== undefined ? { keyPrefix: options.keyPrefix } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
+    if (options.connectTimeoutMs !== undefined) {
+      try {
+        await store.ready(options.connectTimeoutMs);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+    }
+    return store;
   }
   return new MemoryDedupeStore(options.maxKeys !== undefined ? { maxKeys: options.maxKeys } : {});
 }

@@ -15,9 +15,11 @@ import type { JsonSchema } from '../actions/types.js';
 import type { Catalog, EventService } from '../events/types.js';
 import { LogicOperatorError } from './errors.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
+import type { CompiledLogic } from './logic.js';
 import { checkPath } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import type { CompiledAction, CompiledRule } from './rule-set.js';
+import { quickSchemaCheck } from './fast-check.js';
 import { buildRulesSchema } from './schema.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
@@ -42,7 +44,8 @@ export type RulesLoadResult =
   | { readonly ok: true; readonly rules: RuleSet; readonly warnings: readonly RuleProblem[] }
   | { readonly ok: false; readonly problems: readonly RuleProblem[]; readonly warnings: readonly RuleProblem[] };
 
-const fileAjv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
+/** For the full file schema: created when a file fails the quick check (see fast-check.ts). */
+let fileAjv: Ajv2020 | undefined;
 const paramsAjv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: true });
 const fileValidators = new WeakMap<ActionRegistry, { key: string; validate: ValidateFunction }>();
 const paramValidators = new WeakMap<JsonSchema, ValidateFunction>();
@@ -53,6 +56,7 @@ function fileValidator(registry: ActionRegistry): ValidateFunction {
   if (cached?.key === key) return cached.validate;
   // without $id: ajv keeps schemas by id, and each registry has its own
   const { $id: _id, ...schema } = buildRulesSchema(registry);
+  fileAjv ??= new Ajv2020({ allErrors: true, strict: false, verbose: true });
   const validate = fileAjv.compile(schema);
   fileValidators.set(registry, { key, validate });
   return validate;
@@ -93,6 +97,8 @@ class Compiler {
   /** JSON pointers the schema reported on (later checks skip them). */
   readonly schemaPaths = new Set<string>();
   readonly logic = new RulesLogic();
+  /** Compiled conditions by their JSON text: rules with the same condition share one function (compiling is ~50 µs each). */
+  readonly #compiled = new Map<string, CompiledLogic>();
   readonly data: unknown;
   readonly rulesData: unknown[];
 
@@ -151,6 +157,8 @@ class Compiler {
   // ---------------------------------------------------------------- schema
 
   checkSchema(): void {
+    // the full schema (compiled once per registry: ~100 ms) only when the quick check is unsure, to report the problems
+    if (quickSchemaCheck(this.data, this.opts.registry)) return;
     const validate = fileValidator(this.opts.registry);
     if (validate(this.data)) return;
     const errors = (validate.errors ?? []).filter(
@@ -285,8 +293,9 @@ class Compiler {
       this.checkLogic(logicValue, [...base, 'when'], type, false);
       if (this.problems.length === before) {
         try {
-          when = this.logic.compile(logicValue);
-          whenLogic = deepFreeze(structuredClone(logicValue));
+          when = this.compileLogic(logicValue);
+          // substituteEnv built a fresh tree: frozen as is, no copy
+          whenLogic = deepFreeze(logicValue);
         } catch (err) {
           this.report([...base, 'when'], 'logic', `the condition does not compile: ${(err as Error).message ?? String(err)}`);
         }
@@ -345,6 +354,21 @@ class Compiler {
       actions,
       line: this.source.position(base).line,
     };
+  }
+
+  compileLogic(logicValue: unknown): CompiledLogic {
+    let exact = true; // JSON text identifies the value: no NaN, Infinity or -0 (JSON writes them as null or 0)
+    const key = JSON.stringify(logicValue, (_k, v: unknown) => {
+      if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) exact = false;
+      return v;
+    });
+    if (!exact) return this.logic.compile(logicValue);
+    let fn = this.#compiled.get(key);
+    if (!fn) {
+      fn = this.logic.compile(logicValue);
+      this.#compiled.set(key, fn);
+    }
+    return fn;
   }
 
   // ---------------------------------------------------------------- env
@@ -503,7 +527,7 @@ class Compiler {
         this.checkLogic(logicValue, lp, type, false);
         if (this.problems.length !== before) return { constant: true, value: null };
         try {
-          return compileLogicValue(this.logic.compile(logicValue), `$logic at ${describePath(path.slice(2))}`);
+          return compileLogicValue(this.compileLogic(logicValue), `$logic at ${describePath(path.slice(2))}`);
         } catch (err) {
           this.report(lp, 'logic', `the expression does not compile: ${(err as Error).message ?? String(err)}`);
           return { constant: true, value: null };

@@ -67,8 +67,11 @@ const LABEL_REQUIRED = 2;
 const LABEL_REPEATED = 3;
 
 export interface DescriptorPoolOptions {
-  /** The roots to describe (the catalog's, the infrastructure services'). Loaded with `keepCase: true`. */
-  readonly roots: readonly Root[];
+  /**
+   * The roots to describe (the catalog's, the infrastructure services'). Loaded with `keepCase: true`.
+   * A function: called on the first request, so a catalog's root need not be kept in memory before reflection is used.
+   */
+  readonly roots: readonly Root[] | (() => readonly Root[]);
   /** Proto directories: absolute file names under one of them are made relative to it. Default: none. */
   readonly dirs?: readonly string[];
 }
@@ -135,24 +138,37 @@ function syntaxOf(o: ReflectionObject, file?: string): 'proto2' | 'proto3' {
  * file's descriptor (and its dependency closure) encoded on first request.
  */
 export class DescriptorPool {
-  private readonly roots: readonly Root[];
+  private readonly rootsSource: readonly Root[] | (() => readonly Root[]);
+  private rootsValue: readonly Root[] | undefined;
   private readonly dirs: readonly string[];
   private readonly files = new Map<string, FileEntry>();
   /** Top-level object -> its file. */
   private readonly fileOfObject = new Map<ReflectionObject, FileEntry>();
 
   constructor(options: DescriptorPoolOptions) {
-    this.roots = options.roots;
+    this.rootsSource = options.roots;
     this.dirs = (options.dirs ?? []).map((d) => (d.endsWith(sep) ? d : d + sep));
-    for (const root of this.roots) this.walk(root);
+    if (typeof options.roots !== 'function') void this.roots;
+  }
+
+  /** The roots, indexed on first use. */
+  private get roots(): readonly Root[] {
+    if (!this.rootsValue) {
+      const roots = typeof this.rootsSource === 'function' ? this.rootsSource() : this.rootsSource;
+      for (const root of roots) this.walk(root);
+      this.rootsValue = roots;
+    }
+    return this.rootsValue;
   }
 
   /** Names of every file known to the pool. */
   fileNames(): string[] {
+    void this.roots;
     return [...this.files.keys()];
   }
 
   hasFile(name: string): boolean {
+    void this.roots;
     return this.files.has(name);
   }
 
@@ -194,6 +210,7 @@ export class DescriptorPool {
    * dependencies (each once). Undefined when the file is unknown.
    */
   fileWithDependencies(name: string): readonly Buffer[] | undefined {
+    void this.roots;
     const entry = this.files.get(name);
     if (!entry) return undefined;
     if (entry.closure) return entry.closure;

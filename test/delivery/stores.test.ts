@@ -112,7 +112,7 @@ describe('memory store', () => {
   });
 
   it('createStore without a URL is the memory store', async () => {
-    const store = createStore({ maxKeys: 10 });
+    const store = await createStore({ maxKeys: 10 });
     expect(store.kind).toBe('memory');
     await store.close();
   });
@@ -152,7 +152,7 @@ describe.skipIf(!need(executable('redis-server', 'redis-server')))('redis store'
   });
 
   it('createStore with a URL is the redis store', async () => {
-    const store = createStore({ redisUrl: redis.url });
+    const store = await createStore({ redisUrl: redis.url });
     expect(store.kind).toBe('redis');
     await waitFor(async () => {
       try {
