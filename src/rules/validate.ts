@@ -19,7 +19,6 @@ import type { CompiledLogic } from './logic.js';
 import { checkPath } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import type { CompiledAction, CompiledRule } from './rule-set.js';
-import { quickSchemaCheck } from './fast-check.js';
 import { buildRulesSchema } from './schema.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
@@ -44,7 +43,7 @@ export type RulesLoadResult =
   | { readonly ok: true; readonly rules: RuleSet; readonly warnings: readonly RuleProblem[] }
   | { readonly ok: false; readonly problems: readonly RuleProblem[]; readonly warnings: readonly RuleProblem[] };
 
-/** For the full file schema: created when a file fails the quick check (see fast-check.ts). */
+/** For the file schema (compiled once per registry, on the first load). */
 let fileAjv: Ajv2020 | undefined;
 const paramsAjv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: true });
 const fileValidators = new WeakMap<ActionRegistry, { key: string; validate: ValidateFunction }>();
@@ -157,8 +156,7 @@ class Compiler {
   // ---------------------------------------------------------------- schema
 
   checkSchema(): void {
-    // the full schema (compiled once per registry: ~100 ms) only when the quick check is unsure, to report the problems
-    if (quickSchemaCheck(this.data, this.opts.registry)) return;
+    // compiled once per registry (~100 ms): every problem at once
     const validate = fileValidator(this.opts.registry);
     if (validate(this.data)) return;
     const errors = (validate.errors ?? []).filter(
