@@ -75,14 +75,14 @@ export function createEventHandler(options: EventHandlerOptions) {
 
     let report = NOTHING_TO_DO;
     if (evaluation.plan.length > 0) {
-      const signal = call.signal;
+      const { signal, metadata } = call;
       report = await options.executor.run({
         service,
         event,
         plan: evaluation.plan,
         ...(signal ? { signal } : {}),
         logBindings: { eventId, event: service.eventName, ...ids },
-        ...(call.metadata ? { metadata: call.metadata } : {}),
+        ...(metadata ? { metadata } : {}),
         ...(call.bytes ? { eventBytes: call.bytes } : {}),
       });
     }

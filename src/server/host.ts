@@ -375,7 +375,10 @@ class GrpcEventHost implements EventHost {
         get signal() {
           return cancellation.signal;
         },
-        metadata: call.metadata.getMap(),
+        // read only by events with actions (replay header) or with tracing on (trace context)
+        get metadata() {
+          return call.metadata.getMap();
+        },
         bytes: call.request,
       });
       this.handlers.add(handling);
