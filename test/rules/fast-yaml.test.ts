@@ -117,7 +117,7 @@ describe('the fast YAML reader', () => {
   });
 
   it('reads the shipped rules and the fixtures (block and flow style) on the fast path, as yaml does', () => {
-    const files = [resolve(ROOT, 'rules.yaml'), ...['valid', 'invalid'].flatMap((d) => readdirSync(resolve(FIXTURES, d)).map((f) => resolve(FIXTURES, d, f)))];
+    const files = [resolve(ROOT, 'rules.yaml'), ...readdirSync(resolve(FIXTURES, 'invalid')).map((f) => resolve(FIXTURES, 'invalid', f))];
     let fastCount = 0;
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
