@@ -219,19 +219,20 @@ export class AgsClient {
       ...(op.signal ? { signal: op.signal } : {}),
       ...(op.logTo ? { logTo: op.logTo } : {}),
       prepare: async () => {
-        used = await this.token();
+        used = await this.token().catch(loginDuringEvents);
         const headers: Record<string, string> = { authorization: `Bearer ${used}`, accept: 'application/json' };
         if (body !== undefined) headers['content-type'] = 'application/json';
         return { url, method: op.method, headers, ...(body !== undefined ? { body } : {}) };
       },
       onUnauthorized: async () => {
         if (this.#token && this.#token.value === used) this.#token = undefined;
-        if (!this.#token) await this.#login('unauthorized');
+        if (!this.#token) await this.#login('unauthorized').catch(loginDuringEvents);
       },
     });
   }
 
   // ---- operations (AGS operation ids) ------------------------------------
+
 
   /** Grant an item (`POST /platform/admin/namespaces/{ns}/users/{userId}/fulfillment`). */
   fulfillItem(ns: string, userId: string, body: FulfillmentRequest, signal?: AbortSignal): Promise<FulfillmentResult> {
@@ -304,4 +305,17 @@ function withSignal(op: AgsRequest, signal: AbortSignal | undefined): AgsRequest
 
 function describeErr(err: unknown): string {
   return err instanceof AgsError || err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A login refused while events are handled (credentials revoked or rotated,
+ * the client's grant removed) is the deployment's problem, not the event's:
+ * it fails the call as retriable, so the event is redelivered instead of
+ * dead-lettered and nothing is lost while the settings are fixed (usually a
+ * redeploy, which starts a container without the old one's dead-letter file).
+ * At start-up, `login()` still fails fast.
+ */
+function loginDuringEvents(error: unknown): never {
+  if (error instanceof AgsLoginError && !error.retriable && error.kind !== 'aborted') throw error.asRetriable();
+  throw error;
 }

@@ -80,6 +80,23 @@ export class AgsLoginError extends AgsError {
     super(all, `AGS login failed: ${describe(all).replace(/^login failed: /, '')}: ${hint}`);
     this.hint = hint;
   }
+
+  /** The same failure marked retriable (the event is redelivered rather than dead-lettered). */
+  asRetriable(): AgsLoginError {
+    return new AgsLoginError(
+      {
+        retriable: true,
+        attempts: this.attempts,
+        kind: this.kind,
+        ...(this.status !== undefined ? { status: this.status } : {}),
+        ...(this.errorCode !== undefined ? { errorCode: this.errorCode } : {}),
+        ...(this.errorMessage !== undefined ? { errorMessage: this.errorMessage } : {}),
+        ...(this.code !== undefined ? { code: this.code } : {}),
+        ...(this.body !== undefined ? { body: this.body } : {}),
+      },
+      this.hint,
+    );
+  }
 }
 
 /** The hint of a failed login, from its status / OAuth error / network code. */

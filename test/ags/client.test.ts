@@ -119,6 +119,24 @@ describe('token', () => {
     expect(lines.length).toBeGreaterThan(0);
   });
 
+  it('credentials revoked while running: the call fails retriable (the event is redelivered, not dead-lettered); login() at start stays permanent', async () => {
+    const { client } = track(clientFor(ags, { maxAttempts: 3 }));
+    await client.login();
+    ags.revokeTokens();
+    const refused = Array.from({ length: 10 }, () => ({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } }));
+    ags.fail('/iam/v3/oauth/token', refused);
+    const err = await client.fulfillItem('mygame', USER, { itemId: 'item-1', quantity: 1, source: 'REWARD' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgsLoginError);
+    expect(err).toMatchObject({ operation: 'login', status: 401, retriable: true });
+    expect((err as AgsLoginError).hint).toBe('wrong AB_CLIENT_ID/AB_CLIENT_SECRET');
+    // the bearer call refused once, then one failed login per attempt (3), no fulfillment
+    expect(ags.requests.filter((r) => r.operation === 'login' && r.outcome === 401)).toHaveLength(3);
+    expect(ags.fulfillments).toEqual([]);
+    // at start-up the same refusal stays permanent: the app exits naming the setting
+    const startErr = await client.login().catch((e: unknown) => e);
+    expect(startErr).toMatchObject({ operation: 'login', status: 401, retriable: false });
+  });
+
   it('403 on login: hint about permissions', async () => {
     const { client } = track(clientFor(ags));
     ags.fail('/iam/v3/oauth/token', [{ status: 403, body: { error: 'access_denied', error_description: 'client not allowed' } }]);

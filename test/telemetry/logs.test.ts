@@ -123,9 +123,10 @@ describe.skipIf(!need(builtApp()))('logs: no secret, token or Authorization valu
     for (const l of forEvent) expect(l).toMatchObject({ eventId, event: 'userLoggedIn' });
   }
 
-  // A refused login (401: wrong credentials) fails the action permanently: dead-lettered, the event answered OK.
-  it('a login refused (401) while an event is handled: logs clean, summary line, no trace ids with tracing off', () =>
-    failingLogin({ loginStatus: 401, code: grpc.status.OK, outcome: 'ok', status: 'deadLettered', hint: /wrong AB_CLIENT_ID\/AB_CLIENT_SECRET/, logins: 1 }));
+  // A login refused (401: credentials revoked or rotated while the app runs) fails the event as retriable: it is
+  // redelivered rather than dead-lettered, so nothing is lost while the settings are fixed (AGS_MAX_ATTEMPTS=2 logins).
+  it('a login refused (401) while an event is handled: answered UNAVAILABLE, logs clean, summary line, no trace ids with tracing off', () =>
+    failingLogin({ loginStatus: 401, code: grpc.status.UNAVAILABLE, outcome: 'retry', status: 'retriable', hint: /wrong AB_CLIENT_ID\/AB_CLIENT_SECRET/, logins: 2 }));
 
   // A login the token endpoint cannot serve (503) is retriable: the event is answered UNAVAILABLE after
   // AGS_MAX_ATTEMPTS (2) logins (each failed login counts as an attempt), the summary line says retry.
