@@ -5,8 +5,8 @@
  *
  * This runs for every event of every player, so the common case stays cheap:
  * an event no rule matches costs a rule lookup, one log line and a few
- * counter increments (no child logger, no abort signals, no executor); spans
- * are created only when tracing is on.
+ * counter increments (no child logger, no abort signals, no executor) and is
+ * answered synchronously; spans are created only when tracing is on.
  */
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
@@ -52,7 +52,8 @@ export function createEventHandler(options: EventHandlerOptions) {
     child.inc();
   };
 
-  async function handle(service: EventService, event: DecodedEvent, call: EventCall, span: Span | undefined): Promise<EventOutcome> {
+  /** Matches the rules; answers at once when nothing is planned, else when the executor is done. */
+  function handle(service: EventService, event: DecodedEvent, call: EventCall, span: Span | undefined): EventOutcome | Promise<EventOutcome> {
     const started = performance.now();
     const rules = options.rules(); // one version for the whole event, even if a reload lands meanwhile
     if (metrics) counted(`e\0${service.eventName}`, () => metrics.eventsReceived.labels({ event: service.eventName }));
@@ -73,10 +74,10 @@ export function createEventHandler(options: EventHandlerOptions) {
       }
     }
 
-    let report = NOTHING_TO_DO;
-    if (evaluation.plan.length > 0) {
-      const { signal, metadata } = call;
-      report = await options.executor.run({
+    if (evaluation.plan.length === 0) return finish(service, eventId, ids, span, started, matched, outcomes, NOTHING_TO_DO);
+    const { signal, metadata } = call;
+    return options.executor
+      .run({
         service,
         event,
         plan: evaluation.plan,
@@ -84,8 +85,21 @@ export function createEventHandler(options: EventHandlerOptions) {
         logBindings: { eventId, event: service.eventName, ...ids },
         ...(metadata ? { metadata } : {}),
         ...(call.bytes ? { eventBytes: call.bytes } : {}),
-      });
-    }
+      })
+      .then((report) => finish(service, eventId, ids, span, started, matched, outcomes, report));
+  }
+
+  /** The span's outcome and the event's summary line. */
+  function finish(
+    service: EventService,
+    eventId: string,
+    ids: { traceId?: string; spanId?: string },
+    span: Span | undefined,
+    started: number,
+    matched: number,
+    outcomes: Record<string, string>,
+    report: DeliveryReport,
+  ): EventOutcome {
     if (span) {
       span.setAttribute('event.outcome', report.outcome.kind);
       span.setAttribute('event.rules_matched', matched);
@@ -106,7 +120,7 @@ export function createEventHandler(options: EventHandlerOptions) {
     return report.outcome;
   }
 
-  return function onEvent(service: EventService, event: DecodedEvent, call: EventCall = {}): Promise<EventOutcome> {
+  return function onEvent(service: EventService, event: DecodedEvent, call: EventCall = {}): EventOutcome | Promise<EventOutcome> {
     if (!tracingEnabled()) return handle(service, event, call, undefined);
     const eventId = typeof event.id === 'string' ? event.id : '';
     return tracer().startActiveSpan(

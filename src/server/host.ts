@@ -103,9 +103,10 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
 };
 
 /**
- * The cancellation of one call. Its AbortSignal is created only when a handler
- * asks for it (most events never do: no rule matches), yet a cancel that came
- * before is not lost: the signal is then born aborted.
+ * The cancellation of one call whose handler asked for its signal (an event
+ * with actions; most events never ask: no rule matches). Created on that
+ * request, synchronously inside the handler's first turn, so no cancel can
+ * fall in between; one that came before is seen in `call.cancelled`.
  */
 class CallCancellation {
   #controller: AbortController | undefined;
@@ -129,6 +130,8 @@ interface Answer {
   readonly code: status;
   readonly details?: string;
 }
+
+const OK: Answer = { code: status.OK };
 
 export function createEventHost(options: EventHostOptions): EventHost {
   return new GrpcEventHost(options);
@@ -291,29 +294,41 @@ class GrpcEventHost implements EventHost {
         responseDeserialize: () => ({}),
       };
       implementation[service.methodName] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-        void this.handle(service, call, callback);
+        this.handle(service, call, callback);
       };
     }
     this.server.addService(definition, implementation);
   }
 
-  private async handle(
-    service: EventService,
-    call: ServerUnaryCall<Buffer, Buffer>,
-    callback: sendUnaryData<Buffer>,
-  ): Promise<void> {
+  /** Answers in the same tick when the handler does (no rule matched), else when its promise settles. */
+  private handle(service: EventService, call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
     const started = process.hrtime.bigint();
     const m = this.metrics ? this.metricsOf(service, this.metrics) : undefined;
     m?.started.inc();
     m?.received.inc();
-    let answer: Answer;
+    let answer: Answer | Promise<Answer>;
     try {
-      answer = await this.answer(service, call);
+      answer = this.answer(service, call);
     } catch (err) {
-      // answer() catches everything it expects; this is the last line of defence
-      this.logger.error({ err, service: service.fullName }, 'unexpected failure while handling a call');
-      answer = { code: status.INTERNAL, details: 'internal error' };
+      answer = this.unexpected(service, err);
     }
+    if (answer instanceof Promise) {
+      void answer.then(
+        (a) => this.respond(callback, m, started, a),
+        (err: unknown) => this.respond(callback, m, started, this.unexpected(service, err)),
+      );
+    } else {
+      this.respond(callback, m, started, answer);
+    }
+  }
+
+  /** answer() catches everything it expects; this is the last line of defence. */
+  private unexpected(service: EventService, err: unknown): Answer {
+    this.logger.error({ err, service: service.fullName }, 'unexpected failure while handling a call');
+    return { code: status.INTERNAL, details: 'internal error' };
+  }
+
+  private respond(callback: sendUnaryData<Buffer>, m: MethodMetrics | undefined, started: bigint, answer: Answer): void {
     if (answer.code === status.OK) {
       callback(null, EMPTY);
       m?.sent.inc();
@@ -348,7 +363,7 @@ class GrpcEventHost implements EventHost {
     return m;
   }
 
-  private async answer(service: EventService, call: ServerUnaryCall<Buffer, Buffer>): Promise<Answer> {
+  private answer(service: EventService, call: ServerUnaryCall<Buffer, Buffer>): Answer | Promise<Answer> {
     if (!this.servedSet.has(service.fullName)) {
       return { code: status.UNIMPLEMENTED, details: `${service.path} is not served` };
     }
@@ -365,15 +380,32 @@ class GrpcEventHost implements EventHost {
       return { code: status.INVALID_ARGUMENT, details: message };
     }
 
-    const cancellation = new CallCancellation();
-    const onCancelled = (): void => cancellation.abort(new Error('call cancelled by the client'));
-    call.on('cancelled', onCancelled);
-    this.inFlight.add(cancellation);
-    let outcome: EventOutcome;
+    let cancellation: CallCancellation | undefined;
+    let onCancelled: (() => void) | undefined;
+    let finished = false;
+    const signal = (): AbortSignal => {
+      if (!cancellation) {
+        if (finished) return new AbortController().signal; // asked after the answer: nothing left to cancel
+        const c = new CallCancellation();
+        cancellation = c;
+        onCancelled = (): void => c.abort(new Error('call cancelled by the client'));
+        call.on('cancelled', onCancelled);
+        if (call.cancelled) onCancelled();
+        this.inFlight.add(c);
+      }
+      return cancellation.signal;
+    };
+    const done = (): void => {
+      finished = true;
+      if (!cancellation) return;
+      this.inFlight.delete(cancellation);
+      call.removeListener('cancelled', onCancelled!);
+    };
+    let result: EventOutcome | Promise<EventOutcome>;
     try {
-      const handling = this.onEvent(service, event, {
+      result = this.onEvent(service, event, {
         get signal() {
-          return cancellation.signal;
+          return signal();
         },
         // read only by events with actions (replay header) or with tracing on (trace context)
         get metadata() {
@@ -381,26 +413,45 @@ class GrpcEventHost implements EventHost {
         },
         bytes: call.request,
       });
-      this.handlers.add(handling);
-      const forget = (): void => void this.handlers.delete(handling);
-      handling.then(forget, forget);
-      outcome = await handling;
     } catch (err) {
-      this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
-      return { code: status.INTERNAL, details: 'internal error while handling the event' };
-    } finally {
-      this.inFlight.delete(cancellation);
-      call.removeListener('cancelled', onCancelled);
+      done();
+      return this.handlerThrew(service, err);
     }
-    switch (outcome.kind) {
-      case 'ok':
-        return { code: status.OK };
-      case 'retry':
-        return { code: status.UNAVAILABLE, details: outcome.message };
-      case 'failed':
-        return { code: status.INTERNAL, details: outcome.message };
-      default:
-        return { code: status.INTERNAL, details: 'internal error: unknown outcome' };
+    if (!(result instanceof Promise)) {
+      done();
+      return answerOf(result);
     }
+    const handling = result;
+    this.handlers.add(handling);
+    return handling.then(
+      (outcome) => {
+        this.handlers.delete(handling);
+        done();
+        return answerOf(outcome);
+      },
+      (err: unknown) => {
+        this.handlers.delete(handling);
+        done();
+        return this.handlerThrew(service, err);
+      },
+    );
+  }
+
+  private handlerThrew(service: EventService, err: unknown): Answer {
+    this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
+    return { code: status.INTERNAL, details: 'internal error while handling the event' };
+  }
+}
+
+function answerOf(outcome: EventOutcome): Answer {
+  switch (outcome.kind) {
+    case 'ok':
+      return OK;
+    case 'retry':
+      return { code: status.UNAVAILABLE, details: outcome.message };
+    case 'failed':
+      return { code: status.INTERNAL, details: outcome.message };
+    default:
+      return { code: status.INTERNAL, details: 'internal error: unknown outcome' };
   }
 }
