@@ -13,15 +13,13 @@ import { readEventData } from '../authoring/data.js';
 import { EventDataError, UnknownEventError } from '../authoring/errors.js';
 import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
 import type { PlannedStep } from '../authoring/workbench.js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
 import { explainCondition, renderConditionTrace } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
 import { formatProblems } from '../rules/format.js';
 import { loadRules } from '../rules/load.js';
 import { RulesLogic } from '../rules/logic.js';
 import type { CommandIO } from './io.js';
-import { UsageError, parseArgs } from './io.js';
+import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
 import type { AuthoringDefaults } from './test.js';
 
 export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]\n';
@@ -115,14 +113,8 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   }
   const rulesFile = values.has('rules') ? resolve(values.get('rules')!) : defaults.rulesFile;
 
-  let catalog;
-  try {
-    catalog = await loadCatalog({ dirs: defaults.protoDirs });
-  } catch (err) {
-    if (!(err instanceof CatalogLoadError)) throw err;
-    io.stderr.write(`${err.message}\n(check PROTO_DIR)\n`);
-    return 2;
-  }
+  const catalog = await loadCommandCatalog(defaults.protoDirs, io);
+  if (!catalog) return 2;
   let service;
   let event;
   try {

@@ -1,3 +1,9 @@
+/** What the commands share: their I/O, flag parsing, loading the catalog, one gRPC call. */
+import type * as grpc from '@grpc/grpc-js';
+import { loadCatalog } from '../events/catalog.js';
+import { CatalogLoadError } from '../events/types.js';
+import type { Catalog } from '../events/types.js';
+
 /** Where a command writes: injected so tests can capture it. */
 export interface CommandIO {
   readonly stdout: NodeJS.WritableStream;
@@ -41,4 +47,30 @@ export function parseArgs(
     }
   }
   return { positionals, values, flags };
+}
+
+/** Loads the event catalog for a command. A catalog that does not load is printed with the setting to check; the caller exits 2. */
+export async function loadCommandCatalog(dirs: readonly string[], io: CommandIO): Promise<Catalog | undefined> {
+  try {
+    return await loadCatalog({ dirs: [...dirs] });
+  } catch (err) {
+    if (!(err instanceof CatalogLoadError)) throw err;
+    io.stderr.write(`${err.message}\n(check PROTO_DIR)\n`);
+    return undefined;
+  }
+}
+
+/** One unary call of an encoded event on `path`: the error status, or undefined on OK. */
+export function unaryCall(client: grpc.Client, path: string, bytes: Uint8Array, metadata: grpc.Metadata, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from(bytes),
+      metadata,
+      { deadline: Date.now() + timeoutMs },
+      (error) => resolve(error ?? undefined),
+    );
+  });
 }

@@ -12,7 +12,7 @@ import { readDeadLetters } from '../delivery/dead-letters.js';
 import type { DeadLetterRecord } from '../delivery/dead-letters.js';
 import { REPLAY_HEADER } from '../delivery/executor.js';
 import type { CommandIO } from './io.js';
-import { UsageError, parseArgs } from './io.js';
+import { UsageError, parseArgs, unaryCall } from './io.js';
 
 export interface ReplayOptions {
   /** Proto directories the catalog is loaded from (to re-encode events). Required. */
@@ -27,17 +27,7 @@ export const DEFAULT_REPLAY_TARGET = 'localhost:6565';
 function callOnce(client: grpc.Client, path: string, bytes: Uint8Array, rule: string, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
   const metadata = new grpc.Metadata();
   metadata.set(REPLAY_HEADER, rule);
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      path,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      Buffer.from(bytes),
-      metadata,
-      { deadline: Date.now() + timeoutMs },
-      (error) => resolve(error ?? undefined),
-    );
-  });
+  return unaryCall(client, path, bytes, metadata, timeoutMs);
 }
 
 function describe(r: DeadLetterRecord): string {

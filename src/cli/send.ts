@@ -9,10 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import { readEventData } from '../authoring/data.js';
 import { EventDataError, UnknownEventError } from '../authoring/errors.js';
 import { buildEvent, resolveEvent } from '../authoring/workbench.js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
 import type { CommandIO } from './io.js';
-import { UsageError, parseArgs } from './io.js';
+import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';
 import type { AuthoringDefaults } from './test.js';
 
 export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n';
@@ -23,17 +21,7 @@ export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 /** The status of one call: undefined on OK. */
 function call(target: string, path: string, bytes: Uint8Array, metadata: grpc.Metadata, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
   const client = new grpc.Client(target, grpc.credentials.createInsecure());
-  return new Promise<grpc.ServiceError | undefined>((resolve) => {
-    client.makeUnaryRequest(
-      path,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      Buffer.from(bytes),
-      metadata,
-      { deadline: Date.now() + timeoutMs },
-      (error) => resolve(error ?? undefined),
-    );
-  }).finally(() => client.close());
+  return unaryCall(client, path, bytes, metadata, timeoutMs).finally(() => client.close());
 }
 
 /** `--metadata` may repeat: take every occurrence out before the generic parser (which keeps the last). */
@@ -75,14 +63,8 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   const port = defaults.env.PORT && defaults.env.PORT !== '' ? defaults.env.PORT : '6565';
   const target = values.get('target') ?? `localhost:${port}`;
 
-  let catalog;
-  try {
-    catalog = await loadCatalog({ dirs: defaults.protoDirs });
-  } catch (err) {
-    if (!(err instanceof CatalogLoadError)) throw err;
-    io.stderr.write(`${err.message}\n(check PROTO_DIR)\n`);
-    return 2;
-  }
+  const catalog = await loadCommandCatalog(defaults.protoDirs, io);
+  if (!catalog) return 2;
   let service;
   let bytes: Uint8Array;
   try {

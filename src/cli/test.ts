@@ -13,11 +13,9 @@ import { RuleTestFormatError } from '../authoring/errors.js';
 import { parseRuleTests, runCase } from '../authoring/rule-tests.js';
 import type { RuleTestSuite } from '../authoring/rule-tests.js';
 import { RulesCache } from '../authoring/workbench.js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
 import { formatProblems } from '../rules/format.js';
 import type { CommandIO } from './io.js';
-import { parseArgs } from './io.js';
+import { loadCommandCatalog, parseArgs } from './io.js';
 
 export const TEST_USAGE = 'usage: extend-event-rules test [files...]   (default: rules.test.yaml beside the rules file)\n';
 
@@ -52,14 +50,8 @@ export async function testCommand(args: string[], io: CommandIO, defaults: Autho
   }
   const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : [defaultTestFile(defaults.rulesFile)];
 
-  let catalog;
-  try {
-    catalog = await loadCatalog({ dirs: defaults.protoDirs });
-  } catch (err) {
-    if (!(err instanceof CatalogLoadError)) throw err;
-    io.stderr.write(`${err.message}\n(check PROTO_DIR)\n`);
-    return 2;
-  }
+  const catalog = await loadCommandCatalog(defaults.protoDirs, io);
+  if (!catalog) return 2;
   const registry = defaults.registry ?? createDefaultRegistry();
 
   // Load every file first: a format problem anywhere stops the run before any case.
