@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT } from '../support/prereq.js';
@@ -24,25 +24,13 @@ export function childEnv(extra: Record<string, string>): Record<string, string> 
   return { ...env, ...extra };
 }
 
-export interface Workspace {
-  readonly dir: string;
-  write(name: string, text: string): string;
-  remove(): void;
-}
+import { workspace as sharedWorkspace } from '../support/workspace.js';
+import type { Workspace } from '../support/workspace.js';
+
+export type { Workspace };
 
 export function workspace(): Workspace {
-  const dir = mkdtempSync(join(tmpdir(), 'eer-cli-'));
-  return {
-    dir,
-    write(name, text) {
-      const file = join(dir, name);
-      writeFileSync(file, text);
-      return file;
-    },
-    remove() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return sharedWorkspace('eer-cli-');
 }
 
 export interface RunResult {

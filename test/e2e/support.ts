@@ -10,14 +10,14 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
+import { freePort } from '../support/workspace.js';
 import type { Prereq } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
 
@@ -44,17 +44,7 @@ export async function waitUntil(what: string, predicate: () => boolean | Promise
   }
 }
 
-/** A TCP port that was free a moment ago (bind port 0, read it, release it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((res) => server.close(() => res()));
-  return port;
-}
+export { freePort };
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -353,15 +343,17 @@ export interface CallResult {
   readonly details: string;
 }
 
-/** One unary call with raw bytes (the reply must be an Empty). */
-export function callOnce(client: grpc.Client, e: Encoded, timeoutMs = 30_000): Promise<CallResult> {
+/** One unary call with raw bytes (the reply must be an Empty), with optional metadata (e.g. `traceparent`, B3 headers). */
+export function callOnce(client: grpc.Client, e: Encoded, timeoutMs = 30_000, headers: Readonly<Record<string, string>> = {}): Promise<CallResult> {
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
   return new Promise((res) => {
     client.makeUnaryRequest(
       e.path,
       (b: Buffer) => b,
       (b: Buffer) => b,
       Buffer.from(e.bytes),
-      new grpc.Metadata(),
+      metadata,
       { deadline: Date.now() + timeoutMs },
       (err) => res(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '' }),
     );

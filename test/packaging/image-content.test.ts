@@ -12,8 +12,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -22,23 +20,13 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import type { DecodedEvent } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
+import { freePort } from '../support/workspace.js';
 import { callRaw, healthCheck, healthClient, rawClient } from '../server/support.js';
 import { buildContext, execForm, listFiles, parseStages, runCommand, runStages } from './dockerfile-stages.js';
 import type { StageResult } from './dockerfile-stages.js';
 
 const DOCKERFILE = readFileSync(resolve(REPO_ROOT, 'Dockerfile'), 'utf8');
 const LOGIN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((res) => server.close(() => res()));
-  return port;
-}
 
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -70,7 +70,7 @@ describe('validate command', () => {
 
   it('--env-file makes an unset ${env.X} an error; without it, a warning', async () => {
     const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
+    cleanups.push(() => tmp.remove());
     const envFile = tmp.write('.env', '# only one\nAB_NAMESPACE=mygame\n');
     const strict = capture();
     expect(await validateCommand(['--env-file', envFile], strict.io, defaults)).toBe(1);
@@ -110,7 +110,7 @@ describe('schema', () => {
     expect(JSON.parse(c.out())).toMatchObject({ title: 'extend-event-rules rules file', $defs: { action: { properties: { grantItem: { type: 'object' } } } } });
 
     const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
+    cleanups.push(() => tmp.remove());
     const target = resolve(tmp.dir, 'out.schema.json');
     const w = capture();
     expect(await schemaCommand(['--write', target], w.io, testRegistry())).toBe(0);

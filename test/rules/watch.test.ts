@@ -33,7 +33,7 @@ afterEach(() => {
 describe('watchRules', () => {
   it('swaps in a valid file, reports an invalid one (the caller keeps the old set), ignores unchanged saves', async () => {
     const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
+    cleanups.push(() => tmp.remove());
     const file = tmp.write('rules.yaml', rulesText(['one']));
     const first = await loadRules({ ...opts, file });
     expect(first.ok).toBe(true);
@@ -82,7 +82,7 @@ describe('watchRules', () => {
 
   it('close() stops reporting', async () => {
     const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
+    cleanups.push(() => tmp.remove());
     const file = tmp.write('rules.yaml', rulesText(['one']));
     const results: RulesLoadResult[] = [];
     const watcher = watchRules({ ...opts, file, debounceMs: 10, onReload: (r) => results.push(r) });

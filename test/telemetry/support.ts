@@ -6,25 +6,13 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { DIST_MAIN, PROTO_DIR, RULES_FILE, freePort, tempDir, waitUntil } from '../e2e/support.js';
+import type * as grpc from '@grpc/grpc-js';
+import { DIST_MAIN, PROTO_DIR, RULES_FILE, callOnce, freePort, tempDir, waitUntil } from '../e2e/support.js';
 import type { CallResult, Encoded } from '../e2e/support.js';
 
 /** One unary call with raw bytes and the given metadata (e.g. `traceparent`, B3 headers). */
 export function callWithMetadata(client: grpc.Client, e: Encoded, headers: Readonly<Record<string, string>> = {}, timeoutMs = 30_000): Promise<CallResult> {
-  const metadata = new grpc.Metadata();
-  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-  return new Promise((res) => {
-    client.makeUnaryRequest(
-      e.path,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      Buffer.from(e.bytes),
-      metadata,
-      { deadline: Date.now() + timeoutMs },
-      (err) => res(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '' }),
-    );
-  });
+  return callOnce(client, e, timeoutMs, headers);
 }
 
 /** One sample line of Prometheus text. */

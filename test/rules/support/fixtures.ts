@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ActionRegistry } from '../../../src/actions/registry.js';
 import type { ActionDefinition } from '../../../src/actions/types.js';
 import { loadCatalog } from '../../../src/events/catalog.js';
 import type { Catalog } from '../../../src/events/types.js';
 import { REPO_ROOT } from '../../support/prereq.js';
+import { workspace } from '../../support/workspace.js';
+import type { Workspace } from '../../support/workspace.js';
 
 export const FIXTURES = resolve(REPO_ROOT, 'test/rules/fixtures');
 export const PROTO_DIR = resolve(FIXTURES, 'proto');
@@ -59,20 +59,9 @@ export function testRegistry(): ActionRegistry {
     );
 }
 
-/** A temp directory removed by the returned cleanup. */
-export function tempDir(): { dir: string; write: (name: string, text: string) => string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'rules-test-'));
-  return {
-    dir,
-    write(name, text) {
-      const file = join(dir, name);
-      writeFileSync(file, text);
-      return file;
-    },
-    cleanup() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** A temp directory (`remove()` deletes it). */
+export function tempDir(): Workspace {
+  return workspace('rules-test-');
 }
 
 /** A login event as the codec decodes it (json names, defaults filled). */
