@@ -16,6 +16,7 @@ import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { executable, need } from '../support/prereq.js';
 import { healthClient } from '../server/support.js';
 import {
+  clientPool,
   DIST_CLI,
   LOGIN_SERVICE,
   PROTO_DIR,
@@ -49,12 +50,8 @@ function grantsByUser(ags: AgsStandIn): Map<string, number> {
 
 describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
   let ags: AgsStandIn;
-  const clients: grpc.Client[] = [];
-  const connect = (app: AppProcess): grpc.Client => {
-    const c = client(app.address);
-    clients.push(c);
-    return c;
-  };
+  const clients = clientPool();
+  const connect = clients.connect;
   const liveEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
     AB_BASE_URL: ags.url,
     AB_CLIENT_ID: ags.clientId,
@@ -71,7 +68,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
     ags.reset(); // requests, fulfillments, scripted answers, fault rate
   });
   afterAll(async () => {
-    for (const c of clients.splice(0)) c.close();
+    clients.closeAll();
     await stopAll();
     await ags.close();
   });

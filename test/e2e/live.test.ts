@@ -8,11 +8,11 @@ import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { need } from '../support/prereq.js';
 import {
+  clientPool,
   LOGIN_SERVICE,
   THIRD_PARTY_SERVICE,
   builtApp,
   callOnce,
-  client,
   encode,
   loginEvent,
   startApp,
@@ -20,22 +20,17 @@ import {
   userId,
   waitUntil,
 } from './support.js';
-import type { AppProcess } from './support.js';
 
 describe.skipIf(!need(builtApp()))('e2e: the app grants the login item through AGS (issue 4)', () => {
   let ags: AgsStandIn;
-  const clients: grpc.Client[] = [];
-  const connect = (app: AppProcess): grpc.Client => {
-    const c = client(app.address);
-    clients.push(c);
-    return c;
-  };
+  const clients = clientPool();
+  const connect = clients.connect;
 
   beforeAll(async () => {
     ags = await startAgsStandIn();
   });
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
+    clients.closeAll();
     await stopAll();
     ags.reset();
   });

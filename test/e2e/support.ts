@@ -364,6 +364,21 @@ export function client(address: string): grpc.Client {
   return new grpc.Client(address, grpc.credentials.createInsecure());
 }
 
+/** Clients of the apps a test talks to, closed together (in afterEach). */
+export function clientPool(): { readonly connect: (app: { readonly address: string }) => grpc.Client; readonly closeAll: () => void } {
+  const clients: grpc.Client[] = [];
+  return {
+    connect: (app) => {
+      const c = client(app.address);
+      clients.push(c);
+      return c;
+    },
+    closeAll: () => {
+      for (const c of clients.splice(0)) c.close();
+    },
+  };
+}
+
 /**
  * Delivers an event until it is answered OK, as the sidecar does: UNAVAILABLE
  * (and DEADLINE_EXCEEDED) are retried with a short backoff, each attempt on

@@ -14,8 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { need } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, client, encode, loginEvent, userId, waitUntil } from '../e2e/support.js';
-import type { RawApp } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, encode, loginEvent, userId, waitUntil } from '../e2e/support.js';
 import { spawnRawApp, stopRawApps, waitServing } from './support.js';
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -25,18 +24,14 @@ describe.skipIf(!need(builtApp()))('logs: no secret, token or Authorization valu
   const clientSecret = `Sup3rS3cret-${hex(12)}`;
   const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
   let ags: AgsStandIn;
-  const clients: grpc.Client[] = [];
-  const connect = (app: RawApp): grpc.Client => {
-    const c = client(app.address);
-    clients.push(c);
-    return c;
-  };
+  const clients = clientPool();
+  const connect = clients.connect;
 
   beforeAll(async () => {
     ags = await startAgsStandIn({ clientId, clientSecret });
   });
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
+    clients.closeAll();
     await stopRawApps();
     ags.reset();
   });
