@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/metrics.js';
-import { inSpan, injectContext, SpanKind, SpanStatusCode } from '../telemetry/tracing.js';
+import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
 import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
@@ -210,6 +210,7 @@ export class HttpCaller {
 
   /** One attempt, in a client span (when tracing is on) whose context travels in the request headers. */
   #send(operation: string, attempt: number, req: RawRequest): Promise<RawResponse> {
+    if (!tracingEnabled()) return this.transport.send(req);
     return inSpan(
       `${req.method} ${operation}`,
       SpanKind.CLIENT,

@@ -40,7 +40,7 @@ import type { EventOutcome } from '../server/types.js';
 import type { ActionOutcome, Metrics } from '../telemetry/metrics.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
-import { inSpan, SpanKind, SpanStatusCode } from '../telemetry/tracing.js';
+import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
 import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS, DedupeStoreUnavailableError } from './store.js';
 import type { DedupeStore, DoneState } from './store.js';
 
@@ -202,8 +202,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   async function run(input: RunInput): Promise<DeliveryReport> {
+    const baseLog = input.logger ?? options.logger;
     let eventLog: Logger | undefined;
-    const log = (): Logger => (eventLog ??= input.logBindings ? (input.logger ?? options.logger).child(input.logBindings) : (input.logger ?? options.logger));
+    const log = (): Logger => (eventLog ??= input.logBindings ? baseLog.child(input.logBindings) : baseLog);
     const key = computeEventKey(input.event, input.eventBytes);
     const header = input.metadata?.[REPLAY_HEADER];
     const replayRule = input.replayRule ?? (typeof header === 'string' && header !== '' ? header : undefined);
@@ -419,7 +420,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     /** Runs one action in its span (tracing on): rule, action, outcome, attempts. */
     const traced = (p: PlannedAction, fn: () => Promise<{ report: ActionReport; stop: boolean }>): Promise<{ report: ActionReport; stop: boolean }> =>
-      inSpan(`action ${p.action}`, SpanKind.INTERNAL, { 'event.id': eventId, 'event.name': input.service.eventName, 'rule.name': p.rule, 'action.name': p.action, 'action.index': p.index }, async (span) => {
+      !tracingEnabled() ? fn() : inSpan(`action ${p.action}`, SpanKind.INTERNAL, { 'event.id': eventId, 'event.name': input.service.eventName, 'rule.name': p.rule, 'action.name': p.action, 'action.index': p.index }, async (span) => {
         const ran = await fn();
         if (span) {
           span.setAttribute('action.outcome', ran.report.status);
