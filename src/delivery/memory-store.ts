@@ -1,7 +1,7 @@
 /**
  * In-process idempotency store (one replica). Bounded: at most `maxKeys` keys;
- * when full, the least recently used `done` keys are evicted first (claims are
- * never evicted while live). Expired entries are dropped lazily.
+ * when full, the least recently used keys are evicted (claims never while
+ * live). Expired entries are dropped lazily, or when eviction reaches them.
  */
 import { randomUUID } from 'node:crypto';
 import { DedupeStoreUnavailableError } from './store.js';
@@ -66,17 +66,16 @@ export class MemoryDedupeStore implements DedupeStore {
   }
 
   #evict(): void {
+    // Oldest first (the map is in recency order): expired entries and done keys / counters go, live
+    // claims stay. One pass from the front, stopping as soon as the bound holds: O(1) amortized, where
+    // a scan for expired entries across the whole map would cost O(maxKeys) on every insert once full.
     const now = this.#now();
-    // Expired first, then the oldest done keys / counters; live claims stay.
     for (const [k, e] of this.#entries) {
       if (this.#entries.size <= this.#maxKeys) return;
-      if (e.expiresAt <= now) this.#entries.delete(k);
-    }
-    for (const [k, e] of this.#entries) {
-      if (this.#entries.size <= this.#maxKeys) return;
-      if (e.kind !== 'claim') this.#entries.delete(k);
+      if (e.kind !== 'claim' || e.expiresAt <= now) this.#entries.delete(k);
     }
   }
+
 
   claim(key: string, leaseMs: number, options: ClaimOptions = {}): Promise<ClaimResult> {
     return settle(() => {

@@ -111,6 +111,24 @@ describe('memory store', () => {
     expect((await store.claim('a', HOUR)).status).toBe('claimed'); // evicted (oldest)
   });
 
+  it('once full, each insert evicts from the oldest end only: an expired claim goes, a live one stays, the newest done keys stay', async () => {
+    let now = 1_000_000;
+    const store = new MemoryDedupeStore({ maxKeys: 1000, now: () => now });
+    expect((await store.claim('stale-claim', 10)).status).toBe('claimed'); // its holder crashed: expires in 10 ms
+    expect((await store.claim('live-claim', HOUR)).status).toBe('claimed');
+    now += 20;
+    for (let i = 0; i < 5000; i++) {
+      await store.claim(`k${i}`, HOUR);
+      await store.complete(`k${i}`, HOUR);
+      expect(store.size).toBeLessThanOrEqual(1000);
+    }
+    expect((await store.claim('live-claim', HOUR)).status).toBe('busy');
+    expect((await store.claim('k4999', HOUR)).status).toBe('done');
+    expect((await store.claim('k4001', HOUR)).status).toBe('done'); // the newest 998 done keys are kept
+    expect((await store.claim('k3000', HOUR)).status).toBe('claimed'); // evicted long ago
+    expect((await store.claim('stale-claim', HOUR)).status).toBe('claimed'); // expired, evicted
+  });
+
   it('createStore without a URL is the memory store', async () => {
     const store = await createStore({ maxKeys: 10 });
     expect(store.kind).toBe('memory');
