@@ -148,6 +148,30 @@ describe('event calls', () => {
     );
     expect(seconds?.value).toBe(4);
   });
+
+  it('a handler that answers synchronously (no rule matched) is answered the same way, a synchronous throw included', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const { h, client } = await start({ metrics });
+    const body = encode(loggedIn, USER_LOGGED_IN);
+
+    h.respond = () => ({ kind: 'ok' });
+    expect(await callRaw(client, loggedIn.path, body)).toMatchObject({ code: grpc.status.OK });
+    h.respond = () => ({ kind: 'retry', message: 'later' });
+    expect(await callRaw(client, loggedIn.path, body)).toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'later' });
+    h.respond = () => {
+      throw new Error('secret-ish detail that must not leak');
+    };
+    const thrown = await callRaw(client, loggedIn.path, body);
+    expect(thrown.code).toBe(grpc.status.INTERNAL);
+    expect(thrown.details).not.toContain('secret-ish');
+    expect(h.logLines().some((l) => l.level === 'error' && l.msg === 'event handler threw')).toBe(true);
+
+    // the handler's signal, asked for after the answer, is not aborted (nothing is left to cancel)
+    expect(h.seen.at(-1)?.call.signal.aborted).toBe(false);
+    const handled = (await metrics.grpcHandled.get()).values;
+    const count = (code: string): number => handled.find((v) => v.labels.grpc_service === LOGGED_IN && v.labels.grpc_code === code)?.value ?? 0;
+    expect([count('OK'), count('Unavailable'), count('Internal')]).toEqual([1, 1, 1]);
+  });
 });
 
 describe('served set', () => {

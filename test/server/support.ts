@@ -37,7 +37,7 @@ export interface RunningHost {
   readonly seen: SeenEvent[];
   readonly logLines: () => Record<string, unknown>[];
   /** Replace what onEvent does (default: record and answer ok). */
-  respond: (seen: SeenEvent) => Promise<EventOutcome>;
+  respond: (seen: SeenEvent) => EventOutcome | Promise<EventOutcome>;
 }
 
 export async function startHost(options: Omit<EventHostOptions, 'onEvent' | 'logger' | 'port' | 'host'>): Promise<RunningHost> {
