@@ -102,30 +102,6 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
   [status.UNAUTHENTICATED]: 'Unauthenticated',
 };
 
-/**
- * The cancellation of one call whose handler asked for its signal (an event
- * with actions; most events never ask: no rule matches). Created on that
- * request, synchronously inside the handler's first turn, so no cancel can
- * fall in between; one that came before is seen in `call.cancelled`.
- */
-class CallCancellation {
-  #controller: AbortController | undefined;
-  #reason: Error | undefined;
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#reason) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: Error): void {
-    this.#reason ??= reason;
-    this.#controller?.abort(reason);
-  }
-}
-
 interface Answer {
   readonly code: status;
   readonly details?: string;
@@ -160,7 +136,8 @@ class GrpcEventHost implements EventHost {
   private readonly bindAddress: string;
   private readonly loaded: ReadonlyMap<string, readonly EventService[]>;
   private servedSet: ReadonlySet<string> = new Set();
-  private readonly inFlight = new Set<CallCancellation>();
+  /** Abort controllers of the calls in flight whose handlers asked for a signal (events with actions). */
+  private readonly inFlight = new Set<AbortController>();
   /** The handlers of calls in flight: after a forced shutdown, awaited (briefly) so they can release claims. */
   private readonly handlers = new Set<Promise<unknown>>();
   private readonly settleMs: number;
@@ -259,7 +236,7 @@ class GrpcEventHost implements EventHost {
     clearTimeout(timer);
     if (!graceful) {
       this.logger.warn({ inFlight: this.inFlight.size }, 'grace period over: cancelling calls in flight');
-      for (const cancellation of this.inFlight) cancellation.abort(new Error('server shutting down'));
+      for (const controller of this.inFlight) controller.abort(new Error('server shutting down'));
       this.server.forceShutdown();
       await this.settle();
     }
@@ -380,25 +357,27 @@ class GrpcEventHost implements EventHost {
       return { code: status.INVALID_ARGUMENT, details: message };
     }
 
-    let cancellation: CallCancellation | undefined;
+    // The call's AbortSignal is made only when the handler asks for it (an event with actions; most
+    // events never ask), synchronously in the handler's first turn, so no cancel can fall in between.
+    let controller: AbortController | undefined;
     let onCancelled: (() => void) | undefined;
     let finished = false;
     const signal = (): AbortSignal => {
-      if (!cancellation) {
+      if (!controller) {
         if (finished) return new AbortController().signal; // asked after the answer: nothing left to cancel
-        const c = new CallCancellation();
-        cancellation = c;
+        const c = new AbortController();
+        controller = c;
         onCancelled = (): void => c.abort(new Error('call cancelled by the client'));
         call.on('cancelled', onCancelled);
         if (call.cancelled) onCancelled();
         this.inFlight.add(c);
       }
-      return cancellation.signal;
+      return controller.signal;
     };
     const done = (): void => {
       finished = true;
-      if (!cancellation) return;
-      this.inFlight.delete(cancellation);
+      if (!controller) return;
+      this.inFlight.delete(controller);
       call.removeListener('cancelled', onCancelled!);
     };
     let result: EventOutcome | Promise<EventOutcome>;
