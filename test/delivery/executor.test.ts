@@ -11,7 +11,9 @@ import { eventKey } from '../../src/delivery/event-key.js';
 import type { PlannedAction } from '../../src/rules/types.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { executable, need } from '../support/prereq.js';
-import { PermanentError, RedisProcess, TransientError, captureLogger, recordingAction, registryOf } from './support.js';
+import { PermanentError, TransientError, captureLogger, recordingAction, registryOf } from './support.js';
+import { startRedis } from '../support/redis.js';
+import type { RedisProcess } from '../support/redis.js';
 
 const SERVICE = { fullName: 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService', eventName: 'userLoggedIn' };
 const EVENT = { id: 'evt-1', userId: 'user-1', namespace: 'mygame', payload: { userAccount: { userId: 'user-1' } } };
@@ -307,7 +309,7 @@ describe.skipIf(!need(executable('redis-server', 'redis-server')))('executor wit
   let redis: RedisProcess;
   const stores: RedisDedupeStore[] = [];
   beforeAll(async () => {
-    redis = await RedisProcess.start();
+    redis = await startRedis();
   });
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));
@@ -342,7 +344,6 @@ describe.skipIf(!need(executable('redis-server', 'redis-server')))('executor wit
   });
 
   it('Redis down: retry, nothing executed, one error line; resumes when Redis is back', async () => {
-    const own = new RedisProcess(redis.port);
     const store = await redisStore('down:');
     const t = setup({ store });
     const plan = [planned('r1', 0, 'a'), planned('r2', 0, 'b')];
@@ -357,8 +358,7 @@ describe.skipIf(!need(executable('redis-server', 'redis-server')))('executor wit
       expect(t.lines.filter((l) => String(l.msg).startsWith('idempotency store unavailable'))).toHaveLength(1);
       expect(await counter(t.metrics, 'event_rules_dedupe_store_errors_total', { store: 'redis' })).toBe(1);
     } finally {
-      await own.start();
-      redis = own;
+      await redis.start();
     }
     await store.ready(30_000);
     const report = await t.executor.run({ service: SERVICE, event: EVENT, plan });

@@ -5,7 +5,10 @@ import { createStore } from '../../src/delivery/create-store.js';
 import { DedupeStoreUnavailableError } from '../../src/delivery/store.js';
 import type { DedupeStore } from '../../src/delivery/store.js';
 import { executable, need } from '../support/prereq.js';
-import { RedisProcess, freePort, waitFor } from './support.js';
+import { waitFor } from './support.js';
+import { startRedis } from '../support/redis.js';
+import type { RedisProcess } from '../support/redis.js';
+import { freePort } from '../support/workspace.js';
 
 const HOUR = 3_600_000;
 
@@ -140,7 +143,7 @@ describe.skipIf(!need(executable('redis-server', 'redis-server')))('redis store'
   let redis: RedisProcess;
   let n = 0;
   beforeAll(async () => {
-    redis = await RedisProcess.start();
+    redis = await startRedis();
   });
   afterAll(async () => {
     await redis?.stop();
@@ -188,8 +191,7 @@ describe.skipIf(!need(executable('redis-server', 'redis-server')))('redis store'
     const error = await store.claim('down:r:0', HOUR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DedupeStoreUnavailableError);
     expect(String((error as Error).message)).not.toContain('hunter2');
-    const server = new RedisProcess(port);
-    await server.start();
+    const server = await startRedis({ port });
     try {
       // reconnects by itself (password is ignored by a server without one, with a warning)
       await waitFor(async () => {

@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +17,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
 import { freePort } from '../support/workspace.js';
+import { stopAllRedis } from '../support/redis.js';
 import type { Prereq } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
 
@@ -86,7 +86,7 @@ async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<Exit> {
 
 /** Stops every process started by these helpers. */
 export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((c) => stopChild(c)));
+  await Promise.all([...[...running].map((c) => stopChild(c)), stopAllRedis()]);
 }
 
 export interface AppProcess {
@@ -231,69 +231,8 @@ export function metricValue(text: string, name: string, labels: Readonly<Record<
 
 // ---------------------------------------------------------------- redis
 
-export interface RedisProcess {
-  readonly port: number;
-  readonly url: string;
-  /** Stop it (SIGTERM: with persistence on, the data survives a restart). */
-  stop(): Promise<void>;
-  /** Start it again on the same port and data directory. */
-  start(): Promise<void>;
-}
-
-function redisPing(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const socket = connect(port, '127.0.0.1');
-    let answer = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      res(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => {
-      answer += d.toString('utf8');
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
-    });
-  });
-}
-
-/**
- * Starts `redis-server` on a free port. `persist: true` keeps the data on disk
- * (append-only file, fsync always) in a temporary directory, so a stop and a
- * start keep the keys, as a real Redis with persistence does.
- */
-export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisProcess> {
-  const port = await freePort();
-  const dir = tempDir('eer-e2e-redis-');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
-  if (options.persist) args.push('--appendonly', 'yes', '--appendfsync', 'always');
-  else args.push('--appendonly', 'no');
-  let child: ChildProcess | undefined;
-  const redis: RedisProcess = {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    async start() {
-      const c = spawn('redis-server', args, { stdio: 'ignore' });
-      child = c;
-      running.add(c);
-      let exited = false;
-      void exitOf(c).then(() => {
-        exited = true;
-      });
-      await waitUntil(`redis-server on port ${port}`, async () => {
-        if (exited) throw new Error(`redis-server exited at start (port ${port})`);
-        return await redisPing(port);
-      });
-    },
-    async stop() {
-      if (child) await stopChild(child);
-      child = undefined;
-    },
-  };
-  await redis.start();
-  return redis;
-}
+export { startRedis } from '../support/redis.js';
+export type { RedisProcess } from '../support/redis.js';
 
 // ---------------------------------------------------------------- events and the sender
 
