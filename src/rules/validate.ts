@@ -446,7 +446,7 @@ class Compiler {
     const args = node[op];
     const argPath = [...path, op];
     if (!this.logic.hasOperator(op)) {
-      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in the README', { key: true });
+      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in docs/rule-language.md', { key: true });
       return;
     }
     const list: unknown[] = Array.isArray(args) ? (args as unknown[]) : [args];
