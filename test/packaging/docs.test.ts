@@ -13,7 +13,8 @@ import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { DocsMarkerError, actionReference, describeType, envTable, regenerateDocs, replaceSection } from '../../src/authoring/reference-docs.js';
 import { PROBLEM_CODES } from '../../src/rules/problem-codes.js';
 import { CUSTOM_OPERATORS } from '../../src/rules/logic.js';
-import { REPO_ROOT } from '../support/prereq.js';
+import { loadCatalog } from '../../src/events/catalog.js';
+import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
 
 const read = (file: string): string => readFileSync(join(REPO_ROOT, file), 'utf8');
 const pages = (): string[] => ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
@@ -135,5 +136,25 @@ describe('links of README.md and docs/', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+});
+
+describe.skipIf(!need(sharedSpecs()))('events named in README.md and docs/', () => {
+  it('every event a shown command names (samples, explain, send) is an AGS event', async () => {
+    const catalog = await loadCatalog({ dirs: [AGS_SPECS_DIR] });
+    const named = pages().flatMap((page) =>
+      [...read(page).matchAll(/extend-event-rules (?:samples|explain|send) ([A-Za-z][\w.]*)/g)].map((m) => ({ page, event: m[1]! })),
+    );
+    expect(named.length).toBeGreaterThan(3);
+    expect(named.filter(({ event }) => !catalog.resolve(event).ok)).toEqual([]);
+  });
+});
+
+describe('facts the README states', () => {
+  it('the Node.js version of the quick start is package.json engines', () => {
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    const min = /^>=\s*([\d.]+)$/.exec(engines)?.[1];
+    expect(min, `engines.node "${engines}" is not ">=X"`).toBeDefined();
+    expect(read('README.md')).toContain(`Node.js ${min} or later`);
   });
 });
