@@ -2,6 +2,7 @@
  * Shapes that leave the rules engine: the plan handed to the action layer and
  * the explanation of a match.
  */
+import type { ProblemCode } from './problem-codes.js';
 
 /** One action the engine decided to run for one event. */
 export interface PlannedAction {
@@ -56,6 +57,6 @@ export interface RuleProblem {
   /** How to fix it (did-you-mean, the command to run...). */
   readonly fix?: string;
   readonly severity: 'error' | 'warning';
-  /** Stable machine-readable kind: `yaml-syntax`, `unknown-key`, `unknown-event`, `unknown-path`... (see src/rules/README.md). */
-  readonly code: string;
+  /** Stable machine-readable kind: `yaml-syntax`, `unknown-key`, `unknown-event`, `unknown-path`... (every code: {@link PROBLEM_CODES}, docs/rule-language.md). */
+  readonly code: ProblemCode;
 }

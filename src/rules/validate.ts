@@ -27,6 +27,7 @@ import { didYouMean } from './suggest.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
+import type { ProblemCode } from './problem-codes.js';
 
 /** What the loader needs besides the file. */
 export interface RulesCompileOptions {
@@ -118,7 +119,7 @@ class Compiler {
     return isObject(r) && typeof r.name === 'string' ? r.name : undefined;
   }
 
-  report(path: readonly PathSegment[], code: string, message: string, fix?: string, opts: { key?: boolean; severity?: 'error' | 'warning' } = {}): void {
+  report(path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string, opts: { key?: boolean; severity?: 'error' | 'warning' } = {}): void {
     const severity = opts.severity ?? 'error';
     const rule = this.ruleName(path);
     const problem: RuleProblem = {
@@ -461,7 +462,7 @@ class Compiler {
     const args = node[op];
     const argPath = [...path, op];
     if (!this.logic.hasOperator(op)) {
-      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in the README', { key: true });
+      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in docs/rule-language.md', { key: true });
       return;
     }
     const list: unknown[] = Array.isArray(args) ? (args as unknown[]) : [args];
