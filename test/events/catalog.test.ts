@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { CatalogLoadError } from '../../src/events/types.js';
 import type { Catalog } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
 
 const PROTO_DIR = resolve(REPO_ROOT, 'proto');
 const FIXTURES = resolve(REPO_ROOT, 'test/events/fixtures');
@@ -176,7 +176,7 @@ describe('catalog load errors', () => {
   });
 });
 
-describe.skipIf(!need(sharedSpecs()))('the whole AGS catalog', () => {
+describeWith(sharedSpecs(), 'the whole AGS catalog', () => {
   it('loads 45 files and 443 services', async () => {
     const catalog = await loadCatalog({ dirs: [AGS_SPECS_DIR] });
     expect(catalog.files).toHaveLength(45);

@@ -5,7 +5,7 @@ import { codec } from '../../src/events/codec.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import { EventDecodeError, EventEncodeError } from '../../src/events/types.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
 
 function serviceOf(catalog: Catalog, name: string): EventService {
   const r = catalog.resolve(name);
@@ -307,7 +307,7 @@ describe('codec conversions (fixture with every field kind)', () => {
   });
 });
 
-describe.skipIf(!need(sharedSpecs()))('codec over the AGS catalog', () => {
+describeWith(sharedSpecs(), 'codec over the AGS catalog', () => {
   let catalog: Catalog;
   beforeAll(async () => {
     catalog = await loadCatalog({ dirs: [AGS_SPECS_DIR] });

@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
 
 interface Shape {
   type: string;
@@ -38,7 +38,7 @@ function shape(type: Type, seen: string[] = []): Shape {
   return { type: type.fullName, fields };
 }
 
-describe.skipIf(!need(sharedSpecs()))('proto/ account.proto matches the AGS wire contract', () => {
+describeWith(sharedSpecs(), 'proto/ account.proto matches the AGS wire contract', () => {
   let ours: Catalog;
   let reference: Catalog;
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { fillDefaults, sampleEvent } from '../../src/events/samples.js';
 import { EventEncodeError } from '../../src/events/types.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
 
 const PROTO_DIR = resolve(REPO_ROOT, 'proto');
 const FIXTURES = resolve(REPO_ROOT, 'test/events/fixtures');
@@ -165,7 +165,7 @@ describe('samples command', () => {
   });
 });
 
-describe.skipIf(!need(sharedSpecs()))('samples command over the AGS catalog', () => {
+describeWith(sharedSpecs(), 'samples command over the AGS catalog', () => {
   it('--list prints 443 events', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [AGS_SPECS_DIR] })).toBe(0);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadCatalog } from '../../src/events/catalog.js';
-import { REPO_ROOT, debianPython, need } from '../support/prereq.js';
+import { REPO_ROOT, debianPython, describeWith } from '../support/prereq.js';
 import { startHost } from './support.js';
 import type { RunningHost } from './support.js';
 
@@ -45,7 +45,7 @@ with grpc.insecure_channel(address) as channel:
         print('STATUS', e.code().name, e.details())
 `;
 
-describe.skipIf(!need(debianPython('grpc_tools', 'python3-grpc-tools')))('python grpcio client', () => {
+describeWith(debianPython('grpc_tools', 'python3-grpc-tools'), 'python grpcio client', () => {
   let h: RunningHost;
   let dir: string;
 
