@@ -1,16 +1,15 @@
 /** `extend-event-rules send`: the real bin against the real server (dry run) and against a recording gRPC stand-in. */
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
-import { REPO_ROOT } from '../support/prereq.js';
 import { PROTO_DIR, assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
+import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
 const USER = '0123456789abcdef0123456789abcdef';
-const RULES = `${readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8')}
+const RULES = `${readFileSync(FIXTURE_RULES_FILE, 'utf8')}
   - name: welcome-pack
     on: userLoggedIn
     mode: shadow

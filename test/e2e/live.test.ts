@@ -2,7 +2,7 @@
  * Issue 4 end to end: the built app (`node dist/main.js`) with the shipped
  * rules.yaml, called over gRPC, against the local AGS stand-in.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';

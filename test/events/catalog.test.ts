@@ -6,8 +6,9 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { CatalogLoadError } from '../../src/events/types.js';
 import type { Catalog } from '../../src/events/types.js';
 import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
-const PROTO_DIR = resolve(REPO_ROOT, 'proto');
+const PROTO_DIR = FIXTURE_PROTO_DIR;
 const FIXTURES = resolve(REPO_ROOT, 'test/events/fixtures');
 const LOGIN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 const THIRD_PARTY = 'accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService';

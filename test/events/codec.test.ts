@@ -6,6 +6,7 @@ import { sampleEvent } from '../../src/events/samples.js';
 import { EventDecodeError, EventEncodeError } from '../../src/events/types.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
 import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 function serviceOf(catalog: Catalog, name: string): EventService {
   const r = catalog.resolve(name);
@@ -16,7 +17,7 @@ function serviceOf(catalog: Catalog, name: string): EventService {
 describe('codec of userLoggedIn (proto/)', () => {
   let login: EventService;
   beforeAll(async () => {
-    const catalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+    const catalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
     login = serviceOf(catalog, 'userLoggedIn');
   });
 

@@ -7,8 +7,9 @@ import { fillDefaults, sampleEvent } from '../../src/events/samples.js';
 import { EventEncodeError } from '../../src/events/types.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
 import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
-const PROTO_DIR = resolve(REPO_ROOT, 'proto');
+const PROTO_DIR = FIXTURE_PROTO_DIR;
 const FIXTURES = resolve(REPO_ROOT, 'test/events/fixtures');
 const HEX32 = /^[0-9a-f]{32}$/;
 

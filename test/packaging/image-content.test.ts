@@ -20,6 +20,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import type { DecodedEvent } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
+import { useAppFixture } from '../support/app-fixture.js';
 import { freePort } from '../support/workspace.js';
 import { callRaw, healthCheck, healthClient, rawClient } from '../server/support.js';
 import { buildContext, execForm, listFiles, parseStages, runCommand, runStages } from './dockerfile-stages.js';
@@ -44,6 +45,8 @@ beforeAll(() => {
   workspace = mkdtempSync(join(tmpdir(), 'eer-image-'));
   const context = join(workspace, 'context');
   buildContext(REPO_ROOT, context);
+  // the image of the project as shipped, whatever the user changed in rules.yaml, proto/...
+  useAppFixture(context);
   const stages = runStages(DOCKERFILE, {
     context,
     workspace,

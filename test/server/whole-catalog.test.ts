@@ -4,7 +4,7 @@
  * answered, and every reflected descriptor is accepted by protobuf's own C++
  * DescriptorPool (Debian's python3-protobuf) when that is available.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

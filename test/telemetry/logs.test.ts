@@ -9,7 +9,7 @@
  * masked.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';

@@ -6,7 +6,7 @@
  * failure (dead letter) included, and no label carries a user or event id.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeWith } from '../support/prereq.js';
 import { DIST_MAIN, PROTO_DIR, RULES_FILE, builtApp, tempDir } from '../e2e/support.js';
 
