@@ -7,7 +7,6 @@ import { renderRulesSchema, schemaCommand } from '../../src/cli/schema.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { compileRulesText } from '../../src/rules/validate.js';
-import { REPO_ROOT } from '../support/prereq.js';
 import { FIXTURES, PROTO_DIR, tempDir, testRegistry } from './support/fixtures.js';
 import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
