@@ -132,6 +132,18 @@ describe('samples command', () => {
     }
   });
 
+  it('gives a fresh random id on each call (pasted twice into grpcurl: two events, not a duplicate); the rest is stable', async () => {
+    const one = capture();
+    const two = capture();
+    expect(await samplesCommand(['userLoggedIn'], one.io, { protoDirs: [PROTO_DIR] })).toBe(0);
+    expect(await samplesCommand(['userLoggedIn'], two.io, { protoDirs: [PROTO_DIR] })).toBe(0);
+    const a = JSON.parse(one.out()) as Record<string, unknown>;
+    const b = JSON.parse(two.out()) as Record<string, unknown>;
+    expect(a.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.id).not.toBe(b.id);
+    expect({ ...a, id: '' }).toEqual({ ...b, id: '' });
+  });
+
   it('--list prints every event with its full service name', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [PROTO_DIR] })).toBe(0);

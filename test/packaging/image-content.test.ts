@@ -11,7 +11,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -56,9 +57,10 @@ beforeAll(() => {
   runtime = stages.get('runtime')!;
 }, 300_000);
 
-afterAll(() => {
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
-});
+// two node_modules trees: removing them takes long on a loaded machine
+afterAll(async () => {
+  if (workspace) await rm(workspace, { recursive: true, force: true });
+}, 300_000);
 
 describe('Dockerfile', () => {
   it('has a build and a runtime stage on the current Node LTS', () => {
