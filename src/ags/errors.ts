@@ -117,3 +117,27 @@ export function loginHint(f: { status?: number; errorCode?: number | string; cod
   if (f.status !== undefined && f.status >= 500) return 'AGS IAM is unavailable: retry later';
   return 'check AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET';
 }
+
+/**
+ * A value cannot be one URL path segment of an AGS operation: empty, `.` or
+ * `..` (URL resolution removes dot segments, even percent-encoded ones, so the
+ * request would reach another operation, e.g. a namespace-wide one).
+ * Permanent: the event carries the value, redelivering it changes nothing.
+ */
+export class AgsPathSegmentError extends Error {
+  override readonly name = 'AgsPathSegmentError';
+  readonly retriable = false;
+  constructor(
+    /** The value refused (never a secret: path values are ids and codes). */
+    readonly value: string,
+  ) {
+    super(`${JSON.stringify(value)} cannot be a URL path segment (${value === '' ? 'empty' : 'a dot segment, which URL resolution removes'})`);
+  }
+}
+
+/** Why `value` cannot be one path segment (empty, `.`, `..`), or undefined when it can (encoded). */
+export function pathSegmentProblem(value: string): string | undefined {
+  if (value === '') return 'is empty';
+  if (value === '.' || value === '..') return `is ${JSON.stringify(value)}: a dot segment would be removed from the URL and the request would reach another AGS operation`;
+  return undefined;
+}
