@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/metrics.js';
 import { AgsError, AgsLoginError, loginHint } from './errors.js';
-import { HttpCaller, errorFields, parseBody } from './http-caller.js';
+import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
 import type { CallResult, HttpCallerOptions } from './http-caller.js';
 import { ops } from './operations.js';
 import { TransportError } from './transport.js';
@@ -163,7 +163,7 @@ export class AgsClient {
       const kind = err instanceof TransportError ? err.kind : 'network';
       const code = err instanceof TransportError ? err.code : undefined;
       const fields = {
-        retriable: true,
+        retriable: kind !== 'invalid',
         attempts: 1,
         kind,
         ...(code ? { code } : {}),
@@ -218,7 +218,7 @@ export class AgsClient {
   async send(op: AgsRequest): Promise<CallResult> {
     const url = new URL(this.baseUrl + op.path);
     for (const [k, v] of Object.entries(op.query ?? {})) url.searchParams.set(k, v);
-    const body = op.body === undefined ? undefined : JSON.stringify(op.body);
+    const body = op.body === undefined ? undefined : jsonBody(op.operation, op.body);
     let used: string | undefined;
     return this.http.call({
       operation: op.operation,

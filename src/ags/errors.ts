@@ -6,8 +6,8 @@
  * headers: only the operation id, status, AGS error code and AGS message.
  */
 
-/** What went wrong at the transport level. */
-export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline';
+/** What went wrong at the transport level (`invalid`: the request could not be sent as built, e.g. a header value with CR/LF: permanent). */
+export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid';
 
 export interface AgsErrorFields {
   /** AGS operation id (`fulfillItem`), `login`, or `http` for webhooks. */
@@ -35,6 +35,7 @@ function describe(f: AgsErrorFields): string {
   else if (f.kind === 'timeout') parts.push('timeout');
   else if (f.kind === 'aborted') parts.push('aborted');
   else if (f.kind === 'deadline') parts.push('deadline exceeded');
+  else if (f.kind === 'invalid') parts.push(`invalid request${f.code ? ` ${f.code}` : ''}`);
   else parts.push(`network error${f.code ? ` ${f.code}` : ''}`);
   if (f.errorCode !== undefined && f.errorCode !== '') parts.push(`errorCode ${f.errorCode}`);
   if (f.errorMessage) parts.push(JSON.stringify(f.errorMessage));
