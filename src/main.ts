@@ -146,6 +146,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     reflection: config.reflection,
     health: config.health,
     port: config.port,
+    limits: config.grpc,
   });
   const { port } = await host.start();
 

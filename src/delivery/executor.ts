@@ -185,6 +185,16 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const now = options.now ?? (() => new Date());
+  /** The signals of the events running now: aborted together when the shutdown signal aborts. */
+  const inFlight = new Set<AbortController>();
+  const { shutdownSignal } = options;
+  shutdownSignal?.addEventListener(
+    'abort',
+    () => {
+      for (const a of inFlight) if (!a.signal.aborted) a.abort(shutdownSignal.reason);
+    },
+    { once: true },
+  );
   /**
    * Keys whose action ran (or was dead-lettered) but whose mark could not be
    * written (store down at that moment). A redelivery to this process writes
@@ -211,19 +221,21 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const eventId = typeof input.event.id === 'string' ? input.event.id : '';
 
     // One signal per event: the call cancelled, shutdown, or the deadline passed, whichever comes first.
-    // (Linked by hand: AbortSignal.any costs weak references and GC work on every event.)
+    // (Linked by hand: AbortSignal.any costs weak references and GC work on every event.) The shutdown
+    // signal is shared by every event: it gets one listener for the executor (see `inFlight`), never one
+    // per event, or concurrent events pile listeners on it (MaxListenersExceededWarning past 10).
     const aborter = new AbortController();
     const signal = aborter.signal;
     const timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
     timer.unref?.();
-    const linked = [input.signal, options.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    const callSignal = input.signal;
     const onAbort = function (this: AbortSignal): void {
       if (!signal.aborted) aborter.abort(this.reason);
     };
-    for (const s of linked) {
-      if (s.aborted) aborter.abort(s.reason);
-      else s.addEventListener('abort', onAbort, { once: true });
-    }
+    if (callSignal?.aborted) aborter.abort(callSignal.reason);
+    else callSignal?.addEventListener('abort', onAbort, { once: true });
+    if (shutdownSignal?.aborted) aborter.abort(shutdownSignal.reason);
+    inFlight.add(aborter);
 
     const reports: ActionReport[] = [];
     const retryReasons: string[] = [];
@@ -472,7 +484,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
     } finally {
       clearTimeout(timer);
-      for (const s of linked) s.removeEventListener('abort', onAbort);
+      callSignal?.removeEventListener('abort', onAbort);
+      inFlight.delete(aborter);
     }
 
     let outcome: EventOutcome;
