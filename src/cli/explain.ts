@@ -15,6 +15,7 @@ import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
 import type { PlannedStep } from '../authoring/workbench.js';
 import { explainCondition, renderConditionTrace } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
+import type { FiringState } from '../state/firing.js';
 import { formatProblems } from '../rules/format.js';
 import { loadRules } from '../rules/load.js';
 import { RulesLogic } from '../rules/logic.js';
@@ -32,8 +33,10 @@ export interface RuleExplanation {
   readonly enabled: boolean;
   readonly mode: 'live' | 'shadow';
   /** `disabled`: `enabled: false` (not evaluated by the server; the condition is still traced here). */
-  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'disabled';
+  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed' | 'disabled';
   readonly error?: string;
+  /** For rules with a limit or cooldown that matched: the decision and the player's state it read. */
+  readonly firing?: FiringState;
   readonly window: { readonly activeFrom?: string; readonly activeUntil?: string; readonly active: boolean };
   /** The traced `when`; null when the rule has none (always matches). */
   readonly condition: ConditionTrace | null;
@@ -70,7 +73,7 @@ function renderText(x: Explanation): string {
   for (const r of x.rules) {
     out.push('');
     const mark = r.outcome === 'matched' ? '✓' : '✗';
-    const what = { matched: 'matched', notMatched: 'not matched: the condition is false', inactive: 'inactive: outside its activation window', error: `error: ${r.error ?? ''}`, disabled: 'disabled (enabled: false)' }[r.outcome];
+    const what = { matched: 'matched', notMatched: 'not matched: the condition is false', inactive: 'inactive: outside its activation window', suppressed: `suppressed by its ${r.firing?.suppressedBy ?? 'limit'}: matched, no action`, error: `error: ${r.error ?? ''}`, disabled: 'disabled (enabled: false)' }[r.outcome];
     out.push(`${mark} ${r.rule}  ${what}${r.mode === 'shadow' ? '  [shadow: planned and counted, never sent]' : ''}  (line ${r.line})`);
     out.push(`    ${r.enabled ? '✓' : '✗'} enabled: ${r.enabled ? 'yes' : 'no'}`);
     const w = r.window;
@@ -157,6 +160,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
         mode: r.mode,
         outcome: r.enabled ? (o?.outcome ?? 'notMatched') : 'disabled',
         ...(o?.error !== undefined ? { error: o.error } : {}),
+        ...(o?.firing !== undefined ? { firing: o.firing } : {}),
         window: {
           ...(r.activeFrom !== undefined ? { activeFrom: new Date(r.activeFrom).toISOString() } : {}),
           ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),
