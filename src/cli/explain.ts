@@ -1,10 +1,13 @@
 /**
- * `extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]`:
+ * `extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml]`:
  * for one event (partial data filled from the sample event), every rule
  * listening on it: matched or not and why (enabled, activation window against
  * the clock, each sub-condition of `when` with the values it saw), then for
  * matched rules the exact requests their actions would send. Offline.
  * Exit 0 (whatever matched), 2 on a usage/input error or an invalid rules file.
+ * With stateful rules, the player's record is `--history` (events and firings with
+ * their instants, as in rule tests) or empty; counts, streaks and limits show
+ * the values the decision used.
  */
 import { resolve } from 'node:path';
 import { createDefaultRegistry } from '../actions/builtins/index.js';
@@ -16,6 +19,13 @@ import type { PlannedStep } from '../authoring/workbench.js';
 import { explainCondition, renderConditionTrace } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
 import type { FiringState } from '../state/firing.js';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { playerHistory } from '../authoring/history.js';
+import { eventKey } from '../delivery/event-key.js';
+import { evaluateOnDocument } from '../state/evaluate.js';
+import { Ledger, eventTag } from '../state/ledger.js';
+import type { StateDocument } from '../store/state-store.js';
 import { formatProblems } from '../rules/format.js';
 import { loadRules } from '../rules/load.js';
 import { RulesLogic } from '../rules/logic.js';
@@ -23,7 +33,7 @@ import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
 import type { AuthoringDefaults } from './test.js';
 
-export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]\n';
+export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml]\n';
 
 /** The explanation of one rule (the `--json` shape). */
 export interface RuleExplanation {
@@ -79,6 +89,9 @@ function renderText(x: Explanation): string {
     const w = r.window;
     if (w.activeFrom === undefined && w.activeUntil === undefined) out.push('    ✓ window: always active');
     else out.push(`    ${w.active ? '✓' : '✗'} window: ${w.activeFrom !== undefined ? `from ${w.activeFrom} ` : ''}${w.activeUntil !== undefined ? `until ${w.activeUntil} (exclusive) ` : ''}- now is ${x.now}`);
+    const f = r.firing;
+    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
+    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}: last firing ${f.cooldown.lastFiring ?? 'never'}`);
     if (r.condition === null) out.push('    ✓ when: (none: always matches)');
     else {
       out.push('    when:');
@@ -102,7 +115,7 @@ function renderText(x: Explanation): string {
 }
 
 export async function explainCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
-  const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules'], flags: ['json', 'help', 'h'] });
+  const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules', 'history'], flags: ['json', 'help', 'h'] });
   if (flags.has('help') || flags.has('h')) {
     io.stdout.write(EXPLAIN_USAGE);
     return 0;
@@ -141,9 +154,32 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (loaded.warnings.length > 0) io.stderr.write(formatProblems(loaded.warnings, 'text'));
 
   const rules = loaded.rules;
-  const evaluation = rules.evaluate(service.fullName, event, { now });
+  let history: StateDocument | undefined;
+  if (values.has('history')) {
+    const file = values.get('history')!;
+    const problems: string[] = [];
+    try {
+      history = playerHistory(parseYaml(await readFile(file, 'utf8')) as unknown, [], catalog, (path, message) => problems.push(`${file}: ${path.join('.') || '(top)'}: ${message}`));
+    } catch (err) {
+      problems.push(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (problems.length > 0) {
+      io.stderr.write(`extend-event-rules explain: --history:\n${problems.join('\n')}\n`);
+      return 2;
+    }
+  }
   const logic = new RulesLogic();
   logic.nowMs = now.getTime();
+  let evaluation;
+  if (rules.needsState(service.fullName)) {
+    // as the server: the player's record (--history, else empty) with this event recorded, limits decided
+    const key = eventKey(event);
+    const change = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime() });
+    evaluation = change.result;
+    logic.state = { ledger: new Ledger(change.next ?? history), tag: eventTag(key), now: now.getTime() };
+  } else {
+    evaluation = rules.evaluate(service.fullName, event, { now });
+  }
   const evaluator = { run: (l: unknown, d: unknown): unknown => logic.engine.run(l, d) as unknown, truthy: (v: unknown) => logic.truthy(v) };
   const steps = planSteps(registry, service, event, evaluation.plan, defaults.env.AB_NAMESPACE ?? '', now);
 
