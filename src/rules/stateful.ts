@@ -10,6 +10,7 @@ import type { StreakSpec } from '../state/ledger.js';
 import { WindowSpecError, parseWindow } from '../state/windows.js';
 import type { Window } from '../state/windows.js';
 import type { PathSegment } from './source.js';
+import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
 import { didYouMean } from './suggest.js';
 
@@ -23,7 +24,7 @@ export interface StateUses {
   readonly fired: readonly { readonly rule: string; readonly window: Window }[];
 }
 
-type Report = (path: readonly PathSegment[], code: string, message: string, fix?: string) => void;
+type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string) => void;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

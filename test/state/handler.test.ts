@@ -88,7 +88,7 @@ describe('event handler with stateful rules', () => {
     const t = setup(p.store);
     expect(t.send(MATCH, 'm1')).toEqual({ kind: 'ok' }); // no match: answered in the same tick
     expect(await t.send(MATCH, 'm-run')).toEqual({ kind: 'ok' }); // a match runs its plan
-    expect(t.grant.calls.map((c) => c.key)).toEqual(['m-run:plain:0']);
+    expect(t.grant.calls.map((c) => c.key)).toEqual(['m-run:plain:grant#0']);
     expect(p.calls).toEqual({ read: 0, transact: 0 });
   });
 
@@ -111,7 +111,7 @@ describe('event handler with stateful rules', () => {
     await t.send(LOGIN, 'e3');
     t.at('2026-03-09T04:00:00Z'); // 00:00 EDT Mar 9: a new day, 23 h after the first
     await t.send(LOGIN, 'e4');
-    expect(t.grant.calls.filter((c) => c.params.n === 2).map((c) => c.key)).toEqual(['e1:once-a-day:0', 'e4:once-a-day:0']);
+    expect(t.grant.calls.filter((c) => c.params.n === 2).map((c) => c.key)).toEqual(['e1:once-a-day:grant#0', 'e4:once-a-day:grant#0']);
     expect(await counter(t.metrics, 'event_rules_firings_suppressed_total', { rule: 'once-a-day', reason: 'limit' })).toBe(2);
     expect(await counter(t.metrics, 'event_rules_firings_suppressed_total', { rule: 'gift', reason: 'cooldown' })).toBe(2); // e2 (30 min after e1) and e4 (1 s after e3)
     expect(await counter(t.metrics, 'event_rules_rule_evaluations_total', { rule: 'once-a-day', outcome: 'suppressed' })).toBe(2);
@@ -126,9 +126,9 @@ describe('event handler with stateful rules', () => {
     t.at('2026-03-10T16:00:00Z');
     await t.send(LOGIN, 'e2'); // the second of 2 in the day: fires
     await t.send(LOGIN, 'e3'); // the third: refused, the history survived the reload
-    expect(t.grant.calls.filter((c) => c.params.n === 2).map((c) => c.key)).toEqual(['e1:once-a-day:0', 'e2:once-a-day:0']);
+    expect(t.grant.calls.filter((c) => c.params.n === 2).map((c) => c.key)).toEqual(['e1:once-a-day:grant#0', 'e2:once-a-day:grant#0']);
     t.reload(RULES.replace('name: once-a-day', 'name: once-a-day-v2'));
     await t.send(LOGIN, 'e4'); // renamed: no firings yet
-    expect(t.grant.calls.filter((c) => c.params.n === 2).map((c) => c.key)).toEqual(['e1:once-a-day:0', 'e2:once-a-day:0', 'e4:once-a-day-v2:0']);
+    expect(t.grant.calls.filter((c) => c.params.n === 2).map((c) => c.key)).toEqual(['e1:once-a-day:grant#0', 'e2:once-a-day:grant#0', 'e4:once-a-day-v2:grant#0']);
   });
 });
