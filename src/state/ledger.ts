@@ -231,7 +231,7 @@ export class Ledger {
       for (const [name, track] of Object.entries(section)) {
         const keepFrom = now - Math.max(horizon(name), retentionMs);
         const before = track.h.length;
-        if (track.h.some((e) => e[0] < keepFrom)) track.h = track.h.filter((e) => e[0] >= keepFrom);
+        if (track.h.some((e) => e[0] <= keepFrom)) track.h = track.h.filter((e) => e[0] > keepFrom);
         if (track.h.length !== before) this.changed = true;
         if (track.s) {
           for (const [key, runs] of Object.entries(track.s)) {

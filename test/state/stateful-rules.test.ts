@@ -304,3 +304,35 @@ describe('validation', () => {
     expect(by('g')).toEqual([expect.stringMatching(/^32:\d+ state-operator count takes \[event, window/)]);
   });
 });
+
+describe('what a player\'s record costs', () => {
+  it('the five issue examples, 10 logins a day for 60 days: under 4 KB, entries kept 7 days (the retention), lifetime totals kept', () => {
+    const rules = compile(`
+  - { name: daily-login-reward, on: userLoggedIn, limit: { count: 1, per: day, timeZone: Asia/Tokyo }, do: [ { log: { message: x } } ] }
+  - { name: first-login-bonus, on: userLoggedIn, limit: { count: 1, per: lifetime }, do: [ { log: { message: x } } ] }
+  - { name: gift-every-6h, on: userLoggedIn, cooldown: 6h, do: [ { log: { message: x } } ] }
+  - { name: busy-bee, on: userLoggedIn, when: { ">=": [ { count: [ userLoggedIn, 24h ] }, 3 ] }, limit: { count: 1, per: day }, do: [ { log: { message: x } } ] }
+  - { name: login-streak-7, on: userLoggedIn, when: { "==": [ { streak: [ userLoggedIn, day, Asia/Tokyo ] }, 7 ] }, do: [ { log: { message: x } } ] }
+`);
+    const t0 = at('2026-01-01T00:00:00Z');
+    let doc: StateDocument | undefined;
+    let largest = 0;
+    for (let d = 0; d < 60; d++) {
+      for (let i = 0; i < 10; i++) {
+        const id = `${d}-${i}-0f8fad5b-d9cb-469f-a165-70867728950e`;
+        const change = evaluateOnDocument(doc, { rules, serviceFullName: LOGIN, event: loginEvent({ id }), eventKey: id, now: t0 + d * 86_400_000 + i * 8_640_000 });
+        if (change.next) doc = change.next;
+        largest = Math.max(largest, JSON.stringify(doc).length);
+      }
+    }
+    expect(largest).toBeLessThan(4096);
+    const events = (doc!.events as Record<string, { n: number; h: [number, string][]; s: Record<string, [number, number][]> }>).userLoggedIn!;
+    expect(events.n).toBe(600);
+    expect(events.h).toHaveLength(70); // 7 days x 10
+    expect(Object.values(events.s)[0]).toEqual([[expect.any(Number), expect.any(Number)]]); // one run for 60 days in a row
+    const firings = doc!.rules as Record<string, { n: number; h: unknown[] }>;
+    expect(firings['first-login-bonus']!.n).toBe(1);
+    expect(firings['daily-login-reward']!.n).toBe(61); // 60 UTC days of logins touch 61 Tokyo days
+    expect(firings['daily-login-reward']!.h).toHaveLength(7);
+  });
+});
