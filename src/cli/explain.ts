@@ -13,11 +13,10 @@ import { readEventData } from '../authoring/data.js';
 import { EventDataError, UnknownEventError } from '../authoring/errors.js';
 import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
 import type { PlannedStep } from '../authoring/workbench.js';
-import { explainCondition, renderConditionTrace } from '../rules/explain.js';
+import { renderConditionTrace, traceCondition } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
 import { formatProblems } from '../rules/format.js';
 import { loadRules } from '../rules/load.js';
-import { RulesLogic } from '../rules/logic.js';
 import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
 import type { AuthoringDefaults } from './test.js';
@@ -138,10 +137,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (loaded.warnings.length > 0) io.stderr.write(formatProblems(loaded.warnings, 'text'));
 
   const rules = loaded.rules;
-  const evaluation = rules.evaluate(service.fullName, event, { now });
-  const logic = new RulesLogic();
-  logic.nowMs = now.getTime();
-  const evaluator = { run: (l: unknown, d: unknown): unknown => logic.engine.run(l, d) as unknown, truthy: (v: unknown) => logic.truthy(v) };
+  const evaluation = rules.evaluate(service.fullName, event, { now, trace: true });
   const steps = planSteps(registry, service, event, evaluation.plan, defaults.env.AB_NAMESPACE ?? '', now);
 
   const explained: RuleExplanation[] = rules.rules
@@ -162,7 +158,8 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
           ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),
           active,
         },
-        condition: r.whenLogic === undefined ? null : explainCondition(r.whenLogic, event, evaluator),
+        // the server's own evaluation of this rule; a rule it does not evaluate (disabled, inactive) is run the same way here
+        condition: r.when === undefined ? null : (o?.condition ?? traceCondition(r.when, event, t)),
         actions: steps.filter((s) => s.rule === r.name),
       };
     });

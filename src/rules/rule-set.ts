@@ -5,6 +5,9 @@
  */
 import type { DecodedEvent } from '../events/types.js';
 import { ActionParamsInvalidError } from './errors.js';
+import { Tracer, truthy } from './evaluator.js';
+import { conditionOf } from './explain.js';
+import type { ConditionTrace } from './explain.js';
 import type { EvaluationResult, PlannedAction, RuleOutcome } from './types.js';
 import type { CompiledLogic, RulesLogic } from './logic.js';
 import type { CompiledValue } from './template.js';
@@ -45,6 +48,8 @@ export interface CompiledRule {
 export interface EvaluateOptions {
   /** The clock of this evaluation: activation windows and the `now`/`within` operators. Default: the current time. */
   readonly now?: Date;
+  /** Also record what each rule's `when` saw (`RuleOutcome.condition`), for `explain`. Default false. */
+  readonly trace?: boolean;
 }
 
 const EMPTY: readonly CompiledRule[] = Object.freeze([]);
@@ -97,10 +102,20 @@ export class RuleSet {
         outcomes.push({ rule: rule.name, outcome: 'inactive' });
         continue;
       }
+      let condition: ConditionTrace | undefined;
       try {
-        if (rule.when && !this.#logic.truthy(rule.when(event))) {
-          outcomes.push({ rule: rule.name, outcome: 'notMatched' });
-          continue;
+        if (rule.when) {
+          const tracer = opts?.trace ? new Tracer() : undefined;
+          let value: unknown;
+          try {
+            value = rule.when(event, { nowMs: now, tracer });
+          } finally {
+            if (tracer?.root) condition = conditionOf(tracer.root);
+          }
+          if (!truthy(value)) {
+            outcomes.push({ rule: rule.name, outcome: 'notMatched', ...(condition ? { condition } : {}) });
+            continue;
+          }
         }
         const planned: PlannedAction[] = [];
         for (const a of rule.actions) {
@@ -118,9 +133,9 @@ export class RuleSet {
           planned.push({ rule: rule.name, index: a.index, action: a.action, params, mode: rule.mode, onFailure: rule.onFailure });
         }
         for (const p of planned) plan.push(p);
-        outcomes.push({ rule: rule.name, outcome: 'matched' });
+        outcomes.push({ rule: rule.name, outcome: 'matched', ...(condition ? { condition } : {}) });
       } catch (err) {
-        outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err) });
+        outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err), ...(condition ? { condition } : {}) });
       }
     }
     return { outcomes, plan };

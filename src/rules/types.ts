@@ -2,6 +2,7 @@
  * Shapes that leave the rules engine: the plan handed to the action layer and
  * the explanation of a match.
  */
+import type { ConditionTrace } from './explain.js';
 
 /** One action the engine decided to run for one event. */
 export interface PlannedAction {
@@ -25,6 +26,8 @@ export interface RuleOutcome {
   readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error';
   /** For `error`: the evaluation error (one rule's error never stops the others). */
   readonly error?: string;
+  /** With `evaluate({ trace: true })`: what the rule's `when` saw, node by node (absent without `when`). */
+  readonly condition?: ConditionTrace;
 }
 
 /** The engine's answer for one event. */
