@@ -16,6 +16,7 @@ import type { PlannedStep } from '../authoring/workbench.js';
 import { renderConditionTrace, traceCondition } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
 import { formatProblems } from '../rules/format.js';
+import { parseInstant } from '../rules/instant.js';
 import { loadRules } from '../rules/load.js';
 import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
@@ -106,9 +107,9 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'explain needs an event (e.g. userLoggedIn)' : `one event at a time, got ${positionals.length}`);
   let now = new Date();
   if (values.has('now')) {
-    const ms = Date.parse(values.get('now')!);
-    if (Number.isNaN(ms)) throw new UsageError(`--now must be an ISO 8601 instant (2026-12-01T00:00:00Z), not "${values.get('now')}"`);
-    now = new Date(ms);
+    const r = parseInstant(values.get('now')!);
+    if (!r.ok) throw new UsageError(`--now: ${r.reason}; ${r.fix}`);
+    now = new Date(r.ms);
   }
   const rulesFile = values.has('rules') ? resolve(values.get('rules')!) : defaults.rulesFile;
 
