@@ -8,10 +8,11 @@
  */
 import { parseInstant } from './instant.js';
 import { parseDuration } from './operators.js';
+import type { ProblemCode } from './problem-codes.js';
 
 /** One problem found in a condition, relative to the node checked. */
 export interface ConditionProblem {
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly message: string;
   readonly fix: string;
   /** Below the node checked: the argument index (absent: the node itself). */
