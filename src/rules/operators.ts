@@ -3,7 +3,7 @@
  * (the reference implementation rule authors read, and the differential
  * oracle of the tests) operation by operation; the deliberate differences are
  * listed in {@link DIFFERENCES_FROM_JSON_LOGIC_JS} and in docs. Added
- * operators (time, strings, a few json-logic-engine conveniences) are pure
+ * operators (time, strings, a few conveniences rules used before) are pure
  * functions of their arguments and the evaluation clock.
  */
 import { LogicOperatorError } from './errors.js';
