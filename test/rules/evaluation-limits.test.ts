@@ -114,3 +114,34 @@ describe('var reads own properties only', () => {
     expect(logic.compile({ map: [{ var: 'xs' }, { var: '../../../constructor' }] })({ xs: [1] })).toEqual([null]);
   });
 });
+
+describe('$logic values', () => {
+  it('arithmetic on a non-number (NaN, Infinity) is the rule\'s error, never a parameter', async () => {
+    const opts: RulesCompileOptions = { catalog: await fixtureCatalog(), registry: testRegistry(), env: {}, unsetEnv: 'error' };
+    const r = compileRulesText(
+      `version: 1
+rules:
+  - name: nan
+    on: userLoggedIn
+    do: [{ grant: { itemId: x, quantity: { $logic: { "*": [{ var: payload.platform }, 2] } } } }]
+  - name: infinite
+    on: userLoggedIn
+    do: [{ grant: { itemId: x, quantity: { $logic: { "/": [{ var: payload.count }, 0] } } } }]
+  - name: fine
+    on: userLoggedIn
+    do: [{ grant: { itemId: x, quantity: { $logic: { "*": [{ var: payload.count }, 2] } } } }]
+`,
+      'rules.yaml',
+      opts,
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const { outcomes, plan } = r.rules.evaluate(LOGIN, loginEvent());
+    expect(outcomes.map((o) => [o.rule, o.outcome])).toEqual([
+      ['nan', 'error'],
+      ['infinite', 'error'],
+      ['fine', 'matched'],
+    ]);
+    expect(outcomes[0]!.error).toContain('computed NaN, not a number');
+    expect(plan.map((p) => p.params.quantity)).toEqual([6]);
+  });
+});
