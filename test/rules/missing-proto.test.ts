@@ -24,7 +24,7 @@ beforeAll(async () => {
 
 function decoded(json: Record<string, unknown>): Record<string, unknown> {
   const c = codec(login);
-  return c.decode(c.encode(json)) as Record<string, unknown>;
+  return c.decode(c.encode(json));
 }
 
 describe('missing on decoded proto events', () => {
