@@ -151,8 +151,12 @@ function constant(value: unknown, expr: unknown = value): LogicNode {
  * arguments are passed as they are (no node call; a trace shows them as
  * written); one- and two-argument operations avoid the loop.
  */
+function literalArg(a: unknown): boolean {
+  return !Array.isArray(a) && !isOperation(a);
+}
+
 function eagerRun(fn: EagerOperator['fn'], raw: readonly unknown[], args: readonly LogicNode[]): LogicNode {
-  const literal = raw.map((a) => !Array.isArray(a) && !isOperation(a));
+  const literal = raw.map(literalArg);
   if (raw.length === 1) {
     const [a] = args as [LogicNode];
     if (literal[0]) return (data, st) => fn([raw[0]], data, st);
@@ -198,6 +202,18 @@ export function compileTree(expr: unknown, operators: Readonly<Record<string, Op
   const rawArgs: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
   const args = rawArgs.map((a) => compileTree(a, operators));
   const fast = !def.lazy && def.specialize ? def.specialize(rawArgs) : undefined;
+  if (!def.lazy && !fast && rawArgs.length === 2 && !literalArg(rawArgs[0])) {
+    // the most common shape (a comparison of a value with a value or a literal), without the extra closure layer
+    const fn = def.fn;
+    const [a, b] = args as [LogicNode, LogicNode];
+    const literal = literalArg(rawArgs[1]);
+    const bv = rawArgs[1];
+    return (data, st) => {
+      if (++st.ops > st.maxOps) throw new EvaluationLimitError('operations', st.maxOps);
+      if (st.tracer !== undefined) return st.tracer.record(expr, op, () => fn([a(data, st), literal ? bv : b(data, st)], data, st));
+      return fn([a(data, st), literal ? bv : b(data, st)], data, st);
+    };
+  }
   let run: LogicNode;
   if (def.lazy) {
     const fn = def.fn;
@@ -209,6 +225,6 @@ export function compileTree(expr: unknown, operators: Readonly<Record<string, Op
   }
   return (data, st) => {
     if (++st.ops > st.maxOps) throw new EvaluationLimitError('operations', st.maxOps);
-    return st.tracer ? st.tracer.record(expr, op, () => run(data, st)) : run(data, st);
+    return st.tracer !== undefined ? st.tracer.record(expr, op, () => run(data, st)) : run(data, st);
   };
 }
