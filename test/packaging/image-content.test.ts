@@ -54,14 +54,16 @@ beforeAll(() => {
 }, 300_000);
 
 afterAll(() => {
+  // three node_modules trees (build, deps, runtime): slow to delete on a loaded machine
   if (workspace) rmSync(workspace, { recursive: true, force: true });
-});
+}, 300_000);
 
 describe('Dockerfile', () => {
-  it('has a build and a runtime stage on the current Node LTS', () => {
+  it('has a build, a production-dependencies and a runtime stage on the current Node LTS', () => {
     const stages = parseStages(DOCKERFILE);
     expect(stages.map((s) => [s.name, s.image])).toEqual([
       ['build', 'node:24-bookworm-slim'],
+      ['deps', 'node:24-bookworm-slim'],
       ['runtime', 'node:24-bookworm-slim'],
     ]);
     expect(build).toBeDefined();
@@ -85,6 +87,8 @@ describe('Dockerfile', () => {
     expect(runtime.skipped[0]).toMatch(/apt-get install -y --no-install-recommends tini\b/);
     expect(runtime.skipped[1]).toMatch(/^chown node:node \/app$/);
     expect(build.skipped).toEqual([]);
+    // npm runs in the build and deps stages only: its cache never reaches the runtime layers
+    expect(runtime.ran, 'the runtime stage installs nothing: node_modules come from the deps stage').toEqual([]);
   });
 
   it('runtime holds production dependencies and compiled code only', () => {
