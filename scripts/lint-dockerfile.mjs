@@ -21,7 +21,7 @@ export function buildKitOnly(text) {
   const rangeStart = (range) => ({ line: range.start.line, column: range.start.character });
   const at = (range, message) => out.push({ ...rangeStart(range), message: `${message}: needs BuildKit (the classic builder of docker.io 20.10 / docker-compose 1.29 refuses it)` });
   for (const d of dockerfile.getDirectives()) {
-    if (d.getName().toLowerCase() !== 'escape') {
+    if (['syntax', 'check'].includes(d.getName().toLowerCase())) {
       out.push({ ...rangeStart(d.getRange()), message: `parser directive "# ${d.getName()}=": BuildKit only (the classic builder ignores it); write plain Dockerfile syntax instead` });
     }
   }
