@@ -22,6 +22,8 @@ export const PROBLEM_CODES = {
   template: 'A `${...}` template that does not parse (unclosed, empty segment, neither `event.` nor `env.`).',
   'unset-env': 'A `${env.X}` without default whose variable is not set (an error at start-up with AGS credentials, a warning in `validate` without `--env-file`).',
   'duplicate-name': 'Two rules with the same name.',
+  'duplicate-id': 'Two actions of one rule with the same `id`.',
+  'action-key': 'Warning: a rule has several same-named actions without an `id`; their idempotency keys follow their order (give each an `id`).',
   window: '`activeFrom` is not before `activeUntil`.',
   'bad-regex': 'A literal pattern of `matches` that is not a valid regular expression.',
   logic: 'A JSON Logic condition or `$logic` value that is malformed or does not compile (an operation with more than one key...).',

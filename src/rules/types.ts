@@ -8,8 +8,15 @@ import type { ProblemCode } from './problem-codes.js';
 export interface PlannedAction {
   /** Rule name (unique in the file). */
   readonly rule: string;
-  /** 0-based position of the action in the rule's `do` list. */
+  /** 0-based position of the action in the rule's `do` list (for people: logs, explain). */
   readonly index: number;
+  /**
+   * Stable identity within the rule, used in idempotency keys: the action's
+   * `id`, or `<action>#<ordinal among same-named actions without id>`
+   * (`grantItem#0`). Unchanged when other actions are inserted, removed or
+   * reordered.
+   */
+  readonly key: string;
   /** Registered action name (`grantItem`). */
   readonly action: string;
   /** Parameters with every `${...}` and JSON Logic value resolved; defaults not yet applied. */
