@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStages, runCommand } from './dockerfile-stages.js';
 import { BIN, assertBuilt, childEnv } from '../cli/support.js';
+import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 import { REPO_ROOT } from '../support/prereq.js';
 
 const json = <T>(rel: string): T => JSON.parse(readFileSync(join(REPO_ROOT, rel), 'utf8')) as T;
@@ -62,8 +63,8 @@ describe('.vscode/settings.json', () => {
         expect(list.filter((g) => g.includes('test'))).toEqual([]);
       }
     }
-    // the same schema the rules file names in its first line
-    expect(readFileSync(join(REPO_ROOT, 'rules.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\/rules\.schema\.json/);
+    // the same schema the shipped rules file names in its first line
+    expect(readFileSync(FIXTURE_RULES_FILE, 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\/rules\.schema\.json/);
   });
 
   it('recommends the extensions the settings rely on', () => {
