@@ -13,7 +13,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStages, runCommand } from './dockerfile-stages.js';
 import { BIN, assertBuilt, childEnv } from '../cli/support.js';
-import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+import { buildRuleTestsSchema, renderRuleTestsSchema } from '../../src/authoring/rule-tests-schema.js';
+import { FIXTURE_RULES_FILE, FIXTURE_RULES_TEST_FILE } from '../support/app-fixture.js';
 import { REPO_ROOT } from '../support/prereq.js';
 
 const json = <T>(rel: string): T => JSON.parse(readFileSync(join(REPO_ROOT, rel), 'utf8')) as T;
@@ -65,6 +68,36 @@ describe('.vscode/settings.json', () => {
     }
     // the same schema the shipped rules file names in its first line
     expect(readFileSync(FIXTURE_RULES_FILE, 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\/rules\.schema\.json/);
+  });
+
+  it('associates rule-test files with rules.test.schema.json, which is up to date (npm run docs)', () => {
+    const settings = json<{ 'yaml.schemas': Record<string, string[] | string> }>('.vscode/settings.json');
+    expect([settings['yaml.schemas']['./rules.test.schema.json']].flat()).toContain('rules.test.yaml');
+    expect(readFileSync(join(REPO_ROOT, 'rules.test.schema.json'), 'utf8'), 'rules.test.schema.json is stale: run npm run docs').toBe(renderRuleTestsSchema());
+  });
+
+  it('the rule-test schema accepts the shipped tests and the README\'s, and refuses unknown keys at every level', () => {
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    const validate = ajv.compile(buildRuleTestsSchema());
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const at = readme.indexOf('\n### 4. Test it\n');
+    const start = readme.indexOf('```yaml\n', at) + 8;
+    const readmeTests = readme.slice(start, readme.indexOf('\n```', start));
+    for (const [what, text] of [['the fixture', readFileSync(FIXTURE_RULES_TEST_FILE, 'utf8')], ['the README', readmeTests]] as const) {
+      expect(validate(parse(text)), `${what}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+    }
+    const ok = { name: 'a', event: 'userLoggedIn', expect: { actions: [{ rule: 'r', action: 'log', requests: [{ method: 'POST' }] }] } };
+    expect(validate({ version: 1, cases: [ok] })).toBe(true);
+    const typos = [
+      { version: 1, cases: [ok], case: [] },
+      { version: 1, cases: [{ ...ok, wehn: 1 }] },
+      { version: 1, cases: [{ ...ok, expect: { matched: [], nothign: true } }] },
+      { version: 1, cases: [{ ...ok, expect: { actions: [{ rule: 'r', action: 'log', param: {} }] } }] },
+      { version: 1, cases: [{ ...ok, expect: { actions: [{ rule: 'r', action: 'log', requests: [{ methd: 'POST' }] }] } }] },
+      { version: 2, cases: [ok] },
+      { version: 1, cases: [] },
+    ];
+    for (const doc of typos) expect(validate(doc), JSON.stringify(doc)).toBe(false);
   });
 
   it('recommends the extensions the settings rely on', () => {
