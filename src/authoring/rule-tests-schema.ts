@@ -42,6 +42,32 @@ const EXPECT: Record<string, JsonSchema> = {
   actions: { type: 'array', description: 'The planned actions, in plan order (exact list).', items: { type: 'object' } },
   errors: names('Rules whose evaluation fails (default: none; an unexpected error fails the case).'),
   nothing: { const: true, description: 'No rule matches, no action.' },
+  suppressed: names('Rules that matched but were held back by their limit or cooldown (exact set).'),
+};
+const entry = (field: 'event' | 'rule', description: string): JsonSchema => ({
+  type: 'array',
+  description,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: [field, 'at'],
+    properties: {
+      [field]: { type: 'string', description: field === 'event' ? 'The event name.' : 'The rule name.' },
+      at: { type: 'string', description: 'When, an ISO 8601 instant (2026-12-01T00:00:00Z).' },
+    },
+  },
+});
+const history: JsonSchema = {
+  type: 'object',
+  description: 'Each player\'s record before the case\'s event, by user id (for stateful rules: limit, cooldown, count, streak).',
+  additionalProperties: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      events: entry('event', 'Events the player sent before.'),
+      firings: entry('rule', 'Rules that fired for the player before.'),
+    },
+  },
 };
 const CASE: Record<string, JsonSchema> = {
   name: { type: 'string', minLength: 1, description: 'Unique, shown in the report.' },
@@ -50,7 +76,8 @@ const CASE: Record<string, JsonSchema> = {
   base,
   now,
   env,
-  expect: { type: 'object', description: 'What must happen: matched, actions, errors, or nothing: true.' },
+  history,
+  expect: { type: 'object', description: 'What must happen: matched, actions, errors, suppressed, or nothing: true.' },
 };
 const TOP: Record<string, JsonSchema> = {
   version: { const: 1, description: 'The format version: 1.' },

@@ -28,6 +28,9 @@ export const PROBLEM_CODES = {
   'bad-regex': 'A literal pattern of `matches` that is not a valid regular expression.',
   logic: 'A JSON Logic condition or `$logic` value that is malformed or does not compile (an operation with more than one key...).',
   'invalid-params': 'A parameter whose value is known at load (after `${env}` substitution) breaks the action\'s parameter schema.',
+  'state-window': 'A `limit`, `cooldown` or `count`/`streak`/`fired` window that does not parse (`per`, a duration), a time zone that is not an IANA name, a `resetAt` that is not HH:MM.',
+  'state-operator': '`count`, `streak` or `fired` written with the wrong arguments (they take literal `[event or rule, window, timeZone?, resetAt?]`).',
+  'unknown-rule': '`fired` names a rule the file does not have.',
   catalog: 'The `.proto` files cannot be loaded (`validate`: check `--proto` / `PROTO_DIR`).',
 } as const satisfies Record<string, string>;
 

@@ -88,6 +88,13 @@ describe('.vscode/settings.json', () => {
     }
     const ok = { name: 'a', event: 'userLoggedIn', expect: { actions: [{ rule: 'r', action: 'log', requests: [{ method: 'POST' }] }] } };
     expect(validate({ version: 1, cases: [ok] })).toBe(true);
+    const stateful = {
+      ...ok,
+      now: '2026-03-01T14:59:30Z',
+      history: { u1: { events: [{ event: 'userLoggedIn', at: '2026-03-01T03:00:00Z' }], firings: [{ rule: 'daily', at: '2026-03-01T00:00:00Z' }] } },
+      expect: { matched: [], suppressed: ['daily'] },
+    };
+    expect(validate({ version: 1, cases: [stateful] }), ajv.errorsText(validate.errors)).toBe(true);
     const typos = [
       { version: 1, cases: [ok], case: [] },
       { version: 1, cases: [{ ...ok, wehn: 1 }] },
@@ -96,6 +103,8 @@ describe('.vscode/settings.json', () => {
       { version: 1, cases: [{ ...ok, expect: { actions: [{ rule: 'r', action: 'log', requests: [{ methd: 'POST' }] }] } }] },
       { version: 2, cases: [ok] },
       { version: 1, cases: [] },
+      { version: 1, cases: [{ ...stateful, history: { u1: { event: [] } } }] },
+      { version: 1, cases: [{ ...stateful, history: { u1: { firings: [{ rule: 'daily', when: 'x' }] } } }] },
     ];
     for (const doc of typos) expect(validate(doc), JSON.stringify(doc)).toBe(false);
   });
