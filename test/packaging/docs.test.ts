@@ -11,6 +11,7 @@ import { dirname, join, normalize } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { DocsMarkerError, actionReference, describeType, envTable, regenerateDocs, replaceSection } from '../../src/authoring/reference-docs.js';
+import { CASE_KEYS, EXPECT_KEYS, TOP_KEYS } from '../../src/authoring/rule-tests.js';
 import { PROBLEM_CODES } from '../../src/rules/problem-codes.js';
 import { CUSTOM_OPERATORS } from '../../src/rules/logic.js';
 import { loadCatalog } from '../../src/events/catalog.js';
@@ -151,6 +152,16 @@ describe.skipIf(!need(sharedSpecs()))('events named in README.md and docs/', () 
 });
 
 describe('facts the README states', () => {
+  it("the rule-test format table lists exactly the keys the loader accepts", () => {
+    const readme = read('README.md');
+    const start = readme.indexOf('| key | where | meaning |');
+    expect(start).toBeGreaterThan(0);
+    const rows = readme.slice(start).split('\n\n')[0]!.split('\n').slice(2);
+    const documented = rows.map((r) => /^\| `([\w.]+)` \|/.exec(r)?.[1]);
+    const accepted = [...new Set([...TOP_KEYS, ...CASE_KEYS, ...EXPECT_KEYS.map((k) => `expect.${k}`)])].filter((k) => k !== 'cases' && k !== 'expect');
+    expect([...documented].sort()).toEqual(accepted.sort());
+  });
+
   it('the Node.js version of the quick start is package.json engines', () => {
     const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
     const min = /^>=\s*([\d.]+)$/.exec(engines)?.[1];
