@@ -4,8 +4,19 @@
  * fields take a numeric index segment; map fields and google.protobuf.* types
  * (Struct, Value, Any, wrappers) accept any sub-path.
  */
+import { splitPath } from 'json-logic-engine';
 import type { Field, Type } from 'protobufjs';
 import { closest } from './suggest.js';
+
+/**
+ * The segments of a dotted path as JSON Logic's `var` reads them
+ * (json-logic-engine's splitPath: a backslash before a dot makes it literal,
+ * `extra.a\.b` is `extra` then `a.b`). `${event...}` templates, `var`
+ * checks and the run all split with this one function.
+ */
+export function splitFieldPath(text: string): string[] {
+  return splitPath(text);
+}
 
 export type PathCheck =
   | { readonly ok: true }
