@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { executable, need } from '../support/prereq.js';
+import { describeWith, executable } from '../support/prereq.js';
 import { healthClient } from '../server/support.js';
 import {
   clientPool,
@@ -39,7 +39,7 @@ import {
 } from './support.js';
 import type { AppProcess, Encoded, RedisProcess } from './support.js';
 
-const ready = need(builtApp()) && need(executable('redis-server', 'redis-server'));
+const ready = [builtApp(), executable('redis-server', 'redis-server')];
 
 /** Fulfillments per user id. */
 function grantsByUser(ags: AgsStandIn): Map<string, number> {
@@ -48,7 +48,7 @@ function grantsByUser(ags: AgsStandIn): Map<string, number> {
   return m;
 }
 
-describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
+describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
   let ags: AgsStandIn;
   const clients = clientPool();
   const connect = clients.connect;
@@ -403,7 +403,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
   });
 });
 
-describe.skipIf(!ready)('e2e: lost answers with the v3 transaction id (issue 5, opt-in)', () => {
+describeWith(ready, 'e2e: lost answers with the v3 transaction id (issue 5, opt-in)', () => {
   let ags: AgsStandIn;
   let app: AppProcess;
   let c: grpc.Client;

@@ -10,6 +10,8 @@ import {
   namespaceSchema,
   optionalDateTime,
   optionalObject,
+  optionalString,
+  pathParam,
   planned,
   requireString,
   sendOp,
@@ -58,7 +60,7 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
     return {
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      currencyCode: requireString(NAME, params, 'currencyCode'),
+      currencyCode: pathParam(NAME, params, 'currencyCode'),
       credit: compact({
         amount: integer(NAME, params, 'amount', undefined, AMOUNT),
         source: specString(NAME, params, 'source', specField(OP, 'source')) ?? 'REWARD',

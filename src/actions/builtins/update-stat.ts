@@ -3,7 +3,23 @@ import { ops } from '../../ags/operations.js';
 import { specEnum, specField } from '../../ags/spec.js';
 import type { StatItemUpdate, StatUpdateStrategy } from '../../ags/types.js';
 import type { ActionDefinition } from '../types.js';
-import { compact, namespaceOf, namespaceSchema, number, oneOf, optionalObject, optionalString, planned, requireString, sendOp, short, specParam, userIdOf, userIdSchema } from './common.js';
+import {
+  compact,
+  namespaceOf,
+  namespaceSchema,
+  number,
+  oneOf,
+  optionalObject,
+  optionalString,
+  pathParam,
+  planned,
+  requireString,
+  sendOp,
+  short,
+  specParam,
+  userIdOf,
+  userIdSchema,
+} from './common.js';
 
 const NAME = 'updateStat';
 const STRATEGIES = specEnum('updateUserStatItemValue', 'updateStrategy') as readonly StatUpdateStrategy[];
@@ -41,7 +57,7 @@ export const updateStat: ActionDefinition<UpdateStatParams> = {
     return compact({
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      statCode: requireString(NAME, params, 'statCode'),
+      statCode: pathParam(NAME, params, 'statCode'),
       update: compact({
         updateStrategy: oneOf(NAME, params, 'updateStrategy', STRATEGIES, 'INCREMENT'),
         value: number(NAME, params, 'value'),
