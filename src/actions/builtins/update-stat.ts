@@ -13,7 +13,6 @@ import {
   optionalString,
   pathParam,
   planned,
-  requireString,
   sendOp,
   short,
   specParam,
