@@ -236,6 +236,15 @@ export function loadContext(type: Type | undefined, rule: string, namespace: str
 
 const silent = pino({ enabled: false });
 
+/** How to give `userId` on an event whose message has no `userId` (33 of AGS's events: group, async messaging...). */
+export function userIdFix(type: Type | undefined): string | undefined {
+  if (!type || fieldsByJsonName(type).has('userId')) return undefined;
+  const candidates = [...fieldsByJsonName(type).keys()].filter((k) => /user_?id$/i.test(k));
+  return candidates.length > 0
+    ? `this event has no userId: set it from one of its fields, e.g. userId: "\${event.${candidates[0]!}}" (${candidates.join(', ')})`
+    : 'this event has no userId: set userId explicitly';
+}
+
 /** Every problem `def.normalize` would raise for these parameters, as far as load time can know. */
 export function checkActionParams(
   def: ActionDefinition,

@@ -14,7 +14,7 @@ import type { Type } from 'protobufjs';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { ActionDefinition, JsonSchema } from '../actions/types.js';
 import type { Catalog, EventService } from '../events/types.js';
-import { checkActionParams, loadContext, splitParams } from './action-params.js';
+import { checkActionParams, loadContext, splitParams, userIdFix } from './action-params.js';
 import { LogicOperatorError } from './errors.js';
 import { inexactIntegers } from './exact-numbers.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
@@ -434,7 +434,8 @@ class Compiler {
     const useConstant = constant !== undefined && split.leaves.length === 0;
     const ctx = loadContext(type, typeof rule === 'string' ? rule : '', this.opts.env.AB_NAMESPACE);
     for (const p of checkActionParams(def, useConstant ? constant : split.base, useConstant ? [] : split.leaves, ctx, schemaCheck, skip)) {
-      this.report([...path, ...p.path], 'invalid-params', p.message, p.fix, { severity: p.severity });
+      const fix = p.path[0] === 'userId' ? (userIdFix(type) ?? p.fix) : p.fix;
+      this.report([...path, ...p.path], 'invalid-params', p.message, fix, { severity: p.severity });
     }
   }
 

@@ -12,6 +12,8 @@ import type { Catalog } from '../../src/events/types.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import type { RuleProblem } from '../../src/rules/types.js';
+import { loadCatalog } from '../../src/events/catalog.js';
+import { AGS_SPECS_DIR, describeWith, sharedSpecs } from '../support/prereq.js';
 import { LOGIN, MATCH, fixtureCatalog } from './support/fixtures.js';
 
 let catalog: Catalog;
@@ -182,5 +184,18 @@ describe('an escaped dot in ${event...} means the same at load and per event', (
     const { errors } = problemsOf(one('log: { message: "${event.payload.count\\\\.x}" }'));
     expect(errors.map((p) => p.code)).toEqual(['unknown-path']);
     expect(errors[0]!.message).toContain('LoginPayload has no field "count.x"');
+  });
+});
+
+describeWith(sharedSpecs(), 'on AGS events without a userId (33 of the catalog: groups, async messaging...)', () => {
+  it('an AGS action relying on the event\'s userId is refused at load, with the event\'s user fields as the fix', async () => {
+    const ags = await loadCatalog({ dirs: [AGS_SPECS_DIR] });
+    const rules = `version: 1\nrules:\n${one('grantItem: { itemId: x }', 'groupMemberInvitedPayload')}${one('grantItem: { itemId: x, userId: "${event.invitedUserId}" }', 'groupMemberInvitedPayload').replace('name: r', 'name: r2')}`;
+    const r = compileRulesText(rules, 'rules.yaml', { catalog: ags, registry, env: {}, unsetEnv: 'error' });
+    const errors = r.ok ? [] : r.problems;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ line: 6, rule: 'r', code: 'invalid-params' });
+    expect(errors[0]!.message).toContain('grantItem: parameter "userId" is empty (the event has no userId');
+    expect(errors[0]!.fix).toContain('userId: "${event.requesterUserId}" (requesterUserId, invitedUserId)');
   });
 });
