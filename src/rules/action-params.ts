@@ -265,8 +265,8 @@ export function checkActionParams(
       def.normalize(params, ctx);
       return undefined;
     } catch (err) {
-      if (err instanceof ActionParamError) return err;
-      return new ActionParamError(def.name, '', err instanceof Error ? err.message : String(err));
+      // anything else may come from the stand-in event (a custom action reading event fields): not a finding
+      return err instanceof ActionParamError ? err : undefined;
     }
   };
   // leaves start at their first probe; each is then set to a probe that passes, if one does

@@ -8,6 +8,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
+import { ActionParamError } from '../../src/actions/errors.js';
 import type { Catalog } from '../../src/events/types.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
@@ -197,5 +198,27 @@ describeWith(sharedSpecs(), 'on AGS events without a userId (33 of the catalog: 
     expect(errors[0]).toMatchObject({ line: 6, rule: 'r', code: 'invalid-params' });
     expect(errors[0]!.message).toContain('grantItem: parameter "userId" is empty (the event has no userId');
     expect(errors[0]!.fix).toContain('userId: "${event.requesterUserId}" (requesterUserId, invitedUserId)');
+  });
+});
+
+describe('custom actions', () => {
+  it('a normalize that reads event fields the load-time stand-in event lacks is not a finding; its ActionParamErrors are', () => {
+    const custom = createDefaultRegistry().register({
+      name: 'award',
+      description: 'custom',
+      params: { type: 'object', additionalProperties: false, properties: { points: { type: ['integer', 'string'] } } },
+      usesAgs: false,
+      normalize(params, ctx) {
+        if (Number(params.points) > 100) throw new ActionParamError('award', 'points', 'is more than 100', 'award at most 100 points');
+        const level = (ctx.event as { payload: { level: number } }).payload.level; // TypeError on the stand-in event
+        return { points: Number(params.points) + level };
+      },
+      plan: () => [],
+      execute: () => Promise.resolve({}),
+    });
+    const r = compile(one('award: { points: 5 }'), { registry: custom });
+    expect(r.ok ? [] : r.problems).toEqual([]);
+    const bad = compile(one('award: { points: 500 }'), { registry: custom });
+    expect(bad.ok ? [] : bad.problems.map((p) => [p.line, p.message, p.fix])).toEqual([[6, 'award: parameter "points" is more than 100', 'award at most 100 points']]);
   });
 });
