@@ -8,7 +8,7 @@
  * labels (plans, metrics, logs) are the specs' operation ids and each action's
  * permission is the union of its operations' documented permissions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AgsClient } from '../../src/ags/client.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import type { ActionContext, ActionDefinition } from '../../src/actions/types.js';

@@ -3,8 +3,8 @@
  * namespace defaults, the schema fragments they repeat.
  */
 import type { AgsClient } from '../../ags/client.js';
-import type { SpecField } from '../../ags/spec.js';
 import { pathSegmentProblem } from '../../ags/errors.js';
+import type { SpecField } from '../../ags/spec.js';
 import type { AgsRequest } from '../../ags/types.js';
 import { ActionError, ActionParamError } from '../errors.js';
 import type { ActionContext, JsonSchema, PlannedRequest } from '../types.js';
