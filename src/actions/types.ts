@@ -65,7 +65,12 @@ export interface ActionDefinition<P extends Record<string, unknown> = Record<str
   readonly permission?: string;
   /** Does the action call AGS (needs a client / token)? */
   readonly usesAgs: boolean;
-  /** Fill defaults from the event (user id, namespace...) and check what the schema cannot. Throws ActionParamError. */
+  /**
+   * Fill defaults from the event (user id, namespace...) and check what the
+   * schema cannot. Throws ActionParamError. Also run at load on values known
+   * then, with a stand-in event holding only `userId` (see
+   * `src/rules/action-params.ts`): no side effects.
+   */
   normalize(params: Record<string, unknown>, ctx: ActionContext): P;
   /** The exact request(s) `execute` would send. Pure. */
   plan(params: P, ctx: ActionContext): PlannedRequest[];

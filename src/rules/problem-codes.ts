@@ -28,7 +28,9 @@ export const PROBLEM_CODES = {
   instant: 'An instant that does not exist (`2026-02-30`, `24:00`) or has no UTC offset (it would be read in the machine\'s time zone): `activeFrom`, `activeUntil`, literals of `before`/`after`/`within`.',
   'bad-regex': 'A literal pattern of `matches` that RE2 does not accept (invalid, or a backreference or lookaround), or a flag other than i, m, s, u.',
   logic: 'A JSON Logic condition or `$logic` value that is malformed or would decide the same for every event: an operation with more than one key, a `when` that is a scalar or quoted JSON (`when: no`, `when: \'{"var": ...}\'`), a boolean-looking string as a condition, a duration that does not parse, `../` outside an iterator.',
-  'invalid-params': 'A parameter whose value is known at load (after `${env}` substitution) breaks the action\'s parameter schema.',
+  'invalid-params':
+    'A parameter the action would refuse on every event: a value known at load (a literal, `${env}` once the environment is known) that breaks the action\'s schema or its own checks; or a `${event...}` reading a field whose type can never fit (an error) or not always (a warning).',
+  'inexact-number': 'An integer beyond 2^53-1: numbers are read as doubles and it would be rounded (write a smaller one).',
   'state-window': 'A `limit`, `cooldown` or `count`/`streak`/`fired` window that does not parse (`per`, a duration), a time zone that is not an IANA name, a `resetAt` that is not HH:MM.',
   'state-operator': '`count`, `streak` or `fired` written with the wrong arguments (they take literal `[event or rule, window, timeZone?, resetAt?]`).',
   'unknown-rule': '`fired` names a rule the file does not have.',

@@ -10,6 +10,7 @@
  */
 import { TemplateResolutionError } from './errors.js';
 import type { CompiledLogic } from './logic.js';
+import { splitFieldPath } from './paths.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** Path segments that could reach the prototype chain: refused everywhere. */
@@ -61,7 +62,7 @@ export function parseTemplate(text: string): { parts: TemplatePart[]; problems: 
         literal = '';
         parts.push(env[2] === undefined ? { kind: 'env', raw: body, name: env[1]! } : { kind: 'env', raw: body, name: env[1]!, default: env[2] });
       } else if (ev) {
-        const path = ev[1] === undefined ? [] : ev[1].split('.');
+        const path = ev[1] === undefined ? [] : splitFieldPath(ev[1]);
         if (path.some((s) => s === '')) {
           problems.push({ code: 'template', message: `"\${${body}}" has an empty path segment`, fix: 'write ${event.a.b}' });
           continue;

@@ -12,9 +12,11 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Type } from 'protobufjs';
 import type { ActionRegistry } from '../actions/registry.js';
-import type { JsonSchema } from '../actions/types.js';
+import type { ActionDefinition, JsonSchema } from '../actions/types.js';
 import type { Catalog, EventService } from '../events/types.js';
+import { checkActionParams, loadContext, splitParams, userIdFix } from './action-params.js';
 import { LogicOperatorError } from './errors.js';
+import { inexactIntegers } from './exact-numbers.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
 import type { CompiledLogic } from './logic.js';
 import { climbOutsideIterator, conditionArguments, notACondition, timeLiteralProblems } from './condition-checks.js';
@@ -141,7 +143,19 @@ class Compiler {
   }
 
   run(): RulesLoadResult {
+    const inexact = inexactIntegers(this.data);
+    // an inexact integer is reported once, as such (not also as out of a schema range)
+    for (const path of inexact) this.schemaPaths.add(`/${path.map((seg) => String(seg).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`);
     this.checkSchema();
+    for (const path of inexact) {
+      const read = Number(path.reduce<unknown>((cur, seg) => (cur as Record<PathSegment, unknown>)[seg], this.data));
+      this.report(
+        path,
+        'inexact-number',
+        `${describePath(path.slice(path[0] === 'rules' ? 2 : 0))} is beyond 2^53-1: numbers are read as doubles and it would be rounded to ${read}`,
+        'use a whole number from -9007199254740991 to 9007199254740991',
+      );
+    }
     const compiled: CompiledRule[] = [];
     const names = new Map<string, number>();
     this.rulesData.forEach((raw, i) => {
@@ -175,9 +189,11 @@ class Compiler {
         !/\/anyOf\/[12]\//.test(e.schemaPath) &&
         !isAlternative(e.parentSchema),
     );
+    const skip = new Set(this.schemaPaths);
     for (const e of errors) this.schemaPaths.add(e.instancePath);
     const seen = new Set<string>();
     for (const e of errors) {
+      if (skip.has(e.instancePath)) continue;
       const path = this.instancePath(e.instancePath);
       if (e.keyword === 'anyOf' && errors.some((o) => o !== e && o.instancePath === e.instancePath)) continue;
       const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
@@ -253,6 +269,13 @@ class Compiler {
           return;
         }
         break;
+      case 'minimum':
+      case 'maximum': {
+        const schema = (e.parentSchema ?? {}) as { minimum?: number; maximum?: number };
+        const range = schema.minimum !== undefined && schema.maximum !== undefined ? `from ${schema.minimum} to ${schema.maximum}` : `${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}`;
+        this.report(path, 'schema', `${where} ${e.message ?? 'is out of range'}`, `write a number ${range}`);
+        return;
+      }
       case 'minItems':
         if (path[path.length - 1] === 'do') {
           this.report(path, 'schema', 'the rule has no actions: "do" needs at least one', undefined);
@@ -338,7 +361,13 @@ class Compiler {
         if (!isObject(paramsRaw)) return;
         const path = [...base, 'do', j, name];
         const pointer = `/rules/${i}/do/${j}/${name}`;
-        if ([...this.schemaPaths].some((p) => p === pointer || p.startsWith(`${pointer}/`))) return;
+        const reportedHere = [...this.schemaPaths].filter((p) => p === pointer || p.startsWith(`${pointer}/`));
+        if (reportedHere.length > 0) {
+          // the schema reported these parameters: the action's own checks still report the others (every problem at once)
+          const skip = new Set(reportedHere.map((p) => p.slice(pointer.length + 1).split('/').join('.')));
+          if (!skip.has('')) this.checkParams(def, paramsRaw, undefined, path, type, raw.name, skip);
+          return;
+        }
         const before = this.problems.length;
         let params = this.compileValue(paramsRaw, path, type);
         if (this.problems.length !== before) return;
@@ -353,10 +382,12 @@ class Compiler {
             }
             return;
           }
+          this.checkParams(def, paramsRaw, copy as Record<string, unknown>, path, type, raw.name);
           params = { constant: true, value: deepFreeze(copy) };
           actions.push({ action: name, index: j, key: keyOf[j]!, params });
         } else {
           const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
+          this.checkParams(def, paramsRaw, undefined, path, type, raw.name);
           actions.push({ action: name, index: j, key: keyOf[j]!, params, check });
         }
       });
@@ -379,6 +410,44 @@ class Compiler {
       actions,
       line: this.source.position(base).line,
     };
+  }
+
+  /**
+   * The action's own run-time checks (`normalize`, after the schema check with
+   * coercion, as per event) at load: constant values as they are, templated
+   * ones probed by the type they read (see action-params.ts).
+   */
+  checkParams(
+    def: ActionDefinition,
+    raw: Record<string, unknown>,
+    constant: Record<string, unknown> | undefined,
+    path: PathSegment[],
+    type: Type | undefined,
+    rule: unknown,
+    skip: ReadonlySet<string> = new Set(),
+  ): void {
+    const env = (name: string, fallback: string | undefined): string | undefined => {
+      const v = this.opts.env[name];
+      return v !== undefined && v !== '' ? v : fallback;
+    };
+    const split = splitParams(raw, type, env);
+    const validate = paramValidator(def.params);
+    const schemaCheck = (p: Record<string, unknown>): { param: string; message: string } | undefined => {
+      if (validate(p)) return undefined;
+      const e = validate.errors![0]!;
+      const ep = e.params as { additionalProperty?: unknown; missingProperty?: unknown; allowedValues?: unknown[] };
+      const key = e.keyword === 'additionalProperties' ? ep.additionalProperty : e.keyword === 'required' ? ep.missingProperty : undefined;
+      const param = [...e.instancePath.slice(1).split('/'), ...(typeof key === 'string' ? [key] : [])].filter((x) => x !== '').join('.');
+      const message = e.keyword === 'enum' ? `must be one of ${(ep.allowedValues ?? []).map(String).join(', ')}` : (e.message ?? 'is invalid');
+      return { param, message };
+    };
+    // a constant without unknown (unset) env values is checked as the run sees it: after the schema's coercion
+    const useConstant = constant !== undefined && split.leaves.length === 0;
+    const ctx = loadContext(type, typeof rule === 'string' ? rule : '', this.opts.env.AB_NAMESPACE);
+    for (const p of checkActionParams(def, useConstant ? constant : split.base, useConstant ? [] : split.leaves, ctx, schemaCheck, skip)) {
+      const fix = p.path[0] === 'userId' ? (userIdFix(type) ?? p.fix) : p.fix;
+      this.report([...path, ...p.path], 'invalid-params', p.message, fix, { severity: p.severity });
+    }
   }
 
   /** `limit`, `cooldown` and what the conditions read from the ledger. */
