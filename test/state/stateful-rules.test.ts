@@ -226,6 +226,22 @@ describe('count, streak, fired', () => {
     expect((await send('e3', '2026-03-01T03:00:00Z')).fired).toEqual(['reward', 'after-a-match']);
   });
 
+  it('the operators work in $logic parameters too', async () => {
+    const rules = compile(`
+  - name: nth
+    on: userLoggedIn
+    do: [ { grant: { itemId: x, quantity: { $logic: { count: [ userLoggedIn, lifetime ] } } } } ]
+`);
+    const store = new MemoryStateStore();
+    const send = async (id: string) => {
+      const event = loginEvent({ id });
+      return (await evaluateWithState(store, partitionOf(event, 'ns'), { rules, serviceFullName: LOGIN, event, eventKey: id, now: at('2026-03-01T00:00:00Z') })).plan[0]!.params.quantity;
+    };
+    expect(await send('a')).toBe(1);
+    expect(await send('b')).toBe(2);
+    expect(await send('b')).toBe(2);
+  });
+
   it('stateless rules need no state; a stateful rule evaluated without state is an error, never a silent decision', () => {
     const rules = compile(`
   - name: plain
