@@ -27,7 +27,7 @@ export interface StatefulEvaluation {
   readonly event: DecodedEvent;
   /** The event's identity (`eventKey` of src/delivery/event-key.ts). */
   readonly eventKey: string;
-  /** Epoch ms: the evaluation clock, and the instant recorded for the event and its firings. */
+  /** Epoch ms: the evaluation clock, and the instant recorded for the event and its firings. A redelivered event (its key already in the record) is evaluated at the instant first recorded instead. */
   readonly now: number;
   /** Event keys are remembered at least this long (ms). Default {@link DEFAULT_STATE_RETENTION_MS}. */
   readonly retentionMs?: number;
@@ -44,9 +44,11 @@ export function partitionOf(event: DecodedEvent, defaultNamespace: string): Part
 export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEvaluation): Change<EvaluationResult> {
   const ledger = new Ledger(doc);
   const tag = eventTag(e.eventKey);
+  // a redelivered event is decided at the instant it was first handled: same periods, same cooldowns
+  const now = ledger.firstSeen(tag) ?? e.now;
   const counted = e.rules.countedEvent(e.serviceFullName);
-  if (counted) ledger.recordEvent(counted.name, tag, e.now, counted.streaks);
-  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(e.now), state: { ledger, tag, now: e.now } });
+  if (counted) ledger.recordEvent(counted.name, tag, now, counted.streaks);
+  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now } });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
 }

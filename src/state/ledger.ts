@@ -207,6 +207,17 @@ export class Ledger {
     return last;
   }
 
+  /** When the event with this tag was first recorded (as an event, or as a firing of any rule), if the record has it. */
+  firstSeen(tag: string): number | undefined {
+    for (const section of [this.events, this.rules]) {
+      for (const track of Object.values(section)) {
+        const e = track.h.find((x) => x[1] === tag);
+        if (e) return e[0];
+      }
+    }
+    return undefined;
+  }
+
   /** The instant `rule` fired for the event with this tag, if it did. */
   firingOf(rule: string, tag: string): number | undefined {
     return this.rules[rule]?.h.find((e) => e[1] === tag)?.[0];

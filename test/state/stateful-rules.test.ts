@@ -352,3 +352,23 @@ describe('what a player\'s record costs', () => {
     expect(firings['daily-login-reward']!.h).toHaveLength(7);
   });
 });
+
+describe('redelivery later', () => {
+  it('a redelivered event is decided at the instant it was first handled (same day, same cooldown), so its decision does not change', async () => {
+    const send = deliverer(compile(`
+  - name: daily
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, day ] }, 1 ] }
+    limit: { count: 1, per: day }
+    do: [ { log: { message: hi } } ]
+`));
+    expect((await send('e1', '2026-03-01T10:00:00Z')).fired).toEqual(['daily']);
+    expect((await send('e2', '2026-03-01T11:00:00Z')).suppressed).toEqual({ daily: 'limit' });
+    // e2 redelivered the next day: still decided as of Mar 1 (it was recorded then): still refused
+    expect((await send('e2', '2026-03-02T09:00:00Z')).suppressed).toEqual({ daily: 'limit' });
+    // a new event of Mar 2 fires
+    expect((await send('e3', '2026-03-02T09:00:00Z')).fired).toEqual(['daily']);
+    // e1 redelivered on Mar 2: finds its own firing of Mar 1, proceeds
+    expect((await send('e1', '2026-03-02T10:00:00Z')).fired).toEqual(['daily']);
+  });
+});
