@@ -50,6 +50,13 @@ export interface StateNeeds {
   readonly rules: ReadonlyMap<string, number>;
 }
 
+/**
+ * Most entries kept per event and per rule (the latest): bounds a very active
+ * player's record (~32 KB per event or rule). A window holding more than this
+ * many counts at most this many; a `limit.count` is at most this.
+ */
+export const MAX_ENTRIES = 1000;
+
 /** The bucketing key of a streak spec (a key of `s`). */
 export function streakKey(spec: StreakSpec): string {
   return `${spec.unit}|${spec.timeZone}|${spec.resetMinutes}`;
@@ -243,6 +250,7 @@ export class Ledger {
         const keepFrom = now - Math.max(horizon(name), retentionMs);
         const before = track.h.length;
         if (track.h.some((e) => e[0] <= keepFrom)) track.h = track.h.filter((e) => e[0] > keepFrom);
+        if (track.h.length > MAX_ENTRIES) track.h = track.h.sort((x, y) => x[0] - y[0]).slice(-MAX_ENTRIES);
         if (track.h.length !== before) this.changed = true;
         if (track.s) {
           for (const [key, runs] of Object.entries(track.s)) {

@@ -372,3 +372,32 @@ describe('redelivery later', () => {
     expect((await send('e1', '2026-03-02T10:00:00Z')).fired).toEqual(['daily']);
   });
 });
+
+describe('bounds', () => {
+  it('a very active player keeps the latest 1000 entries per event and per rule; limit.count is at most 1000', () => {
+    const rules = compile(`
+  - name: every
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, P7D ] }, 1 ] }
+    limit: { count: 1000, per: P7D }
+    do: [ { log: { message: x } } ]
+`);
+    let doc: StateDocument | undefined;
+    const t0 = at('2026-03-01T00:00:00Z');
+    for (let i = 0; i < 1500; i++) {
+      const change = evaluateOnDocument(doc, { rules, serviceFullName: LOGIN, event: loginEvent({ id: `e${i}` }), eventKey: `e${i}`, now: t0 + i * 1000 });
+      if (change.next) doc = change.next;
+    }
+    const events = (doc!.events as Record<string, { n: number; h: [number, string][] }>).userLoggedIn!;
+    expect(events.n).toBe(1500);
+    expect(events.h).toHaveLength(1000);
+    expect(events.h[0]![0]).toBe(t0 + 500 * 1000); // the latest kept
+    expect(JSON.stringify(doc).length).toBeLessThan(70_000);
+    expect(problems(`
+  - name: too-many
+    on: userLoggedIn
+    limit: { count: 1001, per: day }
+    do: [ { log: { message: x } } ]
+`).map((p) => p.message)).toEqual([expect.stringMatching(/limit.count must be <= 1000/)]);
+  });
+});
