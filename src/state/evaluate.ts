@@ -44,8 +44,11 @@ export function partitionOf(event: DecodedEvent, defaultNamespace: string): Part
 export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEvaluation): Change<EvaluationResult> {
   const ledger = new Ledger(doc);
   const tag = eventTag(e.eventKey);
-  // a redelivered event is decided at the instant it was first handled: same periods, same cooldowns
-  const now = ledger.firstSeen(tag) ?? e.now;
+  // a redelivered event is decided on the record as it was when first handled: same instant (periods,
+  // cooldowns), later events and firings left out; so its decision does not change
+  const seen = ledger.firstSeen(tag);
+  const now = seen?.at ?? e.now;
+  if (seen) ledger.asOf = seen.seq;
   const counted = e.rules.countedEvent(e.serviceFullName);
   if (counted) ledger.recordEvent(counted.name, tag, now, counted.streaks);
   const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now } });

@@ -401,3 +401,45 @@ describe('bounds', () => {
 `).map((p) => p.message)).toEqual([expect.stringMatching(/limit.count must be <= 1000/)]);
   });
 });
+
+describe('order of recording, not clocks', () => {
+  it('an old event redelivered after later ones is evaluated on the record as it was: a "third login" is granted once', async () => {
+    const send = deliverer(compile(`
+  - name: third
+    on: userLoggedIn
+    when: { "==": [ { count: [ userLoggedIn, lifetime ] }, 3 ] }
+    do: [ { log: { message: third } } ]
+  - name: third-today
+    on: userLoggedIn
+    when: { "==": [ { count: [ userLoggedIn, day ] }, 3 ] }
+    do: [ { log: { message: third today } } ]
+`));
+    for (const id of ['e1', 'e2']) expect((await send(id, '2026-03-01T10:00:00Z')).fired).toEqual([]);
+    expect((await send('e3', '2026-03-01T10:00:00Z')).fired).toEqual(['third', 'third-today']);
+    // e1 redelivered: the count it sees is still 1, not 3
+    expect((await send('e1', '2026-03-01T11:00:00Z')).fired).toEqual([]);
+    // e3 redelivered after e4: still the third (its actions are deduplicated downstream)
+    expect((await send('e4', '2026-03-01T12:00:00Z')).fired).toEqual([]);
+    expect((await send('e3', '2026-03-01T13:00:00Z')).fired).toEqual(['third', 'third-today']);
+  });
+
+  it('a replica whose clock lags still counts the firing another replica recorded first (rolling and calendar limits, cooldown)', async () => {
+    const send = deliverer(compile(`
+  - name: per-24h
+    on: userLoggedIn
+    limit: { count: 1, per: 24h }
+    do: [ { log: { message: a } } ]
+  - name: per-day
+    on: userLoggedIn
+    limit: { count: 1, per: day }
+    do: [ { log: { message: b } } ]
+  - name: cool
+    on: userLoggedIn
+    cooldown: 1h
+    do: [ { log: { message: c } } ]
+`));
+    // replica A's clock says 00:00:00.500 on Mar 2, replica B's (behind) says 23:59:59.900 on Mar 1; A commits first
+    expect((await send('a', '2026-03-02T00:00:00.500Z')).fired).toEqual(['per-24h', 'per-day', 'cool']);
+    expect((await send('b', '2026-03-01T23:59:59.900Z')).suppressed).toEqual({ 'per-24h': 'limit', 'per-day': 'limit', cool: 'cooldown' });
+  });
+});
