@@ -33,11 +33,16 @@ export interface StatefulEvaluation {
   readonly retentionMs?: number;
 }
 
-/** The partition an event's state lives in: its player's, or the namespace's game partition for events without a player. */
-export function partitionOf(event: DecodedEvent, defaultNamespace: string): Partition {
-  const namespace = typeof event.namespace === 'string' && event.namespace !== '' ? event.namespace : defaultNamespace;
-  const userId = typeof event.userId === 'string' && event.userId !== '' ? event.userId : undefined;
-  return userId === undefined ? { namespace } : { namespace, userId };
+/**
+ * The partition an event's state lives in: its player's (the event's `userId`
+ * when it is an AGS user id, 32 hex characters), else the game's; in the app's
+ * namespace (`AB_NAMESPACE`), else the event's. The same document as the
+ * event's idempotency marks.
+ */
+export function partitionOf(event: DecodedEvent, appNamespace: string): Partition {
+  const namespace = appNamespace !== '' ? appNamespace : typeof event.namespace === 'string' ? event.namespace : '';
+  const userId = event.userId;
+  return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace };
 }
 
 /** The pure read-modify-write of one event over a document (may run several times). */

@@ -33,10 +33,13 @@ function problems(rules: string): RuleProblem[] {
 }
 
 const at = (iso: string): number => Date.parse(iso);
+/** AGS user ids (32 hex characters): each has its own record. */
+const U1 = '0123456789abcdef0123456789abcdef';
+const U2 = 'fedcba9876543210fedcba9876543210';
 
 /** Delivers one login event for `user` with id `id` at `iso`; answers the rules that fired. */
 function deliverer(rules: RuleSet, store: StateStore = new MemoryStateStore(), service = LOGIN) {
-  return async (id: string, iso: string, user = 'user-1'): Promise<{ fired: string[]; suppressed: Record<string, string | undefined>; outcomes: Record<string, string> }> => {
+  return async (id: string, iso: string, user = U1): Promise<{ fired: string[]; suppressed: Record<string, string | undefined>; outcomes: Record<string, string> }> => {
     const event = loginEvent({ id, userId: user });
     const r = await evaluateWithState(store, partitionOf(event, 'ns'), { rules, serviceFullName: service, event, eventKey: id, now: at(iso) });
     return {
@@ -60,7 +63,7 @@ describe('limit', () => {
     expect((await send('e3', '2026-03-01T15:00:00Z')).fired).toEqual(['daily']); // 00:00 JST Mar 2 (still Mar 1 in UTC)
     expect((await send('e4', '2026-03-01T20:00:00Z')).suppressed).toEqual({ daily: 'limit' });
     // another player has their own count
-    expect((await send('e5', '2026-03-01T20:00:00Z', 'user-2')).fired).toEqual(['daily']);
+    expect((await send('e5', '2026-03-01T20:00:00Z', U2)).fired).toEqual(['daily']);
   });
 
   it('resetAt 05:00: the game day changes at 05:00 local, not at midnight', async () => {
@@ -112,7 +115,7 @@ describe('limit', () => {
     expect((await send('e3', '2026-03-01T00:08:00Z')).fired).toEqual(['third']); // the third distinct event
     expect((await send('e3', '2026-03-01T00:09:00Z')).fired).toEqual(['third']);
     expect((await send('e4', '2026-03-01T00:10:00Z')).fired).toEqual([]);
-    const doc = await store.read({ namespace: 'mygame', userId: 'user-1' });
+    const doc = await store.read({ namespace: 'ns', userId: U1 });
     expect((doc?.events as Record<string, { n: number }>).userLoggedIn!.n).toBe(4);
     expect((doc?.rules as Record<string, { n: number }>).once!.n).toBe(1);
   });
@@ -137,7 +140,7 @@ describe('limit', () => {
         if (!raced) {
           raced = true;
           // the other replica's event commits first
-          const other = loginEvent({ id: 'other', userId: 'user-1' });
+          const other = loginEvent({ id: 'other', userId: U1 });
           await evaluateWithState(inner, p, { rules, serviceFullName: LOGIN, event: other, eventKey: 'other', now: at('2026-03-01T00:00:00Z') });
           void first; // our first attempt is discarded: the document changed
           return inner.transact(p, update);
@@ -147,7 +150,7 @@ describe('limit', () => {
     };
     const r = await deliverer(rules, racing)('mine', '2026-03-01T00:00:01Z');
     expect(r.suppressed).toEqual({ once: 'limit' });
-    const doc = await inner.read({ namespace: 'mygame', userId: 'user-1' });
+    const doc = await inner.read({ namespace: 'ns', userId: U1 });
     expect((doc?.rules as Record<string, { n: number }>).once!.n).toBe(1);
   });
 });
@@ -220,7 +223,7 @@ describe('count, streak, fired', () => {
     const send = deliverer(rules, store);
     expect((await send('e1', '2026-03-01T00:00:00Z')).fired).toEqual(['reward']);
     expect((await send('e2', '2026-03-01T01:00:00Z')).fired).toEqual(['reward', 'second-reward-today']);
-    const match = { ...loginEvent({ id: 'm1', userId: 'user-1' }) };
+    const match = { ...loginEvent({ id: 'm1', userId: U1 }) };
     const r = await evaluateWithState(store, partitionOf(match, 'ns'), { rules, serviceFullName: MATCH, event: match, eventKey: 'm1', now: at('2026-03-01T02:00:00Z') });
     expect(r.plan).toEqual([]);
     expect((await send('e3', '2026-03-01T03:00:00Z')).fired).toEqual(['reward', 'after-a-match']);
