@@ -50,6 +50,21 @@ function otherRule(i, on) {
   return `- {name: r${i}, on: ${on}, when: ${when}, do: [{grantItem: {itemId: i${i}}}]}`;
 }
 
+/**
+ * (e): the shipped rule reading the player's state: its condition also reads
+ * `count` (so every login is recorded in the player's history) and `fired`
+ * (so its firings are recorded), and it still grants on every event. The bench
+ * sends every event for one player: the worst case, a record at its bound.
+ */
+export const STATEFUL_RULE =
+  '- {name: grant-item-on-login, on: userLoggedIn, when: {and: [{"==": [{var: namespace}, "${env.AB_NAMESPACE}"]}, ' +
+  '{">=": [{count: [userLoggedIn, 24h]}, 1]}, {">=": [{fired: [grant-item-on-login, day, Asia/Tokyo]}, 0]}]}, ' +
+  'do: [{grantItem: {itemId: "${env.ITEM_ID_TO_GRANT}", quantity: 1, source: REWARD}}]}';
+
+export function statefulRules() {
+  return file([STATEFUL_RULE]);
+}
+
 /** Only the shipped rule. */
 export function shippedRules() {
   return file([SHIPPED_RULE]);

@@ -6,7 +6,7 @@
  * Options: --dist <dir> (built app, default dist), --scale <f> (multiplies the
  * request counts, default 1), --out <dir> (default bench/results),
  * --profile (run each server under `node --cpu-prof`, profiles in <out>/profiles),
- * --only <a,b,...> (subset of: ceiling,a,a-warn,b,c,d,startup,rules10k),
+ * --only <a,b,...> (subset of: ceiling,a,a-warn,b,c,d,e,startup,rules10k),
  * --client http2|grpc-js (the node load generator's client, default http2).
  */
 import { fork, spawn, execFileSync } from 'node:child_process';
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { USER_LOGGED_IN_PATH, BENCH_USER_ID, grpcFrame, userLoggedIn, userLoggedInPrefix } from './proto-wire.mjs';
 import { startStandInAgs, STAND_IN_CLIENT_ID, STAND_IN_CLIENT_SECRET } from './stand-in-ags.mjs';
 import { freePort, waitServing, httpGet, parseMetrics, sumMetric, cpuMs, peakRssMiB, percentile, median } from './probe.mjs';
-import { shippedRules, manyRules, bulkRules } from './rules-gen.mjs';
+import { shippedRules, statefulRules, manyRules, bulkRules } from './rules-gen.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -392,13 +392,13 @@ async function main() {
   const results = { machine: info, load: { ...LOAD, inFlight: LOAD.connections * LOAD.streamsPerConnection, nH2load: N_H2LOAD, nNode: N_NODE, client: opts.client, warmupFraction: WARMUP_FRACTION }, rows, startup: {}, rules10k: {} };
 
   try {
-    if (want('ceiling') || want('a') || want('b') || want('c') || want('d')) {
+    if (want('ceiling') || want('a') || want('b') || want('c') || want('d') || want('e')) {
       log('ceiling: bare grpc-js server');
       const ceiling = await startCeiling();
       try {
         if (want('ceiling') || want('a') || want('d') || want('a-warn'))
           rows['ceiling/h2load'] = await measure(ceiling, 'h2load', N_H2LOAD, { ags, expect: expectCeiling });
-        if (want('ceiling') || want('b') || want('c'))
+        if (want('ceiling') || want('b') || want('c') || want('e'))
           rows['ceiling/node'] = await measure(ceiling, 'node', N_NODE, { ags, expect: expectCeiling });
       } finally {
         await ceiling.stop();
@@ -420,6 +420,10 @@ async function main() {
       {
         key: 'c', title: `(c) ${rulesC.rules} rules / ${rulesC.events} events`, generator: 'node', n: N_NODE, expect: expectGrant,
         server: { protoDirs: [CATALOG_DIR], rulesText: rulesC.text },
+      },
+      {
+        key: 'e', title: '(e) (b) reading state: count + fired, one player', generator: 'node', n: N_NODE, expect: expectGrant,
+        server: { protoDirs: [PROTO_DIR], rulesText: statefulRules(), env: { STATE_STORE: 'memory' } },
       },
       {
         key: 'd', title: '(d) whole catalog served', generator: 'h2load', n: N_H2LOAD, expect: expectNoMatch,
@@ -525,6 +529,8 @@ function evaluateTargets(r) {
   add('(b) events/s vs ceiling', rb, 'x', '>= 0.5', rb >= 0.5);
   const rc = rows.c && rows.b ? rows.c.eventsPerSec / rows.b.eventsPerSec : undefined;
   add('(c) events/s vs (b)', rc, 'x', '>= 0.95', rc >= 0.95);
+  const re = rows.e && rows.b ? rows.e.eventsPerSec / rows.b.eventsPerSec : undefined;
+  add('(e) stateful events/s vs (b) stateless', re, 'x', 'reported', re !== undefined);
   const sc = r.startup.catalog?.medianMs;
   add('start-up to SERVING, whole catalog', sc, 'ms', '< 1000', sc < 1000);
   const rss = rows.d?.peakRssMiB;

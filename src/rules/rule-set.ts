@@ -78,8 +78,8 @@ function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; coun
   const events = new Map<string, { horizonMs: number; streaks: Map<string, StreakSpec> }>();
   const counted = new Map<string, string>(); // service full name -> event name
   const ruleHorizons = new Map<string, number>();
-  const eventNeed = (event: string, service: string) => {
-    counted.set(service, event);
+  const eventNeed = (event: string, service: string, enabled: boolean) => {
+    if (enabled) counted.set(service, event); // a disabled rule keeps what it reads, but does not make its events served
     let e = events.get(event);
     if (!e) events.set(event, (e = { horizonMs: 0, streaks: new Map() }));
     return e;
@@ -90,10 +90,10 @@ function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; coun
     const uses = r.stateUses;
     if (!uses) continue;
     for (const c of uses.counts) {
-      const e = eventNeed(c.event, c.service);
+      const e = eventNeed(c.event, c.service, r.enabled);
       e.horizonMs = horizonOf(e.horizonMs, c.window);
     }
-    for (const s of uses.streaks) eventNeed(s.event, s.service).streaks.set(streakKey(s.spec), s.spec);
+    for (const s of uses.streaks) eventNeed(s.event, s.service, r.enabled).streaks.set(streakKey(s.spec), s.spec);
     for (const f of uses.fired) ruleHorizons.set(f.rule, horizonOf(ruleHorizons.get(f.rule) ?? 0, f.window));
   }
   return { needs: { events, rules: ruleHorizons }, counted };

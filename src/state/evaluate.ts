@@ -27,7 +27,7 @@ export interface StatefulEvaluation {
   readonly event: DecodedEvent;
   /** The event's identity (`eventKey` of src/delivery/event-key.ts). */
   readonly eventKey: string;
-  /** Epoch ms: the evaluation clock, and the instant recorded for the event and its firings. */
+  /** Epoch ms: the evaluation clock, and the instant recorded for the event and its firings. A redelivered event (its key already in the record) is evaluated at the instant first recorded instead. */
   readonly now: number;
   /** Event keys are remembered at least this long (ms). Default {@link DEFAULT_STATE_RETENTION_MS}. */
   readonly retentionMs?: number;
@@ -35,20 +35,30 @@ export interface StatefulEvaluation {
   readonly trace?: boolean;
 }
 
-/** The partition an event's state lives in: its player's, or the namespace's game partition for events without a player. */
-export function partitionOf(event: DecodedEvent, defaultNamespace: string): Partition {
-  const namespace = typeof event.namespace === 'string' && event.namespace !== '' ? event.namespace : defaultNamespace;
-  const userId = typeof event.userId === 'string' && event.userId !== '' ? event.userId : undefined;
-  return userId === undefined ? { namespace } : { namespace, userId };
+/**
+ * The partition an event's state lives in: its player's (the event's `userId`
+ * when it is an AGS user id, 32 hex characters), else the game's; in the app's
+ * namespace (`AB_NAMESPACE`), else the event's. The same document as the
+ * event's idempotency marks.
+ */
+export function partitionOf(event: DecodedEvent, appNamespace: string): Partition {
+  const namespace = appNamespace !== '' ? appNamespace : typeof event.namespace === 'string' ? event.namespace : '';
+  const userId = event.userId;
+  return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace };
 }
 
 /** The pure read-modify-write of one event over a document (may run several times). */
 export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEvaluation): Change<EvaluationResult> {
   const ledger = new Ledger(doc);
   const tag = eventTag(e.eventKey);
+  // a redelivered event is decided on the record as it was when first handled: same instant (periods,
+  // cooldowns), later events and firings left out; so its decision does not change
+  const seen = ledger.firstSeen(tag);
+  const now = seen?.at ?? e.now;
+  if (seen) ledger.asOf = seen.seq;
   const counted = e.rules.countedEvent(e.serviceFullName);
-  if (counted) ledger.recordEvent(counted.name, tag, e.now, counted.streaks);
-  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(e.now), state: { ledger, tag, now: e.now }, ...(e.trace ? { trace: true } : {}) });
+  if (counted) ledger.recordEvent(counted.name, tag, now, counted.streaks);
+  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now }, ...(e.trace ? { trace: true } : {}) });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
 }

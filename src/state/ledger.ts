@@ -5,8 +5,8 @@
  *
  * Section shapes (JSON, kept small: a Cloud Save record should stay well under 250 KB):
  * ```
- * events: { "<eventName>": { n: <total ever>, h: [[<epoch ms>, "<tag>"], ...], s: { "<unit>|<zone>|<reset>": [[first, last], ...] } } }
- * rules:  { "<ruleName>":  { n: <firings ever>, h: [[<epoch ms>, "<tag>"], ...] } }
+ * events: { "<eventName>": { n: <total ever>, h: [[<epoch ms>, "<tag>", <seq>], ...], s: { "<unit>|<zone>|<reset>": [[first, last], ...] } } }
+ * rules:  { "<ruleName>":  { n: <firings ever>, h: [[<epoch ms>, "<tag>", <seq>], ...] } }
  * ```
  * - a tag is 11 characters of the SHA-256 of the event key (66 bits): an event
  *   is recorded once per tag, a firing once per (rule, tag), so a redelivered
@@ -14,6 +14,10 @@
  * - `h` keeps what the loaded rules' windows need and at least the retention
  *   (the idempotency retention: a redelivery within it is recognised);
  * - `n` answers `lifetime` windows without keeping every entry;
+ * - `seq` orders the entries as the store serialised their events: an event
+ *   redelivered later is evaluated on the record as it was when it was first
+ *   recorded (later events left out), so its decision does not change, and a
+ *   replica whose clock lags still counts what another replica recorded before;
  * - `s` holds, per streak bucketing, runs of consecutive periods as
  *   `[first, last]` period indexes (a long streak costs one pair).
  */
@@ -22,8 +26,12 @@ import type { StateDocument } from '../store/state-store.js';
 import { periodIndex, windowHorizonMs, windowRange } from './windows.js';
 import type { CalendarUnit, Window } from './windows.js';
 
-/** One recorded event or firing: epoch ms and tag. */
-export type Entry = [number, string];
+/**
+ * One recorded event or firing: epoch ms, tag, and the sequence number of the
+ * transaction that recorded it (one per document, increasing: the order in
+ * which the store serialised the events, whatever the replicas' clocks).
+ */
+export type Entry = [number, string, number];
 
 /** An event's or a rule's record. */
 export interface Track {
@@ -50,6 +58,13 @@ export interface StateNeeds {
   readonly rules: ReadonlyMap<string, number>;
 }
 
+/**
+ * Most entries kept per event and per rule (the latest): bounds a very active
+ * player's record (~36 KB per event or rule). A window holding more than this
+ * many counts at most this many; a `limit.count` is at most this.
+ */
+export const MAX_ENTRIES = 1000;
+
 /** The bucketing key of a streak spec (a key of `s`). */
 export function streakKey(spec: StreakSpec): string {
   return `${spec.unit}|${spec.timeZone}|${spec.resetMinutes}`;
@@ -67,7 +82,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** A track read defensively: a malformed one (hand-edited, older format) reads as what it can. */
 function readTrack(v: unknown): Track {
   if (!isObject(v)) return { n: 0, h: [] };
-  const h = Array.isArray(v.h) ? v.h.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string') : [];
+  const h = Array.isArray(v.h)
+    ? v.h.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string').map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0])
+    : [];
   const n = typeof v.n === 'number' && Number.isSafeInteger(v.n) && v.n >= h.length ? v.n : h.length;
   const track: Track = { n, h };
   if (isObject(v.s)) {
@@ -133,10 +150,17 @@ export class Ledger {
   readonly rules: Record<string, Track>;
   /** Whether anything was recorded or compacted since it was read. */
   changed = false;
+  /** Entries with a greater sequence number are left out of counts (set for a redelivered event: the record as it was then). */
+  asOf = Infinity;
+  /** Sequence number of what this working copy records. */
+  readonly #seq: number;
 
   constructor(readonly base: StateDocument | undefined) {
     this.events = readSection(base?.events);
     this.rules = readSection(base?.rules);
+    let max = 0;
+    for (const section of [this.events, this.rules]) for (const t of Object.values(section)) for (const e of t.h) if (e[2] > max) max = e[2];
+    this.#seq = max + 1;
   }
 
   #track(section: Record<string, Track>, name: string): Track {
@@ -161,7 +185,7 @@ export class Ledger {
       const runs = this.#runs(track, spec);
       addToRuns(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, at));
     }
-    track.h.push([at, tag]);
+    track.h.push([at, tag, this.#seq]);
     track.n++;
     this.changed = true;
     return true;
@@ -182,7 +206,7 @@ export class Ledger {
 
   /** Events `name` in the window at `now` (lifetime: every one ever recorded). */
   count(name: string, w: Window, now: number): number {
-    return countIn(this.events[name], w, now);
+    return countIn(this.events[name], w, now, this.asOf);
   }
 
   /** Consecutive periods with at least one `name` event, alive at `now` (see {@link aliveRun}). */
@@ -195,16 +219,28 @@ export class Ledger {
 
   /** Firings of `rule` in the window at `now`. */
   fired(rule: string, w: Window, now: number): number {
-    return countIn(this.rules[rule], w, now);
+    return countIn(this.rules[rule], w, now, this.asOf);
   }
 
   /** When `rule` last fired (epoch ms), if the kept history has it. */
   lastFiring(rule: string): number | undefined {
     const h = this.rules[rule]?.h;
     if (!h || h.length === 0) return undefined;
-    let last = -Infinity;
-    for (const [t] of h) if (t > last) last = t;
+    let last: number | undefined;
+    for (const [t, , q] of h) if (q <= this.asOf && (last === undefined || t > last)) last = t;
     return last;
+  }
+
+  /** When and in which transaction the event with this tag was first recorded (as an event, or a firing of any rule), if the record has it. */
+  firstSeen(tag: string): { readonly at: number; readonly seq: number } | undefined {
+    let found: Entry | undefined;
+    for (const section of [this.events, this.rules]) {
+      for (const track of Object.values(section)) {
+        const e = track.h.find((x) => x[1] === tag);
+        if (e && (!found || e[2] < found[2])) found = e;
+      }
+    }
+    return found ? { at: found[0], seq: found[2] } : undefined;
   }
 
   /** The instant `rule` fired for the event with this tag, if it did. */
@@ -215,7 +251,7 @@ export class Ledger {
   recordFiring(rule: string, tag: string, at: number): void {
     const track = this.#track(this.rules, rule);
     if (track.h.some((e) => e[1] === tag)) return;
-    track.h.push([at, tag]);
+    track.h.push([at, tag, this.#seq]);
     track.n++;
     this.changed = true;
   }
@@ -232,6 +268,7 @@ export class Ledger {
         const keepFrom = now - Math.max(horizon(name), retentionMs);
         const before = track.h.length;
         if (track.h.some((e) => e[0] <= keepFrom)) track.h = track.h.filter((e) => e[0] > keepFrom);
+        if (track.h.length > MAX_ENTRIES) track.h = track.h.sort((x, y) => x[0] - y[0]).slice(-MAX_ENTRIES);
         if (track.h.length !== before) this.changed = true;
         if (track.s) {
           for (const [key, runs] of Object.entries(track.s)) {
@@ -265,12 +302,22 @@ export class Ledger {
   }
 }
 
-function countIn(track: Track | undefined, w: Window, now: number): number {
+/**
+ * Entries of the window at `now` recorded up to transaction `asOf`. The window
+ * has no end: an entry stamped after `now` was recorded by a replica whose
+ * clock runs ahead (or, for a redelivery, is cut by `asOf`), and counting it
+ * errs on the side of refusing, never of firing twice.
+ */
+function countIn(track: Track | undefined, w: Window, now: number, asOf: number): number {
   if (!track) return 0;
-  if (w.kind === 'lifetime') return track.n;
-  const { from, to } = windowRange(w, now);
+  if (w.kind === 'lifetime') {
+    let later = 0;
+    if (asOf !== Infinity) for (const e of track.h) if (e[2] > asOf) later++;
+    return track.n - later;
+  }
+  const { from } = windowRange(w, now);
   let n = 0;
-  for (const [t] of track.h) if (t >= from && t < to) n++;
+  for (const [t, , q] of track.h) if (t >= from && q <= asOf) n++;
   return n;
 }
 

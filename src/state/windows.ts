@@ -100,8 +100,10 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** The wall clock of `timeZone` at instant `t`: the local date as days since 1970-01-01 and the minutes since local midnight. */
-export function localClock(t: number, timeZone: string): { day: number; minutes: number } {
+const mod = (x: number, m: number): number => ((x % m) + m) % m;
+
+/** The zone's offset from UTC at `t` (ms), read from Intl to the minute. */
+function offsetAt(t: number, timeZone: string): number {
   let y = 1970;
   let mo = 1;
   let d = 1;
@@ -114,7 +116,26 @@ export function localClock(t: number, timeZone: string): { day: number; minutes:
     else if (p.type === 'hour') h = Number(p.value) % 24;
     else if (p.type === 'minute') mi = Number(p.value);
   }
-  return { day: Math.round(Date.UTC(y, mo - 1, d) / DAY_MS), minutes: h * 60 + mi };
+  return Date.UTC(y, mo - 1, d, h, mi) - (t - mod(t, 60_000));
+}
+
+/** Offsets are read per 15-minute slice of time and reused when the zone's offset is the same at both ends of the slice. */
+const SLICE_MS = 15 * 60_000;
+const offsets = new Map<string, number | null>();
+
+/** The wall clock of `timeZone` at instant `t`: the local date as days since 1970-01-01 and the minutes since local midnight. */
+export function localClock(t: number, timeZone: string): { day: number; minutes: number } {
+  const slice = Math.floor(t / SLICE_MS);
+  const key = `${timeZone}|${slice}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    const first = offsetAt(slice * SLICE_MS, timeZone);
+    offset = first === offsetAt(slice * SLICE_MS + SLICE_MS - 1, timeZone) ? first : null; // null: a change of offset inside the slice
+    if (offsets.size > 50_000) offsets.clear();
+    offsets.set(key, offset);
+  }
+  const local = t + (offset ?? offsetAt(t, timeZone));
+  return { day: Math.floor(local / DAY_MS), minutes: Math.floor(mod(local, DAY_MS) / 60_000) };
 }
 
 /**

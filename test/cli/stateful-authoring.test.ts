@@ -4,7 +4,10 @@
  * (`history:`) and `now:`; explain shows the counts, streak and limit state
  * the decision used (`--history`); validate reports bad windows with line and fix.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/prereq.js';
 import { assertBuilt, runBin, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
@@ -139,5 +142,16 @@ cases:
     expect(r.stdout + r.stderr).toMatch(/rules\.yaml:9:\d+: .*"24 hours" is not a window/);
     expect(r.stdout + r.stderr).toMatch(/write day, week, month, lifetime, or a duration/);
     expect(r.code).not.toBe(0);
+  });
+
+  it('the examples of docs/stateful-rules.md are valid rules', async () => {
+    ws = workspace();
+    const doc = readFileSync(resolve(REPO_ROOT, 'docs/stateful-rules.md'), 'utf8');
+    const block = /```yaml\n(rules:[\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    ws.write('rules.yaml', `version: 1\n${block!}`);
+    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir, env: { DAILY_ITEM: 'daily' } });
+    expect(r.stdout).toMatch(/valid: 5 rules on 1 event/);
+    expect(r.code).toBe(0);
   });
 });

@@ -33,10 +33,13 @@ function problems(rules: string): RuleProblem[] {
 }
 
 const at = (iso: string): number => Date.parse(iso);
+/** AGS user ids (32 hex characters): each has its own record. */
+const U1 = '0123456789abcdef0123456789abcdef';
+const U2 = 'fedcba9876543210fedcba9876543210';
 
 /** Delivers one login event for `user` with id `id` at `iso`; answers the rules that fired. */
 function deliverer(rules: RuleSet, store: StateStore = new MemoryStateStore(), service = LOGIN) {
-  return async (id: string, iso: string, user = 'user-1'): Promise<{ fired: string[]; suppressed: Record<string, string | undefined>; outcomes: Record<string, string> }> => {
+  return async (id: string, iso: string, user = U1): Promise<{ fired: string[]; suppressed: Record<string, string | undefined>; outcomes: Record<string, string> }> => {
     const event = loginEvent({ id, userId: user });
     const r = await evaluateWithState(store, partitionOf(event, 'ns'), { rules, serviceFullName: service, event, eventKey: id, now: at(iso) });
     return {
@@ -60,7 +63,7 @@ describe('limit', () => {
     expect((await send('e3', '2026-03-01T15:00:00Z')).fired).toEqual(['daily']); // 00:00 JST Mar 2 (still Mar 1 in UTC)
     expect((await send('e4', '2026-03-01T20:00:00Z')).suppressed).toEqual({ daily: 'limit' });
     // another player has their own count
-    expect((await send('e5', '2026-03-01T20:00:00Z', 'user-2')).fired).toEqual(['daily']);
+    expect((await send('e5', '2026-03-01T20:00:00Z', U2)).fired).toEqual(['daily']);
   });
 
   it('resetAt 05:00: the game day changes at 05:00 local, not at midnight', async () => {
@@ -112,7 +115,7 @@ describe('limit', () => {
     expect((await send('e3', '2026-03-01T00:08:00Z')).fired).toEqual(['third']); // the third distinct event
     expect((await send('e3', '2026-03-01T00:09:00Z')).fired).toEqual(['third']);
     expect((await send('e4', '2026-03-01T00:10:00Z')).fired).toEqual([]);
-    const doc = await store.read({ namespace: 'mygame', userId: 'user-1' });
+    const doc = await store.read({ namespace: 'ns', userId: U1 });
     expect((doc?.events as Record<string, { n: number }>).userLoggedIn!.n).toBe(4);
     expect((doc?.rules as Record<string, { n: number }>).once!.n).toBe(1);
   });
@@ -137,7 +140,7 @@ describe('limit', () => {
         if (!raced) {
           raced = true;
           // the other replica's event commits first
-          const other = loginEvent({ id: 'other', userId: 'user-1' });
+          const other = loginEvent({ id: 'other', userId: U1 });
           await evaluateWithState(inner, p, { rules, serviceFullName: LOGIN, event: other, eventKey: 'other', now: at('2026-03-01T00:00:00Z') });
           void first; // our first attempt is discarded: the document changed
           return inner.transact(p, update);
@@ -147,7 +150,7 @@ describe('limit', () => {
     };
     const r = await deliverer(rules, racing)('mine', '2026-03-01T00:00:01Z');
     expect(r.suppressed).toEqual({ once: 'limit' });
-    const doc = await inner.read({ namespace: 'mygame', userId: 'user-1' });
+    const doc = await inner.read({ namespace: 'ns', userId: U1 });
     expect((doc?.rules as Record<string, { n: number }>).once!.n).toBe(1);
   });
 });
@@ -220,10 +223,26 @@ describe('count, streak, fired', () => {
     const send = deliverer(rules, store);
     expect((await send('e1', '2026-03-01T00:00:00Z')).fired).toEqual(['reward']);
     expect((await send('e2', '2026-03-01T01:00:00Z')).fired).toEqual(['reward', 'second-reward-today']);
-    const match = { ...loginEvent({ id: 'm1', userId: 'user-1' }) };
+    const match = { ...loginEvent({ id: 'm1', userId: U1 }) };
     const r = await evaluateWithState(store, partitionOf(match, 'ns'), { rules, serviceFullName: MATCH, event: match, eventKey: 'm1', now: at('2026-03-01T02:00:00Z') });
     expect(r.plan).toEqual([]);
     expect((await send('e3', '2026-03-01T03:00:00Z')).fired).toEqual(['reward', 'after-a-match']);
+  });
+
+  it('the operators work in $logic parameters too', async () => {
+    const rules = compile(`
+  - name: nth
+    on: userLoggedIn
+    do: [ { grant: { itemId: x, quantity: { $logic: { count: [ userLoggedIn, lifetime ] } } } } ]
+`);
+    const store = new MemoryStateStore();
+    const send = async (id: string) => {
+      const event = loginEvent({ id });
+      return (await evaluateWithState(store, partitionOf(event, 'ns'), { rules, serviceFullName: LOGIN, event, eventKey: id, now: at('2026-03-01T00:00:00Z') })).plan[0]!.params.quantity;
+    };
+    expect(await send('a')).toBe(1);
+    expect(await send('b')).toBe(2);
+    expect(await send('b')).toBe(2);
   });
 
   it('stateless rules need no state; a stateful rule evaluated without state is an error, never a silent decision', () => {
@@ -334,5 +353,96 @@ describe('what a player\'s record costs', () => {
     expect(firings['first-login-bonus']!.n).toBe(1);
     expect(firings['daily-login-reward']!.n).toBe(61); // 60 UTC days of logins touch 61 Tokyo days
     expect(firings['daily-login-reward']!.h).toHaveLength(7);
+  });
+});
+
+describe('redelivery later', () => {
+  it('a redelivered event is decided at the instant it was first handled (same day, same cooldown), so its decision does not change', async () => {
+    const send = deliverer(compile(`
+  - name: daily
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, day ] }, 1 ] }
+    limit: { count: 1, per: day }
+    do: [ { log: { message: hi } } ]
+`));
+    expect((await send('e1', '2026-03-01T10:00:00Z')).fired).toEqual(['daily']);
+    expect((await send('e2', '2026-03-01T11:00:00Z')).suppressed).toEqual({ daily: 'limit' });
+    // e2 redelivered the next day: still decided as of Mar 1 (it was recorded then): still refused
+    expect((await send('e2', '2026-03-02T09:00:00Z')).suppressed).toEqual({ daily: 'limit' });
+    // a new event of Mar 2 fires
+    expect((await send('e3', '2026-03-02T09:00:00Z')).fired).toEqual(['daily']);
+    // e1 redelivered on Mar 2: finds its own firing of Mar 1, proceeds
+    expect((await send('e1', '2026-03-02T10:00:00Z')).fired).toEqual(['daily']);
+  });
+});
+
+describe('bounds', () => {
+  it('a very active player keeps the latest 1000 entries per event and per rule; limit.count is at most 1000', () => {
+    const rules = compile(`
+  - name: every
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, P7D ] }, 1 ] }
+    limit: { count: 1000, per: P7D }
+    do: [ { log: { message: x } } ]
+`);
+    let doc: StateDocument | undefined;
+    const t0 = at('2026-03-01T00:00:00Z');
+    for (let i = 0; i < 1500; i++) {
+      const change = evaluateOnDocument(doc, { rules, serviceFullName: LOGIN, event: loginEvent({ id: `e${i}` }), eventKey: `e${i}`, now: t0 + i * 1000 });
+      if (change.next) doc = change.next;
+    }
+    const events = (doc!.events as Record<string, { n: number; h: [number, string][] }>).userLoggedIn!;
+    expect(events.n).toBe(1500);
+    expect(events.h).toHaveLength(1000);
+    expect(events.h[0]![0]).toBe(t0 + 500 * 1000); // the latest kept
+    expect(JSON.stringify(doc).length).toBeLessThan(70_000);
+    expect(problems(`
+  - name: too-many
+    on: userLoggedIn
+    limit: { count: 1001, per: day }
+    do: [ { log: { message: x } } ]
+`).map((p) => p.message)).toEqual([expect.stringMatching(/limit.count must be <= 1000/)]);
+  });
+});
+
+describe('order of recording, not clocks', () => {
+  it('an old event redelivered after later ones is evaluated on the record as it was: a "third login" is granted once', async () => {
+    const send = deliverer(compile(`
+  - name: third
+    on: userLoggedIn
+    when: { "==": [ { count: [ userLoggedIn, lifetime ] }, 3 ] }
+    do: [ { log: { message: third } } ]
+  - name: third-today
+    on: userLoggedIn
+    when: { "==": [ { count: [ userLoggedIn, day ] }, 3 ] }
+    do: [ { log: { message: third today } } ]
+`));
+    for (const id of ['e1', 'e2']) expect((await send(id, '2026-03-01T10:00:00Z')).fired).toEqual([]);
+    expect((await send('e3', '2026-03-01T10:00:00Z')).fired).toEqual(['third', 'third-today']);
+    // e1 redelivered: the count it sees is still 1, not 3
+    expect((await send('e1', '2026-03-01T11:00:00Z')).fired).toEqual([]);
+    // e3 redelivered after e4: still the third (its actions are deduplicated downstream)
+    expect((await send('e4', '2026-03-01T12:00:00Z')).fired).toEqual([]);
+    expect((await send('e3', '2026-03-01T13:00:00Z')).fired).toEqual(['third', 'third-today']);
+  });
+
+  it('a replica whose clock lags still counts the firing another replica recorded first (rolling and calendar limits, cooldown)', async () => {
+    const send = deliverer(compile(`
+  - name: per-24h
+    on: userLoggedIn
+    limit: { count: 1, per: 24h }
+    do: [ { log: { message: a } } ]
+  - name: per-day
+    on: userLoggedIn
+    limit: { count: 1, per: day }
+    do: [ { log: { message: b } } ]
+  - name: cool
+    on: userLoggedIn
+    cooldown: 1h
+    do: [ { log: { message: c } } ]
+`));
+    // replica A's clock says 00:00:00.500 on Mar 2, replica B's (behind) says 23:59:59.900 on Mar 1; A commits first
+    expect((await send('a', '2026-03-02T00:00:00.500Z')).fired).toEqual(['per-24h', 'per-day', 'cool']);
+    expect((await send('b', '2026-03-01T23:59:59.900Z')).suppressed).toEqual({ 'per-24h': 'limit', 'per-day': 'limit', cool: 'cooldown' });
   });
 });
