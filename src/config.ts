@@ -1,7 +1,7 @@
 /**
  * Environment -> compiled options. The only module that reads `process.env`
  * (plus `.env` in the working directory, if present, for local runs).
- * Every variable is listed in {@link ENV_VARS} with its default; README.md and
+ * Every variable is listed in {@link ENV_VARS} with its default; docs/configuration.md and
  * `.env.template` list the same set (a test keeps the three in step).
  */
 import { existsSync, readFileSync } from 'node:fs';

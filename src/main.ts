@@ -190,6 +190,9 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     },
     `serving ${servedServices(config, catalog, rules).size} events on :${port}`,
   );
+  if (catalog.skipped.length > 0) {
+    logger.info({ skipped: catalog.skipped }, `not served (not events): ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
+  }
 
   let stopping: Promise<void> | undefined;
   return {

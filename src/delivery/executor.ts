@@ -3,7 +3,7 @@
  * event and action, across redeliveries and replicas, and never drops an event
  * silently.
  *
- * For each live action, keyed `<eventKey>:<rule>:<index>`:
+ * For each live action, keyed `<eventKey>:<rule>:<actionKey>`:
  * 1. claim the key in the {@link DedupeStore} (`done` -> skip as duplicate;
  *    `busy`, another delivery holds it -> answer retry without running it);
  * 2. normalize the params and execute;
@@ -268,7 +268,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     /** Shadow rule or dry run: plan only. */
     const planOnly = (p: PlannedAction, status: 'shadow' | 'planned'): ActionReport => {
       const t0 = performance.now();
-      const ctx = context(p, idempotencyKey(key, p.rule, p.index));
+      const ctx = context(p, idempotencyKey(key, p.rule, p.key));
       try {
         const def = registry.get(p.action);
         if (!def) throw new UnknownActionError(p.action);
@@ -289,7 +289,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const t0 = performance.now();
       const base = { rule: p.rule, index: p.index, action: p.action };
       const elapsed = (): number => round(performance.now() - t0);
-      const idemKey = idempotencyKey(key, p.rule, p.index);
+      const idemKey = idempotencyKey(key, p.rule, p.key);
 
       const unrecordedState = unrecorded.get(idemKey);
       if (unrecordedState !== undefined) {

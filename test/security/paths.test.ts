@@ -102,7 +102,7 @@ describe('path segments of AGS actions (issue 16)', () => {
   async function runOne(action: string, params: Record<string, unknown>) {
     const deadLetters = new MemoryDeadLetterSink();
     const executor = createExecutor({ registry, store: new MemoryDedupeStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
-    const plan: PlannedAction[] = [{ rule: 'r', index: 0, action, params, mode: 'live', onFailure: 'deadLetter' }];
+    const plan: PlannedAction[] = [{ rule: 'r', index: 0, key: `${action}#0`, action, params, mode: 'live', onFailure: 'deadLetter' }];
     const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `evt-${Math.random()}`, userId: USER }, plan });
     return { report, deadLetters };
   }
