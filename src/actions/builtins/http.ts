@@ -52,7 +52,11 @@ export const httpAction: ActionDefinition<HttpParams> = {
     additionalProperties: false,
     required: ['url'],
     properties: {
-      url: { type: 'string', description: 'Absolute http(s) URL.' },
+      url: {
+        type: 'string',
+        description: 'Absolute http(s) URL. ${event...} values may appear only after the origin (scheme://host:port/) and are percent-encoded where they land (path segment, query value, fragment).',
+        'x-template': 'url',
+      },
       method: { enum: METHODS, description: 'HTTP method.', default: 'POST' },
       headers: {
         type: 'object',
@@ -73,6 +77,7 @@ export const httpAction: ActionDefinition<HttpParams> = {
       throw new ActionParamError(NAME, 'url', `"${url}" is not an absolute URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ActionParamError(NAME, 'url', 'must be http:// or https://');
+    if (hasDotSegment(url)) throw new ActionParamError(NAME, 'url', 'has a "." or ".." path segment (an event value?): URL resolution would remove it and the request would go to another path');
     const method = oneOf(NAME, params, 'method', METHODS, 'POST');
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(optionalObject(NAME, params, 'headers') ?? {})) {
@@ -117,6 +122,12 @@ export const httpAction: ActionDefinition<HttpParams> = {
     return { summary: `${p.method} ${url.origin}${url.pathname} -> ${result.status}`, detail: result.body };
   },
 };
+
+/** Does the path of `url` (as written, before resolution) have a `.` or `..` segment, plain or percent-encoded? */
+function hasDotSegment(url: string): boolean {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] ?? '';
+  return path.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
+}
 
 function lower(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
