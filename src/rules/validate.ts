@@ -25,6 +25,7 @@ import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
 import { didYouMean } from './suggest.js';
 import { URL_TEMPLATE, compileUrlTemplate } from './url-template.js';
+import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
@@ -389,9 +390,20 @@ class Compiler {
   // ---------------------------------------------------------------- env
 
   envValue(ref: Extract<TemplateRef, { kind: 'env' }>, path: readonly PathSegment[]): string {
+    const forbidden = forbiddenEnvReason(ref.name);
+    if (forbidden !== undefined) {
+      this.report(path, 'forbidden-env', forbidden, FORBIDDEN_ENV_FIX);
+      return '';
+    }
     const v = this.opts.env[ref.name];
-    if (v !== undefined && v !== '') return v;
-    if (ref.default !== undefined) return ref.default;
+    if (v !== undefined && v !== '') {
+      noteEnvRead(ref.name, v);
+      return v;
+    }
+    if (ref.default !== undefined) {
+      noteEnvRead(ref.name, ref.default);
+      return ref.default;
+    }
     const warn = this.opts.unsetEnv === 'warn';
     this.report(
       path,

@@ -3,10 +3,12 @@
  * rules as AGS calls (429/502/503/504, timeouts and connection errors; 500 only
  * for idempotent methods GET/PUT/DELETE). 2xx is success. Header values may
  * hold secrets (`${env.X}`, resolved by the rules engine): plans redact values
- * of headers whose name looks secret.
+ * of headers whose name looks secret, and the URL's path and query (a webhook
+ * URL often is the credential). The request itself goes out whole.
  */
 import { HttpCaller, jsonBody } from '../../ags/http-caller.js';
 import type { HttpMethod } from '../../ags/types.js';
+import { redactUrl } from '../../telemetry/redact.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionContext, ActionDefinition, PlannedRequest } from '../types.js';
 import { integer, oneOf, optionalObject, requireString } from './common.js';
@@ -96,11 +98,14 @@ export const httpAction: ActionDefinition<HttpParams> = {
       timeoutMs: integer(NAME, params, 'timeoutMs', 10_000),
     };
   },
+  display(p) {
+    return { ...p, url: redactUrl(p.url), headers: redactHeaders(p.headers) };
+  },
   plan(p) {
     const planned: PlannedRequest = {
       operation: NAME,
       method: p.method,
-      path: p.url,
+      path: redactUrl(p.url),
       ...(Object.keys(p.headers).length ? { headers: redactHeaders(p.headers) } : {}),
       ...(p.body !== undefined ? { body: p.body } : {}),
     };
@@ -117,9 +122,10 @@ export const httpAction: ActionDefinition<HttpParams> = {
       timeoutMs: p.timeoutMs,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       logTo: () => ctx.logger,
+      secretUrl: true,
       prepare: () => ({ url, method: p.method, headers, ...(body !== undefined ? { body } : {}) }),
     });
-    return { summary: `${p.method} ${url.origin}${url.pathname} -> ${result.status}`, detail: result.body };
+    return { summary: `${p.method} ${redactUrl(p.url)} -> ${result.status}`, detail: result.body };
   },
 };
 
