@@ -1,10 +1,11 @@
 /**
- * `samples <event>`: prints a complete sample of an event as pretty JSON;
+ * `samples <event>`: prints a complete sample of an event as pretty JSON (with
+ * a fresh random `id` each time; every other value is stable);
  * `samples --list`: every loaded event, one per line: event name, full
  * service name, method path (what the sidecar calls), in aligned columns.
  */
 import { loadCatalog } from '../events/catalog.js';
-import { sampleEvent } from '../events/samples.js';
+import { sampleEvent, withFreshId } from '../events/samples.js';
 import { CatalogLoadError } from '../events/types.js';
 import { UsageError, parseArgs } from './io.js';
 
@@ -72,6 +73,7 @@ export async function samplesCommand(
     );
     return 1;
   }
-  write(io.stdout, JSON.stringify(sampleEvent(found.service), null, 2));
+  // a fresh id per call: pasted into grpcurl or Postman twice, two events, not one and a duplicate
+  write(io.stdout, JSON.stringify(withFreshId(found.service, sampleEvent(found.service)), null, 2));
   return 0;
 }

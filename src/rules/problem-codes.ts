@@ -24,12 +24,15 @@ export const PROBLEM_CODES = {
   'forbidden-env': 'A `${env.X}` of a credential of the app itself (AB_CLIENT_ID, AB_CLIENT_SECRET, REDIS_URL...): rules cannot read them.',
   'unset-env': 'A `${env.X}` without default whose variable is not set (an error at start-up with AGS credentials, a warning in `validate` without `--env-file`).',
   'duplicate-name': 'Two rules with the same name.',
-  'action-key': 'Warning: a rule has several actions of the same name without an `id`: their idempotency keys follow their order.',
   'duplicate-id': 'Two actions of one rule with the same `id`.',
+  'action-key': 'Warning: a rule has several same-named actions without an `id`; their idempotency keys follow their order (give each an `id`).',
   window: '`activeFrom` is not before `activeUntil`.',
   'bad-regex': 'A literal pattern of `matches` that is not a valid regular expression.',
   logic: 'A JSON Logic condition or `$logic` value that is malformed or does not compile (an operation with more than one key...).',
   'invalid-params': 'A parameter whose value is known at load (after `${env}` substitution) breaks the action\'s parameter schema.',
+  'state-window': 'A `limit`, `cooldown` or `count`/`streak`/`fired` window that does not parse (`per`, a duration), a time zone that is not an IANA name, a `resetAt` that is not HH:MM.',
+  'state-operator': '`count`, `streak` or `fired` written with the wrong arguments (they take literal `[event or rule, window, timeZone?, resetAt?]`).',
+  'unknown-rule': '`fired` names a rule the file does not have.',
   catalog: 'The `.proto` files cannot be loaded (`validate`: check `--proto` / `PROTO_DIR`).',
 } as const satisfies Record<string, string>;
 

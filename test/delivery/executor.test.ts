@@ -10,7 +10,7 @@ import type { DeadLetterRecord, DeadLetterSink } from '../../src/delivery/dead-l
 import { eventKey } from '../../src/delivery/event-key.js';
 import type { PlannedAction } from '../../src/rules/types.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
-import { executable, need } from '../support/prereq.js';
+import { describeWith, executable } from '../support/prereq.js';
 import { PermanentError, TransientError, captureLogger, recordingAction, registryOf } from './support.js';
 import { startRedis } from '../support/redis.js';
 import type { RedisProcess } from '../support/redis.js';
@@ -305,7 +305,7 @@ describe('executor', () => {
   });
 });
 
-describe.skipIf(!need(executable('redis-server', 'redis-server')))('executor with Redis', () => {
+describeWith(executable('redis-server', 'redis-server'), 'executor with Redis', () => {
   let redis: RedisProcess;
   const stores: RedisDedupeStore[] = [];
   beforeAll(async () => {

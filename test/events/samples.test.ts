@@ -6,9 +6,10 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { fillDefaults, sampleEvent } from '../../src/events/samples.js';
 import { EventEncodeError } from '../../src/events/types.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
-const PROTO_DIR = resolve(REPO_ROOT, 'proto');
+const PROTO_DIR = FIXTURE_PROTO_DIR;
 const FIXTURES = resolve(REPO_ROOT, 'test/events/fixtures');
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -131,6 +132,18 @@ describe('samples command', () => {
     }
   });
 
+  it('gives a fresh random id on each call (pasted twice into grpcurl: two events, not a duplicate); the rest is stable', async () => {
+    const one = capture();
+    const two = capture();
+    expect(await samplesCommand(['userLoggedIn'], one.io, { protoDirs: [PROTO_DIR] })).toBe(0);
+    expect(await samplesCommand(['userLoggedIn'], two.io, { protoDirs: [PROTO_DIR] })).toBe(0);
+    const a = JSON.parse(one.out()) as Record<string, unknown>;
+    const b = JSON.parse(two.out()) as Record<string, unknown>;
+    expect(a.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.id).not.toBe(b.id);
+    expect({ ...a, id: '' }).toEqual({ ...b, id: '' });
+  });
+
   it('--list prints every event with its full service name and method path', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [PROTO_DIR] })).toBe(0);
@@ -167,7 +180,7 @@ describe('samples command', () => {
   });
 });
 
-describe.skipIf(!need(sharedSpecs()))('samples command over the AGS catalog', () => {
+describeWith(sharedSpecs(), 'samples command over the AGS catalog', () => {
   it('--list prints 442 events (not ScheduledTaskHandler, which answers a ScheduledTaskResponse)', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [AGS_SPECS_DIR] })).toBe(0);

@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../src/config.js';
 import { REPO_ROOT } from '../support/prereq.js';
+import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
 const documented = ENV_VARS.map((v) => v.name);
 const TEMPLATE_FIVE = ['AB_BASE_URL', 'AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE', 'ITEM_ID_TO_GRANT'];
@@ -44,7 +45,7 @@ function codeReads(): Map<string, string> {
     for (const name of envReads(readFileSync(file, 'utf8'))) if (!where.has(name)) where.set(name, relative(REPO_ROOT, file));
   }
   // the shipped rules read the environment too (`${env.ITEM_ID_TO_GRANT}`)
-  for (const m of readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8').matchAll(/\$\{env\.([A-Z][A-Z0-9_]*)/g)) {
+  for (const m of readFileSync(FIXTURE_RULES_FILE, 'utf8').matchAll(/\$\{env\.([A-Z][A-Z0-9_]*)/g)) {
     if (!where.has(m[1]!)) where.set(m[1]!, 'rules.yaml');
   }
   return where;

@@ -138,7 +138,7 @@ describe('path segments of AGS actions (issue 16)', () => {
 
   it('the operation builders refuse dot segments themselves (defence in depth, permanent)', () => {
     expect(() => ops.creditUserWallet('mygame', '..', 'COINS', { amount: 1 })).toThrow(AgsPathSegmentError);
-    expect(() => ops.freeFormNotificationByUserID('mygame', '.', { topicName: 't', message: 'm' })).toThrow(AgsPathSegmentError);
+    expect(() => ops.sendSpecificUserFreeformNotificationV1Admin('mygame', '.', { topicName: 't', message: 'm' })).toThrow(AgsPathSegmentError);
     expect(() => ops.adminPutPlayerRecordHandlerV1('mygame', USER, '', {})).toThrow(AgsPathSegmentError);
     try {
       ops.fulfillItemsV3('mygame', USER, '..', { items: [] });

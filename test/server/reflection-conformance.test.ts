@@ -10,7 +10,7 @@
  *   (Struct, Value, ListValue, Any, maps, oneofs, enums) and sends every served
  *   event over v1 and v1alpha gets OK for each, and the server decodes them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import type { Catalog } from '../../src/events/types.js';
 import { WKT_DESCRIPTORS } from '../../src/server/wkt-descriptors.js';
-import { AGS_SPECS_DIR, REPO_ROOT, debianPython, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, debianPython, describeWith, sharedSpecs } from '../support/prereq.js';
 import { reflect, startHost } from './support.js';
 import type { ReflectionVersion, RunningHost } from './support.js';
 
@@ -33,7 +33,7 @@ const descriptorRoot = protobuf.Root.fromJSON(createRequire(import.meta.url)('pr
 const FileDescriptorSet = descriptorRoot.lookupType('google.protobuf.FileDescriptorSet');
 const FileDescriptorProto = descriptorRoot.lookupType('google.protobuf.FileDescriptorProto');
 
-describe.skipIf(!need(sharedSpecs()) || !need(debianPython('grpc_tools', 'python3-grpc-tools')))('reflection conforms to protoc over the whole AGS catalog', () => {
+describeWith([sharedSpecs(), debianPython('grpc_tools', 'python3-grpc-tools')], 'reflection conforms to protoc over the whole AGS catalog', () => {
   let catalog: Catalog;
   let h: RunningHost;
   let dir: string;

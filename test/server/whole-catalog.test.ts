@@ -4,7 +4,7 @@
  * answered, and every reflected descriptor is accepted by protobuf's own C++
  * DescriptorPool (Debian's python3-protobuf) when that is available.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,13 +13,13 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, debianPython, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, debianPython, describeWith, sharedSpecs } from '../support/prereq.js';
 import { callRaw, listServices, rawClient, reflect, startHost } from './support.js';
 import type { RunningHost } from './support.js';
 
 const run = promisify(execFile);
 
-describe.skipIf(!need(sharedSpecs()))('whole AGS catalog', () => {
+describeWith(sharedSpecs(), 'whole AGS catalog', () => {
   let catalog: Catalog;
   let h: RunningHost;
   let client: grpc.Client;
@@ -82,7 +82,7 @@ describe.skipIf(!need(sharedSpecs()))('whole AGS catalog', () => {
     for (const a of answers) expect(a.message_response).toBe('file_descriptor_response');
   });
 
-  describe.skipIf(!need(debianPython('google.protobuf.descriptor_pool', 'python3-protobuf')))('protobuf C++ descriptor pool', () => {
+  describeWith(debianPython('google.protobuf.descriptor_pool', 'python3-protobuf'), 'protobuf C++ descriptor pool', () => {
     let dir: string;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'server-fds-'));
