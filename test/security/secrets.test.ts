@@ -129,6 +129,22 @@ cases:
         - rule: discord
           action: http
           params: { url: "wrong", headers: { Authorization: "wrong" } }
+  - name: a redacted expectation passes
+    event: userLoggedIn
+    data: { namespace: mygame, userId: ${USER} }
+    expect:
+      actions:
+        - rule: discord
+          action: http
+          params:
+            method: POST
+            url: "${hookBase}/[redacted]"
+            headers: { Authorization: "[redacted]", X-Partner: "[redacted]" }
+            body: { content: "login ${USER}", token: "[redacted]" }
+            timeoutMs: 10000
+        - { rule: discord-shadow, action: http, mode: shadow }
+        - { rule: refused, action: http }
+        - { rule: grant, action: grantItem }
 `,
     );
   });
@@ -154,6 +170,7 @@ cases:
     const test = record('test', await runBin(['test'], { cwd, env }));
     expect(test.code).not.toBe(0); // the case fails on purpose: its diff shows the actual params
     expect(`${test.stdout}${test.stderr}`).toContain('[redacted]');
+    expect(test.stdout).toMatch(/✓ a redacted expectation passes/); // tests compare params as displayed
     record('samples', await runBin(['samples', 'userLoggedIn'], { cwd, env }));
     record('samples --list', await runBin(['samples', '--list'], { cwd, env }));
     record('schema', await runBin(['schema'], { cwd, env }));
