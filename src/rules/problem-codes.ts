@@ -20,6 +20,8 @@ export const PROBLEM_CODES = {
   'unknown-path': 'A `var` or `${event...}` path the event\'s message does not have.',
   'forbidden-segment': 'A path segment or key that would reach the object prototype (`__proto__`, `constructor`, `prototype`).',
   template: 'A `${...}` template that does not parse (unclosed, empty segment, neither `event.` nor `env.`).',
+  'url-template': 'A `${event...}` in a URL parameter (`http` `url`) before the end of its origin: an event value must not choose the scheme, host or port.',
+  'forbidden-env': 'A `${env.X}` of a credential of the app itself (AB_CLIENT_ID, AB_CLIENT_SECRET, REDIS_URL...): rules cannot read them.',
   'unset-env': 'A `${env.X}` without default whose variable is not set (an error at start-up with AGS credentials, a warning in `validate` without `--env-file`).',
   'duplicate-name': 'Two rules with the same name.',
   'duplicate-id': 'Two actions of one rule with the same `id`.',

@@ -101,7 +101,8 @@ export function readPath(root: unknown, path: readonly string[]): unknown {
 /** A compiled parameter value: a constant, or a function of the event. */
 export type CompiledValue = { readonly constant: true; readonly value: unknown } | { readonly constant: false; readonly resolve: (event: unknown) => unknown };
 
-function text(value: unknown): string {
+/** A value as it is written into text: strings as they are, numbers/booleans/bigints in decimal, the rest as JSON. */
+export function textOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return JSON.stringify(value) ?? '';
@@ -160,7 +161,7 @@ export function compileString(parts: readonly TemplatePart[], env: (ref: Extract
         else {
           const v = readPath(event, piece);
           if (v === undefined || v === null) missing(refs[r]!, v);
-          out += text(v);
+          out += textOf(v);
           r++;
         }
       }

@@ -29,6 +29,8 @@ import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
 import { didYouMean } from './suggest.js';
+import { URL_TEMPLATE, compileUrlTemplate } from './url-template.js';
+import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
@@ -369,7 +371,7 @@ class Compiler {
           return;
         }
         const before = this.problems.length;
-        let params = this.compileValue(paramsRaw, path, type);
+        let params = this.compileValue(paramsRaw, path, type, def.params);
         if (this.problems.length !== before) return;
         const validate = paramValidator(def.params);
         if (params.constant) {
@@ -485,9 +487,20 @@ class Compiler {
   // ---------------------------------------------------------------- env
 
   envValue(ref: Extract<TemplateRef, { kind: 'env' }>, path: readonly PathSegment[]): string {
+    const forbidden = forbiddenEnvReason(ref.name);
+    if (forbidden !== undefined) {
+      this.report(path, 'forbidden-env', forbidden, FORBIDDEN_ENV_FIX);
+      return '';
+    }
     const v = this.opts.env[ref.name];
-    if (v !== undefined && v !== '') return v;
-    if (ref.default !== undefined) return ref.default;
+    if (v !== undefined && v !== '') {
+      noteEnvRead(ref.name, v);
+      return v;
+    }
+    if (ref.default !== undefined) {
+      noteEnvRead(ref.name, ref.default);
+      return ref.default;
+    }
     const warn = this.opts.unsetEnv === 'warn';
     this.report(
       path,
@@ -627,13 +640,19 @@ class Compiler {
 
   // ---------------------------------------------------------------- params
 
-  compileValue(value: unknown, path: PathSegment[], type: Type | undefined): CompiledValue {
+  /** `schema`: the JSON Schema of `value` when known (action parameters, one level): `'x-template': 'url'` compiles a URL template. */
+  compileValue(value: unknown, path: PathSegment[], type: Type | undefined, schema?: JsonSchema): CompiledValue {
     if (typeof value === 'string') {
       if (!value.includes('${')) return { constant: true, value };
       const { parts, problems } = parseTemplate(value);
       for (const p of problems) this.report(path, p.code, p.message, p.fix);
       for (const part of parts) {
         if (typeof part !== 'string' && part.kind === 'event') this.checkEventPath(type, part.path, path, `\${${part.raw}}`);
+      }
+      if (schema?.[URL_TEMPLATE] === 'url') {
+        const url = compileUrlTemplate(parts, (ref) => this.envValue(ref, path));
+        if (url.problem) this.report(path, url.problem.code, url.problem.message, url.problem.fix);
+        return url.value;
       }
       return compileString(parts, (ref) => this.envValue(ref, path));
     }
@@ -661,7 +680,8 @@ class Compiler {
           this.report([...path, k], 'forbidden-segment', `the key "${k}" is not allowed`, 'rename it', { key: true });
           continue;
         }
-        entries.push([k, this.compileValue(value[k], [...path, k], type)]);
+        const properties = schema?.properties as Record<string, JsonSchema> | undefined;
+        entries.push([k, this.compileValue(value[k], [...path, k], type, properties?.[k])]);
       }
       return compileContainer(entries, false);
     }
