@@ -5,7 +5,7 @@
  * one evaluator (evaluator.ts). The clock is per evaluation: a compiled
  * expression reads the `nowMs` it is given, else its {@link RulesLogic}'s.
  */
-import { compileTree, newState } from './evaluator.js';
+import { compileTree, newState, truthy as jsonLogicTruthy } from './evaluator.js';
 import type { Operator, Tracer } from './evaluator.js';
 import { rulesOperators } from './operators.js';
 import { RegexCache } from './regex.js';
@@ -56,6 +56,6 @@ export class RulesLogic {
 
   /** JSON Logic truthiness (an empty array is false). */
   truthy(value: unknown): boolean {
-    return Array.isArray(value) ? value.length > 0 : Boolean(value);
+    return jsonLogicTruthy(value);
   }
 }
