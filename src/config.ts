@@ -54,6 +54,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'OTEL_TRACES_EXPORTER', default: '', description: 'zipkin, otlp, console or none; empty: zipkin if its endpoint is set, else none.' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: '', description: 'Zipkin spans URL, e.g. http://localhost:9411/api/v2/spans.' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', description: 'OTLP/HTTP endpoint, e.g. http://localhost:4318.' },
+  { name: 'TEST_CLOCK_FILE', default: '', description: 'Tests only: a file holding an ISO 8601 instant, read per event as the clock of rules (limits, windows). Never set it in production.' },
 ];
 
 /** Values used for the two business variables in dry run when unset, so the quick start works. */
@@ -73,6 +74,8 @@ export class ConfigError extends Error {
 }
 
 export interface Config {
+  /** TEST_CLOCK_FILE: tests only, the rules' clock is read from this file per event. */
+  readonly testClockFile?: string;
   readonly port: number;
   readonly protoDirs: readonly string[];
   readonly rulesFile: string;
@@ -251,5 +254,6 @@ export function loadConfig(env: Env): Config {
       otlpEndpoint: str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
     },
     rulesEnv,
+    ...(str(env, 'TEST_CLOCK_FILE') ? { testClockFile: str(env, 'TEST_CLOCK_FILE') } : {}),
   };
 }

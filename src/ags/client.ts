@@ -274,12 +274,14 @@ export class AgsClient {
     return this.request<void>(withSignal(ops.adminUnlockAchievement(ns, userId, achievementCode), signal));
   }
 
-  freeFormNotificationByUserID(ns: string, userId: string, body: FreeFormNotification, signal?: AbortSignal): Promise<void> {
-    return this.request<void>(withSignal(ops.freeFormNotificationByUserID(ns, userId, body), signal));
+  /** Free-form lobby notification to one user (`sendSpecificUserFreeformNotificationV1Admin`, answers 204). */
+  sendSpecificUserFreeformNotificationV1Admin(ns: string, userId: string, body: FreeFormNotification, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.sendSpecificUserFreeformNotificationV1Admin(ns, userId, body), signal));
   }
 
-  notificationWithTemplateByUserID(ns: string, userId: string, body: TemplatedNotification, signal?: AbortSignal): Promise<void> {
-    return this.request<void>(withSignal(ops.notificationWithTemplateByUserID(ns, userId, body), signal));
+  /** Templated lobby notification to one user (`sendSpecificUserTemplatedNotificationV1Admin`, answers 204). */
+  sendSpecificUserTemplatedNotificationV1Admin(ns: string, userId: string, body: TemplatedNotification, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.sendSpecificUserTemplatedNotificationV1Admin(ns, userId, body), signal));
   }
 
   adminBanUserV3(ns: string, userId: string, body: BanCreate, signal?: AbortSignal): Promise<unknown> {

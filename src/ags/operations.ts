@@ -1,8 +1,11 @@
 /**
  * The AGS operations as request builders: one pure function per operation id
- * returning the exact method, path, query and body. The client sends them;
- * actions' `plan` shows them. Path segments are URL-encoded, one value one
- * segment (dot segments and empty values refused: see {@link agsPath}).
+ * returning the exact method, path, query and body. `operation` is the
+ * operation id exactly as AccelByte's OpenAPI specs write it (the label of
+ * plans, logs, metrics and errors); the builder's name is its camelCase form.
+ * The client sends them; actions' `plan` shows them. Path segments are
+ * URL-encoded, one value one segment (dot segments and empty values refused:
+ * see {@link agsPath}).
  *
  * Idempotency (may a 500 be retried?), decided per operation:
  * - yes: `fulfillItemsV3` (transaction id), `adminUnlockAchievement`,
@@ -91,24 +94,24 @@ export const ops = {
   },
   adminUnlockAchievement(ns: string, userId: string, achievementCode: string): AgsRequest {
     return {
-      operation: 'adminUnlockAchievement',
+      operation: 'AdminUnlockAchievement',
       method: 'PUT',
       path: agsPath`/achievement/v1/admin/namespaces/${ns}/users/${userId}/achievements/${achievementCode}/unlock`,
       idempotent: true,
     };
   },
-  freeFormNotificationByUserID(ns: string, userId: string, body: FreeFormNotification): AgsRequest {
+  sendSpecificUserFreeformNotificationV1Admin(ns: string, userId: string, body: FreeFormNotification): AgsRequest {
     return {
-      operation: 'freeFormNotificationByUserID',
+      operation: 'sendSpecificUserFreeformNotificationV1Admin',
       method: 'POST',
       path: agsPath`/lobby/v1/admin/notification/namespaces/${ns}/users/${userId}/freeform/notify`,
       body,
       idempotent: false,
     };
   },
-  notificationWithTemplateByUserID(ns: string, userId: string, body: TemplatedNotification): AgsRequest {
+  sendSpecificUserTemplatedNotificationV1Admin(ns: string, userId: string, body: TemplatedNotification): AgsRequest {
     return {
-      operation: 'notificationWithTemplateByUserID',
+      operation: 'sendSpecificUserTemplatedNotificationV1Admin',
       method: 'POST',
       path: agsPath`/lobby/v1/admin/notification/namespaces/${ns}/users/${userId}/templates/notify`,
       body,
@@ -117,7 +120,7 @@ export const ops = {
   },
   adminBanUserV3(ns: string, userId: string, body: BanCreate): AgsRequest {
     return {
-      operation: 'adminBanUserV3',
+      operation: 'AdminBanUserV3',
       method: 'POST',
       path: agsPath`/iam/v3/admin/namespaces/${ns}/users/${userId}/bans`,
       body,

@@ -8,6 +8,8 @@
 import { compileTree, newState, truthy as jsonLogicTruthy } from './evaluator.js';
 import type { Operator, Tracer } from './evaluator.js';
 import { rulesOperators } from './operators.js';
+import { stateOperators } from './state-operators.js';
+import type { RuleState } from '../state/firing.js';
 import { RegexCache } from './regex.js';
 import type { CompiledRegex } from './regex.js';
 
@@ -31,8 +33,10 @@ export type CompiledLogic = (data: unknown, run?: LogicRun) => unknown;
 export class RulesLogic {
   /** The instant time operators see as "now" when a run gives none, in epoch ms. Set by `RuleSet.evaluate` per event. */
   nowMs = Date.now();
+  /** The player's ledger for `count`/`streak`/`fired` (src/rules/state-operators.ts), set by `RuleSet.evaluate` for events with stateful rules. */
+  state: RuleState | undefined;
   readonly #regexes = new RegexCache();
-  readonly #operators: Readonly<Record<string, Operator>> = rulesOperators(this.#regexes);
+  readonly #operators: Readonly<Record<string, Operator>> = { ...rulesOperators(this.#regexes), ...stateOperators(this) };
 
   /** Every operator name this dialect accepts. */
   operators(): string[] {

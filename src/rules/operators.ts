@@ -11,6 +11,7 @@ import { charge, inScope, truthy, walkable } from './evaluator.js';
 import type { EvalState, LazyOperator, LogicNode, Operator } from './evaluator.js';
 import { parseInstant } from './instant.js';
 import type { RegexCache } from './regex.js';
+import { STATE_OPERATORS } from './state-operators.js';
 
 /** Path segments that never read anything (they would reach the prototype chain). */
 export const UNREADABLE_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -294,6 +295,7 @@ export const CUSTOM_OPERATORS: Readonly<Record<string, string>> = {
   get: '{"get": [object, "a.b", default?]} -> the value at a dotted path of a computed object.',
   keys: '{"keys": object} -> the keys of a map (an empty list otherwise).',
   preserve: '{"preserve": value} -> the value as data, not evaluated.',
+  ...STATE_OPERATORS,
 };
 
 /** The full operator table of the rules dialect: json-logic-js's operators and {@link CUSTOM_OPERATORS}. */

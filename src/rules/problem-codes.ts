@@ -29,6 +29,9 @@ export const PROBLEM_CODES = {
   'bad-regex': 'A literal pattern of `matches` that RE2 does not accept (invalid, or a backreference or lookaround), or a flag other than i, m, s, u.',
   logic: 'A JSON Logic condition or `$logic` value that is malformed or would decide the same for every event: an operation with more than one key, a `when` that is a scalar or quoted JSON (`when: no`, `when: \'{"var": ...}\'`), a boolean-looking string as a condition, a duration that does not parse, `../` outside an iterator.',
   'invalid-params': 'A parameter whose value is known at load (after `${env}` substitution) breaks the action\'s parameter schema.',
+  'state-window': 'A `limit`, `cooldown` or `count`/`streak`/`fired` window that does not parse (`per`, a duration), a time zone that is not an IANA name, a `resetAt` that is not HH:MM.',
+  'state-operator': '`count`, `streak` or `fired` written with the wrong arguments (they take literal `[event or rule, window, timeZone?, resetAt?]`).',
+  'unknown-rule': '`fired` names a rule the file does not have.',
   catalog: 'The `.proto` files cannot be loaded (`validate`: check `--proto` / `PROTO_DIR`).',
 } as const satisfies Record<string, string>;
 

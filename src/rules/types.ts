@@ -3,6 +3,7 @@
  * the explanation of a match.
  */
 import type { ConditionTrace } from './explain.js';
+import type { FiringState } from '../state/firing.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** One action the engine decided to run for one event. */
@@ -31,11 +32,14 @@ export interface PlannedAction {
 /** How one rule listening on the event fared. */
 export interface RuleOutcome {
   readonly rule: string;
-  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error';
+  /** `suppressed`: matched, but its `limit` or `cooldown` refused the firing (no action planned). */
+  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed';
   /** For `error`: the evaluation error (one rule's error never stops the others). */
   readonly error?: string;
   /** With `evaluate({ trace: true })`: what the rule's `when` saw, node by node (absent without `when`). */
   readonly condition?: ConditionTrace;
+  /** For rules with a `limit` or `cooldown` (or named by `fired`) that matched: the decision and the state it read. */
+  readonly firing?: FiringState;
 }
 
 /** The engine's answer for one event. */

@@ -23,6 +23,7 @@ import { checkPath } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import type { CompiledAction, CompiledRule } from './rule-set.js';
 import { buildRulesSchema } from './schema.js';
+import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
 import { didYouMean } from './suggest.js';
@@ -100,6 +101,8 @@ class Compiler {
   /** JSON pointers the schema reported on (later checks skip them). */
   readonly schemaPaths = new Set<string>();
   readonly logic = new RulesLogic();
+  /** `limit`, `cooldown`, `count`/`streak`/`fired` (src/rules/stateful.ts). */
+  readonly stateful: StatefulChecks;
   /** Compiled conditions by their JSON text: rules with the same condition share one function (compiling is ~50 µs each). */
   readonly #compiled = new Map<string, CompiledLogic>();
   readonly data: unknown;
@@ -113,6 +116,7 @@ class Compiler {
   ) {
     this.data = source.data;
     this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
+    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix) => this.report(path, code, message, fix));
   }
 
   ruleName(path: readonly PathSegment[]): string | undefined {
@@ -151,6 +155,7 @@ class Compiler {
       const rule = this.compileRule(raw, i);
       if (rule) compiled.push(rule);
     });
+    this.stateful.finish(names);
     this.problems.sort((a, b) => a.line - b.line || a.column - b.column);
     if (this.problems.length > 0) return { ok: false, problems: this.problems, warnings: this.warnings };
     const hash = createHash('sha256').update(this.text).digest('hex');
@@ -357,6 +362,7 @@ class Compiler {
       });
     }
 
+    const stateParts = this.statefulParts(raw, base, i);
     if (typeof raw.name !== 'string' || !service || !Array.isArray(raw.do)) return undefined;
     return {
       name: raw.name,
@@ -369,6 +375,7 @@ class Compiler {
       mode: raw.mode === 'shadow' ? 'shadow' : 'live',
       onFailure: raw.onFailure === 'retry' ? 'retry' : 'deadLetter',
       ...(when ? { when, whenLogic } : {}),
+      ...stateParts,
       actions,
       line: this.source.position(base).line,
     };
@@ -381,6 +388,14 @@ class Compiler {
     if (r.ok) return r.ms;
     if (!this.schemaPaths.has(`/${path.join('/')}`)) this.report(path, 'instant', `${String(path[path.length - 1])}: ${r.reason}`, r.fix);
     return NaN;
+  }
+
+  /** `limit`, `cooldown` and what the conditions read from the ledger. */
+  statefulParts(raw: Record<string, unknown>, base: PathSegment[], i: number): Pick<CompiledRule, 'limit' | 'cooldown' | 'stateUses'> {
+    const limit = raw.limit !== undefined ? this.stateful.compileLimit(raw.limit, [...base, 'limit']) : undefined;
+    const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
+    const stateUses = this.stateful.usesOf(i);
+    return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}) };
   }
 
   compileLogic(logicValue: unknown): CompiledLogic {
@@ -527,6 +542,10 @@ class Compiler {
         break;
       }
       default:
+        if (StatefulChecks.isStateOperator(op) && typeof path[1] === 'number') {
+          this.stateful.checkOperator(op, args, path, path[1]);
+          return;
+        }
         break;
     }
     if (ITERATOR_OPERATORS.has(op) && Array.isArray(args)) {

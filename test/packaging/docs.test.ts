@@ -68,8 +68,8 @@ describe('generated parts of docs/', () => {
 
   it('an action reference shows type, default or required, the description and the permission', () => {
     const ref = actionReference(createDefaultRegistry().get('creditWallet')!);
-    expect(ref).toContain('| `amount` | integer | **required** | Amount to add (positive integer). |');
-    expect(ref).toContain('| `source` | string | `REWARD` |');
+    expect(ref).toContain('| `amount` | integer | **required** | Amount to add (1 to 9007199254740991). |');
+    expect(ref).toMatch(/\| `source` \| `ACHIEVEMENT`, .*`REWARD`.* \| `REWARD` \|/);
     expect(ref).toContain("| `userId` | string | the event's `userId` | The user to act on. |");
     expect(ref).toContain('Permission: `ADMIN:NAMESPACE:{namespace}:USER:{userId}:WALLET [UPDATE]`');
     expect(actionReference(createDefaultRegistry().get('log')!)).toContain('Permission: none (no AGS call).');

@@ -126,7 +126,7 @@ describe('real requests (issue 16)', () => {
   async function run(action: string, params: Record<string, unknown>) {
     const deadLetters = new MemoryDeadLetterSink();
     const executor = createExecutor({ registry: createDefaultRegistry(), store: new MemoryDedupeStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
-    const plan: PlannedAction[] = [{ rule: 'r', index: 0, action, params, mode: 'live', onFailure: 'deadLetter' }];
+    const plan: PlannedAction[] = [{ rule: 'r', index: 0, key: `${action}#0`, action, params, mode: 'live', onFailure: 'deadLetter' }];
     const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `e-${Math.random()}`, userId: USER }, plan });
     return { report, deadLetters };
   }

@@ -193,7 +193,7 @@ rules:
   });
 });
 
-const live = (action: string): PlannedAction => ({ rule: 'r', index: 0, action, params: {}, mode: 'live', onFailure: 'deadLetter' });
+const live = (action: string): PlannedAction => ({ rule: 'r', index: 0, key: `${action}#0`, action, params: {}, mode: 'live', onFailure: 'deadLetter' });
 
 describe('executor: one listener on the shutdown signal, whatever the number of events in flight', () => {
   it('30 events in flight add no listener per event to the shutdown signal or leave any on the call signals', async () => {

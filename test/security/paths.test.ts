@@ -102,7 +102,7 @@ describe('path segments of AGS actions (issue 16)', () => {
   async function runOne(action: string, params: Record<string, unknown>) {
     const deadLetters = new MemoryDeadLetterSink();
     const executor = createExecutor({ registry, store: new MemoryDedupeStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
-    const plan: PlannedAction[] = [{ rule: 'r', index: 0, action, params, mode: 'live', onFailure: 'deadLetter' }];
+    const plan: PlannedAction[] = [{ rule: 'r', index: 0, key: `${action}#0`, action, params, mode: 'live', onFailure: 'deadLetter' }];
     const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `evt-${Math.random()}`, userId: USER }, plan });
     return { report, deadLetters };
   }
@@ -138,7 +138,7 @@ describe('path segments of AGS actions (issue 16)', () => {
 
   it('the operation builders refuse dot segments themselves (defence in depth, permanent)', () => {
     expect(() => ops.creditUserWallet('mygame', '..', 'COINS', { amount: 1 })).toThrow(AgsPathSegmentError);
-    expect(() => ops.freeFormNotificationByUserID('mygame', '.', { topicName: 't', message: 'm' })).toThrow(AgsPathSegmentError);
+    expect(() => ops.sendSpecificUserFreeformNotificationV1Admin('mygame', '.', { topicName: 't', message: 'm' })).toThrow(AgsPathSegmentError);
     expect(() => ops.adminPutPlayerRecordHandlerV1('mygame', USER, '', {})).toThrow(AgsPathSegmentError);
     try {
       ops.fulfillItemsV3('mygame', USER, '..', { items: [] });

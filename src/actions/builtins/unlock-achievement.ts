@@ -1,4 +1,4 @@
-/** `unlockAchievement`: unlock an achievement for a user (`adminUnlockAchievement`). */
+/** `unlockAchievement`: unlock an achievement for a user (`AdminUnlockAchievement`). */
 import { ops } from '../../ags/operations.js';
 import type { ActionDefinition } from '../types.js';
 import { namespaceOf, namespaceSchema, pathParam, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
