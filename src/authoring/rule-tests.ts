@@ -116,11 +116,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
-const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'expect'];
-const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
-const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
-const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
+/** Keys the loader accepts at each level of a rule-test file (the schema of rules.test.yaml is built from them). */
+export const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
+export const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'expect'];
+export const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
+export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
+export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
 
 class Loader {
   readonly problems: RuleTestProblem[] = [];

@@ -16,15 +16,14 @@ import { readEventData } from '../authoring/data.js';
 import { EventDataError, UnknownEventError } from '../authoring/errors.js';
 import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
 import type { PlannedStep } from '../authoring/workbench.js';
-import { renderConditionTrace } from '../rules/explain.js';
+import { renderConditionTrace, traceCondition } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
-import type { FiringState, RuleState } from '../state/firing.js';
+import type { FiringState } from '../state/firing.js';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { playerHistory } from '../authoring/history.js';
 import { eventKey } from '../delivery/event-key.js';
 import { evaluateOnDocument } from '../state/evaluate.js';
-import { Ledger, eventTag } from '../state/ledger.js';
 import type { StateDocument } from '../store/state-store.js';
 import { formatProblems } from '../rules/format.js';
 import { parseInstant } from '../rules/instant.js';
@@ -169,13 +168,10 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
     }
   }
   let evaluation;
-  let state: RuleState | undefined;
   if (rules.needsState(service.fullName)) {
     // as the server: the player's record (--history, else empty) with this event recorded, limits decided
     const key = eventKey(event);
-    const change = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true });
-    evaluation = change.result;
-    state = { ledger: new Ledger(change.next ?? history), tag: eventTag(key), now: now.getTime() };
+    evaluation = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true }).result;
   } else {
     evaluation = rules.evaluate(service.fullName, event, { now, trace: true });
   }
@@ -201,7 +197,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
           active,
         },
         // the server's own evaluation of this rule; a rule it does not evaluate (disabled, inactive) is run the same way here
-        condition: r.when === undefined ? null : (o?.condition ?? rules.traceCondition(r, event, now, state)),
+        condition: r.when === undefined ? null : (o?.condition ?? traceCondition(r.when, event, t)),
         actions: steps.filter((s) => s.rule === r.name),
       };
     });

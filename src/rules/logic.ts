@@ -5,13 +5,13 @@
  * one evaluator (evaluator.ts). The clock is per evaluation: a compiled
  * expression reads the `nowMs` it is given, else its {@link RulesLogic}'s.
  */
-import { compileTree, newState, truthy as jsonLogicTruthy } from './evaluator.js';
+import { compileTree, newState } from './evaluator.js';
 import type { Operator, Tracer } from './evaluator.js';
 import { rulesOperators } from './operators.js';
-import { stateOperators } from './state-operators.js';
-import type { RuleState } from '../state/firing.js';
 import { RegexCache } from './regex.js';
 import type { CompiledRegex } from './regex.js';
+import { stateOperators } from './state-operators.js';
+import type { RuleState } from '../state/firing.js';
 
 export { truthy } from './evaluator.js';
 export { CUSTOM_OPERATORS, ITERATOR_OPERATORS, parseDuration, toInstant } from './operators.js';
@@ -60,6 +60,6 @@ export class RulesLogic {
 
   /** JSON Logic truthiness (an empty array is false). */
   truthy(value: unknown): boolean {
-    return jsonLogicTruthy(value);
+    return Array.isArray(value) ? value.length > 0 : Boolean(value);
   }
 }

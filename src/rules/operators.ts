@@ -6,12 +6,12 @@
  * operators (time, strings, a few conveniences rules used before) are pure
  * functions of their arguments and the evaluation clock.
  */
+import { STATE_OPERATORS } from './state-operators.js';
 import { LogicOperatorError } from './errors.js';
 import { charge, inScope, truthy, walkable } from './evaluator.js';
 import type { EvalState, LazyOperator, LogicNode, Operator } from './evaluator.js';
 import { parseInstant } from './instant.js';
 import type { RegexCache } from './regex.js';
-import { STATE_OPERATORS } from './state-operators.js';
 
 /** Path segments that never read anything (they would reach the prototype chain). */
 export const UNREADABLE_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);

@@ -6,7 +6,7 @@
 import type { DecodedEvent } from '../events/types.js';
 import { ActionParamsInvalidError } from './errors.js';
 import { Tracer, truthy } from './evaluator.js';
-import { conditionOf, traceCondition } from './explain.js';
+import { conditionOf } from './explain.js';
 import type { ConditionTrace } from './explain.js';
 import type { EvaluationResult, PlannedAction, RuleOutcome } from './types.js';
 import type { CompiledLogic, RulesLogic } from './logic.js';
@@ -62,8 +62,6 @@ export interface CompiledRule {
 export interface EvaluateOptions {
   /** The clock of this evaluation: activation windows and the `now`/`within` operators. Default: the current time. */
   readonly now?: Date;
-  /** Also record what each rule's `when` saw (`RuleOutcome.condition`), for `explain`. Default false. */
-  readonly trace?: boolean;
   /**
    * The player's ledger for this event (src/state): required by rules with a
    * `limit`/`cooldown` or reading `count`/`streak`/`fired` (without it they
@@ -71,6 +69,8 @@ export interface EvaluateOptions {
    * allowed are recorded in it.
    */
   readonly state?: RuleState;
+  /** Also record what each rule's `when` saw (`RuleOutcome.condition`), for `explain`. Default false. */
+  readonly trace?: boolean;
 }
 
 /** What the loaded rules read and record in players' ledgers, computed once per rule set. */
@@ -161,21 +161,6 @@ export class RuleSet {
     return name === undefined || !need ? undefined : { name, streaks: need.streaks.values() };
   }
 
-  /**
-   * Traces one rule's `when` on an event with the very closures `evaluate`
-   * runs (for `explain` on rules `evaluate` skips: disabled, inactive).
-   * `state`: the player's ledger for `count`/`streak`/`fired`.
-   */
-  traceCondition(rule: CompiledRule, event: DecodedEvent, now: Date, state?: RuleState): ConditionTrace | null {
-    if (!rule.when) return null;
-    this.#logic.state = state;
-    try {
-      return traceCondition(rule.when, event, now.getTime());
-    } finally {
-      this.#logic.state = undefined;
-    }
-  }
-
   /** Evaluates the service's rules on a decoded event: outcomes per rule and the plan of actions. Never throws. */
   evaluate(serviceFullName: string, event: DecodedEvent, opts?: EvaluateOptions): EvaluationResult {
     const rules = this.#byService.get(serviceFullName);
@@ -234,7 +219,7 @@ export class RuleSet {
           if (!state) throw new Error("limit, cooldown and fired need the player's record, which this evaluation does not have");
           firing = decideFiring(state, rule.name, rule.limit, rule.cooldown);
           if (firing.decision === 'suppressed') {
-            outcomes.push({ rule: rule.name, outcome: 'suppressed', firing, ...(condition ? { condition } : {}) });
+            outcomes.push({ rule: rule.name, outcome: 'suppressed', firing });
             continue;
           }
         }

@@ -4,12 +4,12 @@
  * event (see src/state). Without it (a stateless evaluation) they fail the
  * rule rather than answer 0: a decision is never made without the state.
  */
+import type { Operator } from './evaluator.js';
 import type { RuleState } from '../state/firing.js';
 import type { StreakSpec } from '../state/ledger.js';
 import { parseWindow } from '../state/windows.js';
 import type { Window } from '../state/windows.js';
 import { LogicOperatorError } from './errors.js';
-import type { Operator } from './evaluator.js';
 
 /** The stateful operators, with a one-line description each (schema hovers, docs). */
 export const STATE_OPERATORS: Readonly<Record<string, string>> = {

@@ -2,8 +2,8 @@
  * Shapes that leave the rules engine: the plan handed to the action layer and
  * the explanation of a match.
  */
-import type { ConditionTrace } from './explain.js';
 import type { FiringState } from '../state/firing.js';
+import type { ConditionTrace } from './explain.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** One action the engine decided to run for one event. */
@@ -36,10 +36,10 @@ export interface RuleOutcome {
   readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed';
   /** For `error`: the evaluation error (one rule's error never stops the others). */
   readonly error?: string;
-  /** With `evaluate({ trace: true })`: what the rule's `when` saw, node by node (absent without `when`). */
-  readonly condition?: ConditionTrace;
   /** For rules with a `limit` or `cooldown` (or named by `fired`) that matched: the decision and the state it read. */
   readonly firing?: FiringState;
+  /** With `evaluate({ trace: true })`: what the rule's `when` saw, node by node (absent without `when`). */
+  readonly condition?: ConditionTrace;
 }
 
 /** The engine's answer for one event. */

@@ -381,6 +381,14 @@ class Compiler {
     };
   }
 
+  /** `limit`, `cooldown` and what the conditions read from the ledger. */
+  statefulParts(raw: Record<string, unknown>, base: PathSegment[], i: number): Pick<CompiledRule, 'limit' | 'cooldown' | 'stateUses'> {
+    const limit = raw.limit !== undefined ? this.stateful.compileLimit(raw.limit, [...base, 'limit']) : undefined;
+    const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
+    const stateUses = this.stateful.usesOf(i);
+    return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}) };
+  }
+
   /** `activeFrom`/`activeUntil`: an instant that exists, with offset (the schema checked the shape). NaN when it is not one. */
   instant(value: unknown, path: PathSegment[]): number | undefined {
     if (typeof value !== 'string') return undefined;
@@ -388,14 +396,6 @@ class Compiler {
     if (r.ok) return r.ms;
     if (!this.schemaPaths.has(`/${path.join('/')}`)) this.report(path, 'instant', `${String(path[path.length - 1])}: ${r.reason}`, r.fix);
     return NaN;
-  }
-
-  /** `limit`, `cooldown` and what the conditions read from the ledger. */
-  statefulParts(raw: Record<string, unknown>, base: PathSegment[], i: number): Pick<CompiledRule, 'limit' | 'cooldown' | 'stateUses'> {
-    const limit = raw.limit !== undefined ? this.stateful.compileLimit(raw.limit, [...base, 'limit']) : undefined;
-    const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
-    const stateUses = this.stateful.usesOf(i);
-    return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}) };
   }
 
   compileLogic(logicValue: unknown): CompiledLogic {

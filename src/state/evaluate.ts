@@ -31,7 +31,7 @@ export interface StatefulEvaluation {
   readonly now: number;
   /** Event keys are remembered at least this long (ms). Default {@link DEFAULT_STATE_RETENTION_MS}. */
   readonly retentionMs?: number;
-  /** Also trace each rule's condition (`explain`). Default false. */
+  /** Record what each rule's `when` saw (`explain`). Default false. */
   readonly trace?: boolean;
 }
 
@@ -48,7 +48,7 @@ export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEv
   const tag = eventTag(e.eventKey);
   const counted = e.rules.countedEvent(e.serviceFullName);
   if (counted) ledger.recordEvent(counted.name, tag, e.now, counted.streaks);
-  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(e.now), state: { ledger, tag, now: e.now }, trace: e.trace === true });
+  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(e.now), state: { ledger, tag, now: e.now }, ...(e.trace ? { trace: true } : {}) });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
 }
