@@ -86,6 +86,7 @@ export function planSteps(
       logger: silent,
       now: () => now.getTime(),
     };
+    if (p.failure) return { ...base, error: p.failure.message };
     try {
       const params = def.normalize(p.params, ctx);
       return { ...base, params, requests: def.plan(params, ctx) };

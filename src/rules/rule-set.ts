@@ -102,23 +102,29 @@ export class RuleSet {
           outcomes.push({ rule: rule.name, outcome: 'notMatched' });
           continue;
         }
-        const planned: PlannedAction[] = [];
+        // an action whose params do not resolve is planned with its failure (the executor dead-letters it): never dropped silently
+        let failed: string | undefined;
         for (const a of rule.actions) {
-          let params: Record<string, unknown>;
-          if (a.params.constant) params = a.params.value as Record<string, unknown>;
-          else {
-            try {
-              params = a.params.resolve(event) as Record<string, unknown>;
-            } catch (err) {
-              throw new Error(`do[${a.index}] ${a.action}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-            }
-            const problem = a.check?.(params);
-            if (problem !== undefined) throw new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
+          const base = { rule: rule.name, index: a.index, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
+          if (a.params.constant) {
+            plan.push({ ...base, params: a.params.value as Record<string, unknown> });
+            continue;
           }
-          planned.push({ rule: rule.name, index: a.index, action: a.action, params, mode: rule.mode, onFailure: rule.onFailure });
+          let failure: Error | undefined;
+          let params: Record<string, unknown> = {};
+          try {
+            params = a.params.resolve(event) as Record<string, unknown>;
+            const problem = a.check?.(params);
+            if (problem !== undefined) failure = new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
+          } catch (err) {
+            failure = err instanceof Error ? err : new Error(String(err));
+          }
+          if (failure) {
+            failed ??= `do[${a.index}] ${a.action}: ${failure.message}`;
+            plan.push({ ...base, params: {}, failure });
+          } else plan.push({ ...base, params });
         }
-        for (const p of planned) plan.push(p);
-        outcomes.push({ rule: rule.name, outcome: 'matched' });
+        outcomes.push(failed === undefined ? { rule: rule.name, outcome: 'matched' } : { rule: rule.name, outcome: 'error', error: failed });
       } catch (err) {
         outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err) });
       }
