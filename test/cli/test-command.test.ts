@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/prereq.js';
 import { assertBuilt, runBin, workspace } from './support.js';
 import type { Workspace } from './support.js';
+import { FIXTURE_RULES_FILE, FIXTURE_RULES_TEST_FILE } from '../support/app-fixture.js';
 
-const SHIPPED_RULES = readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8');
+const SHIPPED_RULES = readFileSync(FIXTURE_RULES_FILE, 'utf8');
 const USER = '0123456789abcdef0123456789abcdef';
 
 const SHADOW_RULES = `version: 1
@@ -26,7 +26,7 @@ afterEach(() => ws?.remove());
 describe('test command', () => {
   it('passes the shipped rules.test.yaml against the shipped rules.yaml (exit 0, one ✓ per case, summary)', async () => {
     ws = workspace();
-    const r = await runBin(['test', resolve(REPO_ROOT, 'rules.test.yaml')], { cwd: ws.dir });
+    const r = await runBin(['test', FIXTURE_RULES_TEST_FILE], { cwd: ws.dir });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
       [
@@ -153,7 +153,7 @@ cases:
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('rules.test.yaml:4:12: unknown event "userLogedIn"; did you mean "userLoggedIn"? (samples --list shows every event)');
-    expect(lines[1]).toBe('rules.test.yaml:9:30: unknown key "matchd" in expect (allowed: matched, actions, errors, nothing)');
+    expect(lines[1]).toBe('rules.test.yaml:9:30: unknown key "matchd" in expect (allowed: matched, actions, errors, nothing, suppressed)');
     expect(lines[2]).toMatch(/^rules\.test\.yaml:8:\d+: case "bad data" data: the data does not fit accelbyte\.iam\.account\.v1\.UserLoggedIn: payload\.userAccount\.userId: expected a string/);
     expect(lines).toHaveLength(3);
     expect(r.code).toBe(2);

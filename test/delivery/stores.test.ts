@@ -4,7 +4,7 @@ import { RedisDedupeStore } from '../../src/delivery/redis-store.js';
 import { createStore } from '../../src/delivery/create-store.js';
 import { DedupeStoreUnavailableError } from '../../src/delivery/store.js';
 import type { DedupeStore } from '../../src/delivery/store.js';
-import { executable, need } from '../support/prereq.js';
+import { describeWith, executable } from '../support/prereq.js';
 import { waitFor } from './support.js';
 import { startRedis } from '../support/redis.js';
 import type { RedisProcess } from '../support/redis.js';
@@ -139,7 +139,7 @@ describe('memory store', () => {
   });
 });
 
-describe.skipIf(!need(executable('redis-server', 'redis-server')))('redis store', () => {
+describeWith(executable('redis-server', 'redis-server'), 'redis store', () => {
   let redis: RedisProcess;
   let n = 0;
   beforeAll(async () => {

@@ -2,11 +2,11 @@
  * Issue 4 end to end: the built app (`node dist/main.js`) with the shipped
  * rules.yaml, called over gRPC, against the local AGS stand-in.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { need } from '../support/prereq.js';
+import { describeWith } from '../support/prereq.js';
 import {
   clientPool,
   LOGIN_SERVICE,
@@ -21,7 +21,7 @@ import {
   waitUntil,
 } from './support.js';
 
-describe.skipIf(!need(builtApp()))('e2e: the app grants the login item through AGS (issue 4)', () => {
+describeWith(builtApp(), 'e2e: the app grants the login item through AGS (issue 4)', () => {
   let ags: AgsStandIn;
   const clients = clientPool();
   const connect = clients.connect;
