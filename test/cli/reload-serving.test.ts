@@ -4,7 +4,7 @@
  * neither hangs the reload nor keeps SIGTERM from exiting.
  */
 import { execFileSync } from 'node:child_process';
-import { renameSync } from 'node:fs';
+import { realpathSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
@@ -27,6 +27,8 @@ describe('hot reload on the running server', () => {
     ws = workspace();
     ws.write('rules.yaml', `version: 1\nrules:\n${rule('login', 'userLoggedIn')}${rule('third-party', 'userThirdPartyLoggedIn')}`);
     server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml', RULES_WATCH: 'true' });
+    const started = server.lines().find((l) => String(l.msg).startsWith('serving '));
+    expect(started?.watching).toEqual([realpathSync(ws.dir)]);
     ws.write('.next.yaml', `version: 1\nrules:\n${rule('login', 'userLoggedIn')}`);
     renameSync(join(ws.dir, '.next.yaml'), join(ws.dir, 'rules.yaml'));
     await waitFor('the reload', () => server!.lines().find((l) => l.msg === 'rules reloaded'));
