@@ -199,6 +199,9 @@ function lengthEnd(end: number): number {
 export function isValidUtf8(b: Uint8Array, from: number, to: number): boolean {
   let i = from;
   while (i < to) {
+    // ASCII runs (ids, names, most event strings) four bytes at a time
+    while (i + 4 <= to && ((b[i]! | b[i + 1]! | b[i + 2]! | b[i + 3]!) & 0x80) === 0) i += 4;
+    if (i >= to) break;
     const c = b[i]!;
     if (c < 0x80) {
       i++;
