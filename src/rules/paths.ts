@@ -4,18 +4,33 @@
  * fields take a numeric index segment; map fields and google.protobuf.* types
  * (Struct, Value, Any, wrappers) accept any sub-path.
  */
-import { splitPath } from 'json-logic-engine';
 import type { Field, Type } from 'protobufjs';
 import { closest } from './suggest.js';
 
 /**
- * The segments of a dotted path as JSON Logic's `var` reads them
- * (json-logic-engine's splitPath: a backslash before a dot makes it literal,
- * `extra.a\.b` is `extra` then `a.b`). `${event...}` templates, `var`
- * checks and the run all split with this one function.
+ * The segments of a `${event...}` path: a backslash before a dot makes it
+ * literal (`extra.a\.b` is `extra` then `a.b`), `\\` is one backslash, any
+ * other backslash is kept. Templates are checked at load and resolved per
+ * event with this one function, so `validate` and the run always agree.
+ * (`var` paths follow json-logic-js: split on every dot.)
  */
 export function splitFieldPath(text: string): string[] {
-  return splitPath(text);
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\' && (text[i + 1] === '.' || text[i + 1] === '\\')) {
+      current += text[i + 1]!;
+      i++;
+    } else if (c === '.') {
+      parts.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  parts.push(current);
+  return parts;
 }
 
 export type PathCheck =
