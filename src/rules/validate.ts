@@ -285,7 +285,7 @@ class Compiler {
         return;
       }
       case 'required':
-        this.report(path, 'missing-key', `${path.length === 2 ? 'the rule' : isParams ? `${actionName}` : where} is missing the required key "${String(p.missingProperty)}"`);
+        this.report(path, 'missing-key', `${path.length === 2 ? 'the rule' : isParams ? `${actionName}` : where} is missing the required key "${String(p.missingProperty)}"`, `add ${String(p.missingProperty)}: ...`);
         return;
       case 'const':
         if (path.length === 1 && path[0] === 'version') {
@@ -296,7 +296,7 @@ class Compiler {
         return;
       case 'enum': {
         const allowed = (p.allowedValues as unknown[]).map((v) => String(v));
-        this.report(path, 'schema', `${where} must be one of ${allowed.join(', ')}`, typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined);
+        this.report(path, 'schema', `${where} must be one of ${allowed.join(', ')}`, (typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined) ?? 'write one of the values listed');
         return;
       }
       case 'type':
