@@ -22,8 +22,8 @@ import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
 import { watchRules } from './rules/watch.js';
 import { AgsClient } from './ags/client.js';
-import { createStore } from './delivery/create-store.js';
-import type { DedupeStore } from './delivery/store.js';
+import { createStateStore } from './store/create-state-store.js';
+import type { StateStore } from './store/state-store.js';
 import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
 import { createExecutor } from './delivery/executor.js';
 import { createEventHost } from './server/host.js';
@@ -99,24 +99,27 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     logger.info({ baseUrl: config.ags.baseUrl }, 'logged in to AGS');
   }
 
-  let store: DedupeStore;
+  let store: StateStore;
   try {
-    store = await createStore({
+    store = await createStateStore({
+      kind: config.stateStore,
+      live: !config.dryRun,
+      ...(ags ? { ags } : {}),
+      namespace: config.ags.namespace,
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-      maxKeys: config.dedupeMaxKeys,
-      logger,
       connectTimeoutMs: config.redisConnectTimeoutMs,
+      maxPartitions: config.dedupeMaxKeys,
+      logger,
     });
   } catch (error) {
-    throw new StartupError(
-      `the idempotency store at REDIS_URL did not answer within ${config.redisConnectTimeoutMs} ms (${error instanceof Error ? error.message : String(error)}): ` +
-        'check REDIS_URL and that Redis is running, or unset REDIS_URL to use the in-memory store (one replica only)',
-    );
+    throw new StartupError(error instanceof Error ? error.message : String(error));
   }
   const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
   const shutdownController = new AbortController();
+  const hardStopController = new AbortController();
   const executor = createExecutor({
     shutdownSignal: shutdownController.signal,
+    hardStopSignal: hardStopController.signal,
     registry,
     store,
     deadLetters,
@@ -198,8 +201,13 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       stopping ??= (async () => {
         logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: finishing calls in flight');
         watcher?.close();
+        // At the end of the grace period, calls still running are cancelled and the AGS requests
+        // they have in flight aborted; the host then gives them time to record their outcome.
+        const hardStop = setTimeout(() => hardStopController.abort(new Error('shutdown grace period over')), config.shutdownGraceMs);
         await host.shutdown(config.shutdownGraceMs);
+        clearTimeout(hardStop);
         shutdownController.abort(new Error('shutdown'));
+        hardStopController.abort(new Error('shutdown'));
         await Promise.allSettled([store.close(), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
         logger.info('stopped');
         logger.flush();

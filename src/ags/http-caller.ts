@@ -45,8 +45,13 @@ export interface CallSpec {
   readonly operation: string;
   /** May a 500 be retried (the call has the same effect when repeated)? */
   readonly idempotent: boolean;
-  /** Stops retries (and the attempt in flight) when aborted. */
+  /** Stops retries (and, unless `inFlightSignal` is given, the attempt in flight) when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborts an attempt already sent. Default: `signal`. Give a later signal (shutdown) so that a
+   * caller's cancel or deadline lets the request in flight complete and its outcome be known.
+   */
+  readonly inFlightSignal?: AbortSignal;
   /** Per-attempt timeout of this call; default the caller's `timeoutMs`. */
   readonly timeoutMs?: number;
   /** Build one attempt (called before each; may throw an AgsError, e.g. a failed login). */
@@ -96,6 +101,17 @@ interface Failure {
   readonly retryAfter?: string;
 }
 
+/**
+ * May a request that failed this way have reached the server (and been applied)?
+ * No for failures before sending (refused, unknown host, connect timeout);
+ * yes for a timeout waiting for the answer, a reset or closed connection, an abort in flight.
+ */
+export function mayHaveReached(err: TransportError): boolean {
+  if (err.kind === 'aborted') return err.message !== 'aborted before sending';
+  if (err.kind === 'timeout') return !err.message.startsWith('connect timeout');
+  return err.code === 'ECONNRESET' || err.code === 'UND_ERR_SOCKET' || err.code === 'EPIPE' || err.code === 'UND_ERR_CLOSED';
+}
+
 export class HttpCaller {
   readonly timeoutMs: number;
   readonly maxAttempts: number;
@@ -129,6 +145,7 @@ export class HttpCaller {
   async call(spec: CallSpec): Promise<CallResult> {
     const start = this.now();
     const { operation, idempotent, signal } = spec;
+    const inFlight = spec.inFlightSignal ?? signal;
     let attempts = 0;
     let retries = 0;
     let reauthed = false;
@@ -144,10 +161,11 @@ export class HttpCaller {
         const timeoutMs = Math.max(1, Math.min(spec.timeoutMs ?? this.timeoutMs, remaining));
         let res: RawResponse | undefined;
         try {
-          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(signal ? { signal } : {}) });
+          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(inFlight ? { signal: inFlight } : {}) });
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
+          if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(operation, attempts, err);
           if (err.kind === 'aborted') throw this.#aborted(operation, attempts);
           failure = { kind: err.kind, retriable: true, ...(err.code ? { code: err.code } : {}), body: err.message };
         }
@@ -231,6 +249,19 @@ export class HttpCaller {
         return res;
       },
     );
+  }
+
+  /** A non-idempotent call sent but not answered: never sent again here (the caller reconciles or gives up). */
+  #unknownOutcome(operation: string, attempts: number, err: TransportError): AgsError {
+    return new AgsError({
+      operation,
+      retriable: true,
+      outcomeUnknown: true,
+      attempts,
+      kind: err.kind,
+      ...(err.code ? { code: err.code } : {}),
+      errorMessage: `${err.message}: the request may have been applied (outcome unknown, not repeated)`,
+    });
   }
 
   #aborted(operation: string, attempts: number): AgsError {

@@ -40,6 +40,12 @@ export interface DeadLetterRecord {
   };
   /** Deliveries of this action that failed, this one included. */
   readonly attempts: number;
+  /**
+   * `unknown-outcome`: the request was sent and its answer lost, and the action has no way to
+   * find out whether it was applied: it is not sent again (`replay` skips it unless `--force`).
+   * Absent: it failed.
+   */
+  readonly kind?: 'unknown-outcome';
   /** The decoded event (json names), as the codec can encode it back. */
   readonly event: DecodedEvent;
 }

@@ -2,8 +2,9 @@
 import { ops } from '../../ags/operations.js';
 import type { FulfillmentRequest, FulfillmentResult } from '../../ags/types.js';
 import { ActionError, ActionParamError } from '../errors.js';
+import { effectId, findInHistory } from '../reconcile.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
-import { bool, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { bool, clientOf, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'grantItem';
 
@@ -34,7 +35,15 @@ function request(p: GrantItemParams, ctx: ActionContext) {
     metadata: p.metadata,
   });
   if (p.useTransactionId) return ops.fulfillItemsV3(p.namespace, p.userId, ctx.idempotencyKey, { items: [item] });
-  return ops.fulfillItem(p.namespace, p.userId, compact({ ...item, orderNo: p.orderNo }));
+  return ops.fulfillItem(p.namespace, p.userId, compact({ ...item, orderNo: orderNoOf(p, ctx) }));
+}
+
+/**
+ * The fulfillment's `orderNo`: the rule's, else, when it really runs (an AGS client is there),
+ * `eer-<effect id>`: the lookup key after a lost answer. Offline plans (explain, test, dry run) leave it out.
+ */
+function orderNoOf(p: GrantItemParams, ctx: ActionContext): string | undefined {
+  return p.orderNo ?? (ctx.ags ? `eer-${effectId(ctx.idempotencyKey)}` : undefined);
 }
 
 /** The templates' check: an answer with no entitlement, credit or subscription granted nothing. */
@@ -58,7 +67,10 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       region: { type: 'string', description: 'Region (pricing).' },
       language: { type: 'string', description: 'Language.' },
       metadata: { type: 'object', description: 'Free metadata kept with the fulfillment.' },
-      orderNo: { type: 'string', description: 'Order number to attach (fulfillItem only).' },
+      orderNo: {
+        type: 'string',
+        description: 'Order number to attach (fulfillItem only). Default: eer-<effect id of this execution>, looked up in the fulfillment history after a lost answer. Your own must be unique per event (e.g. ${event.id}).',
+      },
       useTransactionId: {
         type: 'boolean',
         description: 'Use the idempotent v3 fulfillment with the execution\'s idempotency key as transaction id (AGS private cloud only: not supported in Shared Cloud).',
@@ -69,6 +81,7 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
     },
   },
   permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:FULFILLMENT [CREATE]',
+  // after a lost answer: queryFulfillmentHistories (ADMIN:NAMESPACE:{namespace}:FULFILLMENT [READ]) by orderNo
   usesAgs: true,
   normalize(params, ctx) {
     const itemId = optionalString(NAME, params, 'itemId');
@@ -103,5 +116,16 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       summary: `granted ${p.quantity} x ${p.itemId ? `item ${short(p.itemId)}` : `sku ${p.itemSku}`} to user ${short(p.userId)}`,
       detail: result,
     };
+  },
+  async reconcile(p, ctx, sentAt) {
+    if (p.useTransactionId) return false; // fulfillItemsV3 is idempotent: sending it again is the reconciliation
+    const ags = clientOf(NAME, ctx);
+    const orderNo = orderNoOf(p, ctx);
+    if (orderNo === undefined) return false;
+    return findInHistory(
+      (limit, offset) => ags.queryFulfillmentHistories(p.namespace, p.userId, limit, offset, ctx.signal),
+      (h) => h.orderNo === orderNo && h.status !== 'FAIL',
+      sentAt,
+    );
   },
 };
