@@ -6,7 +6,7 @@ IMAGE_TAG ?= latest
 NAMESPACE ?=
 APP ?=
 
-.PHONY: help build image run imagerun up test validate lint lint-dockerfile upload
+.PHONY: help build image run imagerun up test check-rules validate lint lint-dockerfile upload
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -27,8 +27,15 @@ imagerun: image ## run the image with .env (gRPC :6565, metrics :8080)
 up: ## docker compose up --build
 	docker compose up --build
 
-test: ## run the tests (npm test)
+test: ## the product's tests (npm test), then your rules: validate, rule tests, schema up to date
 	npm test
+	$(MAKE) --no-print-directory check-rules
+
+check-rules: ## your rules.yaml: validate, rules.test.yaml, rules.schema.json up to date
+	npm run build --silent
+	node dist/cli/index.js validate
+	node dist/cli/index.js test
+	node dist/cli/index.js schema --check
 
 validate: ## check rules.yaml (extend-event-rules validate)
 	npm run build --silent

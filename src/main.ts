@@ -3,6 +3,7 @@
  * plus telemetry, hot reload and graceful shutdown. Configuration comes from
  * the environment (see src/config.ts); the logic lives in the modules.
  */
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, readEnvironment } from './config.js';
@@ -117,6 +118,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
   const shutdownController = new AbortController();
   const hardStopController = new AbortController();
+  // every AGS request in flight listens to it (one listener each, removed when it ends): no max
+  setMaxListeners(0, hardStopController.signal);
   const executor = createExecutor({
     shutdownSignal: shutdownController.signal,
     hardStopSignal: hardStopController.signal,
@@ -149,6 +152,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     reflection: config.reflection,
     health: config.health,
     port: config.port,
+    limits: config.grpc,
   });
   const { port } = await host.start();
 
@@ -192,6 +196,9 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     },
     `serving ${servedServices(config, catalog, rules).size} events on :${port}`,
   );
+  if (catalog.skipped.length > 0) {
+    logger.info({ skipped: catalog.skipped }, `not served (not events): ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
+  }
 
   let stopping: Promise<void> | undefined;
   return {

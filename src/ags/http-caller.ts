@@ -80,6 +80,19 @@ export function parseBody(text: string): unknown {
   }
 }
 
+/**
+ * `body` as JSON text, or a permanent {@link AgsError} (`kind: 'invalid'`)
+ * when it cannot be (a BigInt, a cycle): sending it again would fail the same way.
+ */
+export function jsonBody(operation: string, body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new AgsError({ operation, retriable: false, attempts: 0, kind: 'invalid', code: 'ERR_JSON_BODY', errorMessage: `the body cannot be serialised as JSON: ${reason}` });
+  }
+}
+
 /** AGS `{errorCode, errorMessage}` or OAuth `{error, error_description}`. */
 export function errorFields(body: unknown): { errorCode?: number | string; errorMessage?: string } {
   if (body === null || typeof body !== 'object') return {};
@@ -101,15 +114,20 @@ interface Failure {
   readonly retryAfter?: string;
 }
 
+/** Failures that happen before a request leaves: nothing can have been applied. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ERR_INVALID_URL']);
+
 /**
  * May a request that failed this way have reached the server (and been applied)?
- * No for failures before sending (refused, unknown host, connect timeout);
- * yes for a timeout waiting for the answer, a reset or closed connection, an abort in flight.
+ * No for failures before sending (refused, unknown host, connect timeout, an invalid
+ * request); yes for everything else: a timeout waiting for the answer, a reset or closed
+ * connection, an abort in flight, an unrecognised network error.
  */
 export function mayHaveReached(err: TransportError): boolean {
+  if (err.kind === 'invalid') return false;
   if (err.kind === 'aborted') return err.message !== 'aborted before sending';
   if (err.kind === 'timeout') return !err.message.startsWith('connect timeout');
-  return err.code === 'ECONNRESET' || err.code === 'UND_ERR_SOCKET' || err.code === 'EPIPE' || err.code === 'UND_ERR_CLOSED';
+  return err.code === undefined || !NOT_SENT_CODES.has(err.code);
 }
 
 export class HttpCaller {
@@ -167,7 +185,7 @@ export class HttpCaller {
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
           if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(operation, attempts, err);
           if (err.kind === 'aborted') throw this.#aborted(operation, attempts);
-          failure = { kind: err.kind, retriable: true, ...(err.code ? { code: err.code } : {}), body: err.message };
+          failure = { kind: err.kind, retriable: err.kind !== 'invalid', ...(err.code ? { code: err.code } : {}), body: err.message };
         }
         if (res !== undefined) {
           this.#metrics?.agsRequests.inc({ operation, status: String(res.status) });
@@ -191,7 +209,7 @@ export class HttpCaller {
         }
       } catch (err) {
         // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
-        if (!(err instanceof AgsError) || err.kind === 'aborted') throw err;
+        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.outcomeUnknown) throw err;
         if (!sent) attempts++; // a login that failed in prepare() is this round's attempt
         if (!err.retriable || attempts >= this.maxAttempts) throw err;
         failure = { kind: err.kind, retriable: true, ...(err.status !== undefined ? { status: err.status } : {}) };

@@ -1,7 +1,8 @@
 /**
  * The AGS operations as request builders: one pure function per operation id
  * returning the exact method, path, query and body. The client sends them;
- * actions' `plan` shows them. Path segments are URL-encoded.
+ * actions' `plan` shows them. Path segments are URL-encoded, one value one
+ * segment (dot segments and empty values refused: see {@link agsPath}).
  *
  * Idempotency (may a 500 be retried?), decided per operation:
  * - yes: `fulfillItemsV3` (transaction id), `adminUnlockAchievement`,
@@ -25,11 +26,18 @@ import type {
   UserExpGrant,
   ConcurrentRecordRequest,
 } from './types.js';
+import { AgsPathSegmentError, pathSegmentProblem } from './errors.js';
 
-/** Tagged template: interpolated values are URL-encoded path segments. */
+/**
+ * Tagged template: each interpolated value becomes exactly one URL path
+ * segment, percent-encoded (`/`, `?`, `#`, `%` included). Values that cannot
+ * stay one segment (empty, `.`, `..`: URL resolution drops dot segments, even
+ * encoded as `%2e`) throw {@link AgsPathSegmentError} (permanent).
+ */
 export function agsPath(strings: TemplateStringsArray, ...values: string[]): string {
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
+    if (pathSegmentProblem(v) !== undefined) throw new AgsPathSegmentError(v);
     out += encodeURIComponent(v) + (strings[i + 1] ?? '');
   });
   return out;

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, isMap, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
+import type { Document, Tags } from 'yaml';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -70,6 +70,37 @@ export interface LoadRuleTestsOptions {
 }
 
 type Path = readonly (string | number)[];
+
+/**
+ * The YAML core schema's decimal integers, read exactly: beyond 2^53 a bigint
+ * (the event codec takes it for an int64 field as written), else a number.
+ */
+function exactIntegers(tags: Tags): Tags {
+  return tags.map((t) => {
+    if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:int' || t.format || !('resolve' in t) || typeof t.resolve !== 'function') return t;
+    const resolve = t.resolve.bind(t) as (...args: unknown[]) => unknown;
+    return {
+      ...t,
+      resolve(...args: unknown[]): unknown {
+        const v = resolve(...args);
+        return typeof v === 'number' && !Number.isSafeInteger(v) ? BigInt(String(args[0])) : v;
+      },
+    };
+  });
+}
+
+/** Exact integers matter only in event `data`; elsewhere (version, expect, env) they are numbers as before. */
+function numbersOutsideData(doc: unknown): unknown {
+  const plain = (v: unknown): unknown =>
+    typeof v === 'bigint' ? Number(v) : Array.isArray(v) ? v.map(plain) : isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v;
+  if (!isObject(doc)) return plain(doc);
+  const out = plain({ ...doc, cases: undefined }) as Record<string, unknown>;
+  out.cases = Array.isArray(doc.cases)
+    ? doc.cases.map((c: unknown) => (isObject(c) ? { ...(plain({ ...c, data: undefined }) as Record<string, unknown>), data: c.data } : plain(c)))
+    : plain(doc.cases);
+  if (!('cases' in doc)) delete out.cases;
+  return out;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -278,13 +309,13 @@ class Loader {
   }
 
   load(text: string): RuleTestSuite {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false });
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, customTags: exactIntegers });
     for (const e of this.doc.errors) {
       const { line, col } = this.lines.linePos(e.pos[0]);
       this.problems.push({ file: this.file, line, column: col, message: `YAML: ${e.message.split('\n')[0]}` });
     }
     if (this.problems.length > 0) throw new RuleTestFormatError(this.problems);
-    const data: unknown = this.doc.toJS();
+    const data: unknown = numbersOutsideData(this.doc.toJS());
     if (!isObject(data)) {
       this.report([], 'a rule-test file is a map: version: 1, cases: [...]');
       throw new RuleTestFormatError(this.problems);

@@ -23,7 +23,7 @@ Usage:
   extend-event-rules schema [--write [path]] print (or write) rules.schema.json
   extend-event-rules help | --version
 
-Configuration comes from the environment (and .env): see README.md.
+Configuration comes from the environment (and .env): see docs/configuration.md.
 `;
 
 function defaults() {

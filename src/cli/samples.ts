@@ -1,14 +1,16 @@
 /**
- * `samples <event>`: prints a complete sample of an event as pretty JSON;
- * `samples --list`: every loaded event (event name and full service name).
+ * `samples <event>`: prints a complete sample of an event as pretty JSON (with
+ * a fresh random `id` each time; every other value is stable);
+ * `samples --list`: every loaded event, one per line: event name, full
+ * service name, method path (what the sidecar calls), in aligned columns.
  */
 import { loadCatalog } from '../events/catalog.js';
-import { sampleEvent } from '../events/samples.js';
+import { sampleEvent, withFreshId } from '../events/samples.js';
 import { CatalogLoadError } from '../events/types.js';
 import { UsageError, parseArgs } from './io.js';
 
 export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample of the event as JSON
-       samples --list    list every loaded event
+       samples --list    list every loaded event: name, service, method path
 <event>: an event name (userLoggedIn), a service name (short or full) or a method path.`;
 
 export interface SamplesOptions {
@@ -52,8 +54,9 @@ export async function samplesCommand(
   }
 
   if (parsed.flags.has('list')) {
-    const width = Math.max(0, ...catalog.services.map((s) => s.eventName.length));
-    const lines = catalog.services.map((s) => `${s.eventName.padEnd(width)}  ${s.fullName}`);
+    const nameWidth = Math.max(0, ...catalog.services.map((s) => s.eventName.length));
+    const serviceWidth = Math.max(0, ...catalog.services.map((s) => s.fullName.length));
+    const lines = catalog.services.map((s) => `${s.eventName.padEnd(nameWidth)}  ${s.fullName.padEnd(serviceWidth)}  ${s.path}`);
     write(io.stdout, lines.length ? lines.join('\n') : `no events in ${catalog.dirs.join(', ')}`);
     return 0;
   }
@@ -70,6 +73,7 @@ export async function samplesCommand(
     );
     return 1;
   }
-  write(io.stdout, JSON.stringify(sampleEvent(found.service), null, 2));
+  // a fresh id per call: pasted into grpcurl or Postman twice, two events, not one and a duplicate
+  write(io.stdout, JSON.stringify(withFreshId(found.service, sampleEvent(found.service)), null, 2));
   return 0;
 }

@@ -1,9 +1,10 @@
 /**
- * `extend-event-rules schema [--write [path]]`: prints the rules file's JSON
- * Schema (generated from the registered actions), or writes it
+ * `extend-event-rules schema [--write [path] | --check [path]]`: prints the rules
+ * file's JSON Schema (generated from the registered actions), writes it, or
+ * checks that the file is what `--write` would write (exit 1 when stale)
  * (default path: rules.schema.json in the working directory).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createDefaultRegistry } from '../actions/builtins/index.js';
 import type { ActionRegistry } from '../actions/registry.js';
@@ -11,7 +12,7 @@ import { buildRulesSchema } from '../rules/schema.js';
 import type { CommandIO } from './io.js';
 import { UsageError } from './io.js';
 
-export const SCHEMA_USAGE = 'usage: extend-event-rules schema [--write [path]]\n';
+export const SCHEMA_USAGE = 'usage: extend-event-rules schema [--write [path] | --check [path]]\n';
 
 /** The schema file's exact text (what `--write` writes and the drift test compares). */
 export function renderRulesSchema(registry: ActionRegistry = createDefaultRegistry()): string {
@@ -20,14 +21,19 @@ export function renderRulesSchema(registry: ActionRegistry = createDefaultRegist
 
 export async function schemaCommand(args: string[], io: CommandIO, registry?: ActionRegistry): Promise<number> {
   let write: string | undefined;
+  let check: string | undefined;
   try {
     const rest = [...args];
-    if (rest[0] === '--write') {
-      rest.shift();
-      write = rest[0] !== undefined && !rest[0].startsWith('-') ? rest.shift()! : 'rules.schema.json';
-    } else if (rest[0]?.startsWith('--write=')) {
-      write = rest.shift()!.slice('--write='.length) || 'rules.schema.json';
-    }
+    const pathArg = (flag: string): string | undefined => {
+      if (rest[0] === flag) {
+        rest.shift();
+        return rest[0] !== undefined && !rest[0].startsWith('-') ? rest.shift()! : 'rules.schema.json';
+      }
+      if (rest[0]?.startsWith(`${flag}=`)) return rest.shift()!.slice(flag.length + 1) || 'rules.schema.json';
+      return undefined;
+    };
+    write = pathArg('--write');
+    if (write === undefined) check = pathArg('--check');
     if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -37,6 +43,21 @@ export async function schemaCommand(args: string[], io: CommandIO, registry?: Ac
     throw err;
   }
   const text = renderRulesSchema(registry);
+  if (check !== undefined) {
+    const path = resolve(check);
+    let current: string | undefined;
+    try {
+      current = await readFile(path, 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current === text) {
+      io.stdout.write(`${path}: up to date\n`);
+      return 0;
+    }
+    io.stderr.write(`${path}: ${current === undefined ? 'missing' : 'out of date (the actions or their parameters changed)'}: regenerate it with: npx extend-event-rules schema --write\n`);
+    return 1;
+  }
   if (write === undefined) {
     io.stdout.write(text);
     return 0;

@@ -1,7 +1,8 @@
 /**
  * `extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]...`:
  * builds the event message from the loaded protos (partial data filled from
- * the sample event, as `samples` prints it), sends it to `/<service>/OnMessage`
+ * the sample event, as `samples` prints it; a fresh event `id` unless the data
+ * gives one, printed on stderr), sends it to `/<service>/OnMessage`
  * of a running event handler, prints the gRPC status. Exit 0 on OK, 1 on any
  * other status, 2 on a usage or input error.
  */
@@ -9,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readEventData } from '../authoring/data.js';
 import { EventDataError, UnknownEventError } from '../authoring/errors.js';
 import { buildEvent, resolveEvent } from '../authoring/workbench.js';
+import { withFreshId } from '../events/samples.js';
 import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';
 import type { AuthoringDefaults } from './test.js';
@@ -67,10 +69,16 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   if (!catalog) return 2;
   let service;
   let bytes: Uint8Array;
+  let id: unknown;
+  let idGiven: boolean;
   try {
     service = resolveEvent(catalog, positionals[0]!);
     const source = values.get('data') === '-' ? 'stdin' : (values.get('data') ?? 'data');
-    const event = buildEvent(service, await readEventData(values.get('data'), io.stdin), source);
+    const data = await readEventData(values.get('data'), io.stdin);
+    // a new event each time (the server drops a repeated id as a redelivery), unless --data names its id
+    const event = withFreshId(service, buildEvent(service, data, source), data);
+    idGiven = typeof data['id'] === 'string' && data['id'] !== '';
+    id = event['id'];
     bytes = catalog.codec(service).encode(event);
   } catch (err) {
     if (err instanceof UnknownEventError || err instanceof EventDataError) {
@@ -80,7 +88,8 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
     throw err;
   }
 
-  io.stderr.write(`sending ${service.eventName} (${bytes.byteLength} bytes) to ${target}${service.path}\n`);
+  const idText = typeof id === 'string' && id !== '' ? ` id ${id}${idGiven ? ' (from --data: the server handles an id once; send it again and it is answered OK as a duplicate)' : ''}` : '';
+  io.stderr.write(`sending ${service.eventName}${idText} (${bytes.byteLength} bytes) to ${target}${service.path}\n`);
   const error = await call(target, service.path, bytes, metadata, timeoutMs);
   if (!error) {
     io.stdout.write('OK\n');

@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { effectId } from '../actions/reconcile.js';
-import type { Partition, StateDocument, StateStore } from '../store/state-store.js';
+import type { Partition, StateDocument, StateStore, StoreCallOptions } from '../store/state-store.js';
 
 /** What a key ends as: the action ran, or it failed permanently and was dead-lettered. */
 export type DoneState = 'succeeded' | 'deadLettered';
@@ -113,8 +113,8 @@ export class ActionLedger {
     return { ...(doc ?? {}), [ACTIONS_SECTION]: { m: marks } };
   }
 
-  /** Atomically claim `key` for the lease if it is free. Throws StateStoreUnavailableError. */
-  claim(partition: Partition, key: string, options: ClaimOptions = {}): Promise<ClaimResult> {
+  /** Atomically claim `key` for the lease if it is free. `signal` (the event's deadline) aborts the claim: unavailable. Throws StateStoreUnavailableError. */
+  claim(partition: Partition, key: string, options: ClaimOptions & StoreCallOptions = {}): Promise<ClaimResult> {
     const id = markId(key);
     const token = randomUUID();
     const now = this.#now();
@@ -131,7 +131,7 @@ export class ActionLedger {
       marks[id] = claimed;
       const result: ClaimResult = claimed.u !== undefined ? { status: 'claimed', token, unknownSince: claimed.u } : { status: 'claimed', token };
       return { next: this.#with(doc, marks, now), result };
-    });
+    }, options.signal ? { signal: options.signal } : undefined);
   }
 
   /** Mark `key` done (whoever holds it) for the retention. */

@@ -7,7 +7,7 @@
  * decoded default (null, or [] when repeated). Of a real `oneof`, only the first
  * member is set (a message can carry one).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import protobuf from 'protobufjs';
 import type { Field, MapField, Type } from 'protobufjs';
 import { codecFor } from './codec.js';
@@ -205,4 +205,25 @@ export function fillDefaults(service: EventService, partial: DecodedEvent, optio
   if ((options.base ?? 'sample') === 'defaults') return codec.decode(codec.encode(partial));
   if (!isObject(partial)) return codec.decode(codec.encode(partial)); // the encoder reports it
   return codec.decode(codec.encode(merge(type, sampleEvent(service), partial)));
+}
+
+/**
+ * A new event id: 32 lowercase hex, random (AGS ids look like this). The server
+ * keys idempotency on the event's `id` (`src/delivery/event-key.ts`): an event
+ * sent again with the same id is answered OK and not handled again.
+ */
+export function freshEventId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/**
+ * `event` with a fresh top-level `id` when its message has a string `id` field
+ * and `given` (the user's partial data) carries none; otherwise `event` as is.
+ * For `send` and `samples`: each call is a new event, not a redelivery.
+ */
+export function withFreshId(service: EventService, event: DecodedEvent, given: Readonly<Record<string, unknown>> = {}): DecodedEvent {
+  const field = fieldForKey(service.requestType, 'id');
+  if (!field || field.type !== 'string' || field.repeated || field.map) return event;
+  if (typeof given['id'] === 'string' && given['id'] !== '') return event;
+  return { ...event, [jsonKey(field)]: freshEventId() };
 }

@@ -13,6 +13,8 @@ import type { CompiledValue } from './template.js';
 export interface CompiledAction {
   readonly action: string;
   readonly index: number;
+  /** Stable key within the rule (its `id`, or `<action>#<ordinal>`): see action-key.ts. */
+  readonly key: string;
   readonly params: CompiledValue;
   /** Checks resolved per-event params against the action's schema; returns an error text or undefined. Absent when params are constant (checked at load). */
   readonly check?: (params: Record<string, unknown>) => string | undefined;
@@ -115,7 +117,7 @@ export class RuleSet {
             const problem = a.check?.(params);
             if (problem !== undefined) throw new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
           }
-          planned.push({ rule: rule.name, index: a.index, action: a.action, params, mode: rule.mode, onFailure: rule.onFailure });
+          planned.push({ rule: rule.name, index: a.index, key: a.key, action: a.action, params, mode: rule.mode, onFailure: rule.onFailure });
         }
         for (const p of planned) plan.push(p);
         outcomes.push({ rule: rule.name, outcome: 'matched' });

@@ -127,9 +127,16 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
         description: `One action: ${actions.map((a) => a.name).join(', ')}.`,
         type: 'object',
         minProperties: 1,
-        maxProperties: 1,
+        maxProperties: 2,
         additionalProperties: false,
-        properties: actionProps,
+        properties: {
+          id: {
+            description: 'Optional stable identity of this action within its rule (its idempotency key): keep it when inserting, removing or reordering other actions. Default: the action name and its ordinal among same-named actions of the rule (grantItem#0).',
+            type: 'string',
+            pattern: '^[A-Za-z0-9_.:-]+$',
+          },
+          ...actionProps,
+        },
       },
       logic: {
         description: `A JSON Logic expression (jsonlogic.com) with extra operators:\n${operators}`,

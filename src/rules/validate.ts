@@ -6,6 +6,7 @@
  * prototype-reaching path segments, activation windows. Without errors the
  * result carries the compiled {@link RuleSet}.
  */
+import { actionKeys, unstableActionNames } from './action-key.js';
 import { createHash } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
@@ -26,6 +27,7 @@ import { didYouMean } from './suggest.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
+import type { ProblemCode } from './problem-codes.js';
 
 /** What the loader needs besides the file. */
 export interface RulesCompileOptions {
@@ -117,7 +119,7 @@ class Compiler {
     return isObject(r) && typeof r.name === 'string' ? r.name : undefined;
   }
 
-  report(path: readonly PathSegment[], code: string, message: string, fix?: string, opts: { key?: boolean; severity?: 'error' | 'warning' } = {}): void {
+  report(path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string, opts: { key?: boolean; severity?: 'error' | 'warning' } = {}): void {
     const severity = opts.severity ?? 'error';
     const rule = this.ruleName(path);
     const problem: RuleProblem = {
@@ -302,10 +304,24 @@ class Compiler {
 
     const actions: CompiledAction[] = [];
     if (Array.isArray(raw.do)) {
+      const keyOf = actionKeys(raw.do);
+      const seenIds = new Map<string, number>();
+      for (const name of unstableActionNames(raw.do)) {
+        this.report([...base, 'do'], 'action-key', `rule has several "${name}" actions without an id: their idempotency keys (${name}#0, ${name}#1...) follow their order, so inserting or removing one of them before another between two deliveries of an event can run an action twice`, `give each an id: "- id: first-${name}\n  ${name}: {...}"`, { severity: 'warning' });
+      }
       raw.do.forEach((item, j) => {
         if (!isObject(item)) return;
-        const keys = Object.keys(item);
-        if (keys.length !== 1) return;
+        const keys = Object.keys(item).filter((k) => k !== 'id');
+        if (keys.length !== 1) {
+          if (keys.length > 1 && Object.keys(item).length <= 2) this.report([...base, 'do', j], 'schema', `an action is a map with one action name (and an optional id); this one has ${keys.join(', ')}`, 'split it into one list item per action: "- grantItem: {...}" then "- creditWallet: {...}"');
+          else if ('id' in item) this.report([...base, 'do', j], 'schema', 'this action has an id but no action name', 'write e.g. "- id: welcome-grant\n  grantItem: { itemId: ... }"');
+          return;
+        }
+        if (typeof item.id === 'string') {
+          const first = seenIds.get(item.id);
+          if (first !== undefined) this.report([...base, 'do', j, 'id'], 'duplicate-id', `action id "${item.id}" is already used by do[${first}] of this rule`, 'action ids must be unique within a rule: rename one');
+          else seenIds.set(item.id, j);
+        }
         const name = keys[0]!;
         const def = this.opts.registry.get(name);
         if (!def) return;
@@ -329,10 +345,10 @@ class Compiler {
             return;
           }
           params = { constant: true, value: deepFreeze(copy) };
-          actions.push({ action: name, index: j, params });
+          actions.push({ action: name, index: j, key: keyOf[j]!, params });
         } else {
           const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
-          actions.push({ action: name, index: j, params, check });
+          actions.push({ action: name, index: j, key: keyOf[j]!, params, check });
         }
       });
     }
@@ -446,7 +462,7 @@ class Compiler {
     const args = node[op];
     const argPath = [...path, op];
     if (!this.logic.hasOperator(op)) {
-      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in the README', { key: true });
+      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in docs/rule-language.md', { key: true });
       return;
     }
     const list: unknown[] = Array.isArray(args) ? (args as unknown[]) : [args];

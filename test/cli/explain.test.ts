@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/prereq.js';
 import { assertBuilt, runBin, workspace } from './support.js';
 import type { Workspace } from './support.js';
+import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
-const SHIPPED_RULES = readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8');
+const SHIPPED_RULES = readFileSync(FIXTURE_RULES_FILE, 'utf8');
 const USER = '0123456789abcdef0123456789abcdef';
 const ENV = { AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' };
 

@@ -1,16 +1,15 @@
 /** `extend-event-rules send`: the real bin against the real server (dry run) and against a recording gRPC stand-in. */
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
-import { REPO_ROOT } from '../support/prereq.js';
 import { PROTO_DIR, assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
+import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
 const USER = '0123456789abcdef0123456789abcdef';
-const RULES = `${readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8')}
+const RULES = `${readFileSync(FIXTURE_RULES_FILE, 'utf8')}
   - name: welcome-pack
     on: userLoggedIn
     mode: shadow
@@ -68,6 +67,22 @@ describe('send command against the real server (dry run)', () => {
     expect(line('welcome-pack', 'shadow')).toMatch(/ 1$/);
     expect(line('grant-item-on-login', 'planned')).toMatch(/ 1$/);
     expect(line('welcome-pack', 'succeeded')).toBeUndefined();
+  });
+
+  it('two sends of the same data are two events: both handled, not the second dropped as a duplicate', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
+    const args = ['send', 'userLoggedIn', '--data', 'event.json', '--target', `127.0.0.1:${server.port}`];
+    expect((await runBin(args, { cwd: ws.dir })).code).toBe(0);
+    expect((await runBin(args, { cwd: ws.dir })).code).toBe(0);
+    const summaries = await waitFor('two summary lines', () => {
+      const found = server!.lines().filter((l) => l.msg?.startsWith('userLoggedIn: '));
+      return found.length >= 2 ? found : undefined;
+    });
+    expect(summaries.map((l) => l.msg)).toEqual(['userLoggedIn: 1 rule(s) matched, 1 action(s), ok', 'userLoggedIn: 1 rule(s) matched, 1 action(s), ok']);
+    expect(summaries[0]!.eventId).not.toBe(summaries[1]!.eventId);
   });
 
   it('an event the server does not serve: the status and exit 1', async () => {
@@ -133,7 +148,30 @@ describe('send command: message, metadata and errors', () => {
     const catalog = await loadCatalog({ dirs: [PROTO_DIR] });
     const service = catalog.services.find((s) => s.eventName === 'userLoggedIn')!;
     const event = catalog.codec(service).decode(received[0]!.bytes);
-    expect(event).toMatchObject({ namespace: 'othergame', name: 'userLoggedIn', id: 'b80bb7740288fda1f201890375a60c8f', payload: { userAccount: { userId: USER, namespace: 'mygame' } } });
+    expect(event).toMatchObject({ namespace: 'othergame', name: 'userLoggedIn', payload: { userAccount: { userId: USER, namespace: 'mygame' } } });
+    // a fresh id, printed (not the sample's fixed one, which the server would drop as a duplicate)
+    expect(event['id']).toMatch(/^[0-9a-f]{32}$/);
+    expect(event['id']).not.toBe('b80bb7740288fda1f201890375a60c8f');
+    expect(r.stderr).toContain(`sending userLoggedIn id ${String(event['id'])} (`);
+  });
+
+  it('each send is a new event id; an id given in --data is sent as is, with a word on duplicates', async () => {
+    ws = workspace();
+    received.length = 0;
+    answer = undefined;
+    const target = `127.0.0.1:${port}`;
+    const a = await runBin(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
+    const b = await runBin(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
+    const given = 'feedfacefeedfacefeedfacefeedface';
+    const c = await runBin(['send', 'userLoggedIn', '--data', '-', '--target', target], { cwd: ws.dir, stdin: JSON.stringify({ id: given }) });
+    expect([a.code, b.code, c.code]).toEqual([0, 0, 0]);
+    const catalog = await loadCatalog({ dirs: [PROTO_DIR] });
+    const service = catalog.services.find((s) => s.eventName === 'userLoggedIn')!;
+    const ids = received.map((m) => catalog.codec(service).decode(m.bytes)['id']);
+    expect(ids).toHaveLength(3);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(ids[2]).toBe(given);
+    expect(c.stderr).toContain(`sending userLoggedIn id ${given} (from --data: the server handles an id once; send it again and it is answered OK as a duplicate)`);
   });
 
   it('a non-OK status is printed as CODE: message, exit 1', async () => {

@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../support/prereq.js';
 
 export const BIN = resolve(REPO_ROOT, 'dist/cli/index.js');
 export const MAIN = resolve(REPO_ROOT, 'dist/main.js');
-export const PROTO_DIR = resolve(REPO_ROOT, 'proto');
+export const PROTO_DIR = FIXTURE_PROTO_DIR;
 
 export function assertBuilt(): void {
   if (!existsSync(BIN) || !existsSync(MAIN)) throw new Error(`${BIN} is missing: run "npm run build" first (npm test does it)`);
@@ -26,6 +26,7 @@ export function childEnv(extra: Record<string, string>): Record<string, string> 
 
 import { workspace as sharedWorkspace } from '../support/workspace.js';
 import type { Workspace } from '../support/workspace.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 export type { Workspace };
 

@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/prereq.js';
 import { assertBuilt, runBin, workspace } from './support.js';
 import type { Workspace } from './support.js';
+import { FIXTURE_RULES_FILE, FIXTURE_RULES_TEST_FILE } from '../support/app-fixture.js';
 
-const SHIPPED_RULES = readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8');
+const SHIPPED_RULES = readFileSync(FIXTURE_RULES_FILE, 'utf8');
 const USER = '0123456789abcdef0123456789abcdef';
 
 const SHADOW_RULES = `version: 1
@@ -26,7 +26,7 @@ afterEach(() => ws?.remove());
 describe('test command', () => {
   it('passes the shipped rules.test.yaml against the shipped rules.yaml (exit 0, one ✓ per case, summary)', async () => {
     ws = workspace();
-    const r = await runBin(['test', resolve(REPO_ROOT, 'rules.test.yaml')], { cwd: ws.dir });
+    const r = await runBin(['test', FIXTURE_RULES_TEST_FILE], { cwd: ws.dir });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
       [

@@ -12,7 +12,7 @@ import type { Partition, StateStore } from '../../src/store/state-store.js';
 import { AgsClient } from '../../src/ags/client.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { executable, need } from '../support/prereq.js';
+import { describeWith, executable } from '../support/prereq.js';
 import { startRedis } from '../support/redis.js';
 import type { RedisProcess } from '../support/redis.js';
 import { freePort } from '../support/workspace.js';
@@ -142,7 +142,7 @@ contract('memory', (n) => {
   return Promise.resolve(Array.from({ length: n }, () => one));
 });
 
-describe.skipIf(!need(executable('redis-server', 'redis-server')))('redis backend', () => {
+describeWith(executable('redis-server', 'redis-server'), 'redis backend', () => {
   let redis: RedisProcess;
   let n = 0;
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import type { DeadLetterRecord, DeadLetterSink } from '../../src/delivery/dead-l
 import { eventKey } from '../../src/delivery/event-key.js';
 import type { PlannedAction } from '../../src/rules/types.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
-import { executable, need } from '../support/prereq.js';
+import { describeWith, executable } from '../support/prereq.js';
 import { PermanentError, TransientError, captureLogger, recordingAction, registryOf } from './support.js';
 import { startRedis } from '../support/redis.js';
 import type { RedisProcess } from '../support/redis.js';
@@ -23,7 +23,7 @@ const EVENT = { id: 'evt-1', userId: 'user-1', namespace: 'mygame', payload: { u
 const GAME = { namespace: 'mygame' };
 
 function planned(rule: string, index: number, action: string, extra: Partial<PlannedAction> = {}): PlannedAction {
-  return { rule, index, action, params: { n: index }, mode: 'live', onFailure: 'deadLetter', ...extra };
+  return { rule, index, key: `${action}#0`, action, params: { n: index }, mode: 'live', onFailure: 'deadLetter', ...extra };
 }
 
 async function counter(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
@@ -62,9 +62,9 @@ describe('executor', () => {
     const first = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(first.outcome).toEqual({ kind: 'ok' });
     expect(first.actions.map((x) => x.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-    expect(t.a.calls).toEqual([{ key: 'evt-1:r1:0', params: { n: 0 } }]);
-    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:1']);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0']);
+    expect(t.a.calls).toEqual([{ key: 'evt-1:r1:a#0', params: { n: 0 } }]);
+    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:b#0']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0']);
 
     const again = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(again.outcome).toEqual({ kind: 'ok' });
@@ -102,9 +102,9 @@ describe('executor', () => {
     const second = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(second.outcome).toEqual({ kind: 'ok' });
     expect(second.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded', 'succeeded', 'duplicate']);
-    expect(t.a.calls.map((x) => x.key)).toEqual(['evt-1:r1:0']);
-    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:1', 'evt-1:r1:1']);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0', 'evt-1:r1:2']);
+    expect(t.a.calls.map((x) => x.key)).toEqual(['evt-1:r1:a#0']);
+    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:b#0', 'evt-1:r1:b#0']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0', 'evt-1:r1:c#0']);
     expect(t.deadLetters.records).toEqual([]);
   });
 
@@ -124,7 +124,7 @@ describe('executor', () => {
         eventName: 'userLoggedIn',
         service: SERVICE.fullName,
         eventId: 'evt-1',
-        idempotencyKey: 'evt-1:r1:1',
+        idempotencyKey: 'evt-1:r1:b#0',
         rule: 'r1',
         index: 1,
         action: 'b',
@@ -142,7 +142,7 @@ describe('executor', () => {
     expect(again.actions.map((x) => x.status)).toEqual(['duplicate', 'duplicate', 'skipped', 'duplicate']);
     expect(t.deadLetters.records).toHaveLength(1);
     expect(t.b.calls).toHaveLength(1);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0']);
 
     // a replay of r1 runs the dead-lettered action and the ones after it, nothing else
     const replay = await t.executor.run({ service: SERVICE, event: EVENT, plan, metadata: { [REPLAY_HEADER]: 'r1' } });
@@ -150,7 +150,7 @@ describe('executor', () => {
     expect(replay.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded', 'succeeded', 'duplicate']);
     expect(t.a.calls).toHaveLength(1);
     expect(t.b.calls).toHaveLength(2);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0', 'evt-1:r1:2']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0', 'evt-1:r1:c#0']);
     // replaying again is a duplicate
     const replay2 = await t.executor.run({ service: SERVICE, event: EVENT, plan, replayRule: 'r1' });
     expect(replay2.actions.map((x) => x.status)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
@@ -208,7 +208,7 @@ describe('executor', () => {
 
   it('another delivery holding the claim: retry without executing', async () => {
     const t = setup();
-    await t.ledger.claim(GAME, 'evt-1:r:0');
+    await t.ledger.claim(GAME, 'evt-1:r:a#0');
     const report = await t.executor.run({ service: SERVICE, event: EVENT, plan: [planned('r', 0, 'a')] });
     expect(report.outcome.kind).toBe('retry');
     expect(report.actions[0]?.status).toBe('retriable');
@@ -256,7 +256,7 @@ describe('executor', () => {
     expect(report.actions.map((x) => x.status)).toEqual(['shadow', 'succeeded']);
     expect(report.actions[0]?.requests).toEqual([{ operation: 'a', method: 'POST', path: '/test/a', body: { n: 0 } }]);
     expect(t.a.calls).toHaveLength(0);
-    expect((await t.ledger.claim(GAME, 'evt-1:s:0')).status).toBe('claimed');
+    expect((await t.ledger.claim(GAME, 'evt-1:s:a#0')).status).toBe('claimed');
     expect(await counter(t.metrics, 'event_rules_actions_total', { rule: 's', action: 'a', outcome: 'shadow' })).toBe(1);
 
     const dry = setup({ dryRun: true });
@@ -267,7 +267,7 @@ describe('executor', () => {
     const line = dry.lines.find((l) => String(l.msg).startsWith('dry run'));
     expect(line?.msg).toBe('dry run: r/a would send POST /test/a');
     expect(line?.requests).toEqual([{ operation: 'a', method: 'POST', path: '/test/a', body: { n: 0 } }]);
-    expect((await dry.ledger.claim(GAME, 'evt-1:r:0')).status).toBe('claimed');
+    expect((await dry.ledger.claim(GAME, 'evt-1:r:a#0')).status).toBe('claimed');
   });
 
   it('an action that ran while its done mark could not be written is recorded, not run again, on redelivery', async () => {
@@ -303,7 +303,7 @@ describe('executor', () => {
     expect(again.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded']);
     expect(a.calls).toHaveLength(1);
     expect(b.calls).toHaveLength(1);
-    expect(await new ActionLedger({ store: inner, now: () => clock }).claim(GAME, 'evt-1:r1:0')).toEqual({ status: 'done', state: 'succeeded' });
+    expect(await new ActionLedger({ store: inner, now: () => clock }).claim(GAME, 'evt-1:r1:a#0')).toEqual({ status: 'done', state: 'succeeded' });
   });
 
   it('without an AGS client the default is a dry run', async () => {
@@ -314,7 +314,7 @@ describe('executor', () => {
   });
 });
 
-describe.skipIf(!need(executable('redis-server', 'redis-server')))('executor with Redis', () => {
+describeWith(executable('redis-server', 'redis-server'), 'executor with Redis', () => {
   let redis: RedisProcess;
   const stores: RedisStateStore[] = [];
   beforeAll(async () => {

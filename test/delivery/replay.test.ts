@@ -1,17 +1,17 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { replayCommand } from '../../src/cli/replay.js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
 import type { DeadLetterRecord } from '../../src/delivery/dead-letters.js';
-import { REPO_ROOT } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 const LOGGED_IN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
-const PROTO_DIRS = [resolve(REPO_ROOT, 'proto')];
+const PROTO_DIRS = [FIXTURE_PROTO_DIR];
 
 let catalog: Catalog;
 let service: EventService;

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { executable, need } from '../support/prereq.js';
+import { describeWith, executable } from '../support/prereq.js';
 import { healthClient } from '../server/support.js';
 import {
   clientPool,
@@ -39,7 +39,7 @@ import {
 import type { AppProcess, Encoded, RedisProcess } from './support.js';
 import { actionCalls, redisMark } from './store-support.js';
 
-const ready = need(builtApp()) && need(executable('redis-server', 'redis-server'));
+const ready = [builtApp(), executable('redis-server', 'redis-server')];
 
 /** Fulfillments per user id. */
 function grantsByUser(ags: AgsStandIn): Map<string, number> {
@@ -48,7 +48,7 @@ function grantsByUser(ags: AgsStandIn): Map<string, number> {
   return m;
 }
 
-describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
+describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
   let ags: AgsStandIn;
   const clients = clientPool();
   const connect = clients.connect;
@@ -121,7 +121,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
 
       // retention from DEDUPE_RETENTION_HOURS=2 on the done marks
       const mark =
-        (await redisMark(redis.url, users[0], `storm-${users[0]}:grant-item-on-login:0`)) ?? (await redisMark(redis.url, users[0], `storm-${users[0]}:grant-item-on-third-party-login:0`));
+        (await redisMark(redis.url, users[0], `storm-${users[0]}:grant-item-on-login:grantItem#0`)) ?? (await redisMark(redis.url, users[0], `storm-${users[0]}:grant-item-on-third-party-login:grantItem#0`));
       expect(mark?.s).toBe('d');
       const ttl = mark!.e - Date.now();
       expect(ttl).toBeGreaterThan(3_600_000);
@@ -149,7 +149,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
       expect(grantsByUser(ags).get(u)).toBe(1);
       expect(ags.grants()).toBe(1);
       const digest = createHash('sha256').update(e.bytes).digest('hex');
-      expect((await redisMark(redis.url, u, `sha256:${digest}:grant-item-on-login:0`))?.s).toBe('d');
+      expect((await redisMark(redis.url, u, `sha256:${digest}:grant-item-on-login:grantItem#0`))?.s).toBe('d');
     });
   });
 
@@ -276,7 +276,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
     await app.waitForLog(/state store \(redis\) reachable again/);
     await deliverUntilOk(() => c, e); // the sidecar redelivers (past the lease if need be)
     expect(ags.grants()).toBe(1);
-    expect((await redisMark(redis.url, u, 'evt-unrecorded:grant-item-on-login:0'))?.s).toBe('d');
+    expect((await redisMark(redis.url, u, 'evt-unrecorded:grant-item-on-login:grantItem#0'))?.s).toBe('d');
     await app.stop();
     await redis.stop();
   });
@@ -296,7 +296,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(first.logsMatching(/grace period over/)).toHaveLength(1);
     expect(first.logsMatching(/outcome unknown, the event will be redelivered and the action reconciled/)).toHaveLength(1);
-    const mark = await redisMark(redis.url, u, 'evt-short-grace:grant-item-on-login:0');
+    const mark = await redisMark(redis.url, u, 'evt-short-grace:grant-item-on-login:grantItem#0');
     expect(mark).toMatchObject({ s: 'f', u: expect.any(Number) }); // released (not left to its lease), outcome unknown
     expect(ags.grants()).toBe(0);
 
@@ -343,7 +343,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
       const pending = callOnce(c, e);
       await waitUntil('the fulfillment request reached AGS', () => ags.serviceRequests().length === 1);
       // the claim is held, with the lease from DEDUPE_LEASE_MS
-      const mark = await redisMark(redis.url, u, 'evt-sigterm:grant-item-on-login:0');
+      const mark = await redisMark(redis.url, u, 'evt-sigterm:grant-item-on-login:grantItem#0');
       expect(mark?.s).toBe('c');
       const ttl = mark!.l! - Date.now();
       expect(ttl).toBeGreaterThan(0);
@@ -380,7 +380,7 @@ describe.skipIf(!ready)('e2e: delivery guarantees (issue 5)', () => {
   });
 });
 
-describe.skipIf(!ready)('e2e: lost answers with the v3 transaction id (issue 5, opt-in)', () => {
+describeWith(ready, 'e2e: lost answers with the v3 transaction id (issue 5, opt-in)', () => {
   let ags: AgsStandIn;
   let app: AppProcess;
   let c: grpc.Client;

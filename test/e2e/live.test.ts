@@ -3,11 +3,11 @@
  * rules.yaml, called over gRPC, against the local AGS stand-in.
  */
 import { actionCalls } from './store-support.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { need } from '../support/prereq.js';
+import { describeWith } from '../support/prereq.js';
 import {
   clientPool,
   LOGIN_SERVICE,
@@ -22,7 +22,7 @@ import {
   waitUntil,
 } from './support.js';
 
-describe.skipIf(!need(builtApp()))('e2e: the app grants the login item through AGS (issue 4)', () => {
+describeWith(builtApp(), 'e2e: the app grants the login item through AGS (issue 4)', () => {
   let ags: AgsStandIn;
   const clients = clientPool();
   const connect = clients.connect;

@@ -20,11 +20,12 @@ import { freePort } from '../support/workspace.js';
 import { stopAllRedis } from '../support/redis.js';
 import type { Prereq } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
+import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
 export const DIST_MAIN = resolve(REPO_ROOT, 'dist', 'main.js');
 export const DIST_CLI = resolve(REPO_ROOT, 'dist', 'cli', 'index.js');
-export const PROTO_DIR = resolve(REPO_ROOT, 'proto');
-export const RULES_FILE = resolve(REPO_ROOT, 'rules.yaml');
+export const PROTO_DIR = FIXTURE_PROTO_DIR;
+export const RULES_FILE = FIXTURE_RULES_FILE;
 
 export const LOGIN_SERVICE = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 export const THIRD_PARTY_SERVICE = 'accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService';

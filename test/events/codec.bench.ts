@@ -2,13 +2,13 @@
  * Not a test: `npx vitest bench --run test/events` measures the catalog load and
  * the decode of one userLoggedIn (every field set), the hot path of every event.
  */
-import { resolve } from 'node:path';
 import { bench, describe } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
-import { AGS_SPECS_DIR, REPO_ROOT } from '../support/prereq.js';
+import { AGS_SPECS_DIR } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
-const catalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+const catalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
 const found = catalog.resolve('userLoggedIn');
 if (!found.ok) throw new Error('userLoggedIn not in proto/');
 const codec = catalog.codec(found.service);

@@ -3,13 +3,13 @@
  * AccelByte's published file: same services, and for each event message the same
  * field names, numbers, types, labels and json names, recursively.
  */
-import { resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, describeWith, sharedSpecs } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 interface Shape {
   type: string;
@@ -38,11 +38,11 @@ function shape(type: Type, seen: string[] = []): Shape {
   return { type: type.fullName, fields };
 }
 
-describe.skipIf(!need(sharedSpecs()))('proto/ account.proto matches the AGS wire contract', () => {
+describeWith(sharedSpecs(), 'proto/ account.proto matches the AGS wire contract', () => {
   let ours: Catalog;
   let reference: Catalog;
   beforeAll(async () => {
-    ours = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+    ours = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
     reference = await loadCatalog({ dirs: [AGS_SPECS_DIR] });
   });
 

@@ -6,9 +6,10 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { fillDefaults, sampleEvent } from '../../src/events/samples.js';
 import { EventEncodeError } from '../../src/events/types.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
-const PROTO_DIR = resolve(REPO_ROOT, 'proto');
+const PROTO_DIR = FIXTURE_PROTO_DIR;
 const FIXTURES = resolve(REPO_ROOT, 'test/events/fixtures');
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -131,13 +132,27 @@ describe('samples command', () => {
     }
   });
 
-  it('--list prints every event with its full service name', async () => {
+  it('gives a fresh random id on each call (pasted twice into grpcurl: two events, not a duplicate); the rest is stable', async () => {
+    const one = capture();
+    const two = capture();
+    expect(await samplesCommand(['userLoggedIn'], one.io, { protoDirs: [PROTO_DIR] })).toBe(0);
+    expect(await samplesCommand(['userLoggedIn'], two.io, { protoDirs: [PROTO_DIR] })).toBe(0);
+    const a = JSON.parse(one.out()) as Record<string, unknown>;
+    const b = JSON.parse(two.out()) as Record<string, unknown>;
+    expect(a.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.id).not.toBe(b.id);
+    expect({ ...a, id: '' }).toEqual({ ...b, id: '' });
+  });
+
+  it('--list prints every event with its full service name and method path', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [PROTO_DIR] })).toBe(0);
     const lines = c.out().trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^userLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserLoggedInService$/);
-    expect(lines[1]).toMatch(/^userThirdPartyLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserThirdPartyLoggedInService$/);
+    expect(lines[0]).toMatch(/^userLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserLoggedInService\s+\/accelbyte\.iam\.account\.v1\.UserAuthenticationUserLoggedInService\/OnMessage$/);
+    expect(lines[1]).toMatch(/^userThirdPartyLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserThirdPartyLoggedInService\s+\/accelbyte\.iam\.account\.v1\.UserAuthenticationUserThirdPartyLoggedInService\/OnMessage$/);
+    // aligned: the method paths start in one column
+    expect(lines[0]!.indexOf('/accelbyte')).toBe(lines[1]!.indexOf('/accelbyte'));
   });
 
   it('unknown: exit 1 with candidates on stderr', async () => {
@@ -165,10 +180,10 @@ describe('samples command', () => {
   });
 });
 
-describe.skipIf(!need(sharedSpecs()))('samples command over the AGS catalog', () => {
-  it('--list prints 443 events', async () => {
+describeWith(sharedSpecs(), 'samples command over the AGS catalog', () => {
+  it('--list prints 442 events (not ScheduledTaskHandler, which answers a ScheduledTaskResponse)', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [AGS_SPECS_DIR] })).toBe(0);
-    expect(c.out().trim().split('\n')).toHaveLength(443);
+    expect(c.out().trim().split('\n')).toHaveLength(442);
   });
 });

@@ -11,7 +11,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -20,6 +21,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import type { DecodedEvent } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
+import { useAppFixture } from '../support/app-fixture.js';
 import { freePort } from '../support/workspace.js';
 import { callRaw, healthCheck, healthClient, rawClient } from '../server/support.js';
 import { buildContext, execForm, listFiles, parseStages, runCommand, runStages } from './dockerfile-stages.js';
@@ -44,6 +46,8 @@ beforeAll(() => {
   workspace = mkdtempSync(join(tmpdir(), 'eer-image-'));
   const context = join(workspace, 'context');
   buildContext(REPO_ROOT, context);
+  // the image of the project as shipped, whatever the user changed in rules.yaml, proto/...
+  useAppFixture(context);
   const stages = runStages(DOCKERFILE, {
     context,
     workspace,
@@ -53,9 +57,10 @@ beforeAll(() => {
   runtime = stages.get('runtime')!;
 }, 300_000);
 
-afterAll(() => {
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
-});
+// two node_modules trees: removing them takes long on a loaded machine
+afterAll(async () => {
+  if (workspace) await rm(workspace, { recursive: true, force: true });
+}, 300_000);
 
 describe('Dockerfile', () => {
   it('has a build and a runtime stage on the current Node LTS', () => {

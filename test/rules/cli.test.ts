@@ -7,8 +7,8 @@ import { renderRulesSchema, schemaCommand } from '../../src/cli/schema.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { compileRulesText } from '../../src/rules/validate.js';
-import { REPO_ROOT } from '../support/prereq.js';
 import { FIXTURES, PROTO_DIR, tempDir, testRegistry } from './support/fixtures.js';
+import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
 function capture() {
   let out = '';
@@ -32,7 +32,7 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-const defaults = { rulesFile: resolve(REPO_ROOT, 'rules.yaml'), protoDirs: [resolve(REPO_ROOT, 'proto')], env: { AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' } };
+const defaults = { rulesFile: FIXTURE_RULES_FILE, protoDirs: [FIXTURE_PROTO_DIR], env: { AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' } };
 
 describe('validate command', () => {
   it('exit 0 and a one-line summary for the shipped rules.yaml against the shipped protos and built-in actions', async () => {
@@ -98,10 +98,22 @@ describe('validate command', () => {
 });
 
 describe('schema', () => {
-  it('the committed rules.schema.json is the generated one', () => {
-    const committed = readFileSync(resolve(REPO_ROOT, 'rules.schema.json'), 'utf8');
-    const generated = renderRulesSchema(createDefaultRegistry());
-    expect(committed === generated, 'rules.schema.json is out of date: regenerate it with `npm run build && node dist/cli/index.js schema --write`').toBe(true);
+  it('--check: exit 0 when the file is what --write writes, 1 with the fix when stale or missing', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const target = resolve(tmp.dir, 'rules.schema.json');
+    expect(await schemaCommand(['--write', target], capture().io)).toBe(0);
+    const fresh = capture();
+    expect(await schemaCommand(['--check', target], fresh.io)).toBe(0);
+    expect(fresh.out()).toBe(`${target}: up to date\n`);
+
+    const stale = capture();
+    expect(await schemaCommand(['--check', target], stale.io, testRegistry())).toBe(1);
+    expect(stale.err()).toBe(`${target}: out of date (the actions or their parameters changed): regenerate it with: npx extend-event-rules schema --write\n`);
+
+    const missing = capture();
+    expect(await schemaCommand([`--check=${resolve(tmp.dir, 'none.json')}`], missing.io)).toBe(1);
+    expect(missing.err()).toContain('none.json: missing: regenerate it with');
   });
 
   it('schema prints the schema; --write writes it; unknown args are exit 2', async () => {
@@ -128,8 +140,8 @@ describe('schema', () => {
 
 describe('the shipped rules.yaml', () => {
   it('reproduces the templates: grantItem of ITEM_ID_TO_GRANT x1 REWARD to the event user, only in our namespace', async () => {
-    const catalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
-    const text = readFileSync(resolve(REPO_ROOT, 'rules.yaml'), 'utf8');
+    const catalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
+    const text = readFileSync(FIXTURE_RULES_FILE, 'utf8');
     expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./rules.schema.json');
     const r = compileRulesText(text, 'rules.yaml', { catalog, registry: createDefaultRegistry(), env: { AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' }, unsetEnv: 'error' });
     if (!r.ok) throw new Error(JSON.stringify(r.problems));

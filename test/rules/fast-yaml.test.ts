@@ -6,8 +6,7 @@ import { FastYamlUnsupported, parseFastYaml } from '../../src/rules/fast-yaml.js
 import { RulesSource, parseRulesSource } from '../../src/rules/source.js';
 import type { PathSegment } from '../../src/rules/source.js';
 import { FIXTURES } from './support/fixtures.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
+import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
 /** yaml's reading, as the loader did before the fast reader: data, or undefined when yaml reports an error or warning. */
 function slow(text: string): { ok: true; data: unknown } | { ok: false } {
@@ -117,7 +116,7 @@ describe('the fast YAML reader', () => {
   });
 
   it('reads the shipped rules and the fixtures (block and flow style) on the fast path, as yaml does', () => {
-    const files = [resolve(ROOT, 'rules.yaml'), ...readdirSync(resolve(FIXTURES, 'invalid')).map((f) => resolve(FIXTURES, 'invalid', f))];
+    const files = [FIXTURE_RULES_FILE, ...readdirSync(resolve(FIXTURES, 'invalid')).map((f) => resolve(FIXTURES, 'invalid', f))];
     let fastCount = 0;
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
@@ -126,7 +125,7 @@ describe('the fast YAML reader', () => {
       fastCount++;
       expect(f, file).toEqual(slow(text));
     }
-    expect(fast(readFileSync(resolve(ROOT, 'rules.yaml'), 'utf8')).ok).toBe(true);
+    expect(fast(readFileSync(FIXTURE_RULES_FILE, 'utf8')).ok).toBe(true);
     expect(fastCount).toBeGreaterThan(files.length / 2);
   });
 

@@ -1,17 +1,16 @@
-import { resolve } from 'node:path';
 import type { Root } from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog } from '../../src/events/types.js';
 import { DescriptorPool } from '../../src/server/descriptors.js';
-import { REPO_ROOT } from '../support/prereq.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 const FILE = 'accelbyte/iam/account/v1/account.proto';
 
 describe('a descriptor pool over roots given as a function', () => {
   let catalog: Catalog;
   beforeAll(async () => {
-    catalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+    catalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
   });
 
   it('asks for the roots on the first request only, and answers as with the roots themselves', () => {

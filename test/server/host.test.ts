@@ -1,12 +1,11 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
-import { REPO_ROOT } from '../support/prereq.js';
 import { callRaw, healthCheck, healthClient, listServices, rawClient, startHost, waitFor } from './support.js';
 import type { RunningHost } from './support.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 const LOGGED_IN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 const THIRD_PARTY = 'accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService';
@@ -34,7 +33,7 @@ let loggedIn: EventService;
 let thirdParty: EventService;
 
 beforeAll(async () => {
-  catalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+  catalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
   const a = catalog.resolve(LOGGED_IN);
   const b = catalog.resolve(THIRD_PARTY);
   if (!a.ok || !b.ok) throw new Error('proto/ lacks the account services');

@@ -2,16 +2,17 @@
  * An independent client: Debian's python3 with grpcio, stubs generated from our
  * proto/ by grpc_tools.protoc, the event built from JSON with json_format.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadCatalog } from '../../src/events/catalog.js';
-import { REPO_ROOT, debianPython, need } from '../support/prereq.js';
+import { debianPython, describeWith } from '../support/prereq.js';
 import { startHost } from './support.js';
 import type { RunningHost } from './support.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -45,12 +46,12 @@ with grpc.insecure_channel(address) as channel:
         print('STATUS', e.code().name, e.details())
 `;
 
-describe.skipIf(!need(debianPython('grpc_tools', 'python3-grpc-tools')))('python grpcio client', () => {
+describeWith(debianPython('grpc_tools', 'python3-grpc-tools'), 'python grpcio client', () => {
   let h: RunningHost;
   let dir: string;
 
   beforeAll(async () => {
-    const catalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+    const catalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
     h = await startHost({ catalog, served: new Set([LOGGED_IN]) });
     dir = await mkdtemp(join(tmpdir(), 'server-py-'));
   });
@@ -62,7 +63,7 @@ describe.skipIf(!need(debianPython('grpc_tools', 'python3-grpc-tools')))('python
   it('sends UserLoggedIn built from JSON and gets OK; the handler sees the camelCase event', async () => {
     const script = join(dir, 'client.py');
     await writeFile(script, SCRIPT);
-    const { stdout } = await run(PYTHON, [script, dir, resolve(REPO_ROOT, 'proto'), h.address], {
+    const { stdout } = await run(PYTHON, [script, dir, FIXTURE_PROTO_DIR, h.address], {
       timeout: 60_000,
       env: { PATH: '/usr/bin:/bin', HOME: dir, PYTHONDONTWRITEBYTECODE: '1' },
     });

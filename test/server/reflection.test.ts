@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog } from '../../src/events/types.js';
-import { REPO_ROOT } from '../support/prereq.js';
 import { fileDescriptorSet, listServices, reflect, startHost } from './support.js';
 import type { ReflectionVersion, RunningHost } from './support.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 const LOGGED_IN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 const ACCOUNT_FILE = 'accelbyte/iam/account/v1/account.proto';
@@ -34,7 +33,7 @@ let catalog: Catalog;
 let h: RunningHost;
 
 beforeAll(async () => {
-  catalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+  catalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
   h = await startHost({ catalog, served: new Set([LOGGED_IN]) });
 });
 afterAll(async () => {

@@ -72,6 +72,8 @@ export interface AgsStandInOptions {
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
+  /** The request target's path exactly as sent, before any URL normalisation (dot segments kept, percent-escapes as sent). */
+  readonly rawPath: string;
   readonly query: Record<string, string>;
   readonly headers: IncomingHttpHeaders;
   readonly rawBody: string;
@@ -478,6 +480,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     const rec: RecordedRequest = {
       method: req.method ?? 'GET',
       path: u.pathname,
+      rawPath: (req.url ?? '/').split('?')[0]!,
       query: Object.fromEntries(u.searchParams),
       headers: req.headers,
       rawBody,

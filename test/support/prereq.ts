@@ -4,6 +4,7 @@
  * (`CI=true`) it fails the run, so CI can never go green by skipping.
  */
 import { existsSync } from 'node:fs';
+import { describe, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
 export const AGS_SPECS_DIR = resolve(SHARED_DIR, 'ags-event-specs');
-export const IN_CI = process.env.CI === 'true';
+/** CI=true: a missing prerequisite fails instead of skipping (read at each call). */
+export const inCi = (): boolean => process.env.CI === 'true';
 
 export interface Prereq {
   /** true when the prerequisite is present. */
@@ -21,13 +23,32 @@ export interface Prereq {
 }
 
 /**
+ * `describe(name, body)` when every prerequisite is present. Otherwise the body is
+ * NOT run (it may read the missing files at collection time; `describe.skipIf`
+ * would still run it) and one skipped test named after the reason stands in its
+ * place, so the report says what was skipped and why. In CI (`CI=true`) a missing
+ * prerequisite throws instead: CI can never go green by skipping.
+ */
+export function describeWith(prereqs: Prereq | readonly Prereq[], name: string, body: () => void): void {
+  const list: readonly Prereq[] = 'ok' in prereqs ? [prereqs] : prereqs;
+  const missing = list.filter((p) => !need(p));
+  if (missing.length === 0) {
+    describe(name, body);
+    return;
+  }
+  describe(name, () => {
+    for (const p of missing) it.skip(`skipped: ${p.reason}`, () => {});
+  });
+}
+
+/**
  * Returns true when the test may run. When the prerequisite is missing, prints the
  * reason (visible in the test output) and returns false; in CI it throws instead.
- * Use with `describe.skipIf(!need(...))`.
+ * Prefer {@link describeWith}, which also keeps the suite's body from running.
  */
 export function need(prereq: Prereq): boolean {
   if (prereq.ok) return true;
-  if (IN_CI) {
+  if (inCi()) {
     throw new Error(`CI=true and a test prerequisite is missing: ${prereq.reason}`);
   }
   process.stderr.write(`\n[skip] ${prereq.reason}\n`);

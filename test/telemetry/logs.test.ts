@@ -9,17 +9,17 @@
  * masked.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { need } from '../support/prereq.js';
+import { describeWith } from '../support/prereq.js';
 import { LOGIN_SERVICE, builtApp, callOnce, clientPool, encode, loginEvent, userId, waitUntil } from '../e2e/support.js';
 import { spawnRawApp, stopRawApps, waitServing } from './support.js';
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
-describe.skipIf(!need(builtApp()))('logs: no secret, token or Authorization value; one summary line per event (issue 6)', () => {
+describeWith(builtApp(), 'logs: no secret, token or Authorization value; one summary line per event (issue 6)', () => {
   const clientId = `client-${hex(6)}`;
   const clientSecret = `Sup3rS3cret-${hex(12)}`;
   const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');

@@ -6,11 +6,11 @@
  * failure (dead letter) included, and no label carries a user or event id.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { need } from '../support/prereq.js';
+import { describeWith } from '../support/prereq.js';
 import { LOGIN_SERVICE, builtApp, callOnce, client, encode, loginEvent, service, startApp, stopAll, userId, waitUntil } from '../e2e/support.js';
 import type { AppProcess } from '../e2e/support.js';
 import { exactValue, parseSamples } from './support.js';
@@ -18,7 +18,7 @@ import { exactValue, parseSamples } from './support.js';
 const RULE = 'grant-item-on-login';
 const GRPC = { grpc_type: 'unary', grpc_service: LOGIN_SERVICE, grpc_method: 'OnMessage' } as const;
 
-describe.skipIf(!need(builtApp()))('metrics: /metrics after real events (issue 6)', () => {
+describeWith(builtApp(), 'metrics: /metrics after real events (issue 6)', () => {
   let ags: AgsStandIn;
   let app: AppProcess;
   let c: grpc.Client;

@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { need } from '../support/prereq.js';
+import { expect, it } from 'vitest';
+import { describeWith } from '../support/prereq.js';
 import { DIST_MAIN, PROTO_DIR, RULES_FILE, builtApp, tempDir } from '../e2e/support.js';
 
 const PROBE = `
@@ -58,7 +58,7 @@ async function loadedPackages(extra: Record<string, string>): Promise<string[]> 
   return JSON.parse(line.slice('PROBE '.length)) as string[];
 }
 
-describe.skipIf(!need(builtApp()))('tracing off loads no OpenTelemetry SDK (issue 6)', () => {
+describeWith(builtApp(), 'tracing off loads no OpenTelemetry SDK (issue 6)', () => {
   it('no exporter (the default): only @opentelemetry/api is loaded', async () => {
     const loaded = await loadedPackages({});
     expect(loaded).toEqual(['@opentelemetry/api']);

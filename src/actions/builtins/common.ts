@@ -3,6 +3,7 @@
  * namespace defaults, the schema fragments they repeat.
  */
 import type { AgsClient } from '../../ags/client.js';
+import { pathSegmentProblem } from '../../ags/errors.js';
 import type { AgsRequest } from '../../ags/types.js';
 import { ActionError, ActionParamError } from '../errors.js';
 import type { ActionContext, JsonSchema, PlannedRequest } from '../types.js';
@@ -16,21 +17,32 @@ export const namespaceSchema: JsonSchema = {
   description: 'Game namespace. Default: `AB_NAMESPACE`.',
 };
 
-/** `params.userId`, else the event's `userId`; an empty result is an {@link ActionParamError}. */
+/** `params.userId`, else the event's `userId`; an empty result or a dot segment is an {@link ActionParamError}. */
 export function userIdOf(action: string, params: Record<string, unknown>, ctx: ActionContext): string {
   const value = params.userId ?? ctx.event.userId;
   if (typeof value !== 'string' || value.trim() === '') {
     const why = params.userId === undefined ? 'is empty (the event has no userId; set userId explicitly)' : 'is empty';
     throw new ActionParamError(action, 'userId', why);
   }
-  return value.trim();
+  return segment(action, 'userId', value.trim());
 }
 
-/** `params.namespace`, else `ctx.namespace`. */
+/** `params.namespace`, else `ctx.namespace` (a URL path segment). */
 export function namespaceOf(action: string, params: Record<string, unknown>, ctx: ActionContext): string {
   const value = params.namespace ?? ctx.namespace;
   if (typeof value !== 'string' || value.trim() === '') throw new ActionParamError(action, 'namespace', 'is empty (set AB_NAMESPACE or namespace)');
-  return value.trim();
+  return segment(action, 'namespace', value.trim());
+}
+
+/** A required string that goes into a URL path segment (`currencyCode`, `statCode`, record `key`...): see {@link pathSegmentProblem}. */
+export function pathParam(action: string, params: Record<string, unknown>, name: string): string {
+  return segment(action, name, requireString(action, params, name));
+}
+
+function segment(action: string, name: string, value: string): string {
+  const problem = pathSegmentProblem(value);
+  if (problem !== undefined) throw new ActionParamError(action, name, problem);
+  return value;
 }
 
 export function requireString(action: string, params: Record<string, unknown>, name: string): string {

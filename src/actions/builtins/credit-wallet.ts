@@ -4,7 +4,7 @@ import type { CreditRequest } from '../../ags/types.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
 import { EFFECT_METADATA_KEY, effectId, findInHistory } from '../reconcile.js';
-import { clientOf, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { clientOf, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, pathParam, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'creditWallet';
 
@@ -42,7 +42,7 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
     return {
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      currencyCode: requireString(NAME, params, 'currencyCode'),
+      currencyCode: pathParam(NAME, params, 'currencyCode'),
       credit: compact({
         amount: integer(NAME, params, 'amount', undefined),
         source: optionalString(NAME, params, 'source') ?? 'REWARD',

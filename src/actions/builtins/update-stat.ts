@@ -2,7 +2,7 @@
 import { ops } from '../../ags/operations.js';
 import type { StatItemUpdate, StatUpdateStrategy } from '../../ags/types.js';
 import type { ActionDefinition } from '../types.js';
-import { compact, namespaceOf, namespaceSchema, number, oneOf, optionalObject, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { compact, namespaceOf, namespaceSchema, number, oneOf, optionalObject, optionalString, pathParam, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'updateStat';
 const STRATEGIES: readonly StatUpdateStrategy[] = ['INCREMENT', 'MAX', 'MIN', 'OVERRIDE'];
@@ -40,7 +40,7 @@ export const updateStat: ActionDefinition<UpdateStatParams> = {
     return compact({
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      statCode: requireString(NAME, params, 'statCode'),
+      statCode: pathParam(NAME, params, 'statCode'),
       update: compact({
         updateStrategy: oneOf(NAME, params, 'updateStrategy', STRATEGIES, 'INCREMENT'),
         value: number(NAME, params, 'value'),

@@ -1,0 +1,193 @@
+/**
+ * Issue 13 end to end, with the DEFAULT configuration of a live deployment (no
+ * REDIS_URL, no STATE_STORE: the state store is AGS Cloud Save): every row of
+ * the issue's table, counting effects at the AGS stand-in, including those
+ * whose answer never arrived. Real processes: `node dist/main.js` (killed with
+ * SIGKILL, restarted, two replicas), the stand-in, a gRPC sender.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { describeWith } from '../support/prereq.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import type { AppProcess, Encoded } from './support.js';
+import { actionCalls, cloudSaveMark } from './store-support.js';
+
+/** Grants per user id, counted where they take effect. */
+function grantsOf(ags: AgsStandIn, users: readonly string[]): number[] {
+  return users.map((u) => ags.fulfillments.filter((f) => f.userId === u).reduce((n, f) => n + f.quantity, 0));
+}
+
+describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with the default store, AGS Cloud Save (issue 13)', () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const connect = clients.connect;
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    AB_BASE_URL: ags.url,
+    AB_CLIENT_ID: ags.clientId,
+    AB_CLIENT_SECRET: ags.clientSecret,
+    AB_NAMESPACE: 'mygame',
+    ITEM_ID_TO_GRANT: 'item-1',
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
+    const users = Array.from({ length: n }, () => userId());
+    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
+    return { users, encoded };
+  }
+
+  async function deliverAll(app: AppProcess, encoded: readonly Encoded[]): Promise<void> {
+    const c = connect(app);
+    await pool(
+      encoded.map((e) => () => deliverUntilOk(() => c, e)),
+      6,
+    );
+  }
+
+  it('the store is Cloud Save by default: admin player records hold the done marks', async () => {
+    const app = await startApp({ env: env() });
+    expect(app.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('serving'))?.store).toBe('cloudsave');
+    const { users, encoded } = await events(1, 'default');
+    await deliverAll(app, encoded);
+    expect(cloudSaveMark(ags, users[0], `default-${users[0]}:grant-item-on-login:grantItem#0`)?.s).toBe('d');
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('12 events granted, kill -9, a new process, the sidecar redelivers the 12: one grant each', async () => {
+    const first = await startApp({ env: env() });
+    const { users, encoded } = await events(12, 'kill9');
+    await deliverAll(first, encoded);
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    const second = await startApp({ env: env() });
+    await deliverAll(second, encoded);
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    const summaries = second.logsMatching(/rule\(s\) matched/);
+    expect(summaries.flatMap((s) => (s.actions as { status: string }[]).map((a) => a.status))).toEqual(users.map(() => 'duplicate'));
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('graceful SIGTERM restart, and past the old DEDUPE_MAX_KEYS: one grant each', async () => {
+    const first = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
+    const { users, encoded } = await events(12, 'sigterm');
+    await deliverAll(first, encoded);
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+    const second = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
+    await deliverAll(second, encoded);
+    await deliverAll(second, encoded);
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+  });
+
+  it('two replicas, each event delivered to both at once: one grant each', async () => {
+    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const ca = connect(a);
+    const cb = connect(b);
+    const { users, encoded } = await events(12, 'replicas');
+    await pool(
+      encoded.flatMap((e) => [() => deliverUntilOk(() => ca, e), () => deliverUntilOk(() => cb, e)]),
+      8,
+    );
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('AGS applies the fulfillment, its answer comes after AGS_TIMEOUT_MS: never sent again, reconciled, one grant over 3 deliveries', async () => {
+    const app = await startApp({ env: env({ AGS_TIMEOUT_MS: '400' }) });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'late');
+    ags.fail('/fulfillment', [{ answerLateMs: 1500 }]);
+    const first = await callOnce(c, encoded[0]!);
+    expect(first.code).toBe(grpc.status.UNAVAILABLE); // outcome unknown: redeliver, reconcile
+    expect(grantsOf(ags, users)).toEqual([1]);
+    await deliverUntilOk(() => c, encoded[0]!);
+    await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1); // not even the client's retries resent it
+    expect(actionCalls(ags).filter((q) => q.operation === 'queryFulfillmentHistories').length).toBeGreaterThanOrEqual(1);
+    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+  });
+
+  it('AGS applies the fulfillment, then the connection resets: one grant over 3 deliveries', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'reset');
+    ags.fail('/fulfillment', [{ reset: true, afterEffect: true }]);
+    for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1);
+  });
+
+  it('an answer lost and the grant NOT applied (reset before effect): the lookup finds nothing and it is granted once', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'reset-before');
+    ags.fail('/fulfillment', [{ reset: true }]);
+    await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(2);
+  });
+
+  it('the caller\'s gRPC deadline is shorter than AGS\'s latency: the request completes, redeliveries meanwhile answer UNAVAILABLE, one grant over 5 deliveries', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'deadline');
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    ags.fail('/fulfillment', [{ proceed: true, until: gate }]);
+    const first = await callOnce(c, encoded[0]!, 300);
+    expect(first.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await waitUntil('the grant request is at AGS', () => ags.requests.some((q) => q.path.endsWith('/fulfillment')));
+    for (let i = 0; i < 3; i++) {
+      const again = await callOnce(c, encoded[0]!, 5_000);
+      expect(again.code).toBe(grpc.status.UNAVAILABLE); // the live claim of the first delivery
+      expect(again.details).toMatch(/another delivery of this event is running this action/);
+    }
+    open();
+    await waitUntil('the grant took effect', () => grantsOf(ags, users)[0] === 1);
+    await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1);
+  });
+
+  it('a log action inserted before grantItem between two deliveries (the rules file changed): one grant', async () => {
+    const dir = tempDir('eer-e2e-keys-');
+    const v1 = join(dir, 'v1.yaml');
+    const v2 = join(dir, 'v2.yaml');
+    const rule = (actions: string): string => `version: 1\nrules:\n  - name: welcome\n    on: userLoggedIn\n    do:\n${actions}`;
+    writeFileSync(v1, rule('      - grantItem: { itemId: item-1 }\n'));
+    writeFileSync(v2, rule('      - log: { message: welcome }\n      - grantItem: { itemId: item-1 }\n'));
+    const { users, encoded } = await events(1, 'keys');
+    const first = await startApp({ env: env({ RULES_FILE: v1 }) });
+    await deliverAll(first, encoded);
+    await first.stop();
+    const second = await startApp({ env: env({ RULES_FILE: v2 }) });
+    await deliverAll(second, encoded);
+    expect(grantsOf(ags, users)).toEqual([1]);
+  });
+
+  it('no rule matches: the event never touches the store', async () => {
+    const app = await startApp({ env: env() });
+    const before = ags.serviceRequests().length;
+    const e = await encode(LOGIN_SERVICE, loginEvent({ id: 'other-ns', userId: userId(), namespace: 'othergame' }));
+    expect((await callOnce(connect(app), e)).code).toBe(grpc.status.OK);
+    expect(ags.serviceRequests()).toHaveLength(before);
+  });
+});
