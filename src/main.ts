@@ -116,6 +116,12 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     throw new StartupError(error instanceof Error ? error.message : String(error));
   }
   const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
+  try {
+    await deadLetters.check();
+  } catch (error) {
+    await store.close();
+    throw new StartupError(`DEAD_LETTER_FILE: ${error instanceof Error ? error.message : String(error)}: set it to a writable path`);
+  }
   const shutdownController = new AbortController();
   const hardStopController = new AbortController();
   // every AGS request in flight listens to it (one listener each, removed when it ends): no max

@@ -99,6 +99,20 @@ export class JsonlDeadLetterSink implements DeadLetterSink {
     return handle;
   }
 
+  /**
+   * Opens the file for appending now (creating it if absent), so an unwritable path fails at
+   * start-up rather than at the first permanent failure. Rejects with {@link DeadLetterWriteError}.
+   */
+  async check(): Promise<void> {
+    try {
+      this.#handle ??= this.#open();
+      await this.#handle;
+    } catch (error) {
+      this.#handle = undefined;
+      throw new DeadLetterWriteError(this.path, error instanceof Error ? error.message : String(error));
+    }
+  }
+
   write(record: DeadLetterRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new DeadLetterWriteError(this.path, 'the sink is closed'));
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
