@@ -15,7 +15,8 @@
  * - `e`: when the entry may be dropped (ms since epoch): the retention;
  * - `l`: a claim's lease end (the claim is live while `l > now`);
  * - `t`: a claim's token; `n`: failed deliveries; `u`: when a request whose
- *   outcome is unknown was sent (reconcile before running again).
+ *   outcome is unknown was sent (reconcile before running again); a claim
+ *   taken over after its lease ran out gets `u` = when the dead holder claimed it.
  * Every write drops entries past `e`, then, past `maxEntries`, the oldest
  * done marks down to 90% of it (never a live claim): a heavy player keeps a
  * bounded record.
@@ -128,6 +129,9 @@ export class ActionLedger {
       const claimed: Entry = { s: 'c', t: token, l: now + this.leaseMs, e: now + this.retentionMs };
       if (live?.n !== undefined) claimed.n = live.n;
       if (live?.u !== undefined && live.s !== 'x') claimed.u = live.u;
+      // A claim whose lease ran out: its holder died, maybe after sending (kill -9 between AGS's
+      // answer and the done mark). Its outcome is unknown since it was claimed.
+      else if (live?.s === 'c' && live.l !== undefined) claimed.u = live.l - this.leaseMs;
       marks[id] = claimed;
       const result: ClaimResult = claimed.u !== undefined ? { status: 'claimed', token, unknownSince: claimed.u } : { status: 'claimed', token };
       return { next: this.#with(doc, marks, now), result };

@@ -220,4 +220,38 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     expect(await replay('--force')).toMatch(/^OK count-logins\/updateStat#0/m);
     expect(increments()).toBe(2); // forced: the operator checked AGS and chose to send it again
   });
+
+  it('kill -9 while AGS applies the grant (between its effect and the done mark): after the lease, the redelivery reconciles instead of granting again', async () => {
+    const lease = { EVENT_DEADLINE_MS: '1000', DEDUPE_LEASE_MS: '1500' };
+    const first = await startApp({ env: env(lease) });
+    const { users, encoded } = await events(1, 'kill-mid');
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    ags.fail('/fulfillment', [{ proceed: true, until: gate }]);
+    const pending = callOnce(connect(first), encoded[0]!, 10_000);
+    await waitUntil('the grant request is at AGS', () => ags.requests.some((q) => q.path.endsWith('/fulfillment')));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await pending;
+    open(); // AGS applies it; nobody hears the answer
+    await waitUntil('the grant took effect', () => grantsOf(ags, users)[0] === 1);
+    const second = await startApp({ env: env(lease) });
+    await deliverUntilOk(() => connect(second), encoded[0]!); // busy until the dead holder's lease ends, then reconciled
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(second.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+  });
+
+  it('creditWallet whose answer is lost: found by its metadata in the wallet transactions, one credit over 3 deliveries', async () => {
+    const dir = tempDir('eer-e2e-wallet-');
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
+    const app = await startApp({ env: env({ RULES_FILE: rules }) });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'wallet');
+    ags.fail('/wallets/COINS/credit', [{ reset: true, afterEffect: true }]);
+    for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
+    expect(ags.walletTransactions.filter((t) => t.userId === users[0])).toHaveLength(1);
+    expect(actionCalls(ags).filter((q) => q.operation === 'listUserCurrencyTransactions').length).toBeGreaterThanOrEqual(1);
+    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+  });
 });
