@@ -139,6 +139,9 @@ async function startServer({ name, protoDirs, rulesText, env = {}, logLevel = 'i
     AB_CLIENT_SECRET: STAND_IN_CLIENT_SECRET,
     AB_NAMESPACE: EVENT_NAMESPACE,
     ITEM_ID_TO_GRANT: ITEM_ID,
+    // the rows measure the handler; every bench event is for one player, so a shared store would
+    // measure contention on one record (the cloudsave row sets its own)
+    STATE_STORE: 'memory',
     ...env,
   };
   const nodeArgs = opts.profile
