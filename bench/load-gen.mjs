@@ -11,7 +11,7 @@
  */
 import grpc from '@grpc/grpc-js';
 import http2 from 'node:http2';
-import { USER_LOGGED_IN_PATH, grpcFrame, userLoggedIn, userLoggedInPrefix } from './proto-wire.mjs';
+import { USER_LOGGED_IN_PATH, benchUser, grpcFrame, userLoggedIn, userLoggedInPrefix } from './proto-wire.mjs';
 
 const identity = (b) => b;
 let job;
@@ -91,7 +91,8 @@ function run() {
       const i = next++;
       // fixed-width ids: "<prefix>-000000001"
       const id = `${idPrefix}-${String(i).padStart(9, '0')}`;
-      const message = userLoggedIn(prefix, id);
+      // job.users: spread the events over that many players (else all are BENCH_USER_ID's)
+      const message = userLoggedIn(prefix, id, job.users ? benchUser(i % job.users) : undefined);
       const t0 = process.hrtime.bigint();
       client.makeUnaryRequest(USER_LOGGED_IN_PATH, identity, identity, message, (error) => {
         latencies[i] = Number(process.hrtime.bigint() - t0) / 1000;

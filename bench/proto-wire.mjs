@@ -62,9 +62,17 @@ export function userLoggedInPrefix(namespace) {
   ]);
 }
 
-/** The whole UserLoggedIn message: prefix + id. */
-export function userLoggedIn(prefix, id) {
-  return Buffer.concat([prefix, lenField(2, id)]);
+/**
+ * The whole UserLoggedIn message: prefix + id, and, when given, another top-level
+ * `userId` (field 9 again: for a singular field the last occurrence wins).
+ */
+export function userLoggedIn(prefix, id, userId) {
+  return userId === undefined ? Buffer.concat([prefix, lenField(2, id)]) : Buffer.concat([prefix, lenField(2, id), lenField(9, userId)]);
+}
+
+/** The k-th bench player: 32 hex characters. */
+export function benchUser(k) {
+  return k.toString(16).padStart(32, 'a');
 }
 
 /** A gRPC length-prefixed message frame (uncompressed). */

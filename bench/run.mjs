@@ -139,6 +139,9 @@ async function startServer({ name, protoDirs, rulesText, env = {}, logLevel = 'i
     AB_CLIENT_SECRET: STAND_IN_CLIENT_SECRET,
     AB_NAMESPACE: EVENT_NAMESPACE,
     ITEM_ID_TO_GRANT: ITEM_ID,
+    // the rows measure the handler; every bench event is for one player, so a shared store would
+    // measure contention on one record (the cloudsave row sets its own)
+    STATE_STORE: 'memory',
     ...env,
   };
   const nodeArgs = opts.profile
@@ -223,7 +226,7 @@ async function h2load(port, n, tag) {
  * `around.before()` runs once every process is connected, right before "go";
  * `around.after()` right after the last answer.
  */
-async function nodeGen(port, n, tag, around = {}) {
+async function nodeGen(port, n, tag, around = {}, users = 0) {
   const perProcess = Math.ceil(n / LOAD.processes);
   const gens = Array.from({ length: LOAD.processes }, () =>
     track(fork(join(HERE, 'load-gen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })),
@@ -250,6 +253,7 @@ async function nodeGen(port, n, tag, around = {}) {
       idPrefix: `${tag}-${process.pid}-${Date.now()}-p${k}`,
       namespace: EVENT_NAMESPACE,
       client: opts.client,
+      users,
     }),
   );
   await Promise.all(ready);
@@ -280,10 +284,10 @@ async function nodeGen(port, n, tag, around = {}) {
  * Warm-up, then the measured load, bracketed by the server's counters and
  * CPU time. `expect(delta, sent)` returns a list of mismatches ('' if none).
  */
-async function measure(target, generator, n, { ags, expect }) {
+async function measure(target, generator, n, { ags, expect, users = 0 }) {
   const warm = Math.round(n * WARMUP_FRACTION);
   if (generator === 'h2load') await h2load(target.port, warm, `${target.name}-warmup`);
-  else await nodeGen(target.port, warm, `${target.name}-warmup`);
+  else await nodeGen(target.port, warm, `${target.name}-warmup`, {}, users);
 
   let before, cpuBefore, grantsBefore, cpuAfter, grantsAfter;
   const snapshotBefore = async () => {
@@ -300,7 +304,7 @@ async function measure(target, generator, n, { ags, expect }) {
     run = await h2load(target.port, n, target.name);
     snapshotAfter();
   } else {
-    run = await nodeGen(target.port, n, target.name, { before: snapshotBefore, after: snapshotAfter });
+    run = await nodeGen(target.port, n, target.name, { before: snapshotBefore, after: snapshotAfter }, users);
   }
   // the stand-in answers before the server finishes its bookkeeping: poll the counters briefly
   let after;
@@ -417,6 +421,15 @@ async function main() {
         key: 'b', title: '(b) shipped rule grants', generator: 'node', n: N_NODE, expect: expectGrant,
         server: { protoDirs: [PROTO_DIR], rulesText: shipped },
       },
+      // the grant path on each store, events spread over 1000 players (as a game's are)
+      {
+        key: 'b-memory', title: '(b) grants, 1000 players, STATE_STORE=memory', generator: 'node', n: N_NODE, expect: expectGrant, users: 1000,
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'memory' } },
+      },
+      {
+        key: 'b-cloudsave', title: '(b) grants, 1000 players, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant, users: 1000,
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
+      },
       {
         key: 'c', title: `(c) ${rulesC.rules} rules / ${rulesC.events} events`, generator: 'node', n: N_NODE, expect: expectGrant,
         server: { protoDirs: [CATALOG_DIR], rulesText: rulesC.text },
@@ -435,8 +448,12 @@ async function main() {
       log(`${c.title}: starting`);
       const server = await startServer({ name: c.key, ags, ...c.server });
       try {
-        const r = await measure(server, c.generator, c.n, { ags, expect: c.expect });
-        rows[c.key] = { title: c.title, startupMs: server.startupMs, ...r };
+        const storeBefore = ags.stats.storeCalls;
+        const grantsBefore = ags.stats.grants;
+        const r = await measure(server, c.generator, c.n, { ags, expect: c.expect, users: c.users ?? 0 });
+        const grants = ags.stats.grants - grantsBefore;
+        const storeCalls = ags.stats.storeCalls - storeBefore;
+        rows[c.key] = { title: c.title, startupMs: server.startupMs, ...r, ...(grants > 0 ? { agsCallsPerGrant: (grants + storeCalls) / grants, storeCallsPerGrant: storeCalls / grants } : {}) };
         log(`${c.title}: ${round(r.eventsPerSec)} events/s, p99 ${round(r.p99Ms, 2)} ms, verified ${r.verified}`);
       } finally {
         await server.stop();
@@ -562,6 +579,16 @@ function markdown(r) {
     const ratio = ceil && !k.startsWith('ceiling') ? f(row.eventsPerSec / ceil.eventsPerSec, 2) : k.startsWith('ceiling') ? '1.00' : '—';
     const v = row.verified ? `yes: ${row.sent} sent = ${row.generator === 'node' && row.serverCounted.standInGrants ? `${row.serverCounted.standInGrants} granted = ` : ''}${k.startsWith('ceiling') ? row.serverCounted.handledOk : row.serverCounted.received} received` : `NO: ${row.verification.join('; ')}`;
     lines.push(`| ${titles[k] ?? row.title} | ${row.generator} | ${row.sent} | ${f(row.eventsPerSec)} | ${ratio} | ${f(row.p50Ms, 2)} | ${f(row.p99Ms, 2)} | ${f(row.cpuUsPerEvent)} | ${f(row.peakRssMiB, 1)} | ${v} |`);
+  }
+  lines.push('');
+  const mem = r.rows['b-memory'];
+  const cs = r.rows['b-cloudsave'];
+  if (mem && cs) {
+    lines.push(
+      `State store on the grant path (events over 1000 players): cloudsave ${f(cs.eventsPerSec)} events/s vs memory ${f(mem.eventsPerSec)} (ratio ${f(cs.eventsPerSec / mem.eventsPerSec, 2)}); ` +
+        `AGS calls per granted event: cloudsave ${f(cs.agsCallsPerGrant, 2)} (${f(cs.storeCallsPerGrant, 2)} Cloud Save), memory ${f(mem.agsCallsPerGrant, 2)}. ` +
+        'No-match events never touch the store (row (a)).',
+    );
   }
   lines.push('');
   if (r.startup.proto || r.startup.catalog) {

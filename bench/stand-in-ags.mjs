@@ -16,6 +16,8 @@ const FULFILL_ANSWER = JSON.stringify({
   subscriptionSummaries: [],
 });
 const TOKEN_ANSWER = JSON.stringify({ access_token: TOKEN, expires_in: 3600, token_type: 'Bearer' });
+const RECORD = /^\/cloudsave\/v1\/admin\/namespaces\/([^/]+)\/(?:users\/([^/]+)\/)?(concurrent\/)?adminrecords\/([^/?]+)/;
+const HEX32 = /^[0-9a-f]{32}$/;
 const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECRET}`).toString('base64')}`;
 
 /**
@@ -23,7 +25,10 @@ const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECR
  * @returns {Promise<{ url: string, stats: { logins: number, grants: number, rejected: number }, close(): Promise<void> }>}
  */
 export async function startStandInAgs(expected) {
-  const stats = { logins: 0, grants: 0, rejected: 0 };
+  const stats = { logins: 0, grants: 0, rejected: 0, storeCalls: 0, conflicts: 0 };
+  /** Cloud Save admin records (the state store): id -> { value, updated_at }; compare-and-set as cloudsave.json. */
+  const records = new Map();
+  let lastMs = 0;
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -40,6 +45,35 @@ export async function startStandInAgs(expected) {
         stats.logins++;
         return answer(200, TOKEN_ANSWER);
       }
+      const r = RECORD.exec(req.url ?? '');
+      if (r) {
+        stats.storeCalls++;
+        if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, JSON.stringify({ errorCode: 20001, errorMessage: 'unauthorized' }));
+        const id = `${r[2] ?? '-'}/${r[4]}`;
+        const existing = records.get(id);
+        if (req.method === 'GET') {
+          if (!existing) return answer(404, JSON.stringify({ errorCode: 18152, errorMessage: 'record not found' }));
+          return answer(200, JSON.stringify({ key: r[4], namespace: r[1], value: existing.value, created_at: existing.updated_at, updated_at: existing.updated_at }));
+        }
+        if (req.method === 'DELETE') {
+          records.delete(id);
+          res.writeHead(204).end();
+          return;
+        }
+        if (req.method === 'PUT' && r[3]) {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          if (existing && Date.parse(existing.updated_at) !== Date.parse(body.updatedAt)) {
+            stats.conflicts++;
+            return answer(412, JSON.stringify({ errorCode: 18183, errorMessage: 'precondition failed: record has changed' }));
+          }
+          lastMs = Math.max(Date.now(), lastMs + 1);
+          const updatedAt = new Date(lastMs).toISOString();
+          records.set(id, { value: body.value, updated_at: updatedAt });
+          if (r[2] && (req.url ?? '').includes('responseBody=true')) return answer(200, JSON.stringify({ updated_at: updatedAt }));
+          res.writeHead(204).end();
+          return;
+        }
+      }
       const m = req.method === 'POST' ? FULFILL.exec(req.url ?? '') : null;
       if (m) {
         let body;
@@ -51,7 +85,7 @@ export async function startStandInAgs(expected) {
         if (
           req.headers.authorization !== `Bearer ${TOKEN}` ||
           m[1] !== expected.namespace ||
-          m[2] !== expected.userId ||
+          !(m[2] === expected.userId || HEX32.test(m[2])) ||
           typeof body?.itemId !== 'string'
         ) {
           stats.rejected++;

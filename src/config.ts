@@ -31,11 +31,12 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'RULES_WATCH', default: 'true', description: 'Reload the rules file when it changes.' },
   { name: 'EVENTS', default: '', description: 'Which events to serve: empty = those the rules target; "all" = every loaded event.' },
   { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case without AB_CLIENT_ID/AB_CLIENT_SECRET).' },
-  { name: 'REDIS_URL', default: '', description: 'Redis for the shared idempotency store (several replicas). Empty: in-memory store.' },
+  { name: 'STATE_STORE', default: '', description: 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.' },
+  { name: 'REDIS_URL', default: '', description: 'Redis of the redis state store (STATE_STORE=redis, the default when set).' },
   { name: 'DEDUPE_RETENTION_HOURS', default: '168', description: 'How long a done action is remembered (default 7 days).' },
   { name: 'DEDUPE_LEASE_MS', default: '60000', description: 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.' },
   { name: 'REDIS_CONNECT_TIMEOUT_MS', default: '5000', description: 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.' },
-  { name: 'DEDUPE_MAX_KEYS', default: '100000', description: 'Size bound of the in-memory idempotency store.' },
+  { name: 'DEDUPE_MAX_KEYS', default: '100000', description: 'Size bound of the memory state store: most players (partitions) remembered.' },
   { name: 'DEAD_LETTER_FILE', default: 'dead-letters.jsonl', description: 'JSON Lines file of events that failed permanently.' },
   { name: 'EVENT_DEADLINE_MS', default: '25000', description: 'Time budget of one event (all its actions and retries).' },
   { name: 'SHUTDOWN_GRACE_MS', default: '20000', description: 'On SIGTERM, how long calls in flight may take to finish.' },
@@ -97,6 +98,10 @@ export interface Config {
     readonly maxAttempts: number;
   };
   readonly redisUrl?: string;
+  /** STATE_STORE resolved: the explicit choice, else redis with REDIS_URL, else cloudsave; memory in dry run. */
+  readonly stateStore: 'cloudsave' | 'redis' | 'memory';
+  /** STATE_STORE was set explicitly. */
+  readonly stateStoreExplicit: boolean;
   readonly dedupeRetentionMs: number;
   readonly dedupeMaxKeys: number;
   /** Lease of a claim, ms (DEDUPE_LEASE_MS); always above `eventDeadlineMs`. */
@@ -218,6 +223,12 @@ export function loadConfig(env: Env): Config {
   if (events !== '' && events !== 'all') throw new ConfigError('EVENTS', `"${events}" is not supported: leave it empty or set "all"`);
 
   const redisUrl = str(env, 'REDIS_URL');
+  const stateStoreRaw = str(env, 'STATE_STORE').trim().toLowerCase();
+  if (stateStoreRaw !== '' && !['cloudsave', 'redis', 'memory'].includes(stateStoreRaw)) {
+    throw new ConfigError('STATE_STORE', `"${stateStoreRaw}" is not one of cloudsave, redis, memory`);
+  }
+  if (stateStoreRaw === 'redis' && !redisUrl) throw new ConfigError('STATE_STORE', 'redis needs REDIS_URL');
+  const stateStore = (stateStoreRaw || (dryRun ? 'memory' : redisUrl ? 'redis' : 'cloudsave')) as Config['stateStore'];
   const eventDeadlineMs = int(env, 'EVENT_DEADLINE_MS', 1);
   const dedupeLeaseMs = int(env, 'DEDUPE_LEASE_MS', 1);
   if (dedupeLeaseMs <= eventDeadlineMs) {
@@ -245,6 +256,8 @@ export function loadConfig(env: Env): Config {
       maxAttempts: int(env, 'AGS_MAX_ATTEMPTS', 1),
     },
     ...(redisUrl ? { redisUrl } : {}),
+    stateStore,
+    stateStoreExplicit: stateStoreRaw !== '',
     dedupeRetentionMs: int(env, 'DEDUPE_RETENTION_HOURS', 1) * 3_600_000,
     dedupeMaxKeys: int(env, 'DEDUPE_MAX_KEYS', 1),
     dedupeLeaseMs,

@@ -3,6 +3,7 @@
  * plus telemetry, hot reload and graceful shutdown. Configuration comes from
  * the environment (see src/config.ts); the logic lives in the modules.
  */
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, readEnvironment } from './config.js';
@@ -22,15 +23,13 @@ import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
 import { watchRules } from './rules/watch.js';
 import { AgsClient } from './ags/client.js';
-import { createStore } from './delivery/create-store.js';
-import type { DedupeStore } from './delivery/store.js';
+import { createStateStore } from './store/create-state-store.js';
+import type { StateStore } from './store/state-store.js';
 import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
 import { createExecutor } from './delivery/executor.js';
 import { createEventHost } from './server/host.js';
 import type { EventHost } from './server/host.js';
 import { createEventHandler } from './event-handler.js';
-import { MemoryStateStore } from './store/memory-state-store.js';
-import type { StateStore } from './store/state-store.js';
 import { testClock } from './state/test-clock.js';
 
 export interface RunningApp {
@@ -104,24 +103,35 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     logger.info({ baseUrl: config.ags.baseUrl }, 'logged in to AGS');
   }
 
-  let store: DedupeStore;
+  let store: StateStore;
   try {
-    store = await createStore({
+    store = await createStateStore({
+      kind: config.stateStore,
+      live: !config.dryRun,
+      ...(ags ? { ags } : {}),
+      namespace: config.ags.namespace,
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-      maxKeys: config.dedupeMaxKeys,
-      logger,
       connectTimeoutMs: config.redisConnectTimeoutMs,
+      maxPartitions: config.dedupeMaxKeys,
+      logger,
     });
   } catch (error) {
-    throw new StartupError(
-      `the idempotency store at REDIS_URL did not answer within ${config.redisConnectTimeoutMs} ms (${error instanceof Error ? error.message : String(error)}): ` +
-        'check REDIS_URL and that Redis is running, or unset REDIS_URL to use the in-memory store (one replica only)',
-    );
+    throw new StartupError(error instanceof Error ? error.message : String(error));
   }
   const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
+  try {
+    await deadLetters.check();
+  } catch (error) {
+    await store.close();
+    throw new StartupError(`DEAD_LETTER_FILE: ${error instanceof Error ? error.message : String(error)}: set it to a writable path`);
+  }
   const shutdownController = new AbortController();
+  const hardStopController = new AbortController();
+  // every AGS request in flight listens to it (one listener each, removed when it ends): no max
+  setMaxListeners(0, hardStopController.signal);
   const executor = createExecutor({
     shutdownSignal: shutdownController.signal,
+    hardStopSignal: hardStopController.signal,
     registry,
     store,
     deadLetters,
@@ -135,7 +145,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     leaseMs: config.dedupeLeaseMs,
   });
 
-  const stateStore = options.stateStore ?? new MemoryStateStore();
+  // one store for idempotency and the players' ledgers of stateful rules
+  const stateStore = options.stateStore ?? store;
   const onEvent = createEventHandler({
     rules: () => rules,
     executor,
@@ -216,9 +227,14 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       stopping ??= (async () => {
         logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: finishing calls in flight');
         watcher?.close();
+        // At the end of the grace period, calls still running are cancelled and the AGS requests
+        // they have in flight aborted; the host then gives them time to record their outcome.
+        const hardStop = setTimeout(() => hardStopController.abort(new Error('shutdown grace period over')), config.shutdownGraceMs);
         await host.shutdown(config.shutdownGraceMs);
+        clearTimeout(hardStop);
         shutdownController.abort(new Error('shutdown'));
-        await Promise.allSettled([store.close(), stateStore.close(), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
+        hardStopController.abort(new Error('shutdown'));
+        await Promise.allSettled([store.close(), ...(stateStore !== store ? [stateStore.close()] : []), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
         logger.info('stopped');
         logger.flush();
       })();

@@ -40,8 +40,13 @@ export interface ActionContext {
   /** The AGS client; absent in dry run. */
   readonly ags?: AgsClient;
   readonly logger: Logger;
-  /** Aborted when the per-event deadline passes or shutdown begins. */
+  /** Aborted when the per-event deadline passes, the caller cancels or shutdown begins: no new request, no retry. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborts a request already sent: only when shutdown's grace period is over. A request in flight
+   * when `signal` aborts completes, so its outcome is known and recorded. Default: none.
+   */
+  readonly inFlightSignal?: AbortSignal;
   /** Clock (ms since epoch) for actions that compute dates (`banUser` `duration`). Default: `Date.now`. */
   readonly now?: () => number;
 }
@@ -83,4 +88,12 @@ export interface ActionDefinition<P extends Record<string, unknown> = Record<str
   display?(params: P): Record<string, unknown>;
   /** Perform the action. Throws AgsError / ActionError; `retriable` on the error decides redelivery. */
   execute(params: P, ctx: ActionContext): Promise<ActionResult>;
+  /**
+   * After an attempt whose outcome is unknown (sent, answer lost: `outcomeUnknown` on the error),
+   * find out whether it was applied, by `ctx.idempotencyKey` which `execute` carried to AGS.
+   * `sentAt` (ms since epoch) is when that attempt started. Answers true when applied (it is then
+   * not run again), false when not (it runs again). Absent: the action is run at most once: an
+   * unknown outcome is dead-lettered as `unknown-outcome`.
+   */
+  reconcile?(params: P, ctx: ActionContext, sentAt: number): Promise<boolean>;
 }

@@ -18,6 +18,11 @@ import type { CallResult, HttpCallerOptions } from './http-caller.js';
 import { ops } from './operations.js';
 import { TransportError } from './transport.js';
 import type {
+  AdminRecord,
+  ConcurrentRecordRequest,
+  FulfillmentHistoryInfo,
+  PagedResult,
+  WalletTransactionInfo,
   AgsRequest,
   BanCreate,
   CreditRequest,
@@ -224,6 +229,7 @@ export class AgsClient {
       operation: op.operation,
       idempotent: op.idempotent,
       ...(op.signal ? { signal: op.signal } : {}),
+      ...(op.inFlightSignal ? { inFlightSignal: op.inFlightSignal } : {}),
       ...(op.logTo ? { logTo: op.logTo } : {}),
       prepare: async () => {
         used = await this.token(op.signal).catch(loginDuringEvents);
@@ -300,6 +306,40 @@ export class AgsClient {
   /** Merge into a player record (`POST .../records/{key}`). */
   adminPostPlayerRecordHandlerV1(ns: string, userId: string, key: string, value: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     return this.request(withSignal(ops.adminPostPlayerRecordHandlerV1(ns, userId, key, value), signal));
+  }
+
+  // ---- Cloud Save admin records (the state store) and reconciliation reads ----
+
+  adminGetAdminPlayerRecordV1(ns: string, userId: string, key: string, signal?: AbortSignal): Promise<AdminRecord> {
+    return this.request<AdminRecord>(withSignal(ops.adminGetAdminPlayerRecordV1(ns, userId, key), signal));
+  }
+
+  adminPutAdminPlayerRecordConcurrentHandlerV1(ns: string, userId: string, key: string, body: ConcurrentRecordRequest, signal?: AbortSignal): Promise<{ updated_at?: string } | undefined> {
+    return this.request(withSignal(ops.adminPutAdminPlayerRecordConcurrentHandlerV1(ns, userId, key, body), signal));
+  }
+
+  adminDeleteAdminPlayerRecordV1(ns: string, userId: string, key: string, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.adminDeleteAdminPlayerRecordV1(ns, userId, key), signal));
+  }
+
+  adminGetAdminGameRecordV1(ns: string, key: string, signal?: AbortSignal): Promise<AdminRecord> {
+    return this.request<AdminRecord>(withSignal(ops.adminGetAdminGameRecordV1(ns, key), signal));
+  }
+
+  adminPutAdminGameRecordConcurrentHandlerV1(ns: string, key: string, body: ConcurrentRecordRequest, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.adminPutAdminGameRecordConcurrentHandlerV1(ns, key, body), signal));
+  }
+
+  adminDeleteAdminGameRecordV1(ns: string, key: string, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.adminDeleteAdminGameRecordV1(ns, key), signal));
+  }
+
+  queryFulfillmentHistories(ns: string, userId: string, limit: number, offset: number, signal?: AbortSignal): Promise<PagedResult<FulfillmentHistoryInfo>> {
+    return this.request<PagedResult<FulfillmentHistoryInfo>>(withSignal(ops.queryFulfillmentHistories(ns, userId, limit, offset), signal));
+  }
+
+  listUserCurrencyTransactions(ns: string, userId: string, currencyCode: string, limit: number, offset: number, signal?: AbortSignal): Promise<PagedResult<WalletTransactionInfo>> {
+    return this.request<PagedResult<WalletTransactionInfo>>(withSignal(ops.listUserCurrencyTransactions(ns, userId, currencyCode, limit, offset), signal));
   }
 
   /** Close pooled connections. */

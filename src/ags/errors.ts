@@ -27,6 +27,11 @@ export interface AgsErrorFields {
   readonly code?: string;
   /** The response body of the last attempt (parsed JSON or text, truncated), for dead letters. */
   readonly body?: unknown;
+  /**
+   * A non-idempotent request was sent and its answer lost (timeout, reset, abort in flight): it may
+   * have been applied. It is not repeated blindly: the action reconciles first, or gives up (at most once).
+   */
+  readonly outcomeUnknown?: boolean;
 }
 
 function describe(f: AgsErrorFields): string {
@@ -55,6 +60,7 @@ export class AgsError extends Error implements AgsErrorFields {
   readonly kind: AgsFailureKind;
   readonly code?: string;
   readonly body?: unknown;
+  readonly outcomeUnknown?: boolean;
 
   constructor(fields: AgsErrorFields, message?: string) {
     super(message ?? describe(fields));
@@ -67,6 +73,7 @@ export class AgsError extends Error implements AgsErrorFields {
     this.kind = fields.kind;
     if (fields.code !== undefined) this.code = fields.code;
     if (fields.body !== undefined) this.body = fields.body;
+    if (fields.outcomeUnknown) this.outcomeUnknown = true;
   }
 }
 

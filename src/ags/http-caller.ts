@@ -46,8 +46,13 @@ export interface CallSpec {
   readonly operation: string;
   /** May a 500 be retried (the call has the same effect when repeated)? */
   readonly idempotent: boolean;
-  /** Stops retries (and the attempt in flight) when aborted. */
+  /** Stops retries (and, unless `inFlightSignal` is given, the attempt in flight) when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborts an attempt already sent. Default: `signal`. Give a later signal (shutdown) so that a
+   * caller's cancel or deadline lets the request in flight complete and its outcome be known.
+   */
+  readonly inFlightSignal?: AbortSignal;
   /** Per-attempt timeout of this call; default the caller's `timeoutMs`. */
   readonly timeoutMs?: number;
   /** Build one attempt (called before each; may throw an AgsError, e.g. a failed login). */
@@ -112,6 +117,22 @@ interface Failure {
   readonly retryAfter?: string;
 }
 
+/** Failures that happen before a request leaves: nothing can have been applied. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ERR_INVALID_URL']);
+
+/**
+ * May a request that failed this way have reached the server (and been applied)?
+ * No for failures before sending (refused, unknown host, connect timeout, an invalid
+ * request); yes for everything else: a timeout waiting for the answer, a reset or closed
+ * connection, an abort in flight, an unrecognised network error.
+ */
+export function mayHaveReached(err: TransportError): boolean {
+  if (err.kind === 'invalid') return false;
+  if (err.kind === 'aborted') return err.message !== 'aborted before sending';
+  if (err.kind === 'timeout') return !err.message.startsWith('connect timeout');
+  return err.code === undefined || !NOT_SENT_CODES.has(err.code);
+}
+
 export class HttpCaller {
   readonly timeoutMs: number;
   readonly maxAttempts: number;
@@ -145,6 +166,7 @@ export class HttpCaller {
   async call(spec: CallSpec): Promise<CallResult> {
     const start = this.now();
     const { operation, idempotent, signal } = spec;
+    const inFlight = spec.inFlightSignal ?? signal;
     let attempts = 0;
     let retries = 0;
     let reauthed = false;
@@ -160,10 +182,11 @@ export class HttpCaller {
         const timeoutMs = Math.max(1, Math.min(spec.timeoutMs ?? this.timeoutMs, remaining));
         let res: RawResponse | undefined;
         try {
-          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(signal ? { signal } : {}) }, spec.secretUrl === true);
+          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(inFlight ? { signal: inFlight } : {}) }, spec.secretUrl === true);
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
+          if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(operation, attempts, err);
           if (err.kind === 'aborted') throw this.#aborted(operation, attempts);
           failure = { kind: err.kind, retriable: err.kind !== 'invalid', ...(err.code ? { code: err.code } : {}), body: err.message };
         }
@@ -189,7 +212,7 @@ export class HttpCaller {
         }
       } catch (err) {
         // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
-        if (!(err instanceof AgsError) || err.kind === 'aborted') throw err;
+        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.outcomeUnknown) throw err;
         if (!sent) attempts++; // a login that failed in prepare() is this round's attempt
         if (!err.retriable || attempts >= this.maxAttempts) throw err;
         failure = { kind: err.kind, retriable: true, ...(err.status !== undefined ? { status: err.status } : {}) };
@@ -247,6 +270,19 @@ export class HttpCaller {
         return res;
       },
     );
+  }
+
+  /** A non-idempotent call sent but not answered: never sent again here (the caller reconciles or gives up). */
+  #unknownOutcome(operation: string, attempts: number, err: TransportError): AgsError {
+    return new AgsError({
+      operation,
+      retriable: true,
+      outcomeUnknown: true,
+      attempts,
+      kind: err.kind,
+      ...(err.code ? { code: err.code } : {}),
+      errorMessage: `${err.message}: the request may have been applied (outcome unknown, not repeated)`,
+    });
   }
 
   #aborted(operation: string, attempts: number): AgsError {

@@ -27,6 +27,7 @@ import type {
   StatItemUpdate,
   TemplatedNotification,
   UserExpGrant,
+  ConcurrentRecordRequest,
 } from './types.js';
 import { AgsPathSegmentError, pathSegmentProblem } from './errors.js';
 
@@ -151,6 +152,68 @@ export const ops = {
       method: 'POST',
       path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/${userId}/records/${key}`,
       body: value,
+      idempotent: true,
+    };
+  },
+
+  // ---- Cloud Save admin records (the state store) and the reconciliation reads ----
+
+  /** `GET .../users/{userId}/adminrecords/{key}`: 404 (errorCode 18152) when absent. */
+  adminGetAdminPlayerRecordV1(ns: string, userId: string, key: string): AgsRequest {
+    return { operation: 'adminGetAdminPlayerRecordV1', method: 'GET', path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/${userId}/adminrecords/${key}`, idempotent: true };
+  },
+  /**
+   * `PUT .../users/{userId}/concurrent/adminrecords/{key}?responseBody=true`: creates the record, or
+   * replaces it if its `updated_at` still equals `body.updatedAt` (else 412, errorCode 18183). Answers
+   * `{updated_at}`. Retried on 5xx: a repeat of an applied write answers 412 (the record changed).
+   */
+  adminPutAdminPlayerRecordConcurrentHandlerV1(ns: string, userId: string, key: string, body: ConcurrentRecordRequest): AgsRequest {
+    return {
+      operation: 'adminPutAdminPlayerRecordConcurrentHandlerV1',
+      method: 'PUT',
+      path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/${userId}/concurrent/adminrecords/${key}`,
+      query: { responseBody: 'true' },
+      body,
+      idempotent: true,
+    };
+  },
+  adminDeleteAdminPlayerRecordV1(ns: string, userId: string, key: string): AgsRequest {
+    return { operation: 'adminDeleteAdminPlayerRecordV1', method: 'DELETE', path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/${userId}/adminrecords/${key}`, idempotent: true };
+  },
+  /** `GET .../adminrecords/{key}` (game, namespace-level): 404 (errorCode 18140) when absent. */
+  adminGetAdminGameRecordV1(ns: string, key: string): AgsRequest {
+    return { operation: 'adminGetAdminGameRecordV1', method: 'GET', path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/adminrecords/${key}`, idempotent: true };
+  },
+  /** `PUT .../concurrent/adminrecords/{key}` (game): as the player one, 412 errorCode 18180; answers 204 (no `updated_at`). */
+  adminPutAdminGameRecordConcurrentHandlerV1(ns: string, key: string, body: ConcurrentRecordRequest): AgsRequest {
+    return {
+      operation: 'adminPutAdminGameRecordConcurrentHandlerV1',
+      method: 'PUT',
+      path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/concurrent/adminrecords/${key}`,
+      body,
+      idempotent: true,
+    };
+  },
+  adminDeleteAdminGameRecordV1(ns: string, key: string): AgsRequest {
+    return { operation: 'adminDeleteAdminGameRecordV1', method: 'DELETE', path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/adminrecords/${key}`, idempotent: true };
+  },
+  /** `GET /platform/admin/namespaces/{ns}/fulfillment/history?userId=&limit=&offset=`: a user's fulfillments (with `orderNo`), newest first. */
+  queryFulfillmentHistories(ns: string, userId: string, limit: number, offset: number): AgsRequest {
+    return {
+      operation: 'queryFulfillmentHistories',
+      method: 'GET',
+      path: agsPath`/platform/admin/namespaces/${ns}/fulfillment/history`,
+      query: { userId, limit: String(limit), offset: String(offset) },
+      idempotent: true,
+    };
+  },
+  /** `GET .../users/{userId}/wallets/currencies/{currencyCode}/transactions?limit=&offset=`: newest first, with each credit's `metadata`. */
+  listUserCurrencyTransactions(ns: string, userId: string, currencyCode: string, limit: number, offset: number): AgsRequest {
+    return {
+      operation: 'listUserCurrencyTransactions',
+      method: 'GET',
+      path: agsPath`/platform/admin/namespaces/${ns}/users/${userId}/wallets/currencies/${currencyCode}/transactions`,
+      query: { limit: String(limit), offset: String(offset) },
       idempotent: true,
     };
   },

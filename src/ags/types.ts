@@ -123,6 +123,51 @@ export interface UserExpGrant {
   tags?: string[];
 }
 
+/** Body of the Cloud Save concurrent (compare-and-set) admin record PUTs. */
+export interface ConcurrentRecordRequest {
+  value: Record<string, unknown>;
+  /** RFC 3339: the record's current `updated_at` (any instant when it does not exist yet: the PUT creates it). */
+  updatedAt: string;
+  tags?: string[];
+}
+
+/** An admin player or game record as Cloud Save answers it (`models.AdminPlayerRecordResponse` / `AdminGameRecordResponse`). */
+export interface AdminRecord {
+  key: string;
+  namespace: string;
+  user_id?: string;
+  value: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  tags?: string[];
+}
+
+/** One page of `queryFulfillmentHistories` / `listUserCurrencyTransactions` (`...PagingSlicedResult`). */
+export interface PagedResult<T> {
+  data: T[];
+  paging?: { next?: string; previous?: string };
+}
+
+/** `FulfillmentHistoryInfo` (the fields the reconciliation reads). */
+export interface FulfillmentHistoryInfo {
+  id?: string;
+  orderNo?: string;
+  status?: 'SUCCESS' | 'FAIL';
+  userId?: string;
+  createdAt?: string;
+  [key: string]: unknown;
+}
+
+/** `WalletTransactionInfo` (the fields the reconciliation reads). */
+export interface WalletTransactionInfo {
+  amount: number;
+  currencyCode: string;
+  walletAction?: 'CREDIT' | 'DEBIT' | 'PAYMENT';
+  metadata?: Record<string, unknown>;
+  createdAt: string;
+  [key: string]: unknown;
+}
+
 /** The generic request every typed method goes through. */
 export interface AgsRequest {
   /** AGS operation id, for errors, logs and metrics. */
@@ -137,6 +182,8 @@ export interface AgsRequest {
   readonly idempotent: boolean;
   /** Aborts the call and its retries (event deadline, shutdown). */
   readonly signal?: AbortSignal;
+  /** Aborts a request already sent (default: `signal`); see `CallSpec.inFlightSignal` in http-caller.ts. */
+  readonly inFlightSignal?: AbortSignal;
   /** Where this call's lines (retries, re-login) go, e.g. the action's logger carrying the event and rule; resolved only when a line is written. Default: the client's logger. */
   readonly logTo?: () => Logger;
 }

@@ -19,7 +19,7 @@ Usage:
   extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]
   extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]... [--timeout ms]
   extend-event-rules samples <event> | --list
-  extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name]
+  extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name] [--force]
   extend-event-rules schema [--write [path]] print (or write) rules.schema.json
   extend-event-rules help | --version
 

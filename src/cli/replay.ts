@@ -1,9 +1,11 @@
 /**
- * `extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name]`:
+ * `extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name] [--force]`:
  * sends each dead-lettered event again to a running event handler, with the
  * metadata header `x-event-rules-replay: <rule>` so the handler runs that rule's
  * dead-lettered action again (actions that succeeded stay done). One result
- * line per record; exit 0 when every record was answered OK, else 1.
+ * line per record; exit 0 when every record sent was answered OK, else 1.
+ * Records of kind `unknown-outcome` (sent, answer lost, no way to look it up:
+ * it may have been applied) are skipped unless `--force`.
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../events/catalog.js';
@@ -35,7 +37,8 @@ function describe(r: DeadLetterRecord): string {
 }
 
 export async function replayCommand(args: string[], io: CommandIO, options: ReplayOptions): Promise<number> {
-  const { positionals, values } = parseArgs(args, { values: ['target', 'rule'] });
+  const { positionals, values, flags } = parseArgs(args, { values: ['target', 'rule'], flags: ['force'] });
+  const force = flags.has('force');
   const [file, ...extra] = positionals;
   if (!file) throw new UsageError('replay needs the dead-letter file');
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
@@ -55,8 +58,14 @@ export async function replayCommand(args: string[], io: CommandIO, options: Repl
   const catalog: Catalog = await loadCatalog({ dirs: options.protoDirs });
   const client = new grpc.Client(target, grpc.credentials.createInsecure());
   let failures = 0;
+  let skipped = 0;
   try {
     for (const record of records) {
+      if (record.kind === 'unknown-outcome' && !force) {
+        skipped++;
+        io.stdout.write(`SKIPPED ${describe(record)}: outcome unknown (it may have been applied): check in AGS, replay with --force to send it again\n`);
+        continue;
+      }
       const resolved = catalog.resolve(record.service);
       if (!resolved.ok) {
         failures++;
@@ -82,6 +91,6 @@ export async function replayCommand(args: string[], io: CommandIO, options: Repl
   } finally {
     client.close();
   }
-  io.stdout.write(`${records.length - failures} of ${records.length} replayed OK\n`);
+  io.stdout.write(`${records.length - failures - skipped} of ${records.length} replayed OK${skipped > 0 ? `, ${skipped} skipped (unknown outcome)` : ''}\n`);
   return failures === 0 && read.problems.length === 0 ? 0 : 1;
 }

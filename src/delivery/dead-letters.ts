@@ -41,6 +41,12 @@ export interface DeadLetterRecord {
   };
   /** Deliveries of this action that failed, this one included. */
   readonly attempts: number;
+  /**
+   * `unknown-outcome`: the request was sent and its answer lost, and the action has no way to
+   * find out whether it was applied: it is not sent again (`replay` skips it unless `--force`).
+   * Absent: it failed.
+   */
+  readonly kind?: 'unknown-outcome';
   /** The decoded event (json names), as the codec can encode it back. */
   readonly event: DecodedEvent;
 }
@@ -92,6 +98,20 @@ export class JsonlDeadLetterSink implements DeadLetterSink {
       if (last[0] !== 0x0a) await handle.write('\n');
     }
     return handle;
+  }
+
+  /**
+   * Opens the file for appending now (creating it if absent), so an unwritable path fails at
+   * start-up rather than at the first permanent failure. Rejects with {@link DeadLetterWriteError}.
+   */
+  async check(): Promise<void> {
+    try {
+      this.#handle ??= this.#open();
+      await this.#handle;
+    } catch (error) {
+      this.#handle = undefined;
+      throw new DeadLetterWriteError(this.path, error instanceof Error ? error.message : String(error));
+    }
   }
 
   write(record: DeadLetterRecord): Promise<void> {

@@ -42,8 +42,10 @@ import type { ActionOutcome, Metrics } from '../telemetry/metrics.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
 import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
-import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS, DedupeStoreUnavailableError } from './store.js';
-import type { DedupeStore, DoneState } from './store.js';
+import { StateStoreUnavailableError, partitionId } from '../store/state-store.js';
+import type { Partition, StateStore } from '../store/state-store.js';
+import { ActionLedger } from './action-ledger.js';
+import type { DoneState } from './action-ledger.js';
 
 /** Bound of the per-process memory of actions that ran while the store was down. */
 const MAX_UNRECORDED = 10_000;
@@ -89,8 +91,8 @@ export interface DeliveryReport {
 export interface ExecutorOptions {
   /** Where action names are looked up. Required. */
   readonly registry: ActionRegistry;
-  /** Idempotency store. Required. */
-  readonly store: DedupeStore;
+  /** The state store holding the idempotency ledger (`actions` section of each player's document). Required. */
+  readonly store: StateStore;
   /** Where permanent failures go. Required. */
   readonly deadLetters: DeadLetterSink;
   /** Default logger (a per-event child may be passed to `run`). Required. */
@@ -109,10 +111,14 @@ export interface ExecutorOptions {
   readonly leaseMs?: number;
   /** How long done keys (and failure counters) are kept, ms. Default: 7 days. */
   readonly retentionMs?: number;
-  /** Clock for dead-letter timestamps. Default: `() => new Date()`. */
+  /** Most ledger entries per partition (oldest done marks dropped past it). Default: 2000. */
+  readonly maxEntriesPerPartition?: number;
+  /** Clock of dead-letter timestamps, leases and retention. Default: `() => new Date()`. */
   readonly now?: () => Date;
-  /** Aborted when the process shuts down: like a cancelled call, in-flight actions see it and the event answers retry. Default: none. */
+  /** Aborted when the process shuts down: like a cancelled call, no new request is sent and the event answers retry. Default: none. */
   readonly shutdownSignal?: AbortSignal;
+  /** Aborted when shutdown's grace period is over: aborts AGS requests in flight. Default: none (they complete). */
+  readonly hardStopSignal?: AbortSignal;
 }
 
 export interface RunInput {
@@ -171,6 +177,32 @@ function errorInfo(error: unknown): DeadLetterRecord['error'] {
   };
 }
 
+/**
+ * Whose document holds the event's idempotency ledger: the player's (the event's `userId`, when it
+ * is an AGS user id: 32 hex characters), else the game's, in the app's namespace (`AB_NAMESPACE`).
+ */
+export function partitionOf(event: DecodedEvent, namespace: string): Partition {
+  const userId = event.userId;
+  return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace };
+}
+
+/** An action whose earlier attempt has an unknown outcome and which has no way to look it up (`reconcile`). */
+export class UnknownOutcomeError extends Error {
+  override readonly name = 'UnknownOutcomeError';
+  readonly retriable = false;
+  readonly outcomeUnknown = true;
+  constructor(
+    readonly action: string,
+    what: string,
+  ) {
+    super(`${what} of ${action} may have been applied (its answer was lost) and ${action} cannot be looked up: not sent again`);
+  }
+}
+
+function isOutcomeUnknown(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { outcomeUnknown?: unknown }).outcomeUnknown === true;
+}
+
 function isRetriable(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;
 }
@@ -183,9 +215,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const { registry, store, deadLetters, metrics } = options;
   const dryRun = options.dryRun ?? options.ags === undefined;
   const deadlineMs = options.eventDeadlineMs ?? 25_000;
-  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const now = options.now ?? (() => new Date());
+  const ledger = new ActionLedger({
+    store,
+    now: () => now().getTime(),
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
+    ...(options.maxEntriesPerPartition !== undefined ? { maxEntries: options.maxEntriesPerPartition } : {}),
+  });
   /** The signals of the events running now: aborted together when the shutdown signal aborts. */
   const inFlight = new Set<AbortController>();
   const { shutdownSignal } = options;
@@ -240,11 +277,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
     const reports: ActionReport[] = [];
     const retryReasons: string[] = [];
-    let storeError: DedupeStoreUnavailableError | undefined;
+    let storeError: StateStoreUnavailableError | undefined;
+    const partition = partitionOf(input.event, options.namespace);
 
     const storeFailed = (error: unknown): void => {
       if (storeError) return;
-      storeError = error instanceof DedupeStoreUnavailableError ? error : new DedupeStoreUnavailableError(store.kind, 'unknown', messageOf(error));
+      storeError = error instanceof StateStoreUnavailableError ? error : new StateStoreUnavailableError(store.kind, 'unknown', messageOf(error));
       metrics?.dedupeStoreErrors.inc({ store: store.kind });
       log().error({ store: store.kind, operation: storeError.operation, reason: storeError.reason }, `idempotency store unavailable: event not processed, answering retry (${storeError.reason})`);
     };
@@ -259,6 +297,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         idempotencyKey: idemKey,
         ...(options.ags && !dryRun ? { ags: options.ags } : {}),
         signal,
+        ...(options.hardStopSignal ? { inFlightSignal: options.hardStopSignal } : {}),
         get logger(): Logger {
           actionLog ??= log().child({ rule: p.rule, action: p.action, index: p.index });
           return actionLog;
@@ -292,12 +331,13 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const base = { rule: p.rule, index: p.index, action: p.action };
       const elapsed = (): number => round(performance.now() - t0);
       const idemKey = idempotencyKey(key, p.rule, p.key);
+      const memoKey = `${partitionId(partition)} ${idemKey}`;
 
-      const unrecordedState = unrecorded.get(idemKey);
+      const unrecordedState = unrecorded.get(memoKey);
       if (unrecordedState !== undefined) {
         try {
-          await store.complete(idemKey, retentionMs, unrecordedState);
-          unrecorded.delete(idemKey);
+          await ledger.complete(partition, idemKey, unrecordedState);
+          unrecorded.delete(memoKey);
         } catch (error) {
           storeFailed(error);
           return { report: { ...base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed() }, stop: true };
@@ -312,7 +352,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
       let claim;
       try {
-        claim = await store.claim(idemKey, leaseMs, { reclaimDeadLettered: replayRule === p.rule });
+        claim = await ledger.claim(partition, idemKey, { reclaimDeadLettered: replayRule === p.rule, signal });
       } catch (error) {
         storeFailed(error);
         return { report: { ...base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed() }, stop: true };
@@ -330,16 +370,16 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
 
       const token = claim.token;
-      const release = async (): Promise<void> => {
+      const release = async (unknownSince?: number): Promise<void> => {
         try {
-          await store.release(idemKey, token);
+          await ledger.release(partition, idemKey, token, unknownSince);
         } catch (error) {
           storeFailed(error); // the lease expires on its own
         }
       };
       const countFailure = async (): Promise<number | undefined> => {
         try {
-          return await store.countFailure(idemKey, retentionMs);
+          return await ledger.countFailure(partition, idemKey);
         } catch (error) {
           storeFailed(error);
           return undefined;
@@ -347,6 +387,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       };
 
       let summary: string | undefined;
+      let sentAt: number | undefined;
       try {
         if (p.failure) throw p.failure; // params that did not resolve: permanent
         const def: ActionDefinition | undefined = registry.get(p.action);
@@ -354,22 +395,45 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const ctx = context(p, idemKey);
         const params = def.normalize(p.params, ctx);
         signal.throwIfAborted();
-        const result = await def.execute(params, ctx);
-        summary = result.summary;
+        if (claim.unknownSince !== undefined) {
+          // An earlier attempt was sent and its answer lost: find out before sending again.
+          if (!def.reconcile) throw new UnknownOutcomeError(p.action, 'an earlier attempt');
+          if (await def.reconcile(params, ctx, claim.unknownSince)) {
+            summary = 'applied by an earlier attempt whose answer was lost (reconciled, not sent again)';
+            log().info({ rule: p.rule, action: p.action, index: p.index }, `${p.rule}/${p.action}: ${summary}`);
+          }
+        }
+        if (summary === undefined) {
+          sentAt = now().getTime();
+          const result = await def.execute(params, ctx);
+          summary = result.summary;
+        }
       } catch (caught) {
         const seconds = (performance.now() - t0) / 1000;
         metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, seconds);
-        const error = signal.aborted && !isRetriable(caught) && !(caught instanceof DedupeStoreUnavailableError) ? (signal.reason instanceof Error ? signal.reason : caught) : caught;
+        const error = signal.aborted && !isRetriable(caught) && !(caught instanceof StateStoreUnavailableError) ? (signal.reason instanceof Error ? signal.reason : caught) : caught;
         const message = messageOf(error);
+        // Outcome unknown: this attempt's answer was lost, or an earlier one's could not be reconciled.
+        const unknown = isOutcomeUnknown(error) || (claim.unknownSince !== undefined && sentAt === undefined && !isRetriable(error) && !signal.aborted);
+        const reconcilable = unknown && !(error instanceof UnknownOutcomeError) && registry.get(p.action)?.reconcile !== undefined;
+        const unknownSince = unknown ? (sentAt ?? claim.unknownSince) : undefined;
         const attempts = await countFailure();
         if (storeError) {
-          await release();
+          await release(unknownSince);
           count(p, 'retriable');
           return { report: { ...base, status: 'retriable', error: `${message} (idempotency store unavailable)`, durationMs: elapsed() }, stop: true };
         }
         const withAttempts = attempts !== undefined ? { attempts } : {};
 
-        if (signal.aborted || isRetriable(error) || error instanceof DedupeStoreUnavailableError) {
+        if (reconcilable) {
+          await release(unknownSince);
+          count(p, 'retriable');
+          retryReasons.push(`${p.rule}/${p.action}: ${message}`);
+          log().warn({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action}: outcome unknown, the event will be redelivered and the action reconciled before any new attempt: ${message}`);
+          return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
+        }
+
+        if (!unknown && (signal.aborted || isRetriable(error) || error instanceof StateStoreUnavailableError)) {
           await release();
           count(p, 'retriable');
           retryReasons.push(`${p.rule}/${p.action}: ${message}`);
@@ -377,7 +441,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
         }
 
-        if (p.onFailure === 'retry') {
+        if (!unknown && p.onFailure === 'retry') {
           await release();
           count(p, 'failed');
           retryReasons.push(`${p.rule}/${p.action}: ${message}`);
@@ -397,6 +461,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           action: p.action,
           error: errorInfo(error),
           attempts: attempts ?? 1,
+          ...(unknown ? { kind: 'unknown-outcome' as const } : {}),
           event: input.event,
         };
         try {
@@ -409,25 +474,30 @@ export function createExecutor(options: ExecutorOptions): Executor {
           return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
         }
         try {
-          await store.complete(idemKey, retentionMs, 'deadLettered');
+          await ledger.complete(partition, idemKey, 'deadLettered');
         } catch (completeError) {
-          remember(idemKey, 'deadLettered');
+          remember(memoKey, 'deadLettered');
           storeFailed(completeError);
         }
         count(p, 'deadLettered');
         metrics?.deadLetters.inc({ rule: p.rule, action: p.action });
-        log().error({ rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts }, `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`);
+        log().error(
+          { rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts, ...(unknown ? { kind: 'unknown-outcome' } : {}) },
+          unknown
+            ? `${p.rule}/${p.action}: outcome unknown and ${p.action} cannot be looked up: not sent again (at most once), dead-lettered as unknown-outcome: ${message}`
+            : `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`,
+        );
         return { report: { ...base, status: 'deadLettered', error: message, attempts: record.attempts, durationMs: elapsed() }, stop: true };
       }
 
       metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - t0) / 1000);
       count(p, 'succeeded');
       try {
-        await store.complete(idemKey, retentionMs, 'succeeded');
+        await ledger.complete(partition, idemKey, 'succeeded');
       } catch (error) {
         // Executed but not recorded: the claim's lease keeps other replicas off it until it
         // expires; a redelivery to this process records it (see `unrecorded`).
-        remember(idemKey, 'succeeded');
+        remember(memoKey, 'succeeded');
         storeFailed(error);
       }
       return { report: { ...base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed() }, stop: false };

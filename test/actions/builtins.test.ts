@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { EFFECT_METADATA_KEY, effectId } from '../../src/actions/reconcile.js';
 import type { AddressInfo } from 'node:net';
 import { Ajv } from 'ajv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +56,8 @@ afterEach(() => {
 
 const U = `/namespaces/mygame/users/${USER}`;
 const cases: Array<[string, Record<string, unknown>, { method: string; path: string; query?: Record<string, string>; body?: unknown }]> = [
-  ['grantItem', { itemId: 'item-1' }, { method: 'POST', path: `/platform/admin${U}/fulfillment`, body: { itemId: 'item-1', quantity: 1, source: 'REWARD' } }],
+  // the default orderNo is the execution's effect id: looked up in the fulfillment history after a lost answer
+  ['grantItem', { itemId: 'item-1' }, { method: 'POST', path: `/platform/admin${U}/fulfillment`, body: { itemId: 'item-1', quantity: 1, source: 'REWARD', orderNo: `eer-${effectId('evt-1:welcome:0')}` } }],
   [
     'grantItem',
     { itemSku: 'SKU-1', quantity: '3', source: 'PROMOTION', storeId: 's1', region: 'US', language: 'en', metadata: { a: 1 }, orderNo: 'o-1' },
@@ -70,7 +72,7 @@ const cases: Array<[string, Record<string, unknown>, { method: string; path: str
   [
     'creditWallet',
     { currencyCode: 'COINS', amount: 100, reason: 'welcome gift' },
-    { method: 'PUT', path: `/platform/admin${U}/wallets/COINS/credit`, body: { amount: 100, source: 'REWARD', reason: 'welcome gift' } },
+    { method: 'PUT', path: `/platform/admin${U}/wallets/COINS/credit`, body: { amount: 100, source: 'REWARD', reason: 'welcome gift', metadata: { [EFFECT_METADATA_KEY]: effectId('evt-1:welcome:0') } } },
   ],
   ['updateStat', { statCode: 'logins', value: 1 }, { method: 'PUT', path: `/social/v2/admin${U}/stats/logins/statitems/value`, body: { updateStrategy: 'INCREMENT', value: 1 } }],
   [

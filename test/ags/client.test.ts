@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgsClient } from '../../src/ags/client.js';
 import { AgsError, AgsLoginError } from '../../src/ags/errors.js';
 import { ops } from '../../src/ags/operations.js';
+import { mayHaveReached } from '../../src/ags/http-caller.js';
+import { TransportError } from '../../src/ags/transport.js';
 import { backoffDelay, parseRetryAfter } from '../../src/ags/retry.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -205,11 +207,24 @@ describe('retries', () => {
     expect(delays).toHaveLength(2);
   });
 
-  it('a hanging server hits the per-attempt timeout, then the retry succeeds', async () => {
+  it('a hanging server hits the per-attempt timeout, then the retry succeeds (a call safe to repeat)', async () => {
     const { client } = track(clientFor(ags, { timeoutMs: 300 }));
-    ags.fail('/fulfillment', [{ hang: true }]);
-    await client.fulfillItem('mygame', USER, grant);
-    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual(['hang', 200]);
+    ags.fail('/unlock', [{ hang: true }]);
+    await client.adminUnlockAchievement('mygame', USER, 'a');
+    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual(['hang', 204]);
+  });
+
+  it('a non-idempotent call sent and unanswered (timeout, reset, answer after the timeout) is never sent again: outcome unknown', async () => {
+    const { client } = track(clientFor(ags, { timeoutMs: 300 }));
+    for (const fault of [{ hang: true as const }, { reset: true as const, afterEffect: true }, { answerLateMs: 1000 }]) {
+      ags.reset();
+      ags.fail('/fulfillment', [fault]);
+      const err = (await client.fulfillItem('mygame', USER, grant).catch((e: unknown) => e)) as AgsError;
+      expect(err).toMatchObject({ operation: 'fulfillItem', outcomeUnknown: true, retriable: true, attempts: 1 });
+      expect(err.message).toMatch(/may have been applied/);
+      expect(ags.serviceRequests().filter((r) => r.operation === 'fulfillItem')).toHaveLength(1);
+    }
+    expect(ags.grants()).toBe(1); // the answer-late one applied (after its reset), nothing twice
   });
 
   it('always hanging: a timeout AgsError without status', async () => {
@@ -223,11 +238,21 @@ describe('retries', () => {
     expect(await counter(metrics, 'event_rules_ags_requests_total')).toContainEqual({ labels: { operation: 'AdminUnlockAchievement', status: 'timeout' }, value: 2 });
   });
 
-  it('a reset connection is retried', async () => {
+  it('a reset connection is retried (a call safe to repeat)', async () => {
     const { client } = track(clientFor(ags));
-    ags.fail('/fulfillment', [{ reset: true }]);
-    await client.fulfillItem('mygame', USER, grant);
-    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual(['reset', 200]);
+    ags.fail('/unlock', [{ reset: true }]);
+    await client.adminUnlockAchievement('mygame', USER, 'a');
+    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual(['reset', 204]);
+  });
+
+  it('what may have reached AGS: not a refused connection, an unknown host, a connect timeout; yes a reset, a timeout waiting for the answer, an abort in flight', () => {
+    expect(mayHaveReached(new TransportError('network', 'ECONNREFUSED', 'refused'))).toBe(false);
+    expect(mayHaveReached(new TransportError('network', 'ENOTFOUND', 'no host'))).toBe(false);
+    expect(mayHaveReached(new TransportError('timeout', 'ETIMEDOUT', 'connect timeout: x'))).toBe(false);
+    expect(mayHaveReached(new TransportError('aborted', undefined, 'aborted before sending'))).toBe(false);
+    expect(mayHaveReached(new TransportError('network', 'ECONNRESET', 'connection closed'))).toBe(true);
+    expect(mayHaveReached(new TransportError('timeout', 'ETIMEDOUT', 'no answer within 300 ms'))).toBe(true);
+    expect(mayHaveReached(new TransportError('aborted', undefined, 'aborted'))).toBe(true);
   });
 
   it.each([

@@ -1,10 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor, REPLAY_HEADER } from '../../src/delivery/executor.js';
 import type { ExecutorOptions } from '../../src/delivery/executor.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
-import { DedupeStoreUnavailableError } from '../../src/delivery/store.js';
-import type { DedupeStore } from '../../src/delivery/store.js';
-import { RedisDedupeStore } from '../../src/delivery/redis-store.js';
+import { ActionLedger } from '../../src/delivery/action-ledger.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { StateStoreUnavailableError } from '../../src/store/state-store.js';
+import type { StateStore } from '../../src/store/state-store.js';
+import { createRedisStateStore } from '../../src/store/redis-state-store.js';
+import type { RedisStateStore } from '../../src/store/redis-state-store.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import type { DeadLetterRecord, DeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { eventKey } from '../../src/delivery/event-key.js';
@@ -17,6 +19,8 @@ import type { RedisProcess } from '../support/redis.js';
 
 const SERVICE = { fullName: 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService', eventName: 'userLoggedIn' };
 const EVENT = { id: 'evt-1', userId: 'user-1', namespace: 'mygame', payload: { userAccount: { userId: 'user-1' } } };
+/** EVENT's user id is not an AGS one: its ledger is in the game partition. */
+const GAME = { namespace: 'mygame' };
 
 function planned(rule: string, index: number, action: string, extra: Partial<PlannedAction> = {}): PlannedAction {
   return { rule, index, key: `${action}#0`, action, params: { n: index }, mode: 'live', onFailure: 'deadLetter', ...extra };
@@ -32,7 +36,8 @@ function setup(overrides: Partial<ExecutorOptions> = {}) {
   const a = recordingAction('a');
   const b = recordingAction('b');
   const c = recordingAction('c');
-  const store = new MemoryDedupeStore();
+  const store = overrides.store ?? new MemoryStateStore();
+  const ledger = new ActionLedger({ store });
   const deadLetters = new MemoryDeadLetterSink();
   const metrics = new Metrics({ defaultMetrics: false });
   const { logger, lines } = captureLogger();
@@ -47,7 +52,7 @@ function setup(overrides: Partial<ExecutorOptions> = {}) {
     now: () => new Date('2026-03-11T10:00:00Z'),
     ...overrides,
   });
-  return { a, b, c, store, deadLetters, metrics, logger, lines, executor };
+  return { a, b, c, store, ledger, deadLetters, metrics, logger, lines, executor };
 }
 
 describe('executor', () => {
@@ -203,7 +208,7 @@ describe('executor', () => {
 
   it('another delivery holding the claim: retry without executing', async () => {
     const t = setup();
-    await t.store.claim('evt-1:r:a#0', 60_000);
+    await t.ledger.claim(GAME, 'evt-1:r:a#0');
     const report = await t.executor.run({ service: SERVICE, event: EVENT, plan: [planned('r', 0, 'a')] });
     expect(report.outcome.kind).toBe('retry');
     expect(report.actions[0]?.status).toBe('retriable');
@@ -251,7 +256,7 @@ describe('executor', () => {
     expect(report.actions.map((x) => x.status)).toEqual(['shadow', 'succeeded']);
     expect(report.actions[0]?.requests).toEqual([{ operation: 'a', method: 'POST', path: '/test/a', body: { n: 0 } }]);
     expect(t.a.calls).toHaveLength(0);
-    expect((await t.store.claim('evt-1:s:a#0', 1000)).status).toBe('claimed');
+    expect((await t.ledger.claim(GAME, 'evt-1:s:a#0')).status).toBe('claimed');
     expect(await counter(t.metrics, 'event_rules_actions_total', { rule: 's', action: 'a', outcome: 'shadow' })).toBe(1);
 
     const dry = setup({ dryRun: true });
@@ -262,28 +267,32 @@ describe('executor', () => {
     const line = dry.lines.find((l) => String(l.msg).startsWith('dry run'));
     expect(line?.msg).toBe('dry run: r/a would send POST /test/a');
     expect(line?.requests).toEqual([{ operation: 'a', method: 'POST', path: '/test/a', body: { n: 0 } }]);
-    expect((await dry.store.claim('evt-1:r:a#0', 1000)).status).toBe('claimed');
+    expect((await dry.ledger.claim(GAME, 'evt-1:r:a#0')).status).toBe('claimed');
   });
 
   it('an action that ran while its done mark could not be written is recorded, not run again, on redelivery', async () => {
     let clock = 1_000_000;
-    const inner = new MemoryDedupeStore({ now: () => clock });
-    let failCompletes = 1;
-    const store: DedupeStore = {
+    const inner = new MemoryStateStore();
+    let failWrites = 0;
+    const store: StateStore = {
       kind: 'memory',
-      claim: (key, leaseMs, options) => inner.claim(key, leaseMs, options),
-      complete: async (key, retentionMs, state) => {
-        if (failCompletes > 0) {
-          failCompletes--;
-          throw new DedupeStoreUnavailableError('memory', 'complete', 'connection lost');
+      read: (p, o) => inner.read(p, o),
+      transact: (p, update, o) => {
+        if (failWrites > 0) {
+          failWrites--;
+          return Promise.reject(new StateStoreUnavailableError('memory', 'transact', 'connection lost'));
         }
-        await inner.complete(key, retentionMs, state);
+        return inner.transact(p, update, o);
       },
-      release: (key, token) => inner.release(key, token),
-      countFailure: (key, ttlMs) => inner.countFailure(key, ttlMs),
       close: () => inner.close(),
     };
-    const t = setup({ store, leaseMs: 1000 });
+    const a = recordingAction('a');
+    a.next.push(() => {
+      failWrites = 1; // the done mark after this execution is lost
+      return { summary: 'a done' };
+    });
+    const b = recordingAction('b');
+    const t = setup({ store, leaseMs: 1000, registry: registryOf(a, b), now: () => new Date(clock) });
     const plan = [planned('r1', 0, 'a'), planned('r1', 1, 'b')];
     const first = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(first.outcome.kind).toBe('retry');
@@ -292,9 +301,9 @@ describe('executor', () => {
     const again = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(again.outcome).toEqual({ kind: 'ok' });
     expect(again.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded']);
-    expect(t.a.calls).toHaveLength(1);
-    expect(t.b.calls).toHaveLength(1);
-    expect(await inner.claim('evt-1:r1:a#0', 1000)).toEqual({ status: 'done', state: 'succeeded' });
+    expect(a.calls).toHaveLength(1);
+    expect(b.calls).toHaveLength(1);
+    expect(await new ActionLedger({ store: inner, now: () => clock }).claim(GAME, 'evt-1:r1:a#0')).toEqual({ status: 'done', state: 'succeeded' });
   });
 
   it('without an AGS client the default is a dry run', async () => {
@@ -307,7 +316,7 @@ describe('executor', () => {
 
 describeWith(executable('redis-server', 'redis-server'), 'executor with Redis', () => {
   let redis: RedisProcess;
-  const stores: RedisDedupeStore[] = [];
+  const stores: RedisStateStore[] = [];
   beforeAll(async () => {
     redis = await startRedis();
   });
@@ -318,8 +327,8 @@ describeWith(executable('redis-server', 'redis-server'), 'executor with Redis', 
     await redis?.stop();
   });
 
-  async function redisStore(prefix: string): Promise<RedisDedupeStore> {
-    const store = new RedisDedupeStore({ url: redis.url, keyPrefix: prefix });
+  async function redisStore(prefix: string): Promise<RedisStateStore> {
+    const store = await createRedisStateStore({ url: redis.url, keyPrefix: prefix });
     stores.push(store);
     await store.ready();
     return store;

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../../src/delivery/executor.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
@@ -30,7 +30,7 @@ function compile(doList: string) {
 /** Delivers one event with each rules version in turn, on one store; returns the calls per action name. */
 async function deliverAcrossEdits(versions: string[]) {
   for (const a of [grant, log, credit]) a.calls.length = 0;
-  const store = new MemoryDedupeStore();
+  const store = new MemoryStateStore();
   const executor = createExecutor({ registry: registryOf(grant, log, credit), store, deadLetters: new MemoryDeadLetterSink(), logger: captureLogger().logger, dryRun: false, namespace: 'mygame' });
   const event = loginEvent();
   for (const v of versions) {

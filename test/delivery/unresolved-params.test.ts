@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../../src/delivery/executor.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { createEventHandler } from '../../src/event-handler.js';
 import { compileRulesText } from '../../src/rules/validate.js';
@@ -43,7 +43,7 @@ function setup() {
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
   const deadLetters = new MemoryDeadLetterSink();
   const { logger, lines } = captureLogger();
-  const executor = createExecutor({ registry, store: new MemoryDedupeStore(), deadLetters, logger, dryRun: false, namespace: 'mygame' });
+  const executor = createExecutor({ registry, store: new MemoryStateStore(), deadLetters, logger, dryRun: false, namespace: 'mygame' });
   const onEvent = createEventHandler({ rules: () => compiled.rules, executor, logger });
   return { grant, notify, deadLetters, lines, onEvent };
 }

@@ -10,7 +10,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { Redis } from 'ioredis';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { describeWith, executable } from '../support/prereq.js';
@@ -38,6 +37,7 @@ import {
   waitUntil,
 } from './support.js';
 import type { AppProcess, Encoded, RedisProcess } from './support.js';
+import { actionCalls, redisMark } from './store-support.js';
 
 const ready = [builtApp(), executable('redis-server', 'redis-server')];
 
@@ -119,19 +119,13 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       // both replicas took part
       for (const app of apps) expect(app.logsMatching(/rule\(s\) matched/).length).toBeGreaterThan(0);
 
-      // retention from DEDUPE_RETENTION_HOURS=2 on the done keys
-      const r = new Redis(redis.url);
-      try {
-        const key = `eer:k:storm-${users[0]}:grant-item-on-login:grantItem#0`;
-        const alt = `eer:k:storm-${users[0]}:grant-item-on-third-party-login:grantItem#0`;
-        const found = (await r.exists(key)) ? key : alt;
-        expect(await r.get(found)).toBe('d');
-        const ttl = await r.pttl(found);
-        expect(ttl).toBeGreaterThan(3_600_000);
-        expect(ttl).toBeLessThanOrEqual(7_200_000);
-      } finally {
-        r.disconnect();
-      }
+      // retention from DEDUPE_RETENTION_HOURS=2 on the done marks
+      const mark =
+        (await redisMark(redis.url, users[0], `storm-${users[0]}:grant-item-on-login:grantItem#0`)) ?? (await redisMark(redis.url, users[0], `storm-${users[0]}:grant-item-on-third-party-login:grantItem#0`));
+      expect(mark?.s).toBe('d');
+      const ttl = mark!.e - Date.now();
+      expect(ttl).toBeGreaterThan(3_600_000);
+      expect(ttl).toBeLessThanOrEqual(7_200_000);
     });
 
     it('faults: AGS fails ~20% of calls (503, 429, resets, timeouts) while events are redelivered until OK -> each granted exactly once', async () => {
@@ -155,12 +149,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       expect(grantsByUser(ags).get(u)).toBe(1);
       expect(ags.grants()).toBe(1);
       const digest = createHash('sha256').update(e.bytes).digest('hex');
-      const r = new Redis(redis.url);
-      try {
-        expect(await r.get(`eer:k:sha256:${digest}:grant-item-on-login:grantItem#0`)).toBe('d');
-      } finally {
-        r.disconnect();
-      }
+      expect((await redisMark(redis.url, u, `sha256:${digest}:grant-item-on-login:grantItem#0`))?.s).toBe('d');
     });
   });
 
@@ -191,9 +180,9 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(metricValue(metrics, 'event_rules_dead_letters_total', { rule: 'grant-item-on-login' })).toBe(1);
 
     // redelivered: still one dead letter, no new AGS call
-    const before = ags.serviceRequests().length;
+    const before = actionCalls(ags).length;
     expect((await callOnce(c, e)).code).toBe(grpc.status.OK);
-    expect(ags.serviceRequests()).toHaveLength(before);
+    expect(actionCalls(ags)).toHaveLength(before);
     expect(readFileSync(deadLetterFile, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
 
     // the cause fixed, replay
@@ -216,9 +205,9 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(first.stdout).toMatch(/^OK grant-item-on-login\/grantItem#0 userLoggedIn evt-permanent$/m);
     expect(first.stdout).toMatch(/1 of 1 replayed OK/);
     expect(first.code).toBe(0);
-    expect(ags.fulfillments).toEqual([{ namespace: 'mygame', userId: u, itemId: 'item-later', quantity: 1 }]);
+    expect(ags.fulfillments).toEqual([expect.objectContaining({ namespace: 'mygame', userId: u, itemId: 'item-later', quantity: 1 })]);
     const grant = ags.serviceRequests().find((q) => q.operation === 'fulfillItem' && q.outcome === 200);
-    expect(grant?.body).toEqual({ itemId: 'item-later', quantity: 1, source: 'REWARD' });
+    expect(grant?.body).toEqual({ itemId: 'item-later', quantity: 1, source: 'REWARD', orderNo: expect.stringMatching(/^eer-[\w-]{22}$/) });
 
     // a second replay, or a redelivery, grants nothing more
     expect((await replay()).code).toBe(0);
@@ -241,7 +230,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(ags.grants()).toBe(1);
 
     await redis.stop();
-    await app.waitForLog(/idempotency store \(redis\) unreachable/);
+    await app.waitForLog(/state store \(redis\) unreachable/);
     const callsBefore = ags.serviceRequests().length;
     for (const e of [b, a, cc]) {
       const r = await callOnce(c, e);
@@ -254,7 +243,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(metricValue(await app.metrics(), 'event_rules_dedupe_store_errors_total', { store: 'redis' })).toBeGreaterThanOrEqual(3);
 
     await redis.start();
-    await app.waitForLog(/idempotency store \(redis\) reachable again/);
+    await app.waitForLog(/state store \(redis\) reachable again/);
     for (const e of [a, b, cc, b, a]) await deliverUntilOk(() => c, e);
     const byUser = grantsByUser(ags);
     expect([byUser.get(ua), byUser.get(ub), byUser.get(uc)]).toEqual([1, 1, 1]);
@@ -277,27 +266,22 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     const pending = callOnce(c, e);
     await waitUntil('the fulfillment request reached AGS', () => ags.serviceRequests().length === 1);
     await redis.stop(); // the claim (with its lease) is on disk
-    await app.waitForLog(/idempotency store \(redis\) unreachable/);
+    await app.waitForLog(/state store \(redis\) unreachable/);
     open(); // AGS grants; the done mark cannot be written
     const first = await pending;
     expect(first.code).toBe(grpc.status.UNAVAILABLE);
     expect(ags.grants()).toBe(1);
 
     await redis.start();
-    await app.waitForLog(/idempotency store \(redis\) reachable again/);
+    await app.waitForLog(/state store \(redis\) reachable again/);
     await deliverUntilOk(() => c, e); // the sidecar redelivers (past the lease if need be)
     expect(ags.grants()).toBe(1);
-    const r = new Redis(redis.url);
-    try {
-      expect(await r.get('eer:k:evt-unrecorded:grant-item-on-login:grantItem#0')).toBe('d');
-    } finally {
-      r.disconnect();
-    }
+    expect((await redisMark(redis.url, u, 'evt-unrecorded:grant-item-on-login:grantItem#0'))?.s).toBe('d');
     await app.stop();
     await redis.stop();
   });
 
-  it('SIGTERM with a short grace during a hung AGS call: the call is cancelled, its claim released before exit; the redelivery grants once', async () => {
+  it('SIGTERM with a short grace during a hung AGS call: the call is cancelled, its claim released with an unknown outcome before exit; the redelivery reconciles and grants once', async () => {
     const redis = await startRedis();
     const env = liveEnv({ REDIS_URL: redis.url, SHUTDOWN_GRACE_MS: '300', AGS_TIMEOUT_MS: '20000' });
     const first = await startApp({ env });
@@ -311,18 +295,16 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect((await pending).code).not.toBe(grpc.status.OK);
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(first.logsMatching(/grace period over/)).toHaveLength(1);
-    expect(first.logsMatching(/failed \(retriable\)/)).toHaveLength(1);
-    const r = new Redis(redis.url);
-    try {
-      expect(await r.get('eer:k:evt-short-grace:grant-item-on-login:grantItem#0')).toBeNull(); // released, not left to its lease
-    } finally {
-      r.disconnect();
-    }
+    expect(first.logsMatching(/outcome unknown, the event will be redelivered and the action reconciled/)).toHaveLength(1);
+    const mark = await redisMark(redis.url, u, 'evt-short-grace:grant-item-on-login:grantItem#0');
+    expect(mark).toMatchObject({ s: 'f', u: expect.any(Number) }); // released (not left to its lease), outcome unknown
     expect(ags.grants()).toBe(0);
 
     const second = await startApp({ env });
     expect((await callOnce(connect(second), e)).code).toBe(grpc.status.OK);
-    expect(ags.fulfillments).toEqual([{ namespace: 'mygame', userId: u, itemId: 'item-1', quantity: 1 }]);
+    expect(ags.fulfillments).toEqual([expect.objectContaining({ namespace: 'mygame', userId: u, itemId: 'item-1', quantity: 1 })]);
+    // looked up first (not found: the hung request granted nothing), then granted
+    expect(ags.serviceRequests().filter((q) => q.operation === 'queryFulfillmentHistories')).toHaveLength(1);
     await second.stop();
     await redis.stop();
   });
@@ -334,7 +316,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     const app = await startApp({ env: liveEnv({ REDIS_URL: url, REDIS_CONNECT_TIMEOUT_MS: '500' }), waitServing: false });
     const exit = await app.exited;
     expect(exit.code).toBe(1);
-    expect(app.stderr()).toMatch(/cannot start: the idempotency store at REDIS_URL did not answer/);
+    expect(app.stderr()).toMatch(/cannot start: the state store at REDIS_URL did not answer/);
     expect(app.stderr()).toMatch(/unset REDIS_URL/);
   });
 
@@ -361,16 +343,11 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       const pending = callOnce(c, e);
       await waitUntil('the fulfillment request reached AGS', () => ags.serviceRequests().length === 1);
       // the claim is held, with the lease from DEDUPE_LEASE_MS
-      const r = new Redis(redis.url);
-      try {
-        const key = 'eer:k:evt-sigterm:grant-item-on-login:grantItem#0';
-        expect(await r.get(key)).toMatch(/^c:/);
-        const ttl = await r.pttl(key);
-        expect(ttl).toBeGreaterThan(0);
-        expect(ttl).toBeLessThanOrEqual(45_000);
-      } finally {
-        r.disconnect();
-      }
+      const mark = await redisMark(redis.url, u, 'evt-sigterm:grant-item-on-login:grantItem#0');
+      expect(mark?.s).toBe('c');
+      const ttl = mark!.l! - Date.now();
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(45_000);
 
       first.child.kill('SIGTERM');
       await waitUntil('health NOT_SERVING', () => statuses.at(-1) === 'NOT_SERVING');
@@ -438,7 +415,7 @@ describeWith(ready, 'e2e: lost answers with the v3 transaction id (issue 5, opt-
   });
 
   it('AGS performs the grant but the answer is lost (reset after effect) -> the retry reuses the transaction: one grant per event', async () => {
-    ags.setFaultRate(0.3, ['resetAfterEffect', '503']);
+    ags.setFaultRate(0.3, ['resetAfterEffect', '503'], /\/fulfillments\//);
     const users = Array.from({ length: 20 }, () => userId());
     const events = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `v3-${u}`, userId: u }))));
     await pool(

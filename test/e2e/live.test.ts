@@ -2,6 +2,7 @@
  * Issue 4 end to end: the built app (`node dist/main.js`) with the shipped
  * rules.yaml, called over gRPC, against the local AGS stand-in.
  */
+import { actionCalls } from './store-support.js';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -58,25 +59,25 @@ describeWith(builtApp(), 'e2e: the app grants the login item through AGS (issue 
     const alice = userId();
     const r1 = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'evt-login-1', userId: alice })));
     expect(r1).toEqual({ code: grpc.status.OK, details: '' });
-    let calls = ags.serviceRequests();
+    let calls = actionCalls(ags); // the state store's Cloud Save calls aside
     expect(calls).toHaveLength(1);
     expect(calls[0]!.method).toBe('POST');
     expect(calls[0]!.path).toBe(`/platform/admin/namespaces/mygame/users/${alice}/fulfillment`);
     expect(calls[0]!.query).toEqual({});
-    expect(calls[0]!.body).toEqual({ itemId: 'item-1', quantity: 1, source: 'REWARD' });
+    expect(calls[0]!.body).toEqual({ itemId: 'item-1', quantity: 1, source: 'REWARD', orderNo: expect.stringMatching(/^eer-/) });
     expect(calls[0]!.headers.authorization).toMatch(/^Bearer stand-in-token-1-/);
     expect(calls[0]!.headers['content-type']).toMatch(/^application\/json/);
-    expect(ags.fulfillments).toEqual([{ namespace: 'mygame', userId: alice, itemId: 'item-1', quantity: 1 }]);
+    expect(ags.fulfillments).toEqual([expect.objectContaining({ namespace: 'mygame', userId: alice, itemId: 'item-1', quantity: 1 })]);
 
     // userThirdPartyLoggedIn likewise
     const bob = userId();
     const third = { ...loginEvent({ id: 'evt-3p-1', userId: bob }), name: 'userThirdPartyLoggedIn' };
     const r2 = await callOnce(c, await encode(THIRD_PARTY_SERVICE, third));
     expect(r2.code).toBe(grpc.status.OK);
-    calls = ags.serviceRequests();
+    calls = actionCalls(ags);
     expect(calls).toHaveLength(2);
     expect(calls[1]!.path).toBe(`/platform/admin/namespaces/mygame/users/${bob}/fulfillment`);
-    expect(calls[1]!.body).toEqual({ itemId: 'item-1', quantity: 1, source: 'REWARD' });
+    expect(calls[1]!.body).toEqual({ itemId: 'item-1', quantity: 1, source: 'REWARD', orderNo: expect.stringMatching(/^eer-/) });
 
     // another namespace -> answered OK, no AGS call
     const r3 = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'evt-other-ns', userId: userId(), namespace: 'othergame' })));
@@ -86,7 +87,7 @@ describeWith(builtApp(), 'e2e: the app grants the login item through AGS (issue 
     expect(r4.code).toBe(grpc.status.OK);
     // every call has its summary line, so all four were handled before we count
     await waitUntil('four event summary lines', () => app.logsMatching(/rule\(s\) matched/).length >= 4);
-    expect(ags.serviceRequests()).toHaveLength(2);
+    expect(actionCalls(ags)).toHaveLength(2);
     expect(ags.grants()).toBe(2);
     expect(ags.violations).toEqual([]);
     // the secret never reaches the logs

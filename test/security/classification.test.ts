@@ -18,7 +18,7 @@ import { ActionError, ActionParamError } from '../../src/actions/errors.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { EventDeadlineError, UnknownActionError, createExecutor } from '../../src/delivery/executor.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { PlannedAction } from '../../src/rules/types.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -125,7 +125,7 @@ describe('real requests (issue 16)', () => {
 
   async function run(action: string, params: Record<string, unknown>) {
     const deadLetters = new MemoryDeadLetterSink();
-    const executor = createExecutor({ registry: createDefaultRegistry(), store: new MemoryDedupeStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
+    const executor = createExecutor({ registry: createDefaultRegistry(), store: new MemoryStateStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
     const plan: PlannedAction[] = [{ rule: 'r', index: 0, key: `${action}#0`, action, params, mode: 'live', onFailure: 'deadLetter' }];
     const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `e-${Math.random()}`, userId: USER }, plan });
     return { report, deadLetters };

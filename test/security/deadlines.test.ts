@@ -20,7 +20,7 @@ import type { AgsError } from '../../src/ags/errors.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { createExecutor } from '../../src/delivery/executor.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { PlannedAction } from '../../src/rules/types.js';
 import { startApp } from '../../src/main.js';
 import type { RunningApp } from '../../src/main.js';
@@ -147,6 +147,7 @@ rules:
         DEDUPE_LEASE_MS: '60000',
         AGS_TIMEOUT_MS: '600000',
         AGS_MAX_ATTEMPTS: '1',
+        STATE_STORE: 'memory', // the subject here is the AGS login and listeners, not the state store
       },
       logger: createLogger({ level: 'info', destination: logs }),
     });
@@ -215,7 +216,7 @@ describe('executor: one listener on the shutdown signal, whatever the number of 
     const letters = new MemoryDeadLetterSink();
     const executor = createExecutor({
       registry,
-      store: new MemoryDedupeStore(),
+      store: new MemoryStateStore(),
       deadLetters: letters,
       logger: createLogger({ level: 'silent' }),
       namespace: 'mygame',
@@ -261,7 +262,7 @@ describe('executor: one listener on the shutdown signal, whatever the number of 
     });
     const executor = createExecutor({
       registry,
-      store: new MemoryDedupeStore(),
+      store: new MemoryStateStore(),
       deadLetters: new MemoryDeadLetterSink(),
       logger: createLogger({ level: 'silent' }),
       namespace: 'mygame',

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { createExecutor } from '../../src/delivery/executor.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, DecodedEvent } from '../../src/events/types.js';
 import { compileRulesText } from '../../src/rules/validate.js';
@@ -61,7 +61,7 @@ async function deliver(url: string, e: DecodedEvent, env: Record<string, string>
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
   const evaluation = loaded.rules.evaluate(LOGGED_IN, e);
   const deadLetters = new MemoryDeadLetterSink();
-  const executor = createExecutor({ registry, store: new MemoryDedupeStore(), deadLetters, logger: createLogger({ level: 'silent' }), namespace: 'mygame', dryRun: false });
+  const executor = createExecutor({ registry, store: new MemoryStateStore(), deadLetters, logger: createLogger({ level: 'silent' }), namespace: 'mygame', dryRun: false });
   received.length = 0;
   const report = await executor.run({ service: { fullName: LOGGED_IN, eventName: 'userLoggedIn' }, event: e, plan: evaluation.plan });
   return { evaluation, report, deadLetters };

@@ -18,7 +18,7 @@ import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import type { ActionContext } from '../../src/actions/types.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { createExecutor } from '../../src/delivery/executor.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { PlannedAction } from '../../src/rules/types.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -101,7 +101,7 @@ describe('path segments of AGS actions (issue 16)', () => {
 
   async function runOne(action: string, params: Record<string, unknown>) {
     const deadLetters = new MemoryDeadLetterSink();
-    const executor = createExecutor({ registry, store: new MemoryDedupeStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
+    const executor = createExecutor({ registry, store: new MemoryStateStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
     const plan: PlannedAction[] = [{ rule: 'r', index: 0, key: `${action}#0`, action, params, mode: 'live', onFailure: 'deadLetter' }];
     const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `evt-${Math.random()}`, userId: USER }, plan });
     return { report, deadLetters };

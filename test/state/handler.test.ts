@@ -8,7 +8,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEventHandler } from '../../src/event-handler.js';
 import { createExecutor } from '../../src/delivery/executor.js';
-import { MemoryDedupeStore } from '../../src/delivery/memory-store.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
@@ -52,7 +51,7 @@ function setup(store: StateStore, text = RULES) {
   const metrics = new Metrics({ defaultMetrics: false });
   const { logger, lines } = captureLogger();
   let now = Date.parse('2026-03-08T12:00:00Z');
-  const executor = createExecutor({ registry, store: new MemoryDedupeStore(), deadLetters: new MemoryDeadLetterSink(), logger, metrics, dryRun: false, namespace: 'mygame' });
+  const executor = createExecutor({ registry, store: new MemoryStateStore(), deadLetters: new MemoryDeadLetterSink(), logger, metrics, dryRun: false, namespace: 'mygame' });
   const onEvent = createEventHandler({ rules: () => rules, executor, logger, metrics, stateStore: store, namespace: 'mygame', now: () => new Date(now) });
   const svc = (fullName: string): EventService => catalog.services.find((s) => s.fullName === fullName)!;
   return {

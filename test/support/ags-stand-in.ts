@@ -43,6 +43,8 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as answers from './ags-answers.js';
+import { recordRoutes } from './ags-stand-in-records.js';
+import type { CloudSaveStandIn, WalletTransaction } from './ags-stand-in-records.js';
 
 export interface StandInItem {
   readonly id: string;
@@ -92,6 +94,8 @@ export type ScriptedResponse =
   | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly delayMs?: number }
   | { readonly hang: true }
   | { readonly reset: true; readonly afterEffect?: boolean }
+  /** Handle the request normally (the effect happens now) but answer only after `answerLateMs` (past the client's timeout: a lost answer). */
+  | { readonly answerLateMs: number }
   /** Handle the request normally (effect and answer), but only once `until` settles and `delayMs` passed (a slow AGS). */
   | { readonly proceed: true; readonly delayMs?: number; readonly until?: Promise<unknown> };
 
@@ -103,6 +107,10 @@ export interface Fulfillment {
   readonly itemId: string;
   readonly quantity: number;
   readonly transactionId?: string;
+  /** fulfillItem's `orderNo`, when sent. */
+  readonly orderNo?: string;
+  /** When it took effect (fulfillItem), as fulfillment history shows it. */
+  readonly createdAt?: string;
 }
 
 export interface AgsStandIn {
@@ -125,12 +133,18 @@ export interface AgsStandIn {
   successes(operation?: string): number;
   /** Tokens issued so far. */
   tokensIssued(): number;
+  /** Cloud Save admin records (the state store's). */
+  readonly cloudSave: CloudSaveStandIn;
+  /** Wallet credits that took effect. */
+  readonly walletTransactions: readonly WalletTransaction[];
+  /** Answer 403 (errorCode 20013) to these operation ids (a client missing permissions); `[]` clears. */
+  deny(operations: readonly string[]): void;
   /** Current value of a player record written by the cloud save calls. */
   record(userId: string, key: string): Record<string, unknown> | undefined;
   /** Queue scripted answers for requests whose path contains (or matches) `pattern`. */
   fail(pattern: string | RegExp, responses: readonly ScriptedResponse[]): void;
-  /** Random faults on service calls: with probability `rate`, one of `kinds` (default 503, 429, reset). */
-  setFaultRate(rate: number, kinds?: readonly FaultKind[]): void;
+  /** Random faults on service calls (those whose path matches `only`, default all): with probability `rate`, one of `kinds` (default 503, 429, reset). */
+  setFaultRate(rate: number, kinds?: readonly FaultKind[], only?: RegExp): void;
   /** Make every token issued so far invalid (services answer 401). */
   revokeTokens(): void;
   addItem(item: StandInItem): void;
@@ -248,9 +262,12 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
   const fulfillments: Fulfillment[] = [];
   const records = new Map<string, Record<string, unknown>>();
   const recordCreated = new Map<string, string>();
+  const walletTransactions: WalletTransaction[] = [];
+  const denied = new Set<string>();
   const v3 = new Map<string, { payload: string; answer: unknown }>();
   let queues: Array<{ pattern: string | RegExp; responses: ScriptedResponse[] }> = [];
   let faultRate = 0;
+  let faultOnly: RegExp | undefined;
   let faultKinds: readonly FaultKind[] = ['503', '429', 'reset'];
   let tokenCounter = 0;
   const sockets = new Set<Socket>();
@@ -294,7 +311,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       if (!item) return notFoundItem(req.body);
       const quantity = req.body.quantity as number;
       const summary = summaryOf(item, quantity, params.userId!);
-      fulfillments.push({ namespace: params.ns!, userId: params.userId!, itemId: item.id, quantity });
+      fulfillments.push({ namespace: params.ns!, userId: params.userId!, itemId: item.id, quantity, createdAt: new Date().toISOString(), ...(typeof req.body.orderNo === 'string' ? { orderNo: req.body.orderNo } : {}) });
       return { status: 200, body: answers.fulfillmentResult(params.ns!, params.userId!, [summary]) };
     }),
     route('fulfillItemsV3', 'PUT', `/platform/v3/admin${base}/fulfillments/{transactionId}`, true, ({ req, params, problems }) => {
@@ -348,6 +365,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       expectType(problems, 'body.reason', req.body.reason, 'string', { maxLen: 127 });
       expectType(problems, 'body.metadata', req.body.metadata, 'object');
       if (problems.length) return { status: 400 };
+      walletTransactions.push({ userId: params.userId!, currencyCode: params.currencyCode!, amount: req.body.amount as number, createdAt: new Date().toISOString(), ...(isObject(req.body.metadata) ? { metadata: req.body.metadata } : {}) });
       return { status: 200, body: answers.walletInfo(params.ns!, params.userId!, params.currencyCode!, req.body.amount as number) };
     }),
     route(
@@ -428,6 +446,8 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       ),
     ),
   ];
+  const cloudSave = recordRoutes({ route, fulfillments, walletTransactions }, namespace);
+  routes.push(...cloudSave.routes);
 
   const server = http.createServer((req, res) => void handle(req, res));
   server.on('connection', (socket) => {
@@ -484,12 +504,17 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     // scripted answers first
     const queue = queues.find((q) => (typeof q.pattern === 'string' ? rec.path.includes(q.pattern) : q.pattern.test(rec.path)) && q.responses.length > 0);
     let scripted: ScriptedResponse | undefined = queue?.responses.shift();
-    if (!scripted && !isToken && faultRate > 0 && random() < faultRate && faultKinds.length > 0) {
+    if (!scripted && !isToken && faultRate > 0 && (!faultOnly || faultOnly.test(rec.path)) && random() < faultRate && faultKinds.length > 0) {
       const kind = faultKinds[Math.floor(random() * faultKinds.length)]!;
       scripted =
         kind === 'reset' ? { reset: true } : kind === 'resetAfterEffect' ? { reset: true, afterEffect: true } : kind === 'hang' ? { hang: true } : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
     }
     let resetAfter = false;
+    let answerLateMs = 0;
+    if (scripted && 'answerLateMs' in scripted) {
+      answerLateMs = scripted.answerLateMs;
+      scripted = undefined;
+    }
     if (scripted && 'proceed' in scripted) {
       const { until, delayMs } = scripted;
       if (until) await until.then(() => undefined, () => undefined);
@@ -597,8 +622,11 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     if (params.ns !== namespace) {
       return send(res, rec, 403, { errorCode: 20013, errorMessage: `insufficient permissions: namespace ${params.ns}` });
     }
-    if (strictUserIds && !HEX32.test(params.userId ?? '')) {
+    if (strictUserIds && params.userId !== undefined && !HEX32.test(params.userId)) {
       return send(res, rec, 404, { errorCode: 20008, errorMessage: `user not found: ${params.userId}` });
+    }
+    if (denied.has(r.operation)) {
+      return send(res, rec, 403, { errorCode: 20013, errorMessage: `insufficient permissions for ${r.operation}` });
     }
     const answer = r.handle({ req: rec, params, problems });
     if (problems.length) {
@@ -608,6 +636,11 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     if (resetAfter) {
       rec.outcome = 'reset';
       req.socket.destroy();
+      return;
+    }
+    if (answerLateMs > 0) await new Promise((r2) => setTimeout(r2, answerLateMs));
+    if (req.socket.destroyed) {
+      rec.outcome = 'reset';
       return;
     }
     send(res, rec, answer.status, answer.body);
@@ -620,6 +653,12 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
   const port = (server.address() as AddressInfo).port;
 
   const standIn: AgsStandIn = {
+    cloudSave: cloudSave.api,
+    walletTransactions,
+    deny: (operations) => {
+      denied.clear();
+      for (const o of operations) denied.add(o);
+    },
     url: `http://127.0.0.1:${port}`,
     clientId,
     clientSecret,
@@ -636,8 +675,9 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     fail: (pattern, responses) => {
       queues.push({ pattern, responses: [...responses] });
     },
-    setFaultRate: (rate, kinds) => {
+    setFaultRate: (rate, kinds, only) => {
       faultRate = rate;
+      faultOnly = only;
       if (kinds) faultKinds = kinds;
     },
     revokeTokens: () => {
@@ -650,6 +690,9 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       fulfillments.length = 0;
       records.clear();
       recordCreated.clear();
+      cloudSave.api.clear();
+      walletTransactions.length = 0;
+      denied.clear();
       v3.clear();
       queues = [];
       faultRate = 0;

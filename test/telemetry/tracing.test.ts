@@ -66,6 +66,7 @@ describe('tracing: the span tree of one event with two actions (issue 6)', () =>
         DEAD_LETTER_FILE: join(dir, 'dead-letters.jsonl'),
         LOG_LEVEL: 'debug',
         LOG_PAYLOADS: 'true',
+        STATE_STORE: 'memory', // the span tree of the actions' AGS calls, without the store's
       },
       spanExporter: exporter,
       logger: createLogger({ level: 'debug', destination: logs }),

@@ -201,7 +201,12 @@ export function planned(op: AgsRequest): PlannedRequest {
 
 /** Send an AGS request with the event's abort signal. */
 export function sendOp<T = unknown>(action: string, ctx: ActionContext, op: AgsRequest): Promise<T> {
-  return clientOf(action, ctx).request<T>({ ...op, ...(ctx.signal ? { signal: ctx.signal } : {}), logTo: () => ctx.logger });
+  return clientOf(action, ctx).request<T>({
+    ...op,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.inFlightSignal ? { inFlightSignal: ctx.inFlightSignal } : {}),
+    logTo: () => ctx.logger,
+  });
 }
 
 /** Short form of an id for summaries. */

@@ -2,8 +2,10 @@
 import { ops } from '../../ags/operations.js';
 import { specField, specIntegerRange } from '../../ags/spec.js';
 import type { CreditRequest } from '../../ags/types.js';
-import type { ActionDefinition } from '../types.js';
+import type { ActionContext, ActionDefinition } from '../types.js';
+import { EFFECT_METADATA_KEY, effectId, findInHistory } from '../reconcile.js';
 import {
+  clientOf,
   compact,
   integer,
   namespaceOf,
@@ -69,11 +71,30 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
       }),
     };
   },
-  plan(p) {
-    return [planned(ops.creditUserWallet(p.namespace, p.userId, p.currencyCode, p.credit))];
+  plan(p, ctx) {
+    return [planned(ops.creditUserWallet(p.namespace, p.userId, p.currencyCode, withEffect(p, ctx)))];
   },
   async execute(p, ctx) {
-    const result = await sendOp(NAME, ctx, ops.creditUserWallet(p.namespace, p.userId, p.currencyCode, p.credit));
+    const result = await sendOp(NAME, ctx, ops.creditUserWallet(p.namespace, p.userId, p.currencyCode, withEffect(p, ctx)));
     return { summary: `credited ${p.credit.amount} ${p.currencyCode} to user ${short(p.userId)}`, detail: result };
   },
+  // after a lost answer: listUserCurrencyTransactions (ADMIN:NAMESPACE:{namespace}:USER:{userId}:WALLET [READ]) by metadata
+  async reconcile(p, ctx, sentAt) {
+    const ags = clientOf(NAME, ctx);
+    const id = effectId(ctx.idempotencyKey);
+    return findInHistory(
+      (limit, offset) => ags.listUserCurrencyTransactions(p.namespace, p.userId, p.currencyCode, limit, offset, ctx.signal),
+      (t) => t.metadata?.[EFFECT_METADATA_KEY] === id,
+      sentAt,
+    );
+  },
 };
+
+/**
+ * When it really runs (an AGS client is there), the credit with this execution's effect id in its
+ * `metadata`: the lookup key after a lost answer. Offline plans (explain, test, dry run) leave it out.
+ */
+function withEffect(p: CreditWalletParams, ctx: ActionContext): CreditWalletParams['credit'] {
+  if (!ctx.ags) return p.credit;
+  return { ...p.credit, metadata: { ...(p.credit.metadata ?? {}), [EFFECT_METADATA_KEY]: effectId(ctx.idempotencyKey) } };
+}

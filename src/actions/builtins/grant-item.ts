@@ -3,8 +3,9 @@ import { ops } from '../../ags/operations.js';
 import { specEnum, specField, specIntegerRange } from '../../ags/spec.js';
 import type { FulfillmentRequest, FulfillmentResult, FulfillmentV3Result } from '../../ags/types.js';
 import { ActionError, ActionParamError } from '../errors.js';
+import { effectId, findInHistory } from '../reconcile.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
-import { bool, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, sendOp, short, specParam, specString, userIdOf, userIdSchema } from './common.js';
+import { bool, clientOf, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, sendOp, short, specParam, specString, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'grantItem';
 /** Sources both fulfillment operations accept (`FulfillmentRequest.source`, `FulfillmentV2RequestItem.source`). */
@@ -40,7 +41,15 @@ function request(p: GrantItemParams, ctx: ActionContext) {
     orderNo: p.orderNo,
   });
   if (p.useTransactionId) return ops.fulfillItemsV3(p.namespace, p.userId, ctx.idempotencyKey, { items: [item] });
-  return ops.fulfillItem(p.namespace, p.userId, item);
+  return ops.fulfillItem(p.namespace, p.userId, compact({ ...item, orderNo: orderNoOf(p, ctx) }));
+}
+
+/**
+ * The fulfillment's `orderNo`: the rule's, else, when it really runs (an AGS client is there),
+ * `eer-<effect id>`: the lookup key after a lost answer. Offline plans (explain, test, dry run) leave it out.
+ */
+function orderNoOf(p: GrantItemParams, ctx: ActionContext): string | undefined {
+  return p.orderNo ?? (ctx.ags ? `eer-${effectId(ctx.idempotencyKey)}` : undefined);
 }
 
 /**
@@ -80,7 +89,10 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       region: { type: 'string', description: 'Region (pricing).' },
       language: { type: 'string', description: 'Language.' },
       metadata: { type: 'object', description: 'Free metadata kept with the fulfillment.' },
-      orderNo: { type: 'string', description: 'Order number to attach to the fulfillment.' },
+      orderNo: {
+        type: 'string',
+        description: 'Order number to attach (fulfillItem only). Default: eer-<effect id of this execution>, looked up in the fulfillment history after a lost answer. Your own must be unique per event (e.g. ${event.id}).',
+      },
       useTransactionId: {
         type: 'boolean',
         description:
@@ -91,7 +103,8 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       namespace: namespaceSchema,
     },
   },
-  // fulfillItem needs CREATE, fulfillItemsV3 (useTransactionId) UPDATE
+  // fulfillItem needs CREATE, fulfillItemsV3 (useTransactionId) UPDATE; after a lost answer
+  // queryFulfillmentHistories (ADMIN:NAMESPACE:{namespace}:FULFILLMENT [READ]) finds it by orderNo
   permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:FULFILLMENT [CREATE,UPDATE]',
   usesAgs: true,
   normalize(params, ctx) {
@@ -134,5 +147,16 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       summary: `granted ${p.quantity} x ${p.itemId ? `item ${short(p.itemId)}` : `sku ${p.itemSku}`} to user ${short(p.userId)}`,
       detail: result,
     };
+  },
+  async reconcile(p, ctx, sentAt) {
+    if (p.useTransactionId) return false; // fulfillItemsV3 is idempotent: sending it again is the reconciliation
+    const ags = clientOf(NAME, ctx);
+    const orderNo = orderNoOf(p, ctx);
+    if (orderNo === undefined) return false;
+    return findInHistory(
+      (limit, offset) => ags.queryFulfillmentHistories(p.namespace, p.userId, limit, offset, ctx.signal),
+      (h) => h.orderNo === orderNo && h.status !== 'FAIL',
+      sentAt,
+    );
   },
 };

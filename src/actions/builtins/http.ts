@@ -121,6 +121,7 @@ export const httpAction: ActionDefinition<HttpParams> = {
       idempotent: p.method === 'GET' || p.method === 'PUT' || p.method === 'DELETE',
       timeoutMs: p.timeoutMs,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.inFlightSignal ? { inFlightSignal: ctx.inFlightSignal } : {}),
       logTo: () => ctx.logger,
       secretUrl: true,
       prepare: () => ({ url, method: p.method, headers, ...(body !== undefined ? { body } : {}) }),

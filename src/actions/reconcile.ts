@@ -1,0 +1,47 @@
+/**
+ * Reconciliation of actions whose request was sent and whose answer was lost:
+ * the action carries an effect id derived from its idempotency key into AGS
+ * (`orderNo` of a fulfillment, `metadata` of a wallet credit) and looks it up
+ * in AGS's own history before any new attempt.
+ */
+import { createHash } from 'node:crypto';
+import type { PagedResult } from '../ags/types.js';
+
+/** The compact, stable id of one execution (22 base64url characters of the key's SHA-256): in AGS lookups and the idempotency ledger. */
+export function effectId(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 22);
+}
+
+/** The `metadata` field a wallet credit carries its effect id in. */
+export const EFFECT_METADATA_KEY = 'extendEventRulesEffect';
+
+/** How far before the lost attempt started an entry may be dated and still be it (clock skew between the app and AGS), ms. */
+export const RECONCILE_SKEW_MS = 60_000;
+/** Page size of the history reads (AGS recommends at most 100). */
+export const RECONCILE_PAGE = 100;
+/** Pages read at most (newest first): 1000 entries. */
+export const RECONCILE_MAX_PAGES = 10;
+
+/**
+ * Reads a newest-first history page by page until `matches` finds the entry
+ * (true), an entry older than `sinceMs - RECONCILE_SKEW_MS` is reached or the
+ * history ends (false).
+ */
+export async function findInHistory<T extends { createdAt?: string }>(
+  readPage: (limit: number, offset: number) => Promise<PagedResult<T>>,
+  matches: (entry: T) => boolean,
+  sinceMs: number,
+): Promise<boolean> {
+  const oldest = sinceMs - RECONCILE_SKEW_MS;
+  for (let pageNo = 0; pageNo < RECONCILE_MAX_PAGES; pageNo++) {
+    const page = await readPage(RECONCILE_PAGE, pageNo * RECONCILE_PAGE);
+    const data = Array.isArray(page?.data) ? page.data : [];
+    for (const entry of data) {
+      const at = entry.createdAt ? Date.parse(entry.createdAt) : Number.NaN;
+      if (!Number.isNaN(at) && at < oldest) return false;
+      if (matches(entry)) return true;
+    }
+    if (data.length < RECONCILE_PAGE || !page.paging?.next) return false;
+  }
+  return false;
+}

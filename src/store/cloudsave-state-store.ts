@@ -1,0 +1,240 @@
+/**
+ * AGS Cloud Save {@link StateStore}: each partition is one admin record (not
+ * visible to players), shared by every replica and surviving deploys.
+ * - a player's partition: admin player record
+ *   `/cloudsave/v1/admin/namespaces/{ns}/users/{userId}/adminrecords/{key}`;
+ * - the game partition (events without a player): admin game record
+ *   `/cloudsave/v1/admin/namespaces/{ns}/adminrecords/{key}`.
+ *
+ * Writes go through the concurrent endpoints (`.../concurrent/adminrecords/{key}`
+ * with the `updatedAt` last read): Cloud Save answers 412 when the record changed
+ * since, and `transact` then re-reads and calls `update` again (bounded
+ * attempts, jittered backoff). The spec says the concurrent PUT "will create new
+ * admin player record or replace the existing" one: a record that does not exist
+ * yet is created by the same PUT, with no precondition to fail, so two first
+ * writers can both be answered 2xx. A first writer therefore reads the record
+ * back and trusts its write only if the record holds its own write id (`w`);
+ * otherwise it lost the race and starts over on what it read.
+ *
+ * Record value: `{ w: <write id>, doc: <the partition's document> }`.
+ *
+ * The last `updated_at` and document seen per partition are kept (bounded): a
+ * write starts from them without a GET; a 412 (stale) costs one re-read. A
+ * decision to write nothing taken on a remembered document is re-checked on a
+ * fresh read, so answers never come from a stale copy.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AgsClient } from '../ags/client.js';
+import { AgsError } from '../ags/errors.js';
+import type { AdminRecord } from '../ags/types.js';
+import { partitionId, StateStoreUnavailableError } from './state-store.js';
+import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
+
+/** Default record key of the state document. */
+export const DEFAULT_RECORD_KEY = 'extend-event-rules-state';
+/** Cloud Save's recommended largest request body. */
+export const RECOMMENDED_RECORD_BYTES = 250_000;
+/** `updatedAt` sent when creating a record (any RFC 3339 instant: there is nothing to compare with). */
+const CREATE_UPDATED_AT = new Date(0).toISOString();
+
+export interface CloudSaveStateStoreOptions {
+  /** A logged-in AGS client. Required. */
+  readonly ags: AgsClient;
+  /** Admin record key of the state document. Default: {@link DEFAULT_RECORD_KEY}. */
+  readonly recordKey?: string;
+  /** Write attempts of one `transact` under conflicts (412, lost create races) before it gives up (unavailable). Default: 10. */
+  readonly maxAttempts?: number;
+  /** Partitions whose last `updated_at` is remembered. Default: 2000. */
+  readonly cacheSize?: number;
+  /** Warn (once per partition) when a record grows past this many bytes. Default: {@link RECOMMENDED_RECORD_BYTES}. */
+  readonly warnBytes?: number;
+  /** Jitter source in [0, 1). Default: `Math.random`. */
+  readonly random?: () => number;
+  /** Default: none. */
+  readonly logger?: Logger;
+}
+
+interface Known {
+  /** `undefined`: the record does not exist. */
+  readonly updatedAt: string | undefined;
+  readonly doc: StateDocument | undefined;
+  readonly writer: string | undefined;
+}
+
+/** Counters of the calls made (bench: AGS calls per event). */
+export interface CloudSaveCallCounts {
+  reads: number;
+  writes: number;
+  conflicts: number;
+  lostCreates: number;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof AgsError ? error.status : undefined;
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class CloudSaveStateStore implements StateStore {
+  readonly kind = 'cloudsave' as const;
+  readonly counts: CloudSaveCallCounts = { reads: 0, writes: 0, conflicts: 0, lostCreates: 0 };
+  readonly #ags: AgsClient;
+  readonly #key: string;
+  readonly #maxAttempts: number;
+  readonly #cacheSize: number;
+  readonly #warnBytes: number;
+  readonly #random: () => number;
+  readonly #logger: Logger | undefined;
+  readonly #known = new Map<string, Known>();
+  readonly #warned = new Set<string>();
+  #closed = false;
+
+  constructor(options: CloudSaveStateStoreOptions) {
+    this.#ags = options.ags;
+    this.#key = options.recordKey ?? DEFAULT_RECORD_KEY;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 10);
+    this.#cacheSize = Math.max(0, options.cacheSize ?? 2000);
+    this.#warnBytes = options.warnBytes ?? RECOMMENDED_RECORD_BYTES;
+    this.#random = options.random ?? Math.random;
+    this.#logger = options.logger;
+  }
+
+  /** The admin record key used. */
+  get recordKey(): string {
+    return this.#key;
+  }
+
+  #check(operation: string, options?: StoreCallOptions): void {
+    if (this.#closed) throw new StateStoreUnavailableError('cloudsave', operation, 'the store is closed');
+    if (options?.signal?.aborted) throw new StateStoreUnavailableError('cloudsave', operation, 'aborted');
+  }
+
+  #remember(id: string, known: Known): void {
+    if (this.#cacheSize === 0) return;
+    this.#known.delete(id);
+    this.#known.set(id, known);
+    if (this.#known.size > this.#cacheSize) this.#known.delete(this.#known.keys().next().value!);
+  }
+
+  /** The record as stored now (GET), `updatedAt: undefined` when absent. */
+  async #fetch(p: Partition, operation: string, signal?: AbortSignal): Promise<Known> {
+    this.counts.reads++;
+    let record: AdminRecord;
+    try {
+      record = p.userId !== undefined ? await this.#ags.adminGetAdminPlayerRecordV1(p.namespace, p.userId, this.#key, signal) : await this.#ags.adminGetAdminGameRecordV1(p.namespace, this.#key, signal);
+    } catch (error) {
+      if (statusOf(error) === 404) return { updatedAt: undefined, doc: undefined, writer: undefined };
+      throw new StateStoreUnavailableError('cloudsave', operation, reasonOf(error));
+    }
+    const value = record.value ?? {};
+    const doc = value.doc !== null && typeof value.doc === 'object' && !Array.isArray(value.doc) ? (value.doc as StateDocument) : undefined;
+    const known: Known = { updatedAt: record.updated_at, doc, writer: typeof value.w === 'string' ? value.w : undefined };
+    this.#remember(partitionId(p), known);
+    return known;
+  }
+
+  /** One conditional write. Resolves with the new `updated_at` when Cloud Save tells it (player records), `'conflict'` on 412. */
+  async #put(p: Partition, value: Record<string, unknown>, updatedAt: string | undefined, signal?: AbortSignal): Promise<{ updatedAt?: string } | 'conflict'> {
+    this.counts.writes++;
+    const body = { value, updatedAt: updatedAt ?? CREATE_UPDATED_AT };
+    try {
+      if (p.userId !== undefined) {
+        const answer = await this.#ags.adminPutAdminPlayerRecordConcurrentHandlerV1(p.namespace, p.userId, this.#key, body, signal);
+        return typeof answer?.updated_at === 'string' ? { updatedAt: answer.updated_at } : {};
+      }
+      await this.#ags.adminPutAdminGameRecordConcurrentHandlerV1(p.namespace, this.#key, body, signal);
+      return {};
+    } catch (error) {
+      if (statusOf(error) === 412) return 'conflict';
+      throw error;
+    }
+  }
+
+  async read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined> {
+    this.#check('read', options);
+    return (await this.#fetch(partition, 'read', options?.signal)).doc;
+  }
+
+  async transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
+    const id = partitionId(partition);
+    const signal = options?.signal;
+    /** Our write ids of this call and what `update` answered with each: a write whose answer was lost is recognised on the next read. */
+    const mine = new Map<string, T>();
+    let current: Known | undefined = this.#known.get(id);
+    let fresh = current === undefined;
+    for (let attempt = 1; ; attempt++) {
+      this.#check('transact', options);
+      current ??= await this.#fetch(partition, 'transact', signal);
+      if (current.writer !== undefined && mine.has(current.writer)) return mine.get(current.writer)!;
+      const change = update(current.doc); // its throw propagates as is: nothing written
+      if (change.next === undefined) {
+        if (fresh) return change.result;
+        current = undefined; // decided on a remembered copy: check on a fresh read
+        fresh = true;
+        continue;
+      }
+      const writer = randomUUID();
+      mine.set(writer, change.result);
+      const value = { w: writer, doc: change.next };
+      this.#sizeCheck(id, value);
+      let written: { updatedAt?: string } | 'conflict';
+      try {
+        written = await this.#put(partition, value, current.updatedAt, signal);
+      } catch (error) {
+        // The write may or may not have landed (timeout, reset): the next read tells.
+        this.#known.delete(id);
+        if (attempt >= this.#maxAttempts || !(error instanceof AgsError && error.retriable)) throw new StateStoreUnavailableError('cloudsave', 'transact', reasonOf(error));
+        current = undefined;
+        fresh = true;
+        await this.#backoff(attempt);
+        continue;
+      }
+      if (written === 'conflict') {
+        this.counts.conflicts++;
+        this.#known.delete(id);
+        if (attempt >= this.#maxAttempts) throw new StateStoreUnavailableError('cloudsave', 'transact', `the record kept changing (${attempt} attempts)`);
+        current = undefined;
+        fresh = true;
+        await this.#backoff(attempt);
+        continue;
+      }
+      if (current.updatedAt === undefined) {
+        // Created: another first writer may have created it at the same time (no precondition on
+        // a create). Trust the write only if the record holds it.
+        const back = await this.#fetch(partition, 'transact', signal);
+        if (back.writer === writer) return change.result;
+        this.counts.lostCreates++;
+        if (back.writer !== undefined && mine.has(back.writer)) return mine.get(back.writer)!;
+        if (attempt >= this.#maxAttempts) throw new StateStoreUnavailableError('cloudsave', 'transact', `lost the creation race ${attempt} times`);
+        current = back;
+        fresh = true;
+        continue;
+      }
+      if (written.updatedAt !== undefined) this.#remember(id, { updatedAt: written.updatedAt, doc: change.next, writer });
+      else this.#known.delete(id); // game records answer 204: the next write reads first
+      return change.result;
+    }
+  }
+
+  #sizeCheck(id: string, value: unknown): void {
+    if (this.#warned.has(id)) return;
+    const bytes = Buffer.byteLength(JSON.stringify(value));
+    if (bytes > this.#warnBytes) {
+      this.#warned.add(id);
+      this.#logger?.warn({ store: 'cloudsave', partition: id, bytes }, `state record of ${id} is ${bytes} bytes, over Cloud Save's recommended ${this.#warnBytes}: lower DEDUPE_RETENTION_HOURS`);
+    }
+  }
+
+  #backoff(attempt: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, Math.floor(this.#random() * Math.min(500, 10 * 2 ** attempt))));
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#known.clear();
+    return Promise.resolve();
+  }
+}

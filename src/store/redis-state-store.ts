@@ -1,0 +1,176 @@
+/**
+ * Redis {@link StateStore}: one hash per partition, `<prefix>s:<namespace>:<userId or ->`,
+ * holding the document (`d`, JSON) and its version (`v`, an integer bumped on
+ * every write). `transact` reads both, runs `update`, and writes with a Lua
+ * compare-and-set (the write happens only if `v` is still the one read), so
+ * concurrent writers in any replica serialize; a loser re-reads and retries
+ * (bounded, jittered).
+ *
+ * The client fails fast: with the offline queue off, a command issued while
+ * Redis is unreachable rejects at once (or after `commandTimeoutMs`) and the
+ * client reconnects in the background. Every failure surfaces as
+ * {@link StateStoreUnavailableError}, so the event is redelivered rather than
+ * processed without the store (fail closed). ioredis is imported lazily (only
+ * when this backend is chosen).
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { StateStoreUnavailableError } from './state-store.js';
+import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
+
+export interface RedisStateStoreOptions {
+  /** `redis://[:password@]host:port[/db]` (`REDIS_URL`). Required. */
+  readonly url: string;
+  /** Prefix of every key. Default: `eer:`. */
+  readonly keyPrefix?: string;
+  /** Time to establish a connection, ms. Default: 1000. */
+  readonly connectTimeoutMs?: number;
+  /** Time a command may take before it rejects, ms. Default: 1000. */
+  readonly commandTimeoutMs?: number;
+  /** Longest pause between reconnection attempts, ms. Default: 2000. */
+  readonly maxReconnectDelayMs?: number;
+  /** Write attempts of one `transact` under conflicts before it gives up (unavailable). Default: 20. */
+  readonly maxAttempts?: number;
+  /** Expire a partition this long after its last write, ms (a player gone for longer loses nothing the sections still need). Default: none. */
+  readonly ttlMs?: number;
+  /** Where connection losses and recoveries are logged (once per change). Default: none. */
+  readonly logger?: Logger;
+}
+
+/** KEYS[1] the hash; ARGV: expected version ('0' = absent), new JSON, ttl ms ('0' = none). Answers 1 (written) or 0 (conflict). */
+const CAS = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'd', ARGV[2])
+if ARGV[3] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1`;
+
+/** The error's message without credentials a URL might carry. */
+export function redactUrl(message: string): string {
+  return message.replace(/\/\/[^@/\s]*@/g, '//[redacted]@');
+}
+
+function reasonOf(error: unknown): string {
+  return redactUrl(error instanceof Error ? error.message : String(error));
+}
+
+export class RedisStateStore implements StateStore {
+  readonly kind = 'redis' as const;
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #logger: Logger | undefined;
+  readonly #maxAttempts: number;
+  readonly #ttl: string;
+  #healthy = true;
+  #closed = false;
+
+  /** Use {@link createRedisStateStore} (it imports ioredis lazily). */
+  constructor(RedisClass: typeof Redis, options: RedisStateStoreOptions) {
+    this.#prefix = options.keyPrefix ?? 'eer:';
+    this.#logger = options.logger;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 20);
+    this.#ttl = options.ttlMs !== undefined ? String(Math.max(1, Math.round(options.ttlMs))) : '0';
+    const maxDelay = options.maxReconnectDelayMs ?? 2000;
+    this.#redis = new RedisClass(options.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: options.connectTimeoutMs ?? 1000,
+      commandTimeout: options.commandTimeoutMs ?? 1000,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
+      enableReadyCheck: true,
+    });
+    this.#redis.on('error', (error: unknown) => {
+      if (this.#healthy && !this.#closed) {
+        this.#healthy = false;
+        this.#logger?.error({ store: 'redis', reason: reasonOf(error) }, 'state store (redis) unreachable: events with actions are answered UNAVAILABLE until it is back');
+      }
+    });
+    this.#redis.on('ready', () => {
+      if (!this.#healthy) this.#logger?.info({ store: 'redis' }, 'state store (redis) reachable again');
+      this.#healthy = true;
+    });
+  }
+
+  /** Resolves when connected (at most `timeoutMs`, default 5000); rejects with {@link StateStoreUnavailableError}. */
+  async ready(timeoutMs = 5000): Promise<void> {
+    if (this.#redis.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#redis.off('ready', onReady);
+        reject(new StateStoreUnavailableError('redis', 'connect', `not connected after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#redis.once('ready', onReady);
+    });
+  }
+
+  #key(p: Partition): string {
+    return `${this.#prefix}s:${p.namespace}:${p.userId ?? '-'}`;
+  }
+
+  #check(operation: string, options?: StoreCallOptions): void {
+    if (this.#closed) throw new StateStoreUnavailableError('redis', operation, 'the store is closed');
+    if (options?.signal?.aborted) throw new StateStoreUnavailableError('redis', operation, 'aborted');
+  }
+
+  async #get(key: string): Promise<{ version: string; doc: StateDocument | undefined }> {
+    const [v, d] = await this.#redis.hmget(key, 'v', 'd');
+    return { version: v ?? '0', doc: d ? (JSON.parse(d) as StateDocument) : undefined };
+  }
+
+  async read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined> {
+    this.#check('read', options);
+    try {
+      return (await this.#get(this.#key(partition))).doc;
+    } catch (error) {
+      throw new StateStoreUnavailableError('redis', 'read', reasonOf(error));
+    }
+  }
+
+  async transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
+    const key = this.#key(partition);
+    for (let attempt = 1; ; attempt++) {
+      this.#check('transact', options);
+      let current: { version: string; doc: StateDocument | undefined };
+      try {
+        current = await this.#get(key);
+      } catch (error) {
+        throw new StateStoreUnavailableError('redis', 'transact', reasonOf(error));
+      }
+      const change = update(current.doc); // its throw propagates as is: nothing written
+      if (change.next === undefined) return change.result;
+      let written: number;
+      try {
+        written = Number(await this.#redis.eval(CAS, 1, key, current.version, JSON.stringify(change.next), this.#ttl));
+      } catch (error) {
+        throw new StateStoreUnavailableError('redis', 'transact', reasonOf(error));
+      }
+      if (written === 1) return change.result;
+      if (attempt >= this.#maxAttempts) throw new StateStoreUnavailableError('redis', 'transact', `still conflicting after ${attempt} attempts`);
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * 2 ** attempt)));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#redis.status === 'ready') {
+      try {
+        await this.#redis.quit();
+        return;
+      } catch {
+        // fall through to a hard disconnect
+      }
+    }
+    this.#redis.disconnect();
+  }
+}
+
+/** A {@link RedisStateStore}, importing ioredis only now. */
+export async function createRedisStateStore(options: RedisStateStoreOptions): Promise<RedisStateStore> {
+  const { Redis } = await import('ioredis');
+  return new RedisStateStore(Redis, options);
+}

@@ -1,0 +1,262 @@
+/**
+ * The idempotency ledger on every state store backend: memory, a real Redis,
+ * and AGS Cloud Save (the stand-in, with its compare-and-set as the spec).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActionLedger, DEFAULT_MAX_ENTRIES, markId } from '../../src/delivery/action-ledger.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { createRedisStateStore } from '../../src/store/redis-state-store.js';
+import { CloudSaveStateStore, DEFAULT_RECORD_KEY, RECOMMENDED_RECORD_BYTES } from '../../src/store/cloudsave-state-store.js';
+import { StateStoreUnavailableError } from '../../src/store/state-store.js';
+import type { Partition, StateStore } from '../../src/store/state-store.js';
+import { AgsClient } from '../../src/ags/client.js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { describeWith, executable } from '../support/prereq.js';
+import { startRedis } from '../support/redis.js';
+import type { RedisProcess } from '../support/redis.js';
+import { freePort } from '../support/workspace.js';
+import { waitFor } from './support.js';
+
+const HOUR = 3_600_000;
+const P: Partition = { namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef' };
+
+/** Behaviour every backend must give the ledger. `make` returns stores sharing one key space (replicas). */
+function contract(name: string, make: (replicas: number) => Promise<StateStore[]>): void {
+  describe(`ledger on ${name}`, () => {
+    const ledger = async (): Promise<ActionLedger> => new ActionLedger({ store: (await make(1))[0]!, leaseMs: HOUR, retentionMs: HOUR });
+
+    it('claims a free key once, then answers busy; complete makes it done', async () => {
+      const l = await ledger();
+      const first = await l.claim(P, 'e1:r:0');
+      expect(first.status).toBe('claimed');
+      expect(await l.claim(P, 'e1:r:0')).toEqual({ status: 'busy' });
+      await l.complete(P, 'e1:r:0');
+      expect(await l.claim(P, 'e1:r:0')).toEqual({ status: 'done', state: 'succeeded' });
+      expect(await l.claim(P, 'e1:r:0', { reclaimDeadLettered: true })).toEqual({ status: 'done', state: 'succeeded' });
+      await l.store.close();
+    });
+
+    it('release frees only our own claim, and keeps an unknown outcome for the next claim', async () => {
+      const l = await ledger();
+      const a = await l.claim(P, 'e2:r:0');
+      if (a.status !== 'claimed') throw new Error('not claimed');
+      await l.release(P, 'e2:r:0', 'someone-else');
+      expect((await l.claim(P, 'e2:r:0')).status).toBe('busy');
+      await l.release(P, 'e2:r:0', a.token, 1234);
+      const b = await l.claim(P, 'e2:r:0');
+      expect(b).toMatchObject({ status: 'claimed', unknownSince: 1234 });
+      await l.release(P, 'e2:r:0', a.token); // a stale token
+      expect((await l.claim(P, 'e2:r:0')).status).toBe('busy');
+      await l.store.close();
+    });
+
+    it('a dead-lettered key is done, and claimable again only for a replay', async () => {
+      const l = await ledger();
+      expect((await l.claim(P, 'e3:r:0')).status).toBe('claimed');
+      await l.complete(P, 'e3:r:0', 'deadLettered');
+      expect(await l.claim(P, 'e3:r:0')).toEqual({ status: 'done', state: 'deadLettered' });
+      expect((await l.claim(P, 'e3:r:0', { reclaimDeadLettered: true })).status).toBe('claimed');
+      expect((await l.claim(P, 'e3:r:0', { reclaimDeadLettered: true })).status).toBe('busy');
+      await l.store.close();
+    });
+
+    it('counts failures per key; other sections of the document are left alone', async () => {
+      const l = await ledger();
+      await l.store.transact(P, (doc) => ({ next: { ...(doc ?? {}), rules: { owner: 'stateful rules' } }, result: 0 }));
+      expect(await l.countFailure(P, 'e4:r:0')).toBe(1);
+      expect(await l.countFailure(P, 'e4:r:0')).toBe(2);
+      expect(await l.countFailure(P, 'e4:r:1')).toBe(1);
+      expect((await l.store.read(P))?.rules).toEqual({ owner: 'stateful rules' });
+      await l.store.close();
+    });
+
+    it('concurrent claims of one key from three replicas: exactly one is claimed', async () => {
+      const stores = await make(3);
+      const ledgers = stores.map((store) => new ActionLedger({ store, leaseMs: HOUR }));
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => ledgers[i % 3]!.claim(P, 'race:r:0')));
+      expect(results.filter((r) => r.status === 'claimed')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'busy')).toHaveLength(11);
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    it('rejects with StateStoreUnavailableError once closed', async () => {
+      const l = await ledger();
+      await l.store.close();
+      await expect(l.claim(P, 'e5:r:0')).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    });
+  });
+}
+
+describe('ledger bounds', () => {
+  it('a claim expires after its lease, a done mark after its retention', async () => {
+    let now = 1_000;
+    const l = new ActionLedger({ store: new MemoryStateStore(), leaseMs: 100, retentionMs: 1_000, now: () => now });
+    expect((await l.claim(P, 'k')).status).toBe('claimed');
+    now += 99;
+    expect((await l.claim(P, 'k')).status).toBe('busy');
+    now += 1;
+    // taken over from a holder that died: its outcome is unknown since it claimed (reconcile first)
+    expect(await l.claim(P, 'k')).toMatchObject({ status: 'claimed', unknownSince: 1_000 });
+    await l.complete(P, 'k');
+    now += 999;
+    expect((await l.claim(P, 'k')).status).toBe('done');
+    now += 1;
+    expect((await l.claim(P, 'k')).status).toBe('claimed');
+  });
+
+  it('a heavy player: at most maxEntries marks, the newest kept, live claims never dropped', async () => {
+    let now = 1_000_000;
+    const store = new MemoryStateStore();
+    const l = new ActionLedger({ store, leaseMs: HOUR, retentionMs: 7 * 24 * HOUR, maxEntries: 200, now: () => now });
+    expect((await l.claim(P, 'live')).status).toBe('claimed');
+    for (let i = 0; i < 600; i++) {
+      now++;
+      await l.claim(P, `evt-${i}:r:0`);
+      await l.complete(P, `evt-${i}:r:0`);
+    }
+    const marks = ((await store.read(P))?.actions as { m: Record<string, unknown> }).m;
+    expect(Object.keys(marks).length).toBeLessThanOrEqual(200);
+    expect(marks[markId('live')]).toBeDefined();
+    expect((await l.claim(P, 'evt-599:r:0')).status).toBe('done');
+    expect((await l.claim(P, 'evt-420:r:0')).status).toBe('done');
+    expect((await l.claim(P, 'evt-10:r:0')).status).toBe('claimed'); // dropped long ago
+  });
+
+  it('with the default bound, a player with more events than it keeps stays well under Cloud Save\'s 250 KB', async () => {
+    const now = Date.now();
+    const store = new MemoryStateStore();
+    const l = new ActionLedger({ store, now: () => now });
+    // 3000 done marks of long event ids, as years of a heavy player would leave (written in one go)
+    const m: Record<string, unknown> = {};
+    for (let i = 0; i < 3000; i++) m[markId(`${'e'.repeat(36)}-${i}:grant-item-on-login:grantItem#1`)] = { s: 'd', e: now + 7 * 24 * HOUR - i, n: 3 };
+    await store.transact(P, () => ({ next: { actions: { m } }, result: 0 }));
+    await l.complete(P, 'one-more');
+    const doc = await store.read(P);
+    expect(Object.keys((doc?.actions as { m: object }).m).length).toBeLessThanOrEqual(DEFAULT_MAX_ENTRIES);
+    expect(Buffer.byteLength(JSON.stringify({ w: 'a-write-id', doc }))).toBeLessThan(RECOMMENDED_RECORD_BYTES / 2);
+  });
+});
+
+contract('memory', (n) => {
+  const one = new MemoryStateStore();
+  return Promise.resolve(Array.from({ length: n }, () => one));
+});
+
+describeWith(executable('redis-server', 'redis-server'), 'redis backend', () => {
+  let redis: RedisProcess;
+  let n = 0;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  const connected = async (keyPrefix: string) => {
+    const store = await createRedisStateStore({ url: redis.url, keyPrefix });
+    await store.ready();
+    return store;
+  };
+  contract('redis', (count) => {
+    const keyPrefix = `t${++n}:`; // a fresh key space per test
+    return Promise.all(Array.from({ length: count }, () => connected(keyPrefix)));
+  });
+
+  it('a claim expires after its lease (a crashed holder)', async () => {
+    const l = new ActionLedger({ store: await connected('lease:'), leaseMs: 150 });
+    expect((await l.claim(P, 'k')).status).toBe('claimed');
+    expect((await l.claim(P, 'k')).status).toBe('busy');
+    await waitFor(async () => (await l.claim(P, 'k')).status === 'claimed');
+    await l.store.close();
+  });
+
+  it('fails fast with StateStoreUnavailableError when Redis is unreachable (no password in the message), and recovers in the background', async () => {
+    const port = await freePort();
+    const store = await createRedisStateStore({ url: `redis://:hunter2@127.0.0.1:${port}` });
+    const l = new ActionLedger({ store });
+    const error = await l.claim(P, 'down:r:0').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StateStoreUnavailableError);
+    expect(String((error as Error).message)).not.toContain('hunter2');
+    const server = await startRedis({ port });
+    try {
+      await waitFor(async () => {
+        try {
+          return (await l.claim(P, 'down:r:0')).status === 'claimed';
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+});
+
+describe('cloudsave backend (AGS stand-in)', () => {
+  let ags: AgsStandIn;
+  const clients: AgsClient[] = [];
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await ags.close();
+  });
+  let n = 0;
+  const cloudSave = (recordKey: string): CloudSaveStateStore => {
+    const client = new AgsClient({ baseUrl: ags.url, clientId: ags.clientId, clientSecret: ags.clientSecret, backoffBaseMs: 1 });
+    clients.push(client);
+    return new CloudSaveStateStore({ ags: client, recordKey });
+  };
+  contract('cloudsave', (count) => {
+    const key = `ledger-test-${++n}`; // a fresh record per test
+    return Promise.resolve(Array.from({ length: count }, () => cloudSave(key)));
+  });
+
+  it('one admin player record per player, one admin game record for events without a player; nothing else written', async () => {
+    const l = new ActionLedger({ store: cloudSave(DEFAULT_RECORD_KEY) });
+    await l.claim(P, 'p:r:0');
+    await l.claim({ namespace: 'mygame' }, 'g:r:0');
+    expect(ags.cloudSave.adminRecord(P.userId, DEFAULT_RECORD_KEY)?.value).toMatchObject({ doc: { actions: { m: { [markId('p:r:0')]: { s: 'c' } } } } });
+    expect(ags.cloudSave.adminRecord(undefined, DEFAULT_RECORD_KEY)?.value).toMatchObject({ doc: { actions: { m: { [markId('g:r:0')]: { s: 'c' } } } } });
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('412 on a stale updatedAt: re-read and retry; a lost creation race is detected by reading back', async () => {
+    const a = new ActionLedger({ store: cloudSave('race-412') });
+    const b = new ActionLedger({ store: cloudSave('race-412') });
+    expect((await a.claim(P, 'k1')).status).toBe('claimed'); // creates the record
+    expect((await b.claim(P, 'k2')).status).toBe('claimed'); // b reads, writes
+    const before = ags.cloudSave.preconditionFailures();
+    expect((await a.claim(P, 'k3')).status).toBe('claimed'); // a's remembered updatedAt is stale: 412, re-read, retry
+    expect(ags.cloudSave.preconditionFailures()).toBe(before + 1);
+    const marks = (ags.cloudSave.adminRecord(P.userId, 'race-412')?.value.doc as { actions: { m: Record<string, unknown> } }).actions.m;
+    expect(Object.keys(marks).sort()).toEqual([markId('k1'), markId('k2'), markId('k3')].sort());
+
+    // another first writer's create replaces ours right after it: our claim must not be trusted
+    ags.cloudSave.overwriteAfterNextCreate(P.userId, 'race-create', { w: 'other-writer', doc: { actions: { m: { [markId('k')]: { s: 'c', t: 'theirs', l: Date.now() + HOUR, e: Date.now() + HOUR } } } } });
+    const store = cloudSave('race-create');
+    expect(await new ActionLedger({ store }).claim(P, 'k')).toEqual({ status: 'busy' });
+    expect(store.counts.lostCreates).toBe(1);
+  });
+
+  it('a write whose answer is lost (reset after apply) is recognised by its write id: no duplicate, no error', async () => {
+    const store = cloudSave('lost-answer');
+    const l = new ActionLedger({ store });
+    expect((await l.claim(P, 'k0')).status).toBe('claimed');
+    ags.fail('/concurrent/adminrecords/lost-answer', [{ reset: true, afterEffect: true }]);
+    const c = await l.claim(P, 'k1');
+    expect(c.status).toBe('claimed');
+    expect(await l.claim(P, 'k1')).toEqual({ status: 'busy' });
+  });
+
+  it('Cloud Save down: StateStoreUnavailableError (retriable)', async () => {
+    const store = cloudSave('down');
+    ags.fail('/adminrecords/down', [{ status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }]);
+    const error = await new ActionLedger({ store }).claim(P, 'k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StateStoreUnavailableError);
+    expect((error as StateStoreUnavailableError).retriable).toBe(true);
+  });
+});

@@ -1,0 +1,257 @@
+/**
+ * Issue 13 end to end, with the DEFAULT configuration of a live deployment (no
+ * REDIS_URL, no STATE_STORE: the state store is AGS Cloud Save): every row of
+ * the issue's table, counting effects at the AGS stand-in, including those
+ * whose answer never arrived. Real processes: `node dist/main.js` (killed with
+ * SIGKILL, restarted, two replicas), the stand-in, a gRPC sender.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { describeWith } from '../support/prereq.js';
+import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import type { AppProcess, Encoded } from './support.js';
+import { actionCalls, cloudSaveMark } from './store-support.js';
+
+/** Grants per user id, counted where they take effect. */
+function grantsOf(ags: AgsStandIn, users: readonly string[]): number[] {
+  return users.map((u) => ags.fulfillments.filter((f) => f.userId === u).reduce((n, f) => n + f.quantity, 0));
+}
+
+describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with the default store, AGS Cloud Save (issue 13)', () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const connect = clients.connect;
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    AB_BASE_URL: ags.url,
+    AB_CLIENT_ID: ags.clientId,
+    AB_CLIENT_SECRET: ags.clientSecret,
+    AB_NAMESPACE: 'mygame',
+    ITEM_ID_TO_GRANT: 'item-1',
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
+    const users = Array.from({ length: n }, () => userId());
+    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
+    return { users, encoded };
+  }
+
+  async function deliverAll(app: AppProcess, encoded: readonly Encoded[]): Promise<void> {
+    const c = connect(app);
+    await pool(
+      encoded.map((e) => () => deliverUntilOk(() => c, e)),
+      6,
+    );
+  }
+
+  it('the store is Cloud Save by default: admin player records hold the done marks', async () => {
+    const app = await startApp({ env: env() });
+    expect(app.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('serving'))?.store).toBe('cloudsave');
+    const { users, encoded } = await events(1, 'default');
+    await deliverAll(app, encoded);
+    expect(cloudSaveMark(ags, users[0], `default-${users[0]}:grant-item-on-login:grantItem#0`)?.s).toBe('d');
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('12 events granted, kill -9, a new process, the sidecar redelivers the 12: one grant each', async () => {
+    const first = await startApp({ env: env() });
+    const { users, encoded } = await events(12, 'kill9');
+    await deliverAll(first, encoded);
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    const second = await startApp({ env: env() });
+    await deliverAll(second, encoded);
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    const summaries = second.logsMatching(/rule\(s\) matched/);
+    expect(summaries.flatMap((s) => (s.actions as { status: string }[]).map((a) => a.status))).toEqual(users.map(() => 'duplicate'));
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('graceful SIGTERM restart, and past the old DEDUPE_MAX_KEYS: one grant each', async () => {
+    const first = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
+    const { users, encoded } = await events(12, 'sigterm');
+    await deliverAll(first, encoded);
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+    const second = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
+    await deliverAll(second, encoded);
+    await deliverAll(second, encoded);
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+  });
+
+  it('two replicas, each event delivered to both at once: one grant each', async () => {
+    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const ca = connect(a);
+    const cb = connect(b);
+    const { users, encoded } = await events(12, 'replicas');
+    await pool(
+      encoded.flatMap((e) => [() => deliverUntilOk(() => ca, e), () => deliverUntilOk(() => cb, e)]),
+      8,
+    );
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('AGS applies the fulfillment, its answer comes after AGS_TIMEOUT_MS: never sent again, reconciled, one grant over 3 deliveries', async () => {
+    const app = await startApp({ env: env({ AGS_TIMEOUT_MS: '400' }) });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'late');
+    ags.fail('/fulfillment', [{ answerLateMs: 1500 }]);
+    const first = await callOnce(c, encoded[0]!);
+    expect(first.code).toBe(grpc.status.UNAVAILABLE); // outcome unknown: redeliver, reconcile
+    expect(grantsOf(ags, users)).toEqual([1]);
+    await deliverUntilOk(() => c, encoded[0]!);
+    await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1); // not even the client's retries resent it
+    expect(actionCalls(ags).filter((q) => q.operation === 'queryFulfillmentHistories').length).toBeGreaterThanOrEqual(1);
+    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+  });
+
+  it('AGS applies the fulfillment, then the connection resets: one grant over 3 deliveries', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'reset');
+    ags.fail('/fulfillment', [{ reset: true, afterEffect: true }]);
+    for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1);
+  });
+
+  it('an answer lost and the grant NOT applied (reset before effect): the lookup finds nothing and it is granted once', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'reset-before');
+    ags.fail('/fulfillment', [{ reset: true }]);
+    await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(2);
+  });
+
+  it('the caller\'s gRPC deadline is shorter than AGS\'s latency: the request completes, redeliveries meanwhile answer UNAVAILABLE, one grant over 5 deliveries', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'deadline');
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    ags.fail('/fulfillment', [{ proceed: true, until: gate }]);
+    const first = await callOnce(c, encoded[0]!, 300);
+    expect(first.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await waitUntil('the grant request is at AGS', () => ags.requests.some((q) => q.path.endsWith('/fulfillment')));
+    for (let i = 0; i < 3; i++) {
+      const again = await callOnce(c, encoded[0]!, 5_000);
+      expect(again.code).toBe(grpc.status.UNAVAILABLE); // the live claim of the first delivery
+      expect(again.details).toMatch(/another delivery of this event is running this action/);
+    }
+    open();
+    await waitUntil('the grant took effect', () => grantsOf(ags, users)[0] === 1);
+    await deliverUntilOk(() => c, encoded[0]!);
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1);
+  });
+
+  it('a log action inserted before grantItem between two deliveries (the rules file changed): one grant', async () => {
+    const dir = tempDir('eer-e2e-keys-');
+    const v1 = join(dir, 'v1.yaml');
+    const v2 = join(dir, 'v2.yaml');
+    const rule = (actions: string): string => `version: 1\nrules:\n  - name: welcome\n    on: userLoggedIn\n    do:\n${actions}`;
+    writeFileSync(v1, rule('      - grantItem: { itemId: item-1 }\n'));
+    writeFileSync(v2, rule('      - log: { message: welcome }\n      - grantItem: { itemId: item-1 }\n'));
+    const { users, encoded } = await events(1, 'keys');
+    const first = await startApp({ env: env({ RULES_FILE: v1 }) });
+    await deliverAll(first, encoded);
+    await first.stop();
+    const second = await startApp({ env: env({ RULES_FILE: v2 }) });
+    await deliverAll(second, encoded);
+    expect(grantsOf(ags, users)).toEqual([1]);
+  });
+
+  it('no rule matches: the event never touches the store', async () => {
+    const app = await startApp({ env: env() });
+    const before = ags.serviceRequests().length;
+    const e = await encode(LOGIN_SERVICE, loginEvent({ id: 'other-ns', userId: userId(), namespace: 'othergame' }));
+    expect((await callOnce(connect(app), e)).code).toBe(grpc.status.OK);
+    expect(ags.serviceRequests()).toHaveLength(before);
+  });
+
+  it('at most once: updateStat INCREMENT sent, answer lost, no lookup -> an unknown-outcome dead letter, no second effect; replay skips it unless --force', async () => {
+    const dir = tempDir('eer-e2e-amo-');
+    const rules = join(dir, 'rules.yaml');
+    const deadLetterFile = join(dir, 'dead-letters.jsonl');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: count-logins\n    on: userLoggedIn\n    do:\n      - updateStat: { statCode: logins, value: 1 }\n');
+    const app = await startApp({ env: env({ RULES_FILE: rules, DEAD_LETTER_FILE: deadLetterFile }) });
+    const c = connect(app);
+    const { encoded } = await events(1, 'amo');
+    ags.fail('/statitems/value', [{ reset: true, afterEffect: true }]);
+    for (let i = 0; i < 3; i++) expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.OK);
+    const increments = (): number => actionCalls(ags).filter((q) => q.operation === 'updateUserStatItemValue').length;
+    expect(increments()).toBe(1);
+    const letters = readFileSync(deadLetterFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'count-logins', action: 'updateStat' });
+
+    const replay = async (...extra: string[]): Promise<string> => {
+      const child = spawn(process.execPath, [DIST_CLI, 'replay', deadLetterFile, '--target', app.address, ...extra], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      await new Promise((r) => child.once('exit', r));
+      return out;
+    };
+    expect(await replay()).toMatch(/^SKIPPED count-logins\/updateStat#0 .*outcome unknown/m);
+    expect(increments()).toBe(1);
+    expect(await replay('--force')).toMatch(/^OK count-logins\/updateStat#0/m);
+    expect(increments()).toBe(2); // forced: the operator checked AGS and chose to send it again
+  });
+
+  it('kill -9 while AGS applies the grant (between its effect and the done mark): after the lease, the redelivery reconciles instead of granting again', async () => {
+    const lease = { EVENT_DEADLINE_MS: '1000', DEDUPE_LEASE_MS: '1500' };
+    const first = await startApp({ env: env(lease) });
+    const { users, encoded } = await events(1, 'kill-mid');
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    ags.fail('/fulfillment', [{ proceed: true, until: gate }]);
+    const pending = callOnce(connect(first), encoded[0]!, 10_000);
+    await waitUntil('the grant request is at AGS', () => ags.requests.some((q) => q.path.endsWith('/fulfillment')));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await pending;
+    open(); // AGS applies it; nobody hears the answer
+    await waitUntil('the grant took effect', () => grantsOf(ags, users)[0] === 1);
+    const second = await startApp({ env: env(lease) });
+    await deliverUntilOk(() => connect(second), encoded[0]!); // busy until the dead holder's lease ends, then reconciled
+    expect(grantsOf(ags, users)).toEqual([1]);
+    expect(second.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+  });
+
+  it('creditWallet whose answer is lost: found by its metadata in the wallet transactions, one credit over 3 deliveries', async () => {
+    const dir = tempDir('eer-e2e-wallet-');
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
+    const app = await startApp({ env: env({ RULES_FILE: rules }) });
+    const c = connect(app);
+    const { users, encoded } = await events(1, 'wallet');
+    ags.fail('/wallets/COINS/credit', [{ reset: true, afterEffect: true }]);
+    for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
+    expect(ags.walletTransactions.filter((t) => t.userId === users[0])).toHaveLength(1);
+    expect(actionCalls(ags).filter((q) => q.operation === 'listUserCurrencyTransactions').length).toBeGreaterThanOrEqual(1);
+    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+  });
+});
