@@ -6,6 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { forbiddenEnvReason } from './rules/env-policy.js';
+import { registerSecret } from './telemetry/redact.js';
 
 /** A documented environment variable. */
 export interface EnvVar {
@@ -167,6 +169,16 @@ export function readEnvironment(processEnv: Env = process.env, cwd = process.cwd
   return merged;
 }
 
+/** The password of a URL's userinfo (`redis://:pw@host`), if any. */
+function passwordOf(url: string): string | undefined {
+  try {
+    const p = new URL(url).password;
+    return p === '' ? undefined : decodeURIComponent(p);
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadConfig(env: Env): Config {
   const clientId = str(env, 'AB_CLIENT_ID');
   const clientSecret = str(env, 'AB_CLIENT_SECRET');
@@ -175,7 +187,11 @@ export function loadConfig(env: Env): Config {
   const dryRun = dryRunFlag || noCredentials;
   const dryRunReason = dryRunFlag ? 'DRY_RUN=true' : noCredentials ? 'AB_CLIENT_ID/AB_CLIENT_SECRET are not set' : undefined;
 
+  // Secrets read here are redacted wherever displayed; credentials are not in the environment rules see.
+  registerSecret(clientSecret);
+  registerSecret(passwordOf(str(env, 'REDIS_URL')));
   const rulesEnv: Record<string, string | undefined> = { ...env };
+  for (const name of Object.keys(rulesEnv)) if (forbiddenEnvReason(name) !== undefined) delete rulesEnv[name];
   const demoEnv: string[] = [];
   if (dryRun) {
     for (const [k, v] of Object.entries(DRY_RUN_DEMO_ENV)) {

@@ -8,6 +8,7 @@
  * counter increments (no child logger, no abort signals, no executor) and is
  * answered synchronously; spans are created only when tracing is on.
  */
+import { redactText } from './telemetry/redact.js';
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
 import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from './telemetry/tracing.js';
@@ -154,7 +155,7 @@ export function createEventHandler(options: EventHandlerOptions) {
     if (span) {
       span.setAttribute('event.outcome', report.outcome.kind);
       span.setAttribute('event.rules_matched', matched);
-      if (report.outcome.kind !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: report.outcome.message });
+      if (report.outcome.kind !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(report.outcome.message) });
     }
     logger.info(
       {

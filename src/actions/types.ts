@@ -16,12 +16,12 @@ export interface PlannedRequest {
   /** AGS operation id (`fulfillItem`) or `http` for webhooks. */
   readonly operation: string;
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** Path below `AB_BASE_URL` (`/platform/admin/...`), or an absolute URL for `http`. */
+  /** Path below `AB_BASE_URL` (`/platform/admin/...`), or for `http` its URL with path and query redacted (`https://hooks.example/[redacted]`). */
   readonly path: string;
   readonly query?: Readonly<Record<string, string>>;
   /** JSON body, if any. */
   readonly body?: unknown;
-  /** Extra headers (never secrets: values from `${env...}` are shown redacted in plans). */
+  /** Extra headers (secret-looking ones shown `[redacted]` in plans). */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -65,10 +65,22 @@ export interface ActionDefinition<P extends Record<string, unknown> = Record<str
   readonly permission?: string;
   /** Does the action call AGS (needs a client / token)? */
   readonly usesAgs: boolean;
-  /** Fill defaults from the event (user id, namespace...) and check what the schema cannot. Throws ActionParamError. */
+  /**
+   * Fill defaults from the event (user id, namespace...) and check what the
+   * schema cannot. Throws ActionParamError. Also run at load on values known
+   * then, with a stand-in event holding only `userId` (see
+   * `src/rules/action-params.ts`): no side effects.
+   */
   normalize(params: Record<string, unknown>, ctx: ActionContext): P;
   /** The exact request(s) `execute` would send. Pure. */
   plan(params: P, ctx: ActionContext): PlannedRequest[];
+  /**
+   * The params as displayed (explain, test, logs), secrets out: e.g. `http`
+   * shows its URL as `origin/[redacted]` and secret-looking headers as
+   * `[redacted]`. Default: as they are (registered secret values are redacted
+   * everywhere anyway).
+   */
+  display?(params: P): Record<string, unknown>;
   /** Perform the action. Throws AgsError / ActionError; `retriable` on the error decides redelivery. */
   execute(params: P, ctx: ActionContext): Promise<ActionResult>;
 }

@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/metrics.js';
 import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
+import { redactUrl } from '../telemetry/redact.js';
 import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
@@ -53,6 +54,8 @@ export interface CallSpec {
   prepare(): Promise<Omit<RawRequest, 'timeoutMs' | 'signal'>> | Omit<RawRequest, 'timeoutMs' | 'signal'>;
   /** Where this call's lines go (resolved only when one is written). Default: the caller's `logger`. */
   readonly logTo?: () => Logger;
+  /** The URL's path and query are credentials (webhooks): spans show its origin only. Default: false. */
+  readonly secretUrl?: boolean;
   /** Called once on the first 401; the call is then repeated once (re-login). */
   onUnauthorized?(): Promise<void>;
 }
@@ -157,7 +160,7 @@ export class HttpCaller {
         const timeoutMs = Math.max(1, Math.min(spec.timeoutMs ?? this.timeoutMs, remaining));
         let res: RawResponse | undefined;
         try {
-          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(signal ? { signal } : {}) });
+          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(signal ? { signal } : {}) }, spec.secretUrl === true);
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
@@ -222,14 +225,14 @@ export class HttpCaller {
   }
 
   /** One attempt, in a client span (when tracing is on) whose context travels in the request headers. */
-  #send(operation: string, attempt: number, req: RawRequest): Promise<RawResponse> {
+  #send(operation: string, attempt: number, req: RawRequest, secretUrl: boolean): Promise<RawResponse> {
     if (!tracingEnabled()) return this.transport.send(req);
     return inSpan(
       `${req.method} ${operation}`,
       SpanKind.CLIENT,
       {
         'http.request.method': req.method,
-        'url.full': `${req.url.origin}${req.url.pathname}`,
+        'url.full': secretUrl ? redactUrl(req.url.href) : `${req.url.origin}${req.url.pathname}`,
         'server.address': req.url.hostname,
         'ags.operation': operation,
         ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),

@@ -52,7 +52,7 @@ export interface FulfillmentV3Result extends FulfillmentResult {
 
 /** Body of `fulfillItemsV3` (`PUT .../fulfillments/{transactionId}`). */
 export interface FulfillmentV3Request {
-  items: Array<Omit<FulfillmentRequest, 'orderNo'>>;
+  items: FulfillmentRequest[];
   [key: string]: unknown;
 }
 

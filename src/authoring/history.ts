@@ -3,6 +3,7 @@
  * --history`): `{ events: [{ event, at }], firings: [{ rule, at }] }`, built
  * into the ledger document the server would have stored.
  */
+import { parseInstant } from '../rules/instant.js';
 import type { Catalog } from '../events/types.js';
 import { Ledger } from '../state/ledger.js';
 import type { StateDocument } from '../store/state-store.js';
@@ -43,9 +44,13 @@ export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report
         return;
       }
       for (const k of Object.keys(item)) if (k !== field && k !== 'at') report([...ip, k], `unknown key "${k}" in an entry of ${kind} (allowed: ${field}, at)`, true);
-      const at = item.at instanceof Date ? item.at.getTime() : typeof item.at === 'string' ? Date.parse(item.at) : NaN;
+      const parsed = typeof item.at === 'string' ? parseInstant(item.at) : undefined;
+      const at = item.at instanceof Date ? item.at.getTime() : parsed?.ok ? parsed.ms : NaN;
       if (Number.isNaN(at)) {
-        report(item.at === undefined ? ip : [...ip, 'at'], `"at" must be an ISO 8601 instant (2026-12-01T00:00:00Z), not ${JSON.stringify(item.at) ?? 'missing'}`);
+        report(
+          item.at === undefined ? ip : [...ip, 'at'],
+          parsed && !parsed.ok && parsed.kind !== 'format' ? `"at": ${parsed.reason}; ${parsed.fix}` : `"at" must be an RFC 3339 instant with offset (2026-12-01T00:00:00Z), not ${JSON.stringify(item.at) ?? 'missing'}`,
+        );
         return;
       }
       const tag = `history-${++n}`;

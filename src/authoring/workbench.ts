@@ -14,6 +14,7 @@ import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
 import { loadRules } from '../rules/load.js';
 import type { RulesLoadResult } from '../rules/load.js';
 import type { PlannedAction } from '../rules/types.js';
+import { redactText, redactValue } from '../telemetry/redact.js';
 import { EventDataError, UnknownEventError } from './errors.js';
 
 /** How missing fields of partial event data are filled. */
@@ -27,7 +28,7 @@ export interface PlannedStep {
   readonly action: string;
   /** `shadow`: the server plans and counts it but never sends it. */
   readonly mode: 'live' | 'shadow';
-  /** Parameters after the action's `normalize` (defaults from the event and the action applied). Absent when planning failed. */
+  /** Parameters after the action's `normalize` (defaults from the event and the action applied), as displayed (secrets redacted, see `ActionDefinition.display`). Absent when planning failed. */
   readonly params?: Record<string, unknown>;
   /** The exact requests the action would send. Absent when planning failed. */
   readonly requests?: readonly PlannedRequest[];
@@ -88,9 +89,10 @@ export function planSteps(
     };
     try {
       const params = def.normalize(p.params, ctx);
-      return { ...base, params, requests: def.plan(params, ctx) };
+      // shown, never sent: secrets out (see telemetry/redact.ts)
+      return { ...base, params: redactValue(def.display ? def.display(params) : params), requests: redactValue(def.plan(params, ctx)) };
     } catch (err) {
-      return { ...base, error: err instanceof Error ? err.message : String(err) };
+      return { ...base, error: redactText(err instanceof Error ? err.message : String(err)) };
     }
   });
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { loadConfig, readEnvironment } from '../config.js';
 import type { Command, CommandIO } from './io.js';
-import { UsageError } from './io.js';
+import { UsageError, redacting } from './io.js';
 
 const USAGE = `extend-event-rules: AGS Extend event handler driven by rules.yaml
 
@@ -79,7 +79,8 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   }
 }
 
-const io: CommandIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+// every byte a command prints goes through the secret redaction (see telemetry/redact.ts)
+const io: CommandIO = { stdout: redacting(process.stdout), stderr: redacting(process.stderr), stdin: process.stdin };
 runCli(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;

@@ -1,4 +1,6 @@
 /** What the commands share: their I/O, flag parsing, loading the catalog, one gRPC call. */
+import { Writable } from 'node:stream';
+import { redactText } from '../telemetry/redact.js';
 import type * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../events/catalog.js';
 import { CatalogLoadError } from '../events/types.js';
@@ -72,5 +74,16 @@ export function unaryCall(client: grpc.Client, path: string, bytes: Uint8Array, 
       { deadline: Date.now() + timeoutMs },
       (error) => resolve(error ?? undefined),
     );
+  });
+}
+
+/** A stream writing to `target` with registered secret values redacted (the CLI's stdout and stderr). */
+export function redacting(target: NodeJS.WritableStream): NodeJS.WritableStream {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: unknown, _encoding, callback) {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+      target.write(redactText(text), (err) => callback(err ?? null));
+    },
   });
 }

@@ -8,6 +8,7 @@
  * interleave, and a crash can at worst leave an incomplete *last* line, which
  * {@link readDeadLetters} skips and the next writer terminates before appending.
  */
+import { redactText } from '../telemetry/redact.js';
 import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { DecodedEvent } from '../events/types.js';
@@ -95,7 +96,7 @@ export class JsonlDeadLetterSink implements DeadLetterSink {
 
   write(record: DeadLetterRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new DeadLetterWriteError(this.path, 'the sink is closed'));
-    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    const line = Buffer.from(`${redactText(JSON.stringify(record))}\n`, 'utf8');
     const task = this.#queue.then(async () => {
       try {
         this.#handle ??= this.#open();

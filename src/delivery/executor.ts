@@ -30,6 +30,7 @@
  * Shadow rules and dry runs: params normalized and requests planned, logged
  * and counted (`shadow` / `planned`), never executed, no claims.
  */
+import { redactText } from '../telemetry/redact.js';
 import type { Logger } from 'pino';
 import type { ActionContext, ActionDefinition, PlannedRequest } from '../actions/types.js';
 import type { ActionRegistry } from '../actions/registry.js';
@@ -438,7 +439,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           span.setAttribute('action.outcome', ran.report.status);
           if (ran.report.attempts !== undefined) span.setAttribute('action.attempts', ran.report.attempts);
           if (ran.report.status === 'failed' || ran.report.status === 'retriable' || ran.report.status === 'deadLettered') {
-            span.setStatus({ code: SpanStatusCode.ERROR, ...(ran.report.error ? { message: ran.report.error } : {}) });
+            span.setStatus({ code: SpanStatusCode.ERROR, ...(ran.report.error ? { message: redactText(ran.report.error) } : {}) });
           }
         }
         return ran;

@@ -9,7 +9,7 @@ export type { WatchRulesOptions, RulesWatcher } from './watch.js';
 export { formatProblems } from './format.js';
 export type { ProblemFormat } from './format.js';
 export { buildRulesSchema } from './schema.js';
-export { RulesValidationError, TemplateResolutionError, ActionParamsInvalidError, LogicOperatorError } from './errors.js';
+export { RulesValidationError, TemplateResolutionError, ActionParamsInvalidError, LogicOperatorError, EvaluationLimitError } from './errors.js';
 export { RulesLogic, CUSTOM_OPERATORS } from './logic.js';
 export type { EvaluationResult, PlannedAction, RuleOutcome, RuleProblem } from './types.js';
 export { PROBLEM_CODES } from './problem-codes.js';

@@ -7,6 +7,32 @@
 import type { Field, Type } from 'protobufjs';
 import { closest } from './suggest.js';
 
+/**
+ * The segments of a `${event...}` path: a backslash before a dot makes it
+ * literal (`extra.a\.b` is `extra` then `a.b`), `\\` is one backslash, any
+ * other backslash is kept. Templates are checked at load and resolved per
+ * event with this one function, so `validate` and the run always agree.
+ * (`var` paths follow json-logic-js: split on every dot.)
+ */
+export function splitFieldPath(text: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\' && (text[i + 1] === '.' || text[i + 1] === '\\')) {
+      current += text[i + 1]!;
+      i++;
+    } else if (c === '.') {
+      parts.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
 export type PathCheck =
   | { readonly ok: true }
   | {

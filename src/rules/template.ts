@@ -10,6 +10,7 @@
  */
 import { TemplateResolutionError } from './errors.js';
 import type { CompiledLogic } from './logic.js';
+import { splitFieldPath } from './paths.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** Path segments that could reach the prototype chain: refused everywhere. */
@@ -61,7 +62,7 @@ export function parseTemplate(text: string): { parts: TemplatePart[]; problems: 
         literal = '';
         parts.push(env[2] === undefined ? { kind: 'env', raw: body, name: env[1]! } : { kind: 'env', raw: body, name: env[1]!, default: env[2] });
       } else if (ev) {
-        const path = ev[1] === undefined ? [] : ev[1].split('.');
+        const path = ev[1] === undefined ? [] : splitFieldPath(ev[1]);
         if (path.some((s) => s === '')) {
           problems.push({ code: 'template', message: `"\${${body}}" has an empty path segment`, fix: 'write ${event.a.b}' });
           continue;
@@ -100,7 +101,8 @@ export function readPath(root: unknown, path: readonly string[]): unknown {
 /** A compiled parameter value: a constant, or a function of the event. */
 export type CompiledValue = { readonly constant: true; readonly value: unknown } | { readonly constant: false; readonly resolve: (event: unknown) => unknown };
 
-function text(value: unknown): string {
+/** A value as it is written into text: strings as they are, numbers/booleans/bigints in decimal, the rest as JSON. */
+export function textOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return JSON.stringify(value) ?? '';
@@ -159,7 +161,7 @@ export function compileString(parts: readonly TemplatePart[], env: (ref: Extract
         else {
           const v = readPath(event, piece);
           if (v === undefined || v === null) missing(refs[r]!, v);
-          out += text(v);
+          out += textOf(v);
           r++;
         }
       }
@@ -196,6 +198,8 @@ export function compileLogicValue(fn: CompiledLogic, where: string): CompiledVal
     resolve: (event) => {
       const v = fn(event);
       if (v === undefined || v === null) throw new TemplateResolutionError(where, 'computed nothing (null)');
+      // json-logic-js arithmetic on a non-number gives NaN ("n/a" * 2): never sent as a parameter (JSON would write null)
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new TemplateResolutionError(where, `computed ${String(v)}, not a number`);
       return v;
     },
   };

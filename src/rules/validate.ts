@@ -12,11 +12,15 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Type } from 'protobufjs';
 import type { ActionRegistry } from '../actions/registry.js';
-import type { JsonSchema } from '../actions/types.js';
+import type { ActionDefinition, JsonSchema } from '../actions/types.js';
 import type { Catalog, EventService } from '../events/types.js';
+import { checkActionParams, loadContext, splitParams, userIdFix } from './action-params.js';
 import { LogicOperatorError } from './errors.js';
+import { inexactIntegers } from './exact-numbers.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
 import type { CompiledLogic } from './logic.js';
+import { climbOutsideIterator, conditionArguments, notACondition, timeLiteralProblems } from './condition-checks.js';
+import { parseInstant } from './instant.js';
 import { checkPath } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import type { CompiledAction, CompiledRule } from './rule-set.js';
@@ -25,6 +29,8 @@ import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
 import { didYouMean } from './suggest.js';
+import { URL_TEMPLATE, compileUrlTemplate } from './url-template.js';
+import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
@@ -139,7 +145,19 @@ class Compiler {
   }
 
   run(): RulesLoadResult {
+    const inexact = inexactIntegers(this.data);
+    // an inexact integer is reported once, as such (not also as out of a schema range)
+    for (const path of inexact) this.schemaPaths.add(`/${path.map((seg) => String(seg).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`);
     this.checkSchema();
+    for (const path of inexact) {
+      const read = Number(path.reduce<unknown>((cur, seg) => (cur as Record<PathSegment, unknown>)[seg], this.data));
+      this.report(
+        path,
+        'inexact-number',
+        `${describePath(path.slice(path[0] === 'rules' ? 2 : 0))} is beyond 2^53-1: numbers are read as doubles and it would be rounded to ${read}`,
+        'use a whole number from -9007199254740991 to 9007199254740991',
+      );
+    }
     const compiled: CompiledRule[] = [];
     const names = new Map<string, number>();
     this.rulesData.forEach((raw, i) => {
@@ -173,9 +191,11 @@ class Compiler {
         !/\/anyOf\/[12]\//.test(e.schemaPath) &&
         !isAlternative(e.parentSchema),
     );
+    const skip = new Set(this.schemaPaths);
     for (const e of errors) this.schemaPaths.add(e.instancePath);
     const seen = new Set<string>();
     for (const e of errors) {
+      if (skip.has(e.instancePath)) continue;
       const path = this.instancePath(e.instancePath);
       if (e.keyword === 'anyOf' && errors.some((o) => o !== e && o.instancePath === e.instancePath)) continue;
       const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
@@ -251,6 +271,13 @@ class Compiler {
           return;
         }
         break;
+      case 'minimum':
+      case 'maximum': {
+        const schema = (e.parentSchema ?? {}) as { minimum?: number; maximum?: number };
+        const range = schema.minimum !== undefined && schema.maximum !== undefined ? `from ${schema.minimum} to ${schema.maximum}` : `${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}`;
+        this.report(path, 'schema', `${where} ${e.message ?? 'is out of range'}`, `write a number ${range}`);
+        return;
+      }
       case 'minItems':
         if (path[path.length - 1] === 'do') {
           this.report(path, 'schema', 'the rule has no actions: "do" needs at least one', undefined);
@@ -284,8 +311,8 @@ class Compiler {
     }
     const type = service?.requestType;
 
-    const from = typeof raw.activeFrom === 'string' ? Date.parse(raw.activeFrom) : undefined;
-    const until = typeof raw.activeUntil === 'string' ? Date.parse(raw.activeUntil) : undefined;
+    const from = this.instant(raw.activeFrom, [...base, 'activeFrom']);
+    const until = this.instant(raw.activeUntil, [...base, 'activeUntil']);
     if (from !== undefined && until !== undefined && !Number.isNaN(from) && !Number.isNaN(until) && from >= until) {
       this.report([...base, 'activeUntil'], 'window', `activeUntil (${String(raw.activeUntil)}) is not after activeFrom (${String(raw.activeFrom)})`, 'the window is [activeFrom, activeUntil): make activeUntil later');
     }
@@ -295,7 +322,9 @@ class Compiler {
     if ('when' in raw && raw.when !== undefined) {
       const before = this.problems.length;
       const logicValue = this.substituteEnv(raw.when, [...base, 'when']);
-      this.checkLogic(logicValue, [...base, 'when'], type, false);
+      const scalar = notACondition(logicValue, true);
+      if (scalar) this.report([...base, 'when'], scalar.code, scalar.message, scalar.fix);
+      else this.checkLogic(logicValue, [...base, 'when'], type, false);
       if (this.problems.length === before) {
         try {
           when = this.compileLogic(logicValue);
@@ -334,9 +363,15 @@ class Compiler {
         if (!isObject(paramsRaw)) return;
         const path = [...base, 'do', j, name];
         const pointer = `/rules/${i}/do/${j}/${name}`;
-        if ([...this.schemaPaths].some((p) => p === pointer || p.startsWith(`${pointer}/`))) return;
+        const reportedHere = [...this.schemaPaths].filter((p) => p === pointer || p.startsWith(`${pointer}/`));
+        if (reportedHere.length > 0) {
+          // the schema reported these parameters: the action's own checks still report the others (every problem at once)
+          const skip = new Set(reportedHere.map((p) => p.slice(pointer.length + 1).split('/').join('.')));
+          if (!skip.has('')) this.checkParams(def, paramsRaw, undefined, path, type, raw.name, skip);
+          return;
+        }
         const before = this.problems.length;
-        let params = this.compileValue(paramsRaw, path, type);
+        let params = this.compileValue(paramsRaw, path, type, def.params);
         if (this.problems.length !== before) return;
         const validate = paramValidator(def.params);
         if (params.constant) {
@@ -349,10 +384,12 @@ class Compiler {
             }
             return;
           }
+          this.checkParams(def, paramsRaw, copy as Record<string, unknown>, path, type, raw.name);
           params = { constant: true, value: deepFreeze(copy) };
           actions.push({ action: name, index: j, key: keyOf[j]!, params });
         } else {
           const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
+          this.checkParams(def, paramsRaw, undefined, path, type, raw.name);
           actions.push({ action: name, index: j, key: keyOf[j]!, params, check });
         }
       });
@@ -377,12 +414,59 @@ class Compiler {
     };
   }
 
+  /**
+   * The action's own run-time checks (`normalize`, after the schema check with
+   * coercion, as per event) at load: constant values as they are, templated
+   * ones probed by the type they read (see action-params.ts).
+   */
+  checkParams(
+    def: ActionDefinition,
+    raw: Record<string, unknown>,
+    constant: Record<string, unknown> | undefined,
+    path: PathSegment[],
+    type: Type | undefined,
+    rule: unknown,
+    skip: ReadonlySet<string> = new Set(),
+  ): void {
+    const env = (name: string, fallback: string | undefined): string | undefined => {
+      const v = this.opts.env[name];
+      return v !== undefined && v !== '' ? v : fallback;
+    };
+    const split = splitParams(raw, type, env);
+    const validate = paramValidator(def.params);
+    const schemaCheck = (p: Record<string, unknown>): { param: string; message: string } | undefined => {
+      if (validate(p)) return undefined;
+      const e = validate.errors![0]!;
+      const ep = e.params as { additionalProperty?: unknown; missingProperty?: unknown; allowedValues?: unknown[] };
+      const key = e.keyword === 'additionalProperties' ? ep.additionalProperty : e.keyword === 'required' ? ep.missingProperty : undefined;
+      const param = [...e.instancePath.slice(1).split('/'), ...(typeof key === 'string' ? [key] : [])].filter((x) => x !== '').join('.');
+      const message = e.keyword === 'enum' ? `must be one of ${(ep.allowedValues ?? []).map(String).join(', ')}` : (e.message ?? 'is invalid');
+      return { param, message };
+    };
+    // a constant without unknown (unset) env values is checked as the run sees it: after the schema's coercion
+    const useConstant = constant !== undefined && split.leaves.length === 0;
+    const ctx = loadContext(type, typeof rule === 'string' ? rule : '', this.opts.env.AB_NAMESPACE);
+    for (const p of checkActionParams(def, useConstant ? constant : split.base, useConstant ? [] : split.leaves, ctx, schemaCheck, skip)) {
+      const fix = p.path[0] === 'userId' ? (userIdFix(type) ?? p.fix) : p.fix;
+      this.report([...path, ...p.path], 'invalid-params', p.message, fix, { severity: p.severity });
+    }
+  }
+
   /** `limit`, `cooldown` and what the conditions read from the ledger. */
   statefulParts(raw: Record<string, unknown>, base: PathSegment[], i: number): Pick<CompiledRule, 'limit' | 'cooldown' | 'stateUses'> {
     const limit = raw.limit !== undefined ? this.stateful.compileLimit(raw.limit, [...base, 'limit']) : undefined;
     const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
     const stateUses = this.stateful.usesOf(i);
     return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}) };
+  }
+
+  /** `activeFrom`/`activeUntil`: an instant that exists, with offset (the schema checked the shape). NaN when it is not one. */
+  instant(value: unknown, path: PathSegment[]): number | undefined {
+    if (typeof value !== 'string') return undefined;
+    const r = parseInstant(value);
+    if (r.ok) return r.ms;
+    if (!this.schemaPaths.has(`/${path.join('/')}`)) this.report(path, 'instant', `${String(path[path.length - 1])}: ${r.reason}`, r.fix);
+    return NaN;
   }
 
   compileLogic(logicValue: unknown): CompiledLogic {
@@ -403,9 +487,20 @@ class Compiler {
   // ---------------------------------------------------------------- env
 
   envValue(ref: Extract<TemplateRef, { kind: 'env' }>, path: readonly PathSegment[]): string {
+    const forbidden = forbiddenEnvReason(ref.name);
+    if (forbidden !== undefined) {
+      this.report(path, 'forbidden-env', forbidden, FORBIDDEN_ENV_FIX);
+      return '';
+    }
     const v = this.opts.env[ref.name];
-    if (v !== undefined && v !== '') return v;
-    if (ref.default !== undefined) return ref.default;
+    if (v !== undefined && v !== '') {
+      noteEnvRead(ref.name, v);
+      return v;
+    }
+    if (ref.default !== undefined) {
+      noteEnvRead(ref.name, ref.default);
+      return ref.default;
+    }
     const warn = this.opts.unsetEnv === 'warn';
     this.report(
       path,
@@ -482,6 +577,11 @@ class Compiler {
     }
     const list: unknown[] = Array.isArray(args) ? (args as unknown[]) : [args];
     const listPath = (i: number): PathSegment[] => (Array.isArray(args) ? [...argPath, i] : argPath);
+    for (const i of conditionArguments(op, list.length)) {
+      const bad = notACondition(list[i], false);
+      if (bad) this.report(listPath(i), bad.code, bad.message, bad.fix);
+    }
+    for (const p of timeLiteralProblems(op, list)) this.report(p.arg === undefined ? argPath : listPath(p.arg), p.code, p.message, p.fix);
     switch (op) {
       case 'var': {
         const p = list[0];
@@ -492,7 +592,9 @@ class Compiler {
         }
         const text = String(p);
         const segments = text === '' ? [] : text.split('.');
-        if (!inIterator && !text.startsWith('../')) this.checkEventPath(type, segments, listPath(0), `var "${text}"`);
+        const climb = inIterator ? undefined : climbOutsideIterator(text);
+        if (climb) this.report(listPath(0), climb.code, climb.message, climb.fix);
+        else if (!inIterator && !text.startsWith('../')) this.checkEventPath(type, segments, listPath(0), `var "${text}"`);
         else this.checkSegments(segments, listPath(0));
         if (list.length > 1) this.checkLogic(list[1], listPath(1), type, inIterator);
         return;
@@ -516,7 +618,7 @@ class Compiler {
           try {
             this.logic.regex(pattern, flags);
           } catch (err) {
-            this.report(listPath(1), 'bad-regex', `invalid regular expression: ${err instanceof LogicOperatorError ? err.reason : String(err)}`);
+            this.report(listPath(1), 'bad-regex', `invalid regular expression: ${err instanceof LogicOperatorError ? err.reason : String(err)}`, 'matches uses RE2 syntax (linear time): no backreferences (\\1) or lookaround ((?=, (?!, (?<=); flags i, m, s');
           }
         }
         break;
@@ -538,13 +640,19 @@ class Compiler {
 
   // ---------------------------------------------------------------- params
 
-  compileValue(value: unknown, path: PathSegment[], type: Type | undefined): CompiledValue {
+  /** `schema`: the JSON Schema of `value` when known (action parameters, one level): `'x-template': 'url'` compiles a URL template. */
+  compileValue(value: unknown, path: PathSegment[], type: Type | undefined, schema?: JsonSchema): CompiledValue {
     if (typeof value === 'string') {
       if (!value.includes('${')) return { constant: true, value };
       const { parts, problems } = parseTemplate(value);
       for (const p of problems) this.report(path, p.code, p.message, p.fix);
       for (const part of parts) {
         if (typeof part !== 'string' && part.kind === 'event') this.checkEventPath(type, part.path, path, `\${${part.raw}}`);
+      }
+      if (schema?.[URL_TEMPLATE] === 'url') {
+        const url = compileUrlTemplate(parts, (ref) => this.envValue(ref, path));
+        if (url.problem) this.report(path, url.problem.code, url.problem.message, url.problem.fix);
+        return url.value;
       }
       return compileString(parts, (ref) => this.envValue(ref, path));
     }
@@ -572,7 +680,8 @@ class Compiler {
           this.report([...path, k], 'forbidden-segment', `the key "${k}" is not allowed`, 'rename it', { key: true });
           continue;
         }
-        entries.push([k, this.compileValue(value[k], [...path, k], type)]);
+        const properties = schema?.properties as Record<string, JsonSchema> | undefined;
+        entries.push([k, this.compileValue(value[k], [...path, k], type, properties?.[k])]);
       }
       return compileContainer(entries, false);
     }

@@ -7,6 +7,7 @@
  * needs no re-registration. Methods of services that are loaded but not served
  * answer UNIMPLEMENTED (the Extend sidecar then disables them).
  */
+import { redactText } from '../telemetry/redact.js';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
@@ -352,7 +353,8 @@ class GrpcEventHost implements EventHost {
       callback(null, EMPTY);
       m?.sent.inc();
     } else {
-      callback({ code: answer.code, details: answer.details ?? '' });
+      // the details reach the sidecar and its logs: registered secrets are redacted there too
+      callback({ code: answer.code, details: redactText(answer.details ?? '') });
     }
     if (m && this.metrics) {
       let handled = m.handled.get(answer.code);

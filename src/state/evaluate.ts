@@ -31,6 +31,8 @@ export interface StatefulEvaluation {
   readonly now: number;
   /** Event keys are remembered at least this long (ms). Default {@link DEFAULT_STATE_RETENTION_MS}. */
   readonly retentionMs?: number;
+  /** Record what each rule's `when` saw (`explain`). Default false. */
+  readonly trace?: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEv
   if (seen) ledger.asOf = seen.seq;
   const counted = e.rules.countedEvent(e.serviceFullName);
   if (counted) ledger.recordEvent(counted.name, tag, now, counted.streaks);
-  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now } });
+  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now }, ...(e.trace ? { trace: true } : {}) });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
 }

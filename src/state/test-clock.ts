@@ -4,13 +4,14 @@
  * process across a day boundary without waiting. Never set in production.
  */
 import { readFileSync } from 'node:fs';
+import { parseInstant } from '../rules/instant.js';
 
 /** A clock reading `file` at each call; an unreadable or unparsable file falls back to the system clock. */
 export function testClock(file: string): () => Date {
   return () => {
     try {
-      const ms = Date.parse(readFileSync(file, 'utf8').trim());
-      return Number.isNaN(ms) ? new Date() : new Date(ms);
+      const r = parseInstant(readFileSync(file, 'utf8').trim());
+      return r.ok ? new Date(r.ms) : new Date();
     } catch {
       return new Date();
     }

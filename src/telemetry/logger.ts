@@ -11,6 +11,7 @@
  */
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
+import { redactText } from './redact.js';
 
 export type { Logger } from 'pino';
 
@@ -56,6 +57,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: redactPaths(), censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      // the last step of every line: registered secret values (see redact.ts) never leave the process
+      hooks: { streamWrite: redactText },
     },
     options.destination ?? pino.destination({ fd: 1, sync: false }),
   );

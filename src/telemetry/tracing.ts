@@ -8,6 +8,7 @@
  * Spans are created by the modules themselves through `tracer()`: one per
  * event (gRPC server), one per executed action, one per AGS HTTP request.
  */
+import { redactText } from './redact.js';
 import { trace, propagation, context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -160,8 +161,10 @@ export function logIds(span: Span | undefined): { traceId?: string; spanId?: str
 
 /** Records an error on a span and marks it failed. */
 export function recordError(span: Span, error: unknown): void {
-  span.recordException(error instanceof Error ? error : new Error(String(error)));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  // spans leave the process (Zipkin, OTLP): registered secrets are redacted like in log lines
+  const message = redactText(error instanceof Error ? error.message : String(error));
+  span.recordException({ name: error instanceof Error ? error.name : 'Error', message, ...(error instanceof Error && error.stack ? { stack: redactText(error.stack) } : {}) });
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
 /**

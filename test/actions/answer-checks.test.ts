@@ -14,7 +14,7 @@ import { fulfillmentV2Result, entitlementSummary } from '../support/ags-answers.
 import { AgsOpenApi } from '../support/ags-openapi.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { need, sharedFile } from '../support/prereq.js';
+import { describeWith, need, sharedFile } from '../support/prereq.js';
 import { USER, captureLogger } from '../ags/helpers.js';
 
 const registry = createDefaultRegistry();
@@ -117,7 +117,7 @@ class ReadRecordingClient extends AgsClient {
   }
 }
 
-describe.skipIf(!need(sharedFile('ags-openapi/platform.json')))('success paths read only fields the specs promise', () => {
+describeWith(sharedFile('ags-openapi/platform.json'), 'success paths read only fields the specs promise', () => {
   it('every action form, against spec-shaped answers', async () => {
     const spec = new AgsOpenApi();
     const reader = new ReadRecordingClient({ baseUrl: ags.url, clientId: ags.clientId, clientSecret: ags.clientSecret });

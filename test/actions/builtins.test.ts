@@ -268,7 +268,7 @@ describe('http action', () => {
     const headers = { Authorization: 'Bearer hook-secret', 'X-Api-Key': 'k-secret', 'X-Trace': 'visible' };
     const { plan, result } = await run('http', { url, headers, body: { userId: USER } });
     expect(plan).toEqual([
-      { operation: 'http', method: 'POST', path: url, headers: { Authorization: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Trace': 'visible' }, body: { userId: USER } },
+      { operation: 'http', method: 'POST', path: `${new URL(url).origin}/[redacted]`, headers: { Authorization: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Trace': 'visible' }, body: { userId: USER } },
     ]);
     expect(JSON.stringify(plan)).not.toContain('secret');
     expect(seen).toHaveLength(1);

@@ -8,7 +8,7 @@
  * labels (plans, metrics, logs) are the specs' operation ids and each action's
  * permission is the union of its operations' documented permissions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AgsClient } from '../../src/ags/client.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import type { ActionContext, ActionDefinition } from '../../src/actions/types.js';
@@ -16,7 +16,7 @@ import { AgsOpenApi, specsPresent } from '../support/ags-openapi.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { ACTION_FORMS } from '../support/action-forms.js';
-import { need, sharedFile } from '../support/prereq.js';
+import { describeWith, sharedFile } from '../support/prereq.js';
 import { USER, captureLogger, clientFor } from './helpers.js';
 
 const registry = createDefaultRegistry();
@@ -25,7 +25,7 @@ const NOW = Date.parse('2026-03-01T12:00:00Z');
 
 const withUser = (params: Record<string, unknown>) => ({ ...params, userId: USER, namespace: 'mygame' });
 
-describe.skipIf(!need(sharedFile('ags-openapi/platform.json')))('AGS requests conform to AccelByte\'s OpenAPI specs', () => {
+describeWith(sharedFile('ags-openapi/platform.json'), 'AGS requests conform to AccelByte\'s OpenAPI specs', () => {
   let spec: AgsOpenApi;
   let ags: AgsStandIn;
   let client: AgsClient;

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ops } from '../../src/ags/operations.js';
 import { SPEC_OPERATIONS, specEnum, specIntegerRange } from '../../src/ags/spec.js';
-import { need, sharedFile } from '../support/prereq.js';
+import { describeWith, sharedFile } from '../support/prereq.js';
 // @ts-expect-error: a plain .mjs script without types
 import { OUTPUT, extract, render } from '../../scripts/spec-constraints.mjs';
 
-describe.skipIf(!need(sharedFile('ags-openapi/platform.json')))('generated spec constraints', () => {
+describeWith(sharedFile('ags-openapi/platform.json'), 'generated spec constraints', () => {
   it('regenerating from ../shared/ags-openapi gives the committed file', () => {
     const fresh = (render as (c: unknown) => string)((extract as () => unknown)());
     expect(readFileSync(OUTPUT as string, 'utf8')).toBe(fresh);

@@ -106,13 +106,15 @@ cases:
     history:
       ${USER}:
         events: [ { event: userLogedIn, at: 2026-03-01T00:00:00Z } ]
-        firings: [ { rule: daily-login-reward, at: yesterday } ]
+        firings: [ { rule: daily-login-reward, at: yesterday }, { rule: daily-login-reward, at: 2026-02-30T00:00:00Z }, { rule: daily-login-reward, at: 2026-03-01T00:00:00 } ]
     expect: { nothing: true }
 `,
     );
     const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(r.stderr).toMatch(/rules\.test\.yaml:8:\d+: .*userLogedIn/);
-    expect(r.stderr).toMatch(/rules\.test\.yaml:9:\d+: "at" must be an ISO 8601 instant/);
+    expect(r.stderr).toMatch(/rules\.test\.yaml:9:\d+: "at" must be an RFC 3339 instant/);
+    expect(r.stderr).toMatch(/rules\.test\.yaml:9:\d+: "at": "2026-02-30T00:00:00Z" is not a date: 2026-02 has no day 30/);
+    expect(r.stderr).toMatch(/rules\.test\.yaml:9:\d+: "at": "2026-03-01T00:00:00" has no UTC offset/);
     expect(r.code).toBe(2);
   });
 

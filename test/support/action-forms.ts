@@ -5,7 +5,7 @@ export const ACTION_FORMS: ReadonlyArray<readonly [string, Record<string, unknow
   ['grantItem', { itemId: 'item-1' }],
   ['grantItem', { itemSku: 'SKU-1', quantity: '3', source: 'PROMOTION', storeId: 's1', region: 'US', language: 'en', metadata: { a: 1, nested: { b: [true, null] } }, orderNo: 'o-1' }],
   ['grantItem', { itemId: 'item-1', useTransactionId: true }],
-  ['grantItem', { itemSku: 'SKU-1', quantity: 2, source: 'ACHIEVEMENT', metadata: { why: 'x' }, region: 'US', language: 'en', storeId: 's1', useTransactionId: true }],
+  ['grantItem', { itemSku: 'SKU-1', quantity: 2, source: 'ACHIEVEMENT', metadata: { why: 'x' }, region: 'US', language: 'en', storeId: 's1', orderNo: 'o-2', useTransactionId: true }],
   ['grantEntitlement', { itemId: 'item-1' }],
   [
     'grantEntitlement',

@@ -37,9 +37,10 @@ function request(p: GrantItemParams, ctx: ActionContext) {
     region: p.region,
     language: p.language,
     metadata: p.metadata,
+    orderNo: p.orderNo,
   });
   if (p.useTransactionId) return ops.fulfillItemsV3(p.namespace, p.userId, ctx.idempotencyKey, { items: [item] });
-  return ops.fulfillItem(p.namespace, p.userId, compact({ ...item, orderNo: p.orderNo }));
+  return ops.fulfillItem(p.namespace, p.userId, item);
 }
 
 /**
@@ -79,7 +80,7 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       region: { type: 'string', description: 'Region (pricing).' },
       language: { type: 'string', description: 'Language.' },
       metadata: { type: 'object', description: 'Free metadata kept with the fulfillment.' },
-      orderNo: { type: 'string', description: 'Order number to attach (fulfillItem only).' },
+      orderNo: { type: 'string', description: 'Order number to attach to the fulfillment.' },
       useTransactionId: {
         type: 'boolean',
         description:

@@ -3,10 +3,12 @@
  * rules as AGS calls (429/502/503/504, timeouts and connection errors; 500 only
  * for idempotent methods GET/PUT/DELETE). 2xx is success. Header values may
  * hold secrets (`${env.X}`, resolved by the rules engine): plans redact values
- * of headers whose name looks secret.
+ * of headers whose name looks secret, and the URL's path and query (a webhook
+ * URL often is the credential). The request itself goes out whole.
  */
 import { HttpCaller, jsonBody } from '../../ags/http-caller.js';
 import type { HttpMethod } from '../../ags/types.js';
+import { redactUrl } from '../../telemetry/redact.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionContext, ActionDefinition, PlannedRequest } from '../types.js';
 import { integer, oneOf, optionalObject, requireString } from './common.js';
@@ -52,7 +54,11 @@ export const httpAction: ActionDefinition<HttpParams> = {
     additionalProperties: false,
     required: ['url'],
     properties: {
-      url: { type: 'string', description: 'Absolute http(s) URL.' },
+      url: {
+        type: 'string',
+        description: 'Absolute http(s) URL. ${event...} values may appear only after the origin (scheme://host:port/) and are percent-encoded where they land (path segment, query value, fragment).',
+        'x-template': 'url',
+      },
       method: { enum: METHODS, description: 'HTTP method.', default: 'POST' },
       headers: {
         type: 'object',
@@ -73,6 +79,7 @@ export const httpAction: ActionDefinition<HttpParams> = {
       throw new ActionParamError(NAME, 'url', `"${url}" is not an absolute URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ActionParamError(NAME, 'url', 'must be http:// or https://');
+    if (hasDotSegment(url)) throw new ActionParamError(NAME, 'url', 'has a "." or ".." path segment (an event value?): URL resolution would remove it and the request would go to another path');
     const method = oneOf(NAME, params, 'method', METHODS, 'POST');
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(optionalObject(NAME, params, 'headers') ?? {})) {
@@ -91,11 +98,14 @@ export const httpAction: ActionDefinition<HttpParams> = {
       timeoutMs: integer(NAME, params, 'timeoutMs', 10_000),
     };
   },
+  display(p) {
+    return { ...p, url: redactUrl(p.url), headers: redactHeaders(p.headers) };
+  },
   plan(p) {
     const planned: PlannedRequest = {
       operation: NAME,
       method: p.method,
-      path: p.url,
+      path: redactUrl(p.url),
       ...(Object.keys(p.headers).length ? { headers: redactHeaders(p.headers) } : {}),
       ...(p.body !== undefined ? { body: p.body } : {}),
     };
@@ -112,11 +122,18 @@ export const httpAction: ActionDefinition<HttpParams> = {
       timeoutMs: p.timeoutMs,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       logTo: () => ctx.logger,
+      secretUrl: true,
       prepare: () => ({ url, method: p.method, headers, ...(body !== undefined ? { body } : {}) }),
     });
-    return { summary: `${p.method} ${url.origin}${url.pathname} -> ${result.status}`, detail: result.body };
+    return { summary: `${p.method} ${redactUrl(p.url)} -> ${result.status}`, detail: result.body };
   },
 };
+
+/** Does the path of `url` (as written, before resolution) have a `.` or `..` segment, plain or percent-encoded? */
+function hasDotSegment(url: string): boolean {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] ?? '';
+  return path.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
+}
 
 function lower(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));

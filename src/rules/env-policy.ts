@@ -1,0 +1,31 @@
+/**
+ * Who may read which environment variable from a rule (`${env.X}`):
+ * - the AGS client's own credentials and the store's URL (which carries its
+ *   password) never: a rule reading them is a load error (`forbidden-env`);
+ * - secret-looking variables (see `isSecretEnvName`: SECRET, TOKEN, KEY,
+ *   WEBHOOK...) may be used anywhere (an `http` header, URL or body) and their
+ *   values are registered for redaction: never displayed (logs, plans, dead
+ *   letters, CLI output);
+ * - any other variable is plain configuration.
+ */
+import { isSecretEnvName, registerSecret } from '../telemetry/redact.js';
+
+/** Variables no rule may read: the AGS client's credentials and connection strings with passwords. */
+export const CREDENTIAL_ENV_VARS: readonly string[] = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS'];
+
+/** Why a rule may not read `name`, or undefined when it may. */
+export function forbiddenEnvReason(name: string): string | undefined {
+  if (CREDENTIAL_ENV_VARS.includes(name) || name.startsWith('AB_CLIENT_')) {
+    return `\${env.${name}} is a credential of the app itself: rules cannot read it`;
+  }
+  return undefined;
+}
+
+/** The fix shown with {@link forbiddenEnvReason}. */
+export const FORBIDDEN_ENV_FIX =
+  'AGS calls are authenticated by the app (AB_CLIENT_ID/AB_CLIENT_SECRET): actions need no credential; for a webhook, put its own secret in a variable of its own, e.g. ${env.WEBHOOK_TOKEN}';
+
+/** Called with each value a rule reads: secret-looking variables are registered for redaction. */
+export function noteEnvRead(name: string, value: string): void {
+  if (isSecretEnvName(name)) registerSecret(value);
+}
