@@ -147,9 +147,10 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     stateRetentionMs: config.dedupeRetentionMs,
     ...(config.testClockFile ? { now: testClock(config.testClockFile) } : {}),
   });
+  let served = servedServices(config, catalog, rules);
   const host: EventHost = createEventHost({
     catalog,
-    served: servedServices(config, catalog, rules),
+    served,
     onEvent,
     logger,
     metrics,
@@ -179,7 +180,9 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
             return;
           }
           rules = result.rules;
-          host.setServed(servedServices(config, catalog, rules));
+          // a reload adds events, never removes one: an event served once answers OK (no match) rather than UNIMPLEMENTED, which the sidecar does not retry
+          served = new Set([...served, ...servedServices(config, catalog, rules)]);
+          host.setServed(served);
           metrics.rulesReloads.inc({ result: 'ok' });
           logger.info({ rules: rules.ruleCount, events: rules.services.size }, 'rules reloaded');
         },
@@ -191,14 +194,15 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     {
       port,
       metricsPort: metricsServer?.port,
-      events: [...servedServices(config, catalog, rules)],
+      events: [...served],
+      ...(watcher ? { watching: watcher.directories() } : {}),
       rules: rules.ruleCount,
       protoFiles: catalog.files.length,
       tracing: tracing.enabled ? config.tracing.exporter : 'off',
       store: store.kind,
       startupMs: Math.round(performance.now() - started),
     },
-    `serving ${servedServices(config, catalog, rules).size} events on :${port}`,
+    `serving ${served.size} events on :${port}`,
   );
   if (catalog.skipped.length > 0) {
     logger.info({ skipped: catalog.skipped }, `not served (not events): ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);

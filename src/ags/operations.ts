@@ -8,13 +8,13 @@
  * see {@link agsPath}).
  *
  * Idempotency (may a 500 be retried?), decided per operation:
- * - yes: `fulfillItemsV3` (transaction id), `adminUnlockAchievement`,
+ * - yes: `fulfillItemsV3` (transaction id), `AdminUnlockAchievement`,
  *   `adminPutPlayerRecordHandlerV1` (replace with the same value),
  *   `adminPostPlayerRecordHandlerV1` (merging the same keys again gives the
  *   same record), `updateUserStatItemValue` with OVERRIDE / MAX / MIN;
  * - no: `fulfillItem`, `grantUserEntitlement`, `creditUserWallet`,
  *   `updateUserStatItemValue` with INCREMENT, both notifications,
- *   `adminBanUserV3`, `grantUserExp` (each repeat adds again).
+ *   `AdminBanUserV3`, `grantUserExp` (each repeat adds again).
  */
 import type {
   AgsRequest,

@@ -87,6 +87,7 @@ export function planSteps(
       logger: silent,
       now: () => now.getTime(),
     };
+    if (p.failure) return { ...base, error: p.failure.message };
     try {
       const params = def.normalize(p.params, ctx);
       // shown, never sent: secrets out (see telemetry/redact.ts)

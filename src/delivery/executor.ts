@@ -271,6 +271,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const t0 = performance.now();
       const ctx = context(p, idempotencyKey(key, p.rule, p.key));
       try {
+        if (p.failure) throw p.failure;
         const def = registry.get(p.action);
         if (!def) throw new UnknownActionError(p.action);
         const requests = def.plan(def.normalize(p.params, ctx), ctx);
@@ -347,6 +348,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
       let summary: string | undefined;
       try {
+        if (p.failure) throw p.failure; // params that did not resolve: permanent
         const def: ActionDefinition | undefined = registry.get(p.action);
         if (!def) throw new UnknownActionError(p.action);
         const ctx = context(p, idemKey);

@@ -13,7 +13,7 @@ import type { Field, MapField, Type } from 'protobufjs';
 import { codecFor } from './codec.js';
 import { fieldForKey } from './from-json.js';
 import type { DecodedEvent, EventService } from './types.js';
-import { inRealOneof, jsonKey, wellKnownKind } from './wkt.js';
+import { inRealOneof, jsonKey, setOwn, wellKnownKind } from './wkt.js';
 
 const SAMPLE_TIME = '2026-01-15T09:30:00Z';
 
@@ -175,7 +175,7 @@ function merge(type: Type, base: Record<string, unknown>, partial: Record<string
     const field = fieldForKey(type, k);
     const value = partial[k];
     if (!field) {
-      out[k] = value; // the encoder reports it
+      setOwn(out, k, value); // the encoder reports it (`__proto__` included: an own key, never the prototype)
       continue;
     }
     const key = jsonKey(field);

@@ -16,6 +16,7 @@
 import protobuf from 'protobufjs';
 import type { Field, MapField, Message, Type } from 'protobufjs';
 import type { DecodedEvent } from './types.js';
+import { checkWire } from './wire-check.js';
 import {
   bytesToBase64,
   doubleToJson,
@@ -298,6 +299,7 @@ function anyToJson(type: Type): (m: Msg) => unknown {
     const target = anyTarget(type, url);
     if (target) {
       try {
+        checkWire(target, bytes ?? new Uint8Array(0)); // strict like the event itself: invalid UTF-8 inside stays bytes
         const inner = jsonOf(target)(target.decode(bytes ?? new Uint8Array(0)) as unknown as Msg);
         if (wellKnownKind(target)) return { '@type': url, value: inner };
         return { '@type': url, ...(inner as Msg) };

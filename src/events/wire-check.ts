@@ -59,7 +59,7 @@ interface TypeCheck {
 /** The message breaks the wire format, or a field disagrees with its declared type. */
 export class WireFormatError extends Error {
   override readonly name = 'WireFormatError';
-  /** JSON keys from the root to the offending field (filled while unwinding). */
+  /** JSON keys from the root to the offending field (filled by {@link checkWire}). */
   readonly path: string[] = [];
   constructor(readonly reason: string) {
     super(reason);
@@ -147,6 +147,10 @@ function wireCheckOf(type: Type): TypeCheck {
 // The cursor of the check in progress (the check is synchronous and not re-entrant).
 let buf: Uint8Array = new Uint8Array(0);
 let pos = 0;
+/** The JSON key of the field being checked at each nesting depth (the error path, read only on failure). */
+const fieldPath: string[] = [];
+/** fieldPath[0..active] is the path of the value being checked. */
+let active = -1;
 
 function truncated(): never {
   throw new WireFormatError('truncated message (a value runs past the end of its bytes)');
@@ -154,6 +158,7 @@ function truncated(): never {
 
 /** Reads a varint that must fit 32 bits (tags, lengths). */
 function readVarint32(end: number): number {
+  if (pos < end && buf[pos]! < 0x80) return buf[pos++]!; // one byte: most tags and lengths
   let result = 0;
   let shift = 0;
   for (let i = 0; i < 10; i++) {
@@ -194,6 +199,9 @@ function lengthEnd(end: number): number {
 export function isValidUtf8(b: Uint8Array, from: number, to: number): boolean {
   let i = from;
   while (i < to) {
+    // ASCII runs (ids, names, most event strings) four bytes at a time
+    while (i + 4 <= to && ((b[i]! | b[i + 1]! | b[i + 2]! | b[i + 3]!) & 0x80) === 0) i += 4;
+    if (i >= to) break;
     const c = b[i]!;
     if (c < 0x80) {
       i++;
@@ -292,6 +300,7 @@ function checkPacked(f: FieldCheck, end: number): void {
 function checkFields(t: TypeCheck, end: number, depth: number, groupNo: number): void {
   if (depth > RECURSION_LIMIT) throw new WireFormatError('maximum nesting depth exceeded');
   const dense = t.dense;
+  active = depth - 1;
   while (pos < end) {
     const tag = readVarint32(end);
     const no = tag >>> 3;
@@ -306,12 +315,10 @@ function checkFields(t: TypeCheck, end: number, depth: number, groupNo: number):
       skipField(wt, no, end, depth);
       continue;
     }
-    try {
-      checkValue(f, no, wt, end, depth);
-    } catch (err) {
-      if (err instanceof WireFormatError) err.path.unshift(f.key);
-      throw err;
-    }
+    fieldPath[depth] = f.key;
+    active = depth;
+    checkValue(f, no, wt, end, depth);
+    active = depth - 1;
   }
   if (groupNo !== 0) truncated();
 }
@@ -368,8 +375,12 @@ export function checkWire(type: Type, bytes: Uint8Array): void {
   const t = wireCheckOf(type);
   buf = bytes;
   pos = 0;
+  active = -1;
   try {
     checkFields(t, bytes.length, 0, 0);
+  } catch (err) {
+    if (err instanceof WireFormatError) err.path.push(...fieldPath.slice(0, active + 1));
+    throw err;
   } finally {
     buf = EMPTY;
   }

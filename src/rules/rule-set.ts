@@ -199,20 +199,28 @@ export class RuleSet {
             continue;
           }
         }
+        // an action whose params do not resolve is planned with its failure (the executor dead-letters it): never dropped silently
         const planned: PlannedAction[] = [];
+        let failed: string | undefined;
         for (const a of rule.actions) {
-          let params: Record<string, unknown>;
-          if (a.params.constant) params = a.params.value as Record<string, unknown>;
-          else {
-            try {
-              params = a.params.resolve(event) as Record<string, unknown>;
-            } catch (err) {
-              throw new Error(`do[${a.index}] ${a.action}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-            }
-            const problem = a.check?.(params);
-            if (problem !== undefined) throw new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
+          const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
+          if (a.params.constant) {
+            planned.push({ ...base, params: a.params.value as Record<string, unknown> });
+            continue;
           }
-          planned.push({ rule: rule.name, index: a.index, key: a.key, action: a.action, params, mode: rule.mode, onFailure: rule.onFailure });
+          let failure: Error | undefined;
+          let params: Record<string, unknown> = {};
+          try {
+            params = a.params.resolve(event) as Record<string, unknown>;
+            const problem = a.check?.(params);
+            if (problem !== undefined) failure = new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
+          } catch (err) {
+            failure = err instanceof Error ? err : new Error(String(err));
+          }
+          if (failure) {
+            failed ??= `do[${a.index}] ${a.action}: ${failure.message}`;
+            planned.push({ ...base, params: {}, failure });
+          } else planned.push({ ...base, params });
         }
         let firing: FiringState | undefined;
         if (rule.limit || rule.cooldown || this.stateNeeds.rules.has(rule.name)) {
@@ -224,7 +232,7 @@ export class RuleSet {
           }
         }
         for (const p of planned) plan.push(p);
-        outcomes.push({ rule: rule.name, outcome: 'matched', ...(firing ? { firing } : {}), ...(condition ? { condition } : {}) });
+        outcomes.push(failed === undefined ? { rule: rule.name, outcome: 'matched', ...(firing ? { firing } : {}), ...(condition ? { condition } : {}) } : { rule: rule.name, outcome: 'error', error: failed, ...(condition ? { condition } : {}) });
       } catch (err) {
         outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err), ...(condition ? { condition } : {}) });
       }

@@ -27,6 +27,14 @@ export interface PlannedAction {
   readonly mode: 'live' | 'shadow';
   /** What a permanent failure does: `deadLetter` (default) or `retry`. */
   readonly onFailure: 'deadLetter' | 'retry';
+  /**
+   * Set when the params could not be resolved for this event (a `${event...}`
+   * reference that resolves to nothing, computed params the action's schema
+   * refuses): a permanent failure. The executor handles it as the action's own
+   * permanent failure (a dead letter with this reason, or a retry under
+   * `onFailure: retry`) without running the action; `params` is then `{}`.
+   */
+  readonly failure?: Error;
 }
 
 /** How one rule listening on the event fared. */

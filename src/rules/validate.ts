@@ -100,6 +100,25 @@ export function compileRulesText(text: string, file: string, opts: RulesCompileO
   return new Compiler(parsed.source, opts, text, [...parsed.warnings]).run();
 }
 
+/**
+ * {@link compileRulesText} for hot reload: same result, but it yields to the
+ * event loop (`pause`, default `setImmediate`) after parsing and between
+ * slices of about `sliceMs` (default 10) of compiling, so calls keep being
+ * answered while a large file is compiled.
+ */
+export async function compileRulesTextSliced(
+  text: string,
+  file: string,
+  opts: RulesCompileOptions,
+  pause: () => Promise<void> = () => new Promise((r) => setImmediate(r)),
+  sliceMs = 10,
+): Promise<RulesLoadResult> {
+  await pause();
+  const parsed = parseRulesSource(text, file);
+  if (!parsed.source) return { ok: false, problems: parsed.problems, warnings: parsed.warnings };
+  return new Compiler(parsed.source, opts, text, [...parsed.warnings]).runSliced(pause, sliceMs);
+}
+
 class Compiler {
   readonly problems: RuleProblem[] = [];
   /** JSON pointers the schema reported on (later checks skip them). */
@@ -144,7 +163,32 @@ class Compiler {
     (severity === 'error' ? this.problems : this.warnings).push(problem);
   }
 
+  readonly #compiledRules: CompiledRule[] = [];
+  readonly #names = new Map<string, number>();
+
   run(): RulesLoadResult {
+    this.checkFile();
+    this.rulesData.forEach((raw, i) => this.step(raw, i));
+    return this.finish();
+  }
+
+  /** As {@link run}, yielding to the event loop (`pause`) between slices of rules: a large file never holds the event loop for long. */
+  async runSliced(pause: () => Promise<void>, sliceMs: number): Promise<RulesLoadResult> {
+    await pause();
+    this.checkFile();
+    let sliceStart = performance.now();
+    for (let i = 0; i < this.rulesData.length; i++) {
+      if ((i & 63) === 0 && performance.now() - sliceStart > sliceMs) {
+        await pause();
+        sliceStart = performance.now();
+      }
+      this.step(this.rulesData[i], i);
+    }
+    return this.finish();
+  }
+
+  /** The whole-file checks: the schema, and integers that doubles would round. */
+  checkFile(): void {
     const inexact = inexactIntegers(this.data);
     // an inexact integer is reported once, as such (not also as out of a schema range)
     for (const path of inexact) this.schemaPaths.add(`/${path.map((seg) => String(seg).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`);
@@ -158,20 +202,23 @@ class Compiler {
         'use a whole number from -9007199254740991 to 9007199254740991',
       );
     }
-    const compiled: CompiledRule[] = [];
-    const names = new Map<string, number>();
-    this.rulesData.forEach((raw, i) => {
-      if (!isObject(raw)) return;
-      if (typeof raw.name === 'string') {
-        const first = names.get(raw.name);
-        if (first !== undefined) {
-          this.report(['rules', i, 'name'], 'duplicate-name', `rule name "${raw.name}" is already used by the rule at line ${this.source.position(['rules', first]).line}`, 'rule names must be unique: rename one');
-        } else names.set(raw.name, i);
-      }
-      const rule = this.compileRule(raw, i);
-      if (rule) compiled.push(rule);
-    });
-    this.stateful.finish(names);
+  }
+
+  step(raw: unknown, i: number): void {
+    if (!isObject(raw)) return;
+    if (typeof raw.name === 'string') {
+      const first = this.#names.get(raw.name);
+      if (first !== undefined) {
+        this.report(['rules', i, 'name'], 'duplicate-name', `rule name "${raw.name}" is already used by the rule at line ${this.source.position(['rules', first]).line}`, 'rule names must be unique: rename one');
+      } else this.#names.set(raw.name, i);
+    }
+    const rule = this.compileRule(raw, i);
+    if (rule) this.#compiledRules.push(rule);
+  }
+
+  finish(): RulesLoadResult {
+    const compiled = this.#compiledRules;
+    this.stateful.finish(this.#names);
     this.problems.sort((a, b) => a.line - b.line || a.column - b.column);
     if (this.problems.length > 0) return { ok: false, problems: this.problems, warnings: this.warnings };
     const hash = createHash('sha256').update(this.text).digest('hex');
@@ -238,7 +285,7 @@ class Compiler {
         return;
       }
       case 'required':
-        this.report(path, 'missing-key', `${path.length === 2 ? 'the rule' : isParams ? `${actionName}` : where} is missing the required key "${String(p.missingProperty)}"`);
+        this.report(path, 'missing-key', `${path.length === 2 ? 'the rule' : isParams ? `${actionName}` : where} is missing the required key "${String(p.missingProperty)}"`, `add ${String(p.missingProperty)}: ...`);
         return;
       case 'const':
         if (path.length === 1 && path[0] === 'version') {
@@ -249,7 +296,7 @@ class Compiler {
         return;
       case 'enum': {
         const allowed = (p.allowedValues as unknown[]).map((v) => String(v));
-        this.report(path, 'schema', `${where} must be one of ${allowed.join(', ')}`, typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined);
+        this.report(path, 'schema', `${where} must be one of ${allowed.join(', ')}`, (typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined) ?? 'write one of the values listed');
         return;
       }
       case 'type':

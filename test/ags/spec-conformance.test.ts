@@ -8,7 +8,10 @@
  * labels (plans, metrics, logs) are the specs' operation ids and each action's
  * permission is the union of its operations' documented permissions.
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { AgsClient } from '../../src/ags/client.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import type { ActionContext, ActionDefinition } from '../../src/actions/types.js';
@@ -16,12 +19,54 @@ import { AgsOpenApi, specsPresent } from '../support/ags-openapi.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { ACTION_FORMS } from '../support/action-forms.js';
-import { describeWith, sharedFile } from '../support/prereq.js';
+import { REPO_ROOT, describeWith, sharedFile } from '../support/prereq.js';
 import { USER, captureLogger, clientFor } from './helpers.js';
 
 const registry = createDefaultRegistry();
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 
+
+/**
+ * The action entries of every YAML example in the docs, templates replaced by
+ * plausible values (`${env.X_URL}` by a URL, other references by text).
+ */
+function docsActionExamples(): Array<{ file: string; action: string; params: Record<string, unknown> }> {
+  const files = [resolve(REPO_ROOT, 'README.md'), ...readdirSync(resolve(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => resolve(REPO_ROOT, 'docs', f))];
+  const out: Array<{ file: string; action: string; params: Record<string, unknown> }> = [];
+  const fill = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      return v.replace(/\$\{([^}]*)\}/g, (_m, ref: string) => (/url/i.test(ref) ? 'https://example.com/hook' : ref.startsWith('env.') ? 'item-1' : 'x'));
+    }
+    if (Array.isArray(v)) return v.map(fill);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
+    return v;
+  };
+  const collect = (file: string, doList: unknown): void => {
+    if (!Array.isArray(doList)) return;
+    for (const entry of doList) {
+      if (entry === null || typeof entry !== 'object') continue;
+      for (const [action, params] of Object.entries(entry as Record<string, unknown>)) {
+        if (action === 'id' || params === null || typeof params !== 'object') continue;
+        out.push({ file, action, params: fill(params) as Record<string, unknown> });
+      }
+    }
+  };
+  for (const file of files) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/```ya?ml\n([\s\S]*?)```/g)) {
+      let doc: unknown;
+      try {
+        doc = parseYaml(m[1]!);
+      } catch {
+        continue;
+      }
+      if (doc === null || typeof doc !== 'object') continue;
+      const d = doc as { do?: unknown; rules?: unknown };
+      collect(file, d.do);
+      if (Array.isArray(d.rules)) for (const r of d.rules) if (r !== null && typeof r === 'object') collect(file, (r as { do?: unknown }).do);
+    }
+  }
+  return out;
+}
 
 const withUser = (params: Record<string, unknown>) => ({ ...params, userId: USER, namespace: 'mygame' });
 
@@ -86,6 +131,26 @@ describeWith(sharedFile('ags-openapi/platform.json'), 'AGS requests conform to A
       });
     }
     expect(ags.violations).toEqual([]);
+  });
+
+  it('every action example of the docs (README.md, docs/*.md) sends what the specs accept', async () => {
+    const examples = docsActionExamples();
+    expect(examples.length).toBeGreaterThan(10);
+    const agsActions = registry.list().filter((d) => d.usesAgs).map((d) => d.name);
+    for (const { file, action, params } of examples.filter((e) => agsActions.includes(e.action))) {
+      ags.reset();
+      const def = registry.get(action)!;
+      const c = ctx();
+      let normalized;
+      try {
+        normalized = def.normalize(params, c);
+      } catch (err) {
+        throw new Error(`${file}: ${action} ${JSON.stringify(params)}: ${(err as Error).message}`, { cause: err });
+      }
+      await def.execute(normalized, c).catch(() => undefined); // unknown items may be refused: the request is what is checked
+      for (const req of ags.serviceRequests()) expect(spec.checkRequest(req), `${file}: ${action}`).toEqual([]);
+      expect(ags.violations, `${file}: ${action}`).toEqual([]);
+    }
   });
 
   it('the token call is the spec\'s token operation with declared form fields only', async () => {

@@ -55,6 +55,14 @@ describe('exact integers in event data', () => {
     expect(over.stderr).toContain('version');
   });
 
+  it('a top-level "__proto__" key in --data is reported as an unknown field, not dropped silently', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    const r = await runBin(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, stdin: '{"__proto__": {"namespace": "vip"}}' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('__proto__');
+  });
+
   it('send puts the exact value on the wire', async () => {
     ws = workspace();
     const catalog = await loadCatalog({ dirs: [PROTO_DIR] });

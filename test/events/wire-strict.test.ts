@@ -120,6 +120,15 @@ describe('strict wire decoding', () => {
     expect(decodeError(sink, len(16, len(1, [...len(1, utf8('k')), ...len(2, len(3, [0xfe]))]))).message).toMatch(/attributes\.fields\.value\.stringValue: invalid UTF-8/);
   });
 
+  it('an Any whose inner message breaks the wire rules keeps its bytes (base64) instead of U+FFFD text', () => {
+    const url = utf8('type.googleapis.com/demo.v1.Inner');
+    const good = codec(sink).decode(Uint8Array.from(len(19, [...len(1, url), ...len(2, len(1, utf8('ok')))])));
+    expect(good.extra).toMatchObject({ '@type': 'type.googleapis.com/demo.v1.Inner', innerName: 'ok' });
+    const inner = len(1, [0x6f, 0xff]);
+    const bad = codec(sink).decode(Uint8Array.from(len(19, [...len(1, url), ...len(2, inner)])));
+    expect(bad.extra).toEqual({ '@type': 'type.googleapis.com/demo.v1.Inner', value: Buffer.from(inner).toString('base64') });
+  });
+
   it('isValidUtf8 agrees with the WHATWG decoder in fatal mode', () => {
     const strict = new TextDecoder('utf-8', { fatal: true });
     const samples: number[][] = [
@@ -129,7 +138,7 @@ describe('strict wire decoding', () => {
     ];
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
-    for (let i = 0; i < 3000; i++) samples.push(Array.from({ length: 1 + (i % 5) }, rnd));
+    for (let i = 0; i < 3000; i++) samples.push(Array.from({ length: 1 + (i % 13) }, () => (i % 3 === 0 ? rnd() & 0x7f : rnd())));
     for (const s of samples) {
       let expected = true;
       try {

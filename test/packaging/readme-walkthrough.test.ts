@@ -131,4 +131,21 @@ describe('the README walkthrough, followed literally', () => {
     );
     expect(README).toContain('dry run: grant-item-on-login/grantItem would send POST\n/platform/admin/namespaces/mygame/users/0123.../fulfillment');
   });
+
+  it('6. shadow mode: logged as shadow, counted with outcome="shadow", marked [shadow] by explain', async () => {
+    await server?.stop();
+    const section = README.slice(README.indexOf('\n### 6. Shadow mode\n'));
+    expect(section).toMatch(/`mode: shadow` on a rule/);
+    const rules = join(ws.dir, 'rules.yaml');
+    writeFileSync(rules, readFileSync(rules, 'utf8').replace('  - name: welcome-pack-fr\n', '  - name: welcome-pack-fr\n    mode: shadow\n'));
+    server = await startServer(ws.dir, { PROTO_DIR: 'proto' });
+    const sent = run('npx extend-event-rules send userLoggedIn --data event.json', { PORT: String(server.port) });
+    expect(sent.status, sent.printed).toBe(0);
+    await waitFor('the shadow line', () => server!.lines().find((l) => l.msg?.startsWith('shadow: welcome-pack-fr/grantItem would send ')));
+    const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^event_rules_actions_total\{rule="welcome-pack-fr",action="grantItem",outcome="shadow"\} 1$/m);
+    const explained = run('npx extend-event-rules explain userLoggedIn --data event.json');
+    expect(explained.printed).toMatch(/welcome-pack-fr .*\[shadow/);
+    expect(explained.printed).toMatch(/grantItem #0 \[shadow\]/);
+  });
 });

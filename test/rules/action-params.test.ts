@@ -6,7 +6,9 @@
  * integers a double cannot hold exactly are refused; every problem carries
  * file:line:column, rule and fix, all reported at once.
  */
+import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { validateCommand } from '../../src/cli/validate.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { ActionParamError } from '../../src/actions/errors.js';
 import type { Catalog } from '../../src/events/types.js';
@@ -15,7 +17,7 @@ import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import type { RuleProblem } from '../../src/rules/types.js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { AGS_SPECS_DIR, describeWith, sharedSpecs } from '../support/prereq.js';
-import { LOGIN, MATCH, fixtureCatalog } from './support/fixtures.js';
+import { LOGIN, MATCH, PROTO_DIR, fixtureCatalog, tempDir } from './support/fixtures.js';
 
 let catalog: Catalog;
 beforeAll(async () => {
@@ -220,5 +222,28 @@ describe('custom actions', () => {
     expect(r.ok ? [] : r.problems).toEqual([]);
     const bad = compile(one('award: { points: 500 }'), { registry: custom });
     expect(bad.ok ? [] : bad.problems.map((p) => [p.line, p.message, p.fix])).toEqual([[6, 'award: parameter "points" is more than 100', 'award at most 100 points']]);
+  });
+});
+
+describe('validate --env-file checks the values the environment gives', () => {
+  it('a QTY that is not a whole number fails validate with the rule, position and fix; a good one passes', async () => {
+    const tmp = tempDir();
+    try {
+      const rules = tmp.write('rules.yaml', `version: 1\nrules:\n${one('grantItem: { itemId: x, quantity: "${env.QTY}" }')}`);
+      const run = async (env: string) => {
+        const envFile = tmp.write('.env', env);
+        let out = '';
+        const sink = new Writable({ write: (c: Buffer, _e, cb) => void ((out += c.toString()), cb()) });
+        const code = await validateCommand([rules, '--proto', PROTO_DIR, '--env-file', envFile], { stdout: sink, stderr: sink }, { rulesFile: rules, protoDirs: [PROTO_DIR], env: {} });
+        return { code, out };
+      };
+      const bad = await run('QTY=lots\n');
+      expect(bad.code).toBe(1);
+      expect(bad.out).toContain(`${rules}:6:43: error [invalid-params] rule "r": grantItem: parameter "quantity" must be a whole number, got "lots"`);
+      expect(bad.out).toContain('fix: write a whole number from 1 to 2147483647, e.g. quantity: 1');
+      expect((await run('QTY=2\n')).code).toBe(0);
+    } finally {
+      tmp.remove();
+    }
   });
 });

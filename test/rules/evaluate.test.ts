@@ -84,8 +84,12 @@ rules:
     const { plan, outcomes } = rules.evaluate(LOGIN, loginEvent({ userId: '' }));
     expect(outcomes[0]).toEqual({ rule: 'needs-user', outcome: 'error', error: 'do[0] grant: ${event.payload.attributes.missing} is not in the event' });
     expect(outcomes[1]).toEqual({ rule: 'empty-ok', outcome: 'matched' });
-    expect(plan).toHaveLength(1);
-    expect(plan[0]!.params).toEqual({ itemId: 'x', userId: '' });
+    // the failing action stays in the plan with its failure (the executor dead-letters it), never dropped silently
+    expect(plan.map((p) => [p.rule, p.failure?.message])).toEqual([
+      ['needs-user', '${event.payload.attributes.missing} is not in the event'],
+      ['empty-ok', undefined],
+    ]);
+    expect(plan[1]!.params).toEqual({ itemId: 'x', userId: '' });
   });
 
   it('values computed per event are checked against the action schema', () => {
@@ -97,7 +101,7 @@ rules:
       - grant: { itemId: x, quantity: "\${event.payload.loginLocation.city}" }
 `);
     const { outcomes, plan } = rules.evaluate(LOGIN, loginEvent());
-    expect(plan).toEqual([]);
+    expect(plan.map((p) => [p.action, p.params, p.failure?.name])).toEqual([['grant', {}, 'ActionParamsInvalidError']]);
     expect(outcomes[0]!.outcome).toBe('error');
     expect(outcomes[0]!.error).toMatch(/quantity must be integer/);
   });

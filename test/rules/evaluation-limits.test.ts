@@ -142,6 +142,12 @@ rules:
       ['fine', 'matched'],
     ]);
     expect(outcomes[0]!.error).toContain('computed NaN, not a number');
-    expect(plan.map((p) => p.params.quantity)).toEqual([6]);
+    // the failed rules' actions are planned with their failure (the executor dead-letters them with the reason)
+    expect(plan.map((p) => [p.rule, p.failure === undefined ? p.params.quantity : 'failed'])).toEqual([
+      ['nan', 'failed'],
+      ['infinite', 'failed'],
+      ['fine', 6],
+    ]);
+    expect(plan[0]!.failure?.message).toContain('computed NaN, not a number');
   });
 });

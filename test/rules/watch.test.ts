@@ -1,6 +1,9 @@
-import { writeFileSync, renameSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { callRaw, rawClient, startHost } from '../server/support.js';
 import { loadRules } from '../../src/rules/load.js';
 import type { RulesLoadResult } from '../../src/rules/load.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
@@ -96,4 +99,162 @@ describe('watchRules', () => {
     await waitFor(() => seen.length >= 1, 'the probe reload');
     expect(results).toEqual([]);
   });
+});
+
+/** Waits for a result whose first LOGIN rule is `name` (a valid reload of that file). */
+function loaded(results: RulesLoadResult[], name: string): () => boolean {
+  return () => results.some((r) => r.ok && r.rules.rulesFor(LOGIN)[0]?.name === name);
+}
+
+function watchInto(file: string, extra: Partial<Parameters<typeof watchRules>[0]> = {}): RulesLoadResult[] {
+  const results: RulesLoadResult[] = [];
+  const watcher = watchRules({ ...opts, file, debounceMs: 30, settleMs: 30, ...extra, onReload: (r) => results.push(r) });
+  cleanups.push(() => watcher.close());
+  return results;
+}
+
+describe('watchRules never serves a wrong file', () => {
+  const VIP_ONLY = `version: 1
+rules:
+  - name: vip-only
+    on: userLoggedIn
+    do: [{ log: { message: vip } }]
+    when: { "==": [ { var: namespace }, "vip" ] }
+`;
+
+  it('a file written in place in two chunks is loaded only once complete (the half file, a rule without its when, never)', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const file = tmp.write('rules.yaml', rulesText(['one']));
+    const cut = VIP_ONLY.indexOf('    when:');
+    let fd: number | undefined;
+    let settles = 0;
+    const results = watchInto(file, {
+      // the writer's second chunk lands between the watcher's two reads
+      settle: () => {
+        settles++;
+        if (fd !== undefined) {
+          writeSync(fd, VIP_ONLY.slice(cut));
+          closeSync(fd);
+          fd = undefined;
+        }
+        return Promise.resolve();
+      },
+    });
+    fd = openSync(file, 'w'); // truncates in place, like an editor writing over the file
+    writeSync(fd, VIP_ONLY.slice(0, cut)); // valid YAML: a rule that matches every event
+    await waitFor(loaded(results, 'vip-only'), 'the complete file');
+    expect(settles).toBeGreaterThanOrEqual(2);
+    for (const r of results) {
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.rules.evaluate(LOGIN, { namespace: 'not-vip', payload: {} }).plan).toEqual([]);
+    }
+  });
+
+  it('follows a symlinked RULES_FILE: edits of the target in its own directory (in place and rename over) reload', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const real = join(tmp.dir, 'config', 'rules.yaml');
+    mkdirSync(join(tmp.dir, 'config'));
+    mkdirSync(join(tmp.dir, 'app'));
+    writeFileSync(real, rulesText(['one']));
+    const link = join(tmp.dir, 'app', 'rules.yaml');
+    symlinkSync(real, link);
+    const results = watchInto(link);
+    writeFileSync(real, rulesText(['in-place']));
+    await waitFor(loaded(results, 'in-place'), 'the in-place edit of the target');
+    writeFileSync(join(tmp.dir, 'config', '.tmp'), rulesText(['renamed']));
+    renameSync(join(tmp.dir, 'config', '.tmp'), real);
+    await waitFor(loaded(results, 'renamed'), 'the rename over the target');
+    // the link itself re-pointed at another file
+    writeFileSync(join(tmp.dir, 'config', 'other.yaml'), rulesText(['relinked']));
+    symlinkSync(join(tmp.dir, 'config', 'other.yaml'), join(tmp.dir, 'app', '.link'));
+    renameSync(join(tmp.dir, 'app', '.link'), link);
+    await waitFor(loaded(results, 'relinked'), 'the re-pointed link');
+    writeFileSync(join(tmp.dir, 'config', 'other.yaml'), rulesText(['new-target']));
+    await waitFor(loaded(results, 'new-target'), 'an edit of the new target');
+  });
+
+  it('follows a Kubernetes ConfigMap mount: rules.yaml -> ..data/rules.yaml, ..data -> ..2026_x swapped atomically', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const mount = join(tmp.dir, 'mount');
+    mkdirSync(join(mount, '..2026_01'), { recursive: true });
+    writeFileSync(join(mount, '..2026_01', 'rules.yaml'), rulesText(['one']));
+    symlinkSync('..2026_01', join(mount, '..data'));
+    symlinkSync('..data/rules.yaml', join(mount, 'rules.yaml'));
+    const results = watchInto(join(mount, 'rules.yaml'));
+    // what the kubelet does: a new timestamped dir, a temp link to it, renamed over ..data, the old dir removed
+    for (const [n, name] of [[2, 'two'], [3, 'three']] as const) {
+      mkdirSync(join(mount, `..2026_0${n}`));
+      writeFileSync(join(mount, `..2026_0${n}`, 'rules.yaml'), rulesText([name]));
+      symlinkSync(`..2026_0${n}`, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+      rmSync(join(mount, `..2026_0${n - 1}`), { recursive: true });
+      await waitFor(loaded(results, name), `ConfigMap update ${n}`);
+    }
+  });
+
+  it('a FIFO at the path is refused without blocking (a problem, the old rules stay), and the next regular file loads', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const file = tmp.write('rules.yaml', rulesText(['one']));
+    const results = watchInto(file);
+    execFileSync('mkfifo', [join(tmp.dir, 'pipe')]);
+    renameSync(join(tmp.dir, 'pipe'), file);
+    await waitFor(() => results.some((r) => !r.ok), 'the refusal');
+    const refused = results.find((r) => !r.ok);
+    expect(refused?.ok === false && refused.problems.map((p) => p.message)).toEqual([`${file} is a FIFO (named pipe): the rules file must be a regular file`]);
+    writeFileSync(join(tmp.dir, '.tmp'), rulesText(['after']));
+    renameSync(join(tmp.dir, '.tmp'), file);
+    await waitFor(loaded(results, 'after'), 'the regular file after the FIFO');
+  });
+
+  it('a file over 16 MiB is refused from its size, without being read', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const file = tmp.write('rules.yaml', rulesText(['one']));
+    const results = watchInto(file);
+    const fd = openSync(join(tmp.dir, '.big'), 'w');
+    writeSync(fd, 'x', 16 * 1024 * 1024 + 10); // sparse: 16 MiB + 11 bytes
+    closeSync(fd);
+    renameSync(join(tmp.dir, '.big'), file);
+    await waitFor(() => results.some((r) => !r.ok), 'the refusal');
+    const refused = results.find((r) => !r.ok);
+    expect(refused?.ok === false && refused.problems.map((p) => [p.code, p.message])).toEqual([['limits', 'the file is 16777227 bytes: the limit is 16777216 (16 MiB)']]);
+  });
+
+  it('gRPC calls keep being answered while a large file is compiled', async () => {
+    const host = await startHost({ catalog: opts.catalog });
+    const client = rawClient(host.address);
+    cleanups.push(() => void host.host.shutdown(0));
+    cleanups.push(() => client.close());
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const file = tmp.write('rules.yaml', rulesText(['one']));
+    const order: string[] = [];
+    const answers: Promise<unknown>[] = [];
+    const path = `/${LOGIN}/OnMessage`;
+    const results = watchInto(file, {
+      onCompiling() {
+        order.push('compiling');
+        // calls made once compiling has started must be answered before it ends
+        for (let i = 0; i < 3; i++) {
+          answers.push(
+            callRaw(client, path, new Uint8Array(0)).then((r) => {
+              order.push(r.code === grpc.status.OK ? 'answered' : `code ${r.code}`);
+            }),
+          );
+        }
+      },
+    });
+    const names = Array.from({ length: 20_000 }, (_, i) => `big-${i}`);
+    writeFileSync(join(tmp.dir, '.tmp'), rulesText(names));
+    renameSync(join(tmp.dir, '.tmp'), file);
+    await waitFor(() => results.length > 0, 'the big reload', 120_000);
+    order.push('reloaded');
+    await Promise.all(answers);
+    expect(results[0]!.ok).toBe(true);
+    expect(order).toEqual(['compiling', 'answered', 'answered', 'answered', 'reloaded']);
+  }, 180_000);
 });
