@@ -16,7 +16,7 @@ import { startTracing } from './telemetry/tracing.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { loadCatalog } from './events/catalog.js';
 import type { Catalog } from './events/types.js';
-import { createDefaultRegistry } from './actions/builtins/index.js';
+import { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry } from './actions/custom.js';
 import type { ActionRegistry } from './actions/registry.js';
 import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
@@ -68,7 +68,13 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
 
   const started = performance.now();
   const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false });
-  const registry = options.registry ?? createDefaultRegistry();
+  let registry: ActionRegistry;
+  try {
+    registry = options.registry ?? (await createAppRegistry(resolve(config.actionsDir)));
+  } catch (error) {
+    if (error instanceof ActionModuleLoadError || error instanceof InvalidActionModuleError) throw new StartupError(error.message);
+    throw error;
+  }
   const rulesFile = resolve(config.rulesFile);
   const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error' });
   for (const w of loaded.warnings) logger.warn({ problem: w }, formatProblems([w], 'text'));
