@@ -29,6 +29,7 @@ import { createExecutor } from './delivery/executor.js';
 import { createEventHost } from './server/host.js';
 import type { EventHost } from './server/host.js';
 import { createEventHandler } from './event-handler.js';
+import { reloadUnknownEventNote } from './rules/hints.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -170,7 +171,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
         onReload: (result) => {
           if (!result.ok) {
             metrics.rulesReloads.inc({ result: 'rejected' });
-            logger.error({ problems: result.problems }, `rules reload rejected, the previous rules keep running:\n${formatProblems(result.problems, 'text')}`);
+            const note = reloadUnknownEventNote(result.problems);
+            logger.error({ problems: result.problems, ...(note ? { note } : {}) }, `rules reload rejected, the previous rules keep running:\n${formatProblems(result.problems, 'text')}${note ? `\n${note}` : ''}`);
             return;
           }
           rules = result.rules;
