@@ -57,7 +57,7 @@ beforeAll(() => {
   });
   build = stages.get('build')!;
   runtime = stages.get('runtime')!;
-}, 300_000);
+}, 900_000); // two npm ci and a build: minutes on a loaded 2-core machine
 
 // two node_modules trees: removing them takes long on a loaded machine
 afterAll(async () => {
