@@ -1,7 +1,7 @@
 /**
  * Environment -> compiled options. The only module that reads `process.env`
  * (plus `.env` in the working directory, if present, for local runs).
- * Every variable is listed in {@link ENV_VARS} with its default; README.md and
+ * Every variable is listed in {@link ENV_VARS} with its default; docs/configuration.md and
  * `.env.template` list the same set (a test keeps the three in step).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -40,6 +40,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'SHUTDOWN_GRACE_MS', default: '20000', description: 'On SIGTERM, how long calls in flight may take to finish.' },
   { name: 'AGS_TIMEOUT_MS', default: '10000', description: 'Timeout of one HTTP attempt to AGS.' },
   { name: 'AGS_MAX_ATTEMPTS', default: '4', description: 'Attempts per AGS call (retries of 429/5xx/timeouts).' },
+  { name: 'GRPC_MAX_CONCURRENT_STREAMS', default: '100', description: 'Calls one gRPC (HTTP/2) connection may have in flight; more are refused until one ends (the sidecar waits).' },
+  { name: 'GRPC_MAX_MESSAGE_BYTES', default: '4194304', description: 'Largest event message accepted, bytes; larger ones answer RESOURCE_EXHAUSTED.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
   { name: 'LOG_PAYLOADS', default: 'false', description: 'Log each event payload at debug level, with personal fields masked.' },
   { name: 'ENABLE_HEALTH_CHECK', default: 'true', description: 'Serve grpc.health.v1.Health.' },
@@ -53,6 +55,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'OTEL_TRACES_EXPORTER', default: '', description: 'zipkin, otlp, console or none; empty: zipkin if its endpoint is set, else none.' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: '', description: 'Zipkin spans URL, e.g. http://localhost:9411/api/v2/spans.' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', description: 'OTLP/HTTP endpoint, e.g. http://localhost:4318.' },
+  { name: 'TEST_CLOCK_FILE', default: '', description: 'Tests only: a file holding an ISO 8601 instant, read per event as the clock of rules (limits, windows). Never set it in production.' },
 ];
 
 /** Values used for the two business variables in dry run when unset, so the quick start works. */
@@ -72,6 +75,8 @@ export class ConfigError extends Error {
 }
 
 export interface Config {
+  /** TEST_CLOCK_FILE: tests only, the rules' clock is read from this file per event. */
+  readonly testClockFile?: string;
   readonly port: number;
   readonly protoDirs: readonly string[];
   readonly rulesFile: string;
@@ -102,6 +107,8 @@ export interface Config {
   readonly deadLetterFile: string;
   readonly eventDeadlineMs: number;
   readonly shutdownGraceMs: number;
+  /** gRPC server limits (GRPC_MAX_CONCURRENT_STREAMS, GRPC_MAX_MESSAGE_BYTES). */
+  readonly grpc: { readonly maxConcurrentStreams: number; readonly maxReceiveMessageBytes: number };
   readonly logLevel: string;
   readonly logPayloads: boolean;
   readonly health: boolean;
@@ -233,6 +240,7 @@ export function loadConfig(env: Env): Config {
     deadLetterFile: str(env, 'DEAD_LETTER_FILE'),
     eventDeadlineMs,
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS'),
+    grpc: { maxConcurrentStreams: int(env, 'GRPC_MAX_CONCURRENT_STREAMS', 1), maxReceiveMessageBytes: int(env, 'GRPC_MAX_MESSAGE_BYTES', 1) },
     logLevel: str(env, 'LOG_LEVEL'),
     logPayloads: bool(env, 'LOG_PAYLOADS'),
     health: bool(env, 'ENABLE_HEALTH_CHECK'),
@@ -250,5 +258,6 @@ export function loadConfig(env: Env): Config {
       otlpEndpoint: str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
     },
     rulesEnv,
+    ...(str(env, 'TEST_CLOCK_FILE') ? { testClockFile: str(env, 'TEST_CLOCK_FILE') } : {}),
   };
 }

@@ -17,6 +17,11 @@ import type { RuleSet } from './rules/index.js';
 import type { DeliveryReport, Executor } from './delivery/executor.js';
 import type { EventOutcome } from './server/types.js';
 import { maskPersonalFields } from './telemetry/mask.js';
+import type { EvaluationResult } from './rules/index.js';
+import { eventKey } from './delivery/event-key.js';
+import { evaluateWithState, partitionOf } from './state/evaluate.js';
+import type { StateStore } from './store/state-store.js';
+import { StateStoreUnavailableError } from './store/state-store.js';
 
 export interface EventHandlerOptions {
   /** The rules in force (read per event, so a reload applies to the next event). */
@@ -26,8 +31,18 @@ export interface EventHandlerOptions {
   readonly metrics?: Metrics;
   /** Log each payload at debug level, personal fields masked. Default false. */
   readonly logPayloads?: boolean;
-  /** Clock for activation windows. Default: the system clock. */
+  /** Clock for activation windows and stateful rules. Default: the system clock. */
   readonly now?: () => Date;
+  /**
+   * Players' ledgers for stateful rules (`limit`, `cooldown`, `count`, `streak`,
+   * `fired`). Only events whose rules need it touch it. Absent: stateful rules
+   * end in `error` (never decided without the state).
+   */
+  readonly stateStore?: StateStore;
+  /** Namespace of events that carry none (the state partition). Default "". */
+  readonly namespace?: string;
+  /** How long ledgers remember event keys (ms). Default 7 days. */
+  readonly stateRetentionMs?: number;
 }
 
 export interface EventCall {
@@ -62,13 +77,49 @@ export function createEventHandler(options: EventHandlerOptions) {
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
       logger.debug({ eventId, event: service.eventName, ...ids, payload: maskPersonalFields(event) }, 'event payload');
     }
+    if (options.stateStore && rules.needsState(service.fullName)) {
+      // the state is read, decided and written in one transaction; only events with stateful rules wait for it
+      const now = options.now ? options.now().getTime() : Date.now();
+      const partition = partitionOf(event, options.namespace ?? '');
+      return evaluateWithState(
+        options.stateStore,
+        partition,
+        { rules, serviceFullName: service.fullName, event, eventKey: eventKey(event, call.bytes), now, ...(options.stateRetentionMs !== undefined ? { retentionMs: options.stateRetentionMs } : {}) },
+        call.signal ? { signal: call.signal } : {},
+      ).then(
+        (evaluation) => proceed(service, event, call, span, started, eventId, ids, evaluation),
+        (error: unknown) => {
+          if (!(error instanceof StateStoreUnavailableError)) throw error;
+          logger.warn({ eventId, event: service.eventName, ...ids, store: error.store, error: error.reason }, `${service.eventName}: the state store is unavailable: the event will be redelivered`);
+          return finish(service, eventId, ids, span, started, 0, {}, { outcome: { kind: 'retry', message: error.message }, eventKey: '', actions: [] });
+        },
+      );
+    }
     const evaluation = rules.evaluate(service.fullName, event, options.now ? { now: options.now() } : {});
+    return proceed(service, event, call, span, started, eventId, ids, evaluation);
+  }
+
+  /** Counts and logs the rules' outcomes, then runs the plan (or answers at once when it is empty). */
+  function proceed(
+    service: EventService,
+    event: DecodedEvent,
+    call: EventCall,
+    span: Span | undefined,
+    started: number,
+    eventId: string,
+    ids: { traceId?: string; spanId?: string },
+    evaluation: EvaluationResult,
+  ): EventOutcome | Promise<EventOutcome> {
     let matched = 0;
     const outcomes: Record<string, string> = {};
     for (const o of evaluation.outcomes) {
       outcomes[o.rule] = o.outcome;
       if (o.outcome === 'matched') matched++;
       if (metrics) counted(`r\0${o.rule}\0${o.outcome}`, () => metrics.ruleEvaluations.labels({ rule: o.rule, outcome: o.outcome }));
+      if (o.outcome === 'suppressed' && metrics) {
+        const reason = o.firing?.suppressedBy ?? 'limit';
+        counted(`s\0${o.rule}\0${reason}`, () => metrics.firingsSuppressed.labels({ rule: o.rule, reason }));
+      }
       if (o.outcome === 'error') {
         logger.error({ eventId, event: service.eventName, ...ids, rule: o.rule, error: o.error }, `rule ${o.rule} failed to evaluate`);
       }

@@ -30,6 +30,9 @@ import { createEventHost } from './server/host.js';
 import type { EventHost } from './server/host.js';
 import { createEventHandler } from './event-handler.js';
 import { reloadUnknownEventNote } from './rules/hints.js';
+import { MemoryStateStore } from './store/memory-state-store.js';
+import type { StateStore } from './store/state-store.js';
+import { testClock } from './state/test-clock.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -46,6 +49,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Export spans here, synchronously, instead of the configured exporter (tests: an InMemorySpanExporter). Default: none. */
   readonly spanExporter?: SpanExporter;
+  /** Players' ledgers of stateful rules. Default: an in-memory store. */
+  readonly stateStore?: StateStore;
 }
 
 /** Served services: every loaded one with EVENTS=all, else those the rules target. */
@@ -137,12 +142,17 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     leaseMs: config.dedupeLeaseMs,
   });
 
+  const stateStore = options.stateStore ?? new MemoryStateStore();
   const onEvent = createEventHandler({
     rules: () => rules,
     executor,
     logger,
     metrics,
     logPayloads: config.logPayloads,
+    stateStore,
+    namespace: config.ags.namespace,
+    stateRetentionMs: config.dedupeRetentionMs,
+    ...(config.testClockFile ? { now: testClock(config.testClockFile) } : {}),
   });
   const host: EventHost = createEventHost({
     catalog,
@@ -153,6 +163,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     reflection: config.reflection,
     health: config.health,
     port: config.port,
+    limits: config.grpc,
   });
   const { port } = await host.start();
 
@@ -197,6 +208,9 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     },
     `serving ${servedServices(config, catalog, rules).size} events on :${port}`,
   );
+  if (catalog.skipped.length > 0) {
+    logger.info({ skipped: catalog.skipped }, `not served (not events): ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
+  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -208,7 +222,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
         watcher?.close();
         await host.shutdown(config.shutdownGraceMs);
         shutdownController.abort(new Error('shutdown'));
-        await Promise.allSettled([store.close(), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
+        await Promise.allSettled([store.close(), stateStore.close(), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
         logger.info('stopped');
         logger.flush();
       })();

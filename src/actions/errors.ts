@@ -15,6 +15,8 @@ export class ActionParamError extends Error {
     readonly param: string,
     /** What is wrong, e.g. `is empty (the event has no userId)`. */
     readonly reason: string,
+    /** How to fix it in rules.yaml, e.g. `write a whole number >= 1, e.g. quantity: 1`; reported by validate. */
+    readonly fix?: string,
   ) {
     super(`${action}: ${param ? `parameter "${param}" ` : ''}${reason}`);
   }

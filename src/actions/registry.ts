@@ -1,7 +1,7 @@
 /**
  * The action registry: the one place the engine looks up what a rule's `do`
  * entry means. Built-ins are registered by `createDefaultRegistry`; a custom
- * action is one more `register` call (see README, "Custom actions").
+ * action is one more `register` call (see docs/actions.md, "Adding a custom action in TypeScript").
  */
 import type { ActionDefinition } from './types.js';
 

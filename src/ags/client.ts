@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/metrics.js';
 import { AgsError, AgsLoginError, loginHint } from './errors.js';
-import { HttpCaller, errorFields, parseBody } from './http-caller.js';
+import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
 import type { CallResult, HttpCallerOptions } from './http-caller.js';
 import { ops } from './operations.js';
 import { TransportError } from './transport.js';
@@ -96,15 +96,22 @@ export class AgsClient {
     return this.#lastInfo ?? { expiresInSeconds: 0 };
   }
 
-  /** A valid token: cached, or from the one login in flight, or a new login. */
-  async token(): Promise<string> {
+  /**
+   * A valid token: cached, or from the one login in flight, or a new login.
+   * `signal` (the event's deadline or shutdown) bounds only this caller's
+   * wait: when it aborts, this call throws an `aborted` {@link AgsError}
+   * (retriable) at once, while the shared login goes on for the other events
+   * waiting on it, bounded by its own timeout (`timeoutMs`, one attempt).
+   */
+  async token(signal?: AbortSignal): Promise<string> {
     const t = this.#token;
     const now = this.http.now();
     if (t && now < t.refreshAt) return t.value;
     if (t) {
       try {
-        return await this.#login('refresh');
+        return await untilAborted(this.#login('refresh'), signal);
       } catch (err) {
+        if (err instanceof AgsError && err.kind === 'aborted') throw err;
         if (now < t.expiresAt) {
           this.#logger?.warn({ err: describeErr(err) }, 'AGS token refresh failed; the current token is still valid');
           return t.value;
@@ -112,7 +119,7 @@ export class AgsClient {
         throw err;
       }
     }
-    return this.#login('initial');
+    return untilAborted(this.#login('initial'), signal);
   }
 
   #login(reason: LoginReason): Promise<string> {
@@ -156,7 +163,7 @@ export class AgsClient {
       const kind = err instanceof TransportError ? err.kind : 'network';
       const code = err instanceof TransportError ? err.code : undefined;
       const fields = {
-        retriable: true,
+        retriable: kind !== 'invalid',
         attempts: 1,
         kind,
         ...(code ? { code } : {}),
@@ -211,7 +218,7 @@ export class AgsClient {
   async send(op: AgsRequest): Promise<CallResult> {
     const url = new URL(this.baseUrl + op.path);
     for (const [k, v] of Object.entries(op.query ?? {})) url.searchParams.set(k, v);
-    const body = op.body === undefined ? undefined : JSON.stringify(op.body);
+    const body = op.body === undefined ? undefined : jsonBody(op.operation, op.body);
     let used: string | undefined;
     return this.http.call({
       operation: op.operation,
@@ -219,14 +226,14 @@ export class AgsClient {
       ...(op.signal ? { signal: op.signal } : {}),
       ...(op.logTo ? { logTo: op.logTo } : {}),
       prepare: async () => {
-        used = await this.token().catch(loginDuringEvents);
+        used = await this.token(op.signal).catch(loginDuringEvents);
         const headers: Record<string, string> = { authorization: `Bearer ${used}`, accept: 'application/json' };
         if (body !== undefined) headers['content-type'] = 'application/json';
         return { url, method: op.method, headers, ...(body !== undefined ? { body } : {}) };
       },
       onUnauthorized: async () => {
         if (this.#token && this.#token.value === used) this.#token = undefined;
-        if (!this.#token) await this.#login('unauthorized').catch(loginDuringEvents);
+        if (!this.#token) await untilAborted(this.#login('unauthorized'), op.signal).catch(loginDuringEvents);
       },
     });
   }
@@ -267,12 +274,14 @@ export class AgsClient {
     return this.request<void>(withSignal(ops.adminUnlockAchievement(ns, userId, achievementCode), signal));
   }
 
-  freeFormNotificationByUserID(ns: string, userId: string, body: FreeFormNotification, signal?: AbortSignal): Promise<void> {
-    return this.request<void>(withSignal(ops.freeFormNotificationByUserID(ns, userId, body), signal));
+  /** Free-form lobby notification to one user (`sendSpecificUserFreeformNotificationV1Admin`, answers 204). */
+  sendSpecificUserFreeformNotificationV1Admin(ns: string, userId: string, body: FreeFormNotification, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.sendSpecificUserFreeformNotificationV1Admin(ns, userId, body), signal));
   }
 
-  notificationWithTemplateByUserID(ns: string, userId: string, body: TemplatedNotification, signal?: AbortSignal): Promise<void> {
-    return this.request<void>(withSignal(ops.notificationWithTemplateByUserID(ns, userId, body), signal));
+  /** Templated lobby notification to one user (`sendSpecificUserTemplatedNotificationV1Admin`, answers 204). */
+  sendSpecificUserTemplatedNotificationV1Admin(ns: string, userId: string, body: TemplatedNotification, signal?: AbortSignal): Promise<void> {
+    return this.request<void>(withSignal(ops.sendSpecificUserTemplatedNotificationV1Admin(ns, userId, body), signal));
   }
 
   adminBanUserV3(ns: string, userId: string, body: BanCreate, signal?: AbortSignal): Promise<unknown> {
@@ -301,6 +310,32 @@ export class AgsClient {
 
 function withSignal(op: AgsRequest, signal: AbortSignal | undefined): AgsRequest {
   return signal ? { ...op, signal } : op;
+}
+
+/**
+ * `promise`, or an `aborted` {@link AgsError} (retriable) as soon as `signal`
+ * aborts. The listener is removed when either settles, so callers waiting on
+ * one shared login leave no listener behind on their signals.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  const aborted = (): AgsError =>
+    new AgsError({ operation: 'login', retriable: true, attempts: 0, kind: 'aborted', errorMessage: 'aborted while waiting for the AGS login (event deadline or shutdown)' });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 function describeErr(err: unknown): string {

@@ -6,8 +6,8 @@
  * headers: only the operation id, status, AGS error code and AGS message.
  */
 
-/** What went wrong at the transport level. */
-export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline';
+/** What went wrong at the transport level (`invalid`: the request could not be sent as built, e.g. a header value with CR/LF: permanent). */
+export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid';
 
 export interface AgsErrorFields {
   /** AGS operation id (`fulfillItem`), `login`, or `http` for webhooks. */
@@ -35,6 +35,7 @@ function describe(f: AgsErrorFields): string {
   else if (f.kind === 'timeout') parts.push('timeout');
   else if (f.kind === 'aborted') parts.push('aborted');
   else if (f.kind === 'deadline') parts.push('deadline exceeded');
+  else if (f.kind === 'invalid') parts.push(`invalid request${f.code ? ` ${f.code}` : ''}`);
   else parts.push(`network error${f.code ? ` ${f.code}` : ''}`);
   if (f.errorCode !== undefined && f.errorCode !== '') parts.push(`errorCode ${f.errorCode}`);
   if (f.errorMessage) parts.push(JSON.stringify(f.errorMessage));
@@ -116,4 +117,28 @@ export function loginHint(f: { status?: number; errorCode?: number | string; cod
   if (f.status === 429) return 'too many login attempts: wait and retry';
   if (f.status !== undefined && f.status >= 500) return 'AGS IAM is unavailable: retry later';
   return 'check AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET';
+}
+
+/**
+ * A value cannot be one URL path segment of an AGS operation: empty, `.` or
+ * `..` (URL resolution removes dot segments, even percent-encoded ones, so the
+ * request would reach another operation, e.g. a namespace-wide one).
+ * Permanent: the event carries the value, redelivering it changes nothing.
+ */
+export class AgsPathSegmentError extends Error {
+  override readonly name = 'AgsPathSegmentError';
+  readonly retriable = false;
+  constructor(
+    /** The value refused (never a secret: path values are ids and codes). */
+    readonly value: string,
+  ) {
+    super(`${JSON.stringify(value)} cannot be a URL path segment (${value === '' ? 'empty' : 'a dot segment, which URL resolution removes'})`);
+  }
+}
+
+/** Why `value` cannot be one path segment (empty, `.`, `..`), or undefined when it can (encoded). */
+export function pathSegmentProblem(value: string): string | undefined {
+  if (value === '') return 'is empty';
+  if (value === '.' || value === '..') return `is ${JSON.stringify(value)}: a dot segment would be removed from the URL and the request would reach another AGS operation`;
+  return undefined;
 }

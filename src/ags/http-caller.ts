@@ -75,6 +75,19 @@ export function parseBody(text: string): unknown {
   }
 }
 
+/**
+ * `body` as JSON text, or a permanent {@link AgsError} (`kind: 'invalid'`)
+ * when it cannot be (a BigInt, a cycle): sending it again would fail the same way.
+ */
+export function jsonBody(operation: string, body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new AgsError({ operation, retriable: false, attempts: 0, kind: 'invalid', code: 'ERR_JSON_BODY', errorMessage: `the body cannot be serialised as JSON: ${reason}` });
+  }
+}
+
 /** AGS `{errorCode, errorMessage}` or OAuth `{error, error_description}`. */
 export function errorFields(body: unknown): { errorCode?: number | string; errorMessage?: string } {
   if (body === null || typeof body !== 'object') return {};
@@ -149,7 +162,7 @@ export class HttpCaller {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
           if (err.kind === 'aborted') throw this.#aborted(operation, attempts);
-          failure = { kind: err.kind, retriable: true, ...(err.code ? { code: err.code } : {}), body: err.message };
+          failure = { kind: err.kind, retriable: err.kind !== 'invalid', ...(err.code ? { code: err.code } : {}), body: err.message };
         }
         if (res !== undefined) {
           this.#metrics?.agsRequests.inc({ operation, status: String(res.status) });

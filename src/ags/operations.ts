@@ -1,7 +1,11 @@
 /**
  * The AGS operations as request builders: one pure function per operation id
- * returning the exact method, path, query and body. The client sends them;
- * actions' `plan` shows them. Path segments are URL-encoded.
+ * returning the exact method, path, query and body. `operation` is the
+ * operation id exactly as AccelByte's OpenAPI specs write it (the label of
+ * plans, logs, metrics and errors); the builder's name is its camelCase form.
+ * The client sends them; actions' `plan` shows them. Path segments are
+ * URL-encoded, one value one segment (dot segments and empty values refused:
+ * see {@link agsPath}).
  *
  * Idempotency (may a 500 be retried?), decided per operation:
  * - yes: `fulfillItemsV3` (transaction id), `adminUnlockAchievement`,
@@ -24,11 +28,18 @@ import type {
   TemplatedNotification,
   UserExpGrant,
 } from './types.js';
+import { AgsPathSegmentError, pathSegmentProblem } from './errors.js';
 
-/** Tagged template: interpolated values are URL-encoded path segments. */
+/**
+ * Tagged template: each interpolated value becomes exactly one URL path
+ * segment, percent-encoded (`/`, `?`, `#`, `%` included). Values that cannot
+ * stay one segment (empty, `.`, `..`: URL resolution drops dot segments, even
+ * encoded as `%2e`) throw {@link AgsPathSegmentError} (permanent).
+ */
 export function agsPath(strings: TemplateStringsArray, ...values: string[]): string {
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
+    if (pathSegmentProblem(v) !== undefined) throw new AgsPathSegmentError(v);
     out += encodeURIComponent(v) + (strings[i + 1] ?? '');
   });
   return out;
@@ -83,24 +94,24 @@ export const ops = {
   },
   adminUnlockAchievement(ns: string, userId: string, achievementCode: string): AgsRequest {
     return {
-      operation: 'adminUnlockAchievement',
+      operation: 'AdminUnlockAchievement',
       method: 'PUT',
       path: agsPath`/achievement/v1/admin/namespaces/${ns}/users/${userId}/achievements/${achievementCode}/unlock`,
       idempotent: true,
     };
   },
-  freeFormNotificationByUserID(ns: string, userId: string, body: FreeFormNotification): AgsRequest {
+  sendSpecificUserFreeformNotificationV1Admin(ns: string, userId: string, body: FreeFormNotification): AgsRequest {
     return {
-      operation: 'freeFormNotificationByUserID',
+      operation: 'sendSpecificUserFreeformNotificationV1Admin',
       method: 'POST',
       path: agsPath`/lobby/v1/admin/notification/namespaces/${ns}/users/${userId}/freeform/notify`,
       body,
       idempotent: false,
     };
   },
-  notificationWithTemplateByUserID(ns: string, userId: string, body: TemplatedNotification): AgsRequest {
+  sendSpecificUserTemplatedNotificationV1Admin(ns: string, userId: string, body: TemplatedNotification): AgsRequest {
     return {
-      operation: 'notificationWithTemplateByUserID',
+      operation: 'sendSpecificUserTemplatedNotificationV1Admin',
       method: 'POST',
       path: agsPath`/lobby/v1/admin/notification/namespaces/${ns}/users/${userId}/templates/notify`,
       body,
@@ -109,7 +120,7 @@ export const ops = {
   },
   adminBanUserV3(ns: string, userId: string, body: BanCreate): AgsRequest {
     return {
-      operation: 'adminBanUserV3',
+      operation: 'AdminBanUserV3',
       method: 'POST',
       path: agsPath`/iam/v3/admin/namespaces/${ns}/users/${userId}/bans`,
       body,

@@ -24,11 +24,16 @@ export interface RawResponse {
   readonly text: string;
 }
 
-/** A failure below HTTP: no status. */
+/**
+ * A failure below HTTP: no status. `invalid`: the request itself cannot be
+ * sent (a header value with CR/LF/NUL, a bad header name, method or path, an
+ * unsupported protocol): sending it again fails the same way, so it is
+ * permanent; the other kinds are worth another attempt.
+ */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(
-    readonly kind: 'timeout' | 'network' | 'aborted',
+    readonly kind: 'timeout' | 'network' | 'aborted' | 'invalid',
     readonly code: string | undefined,
     message: string,
   ) {
@@ -41,6 +46,41 @@ export interface HttpTransportOptions {
   readonly maxSockets?: number;
   /** Largest response body read, in bytes; longer ones are cut. Default: 4 MiB. */
   readonly maxBodyBytes?: number;
+}
+
+/**
+ * Error codes (undici's and Node's) meaning the request is malformed: refused
+ * before anything is sent, the same on every attempt.
+ */
+const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_URL',
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_UNESCAPED_CHARACTERS',
+]);
+
+/**
+ * The {@link TransportError} of a failed attempt (the caller's signal not
+ * aborted): timeouts, connection failures (retriable), or an invalid request
+ * (a code of {@link INVALID_REQUEST_CODES}, or a `TypeError` without code,
+ * as `Headers`/`URL` throw: permanent).
+ */
+export function transportErrorOf(error: unknown, timeoutMs: number): TransportError {
+  if (error instanceof TransportError) return error;
+  const code = codeOf(error);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new TransportError('timeout', 'ETIMEDOUT', `no answer within ${timeoutMs} ms`);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new TransportError('timeout', 'ETIMEDOUT', `connect timeout: ${messageOf(error)}`);
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return new TransportError('network', 'ECONNRESET', `connection closed: ${messageOf(error)}`);
+  if ((code !== undefined && INVALID_REQUEST_CODES.has(code)) || (code === undefined && error instanceof TypeError)) {
+    return new TransportError('invalid', code ?? 'ERR_INVALID_REQUEST', `invalid request: ${messageOf(error)}`);
+  }
+  return new TransportError('network', code, messageOf(error));
 }
 
 function codeOf(error: unknown): string | undefined {
@@ -64,7 +104,7 @@ export class HttpTransport {
   async send(req: RawRequest): Promise<RawResponse> {
     if (req.signal?.aborted) throw new TransportError('aborted', undefined, 'aborted before sending');
     if (req.url.protocol !== 'https:' && req.url.protocol !== 'http:') {
-      throw new TransportError('network', 'ERR_INVALID_URL', `unsupported protocol ${req.url.protocol}`);
+      throw new TransportError('invalid', 'ERR_INVALID_URL', `unsupported protocol ${req.url.protocol}`);
     }
     // The attempt's timeout is undici's (no timer of our own per request): until the answer's
     // headers, then between body chunks. The caller's signal is passed as is.
@@ -93,11 +133,7 @@ export class HttpTransport {
     } catch (error) {
       if (error instanceof TransportError) throw error;
       if (req.signal?.aborted) throw new TransportError('aborted', undefined, 'aborted');
-      const code = codeOf(error);
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new TransportError('timeout', 'ETIMEDOUT', `no answer within ${req.timeoutMs} ms`);
-      if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new TransportError('timeout', 'ETIMEDOUT', `connect timeout: ${messageOf(error)}`);
-      if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') throw new TransportError('network', 'ECONNRESET', `connection closed: ${messageOf(error)}`);
-      throw new TransportError('network', code, messageOf(error));
+      throw transportErrorOf(error, req.timeoutMs);
     }
   }
 

@@ -33,6 +33,23 @@ export interface FulfillmentResult {
   [key: string]: unknown;
 }
 
+/** One entry of `FulfillmentStateInfo.failedList` / `successList` (`FulfillItemResult`). */
+export interface FulfillItemResult {
+  itemId?: string;
+  itemSku?: string;
+  error?: string;
+  [key: string]: unknown;
+}
+
+/** `fulfillItemsV3`'s answer (`FulfillmentV2Result`): `state` and `stateInfo` are required by the spec. */
+export interface FulfillmentV3Result extends FulfillmentResult {
+  transactionId?: string;
+  /** FULFILLED, FULFILL_FAILED, REVOKED or REVOKE_FAILED. */
+  state?: string;
+  stateReason?: string;
+  stateInfo?: { failedList?: FulfillItemResult[]; successList?: FulfillItemResult[] };
+}
+
 /** Body of `fulfillItemsV3` (`PUT .../fulfillments/{transactionId}`). */
 export interface FulfillmentV3Request {
   items: Array<Omit<FulfillmentRequest, 'orderNo'>>;
@@ -75,21 +92,21 @@ export interface StatItemUpdate {
   additionalData?: Record<string, unknown>;
 }
 
-/** Body of `freeFormNotificationByUserID`. */
+/** Body of `sendSpecificUserFreeformNotificationV1Admin` (`model.FreeFormNotificationRequestV1`). */
 export interface FreeFormNotification {
   topicName: string;
   message: string;
 }
 
-/** Body of `notificationWithTemplateByUserID`. */
+/** Body of `sendSpecificUserTemplatedNotificationV1Admin` (`model.NotificationWithTemplateRequestV1`: every field required). */
 export interface TemplatedNotification {
   templateSlug: string;
   templateLanguage: string;
   templateContext: Record<string, string>;
-  topicName?: string;
+  topicName: string;
 }
 
-/** Body of `adminBanUserV3` (all fields required by AGS). */
+/** Body of `AdminBanUserV3` (all fields required by AGS). */
 export interface BanCreate {
   ban: string;
   comment: string;

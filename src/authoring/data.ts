@@ -1,11 +1,27 @@
 /** Reading `--data file.json` or `--data -` (stdin) for `explain` and `send`. */
 import { readFile } from 'node:fs/promises';
+import { isInteger, isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { EventDataError } from './errors.js';
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A JSON number's text -> a number, or a bigint for an integer a number would round (int64 beyond 2^53). */
+export function exactNumber(text: string): number | bigint {
+  return isInteger(text) && !isSafeNumber(text) ? BigInt(text) : Number(text);
+}
+
+/**
+ * JSON.parse that loses no integer: integers beyond 2^53 read as bigint (the
+ * codec accepts them for int64 fields exactly, 2^63-1 included, and as the
+ * nearest double elsewhere); other numbers as numbers; `__proto__` keys as own
+ * data. Duplicate keys with different values are refused. Throws SyntaxError.
+ */
+export function parseJsonExact(text: string): unknown {
+  return parseLossless(text, null, exactNumber);
 }
 
 /**
@@ -31,7 +47,7 @@ export async function readEventData(spec: string | undefined, stdin: NodeJS.Read
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = parseJsonExact(text);
   } catch (err) {
     throw new EventDataError(source, `not valid JSON: ${(err as Error).message}`);
   }

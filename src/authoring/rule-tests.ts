@@ -6,10 +6,15 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, isMap, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
+import type { Document, Tags } from 'yaml';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
 import type { RuleSet } from '../rules/rule-set.js';
+import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
+import { eventKey } from '../delivery/event-key.js';
+import { evaluateOnDocument } from '../state/evaluate.js';
+import { playerHistory } from './history.js';
+import type { StateDocument } from '../store/state-store.js';
 import { diffValues } from './diff.js';
 import { EventDataError, RuleTestFormatError, UnknownEventError } from './errors.js';
 import type { RuleTestProblem } from './errors.js';
@@ -35,6 +40,8 @@ export interface Expectation {
   readonly actions?: readonly ExpectedAction[];
   /** Rules whose evaluation fails (exact set). Always checked: default none. */
   readonly errors: readonly string[];
+  /** Rules that matched but whose limit or cooldown refused the firing (exact set); not checked when absent. */
+  readonly suppressed?: readonly string[];
 }
 
 export interface RuleTestCase {
@@ -49,6 +56,8 @@ export interface RuleTestCase {
   /** The environment the rules are compiled with. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly expect: Expectation;
+  /** The players' records before the event (`history:`), by user id, as ledgers in the state store. */
+  readonly history: ReadonlyMap<string, StateDocument>;
 }
 
 export interface RuleTestSuite {
@@ -71,13 +80,44 @@ export interface LoadRuleTestsOptions {
 
 type Path = readonly (string | number)[];
 
+/**
+ * The YAML core schema's decimal integers, read exactly: beyond 2^53 a bigint
+ * (the event codec takes it for an int64 field as written), else a number.
+ */
+function exactIntegers(tags: Tags): Tags {
+  return tags.map((t) => {
+    if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:int' || t.format || !('resolve' in t) || typeof t.resolve !== 'function') return t;
+    const resolve = t.resolve.bind(t) as (...args: unknown[]) => unknown;
+    return {
+      ...t,
+      resolve(...args: unknown[]): unknown {
+        const v = resolve(...args);
+        return typeof v === 'number' && !Number.isSafeInteger(v) ? BigInt(String(args[0])) : v;
+      },
+    };
+  });
+}
+
+/** Exact integers matter only in event `data`; elsewhere (version, expect, env) they are numbers as before. */
+function numbersOutsideData(doc: unknown): unknown {
+  const plain = (v: unknown): unknown =>
+    typeof v === 'bigint' ? Number(v) : Array.isArray(v) ? v.map(plain) : isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v;
+  if (!isObject(doc)) return plain(doc);
+  const out = plain({ ...doc, cases: undefined }) as Record<string, unknown>;
+  out.cases = Array.isArray(doc.cases)
+    ? doc.cases.map((c: unknown) => (isObject(c) ? { ...(plain({ ...c, data: undefined }) as Record<string, unknown>), data: c.data } : plain(c)))
+    : plain(doc.cases);
+  if (!('cases' in doc)) delete out.cases;
+  return out;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
-const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'expect'];
-const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing'];
+const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'expect'];
+const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
 const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
 const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
 
@@ -139,6 +179,24 @@ class Loader {
       return undefined;
     }
     return new Date(ms);
+  }
+
+  /**
+   * `history: { <userId>: { events: [{ event, at }], firings: [{ rule, at }] } }`:
+   * each player's record before the case's event, built as the server would have.
+   */
+  history(value: unknown, path: Path): Map<string, StateDocument> {
+    const out = new Map<string, StateDocument>();
+    if (value === undefined) return out;
+    if (!isObject(value)) {
+      this.report(path, 'history must be a map: user id -> { events: [{ event, at }], firings: [{ rule, at }] }');
+      return out;
+    }
+    for (const [user, raw] of Object.entries(value)) {
+      const p = [...path, user];
+      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user));
+    }
+    return out;
   }
 
   base(value: unknown, path: Path): DataBase | undefined {
@@ -214,6 +272,7 @@ class Loader {
     }
     this.unknownKeys(value, EXPECT_KEYS, path, 'expect');
     const errors = this.names(value.errors, [...path, 'errors'], 'errors') ?? [];
+    const suppressed = this.names(value.suppressed, [...path, 'suppressed'], 'suppressed');
     if (value.nothing !== undefined) {
       if (value.nothing !== true) {
         this.report([...path, 'nothing'], 'nothing can only be true (no rule matches, no action)');
@@ -231,11 +290,11 @@ class Loader {
       if (!Array.isArray(value.actions)) this.report([...path, 'actions'], 'actions must be a list');
       else actions = value.actions.map((a, i) => this.expectedAction(a, [...path, 'actions', i])).filter((a): a is ExpectedAction => a !== undefined);
     }
-    if (matched === undefined && actions === undefined && value.errors === undefined) {
-      this.report(path, 'expect checks nothing: give matched, actions, errors, or nothing: true');
+    if (matched === undefined && actions === undefined && value.errors === undefined && suppressed === undefined) {
+      this.report(path, 'expect checks nothing: give matched, actions, errors, suppressed, or nothing: true');
       return undefined;
     }
-    return { ...(matched ? { matched } : {}), ...(actions ? { actions } : {}), errors };
+    return { ...(matched ? { matched } : {}), ...(actions ? { actions } : {}), errors, ...(suppressed ? { suppressed } : {}) };
   }
 
   testCase(raw: unknown, i: number, shared: { env: Record<string, string | undefined>; now: Date; base: DataBase }): RuleTestCase | undefined {
@@ -263,6 +322,7 @@ class Loader {
     const now = this.now(raw.now, [...path, 'now']) ?? shared.now;
     const base = this.base(raw.base, [...path, 'base']) ?? shared.base;
     const expect = this.expectation(raw.expect, [...path, 'expect']);
+    const history = this.history(raw.history, [...path, 'history']);
     let event: DecodedEvent | undefined;
     if (service) {
       try {
@@ -274,17 +334,17 @@ class Loader {
       }
     }
     if (!name || !service || !expect || !event) return undefined;
-    return { name, line: this.lines.linePos((this.doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0] ?? 0).line, service, event, now, env, expect };
+    return { name, line: this.lines.linePos((this.doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0] ?? 0).line, service, event, now, env, expect, history };
   }
 
   load(text: string): RuleTestSuite {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false });
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, customTags: exactIntegers });
     for (const e of this.doc.errors) {
       const { line, col } = this.lines.linePos(e.pos[0]);
       this.problems.push({ file: this.file, line, column: col, message: `YAML: ${e.message.split('\n')[0]}` });
     }
     if (this.problems.length > 0) throw new RuleTestFormatError(this.problems);
-    const data: unknown = this.doc.toJS();
+    const data: unknown = numbersOutsideData(this.doc.toJS());
     if (!isObject(data)) {
       this.report([], 'a rule-test file is a map: version: 1, cases: [...]');
       throw new RuleTestFormatError(this.problems);
@@ -375,21 +435,43 @@ function setDiff(what: string, expected: readonly string[], actual: readonly str
   return lines;
 }
 
+/**
+ * Evaluates the case's event as the server would: with the player's record
+ * (the case's `history`, else empty) when its rules are stateful.
+ */
+function evaluateCase(c: RuleTestCase, rules: RuleSet): EvaluationResult {
+  if (!rules.needsState(c.service.fullName)) return rules.evaluate(c.service.fullName, c.event, { now: c.now });
+  const user = typeof c.event.userId === 'string' ? c.event.userId : '';
+  return evaluateOnDocument(c.history.get(user), { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() }).result;
+}
+
+/** One rule's outcome as text, with the state a limit or cooldown read: `daily: suppressed (limit: 1 of 1 per day Asia/Tokyo)`. */
+export function outcomeText(o: RuleOutcome): string {
+  const f = o.firing;
+  const state = f
+    ? [f.limit ? `limit: ${f.limit.fired} of ${f.limit.count} per ${f.limit.per}` : '', f.cooldown ? `cooldown ${f.cooldown.duration}, last firing ${f.cooldown.lastFiring ?? 'never'}` : '', f.decision === 'again' ? 'already fired for this event' : '']
+        .filter(Boolean)
+        .join('; ')
+    : '';
+  return `${o.rule}: ${o.outcome}${o.error !== undefined ? ` (${o.error})` : ''}${state ? ` (${state})` : ''}`;
+}
+
 /** Runs one case against compiled rules. Offline: actions are planned, never executed. */
 export function runCase(c: RuleTestCase, rules: RuleSet, registry: ActionRegistry): CaseResult {
-  const evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now });
+  const evaluation = evaluateCase(c, rules);
   const steps = planSteps(registry, c.service, c.event, evaluation.plan, c.env.AB_NAMESPACE ?? '', c.now);
   const matched = evaluation.outcomes.filter((o) => o.outcome === 'matched').map((o) => o.rule);
   const errored = evaluation.outcomes.filter((o) => o.outcome === 'error');
   const diff: string[] = [];
   if (c.expect.matched) diff.push(...setDiff('matched', c.expect.matched, matched));
   diff.push(...setDiff('error', c.expect.errors, errored.map((o) => o.rule)));
+  if (c.expect.suppressed) diff.push(...setDiff('suppressed', c.expect.suppressed, evaluation.outcomes.filter((o) => o.outcome === 'suppressed').map((o) => o.rule)));
   if (c.expect.actions) {
     const want = c.expect.actions;
     const got = steps.map((s, i) => actualAction(s, want[i]));
     diff.push(...diffValues(want.map(expectedAction), got, 'actions'));
   }
-  const outcomes = evaluation.outcomes.map((o) => `${o.rule}: ${o.outcome}${o.error !== undefined ? ` (${o.error})` : ''}`);
+  const outcomes = evaluation.outcomes.map(outcomeText);
   return { name: c.name, line: c.line, passed: diff.length === 0, diff, outcomes, steps };
 }
 

@@ -82,7 +82,7 @@ export function planSteps(
       eventName: service.eventName,
       namespace,
       rule: p.rule,
-      idempotencyKey: idempotencyKey(key, p.rule, p.index),
+      idempotencyKey: idempotencyKey(key, p.rule, p.key),
       logger: silent,
       now: () => now.getTime(),
     };

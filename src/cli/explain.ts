@@ -1,10 +1,13 @@
 /**
- * `extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]`:
+ * `extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml]`:
  * for one event (partial data filled from the sample event), every rule
  * listening on it: matched or not and why (enabled, activation window against
  * the clock, each sub-condition of `when` with the values it saw), then for
  * matched rules the exact requests their actions would send. Offline.
  * Exit 0 (whatever matched), 2 on a usage/input error or an invalid rules file.
+ * With stateful rules, the player's record is `--history` (events and firings with
+ * their instants, as in rule tests) or empty; counts, streaks and limits show
+ * the values the decision used.
  */
 import { resolve } from 'node:path';
 import { createDefaultRegistry } from '../actions/builtins/index.js';
@@ -15,6 +18,14 @@ import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
 import type { PlannedStep } from '../authoring/workbench.js';
 import { explainCondition, renderConditionTrace } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
+import type { FiringState } from '../state/firing.js';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { playerHistory } from '../authoring/history.js';
+import { eventKey } from '../delivery/event-key.js';
+import { evaluateOnDocument } from '../state/evaluate.js';
+import { Ledger, eventTag } from '../state/ledger.js';
+import type { StateDocument } from '../store/state-store.js';
 import { formatProblems } from '../rules/format.js';
 import { loadRules } from '../rules/load.js';
 import { RulesLogic } from '../rules/logic.js';
@@ -22,7 +33,7 @@ import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
 import type { AuthoringDefaults } from './test.js';
 
-export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]\n';
+export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml]\n';
 
 /** The explanation of one rule (the `--json` shape). */
 export interface RuleExplanation {
@@ -32,8 +43,10 @@ export interface RuleExplanation {
   readonly enabled: boolean;
   readonly mode: 'live' | 'shadow';
   /** `disabled`: `enabled: false` (not evaluated by the server; the condition is still traced here). */
-  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'disabled';
+  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed' | 'disabled';
   readonly error?: string;
+  /** For rules with a limit or cooldown that matched: the decision and the player's state it read. */
+  readonly firing?: FiringState;
   readonly window: { readonly activeFrom?: string; readonly activeUntil?: string; readonly active: boolean };
   /** The traced `when`; null when the rule has none (always matches). */
   readonly condition: ConditionTrace | null;
@@ -70,12 +83,15 @@ function renderText(x: Explanation): string {
   for (const r of x.rules) {
     out.push('');
     const mark = r.outcome === 'matched' ? '✓' : '✗';
-    const what = { matched: 'matched', notMatched: 'not matched: the condition is false', inactive: 'inactive: outside its activation window', error: `error: ${r.error ?? ''}`, disabled: 'disabled (enabled: false)' }[r.outcome];
+    const what = { matched: 'matched', notMatched: 'not matched: the condition is false', inactive: 'inactive: outside its activation window', suppressed: `suppressed by its ${r.firing?.suppressedBy ?? 'limit'}: matched, no action`, error: `error: ${r.error ?? ''}`, disabled: 'disabled (enabled: false)' }[r.outcome];
     out.push(`${mark} ${r.rule}  ${what}${r.mode === 'shadow' ? '  [shadow: planned and counted, never sent]' : ''}  (line ${r.line})`);
     out.push(`    ${r.enabled ? '✓' : '✗'} enabled: ${r.enabled ? 'yes' : 'no'}`);
     const w = r.window;
     if (w.activeFrom === undefined && w.activeUntil === undefined) out.push('    ✓ window: always active');
     else out.push(`    ${w.active ? '✓' : '✗'} window: ${w.activeFrom !== undefined ? `from ${w.activeFrom} ` : ''}${w.activeUntil !== undefined ? `until ${w.activeUntil} (exclusive) ` : ''}- now is ${x.now}`);
+    const f = r.firing;
+    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
+    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}: last firing ${f.cooldown.lastFiring ?? 'never'}`);
     if (r.condition === null) out.push('    ✓ when: (none: always matches)');
     else {
       out.push('    when:');
@@ -99,7 +115,7 @@ function renderText(x: Explanation): string {
 }
 
 export async function explainCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
-  const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules'], flags: ['json', 'help', 'h'] });
+  const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules', 'history'], flags: ['json', 'help', 'h'] });
   if (flags.has('help') || flags.has('h')) {
     io.stdout.write(EXPLAIN_USAGE);
     return 0;
@@ -138,9 +154,32 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (loaded.warnings.length > 0) io.stderr.write(formatProblems(loaded.warnings, 'text'));
 
   const rules = loaded.rules;
-  const evaluation = rules.evaluate(service.fullName, event, { now });
+  let history: StateDocument | undefined;
+  if (values.has('history')) {
+    const file = values.get('history')!;
+    const problems: string[] = [];
+    try {
+      history = playerHistory(parseYaml(await readFile(file, 'utf8')) as unknown, [], catalog, (path, message) => problems.push(`${file}: ${path.join('.') || '(top)'}: ${message}`));
+    } catch (err) {
+      problems.push(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (problems.length > 0) {
+      io.stderr.write(`extend-event-rules explain: --history:\n${problems.join('\n')}\n`);
+      return 2;
+    }
+  }
   const logic = new RulesLogic();
   logic.nowMs = now.getTime();
+  let evaluation;
+  if (rules.needsState(service.fullName)) {
+    // as the server: the player's record (--history, else empty) with this event recorded, limits decided
+    const key = eventKey(event);
+    const change = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime() });
+    evaluation = change.result;
+    logic.state = { ledger: new Ledger(change.next ?? history), tag: eventTag(key), now: now.getTime() };
+  } else {
+    evaluation = rules.evaluate(service.fullName, event, { now });
+  }
   const evaluator = { run: (l: unknown, d: unknown): unknown => logic.engine.run(l, d) as unknown, truthy: (v: unknown) => logic.truthy(v) };
   const steps = planSteps(registry, service, event, evaluation.plan, defaults.env.AB_NAMESPACE ?? '', now);
 
@@ -157,6 +196,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
         mode: r.mode,
         outcome: r.enabled ? (o?.outcome ?? 'notMatched') : 'disabled',
         ...(o?.error !== undefined ? { error: o.error } : {}),
+        ...(o?.firing !== undefined ? { firing: o.firing } : {}),
         window: {
           ...(r.activeFrom !== undefined ? { activeFrom: new Date(r.activeFrom).toISOString() } : {}),
           ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),

@@ -24,7 +24,7 @@ Usage:
   extend-event-rules build-actions           compile the .ts custom actions of ACTIONS_DIR (npm run build does)
   extend-event-rules help | --version
 
-Configuration comes from the environment (and .env): see README.md.
+Configuration comes from the environment (and .env): see docs/configuration.md.
 Custom actions: the modules of ACTIONS_DIR (default actions/) are loaded by every command.
 `;
 

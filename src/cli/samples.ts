@@ -1,7 +1,8 @@
 /**
  * `samples <event>`: prints a complete sample of an event as pretty JSON (with
  * a fresh random `id` each time; every other value is stable);
- * `samples --list`: every loaded event (event name and full service name).
+ * `samples --list`: every loaded event, one per line: event name, full
+ * service name, method path (what the sidecar calls), in aligned columns.
  */
 import { loadCatalog } from '../events/catalog.js';
 import { sampleEvent, withFreshId } from '../events/samples.js';
@@ -9,7 +10,7 @@ import { CatalogLoadError } from '../events/types.js';
 import { UsageError, parseArgs } from './io.js';
 
 export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample of the event as JSON
-       samples --list    list every loaded event
+       samples --list    list every loaded event: name, service, method path
 <event>: an event name (userLoggedIn), a service name (short or full) or a method path.`;
 
 export interface SamplesOptions {
@@ -53,8 +54,9 @@ export async function samplesCommand(
   }
 
   if (parsed.flags.has('list')) {
-    const width = Math.max(0, ...catalog.services.map((s) => s.eventName.length));
-    const lines = catalog.services.map((s) => `${s.eventName.padEnd(width)}  ${s.fullName}`);
+    const nameWidth = Math.max(0, ...catalog.services.map((s) => s.eventName.length));
+    const serviceWidth = Math.max(0, ...catalog.services.map((s) => s.fullName.length));
+    const lines = catalog.services.map((s) => `${s.eventName.padEnd(nameWidth)}  ${s.fullName.padEnd(serviceWidth)}  ${s.path}`);
     write(io.stdout, lines.length ? lines.join('\n') : `no events in ${catalog.dirs.join(', ')}`);
     return 0;
   }

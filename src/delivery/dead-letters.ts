@@ -24,7 +24,7 @@ export interface DeadLetterRecord {
   readonly service: string;
   /** Event `id` ('' when the event had none). */
   readonly eventId: string;
-  /** The action's idempotency key (`<eventKey>:<rule>:<index>`). */
+  /** The action's idempotency key (`<eventKey>:<rule>:<actionKey>`). */
   readonly idempotencyKey: string;
   readonly rule: string;
   /** 0-based position of the action in the rule's `do` list. */

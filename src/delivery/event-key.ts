@@ -1,4 +1,4 @@
-/** Idempotency keys: `<eventKey>:<rule>:<index>`. */
+/** Idempotency keys: `<eventKey>:<rule>:<actionKey>`. */
 import { createHash } from 'node:crypto';
 import type { DecodedEvent } from '../events/types.js';
 
@@ -25,6 +25,10 @@ export function eventKey(event: DecodedEvent, eventBytes?: Uint8Array): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
-export function idempotencyKey(eventKeyValue: string, rule: string, index: number): string {
-  return `${eventKeyValue}:${rule}:${index}`;
+/**
+ * `<eventKey>:<rule>:<actionKey>`, where `actionKey` is the action's stable key
+ * within its rule (`PlannedAction.key`: its `id`, or `grantItem#0`).
+ */
+export function idempotencyKey(eventKeyValue: string, rule: string, actionKey: string): string {
+  return `${eventKeyValue}:${rule}:${actionKey}`;
 }

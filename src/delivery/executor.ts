@@ -3,7 +3,7 @@
  * event and action, across redeliveries and replicas, and never drops an event
  * silently.
  *
- * For each live action, keyed `<eventKey>:<rule>:<index>`:
+ * For each live action, keyed `<eventKey>:<rule>:<actionKey>`:
  * 1. claim the key in the {@link DedupeStore} (`done` -> skip as duplicate;
  *    `busy`, another delivery holds it -> answer retry without running it);
  * 2. normalize the params and execute;
@@ -185,6 +185,16 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const now = options.now ?? (() => new Date());
+  /** The signals of the events running now: aborted together when the shutdown signal aborts. */
+  const inFlight = new Set<AbortController>();
+  const { shutdownSignal } = options;
+  shutdownSignal?.addEventListener(
+    'abort',
+    () => {
+      for (const a of inFlight) if (!a.signal.aborted) a.abort(shutdownSignal.reason);
+    },
+    { once: true },
+  );
   /**
    * Keys whose action ran (or was dead-lettered) but whose mark could not be
    * written (store down at that moment). A redelivery to this process writes
@@ -211,19 +221,21 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const eventId = typeof input.event.id === 'string' ? input.event.id : '';
 
     // One signal per event: the call cancelled, shutdown, or the deadline passed, whichever comes first.
-    // (Linked by hand: AbortSignal.any costs weak references and GC work on every event.)
+    // (Linked by hand: AbortSignal.any costs weak references and GC work on every event.) The shutdown
+    // signal is shared by every event: it gets one listener for the executor (see `inFlight`), never one
+    // per event, or concurrent events pile listeners on it (MaxListenersExceededWarning past 10).
     const aborter = new AbortController();
     const signal = aborter.signal;
     const timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
     timer.unref?.();
-    const linked = [input.signal, options.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    const callSignal = input.signal;
     const onAbort = function (this: AbortSignal): void {
       if (!signal.aborted) aborter.abort(this.reason);
     };
-    for (const s of linked) {
-      if (s.aborted) aborter.abort(s.reason);
-      else s.addEventListener('abort', onAbort, { once: true });
-    }
+    if (callSignal?.aborted) aborter.abort(callSignal.reason);
+    else callSignal?.addEventListener('abort', onAbort, { once: true });
+    if (shutdownSignal?.aborted) aborter.abort(shutdownSignal.reason);
+    inFlight.add(aborter);
 
     const reports: ActionReport[] = [];
     const retryReasons: string[] = [];
@@ -256,7 +268,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     /** Shadow rule or dry run: plan only. */
     const planOnly = (p: PlannedAction, status: 'shadow' | 'planned'): ActionReport => {
       const t0 = performance.now();
-      const ctx = context(p, idempotencyKey(key, p.rule, p.index));
+      const ctx = context(p, idempotencyKey(key, p.rule, p.key));
       try {
         const def = registry.get(p.action);
         if (!def) throw new UnknownActionError(p.action);
@@ -277,7 +289,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const t0 = performance.now();
       const base = { rule: p.rule, index: p.index, action: p.action };
       const elapsed = (): number => round(performance.now() - t0);
-      const idemKey = idempotencyKey(key, p.rule, p.index);
+      const idemKey = idempotencyKey(key, p.rule, p.key);
 
       const unrecordedState = unrecorded.get(idemKey);
       if (unrecordedState !== undefined) {
@@ -472,7 +484,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
     } finally {
       clearTimeout(timer);
-      for (const s of linked) s.removeEventListener('abort', onAbort);
+      callSignal?.removeEventListener('abort', onAbort);
+      inFlight.delete(aborter);
     }
 
     let outcome: EventOutcome;

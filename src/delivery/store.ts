@@ -1,6 +1,6 @@
 /**
  * The idempotency store: remembers, per action execution key
- * (`<eventKey>:<rule>:<index>`), whether the action is being run (a claim with
+ * (`<eventKey>:<rule>:<actionKey>`), whether the action is being run (a claim with
  * a lease), has run (`done`), or failed permanently and was dead-lettered
  * (`deadLettered`). Shared by every replica when backed by Redis, so one event
  * delivered twice (Kafka redelivery, two replicas) has one effect per action.

@@ -7,11 +7,13 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve as resolvePath, sep } from 'node:path';
 import protobuf from 'protobufjs';
+import { parseProtoHeader } from './proto-header.js';
+import type { ProtoHeader } from './proto-header.js';
 import type { Namespace, ReflectionObject, Root, Service, Type } from 'protobufjs';
 import { codecFor } from './codec.js';
 import { closestNames, lowerCamel } from './names.js';
 import { CatalogLoadError } from './types.js';
-import type { Catalog, EventCodec, EventService, ResolveResult } from './types.js';
+import type { Catalog, EventCodec, EventService, ResolveResult, SkippedMethod } from './types.js';
 
 export interface CatalogOptions {
   /**
@@ -275,10 +277,19 @@ export async function loadCatalog(options: CatalogOptions): Promise<Catalog> {
 
   const ref: { catalog?: LoadedCatalog } = {};
   const services: EventService[] = [];
+  const skipped: SkippedMethod[] = [];
   for (const { service } of found) {
     const fullName = service.fullName.replace(/^\./, '');
     for (const method of service.methodsArray) {
-      if (method.requestStream || method.responseStream) continue;
+      if (method.requestStream || method.responseStream) {
+        skipped.push({ path: `/${fullName}/${method.name}`, reason: 'a streaming method, not an event' });
+        continue;
+      }
+      const responseTypeName = (method.resolvedResponseType?.fullName ?? method.responseType).replace(/^\./, '');
+      if (responseTypeName !== 'google.protobuf.Empty') {
+        skipped.push({ path: `/${fullName}/${method.name}`, reason: `answers ${responseTypeName}, not google.protobuf.Empty: not an event this host can answer` });
+        continue;
+      }
       const requestType = method.resolvedRequestType as Type;
       const requestTypeName = requestType.fullName.replace(/^\./, '');
       const file = service.filename ?? '';
@@ -303,6 +314,7 @@ export async function loadCatalog(options: CatalogOptions): Promise<Catalog> {
     dirs,
     files.map((f) => f.rel),
     services,
+    skipped,
     sources,
     typeFiles,
     root,
@@ -322,7 +334,10 @@ class LoadedCatalog implements Catalog {
   readonly dirs: readonly string[];
   readonly files: readonly string[];
   readonly services: readonly EventService[];
+  readonly skipped: readonly SkippedMethod[];
   readonly #sources: ReadonlyMap<string, Buffer>;
+  /** Imports and file options per file, read from the sources at load (a few ms for the whole AGS catalog). */
+  readonly #headers = new Map<string, ProtoHeader>();
   /** Full name of every message, enum and service -> the file declaring it. */
   readonly #typeFiles: ReadonlyMap<string, string>;
   readonly #fileRoots = new Map<string, FileRoot>();
@@ -337,6 +352,7 @@ class LoadedCatalog implements Catalog {
     dirs: string[],
     files: string[],
     services: EventService[],
+    skipped: SkippedMethod[],
     sources: ReadonlyMap<string, Buffer>,
     typeFiles: ReadonlyMap<string, string>,
     loadRoot: Root,
@@ -344,6 +360,8 @@ class LoadedCatalog implements Catalog {
   ) {
     this.dirs = Object.freeze(dirs);
     this.files = Object.freeze(files);
+    this.skipped = Object.freeze(skipped);
+    for (const [file, text] of sources) this.#headers.set(file, parseProtoHeader(text.toString('utf8')));
     this.#sources = keepRoot ? new Map() : sources;
     this.#typeFiles = typeFiles;
     this.#loadRoot = new WeakRef(loadRoot);
@@ -354,6 +372,10 @@ class LoadedCatalog implements Catalog {
     }
     this.services = Object.freeze(services);
     this.indexes = this.#index(services);
+  }
+
+  header(file: string): ProtoHeader | undefined {
+    return this.#headers.get(file);
   }
 
   /** Every loaded type in one root (reflection, tools): parsed again on first use unless the load's root is still in memory. */

@@ -1,11 +1,14 @@
 /**
  * The codec of an event message: wire bytes <-> plain JSON keyed by json names.
- * decode is the hot path of every event: protobufjs' generated decoder, then a
- * per-type converter built once (see to-json.ts for the defaults it fills in).
+ * decode is the hot path of every event: a strict wire check (wire-check.ts:
+ * what protobuf's reference implementations refuse is refused), protobufjs'
+ * generated decoder, then a per-type converter built once (see to-json.ts for
+ * the defaults it fills in).
  */
 import type { Type } from 'protobufjs';
 import { JsonShapeError, messageToProto } from './from-json.js';
 import { decodeToJson } from './to-json.js';
+import { WireFormatError, checkWire } from './wire-check.js';
 import { EventDecodeError, EventEncodeError } from './types.js';
 import type { DecodedEvent, EventCodec, EventService } from './types.js';
 
@@ -20,9 +23,10 @@ function build(type: Type): EventCodec {
   return {
     decode(bytes: Uint8Array): DecodedEvent {
       try {
+        checkWire(type, bytes);
         return decodeToJson(type, bytes);
       } catch (err) {
-        throw new EventDecodeError(typeName, message(err));
+        throw new EventDecodeError(typeName, err instanceof WireFormatError ? err.describe() : message(err));
       }
     },
     encode(event: DecodedEvent): Uint8Array {

@@ -6,7 +6,7 @@
  */
 import protobuf from 'protobufjs';
 import type { Enum, Field, MapField, Type } from 'protobufjs';
-import { fieldById, jsonKey, parseDuration, parseTimestamp, wellKnownKind } from './wkt.js';
+import { fieldById, jsonKey, parseDuration, parseTimestamp, setOwn, wellKnownKind } from './wkt.js';
 import { anyTarget } from './to-json.js';
 
 type Obj = Record<string, unknown>;
@@ -27,7 +27,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
-  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v === 'bigint' ? 'number' : typeof v} ${String(v)}`;
   return typeof v === 'object' ? 'an object' : typeof v;
 }
 
@@ -80,7 +80,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+
 function scalar(typeName: string, v: unknown, path: string): unknown {
   const range = INT32[typeName];
   if (range) {
-    const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+    const n = (typeof v === 'string' && /^-?\d+$/.test(v)) || typeof v === 'bigint' ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < range[0] || n > range[1]) {
       throw new JsonShapeError(path, `${/^u|^fixed/.test(typeName) ? 'an unsigned' : 'an'} integer (${typeName})`, v);
     }
@@ -90,18 +90,22 @@ function scalar(typeName: string, v: unknown, path: string): unknown {
     const unsigned = INT64_UNSIGNED.has(typeName);
     const expected = `${unsigned ? 'an unsigned' : 'an'} integer or decimal string (${typeName})`;
     let big: bigint;
-    if (typeof v === 'number' && Number.isInteger(v)) big = BigInt(v);
+    if (typeof v === 'number' && Number.isSafeInteger(v)) big = BigInt(v);
+    else if (typeof v === 'bigint') big = v;
     else if (typeof v === 'string' && /^-?\d+$/.test(v)) big = BigInt(v);
-    else throw new JsonShapeError(path, expected, v);
+    else if (typeof v === 'number' && Number.isInteger(v)) {
+      throw new JsonShapeError(path, `${expected}; beyond 2^53 a JSON number is rounded, write it as a string`, v);
+    } else throw new JsonShapeError(path, expected, v);
     const min = unsigned ? 0n : -(2n ** 63n);
     const max = unsigned ? 2n ** 64n - 1n : 2n ** 63n - 1n;
     if (big < min || big > max) throw new JsonShapeError(path, expected, v);
-    return v;
+    return typeof v === 'number' ? v : big.toString();
   }
   switch (typeName) {
     case 'double':
     case 'float':
       if (typeof v === 'number') return v;
+      if (typeof v === 'bigint') return Number(v);
       if (typeof v === 'string' && (v === 'NaN' || v === 'Infinity' || v === '-Infinity' || (v.trim() !== '' && !Number.isNaN(Number(v))))) {
         return Number(v);
       }
@@ -123,6 +127,7 @@ function scalar(typeName: string, v: unknown, path: string): unknown {
 
 function enumValue(e: Enum, v: unknown, path: string): number {
   if (typeof v === 'string' && Object.hasOwn(e.values, v)) return e.values[v]!;
+  if (typeof v === 'bigint' && v >= -(2n ** 31n) && v < 2n ** 31n) return Number(v);
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   throw new JsonShapeError(path, `one of ${Object.keys(e.values).join(', ')}`, v);
 }
@@ -201,7 +206,7 @@ export function messageToProto(type: Type, v: unknown, path: string): Obj {
       const m: Obj = {};
       for (const k of Object.keys(value)) {
         const kp = `${p}.${k}`;
-        m[mapKey(keyType, k, kp)] = single(field, value[k], kp);
+        setOwn(m, mapKey(keyType, k, kp), single(field, value[k], kp));
       }
       out[field.name] = m;
     } else if (field.repeated) {
@@ -219,7 +224,7 @@ function structToProto(type: Type, v: unknown, path: string): Obj {
   const fields = fieldById(type, 1).resolve();
   const valueType = fields.resolvedType as Type;
   const out: Obj = {};
-  for (const k of Object.keys(v)) out[k] = valueToProto(valueType, v[k], join(path, k));
+  for (const k of Object.keys(v)) setOwn(out, k, valueToProto(valueType, v[k], join(path, k)));
   return { [fields.name]: out };
 }
 
@@ -234,6 +239,7 @@ function valueToProto(type: Type, v: unknown, path: string): Obj {
   const name = (id: number): string => fieldById(type, id).name;
   if (v === null) return { [name(1)]: 0 };
   if (typeof v === 'number') return { [name(2)]: v };
+  if (typeof v === 'bigint') return { [name(2)]: Number(v) };
   if (typeof v === 'string') return { [name(3)]: v };
   if (typeof v === 'boolean') return { [name(4)]: v };
   if (Array.isArray(v)) return { [name(6)]: listToProto(fieldById(type, 6).resolve().resolvedType as Type, v, path) };

@@ -18,6 +18,9 @@ import type { Field, MapField, Message, Type } from 'protobufjs';
 import type { DecodedEvent } from './types.js';
 import {
   bytesToBase64,
+  doubleToJson,
+  floatToJson,
+  setOwn,
   fieldById,
   formatDuration,
   formatTimestamp,
@@ -61,6 +64,8 @@ const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'])
 function valueConv(field: Field, typeName: string): Conv | null {
   if (LONG_TYPES.has(typeName)) return longToJson;
   if (typeName === 'bytes') return bytesToBase64;
+  if (typeName === 'float') return floatToJson;
+  if (typeName === 'double') return doubleToJson;
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) {
     let inner: ((m: Msg) => unknown) | undefined;
@@ -136,7 +141,7 @@ function mapStep(field: Field): (m: Msg) => Msg {
     const v = m[name] as Msg | undefined;
     const out: Msg = {};
     if (v) {
-      for (const k of Object.keys(v)) out[keyConv ? keyConv(k) : k] = conv ? conv(v[k]) : v[k];
+      for (const k of Object.keys(v)) setOwn(out, keyConv ? keyConv(k) : k, conv ? conv(v[k]) : v[k]);
     }
     return out;
   };
@@ -238,7 +243,7 @@ function structToJson(type: Type): (m: Msg) => unknown {
     const out: Msg = {};
     if (map) {
       conv ??= jsonOf(valueType);
-      for (const k of Object.keys(map)) out[k] = conv(map[k]!);
+      for (const k of Object.keys(map)) setOwn(out, k, conv(map[k]!));
     }
     return out;
   };
@@ -263,7 +268,7 @@ function valueToJson(type: Type): (m: Msg) => unknown {
   let listConv: ((m: Msg) => unknown) | undefined;
   const set = (m: Msg, field: Field): boolean => Object.hasOwn(m, field.name) && m[field.name] !== null && m[field.name] !== undefined;
   return (m) => {
-    if (set(m, numberF)) return m[numberF.name];
+    if (set(m, numberF)) return doubleToJson(m[numberF.name]);
     if (set(m, stringF)) return m[stringF.name];
     if (set(m, boolF)) return m[boolF.name];
     if (set(m, structF)) return (structConv ??= jsonOf(structF.resolvedType as Type))(m[structF.name] as Msg);

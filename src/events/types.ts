@@ -3,6 +3,7 @@
  * files under `PROTO_DIR`; everything downstream (rules, server, CLI) reads
  * events through these types only.
  */
+import type { ProtoHeader } from './proto-header.js';
 import type { Root, Type } from 'protobufjs';
 
 /** A decoded event: plain JSON keyed by the proto `json_name`s (camelCase). */
@@ -42,6 +43,14 @@ export type ResolveResult =
   | { readonly ok: true; readonly service: EventService }
   | { readonly ok: false; readonly reason: 'unknown' | 'ambiguous'; readonly candidates: readonly string[] };
 
+/** A method of a loaded service that is not served as an event. */
+export interface SkippedMethod {
+  /** `/<package>.<Service>/<Method>`. */
+  readonly path: string;
+  /** Why, for the start-up log (`answers ScheduledTaskResponse, not google.protobuf.Empty`). */
+  readonly reason: string;
+}
+
 /** Every event service loaded from the proto directories. Immutable once built. */
 export interface Catalog {
   /** The proto directories the catalog was loaded from (absolute). */
@@ -50,6 +59,16 @@ export interface Catalog {
   readonly files: readonly string[];
   /** Every unary method of every service, in file then declaration order. */
   readonly services: readonly EventService[];
+  /**
+   * Methods of the loaded services that are not served as events, with why:
+   * streaming methods, and methods answering anything but
+   * `google.protobuf.Empty` (e.g. `ScheduledTaskHandler/RunScheduledTask`,
+   * whose caller reads an empty answer as `success=false`): a generic host
+   * cannot know what to answer.
+   */
+  readonly skipped: readonly SkippedMethod[];
+  /** The imports and file options of a loaded `.proto` (relative name) as written in it; undefined for a file not loaded from the proto dirs. */
+  header(file: string): ProtoHeader | undefined;
   /** Find a service by full name, short service name, event name (`userLoggedIn`) or method path. */
   resolve(name: string): ResolveResult;
   /** The codec of a service's request type (built once, cached). */

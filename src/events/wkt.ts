@@ -78,6 +78,39 @@ export function longToJson(v: unknown): number | string {
   return Number.isSafeInteger(n) ? n : long.toString();
 }
 
+/**
+ * Sets `obj[key]` as an own data property, also when `key` is `__proto__`
+ * (a plain assignment would set the object's prototype: a Struct key
+ * `__proto__` from an event must stay data, never become inherited fields).
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** A double as proto3 JSON: finite numbers as they are (-0 included), NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity". */
+export function doubleToJson(v: unknown): unknown {
+  if (typeof v !== 'number' || v - v === 0) return v;
+  return v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+}
+
+/**
+ * A float (float32) as proto3 JSON: the shortest decimal of at least 6
+ * significant digits that reads back as the same float32, as protobuf's JSON
+ * printers do (0.3, not 0.30000001192092896, so `== 0.3` matches); NaN and
+ * ±Infinity as strings; -0 keeps its sign.
+ */
+export function floatToJson(v: unknown): unknown {
+  if (typeof v !== 'number') return v;
+  if (v - v !== 0) return doubleToJson(v);
+  if (Number.isInteger(v) && Math.abs(v) <= 16777216) return v;
+  for (let p = 6; p < 9; p++) {
+    const shorter = Number(v.toPrecision(p));
+    if (Math.fround(shorter) === v) return shorter;
+  }
+  return Number(v.toPrecision(9));
+}
+
 export function toNumber(v: unknown): number {
   return typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : (v as LongLike).toNumber();
 }

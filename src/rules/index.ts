@@ -12,3 +12,5 @@ export { buildRulesSchema } from './schema.js';
 export { RulesValidationError, TemplateResolutionError, ActionParamsInvalidError, LogicOperatorError } from './errors.js';
 export { RulesLogic, CUSTOM_OPERATORS } from './logic.js';
 export type { EvaluationResult, PlannedAction, RuleOutcome, RuleProblem } from './types.js';
+export { PROBLEM_CODES } from './problem-codes.js';
+export type { ProblemCode } from './problem-codes.js';

@@ -6,6 +6,8 @@
  */
 import { LogicEngine } from 'json-logic-engine';
 import { LogicOperatorError } from './errors.js';
+import { STATE_OPERATORS, addStateOperators } from './state-operators.js';
+import type { RuleState } from '../state/firing.js';
 
 /** A compiled JSON Logic expression: data in, value out. */
 export type CompiledLogic = (data: unknown) => unknown;
@@ -22,6 +24,7 @@ export const CUSTOM_OPERATORS: Readonly<Record<string, string>> = {
   matches: '{"matches": [text, pattern, flags?]} -> regular expression test (false when text is not a string).',
   lower: '{"lower": text} -> lower-cased text (non-strings returned unchanged).',
   upper: '{"upper": text} -> upper-cased text (non-strings returned unchanged).',
+  ...STATE_OPERATORS,
 };
 
 /** Operators that read iterator scope: their arguments after the first are evaluated per element. */
@@ -76,6 +79,8 @@ function args(a: unknown): unknown[] {
 export class RulesLogic {
   /** The instant time operators see as "now", in epoch ms. Set by `RuleSet.evaluate` before each event. */
   nowMs = Date.now();
+  /** The player's ledger for `count`/`streak`/`fired` (src/rules/state-operators.ts), set by `RuleSet.evaluate` for events with stateful rules. */
+  state: RuleState | undefined;
   readonly engine: LogicEngine;
   readonly #regexCache = new Map<string, RegExp>();
 
@@ -120,6 +125,7 @@ export class RulesLogic {
       const s = args(a)[0];
       return typeof s === 'string' ? s.toUpperCase() : s;
     });
+    addStateOperators(engine, this);
     this.engine = engine;
   }
 

@@ -8,11 +8,19 @@ import { ActionParamsInvalidError } from './errors.js';
 import type { EvaluationResult, PlannedAction, RuleOutcome } from './types.js';
 import type { CompiledLogic, RulesLogic } from './logic.js';
 import type { CompiledValue } from './template.js';
+import { decideFiring } from '../state/firing.js';
+import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/firing.js';
+import { horizonOf } from '../state/ledger.js';
+import type { StateNeeds, StreakSpec } from '../state/ledger.js';
+import { streakKey } from '../state/ledger.js';
+import type { StateUses } from './stateful.js';
 
 /** One `do` entry, compiled. */
 export interface CompiledAction {
   readonly action: string;
   readonly index: number;
+  /** Stable key within the rule (its `id`, or `<action>#<ordinal>`): see action-key.ts. */
+  readonly key: string;
   readonly params: CompiledValue;
   /** Checks resolved per-event params against the action's schema; returns an error text or undefined. Absent when params are constant (checked at load). */
   readonly check?: (params: Record<string, unknown>) => string | undefined;
@@ -38,6 +46,12 @@ export interface CompiledRule {
   /** The `when` JSON Logic tree as compiled (after `${env.X}` substitution), for `explain`; present exactly when `when` is. */
   readonly whenLogic?: unknown;
   readonly actions: readonly CompiledAction[];
+  /** At most `count` firings per window for the player. */
+  readonly limit?: LimitSpec;
+  /** At least this long between two firings for the player. */
+  readonly cooldown?: CooldownSpec;
+  /** What the rule's conditions read from the player's ledger (`count`, `streak`, `fired`). */
+  readonly stateUses?: StateUses;
   /** 1-based line of the rule in the file. */
   readonly line: number;
 }
@@ -45,6 +59,39 @@ export interface CompiledRule {
 export interface EvaluateOptions {
   /** The clock of this evaluation: activation windows and the `now`/`within` operators. Default: the current time. */
   readonly now?: Date;
+  /**
+   * The player's ledger for this event (src/state): required by rules with a
+   * `limit`/`cooldown` or reading `count`/`streak`/`fired` (without it they
+   * end in `error`, never in a decision made without the state). Firings
+   * allowed are recorded in it.
+   */
+  readonly state?: RuleState;
+}
+
+/** What the loaded rules read and record in players' ledgers, computed once per rule set. */
+function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; counted: Map<string, string> } {
+  const events = new Map<string, { horizonMs: number; streaks: Map<string, StreakSpec> }>();
+  const counted = new Map<string, string>(); // service full name -> event name
+  const ruleHorizons = new Map<string, number>();
+  const eventNeed = (event: string, service: string) => {
+    counted.set(service, event);
+    let e = events.get(event);
+    if (!e) events.set(event, (e = { horizonMs: 0, streaks: new Map() }));
+    return e;
+  };
+  for (const r of rules) {
+    if (r.limit) ruleHorizons.set(r.name, horizonOf(ruleHorizons.get(r.name) ?? 0, r.limit.window));
+    if (r.cooldown) ruleHorizons.set(r.name, Math.max(ruleHorizons.get(r.name) ?? 0, r.cooldown.ms));
+    const uses = r.stateUses;
+    if (!uses) continue;
+    for (const c of uses.counts) {
+      const e = eventNeed(c.event, c.service);
+      e.horizonMs = horizonOf(e.horizonMs, c.window);
+    }
+    for (const s of uses.streaks) eventNeed(s.event, s.service).streaks.set(streakKey(s.spec), s.spec);
+    for (const f of uses.fired) ruleHorizons.set(f.rule, horizonOf(ruleHorizons.get(f.rule) ?? 0, f.window));
+  }
+  return { needs: { events, rules: ruleHorizons }, counted };
 }
 
 const EMPTY: readonly CompiledRule[] = Object.freeze([]);
@@ -60,6 +107,12 @@ export class RuleSet {
   readonly hash: string;
   readonly #byService: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly #logic: RulesLogic;
+  /** What players' ledgers must keep for these rules. */
+  readonly stateNeeds: StateNeeds;
+  /** Services whose events read or write a ledger: a stateful rule listens on them, or their events are counted. */
+  readonly #stateful: ReadonlySet<string>;
+  /** Service full name -> event name, for counted events. */
+  readonly #counted: ReadonlyMap<string, string>;
 
   constructor(rules: readonly CompiledRule[], logic: RulesLogic, hash: string) {
     this.rules = Object.freeze([...rules]);
@@ -75,7 +128,14 @@ export class RuleSet {
     }
     for (const list of byService.values()) Object.freeze(list);
     this.#byService = byService;
-    this.services = new Set(byService.keys());
+    const { needs, counted } = computeNeeds(rules);
+    this.stateNeeds = needs;
+    this.#counted = counted;
+    const stateful = new Set(counted.keys());
+    for (const r of rules) if (r.enabled && (r.limit || r.cooldown || r.stateUses || needs.rules.has(r.name))) stateful.add(r.service);
+    this.#stateful = stateful;
+    // counted events are served even when no rule listens on them: their history must be recorded
+    this.services = new Set([...byService.keys(), ...counted.keys()]);
     Object.freeze(this);
   }
 
@@ -84,12 +144,34 @@ export class RuleSet {
     return this.#byService.get(serviceFullName) ?? EMPTY;
   }
 
+  /** Whether events of this service read or write the player's ledger (else evaluation needs no state and no store). */
+  needsState(serviceFullName: string): boolean {
+    return this.#stateful.has(serviceFullName);
+  }
+
+  /** The event name recorded in ledgers for this service's events, when some rule counts them. */
+  countedEvent(serviceFullName: string): { readonly name: string; readonly streaks: Iterable<StreakSpec> } | undefined {
+    const name = this.#counted.get(serviceFullName);
+    const need = name === undefined ? undefined : this.stateNeeds.events.get(name);
+    return name === undefined || !need ? undefined : { name, streaks: need.streaks.values() };
+  }
+
   /** Evaluates the service's rules on a decoded event: outcomes per rule and the plan of actions. Never throws. */
   evaluate(serviceFullName: string, event: DecodedEvent, opts?: EvaluateOptions): EvaluationResult {
     const rules = this.#byService.get(serviceFullName);
     if (!rules) return { outcomes: [], plan: [] };
     const now = opts?.now ? opts.now.getTime() : Date.now();
     this.#logic.nowMs = now;
+    const state = opts?.state;
+    this.#logic.state = state;
+    try {
+      return this.#evaluate(rules, event, now, state);
+    } finally {
+      this.#logic.state = undefined;
+    }
+  }
+
+  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined): EvaluationResult {
     const outcomes: RuleOutcome[] = [];
     const plan: PlannedAction[] = [];
     for (const rule of rules) {
@@ -115,10 +197,19 @@ export class RuleSet {
             const problem = a.check?.(params);
             if (problem !== undefined) throw new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
           }
-          planned.push({ rule: rule.name, index: a.index, action: a.action, params, mode: rule.mode, onFailure: rule.onFailure });
+          planned.push({ rule: rule.name, index: a.index, key: a.key, action: a.action, params, mode: rule.mode, onFailure: rule.onFailure });
+        }
+        let firing: FiringState | undefined;
+        if (rule.limit || rule.cooldown || this.stateNeeds.rules.has(rule.name)) {
+          if (!state) throw new Error("limit, cooldown and fired need the player's record, which this evaluation does not have");
+          firing = decideFiring(state, rule.name, rule.limit, rule.cooldown);
+          if (firing.decision === 'suppressed') {
+            outcomes.push({ rule: rule.name, outcome: 'suppressed', firing });
+            continue;
+          }
         }
         for (const p of planned) plan.push(p);
-        outcomes.push({ rule: rule.name, outcome: 'matched' });
+        outcomes.push({ rule: rule.name, outcome: 'matched', ...(firing ? { firing } : {}) });
       } catch (err) {
         outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err) });
       }

@@ -114,6 +114,23 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
             description: 'When an action fails permanently: deadLetter (default) records the event in the dead-letter file and acknowledges it; retry asks Kafka to redeliver.',
             enum: ['deadLetter', 'retry'],
           },
+          limit: {
+            description: 'At most `count` firings of this rule per player per window (a firing: matched and its actions planned). The player\'s record lives in the state store (STATE_STORE), shared by replicas.',
+            type: 'object',
+            additionalProperties: false,
+            required: ['count', 'per'],
+            properties: {
+              count: { description: 'Most firings in one window.', type: 'integer', minimum: 1 },
+              per: { description: 'day, week (ISO, from Monday), month (calendar periods in timeZone), lifetime, or a duration (24h, P7D: a rolling window ending now).', type: 'string', minLength: 1 },
+              timeZone: { description: 'IANA time zone of day/week/month (Asia/Tokyo). Default UTC.', type: 'string', minLength: 1 },
+              resetAt: { description: 'Local time HH:MM at which day/week/month start (e.g. "05:00"). Default "00:00".', type: 'string' },
+            },
+          },
+          cooldown: {
+            description: 'At least this duration (6h, 90m, PT6H) between two firings of this rule for the player.',
+            type: 'string',
+            minLength: 1,
+          },
           when: { $ref: '#/$defs/logic', description: 'Optional JSON Logic condition over the decoded event (read fields with {"var": "path"}); ${env.X} strings are substituted at load.' },
           do: {
             description: 'Actions, run in order. Each item is a one-key map: action name -> parameters.',
@@ -127,9 +144,16 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
         description: `One action: ${actions.map((a) => a.name).join(', ')}.`,
         type: 'object',
         minProperties: 1,
-        maxProperties: 1,
+        maxProperties: 2,
         additionalProperties: false,
-        properties: actionProps,
+        properties: {
+          id: {
+            description: 'Optional stable identity of this action within its rule (its idempotency key): keep it when inserting, removing or reordering other actions. Default: the action name and its ordinal among same-named actions of the rule (grantItem#0).',
+            type: 'string',
+            pattern: '^[A-Za-z0-9_.:-]+$',
+          },
+          ...actionProps,
+        },
       },
       logic: {
         description: `A JSON Logic expression (jsonlogic.com) with extra operators:\n${operators}`,

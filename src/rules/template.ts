@@ -10,6 +10,7 @@
  */
 import { TemplateResolutionError } from './errors.js';
 import type { CompiledLogic } from './logic.js';
+import type { ProblemCode } from './problem-codes.js';
 
 /** Path segments that could reach the prototype chain: refused everywhere. */
 export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -26,7 +27,7 @@ export type TemplatePart = string | TemplateRef;
 export interface TemplateSyntaxProblem {
   readonly message: string;
   readonly fix?: string;
-  readonly code: string;
+  readonly code: ProblemCode;
 }
 
 const ENV_RE = /^env\.([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;

@@ -2,13 +2,22 @@
  * Shapes that leave the rules engine: the plan handed to the action layer and
  * the explanation of a match.
  */
+import type { FiringState } from '../state/firing.js';
+import type { ProblemCode } from './problem-codes.js';
 
 /** One action the engine decided to run for one event. */
 export interface PlannedAction {
   /** Rule name (unique in the file). */
   readonly rule: string;
-  /** 0-based position of the action in the rule's `do` list. */
+  /** 0-based position of the action in the rule's `do` list (for people: logs, explain). */
   readonly index: number;
+  /**
+   * Stable identity within the rule, used in idempotency keys: the action's
+   * `id`, or `<action>#<ordinal among same-named actions without id>`
+   * (`grantItem#0`). Unchanged when other actions are inserted, removed or
+   * reordered.
+   */
+  readonly key: string;
   /** Registered action name (`grantItem`). */
   readonly action: string;
   /** Parameters with every `${...}` and JSON Logic value resolved; defaults not yet applied. */
@@ -22,9 +31,12 @@ export interface PlannedAction {
 /** How one rule listening on the event fared. */
 export interface RuleOutcome {
   readonly rule: string;
-  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error';
+  /** `suppressed`: matched, but its `limit` or `cooldown` refused the firing (no action planned). */
+  readonly outcome: 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed';
   /** For `error`: the evaluation error (one rule's error never stops the others). */
   readonly error?: string;
+  /** For rules with a `limit` or `cooldown` (or named by `fired`) that matched: the decision and the state it read. */
+  readonly firing?: FiringState;
 }
 
 /** The engine's answer for one event. */
@@ -49,6 +61,6 @@ export interface RuleProblem {
   /** How to fix it (did-you-mean, the command to run...). */
   readonly fix?: string;
   readonly severity: 'error' | 'warning';
-  /** Stable machine-readable kind: `yaml-syntax`, `unknown-key`, `unknown-event`, `unknown-path`... (see src/rules/README.md). */
-  readonly code: string;
+  /** Stable machine-readable kind: `yaml-syntax`, `unknown-key`, `unknown-event`, `unknown-path`... (every code: {@link PROBLEM_CODES}, docs/rule-language.md). */
+  readonly code: ProblemCode;
 }

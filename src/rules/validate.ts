@@ -6,6 +6,7 @@
  * prototype-reaching path segments, activation windows. Without errors the
  * result carries the compiled {@link RuleSet}.
  */
+import { actionKeys, unstableActionNames } from './action-key.js';
 import { createHash } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
@@ -20,6 +21,7 @@ import { checkPath } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import type { CompiledAction, CompiledRule } from './rule-set.js';
 import { buildRulesSchema } from './schema.js';
+import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
 import { didYouMean } from './suggest.js';
@@ -27,6 +29,7 @@ import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString,
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
 import { topLevelFix, unknownEventFix } from './hints.js';
+import type { ProblemCode } from './problem-codes.js';
 
 /** What the loader needs besides the file. */
 export interface RulesCompileOptions {
@@ -97,6 +100,8 @@ class Compiler {
   /** JSON pointers the schema reported on (later checks skip them). */
   readonly schemaPaths = new Set<string>();
   readonly logic = new RulesLogic();
+  /** `limit`, `cooldown`, `count`/`streak`/`fired` (src/rules/stateful.ts). */
+  readonly stateful: StatefulChecks;
   /** Compiled conditions by their JSON text: rules with the same condition share one function (compiling is ~50 µs each). */
   readonly #compiled = new Map<string, CompiledLogic>();
   readonly data: unknown;
@@ -110,6 +115,7 @@ class Compiler {
   ) {
     this.data = source.data;
     this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
+    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix) => this.report(path, code, message, fix));
   }
 
   ruleName(path: readonly PathSegment[]): string | undefined {
@@ -118,7 +124,7 @@ class Compiler {
     return isObject(r) && typeof r.name === 'string' ? r.name : undefined;
   }
 
-  report(path: readonly PathSegment[], code: string, message: string, fix?: string, opts: { key?: boolean; severity?: 'error' | 'warning' } = {}): void {
+  report(path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string, opts: { key?: boolean; severity?: 'error' | 'warning' } = {}): void {
     const severity = opts.severity ?? 'error';
     const rule = this.ruleName(path);
     const problem: RuleProblem = {
@@ -148,6 +154,7 @@ class Compiler {
       const rule = this.compileRule(raw, i);
       if (rule) compiled.push(rule);
     });
+    this.stateful.finish(names);
     this.problems.sort((a, b) => a.line - b.line || a.column - b.column);
     if (this.problems.length > 0) return { ok: false, problems: this.problems, warnings: this.warnings };
     const hash = createHash('sha256').update(this.text).digest('hex');
@@ -303,10 +310,24 @@ class Compiler {
 
     const actions: CompiledAction[] = [];
     if (Array.isArray(raw.do)) {
+      const keyOf = actionKeys(raw.do);
+      const seenIds = new Map<string, number>();
+      for (const name of unstableActionNames(raw.do)) {
+        this.report([...base, 'do'], 'action-key', `rule has several "${name}" actions without an id: their idempotency keys (${name}#0, ${name}#1...) follow their order, so inserting or removing one of them before another between two deliveries of an event can run an action twice`, `give each an id: "- id: first-${name}\n  ${name}: {...}"`, { severity: 'warning' });
+      }
       raw.do.forEach((item, j) => {
         if (!isObject(item)) return;
-        const keys = Object.keys(item);
-        if (keys.length !== 1) return;
+        const keys = Object.keys(item).filter((k) => k !== 'id');
+        if (keys.length !== 1) {
+          if (keys.length > 1 && Object.keys(item).length <= 2) this.report([...base, 'do', j], 'schema', `an action is a map with one action name (and an optional id); this one has ${keys.join(', ')}`, 'split it into one list item per action: "- grantItem: {...}" then "- creditWallet: {...}"');
+          else if ('id' in item) this.report([...base, 'do', j], 'schema', 'this action has an id but no action name', 'write e.g. "- id: welcome-grant\n  grantItem: { itemId: ... }"');
+          return;
+        }
+        if (typeof item.id === 'string') {
+          const first = seenIds.get(item.id);
+          if (first !== undefined) this.report([...base, 'do', j, 'id'], 'duplicate-id', `action id "${item.id}" is already used by do[${first}] of this rule`, 'action ids must be unique within a rule: rename one');
+          else seenIds.set(item.id, j);
+        }
         const name = keys[0]!;
         const def = this.opts.registry.get(name);
         if (!def) return;
@@ -330,14 +351,15 @@ class Compiler {
             return;
           }
           params = { constant: true, value: deepFreeze(copy) };
-          actions.push({ action: name, index: j, params });
+          actions.push({ action: name, index: j, key: keyOf[j]!, params });
         } else {
           const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
-          actions.push({ action: name, index: j, params, check });
+          actions.push({ action: name, index: j, key: keyOf[j]!, params, check });
         }
       });
     }
 
+    const stateParts = this.statefulParts(raw, base, i);
     if (typeof raw.name !== 'string' || !service || !Array.isArray(raw.do)) return undefined;
     return {
       name: raw.name,
@@ -350,9 +372,18 @@ class Compiler {
       mode: raw.mode === 'shadow' ? 'shadow' : 'live',
       onFailure: raw.onFailure === 'retry' ? 'retry' : 'deadLetter',
       ...(when ? { when, whenLogic } : {}),
+      ...stateParts,
       actions,
       line: this.source.position(base).line,
     };
+  }
+
+  /** `limit`, `cooldown` and what the conditions read from the ledger. */
+  statefulParts(raw: Record<string, unknown>, base: PathSegment[], i: number): Pick<CompiledRule, 'limit' | 'cooldown' | 'stateUses'> {
+    const limit = raw.limit !== undefined ? this.stateful.compileLimit(raw.limit, [...base, 'limit']) : undefined;
+    const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
+    const stateUses = this.stateful.usesOf(i);
+    return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}) };
   }
 
   compileLogic(logicValue: unknown): CompiledLogic {
@@ -447,7 +478,7 @@ class Compiler {
     const args = node[op];
     const argPath = [...path, op];
     if (!this.logic.hasOperator(op)) {
-      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in the README', { key: true });
+      this.report(path, 'unknown-operator', `unknown JSON Logic operator "${op}"`, didYouMean(op, this.logic.operators()) ?? 'see the operator list in docs/rule-language.md', { key: true });
       return;
     }
     const list: unknown[] = Array.isArray(args) ? (args as unknown[]) : [args];
@@ -492,6 +523,10 @@ class Compiler {
         break;
       }
       default:
+        if (StatefulChecks.isStateOperator(op) && typeof path[1] === 'number') {
+          this.stateful.checkOperator(op, args, path, path[1]);
+          return;
+        }
         break;
     }
     if (ITERATOR_OPERATORS.has(op) && Array.isArray(args)) {

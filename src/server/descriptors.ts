@@ -13,10 +13,30 @@ import { createRequire } from 'node:module';
 import { isAbsolute, relative, sep } from 'node:path';
 import protobuf from 'protobufjs';
 import type { Enum, Field, MapField, Method, Namespace, ReflectionObject, Root, Service, Type } from 'protobufjs';
+import type { ProtoHeader } from '../events/proto-header.js';
+import { WKT_DESCRIPTORS } from './wkt-descriptors.js';
 
 const require = createRequire(import.meta.url);
 const descriptorRoot = protobuf.Root.fromJSON(require('protobufjs/google/protobuf/descriptor.json') as protobuf.INamespace);
 const FileDescriptorProto = descriptorRoot.lookupType('google.protobuf.FileDescriptorProto');
+const FileOptions = descriptorRoot.lookupType('google.protobuf.FileOptions');
+const NO_METHODS: ReadonlySet<string> = new Set();
+
+/** `java_package` -> `javaPackage`: protobufjs' bundled descriptor.json names fields in camelCase. */
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** The file options of a header, as a FileOptions object (options protobufjs' FileOptions does not know are left out). */
+function fileOptions(header: ProtoHeader): PlainDescriptor | undefined {
+  const out: PlainDescriptor = {};
+  for (const { name, value } of header.options) {
+    const field = FileOptions.fields[camel(name)];
+    if (!field) continue;
+    out[field.name] = typeof value === 'object' ? value.identifier : value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 
 /** Files of the well-known types protobufjs bundles (they carry no file name when loaded from its bundle). */
 const WELL_KNOWN_FILES: Readonly<Record<string, string>> = {
@@ -74,6 +94,14 @@ export interface DescriptorPoolOptions {
   readonly roots: readonly Root[] | (() => readonly Root[]);
   /** Proto directories: absolute file names under one of them are made relative to it. Default: none. */
   readonly dirs?: readonly string[];
+  /**
+   * The imports and file options of a file as written in its `.proto` (the
+   * catalog's {@link Catalog.header}): the descriptor then lists every import in
+   * order, public and weak ones marked, and carries the file options, as protoc
+   * does. Undefined for a file: its dependencies are the files its types refer
+   * to, and it has no options. Default: none.
+   */
+  readonly headerOf?: (file: string) => ProtoHeader | undefined;
 }
 
 interface FileEntry {
@@ -141,12 +169,14 @@ export class DescriptorPool {
   private readonly rootsSource: readonly Root[] | (() => readonly Root[]);
   private rootsValue: readonly Root[] | undefined;
   private readonly dirs: readonly string[];
+  private readonly headerOf: ((file: string) => ProtoHeader | undefined) | undefined;
   private readonly files = new Map<string, FileEntry>();
   /** Top-level object -> its file. */
   private readonly fileOfObject = new Map<ReflectionObject, FileEntry>();
 
   constructor(options: DescriptorPoolOptions) {
     this.rootsSource = options.roots;
+    this.headerOf = options.headerOf;
     this.dirs = (options.dirs ?? []).map((d) => (d.endsWith(sep) ? d : d + sep));
     if (typeof options.roots !== 'function') void this.roots;
   }
@@ -170,6 +200,16 @@ export class DescriptorPool {
   hasFile(name: string): boolean {
     void this.roots;
     return this.files.has(name);
+  }
+
+  /** A file's entry; the well-known types' files exist even when no root holds their types (a dependency of another one). */
+  private entry(name: string): FileEntry | undefined {
+    let entry = this.files.get(name);
+    if (!entry && WKT_DESCRIPTORS[name] !== undefined) {
+      entry = { name, objects: [] };
+      this.files.set(name, entry);
+    }
+    return entry;
   }
 
   /**
@@ -211,7 +251,7 @@ export class DescriptorPool {
    */
   fileWithDependencies(name: string): readonly Buffer[] | undefined {
     void this.roots;
-    const entry = this.files.get(name);
+    const entry = this.entry(name);
     if (!entry) return undefined;
     if (entry.closure) return entry.closure;
     const seen = new Set<FileEntry>([entry]);
@@ -285,6 +325,14 @@ export class DescriptorPool {
   // --- building ---
 
   private encode(entry: FileEntry): { encoded: Buffer; deps: FileEntry[] } {
+    const canonical = WKT_DESCRIPTORS[entry.name];
+    if (canonical !== undefined) {
+      // protoc's own descriptor of a well-known type: field names as in the .proto (null_value), options, json_name
+      entry.encoded ??= Buffer.from(canonical, 'base64');
+      const deps = (FileDescriptorProto.decode(entry.encoded) as unknown as { dependency: string[] }).dependency;
+      return { encoded: entry.encoded, deps: deps.map((d) => this.entry(d)).filter((d): d is FileEntry => d !== undefined) };
+    }
+    const header = this.headerOf?.(entry.name);
     const deps = new Set<FileEntry>();
     const reference = (target: ReflectionObject | null): void => {
       if (!target) return;
@@ -304,9 +352,25 @@ export class DescriptorPool {
     for (const o of entry.objects) {
       if (isType(o)) (file.messageType as PlainDescriptor[]).push(this.message(o, reference));
       else if (isEnum(o)) (file.enumType as PlainDescriptor[]).push(this.enumDescriptor(o));
-      else if (isService(o)) (file.service as PlainDescriptor[]).push(this.service(o, reference));
+      else if (isService(o)) (file.service as PlainDescriptor[]).push(this.service(o, reference, header?.methodsWithBody ?? NO_METHODS));
     }
-    file.dependency = [...deps].map((d) => d.name);
+    if (header) {
+      // as protoc: every import as written, in order (unused ones too), public and weak ones by index
+      file.dependency = header.imports.map((i) => i.path);
+      const pub = header.imports.flatMap((i, n) => (i.kind === 'public' ? [n] : []));
+      const weak = header.imports.flatMap((i, n) => (i.kind === 'weak' ? [n] : []));
+      if (pub.length > 0) file.publicDependency = pub;
+      if (weak.length > 0) file.weakDependency = weak;
+      const options = fileOptions(header);
+      if (options) file.options = options;
+      deps.clear();
+      for (const i of header.imports) {
+        const dep = this.entry(i.path);
+        if (dep) deps.add(dep);
+      }
+    } else {
+      file.dependency = [...deps].map((d) => d.name);
+    }
     if (!entry.encoded) {
       entry.encoded = Buffer.from(FileDescriptorProto.encode(FileDescriptorProto.fromObject(file)).finish());
     }
@@ -396,7 +460,7 @@ export class DescriptorPool {
     return d;
   }
 
-  private service(s: Service, reference: (o: ReflectionObject | null) => void): PlainDescriptor {
+  private service(s: Service, reference: (o: ReflectionObject | null) => void, withBody: ReadonlySet<string>): PlainDescriptor {
     return {
       name: s.name,
       method: s.methodsArray.map((m: Method) => {
@@ -410,6 +474,8 @@ export class DescriptorPool {
         };
         if (m.requestStream) d.clientStreaming = true;
         if (m.responseStream) d.serverStreaming = true;
+        if (m.options?.deprecated === true) d.options = { deprecated: true };
+        else if (withBody.has(`${s.name}.${m.name}`)) d.options = {};
         return d;
       }),
     };

@@ -50,6 +50,48 @@ export interface EventHostOptions {
    * release idempotency claims before the store closes. Default: 5000.
    */
   readonly settleMs?: number;
+  /** HTTP/2 and message limits of the server (see {@link GrpcLimits}). Default: {@link DEFAULT_GRPC_LIMITS}. */
+  readonly limits?: Partial<GrpcLimits>;
+}
+
+/**
+ * Limits of the gRPC server, set explicitly rather than left to grpc-js
+ * (whose HTTP/2 default lets one connection hold 2^32-1 streams: 100k
+ * half-open streams took 670 MB).
+ */
+export interface GrpcLimits {
+  /** Streams (calls) one HTTP/2 connection may have open at once (`grpc.max_concurrent_streams`); beyond it new streams are refused (REFUSED_STREAM). */
+  readonly maxConcurrentStreams: number;
+  /** Largest request message, bytes (`grpc.max_receive_message_length`); larger ones answer RESOURCE_EXHAUSTED. */
+  readonly maxReceiveMessageBytes: number;
+  /** Largest response message, bytes (`grpc.max_send_message_length`): reflection answers are the largest. */
+  readonly maxSendMessageBytes: number;
+  /** Ping an idle client after this long, ms (`grpc.keepalive_time_ms`), and drop it if the ping is not answered within `keepaliveTimeoutMs`. */
+  readonly keepaliveTimeMs: number;
+  /** See `keepaliveTimeMs` (`grpc.keepalive_timeout_ms`). */
+  readonly keepaliveTimeoutMs: number;
+}
+
+/** The defaults: 100 streams per connection (the HTTP/2 recommended minimum; grpc-go clients queue beyond it), 4 MiB in, 16 MiB out, keepalive ping every 2 min with a 20 s timeout. */
+export const DEFAULT_GRPC_LIMITS: GrpcLimits = {
+  maxConcurrentStreams: 100,
+  maxReceiveMessageBytes: 4 * 1024 * 1024,
+  maxSendMessageBytes: 16 * 1024 * 1024,
+  keepaliveTimeMs: 120_000,
+  keepaliveTimeoutMs: 20_000,
+};
+
+/** grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call). */
+export function grpcServerOptions(limits: Partial<GrpcLimits> = {}): Record<string, number> {
+  const l = { ...DEFAULT_GRPC_LIMITS, ...limits };
+  return {
+    'grpc.enable_channelz': 0,
+    'grpc.max_concurrent_streams': l.maxConcurrentStreams,
+    'grpc.max_receive_message_length': l.maxReceiveMessageBytes,
+    'grpc.max_send_message_length': l.maxSendMessageBytes,
+    'grpc.keepalive_time_ms': l.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': l.keepaliveTimeoutMs,
+  };
 }
 
 export interface EventHost {
@@ -124,8 +166,7 @@ interface MethodMetrics {
 }
 
 class GrpcEventHost implements EventHost {
-  /** Channelz off: the Extend sidecar does not use it, and it costs ~5% of a call. */
-  private readonly server = new Server({ 'grpc.enable_channelz': 0 });
+  private readonly server: Server;
   private readonly methodMetrics = new Map<EventService, MethodMetrics>();
   private readonly catalog: Catalog;
   private readonly logger: Logger;
@@ -151,6 +192,7 @@ class GrpcEventHost implements EventHost {
     this.reflection = options.reflection ?? true;
     this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? 6565)}`;
     this.settleMs = options.settleMs ?? 5000;
+    this.server = new Server(grpcServerOptions(options.limits));
 
     const loaded = new Map<string, EventService[]>();
     for (const service of this.catalog.services) {
@@ -167,7 +209,7 @@ class GrpcEventHost implements EventHost {
     }
     if (this.reflection) {
       const infraRoot = loadInfraRoot();
-      const pool = new DescriptorPool({ roots: () => [this.catalog.root, infraRoot], dirs: this.catalog.dirs });
+      const pool = new DescriptorPool({ roots: () => [this.catalog.root, infraRoot], dirs: this.catalog.dirs, headerOf: (file) => this.catalog.header(file) });
       addReflection(this.server, { pool, infraRoot, listServices: () => this.listedServices() });
     }
     this.setServed(options.served ?? (() => true));

@@ -8,7 +8,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type ActionOutcome = 'succeeded' | 'failed' | 'retriable' | 'duplicate' | 'deadLettered' | 'shadow' | 'planned';
-export type RuleMatchOutcome = 'matched' | 'notMatched' | 'inactive' | 'error';
+export type RuleMatchOutcome = 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed';
 
 export interface MetricsOptions {
   /** Collect Node process and runtime metrics (`process_*`, `nodejs_*`). Default: true. */
@@ -68,8 +68,14 @@ export class Metrics {
   });
   readonly ruleEvaluations = new Counter({
     name: 'event_rules_rule_evaluations_total',
-    help: 'Rule evaluations by rule and outcome (matched, notMatched, inactive: outside its activation window, error).',
+    help: 'Rule evaluations by rule and outcome (matched, notMatched, inactive: outside its activation window, error, suppressed: matched but refused by its limit or cooldown).',
     labelNames: ['rule', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly firingsSuppressed = new Counter({
+    name: 'event_rules_firings_suppressed_total',
+    help: 'Rules that matched but did not fire because of their limit or cooldown, by rule and reason (limit, cooldown).',
+    labelNames: ['rule', 'reason'] as const,
     registers: [this.registry],
   });
   readonly actions = new Counter({

@@ -219,8 +219,8 @@ describe('retries', () => {
     const err = (await client.adminUnlockAchievement('mygame', USER, 'a').catch((e: unknown) => e)) as AgsError;
     expect(err).toMatchObject({ kind: 'timeout', retriable: true, attempts: 2 });
     expect(err.status).toBeUndefined();
-    expect(err.message).toMatch(/^adminUnlockAchievement failed: timeout .*\(retriable, 2 attempts\)$/);
-    expect(await counter(metrics, 'event_rules_ags_requests_total')).toContainEqual({ labels: { operation: 'adminUnlockAchievement', status: 'timeout' }, value: 2 });
+    expect(err.message).toMatch(/^AdminUnlockAchievement failed: timeout .*\(retriable, 2 attempts\)$/);
+    expect(await counter(metrics, 'event_rules_ags_requests_total')).toContainEqual({ labels: { operation: 'AdminUnlockAchievement', status: 'timeout' }, value: 2 });
   });
 
   it('a reset connection is retried', async () => {
@@ -259,7 +259,7 @@ describe('retries', () => {
     expect(err).toMatchObject({ status: 500, retriable: false, attempts: 1 });
     ags.fail('/unlock', [{ status: 500 }]);
     await client.adminUnlockAchievement('mygame', USER, 'a');
-    expect(ags.serviceRequests().filter((r) => r.operation === 'adminUnlockAchievement').map((r) => r.outcome)).toEqual([500, 204]);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'AdminUnlockAchievement').map((r) => r.outcome)).toEqual([500, 204]);
   });
 
   it('stops at the overall deadline (by the injected clock)', async () => {

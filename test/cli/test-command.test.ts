@@ -153,7 +153,7 @@ cases:
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('rules.test.yaml:4:12: unknown event "userLogedIn"; did you mean "userLoggedIn"? (samples --list shows every event)');
-    expect(lines[1]).toBe('rules.test.yaml:9:30: unknown key "matchd" in expect (allowed: matched, actions, errors, nothing)');
+    expect(lines[1]).toBe('rules.test.yaml:9:30: unknown key "matchd" in expect (allowed: matched, actions, errors, nothing, suppressed)');
     expect(lines[2]).toMatch(/^rules\.test\.yaml:8:\d+: case "bad data" data: the data does not fit accelbyte\.iam\.account\.v1\.UserLoggedIn: payload\.userAccount\.userId: expected a string/);
     expect(lines).toHaveLength(3);
     expect(r.code).toBe(2);

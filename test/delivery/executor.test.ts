@@ -19,7 +19,7 @@ const SERVICE = { fullName: 'accelbyte.iam.account.v1.UserAuthenticationUserLogg
 const EVENT = { id: 'evt-1', userId: 'user-1', namespace: 'mygame', payload: { userAccount: { userId: 'user-1' } } };
 
 function planned(rule: string, index: number, action: string, extra: Partial<PlannedAction> = {}): PlannedAction {
-  return { rule, index, action, params: { n: index }, mode: 'live', onFailure: 'deadLetter', ...extra };
+  return { rule, index, key: `${action}#0`, action, params: { n: index }, mode: 'live', onFailure: 'deadLetter', ...extra };
 }
 
 async function counter(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
@@ -57,9 +57,9 @@ describe('executor', () => {
     const first = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(first.outcome).toEqual({ kind: 'ok' });
     expect(first.actions.map((x) => x.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-    expect(t.a.calls).toEqual([{ key: 'evt-1:r1:0', params: { n: 0 } }]);
-    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:1']);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0']);
+    expect(t.a.calls).toEqual([{ key: 'evt-1:r1:a#0', params: { n: 0 } }]);
+    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:b#0']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0']);
 
     const again = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(again.outcome).toEqual({ kind: 'ok' });
@@ -97,9 +97,9 @@ describe('executor', () => {
     const second = await t.executor.run({ service: SERVICE, event: EVENT, plan });
     expect(second.outcome).toEqual({ kind: 'ok' });
     expect(second.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded', 'succeeded', 'duplicate']);
-    expect(t.a.calls.map((x) => x.key)).toEqual(['evt-1:r1:0']);
-    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:1', 'evt-1:r1:1']);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0', 'evt-1:r1:2']);
+    expect(t.a.calls.map((x) => x.key)).toEqual(['evt-1:r1:a#0']);
+    expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:b#0', 'evt-1:r1:b#0']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0', 'evt-1:r1:c#0']);
     expect(t.deadLetters.records).toEqual([]);
   });
 
@@ -119,7 +119,7 @@ describe('executor', () => {
         eventName: 'userLoggedIn',
         service: SERVICE.fullName,
         eventId: 'evt-1',
-        idempotencyKey: 'evt-1:r1:1',
+        idempotencyKey: 'evt-1:r1:b#0',
         rule: 'r1',
         index: 1,
         action: 'b',
@@ -137,7 +137,7 @@ describe('executor', () => {
     expect(again.actions.map((x) => x.status)).toEqual(['duplicate', 'duplicate', 'skipped', 'duplicate']);
     expect(t.deadLetters.records).toHaveLength(1);
     expect(t.b.calls).toHaveLength(1);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0']);
 
     // a replay of r1 runs the dead-lettered action and the ones after it, nothing else
     const replay = await t.executor.run({ service: SERVICE, event: EVENT, plan, metadata: { [REPLAY_HEADER]: 'r1' } });
@@ -145,7 +145,7 @@ describe('executor', () => {
     expect(replay.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded', 'succeeded', 'duplicate']);
     expect(t.a.calls).toHaveLength(1);
     expect(t.b.calls).toHaveLength(2);
-    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:0', 'evt-1:r1:2']);
+    expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0', 'evt-1:r1:c#0']);
     // replaying again is a duplicate
     const replay2 = await t.executor.run({ service: SERVICE, event: EVENT, plan, replayRule: 'r1' });
     expect(replay2.actions.map((x) => x.status)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
@@ -203,7 +203,7 @@ describe('executor', () => {
 
   it('another delivery holding the claim: retry without executing', async () => {
     const t = setup();
-    await t.store.claim('evt-1:r:0', 60_000);
+    await t.store.claim('evt-1:r:a#0', 60_000);
     const report = await t.executor.run({ service: SERVICE, event: EVENT, plan: [planned('r', 0, 'a')] });
     expect(report.outcome.kind).toBe('retry');
     expect(report.actions[0]?.status).toBe('retriable');
@@ -251,7 +251,7 @@ describe('executor', () => {
     expect(report.actions.map((x) => x.status)).toEqual(['shadow', 'succeeded']);
     expect(report.actions[0]?.requests).toEqual([{ operation: 'a', method: 'POST', path: '/test/a', body: { n: 0 } }]);
     expect(t.a.calls).toHaveLength(0);
-    expect((await t.store.claim('evt-1:s:0', 1000)).status).toBe('claimed');
+    expect((await t.store.claim('evt-1:s:a#0', 1000)).status).toBe('claimed');
     expect(await counter(t.metrics, 'event_rules_actions_total', { rule: 's', action: 'a', outcome: 'shadow' })).toBe(1);
 
     const dry = setup({ dryRun: true });
@@ -262,7 +262,7 @@ describe('executor', () => {
     const line = dry.lines.find((l) => String(l.msg).startsWith('dry run'));
     expect(line?.msg).toBe('dry run: r/a would send POST /test/a');
     expect(line?.requests).toEqual([{ operation: 'a', method: 'POST', path: '/test/a', body: { n: 0 } }]);
-    expect((await dry.store.claim('evt-1:r:0', 1000)).status).toBe('claimed');
+    expect((await dry.store.claim('evt-1:r:a#0', 1000)).status).toBe('claimed');
   });
 
   it('an action that ran while its done mark could not be written is recorded, not run again, on redelivery', async () => {
@@ -294,7 +294,7 @@ describe('executor', () => {
     expect(again.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded']);
     expect(t.a.calls).toHaveLength(1);
     expect(t.b.calls).toHaveLength(1);
-    expect(await inner.claim('evt-1:r1:0', 1000)).toEqual({ status: 'done', state: 'succeeded' });
+    expect(await inner.claim('evt-1:r1:a#0', 1000)).toEqual({ status: 'done', state: 'succeeded' });
   });
 
   it('without an AGS client the default is a dry run', async () => {

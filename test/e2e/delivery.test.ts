@@ -122,8 +122,8 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       // retention from DEDUPE_RETENTION_HOURS=2 on the done keys
       const r = new Redis(redis.url);
       try {
-        const key = `eer:k:storm-${users[0]}:grant-item-on-login:0`;
-        const alt = `eer:k:storm-${users[0]}:grant-item-on-third-party-login:0`;
+        const key = `eer:k:storm-${users[0]}:grant-item-on-login:grantItem#0`;
+        const alt = `eer:k:storm-${users[0]}:grant-item-on-third-party-login:grantItem#0`;
         const found = (await r.exists(key)) ? key : alt;
         expect(await r.get(found)).toBe('d');
         const ttl = await r.pttl(found);
@@ -157,7 +157,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       const digest = createHash('sha256').update(e.bytes).digest('hex');
       const r = new Redis(redis.url);
       try {
-        expect(await r.get(`eer:k:sha256:${digest}:grant-item-on-login:0`)).toBe('d');
+        expect(await r.get(`eer:k:sha256:${digest}:grant-item-on-login:grantItem#0`)).toBe('d');
       } finally {
         r.disconnect();
       }
@@ -289,7 +289,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(ags.grants()).toBe(1);
     const r = new Redis(redis.url);
     try {
-      expect(await r.get('eer:k:evt-unrecorded:grant-item-on-login:0')).toBe('d');
+      expect(await r.get('eer:k:evt-unrecorded:grant-item-on-login:grantItem#0')).toBe('d');
     } finally {
       r.disconnect();
     }
@@ -314,7 +314,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(first.logsMatching(/failed \(retriable\)/)).toHaveLength(1);
     const r = new Redis(redis.url);
     try {
-      expect(await r.get('eer:k:evt-short-grace:grant-item-on-login:0')).toBeNull(); // released, not left to its lease
+      expect(await r.get('eer:k:evt-short-grace:grant-item-on-login:grantItem#0')).toBeNull(); // released, not left to its lease
     } finally {
       r.disconnect();
     }
@@ -363,7 +363,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       // the claim is held, with the lease from DEDUPE_LEASE_MS
       const r = new Redis(redis.url);
       try {
-        const key = 'eer:k:evt-sigterm:grant-item-on-login:0';
+        const key = 'eer:k:evt-sigterm:grant-item-on-login:grantItem#0';
         expect(await r.get(key)).toMatch(/^c:/);
         const ttl = await r.pttl(key);
         expect(ttl).toBeGreaterThan(0);

@@ -144,13 +144,15 @@ describe('samples command', () => {
     expect({ ...a, id: '' }).toEqual({ ...b, id: '' });
   });
 
-  it('--list prints every event with its full service name', async () => {
+  it('--list prints every event with its full service name and method path', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [PROTO_DIR] })).toBe(0);
     const lines = c.out().trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^userLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserLoggedInService$/);
-    expect(lines[1]).toMatch(/^userThirdPartyLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserThirdPartyLoggedInService$/);
+    expect(lines[0]).toMatch(/^userLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserLoggedInService\s+\/accelbyte\.iam\.account\.v1\.UserAuthenticationUserLoggedInService\/OnMessage$/);
+    expect(lines[1]).toMatch(/^userThirdPartyLoggedIn\s+accelbyte\.iam\.account\.v1\.UserAuthenticationUserThirdPartyLoggedInService\s+\/accelbyte\.iam\.account\.v1\.UserAuthenticationUserThirdPartyLoggedInService\/OnMessage$/);
+    // aligned: the method paths start in one column
+    expect(lines[0]!.indexOf('/accelbyte')).toBe(lines[1]!.indexOf('/accelbyte'));
   });
 
   it('unknown: exit 1 with candidates on stderr', async () => {
@@ -179,9 +181,9 @@ describe('samples command', () => {
 });
 
 describeWith(sharedSpecs(), 'samples command over the AGS catalog', () => {
-  it('--list prints 443 events', async () => {
+  it('--list prints 442 events (not ScheduledTaskHandler, which answers a ScheduledTaskResponse)', async () => {
     const c = capture();
     expect(await samplesCommand(['--list'], c.io, { protoDirs: [AGS_SPECS_DIR] })).toBe(0);
-    expect(c.out().trim().split('\n')).toHaveLength(443);
+    expect(c.out().trim().split('\n')).toHaveLength(442);
   });
 });

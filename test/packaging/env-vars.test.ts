@@ -1,9 +1,9 @@
 /**
  * One list of environment variables everywhere: the names the code (and the
  * shipped rules.yaml, through `${env.X}`) reads, the
- * documented `ENV_VARS` (src/config.ts), `.env.template` and README.md's
- * configuration table must be the same set. README.md's table is written by
- * the lead (`npm run docs:env`): without it the README test fails, on purpose.
+ * documented `ENV_VARS` (src/config.ts), `.env.template` and docs/configuration.md's
+ * table must be the same set. The table is written by `npm run docs:env`:
+ * without it the docs test fails, on purpose.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -67,9 +67,9 @@ function templateLines(): TemplateLine[] {
   return out;
 }
 
-/** Names of the rows `| \`NAME\` | ...` of the README section whose heading contains "Configuration". */
-function readmeTableNames(): string[] {
-  const text = readFileSync(resolve(REPO_ROOT, 'README.md'), 'utf8');
+/** Names of the rows `| \`NAME\` | ...` of docs/configuration.md's section whose heading contains "Configuration". */
+function docsTableNames(): string[] {
+  const text = readFileSync(resolve(REPO_ROOT, 'docs/configuration.md'), 'utf8');
   const lines = text.split(/\r?\n/);
   const start = lines.findIndex((l) => /^#{1,6}\s.*Configuration/i.test(l));
   if (start < 0) return [];
@@ -117,9 +117,9 @@ describe('environment variables', () => {
     expect(lines.find((l) => l.name === 'AB_CLIENT_SECRET')!.value).toBe('');
   });
 
-  it("README.md's configuration table lists exactly ENV_VARS", () => {
-    const names = readmeTableNames();
-    expect(names.length, 'README.md needs a "Configuration" section with rows "| `NAME` | default | what |"').toBeGreaterThan(0);
+  it("docs/configuration.md's table lists exactly ENV_VARS", () => {
+    const names = docsTableNames();
+    expect(names.length, 'docs/configuration.md needs a "Configuration" section with rows "| `NAME` | default | what |"').toBeGreaterThan(0);
     expect([...names].sort()).toEqual([...documented].sort());
   });
 });

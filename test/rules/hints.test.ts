@@ -35,7 +35,7 @@ describe('other hints', () => {
   });
 
   it('a rejected reload with an unknown event says a new .proto needs a restart', () => {
-    const p = (code: string): RuleProblem => ({ file: 'rules.yaml', line: 4, column: 9, severity: 'error', code, message: 'm' });
+    const p = (code: RuleProblem['code']): RuleProblem => ({ file: 'rules.yaml', line: 4, column: 9, severity: 'error', code, message: 'm' });
     expect(reloadUnknownEventNote([p('unknown-key')])).toBeUndefined();
     expect(reloadUnknownEventNote([p('unknown-key'), p('unknown-event')])).toContain('an event whose .proto was added since is unknown to it until a restart');
   });

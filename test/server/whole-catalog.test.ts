@@ -42,9 +42,10 @@ describeWith(sharedSpecs(), 'whole AGS catalog', () => {
     await h?.host.shutdown(0);
   });
 
-  it('lists every one of the 443 event services (plus health and reflection) on v1 and v1alpha', async () => {
+  it('lists every one of the 442 event services (plus health and reflection) on v1 and v1alpha, not ScheduledTaskHandler (it answers a ScheduledTaskResponse)', async () => {
     const expected = [...new Set(catalog.services.map((s) => s.fullName))];
-    expect(expected.length).toBe(443);
+    expect(expected.length).toBe(442);
+    expect(catalog.skipped).toEqual([{ path: '/accelbyte.extend.task_scheduler.v1.ScheduledTaskHandler/RunScheduledTask', reason: expect.stringContaining('ScheduledTaskResponse') as string }]);
     const t0 = performance.now();
     const v1 = await listServices(h.address, 'v1');
     process.stderr.write(`[server] first list_services: ${(performance.now() - t0).toFixed(0)} ms\n`);

@@ -42,10 +42,13 @@
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import * as answers from './ags-answers.js';
 
 export interface StandInItem {
   readonly id: string;
   readonly sku?: string;
+  /** AGS item type (INGAMEITEM, COINS, BUNDLE...). Default INGAMEITEM. grantUserEntitlement skips types its spec does not support, as AGS does. */
+  readonly type?: string;
 }
 
 export interface AgsStandInOptions {
@@ -70,6 +73,8 @@ export interface AgsStandInOptions {
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
+  /** The request target's path exactly as sent, before any URL normalisation (dot segments kept, percent-escapes as sent). */
+  readonly rawPath: string;
   readonly query: Record<string, string>;
   readonly headers: IncomingHttpHeaders;
   readonly rawBody: string;
@@ -79,6 +84,8 @@ export interface RecordedRequest {
   operation?: string;
   /** The status answered, `reset` or `hang`. */
   outcome?: number | 'reset' | 'hang';
+  /** The JSON body answered, if any. */
+  answer?: unknown;
 }
 
 export type ScriptedResponse =
@@ -135,6 +142,8 @@ export interface AgsStandIn {
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
+/** The item types grantUserEntitlement supports (its spec's description). */
+const ENTITLEMENT_ITEM_TYPES = ['APP', 'INGAMEITEM', 'CODE', 'SUBSCRIPTION', 'MEDIA', 'OPTIONBOX', 'LOOTBOX'];
 const ENUM_NAME = /^[A-Z][A-Z0-9_]*$/;
 
 type Check = (problems: string[]) => void;
@@ -238,6 +247,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
   const violations: string[] = [];
   const fulfillments: Fulfillment[] = [];
   const records = new Map<string, Record<string, unknown>>();
+  const recordCreated = new Map<string, string>();
   const v3 = new Map<string, { payload: string; answer: unknown }>();
   let queues: Array<{ pattern: string | RegExp; responses: ScriptedResponse[] }> = [];
   let faultRate = 0;
@@ -264,15 +274,15 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     for (const k of ['storeId', 'region', 'language', 'orderNo', 'startDate', 'endDate', 'origin']) expectType(problems, `${where}.${k}`, b[k], 'string');
     expectType(problems, `${where}.metadata`, b.metadata, 'object');
   };
-  const summaryOf = (item: StandInItem, quantity: number, userId: string): Record<string, unknown> => ({
-    id: `ent-${fulfillments.length + 1}`,
-    itemId: item.id,
-    ...(item.sku ? { sku: item.sku } : {}),
-    namespace,
-    userId,
-    type: 'ENTITLEMENT',
-    stackedQuantity: quantity,
-  });
+  const summaryOf = (item: StandInItem, quantity: number, userId: string): Record<string, unknown> =>
+    answers.entitlementSummary(`ent-${fulfillments.length + 1}`, item, quantity, namespace, userId);
+
+  /** grantUserEntitlement's answer: AGS "will skip un-supported item types" and answers 201 without them. */
+  const entitlementGrantAnswer = (grants: ReadonlyArray<Record<string, unknown>>, userId: string): unknown[] =>
+    grants.flatMap((g, i) => {
+      const item = items.get(g.itemId as string)!;
+      return ENTITLEMENT_ITEM_TYPES.includes(item.type ?? 'INGAMEITEM') ? [answers.stackableEntitlementInfo(`ent-grant-${requests.length}-${i + 1}`, g, item, userId)] : [];
+    });
 
   const base = '/namespaces/{ns}/users/{userId}';
   const routes: Route[] = [
@@ -285,7 +295,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       const quantity = req.body.quantity as number;
       const summary = summaryOf(item, quantity, params.userId!);
       fulfillments.push({ namespace: params.ns!, userId: params.userId!, itemId: item.id, quantity });
-      return { status: 200, body: { entitlementSummaries: [summary], creditSummaries: [], subscriptionSummaries: [] } };
+      return { status: 200, body: answers.fulfillmentResult(params.ns!, params.userId!, [summary]) };
     }),
     route('fulfillItemsV3', 'PUT', `/platform/v3/admin${base}/fulfillments/{transactionId}`, true, ({ req, params, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected {items: [...]}');
@@ -304,16 +314,16 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       const entries = (list as Array<Record<string, unknown>>).map((it) => ({ it, item: findItem(it) }));
       const missing = entries.find((e) => !e.item);
       if (missing) return notFoundItem(missing.it);
-      const summaries = entries.map(({ it, item }) => {
-        const s = summaryOf(item!, it.quantity as number, params.userId!);
+      const granted = entries.map(({ it, item }) => {
+        const summary = summaryOf(item!, it.quantity as number, params.userId!);
         fulfillments.push({ namespace: params.ns!, userId: params.userId!, itemId: item!.id, quantity: it.quantity as number, transactionId: params.transactionId! });
-        return s;
+        return { item: item!, quantity: it.quantity as number, summary };
       });
-      const answer = { transactionId: params.transactionId, state: 'FULFILLED', entitlementSummaries: summaries, creditSummaries: [], subscriptionSummaries: [] };
+      const answer = answers.fulfillmentV2Result(params.ns!, params.userId!, params.transactionId!, granted);
       v3.set(txKey, { payload, answer });
       return { status: 200, body: answer };
     }),
-    route('grantUserEntitlement', 'POST', `/platform/admin${base}/entitlements`, true, ({ req, problems }) => {
+    route('grantUserEntitlement', 'POST', `/platform/admin${base}/entitlements`, true, ({ req, params, problems }) => {
       if (!Array.isArray(req.body) || req.body.length === 0) return reject(problems, 'body: expected a non-empty ARRAY of entitlement grants');
       req.body.forEach((g: unknown, i) => {
         if (!isObject(g)) return void problems.push(`body[${i}]: expected an object`);
@@ -328,7 +338,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       const grants = req.body as Array<Record<string, unknown>>;
       const missing = grants.find((g) => !items.has(g.itemId as string));
       if (missing) return notFoundItem(missing);
-      return { status: 201, body: grants.map((g, i) => ({ id: `ent-grant-${i + 1}`, itemId: g.itemId, namespace: g.itemNamespace, useCount: g.quantity, status: 'ACTIVE' })) };
+      return { status: 201, body: entitlementGrantAnswer(grants, params.userId!) };
     }),
     route('creditUserWallet', 'PUT', `/platform/admin${base}/wallets/{currencyCode}/credit`, true, ({ req, params, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected a CreditRequest object');
@@ -338,21 +348,21 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       expectType(problems, 'body.reason', req.body.reason, 'string', { maxLen: 127 });
       expectType(problems, 'body.metadata', req.body.metadata, 'object');
       if (problems.length) return { status: 400 };
-      return { status: 200, body: { currencyCode: params.currencyCode, userId: params.userId, namespace: params.ns, balance: req.body.amount, status: 'ACTIVE' } };
+      return { status: 200, body: answers.walletInfo(params.ns!, params.userId!, params.currencyCode!, req.body.amount as number) };
     }),
     route(
       'updateUserStatItemValue',
       'PUT',
       `/social/v2/admin${base}/stats/{statCode}/statitems/value`,
       true,
-      ({ req, params, problems }) => {
+      ({ req, problems }) => {
         if (!isObject(req.body)) return reject(problems, 'body: expected {updateStrategy, value}');
         checkKeys('body', req.body, ['updateStrategy', 'value'], ['additionalData'])(problems);
         expectEnumName(problems, 'body.updateStrategy', req.body.updateStrategy, ['INCREMENT', 'MAX', 'MIN', 'OVERRIDE']);
         expectType(problems, 'body.value', req.body.value, 'number');
         expectType(problems, 'body.additionalData', req.body.additionalData, 'object');
         if (problems.length) return { status: 400 };
-        return { status: 200, body: { currentValue: req.body.value, statCode: params.statCode } };
+        return { status: 200, body: answers.statItemIncResult(req.body.value as number) };
       },
       ['additionalKey'],
     ),
@@ -361,27 +371,27 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       if (!isObject(req.body)) return reject(problems, 'body: expected an object of attributes');
       return { status: 200, body: req.body };
     }),
-    route('adminUnlockAchievement', 'PUT', `/achievement/v1/admin${base}/achievements/{achievementCode}/unlock`, false, () => ({ status: 204 })),
-    route('freeFormNotificationByUserID', 'POST', `/lobby/v1/admin/notification${base}/freeform/notify`, true, ({ req, problems }) => {
+    route('AdminUnlockAchievement', 'PUT', `/achievement/v1/admin${base}/achievements/{achievementCode}/unlock`, false, () => ({ status: 204 })),
+    route('sendSpecificUserFreeformNotificationV1Admin', 'POST', `/lobby/v1/admin/notification${base}/freeform/notify`, true, ({ req, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected {topicName, message}');
       checkKeys('body', req.body, ['topicName', 'message'], [])(problems);
       expectType(problems, 'body.topicName', req.body.topicName, 'string', { nonEmpty: true });
       expectType(problems, 'body.message', req.body.message, 'string');
       return problems.length ? { status: 400 } : { status: 204 };
     }),
-    route('notificationWithTemplateByUserID', 'POST', `/lobby/v1/admin/notification${base}/templates/notify`, true, ({ req, problems }) => {
+    route('sendSpecificUserTemplatedNotificationV1Admin', 'POST', `/lobby/v1/admin/notification${base}/templates/notify`, true, ({ req, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected {templateSlug, templateLanguage, templateContext}');
-      checkKeys('body', req.body, ['templateSlug', 'templateLanguage', 'templateContext'], ['topicName'])(problems);
+      checkKeys('body', req.body, ['templateSlug', 'templateLanguage', 'templateContext', 'topicName'], [])(problems);
       expectType(problems, 'body.templateSlug', req.body.templateSlug, 'string', { nonEmpty: true });
       expectType(problems, 'body.templateLanguage', req.body.templateLanguage, 'string', { nonEmpty: true });
       expectType(problems, 'body.templateContext', req.body.templateContext, 'object');
       if (isObject(req.body.templateContext)) {
         for (const [k, v] of Object.entries(req.body.templateContext)) if (typeof v !== 'string') problems.push(`body.templateContext.${k}: expected a string`);
       }
-      expectType(problems, 'body.topicName', req.body.topicName, 'string');
+      expectType(problems, 'body.topicName', req.body.topicName, 'string', { nonEmpty: true });
       return problems.length ? { status: 400 } : { status: 204 };
     }),
-    route('adminBanUserV3', 'POST', `/iam/v3/admin${base}/bans`, true, ({ req, params, problems }) => {
+    route('AdminBanUserV3', 'POST', `/iam/v3/admin${base}/bans`, true, ({ req, params, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected a ban object');
       checkKeys('body', req.body, ['ban', 'comment', 'endDate', 'reason', 'skipNotif'], [])(problems);
       expectEnumName(problems, 'body.ban', req.body.ban);
@@ -393,7 +403,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
         problems.push(`body.endDate: expected an RFC 3339 date-time, got ${JSON.stringify(end)}`);
       }
       if (problems.length) return { status: 400 };
-      return { status: 201, body: { ...req.body, banId: `ban-${requests.length}`, userId: params.userId, namespace: params.ns, enabled: true } };
+      return { status: 201, body: answers.userBanResponseV3(req.body, `ban-${requests.length}`, params.ns!, params.userId!) };
     }),
     route('grantUserExp', 'POST', `/seasonpass/admin${base}/seasons/current/exp`, true, ({ req, params, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected {exp, source?, tags?}');
@@ -402,7 +412,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       expectEnumName(problems, 'body.source', req.body.source, ['PAID_FOR', 'SWEAT']);
       expectType(problems, 'body.tags', req.body.tags, 'string[]');
       if (problems.length) return { status: 400 };
-      return { status: 200, body: { userId: params.userId, namespace: params.ns, seasonId: 'season-1', currentTierIndex: 0, currentExp: req.body.exp } };
+      return { status: 200, body: answers.userSeasonSummary(params.ns!, params.userId!, req.body.exp as number) };
     }),
     ...(['PUT', 'POST'] as const).map((method) =>
       route(
@@ -416,7 +426,9 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
           const value = method === 'PUT' ? { ...req.body } : { ...(records.get(k) ?? {}), ...req.body };
           const created = !records.has(k);
           records.set(k, value);
-          return { status: method === 'POST' && created ? 201 : 200, body: { key: params.key, namespace: params.ns, user_id: params.userId, value } };
+          if (created) recordCreated.set(k, new Date().toISOString());
+          // the spec documents 201 for POST (created or appended) and 200 for PUT
+          return { status: method === 'POST' ? 201 : 200, body: answers.playerRecordResponse(params.ns!, params.userId!, params.key!, value, recordCreated.get(k)!) };
         },
       ),
     ),
@@ -430,6 +442,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
 
   const send = (res: ServerResponse, rec: RecordedRequest, status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): void => {
     rec.outcome = status;
+    rec.answer = body;
     if (body === undefined) {
       res.writeHead(status, headers).end();
       return;
@@ -463,6 +476,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     const rec: RecordedRequest = {
       method: req.method ?? 'GET',
       path: u.pathname,
+      rawPath: (req.url ?? '/').split('?')[0]!,
       query: Object.fromEntries(u.searchParams),
       headers: req.headers,
       rawBody,
@@ -640,6 +654,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       violations.length = 0;
       fulfillments.length = 0;
       records.clear();
+      recordCreated.clear();
       v3.clear();
       queues = [];
       faultRate = 0;

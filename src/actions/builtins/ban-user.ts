@@ -1,9 +1,9 @@
-/** `banUser`: ban a user (`adminBanUserV3`). `endDate`, or `duration` counted from now. */
+/** `banUser`: ban a user (`AdminBanUserV3`). `endDate`, or `duration` counted from now. */
 import { ops } from '../../ags/operations.js';
 import type { BanCreate } from '../../ags/types.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
-import { bool, namespaceOf, namespaceSchema, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { bool, namespaceOf, namespaceSchema, optionalDateTime, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
 import { parseDuration } from './duration.js';
 
 const NAME = 'banUser';
@@ -34,17 +34,20 @@ export const banUser: ActionDefinition<BanUserParams> = {
     const endDate = optionalString(NAME, params, 'endDate');
     const duration = optionalString(NAME, params, 'duration');
     if ((endDate === undefined) === (duration === undefined)) {
-      throw new ActionParamError(NAME, '', endDate === undefined ? 'needs endDate or duration' : 'takes endDate or duration, not both');
+      throw new ActionParamError(
+        NAME,
+        '',
+        endDate === undefined ? 'needs endDate or duration' : 'takes endDate or duration, not both',
+        endDate === undefined ? 'add duration: P7D (or endDate: 2026-12-01T00:00:00Z)' : 'keep one of endDate, duration',
+      );
     }
     let end: string;
     if (duration !== undefined) {
       const ms = parseDuration(duration);
-      if (ms === undefined) throw new ActionParamError(NAME, 'duration', `"${duration}" is not a duration (P7D, PT12H, 24h, 7d...)`);
+      if (ms === undefined) throw new ActionParamError(NAME, 'duration', `"${duration}" is not a duration`, 'write an ISO 8601 duration (P7D, PT12H) or 24h, 30m, 7d, 2w');
       end = new Date((ctx.now ?? Date.now)() + ms).toISOString();
     } else {
-      const t = Date.parse(endDate!);
-      if (Number.isNaN(t)) throw new ActionParamError(NAME, 'endDate', `"${endDate}" is not a date (RFC 3339)`);
-      end = new Date(t).toISOString();
+      end = new Date(Date.parse(optionalDateTime(NAME, params, 'endDate')!)).toISOString();
     }
     return {
       namespace: namespaceOf(NAME, params, ctx),

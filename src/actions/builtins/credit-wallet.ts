@@ -1,11 +1,30 @@
 /** `creditWallet`: add virtual currency to a user's wallet (`creditUserWallet`). */
 import { ops } from '../../ags/operations.js';
+import { specField, specIntegerRange } from '../../ags/spec.js';
 import type { CreditRequest } from '../../ags/types.js';
-import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
-import { compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import {
+  compact,
+  integer,
+  namespaceOf,
+  namespaceSchema,
+  optionalDateTime,
+  optionalObject,
+  pathParam,
+  planned,
+  sendOp,
+  short,
+  specParam,
+  specString,
+  userIdOf,
+  userIdSchema,
+} from './common.js';
 
 const NAME = 'creditWallet';
+const OP = 'creditUserWallet';
+const AMOUNT = specIntegerRange(OP, 'amount', 1);
+/** The spec sets no length; AGS refuses reasons over 127 characters (../shared/docs/ags-rest.md). */
+const REASON = { ...specField(OP, 'reason'), maxLength: 127 };
 
 export type CreditWalletParams = {
   namespace: string;
@@ -23,11 +42,11 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
     required: ['currencyCode', 'amount'],
     properties: {
       currencyCode: { type: 'string', description: 'Currency code, e.g. COINS.' },
-      amount: { type: ['integer', 'string'], description: 'Amount to add (positive integer).' },
-      source: { type: 'string', description: 'Credit source: REWARD, ACHIEVEMENT, PROMOTION, GIFT, PURCHASE, REFERRAL_BONUS, REDEEM_CODE, REFUND, OTHER...', default: 'REWARD' },
-      reason: { type: 'string', maxLength: 127, description: 'Reason shown in the wallet history (at most 127 characters).' },
-      origin: { type: 'string', description: 'Wallet platform origin (Steam, Playstation, ... System). Default: AGS\'s.' },
-      expireAt: { type: 'string', description: 'When the credited amount expires (RFC 3339).' },
+      amount: specParam(specField(OP, 'amount'), { description: `Amount to add (${AMOUNT.minimum} to ${AMOUNT.maximum}).` }, AMOUNT),
+      source: specParam(specField(OP, 'source'), { description: 'Credit source (AGS CreditRequest.source).', default: 'REWARD' }),
+      reason: specParam(REASON, { description: 'Reason shown in the wallet history (at most 127 characters).' }),
+      origin: specParam(specField(OP, 'origin'), { description: 'Wallet platform origin. Default: AGS\'s.' }),
+      expireAt: { type: 'string', description: 'When the credited amount expires (RFC 3339 with offset).' },
       metadata: { type: 'object', description: 'Free metadata.' },
       userId: userIdSchema,
       namespace: namespaceSchema,
@@ -36,18 +55,16 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
   permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:WALLET [UPDATE]',
   usesAgs: true,
   normalize(params, ctx) {
-    const reason = optionalString(NAME, params, 'reason');
-    if (reason !== undefined && reason.length > 127) throw new ActionParamError(NAME, 'reason', `is ${reason.length} characters; AGS allows 127`);
     return {
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      currencyCode: requireString(NAME, params, 'currencyCode'),
+      currencyCode: pathParam(NAME, params, 'currencyCode'),
       credit: compact({
-        amount: integer(NAME, params, 'amount', undefined),
-        source: optionalString(NAME, params, 'source') ?? 'REWARD',
-        reason,
-        origin: optionalString(NAME, params, 'origin'),
-        expireAt: optionalString(NAME, params, 'expireAt'),
+        amount: integer(NAME, params, 'amount', undefined, AMOUNT),
+        source: specString(NAME, params, 'source', specField(OP, 'source')) ?? 'REWARD',
+        reason: specString(NAME, params, 'reason', REASON),
+        origin: specString(NAME, params, 'origin', specField(OP, 'origin')),
+        expireAt: optionalDateTime(NAME, params, 'expireAt'),
         metadata: optionalObject(NAME, params, 'metadata'),
       }),
     };

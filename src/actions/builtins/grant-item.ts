@@ -1,11 +1,16 @@
 /** `grantItem`: fulfill a store item to a user (`fulfillItem`, or `fulfillItemsV3` with `useTransactionId`). */
 import { ops } from '../../ags/operations.js';
-import type { FulfillmentRequest, FulfillmentResult } from '../../ags/types.js';
+import { specEnum, specField, specIntegerRange } from '../../ags/spec.js';
+import type { FulfillmentRequest, FulfillmentResult, FulfillmentV3Result } from '../../ags/types.js';
 import { ActionError, ActionParamError } from '../errors.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
-import { bool, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { bool, compact, integer, namespaceOf, namespaceSchema, optionalObject, optionalString, planned, sendOp, short, specParam, specString, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'grantItem';
+/** Sources both fulfillment operations accept (`FulfillmentRequest.source`, `FulfillmentV2RequestItem.source`). */
+const SOURCES = specEnum('fulfillItem', 'source').filter((s) => specEnum('fulfillItemsV3', 'items.source').includes(s));
+const SOURCE_FIELD = { ...specField('fulfillItem', 'source'), enum: SOURCES };
+const QUANTITY = specIntegerRange('fulfillItem', 'quantity', 1);
 
 export type GrantItemParams = {
   namespace: string;
@@ -37,6 +42,22 @@ function request(p: GrantItemParams, ctx: ActionContext) {
   return ops.fulfillItem(p.namespace, p.userId, compact({ ...item, orderNo: p.orderNo }));
 }
 
+/**
+ * What a v3 answer (`FulfillmentV2Result`) says went wrong, or undefined: a
+ * `state` other than FULFILLED, or items in `stateInfo.failedList` (a partial
+ * failure: some items granted, others not).
+ */
+export function fulfillmentV3Failure(result: FulfillmentV3Result | undefined): string | undefined {
+  if (!result || typeof result !== 'object') return 'the answer is empty';
+  const failed = Array.isArray(result.stateInfo?.failedList) ? result.stateInfo.failedList : [];
+  const items = failed.map((f) => `${f.itemId ?? f.itemSku ?? '?'}${f.error ? ` (${f.error})` : ''}`).join(', ');
+  if (result.state !== 'FULFILLED') {
+    return `fulfillment ${result.transactionId ?? ''} is ${String(result.state)}${result.stateReason ? `: ${result.stateReason}` : ''}${items ? `; failed items: ${items}` : ''}`;
+  }
+  if (failed.length > 0) return `fulfillment ${result.transactionId ?? ''} partially failed; failed items: ${items}`;
+  return undefined;
+}
+
 /** The templates' check: an answer with no entitlement, credit or subscription granted nothing. */
 export function grantedNothing(result: FulfillmentResult | undefined): boolean {
   const empty = (v: unknown): boolean => !Array.isArray(v) || v.length === 0;
@@ -52,8 +73,8 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
     properties: {
       itemId: { type: 'string', description: 'Item id to grant. Give exactly one of itemId, itemSku.' },
       itemSku: { type: 'string', description: 'Item SKU to grant. Give exactly one of itemId, itemSku.' },
-      quantity: { type: ['integer', 'string'], description: 'How many.', default: 1 },
-      source: { type: 'string', description: 'Fulfillment source: REWARD, ACHIEVEMENT, PROMOTION, GIFT, OTHER...', default: 'REWARD' },
+      quantity: specParam(specField('fulfillItem', 'quantity'), { description: `How many (${QUANTITY.minimum} to ${QUANTITY.maximum}).`, default: 1 }, QUANTITY),
+      source: specParam(SOURCE_FIELD, { description: 'Fulfillment source (AGS FulfillmentRequest.source).', default: 'REWARD' }),
       storeId: { type: 'string', description: 'Store to take the item from. Default: the published store.' },
       region: { type: 'string', description: 'Region (pricing).' },
       language: { type: 'string', description: 'Language.' },
@@ -61,28 +82,35 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       orderNo: { type: 'string', description: 'Order number to attach (fulfillItem only).' },
       useTransactionId: {
         type: 'boolean',
-        description: 'Use the idempotent v3 fulfillment with the execution\'s idempotency key as transaction id (AGS private cloud only: not supported in Shared Cloud).',
+        description:
+          'Use the idempotent v3 fulfillment (fulfillItemsV3) with the execution\'s idempotency key as transaction id; needs FULFILLMENT [UPDATE] instead of [CREATE] (AGS private cloud only: not supported in Shared Cloud).',
         default: false,
       },
       userId: userIdSchema,
       namespace: namespaceSchema,
     },
   },
-  permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:FULFILLMENT [CREATE]',
+  // fulfillItem needs CREATE, fulfillItemsV3 (useTransactionId) UPDATE
+  permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:FULFILLMENT [CREATE,UPDATE]',
   usesAgs: true,
   normalize(params, ctx) {
     const itemId = optionalString(NAME, params, 'itemId');
     const itemSku = optionalString(NAME, params, 'itemSku');
     if ((itemId === undefined) === (itemSku === undefined)) {
-      throw new ActionParamError(NAME, '', itemId === undefined ? 'needs itemId or itemSku (both are empty)' : 'takes itemId or itemSku, not both');
+      throw new ActionParamError(
+        NAME,
+        '',
+        itemId === undefined ? 'needs itemId or itemSku (both are empty)' : 'takes itemId or itemSku, not both',
+        itemId === undefined ? 'add itemId: <item id> (or itemSku: <sku>)' : 'keep one of itemId, itemSku',
+      );
     }
     return compact({
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
       itemId,
       itemSku,
-      quantity: integer(NAME, params, 'quantity', 1),
-      source: optionalString(NAME, params, 'source') ?? 'REWARD',
+      quantity: integer(NAME, params, 'quantity', 1, QUANTITY),
+      source: specString(NAME, params, 'source', SOURCE_FIELD) ?? 'REWARD',
       storeId: optionalString(NAME, params, 'storeId'),
       region: optionalString(NAME, params, 'region'),
       language: optionalString(NAME, params, 'language'),
@@ -96,6 +124,8 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
   },
   async execute(p, ctx) {
     const result = await sendOp<FulfillmentResult>(NAME, ctx, request(p, ctx));
+    const failure = p.useTransactionId ? fulfillmentV3Failure(result) : undefined;
+    if (failure !== undefined) throw new ActionError(NAME, `AGS did not grant everything: ${failure}`, false, result);
     if (grantedNothing(result)) {
       throw new ActionError(NAME, 'AGS answered but granted nothing (no entitlement, credit or subscription summary)', false, result);
     }

@@ -1,11 +1,14 @@
 /** `grantSeasonExp`: add season pass experience to a user (`grantUserExp`, current season). */
 import { ops } from '../../ags/operations.js';
+import { specEnum, specField, specIntegerRange } from '../../ags/spec.js';
 import type { UserExpGrant } from '../../ags/types.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
-import { integer, namespaceOf, namespaceSchema, oneOf, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { integer, namespaceOf, namespaceSchema, oneOf, planned, sendOp, short, specParam, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'grantSeasonExp';
+const EXP = specIntegerRange('grantUserExp', 'exp', 1);
+const SOURCES = specEnum('grantUserExp', 'source') as ReadonlyArray<'SWEAT' | 'PAID_FOR'>;
 
 export type GrantSeasonExpParams = { namespace: string; userId: string; grant: UserExpGrant };
 
@@ -17,8 +20,8 @@ export const grantSeasonExp: ActionDefinition<GrantSeasonExpParams> = {
     additionalProperties: false,
     required: ['exp'],
     properties: {
-      exp: { type: ['integer', 'string'], description: 'Experience to add (positive integer).' },
-      source: { enum: ['SWEAT', 'PAID_FOR'], description: 'SWEAT: earned by playing; PAID_FOR: bought.', default: 'SWEAT' },
+      exp: specParam(specField('grantUserExp', 'exp'), { description: `Experience to add (${EXP.minimum} to ${EXP.maximum}).` }, EXP),
+      source: specParam(specField('grantUserExp', 'source'), { description: 'SWEAT: earned by playing; PAID_FOR: bought.', default: 'SWEAT' }),
       tags: { type: 'array', items: { type: 'string' }, description: 'Tags kept with the grant.' },
       userId: userIdSchema,
       namespace: namespaceSchema,
@@ -29,14 +32,14 @@ export const grantSeasonExp: ActionDefinition<GrantSeasonExpParams> = {
   normalize(params, ctx) {
     const tags = params.tags;
     if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string'))) {
-      throw new ActionParamError(NAME, 'tags', 'must be a list of strings');
+      throw new ActionParamError(NAME, 'tags', 'must be a list of strings', 'write e.g. tags: [login, bonus]');
     }
     return {
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
       grant: {
-        exp: integer(NAME, params, 'exp', undefined),
-        source: oneOf(NAME, params, 'source', ['SWEAT', 'PAID_FOR'] as const, 'SWEAT'),
+        exp: integer(NAME, params, 'exp', undefined, EXP),
+        source: oneOf(NAME, params, 'source', SOURCES, 'SWEAT'),
         ...(tags !== undefined ? { tags: tags as string[] } : {}),
       },
     };

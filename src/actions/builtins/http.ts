@@ -5,7 +5,7 @@
  * hold secrets (`${env.X}`, resolved by the rules engine): plans redact values
  * of headers whose name looks secret.
  */
-import { HttpCaller } from '../../ags/http-caller.js';
+import { HttpCaller, jsonBody } from '../../ags/http-caller.js';
 import type { HttpMethod } from '../../ags/types.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionContext, ActionDefinition, PlannedRequest } from '../types.js';
@@ -13,6 +13,10 @@ import { integer, oneOf, optionalObject, requireString } from './common.js';
 
 const NAME = 'http';
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+/** RFC 9110 `token`. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** RFC 9110 `field-value` as undici accepts it: tab, visible Latin-1, no CR/LF/NUL. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export type HttpParams = {
   method: HttpMethod;
@@ -73,7 +77,10 @@ export const httpAction: ActionDefinition<HttpParams> = {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(optionalObject(NAME, params, 'headers') ?? {})) {
       if (typeof v !== 'string' && typeof v !== 'number') throw new ActionParamError(NAME, `headers.${k}`, 'must be a string');
-      headers[k] = String(v);
+      if (!HEADER_NAME.test(k)) throw new ActionParamError(NAME, `headers.${k}`, 'is not a valid HTTP header name');
+      const value = String(v);
+      if (!HEADER_VALUE.test(value)) throw new ActionParamError(NAME, `headers.${k}`, 'contains a character not allowed in an HTTP header value (CR, LF, NUL or another control character, or one beyond Latin-1)');
+      headers[k] = value;
     }
     if (method === 'GET' && params.body !== undefined) throw new ActionParamError(NAME, 'body', 'is not allowed with GET');
     return {
@@ -95,7 +102,7 @@ export const httpAction: ActionDefinition<HttpParams> = {
     return [planned];
   },
   async execute(p, ctx) {
-    const body = p.body === undefined ? undefined : JSON.stringify(p.body);
+    const body = p.body === undefined ? undefined : jsonBody(NAME, p.body);
     const headers: Record<string, string> = { accept: 'application/json', ...lower(p.headers) };
     if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
     const url = new URL(p.url);

@@ -1,9 +1,12 @@
 /**
  * `notifyUser`: send a lobby notification to a user. One action, two forms:
- * free-form (`message` + `topicName`, `freeFormNotificationByUserID`) or
- * templated (`templateSlug` + `templateLanguage` + `templateContext`,
- * optional `topicName`, `notificationWithTemplateByUserID`). Giving both
- * `message` and `templateSlug` is an error.
+ * free-form (`topicName` + `message`,
+ * `sendSpecificUserFreeformNotificationV1Admin`) or templated (`topicName` +
+ * `templateSlug` + `templateLanguage` + `templateContext`,
+ * `sendSpecificUserTemplatedNotificationV1Admin`). `topicName` is required in
+ * both forms, as AGS's spec and both SDKs require it (no default: a topic the
+ * game client does not listen on would lose the notification silently).
+ * Giving both `message` and `templateSlug` is an error.
  */
 import { ops } from '../../ags/operations.js';
 import type { AgsRequest } from '../../ags/types.js';
@@ -22,16 +25,16 @@ export type NotifyUserParams =
       templateSlug: string;
       templateLanguage: string;
       templateContext: Record<string, string>;
-      topicName?: string;
+      topicName: string;
     };
 
 function op(p: NotifyUserParams): AgsRequest {
-  if (p.form === 'freeform') return ops.freeFormNotificationByUserID(p.namespace, p.userId, { topicName: p.topicName, message: p.message });
-  return ops.notificationWithTemplateByUserID(p.namespace, p.userId, {
+  if (p.form === 'freeform') return ops.sendSpecificUserFreeformNotificationV1Admin(p.namespace, p.userId, { topicName: p.topicName, message: p.message });
+  return ops.sendSpecificUserTemplatedNotificationV1Admin(p.namespace, p.userId, {
     templateSlug: p.templateSlug,
     templateLanguage: p.templateLanguage,
     templateContext: p.templateContext,
-    ...(p.topicName !== undefined ? { topicName: p.topicName } : {}),
+    topicName: p.topicName,
   });
 }
 
@@ -41,8 +44,9 @@ export const notifyUser: ActionDefinition<NotifyUserParams> = {
   params: {
     type: 'object',
     additionalProperties: false,
+    required: ['topicName'],
     properties: {
-      topicName: { type: 'string', description: 'Notification topic. Required with message; optional with templateSlug.' },
+      topicName: { type: 'string', description: 'Notification topic the game client listens on (both forms).' },
       message: { type: 'string', description: 'Free-form message. Give message or templateSlug.' },
       templateSlug: { type: 'string', description: 'Notification template slug. Give message or templateSlug.' },
       templateLanguage: { type: 'string', description: 'Template language.', default: 'en' },
@@ -77,7 +81,6 @@ export const notifyUser: ActionDefinition<NotifyUserParams> = {
       if (typeof v === 'object' && v !== null) throw new ActionParamError(NAME, `templateContext.${k}`, 'must be a string, number or boolean');
       context[k] = String(v);
     }
-    const topicName = optionalString(NAME, params, 'topicName');
     return {
       form: 'template',
       namespace,
@@ -85,7 +88,7 @@ export const notifyUser: ActionDefinition<NotifyUserParams> = {
       templateSlug,
       templateLanguage: optionalString(NAME, params, 'templateLanguage') ?? 'en',
       templateContext: context,
-      ...(topicName !== undefined ? { topicName } : {}),
+      topicName: requireString(NAME, params, 'topicName'),
     };
   },
   plan(p) {

@@ -1,7 +1,7 @@
-/** `unlockAchievement`: unlock an achievement for a user (`adminUnlockAchievement`). */
+/** `unlockAchievement`: unlock an achievement for a user (`AdminUnlockAchievement`). */
 import { ops } from '../../ags/operations.js';
 import type { ActionDefinition } from '../types.js';
-import { namespaceOf, namespaceSchema, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { namespaceOf, namespaceSchema, pathParam, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'unlockAchievement';
 
@@ -26,7 +26,7 @@ export const unlockAchievement: ActionDefinition<UnlockAchievementParams> = {
     return {
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      achievementCode: requireString(NAME, params, 'achievementCode'),
+      achievementCode: pathParam(NAME, params, 'achievementCode'),
     };
   },
   plan(p) {

@@ -1,11 +1,27 @@
 /** `updateStat`: change a user's statistic (`updateUserStatItemValue`). */
 import { ops } from '../../ags/operations.js';
+import { specEnum, specField } from '../../ags/spec.js';
 import type { StatItemUpdate, StatUpdateStrategy } from '../../ags/types.js';
 import type { ActionDefinition } from '../types.js';
-import { compact, namespaceOf, namespaceSchema, number, oneOf, optionalObject, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import {
+  compact,
+  namespaceOf,
+  namespaceSchema,
+  number,
+  oneOf,
+  optionalObject,
+  optionalString,
+  pathParam,
+  planned,
+  sendOp,
+  short,
+  specParam,
+  userIdOf,
+  userIdSchema,
+} from './common.js';
 
 const NAME = 'updateStat';
-const STRATEGIES: readonly StatUpdateStrategy[] = ['INCREMENT', 'MAX', 'MIN', 'OVERRIDE'];
+const STRATEGIES = specEnum('updateUserStatItemValue', 'updateStrategy') as readonly StatUpdateStrategy[];
 
 export type UpdateStatParams = {
   namespace: string;
@@ -26,7 +42,7 @@ export const updateStat: ActionDefinition<UpdateStatParams> = {
     required: ['statCode', 'value'],
     properties: {
       statCode: { type: 'string', description: 'Statistic code.' },
-      value: { type: ['number', 'string'], description: 'The number to add (INCREMENT) or compare/set.' },
+      value: specParam(specField('updateUserStatItemValue', 'value'), { description: 'The number to add (INCREMENT) or compare/set.' }),
       updateStrategy: { enum: STRATEGIES, description: 'How value applies: INCREMENT adds, MAX/MIN keep the larger/smaller, OVERRIDE sets.', default: 'INCREMENT' },
       additionalKey: { type: 'string', description: 'Additional key of the stat item (query parameter).' },
       additionalData: { type: 'object', description: 'Extra data stored with the update.' },
@@ -40,7 +56,7 @@ export const updateStat: ActionDefinition<UpdateStatParams> = {
     return compact({
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      statCode: requireString(NAME, params, 'statCode'),
+      statCode: pathParam(NAME, params, 'statCode'),
       update: compact({
         updateStrategy: oneOf(NAME, params, 'updateStrategy', STRATEGIES, 'INCREMENT'),
         value: number(NAME, params, 'value'),

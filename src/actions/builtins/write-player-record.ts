@@ -2,7 +2,7 @@
 import { ops } from '../../ags/operations.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
-import { bool, namespaceOf, namespaceSchema, optionalObject, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
+import { bool, namespaceOf, namespaceSchema, optionalObject, pathParam, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
 
 const NAME = 'writePlayerRecord';
 
@@ -34,7 +34,7 @@ export const writePlayerRecord: ActionDefinition<WritePlayerRecordParams> = {
     return {
       namespace: namespaceOf(NAME, params, ctx),
       userId: userIdOf(NAME, params, ctx),
-      key: requireString(NAME, params, 'key'),
+      key: pathParam(NAME, params, 'key'),
       value,
       merge: bool(NAME, params, 'merge', false),
     };

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Regenerates every generated part of docs/ (the configuration table, each
+// action's parameters and permission, the problem codes) between their
+// markers. Run through `npm run docs` (it builds first).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { regenerateDocs } = await import(new URL('../dist/authoring/reference-docs.js', import.meta.url).href);
+for (const { file, current, expected } of regenerateDocs(root)) {
+  if (expected === current) {
+    console.log(`${file}: up to date`);
+  } else {
+    writeFileSync(join(root, file), expected);
+    console.log(`${file}: regenerated`);
+  }
+}

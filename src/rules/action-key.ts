@@ -1,0 +1,50 @@
+/**
+ * Stable action keys: the identity of an action within its rule, part of its
+ * idempotency key (`<eventKey>:<rule>:<actionKey>`). Inserting, removing or
+ * reordering other actions never changes an action's key, so a redelivered
+ * event never runs an action twice because the rule was edited in between.
+ *
+ * - an action with `id: welcome-grant` has the key `welcome-grant`;
+ * - without an id: `<action>#<ordinal>`, the ordinal counting the same-named
+ *   actions without an id before it in the rule (`grantItem#0`,
+ *   `grantItem#1`). Only inserting or removing a same-named action without an
+ *   id before it shifts it: `validate` warns when a rule has two same-named
+ *   actions without ids.
+ */
+
+/** One `do` item as read from the file (a map: the action name, and an optional `id`). */
+type RawItem = unknown;
+
+function actionName(item: RawItem): string | undefined {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) return undefined;
+  const names = Object.keys(item).filter((k) => k !== 'id');
+  return names.length === 1 ? names[0] : undefined;
+}
+
+/**
+ * The key of each item of a rule's `do` list, by position (`undefined` for an
+ * item that is not a valid action; those are reported elsewhere).
+ */
+export function actionKeys(items: readonly RawItem[]): (string | undefined)[] {
+  const ordinals = new Map<string, number>();
+  return items.map((item) => {
+    const name = actionName(item);
+    if (name === undefined) return undefined;
+    const id = (item as { id?: unknown }).id;
+    if (typeof id === 'string' && id !== '') return id;
+    const n = ordinals.get(name) ?? 0;
+    ordinals.set(name, n + 1);
+    return `${name}#${n}`;
+  });
+}
+
+/** Names of actions that appear more than once without an id in one rule (their keys depend on their order). */
+export function unstableActionNames(items: readonly RawItem[]): string[] {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const name = actionName(item);
+    if (name === undefined || typeof (item as { id?: unknown }).id === 'string') continue;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].filter(([, n]) => n > 1).map(([name]) => name);
+}

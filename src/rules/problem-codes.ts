@@ -1,0 +1,38 @@
+/**
+ * Every code a rules-file problem can carry (`RuleProblem.code`), with what it
+ * means. The type makes the compiler refuse a code not listed here, and
+ * docs/rule-language.md's table is generated from this list (`npm run docs`),
+ * so tools that read `validate --format json` can rely on it.
+ */
+export const PROBLEM_CODES = {
+  read: 'The rules file cannot be read (missing, a directory, no permission).',
+  'yaml-syntax': 'The YAML does not parse, or a key is written twice in one map (warnings: YAML that parses but is suspicious).',
+  limits: 'A limit is passed: 16 MiB file, 100,000 rules, alias expansions, nesting deeper than 32.',
+  schema: 'A value breaks the rules schema: not one of the allowed values, a bad pattern (rule name, instant), an action that is not a one-key map, an empty `do`.',
+  'unknown-key': 'A key that is not allowed there (a typo of a rule field or of an action parameter).',
+  'missing-key': 'A required key is absent (`name`, `on`, `do`, an action\'s required parameter).',
+  'wrong-type': 'A value of the wrong type (a list where a map is expected, an empty value...).',
+  version: 'The file\'s `version` is not one this release reads (write `version: 1`).',
+  'unknown-event': '`on` names no loaded event (its `.proto` is not in `proto/`, or a typo).',
+  'ambiguous-event': '`on` matches several events: write the full service name.',
+  'unknown-action': 'An action name that is not registered.',
+  'unknown-operator': 'A JSON Logic operator that does not exist (or is not allowed: `throw`, `try`, `pipe`, `eachKey`).',
+  'unknown-path': 'A `var` or `${event...}` path the event\'s message does not have.',
+  'forbidden-segment': 'A path segment or key that would reach the object prototype (`__proto__`, `constructor`, `prototype`).',
+  template: 'A `${...}` template that does not parse (unclosed, empty segment, neither `event.` nor `env.`).',
+  'unset-env': 'A `${env.X}` without default whose variable is not set (an error at start-up with AGS credentials, a warning in `validate` without `--env-file`).',
+  'duplicate-name': 'Two rules with the same name.',
+  'duplicate-id': 'Two actions of one rule with the same `id`.',
+  'action-key': 'Warning: a rule has several same-named actions without an `id`; their idempotency keys follow their order (give each an `id`).',
+  window: '`activeFrom` is not before `activeUntil`.',
+  'bad-regex': 'A literal pattern of `matches` that is not a valid regular expression.',
+  logic: 'A JSON Logic condition or `$logic` value that is malformed or does not compile (an operation with more than one key...).',
+  'invalid-params': 'A parameter whose value is known at load (after `${env}` substitution) breaks the action\'s parameter schema.',
+  'state-window': 'A `limit`, `cooldown` or `count`/`streak`/`fired` window that does not parse (`per`, a duration), a time zone that is not an IANA name, a `resetAt` that is not HH:MM.',
+  'state-operator': '`count`, `streak` or `fired` written with the wrong arguments (they take literal `[event or rule, window, timeZone?, resetAt?]`).',
+  'unknown-rule': '`fired` names a rule the file does not have.',
+  catalog: 'The `.proto` files cannot be loaded (`validate`: check `--proto` / `PROTO_DIR`).',
+} as const satisfies Record<string, string>;
+
+/** A problem code: a key of {@link PROBLEM_CODES}. */
+export type ProblemCode = keyof typeof PROBLEM_CODES;

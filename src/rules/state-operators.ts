@@ -1,0 +1,88 @@
+/**
+ * The stateful JSON Logic operators `count`, `streak` and `fired`: they read
+ * the player's ledger that `RuleSet.evaluate` hands to the dialect for one
+ * event (see src/state). Without it (a stateless evaluation) they fail the
+ * rule rather than answer 0: a decision is never made without the state.
+ */
+import type { LogicEngine } from 'json-logic-engine';
+import type { RuleState } from '../state/firing.js';
+import type { StreakSpec } from '../state/ledger.js';
+import { parseWindow } from '../state/windows.js';
+import type { Window } from '../state/windows.js';
+import { LogicOperatorError } from './errors.js';
+
+/** The stateful operators, with a one-line description each (schema hovers, docs). */
+export const STATE_OPERATORS: Readonly<Record<string, string>> = {
+  count: '{"count": [event, window, timeZone?, resetAt?]} -> how many of this player\'s events of that name fall in the window (this one included). window: 24h, P7D (rolling), day, week, month (calendar, in timeZone), lifetime.',
+  streak: '{"streak": [event, "day" | "week", timeZone?, resetAt?]} -> consecutive days (or ISO weeks) with at least one such event, up to the current one (still alive while the current period has none yet).',
+  fired: '{"fired": [rule, window, timeZone?, resetAt?]} -> how many times that rule fired for this player in the window (a firing: matched and its actions planned).',
+};
+
+/** Where the operators find the evaluation's state (the dialect instance). */
+export interface StateHost {
+  state: RuleState | undefined;
+}
+
+const windows = new Map<string, Window>();
+
+/** A window from operator arguments, parsed once per spelling (checked at load, so this does not throw for a loaded rule). */
+export function windowOf(operator: string, spec: unknown, timeZone: unknown, resetAt: unknown): Window {
+  const key = JSON.stringify([spec, timeZone, resetAt]);
+  let w = windows.get(key);
+  if (!w) {
+    try {
+      w = parseWindow(spec, timeZone, resetAt);
+    } catch (err) {
+      throw new LogicOperatorError(operator, (err as Error).message);
+    }
+    if (windows.size > 1000) windows.clear();
+    windows.set(key, w);
+  }
+  return w;
+}
+
+/** The streak bucketing of `streak` arguments. */
+export function streakSpecOf(unit: unknown, timeZone: unknown, resetAt: unknown): StreakSpec {
+  if (unit !== 'day' && unit !== 'week') throw new LogicOperatorError('streak', `the period must be "day" or "week", not ${JSON.stringify(unit)}`);
+  const w = windowOf('streak', unit, timeZone, resetAt);
+  if (w.kind !== 'calendar') throw new LogicOperatorError('streak', 'the period must be "day" or "week"');
+  return { unit, timeZone: w.timeZone, resetMinutes: w.resetMinutes };
+}
+
+function stateOf(host: StateHost, operator: string): RuleState {
+  const s = host.state;
+  if (!s) throw new LogicOperatorError(operator, "needs the player's history, which this evaluation does not have");
+  return s;
+}
+
+function list(a: unknown): unknown[] {
+  return Array.isArray(a) ? a : [a];
+}
+
+/** Registers `count`, `streak` and `fired` on the engine; they read `host.state` at each call. */
+export function addStateOperators(engine: LogicEngine, host: StateHost): void {
+  engine.addMethod('count', {
+    method: (a: unknown) => {
+      const [name, spec, tz, reset] = list(a);
+      const s = stateOf(host, 'count');
+      return s.ledger.count(String(name), windowOf('count', spec, tz, reset), s.now);
+    },
+    deterministic: false,
+  });
+  engine.addMethod('streak', {
+    method: (a: unknown) => {
+      const [name, unit, tz, reset] = list(a);
+      const s = stateOf(host, 'streak');
+      return s.ledger.streak(String(name), streakSpecOf(unit, tz, reset), s.now);
+    },
+    deterministic: false,
+  });
+  engine.addMethod('fired', {
+    method: (a: unknown) => {
+      const [rule, spec, tz, reset] = list(a);
+      const s = stateOf(host, 'fired');
+      return s.ledger.fired(String(rule), windowOf('fired', spec, tz, reset), s.now);
+    },
+    deterministic: false,
+  });
+}

@@ -1,0 +1,161 @@
+/**
+ * Load-time side of stateful rules: the `limit` and `cooldown` fields and the
+ * arguments of `count`, `streak` and `fired` are checked (windows, IANA time
+ * zones, reset hours, events that exist, rules that exist) with line, column
+ * and a fix, and compiled into what `RuleSet` needs per rule.
+ */
+import type { Catalog } from '../events/types.js';
+import type { CooldownSpec, LimitSpec } from '../state/firing.js';
+import type { StreakSpec } from '../state/ledger.js';
+import { WindowSpecError, parseWindow } from '../state/windows.js';
+import type { Window } from '../state/windows.js';
+import type { PathSegment } from './source.js';
+import type { ProblemCode } from './problem-codes.js';
+import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
+import { didYouMean } from './suggest.js';
+
+/** What a rule's conditions read from the player's ledger. */
+export interface StateUses {
+  /** `count`: event name and service full name, window. */
+  readonly counts: readonly { readonly event: string; readonly service: string; readonly window: Window }[];
+  /** `streak`: event name and service full name, bucketing. */
+  readonly streaks: readonly { readonly event: string; readonly service: string; readonly spec: StreakSpec }[];
+  /** `fired`: rule name and window. */
+  readonly fired: readonly { readonly rule: string; readonly window: Window }[];
+}
+
+type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string) => void;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+interface MutableUses {
+  counts: { event: string; service: string; window: Window }[];
+  streaks: { event: string; service: string; spec: StreakSpec }[];
+  fired: { rule: string; window: Window }[];
+}
+
+/** Collects and checks the stateful parts of one rules file (one instance per compile). */
+export class StatefulChecks {
+  readonly #uses = new Map<number, MutableUses>();
+  /** `fired` references, checked once every rule name is known. */
+  readonly #firedRefs: { rule: string; path: readonly PathSegment[] }[] = [];
+
+  constructor(
+    readonly catalog: Catalog,
+    readonly report: Report,
+  ) {}
+
+  static isStateOperator(op: string): boolean {
+    return Object.hasOwn(STATE_OPERATORS, op);
+  }
+
+  #usesOf(ruleIndex: number): MutableUses {
+    let u = this.#uses.get(ruleIndex);
+    if (!u) this.#uses.set(ruleIndex, (u = { counts: [], streaks: [], fired: [] }));
+    return u;
+  }
+
+  /** What rule `ruleIndex`'s conditions read, if anything. */
+  usesOf(ruleIndex: number): StateUses | undefined {
+    return this.#uses.get(ruleIndex);
+  }
+
+  #window(value: unknown, tz: unknown, reset: unknown, path: readonly PathSegment[], at: (i: number) => readonly PathSegment[], base: number): Window | undefined {
+    try {
+      return parseWindow(value, tz, reset);
+    } catch (err) {
+      if (!(err instanceof WindowSpecError)) throw err;
+      const which = /time zone/.test(err.message) ? base + 1 : /resetAt/.test(err.message) ? base + 2 : base;
+      this.report(at(which) ?? path, 'state-window', err.message, err.fix);
+      return undefined;
+    }
+  }
+
+  /**
+   * Checks one `count`/`streak`/`fired` operation found in a condition of rule
+   * `ruleIndex` (arguments must be literals) and rewrites an event argument to
+   * the event's name, so the ledger is keyed the same whatever the spelling.
+   */
+  checkOperator(op: string, args: unknown, path: readonly PathSegment[], ruleIndex: number): void {
+    const argPath = [...path, op];
+    if (!Array.isArray(args) || args.length < 2 || args.length > 4) {
+      this.report(argPath, 'state-operator', `${op} takes [${op === 'fired' ? 'rule' : 'event'}, ${op === 'streak' ? '"day" or "week"' : 'window'}, timeZone?, resetAt?]`, `write e.g. {"${op}": [${op === 'fired' ? 'daily-login-reward, day' : op === 'streak' ? 'userLoggedIn, day, Asia/Tokyo' : 'userLoggedIn, 24h'}]}`);
+      return;
+    }
+    const at = (i: number): readonly PathSegment[] => [...argPath, i];
+    const literal = args.findIndex((a) => a !== undefined && a !== null && typeof a !== 'string');
+    if (literal !== -1) {
+      this.report(at(literal), 'state-operator', `the arguments of ${op} must be written as literal text (the ledger keeps what the loaded rules ask for)`, 'write the event, window and time zone as plain values');
+      return;
+    }
+    const [name, spec, tz, reset] = args as (string | undefined)[];
+    const uses = this.#usesOf(ruleIndex);
+    if (op === 'fired') {
+      const w = this.#window(spec, tz, reset, argPath, at, 1);
+      this.#firedRefs.push({ rule: String(name), path: at(0) });
+      if (w) uses.fired.push({ rule: String(name), window: w });
+      return;
+    }
+    const r = this.catalog.resolve(String(name));
+    if (!r.ok) {
+      this.report(
+        at(0),
+        'unknown-event',
+        r.reason === 'ambiguous' ? `"${name}" names several events: ${r.candidates.join(', ')}` : `${op}: unknown event "${name}" (it is not among the loaded protos, so it is never served nor counted)`,
+        r.reason === 'ambiguous' ? 'write the full service name' : r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : 'run "extend-event-rules events" to list the loaded events (PROTO_DIR)',
+      );
+      return;
+    }
+    (args as unknown[])[0] = r.service.eventName;
+    if (op === 'count') {
+      const w = this.#window(spec, tz, reset, argPath, at, 1);
+      if (w) uses.counts.push({ event: r.service.eventName, service: r.service.fullName, window: w });
+      return;
+    }
+    if (spec !== 'day' && spec !== 'week') {
+      this.report(at(1), 'state-window', `streak counts consecutive days or weeks, not ${JSON.stringify(spec)}`, 'write day or week');
+      return;
+    }
+    if (!this.#window(spec, tz, reset, argPath, at, 1)) return;
+    uses.streaks.push({ event: r.service.eventName, service: r.service.fullName, spec: streakSpecOf(spec, tz, reset) });
+  }
+
+  /** Reports `fired` on rules the file does not have. */
+  finish(ruleNames: ReadonlyMap<string, number>): void {
+    for (const ref of this.#firedRefs) {
+      if (ruleNames.has(ref.rule)) continue;
+      this.report(ref.path, 'unknown-rule', `fired: no rule is named "${ref.rule}"`, didYouMean(ref.rule, [...ruleNames.keys()]) ?? 'name a rule of this file');
+    }
+  }
+
+  /** Compiles `limit: { count, per, timeZone?, resetAt? }` (shape already checked by the schema). */
+  compileLimit(raw: unknown, path: readonly PathSegment[]): LimitSpec | undefined {
+    if (!isObject(raw) || typeof raw.count !== 'number') return undefined;
+    try {
+      return { count: raw.count, window: parseWindow(raw.per, raw.timeZone, raw.resetAt) };
+    } catch (err) {
+      if (!(err instanceof WindowSpecError)) throw err;
+      const key = /time zone/.test(err.message) && raw.timeZone !== undefined ? 'timeZone' : /resetAt/.test(err.message) && raw.resetAt !== undefined ? 'resetAt' : 'per';
+      this.report([...path, key], 'state-window', `limit: ${err.message}`, err.fix);
+      return undefined;
+    }
+  }
+
+  /** Compiles `cooldown: 6h` (a duration). */
+  compileCooldown(raw: unknown, path: readonly PathSegment[]): CooldownSpec | undefined {
+    if (typeof raw !== 'string') return undefined;
+    let w: Window | undefined;
+    try {
+      w = parseWindow(raw);
+    } catch {
+      w = undefined;
+    }
+    if (w?.kind !== 'rolling') {
+      this.report(path, 'state-window', `cooldown: ${JSON.stringify(raw)} is not a duration`, 'write e.g. cooldown: 6h, 90m or PT6H');
+      return undefined;
+    }
+    return { ms: w.ms, text: raw };
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The player's ledger: the `events` (history for `count` and `streak`) and
+ * `rules` (firings, for `limit`, `cooldown` and `fired`) sections of the
+ * player's {@link StateDocument}, as pure functions over a working copy.
+ *
+ * Section shapes (JSON, kept small: a Cloud Save record should stay well under 250 KB):
+ * ```
+ * events: { "<eventName>": { n: <total ever>, h: [[<epoch ms>, "<tag>"], ...], s: { "<unit>|<zone>|<reset>": [[first, last], ...] } } }
+ * rules:  { "<ruleName>":  { n: <firings ever>, h: [[<epoch ms>, "<tag>"], ...] } }
+ * ```
+ * - a tag is 11 characters of the SHA-256 of the event key (66 bits): an event
+ *   is recorded once per tag, a firing once per (rule, tag), so a redelivered
+ *   event is never counted twice;
+ * - `h` keeps what the loaded rules' windows need and at least the retention
+ *   (the idempotency retention: a redelivery within it is recognised);
+ * - `n` answers `lifetime` windows without keeping every entry;
+ * - `s` holds, per streak bucketing, runs of consecutive periods as
+ *   `[first, last]` period indexes (a long streak costs one pair).
+ */
+import { createHash } from 'node:crypto';
+import type { StateDocument } from '../store/state-store.js';
+import { periodIndex, windowHorizonMs, windowRange } from './windows.js';
+import type { CalendarUnit, Window } from './windows.js';
+
+/** One recorded event or firing: epoch ms and tag. */
+export type Entry = [number, string];
+
+/** An event's or a rule's record. */
+export interface Track {
+  /** Total ever recorded. */
+  n: number;
+  /** Recent entries, oldest first (mostly). */
+  h: Entry[];
+  /** Streak runs per bucketing key (events only). */
+  s?: Record<string, [number, number][]>;
+}
+
+/** How a streak buckets time: by day or ISO week in a zone, from a reset hour. */
+export interface StreakSpec {
+  readonly unit: Extract<CalendarUnit, 'day' | 'week'>;
+  readonly timeZone: string;
+  readonly resetMinutes: number;
+}
+
+/** What the loaded rules need kept: per event and per rule, how far back; per event, its streak bucketings. */
+export interface StateNeeds {
+  /** Events whose history is recorded (`count`/`streak` name them). */
+  readonly events: ReadonlyMap<string, { readonly horizonMs: number; readonly streaks: ReadonlyMap<string, StreakSpec> }>;
+  /** Rules whose firings are recorded (a `limit`, a `cooldown`, or named by `fired`), with how far back. */
+  readonly rules: ReadonlyMap<string, number>;
+}
+
+/** The bucketing key of a streak spec (a key of `s`). */
+export function streakKey(spec: StreakSpec): string {
+  return `${spec.unit}|${spec.timeZone}|${spec.resetMinutes}`;
+}
+
+/** The short tag of an event key stored in the ledger. */
+export function eventTag(eventKey: string): string {
+  return createHash('sha256').update(eventKey).digest('base64url').slice(0, 11);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A track read defensively: a malformed one (hand-edited, older format) reads as what it can. */
+function readTrack(v: unknown): Track {
+  if (!isObject(v)) return { n: 0, h: [] };
+  const h = Array.isArray(v.h) ? v.h.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string') : [];
+  const n = typeof v.n === 'number' && Number.isSafeInteger(v.n) && v.n >= h.length ? v.n : h.length;
+  const track: Track = { n, h };
+  if (isObject(v.s)) {
+    const s: Record<string, [number, number][]> = {};
+    for (const [k, runs] of Object.entries(v.s)) {
+      if (Array.isArray(runs)) s[k] = runs.filter((r): r is [number, number] => Array.isArray(r) && typeof r[0] === 'number' && typeof r[1] === 'number');
+    }
+    track.s = s;
+  }
+  return track;
+}
+
+function readSection(v: unknown): Record<string, Track> {
+  const out: Record<string, Track> = {};
+  if (!isObject(v)) return out;
+  for (const [k, t] of Object.entries(v)) out[k] = readTrack(t);
+  return out;
+}
+
+/** Adds period `p` to sorted, disjoint runs of consecutive periods. */
+export function addToRuns(runs: [number, number][], p: number): void {
+  let i = 0;
+  while (i < runs.length && runs[i]![1] < p - 1) i++;
+  if (i === runs.length) {
+    runs.push([p, p]);
+    return;
+  }
+  const r = runs[i]!;
+  if (p >= r[0] && p <= r[1]) return;
+  if (p === r[1] + 1) {
+    r[1] = p;
+    const next = runs[i + 1];
+    if (next && next[0] === p + 1) {
+      r[1] = next[1];
+      runs.splice(i + 1, 1);
+    }
+    return;
+  }
+  if (p === r[0] - 1) {
+    r[0] = p;
+    return;
+  }
+  runs.splice(i, 0, [p, p]); // p < r[0] - 1
+}
+
+/**
+ * The length of the run of consecutive periods that is still alive at period
+ * `current`: the run holding `current`, else the run ending at `current - 1`
+ * (the streak is not broken before the current period is over), else 0.
+ */
+export function aliveRun(runs: readonly [number, number][], current: number): number {
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const [a, b] = runs[i]!;
+    if (b === current || b === current - 1 || (a <= current && current <= b)) return Math.min(b, current) - a + 1;
+    if (b < current - 1) return 0;
+  }
+  return 0;
+}
+
+/** A mutable working copy of one document's `events` and `rules` sections. */
+export class Ledger {
+  readonly events: Record<string, Track>;
+  readonly rules: Record<string, Track>;
+  /** Whether anything was recorded or compacted since it was read. */
+  changed = false;
+
+  constructor(readonly base: StateDocument | undefined) {
+    this.events = readSection(base?.events);
+    this.rules = readSection(base?.rules);
+  }
+
+  #track(section: Record<string, Track>, name: string): Track {
+    let t = section[name];
+    if (!t) section[name] = t = { n: 0, h: [] };
+    return t;
+  }
+
+  /** Whether the event with this tag is in the history of `name`. */
+  hasEvent(name: string, tag: string): boolean {
+    return this.events[name]?.h.some((e) => e[1] === tag) ?? false;
+  }
+
+  /**
+   * Records one event (once per tag): its history entry and the period of each
+   * streak bucketing. Returns false when it was already recorded (a redelivery).
+   */
+  recordEvent(name: string, tag: string, at: number, streaks: Iterable<StreakSpec> = []): boolean {
+    const track = this.#track(this.events, name);
+    if (track.h.some((e) => e[1] === tag)) return false;
+    for (const spec of streaks) {
+      const runs = this.#runs(track, spec);
+      addToRuns(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, at));
+    }
+    track.h.push([at, tag]);
+    track.n++;
+    this.changed = true;
+    return true;
+  }
+
+  /** The runs of a bucketing; built from the kept history the first time a rule asks for it. */
+  #runs(track: Track, spec: StreakSpec): [number, number][] {
+    track.s ??= {};
+    const key = streakKey(spec);
+    let runs = track.s[key];
+    if (!runs) {
+      runs = [];
+      for (const [t] of track.h) addToRuns(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, t));
+      track.s[key] = runs;
+    }
+    return runs;
+  }
+
+  /** Events `name` in the window at `now` (lifetime: every one ever recorded). */
+  count(name: string, w: Window, now: number): number {
+    return countIn(this.events[name], w, now);
+  }
+
+  /** Consecutive periods with at least one `name` event, alive at `now` (see {@link aliveRun}). */
+  streak(name: string, spec: StreakSpec, now: number): number {
+    const track = this.events[name];
+    if (!track) return 0;
+    const runs = track.s?.[streakKey(spec)] ?? this.#runs({ ...track, s: {} }, spec);
+    return aliveRun(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, now));
+  }
+
+  /** Firings of `rule` in the window at `now`. */
+  fired(rule: string, w: Window, now: number): number {
+    return countIn(this.rules[rule], w, now);
+  }
+
+  /** When `rule` last fired (epoch ms), if the kept history has it. */
+  lastFiring(rule: string): number | undefined {
+    const h = this.rules[rule]?.h;
+    if (!h || h.length === 0) return undefined;
+    let last = -Infinity;
+    for (const [t] of h) if (t > last) last = t;
+    return last;
+  }
+
+  /** The instant `rule` fired for the event with this tag, if it did. */
+  firingOf(rule: string, tag: string): number | undefined {
+    return this.rules[rule]?.h.find((e) => e[1] === tag)?.[0];
+  }
+
+  recordFiring(rule: string, tag: string, at: number): void {
+    const track = this.#track(this.rules, rule);
+    if (track.h.some((e) => e[1] === tag)) return;
+    track.h.push([at, tag]);
+    track.n++;
+    this.changed = true;
+  }
+
+  /**
+   * Drops what no loaded rule needs: entries older than the longest window of
+   * their event or rule and the retention; streak runs that ended before the
+   * retention (the latest run of each is kept); empty records. Records of
+   * events and rules no longer loaded keep their totals and the retention.
+   */
+  compact(needs: StateNeeds, now: number, retentionMs: number): void {
+    const prune = (section: Record<string, Track>, horizon: (name: string) => number): void => {
+      for (const [name, track] of Object.entries(section)) {
+        const keepFrom = now - Math.max(horizon(name), retentionMs);
+        const before = track.h.length;
+        if (track.h.some((e) => e[0] <= keepFrom)) track.h = track.h.filter((e) => e[0] > keepFrom);
+        if (track.h.length !== before) this.changed = true;
+        if (track.s) {
+          for (const [key, runs] of Object.entries(track.s)) {
+            const [unit, zone, reset] = key.split('|');
+            const oldest = periodIndex(unit as CalendarUnit, zone!, Number(reset), keepFrom) - 1;
+            const kept = runs.filter((r, i) => i === runs.length - 1 || r[1] >= oldest);
+            if (kept.length !== runs.length) {
+              track.s[key] = kept;
+              this.changed = true;
+            }
+          }
+        }
+        if (track.n === 0 && track.h.length === 0) {
+          delete section[name];
+          this.changed = true;
+        }
+      }
+    };
+    prune(this.events, (name) => needs.events.get(name)?.horizonMs ?? 0);
+    prune(this.rules, (name) => needs.rules.get(name) ?? 0);
+  }
+
+  /** The document with these sections replaced (every other section as read). */
+  toDocument(): StateDocument {
+    const doc: StateDocument = { ...(this.base ?? {}) };
+    if (Object.keys(this.events).length > 0) doc.events = this.events;
+    else delete doc.events;
+    if (Object.keys(this.rules).length > 0) doc.rules = this.rules;
+    else delete doc.rules;
+    return doc;
+  }
+}
+
+function countIn(track: Track | undefined, w: Window, now: number): number {
+  if (!track) return 0;
+  if (w.kind === 'lifetime') return track.n;
+  const { from, to } = windowRange(w, now);
+  let n = 0;
+  for (const [t] of track.h) if (t >= from && t < to) n++;
+  return n;
+}
+
+/** Merges a window into a horizon (ms). Lifetime windows need no entries (they read the total). */
+export function horizonOf(current: number, w: Window): number {
+  const h = windowHorizonMs(w);
+  return Number.isFinite(h) ? Math.max(current, h) : current;
+}

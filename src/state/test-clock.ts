@@ -1,0 +1,18 @@
+/**
+ * TEST_CLOCK_FILE (tests only): the rules' clock read from a file holding an
+ * ISO 8601 instant, once per event, so an end-to-end test can move a real
+ * process across a day boundary without waiting. Never set in production.
+ */
+import { readFileSync } from 'node:fs';
+
+/** A clock reading `file` at each call; an unreadable or unparsable file falls back to the system clock. */
+export function testClock(file: string): () => Date {
+  return () => {
+    try {
+      const ms = Date.parse(readFileSync(file, 'utf8').trim());
+      return Number.isNaN(ms) ? new Date() : new Date(ms);
+    } catch {
+      return new Date();
+    }
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The shared state store: one JSON document per partition (a player, or the
+ * whole game of a namespace), read and changed with optimistic concurrency.
+ *
+ * It is the one durable, replica-shared memory of the app. Two concepts keep
+ * their data in it, each in its own top-level section of the document:
+ * - `delivery/` (idempotency: claims, done marks, failure counts, dead letters),
+ * - `state/` (stateful rules: firings, event history for counts and streaks).
+ * A module reads and writes only its own sections and keeps them bounded
+ * (compaction on write): a Cloud Save record should stay well under the 250 KB
+ * AccelByte recommends.
+ *
+ * Backends (`STATE_STORE`): `memory` (one process, lost on restart), `redis`
+ * (shared by replicas; durable as far as the Redis is), `cloudsave` (AGS
+ * Cloud Save admin records: shared by every replica, survives deploys).
+ *
+ * Life of a change: {@link StateStore.transact} reads the document, calls
+ * `update` with it, and writes `next` only if nobody wrote in between; on a
+ * conflict it reads again and calls `update` again. So `update` must be pure
+ * (no side effects, no clock reads: pass the instant in from outside) and may
+ * run several times.
+ */
+
+/** Which backend: for logs, metrics labels and error messages. */
+export type StoreKind = 'memory' | 'redis' | 'cloudsave';
+
+/** Whose document: one player's, or (no `userId`) the namespace's game-wide one. */
+export interface Partition {
+  /** AGS namespace. */
+  readonly namespace: string;
+  /** The player (AGS user id). Absent: the game-wide partition (events without a player). */
+  readonly userId?: string;
+}
+
+/**
+ * A partition's document: JSON (no `undefined`, no functions, safe integers),
+ * top-level keys are sections owned by one module each (`actions`, `rules`,
+ * `events`...).
+ */
+export type StateDocument = Record<string, unknown>;
+
+/** What an `update` function answers. */
+export interface Change<T> {
+  /**
+   * The new document. `undefined`: leave the stored document as it is (no
+   * write at all: the cheap path for reads that decide "nothing to do").
+   */
+  readonly next?: StateDocument;
+  /** Handed back by `transact` once `next` is written (or nothing needed writing). */
+  readonly result: T;
+}
+
+/** Options of one store call. */
+export interface StoreCallOptions {
+  /** Aborts the call (the event's deadline or shutdown); the promise rejects with {@link StateStoreUnavailableError}. Default: none. */
+  readonly signal?: AbortSignal;
+}
+
+export interface StateStore {
+  readonly kind: StoreKind;
+  /**
+   * The partition's current document, or `undefined` when it has none.
+   * @throws {@link StateStoreUnavailableError} when the backend cannot answer.
+   */
+  read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined>;
+  /**
+   * Optimistic read-modify-write of one partition. `update` receives the
+   * current document (`undefined` if none) and may be called several times
+   * (once per conflicting write by someone else); only the `next` of its last
+   * call is stored, atomically with respect to every other `transact` on the
+   * same partition, in every replica.
+   * @throws {@link StateStoreUnavailableError} backend unreachable, or still conflicting after the backend's retry budget (retriable: the event is redelivered).
+   * @throws whatever `update` throws (nothing is written).
+   */
+  transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T>;
+  /** Close connections. Further calls reject with {@link StateStoreUnavailableError}. */
+  close(): Promise<void>;
+}
+
+/**
+ * The store could not be read or written (down, refused, too many conflicts,
+ * aborted): the event must be redelivered, never processed without the store
+ * (fail closed). The message never carries credentials.
+ */
+export class StateStoreUnavailableError extends Error {
+  override readonly name = 'StateStoreUnavailableError';
+  /** Always true: redelivering the event is the remedy. */
+  readonly retriable = true;
+  constructor(
+    readonly store: StoreKind,
+    /** `read`, `transact`, `close`... */
+    readonly operation: string,
+    /** Why, for humans (no secrets). */
+    readonly reason: string,
+  ) {
+    super(`state store (${store}) unavailable during ${operation}: ${reason}`);
+  }
+}
+
+/** The partition's identity as text, e.g. for map keys: `<namespace>/<userId>` or `<namespace>/-` for the game. */
+export function partitionId(partition: Partition): string {
+  return `${partition.namespace}/${partition.userId ?? '-'}`;
+}

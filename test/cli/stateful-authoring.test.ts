@@ -1,0 +1,143 @@
+/**
+ * Stateful rules written, validated, tested and explained without code: the
+ * real bin on real files. Rule tests take the player's prior record
+ * (`history:`) and `now:`; explain shows the counts, streak and limit state
+ * the decision used (`--history`); validate reports bad windows with line and fix.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, runBin, workspace } from './support.js';
+import type { Workspace } from './support.js';
+
+const USER = '0123456789abcdef0123456789abcdef';
+const RULES = `version: 1
+rules:
+  - name: daily-login-reward
+    on: userLoggedIn
+    limit: { count: 1, per: day, timeZone: Asia/Tokyo }
+    do: [ { grantItem: { itemId: daily, userId: "\${event.userId}" } } ]
+  - name: busy-bee
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, 24h ] }, 3 ] }
+    do: [ { grantItem: { itemId: busy-bee, userId: "\${event.userId}" } } ]
+  - name: login-streak-7
+    on: userLoggedIn
+    when: { "==": [ { streak: [ userLoggedIn, day, Asia/Tokyo ] }, 7 ] }
+    do: [ { grantItem: { itemId: streak-7-chest, userId: "\${event.userId}" } } ]
+`;
+
+let ws: Workspace;
+beforeAll(() => assertBuilt());
+afterEach(() => ws?.remove());
+
+describe('stateful rules without code', () => {
+  it('rule tests: history and now decide limits, counts and streaks; a failing case shows the state used', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+env: { AB_NAMESPACE: mygame }
+cases:
+  - name: first login of the Tokyo day gets the reward
+    event: userLoggedIn
+    now: 2026-03-01T15:00:00Z
+    data: { namespace: mygame, userId: ${USER} }
+    history:
+      ${USER}:
+        firings: [ { rule: daily-login-reward, at: 2026-03-01T14:59:00Z } ]
+    expect: { matched: [daily-login-reward] }
+  - name: second login of the same Tokyo day is refused by the limit
+    event: userLoggedIn
+    now: 2026-03-01T14:59:30Z
+    data: { namespace: mygame, userId: ${USER} }
+    history:
+      ${USER}:
+        firings: [ { rule: daily-login-reward, at: 2026-03-01T00:00:00Z } ]
+    expect: { matched: [], suppressed: [daily-login-reward] }
+  - name: third login in 24 h and the seventh day in a row
+    event: userLoggedIn
+    now: 2026-03-07T03:00:00Z
+    data: { namespace: mygame, userId: ${USER} }
+    history:
+      ${USER}:
+        events:
+          - { event: userLoggedIn, at: 2026-03-01T03:00:00Z }
+          - { event: userLoggedIn, at: 2026-03-02T03:00:00Z }
+          - { event: userLoggedIn, at: 2026-03-03T03:00:00Z }
+          - { event: userLoggedIn, at: 2026-03-04T03:00:00Z }
+          - { event: userLoggedIn, at: 2026-03-05T03:00:00Z }
+          - { event: userLoggedIn, at: 2026-03-06T04:00:00Z }
+          - { event: userLoggedIn, at: 2026-03-07T01:00:00Z }
+    expect: { matched: [daily-login-reward, busy-bee, login-streak-7] }
+  - name: a wrong expectation shows the limit state
+    event: userLoggedIn
+    now: 2026-03-01T14:59:30Z
+    data: { namespace: mygame, userId: ${USER} }
+    history:
+      ${USER}:
+        firings: [ { rule: daily-login-reward, at: 2026-03-01T00:00:00Z } ]
+    expect: { matched: [daily-login-reward] }
+`,
+    );
+    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/✓ first login of the Tokyo day gets the reward/);
+    expect(r.stdout).toMatch(/✓ second login of the same Tokyo day is refused by the limit/);
+    expect(r.stdout).toMatch(/✓ third login in 24 h and the seventh day in a row/);
+    expect(r.stdout).toMatch(/✗ a wrong expectation shows the limit state/);
+    expect(r.stdout).toMatch(/daily-login-reward: suppressed \(limit: 1 of 1 per day Asia\/Tokyo\)/);
+    expect(r.stdout).toMatch(/3 passed, 1 failed/);
+    expect(r.code).toBe(1);
+  });
+
+  it('rule tests: a history entry with a bad instant or an unknown event is a format error with line and column', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+cases:
+  - name: bad history
+    event: userLoggedIn
+    data: { userId: ${USER} }
+    history:
+      ${USER}:
+        events: [ { event: userLogedIn, at: 2026-03-01T00:00:00Z } ]
+        firings: [ { rule: daily-login-reward, at: yesterday } ]
+    expect: { nothing: true }
+`,
+    );
+    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    expect(r.stderr).toMatch(/rules\.test\.yaml:8:\d+: .*userLogedIn/);
+    expect(r.stderr).toMatch(/rules\.test\.yaml:9:\d+: "at" must be an ISO 8601 instant/);
+    expect(r.code).toBe(2);
+  });
+
+  it('explain --history shows the count, the streak and the limit state the decision used', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    ws.write('history.yaml', `events:\n  - { event: userLoggedIn, at: 2026-03-01T00:00:00Z }\n  - { event: userLoggedIn, at: 2026-03-01T01:00:00Z }\nfirings:\n  - { rule: daily-login-reward, at: 2026-03-01T00:00:00Z }\n`);
+    ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
+    const r = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T02:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/✗ daily-login-reward {2}suppressed by its limit/);
+    expect(r.stdout).toMatch(/✗ limit: 1 of 1 firing per day Asia\/Tokyo before this event/);
+    expect(r.stdout).toMatch(/✓ busy-bee {2}matched/);
+    expect(r.stdout).toMatch(/count\("userLoggedIn", "24h"\) = 3/);
+    expect(r.stdout).toMatch(/streak\("userLoggedIn", "day", "Asia\/Tokyo"\) = 1/);
+    expect(r.code).toBe(0);
+    const json = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T02:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml', '--json'], { cwd: ws.dir });
+    const x = JSON.parse(json.stdout) as { rules: { rule: string; outcome: string; firing?: unknown }[] };
+    expect(x.rules.find((r2) => r2.rule === 'daily-login-reward')).toMatchObject({ outcome: 'suppressed', firing: { decision: 'suppressed', suppressedBy: 'limit', limit: { fired: 1, count: 1, per: 'day Asia/Tokyo' } } });
+  });
+
+  it('validate: a window that does not parse and a non-IANA zone, with line, column and fix', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES.replace('timeZone: Asia/Tokyo }', 'timeZone: JST }').replace('userLoggedIn, 24h', 'userLoggedIn, 24 hours'));
+    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
+    expect(r.stdout + r.stderr).toMatch(/rules\.yaml:5:\d+: .*"JST" is not an IANA time zone name/);
+    expect(r.stdout + r.stderr).toMatch(/rules\.yaml:9:\d+: .*"24 hours" is not a window/);
+    expect(r.stdout + r.stderr).toMatch(/write day, week, month, lifetime, or a duration/);
+    expect(r.code).not.toBe(0);
+  });
+});

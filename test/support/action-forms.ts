@@ -1,0 +1,42 @@
+/** Every form of every AGS action, as the spec-conformance tests run them against the AGS stand-in. */
+
+/** Every form of every AGS action: together they use every parameter each action documents. */
+export const ACTION_FORMS: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
+  ['grantItem', { itemId: 'item-1' }],
+  ['grantItem', { itemSku: 'SKU-1', quantity: '3', source: 'PROMOTION', storeId: 's1', region: 'US', language: 'en', metadata: { a: 1, nested: { b: [true, null] } }, orderNo: 'o-1' }],
+  ['grantItem', { itemId: 'item-1', useTransactionId: true }],
+  ['grantItem', { itemSku: 'SKU-1', quantity: 2, source: 'ACHIEVEMENT', metadata: { why: 'x' }, region: 'US', language: 'en', storeId: 's1', useTransactionId: true }],
+  ['grantEntitlement', { itemId: 'item-1' }],
+  [
+    'grantEntitlement',
+    {
+      itemId: 'item-1',
+      itemNamespace: 'mygame',
+      quantity: 2,
+      source: 'GIFT',
+      storeId: 's1',
+      region: 'US',
+      language: 'en-US',
+      startDate: '2026-03-01T00:00:00Z',
+      endDate: '2026-04-01T00:00:00Z',
+      grantedCode: 'CODE-1',
+      origin: 'System',
+      metadata: { campaign: 'spring', n: 3 },
+    },
+  ],
+  ['creditWallet', { currencyCode: 'COINS', amount: 100 }],
+  ['creditWallet', { currencyCode: 'COINS', amount: '5', source: 'ACHIEVEMENT', reason: 'welcome gift', origin: 'System', expireAt: '2026-12-31T00:00:00Z', metadata: { k: 'v', n: 1 } }],
+  ['updateStat', { statCode: 'logins', value: 1 }],
+  ['updateStat', { statCode: 'best', value: '42.5', updateStrategy: 'MAX', additionalKey: 'season-1', additionalData: { map: 'dust', kills: 3 } }],
+  ['updateStat', { statCode: 'low', value: -2, updateStrategy: 'MIN' }],
+  ['updateStat', { statCode: 'set', value: 7, updateStrategy: 'OVERRIDE' }],
+  ['unlockAchievement', { achievementCode: 'first-login' }],
+  ['notifyUser', { topicName: 'REWARD', message: 'hello' }],
+  ['notifyUser', { templateSlug: 'welcome', templateLanguage: 'en', templateContext: { level: 5, name: 'x', vip: true }, topicName: 'REWARD' }],
+  ['banUser', { ban: 'CHAT_SEND', reason: 'HARASSMENT', duration: 'P7D' }],
+  ['banUser', { ban: 'LOGIN', reason: 'CHEATING', endDate: '2026-04-01T00:00:00Z', comment: 'aimbot', skipNotif: true }],
+  ['grantSeasonExp', { exp: 50 }],
+  ['grantSeasonExp', { exp: '20', source: 'PAID_FOR', tags: ['login', 'bonus'] }],
+  ['writePlayerRecord', { key: 'progress', value: { level: 2, items: ['a'], nested: { x: null } } }],
+  ['writePlayerRecord', { key: 'progress', value: { xp: 9 }, merge: true }],
+];
