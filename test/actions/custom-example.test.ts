@@ -5,7 +5,7 @@
  * then validate, explain, test and schema pick it up, and the server runs it
  * over gRPC against the AGS stand-in (PUT .../profiles/customAttributes).
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -130,5 +130,27 @@ describeWith(builtApp(), 'the worked custom action, end to end', () => {
       await stopAll();
       await ags.close();
     }
+  });
+
+  it('edited after the build: every command and the server stop, naming the file and the fix (run npm run build)', async () => {
+    const source = join(project, 'actions', 'set-profile-attributes.ts');
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(source, later, later);
+    const fix = 'custom action actions/set-profile-attributes.ts: changed since the last build\n    fix: run npm run build (npm start and npm test run it first)';
+    for (const args of [['validate'], ['test'], ['schema'], ['explain', 'userLoggedIn']]) {
+      const r = await bin(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toContain(fix);
+    }
+    const started = await startApp({ main: join(project, 'dist', 'main.js'), env: { RULES_FILE: join(project, 'rules.yaml'), PROTO_DIR: join(project, 'proto'), ACTIONS_DIR: join(project, 'actions') } }).then(
+      () => 'started',
+      (error: unknown) => String(error),
+    );
+    expect(started).toContain('changed since the last build');
+    // rebuilt (compiled after the edit): loads again
+    const earlier = new Date(Date.now() - 60_000);
+    utimesSync(source, earlier, earlier);
+    expect((await bin(['build-actions'])).code).toBe(0);
+    expect((await bin(['validate'])).code).toBe(0);
   });
 });
