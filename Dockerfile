@@ -1,15 +1,16 @@
-# syntax=docker/dockerfile:1
-#
 # extend-event-rules: AGS Extend Event Handler image.
 #   docker build -t extend-event-rules .          (or: make image)
 # The build fails if rules.yaml is invalid. test/packaging/ runs these stages
 # without Docker (same COPY sources, same RUN steps): keep the two in step.
+# Plain Dockerfile syntax: builds with or without BuildKit (Debian's docker.io
+# 20.10 and docker-compose 1.29 use the classic builder); no RUN --mount, no
+# heredocs, no COPY --link/--chmod (scripts/lint-dockerfile.mjs checks it).
 
 # ---- build: compile TypeScript, then check the rules file baked into the image
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY proto ./proto
@@ -22,6 +23,12 @@ RUN npm run build
 # of AB_NAMESPACE and ITEM_ID_TO_GRANT apply, as in a dry run.
 RUN node dist/cli/index.js validate rules.yaml
 
+# ---- deps: production dependencies only (the npm cache stays in this stage)
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 # ---- runtime: production dependencies, compiled code, protos and rules; non-root
 FROM node:24-bookworm-slim AS runtime
 # tini as PID 1: forwards SIGTERM to Node (graceful shutdown) and reaps zombies
@@ -31,8 +38,7 @@ RUN apt-get update \
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# the npm cache lives in a BuildKit cache mount, not in the image
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY proto ./proto
 COPY actions ./actions

@@ -6,7 +6,7 @@ IMAGE_TAG ?= latest
 NAMESPACE ?=
 APP ?=
 
-.PHONY: help build image run imagerun up test check-rules validate lint lint-dockerfile upload
+.PHONY: help build image run imagerun up test check-rules validate lint lint-dockerfile docs upload
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,8 +44,11 @@ validate: ## check rules.yaml (extend-event-rules validate)
 lint: lint-dockerfile ## eslint and the Dockerfile lint
 	npm run lint
 
-lint-dockerfile: ## check the Dockerfile (dockerfile-utils)
-	node scripts/lint-dockerfile.mjs
+lint-dockerfile: ## check the Dockerfiles (dockerfile-utils; no BuildKit-only syntax)
+	node scripts/lint-dockerfile.mjs Dockerfile .devcontainer/Dockerfile
+
+docs: ## regenerate the generated parts of docs/ and rules.test.schema.json (npm run docs)
+	npm run docs
 
 upload: ## build and push to Extend: make upload NAMESPACE=<ns> APP=<app> IMAGE_TAG=v0.0.1
 	@test -n "$(NAMESPACE)" -a -n "$(APP)" || { echo "usage: make upload NAMESPACE=<namespace> APP=<app> IMAGE_TAG=<tag>"; exit 2; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Regenerates every generated part of docs/ (the configuration table, each
 // action's parameters and permission, the problem codes) between their
-// markers. Run through `npm run docs` (it builds first).
-import { writeFileSync } from 'node:fs';
+// markers, and rules.test.schema.json (the editor schema of rule-test files).
+// Run through `npm run docs` (it builds first).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,4 +16,13 @@ for (const { file, current, expected } of regenerateDocs(root)) {
     writeFileSync(join(root, file), expected);
     console.log(`${file}: regenerated`);
   }
+}
+const { renderRuleTestsSchema } = await import(new URL('../dist/authoring/rule-tests-schema.js', import.meta.url).href);
+const schemaFile = join(root, 'rules.test.schema.json');
+const schema = renderRuleTestsSchema();
+if (existsSync(schemaFile) && readFileSync(schemaFile, 'utf8') === schema) {
+  console.log('rules.test.schema.json: up to date');
+} else {
+  writeFileSync(schemaFile, schema);
+  console.log('rules.test.schema.json: regenerated');
 }

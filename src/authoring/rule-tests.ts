@@ -9,6 +9,7 @@ import { LineCounter, isMap, parseDocument } from 'yaml';
 import type { Document, Tags } from 'yaml';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
+import { parseInstant } from '../rules/instant.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
 import { eventKey } from '../delivery/event-key.js';
@@ -115,11 +116,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
-const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'expect'];
-const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
-const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
-const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
+/** Keys the loader accepts at each level of a rule-test file (the schema of rules.test.yaml is built from them). */
+export const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
+export const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'expect'];
+export const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
+export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
+export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
 
 class Loader {
   readonly problems: RuleTestProblem[] = [];
@@ -173,12 +175,13 @@ class Loader {
 
   now(value: unknown, path: Path): Date | undefined {
     if (value === undefined) return undefined;
-    const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
-    if (Number.isNaN(ms)) {
-      this.report(path, `now must be an ISO 8601 instant (2026-12-01T00:00:00Z), not ${JSON.stringify(value)}`);
+    if (value instanceof Date) return value;
+    const r = typeof value === 'string' ? parseInstant(value) : undefined;
+    if (!r?.ok) {
+      this.report(path, r ? `now: ${r.reason}; ${r.fix}` : `now must be an RFC 3339 instant with offset (2026-12-01T00:00:00Z), not ${JSON.stringify(value)}`);
       return undefined;
     }
-    return new Date(ms);
+    return new Date(r.ms);
   }
 
   /**

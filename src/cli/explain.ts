@@ -16,7 +16,7 @@ import { readEventData } from '../authoring/data.js';
 import { EventDataError, UnknownEventError } from '../authoring/errors.js';
 import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
 import type { PlannedStep } from '../authoring/workbench.js';
-import { explainCondition, renderConditionTrace } from '../rules/explain.js';
+import { renderConditionTrace, traceCondition } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
 import type { FiringState } from '../state/firing.js';
 import { readFile } from 'node:fs/promises';
@@ -24,11 +24,10 @@ import { parse as parseYaml } from 'yaml';
 import { playerHistory } from '../authoring/history.js';
 import { eventKey } from '../delivery/event-key.js';
 import { evaluateOnDocument } from '../state/evaluate.js';
-import { Ledger, eventTag } from '../state/ledger.js';
 import type { StateDocument } from '../store/state-store.js';
 import { formatProblems } from '../rules/format.js';
+import { parseInstant } from '../rules/instant.js';
 import { loadRules } from '../rules/load.js';
-import { RulesLogic } from '../rules/logic.js';
 import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
 import type { AuthoringDefaults } from './test.js';
@@ -123,9 +122,9 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'explain needs an event (e.g. userLoggedIn)' : `one event at a time, got ${positionals.length}`);
   let now = new Date();
   if (values.has('now')) {
-    const ms = Date.parse(values.get('now')!);
-    if (Number.isNaN(ms)) throw new UsageError(`--now must be an ISO 8601 instant (2026-12-01T00:00:00Z), not "${values.get('now')}"`);
-    now = new Date(ms);
+    const r = parseInstant(values.get('now')!);
+    if (!r.ok) throw new UsageError(`--now: ${r.reason}; ${r.fix}`);
+    now = new Date(r.ms);
   }
   const rulesFile = values.has('rules') ? resolve(values.get('rules')!) : defaults.rulesFile;
 
@@ -168,19 +167,14 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
       return 2;
     }
   }
-  const logic = new RulesLogic();
-  logic.nowMs = now.getTime();
   let evaluation;
   if (rules.needsState(service.fullName)) {
     // as the server: the player's record (--history, else empty) with this event recorded, limits decided
     const key = eventKey(event);
-    const change = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime() });
-    evaluation = change.result;
-    logic.state = { ledger: new Ledger(change.next ?? history), tag: eventTag(key), now: now.getTime() };
+    evaluation = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true }).result;
   } else {
-    evaluation = rules.evaluate(service.fullName, event, { now });
+    evaluation = rules.evaluate(service.fullName, event, { now, trace: true });
   }
-  const evaluator = { run: (l: unknown, d: unknown): unknown => logic.engine.run(l, d) as unknown, truthy: (v: unknown) => logic.truthy(v) };
   const steps = planSteps(registry, service, event, evaluation.plan, defaults.env.AB_NAMESPACE ?? '', now);
 
   const explained: RuleExplanation[] = rules.rules
@@ -202,7 +196,8 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
           ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),
           active,
         },
-        condition: r.whenLogic === undefined ? null : explainCondition(r.whenLogic, event, evaluator),
+        // the server's own evaluation of this rule; a rule it does not evaluate (disabled, inactive) is run the same way here
+        condition: r.when === undefined ? null : (o?.condition ?? traceCondition(r.when, event, t)),
         actions: steps.filter((s) => s.rule === r.name),
       };
     });

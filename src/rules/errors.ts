@@ -54,3 +54,20 @@ export class LogicOperatorError extends Error {
     super(`${operator}: ${reason}`);
   }
 }
+
+/** A condition (or `$logic` value) went over an evaluation limit on one event: too many operations, or an array too long to walk. */
+export class EvaluationLimitError extends Error {
+  override readonly name = 'EvaluationLimitError';
+  constructor(
+    /** `operations`: the per-evaluation operation budget; `array`: the length of one array walked. */
+    readonly limit: 'operations' | 'array',
+    /** The limit's value. */
+    readonly max: number,
+  ) {
+    super(
+      limit === 'operations'
+        ? `the condition took more than ${max} operations on this event (evaluation stopped)`
+        : `an array longer than ${max} items is not walked (evaluation stopped)`,
+    );
+  }
+}

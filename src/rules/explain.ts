@@ -1,17 +1,13 @@
 /**
- * Why a condition matched or not: walks a JSON Logic tree and evaluates every
- * sub-condition with the rules engine's own evaluator, keeping the operands'
- * values. Pure: the caller supplies the data and the evaluator (with its clock).
- * Used by `explain` (and available to any tool that wants the same answer).
+ * Why a condition matched or not: runs the compiled condition (the very
+ * closures the server runs) with a tracer, and shapes what each node saw into
+ * a tree: sub-conditions of `and`/`or`/`!`/`if`, operand values of the
+ * others. Branches the evaluation did not reach (short-circuit) are shown as
+ * not evaluated. Used by `explain` through `RuleSet.evaluate({ trace: true })`.
  */
-
-/** Evaluates a JSON Logic expression (the rules dialect) and tells its truthiness. */
-export interface LogicEvaluator {
-  /** Evaluates `logic` against `data`. May throw (an operator error). */
-  run(logic: unknown, data: unknown): unknown;
-  /** JSON Logic truthiness (an empty array is false). */
-  truthy(value: unknown): boolean;
-}
+import { Tracer, truthy } from './evaluator.js';
+import type { TraceFrame } from './evaluator.js';
+import type { CompiledLogic } from './logic.js';
 
 /** One operand of an operation, as written and as evaluated. */
 export interface OperandTrace {
@@ -21,7 +17,7 @@ export interface OperandTrace {
   readonly label: string;
   /** Is the operand a constant (written value = evaluated value)? */
   readonly literal: boolean;
-  /** The evaluated value (absent when evaluation failed or it is evaluated per element). */
+  /** The evaluated value (absent when evaluation failed, did not reach it, or it is evaluated per element). */
   readonly value?: unknown;
   /** Evaluation error text. */
   readonly error?: string;
@@ -31,10 +27,12 @@ export interface OperandTrace {
 export interface ConditionTrace {
   /** The operator (`==`, `and`, `startsWith`), or `value` for a bare value/var used as a condition. */
   readonly operator: string;
-  /** The node's value. Absent when its evaluation threw (see `error`). */
+  /** The node's value. Absent when its evaluation threw (see `error`) or was not reached (`skipped`). */
   readonly result?: unknown;
-  /** JSON Logic truthiness of the result (false on error). */
+  /** JSON Logic truthiness of the result (false on error or when not reached). */
   readonly passed: boolean;
+  /** The evaluation did not reach this node (an earlier branch decided). */
+  readonly skipped?: true;
   /** Evaluation error text of this node. */
   readonly error?: string;
   /** For comparisons and other leaf operations: each operand with its value. */
@@ -63,10 +61,6 @@ function operationOf(node: unknown): { op: string; args: unknown[] } | undefined
   return { op, args: Array.isArray(raw) ? raw : [raw] };
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 function varLabel(args: unknown[]): string {
   const first: unknown = args[0];
   const path: unknown = Array.isArray(first) ? (first as unknown[])[0] : first;
@@ -89,49 +83,67 @@ function isLiteral(expr: unknown): boolean {
   return true;
 }
 
-function evaluate(evaluator: LogicEvaluator, logic: unknown, data: unknown): { value?: unknown; error?: string } {
-  try {
-    return { value: evaluator.run(logic, data) };
-  } catch (err) {
-    return { error: errorText(err) };
-  }
+function valueFields(f: TraceFrame | undefined): { value?: unknown; error?: string } {
+  if (!f) return {};
+  return f.error !== undefined ? { error: f.error } : { value: f.value };
 }
 
-function node(operator: string, evaluated: { value?: unknown; error?: string }, evaluator: LogicEvaluator, extra: Partial<ConditionTrace>): ConditionTrace {
-  return {
-    operator,
+/** The frames of a node's arguments, by position: undefined for an argument the evaluation did not reach (or a literal operand: not traced). */
+function argumentFrames(args: readonly unknown[], frame: TraceFrame): (TraceFrame | undefined)[] {
+  let j = 0;
+  return args.map((a) => {
+    const c = frame.children[j];
+    if (c && c.expr === a) {
+      j++;
+      return c;
+    }
+    return undefined;
+  });
+}
+
+function skippedNode(expr: unknown): ConditionTrace {
+  const op = operationOf(expr);
+  return { operator: op && op.op !== 'var' ? op.op : 'value', passed: false, skipped: true, operands: [{ expr, label: labelOf(expr), literal: isLiteral(expr) }] };
+}
+
+/** Shapes one traced node (see {@link traceCondition}). */
+export function conditionOf(frame: TraceFrame): ConditionTrace {
+  const evaluated = valueFields(frame);
+  const base = {
     ...('value' in evaluated ? { result: evaluated.value } : {}),
-    passed: evaluated.error === undefined && evaluator.truthy(evaluated.value),
-    ...(evaluated.error !== undefined ? { error: evaluated.error } : {}),
-    ...extra,
+    passed: frame.error === undefined && truthy(frame.value),
+    ...(frame.error !== undefined ? { error: frame.error } : {}),
   };
+  const op = operationOf(frame.expr);
+  if (!op || op.op === 'var' || op.op === 'preserve') {
+    return { operator: 'value', ...base, operands: [{ expr: frame.expr, label: labelOf(frame.expr), literal: !op || op.op === 'preserve', ...evaluated }] };
+  }
+  const frames = argumentFrames(op.args, frame);
+  if (LOGICAL.has(op.op)) {
+    return { operator: op.op, ...base, children: op.args.map((a, i) => (frames[i] ? conditionOf(frames[i]) : skippedNode(a))) };
+  }
+  const operands = op.args.map((a, i): OperandTrace => {
+    const o = { expr: a, label: labelOf(a), literal: isLiteral(a) };
+    if (ITERATORS.has(op.op) && i > 0) return o;
+    if (o.literal && !frames[i]) return { ...o, value: a };
+    return { ...o, ...valueFields(frames[i]) };
+  });
+  return { operator: op.op, ...base, operands };
 }
 
 /**
- * Traces a JSON Logic condition on data: the result of every sub-condition of
- * `and`/`or`/`!`/`if`, and for comparisons and other operations the value of
- * each operand. Every branch is evaluated (no short-circuit), so the whole
- * picture is shown; each node's own result is the evaluator's for that node.
+ * Runs a compiled condition once with a tracer: the trace of what it saw.
+ * The root's `passed`/`error` is the condition's answer on that data and clock.
  */
-export function explainCondition(logic: unknown, data: unknown, evaluator: LogicEvaluator): ConditionTrace {
-  const whole = evaluate(evaluator, logic, data);
-  const op = operationOf(logic);
-  if (!op || op.op === 'var') {
-    return node('value', whole, evaluator, { operands: [{ expr: logic, label: labelOf(logic), literal: !op, ...valueFields(whole) }] });
+export function traceCondition(condition: CompiledLogic, data: unknown, nowMs: number): ConditionTrace {
+  const tracer = new Tracer();
+  try {
+    condition(data, { nowMs, tracer });
+  } catch {
+    // recorded on the frames
   }
-  if (LOGICAL.has(op.op)) {
-    return node(op.op, whole, evaluator, { children: op.args.map((a) => explainCondition(a, data, evaluator)) });
-  }
-  const operands = op.args.map((a, i): OperandTrace => {
-    const base = { expr: a, label: labelOf(a), literal: isLiteral(a) };
-    if (ITERATORS.has(op.op) && i > 0) return base;
-    return { ...base, ...valueFields(evaluate(evaluator, a, data)) };
-  });
-  return node(op.op, whole, evaluator, { operands });
-}
-
-function valueFields(e: { value?: unknown; error?: string }): { value?: unknown; error?: string } {
-  return e.error !== undefined ? { error: e.error } : { value: e.value };
+  if (!tracer.root) return { operator: 'value', passed: false, error: 'the condition was not evaluated' };
+  return conditionOf(tracer.root);
 }
 
 function show(value: unknown): string {
@@ -140,16 +152,19 @@ function show(value: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
-function operandText(o: OperandTrace): string {
+function operandTextOf(o: OperandTrace, perElement: boolean): string {
   if (o.error !== undefined) return `${o.label} -> error: ${o.error}`;
   if (o.literal) return show(o.expr);
-  if (!('value' in o)) return `${o.label} (per element)`;
+  if (!('value' in o)) return `${o.label} ${perElement ? '(per element)' : '(not evaluated)'}`;
   return `${o.label} = ${show(o.value)}`;
 }
 
 /** One line for a node (without its children). */
 function lineOf(t: ConditionTrace): string {
+  if (t.skipped) return `- not evaluated: ${t.operands?.[0]?.label ?? t.operator}`;
   const mark = t.passed ? '✓' : '✗';
+  const perElement = ITERATORS.has(t.operator);
+  const operandText = (o: OperandTrace): string => operandTextOf(o, perElement);
   const err = t.error !== undefined ? ` -> error: ${t.error}` : '';
   if (t.children) return `${mark} ${t.operator}${t.error === undefined ? ` -> ${show(t.result)}` : err}`;
   const ops = t.operands ?? [];

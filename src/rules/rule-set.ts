@@ -5,6 +5,9 @@
  */
 import type { DecodedEvent } from '../events/types.js';
 import { ActionParamsInvalidError } from './errors.js';
+import { Tracer, truthy } from './evaluator.js';
+import { conditionOf } from './explain.js';
+import type { ConditionTrace } from './explain.js';
 import type { EvaluationResult, PlannedAction, RuleOutcome } from './types.js';
 import type { CompiledLogic, RulesLogic } from './logic.js';
 import type { CompiledValue } from './template.js';
@@ -66,6 +69,8 @@ export interface EvaluateOptions {
    * allowed are recorded in it.
    */
   readonly state?: RuleState;
+  /** Also record what each rule's `when` saw (`RuleOutcome.condition`), for `explain`. Default false. */
+  readonly trace?: boolean;
 }
 
 /** What the loaded rules read and record in players' ledgers, computed once per rule set. */
@@ -165,13 +170,13 @@ export class RuleSet {
     const state = opts?.state;
     this.#logic.state = state;
     try {
-      return this.#evaluate(rules, event, now, state);
+      return this.#evaluate(rules, event, now, state, opts?.trace === true);
     } finally {
       this.#logic.state = undefined;
     }
   }
 
-  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined): EvaluationResult {
+  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean): EvaluationResult {
     const outcomes: RuleOutcome[] = [];
     const plan: PlannedAction[] = [];
     for (const rule of rules) {
@@ -179,10 +184,20 @@ export class RuleSet {
         outcomes.push({ rule: rule.name, outcome: 'inactive' });
         continue;
       }
+      let condition: ConditionTrace | undefined;
       try {
-        if (rule.when && !this.#logic.truthy(rule.when(event))) {
-          outcomes.push({ rule: rule.name, outcome: 'notMatched' });
-          continue;
+        if (rule.when) {
+          const tracer = trace ? new Tracer() : undefined;
+          let value: unknown;
+          try {
+            value = rule.when(event, { nowMs: now, tracer });
+          } finally {
+            if (tracer?.root) condition = conditionOf(tracer.root);
+          }
+          if (!truthy(value)) {
+            outcomes.push({ rule: rule.name, outcome: 'notMatched', ...(condition ? { condition } : {}) });
+            continue;
+          }
         }
         const planned: PlannedAction[] = [];
         for (const a of rule.actions) {
@@ -209,9 +224,9 @@ export class RuleSet {
           }
         }
         for (const p of planned) plan.push(p);
-        outcomes.push({ rule: rule.name, outcome: 'matched', ...(firing ? { firing } : {}) });
+        outcomes.push({ rule: rule.name, outcome: 'matched', ...(firing ? { firing } : {}), ...(condition ? { condition } : {}) });
       } catch (err) {
-        outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err) });
+        outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err), ...(condition ? { condition } : {}) });
       }
     }
     return { outcomes, plan };

@@ -4,7 +4,7 @@
  * event (see src/state). Without it (a stateless evaluation) they fail the
  * rule rather than answer 0: a decision is never made without the state.
  */
-import type { LogicEngine } from 'json-logic-engine';
+import type { Operator } from './evaluator.js';
 import type { RuleState } from '../state/firing.js';
 import type { StreakSpec } from '../state/ledger.js';
 import { parseWindow } from '../state/windows.js';
@@ -55,34 +55,26 @@ function stateOf(host: StateHost, operator: string): RuleState {
   return s;
 }
 
-function list(a: unknown): unknown[] {
-  return Array.isArray(a) ? a : [a];
-}
-
-/** Registers `count`, `streak` and `fired` on the engine; they read `host.state` at each call. */
-export function addStateOperators(engine: LogicEngine, host: StateHost): void {
-  engine.addMethod('count', {
-    method: (a: unknown) => {
-      const [name, spec, tz, reset] = list(a);
-      const s = stateOf(host, 'count');
-      return s.ledger.count(String(name), windowOf('count', spec, tz, reset), s.now);
+/** `count`, `streak` and `fired` as operators of the rules dialect; they read `host.state` at each call. */
+export function stateOperators(host: StateHost): Record<string, Operator> {
+  return {
+    count: {
+      fn: ([name, spec, tz, reset]) => {
+        const s = stateOf(host, 'count');
+        return s.ledger.count(String(name), windowOf('count', spec, tz, reset), s.now);
+      },
     },
-    deterministic: false,
-  });
-  engine.addMethod('streak', {
-    method: (a: unknown) => {
-      const [name, unit, tz, reset] = list(a);
-      const s = stateOf(host, 'streak');
-      return s.ledger.streak(String(name), streakSpecOf(unit, tz, reset), s.now);
+    streak: {
+      fn: ([name, unit, tz, reset]) => {
+        const s = stateOf(host, 'streak');
+        return s.ledger.streak(String(name), streakSpecOf(unit, tz, reset), s.now);
+      },
     },
-    deterministic: false,
-  });
-  engine.addMethod('fired', {
-    method: (a: unknown) => {
-      const [rule, spec, tz, reset] = list(a);
-      const s = stateOf(host, 'fired');
-      return s.ledger.fired(String(rule), windowOf('fired', spec, tz, reset), s.now);
+    fired: {
+      fn: ([rule, spec, tz, reset]) => {
+        const s = stateOf(host, 'fired');
+        return s.ledger.fired(String(rule), windowOf('fired', spec, tz, reset), s.now);
+      },
     },
-    deterministic: false,
-  });
+  };
 }

@@ -196,6 +196,8 @@ export function compileLogicValue(fn: CompiledLogic, where: string): CompiledVal
     resolve: (event) => {
       const v = fn(event);
       if (v === undefined || v === null) throw new TemplateResolutionError(where, 'computed nothing (null)');
+      // json-logic-js arithmetic on a non-number gives NaN ("n/a" * 2): never sent as a parameter (JSON would write null)
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new TemplateResolutionError(where, `computed ${String(v)}, not a number`);
       return v;
     },
   };

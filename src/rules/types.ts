@@ -3,6 +3,7 @@
  * the explanation of a match.
  */
 import type { FiringState } from '../state/firing.js';
+import type { ConditionTrace } from './explain.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** One action the engine decided to run for one event. */
@@ -37,6 +38,8 @@ export interface RuleOutcome {
   readonly error?: string;
   /** For rules with a `limit` or `cooldown` (or named by `fired`) that matched: the decision and the state it read. */
   readonly firing?: FiringState;
+  /** With `evaluate({ trace: true })`: what the rule's `when` saw, node by node (absent without `when`). */
+  readonly condition?: ConditionTrace;
 }
 
 /** The engine's answer for one event. */

@@ -17,6 +17,8 @@ import type { Catalog, EventService } from '../events/types.js';
 import { LogicOperatorError } from './errors.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
 import type { CompiledLogic } from './logic.js';
+import { climbOutsideIterator, conditionArguments, notACondition, timeLiteralProblems } from './condition-checks.js';
+import { parseInstant } from './instant.js';
 import { checkPath } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import type { CompiledAction, CompiledRule } from './rule-set.js';
@@ -285,8 +287,8 @@ class Compiler {
     }
     const type = service?.requestType;
 
-    const from = typeof raw.activeFrom === 'string' ? Date.parse(raw.activeFrom) : undefined;
-    const until = typeof raw.activeUntil === 'string' ? Date.parse(raw.activeUntil) : undefined;
+    const from = this.instant(raw.activeFrom, [...base, 'activeFrom']);
+    const until = this.instant(raw.activeUntil, [...base, 'activeUntil']);
     if (from !== undefined && until !== undefined && !Number.isNaN(from) && !Number.isNaN(until) && from >= until) {
       this.report([...base, 'activeUntil'], 'window', `activeUntil (${String(raw.activeUntil)}) is not after activeFrom (${String(raw.activeFrom)})`, 'the window is [activeFrom, activeUntil): make activeUntil later');
     }
@@ -296,7 +298,9 @@ class Compiler {
     if ('when' in raw && raw.when !== undefined) {
       const before = this.problems.length;
       const logicValue = this.substituteEnv(raw.when, [...base, 'when']);
-      this.checkLogic(logicValue, [...base, 'when'], type, false);
+      const scalar = notACondition(logicValue, true);
+      if (scalar) this.report([...base, 'when'], scalar.code, scalar.message, scalar.fix);
+      else this.checkLogic(logicValue, [...base, 'when'], type, false);
       if (this.problems.length === before) {
         try {
           when = this.compileLogic(logicValue);
@@ -384,6 +388,15 @@ class Compiler {
     const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
     const stateUses = this.stateful.usesOf(i);
     return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}) };
+  }
+
+  /** `activeFrom`/`activeUntil`: an instant that exists, with offset (the schema checked the shape). NaN when it is not one. */
+  instant(value: unknown, path: PathSegment[]): number | undefined {
+    if (typeof value !== 'string') return undefined;
+    const r = parseInstant(value);
+    if (r.ok) return r.ms;
+    if (!this.schemaPaths.has(`/${path.join('/')}`)) this.report(path, 'instant', `${String(path[path.length - 1])}: ${r.reason}`, r.fix);
+    return NaN;
   }
 
   compileLogic(logicValue: unknown): CompiledLogic {
@@ -483,6 +496,11 @@ class Compiler {
     }
     const list: unknown[] = Array.isArray(args) ? (args as unknown[]) : [args];
     const listPath = (i: number): PathSegment[] => (Array.isArray(args) ? [...argPath, i] : argPath);
+    for (const i of conditionArguments(op, list.length)) {
+      const bad = notACondition(list[i], false);
+      if (bad) this.report(listPath(i), bad.code, bad.message, bad.fix);
+    }
+    for (const p of timeLiteralProblems(op, list)) this.report(p.arg === undefined ? argPath : listPath(p.arg), p.code, p.message, p.fix);
     switch (op) {
       case 'var': {
         const p = list[0];
@@ -493,7 +511,9 @@ class Compiler {
         }
         const text = String(p);
         const segments = text === '' ? [] : text.split('.');
-        if (!inIterator && !text.startsWith('../')) this.checkEventPath(type, segments, listPath(0), `var "${text}"`);
+        const climb = inIterator ? undefined : climbOutsideIterator(text);
+        if (climb) this.report(listPath(0), climb.code, climb.message, climb.fix);
+        else if (!inIterator && !text.startsWith('../')) this.checkEventPath(type, segments, listPath(0), `var "${text}"`);
         else this.checkSegments(segments, listPath(0));
         if (list.length > 1) this.checkLogic(list[1], listPath(1), type, inIterator);
         return;
@@ -517,7 +537,7 @@ class Compiler {
           try {
             this.logic.regex(pattern, flags);
           } catch (err) {
-            this.report(listPath(1), 'bad-regex', `invalid regular expression: ${err instanceof LogicOperatorError ? err.reason : String(err)}`);
+            this.report(listPath(1), 'bad-regex', `invalid regular expression: ${err instanceof LogicOperatorError ? err.reason : String(err)}`, 'matches uses RE2 syntax (linear time): no backreferences (\\1) or lookaround ((?=, (?!, (?<=); flags i, m, s');
           }
         }
         break;

@@ -31,6 +31,8 @@ export interface StatefulEvaluation {
   readonly now: number;
   /** Event keys are remembered at least this long (ms). Default {@link DEFAULT_STATE_RETENTION_MS}. */
   readonly retentionMs?: number;
+  /** Record what each rule's `when` saw (`explain`). Default false. */
+  readonly trace?: boolean;
 }
 
 /** The partition an event's state lives in: its player's, or the namespace's game partition for events without a player. */
@@ -46,7 +48,7 @@ export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEv
   const tag = eventTag(e.eventKey);
   const counted = e.rules.countedEvent(e.serviceFullName);
   if (counted) ledger.recordEvent(counted.name, tag, e.now, counted.streaks);
-  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(e.now), state: { ledger, tag, now: e.now } });
+  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(e.now), state: { ledger, tag, now: e.now }, ...(e.trace ? { trace: true } : {}) });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
 }

@@ -1,12 +1,11 @@
 /** src/rules/explain.ts: the condition trace over the rules engine's real evaluator. */
 import { describe, expect, it } from 'vitest';
-import { explainCondition, renderConditionTrace } from '../../src/rules/explain.js';
+import { renderConditionTrace, traceCondition } from '../../src/rules/explain.js';
 import { RulesLogic } from '../../src/rules/logic.js';
 
-function evaluator(nowIso: string) {
-  const logic = new RulesLogic();
-  logic.nowMs = Date.parse(nowIso);
-  return { run: (l: unknown, d: unknown): unknown => logic.engine.run(l, d) as unknown, truthy: (v: unknown) => logic.truthy(v) };
+const logicOf = new RulesLogic();
+function explainCondition(logic: unknown, data: unknown, nowIso: string) {
+  return traceCondition(logicOf.compile(logic), data, Date.parse(nowIso));
 }
 
 describe('explainCondition', () => {
@@ -15,7 +14,7 @@ describe('explainCondition', () => {
       or: [{ '!=': [{ var: 'namespace' }, 'mygame'] }, { and: [{ within: [{ var: 'timestamp' }, '1h'] }, { '>=': [{ var: 'version' }, 2] }] }],
     };
     const data = { namespace: 'mygame', timestamp: '2026-01-15T09:30:00Z', version: 1 };
-    const trace = explainCondition(logic, data, evaluator('2026-01-15T10:00:00Z'));
+    const trace = explainCondition(logic, data, '2026-01-15T10:00:00Z');
     expect(trace.passed).toBe(false);
     expect(renderConditionTrace(trace)).toEqual([
       '✗ or -> false',
@@ -25,24 +24,26 @@ describe('explainCondition', () => {
       '    ✗ >= : version = 1, 2',
     ]);
     // the same data an hour later: within turns false
-    const later = explainCondition(logic, data, evaluator('2026-01-15T11:00:00Z'));
+    const later = explainCondition(logic, data, '2026-01-15T11:00:00Z');
     expect(renderConditionTrace(later)[3]).toBe('    ✗ within : timestamp = "2026-01-15T09:30:00Z", "1h"');
   });
 
-  it('an operator error is shown on its node, not thrown; iterator bodies are shown as per element', () => {
+  it('an operator error is shown on its node, not thrown; branches after it are not evaluated; iterator bodies are per element', () => {
     const trace = explainCondition(
       { and: [{ before: [{ var: 'namespace' }, '2026-01-01T00:00:00Z'] }, { some: [{ var: 'tags' }, { '==': [{ var: '' }, 'vip'] }] }] },
       { namespace: 'mygame', tags: ['a', 'vip'] },
-      evaluator('2026-01-01T00:00:00Z'),
+      '2026-01-01T00:00:00Z',
     );
     const lines = renderConditionTrace(trace);
     expect(lines[0]).toMatch(/^✗ and -> error: /);
     expect(lines[1]).toMatch(/^ {2}✗ before : namespace = "mygame", "2026-01-01T00:00:00Z" -> error: .*"mygame" is not an instant/);
-    expect(lines[2]).toBe('  ✓ some : tags = ["a","vip"], ==((current value), "vip") (per element)');
+    expect(lines[2]).toBe('  - not evaluated: some(tags, ==((current value), "vip"))');
+    const some = renderConditionTrace(explainCondition({ or: [false, { some: [{ var: 'tags' }, { '==': [{ var: '' }, 'vip'] }] }] }, { tags: ['a', 'vip'] }, '2026-01-01T00:00:00Z'));
+    expect(some).toEqual(['✓ or -> true', '  ✗ false', '  ✓ some : tags = ["a","vip"], ==((current value), "vip") (per element)']);
   });
 
   it('a bare var as the condition', () => {
-    const trace = explainCondition({ var: 'payload.userAuthentication.refresh' }, { payload: { userAuthentication: { refresh: false } } }, evaluator('2026-01-01T00:00:00Z'));
+    const trace = explainCondition({ var: 'payload.userAuthentication.refresh' }, { payload: { userAuthentication: { refresh: false } } }, '2026-01-01T00:00:00Z');
     expect(renderConditionTrace(trace)).toEqual(['✗ payload.userAuthentication.refresh = false']);
   });
 });

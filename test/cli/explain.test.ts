@@ -94,7 +94,8 @@ rules:
         '        ✓ == : namespace = "mygame", expected "mygame"',
         '        ✓ or -> true',
         '          ✓ startsWith : payload.loginLocation.country = "FR", "F"',
-        '          ✗ in : payload.userAccount.platformId = "steam", ["psn","xbox"]',
+        // or stops at its first true branch: the next one is not evaluated (the trace is the evaluation itself)
+        '          - not evaluated: in(payload.userAccount.platformId, ["psn","xbox"])',
         '    would plan (shadow: nothing sent):',
         '      grantItem #0 [shadow]',
       ].join('\n'),

@@ -13,9 +13,9 @@ import type { RunningServer, Workspace } from './support.js';
 
 const QUEST_PROTO = `syntax = "proto3";
 package acme.quest.v1;
+import "google/protobuf/empty.proto";
 message QuestCompleted { string id = 1; string namespace = 2; string user_id = 3 [json_name = "userId"]; }
-message Empty {}
-service QuestCompletedService { rpc OnMessage(QuestCompleted) returns (Empty); }
+service QuestCompletedService { rpc OnMessage(QuestCompleted) returns (google.protobuf.Empty); }
 `;
 const QUEST_RULES = `version: 1
 rules:

@@ -41,6 +41,37 @@ describe('scripts/lint-dockerfile.mjs', () => {
     expect(result.stderr).toMatch(/CMD/);
   });
 
+  it('refuses what only BuildKit builds, saying where (the classic builder of docker.io 20.10 must build the image)', () => {
+    const bad = join(dir, 'Dockerfile.buildkit');
+    writeFileSync(
+      bad,
+      [
+        '# syntax=docker/dockerfile:1',
+        'FROM --platform=$BUILDPLATFORM node:24-bookworm-slim AS build',
+        'RUN --mount=type=cache,target=/root/.npm npm ci',
+        'COPY --link --chmod=755 a /b',
+        'RUN <<EOF',
+        'echo hi',
+        'EOF',
+        'ADD --checksum=sha256:00 https://example.com/x /x',
+        'COPY --from=build --chown=node:node /app /app',
+        '',
+      ].join('\n'),
+    );
+    const result = lint(bad);
+    expect(result.status).toBe(1);
+    const lines = result.stderr.split('\n').filter((l) => l.includes('BuildKit'));
+    expect(lines.map((l) => /:(\d+):\d+: error: (\S+ \S+)/.exec(l)?.slice(1).join(' '))).toEqual([
+      '1 parser directive',
+      '2 FROM with',
+      '3 RUN --mount:',
+      '4 COPY --link:',
+      '4 COPY --chmod:',
+      '5 RUN with',
+      '8 ADD --checksum:',
+    ]);
+  });
+
   it('fails on a missing file', () => {
     const result = lint(join(dir, 'nope'));
     expect(result.status).toBe(1);

@@ -11,7 +11,9 @@ import { dirname, join, normalize } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { DocsMarkerError, actionReference, describeType, envTable, regenerateDocs, replaceSection } from '../../src/authoring/reference-docs.js';
+import { CASE_KEYS, EXPECT_KEYS, TOP_KEYS } from '../../src/authoring/rule-tests.js';
 import { PROBLEM_CODES } from '../../src/rules/problem-codes.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
 import { CUSTOM_OPERATORS } from '../../src/rules/logic.js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
@@ -105,12 +107,28 @@ describe('problem codes', () => {
 });
 
 describe('hand-written reference tables', () => {
+  it("docs/observability.md's metric table lists every metric the app registers, with its labels", async () => {
+    const registry = new Metrics({ defaultMetrics: false }).registry;
+    const registered = (await registry.getMetricsAsJSON()).map((m) => m.name);
+    const labelsOf = (name: string): string[] => [...((registry.getSingleMetric(name) as unknown as { labelNames: readonly string[] }).labelNames)];
+    const text = read('docs/observability.md');
+    const rows = new Map([...text.matchAll(/^\| `([a-z_]+)` \| ([^|]*) \|/gm)].map((m) => [m[1]!, [...m[2]!.matchAll(/`([a-z_]+)`/g)].map((l) => l[1]!)]));
+    const ours = registered.filter((n) => n.startsWith('event_rules_'));
+    expect(ours.length).toBeGreaterThan(5);
+    expect(ours.filter((n) => !rows.has(n)), 'metrics missing from the table').toEqual([]);
+    expect([...rows.keys()].filter((n) => !registered.includes(n)), 'rows naming no metric').toEqual([]);
+    for (const [name, labels] of rows) {
+      if (name.startsWith('event_rules_')) expect(labels, name).toEqual(labelsOf(name));
+      else for (const l of labels) expect(labelsOf(name), name).toContain(l);
+    }
+  });
+
   it("the operator table of docs/rule-language.md lists exactly the added operators", () => {
     const text = read('docs/rule-language.md');
     const start = text.indexOf('| operator | example | result |');
     expect(start).toBeGreaterThan(0);
     const rows = text.slice(start).split('\n\n')[0]!.split('\n').slice(2);
-    const listed = rows.flatMap((r) => [...r.split('|')[1]!.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]!));
+    const listed = rows.flatMap((r) => [...r.split('|')[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!));
     expect([...listed].sort()).toEqual(Object.keys(CUSTOM_OPERATORS).sort());
   });
 });
@@ -151,6 +169,16 @@ describeWith(sharedSpecs(), 'events named in README.md and docs/', () => {
 });
 
 describe('facts the README states', () => {
+  it("the rule-test format table lists exactly the keys the loader accepts", () => {
+    const readme = read('README.md');
+    const start = readme.indexOf('| key | where | meaning |');
+    expect(start).toBeGreaterThan(0);
+    const rows = readme.slice(start).split('\n\n')[0]!.split('\n').slice(2);
+    const documented = rows.map((r) => /^\| `([\w.]+)` \|/.exec(r)?.[1]);
+    const accepted = [...new Set([...TOP_KEYS, ...CASE_KEYS, ...EXPECT_KEYS.map((k) => `expect.${k}`)])].filter((k) => k !== 'cases' && k !== 'expect');
+    expect([...documented].sort()).toEqual(accepted.sort());
+  });
+
   it('the Node.js version of the quick start is package.json engines', () => {
     const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
     const min = /^>=\s*([\d.]+)$/.exec(engines)?.[1];

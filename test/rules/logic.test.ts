@@ -93,3 +93,34 @@ describe('custom operators', () => {
     expect(logic.hasOperator('within')).toBe(true);
   });
 });
+
+describe('added operators (docs/rule-language.md)', () => {
+  const logic = new RulesLogic();
+  const data = { a: { b: 0, 'c.d': 1 }, items: [1, 2], name: 'abc', nothing: null, role: 'ROLE_UNSPECIFIED' };
+
+  it('every, not, ??, length, keys, val, exists, get, preserve', () => {
+    const run = (l: unknown) => logic.compile(l)(data);
+    expect(run({ every: [{ var: 'items' }, { '>': [{ var: '' }, 0] }] })).toBe(true);
+    expect(run({ not: { var: 'a.b' } })).toBe(true);
+    expect(run({ '??': [{ var: 'nothing' }, { var: 'absent' }, 'dflt'] })).toBe('dflt');
+    expect(run({ '??': [{ var: 'a.b' }, 'dflt'] })).toBe(0);
+    expect(run({ length: { var: 'items' } })).toBe(2);
+    expect(run({ length: { var: 'name' } })).toBe(3);
+    expect(run({ length: { var: 'a' } })).toBe(null);
+    expect(run({ keys: { var: 'a' } })).toEqual(['b', 'c.d']);
+    expect(run({ keys: { var: 'items' } })).toEqual([]);
+    expect(run({ val: ['a', 'c.d'] })).toBe(1);
+    expect(run({ val: ['a', 'absent'] })).toBe(null);
+    expect(run({ exists: ['a', 'b'] })).toBe(true);
+    expect(run({ exists: ['a', 'constructor'] })).toBe(false);
+    expect(run({ get: [{ var: 'a' }, 'b', 9] })).toBe(0);
+    expect(run({ get: [{ var: 'a' }, 'zz', 9] })).toBe(9);
+    expect(run({ preserve: { a: 1, b: 2 } })).toEqual({ a: 1, b: 2 });
+    expect(run({ preserve: { var: 'a' } })).toEqual({ var: 'a' });
+  });
+
+  it('a map has no inherited length; an enum at its first value is not missing', () => {
+    expect(logic.compile({ var: 'a.length' })(data)).toBe(null);
+    expect(logic.compile({ missing: ['role', 'a.b', 'items'] })(data)).toEqual(['a.b']);
+  });
+});

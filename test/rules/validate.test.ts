@@ -45,7 +45,7 @@ const CASES: [string, string, number, number, string | undefined, string, string
   ['bad-instant.yaml', 'schema', 5, 17, 'no-offset', 'activeFrom is not an ISO 8601 instant with offset', '2026-12-01T00:00:00+00:00'],
   ['template.yaml', 'template', 7, 20, 'bad-namespace', 'unknown reference "${user.name}": "user" is not a namespace', '${env.NAME:-default}'],
   ['event-ref-in-when.yaml', 'template', 5, 20, 'ref-in-when', '${event.namespace} cannot be used in "when": conditions read the event with var', '{"var": "namespace"}'],
-  ['bad-regex.yaml', 'bad-regex', 5, 40, 'regex', 'invalid regular expression: Invalid regular expression: /(unclosed/: Unterminated group', undefined],
+  ['bad-regex.yaml', 'bad-regex', 5, 40, 'regex', 'invalid regular expression: error parsing regexp: missing closing ): `(unclosed` (RE2 syntax: no backreferences such as \\1, no lookahead or lookbehind)', undefined],
   ['no-actions.yaml', 'schema', 5, 9, 'idle', 'the rule has no actions: "do" needs at least one', undefined],
   ['alias-bomb.yaml', 'limits', 1, 1, undefined, 'Excessive alias count indicates a resource exhaustion attack', 'at most 100'],
   ['too-deep.yaml', 'limits', 5, 214, undefined, 'nesting deeper than 32 levels', undefined],
