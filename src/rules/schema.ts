@@ -91,7 +91,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
           },
           description: { description: 'Free text: what the rule is for.', type: 'string' },
           on: {
-            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules events` lists them.',
+            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules samples --list` lists the loaded events; the .proto of another event goes into proto/.',
             type: 'string',
             minLength: 1,
           },
