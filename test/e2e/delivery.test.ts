@@ -153,10 +153,10 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     });
   });
 
-  it('a permanent failure is dead-lettered and answered OK; replay after the fix grants once', async () => {
+  it('STATE_STORE=memory: a permanent failure is dead-lettered to DEAD_LETTER_FILE and answered OK; replay after the fix grants once', async () => {
     const dir = tempDir('eer-e2e-dl-');
     const deadLetterFile = join(dir, 'dead-letters.jsonl');
-    const app = await startApp({ env: liveEnv({ ITEM_ID_TO_GRANT: 'item-later', DEAD_LETTER_FILE: deadLetterFile }) });
+    const app = await startApp({ env: liveEnv({ STATE_STORE: 'memory', ITEM_ID_TO_GRANT: 'item-later', DEAD_LETTER_FILE: deadLetterFile }) });
     const c = connect(app);
     const u = userId();
     const e = await encode(LOGIN_SERVICE, loginEvent({ id: 'evt-permanent', userId: u }));
