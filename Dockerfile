@@ -14,9 +14,11 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY proto ./proto
+COPY actions ./actions
 COPY rules.yaml rules.schema.json ./
+# compiles src/ and the custom actions of actions/ (a type error stops the build here)
 RUN npm run build
-# = `extend-event-rules validate rules.yaml`: an invalid rules file stops the build here,
+# = `extend-event-rules validate rules.yaml` (with the custom actions): an invalid rules file stops the build here,
 # with file:line:col problems. Without AB_CLIENT_ID/AB_CLIENT_SECRET the demo values
 # of AB_NAMESPACE and ITEM_ID_TO_GRANT apply, as in a dry run.
 RUN node dist/cli/index.js validate rules.yaml
@@ -39,6 +41,7 @@ COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY proto ./proto
+COPY actions ./actions
 COPY rules.yaml rules.schema.json ./
 # code stays root-owned (read-only to the app); the app may create files in /app
 # (dead-letters.jsonl, DEAD_LETTER_FILE)

@@ -87,15 +87,15 @@ writeFileSync(
   join(dir, 'proto', 'acme', 'quest', 'v1', 'quest.proto'),
   `syntax = "proto3";
 package acme.quest.v1;
+import "google/protobuf/empty.proto";
 message QuestCompleted {
   string id = 1;
   string namespace = 2;
   string user_id = 3 [json_name = "userId"];
   string quest_code = 4 [json_name = "questCode"];
 }
-message Empty {}
 service QuestCompletedService {
-  rpc OnMessage(QuestCompleted) returns (Empty);
+  rpc OnMessage(QuestCompleted) returns (google.protobuf.Empty);
 }
 `,
 );

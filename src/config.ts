@@ -28,6 +28,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'PORT', default: '6565', description: 'gRPC port (the sidecar calls it).' },
   { name: 'PROTO_DIR', default: 'proto', description: 'Comma-separated directories of .proto files to load.' },
   { name: 'RULES_FILE', default: 'rules.yaml', description: 'The rules file.' },
+  { name: 'ACTIONS_DIR', default: 'actions', description: 'Folder of custom action modules (.ts compiled by npm run build, or .js/.mjs), loaded next to the built-ins.' },
   { name: 'RULES_WATCH', default: 'true', description: 'Reload the rules file when it changes.' },
   { name: 'EVENTS', default: '', description: 'Which events to serve: empty = those the rules target; "all" = every loaded event.' },
   { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case without AB_CLIENT_ID/AB_CLIENT_SECRET).' },
@@ -83,6 +84,8 @@ export interface Config {
   readonly port: number;
   readonly protoDirs: readonly string[];
   readonly rulesFile: string;
+  /** Folder of custom action modules (`ACTIONS_DIR`), relative to the working directory. */
+  readonly actionsDir: string;
   readonly rulesWatch: boolean;
   readonly serveAllEvents: boolean;
   readonly dryRun: boolean;
@@ -245,6 +248,7 @@ export function loadConfig(env: Env): Config {
       .map((d) => d.trim())
       .filter(Boolean),
     rulesFile: str(env, 'RULES_FILE'),
+    actionsDir: str(env, 'ACTIONS_DIR'),
     rulesWatch: bool(env, 'RULES_WATCH'),
     serveAllEvents: events === 'all',
     dryRun,

@@ -17,7 +17,7 @@ import { startTracing } from './telemetry/tracing.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { loadCatalog } from './events/catalog.js';
 import type { Catalog } from './events/types.js';
-import { createDefaultRegistry } from './actions/builtins/index.js';
+import { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry } from './actions/custom.js';
 import type { ActionRegistry } from './actions/registry.js';
 import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
@@ -32,6 +32,7 @@ import { createExecutor } from './delivery/executor.js';
 import { createEventHost } from './server/host.js';
 import type { EventHost } from './server/host.js';
 import { createEventHandler } from './event-handler.js';
+import { reloadUnknownEventNote } from './rules/hints.js';
 import { testClock } from './state/test-clock.js';
 
 export interface RunningApp {
@@ -74,7 +75,13 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
 
   const started = performance.now();
   const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false });
-  const registry = options.registry ?? createDefaultRegistry();
+  let registry: ActionRegistry;
+  try {
+    registry = options.registry ?? (await createAppRegistry(resolve(config.actionsDir)));
+  } catch (error) {
+    if (error instanceof ActionModuleLoadError || error instanceof InvalidActionModuleError) throw new StartupError(error.message);
+    throw error;
+  }
   const rulesFile = resolve(config.rulesFile);
   const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error' });
   for (const w of loaded.warnings) logger.warn({ problem: w }, formatProblems([w], 'text'));
@@ -196,7 +203,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
         onReload: (result) => {
           if (!result.ok) {
             metrics.rulesReloads.inc({ result: 'rejected' });
-            logger.error({ problems: result.problems }, `rules reload rejected, the previous rules keep running:\n${formatProblems(result.problems, 'text')}`);
+            const note = reloadUnknownEventNote(result.problems);
+            logger.error({ problems: result.problems, ...(note ? { note } : {}) }, `rules reload rejected, the previous rules keep running:\n${formatProblems(result.problems, 'text')}${note ? `\n${note}` : ''}`);
             return;
           }
           rules = result.rules;

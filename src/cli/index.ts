@@ -21,23 +21,30 @@ Usage:
   extend-event-rules samples <event> | --list
   extend-event-rules replay [dead-letter-file] [--target host:port] [--rule name] [--force]
   extend-event-rules dead-letters list [file] [--rule name] [--json]   dead letters in the store (or file)
-  extend-event-rules schema [--write [path]] print (or write) rules.schema.json
+  extend-event-rules schema [--write [path] | --check [path]]  print, write or check rules.schema.json
+  extend-event-rules build-actions           compile the .ts custom actions of ACTIONS_DIR (npm run build does)
   extend-event-rules help | --version
 
 Configuration comes from the environment (and .env): see docs/configuration.md.
+Custom actions: the modules of ACTIONS_DIR (default actions/) are loaded by every command.
 `;
 
 function defaults() {
   const env = readEnvironment();
   const config = loadConfig(env);
-  return { env, config, protoDirs: config.protoDirs.map((d) => resolve(d)), rulesFile: resolve(config.rulesFile) };
+  return { env, config, protoDirs: config.protoDirs.map((d) => resolve(d)), rulesFile: resolve(config.rulesFile), actionsDir: resolve(config.actionsDir) };
+}
+
+/** The built-in actions and the custom ones of ACTIONS_DIR, as the server has them. */
+async function registry(actionsDir = defaults().actionsDir) {
+  return (await import('../actions/custom.js')).createAppRegistry(actionsDir);
 }
 
 const commands: Record<string, Command> = {
   serve: async () => (await import('../main.js')).runServer(),
   validate: async (args, io) => {
     const d = defaults();
-    return (await import('./validate.js')).validateCommand(args, io, { rulesFile: d.rulesFile, protoDirs: d.protoDirs, env: d.config.rulesEnv });
+    return (await import('./validate.js')).validateCommand(args, io, { rulesFile: d.rulesFile, protoDirs: d.protoDirs, env: d.config.rulesEnv, registry: await registry(d.actionsDir) });
   },
   samples: async (args, io) => (await import('./samples.js')).samplesCommand(args, io, { protoDirs: defaults().protoDirs }),
   replay: async (args, io) => {
@@ -45,9 +52,10 @@ const commands: Record<string, Command> = {
     return (await import('./replay.js')).replayCommand(args, io, { protoDirs: d.protoDirs, config: d.config });
   },
   'dead-letters': async (args, io) => (await import('./dead-letters.js')).deadLettersCommand(args, io, { config: defaults().config }),
-  schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io),
-  test: async (args, io) => (await import('./test.js')).testCommand(args, io, authoringDefaults()),
-  explain: async (args, io) => (await import('./explain.js')).explainCommand(args, io, authoringDefaults()),
+  'build-actions': async (args, io) => (await import('./build-actions.js')).buildActionsCommand(args, io, { actionsDir: defaults().actionsDir }),
+  schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io, await registry()),
+  test: async (args, io) => (await import('./test.js')).testCommand(args, io, { ...authoringDefaults(), registry: await registry() }),
+  explain: async (args, io) => (await import('./explain.js')).explainCommand(args, io, { ...authoringDefaults(), registry: await registry() }),
   send: async (args, io) => (await import('./send.js')).sendCommand(args, io, authoringDefaults()),
 };
 

@@ -91,7 +91,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
           },
           description: { description: 'Free text: what the rule is for.', type: 'string' },
           on: {
-            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules events` lists them.',
+            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules samples --list` lists the loaded events; the .proto of another event goes into proto/.',
             type: 'string',
             minLength: 1,
           },
@@ -120,7 +120,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
             additionalProperties: false,
             required: ['count', 'per'],
             properties: {
-              count: { description: 'Most firings in one window (at most 1000: the player\'s record keeps the latest 1000 firings of a rule).', type: 'integer', minimum: 1, maximum: 1000 },
+              count: { description: 'Most firings in one window (at most 900: the player\'s record keeps the latest 900 to 1000 firings of a rule).', type: 'integer', minimum: 1, maximum: 900 },
               per: { description: 'day, week (ISO, from Monday), month (calendar periods in timeZone), lifetime, or a duration (24h, P7D: a rolling window ending now).', type: 'string', minLength: 1 },
               timeZone: { description: 'IANA time zone of day/week/month (Asia/Tokyo). Default UTC.', type: 'string', minLength: 1 },
               resetAt: { description: 'Local time HH:MM at which day/week/month start (e.g. "05:00"). Default "00:00".', type: 'string' },

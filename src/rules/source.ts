@@ -9,6 +9,7 @@ import type * as YamlApi from 'yaml';
 import type { Document, LineCounter, Node } from 'yaml';
 import { FastYamlUnsupported, parseFastYaml } from './fast-yaml.js';
 import type { RuleProblem } from './types.js';
+import { explainYamlProblems } from './hints.js';
 
 /** Largest rules file accepted (bytes). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -186,7 +187,7 @@ export function parseRulesSource(text: string, file: string): { source?: RulesSo
     for (const w of doc.warnings) {
       warnings.push({ file, ...at(w.pos[0]), severity: 'warning', code: 'yaml-syntax', message: w.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
     }
-    if (problems.length > 0) return { problems, warnings };
+    if (problems.length > 0) return { problems: explainYamlProblems(file, text, problems), warnings };
     let data: unknown;
     try {
       data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

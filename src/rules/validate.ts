@@ -34,6 +34,7 @@ import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
+import { topLevelFix, unknownEventFix } from './hints.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** What the loader needs besides the file. */
@@ -300,7 +301,7 @@ class Compiler {
         return;
       }
       case 'type':
-        this.report(path, 'wrong-type', `${where} must be ${String(p.type)}${isParams || isActionItem ? '' : ''}`, e.data === null ? 'the value is empty: write one, or remove the key' : undefined);
+        this.report(path, 'wrong-type', `${where} must be ${String(p.type)}${isParams || isActionItem ? '' : ''}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : undefined);
         return;
       case 'pattern':
         if (path[path.length - 1] === 'activeFrom' || path[path.length - 1] === 'activeUntil') {
@@ -352,7 +353,7 @@ class Compiler {
           [...base, 'on'],
           'unknown-event',
           `unknown event "${raw.on}"`,
-          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : 'run "extend-event-rules events" to list the loaded events (PROTO_DIR)',
+          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(),
         );
       }
     }

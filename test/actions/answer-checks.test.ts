@@ -14,7 +14,7 @@ import { fulfillmentV2Result, entitlementSummary } from '../support/ags-answers.
 import { AgsOpenApi } from '../support/ags-openapi.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { describeWith, need, sharedFile } from '../support/prereq.js';
+import { describeWith, itWith, sharedFile } from '../support/prereq.js';
 import { USER, captureLogger } from '../ags/helpers.js';
 
 const registry = createDefaultRegistry();
@@ -87,7 +87,7 @@ describe('grantItem with useTransactionId reads the v3 answer\'s state and state
     expect(result.summary).toMatch(/granted 1 x item item-1/);
   });
 
-  it.skipIf(!need(sharedFile('ags-openapi/platform.json')))('the scripted answers above fit the spec', () => {
+  itWith(sharedFile('ags-openapi/platform.json'), 'the scripted answers above fit the spec', () => {
     const spec = new AgsOpenApi();
     expect(spec.checkResponse('fulfillItemsV3', 200, fulfillmentV2Result('mygame', USER, 'tx', [], [{ itemId: 'item-1', error: 'x' }]))).toEqual([]);
     expect(spec.checkResponse('fulfillItemsV3', 200, fulfillmentV2Result('mygame', USER, 'tx', granted, [{ itemSku: 'SKU-2', error: 'y' }]))).toEqual([]);

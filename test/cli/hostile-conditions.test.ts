@@ -6,8 +6,8 @@
  * promptly with the rule's outcome (`notMatched`, or `error` logged) while
  * health checks keep answering.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AGS_SPECS_DIR, need, sharedSpecs } from '../support/prereq.js';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import { AGS_SPECS_DIR, describeWith, sharedSpecs } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
 import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
@@ -47,7 +47,7 @@ afterEach(async () => {
   ws?.remove();
 });
 
-describe.skipIf(!need(sharedSpecs()))('hostile events against conditions (real server, real client)', () => {
+describeWith(sharedSpecs(), 'hostile events against conditions (real server, real client)', () => {
   it('a backtracking regex, an event-chosen pattern and a quadratic condition end promptly; health checks answer meanwhile', async () => {
     ws = workspace();
     const rulesFile = ws.write('rules.yaml', RULES);

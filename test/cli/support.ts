@@ -42,8 +42,13 @@ export interface RunResult {
 
 /** Runs `extend-event-rules <args>` to completion. */
 export function runBin(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
+  return runBinAt(BIN, args, opts);
+}
+
+/** Runs the bin at `bin` (e.g. in a copy of the project) to completion. */
+export function runBinAt(bin: string, args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: childEnv(opts.env ?? {}), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: childEnv(opts.env ?? {}), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

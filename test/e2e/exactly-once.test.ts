@@ -81,6 +81,8 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     const second = await startApp({ env: env() });
     await deliverAll(second, encoded);
     expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    // the answer can reach the client before the summary line reaches the log pipe
+    await waitUntil('twelve event summary lines', () => second.logsMatching(/rule\(s\) matched/).length >= users.length);
     const summaries = second.logsMatching(/rule\(s\) matched/);
     expect(summaries.flatMap((s) => (s.actions as { status: string }[]).map((a) => a.status))).toEqual(users.map(() => 'duplicate'));
     expect(ags.violations).toEqual([]);
@@ -123,6 +125,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     expect(grantsOf(ags, users)).toEqual([1]);
     expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1); // not even the client's retries resent it
     expect(actionCalls(ags).filter((q) => q.operation === 'queryFulfillmentHistories').length).toBeGreaterThanOrEqual(1);
+    await waitUntil('the reconciliation line', () => app.logsMatching(/applied by an earlier attempt whose answer was lost/).length >= 1);
     expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
   });
 
@@ -241,6 +244,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     const second = await startApp({ env: env(lease) });
     await deliverUntilOk(() => connect(second), encoded[0]!); // busy until the dead holder's lease ends, then reconciled
     expect(grantsOf(ags, users)).toEqual([1]);
+    await waitUntil('the reconciliation line', () => second.logsMatching(/applied by an earlier attempt whose answer was lost/).length >= 1);
     expect(second.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
   });
 
@@ -255,6 +259,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
     expect(ags.walletTransactions.filter((t) => t.userId === users[0])).toHaveLength(1);
     expect(actionCalls(ags).filter((q) => q.operation === 'listUserCurrencyTransactions').length).toBeGreaterThanOrEqual(1);
+    await waitUntil('the reconciliation line', () => app.logsMatching(/applied by an earlier attempt whose answer was lost/).length >= 1);
     expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
   });
 });

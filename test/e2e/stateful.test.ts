@@ -7,15 +7,15 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { need } from '../support/prereq.js';
+import { describeWith } from '../support/prereq.js';
 import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, encode, loginEvent, metricValue, startApp, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess } from './support.js';
 
-const ready = need(builtApp());
+const ready = builtApp();
 
 const ITEMS = ['daily', 'first-bonus', 'gift', 'busy-bee', 'streak-chest'];
 
@@ -44,7 +44,7 @@ rules:
     do: [ { grantItem: { itemId: streak-chest, userId: "\${event.userId}" } } ]
 `;
 
-describe.skipIf(!ready)('e2e: stateful rules (issue 14)', () => {
+describeWith(ready, 'e2e: stateful rules (issue 14)', () => {
   let ags: AgsStandIn;
   let app: AppProcess;
   let clock: string;
@@ -135,7 +135,7 @@ describe.skipIf(!ready)('e2e: stateful rules (issue 14)', () => {
   });
 });
 
-describe.skipIf(!ready)('e2e: a limited rule whose action is dead-lettered consumed its firing; replay runs it again', () => {
+describeWith(ready, 'e2e: a limited rule whose action is dead-lettered consumed its firing; replay runs it again', () => {
   afterAll(async () => {
     await stopAll();
   });

@@ -117,6 +117,8 @@ export interface StartAppOptions {
   readonly env: Readonly<Record<string, string>>;
   /** Wait for health SERVING. Default: true. */
   readonly waitServing?: boolean;
+  /** The app's entry point. Default: {@link DIST_MAIN} (a copy of the project may bring its own). */
+  readonly main?: string;
 }
 
 /**
@@ -140,7 +142,7 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
     LOG_LEVEL: 'info',
     ...options.env,
   };
-  const child = spawn(process.execPath, [DIST_MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.main ?? DIST_MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

@@ -16,6 +16,7 @@ import { RulesLogic } from '../../src/rules/logic.js';
 import { REPO_ROOT } from '../support/prereq.js';
 import { callRaw, rawClient, startHost } from '../server/support.js';
 import type { RunningHost } from '../server/support.js';
+import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 
 let login: EventService;
 let loginCatalog: Catalog;
@@ -28,7 +29,7 @@ function serviceOf(catalog: Catalog, name: string): EventService {
 }
 
 beforeAll(async () => {
-  loginCatalog = await loadCatalog({ dirs: [resolve(REPO_ROOT, 'proto')] });
+  loginCatalog = await loadCatalog({ dirs: [FIXTURE_PROTO_DIR] });
   login = serviceOf(loginCatalog, 'userLoggedIn');
   sink = serviceOf(await loadCatalog({ dirs: [resolve(REPO_ROOT, 'test/events/fixtures/kitchen')] }), 'kitchenSink');
 });

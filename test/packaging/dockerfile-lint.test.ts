@@ -89,7 +89,7 @@ describe('.dockerignore', () => {
   });
 
   it('keeps what the Dockerfile copies (the image test builds from the same context)', () => {
-    for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'proto/accelbyte/iam/account/v1/account.proto', 'rules.yaml', 'rules.schema.json']) {
+    for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'proto/accelbyte/iam/account/v1/account.proto', 'actions/my-action.ts', 'rules.yaml', 'rules.schema.json']) {
       expect(ignore.excludes(path), path).toBe(false);
     }
   });

@@ -118,7 +118,7 @@ export function buildContext(repo: string, into: string): void {
       if (entry.isDirectory()) walk(rel);
       else if (entry.isFile()) {
         mkdirSync(join(into, dir), { recursive: true });
-        cpSync(join(repo, rel), join(into, rel));
+        cpSync(join(repo, rel), join(into, rel), { preserveTimestamps: true });
       }
     }
   };
@@ -217,7 +217,8 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
             // a directory's contents go into dest; a file goes into dest/ or becomes dest
             const target = isDir ? host(dest) : intoDir ? join(host(dest), posix.basename(source)) : host(dest);
             mkdirSync(isDir ? target : dirname(target), { recursive: true });
-            cpSync(src, target, { recursive: true });
+            // Docker's COPY keeps the files' modification times
+            cpSync(src, target, { recursive: true, preserveTimestamps: true });
           }
           break;
         }

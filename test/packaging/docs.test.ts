@@ -16,7 +16,7 @@ import { PROBLEM_CODES } from '../../src/rules/problem-codes.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { CUSTOM_OPERATORS } from '../../src/rules/logic.js';
 import { loadCatalog } from '../../src/events/catalog.js';
-import { AGS_SPECS_DIR, REPO_ROOT, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
 
 const read = (file: string): string => readFileSync(join(REPO_ROOT, file), 'utf8');
 const pages = (): string[] => ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
@@ -157,7 +157,7 @@ describe('links of README.md and docs/', () => {
   });
 });
 
-describe.skipIf(!need(sharedSpecs()))('events named in README.md and docs/', () => {
+describeWith(sharedSpecs(), 'events named in README.md and docs/', () => {
   it('every event a shown command names (samples, explain, send) is an AGS event', async () => {
     const catalog = await loadCatalog({ dirs: [AGS_SPECS_DIR] });
     const named = pages().flatMap((page) =>

@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,7 +21,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import type { DecodedEvent } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
-import { useAppFixture } from '../support/app-fixture.js';
+import { EXAMPLE_ACTION, useAppFixture } from '../support/app-fixture.js';
 import { freePort } from '../support/workspace.js';
 import { callRaw, healthCheck, healthClient, rawClient } from '../server/support.js';
 import { buildContext, execForm, listFiles, parseStages, runCommand, runStages } from './dockerfile-stages.js';
@@ -46,8 +46,10 @@ beforeAll(() => {
   workspace = mkdtempSync(join(tmpdir(), 'eer-image-'));
   const context = join(workspace, 'context');
   buildContext(REPO_ROOT, context);
-  // the image of the project as shipped, whatever the user changed in rules.yaml, proto/...
+  // the image of the project as shipped, whatever the user changed in rules.yaml, proto/...,
+  // with the worked custom action copied into actions/ as the README says
   useAppFixture(context);
+  cpSync(EXAMPLE_ACTION, join(context, 'actions', 'set-profile-attributes.ts'), { preserveTimestamps: true });
   const stages = runStages(DOCKERFILE, {
     context,
     workspace,
@@ -107,6 +109,20 @@ describe('Dockerfile', () => {
       expect(existsSync(join(app, absent)), absent).toBe(false);
     }
     expect(existsSync(join(app, 'node_modules/@grpc/grpc-js'))).toBe(true);
+  });
+
+  it('compiles the custom actions of actions/ in the build stage; the runtime loads them (schema, validate)', () => {
+    const app = runtime.hostWorkdir;
+    expect(existsSync(join(app, 'dist/custom-actions/set-profile-attributes.js'))).toBe(true);
+    expect(existsSync(join(app, 'dist/index.js'))).toBe(true);
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['dist/cli/index.js', ...args], { cwd: app, env: { PATH: process.env.PATH ?? '', ...runtime.env }, encoding: 'utf8', timeout: 60_000 });
+    const schema = cli(['schema']);
+    expect(schema.status, schema.stderr).toBe(0);
+    expect(Object.keys((JSON.parse(schema.stdout) as { $defs: { action: { properties: object } } }).$defs.action.properties)).toContain('setProfileAttributes');
+    writeFileSync(join(app, 'custom.yaml'), 'version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do:\n      - setProfileAttributes: { attributes: { a: "1" } }\n');
+    const valid = cli(['validate', 'custom.yaml']);
+    expect(valid.status, valid.stderr).toBe(0);
   });
 });
 

@@ -384,6 +384,11 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       },
       ['additionalKey'],
     ),
+    // basic.json updateCustomAttributesPartially: the body is the attributes object, echoed back (the custom action example)
+    route('updateCustomAttributesPartially', 'PUT', `/basic/v1/admin${base}/profiles/customAttributes`, true, ({ req, problems }) => {
+      if (!isObject(req.body)) return reject(problems, 'body: expected an object of attributes');
+      return { status: 200, body: req.body };
+    }),
     route('AdminUnlockAchievement', 'PUT', `/achievement/v1/admin${base}/achievements/{achievementCode}/unlock`, false, () => ({ status: 204 })),
     route('sendSpecificUserFreeformNotificationV1Admin', 'POST', `/lobby/v1/admin/notification${base}/freeform/notify`, true, ({ req, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected {topicName, message}');

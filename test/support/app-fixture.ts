@@ -4,7 +4,7 @@
  * project root's files: those are the user's to edit, and what checks them is
  * `extend-event-rules validate` and `extend-event-rules test` (`make test`).
  */
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderRulesSchema } from '../../src/cli/schema.js';
 import { REPO_ROOT } from './prereq.js';
@@ -20,10 +20,14 @@ export const USER_FILES = ['rules.yaml', 'rules.test.yaml', 'rules.schema.json',
 /**
  * Makes `dir` (a copy of the project, e.g. a Docker build context) hold the
  * fixture's user files instead of whatever the user put in the project root,
- * and the schema generated from the built-in actions.
+ * the schema generated from the built-in actions, and an empty actions/ folder.
  */
 export function useAppFixture(dir: string): void {
   for (const name of USER_FILES) rmSync(join(dir, name), { recursive: true, force: true });
   cpSync(APP_FIXTURE, dir, { recursive: true });
+  mkdirSync(join(dir, 'actions'), { recursive: true });
   writeFileSync(join(dir, 'rules.schema.json'), renderRulesSchema());
 }
+
+/** The worked custom action (README, "custom actions"), as a user copies it into actions/. */
+export const EXAMPLE_ACTION = resolve(REPO_ROOT, 'examples', 'actions', 'set-profile-attributes.ts');

@@ -41,6 +41,14 @@ export function describeWith(prereqs: Prereq | readonly Prereq[], name: string, 
   });
 }
 
+/** `it(name, fn)` when every prerequisite is present; else a skipped test naming the reason (CI=true: throws). */
+export function itWith(prereqs: Prereq | readonly Prereq[], name: string, fn: () => unknown, timeoutMs?: number): void {
+  const list: readonly Prereq[] = 'ok' in prereqs ? [prereqs] : prereqs;
+  const missing = list.filter((p) => !need(p));
+  if (missing.length === 0) it(name, fn, timeoutMs);
+  else it.skip(`${name} [skipped: ${missing.map((p) => p.reason).join('; ')}]`, () => {});
+}
+
 /**
  * Returns true when the test may run. When the prerequisite is missing, prints the
  * reason (visible in the test output) and returns false; in CI it throws instead.

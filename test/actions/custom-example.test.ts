@@ -1,0 +1,156 @@
+/**
+ * The worked custom action (examples/actions/set-profile-attributes.ts) end to
+ * end, as a user adds it: a copy of the built project with the example in its
+ * actions/ folder, compiled by `build-actions` (what `npm run build` runs);
+ * then validate, explain, test and schema pick it up, and the server runs it
+ * over gRPC against the AGS stand-in (PUT .../profiles/customAttributes).
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
+import { REPO_ROOT, describeWith } from '../support/prereq.js';
+import { runBinAt } from '../cli/support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, client, encode, loginEvent, startApp, stopAll, tempDir, userId } from '../e2e/support.js';
+
+const EXAMPLE = resolve(REPO_ROOT, 'examples', 'actions', 'set-profile-attributes.ts');
+const RULE = `
+  - name: remember-country
+    on: userLoggedIn
+    do:
+      - setProfileAttributes:
+          attributes: { lastLoginCountry: "\${event.payload.loginLocation.country}" }
+`;
+const TESTS = `version: 1
+env: { AB_NAMESPACE: mygame, ITEM_ID_TO_GRANT: item-1 }
+cases:
+  - name: the login country is remembered
+    event: userLoggedIn
+    data: { namespace: mygame, userId: 0123456789abcdef0123456789abcdef, payload: { loginLocation: { country: FR } } }
+    expect:
+      matched: [grant-item-on-login, remember-country]
+      actions:
+        - { rule: grant-item-on-login, action: grantItem }
+        - rule: remember-country
+          action: setProfileAttributes
+          params: { namespace: mygame, userId: 0123456789abcdef0123456789abcdef, attributes: { lastLoginCountry: FR } }
+          requests:
+            - { method: PUT, path: /basic/v1/admin/namespaces/mygame/users/0123456789abcdef0123456789abcdef/profiles/customAttributes, body: { lastLoginCountry: FR } }
+`;
+
+describeWith(builtApp(), 'the worked custom action, end to end', () => {
+  let project = '';
+  const bin = (args: string[], stdin?: string) =>
+    runBinAt(join(project, 'dist', 'cli', 'index.js'), args, { cwd: project, env: { PROTO_DIR: join(project, 'proto'), AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' }, ...(stdin !== undefined ? { stdin } : {}) });
+
+  beforeAll(async () => {
+    project = tempDir('eer-custom-action-');
+    // the built project as a user has it, with the example copied into actions/
+    cpSync(join(REPO_ROOT, 'dist'), join(project, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'custom-actions')}`) });
+    for (const f of ['package.json', 'tsconfig.json']) cpSync(join(REPO_ROOT, f), join(project, f));
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
+    cpSync(FIXTURE_PROTO_DIR, join(project, 'proto'), { recursive: true });
+    writeFileSync(join(project, 'rules.yaml'), readFileSync(FIXTURE_RULES_FILE, 'utf8') + RULE);
+    writeFileSync(join(project, 'rules.test.yaml'), TESTS);
+    mkdirSync(join(project, 'actions'));
+    cpSync(EXAMPLE, join(project, 'actions', 'set-profile-attributes.ts'));
+    const built = await bin(['build-actions']);
+    expect(built.stderr).toBe('');
+    expect(built.code).toBe(0);
+    expect(existsSync(join(project, 'dist', 'custom-actions', 'set-profile-attributes.js'))).toBe(true);
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopAll();
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it('validate knows the action and checks its parameters against its schema', async () => {
+    const ok = await bin(['validate']);
+    expect(ok.stdout).toBe(`${join(project, 'rules.yaml')}: valid: 3 rules on 2 events\n`);
+    expect(ok.code).toBe(0);
+    writeFileSync(join(project, 'bad.yaml'), `version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do:\n      - setProfileAttributes: { attributs: { a: 1 } }\n`);
+    const bad = await bin(['validate', 'bad.yaml']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout + bad.stderr).toMatch(/bad\.yaml:6:\d+: error .*"attributs"/);
+  });
+
+  it('explain plans its request; test passes a case expecting it', async () => {
+    const explained = await bin(['explain', 'userLoggedIn', '--data', '-'], JSON.stringify({ namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef', payload: { loginLocation: { country: 'FR' } } }));
+    expect(explained.code).toBe(0);
+    expect(explained.stdout).toContain('setProfileAttributes #0');
+    expect(explained.stdout).toContain('PUT /basic/v1/admin/namespaces/mygame/users/0123456789abcdef0123456789abcdef/profiles/customAttributes');
+    const tested = await bin(['test']);
+    expect(tested.stdout).toContain('✓ the login country is remembered');
+    expect(tested.code).toBe(0);
+  });
+
+  it('schema includes it (with its description); --write then --check agree', async () => {
+    const printed = await bin(['schema']);
+    const schema = JSON.parse(printed.stdout) as { $defs: { action: { properties: Record<string, { description?: string }> } } };
+    expect(schema.$defs.action.properties.setProfileAttributes?.description).toContain('Update custom attributes of the user profile.');
+    expect((await bin(['schema', '--write'])).code).toBe(0);
+    expect((await bin(['schema', '--check'])).code).toBe(0);
+  });
+
+  it('the server loads it and runs it over gRPC: AGS gets the PUT with the attributes', async () => {
+    const ags: AgsStandIn = await startAgsStandIn();
+    try {
+      const app = await startApp({
+        main: join(project, 'dist', 'main.js'),
+        env: {
+          AB_BASE_URL: ags.url,
+          AB_CLIENT_ID: ags.clientId,
+          AB_CLIENT_SECRET: ags.clientSecret,
+          AB_NAMESPACE: ags.namespace,
+          ITEM_ID_TO_GRANT: 'item-1',
+          RULES_FILE: join(project, 'rules.yaml'),
+          PROTO_DIR: join(project, 'proto'),
+          ACTIONS_DIR: join(project, 'actions'),
+        },
+      });
+      ags.addItem({ id: 'item-1' });
+      const user = userId();
+      const event = { ...loginEvent({ id: userId(), userId: user, namespace: ags.namespace }), payload: { loginLocation: { country: 'FR' } } };
+      const c = client(app.address);
+      try {
+        expect((await callOnce(c, await encode(LOGIN_SERVICE, event))).code).toBe(0);
+      } finally {
+        c.close();
+      }
+      await ags.waitFor(() => ags.successes('updateCustomAttributesPartially') === 1);
+      const put = ags.serviceRequests().find((r) => r.operation === 'updateCustomAttributesPartially')!;
+      expect(put.method).toBe('PUT');
+      expect(put.path).toBe(`/basic/v1/admin/namespaces/${ags.namespace}/users/${user}/profiles/customAttributes`);
+      expect(put.body).toEqual({ lastLoginCountry: 'FR' });
+      expect(ags.violations).toEqual([]);
+    } finally {
+      await stopAll();
+      await ags.close();
+    }
+  });
+
+  it('edited after the build: every command and the server stop, naming the file and the fix (run npm run build)', async () => {
+    const source = join(project, 'actions', 'set-profile-attributes.ts');
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(source, later, later);
+    const fix = 'custom action actions/set-profile-attributes.ts: changed since the last build\n    fix: run npm run build (npm start and npm test run it first)';
+    for (const args of [['validate'], ['test'], ['schema'], ['explain', 'userLoggedIn']]) {
+      const r = await bin(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toContain(fix);
+    }
+    const started = await startApp({ main: join(project, 'dist', 'main.js'), env: { RULES_FILE: join(project, 'rules.yaml'), PROTO_DIR: join(project, 'proto'), ACTIONS_DIR: join(project, 'actions') } }).then(
+      () => 'started',
+      (error: unknown) => String(error),
+    );
+    expect(started).toContain('changed since the last build');
+    // rebuilt (compiled after the edit): loads again
+    const earlier = new Date(Date.now() - 60_000);
+    utimesSync(source, earlier, earlier);
+    expect((await bin(['build-actions'])).code).toBe(0);
+    expect((await bin(['validate'])).code).toBe(0);
+  });
+});
