@@ -21,6 +21,7 @@
  */
 import { redactText } from '../telemetry/redact.js';
 import type { StateDocument, StateStore } from '../store/state-store.js';
+import { DeadLetterWriteError } from './dead-letters.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 
 /** The section of the game partition's document holding the dead letters. */
@@ -86,9 +87,13 @@ export class StoreDeadLetterSink implements DeadLetterSink {
     };
   }
 
-  /** Adds the record (bounded as described in the module). Rejects with the store's error (the event is then redelivered). */
+  /**
+   * Adds the record (bounded as described in the module). Rejects with the store's
+   * `StateStoreUnavailableError` (the event is then redelivered), or
+   * {@link DeadLetterWriteError} once closed.
+   */
   async write(record: DeadLetterRecord): Promise<void> {
-    if (this.#closed) throw new Error('the dead-letter sink is closed');
+    if (this.#closed) throw new DeadLetterWriteError(`the ${this.#o.store.kind} state store`, 'the sink is closed');
     const { store, namespace, retentionMs, maxRecords, maxSectionBytes, maxEventBytes } = this.#o;
     let stored = JSON.parse(redactText(JSON.stringify(record))) as StoredDeadLetter;
     if (Buffer.byteLength(JSON.stringify(stored.event)) > maxEventBytes) {

@@ -77,11 +77,14 @@ function contract(kind: string, open: Open): void {
       const list = () => listStoredDeadLetters({ store, namespace: NS, retentionMs: HOUR, now: () => now });
       expect((await list()).map((r) => r.eventId)).toEqual(['ev-3', 'ev-4', 'ev-5', 'ev-6', 'ev-7']);
       now = T0 + 2 * HOUR;
+      expect(await list()).toEqual([]); // expired: not listed, even before a write drops them
       await sink.write(record(100, { at: now, payload: 'x'.repeat(5000) }));
       const after = await list();
       expect(after.map((r) => r.eventId)).toEqual(['ev-100']); // the old ones expired and were dropped on write
       expect(after[0]).toMatchObject({ eventOmitted: true, event: { id: 'ev-100' } });
       expect(JSON.stringify(await store.read({ namespace: NS }))).not.toContain('xxxx');
+      await sink.close();
+      await expect(sink.write(record(101))).rejects.toThrow(/the sink is closed/);
     });
   });
 }
