@@ -38,7 +38,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'DEDUPE_LEASE_MS', default: '60000', description: 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.' },
   { name: 'REDIS_CONNECT_TIMEOUT_MS', default: '5000', description: 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.' },
   { name: 'DEDUPE_MAX_KEYS', default: '100000', description: 'Size bound of the memory state store: most players (partitions) remembered.' },
-  { name: 'DEAD_LETTER_FILE', default: 'dead-letters.jsonl', description: 'JSON Lines file of events that failed permanently.' },
+  { name: 'DEAD_LETTER_FILE', default: 'dead-letters.jsonl', description: 'JSON Lines file of events that failed permanently (STATE_STORE=memory; cloudsave and redis keep them in the store).' },
+  { name: 'DEAD_LETTER_RETENTION_HOURS', default: '336', description: 'How long a dead letter is kept in the state store (cloudsave, redis) before it is dropped (default 14 days; at most 500 are kept).' },
   { name: 'EVENT_DEADLINE_MS', default: '25000', description: 'Time budget of one event (all its actions and retries).' },
   { name: 'SHUTDOWN_GRACE_MS', default: '20000', description: 'On SIGTERM, how long calls in flight may take to finish.' },
   { name: 'AGS_TIMEOUT_MS', default: '10000', description: 'Timeout of one HTTP attempt to AGS.' },
@@ -112,6 +113,8 @@ export interface Config {
   /** Start-up wait for Redis, ms (REDIS_CONNECT_TIMEOUT_MS). */
   readonly redisConnectTimeoutMs: number;
   readonly deadLetterFile: string;
+  /** How long a dead letter stays in the state store, ms (DEAD_LETTER_RETENTION_HOURS). */
+  readonly deadLetterRetentionMs: number;
   readonly eventDeadlineMs: number;
   readonly shutdownGraceMs: number;
   /** gRPC server limits (GRPC_MAX_CONCURRENT_STREAMS, GRPC_MAX_MESSAGE_BYTES). */
@@ -267,6 +270,7 @@ export function loadConfig(env: Env): Config {
     dedupeLeaseMs,
     redisConnectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 1),
     deadLetterFile: str(env, 'DEAD_LETTER_FILE'),
+    deadLetterRetentionMs: int(env, 'DEAD_LETTER_RETENTION_HOURS', 1) * 3_600_000,
     eventDeadlineMs,
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS'),
     grpc: { maxConcurrentStreams: int(env, 'GRPC_MAX_CONCURRENT_STREAMS', 1), maxReceiveMessageBytes: int(env, 'GRPC_MAX_MESSAGE_BYTES', 1) },

@@ -26,6 +26,8 @@ import { AgsClient } from './ags/client.js';
 import { createStateStore } from './store/create-state-store.js';
 import type { StateStore } from './store/state-store.js';
 import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
+import type { DeadLetterSink } from './delivery/dead-letters.js';
+import { StoreDeadLetterSink } from './delivery/store-dead-letters.js';
 import { createExecutor } from './delivery/executor.js';
 import { createEventHost } from './server/host.js';
 import type { EventHost } from './server/host.js';
@@ -125,12 +127,19 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   } catch (error) {
     throw new StartupError(error instanceof Error ? error.message : String(error));
   }
-  const deadLetters = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
-  try {
-    await deadLetters.check();
-  } catch (error) {
-    await store.close();
-    throw new StartupError(`DEAD_LETTER_FILE: ${error instanceof Error ? error.message : String(error)}: set it to a writable path`);
+  // memory: the JSONL file (checked writable now); cloudsave/redis: the store, shared and durable
+  let deadLetters: DeadLetterSink;
+  if (store.kind === 'memory') {
+    const file = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
+    try {
+      await file.check();
+    } catch (error) {
+      await store.close();
+      throw new StartupError(`DEAD_LETTER_FILE: ${error instanceof Error ? error.message : String(error)}: set it to a writable path`);
+    }
+    deadLetters = file;
+  } else {
+    deadLetters = new StoreDeadLetterSink({ store, namespace: config.ags.namespace, retentionMs: config.deadLetterRetentionMs });
   }
   const shutdownController = new AbortController();
   const hardStopController = new AbortController();

@@ -19,7 +19,8 @@ Usage:
   extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]
   extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]... [--timeout ms]
   extend-event-rules samples <event> | --list
-  extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name] [--force]
+  extend-event-rules replay [dead-letter-file] [--target host:port] [--rule name] [--force]
+  extend-event-rules dead-letters list [file] [--rule name] [--json]   dead letters in the store (or file)
   extend-event-rules schema [--write [path] | --check [path]]  print, write or check rules.schema.json
   extend-event-rules build-actions           compile the .ts custom actions of ACTIONS_DIR (npm run build does)
   extend-event-rules help | --version
@@ -46,7 +47,11 @@ const commands: Record<string, Command> = {
     return (await import('./validate.js')).validateCommand(args, io, { rulesFile: d.rulesFile, protoDirs: d.protoDirs, env: d.config.rulesEnv, registry: await registry(d.actionsDir) });
   },
   samples: async (args, io) => (await import('./samples.js')).samplesCommand(args, io, { protoDirs: defaults().protoDirs }),
-  replay: async (args, io) => (await import('./replay.js')).replayCommand(args, io, { protoDirs: defaults().protoDirs }),
+  replay: async (args, io) => {
+    const d = defaults();
+    return (await import('./replay.js')).replayCommand(args, io, { protoDirs: d.protoDirs, config: d.config });
+  },
+  'dead-letters': async (args, io) => (await import('./dead-letters.js')).deadLettersCommand(args, io, { config: defaults().config }),
   'build-actions': async (args, io) => (await import('./build-actions.js')).buildActionsCommand(args, io, { actionsDir: defaults().actionsDir }),
   schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io, await registry()),
   test: async (args, io) => (await import('./test.js')).testCommand(args, io, { ...authoringDefaults(), registry: await registry() }),

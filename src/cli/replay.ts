@@ -1,17 +1,22 @@
 /**
- * `extend-event-rules replay <dead-letter-file> [--target host:port] [--rule name] [--force]`:
+ * `extend-event-rules replay [dead-letter-file] [--target host:port] [--rule name] [--force]`:
  * sends each dead-lettered event again to a running event handler, with the
  * metadata header `x-event-rules-replay: <rule>` so the handler runs that rule's
  * dead-lettered action again (actions that succeeded stay done). One result
  * line per record; exit 0 when every record sent was answered OK, else 1.
  * Records of kind `unknown-outcome` (sent, answer lost, no way to look it up:
  * it may have been applied) are skipped unless `--force`.
+ * Without a file, the dead letters are read where the server writes them (see
+ * {@link openDeadLetterSource}): from the state store (cloudsave, redis) a record
+ * replayed OK is removed from it; a failed one stays.
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../events/catalog.js';
 import type { Catalog } from '../events/types.js';
-import { readDeadLetters } from '../delivery/dead-letters.js';
+import type { Config } from '../config.js';
+import { openDeadLetterSource } from './dead-letter-source.js';
 import type { DeadLetterRecord } from '../delivery/dead-letters.js';
+import type { DeadLetterSource } from './dead-letter-source.js';
 import { REPLAY_HEADER } from '../delivery/executor.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, unaryCall } from './io.js';
@@ -21,6 +26,8 @@ export interface ReplayOptions {
   readonly protoDirs: readonly string[];
   /** Deadline of one call, ms. Default: 30000. */
   readonly callTimeoutMs?: number;
+  /** The environment's configuration: where dead letters are read from when no file is given. Absent: a file is required. */
+  readonly config?: Config;
 }
 
 /** Default target: the handler's gRPC port on this machine. */
@@ -40,22 +47,39 @@ export async function replayCommand(args: string[], io: CommandIO, options: Repl
   const { positionals, values, flags } = parseArgs(args, { values: ['target', 'rule'], flags: ['force'] });
   const force = flags.has('force');
   const [file, ...extra] = positionals;
-  if (!file) throw new UsageError('replay needs the dead-letter file');
+  if (!file && !options.config) throw new UsageError('replay needs the dead-letter file');
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
   const target = values.get('target') ?? DEFAULT_REPLAY_TARGET;
   const ruleFilter = values.get('rule');
   const timeoutMs = options.callTimeoutMs ?? 30_000;
 
-  const read = await readDeadLetters(file);
-  for (const p of read.problems) io.stderr.write(`${file}:${p.line}: skipped: ${p.reason}\n`);
-  if (read.incompleteTail) io.stderr.write(`${file}: skipped an incomplete last line (a write cut short)\n`);
+  const source = await openDeadLetterSource(options.config, file);
+  try {
+    return await replayFrom(source, io, { target, ruleFilter, force, timeoutMs, protoDirs: options.protoDirs });
+  } finally {
+    await source.close();
+  }
+}
+
+interface ReplayRun {
+  readonly target: string;
+  readonly ruleFilter: string | undefined;
+  readonly force: boolean;
+  readonly timeoutMs: number;
+  readonly protoDirs: readonly string[];
+}
+
+async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRun): Promise<number> {
+  const { target, ruleFilter, force, timeoutMs } = run;
+  const read = await source.read();
+  for (const p of read.problems) io.stderr.write(`${p}\n`);
   const records = read.records.filter((r) => ruleFilter === undefined || r.rule === ruleFilter);
   if (records.length === 0) {
-    io.stdout.write(`no dead letters${ruleFilter !== undefined ? ` for rule ${ruleFilter}` : ''} in ${file}\n`);
+    io.stdout.write(`no dead letters${ruleFilter !== undefined ? ` for rule ${ruleFilter}` : ''} in ${source.where}\n`);
     return read.problems.length > 0 ? 1 : 0;
   }
 
-  const catalog: Catalog = await loadCatalog({ dirs: options.protoDirs });
+  const catalog: Catalog = await loadCatalog({ dirs: run.protoDirs });
   const client = new grpc.Client(target, grpc.credentials.createInsecure());
   let failures = 0;
   let skipped = 0;
@@ -64,6 +88,11 @@ export async function replayCommand(args: string[], io: CommandIO, options: Repl
       if (record.kind === 'unknown-outcome' && !force) {
         skipped++;
         io.stdout.write(`SKIPPED ${describe(record)}: outcome unknown (it may have been applied): check in AGS, replay with --force to send it again\n`);
+        continue;
+      }
+      if (record.eventOmitted) {
+        failures++;
+        io.stdout.write(`FAILED ${describe(record)}: the event was too large to keep in the store (only its id was kept): resend it from its source\n`);
         continue;
       }
       const resolved = catalog.resolve(record.service);
@@ -82,7 +111,8 @@ export async function replayCommand(args: string[], io: CommandIO, options: Repl
       }
       const error = await callOnce(client, resolved.service.path, bytes, record.rule, timeoutMs);
       if (!error) {
-        io.stdout.write(`OK ${describe(record)}\n`);
+        const removed = source.remove ? await source.remove(record) : false;
+        io.stdout.write(`OK ${describe(record)}${removed ? ' (removed from the store)' : ''}\n`);
       } else {
         failures++;
         io.stdout.write(`${grpc.status[error.code] ?? error.code} ${describe(record)}: ${error.details || error.message}\n`);

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,13 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
 import type { DeadLetterRecord } from '../../src/delivery/dead-letters.js';
 import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
+import { deadLettersCommand } from '../../src/cli/dead-letters.js';
+import { loadConfig } from '../../src/config.js';
+import { StoreDeadLetterSink, listStoredDeadLetters } from '../../src/delivery/store-dead-letters.js';
+import { createRedisStateStore } from '../../src/store/redis-state-store.js';
+import { describeWith, executable } from '../support/prereq.js';
+import { startRedis } from '../support/redis.js';
+import type { RedisProcess } from '../support/redis.js';
 
 const LOGGED_IN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 const PROTO_DIRS = [FIXTURE_PROTO_DIR];
@@ -149,5 +156,54 @@ describe('replay command', () => {
 
   it('no file argument is a usage error', async () => {
     await expect(replayCommand([], io().io, { protoDirs: PROTO_DIRS })).rejects.toThrow('needs the dead-letter file');
+  });
+});
+
+describe('dead-letters list (file: STATE_STORE memory)', () => {
+  it('one line per dead letter (when, rule/action, event, id, kind, reason); --json the records; --rule filters', async () => {
+    const file = await deadLetterFile([record('e1', 'welcome'), { ...record('e2', 'vip'), kind: 'unknown-outcome' }]);
+    const config = loadConfig({ DEAD_LETTER_FILE: file, AB_NAMESPACE: 'mygame' });
+    expect(config.stateStore).toBe('memory');
+    const t = io();
+    expect(await deadLettersCommand(['list'], t.io, { config })).toBe(0);
+    expect(t.out().split('\n')).toEqual([
+      '2026-03-11T10:00:00.000Z welcome/grantItem#0 userLoggedIn e1 failed: AgsError: fulfillItem failed: 404 (HTTP 404, errorCode 30341)',
+      '2026-03-11T10:00:00.000Z vip/grantItem#0 userLoggedIn e2 unknown-outcome: AgsError: fulfillItem failed: 404 (HTTP 404, errorCode 30341)',
+      `2 dead letters in ${file}`,
+      '',
+    ]);
+    const j = io();
+    expect(await deadLettersCommand(['list', '--json', '--rule', 'vip'], j.io, { config })).toBe(0);
+    expect((JSON.parse(j.out()) as DeadLetterRecord[]).map((r) => r.eventId)).toEqual(['e2']);
+    await expect(deadLettersCommand([], io().io, { config })).rejects.toThrow(/needs a subcommand: list/);
+  });
+});
+
+describeWith(executable('redis-server', 'redis-server'), 'replay from the redis state store (no file given)', () => {
+  let redis: RedisProcess;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('reads the store the environment names, removes what replayed OK, keeps what failed', async () => {
+    const store = await createRedisStateStore({ url: redis.url });
+    await store.ready();
+    cleanups.push(() => store.close());
+    const sink = new StoreDeadLetterSink({ store, namespace: 'mygame', retentionMs: 3_600_000, now: () => Date.parse('2026-03-11T10:00:01.000Z') });
+    await sink.write(record('ok-1', 'welcome'));
+    await sink.write(record('down-1', 'welcome'));
+    const server = await startRecorder(new Set(['down-1']));
+    const config = loadConfig({ STATE_STORE: 'redis', REDIS_URL: redis.url, AB_NAMESPACE: 'mygame', DEAD_LETTER_RETENTION_HOURS: '1000000' });
+    const t = io();
+    const code = await replayCommand(['--target', server.address], t.io, { protoDirs: PROTO_DIRS, config });
+    expect(code).toBe(1);
+    expect(t.out()).toMatch(/^OK welcome\/grantItem#0 userLoggedIn ok-1 \(removed from the store\)$/m);
+    expect(t.out()).toMatch(/^UNAVAILABLE welcome\/grantItem#0 userLoggedIn down-1: store down$/m);
+    expect(server.received).toHaveLength(2);
+    const left = await listStoredDeadLetters({ store, namespace: 'mygame', retentionMs: Number.MAX_SAFE_INTEGER });
+    expect(left.map((r) => r.eventId)).toEqual(['down-1']);
   });
 });

@@ -141,6 +141,39 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       expect(ags.violations).toEqual([]);
     });
 
+    it('a dead letter written by one replica lives in Redis: listed by `dead-letters list`, replayed through the other replica, then removed', async () => {
+      const u = userId();
+      const e = await encode(LOGIN_SERVICE, loginEvent({ id: `evt-dl-redis-${u}`, userId: u }));
+      ags.fail('/fulfillment', [{ status: 404, body: { errorCode: 30341, errorMessage: 'item not found' } }]);
+      expect((await callOnce(replicas[0]!, e)).code).toBe(grpc.status.OK); // permanent: dead-lettered, answered OK
+      expect(grantsByUser(ags).get(u)).toBeUndefined();
+      const cli = async (...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+        const child = spawn(process.execPath, [DIST_CLI, ...args], {
+          cwd: tempDir('eer-e2e-dl-redis-'),
+          env: { PATH: process.env.PATH ?? '', PROTO_DIR, REDIS_URL: redis.url, AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        const code = await new Promise<number | null>((res) => child.once('exit', (cd) => res(cd)));
+        return { code, stdout, stderr };
+      };
+      const listed = await cli('dead-letters', 'list', '--rule', 'grant-item-on-login');
+      expect(listed.stderr).toBe('');
+      expect(listed.stdout).toMatch(new RegExp(`^\\S+Z grant-item-on-login/grantItem#0 userLoggedIn evt-dl-redis-${u} failed: AgsError: .*\\(HTTP 404, errorCode 30341\\)$`, 'm'));
+      expect(listed.stdout).toMatch(/in the redis state store \(namespace mygame\)/);
+      expect(listed.stdout).not.toContain(ags.clientSecret);
+
+      const replayed = await cli('replay', '--rule', 'grant-item-on-login', '--target', apps[1]!.address);
+      expect(replayed.stdout).toMatch(new RegExp(`^OK grant-item-on-login/grantItem#0 userLoggedIn evt-dl-redis-${u} \\(removed from the store\\)$`, 'm'));
+      expect(grantsByUser(ags).get(u)).toBe(1);
+      const json = JSON.parse((await cli('dead-letters', 'list', '--json')).stdout) as { eventId: string }[];
+      expect(json.map((r) => r.eventId)).not.toContain(`evt-dl-redis-${u}`);
+      expect(ags.violations).toEqual([]);
+    });
+
     it('an event without an id is keyed by the digest of its wire bytes', async () => {
       const u = userId();
       const e = await encode(LOGIN_SERVICE, loginEvent({ id: '', userId: u }));
@@ -153,10 +186,10 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     });
   });
 
-  it('a permanent failure is dead-lettered and answered OK; replay after the fix grants once', async () => {
+  it('STATE_STORE=memory: a permanent failure is dead-lettered to DEAD_LETTER_FILE and answered OK; replay after the fix grants once', async () => {
     const dir = tempDir('eer-e2e-dl-');
     const deadLetterFile = join(dir, 'dead-letters.jsonl');
-    const app = await startApp({ env: liveEnv({ ITEM_ID_TO_GRANT: 'item-later', DEAD_LETTER_FILE: deadLetterFile }) });
+    const app = await startApp({ env: liveEnv({ STATE_STORE: 'memory', ITEM_ID_TO_GRANT: 'item-later', DEAD_LETTER_FILE: deadLetterFile }) });
     const c = connect(app);
     const u = userId();
     const e = await encode(LOGIN_SERVICE, loginEvent({ id: 'evt-permanent', userId: u }));

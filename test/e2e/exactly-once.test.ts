@@ -6,7 +6,7 @@
  * SIGKILL, restarted, two replicas), the stand-in, a gRPC sender.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
@@ -198,30 +198,33 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   it('at most once: updateStat INCREMENT sent, answer lost, no lookup -> an unknown-outcome dead letter, no second effect; replay skips it unless --force', async () => {
     const dir = tempDir('eer-e2e-amo-');
     const rules = join(dir, 'rules.yaml');
-    const deadLetterFile = join(dir, 'dead-letters.jsonl');
     writeFileSync(rules, 'version: 1\nrules:\n  - name: count-logins\n    on: userLoggedIn\n    do:\n      - updateStat: { statCode: logins, value: 1 }\n');
-    const app = await startApp({ env: env({ RULES_FILE: rules, DEAD_LETTER_FILE: deadLetterFile }) });
+    const app = await startApp({ env: env({ RULES_FILE: rules }) });
     const c = connect(app);
     const { encoded } = await events(1, 'amo');
     ags.fail('/statitems/value', [{ reset: true, afterEffect: true }]);
     for (let i = 0; i < 3; i++) expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.OK);
     const increments = (): number => actionCalls(ags).filter((q) => q.operation === 'updateUserStatItemValue').length;
     expect(increments()).toBe(1);
-    const letters = readFileSync(deadLetterFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'count-logins', action: 'updateStat' });
-
-    const replay = async (...extra: string[]): Promise<string> => {
-      const child = spawn(process.execPath, [DIST_CLI, 'replay', deadLetterFile, '--target', app.address, ...extra], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // the dead letter lives in Cloud Save (the default store), read by the CLI with the server's environment
+    const cli = async (...args: string[]): Promise<string> => {
+      const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
       await new Promise((r) => child.once('exit', r));
       return out;
     };
-    expect(await replay()).toMatch(/^SKIPPED count-logins\/updateStat#0 .*outcome unknown/m);
+    const letters = JSON.parse(await cli('dead-letters', 'list', '--json')) as Record<string, unknown>[];
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'count-logins', action: 'updateStat' });
+    expect(await cli('dead-letters', 'list')).toMatch(/^\S+Z count-logins\/updateStat#0 userLoggedIn \S+ unknown-outcome: /m);
+
+    expect(await cli('replay', '--target', app.address)).toMatch(/^SKIPPED count-logins\/updateStat#0 .*outcome unknown/m);
     expect(increments()).toBe(1);
-    expect(await replay('--force')).toMatch(/^OK count-logins\/updateStat#0/m);
+    expect(JSON.parse(await cli('dead-letters', 'list', '--json'))).toHaveLength(1); // skipped: kept
+    expect(await cli('replay', '--target', app.address, '--force')).toMatch(/^OK count-logins\/updateStat#0 .*\(removed from the store\)$/m);
     expect(increments()).toBe(2); // forced: the operator checked AGS and chose to send it again
+    expect(JSON.parse(await cli('dead-letters', 'list', '--json'))).toEqual([]); // replayed OK: removed
   });
 
   it('kill -9 while AGS applies the grant (between its effect and the done mark): after the lease, the redelivery reconciles instead of granting again', async () => {

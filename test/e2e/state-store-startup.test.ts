@@ -52,9 +52,9 @@ describeWith(builtApp(), 'e2e: state store start-up (issue 13)', () => {
     expect(ags.serviceRequests().filter((q) => q.path.startsWith('/cloudsave/'))).toEqual([]);
   });
 
-  it('an unwritable DEAD_LETTER_FILE stops the app at start-up, naming it', async () => {
+  it('STATE_STORE=memory: an unwritable DEAD_LETTER_FILE stops the app at start-up, naming it', async () => {
     const path = join(tempDir('eer-e2e-dlf-'), 'missing-dir', 'dead-letters.jsonl');
-    const app = await startApp({ env: env({ DEAD_LETTER_FILE: path }), waitServing: false });
+    const app = await startApp({ env: env({ STATE_STORE: 'memory', DEAD_LETTER_FILE: path }), waitServing: false });
     expect((await app.exited).code).toBe(1);
     expect(app.stderr()).toContain(`DEAD_LETTER_FILE: cannot write dead letter to ${path}`);
   });

@@ -165,7 +165,9 @@ rules:
       expect(metricValue(await app.metrics(), 'event_rules_firings_suppressed_total', { rule: 'first-login-bonus', reason: 'limit' })).toBe(1);
 
       ags.addItem({ id: 'later-item' });
-      const child = spawn(process.execPath, [DIST_CLI, 'replay', deadLetterFile, '--target', app.address], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // the default store (Cloud Save) holds the dead letter: replay reads it with the server's environment
+      const storeEnv = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' };
+      const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...storeEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
       const code = await new Promise<number | null>((res) => child.once('exit', (cd) => res(cd)));

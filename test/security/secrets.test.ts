@@ -13,10 +13,11 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
+import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { assertBuilt, runBin, startServer, waitFor, workspace } from '../cli/support.js';
 import type { RunResult, RunningServer, Workspace } from '../cli/support.js';
@@ -181,16 +182,22 @@ cases:
     const target = `127.0.0.1:${server.port}`;
     const send = record('send', await runBin(['send', 'userLoggedIn', '--data', 'event.json', '--target', target], { cwd, env }));
     expect(send.code).toBe(0);
-    const deadLetterFile = join(cwd, 'dead-letters.jsonl');
-    await waitFor('the dead letter', () => (existsSync(deadLetterFile) && readFileSync(deadLetterFile, 'utf8').includes('refused') ? true : undefined));
-    record('replay', await runBin(['replay', deadLetterFile, '--target', target], { cwd, env }));
-    await waitFor('the replayed dead letter', () => (readFileSync(deadLetterFile, 'utf8').trim().split('\n').length >= 2 ? true : undefined));
+    // the default store (Cloud Save): dead letters live in the admin game record
+    const deadLetters = (): string => JSON.stringify(ags.cloudSave.adminRecord(undefined, DEFAULT_RECORD_KEY)?.value ?? null);
+    await waitFor('the dead letter', () => (deadLetters().includes('refused') ? true : undefined));
+    const listed = record('dead-letters list --json', await runBin(['dead-letters', 'list', '--json'], { cwd, env }));
+    expect(listed.stdout).toContain('refused');
+    record('dead-letters list', await runBin(['dead-letters', 'list'], { cwd, env }));
+    const firstLetter = deadLetters();
+    record('replay', await runBin(['replay', '--target', target], { cwd, env }));
+    // refused again: a newer dead letter replaces the first
+    await waitFor('the replayed dead letter', () => (deadLetters() !== firstLetter && deadLetters().includes('refused') ? true : undefined));
     const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
     await server.stop();
     outputs.push(
       { what: 'server stdout', text: server.lines().map((l) => JSON.stringify(l)).join('\n') },
       { what: 'server stderr', text: server.stderr() },
-      { what: 'dead letters', text: readFileSync(deadLetterFile, 'utf8') },
+      { what: 'dead letters', text: deadLetters() },
       { what: 'metrics', text: metrics },
     );
 
