@@ -92,7 +92,9 @@ export async function stopAll(): Promise<void> {
 
 export interface AppProcess {
   readonly child: ChildProcess;
+  /** The gRPC port the app bound (it is given PORT=0): read from its start-up line; throws before that line. */
   readonly port: number;
+  /** The metrics port the app bound (PROMETHEUS_PORT=0), likewise. */
   readonly metricsPort: number;
   /** `127.0.0.1:<port>` */
   readonly address: string;
@@ -127,14 +129,13 @@ export interface StartAppOptions {
  * Resolves once gRPC health says SERVING (unless `waitServing: false`).
  */
 export async function startApp(options: StartAppOptions): Promise<AppProcess> {
-  const port = await freePort();
-  const metricsPort = await freePort();
   const cwd = tempDir('eer-e2e-app-');
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
-    PORT: String(port),
-    PROMETHEUS_PORT: String(metricsPort),
+    // port 0: the app binds free ports itself and says which in its start-up line (no race with other tests)
+    PORT: '0',
+    PROMETHEUS_PORT: '0',
     PROTO_DIR: PROTO_DIR,
     RULES_FILE: RULES_FILE,
     RULES_WATCH: 'false',
@@ -172,11 +173,24 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
   });
 
   const logsMatching = (msg: RegExp): Record<string, unknown>[] => logs.filter((l) => typeof l.msg === 'string' && msg.test(l.msg));
+  /** A port from the start-up line `serving N events on :PORT` (its fields `port`, `metricsPort`). */
+  const bound = (field: 'port' | 'metricsPort'): number => {
+    const line = logsMatching(/^serving \d+ events on :/)[0];
+    const value = line?.[field];
+    if (typeof value !== 'number' || value === 0) throw new Error(`the app has not logged its ${field} yet (stderr: ${stderr.slice(-300)})`);
+    return value;
+  };
   const app: AppProcess = {
     child,
-    port,
-    metricsPort,
-    address: `127.0.0.1:${port}`,
+    get port() {
+      return bound('port');
+    },
+    get metricsPort() {
+      return bound('metricsPort');
+    },
+    get address() {
+      return `127.0.0.1:${bound('port')}`;
+    },
     logs,
     stderr: () => stderr,
     logsMatching,
@@ -192,12 +206,13 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
     exited,
     stop: () => stopChild(child),
     async metrics() {
-      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      const res = await fetch(`http://127.0.0.1:${bound('metricsPort')}/metrics`);
       return await res.text();
     },
   };
 
   if (options.waitServing ?? true) {
+    await app.waitForLog(/^serving \d+ events on :/, undefined, 30_000);
     const health = healthClient(app.address);
     try {
       await waitUntil(
