@@ -13,7 +13,7 @@ import { parseInstant } from '../rules/instant.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
 import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocument } from '../state/evaluate.js';
+import { evaluateOnDocuments } from '../state/evaluate.js';
 import { playerHistory } from './history.js';
 import type { StateDocument } from '../store/state-store.js';
 import { diffValues } from './diff.js';
@@ -186,7 +186,8 @@ class Loader {
 
   /**
    * `history: { <userId>: { events: [{ event, at }], firings: [{ rule, at }] } }`:
-   * each player's record before the case's event, built as the server would have.
+   * each player's record before the case's event, built as the server would
+   * have; the record of a `limit.key` value (a party id...) under that value.
    */
   history(value: unknown, path: Path): Map<string, StateDocument> {
     const out = new Map<string, StateDocument>();
@@ -445,7 +446,8 @@ function setDiff(what: string, expected: readonly string[], actual: readonly str
 function evaluateCase(c: RuleTestCase, rules: RuleSet): EvaluationResult {
   if (!rules.needsState(c.service.fullName)) return rules.evaluate(c.service.fullName, c.event, { now: c.now });
   const user = typeof c.event.userId === 'string' ? c.event.userId : '';
-  return evaluateOnDocument(c.history.get(user), { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() }).result;
+  // the player's record is history[userId]; a key's record (limit.key: a party...) is history[<the key's value>]
+  return evaluateOnDocuments((who) => c.history.get(who.key ?? who.userId ?? ''), user, { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() });
 }
 
 /** One rule's outcome as text, with the state a limit or cooldown read: `daily: suppressed (limit: 1 of 1 per day Asia/Tokyo)`. */

@@ -23,7 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { playerHistory } from '../authoring/history.js';
 import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocument } from '../state/evaluate.js';
+import { evaluateOnDocuments } from '../state/evaluate.js';
 import type { StateDocument } from '../store/state-store.js';
 import { formatProblems } from '../rules/format.js';
 import { parseInstant } from '../rules/instant.js';
@@ -171,7 +171,8 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (rules.needsState(service.fullName)) {
     // as the server: the player's record (--history, else empty) with this event recorded, limits decided
     const key = eventKey(event);
-    evaluation = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true }).result;
+    // a rule counting under limit.key reads its own firings from the same --history (a rule's firings are either per player or per key)
+    evaluation = evaluateOnDocuments(() => history, typeof event.userId === 'string' ? event.userId : undefined, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true });
   } else {
     evaluation = rules.evaluate(service.fullName, event, { now, trace: true });
   }

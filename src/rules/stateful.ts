@@ -10,6 +10,7 @@ import type { StreakSpec } from '../state/ledger.js';
 import { WindowSpecError, parseWindow } from '../state/windows.js';
 import type { Window } from '../state/windows.js';
 import type { PathSegment } from './source.js';
+import type { CompiledValue } from './template.js';
 import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
 import { didYouMean } from './suggest.js';
@@ -22,6 +23,21 @@ export interface StateUses {
   readonly streaks: readonly { readonly event: string; readonly service: string; readonly spec: StreakSpec }[];
   /** `fired`: rule name and window. */
   readonly fired: readonly { readonly rule: string; readonly window: Window }[];
+}
+
+/** `${event.userId}` (spaces allowed as in any template): the default key, the player. */
+const PLAYER_KEY = /^\$\{\s*event\.userId\s*\}$/;
+
+/**
+ * A rule's state key other than the player (`limit.key`, a cooldown's `key`),
+ * compiled: its firings are counted in the record of the key's value (e.g. a
+ * party), in the state store's named partition of that value.
+ */
+export interface StateKeySpec {
+  /** As written (`${event.payload.partyId}`). */
+  readonly text: string;
+  /** The value per event (a constant: one game-wide counter). */
+  readonly value: CompiledValue;
 }
 
 type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string) => void;
@@ -143,8 +159,41 @@ export class StatefulChecks {
     }
   }
 
-  /** Compiles `cooldown: 6h` (a duration). */
+  /**
+   * Compiles `limit.key` and the cooldown's `key` into the rule's one state
+   * key: absent, or exactly `${event.userId}`, is the player (undefined);
+   * both given must be the same text (one record decides the firing).
+   * `compile` compiles a template as action parameters are (env, event paths).
+   */
+  compileStateKey(limitKey: unknown, cooldownKey: unknown, base: readonly PathSegment[], compile: (value: string, path: PathSegment[]) => CompiledValue): StateKeySpec | undefined {
+    const given = [
+      ...(typeof limitKey === 'string' ? [{ text: limitKey, path: [...base, 'limit', 'key'] }] : []),
+      ...(typeof cooldownKey === 'string' ? [{ text: cooldownKey, path: [...base, 'cooldown', 'key'] }] : []),
+    ];
+    if (given.length === 0) return undefined;
+    const playerOf = (text: string): boolean => PLAYER_KEY.test(text);
+    if (given.length === 2 && given[0]!.text !== given[1]!.text && !(playerOf(given[0]!.text) && playerOf(given[1]!.text))) {
+      this.report(given[1]!.path, 'state-key', `the cooldown counts under "${given[1]!.text}" but the limit under "${given[0]!.text}": one rule's firings are counted under one key`, `write the same key in both (or leave both out to count per player)`);
+      return undefined;
+    }
+    const { text, path } = given[0]!;
+    if (playerOf(text)) return undefined;
+    const value = compile(text, path);
+    return { text, value };
+  }
+
+  /** Reports `fired` on rules whose firings are counted under another key than the player's (their firings are not in the player's record). */
+  checkFiredKeyed(keyed: ReadonlyMap<string, string>): void {
+    for (const ref of this.#firedRefs) {
+      const key = keyed.get(ref.rule);
+      if (key === undefined) continue;
+      this.report(ref.path, 'state-key', `fired: rule "${ref.rule}" counts its firings under "${key}", not per player, so the player's record does not have them`, `use a limit or cooldown on "${ref.rule}" itself, or count the player's own events with {"count": [event, window]}`);
+    }
+  }
+
+  /** Compiles `cooldown: 6h` (a duration) or `cooldown: { duration: 6h, key }`. */
   compileCooldown(raw: unknown, path: readonly PathSegment[]): CooldownSpec | undefined {
+    if (isObject(raw) && typeof raw.duration === 'string') return this.compileCooldown(raw.duration, [...path, 'duration']);
     if (typeof raw !== 'string') return undefined;
     let w: Window | undefined;
     try {
