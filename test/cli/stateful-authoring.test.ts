@@ -157,6 +157,17 @@ cases:
     expect(r.code).toBe(0);
   });
 
+  it('the README\'s stateful example is a valid rule', async () => {
+    ws = workspace();
+    const readme = readFileSync(resolve(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /### 7\. Remember the player[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    ws.write('rules.yaml', `version: 1\nrules:\n${block!}`);
+    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
+    expect(r.stdout).toMatch(/valid: 1 rule on 1 event/);
+    expect(r.code).toBe(0);
+  });
+
   itWith(sharedSpecs(), 'the limit.key examples of docs/stateful-rules.md are valid rules on the AGS protos', async () => {
     ws = workspace();
     const doc = readFileSync(resolve(REPO_ROOT, 'docs/stateful-rules.md'), 'utf8');
