@@ -454,7 +454,7 @@ function evaluateCase(c: RuleTestCase, rules: RuleSet): EvaluationResult {
 export function outcomeText(o: RuleOutcome): string {
   const f = o.firing;
   const state = f
-    ? [f.limit ? `limit: ${f.limit.fired} of ${f.limit.count} per ${f.limit.per}` : '', f.cooldown ? `cooldown ${f.cooldown.duration}, last firing ${f.cooldown.lastFiring ?? 'never'}` : '', f.decision === 'again' ? 'already fired for this event' : '']
+    ? [f.limit ? `limit: ${f.limit.fired} of ${f.limit.count} per ${f.limit.per}${f.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : ''}` : '', f.cooldown ? `cooldown ${f.cooldown.duration}, last firing ${f.cooldown.lastFiring ?? 'never'}` : '', f.decision === 'again' ? 'already fired for this event' : '']
         .filter(Boolean)
         .join('; ')
     : '';

@@ -89,8 +89,9 @@ function renderText(x: Explanation): string {
     if (w.activeFrom === undefined && w.activeUntil === undefined) out.push('    ✓ window: always active');
     else out.push(`    ${w.active ? '✓' : '✗'} window: ${w.activeFrom !== undefined ? `from ${w.activeFrom} ` : ''}${w.activeUntil !== undefined ? `until ${w.activeUntil} (exclusive) ` : ''}- now is ${x.now}`);
     const f = r.firing;
-    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
-    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}: last firing ${f.cooldown.lastFiring ?? 'never'}`);
+    const under = f?.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : '';
+    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per}${under} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
+    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}${under}: last firing ${f.cooldown.lastFiring ?? 'never'}`);
     if (r.condition === null) out.push('    ✓ when: (none: always matches)');
     else {
       out.push('    when:');
