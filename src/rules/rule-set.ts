@@ -17,7 +17,7 @@ import { horizonOf } from '../state/ledger.js';
 import type { StateNeeds, StreakSpec } from '../state/ledger.js';
 import { streakKey } from '../state/ledger.js';
 import type { StateKeySpec, StateUses } from './stateful.js';
-import { textOf } from './template.js';
+import { readPath, textOf } from './template.js';
 
 /** One `do` entry, compiled. */
 export interface CompiledAction {
@@ -242,7 +242,8 @@ export class RuleSet {
           if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
           const key = stateKeyOf(rule.stateKey, event);
           if (key.ok) keyed.push({ rule: rule.name, key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
-          else if (failed === undefined) {
+          else {
+            // uncounted, no action of the rule may run (not even those whose parameters resolved)
             failed = `${key.problem} (the rule cannot be counted)`;
             const failure = new StateKeyUnresolvedError(rule.name, rule.stateKey.text, key.problem);
             for (let k = 0; k < planned.length; k++) planned[k] = { ...planned[k]!, params: {}, failure };
@@ -270,6 +271,12 @@ const MAX_KEY_CHARS = 512;
 
 /** The key's value for this event: a non-empty text, or why not. */
 function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {
+  // every field read must hold a value: `party-${...}` with no party is not the key "party-"
+  for (const f of spec.fields) {
+    const fv = readPath(event, f.path);
+    const bad = fv === undefined || fv === null ? 'is not in the event' : fv === '' ? 'is empty' : typeof fv === 'object' ? 'is not a text' : undefined;
+    if (bad !== undefined) return { ok: false, problem: spec.fields.length === 1 && spec.text === `\${${f.raw}}` ? `key ${spec.text} ${bad} for this event` : `key ${spec.text}: \${${f.raw}} ${bad} for this event` };
+  }
   let v: unknown;
   try {
     v = spec.value.constant ? spec.value.value : spec.value.resolve(event);

@@ -10,6 +10,9 @@ import type { StreakSpec } from '../state/ledger.js';
 import { WindowSpecError, parseWindow } from '../state/windows.js';
 import type { Window } from '../state/windows.js';
 import type { PathSegment } from './source.js';
+import type { Type } from 'protobufjs';
+import { kindAt } from './action-params.js';
+import { parseTemplate } from './template.js';
 import type { CompiledValue } from './template.js';
 import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
@@ -38,6 +41,12 @@ export interface StateKeySpec {
   readonly text: string;
   /** The value per event (a constant: one game-wide counter). */
   readonly value: CompiledValue;
+  /**
+   * The event fields the key reads (`raw` as written inside `${}`): each must
+   * be a non-empty text or number for the event to be counted, so an unset
+   * field never folds into one shared counter (`party-` for `party-${...}`).
+   */
+  readonly fields: readonly { readonly raw: string; readonly path: readonly string[] }[];
 }
 
 type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string) => void;
@@ -163,9 +172,10 @@ export class StatefulChecks {
    * Compiles `limit.key` and the cooldown's `key` into the rule's one state
    * key: absent, or exactly `${event.userId}`, is the player (undefined);
    * both given must be the same text (one record decides the firing).
-   * `compile` compiles a template as action parameters are (env, event paths).
+   * `compile` compiles a template as action parameters are (env, event paths);
+   * `type` (the event's message) refuses a key reading a message or list field.
    */
-  compileStateKey(limitKey: unknown, cooldownKey: unknown, base: readonly PathSegment[], compile: (value: string, path: PathSegment[]) => CompiledValue): StateKeySpec | undefined {
+  compileStateKey(limitKey: unknown, cooldownKey: unknown, base: readonly PathSegment[], compile: (value: string, path: PathSegment[]) => CompiledValue, type?: Type): StateKeySpec | undefined {
     const given = [
       ...(typeof limitKey === 'string' ? [{ text: limitKey, path: [...base, 'limit', 'key'] }] : []),
       ...(typeof cooldownKey === 'string' ? [{ text: cooldownKey, path: [...base, 'cooldown', 'key'] }] : []),
@@ -179,7 +189,17 @@ export class StatefulChecks {
     const { text, path } = given[0]!;
     if (playerOf(text)) return undefined;
     const value = compile(text, path);
-    return { text, value };
+    const fields: { raw: string; path: readonly string[] }[] = [];
+    for (const part of parseTemplate(text).parts) {
+      if (typeof part === 'string' || part.kind !== 'event') continue;
+      fields.push({ raw: part.raw, path: part.path });
+      // a message, list or map field is never a text: no event could be counted
+      const kind = kindAt(type, part.path);
+      if (kind.probes.length > 0 && kind.probes.every((p) => typeof p === 'object' && p !== null)) {
+        this.report(path, 'state-key', `the key reads \${${part.raw}}, ${kind.label}: a key is a text (an id), so no event could be counted`, `read a text or number field inside it (e.g. \${${part.raw}.id})`);
+      }
+    }
+    return { text, value, fields };
   }
 
   /** Reports `fired` on rules whose firings are counted under another key than the player's (their firings are not in the player's record). */

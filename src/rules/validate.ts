@@ -305,7 +305,7 @@ class Compiler {
         return;
       }
       case 'type':
-        this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : undefined);
+        this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : quoteFix(e.data, p.type, path));
         return;
       case 'pattern':
         if (path[path.length - 1] === 'activeFrom' || path[path.length - 1] === 'activeUntil') {
@@ -333,6 +333,12 @@ class Compiler {
       case 'minItems':
         if (path[path.length - 1] === 'do') {
           this.report(path, 'schema', 'the rule has no actions: "do" needs at least one', undefined);
+          return;
+        }
+        break;
+      case 'minLength':
+        if (e.data === '') {
+          this.report(path, 'schema', `${where} ${e.message ?? 'is empty'}`, `write a value, or remove ${String(path[path.length - 1])}`);
           return;
         }
         break;
@@ -510,7 +516,7 @@ class Compiler {
     const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
     const stateUses = this.stateful.usesOf(i);
     const keyOf = (v: unknown): unknown => (isObject(v) ? v.key : undefined);
-    const stateKey = this.stateful.compileStateKey(keyOf(raw.limit), keyOf(raw.cooldown), base, (value, path) => this.compileValue(value, path, type));
+    const stateKey = this.stateful.compileStateKey(keyOf(raw.limit), keyOf(raw.cooldown), base, (value, path) => this.compileValue(value, path, type), type);
     if (stateKey && typeof raw.name === 'string') this.#keyedRules.set(raw.name, stateKey.text);
     return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}), ...(stateKey ? { stateKey } : {}) };
   }
@@ -742,4 +748,14 @@ class Compiler {
     }
     return { constant: true, value };
   }
+}
+
+/** A fix for a value of the wrong type where a text is expected: `key: 5` -> quote it; `cooldown: 6` -> give the unit. */
+function quoteFix(data: unknown, type: unknown, path: readonly PathSegment[]): string | undefined {
+  const wantsText = type === 'string' || (Array.isArray(type) && type.includes('string'));
+  if (!wantsText) return undefined;
+  const last = path[path.length - 1];
+  if (typeof data === 'number' && (last === 'cooldown' || last === 'duration' || last === 'per')) return `write a duration with its unit: "${data}h", "${data}m" or "PT${data}H"`;
+  if (typeof data === 'number' || typeof data === 'boolean') return `write it as a text in quotes: "${String(data)}"`;
+  return typeof data === 'object' && data !== null ? 'write one text, not a list or a map' : undefined;
 }

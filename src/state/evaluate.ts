@@ -111,7 +111,9 @@ export function applyKeyedDecisions(result: EvaluationResult, decisions: Readonl
   const suppressed = new Set<string>();
   const outcomes = result.outcomes.map((o): RuleOutcome => {
     const firing = decisions.get(o.rule);
-    if (!firing || o.outcome !== 'matched') return o;
+    // an `error` outcome (an action's parameters failed) is refused by its limit as a `matched` one: nothing runs
+    if (!firing || (o.outcome !== 'matched' && o.outcome !== 'error')) return o;
+    if (firing.decision !== 'suppressed' && o.outcome === 'error') return o;
     if (firing.decision !== 'suppressed') return { ...o, firing };
     suppressed.add(o.rule);
     return { rule: o.rule, outcome: 'suppressed', firing, ...(o.condition ? { condition: o.condition } : {}) };
