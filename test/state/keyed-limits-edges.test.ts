@@ -7,7 +7,9 @@
  * a keyed firing refused by its limit while an action's parameters fail; a
  * rule gaining or losing its key across a reload.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
@@ -292,4 +294,35 @@ ${body}
     expect(ps.map((p) => `${p.line}:${p.column} ${p.code}`)).toEqual(['11:30 state-key']);
     expect(ps[0]?.fix).toMatch(/limit or cooldown on "party-bonus" itself/);
   });
+});
+
+describe('the committed rules.schema.json (what editors check) takes exactly the documented key forms', () => {
+  const rule = (extra: Record<string, unknown>) => ({ version: 1, rules: [{ name: 'r', on: 'partyUserJoined', do: [{ log: { message: 'x' } }], ...extra }] });
+  const K = '${event.payload.party.partyId}';
+  let validate: (v: unknown) => boolean;
+  beforeAll(() => {
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    validate = ajv.compile(JSON.parse(readFileSync(resolve(REPO_ROOT, 'rules.schema.json'), 'utf8')) as object);
+  });
+  const accepted: readonly [string, Record<string, unknown>][] = [
+    ['cooldown: 6h', { cooldown: '6h' }],
+    ['cooldown: { duration }', { cooldown: { duration: '6h' } }],
+    ['cooldown: { duration, key }', { cooldown: { duration: '6h', key: K } }],
+    ['limit.key, a template', { limit: { count: 1, per: 'day', key: K } }],
+    ['limit.key, a constant', { limit: { count: 1, per: 'lifetime', key: 'launch-week' } }],
+    ['limit.key and the cooldown\'s key', { limit: { count: 5, per: 'day', key: K }, cooldown: { duration: '1h', key: K } }],
+  ];
+  const refused: readonly [string, Record<string, unknown>][] = [
+    ['cooldown: { key } without duration', { cooldown: { key: K } }],
+    ['cooldown: { duration, kee }', { cooldown: { duration: '6h', kee: 'x' } }],
+    ['cooldown: ""', { cooldown: '' }],
+    ['cooldown: { duration: "" }', { cooldown: { duration: '' } }],
+    ['cooldown: 6', { cooldown: 6 }],
+    ['cooldown: [6h]', { cooldown: ['6h'] }],
+    ['limit.key: 5', { limit: { count: 1, per: 'day', key: 5 } }],
+    ['limit.key: ""', { limit: { count: 1, per: 'day', key: '' } }],
+    ['cooldown.key: [a]', { cooldown: { duration: '6h', key: ['a'] } }],
+  ];
+  for (const [what, extra] of accepted) it(`accepts ${what}`, () => expect(validate(rule(extra))).toBe(true));
+  for (const [what, extra] of refused) it(`refuses ${what}`, () => expect(validate(rule(extra))).toBe(false));
 });
