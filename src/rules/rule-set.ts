@@ -16,6 +16,7 @@ import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/f
 import { horizonOf } from '../state/ledger.js';
 import type { StateNeeds, StreakSpec } from '../state/ledger.js';
 import { streakKey } from '../state/ledger.js';
+import { MAX_KEY_CHARS } from './stateful.js';
 import type { StateKeySpec, StateUses } from './stateful.js';
 import { readPath, textOf } from './template.js';
 
@@ -265,9 +266,6 @@ export class RuleSet {
     return keyed.length > 0 ? { outcomes, plan, keyed } : { outcomes, plan };
   }
 }
-
-/** Most characters of a key's value (a longer one is refused: it is surely not an id). */
-const MAX_KEY_CHARS = 512;
 
 /** The key's value for this event: a non-empty text, or why not. */
 function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {

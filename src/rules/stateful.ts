@@ -28,6 +28,9 @@ export interface StateUses {
   readonly fired: readonly { readonly rule: string; readonly window: Window }[];
 }
 
+/** Most characters of a key's value: a longer one is refused (at load when constant, else per event): it is surely not an id. */
+export const MAX_KEY_CHARS = 512;
+
 /** `${event.userId}` (spaces allowed as in any template): the default key, the player. */
 const PLAYER_KEY = /^\$\{\s*event\.userId\s*\}$/;
 
@@ -189,6 +192,9 @@ export class StatefulChecks {
     const { text, path } = given[0]!;
     if (playerOf(text)) return undefined;
     const value = compile(text, path);
+    if (value.constant && typeof value.value === 'string' && value.value.length > MAX_KEY_CHARS) {
+      this.report(path, 'state-key', `the key is ${value.value.length} characters long (at most ${MAX_KEY_CHARS}): every event would be refused`, 'write a short name for the counter (e.g. launch-week)');
+    }
     const fields: { raw: string; path: readonly string[] }[] = [];
     for (const part of parseTemplate(text).parts) {
       if (typeof part === 'string' || part.kind !== 'event') continue;

@@ -31,6 +31,10 @@ rules:
     on: partyUserJoined
     limit: { count: ${count}, per: lifetime, key: "\${event.payload.party.partyId}" }
     do: [ { grantItem: { itemId: ${ITEM}, userId: "\${event.userId}" } } ]
+  - name: party-cheer
+    on: partyUserJoined
+    cooldown: { duration: 6h, key: "\${event.payload.party.partyId}" }
+    do: [ { log: { message: cheer } } ]
 `;
 
 let lobby: Catalog;
@@ -102,13 +106,16 @@ describeWith(builtApp(), 'e2e: limit.key on partyUserJoined (lobby protos), Clou
     expect(granted([loner])).toBe(0);
     expect(keyRecord('')).toBeUndefined();
     const letters = JSON.parse(await cli('dead-letters', 'list', '--json')) as { rule: string; eventId: string; error: { name: string; message: string } }[];
-    expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ rule: 'party-chest', eventId: `join-alone-${loner}`, error: { name: 'StateKeyUnresolvedError' } });
-    expect(letters[0]?.error.message).toMatch(/key \$\{event\.payload\.party\.partyId\} is empty for this event/);
+    expect(letters.map((l) => l.rule).sort()).toEqual(['party-cheer', 'party-chest']);
+    letters.sort((x, y) => x.rule.localeCompare(y.rule));
+    expect(letters[1]).toMatchObject({ rule: 'party-chest', eventId: `join-alone-${loner}`, error: { name: 'StateKeyUnresolvedError' } });
+    expect(letters[1]?.error.message).toMatch(/key \$\{event\.payload\.party\.partyId\} is empty for this event/);
 
     const metrics = await app.metrics();
     expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'limit' })).toBe(2);
     expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'cooldown' })).toBe(0);
+    expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-cheer', reason: 'cooldown' })).toBe(2);
+    expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-cheer', reason: 'limit' })).toBe(0);
     expect(metrics).not.toContain(party);
     await waitUntil('four summary lines', () => app.logsMatching(/rule\(s\) matched/).length >= 4);
     for (const line of app.logs) expect(JSON.stringify(line)).not.toContain(party);
@@ -170,6 +177,35 @@ describeWith(builtApp(), 'e2e: limit.key on partyUserJoined (lobby protos), Clou
     expect(JSON.parse(await cli('dead-letters', 'list', '--json'))).toEqual([]);
     expect((await callOnce(c, await joined(`dl-${u3}`, u3, party))).code).toBe(grpc.status.OK);
     expect(granted([u1, u2, u3])).toBe(1);
+  });
+
+  it('hot reload: a rule gaining a key counts from zero under the party; losing it goes back to the players\' records, which kept their firings', async () => {
+    const rules = join(dir, 'reload.yaml');
+    const version = (key: string): string => `version: 1\nrules:\n  - name: party-chest\n    on: partyUserJoined\n    limit: { count: 1, per: lifetime${key} }\n    do: [ { grantItem: { itemId: ${ITEM}, userId: "\${event.userId}" } } ]\n`;
+    writeFileSync(rules, version(''));
+    const app = await startApp({ env: env(1, { RULES_FILE: rules, RULES_WATCH: 'true' }) });
+    const c = connect(app);
+    const party = partyId();
+    const [u1, u2, u3, u4] = [userId(), userId(), userId(), userId()];
+    let n = 0;
+    const joinParty = async (u: string): Promise<void> => {
+      expect((await callOnce(c, await joined(`reload-${n++}-${u}`, u, party))).code).toBe(grpc.status.OK);
+    };
+    const reload = async (key: string, count: number): Promise<void> => {
+      writeFileSync(rules, version(key));
+      await waitUntil(`reload ${count}`, () => app.logsMatching(/^rules reloaded$/).length >= count);
+    };
+    await joinParty(u1);
+    await joinParty(u2);
+    expect([granted([u1]), granted([u2])]).toEqual([1, 1]); // per player
+    await reload(', key: "${event.payload.party.partyId}"', 1);
+    await joinParty(u3);
+    await joinParty(u4);
+    expect([granted([u3]), granted([u4])]).toEqual([1, 0]); // per party, from zero
+    await reload('', 2);
+    await joinParty(u1);
+    await joinParty(u4);
+    expect([granted([u1]), granted([u4])]).toEqual([1, 1]); // u1's own firing was kept; u4 never fired per player
   });
 
   it('20 members of one party at once on two replicas, each event delivered to both (Cloud Save answers 412 on the party\'s record): exactly 3 grants', async () => {

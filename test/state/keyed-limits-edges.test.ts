@@ -39,7 +39,7 @@ beforeAll(async () => {
   joined = s;
 });
 
-const ENV = { PARTY_PREFIX: 'season-7', EMPTY_VAR: '' };
+const ENV = { PARTY_PREFIX: 'season-7', EMPTY_VAR: '', LONG_VAR: 'x'.repeat(600) };
 
 function compileResult(rules: string) {
   return compileRulesText(`version: 1\nrules:\n${rules}`, 'rules.yaml', { catalog, registry: testRegistry(), env: ENV, unsetEnv: 'error' });
@@ -279,6 +279,8 @@ ${body}
     { what: 'a number as the key', body: '    limit: { count: 1, per: day, key: 5 }', at: '6:39', code: 'wrong-type', fix: /"5"/ },
     { what: 'a list as the key', body: '    cooldown: { duration: 6h, key: [a] }', at: '6:36', code: 'wrong-type', fix: /one text/ },
     { what: 'an empty key', body: '    limit: { count: 1, per: day, key: "" }', at: '6:39', code: 'schema', fix: /write a value, or remove key/ },
+    { what: 'a constant key over 512 characters', body: `    limit: { count: 1, per: day, key: ${'k'.repeat(513)} }`, at: '6:39', code: 'state-key', fix: /short name/ },
+    { what: 'a key over 512 characters once ${env} is folded in', body: '    limit: { count: 1, per: day, key: "${env.LONG_VAR}" }', at: '6:39', code: 'state-key', fix: /short name/ },
     { what: 'a number as the cooldown', body: '    cooldown: 6', at: '6:15', code: 'wrong-type', fix: /"6h"/ },
   ];
   for (const c of cases) {
