@@ -178,7 +178,10 @@ export class StatefulChecks {
    * `compile` compiles a template as action parameters are (env, event paths);
    * `type` (the event's message) refuses a key reading a message or list field.
    */
-  compileStateKey(limitKey: unknown, cooldownKey: unknown, base: readonly PathSegment[], compile: (value: string, path: PathSegment[]) => CompiledValue, type?: Type): StateKeySpec | undefined {
+  compileStateKey(limit: unknown, cooldown: unknown, base: readonly PathSegment[], compile: (value: string, path: PathSegment[]) => CompiledValue, type?: Type): StateKeySpec | undefined {
+    const keyOf = (v: unknown): unknown => (isObject(v) ? v.key : undefined);
+    const limitKey = keyOf(limit);
+    const cooldownKey = keyOf(cooldown);
     const given = [
       ...(typeof limitKey === 'string' ? [{ text: limitKey, path: [...base, 'limit', 'key'] }] : []),
       ...(typeof cooldownKey === 'string' ? [{ text: cooldownKey, path: [...base, 'cooldown', 'key'] }] : []),
@@ -187,6 +190,14 @@ export class StatefulChecks {
     const playerOf = (text: string): boolean => PLAYER_KEY.test(text);
     if (given.length === 2 && given[0]!.text !== given[1]!.text && !(playerOf(given[0]!.text) && playerOf(given[1]!.text))) {
       this.report(given[1]!.path, 'state-key', `the cooldown counts under "${given[1]!.text}" but the limit under "${given[0]!.text}": one rule's firings are counted under one key`, `write the same key in both (or leave both out to count per player)`);
+      return undefined;
+    }
+    // the other one written without a key counts per player (the default): not the same key either
+    const keyless = limitKey === undefined && limit !== undefined ? 'limit' : cooldownKey === undefined && cooldown !== undefined ? 'cooldown' : undefined;
+    if (keyless !== undefined && !playerOf(given[0]!.text)) {
+      const other = keyless === 'limit' ? 'cooldown' : 'limit';
+      const fix = keyless === 'cooldown' && typeof cooldown === 'string' ? `write cooldown: { duration: ${cooldown}, key: "${given[0]!.text}" }` : `add key: "${given[0]!.text}" to the ${keyless}`;
+      this.report([...base, keyless], 'state-key', `the ${other} counts under "${given[0]!.text}" but the ${keyless} has no key, so it would count per player: one rule's firings are counted under one key`, fix);
       return undefined;
     }
     const { text, path } = given[0]!;

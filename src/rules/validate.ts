@@ -515,8 +515,7 @@ class Compiler {
     const limit = raw.limit !== undefined ? this.stateful.compileLimit(raw.limit, [...base, 'limit']) : undefined;
     const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
     const stateUses = this.stateful.usesOf(i);
-    const keyOf = (v: unknown): unknown => (isObject(v) ? v.key : undefined);
-    const stateKey = this.stateful.compileStateKey(keyOf(raw.limit), keyOf(raw.cooldown), base, (value, path) => this.compileValue(value, path, type), type);
+    const stateKey = this.stateful.compileStateKey(raw.limit, raw.cooldown, base, (value, path) => this.compileValue(value, path, type), type);
     if (stateKey && typeof raw.name === 'string') this.#keyedRules.set(raw.name, stateKey.text);
     return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}), ...(stateKey ? { stateKey } : {}) };
   }

@@ -271,6 +271,8 @@ ${body}
 `;
   const cases: readonly { readonly what: string; readonly body: string; readonly at: string; readonly code: string; readonly fix: RegExp }[] = [
     { what: 'differing keys', body: '    limit: { count: 1, per: day, key: "${event.payload.party.partyId}" }\n    cooldown: { duration: 1h, key: "${event.payload.party.leaderId}" }', at: '7:36', code: 'state-key', fix: /same key/ },
+    { what: 'a keyed limit and a cooldown without key (per player)', body: '    limit: { count: 1, per: day, key: "${event.payload.party.partyId}" }\n    cooldown: 6h', at: '7:15', code: 'state-key', fix: /cooldown: \{ duration: 6h, key: "\$\{event\.payload\.party\.partyId\}" \}/ },
+    { what: 'a keyed cooldown and a limit without key (per player)', body: '    limit: { count: 1, per: day }\n    cooldown: { duration: 6h, key: "${event.payload.party.partyId}" }', at: '6:12', code: 'state-key', fix: /add key: "\$\{event\.payload\.party\.partyId\}" to the limit/ },
     { what: 'an unknown field in the key', body: '    limit: { count: 1, per: day, key: "party-${event.payload.party.partyIdd}" }', at: '6:39', code: 'unknown-path', fix: /did you mean "payload\.party\.partyId"/ },
     { what: 'a key reading a message field', body: '    limit: { count: 1, per: day, key: "${event.payload.party}" }', at: '6:39', code: 'state-key', fix: /read a text or number field inside it/ },
     { what: 'a misspelt key in the cooldown map', body: '    cooldown: { duration: 6h, kee: x }', at: '6:31', code: 'unknown-key', fix: /did you mean "key"/ },
