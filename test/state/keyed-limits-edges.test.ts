@@ -283,6 +283,7 @@ ${body}
     { what: 'an empty key', body: '    limit: { count: 1, per: day, key: "" }', at: '6:39', code: 'schema', fix: /write a value, or remove key/ },
     { what: 'a constant key over 512 characters', body: `    limit: { count: 1, per: day, key: ${'k'.repeat(513)} }`, at: '6:39', code: 'state-key', fix: /short name/ },
     { what: 'a key over 512 characters once ${env} is folded in', body: '    limit: { count: 1, per: day, key: "${env.LONG_VAR}" }', at: '6:39', code: 'state-key', fix: /short name/ },
+    { what: 'an app credential in the key', body: '    limit: { count: 1, per: day, key: "party-${env.AB_CLIENT_SECRET}" }', at: '6:39', code: 'forbidden-env', fix: /authenticated by the app/ },
     { what: 'a number as the cooldown', body: '    cooldown: 6', at: '6:15', code: 'wrong-type', fix: /"6h"/ },
   ];
   for (const c of cases) {
