@@ -209,6 +209,18 @@ describeWith(builtApp(), 'e2e: limit.key on partyUserJoined (lobby protos), Clou
     expect([granted([u1]), granted([u4])]).toEqual([1, 1]); // u1's own firing was kept; u4 never fired per player
   });
 
+  it('two first writers of a party\'s record (Cloud Save creates without precondition): the one whose create was replaced starts over and is refused', async () => {
+    const app = await startApp({ env: env() });
+    const party = partyId();
+    const u1 = userId();
+    // another replica's create lands right after ours, with its own firing of the rule
+    ags.cloudSave.overwriteAfterNextCreate(undefined, `${DEFAULT_RECORD_KEY}-${documentKey('k', party)}`, { w: 'other-replica', doc: { rules: { 'party-chest': { n: 1, h: [[Date.now(), 'othertag001', 1]] } } } });
+    expect((await callOnce(connect(app), await joined(`race-${u1}`, u1, party))).code).toBe(grpc.status.OK);
+    expect(granted([u1])).toBe(0);
+    // the other replica's firing kept; ours not added (the record was re-read, the limit refused it)
+    expect(keyRecord(party)?.value).toMatchObject({ doc: { rules: { 'party-chest': { n: 1, h: [[expect.any(Number), 'othertag001', 1]] } } } });
+  });
+
   it('20 members of one party at once on two replicas, each event delivered to both (Cloud Save answers 412 on the party\'s record): exactly 3 grants', async () => {
     await manyMembersAtOnce(env(3), () => ags.cloudSave.preconditionFailures());
   }, 180_000); // 40 contended deliveries on one record: generous on a loaded machine
