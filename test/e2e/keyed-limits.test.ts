@@ -1,10 +1,11 @@
 /**
  * `limit.key` end to end with AGS's own party event: the lobby protos
  * (`partyUserJoined`, key `${event.payload.party.partyId}`) served by real
- * processes (`node dist/main.js`, two replicas, kill -9), the default state
- * store (AGS Cloud Save on the stand-in, with its 412 conflicts), a real gRPC
- * sender, and the CLI (`dead-letters`, `replay`). Grants are counted where
- * they take effect: the stand-in's fulfillments.
+ * processes (`node dist/main.js`, two replicas, kill -9, hot reload), the
+ * default state store (AGS Cloud Save on the stand-in, with its 412 conflicts
+ * and creates without precondition; one case also on a real redis-server), a
+ * real gRPC sender, and the CLI (`dead-letters`, `replay`). Grants are counted
+ * where they take effect: the stand-in's fulfillments.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
