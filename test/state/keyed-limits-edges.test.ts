@@ -19,7 +19,8 @@ import type { RuleProblem } from '../../src/rules/types.js';
 import { StateKeyUnresolvedError } from '../../src/rules/errors.js';
 import { evaluateWithState, keyPartition, partitionOf } from '../../src/state/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
-import { documentKey } from '../../src/store/state-store.js';
+import { StateStoreUnavailableError, documentKey } from '../../src/store/state-store.js';
+import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../../src/store/state-store.js';
 import { REPO_ROOT } from '../support/prereq.js';
 import { testRegistry } from '../rules/support/fixtures.js';
 
@@ -78,7 +79,7 @@ function limitRule(key: string, count = 1, name = 'party-bonus'): string {
 `;
 }
 
-function sender(rules: () => RuleSet, store = new MemoryStateStore()) {
+function sender(rules: () => RuleSet, store: StateStore = new MemoryStateStore()) {
   return async (id: string, user: string, partyId: string | undefined, extra: Record<string, unknown> = {}, now = T0) => {
     const event = joinedEvent(id, user, partyId, extra);
     const result = await evaluateWithState(store, partitionOf(event, ''), { rules: rules(), serviceFullName: JOINED, event, eventKey: id, now });
@@ -238,6 +239,34 @@ describe('limit.key: a key that does not resolve holds back every action of the 
     expect(r.result.plan).toHaveLength(2);
     for (const p of r.result.plan) expect(p.failure).toBeInstanceOf(StateKeyUnresolvedError);
     expect(r.result.outcomes[0]?.error).toMatch(/partyId/);
+  });
+});
+
+describe('limit.key: two keys on one event, the store failing between their steps', () => {
+  it('the redelivery finds the first key\'s firing (proceeds, not counted again) and decides the second: each key counted once', async () => {
+    const inner = new MemoryStateStore();
+    let failOn: string | undefined = documentKey('k', `leader-${U3}`); // every member's leader is U3 (joinedEvent)
+    const store: StateStore = {
+      kind: 'memory',
+      read: (p, o) => inner.read(p, o),
+      close: () => inner.close(),
+      transact<T>(p: Partition, update: (doc: StateDocument | undefined) => Change<T>, o?: StoreCallOptions): Promise<T> {
+        if (p.key !== undefined && p.key === failOn) {
+          failOn = undefined; // once: the process died, or the store was briefly unreachable
+          return Promise.reject(new StateStoreUnavailableError('memory', 'transact', 'injected'));
+        }
+        return inner.transact(p, update, o);
+      },
+    };
+    const rules = compile(`${limitRule('${event.payload.party.partyId}', 2, 'per-party')}${limitRule('leader-${event.payload.party.leaderId}', 1, 'per-leader')}`);
+    const send = sender(() => rules, store);
+    await expect(send('e1', U1, 'A')).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    const again = await send('e1', U1, 'A');
+    expect(again.fired).toEqual(['per-party', 'per-leader']);
+    expect(again.result.outcomes.map((o) => o.firing?.decision)).toEqual(['again', 'fired']);
+    // per-party counted once for e1 (count 2: one more member may fire), per-leader once
+    expect((await send('e2', U2, 'A')).fired).toEqual(['per-party']);
+    expect((await send('e3', U2, 'A')).suppressed).toEqual(['per-party', 'per-leader']);
   });
 });
 
