@@ -132,7 +132,7 @@ export class StatefulChecks {
 
   /** Compiles `limit: { count, per, timeZone?, resetAt? }` (shape already checked by the schema). */
   compileLimit(raw: unknown, path: readonly PathSegment[]): LimitSpec | undefined {
-    if (!isObject(raw) || typeof raw.count !== 'number') return undefined;
+    if (!isObject(raw) || typeof raw.count !== 'number' || typeof raw.per !== 'string') return undefined; // the schema reports a missing or mistyped key
     try {
       return { count: raw.count, window: parseWindow(raw.per, raw.timeZone, raw.resetAt) };
     } catch (err) {
