@@ -3,13 +3,14 @@
  * (every format problem at once, with line and column) and its runner (offline:
  * evaluate the rules on each case's event and plan the actions, nothing sent).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { LineCounter, isMap, parseDocument } from 'yaml';
+import { LineCounter, isMap, parse as parseYaml, parseDocument } from 'yaml';
 import type { Document, Tags } from 'yaml';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
 import { parseInstant } from '../rules/instant.js';
+import { didYouMean } from '../rules/suggest.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
 import { eventKey } from '../delivery/event-key.js';
@@ -123,8 +124,28 @@ export const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppress
 export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
 export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
 
+/**
+ * The rule names of a rules file, read as YAML (not compiled: a case's env may
+ * be needed for that); undefined when the file cannot be read or has no rule
+ * list (its load reports why, later).
+ */
+function ruleNamesOf(file: string): ReadonlySet<string> | undefined {
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const rules = isObject(data) ? data.rules : undefined;
+  if (!Array.isArray(rules)) return undefined;
+  const names = rules.map((r) => (isObject(r) ? r.name : undefined));
+  return names.every((n): n is string => typeof n === 'string') ? new Set(names) : undefined;
+}
+
 class Loader {
   readonly problems: RuleTestProblem[] = [];
+  /** The names of the rules the cases run against (history firings and expected rule names are checked against them). */
+  ruleNames: ReadonlySet<string> | undefined;
   readonly lines = new LineCounter();
   doc!: Document;
 
@@ -188,7 +209,7 @@ class Loader {
    * `history: { <userId>: { events: [{ event, at }], firings: [{ rule, at }] } }`:
    * each player's record before the case's event, built as the server would have.
    */
-  history(value: unknown, path: Path): Map<string, StateDocument> {
+  history(value: unknown, path: Path, now: Date): Map<string, StateDocument> {
     const out = new Map<string, StateDocument>();
     if (value === undefined) return out;
     if (!isObject(value)) {
@@ -197,7 +218,7 @@ class Loader {
     }
     for (const [user, raw] of Object.entries(value)) {
       const p = [...path, user];
-      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user));
+      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user, { now: now.getTime(), ...(this.ruleNames ? { rules: this.ruleNames } : {}) }));
     }
     return out;
   }
@@ -215,6 +236,8 @@ class Loader {
       this.report(path, `${what} must be a list of rule names`);
       return undefined;
     }
+    const known = this.ruleNames;
+    if (known) value.forEach((name, i) => known.has(name) || this.report([...path, i], `${what}: no rule is named "${name}": ${didYouMean(name, known) ?? `the rules are ${[...known].join(', ')}`}`));
     return value;
   }
 
@@ -300,7 +323,7 @@ class Loader {
     return { ...(matched ? { matched } : {}), ...(actions ? { actions } : {}), errors, ...(suppressed ? { suppressed } : {}) };
   }
 
-  testCase(raw: unknown, i: number, shared: { env: Record<string, string | undefined>; now: Date; base: DataBase }): RuleTestCase | undefined {
+  testCase(raw: unknown, i: number, shared: { env: Record<string, string | undefined>; now: Date; nowGiven: boolean; base: DataBase }): RuleTestCase | undefined {
     const path: Path = ['cases', i];
     if (!isObject(raw)) {
       this.report(path, 'a case is a map: name, event, data, expect');
@@ -325,7 +348,9 @@ class Loader {
     const now = this.now(raw.now, [...path, 'now']) ?? shared.now;
     const base = this.base(raw.base, [...path, 'base']) ?? shared.base;
     const expect = this.expectation(raw.expect, [...path, 'expect']);
-    const history = this.history(raw.history, [...path, 'history']);
+    const history = this.history(raw.history, [...path, 'history'], now);
+    // a history read on the clock of the day the test runs would pass today and fail tomorrow
+    if (raw.history !== undefined && raw.now === undefined && !shared.nowGiven) this.report([...path, 'history'], 'a case with a history needs "now:" (the instant of its event, e.g. now: 2026-03-01T12:00:00Z), in the case or at the top of the file', true);
     let event: DecodedEvent | undefined;
     if (service) {
       try {
@@ -334,6 +359,12 @@ class Loader {
         if (!(err instanceof EventDataError)) throw err;
         const sub = err.path ? err.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s)) : [];
         this.report([...path, 'data', ...sub], err.message);
+      }
+    }
+    if (event) {
+      const player = typeof event.userId === 'string' ? event.userId : '';
+      for (const user of history.keys()) {
+        if (user !== player) this.report([...path, 'history', user], `history of "${user}", but the case's event is about ${player ? `userId "${player}"` : 'no userId'} (data.userId): the history is the record of the event's player`, true);
       }
     }
     if (!name || !service || !expect || !event) return undefined;
@@ -359,9 +390,12 @@ class Loader {
       if (typeof data.rules !== 'string') this.report(['rules'], 'rules must be the path of the rules file (relative to this file)');
       else rulesFile = resolve(dirname(this.file), data.rules);
     }
+    this.ruleNames = ruleNamesOf(rulesFile);
+    const fileNow = this.now(data.now, ['now']) ?? this.opts.now;
     const shared = {
       env: { ...this.opts.env, ...this.env(data.env, ['env']) },
-      now: this.now(data.now, ['now']) ?? this.opts.now ?? new Date(),
+      now: fileNow ?? new Date(),
+      nowGiven: fileNow !== undefined,
       base: this.base(data.base, ['base']) ?? 'sample',
     };
     const cases: RuleTestCase[] = [];
