@@ -8,7 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RuleSet } from '../../src/rules/rule-set.js';
+import { evaluateOnDocument } from '../../src/state/evaluate.js';
+import type { Track } from '../../src/state/ledger.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import type { StateDocument } from '../../src/store/state-store.js';
+import { LOGIN, loginEvent } from '../rules/support/fixtures.js';
 import { U2, compile, deliverer } from './support.js';
 
 describe('streaks across time', () => {
@@ -181,6 +185,25 @@ describe('exactly once when a rule reads firings', () => {
   });
 });
 
+describe('limit and cooldown on one rule', () => {
+  it('both refuse: the reason is the limit; only the cooldown refuses: the cooldown', async () => {
+    const send = deliverer(
+      await compile(`
+  - name: daily-gift
+    on: userLoggedIn
+    limit: { count: 2, per: day }
+    cooldown: 1h
+    do: [ { log: { message: gift } } ]
+`),
+    );
+    expect((await send('e1', '2026-03-01T01:00:00Z')).fired).toEqual(['daily-gift']);
+    expect((await send('e2', '2026-03-01T01:30:00Z')).suppressed).toEqual({ 'daily-gift': 'cooldown' });
+    expect((await send('e3', '2026-03-01T02:00:00Z')).fired).toEqual(['daily-gift']);
+    expect((await send('e4', '2026-03-01T02:30:00Z')).suppressed).toEqual({ 'daily-gift': 'limit' }); // the cooldown refuses too
+    expect((await send('e5', '2026-03-01T05:00:00Z')).suppressed).toEqual({ 'daily-gift': 'limit' });
+  });
+});
+
 describe('hot reload', () => {
   const MONTHLY = (enabled: boolean) => `
   - name: monthly
@@ -218,5 +241,36 @@ describe('hot reload', () => {
     expect((await send('e2', '2026-03-12T00:00:00Z')).fired).toEqual(['plain-limit']); // the record is compacted: monthly's entry is older than 7 days
     rules = await compile(MONTHLY(true));
     expect((await send('e3', '2026-03-20T00:00:00Z'))).toMatchObject({ fired: ['monthly'], suppressed: { lifetime: 'limit' } });
+  });
+});
+
+describe('what a record costs at the bound', () => {
+  it('each event or rule at the bound keeps 900 to 1000 entries of at most 36 bytes: a record with one event and two rules there stays under 3 x 36 KB', async () => {
+    const rules = await compile(`
+  - name: every
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, P7D ] }, 1 ] }
+    cooldown: 1s
+    do: [ { log: { message: x } } ]
+  - name: also
+    on: userLoggedIn
+    when: { ">=": [ { fired: [ also, P7D ] }, 0 ] }
+    do: [ { log: { message: x } } ]
+`);
+    let doc: StateDocument | undefined;
+    const t0 = Date.parse('2026-03-01T00:00:00Z');
+    for (let i = 0; i < 2500; i++) {
+      const id = `${i}-0f8fad5b-d9cb-469f-a165-70867728950e`;
+      const change = evaluateOnDocument(doc, { rules, serviceFullName: LOGIN, event: loginEvent({ id }), eventKey: id, now: t0 + i * 60_000 });
+      if (change.next) doc = change.next;
+    }
+    const tracks = [(doc!.events as Record<string, Track>).userLoggedIn!, (doc!.rules as Record<string, Track>).every!, (doc!.rules as Record<string, Track>).also!];
+    for (const t of tracks) {
+      expect(t.n).toBe(2500);
+      expect(t.h.length).toBeGreaterThanOrEqual(900);
+      expect(t.h.length).toBeLessThanOrEqual(1000);
+      expect(JSON.stringify(t.h).length / t.h.length).toBeLessThanOrEqual(36); // [1772323200000,"Fd4kH5H-MZq",2500], (6-digit sequence numbers: 36)
+    }
+    expect(JSON.stringify(doc).length).toBeLessThan(3 * 36_000);
   });
 });
