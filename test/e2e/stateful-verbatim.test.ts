@@ -2,8 +2,9 @@
  * Issue 14's five examples, verbatim (comments included, no `userId` in the
  * actions: they take the event's player), end to end: real processes on the
  * AGS Cloud Save state store of the AGS stand-in (no Redis), two replicas and
- * a `kill -9` in the middle, a real gRPC sender, the rules' clock moved with
- * TEST_CLOCK_FILE (test-only). Each scenario uses its own player; the metrics
+ * a `kill -9` in the middle, the replicas in the time zones UTC+14 and
+ * UTC-3:30, a real gRPC sender, the rules' clock moved with TEST_CLOCK_FILE
+ * (test-only). Each scenario uses its own player; the metrics
  * of suppressed firings are checked exactly.
  */
 import { writeFileSync } from 'node:fs';
@@ -62,7 +63,8 @@ describeWith(ready, 'e2e: the five examples of issue 14, verbatim, on Cloud Save
     clock = join(dir, 'clock');
     writeFileSync(clock, '2026-03-01T00:00:00Z');
     env = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rulesFile, TEST_CLOCK_FILE: clock, STATE_STORE: 'cloudsave', DAILY_ITEM: 'daily' };
-    apps.push(await startApp({ env }), await startApp({ env }));
+    // the machines' own time zones play no part: the replicas run in UTC+14 and UTC-3:30
+    apps.push(await startApp({ env: { ...env, TZ: 'Pacific/Kiritimati' } }), await startApp({ env: { ...env, TZ: 'America/St_Johns' } }));
   });
   afterAll(async () => {
     clients.closeAll();
@@ -147,7 +149,7 @@ describeWith(ready, 'e2e: the five examples of issue 14, verbatim, on Cloud Save
     // replica 0 dies (kill -9) and comes back on the same Cloud Save records
     apps[0]!.child.kill('SIGKILL');
     await apps[0]!.exited;
-    apps[0] = await startApp({ env });
+    apps[0] = await startApp({ env: { ...env, TZ: 'Pacific/Kiritimati' } });
     for (const d of [9, 10]) await login(u, `${u}-d${d}`, day(d), d % 2);
     expect(granted(u, 'streak-7-chest')).toBe(0);
     await login(u, `${u}-d11`, day(11, 23), 0); // June 11 23:00 JST: the 7th day in a row (5..11)

@@ -185,6 +185,45 @@ describe('exactly once when a rule reads firings', () => {
   });
 });
 
+describe('replicas whose clocks disagree; replays', () => {
+  it('a login stamped ahead by a replica whose clock runs fast is counted by a replica behind it, and keeps the streak alive', async () => {
+    const send = deliverer(
+      await compile(`
+  - name: twice-in-24h
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, 24h ] }, 2 ] }
+    do: [ { log: { message: twice } } ]
+  - name: two-days
+    on: userLoggedIn
+    when: { "==": [ { streak: [ userLoggedIn, day ] }, 2 ] }
+    do: [ { log: { message: two days } } ]
+`),
+    );
+    expect((await send('d1', '2026-03-01T12:00:00Z')).fired).toEqual([]);
+    expect((await send('ahead', '2026-03-02T00:00:30Z')).fired).toEqual(['twice-in-24h', 'two-days']); // the fast replica: Mar 2
+    expect((await send('behind', '2026-03-01T23:59:50Z')).fired).toEqual(['twice-in-24h']); // the slow one, after it: 3 in 24 h; streak still 1 on Mar 1
+  });
+
+  it('replay of a dead-lettered daily firing days later runs it (its own firing), within the retention; past it, the replay is a new event of the day it runs', async () => {
+    const send = deliverer(
+      await compile(`
+  - name: daily
+    on: userLoggedIn
+    limit: { count: 1, per: day }
+    do: [ { log: { message: daily } } ]
+`),
+    );
+    expect((await send('e1', '2026-03-01T01:00:00Z')).fired).toEqual(['daily']); // say its action is dead-lettered
+    expect((await send('e2', '2026-03-01T02:00:00Z')).suppressed).toEqual({ daily: 'limit' });
+    expect((await send('e3', '2026-03-03T01:00:00Z')).fired).toEqual(['daily']);
+    expect((await send('e1', '2026-03-03T02:00:00Z')).fired).toEqual(['daily']); // the replay, 2 days later: its own firing of Mar 1
+    expect((await send('e4', '2026-03-03T03:00:00Z')).suppressed).toEqual({ daily: 'limit' }); // Mar 3's firing is e3's
+    expect((await send('e6', '2026-03-11T01:00:00Z')).fired).toEqual(['daily']); // this write drops what is older than the 7-day retention
+    expect((await send('e1', '2026-03-12T02:00:00Z')).fired).toEqual(['daily']); // past the retention: a new event of Mar 12
+    expect((await send('e5', '2026-03-12T03:00:00Z')).suppressed).toEqual({ daily: 'limit' }); // and it consumed Mar 12
+  });
+});
+
 describe('limit and cooldown on one rule', () => {
   it('both refuse: the reason is the limit; only the cooldown refuses: the cooldown', async () => {
     const send = deliverer(
