@@ -267,6 +267,22 @@ describe('hot reload', () => {
     expect((await send('e4', '2026-04-01T00:00:00Z')).fired).toEqual(['monthly']);
   });
 
+  it('a window made longer by a reload counts what the record kept for the old one (its window, at least the 7-day retention)', async () => {
+    const limited = (limit: string) => `
+  - name: reward
+    on: userLoggedIn
+    limit: ${limit}
+    do: [ { log: { message: reward } } ]
+`;
+    let rules: RuleSet = await compile(limited('{ count: 1, per: day }'));
+    const send = deliverer(() => rules, new MemoryStateStore());
+    expect((await send('e1', '2026-03-01T00:00:00Z')).fired).toEqual(['reward']);
+    expect((await send('e2', '2026-03-10T00:00:00Z')).fired).toEqual(['reward']); // drops e1's firing: older than the day and the retention
+    rules = await compile(limited('{ count: 2, per: month }'));
+    expect((await send('e3', '2026-03-12T00:00:00Z')).fired).toEqual(['reward']); // March counts e2 only
+    expect((await send('e4', '2026-03-13T00:00:00Z')).suppressed).toEqual({ reward: 'limit' });
+  });
+
   it('a rule removed from the file and added back: its lifetime total is kept; its entries only for the retention (7 days), so a monthly limit counts again', async () => {
     let rules: RuleSet = await compile(MONTHLY(true));
     const send = deliverer(() => rules, new MemoryStateStore());
