@@ -16,6 +16,7 @@ import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/f
 import { horizonOf } from '../state/ledger.js';
 import type { StateNeeds, StreakSpec } from '../state/ledger.js';
 import { streakKey } from '../state/ledger.js';
+import { firingKey } from './stateful.js';
 import type { StateUses } from './stateful.js';
 
 /** One `do` entry, compiled. */
@@ -85,8 +86,9 @@ function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; coun
     return e;
   };
   for (const r of rules) {
-    if (r.limit) ruleHorizons.set(r.name, horizonOf(ruleHorizons.get(r.name) ?? 0, r.limit.window));
-    if (r.cooldown) ruleHorizons.set(r.name, Math.max(ruleHorizons.get(r.name) ?? 0, r.cooldown.ms));
+    const key = firingKey(r);
+    if (r.limit) ruleHorizons.set(key, horizonOf(ruleHorizons.get(key) ?? 0, r.limit.window));
+    if (r.cooldown) ruleHorizons.set(key, Math.max(ruleHorizons.get(key) ?? 0, r.cooldown.ms));
     const uses = r.stateUses;
     if (!uses) continue;
     for (const c of uses.counts) {
@@ -225,7 +227,7 @@ export class RuleSet {
         let firing: FiringState | undefined;
         if (rule.limit || rule.cooldown || this.stateNeeds.rules.has(rule.name)) {
           if (!state) throw new Error("limit, cooldown and fired need the player's record, which this evaluation does not have");
-          firing = decideFiring(state, rule.name, rule.limit, rule.cooldown);
+          firing = decideFiring(state, firingKey(rule), rule.limit, rule.cooldown);
           if (firing.decision === 'suppressed') {
             outcomes.push({ rule: rule.name, outcome: 'suppressed', firing });
             continue;

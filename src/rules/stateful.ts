@@ -159,3 +159,13 @@ export class StatefulChecks {
     return { ms: w.ms, text: raw };
   }
 }
+
+/**
+ * The name a rule's firings are recorded under in the player's record: its
+ * name; for a rule in shadow mode, `<name>#shadow` (`#` is not allowed in rule
+ * names), so the firings it plans while watched do not consume the limit it
+ * will have once live.
+ */
+export function firingKey(rule: { readonly name: string; readonly mode: 'live' | 'shadow' }): string {
+  return rule.mode === 'shadow' ? `${rule.name}#shadow` : rule.name;
+}

@@ -221,22 +221,30 @@ export class Ledger {
   }
 
   /**
-   * Firings of `rule` in the window at `now`. With the event's `tag` (the
-   * `fired` operator): the firing of this same event counts only once `rule`
-   * was decided in this evaluation (rules are decided in file order), so a
-   * redelivery, whose firings are all in the record from the start, sees
-   * what its first delivery saw.
+   * Firings of `rule` in the window at `now`.
+   *
+   * With the event's `tag` (the `fired` operator), as the record was when the
+   * event was first handled (`asOf`), and the firing of this same event counts
+   * only once `rule` was decided in this evaluation (rules are decided in file
+   * order): a redelivery, whose firings are all in the record from the start,
+   * sees what its first delivery saw.
+   *
+   * Without it (a limit's decision), every firing recorded counts, those
+   * recorded after the event was first handled included: a redelivered event
+   * that did not fire the rule then (the rule was added, changed or made live
+   * since) is refused rather than exceed the limit.
    */
   fired(rule: string, w: Window, now: number, tag?: string): number {
-    return countIn(this.rules[rule], w, now, this.asOf, tag !== undefined && !this.#decided.has(rule) ? tag : undefined);
+    if (tag === undefined) return countIn(this.rules[rule], w, now, Infinity);
+    return countIn(this.rules[rule], w, now, this.asOf, this.#decided.has(rule) ? undefined : tag);
   }
 
-  /** When `rule` last fired (epoch ms), if the kept history has it. */
+  /** When `rule` last fired (epoch ms), if the kept history has it; a cooldown's decision, so firings recorded after a redelivered event was first handled count too (see {@link Ledger.fired}). */
   lastFiring(rule: string): number | undefined {
     const h = this.rules[rule]?.h;
     if (!h || h.length === 0) return undefined;
     let last: number | undefined;
-    for (const [t, , q] of h) if (q <= this.asOf && (last === undefined || t > last)) last = t;
+    for (const [t] of h) if (last === undefined || t > last) last = t;
     return last;
   }
 

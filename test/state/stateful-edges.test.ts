@@ -267,6 +267,48 @@ describe('hot reload', () => {
     expect((await send('e4', '2026-04-01T00:00:00Z')).fired).toEqual(['monthly']);
   });
 
+  it('a lifetime limit added by a reload is never exceeded by an older event redelivered after it (decided on the record as it was, but the limit counts every firing)', async () => {
+    const counting = `
+  - name: logins
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, lifetime ] }, 1 ] }
+    do: [ { log: { message: login } } ]
+`;
+    let rules: RuleSet = await compile(counting);
+    const send = deliverer(() => rules, new MemoryStateStore());
+    expect((await send('e1', '2026-03-01T00:00:00Z')).fired).toEqual(['logins']); // e1 is in the record
+    rules = await compile(`${counting}
+  - name: first-login-bonus
+    on: userLoggedIn
+    limit: { count: 1, per: lifetime }
+    do: [ { log: { message: bonus } } ]
+  - name: gift
+    on: userLoggedIn
+    cooldown: 6h
+    do: [ { log: { message: gift } } ]
+`);
+    expect((await send('e2', '2026-03-02T00:00:00Z')).fired).toEqual(['logins', 'first-login-bonus', 'gift']);
+    expect((await send('e1', '2026-03-02T01:00:00Z'))).toMatchObject({ fired: ['logins'], suppressed: { 'first-login-bonus': 'limit', gift: 'cooldown' } });
+  });
+
+  it('a rule watched in shadow mode, then made live: its shadow firings do not consume the live limit (a lifetime bonus is still granted once)', async () => {
+    const bonus = (mode: string) => `
+  - name: first-login-bonus
+    on: userLoggedIn
+    mode: ${mode}
+    limit: { count: 1, per: lifetime }
+    do: [ { log: { message: bonus } } ]
+`;
+    let rules: RuleSet = await compile(bonus('shadow'));
+    const send = deliverer(() => rules, new MemoryStateStore());
+    expect((await send('e1', '2026-03-01T00:00:00Z')).fired).toEqual(['first-login-bonus']); // planned in shadow: not executed
+    expect((await send('e2', '2026-03-02T00:00:00Z')).suppressed).toEqual({ 'first-login-bonus': 'limit' }); // the shadow run shows the limit
+    rules = await compile(bonus('live'));
+    expect((await send('e3', '2026-03-03T00:00:00Z')).fired).toEqual(['first-login-bonus']);
+    expect((await send('e4', '2026-03-04T00:00:00Z')).suppressed).toEqual({ 'first-login-bonus': 'limit' });
+    expect((await send('e1', '2026-03-04T00:00:00Z')).fired).toEqual([]); // a redelivery of a shadow event after the switch: its firing was a shadow one
+  });
+
   it('a window made longer by a reload counts what the record kept for the old one (its window, at least the 7-day retention)', async () => {
     const limited = (limit: string) => `
   - name: reward
