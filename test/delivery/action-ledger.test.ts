@@ -138,6 +138,45 @@ describe('ledger bounds', () => {
     expect((await l.claim(P, 'evt-10:r:0')).status).toBe('claimed'); // dropped long ago
   });
 
+  it('a write changes one bucket of marks and the count; the other buckets are kept as read; the count stays exact', async () => {
+    let now = 1_000_000;
+    const store = new MemoryStateStore();
+    const l = new ActionLedger({ store, leaseMs: 10, retentionMs: 500, maxEntries: 300, now: () => now });
+    for (let i = 0; i < 1000; i++) {
+      now += 1;
+      await l.claim(P, `k-${i}`);
+      if (i % 3 !== 0) await l.complete(P, `k-${i}`); // the others expire (lease, then retention)
+    }
+    let before: unknown[] = [];
+    await store.transact(P, (doc) => {
+      before = (doc?.actions as { b: unknown[] }).b;
+      return { result: 0 };
+    });
+    now += 1;
+    await l.complete(P, 'one-more');
+    await store.transact(P, (doc) => {
+      const section = doc?.actions as { n: number; b: unknown[] };
+      const changed = section.b.map((bucket, i) => bucket !== before[i]).filter(Boolean);
+      expect(changed).toHaveLength(1);
+      expect(section.n).toBe(markCount(doc));
+      expect(section.n).toBeLessThanOrEqual(300);
+      return { result: 0 };
+    });
+    expect(markIn(await store.read(P), 'one-more')?.s).toBe('d');
+  });
+
+  it('a record whose count was edited is counted again once a bucket is far over its share', async () => {
+    const now = 1_000_000;
+    const store = new MemoryStateStore();
+    const l = new ActionLedger({ store, retentionMs: HOUR, maxEntries: 640, now: () => now });
+    for (let i = 0; i < 200; i++) await l.complete(P, `k-${i}`);
+    await store.transact(P, (doc) => ({ next: { ...doc, actions: { ...(doc?.actions as object), n: 0 } }, result: 0 })); // hand-edited
+    for (let i = 200; i < 2000; i++) await l.complete(P, `k-${i}`);
+    const doc = await store.read(P);
+    expect(markCount(doc)).toBeLessThanOrEqual(2 * 640);
+    expect((doc?.actions as { n: number }).n).toBe(markCount(doc));
+  });
+
   it('with the default bound, a player with more events than it keeps stays well under Cloud Save\'s 250 KB', async () => {
     const now = Date.now();
     const store = new MemoryStateStore();
