@@ -14,6 +14,18 @@
 
 /** Every object and array {@link freezeJson} produced: frozen, JSON-only. */
 const produced = new WeakSet<object>();
+/** Members from which a frozen value's text is kept for reuse ({@link stringifyJson}); smaller ones are cheaper to serialise again natively. */
+const TEXT_MEMBERS = 16;
+/** Produced values with at least {@link TEXT_MEMBERS} members. */
+const large = new WeakSet<object>();
+/** Produced values with a large value somewhere below them. */
+const aboveLarge = new WeakSet<object>();
+/** Text of large produced values, once serialised. */
+const texts = new WeakMap<object, string>();
+
+function hasLargeBelow(member: unknown): boolean {
+  return typeof member === 'object' && member !== null && (large.has(member) || aboveLarge.has(member));
+}
 
 /** Whether `value` is an object or array made by {@link freezeJson} (frozen, JSON-only, safe to share). */
 export function isFrozenJson(value: unknown): boolean {
@@ -64,6 +76,9 @@ function walk(value: unknown, key: string, path: Set<object>): unknown {
   path.delete(v);
   Object.freeze(out);
   produced.add(out);
+  const members = Array.isArray(out) ? out : Object.values(out);
+  if (members.length >= TEXT_MEMBERS) large.add(out);
+  if (members.some(hasLargeBelow)) aboveLarge.add(out);
   return out;
 }
 
@@ -75,4 +90,23 @@ function walk(value: unknown, key: string, path: Set<object>): unknown {
  */
 export function freezeJson(value: unknown): unknown {
   return walk(value, '', new Set());
+}
+
+/**
+ * `JSON.stringify(value)`, reusing the text of the large parts (at least 16
+ * members) of a value made by {@link freezeJson} serialised before: writing a
+ * document again after a small change serialises natively only the parts that
+ * changed and joins the text of the others. Any other value is serialised
+ * natively.
+ */
+export function stringifyJson(value: unknown): string {
+  if (typeof value !== 'object' || value === null || !produced.has(value)) return JSON.stringify(value);
+  const known = texts.get(value);
+  if (known !== undefined) return known;
+  let text: string;
+  if (!aboveLarge.has(value)) text = JSON.stringify(value);
+  else if (Array.isArray(value)) text = `[${value.map((v: unknown) => stringifyJson(v)).join(',')}]`;
+  else text = `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringifyJson(v)}`).join(',')}}`;
+  if (large.has(value)) texts.set(value, text);
+  return text;
 }
