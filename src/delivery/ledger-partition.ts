@@ -26,9 +26,12 @@ export function ledgerShardKey(eventKey: string): string {
 
 /**
  * The partition of an event's idempotency marks, in the app's namespace
- * (`AB_NAMESPACE`): its player's document, else its game shard (see the module).
+ * (`AB_NAMESPACE`; when it is empty, as in a dry run without one, the
+ * event's, like its stateful-rule state): its player's document, else its
+ * game shard (see the module).
  */
-export function ledgerPartition(event: DecodedEvent, namespace: string, eventKey: string): Partition {
+export function ledgerPartition(event: DecodedEvent, appNamespace: string, eventKey: string): Partition {
+  const namespace = appNamespace !== '' ? appNamespace : typeof event.namespace === 'string' ? event.namespace : '';
   const userId = event.userId;
   return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace, key: ledgerShardKey(eventKey) };
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../../src/delivery/executor.js';
 import { GAME_LEDGER_SHARDS, ledgerPartition, ledgerShardKey } from '../../src/delivery/ledger-partition.js';
+import { partitionOf } from '../../src/state/evaluate.js';
 import { markCount, markIn } from '../../src/delivery/action-ledger.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
@@ -34,6 +35,13 @@ describe('ledgerPartition', () => {
     expect(ledgerPartition({ id: 'e1', userId: 'not-an-ags-user-id' }, 'ns', 'e1')).toEqual(p);
     expect(p.key).toMatch(PARTITION_KEY);
     expect(ledgerShardKey('e1')).toBe(ledgerShardKey('e1'));
+  });
+
+  it('without an app namespace (a dry run), the event\'s namespace: the same player document as its stateful-rule state', () => {
+    const event = { id: 'e', userId: PLAYER, namespace: 'evns' };
+    expect(ledgerPartition(event, '', 'e')).toEqual({ namespace: 'evns', userId: PLAYER });
+    expect(ledgerPartition(event, '', 'e')).toEqual(partitionOf(event, ''));
+    expect(ledgerPartition(event, 'app', 'e')).toEqual(partitionOf(event, 'app'));
   });
 
   it('event keys spread over every shard', () => {
