@@ -16,7 +16,7 @@ import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/f
 import { horizonOf } from '../state/ledger.js';
 import type { StateNeeds, StreakSpec } from '../state/ledger.js';
 import { streakKey } from '../state/ledger.js';
-import { MAX_KEY_CHARS } from './stateful.js';
+import { MAX_KEY_CHARS, firingKey } from './stateful.js';
 import type { StateKeySpec, StateUses } from './stateful.js';
 import { readPath, textOf } from './template.js';
 
@@ -89,8 +89,9 @@ function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; coun
     return e;
   };
   for (const r of rules) {
-    if (r.limit) ruleHorizons.set(r.name, horizonOf(ruleHorizons.get(r.name) ?? 0, r.limit.window));
-    if (r.cooldown) ruleHorizons.set(r.name, Math.max(ruleHorizons.get(r.name) ?? 0, r.cooldown.ms));
+    const key = firingKey(r);
+    if (r.limit) ruleHorizons.set(key, horizonOf(ruleHorizons.get(key) ?? 0, r.limit.window));
+    if (r.cooldown) ruleHorizons.set(key, Math.max(ruleHorizons.get(key) ?? 0, r.cooldown.ms));
     const uses = r.stateUses;
     if (!uses) continue;
     for (const c of uses.counts) {
@@ -242,7 +243,7 @@ export class RuleSet {
           // decided on the key's own record after this evaluation (src/state/evaluate.ts)
           if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
           const key = stateKeyOf(rule.stateKey, event);
-          if (key.ok) keyed.push({ rule: rule.name, key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
+          if (key.ok) keyed.push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
           else {
             // uncounted, no action of the rule may run (not even those whose parameters resolved)
             failed = `${key.problem} (the rule cannot be counted)`;
@@ -251,7 +252,7 @@ export class RuleSet {
           }
         } else if (rule.limit || rule.cooldown || this.stateNeeds.rules.has(rule.name)) {
           if (!state) throw new Error("limit, cooldown and fired need the player's record, which this evaluation does not have");
-          firing = decideFiring(state, rule.name, rule.limit, rule.cooldown);
+          firing = decideFiring(state, firingKey(rule), rule.limit, rule.cooldown);
           if (firing.decision === 'suppressed') {
             outcomes.push({ rule: rule.name, outcome: 'suppressed', firing });
             continue;

@@ -160,7 +160,7 @@ export class StatefulChecks {
 
   /** Compiles `limit: { count, per, timeZone?, resetAt? }` (shape already checked by the schema). */
   compileLimit(raw: unknown, path: readonly PathSegment[]): LimitSpec | undefined {
-    if (!isObject(raw) || typeof raw.count !== 'number') return undefined;
+    if (!isObject(raw) || typeof raw.count !== 'number' || typeof raw.per !== 'string') return undefined; // the schema reports a missing or mistyped key
     try {
       return { count: raw.count, window: parseWindow(raw.per, raw.timeZone, raw.resetAt) };
     } catch (err) {
@@ -244,4 +244,14 @@ export class StatefulChecks {
     }
     return { ms: w.ms, text: raw };
   }
+}
+
+/**
+ * The name a rule's firings are recorded under in the player's record: its
+ * name; for a rule in shadow mode, `<name>#shadow` (`#` is not allowed in rule
+ * names), so the firings it plans while watched do not consume the limit it
+ * will have once live.
+ */
+export function firingKey(rule: { readonly name: string; readonly mode: 'live' | 'shadow' }): string {
+  return rule.mode === 'shadow' ? `${rule.name}#shadow` : rule.name;
 }

@@ -34,7 +34,7 @@ import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
-import { topLevelFix, unknownEventFix } from './hints.js';
+import { topLevelFix, unknownEventFix, wrongTypeFix } from './hints.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** What the loader needs besides the file. */
@@ -305,7 +305,7 @@ class Compiler {
         return;
       }
       case 'type':
-        this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : quoteFix(e.data, p.type, path));
+        this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : (quoteFix(e.data, p.type, path) ?? wrongTypeFix(p.type, e.parentSchema)));
         return;
       case 'pattern':
         if (path[path.length - 1] === 'activeFrom' || path[path.length - 1] === 'activeUntil') {

@@ -80,18 +80,32 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A track read defensively: a malformed one (hand-edited, older format) reads as what it can. */
+function isEntry(e: unknown): e is Entry {
+  return Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string' && typeof e[2] === 'number';
+}
+
+function isRun(r: unknown): r is [number, number] {
+  return Array.isArray(r) && typeof r[0] === 'number' && typeof r[1] === 'number';
+}
+
+/**
+ * A track read defensively: a malformed one (hand-edited, older format) reads
+ * as what it can. A well-formed `h` and `s` are used as read, not copied: they
+ * are read-only (shared with the stored document) until {@link Ledger} copies
+ * them to change them.
+ */
 function readTrack(v: unknown): Track {
   if (!isObject(v)) return { n: 0, h: [] };
-  const h = Array.isArray(v.h)
-    ? v.h.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string').map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0])
-    : [];
+  const raw: unknown[] = Array.isArray(v.h) ? v.h : [];
+  const h = raw.every(isEntry)
+    ? raw
+    : raw.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string').map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0]);
   const n = typeof v.n === 'number' && Number.isSafeInteger(v.n) && v.n >= h.length ? v.n : h.length;
   const track: Track = { n, h };
   if (isObject(v.s)) {
     const s: Record<string, [number, number][]> = {};
     for (const [k, runs] of Object.entries(v.s)) {
-      if (Array.isArray(runs)) s[k] = runs.filter((r): r is [number, number] => Array.isArray(r) && typeof r[0] === 'number' && typeof r[1] === 'number');
+      if (Array.isArray(runs)) s[k] = runs.every(isRun) ? runs : runs.filter(isRun);
     }
     track.s = s;
   }
@@ -155,6 +169,10 @@ export class Ledger {
   asOf = Infinity;
   /** Sequence number of what this working copy records. */
   readonly #seq: number;
+  /** Rules decided for this event so far (see {@link Ledger.fired}). */
+  readonly #decided = new Set<string>();
+  /** Tracks whose `h` and `s` are this copy's own (changeable); the others share the document's. */
+  readonly #owned = new Set<Track>();
 
   constructor(readonly base: StateDocument | undefined) {
     this.events = readSection(base?.events);
@@ -164,10 +182,24 @@ export class Ledger {
     this.#seq = max + 1;
   }
 
+  /** The track of `name`, made changeable (created if absent). */
   #track(section: Record<string, Track>, name: string): Track {
     let t = section[name];
     if (!t) section[name] = t = { n: 0, h: [] };
-    return t;
+    return this.#own(t);
+  }
+
+  /** `track` with its own copies of `h` and of the streak runs (a few pairs), so changing them never touches the document read. */
+  #own(track: Track): Track {
+    if (this.#owned.has(track)) return track;
+    track.h = track.h.slice();
+    if (track.s) {
+      const s: Record<string, [number, number][]> = {};
+      for (const [k, runs] of Object.entries(track.s)) s[k] = runs.map((r): [number, number] => [r[0], r[1]]);
+      track.s = s;
+    }
+    this.#owned.add(track);
+    return track;
   }
 
   /** Whether the event with this tag is in the history of `name`. */
@@ -180,8 +212,8 @@ export class Ledger {
    * streak bucketing. Returns false when it was already recorded (a redelivery).
    */
   recordEvent(name: string, tag: string, at: number, streaks: Iterable<StreakSpec> = []): boolean {
+    if (this.hasEvent(name, tag)) return false;
     const track = this.#track(this.events, name);
-    if (track.h.some((e) => e[1] === tag)) return false;
     for (const spec of streaks) {
       const runs = this.#runs(track, spec);
       addToRuns(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, at));
@@ -218,17 +250,31 @@ export class Ledger {
     return aliveRun(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, now));
   }
 
-  /** Firings of `rule` in the window at `now`. */
-  fired(rule: string, w: Window, now: number): number {
-    return countIn(this.rules[rule], w, now, this.asOf);
+  /**
+   * Firings of `rule` in the window at `now`.
+   *
+   * With the event's `tag` (the `fired` operator), as the record was when the
+   * event was first handled (`asOf`), and the firing of this same event counts
+   * only once `rule` was decided in this evaluation (rules are decided in file
+   * order): a redelivery, whose firings are all in the record from the start,
+   * sees what its first delivery saw.
+   *
+   * Without it (a limit's decision), every firing recorded counts, those
+   * recorded after the event was first handled included: a redelivered event
+   * that did not fire the rule then (the rule was added, changed or made live
+   * since) is refused rather than exceed the limit.
+   */
+  fired(rule: string, w: Window, now: number, tag?: string): number {
+    if (tag === undefined) return countIn(this.rules[rule], w, now, Infinity);
+    return countIn(this.rules[rule], w, now, this.asOf, this.#decided.has(rule) ? undefined : tag);
   }
 
-  /** When `rule` last fired (epoch ms), if the kept history has it. */
+  /** When `rule` last fired (epoch ms), if the kept history has it; a cooldown's decision, so firings recorded after a redelivered event was first handled count too (see {@link Ledger.fired}). */
   lastFiring(rule: string): number | undefined {
     const h = this.rules[rule]?.h;
     if (!h || h.length === 0) return undefined;
     let last: number | undefined;
-    for (const [t, , q] of h) if (q <= this.asOf && (last === undefined || t > last)) last = t;
+    for (const [t] of h) if (last === undefined || t > last) last = t;
     return last;
   }
 
@@ -244,14 +290,15 @@ export class Ledger {
     return found ? { at: found[0], seq: found[2] } : undefined;
   }
 
-  /** The instant `rule` fired for the event with this tag, if it did. */
+  /** The instant `rule` fired for the event with this tag, if it did. Asked when `rule` is decided: from then on `fired` counts that firing. */
   firingOf(rule: string, tag: string): number | undefined {
+    this.#decided.add(rule);
     return this.rules[rule]?.h.find((e) => e[1] === tag)?.[0];
   }
 
   recordFiring(rule: string, tag: string, at: number): void {
+    if (this.firingOf(rule, tag) !== undefined) return; // (marks the rule decided)
     const track = this.#track(this.rules, rule);
-    if (track.h.some((e) => e[1] === tag)) return;
     track.h.push([at, tag, this.#seq]);
     track.n++;
     this.changed = true;
@@ -270,7 +317,7 @@ export class Ledger {
         const before = track.h.length;
         if (track.h.some((e) => e[0] <= keepFrom)) track.h = track.h.filter((e) => e[0] > keepFrom);
         // past the bound, down to 90% of it: the sort is paid once per hundred events, not on each
-        if (track.h.length > MAX_ENTRIES) track.h = track.h.sort((x, y) => x[0] - y[0] || x[2] - y[2]).slice(-Math.floor(MAX_ENTRIES * 0.9));
+        if (track.h.length > MAX_ENTRIES) track.h = [...track.h].sort((x, y) => x[0] - y[0] || x[2] - y[2]).slice(-Math.floor(MAX_ENTRIES * 0.9));
         if (track.h.length !== before) this.changed = true;
         if (track.s) {
           for (const [key, runs] of Object.entries(track.s)) {
@@ -278,7 +325,7 @@ export class Ledger {
             const oldest = periodIndex(unit as CalendarUnit, zone!, Number(reset), keepFrom) - 1;
             const kept = runs.filter((r, i) => i === runs.length - 1 || r[1] >= oldest);
             if (kept.length !== runs.length) {
-              track.s[key] = kept;
+              this.#own(track).s![key] = kept.map((r): [number, number] => [r[0], r[1]]);
               this.changed = true;
             }
           }
@@ -305,21 +352,22 @@ export class Ledger {
 }
 
 /**
- * Entries of the window at `now` recorded up to transaction `asOf`. The window
+ * Entries of the window at `now` recorded up to transaction `asOf`, but the
+ * one of the event `exceptTag`. The window
  * has no end: an entry stamped after `now` was recorded by a replica whose
  * clock runs ahead (or, for a redelivery, is cut by `asOf`), and counting it
  * errs on the side of refusing, never of firing twice.
  */
-function countIn(track: Track | undefined, w: Window, now: number, asOf: number): number {
+function countIn(track: Track | undefined, w: Window, now: number, asOf: number, exceptTag?: string): number {
   if (!track) return 0;
   if (w.kind === 'lifetime') {
-    let later = 0;
-    if (asOf !== Infinity) for (const e of track.h) if (e[2] > asOf) later++;
-    return track.n - later;
+    let left = 0;
+    if (asOf !== Infinity || exceptTag !== undefined) for (const e of track.h) if (e[2] > asOf || e[1] === exceptTag) left++;
+    return track.n - left;
   }
   const { from } = windowRange(w, now);
   let n = 0;
-  for (const [t, , q] of track.h) if (t >= from && q <= asOf) n++;
+  for (const [t, tag, q] of track.h) if (t >= from && q <= asOf && tag !== exceptTag) n++;
   return n;
 }
 
