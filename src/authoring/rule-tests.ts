@@ -14,7 +14,7 @@ import { didYouMean } from '../rules/suggest.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
 import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocument } from '../state/evaluate.js';
+import { evaluateOnDocuments } from '../state/evaluate.js';
 import { playerHistory } from './history.js';
 import type { StateDocument } from '../store/state-store.js';
 import { diffValues } from './diff.js';
@@ -125,11 +125,11 @@ export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
 export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
 
 /**
- * The rule names of a rules file, read as YAML (not compiled: a case's env may
- * be needed for that); undefined when the file cannot be read or has no rule
- * list (its load reports why, later).
+ * The rule names of a rules file, and whether a rule counts under a key, read
+ * as YAML (not compiled: a case's env may be needed for that); undefined when
+ * the file cannot be read or has no rule list (its load reports why, later).
  */
-function ruleNamesOf(file: string): ReadonlySet<string> | undefined {
+function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly keyed: boolean } | undefined {
   let data: unknown;
   try {
     data = parseYaml(readFileSync(file, 'utf8'));
@@ -139,13 +139,18 @@ function ruleNamesOf(file: string): ReadonlySet<string> | undefined {
   const rules = isObject(data) ? data.rules : undefined;
   if (!Array.isArray(rules)) return undefined;
   const names = rules.map((r) => (isObject(r) ? r.name : undefined));
-  return names.every((n): n is string => typeof n === 'string') ? new Set(names) : undefined;
+  if (!names.every((n): n is string => typeof n === 'string')) return undefined;
+  // a rule counting under limit.key (or a cooldown's key) reads the history of the key's value, not of a player
+  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined)));
+  return { names: new Set(names), keyed };
 }
 
 class Loader {
   readonly problems: RuleTestProblem[] = [];
   /** The names of the rules the cases run against (history firings and expected rule names are checked against them). */
   ruleNames: ReadonlySet<string> | undefined;
+  /** Whether some rule counts under a key (then a history may be a key's record, not a player's). */
+  keyedRules = true;
   readonly lines = new LineCounter();
   doc!: Document;
 
@@ -207,7 +212,8 @@ class Loader {
 
   /**
    * `history: { <userId>: { events: [{ event, at }], firings: [{ rule, at }] } }`:
-   * each player's record before the case's event, built as the server would have.
+   * each player's record before the case's event, built as the server would
+   * have; the record of a `limit.key` value (a party id...) under that value.
    */
   history(value: unknown, path: Path, now: Date): Map<string, StateDocument> {
     const out = new Map<string, StateDocument>();
@@ -361,7 +367,7 @@ class Loader {
         this.report([...path, 'data', ...sub], err.message);
       }
     }
-    if (event) {
+    if (event && !this.keyedRules) {
       const player = typeof event.userId === 'string' ? event.userId : '';
       for (const user of history.keys()) {
         if (user !== player) this.report([...path, 'history', user], `history of "${user}", but the case's event is about ${player ? `userId "${player}"` : 'no userId'} (data.userId): the history is the record of the event's player`, true);
@@ -390,7 +396,9 @@ class Loader {
       if (typeof data.rules !== 'string') this.report(['rules'], 'rules must be the path of the rules file (relative to this file)');
       else rulesFile = resolve(dirname(this.file), data.rules);
     }
-    this.ruleNames = ruleNamesOf(rulesFile);
+    const rules = rulesOf(rulesFile);
+    this.ruleNames = rules?.names;
+    this.keyedRules = rules?.keyed ?? true;
     const fileNow = this.now(data.now, ['now']) ?? this.opts.now;
     const shared = {
       env: { ...this.opts.env, ...this.env(data.env, ['env']) },
@@ -479,14 +487,15 @@ function setDiff(what: string, expected: readonly string[], actual: readonly str
 function evaluateCase(c: RuleTestCase, rules: RuleSet): EvaluationResult {
   if (!rules.needsState(c.service.fullName)) return rules.evaluate(c.service.fullName, c.event, { now: c.now });
   const user = typeof c.event.userId === 'string' ? c.event.userId : '';
-  return evaluateOnDocument(c.history.get(user), { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() }).result;
+  // the player's record is history[userId]; a key's record (limit.key: a party...) is history[<the key's value>]
+  return evaluateOnDocuments((who) => c.history.get(who.key ?? who.userId ?? ''), user, { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() });
 }
 
 /** One rule's outcome as text, with the state a limit or cooldown read: `daily: suppressed (limit: 1 of 1 per day Asia/Tokyo)`. */
 export function outcomeText(o: RuleOutcome): string {
   const f = o.firing;
   const state = f
-    ? [f.limit ? `limit: ${f.limit.fired} of ${f.limit.count} per ${f.limit.per}` : '', f.cooldown ? `cooldown ${f.cooldown.duration}, last firing ${f.cooldown.lastFiring ?? 'never'}` : '', f.decision === 'again' ? 'already fired for this event' : '']
+    ? [f.limit ? `limit: ${f.limit.fired} of ${f.limit.count} per ${f.limit.per}${f.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : ''}` : '', f.cooldown ? `cooldown ${f.cooldown.duration}, last firing ${f.cooldown.lastFiring ?? 'never'}` : '', f.decision === 'again' ? 'already fired for this event' : '']
         .filter(Boolean)
         .join('; ')
     : '';

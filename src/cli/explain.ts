@@ -23,7 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { historyFile } from '../authoring/history.js';
 import { parseWindow } from '../state/windows.js';
 import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocument } from '../state/evaluate.js';
+import { evaluateOnDocuments } from '../state/evaluate.js';
 import type { StateDocument } from '../store/state-store.js';
 import { formatProblems } from '../rules/format.js';
 import { parseInstant } from '../rules/instant.js';
@@ -89,8 +89,9 @@ function renderText(x: Explanation): string {
     if (w.activeFrom === undefined && w.activeUntil === undefined) out.push('    ✓ window: always active');
     else out.push(`    ${w.active ? '✓' : '✗'} window: ${w.activeFrom !== undefined ? `from ${w.activeFrom} ` : ''}${w.activeUntil !== undefined ? `until ${w.activeUntil} (exclusive) ` : ''}- now is ${x.now}`);
     const f = r.firing;
-    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
-    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}: last firing ${f.cooldown.lastFiring ?? 'never'}${f.suppressedBy === 'cooldown' ? cooldownEnd(f.cooldown) : ''}`);
+    const under = f?.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : '';
+    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per}${under} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
+    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}${under}: last firing ${f.cooldown.lastFiring ?? 'never'}${f.suppressedBy === 'cooldown' ? cooldownEnd(f.cooldown) : ''}`);
     if (r.condition === null) out.push('    ✓ when: (none: always matches)');
     else {
       out.push('    when:');
@@ -180,7 +181,8 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (rules.needsState(service.fullName)) {
     // as the server: the player's record (--history, else empty) with this event recorded, limits decided
     const key = eventKey(event);
-    evaluation = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true }).result;
+    // a rule counting under limit.key reads its own firings from the same --history (a rule's firings are either per player or per key)
+    evaluation = evaluateOnDocuments(() => history, typeof event.userId === 'string' ? event.userId : undefined, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true });
   } else {
     evaluation = rules.evaluate(service.fullName, event, { now, trace: true });
   }

@@ -4,7 +4,9 @@
  * - a player's partition: admin player record
  *   `/cloudsave/v1/admin/namespaces/{ns}/users/{userId}/adminrecords/{key}`;
  * - the game partition (events without a player): admin game record
- *   `/cloudsave/v1/admin/namespaces/{ns}/adminrecords/{key}`.
+ *   `/cloudsave/v1/admin/namespaces/{ns}/adminrecords/{key}`;
+ * - a named partition ({@link Partition.key}): admin game record
+ *   `{key}-{partition key}`.
  *
  * Writes go through the concurrent endpoints (`.../concurrent/adminrecords/{key}`
  * with the `updatedAt` last read): Cloud Save answers 412 when the record changed
@@ -107,6 +109,11 @@ export class CloudSaveStateStore implements StateStore {
     return this.#key;
   }
 
+  /** The admin game record key of a game or named partition. */
+  #gameKey(p: Partition): string {
+    return p.key !== undefined ? `${this.#key}-${p.key}` : this.#key;
+  }
+
   #check(operation: string, options?: StoreCallOptions): void {
     if (this.#closed) throw new StateStoreUnavailableError('cloudsave', operation, 'the store is closed');
     if (options?.signal?.aborted) throw new StateStoreUnavailableError('cloudsave', operation, 'aborted');
@@ -124,7 +131,7 @@ export class CloudSaveStateStore implements StateStore {
     this.counts.reads++;
     let record: AdminRecord;
     try {
-      record = p.userId !== undefined ? await this.#ags.adminGetAdminPlayerRecordV1(p.namespace, p.userId, this.#key, signal) : await this.#ags.adminGetAdminGameRecordV1(p.namespace, this.#key, signal);
+      record = p.userId !== undefined ? await this.#ags.adminGetAdminPlayerRecordV1(p.namespace, p.userId, this.#key, signal) : await this.#ags.adminGetAdminGameRecordV1(p.namespace, this.#gameKey(p), signal);
     } catch (error) {
       if (statusOf(error) === 404) return { updatedAt: undefined, doc: undefined, writer: undefined };
       throw new StateStoreUnavailableError('cloudsave', operation, reasonOf(error));
@@ -145,7 +152,7 @@ export class CloudSaveStateStore implements StateStore {
         const answer = await this.#ags.adminPutAdminPlayerRecordConcurrentHandlerV1(p.namespace, p.userId, this.#key, body, signal);
         return typeof answer?.updated_at === 'string' ? { updatedAt: answer.updated_at } : {};
       }
-      await this.#ags.adminPutAdminGameRecordConcurrentHandlerV1(p.namespace, this.#key, body, signal);
+      await this.#ags.adminPutAdminGameRecordConcurrentHandlerV1(p.namespace, this.#gameKey(p), body, signal);
       return {};
     } catch (error) {
       if (statusOf(error) === 412) return 'conflict';

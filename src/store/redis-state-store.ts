@@ -108,7 +108,7 @@ export class RedisStateStore implements StateStore {
   }
 
   #key(p: Partition): string {
-    return `${this.#prefix}s:${p.namespace}:${p.userId ?? '-'}`;
+    return `${this.#prefix}s:${p.namespace}:${p.userId ?? (p.key !== undefined ? `#${p.key}` : '-')}`;
   }
 
   #check(operation: string, options?: StoreCallOptions): void {

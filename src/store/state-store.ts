@@ -20,17 +20,32 @@
  * (no side effects, no clock reads: pass the instant in from outside) and may
  * run several times.
  */
+import { createHash } from 'node:crypto';
 
 /** Which backend: for logs, metrics labels and error messages. */
 export type StoreKind = 'memory' | 'redis' | 'cloudsave';
 
-/** Whose document: one player's, or (no `userId`) the namespace's game-wide one. */
+/**
+ * Whose document: one player's (`userId`), a named document of the namespace
+ * (`key`: a counter keyed by something other than the player, such as a
+ * party's `limit.key`, or a shard), or (neither) the namespace's game-wide one.
+ * `userId` and `key` are never both set.
+ */
 export interface Partition {
   /** AGS namespace. */
   readonly namespace: string;
-  /** The player (AGS user id). Absent: the game-wide partition (events without a player). */
+  /** The player (AGS user id). Absent: the game-wide partition (events without a player) or a named one. */
   readonly userId?: string;
+  /**
+   * A named document of the namespace, not a player's: 1 to 64 characters of
+   * `[A-Za-z0-9_-]` (callers hash free text, see {@link documentKey}), so every
+   * backend can use it in a record key as is. Default: none.
+   */
+  readonly key?: string;
 }
+
+/** What {@link Partition.key} accepts. */
+export const PARTITION_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * A partition's document: JSON (no `undefined`, no functions, safe integers),
@@ -97,7 +112,20 @@ export class StateStoreUnavailableError extends Error {
   }
 }
 
-/** The partition's identity as text, e.g. for map keys: `<namespace>/<userId>` or `<namespace>/-` for the game. */
+/**
+ * The partition's identity as text, e.g. for map keys: `<namespace>/<userId>`,
+ * `<namespace>/#<key>` for a named document, `<namespace>/-` for the game.
+ */
 export function partitionId(partition: Partition): string {
-  return `${partition.namespace}/${partition.userId ?? '-'}`;
+  return `${partition.namespace}/${partition.userId ?? (partition.key !== undefined ? `#${partition.key}` : '-')}`;
+}
+
+/**
+ * A {@link Partition.key} for free text (a party id, any template's value):
+ * `<prefix>-` and 32 hex characters of its SHA-256, so any text maps to one
+ * safe, fixed-length document name.
+ * @param prefix what the document holds, `[A-Za-z0-9_]{1,24}` (e.g. `k` for keyed counters).
+ */
+export function documentKey(prefix: string, text: string): string {
+  return `${prefix}-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 }

@@ -7,7 +7,7 @@ import { ActionLedger, DEFAULT_MAX_ENTRIES, markId } from '../../src/delivery/ac
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { createRedisStateStore } from '../../src/store/redis-state-store.js';
 import { CloudSaveStateStore, DEFAULT_RECORD_KEY, RECOMMENDED_RECORD_BYTES } from '../../src/store/cloudsave-state-store.js';
-import { StateStoreUnavailableError } from '../../src/store/state-store.js';
+import { StateStoreUnavailableError, documentKey } from '../../src/store/state-store.js';
 import type { Partition, StateStore } from '../../src/store/state-store.js';
 import { AgsClient } from '../../src/ags/client.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -78,6 +78,21 @@ function contract(name: string, make: (replicas: number) => Promise<StateStore[]
       expect(results.filter((r) => r.status === 'claimed')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'busy')).toHaveLength(11);
       await Promise.all(stores.map((s) => s.close()));
+    });
+
+    it('a player, the game and each named partition are separate documents', async () => {
+      const [store] = await make(1);
+      const K: Partition = { namespace: 'mygame', key: documentKey('k', 'party-1') };
+      const K2: Partition = { namespace: 'mygame', key: documentKey('k', 'party-2') };
+      const G: Partition = { namespace: 'mygame' };
+      for (const [p, v] of [[P, 'player'], [G, 'game'], [K, 'party-1'], [K2, 'party-2']] as const) {
+        await store!.transact(p, (doc) => ({ next: { ...doc, who: v }, result: undefined }));
+      }
+      expect(await store!.read(P)).toEqual({ who: 'player' });
+      expect(await store!.read(G)).toEqual({ who: 'game' });
+      expect(await store!.read(K)).toEqual({ who: 'party-1' });
+      expect(await store!.read(K2)).toEqual({ who: 'party-2' });
+      await store!.close();
     });
 
     it('rejects with StateStoreUnavailableError once closed', async () => {
@@ -222,6 +237,16 @@ describe('cloudsave backend (AGS stand-in)', () => {
     expect(ags.cloudSave.adminRecord(P.userId, DEFAULT_RECORD_KEY)?.value).toMatchObject({ doc: { actions: { m: { [markId('p:r:0')]: { s: 'c' } } } } });
     expect(ags.cloudSave.adminRecord(undefined, DEFAULT_RECORD_KEY)?.value).toMatchObject({ doc: { actions: { m: { [markId('g:r:0')]: { s: 'c' } } } } });
     expect(ags.violations).toEqual([]);
+  });
+
+  it('a named partition is the admin game record <recordKey>-<key>', async () => {
+    const store = cloudSave(DEFAULT_RECORD_KEY);
+    const key = documentKey('k', 'party-9');
+    expect(key).toMatch(/^k-[0-9a-f]{32}$/);
+    await store.transact({ namespace: 'mygame', key }, () => ({ next: { who: 'party-9' }, result: undefined }));
+    expect(ags.cloudSave.adminRecord(undefined, `${DEFAULT_RECORD_KEY}-${key}`)?.value).toMatchObject({ doc: { who: 'party-9' } });
+    expect(ags.violations).toEqual([]);
+    await store.close();
   });
 
   it('412 on a stale updatedAt: re-read and retry; a lost creation race is detected by reading back', async () => {
