@@ -129,7 +129,7 @@ export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'he
  * as YAML (not compiled: a case's env may be needed for that); undefined when
  * the file cannot be read or has no rule list (its load reports why, later).
  */
-function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly keyed: boolean } | undefined {
+function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly keyed: boolean; readonly shadow: ReadonlySet<string> } | undefined {
   let data: unknown;
   try {
     data = parseYaml(readFileSync(file, 'utf8'));
@@ -142,13 +142,16 @@ function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly 
   if (!names.every((n): n is string => typeof n === 'string')) return undefined;
   // a rule counting under limit.key (or a cooldown's key) reads the history of the key's value, not of a player
   const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined)));
-  return { names: new Set(names), keyed };
+  const shadow = new Set(rules.filter((r) => isObject(r) && r.mode === 'shadow').map((r) => (r as { name: string }).name));
+  return { names: new Set(names), keyed, shadow };
 }
 
 class Loader {
   readonly problems: RuleTestProblem[] = [];
   /** The names of the rules the cases run against (history firings and expected rule names are checked against them). */
   ruleNames: ReadonlySet<string> | undefined;
+  /** The rules in shadow mode (their history firings are recorded apart, as the server records them). */
+  shadowRules: ReadonlySet<string> | undefined;
   /** Whether some rule counts under a key (then a history may be a key's record, not a player's). */
   keyedRules = true;
   readonly lines = new LineCounter();
@@ -224,7 +227,7 @@ class Loader {
     }
     for (const [user, raw] of Object.entries(value)) {
       const p = [...path, user];
-      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user, { now: now.getTime(), ...(this.ruleNames ? { rules: this.ruleNames } : {}) }));
+      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user, { now: now.getTime(), ...(this.ruleNames ? { rules: this.ruleNames } : {}), ...(this.shadowRules ? { shadow: this.shadowRules } : {}) }));
     }
     return out;
   }
@@ -398,6 +401,7 @@ class Loader {
     }
     const rules = rulesOf(rulesFile);
     this.ruleNames = rules?.names;
+    this.shadowRules = rules?.shadow;
     this.keyedRules = rules?.keyed ?? true;
     const fileNow = this.now(data.now, ['now']) ?? this.opts.now;
     const shared = {

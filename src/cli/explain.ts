@@ -166,7 +166,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
     const file = values.get('history')!;
     let problems: readonly string[];
     try {
-      const read = historyFile(await readFile(file, 'utf8'), file, catalog, { now: now.getTime(), rules: new Set(rules.rules.map((r) => r.name)) });
+      const read = historyFile(await readFile(file, 'utf8'), file, catalog, { now: now.getTime(), rules: new Set(rules.rules.map((r) => r.name)), shadow: new Set(rules.rules.filter((r) => r.mode === 'shadow').map((r) => r.name)) });
       history = read.doc;
       problems = read.problems;
     } catch (err) {

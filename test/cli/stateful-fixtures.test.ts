@@ -121,6 +121,36 @@ cases:
     expect(r.code).toBe(1);
   });
 
+  it('rule tests: the history firings of a rule in shadow mode count for it, as the server records them (apart from its live firings)', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', `version: 1
+rules:
+  - name: first-login-bonus
+    on: userLoggedIn
+    mode: shadow
+    limit: { count: 1, per: lifetime }
+    do: [ { grantItem: { itemId: first-bonus } } ]
+`);
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+now: 2026-03-01T03:00:00Z
+cases:
+  - name: the shadow rule already fired for this player
+    event: userLoggedIn
+    data: { userId: ${USER} }
+    history:
+      ${USER}:
+        firings: [ { rule: first-login-bonus, at: 2026-02-01T00:00:00Z } ]
+    expect: { matched: [], suppressed: [first-login-bonus] }
+`,
+    );
+    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/1 passed, 0 failed/);
+    expect(r.code).toBe(0);
+  });
+
   it('explain --history: mistakes at their line and column; a cooldown that refuses says when the rule fires again', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
