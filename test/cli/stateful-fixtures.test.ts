@@ -167,7 +167,11 @@ cases:
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/✗ gift-every-6h {2}suppressed by its cooldown/);
     expect(ok.stdout).toMatch(/✗ cooldown 6h: last firing 2026-03-01T00:00:00.000Z; fires again from 2026-03-01T06:00:00.000Z/);
-    expect(ok.stdout).toMatch(/✓ limit: 0 of 1 firing per day Asia\/Tokyo before this event/);
+    expect(ok.stdout).toMatch(/✓ limit: 0 of 1 firing per day Asia\/Tokyo before this event\n/);
+    // refused by a calendar limit: when the Tokyo day ends
+    ws.write('daily.yaml', 'firings:\n  - { rule: daily-login-reward, at: 2026-03-01T00:00:00Z }\n');
+    const daily = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'daily.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    expect(daily.stdout).toMatch(/✗ limit: 1 of 1 firing per day Asia\/Tokyo before this event; the period ends at 2026-03-01T15:00:00.000Z/);
     expect(ok.code).toBe(0);
   });
 });
