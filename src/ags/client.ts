@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/metrics.js';
 import { AgsError, AgsLoginError, loginHint } from './errors.js';
 import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
-import type { CallResult, HttpCallerOptions } from './http-caller.js';
+import type { CallResult, HttpCallerOptions, JsonText } from './http-caller.js';
 import { ops } from './operations.js';
 import { TransportError } from './transport.js';
 import type {
@@ -314,7 +314,7 @@ export class AgsClient {
     return this.request<AdminRecord>(withSignal(ops.adminGetAdminPlayerRecordV1(ns, userId, key), signal));
   }
 
-  adminPutAdminPlayerRecordConcurrentHandlerV1(ns: string, userId: string, key: string, body: ConcurrentRecordRequest, signal?: AbortSignal): Promise<{ updated_at?: string } | undefined> {
+  adminPutAdminPlayerRecordConcurrentHandlerV1(ns: string, userId: string, key: string, body: ConcurrentRecordRequest | JsonText, signal?: AbortSignal): Promise<{ updated_at?: string } | undefined> {
     return this.request(withSignal(ops.adminPutAdminPlayerRecordConcurrentHandlerV1(ns, userId, key, body), signal));
   }
 
@@ -326,7 +326,7 @@ export class AgsClient {
     return this.request<AdminRecord>(withSignal(ops.adminGetAdminGameRecordV1(ns, key), signal));
   }
 
-  adminPutAdminGameRecordConcurrentHandlerV1(ns: string, key: string, body: ConcurrentRecordRequest, signal?: AbortSignal): Promise<void> {
+  adminPutAdminGameRecordConcurrentHandlerV1(ns: string, key: string, body: ConcurrentRecordRequest | JsonText, signal?: AbortSignal): Promise<void> {
     return this.request<void>(withSignal(ops.adminPutAdminGameRecordConcurrentHandlerV1(ns, key, body), signal));
   }
 

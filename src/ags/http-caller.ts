@@ -83,11 +83,17 @@ export function parseBody(text: string): unknown {
   }
 }
 
+/** A request body already serialised as JSON (the caller built its text, e.g. reusing unchanged parts): sent as is. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 /**
- * `body` as JSON text, or a permanent {@link AgsError} (`kind: 'invalid'`)
+ * `body` as JSON text (a {@link JsonText} as it is), or a permanent {@link AgsError} (`kind: 'invalid'`)
  * when it cannot be (a BigInt, a cycle): sending it again would fail the same way.
  */
 export function jsonBody(operation: string, body: unknown): string {
+  if (body instanceof JsonText) return body.text;
   try {
     return JSON.stringify(body);
   } catch (err) {

@@ -30,6 +30,7 @@ import type {
   ConcurrentRecordRequest,
 } from './types.js';
 import { AgsPathSegmentError, pathSegmentProblem } from './errors.js';
+import type { JsonText } from './http-caller.js';
 
 /**
  * Tagged template: each interpolated value becomes exactly one URL path
@@ -167,7 +168,7 @@ export const ops = {
    * replaces it if its `updated_at` still equals `body.updatedAt` (else 412, errorCode 18183). Answers
    * `{updated_at}`. Retried on 5xx: a repeat of an applied write answers 412 (the record changed).
    */
-  adminPutAdminPlayerRecordConcurrentHandlerV1(ns: string, userId: string, key: string, body: ConcurrentRecordRequest): AgsRequest {
+  adminPutAdminPlayerRecordConcurrentHandlerV1(ns: string, userId: string, key: string, body: ConcurrentRecordRequest | JsonText): AgsRequest {
     return {
       operation: 'adminPutAdminPlayerRecordConcurrentHandlerV1',
       method: 'PUT',
@@ -185,7 +186,7 @@ export const ops = {
     return { operation: 'adminGetAdminGameRecordV1', method: 'GET', path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/adminrecords/${key}`, idempotent: true };
   },
   /** `PUT .../concurrent/adminrecords/{key}` (game): as the player one, 412 errorCode 18180; answers 204 (no `updated_at`). */
-  adminPutAdminGameRecordConcurrentHandlerV1(ns: string, key: string, body: ConcurrentRecordRequest): AgsRequest {
+  adminPutAdminGameRecordConcurrentHandlerV1(ns: string, key: string, body: ConcurrentRecordRequest | JsonText): AgsRequest {
     return {
       operation: 'adminPutAdminGameRecordConcurrentHandlerV1',
       method: 'PUT',

@@ -373,7 +373,8 @@ class Loader {
     if (event && !this.keyedRules) {
       const player = typeof event.userId === 'string' ? event.userId : '';
       for (const user of history.keys()) {
-        if (user !== player) this.report([...path, 'history', user], `history of "${user}", but the case's event is about ${player ? `userId "${player}"` : 'no userId'} (data.userId): the history is the record of the event's player`, true);
+        // a user id other than the event's player; other names may be limit.key values (checked when the case runs)
+        if (user !== player && /^[0-9a-f]{32}$/.test(user)) this.report([...path, 'history', user], `history of "${user}", but the case's event is about ${player ? `userId "${player}"` : 'no userId'} (data.userId): the history is the record of the event's player`, true);
       }
     }
     if (!name || !service || !expect || !event) return undefined;
@@ -488,11 +489,27 @@ function setDiff(what: string, expected: readonly string[], actual: readonly str
  * Evaluates the case's event as the server would: with the player's record
  * (the case's `history`, else empty) when its rules are stateful.
  */
-function evaluateCase(c: RuleTestCase, rules: RuleSet): EvaluationResult {
-  if (!rules.needsState(c.service.fullName)) return rules.evaluate(c.service.fullName, c.event, { now: c.now });
-  const user = typeof c.event.userId === 'string' ? c.event.userId : '';
-  // the player's record is history[userId]; a key's record (limit.key: a party...) is history[<the key's value>]
-  return evaluateOnDocuments((who) => c.history.get(who.key ?? who.userId ?? ''), user, { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() });
+function evaluateCase(c: RuleTestCase, rules: RuleSet): { evaluation: EvaluationResult; unread: string[] } {
+  const read = new Set<string>();
+  let evaluation: EvaluationResult;
+  if (!rules.needsState(c.service.fullName)) evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now });
+  else {
+    const user = typeof c.event.userId === 'string' ? c.event.userId : '';
+    read.add(user); // the player's record, read or not (a rule may need it on another event)
+    // the player's record is history[userId]; a key's record (limit.key: a party...) is history[<the key's value>]
+    evaluation = evaluateOnDocuments(
+      (who) => {
+        const name = who.key ?? who.userId ?? '';
+        read.add(name);
+        return c.history.get(name);
+      },
+      user,
+      { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() },
+    );
+  }
+  // with limit.key rules on the event, other names may be other keys' records (another party's): not an error
+  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey);
+  return { evaluation, unread: keyed ? [] : [...c.history.keys()].filter((k) => !read.has(k)) };
 }
 
 /** One rule's outcome as text, with the state a limit or cooldown read: `daily: suppressed (limit: 1 of 1 per day Asia/Tokyo)`. */
@@ -508,11 +525,12 @@ export function outcomeText(o: RuleOutcome): string {
 
 /** Runs one case against compiled rules. Offline: actions are planned, never executed. */
 export function runCase(c: RuleTestCase, rules: RuleSet, registry: ActionRegistry): CaseResult {
-  const evaluation = evaluateCase(c, rules);
+  const { evaluation, unread } = evaluateCase(c, rules);
   const steps = planSteps(registry, c.service, c.event, evaluation.plan, c.env.AB_NAMESPACE ?? '', c.now);
   const matched = evaluation.outcomes.filter((o) => o.outcome === 'matched').map((o) => o.rule);
   const errored = evaluation.outcomes.filter((o) => o.outcome === 'error');
   const diff: string[] = [];
+  for (const k of unread) diff.push(`- history: "${k}" is not the event's player (data.userId) and no rule on this event has a limit.key: this record is not used`);
   if (c.expect.matched) diff.push(...setDiff('matched', c.expect.matched, matched));
   diff.push(...setDiff('error', c.expect.errors, errored.map((o) => o.rule)));
   if (c.expect.suppressed) diff.push(...setDiff('suppressed', c.expect.suppressed, evaluation.outcomes.filter((o) => o.outcome === 'suppressed').map((o) => o.rule)));

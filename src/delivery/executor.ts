@@ -43,8 +43,9 @@ import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
 import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
 import { StateStoreUnavailableError, partitionId } from '../store/state-store.js';
-import type { Partition, StateStore } from '../store/state-store.js';
+import type { StateStore } from '../store/state-store.js';
 import { ActionLedger } from './action-ledger.js';
+import { ledgerPartition } from './ledger-partition.js';
 import type { DoneState } from './action-ledger.js';
 
 /** Bound of the per-process memory of actions that ran while the store was down. */
@@ -177,15 +178,6 @@ function errorInfo(error: unknown): DeadLetterRecord['error'] {
   };
 }
 
-/**
- * Whose document holds the event's idempotency ledger: the player's (the event's `userId`, when it
- * is an AGS user id: 32 hex characters), else the game's, in the app's namespace (`AB_NAMESPACE`).
- */
-export function partitionOf(event: DecodedEvent, namespace: string): Partition {
-  const userId = event.userId;
-  return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace };
-}
-
 /** An action whose earlier attempt has an unknown outcome and which has no way to look it up (`reconcile`). */
 export class UnknownOutcomeError extends Error {
   override readonly name = 'UnknownOutcomeError';
@@ -278,7 +270,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const reports: ActionReport[] = [];
     const retryReasons: string[] = [];
     let storeError: StateStoreUnavailableError | undefined;
-    const partition = partitionOf(input.event, options.namespace);
+    const partition = ledgerPartition(input.event, options.namespace, key);
 
     const storeFailed = (error: unknown): void => {
       if (storeError) return;

@@ -243,7 +243,7 @@ export class RuleSet {
           // decided on the key's own record after this evaluation (src/state/evaluate.ts)
           if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
           const key = stateKeyOf(rule.stateKey, event);
-          if (key.ok) keyed.push({ rule: rule.name, key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
+          if (key.ok) keyed.push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
           else {
             // uncounted, no action of the rule may run (not even those whose parameters resolved)
             failed = `${key.problem} (the rule cannot be counted)`;

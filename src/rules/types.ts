@@ -58,6 +58,8 @@ export interface RuleOutcome {
  */
 export interface KeyedFiring {
   readonly rule: string;
+  /** The name its firings are recorded under (the rule's; a shadow rule's apart: `firingKey`). */
+  readonly record: string;
   /** The key's value for this event (e.g. the party id). */
   readonly key: string;
   /** The rule's limit and cooldown (at least one). */

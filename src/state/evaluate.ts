@@ -90,7 +90,7 @@ export function decideOnKeyDocument(doc: StateDocument | undefined, firings: rea
   const seen = ledger.firstSeen(tag);
   if (seen) ledger.asOf = seen.seq;
   const decisions = new Map<string, FiringState>();
-  for (const f of firings) decisions.set(f.rule, { ...decideFiring({ ledger, tag, now: seen?.at ?? f.at }, f.rule, f.limit, f.cooldown), key: f.key });
+  for (const f of firings) decisions.set(f.rule, { ...decideFiring({ ledger, tag, now: seen?.at ?? f.at }, f.record, f.limit, f.cooldown), key: f.key });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result: decisions } : { result: decisions };
 }

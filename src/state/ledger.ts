@@ -80,18 +80,32 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A track read defensively: a malformed one (hand-edited, older format) reads as what it can. */
+function isEntry(e: unknown): e is Entry {
+  return Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string' && typeof e[2] === 'number';
+}
+
+function isRun(r: unknown): r is [number, number] {
+  return Array.isArray(r) && typeof r[0] === 'number' && typeof r[1] === 'number';
+}
+
+/**
+ * A track read defensively: a malformed one (hand-edited, older format) reads
+ * as what it can. A well-formed `h` and `s` are used as read, not copied: they
+ * are read-only (shared with the stored document) until {@link Ledger} copies
+ * them to change them.
+ */
 function readTrack(v: unknown): Track {
   if (!isObject(v)) return { n: 0, h: [] };
-  const h = Array.isArray(v.h)
-    ? v.h.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string').map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0])
-    : [];
+  const raw: unknown[] = Array.isArray(v.h) ? v.h : [];
+  const h = raw.every(isEntry)
+    ? raw
+    : raw.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string').map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0]);
   const n = typeof v.n === 'number' && Number.isSafeInteger(v.n) && v.n >= h.length ? v.n : h.length;
   const track: Track = { n, h };
   if (isObject(v.s)) {
     const s: Record<string, [number, number][]> = {};
     for (const [k, runs] of Object.entries(v.s)) {
-      if (Array.isArray(runs)) s[k] = runs.filter((r): r is [number, number] => Array.isArray(r) && typeof r[0] === 'number' && typeof r[1] === 'number');
+      if (Array.isArray(runs)) s[k] = runs.every(isRun) ? runs : runs.filter(isRun);
     }
     track.s = s;
   }
@@ -157,6 +171,8 @@ export class Ledger {
   readonly #seq: number;
   /** Rules decided for this event so far (see {@link Ledger.fired}). */
   readonly #decided = new Set<string>();
+  /** Tracks whose `h` and `s` are this copy's own (changeable); the others share the document's. */
+  readonly #owned = new Set<Track>();
 
   constructor(readonly base: StateDocument | undefined) {
     this.events = readSection(base?.events);
@@ -166,10 +182,24 @@ export class Ledger {
     this.#seq = max + 1;
   }
 
+  /** The track of `name`, made changeable (created if absent). */
   #track(section: Record<string, Track>, name: string): Track {
     let t = section[name];
     if (!t) section[name] = t = { n: 0, h: [] };
-    return t;
+    return this.#own(t);
+  }
+
+  /** `track` with its own copies of `h` and of the streak runs (a few pairs), so changing them never touches the document read. */
+  #own(track: Track): Track {
+    if (this.#owned.has(track)) return track;
+    track.h = track.h.slice();
+    if (track.s) {
+      const s: Record<string, [number, number][]> = {};
+      for (const [k, runs] of Object.entries(track.s)) s[k] = runs.map((r): [number, number] => [r[0], r[1]]);
+      track.s = s;
+    }
+    this.#owned.add(track);
+    return track;
   }
 
   /** Whether the event with this tag is in the history of `name`. */
@@ -182,8 +212,8 @@ export class Ledger {
    * streak bucketing. Returns false when it was already recorded (a redelivery).
    */
   recordEvent(name: string, tag: string, at: number, streaks: Iterable<StreakSpec> = []): boolean {
+    if (this.hasEvent(name, tag)) return false;
     const track = this.#track(this.events, name);
-    if (track.h.some((e) => e[1] === tag)) return false;
     for (const spec of streaks) {
       const runs = this.#runs(track, spec);
       addToRuns(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, at));
@@ -267,9 +297,8 @@ export class Ledger {
   }
 
   recordFiring(rule: string, tag: string, at: number): void {
-    this.#decided.add(rule);
+    if (this.firingOf(rule, tag) !== undefined) return; // (marks the rule decided)
     const track = this.#track(this.rules, rule);
-    if (track.h.some((e) => e[1] === tag)) return;
     track.h.push([at, tag, this.#seq]);
     track.n++;
     this.changed = true;
@@ -288,7 +317,7 @@ export class Ledger {
         const before = track.h.length;
         if (track.h.some((e) => e[0] <= keepFrom)) track.h = track.h.filter((e) => e[0] > keepFrom);
         // past the bound, down to 90% of it: the sort is paid once per hundred events, not on each
-        if (track.h.length > MAX_ENTRIES) track.h = track.h.sort((x, y) => x[0] - y[0] || x[2] - y[2]).slice(-Math.floor(MAX_ENTRIES * 0.9));
+        if (track.h.length > MAX_ENTRIES) track.h = [...track.h].sort((x, y) => x[0] - y[0] || x[2] - y[2]).slice(-Math.floor(MAX_ENTRIES * 0.9));
         if (track.h.length !== before) this.changed = true;
         if (track.s) {
           for (const [key, runs] of Object.entries(track.s)) {
@@ -296,7 +325,7 @@ export class Ledger {
             const oldest = periodIndex(unit as CalendarUnit, zone!, Number(reset), keepFrom) - 1;
             const kept = runs.filter((r, i) => i === runs.length - 1 || r[1] >= oldest);
             if (kept.length !== runs.length) {
-              track.s[key] = kept;
+              this.#own(track).s![key] = kept.map((r): [number, number] => [r[0], r[1]]);
               this.changed = true;
             }
           }

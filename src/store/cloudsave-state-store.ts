@@ -22,6 +22,8 @@
  *
  * The last `updated_at` and document seen per partition are kept (bounded): a
  * write starts from them without a GET; a 412 (stale) costs one re-read. A
+ * document written is kept frozen ({@link freezeJson}) and the next write
+ * serialises only the parts that changed ({@link stringifyJson}). A
  * decision to write nothing taken on a remembered document is re-checked on a
  * fresh read, so answers never come from a stale copy.
  */
@@ -30,6 +32,8 @@ import type { Logger } from 'pino';
 import type { AgsClient } from '../ags/client.js';
 import { AgsError } from '../ags/errors.js';
 import type { AdminRecord } from '../ags/types.js';
+import { JsonText } from '../ags/http-caller.js';
+import { freezeJson, stringifyJson } from './frozen-json.js';
 import { partitionId, StateStoreUnavailableError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
@@ -144,9 +148,9 @@ export class CloudSaveStateStore implements StateStore {
   }
 
   /** One conditional write. Resolves with the new `updated_at` when Cloud Save tells it (player records), `'conflict'` on 412. */
-  async #put(p: Partition, value: Record<string, unknown>, updatedAt: string | undefined, signal?: AbortSignal): Promise<{ updatedAt?: string } | 'conflict'> {
+  async #put(p: Partition, value: string, updatedAt: string | undefined, signal?: AbortSignal): Promise<{ updatedAt?: string } | 'conflict'> {
     this.counts.writes++;
-    const body = { value, updatedAt: updatedAt ?? CREATE_UPDATED_AT };
+    const body = new JsonText(`{"value":${value},"updatedAt":${JSON.stringify(updatedAt ?? CREATE_UPDATED_AT)}}`);
     try {
       if (p.userId !== undefined) {
         const answer = await this.#ags.adminPutAdminPlayerRecordConcurrentHandlerV1(p.namespace, p.userId, this.#key, body, signal);
@@ -162,7 +166,8 @@ export class CloudSaveStateStore implements StateStore {
 
   async read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined> {
     this.#check('read', options);
-    return (await this.#fetch(partition, 'read', options?.signal)).doc;
+    const doc = (await this.#fetch(partition, 'read', options?.signal)).doc;
+    return doc === undefined ? undefined : structuredClone(doc); // the remembered one stays as read
   }
 
   async transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
@@ -183,9 +188,10 @@ export class CloudSaveStateStore implements StateStore {
         fresh = true;
         continue;
       }
+      const next = freezeJson(change.next) as StateDocument; // its TypeError (not JSON) propagates: nothing written
       const writer = randomUUID();
       mine.set(writer, change.result);
-      const value = { w: writer, doc: change.next };
+      const value = `{"w":${JSON.stringify(writer)},"doc":${stringifyJson(next)}}`;
       this.#sizeCheck(id, value);
       let written: { updatedAt?: string } | 'conflict';
       try {
@@ -220,15 +226,15 @@ export class CloudSaveStateStore implements StateStore {
         fresh = true;
         continue;
       }
-      if (written.updatedAt !== undefined) this.#remember(id, { updatedAt: written.updatedAt, doc: change.next, writer });
+      if (written.updatedAt !== undefined) this.#remember(id, { updatedAt: written.updatedAt, doc: next, writer });
       else this.#known.delete(id); // game records answer 204: the next write reads first
       return change.result;
     }
   }
 
-  #sizeCheck(id: string, value: unknown): void {
+  #sizeCheck(id: string, value: string): void {
     if (this.#warned.has(id)) return;
-    const bytes = Buffer.byteLength(JSON.stringify(value));
+    const bytes = Buffer.byteLength(value);
     if (bytes > this.#warnBytes) {
       this.#warned.add(id);
       this.#logger?.warn({ store: 'cloudsave', partition: id, bytes }, `state record of ${id} is ${bytes} bytes, over Cloud Save's recommended ${this.#warnBytes}: lower DEDUPE_RETENTION_HOURS`);

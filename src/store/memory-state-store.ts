@@ -3,10 +3,15 @@
  * a single replica that accepts losing its state on restart.
  *
  * `transact` runs `update` and stores its `next` in the same tick, so there
- * are no conflicts inside one process. Documents are deep-copied through JSON
- * in and out, exactly like a remote backend, so a caller can never mutate the
- * stored state by accident (and non-JSON values fail here as they would there).
+ * are no conflicts inside one process. Documents are kept as deep-frozen JSON
+ * values ({@link freezeJson}): `update` receives the stored document itself
+ * (read-only: a mutation throws a TypeError and writes nothing), and `next` is
+ * stored as `JSON.parse(JSON.stringify(next))` would give it (so non-JSON
+ * values behave here as they would on a remote backend), reusing the parts of
+ * the stored document it kept. A write therefore costs what changed, not the
+ * whole document. `read` hands out a mutable copy.
  */
+import { freezeJson } from './frozen-json.js';
 import { partitionId, StateStoreUnavailableError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
@@ -15,9 +20,16 @@ export interface MemoryStateStoreOptions {
   readonly maxPartitions?: number;
 }
 
+/** `next` as stored: a frozen JSON object. */
+function frozenDocument(next: StateDocument): StateDocument {
+  const doc = freezeJson(next);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('a state document must be a JSON object');
+  return doc as StateDocument;
+}
+
 export class MemoryStateStore implements StateStore {
   readonly kind = 'memory' as const;
-  readonly #docs = new Map<string, string>();
+  readonly #docs = new Map<string, StateDocument>();
   readonly #max: number;
   #closed = false;
 
@@ -38,8 +50,8 @@ export class MemoryStateStore implements StateStore {
   read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined> {
     try {
       this.#check('read', options);
-      const text = this.#docs.get(partitionId(partition));
-      return Promise.resolve(text === undefined ? undefined : (JSON.parse(text) as StateDocument));
+      const doc = this.#docs.get(partitionId(partition));
+      return Promise.resolve(doc === undefined ? undefined : (JSON.parse(JSON.stringify(doc)) as StateDocument));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -49,11 +61,11 @@ export class MemoryStateStore implements StateStore {
     try {
       this.#check('transact', options);
       const id = partitionId(partition);
-      const text = this.#docs.get(id);
-      const change = update(text === undefined ? undefined : (JSON.parse(text) as StateDocument));
+      const change = update(this.#docs.get(id));
       if (change.next !== undefined) {
+        const next = frozenDocument(change.next);
         this.#docs.delete(id);
-        this.#docs.set(id, JSON.stringify(change.next));
+        this.#docs.set(id, next);
         if (this.#docs.size > this.#max) {
           const oldest = this.#docs.keys().next().value;
           if (oldest !== undefined) this.#docs.delete(oldest);

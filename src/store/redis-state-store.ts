@@ -1,10 +1,16 @@
 /**
  * Redis {@link StateStore}: one hash per partition, `<prefix>s:<namespace>:<userId or ->`,
- * holding the document (`d`, JSON) and its version (`v`, an integer bumped on
- * every write). `transact` reads both, runs `update`, and writes with a Lua
+ * holding the document (`d`, JSON) and its version (`v`, a new random id on
+ * every write: never the same twice, even after the key expired). `transact` reads both, runs `update`, and writes with a Lua
  * compare-and-set (the write happens only if `v` is still the one read), so
  * concurrent writers in any replica serialize; a loser re-reads and retries
  * (bounded, jittered).
+ *
+ * The document this process last wrote to a partition is remembered (frozen,
+ * {@link freezeJson}; the most recent {@link RedisStateStoreOptions.cacheSize}
+ * partitions): the read asks Redis for the document only if its version is not
+ * that one, so a hot partition written by this replica is not parsed again, and
+ * its next write serialises only what changed ({@link stringifyJson}).
  *
  * The client fails fast: with the offline queue off, a command issued while
  * Redis is unreachable rejects at once (or after `commandTimeoutMs`) and the
@@ -13,8 +19,10 @@
  * processed without the store (fail closed). ioredis is imported lazily (only
  * when this backend is chosen).
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { freezeJson, stringifyJson } from './frozen-json.js';
 import { StateStoreUnavailableError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
@@ -33,17 +41,25 @@ export interface RedisStateStoreOptions {
   readonly maxAttempts?: number;
   /** Expire a partition this long after its last write, ms (a player gone for longer loses nothing the sections still need). Default: none. */
   readonly ttlMs?: number;
+  /** Partitions whose last written document is remembered (see the module). Default: 100. */
+  readonly cacheSize?: number;
   /** Where connection losses and recoveries are logged (once per change). Default: none. */
   readonly logger?: Logger;
 }
 
-/** KEYS[1] the hash; ARGV: expected version ('0' = absent), new JSON, ttl ms ('0' = none). Answers 1 (written) or 0 (conflict). */
+/** KEYS[1] the hash; ARGV: expected version ('0' = absent), new JSON, ttl ms ('0' = none), new version. Answers 1 (written) or 0 (conflict). */
 const CAS = `
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'd', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 'd', ARGV[2])
 if ARGV[3] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1`;
+
+/** KEYS[1] the hash; ARGV[1] the version whose document the caller has. Answers { version } when it is current, else { version, document }. */
+const READ = `
+local v = redis.call('HGET', KEYS[1], 'v') or '0'
+if v == ARGV[1] then return { v } end
+return { v, redis.call('HGET', KEYS[1], 'd') }`;
 
 /** The error's message without credentials a URL might carry. */
 export function redactUrl(message: string): string {
@@ -61,6 +77,9 @@ export class RedisStateStore implements StateStore {
   readonly #logger: Logger | undefined;
   readonly #maxAttempts: number;
   readonly #ttl: string;
+  readonly #cacheSize: number;
+  /** Per Redis key: the version this process wrote last and its document (frozen). */
+  readonly #written = new Map<string, { readonly version: string; readonly doc: StateDocument }>();
   #healthy = true;
   #closed = false;
 
@@ -69,6 +88,7 @@ export class RedisStateStore implements StateStore {
     this.#prefix = options.keyPrefix ?? 'eer:';
     this.#logger = options.logger;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 20);
+    this.#cacheSize = Math.max(0, options.cacheSize ?? 100);
     this.#ttl = options.ttlMs !== undefined ? String(Math.max(1, Math.round(options.ttlMs))) : '0';
     const maxDelay = options.maxReconnectDelayMs ?? 2000;
     this.#redis = new RedisClass(options.url, {
@@ -117,14 +137,26 @@ export class RedisStateStore implements StateStore {
   }
 
   async #get(key: string): Promise<{ version: string; doc: StateDocument | undefined }> {
-    const [v, d] = await this.#redis.hmget(key, 'v', 'd');
-    return { version: v ?? '0', doc: d ? (JSON.parse(d) as StateDocument) : undefined };
+    const mine = this.#written.get(key);
+    const answer = (await this.#redis.eval(READ, 1, key, mine?.version ?? '')) as [string, string | null | undefined] | [string];
+    const version = answer[0];
+    if (mine !== undefined && version === mine.version) return { version, doc: mine.doc };
+    const d = answer[1];
+    return { version, doc: d ? (JSON.parse(d) as StateDocument) : undefined };
+  }
+
+  #remember(key: string, version: string, doc: StateDocument): void {
+    if (this.#cacheSize === 0) return;
+    this.#written.delete(key);
+    this.#written.set(key, { version, doc });
+    if (this.#written.size > this.#cacheSize) this.#written.delete(this.#written.keys().next().value!);
   }
 
   async read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined> {
     this.#check('read', options);
     try {
-      return (await this.#get(this.#key(partition))).doc;
+      const d = await this.#redis.hget(this.#key(partition), 'd'); // a copy of its own for the caller
+      return d ? (JSON.parse(d) as StateDocument) : undefined;
     } catch (error) {
       throw new StateStoreUnavailableError('redis', 'read', reasonOf(error));
     }
@@ -142,13 +174,19 @@ export class RedisStateStore implements StateStore {
       }
       const change = update(current.doc); // its throw propagates as is: nothing written
       if (change.next === undefined) return change.result;
+      const next = freezeJson(change.next) as StateDocument; // its TypeError (not JSON) propagates: nothing written
+      const version = randomUUID();
       let written: number;
       try {
-        written = Number(await this.#redis.eval(CAS, 1, key, current.version, JSON.stringify(change.next), this.#ttl));
+        written = Number(await this.#redis.eval(CAS, 1, key, current.version, stringifyJson(next), this.#ttl, version));
       } catch (error) {
+        this.#written.delete(key);
         throw new StateStoreUnavailableError('redis', 'transact', reasonOf(error));
       }
-      if (written === 1) return change.result;
+      if (written === 1) {
+        this.#remember(key, version, next);
+        return change.result;
+      }
       if (attempt >= this.#maxAttempts) throw new StateStoreUnavailableError('redis', 'transact', `still conflicting after ${attempt} attempts`);
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * 2 ** attempt)));
     }
@@ -157,6 +195,7 @@ export class RedisStateStore implements StateStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#written.clear();
     if (this.#redis.status === 'ready') {
       try {
         await this.#redis.quit();

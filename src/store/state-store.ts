@@ -80,7 +80,9 @@ export interface StateStore {
   read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined>;
   /**
    * Optimistic read-modify-write of one partition. `update` receives the
-   * current document (`undefined` if none) and may be called several times
+   * current document (`undefined` if none), read-only: it returns a new
+   * document that may share the parts it did not change (the memory store
+   * passes its stored document frozen, Cloud Save its remembered copy). It may be called several times
    * (once per conflicting write by someone else); only the `next` of its last
    * call is stored, atomically with respect to every other `transact` on the
    * same partition, in every replica.

@@ -179,6 +179,28 @@ cases:
     expect(r.code).toBe(0);
   });
 
+  it('rule tests: a history under a name that is neither the player nor a key fails the case (it would be silently unused)', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+cases:
+  - name: history under a nickname
+    event: userLoggedIn
+    now: 2026-03-01T12:00:00Z
+    data: { namespace: mygame, userId: ${USER} }
+    history:
+      bob:
+        firings: [ { rule: daily-login-reward, at: 2026-03-01T01:00:00Z } ]
+    expect: { suppressed: [daily-login-reward] }
+`,
+    );
+    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    expect(r.stdout + r.stderr).toMatch(/history: "bob" is not the event's player \(data\.userId\) and no rule on this event has a limit\.key/);
+    expect(r.code).not.toBe(0);
+  });
+
   it('rule tests: a limit.key rule reads the key\'s record from history under the key\'s value', async () => {
     ws = workspace();
     ws.write(

@@ -28,7 +28,7 @@ const MISTAKES: Readonly<Record<string, readonly [string, RegExp, RegExp]>> = {
   'limit-count-zero': ['limit: { count: 0, per: day }', /limit.count must be >= 1/, /from 1 to 900/],
   'limit-not-map': ['limit: 1', /limit must be object/, /a map of count, per/],
   'limit-no-per': ['limit: { count: 1 }', /missing the required key "per"/, /add per/],
-  'cooldown-number': ['cooldown: 6', /cooldown must be string/, /"6h"/],
+  'cooldown-number': ['cooldown: 6', /cooldown must be string or object/, /a duration with its unit: "6h", "6m" or "PT6H"/],
   'cooldown-words': ['cooldown: 6 hours', /cooldown: "6 hours" is not a duration/, /6h, 90m or PT6H/],
   'count-unknown-event': ['when: { ">=": [ { count: [ userLogedIn, 24h ] }, 3 ] }', /count: unknown event "userLogedIn"/, /did you mean "userLoggedIn"/],
   'streak-unknown-event': ['when: { ">=": [ { streak: [ noSuchEvent, day ] }, 3 ] }', /streak: unknown event "noSuchEvent"/, /samples --list/],

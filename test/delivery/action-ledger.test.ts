@@ -3,12 +3,12 @@
  * and AGS Cloud Save (the stand-in, with its compare-and-set as the spec).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionLedger, DEFAULT_MAX_ENTRIES, markId } from '../../src/delivery/action-ledger.js';
+import { ActionLedger, DEFAULT_MAX_ENTRIES, markCount, markId, markIn } from '../../src/delivery/action-ledger.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { createRedisStateStore } from '../../src/store/redis-state-store.js';
 import { CloudSaveStateStore, DEFAULT_RECORD_KEY, RECOMMENDED_RECORD_BYTES } from '../../src/store/cloudsave-state-store.js';
 import { StateStoreUnavailableError, documentKey } from '../../src/store/state-store.js';
-import type { Partition, StateStore } from '../../src/store/state-store.js';
+import type { Partition, StateDocument, StateStore } from '../../src/store/state-store.js';
 import { AgsClient } from '../../src/ags/client.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
@@ -130,12 +130,51 @@ describe('ledger bounds', () => {
       await l.claim(P, `evt-${i}:r:0`);
       await l.complete(P, `evt-${i}:r:0`);
     }
-    const marks = ((await store.read(P))?.actions as { m: Record<string, unknown> }).m;
-    expect(Object.keys(marks).length).toBeLessThanOrEqual(200);
-    expect(marks[markId('live')]).toBeDefined();
+    const doc = await store.read(P);
+    expect(markCount(doc)).toBeLessThanOrEqual(200);
+    expect(markIn(doc, 'live')).toBeDefined();
     expect((await l.claim(P, 'evt-599:r:0')).status).toBe('done');
     expect((await l.claim(P, 'evt-420:r:0')).status).toBe('done');
     expect((await l.claim(P, 'evt-10:r:0')).status).toBe('claimed'); // dropped long ago
+  });
+
+  it('a write changes one bucket of marks and the count; the other buckets are kept as read; the count stays exact', async () => {
+    let now = 1_000_000;
+    const store = new MemoryStateStore();
+    const l = new ActionLedger({ store, leaseMs: 10, retentionMs: 500, maxEntries: 300, now: () => now });
+    for (let i = 0; i < 1000; i++) {
+      now += 1;
+      await l.claim(P, `k-${i}`);
+      if (i % 3 !== 0) await l.complete(P, `k-${i}`); // the others expire (lease, then retention)
+    }
+    let before: unknown[] = [];
+    await store.transact(P, (doc) => {
+      before = (doc?.actions as { b: unknown[] }).b;
+      return { result: 0 };
+    });
+    now += 1;
+    await l.complete(P, 'one-more');
+    await store.transact(P, (doc) => {
+      const section = doc?.actions as { n: number; b: unknown[] };
+      const changed = section.b.map((bucket, i) => bucket !== before[i]).filter(Boolean);
+      expect(changed).toHaveLength(1);
+      expect(section.n).toBe(markCount(doc));
+      expect(section.n).toBeLessThanOrEqual(300);
+      return { result: 0 };
+    });
+    expect(markIn(await store.read(P), 'one-more')?.s).toBe('d');
+  });
+
+  it('a record whose count was edited is counted again once a bucket is far over its share', async () => {
+    const now = 1_000_000;
+    const store = new MemoryStateStore();
+    const l = new ActionLedger({ store, retentionMs: HOUR, maxEntries: 640, now: () => now });
+    for (let i = 0; i < 200; i++) await l.complete(P, `k-${i}`);
+    await store.transact(P, (doc) => ({ next: { ...doc, actions: { ...(doc?.actions as object), n: 0 } }, result: 0 })); // hand-edited
+    for (let i = 200; i < 2000; i++) await l.complete(P, `k-${i}`);
+    const doc = await store.read(P);
+    expect(markCount(doc)).toBeLessThanOrEqual(2 * 640);
+    expect((doc?.actions as { n: number }).n).toBe(markCount(doc));
   });
 
   it('with the default bound, a player with more events than it keeps stays well under Cloud Save\'s 250 KB', async () => {
@@ -148,7 +187,8 @@ describe('ledger bounds', () => {
     await store.transact(P, () => ({ next: { actions: { m } }, result: 0 }));
     await l.complete(P, 'one-more');
     const doc = await store.read(P);
-    expect(Object.keys((doc?.actions as { m: object }).m).length).toBeLessThanOrEqual(DEFAULT_MAX_ENTRIES);
+    expect(markCount(doc)).toBeLessThanOrEqual(DEFAULT_MAX_ENTRIES);
+    expect((doc?.actions as Record<string, unknown>).m).toBeUndefined(); // the earlier layout moved into buckets
     expect(Buffer.byteLength(JSON.stringify({ w: 'a-write-id', doc }))).toBeLessThan(RECOMMENDED_RECORD_BYTES / 2);
   });
 });
@@ -234,8 +274,8 @@ describe('cloudsave backend (AGS stand-in)', () => {
     const l = new ActionLedger({ store: cloudSave(DEFAULT_RECORD_KEY) });
     await l.claim(P, 'p:r:0');
     await l.claim({ namespace: 'mygame' }, 'g:r:0');
-    expect(ags.cloudSave.adminRecord(P.userId, DEFAULT_RECORD_KEY)?.value).toMatchObject({ doc: { actions: { m: { [markId('p:r:0')]: { s: 'c' } } } } });
-    expect(ags.cloudSave.adminRecord(undefined, DEFAULT_RECORD_KEY)?.value).toMatchObject({ doc: { actions: { m: { [markId('g:r:0')]: { s: 'c' } } } } });
+    expect(markIn(ags.cloudSave.adminRecord(P.userId, DEFAULT_RECORD_KEY)?.value.doc as StateDocument, 'p:r:0')?.s).toBe('c');
+    expect(markIn(ags.cloudSave.adminRecord(undefined, DEFAULT_RECORD_KEY)?.value.doc as StateDocument, 'g:r:0')?.s).toBe('c');
     expect(ags.violations).toEqual([]);
   });
 
@@ -257,8 +297,9 @@ describe('cloudsave backend (AGS stand-in)', () => {
     const before = ags.cloudSave.preconditionFailures();
     expect((await a.claim(P, 'k3')).status).toBe('claimed'); // a's remembered updatedAt is stale: 412, re-read, retry
     expect(ags.cloudSave.preconditionFailures()).toBe(before + 1);
-    const marks = (ags.cloudSave.adminRecord(P.userId, 'race-412')?.value.doc as { actions: { m: Record<string, unknown> } }).actions.m;
-    expect(Object.keys(marks).sort()).toEqual([markId('k1'), markId('k2'), markId('k3')].sort());
+    const raced = ags.cloudSave.adminRecord(P.userId, 'race-412')?.value.doc as StateDocument;
+    expect(markCount(raced)).toBe(3);
+    for (const k of ['k1', 'k2', 'k3']) expect(markIn(raced, k)).toBeDefined();
 
     // another first writer's create replaces ours right after it: our claim must not be trusted
     ags.cloudSave.overwriteAfterNextCreate(P.userId, 'race-create', { w: 'other-writer', doc: { actions: { m: { [markId('k')]: { s: 'c', t: 'theirs', l: Date.now() + HOUR, e: Date.now() + HOUR } } } } });

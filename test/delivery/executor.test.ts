@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor, REPLAY_HEADER } from '../../src/delivery/executor.js';
 import type { ExecutorOptions } from '../../src/delivery/executor.js';
 import { ActionLedger } from '../../src/delivery/action-ledger.js';
+import { ledgerPartition } from '../../src/delivery/ledger-partition.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { StateStoreUnavailableError } from '../../src/store/state-store.js';
 import type { StateStore } from '../../src/store/state-store.js';
@@ -19,8 +20,8 @@ import type { RedisProcess } from '../support/redis.js';
 
 const SERVICE = { fullName: 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService', eventName: 'userLoggedIn' };
 const EVENT = { id: 'evt-1', userId: 'user-1', namespace: 'mygame', payload: { userAccount: { userId: 'user-1' } } };
-/** EVENT's user id is not an AGS one: its ledger is in the game partition. */
-const GAME = { namespace: 'mygame' };
+/** EVENT's user id is not an AGS one: its ledger is in the game shard of its event key. */
+const GAME = ledgerPartition(EVENT, 'mygame', 'evt-1');
 
 function planned(rule: string, index: number, action: string, extra: Partial<PlannedAction> = {}): PlannedAction {
   return { rule, index, key: `${action}#0`, action, params: { n: index }, mode: 'live', onFailure: 'deadLetter', ...extra };

@@ -1,6 +1,7 @@
 /** End-to-end helpers about the state store: its marks in Redis or Cloud Save, and AGS calls that are not the store's. */
 import { Redis } from 'ioredis';
-import { markId } from '../../src/delivery/action-ledger.js';
+import { markIn as ledgerMark } from '../../src/delivery/action-ledger.js';
+import type { StateDocument } from '../../src/store/state-store.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import type { AgsStandIn, RecordedRequest } from '../support/ags-stand-in.js';
 
@@ -24,8 +25,7 @@ export function actionCalls(ags: AgsStandIn): RecordedRequest[] {
 }
 
 function markIn(doc: unknown, key: string): Mark | undefined {
-  const m = (doc as { actions?: { m?: Record<string, Mark> } } | undefined)?.actions?.m;
-  return m?.[markId(key)];
+  return ledgerMark(doc as StateDocument | undefined, key);
 }
 
 /** The mark of an idempotency key in a player's Cloud Save admin record. */

@@ -26,6 +26,60 @@ describe('MemoryStateStore', () => {
     expect(await store.read(alice)).toEqual({ list: [1] });
   });
 
+  it('a caller never changes the stored document: update gets it read-only, next is stored as a copy', async () => {
+    const store = new MemoryStateStore();
+    const next = { list: [1], nested: { a: 1 } };
+    await store.transact(alice, () => ({ next, result: 0 }));
+    next.list.push(2); // the caller's object after the write
+    next.nested.a = 5;
+    expect(await store.read(alice)).toEqual({ list: [1], nested: { a: 1 } });
+    // mutating the current document in update throws and writes nothing
+    await expect(store.transact(alice, (doc) => {
+      (doc?.list as number[]).push(3);
+      return { next: doc, result: 0 };
+    })).rejects.toThrow(TypeError);
+    await expect(store.transact(alice, (doc) => {
+      (doc?.nested as { a: number }).a = 7;
+      return { next: doc, result: 0 };
+    })).rejects.toThrow(TypeError);
+    expect(await store.read(alice)).toEqual({ list: [1], nested: { a: 1 } });
+  });
+
+  it('stores next as JSON would (toJSON, undefined, NaN, -0, __proto__), and a BigInt or a cycle writes nothing', async () => {
+    const store = new MemoryStateStore();
+    const at = new Date('2026-03-01T00:00:00Z');
+    const proto = JSON.parse('{"__proto__": {"x": 1}}') as Record<string, unknown>;
+    const next = { at, gone: undefined, fn: () => 1, list: [undefined, NaN, -0, Infinity, 'x'], proto, boxed: Object(3) as unknown };
+    await store.transact(alice, () => ({ next, result: 0 }));
+    const expected = JSON.parse(JSON.stringify(next)) as unknown;
+    expect(await store.read(alice)).toEqual(expected);
+    await store.transact(alice, (doc) => {
+      expect(doc).toEqual(expected);
+      expect(Object.keys(doc?.proto as object)).toEqual(['__proto__']); // an own key, not the prototype
+      return { result: 0 };
+    });
+    await expect(store.transact(alice, () => ({ next: { n: 1n }, result: 0 }))).rejects.toThrow(TypeError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(store.transact(alice, () => ({ next: { cyclic }, result: 0 }))).rejects.toThrow(TypeError);
+    expect(await store.read(alice)).toEqual(expected);
+  });
+
+  it('a write keeps the parts of the document it did not change as they were (shared, not copied)', async () => {
+    const store = new MemoryStateStore();
+    await store.transact(alice, () => ({ next: { big: { list: [1, 2, 3] }, small: { n: 0 } }, result: 0 }));
+    let big: unknown;
+    await store.transact(alice, (doc) => {
+      big = doc?.big;
+      return { next: { ...doc, small: { n: 1 } }, result: 0 };
+    });
+    await store.transact(alice, (doc) => {
+      expect(doc?.big).toBe(big);
+      expect(doc?.small).toEqual({ n: 1 });
+      return { result: 0 };
+    });
+  });
+
   it('an update that throws writes nothing and rejects with its error', async () => {
     const store = new MemoryStateStore();
     await store.transact(alice, () => ({ next: { a: 1 }, result: 0 }));

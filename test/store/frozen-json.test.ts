@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { freezeJson, isFrozenJson, stringifyJson } from '../../src/store/frozen-json.js';
+
+function bigDocument(): Record<string, unknown> {
+  const buckets = Array.from({ length: 64 }, (_, i) => Object.fromEntries(Array.from({ length: 20 }, (_, j) => [`id-${i}-${j}`, { s: 'd', e: 1e12 + j, ...(j % 3 === 0 ? { n: j } : {}) }])));
+  const h = Array.from({ length: 40 }, (_, i) => [1e12 + i, `tag${i}`, i]);
+  return { actions: { n: 1280, b: buckets }, events: { login: { n: 40, h, s: { 'day|UTC|0': [[1, 2]] } } }, small: { a: [1, 'x', null, true] } };
+}
+
+describe('freezeJson / stringifyJson', () => {
+  it('gives what a JSON round trip gives, deep-frozen, and its text is JSON.stringify\'s', () => {
+    const doc = bigDocument();
+    const frozen = freezeJson(doc) as Record<string, unknown>;
+    expect(frozen).toEqual(JSON.parse(JSON.stringify(doc)));
+    expect(Object.isFrozen(frozen) && Object.isFrozen(frozen.actions) && Object.isFrozen((frozen.actions as { b: object[] }).b[3])).toBe(true);
+    expect(isFrozenJson(frozen)).toBe(true);
+    expect(isFrozenJson(doc)).toBe(false);
+    expect(stringifyJson(frozen)).toBe(JSON.stringify(doc));
+    expect(stringifyJson({ plain: [1, undefined] })).toBe(JSON.stringify({ plain: [1, undefined] }));
+  });
+
+  it('after a change that keeps the rest of the document, the text is still exactly JSON.stringify\'s', () => {
+    const before = freezeJson(bigDocument()) as { actions: { n: number; b: Record<string, unknown>[] }; events: unknown; small: unknown };
+    expect(stringifyJson(before)).toBe(JSON.stringify(before)); // the large parts' text is now kept
+    const b = before.actions.b.slice();
+    b[7] = { ...b[7], 'new-id': { s: 'c', e: 5, l: 4, t: 'tok"en\u2028' } };
+    const changed = { ...before, actions: { n: before.actions.n + 1, b }, small: { a: [2] } };
+    const after = freezeJson(changed);
+    expect((after as typeof before).events).toBe(before.events); // shared, not copied
+    expect((after as typeof before).actions.b[8]).toBe(before.actions.b[8]);
+    expect(stringifyJson(after)).toBe(JSON.stringify(changed));
+    expect(JSON.parse(stringifyJson(after))).toEqual(JSON.parse(JSON.stringify(changed)));
+  });
+});
