@@ -5,6 +5,7 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { parseInstant } from '../rules/instant.js';
+import { firingKey } from '../rules/stateful.js';
 import { didYouMean } from '../rules/suggest.js';
 import type { Catalog } from '../events/types.js';
 import { Ledger } from '../state/ledger.js';
@@ -28,6 +29,8 @@ export interface HistoryChecks {
   readonly now?: number;
   /** The rules' names: a firing of another rule is refused (it would count for nothing). */
   readonly rules?: ReadonlySet<string>;
+  /** The rules in shadow mode: their firings are recorded apart, as the server does (`firingKey`). */
+  readonly shadow?: ReadonlySet<string>;
 }
 
 /** Builds one player's ledger document; every problem goes to `report` (the entry is skipped). */
@@ -73,7 +76,8 @@ export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report
       }
       const tag = `history-${++n}`;
       if (kind === 'firings') {
-        ledger.recordFiring(item.rule as string, tag, at);
+        const rule = item.rule as string;
+        ledger.recordFiring(firingKey({ name: rule, mode: checks.shadow?.has(rule) ? 'shadow' : 'live' }), tag, at);
         return;
       }
       try {

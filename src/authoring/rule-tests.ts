@@ -125,11 +125,11 @@ export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
 export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
 
 /**
- * The rule names of a rules file, read as YAML (not compiled: a case's env may
- * be needed for that); undefined when the file cannot be read or has no rule
- * list (its load reports why, later).
+ * The rule names of a rules file, and whether a rule counts under a key, read
+ * as YAML (not compiled: a case's env may be needed for that); undefined when
+ * the file cannot be read or has no rule list (its load reports why, later).
  */
-function ruleNamesOf(file: string): ReadonlySet<string> | undefined {
+function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly keyed: boolean; readonly shadow: ReadonlySet<string> } | undefined {
   let data: unknown;
   try {
     data = parseYaml(readFileSync(file, 'utf8'));
@@ -139,13 +139,21 @@ function ruleNamesOf(file: string): ReadonlySet<string> | undefined {
   const rules = isObject(data) ? data.rules : undefined;
   if (!Array.isArray(rules)) return undefined;
   const names = rules.map((r) => (isObject(r) ? r.name : undefined));
-  return names.every((n): n is string => typeof n === 'string') ? new Set(names) : undefined;
+  if (!names.every((n): n is string => typeof n === 'string')) return undefined;
+  // a rule counting under limit.key (or a cooldown's key) reads the history of the key's value, not of a player
+  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined)));
+  const shadow = new Set(rules.filter((r) => isObject(r) && r.mode === 'shadow').map((r) => (r as { name: string }).name));
+  return { names: new Set(names), keyed, shadow };
 }
 
 class Loader {
   readonly problems: RuleTestProblem[] = [];
   /** The names of the rules the cases run against (history firings and expected rule names are checked against them). */
   ruleNames: ReadonlySet<string> | undefined;
+  /** The rules in shadow mode (their history firings are recorded apart, as the server records them). */
+  shadowRules: ReadonlySet<string> | undefined;
+  /** Whether some rule counts under a key (then a history may be a key's record, not a player's). */
+  keyedRules = true;
   readonly lines = new LineCounter();
   doc!: Document;
 
@@ -219,7 +227,7 @@ class Loader {
     }
     for (const [user, raw] of Object.entries(value)) {
       const p = [...path, user];
-      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user, { now: now.getTime(), ...(this.ruleNames ? { rules: this.ruleNames } : {}) }));
+      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user, { now: now.getTime(), ...(this.ruleNames ? { rules: this.ruleNames } : {}), ...(this.shadowRules ? { shadow: this.shadowRules } : {}) }));
     }
     return out;
   }
@@ -362,7 +370,7 @@ class Loader {
         this.report([...path, 'data', ...sub], err.message);
       }
     }
-    if (event) {
+    if (event && !this.keyedRules) {
       const player = typeof event.userId === 'string' ? event.userId : '';
       for (const user of history.keys()) {
         // a user id other than the event's player; other names may be limit.key values (checked when the case runs)
@@ -392,7 +400,10 @@ class Loader {
       if (typeof data.rules !== 'string') this.report(['rules'], 'rules must be the path of the rules file (relative to this file)');
       else rulesFile = resolve(dirname(this.file), data.rules);
     }
-    this.ruleNames = ruleNamesOf(rulesFile);
+    const rules = rulesOf(rulesFile);
+    this.ruleNames = rules?.names;
+    this.shadowRules = rules?.shadow;
+    this.keyedRules = rules?.keyed ?? true;
     const fileNow = this.now(data.now, ['now']) ?? this.opts.now;
     const shared = {
       env: { ...this.opts.env, ...this.env(data.env, ['env']) },

@@ -21,7 +21,7 @@ import type { ConditionTrace } from '../rules/explain.js';
 import type { FiringState } from '../state/firing.js';
 import { readFile } from 'node:fs/promises';
 import { historyFile } from '../authoring/history.js';
-import { parseWindow } from '../state/windows.js';
+import { parseWindow, periodRange } from '../state/windows.js';
 import { eventKey } from '../delivery/event-key.js';
 import { evaluateOnDocuments } from '../state/evaluate.js';
 import type { StateDocument } from '../store/state-store.js';
@@ -46,6 +46,8 @@ export interface RuleExplanation {
   readonly error?: string;
   /** For rules with a limit or cooldown that matched: the decision and the player's state it read. */
   readonly firing?: FiringState;
+  /** For a rule refused by a calendar limit (`day`, `week`, `month`): when the period ends and the limit starts again (ISO 8601). */
+  readonly limitResetsAt?: string;
   readonly window: { readonly activeFrom?: string; readonly activeUntil?: string; readonly active: boolean };
   /** The traced `when`; null when the rule has none (always matches). */
   readonly condition: ConditionTrace | null;
@@ -90,7 +92,7 @@ function renderText(x: Explanation): string {
     else out.push(`    ${w.active ? '✓' : '✗'} window: ${w.activeFrom !== undefined ? `from ${w.activeFrom} ` : ''}${w.activeUntil !== undefined ? `until ${w.activeUntil} (exclusive) ` : ''}- now is ${x.now}`);
     const f = r.firing;
     const under = f?.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : '';
-    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per}${under} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
+    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per}${under} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}${r.limitResetsAt !== undefined ? `; the period ends at ${r.limitResetsAt}` : ''}`);
     if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}${under}: last firing ${f.cooldown.lastFiring ?? 'never'}${f.suppressedBy === 'cooldown' ? cooldownEnd(f.cooldown) : ''}`);
     if (r.condition === null) out.push('    ✓ when: (none: always matches)');
     else {
@@ -166,7 +168,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
     const file = values.get('history')!;
     let problems: readonly string[];
     try {
-      const read = historyFile(await readFile(file, 'utf8'), file, catalog, { now: now.getTime(), rules: new Set(rules.rules.map((r) => r.name)) });
+      const read = historyFile(await readFile(file, 'utf8'), file, catalog, { now: now.getTime(), rules: new Set(rules.rules.map((r) => r.name)), shadow: new Set(rules.rules.filter((r) => r.mode === 'shadow').map((r) => r.name)) });
       history = read.doc;
       problems = read.problems;
     } catch (err) {
@@ -202,6 +204,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
         outcome: r.enabled ? (o?.outcome ?? 'notMatched') : 'disabled',
         ...(o?.error !== undefined ? { error: o.error } : {}),
         ...(o?.firing !== undefined ? { firing: o.firing } : {}),
+        ...(o?.firing?.suppressedBy === 'limit' && r.limit?.window.kind === 'calendar' ? { limitResetsAt: new Date(periodRange(r.limit.window, t).to).toISOString() } : {}),
         window: {
           ...(r.activeFrom !== undefined ? { activeFrom: new Date(r.activeFrom).toISOString() } : {}),
           ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),

@@ -17,6 +17,7 @@ import type { CompiledValue } from './template.js';
 import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
 import { didYouMean } from './suggest.js';
+import { unknownEventFix } from './hints.js';
 
 /** What a rule's conditions read from the player's ledger. */
 export interface StateUses {
@@ -113,26 +114,28 @@ export class StatefulChecks {
       return;
     }
     const at = (i: number): readonly PathSegment[] => [...argPath, i];
-    const literal = args.findIndex((a) => a !== undefined && a !== null && typeof a !== 'string');
+    // an expression ({"var": ...}, a list) cannot be: the ledger keeps what the loaded rules name; a number is checked as written (24 is not a window)
+    const literal = args.findIndex((a) => typeof a === 'object' && a !== null);
     if (literal !== -1) {
       this.report(at(literal), 'state-operator', `the arguments of ${op} must be written as literal text (the ledger keeps what the loaded rules ask for)`, 'write the event, window and time zone as plain values');
       return;
     }
-    const [name, spec, tz, reset] = args as (string | undefined)[];
+    const [first, spec, tz, reset] = args as unknown[];
+    const name = String(first);
     const uses = this.#usesOf(ruleIndex);
     if (op === 'fired') {
       const w = this.#window(spec, tz, reset, argPath, at, 1);
-      this.#firedRefs.push({ rule: String(name), path: at(0) });
-      if (w) uses.fired.push({ rule: String(name), window: w });
+      this.#firedRefs.push({ rule: name, path: at(0) });
+      if (w) uses.fired.push({ rule: name, window: w });
       return;
     }
-    const r = this.catalog.resolve(String(name));
+    const r = this.catalog.resolve(name);
     if (!r.ok) {
       this.report(
         at(0),
         'unknown-event',
         r.reason === 'ambiguous' ? `"${name}" names several events: ${r.candidates.join(', ')}` : `${op}: unknown event "${name}" (it is not among the loaded protos, so it is never served nor counted)`,
-        r.reason === 'ambiguous' ? 'write the full service name' : r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : 'run "extend-event-rules events" to list the loaded events (PROTO_DIR)',
+        r.reason === 'ambiguous' ? 'write the full service name' : r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(),
       );
       return;
     }

@@ -149,18 +149,20 @@ function offsetAt(t: number, timeZone: string): number {
 
 /** Offsets are read per 15-minute slice of time and reused when the zone's offset is the same at both ends of the slice. */
 const SLICE_MS = 15 * 60_000;
-const offsets = new Map<string, number | null>();
+/** Per zone: slice index -> the zone's offset through the slice (null: it changes inside it). */
+const offsets = new Map<string, Map<number, number | null>>();
 
 /** The zone's offset from UTC at `t` (ms), cached per 15-minute slice of time. */
 function offsetOf(t: number, timeZone: string): number {
   const slice = Math.floor(t / SLICE_MS);
-  const key = `${timeZone}|${slice}`;
-  let offset = offsets.get(key);
+  let zone = offsets.get(timeZone);
+  if (!zone) offsets.set(timeZone, (zone = new Map<number, number | null>()));
+  let offset = zone.get(slice);
   if (offset === undefined) {
     const first = offsetAt(slice * SLICE_MS, timeZone);
     offset = first === offsetAt(slice * SLICE_MS + SLICE_MS - 1, timeZone) ? first : null; // null: a change of offset inside the slice
-    if (offsets.size > 50_000) offsets.clear();
-    offsets.set(key, offset);
+    if (zone.size > 50_000) zone.clear();
+    zone.set(slice, offset);
   }
   return offset ?? offsetAt(t, timeZone);
 }

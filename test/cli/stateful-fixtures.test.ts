@@ -121,6 +121,36 @@ cases:
     expect(r.code).toBe(1);
   });
 
+  it('rule tests: the history firings of a rule in shadow mode count for it, as the server records them (apart from its live firings)', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', `version: 1
+rules:
+  - name: first-login-bonus
+    on: userLoggedIn
+    mode: shadow
+    limit: { count: 1, per: lifetime }
+    do: [ { grantItem: { itemId: first-bonus } } ]
+`);
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+now: 2026-03-01T03:00:00Z
+cases:
+  - name: the shadow rule already fired for this player
+    event: userLoggedIn
+    data: { userId: ${USER} }
+    history:
+      ${USER}:
+        firings: [ { rule: first-login-bonus, at: 2026-02-01T00:00:00Z } ]
+    expect: { matched: [], suppressed: [first-login-bonus] }
+`,
+    );
+    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/1 passed, 0 failed/);
+    expect(r.code).toBe(0);
+  });
+
   it('explain --history: mistakes at their line and column; a cooldown that refuses says when the rule fires again', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
@@ -137,7 +167,11 @@ cases:
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/✗ gift-every-6h {2}suppressed by its cooldown/);
     expect(ok.stdout).toMatch(/✗ cooldown 6h: last firing 2026-03-01T00:00:00.000Z; fires again from 2026-03-01T06:00:00.000Z/);
-    expect(ok.stdout).toMatch(/✓ limit: 0 of 1 firing per day Asia\/Tokyo before this event/);
+    expect(ok.stdout).toMatch(/✓ limit: 0 of 1 firing per day Asia\/Tokyo before this event\n/);
+    // refused by a calendar limit: when the Tokyo day ends
+    ws.write('daily.yaml', 'firings:\n  - { rule: daily-login-reward, at: 2026-03-01T00:00:00Z }\n');
+    const daily = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'daily.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    expect(daily.stdout).toMatch(/✗ limit: 1 of 1 firing per day Asia\/Tokyo before this event; the period ends at 2026-03-01T15:00:00.000Z/);
     expect(ok.code).toBe(0);
   });
 });
