@@ -3,7 +3,9 @@
  * --history`): `{ events: [{ event, at }], firings: [{ rule, at }] }`, built
  * into the ledger document the server would have stored.
  */
+import { LineCounter, parseDocument } from 'yaml';
 import { parseInstant } from '../rules/instant.js';
+import { didYouMean } from '../rules/suggest.js';
 import type { Catalog } from '../events/types.js';
 import { Ledger } from '../state/ledger.js';
 import type { StateDocument } from '../store/state-store.js';
@@ -20,8 +22,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** What a history is checked against. */
+export interface HistoryChecks {
+  /** The event's instant (epoch ms): an entry after it is refused (a history holds what happened before the event). */
+  readonly now?: number;
+  /** The rules' names: a firing of another rule is refused (it would count for nothing). */
+  readonly rules?: ReadonlySet<string>;
+}
+
 /** Builds one player's ledger document; every problem goes to `report` (the entry is skipped). */
-export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report: HistoryReport, who = 'the player'): StateDocument {
+export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report: HistoryReport, who = 'the player', checks: HistoryChecks = {}): StateDocument {
   const ledger = new Ledger(undefined);
   if (!isObject(raw)) {
     report(path, `the history of ${who} is a map: events: [{ event, at }], firings: [{ rule, at }]`);
@@ -53,6 +63,14 @@ export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report
         );
         return;
       }
+      if (checks.now !== undefined && at > checks.now) {
+        report([...ip, 'at'], `"at" ${new Date(at).toISOString()} is after now (${new Date(checks.now).toISOString()}): a history holds what happened before the event; set "now" or move the entry`);
+        return;
+      }
+      if (kind === 'firings' && checks.rules && !checks.rules.has(item.rule as string)) {
+        report([...ip, 'rule'], `no rule is named "${String(item.rule)}": ${didYouMean(item.rule as string, checks.rules) ?? `the rules are ${[...checks.rules].join(', ')}`}`);
+        return;
+      }
       const tag = `history-${++n}`;
       if (kind === 'firings') {
         ledger.recordFiring(item.rule as string, tag, at);
@@ -67,4 +85,31 @@ export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report
     });
   }
   return ledger.toDocument();
+}
+
+/**
+ * A history file (`explain --history`): one player's `{ events, firings }` in
+ * YAML. Answers the ledger document, or the problems as
+ * `file:line:column: message` (YAML syntax included).
+ */
+export function historyFile(text: string, file: string, catalog: Catalog, checks: HistoryChecks = {}): { readonly doc: StateDocument; readonly problems: readonly string[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const at = (offset: number): string => {
+    const { line, col } = lines.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  const problems = doc.errors.map((e) => `${at(e.pos[0])}: YAML: ${e.message.split('\n')[0]}`);
+  if (problems.length > 0) return { doc: {}, problems };
+  const report: HistoryReport = (path, message) => {
+    let p = [...path];
+    let node: unknown = p.length === 0 ? doc.contents : doc.getIn(p, true);
+    while (!node && p.length > 0) {
+      p = p.slice(0, -1);
+      node = p.length === 0 ? doc.contents : doc.getIn(p, true);
+    }
+    problems.push(`${at((node as { range?: [number, number] } | null)?.range?.[0] ?? 0)}: ${message}`);
+  };
+  const built = playerHistory(doc.toJS() as unknown, [], catalog, report, 'the player', checks);
+  return { doc: built, problems };
 }

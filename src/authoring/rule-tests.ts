@@ -3,17 +3,18 @@
  * (every format problem at once, with line and column) and its runner (offline:
  * evaluate the rules on each case's event and plan the actions, nothing sent).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { LineCounter, isMap, parseDocument } from 'yaml';
+import { LineCounter, isMap, parse as parseYaml, parseDocument } from 'yaml';
 import type { Document, Tags } from 'yaml';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
 import { parseInstant } from '../rules/instant.js';
+import { didYouMean } from '../rules/suggest.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
 import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocument } from '../state/evaluate.js';
+import { evaluateOnDocuments } from '../state/evaluate.js';
 import { playerHistory } from './history.js';
 import type { StateDocument } from '../store/state-store.js';
 import { diffValues } from './diff.js';
@@ -123,8 +124,28 @@ export const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppress
 export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
 export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
 
+/**
+ * The rule names of a rules file, read as YAML (not compiled: a case's env may
+ * be needed for that); undefined when the file cannot be read or has no rule
+ * list (its load reports why, later).
+ */
+function ruleNamesOf(file: string): ReadonlySet<string> | undefined {
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const rules = isObject(data) ? data.rules : undefined;
+  if (!Array.isArray(rules)) return undefined;
+  const names = rules.map((r) => (isObject(r) ? r.name : undefined));
+  return names.every((n): n is string => typeof n === 'string') ? new Set(names) : undefined;
+}
+
 class Loader {
   readonly problems: RuleTestProblem[] = [];
+  /** The names of the rules the cases run against (history firings and expected rule names are checked against them). */
+  ruleNames: ReadonlySet<string> | undefined;
   readonly lines = new LineCounter();
   doc!: Document;
 
@@ -186,9 +207,10 @@ class Loader {
 
   /**
    * `history: { <userId>: { events: [{ event, at }], firings: [{ rule, at }] } }`:
-   * each player's record before the case's event, built as the server would have.
+   * each player's record before the case's event, built as the server would
+   * have; the record of a `limit.key` value (a party id...) under that value.
    */
-  history(value: unknown, path: Path): Map<string, StateDocument> {
+  history(value: unknown, path: Path, now: Date): Map<string, StateDocument> {
     const out = new Map<string, StateDocument>();
     if (value === undefined) return out;
     if (!isObject(value)) {
@@ -197,7 +219,7 @@ class Loader {
     }
     for (const [user, raw] of Object.entries(value)) {
       const p = [...path, user];
-      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user));
+      out.set(user, playerHistory(raw, p, this.opts.catalog, (path, message, key) => this.report(path, message, key), user, { now: now.getTime(), ...(this.ruleNames ? { rules: this.ruleNames } : {}) }));
     }
     return out;
   }
@@ -215,6 +237,8 @@ class Loader {
       this.report(path, `${what} must be a list of rule names`);
       return undefined;
     }
+    const known = this.ruleNames;
+    if (known) value.forEach((name, i) => known.has(name) || this.report([...path, i], `${what}: no rule is named "${name}": ${didYouMean(name, known) ?? `the rules are ${[...known].join(', ')}`}`));
     return value;
   }
 
@@ -300,7 +324,7 @@ class Loader {
     return { ...(matched ? { matched } : {}), ...(actions ? { actions } : {}), errors, ...(suppressed ? { suppressed } : {}) };
   }
 
-  testCase(raw: unknown, i: number, shared: { env: Record<string, string | undefined>; now: Date; base: DataBase }): RuleTestCase | undefined {
+  testCase(raw: unknown, i: number, shared: { env: Record<string, string | undefined>; now: Date; nowGiven: boolean; base: DataBase }): RuleTestCase | undefined {
     const path: Path = ['cases', i];
     if (!isObject(raw)) {
       this.report(path, 'a case is a map: name, event, data, expect');
@@ -325,7 +349,9 @@ class Loader {
     const now = this.now(raw.now, [...path, 'now']) ?? shared.now;
     const base = this.base(raw.base, [...path, 'base']) ?? shared.base;
     const expect = this.expectation(raw.expect, [...path, 'expect']);
-    const history = this.history(raw.history, [...path, 'history']);
+    const history = this.history(raw.history, [...path, 'history'], now);
+    // a history read on the clock of the day the test runs would pass today and fail tomorrow
+    if (raw.history !== undefined && raw.now === undefined && !shared.nowGiven) this.report([...path, 'history'], 'a case with a history needs "now:" (the instant of its event, e.g. now: 2026-03-01T12:00:00Z), in the case or at the top of the file', true);
     let event: DecodedEvent | undefined;
     if (service) {
       try {
@@ -334,6 +360,13 @@ class Loader {
         if (!(err instanceof EventDataError)) throw err;
         const sub = err.path ? err.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s)) : [];
         this.report([...path, 'data', ...sub], err.message);
+      }
+    }
+    if (event) {
+      const player = typeof event.userId === 'string' ? event.userId : '';
+      for (const user of history.keys()) {
+        // a user id other than the event's player; other names may be limit.key values (checked when the case runs)
+        if (user !== player && /^[0-9a-f]{32}$/.test(user)) this.report([...path, 'history', user], `history of "${user}", but the case's event is about ${player ? `userId "${player}"` : 'no userId'} (data.userId): the history is the record of the event's player`, true);
       }
     }
     if (!name || !service || !expect || !event) return undefined;
@@ -359,9 +392,12 @@ class Loader {
       if (typeof data.rules !== 'string') this.report(['rules'], 'rules must be the path of the rules file (relative to this file)');
       else rulesFile = resolve(dirname(this.file), data.rules);
     }
+    this.ruleNames = ruleNamesOf(rulesFile);
+    const fileNow = this.now(data.now, ['now']) ?? this.opts.now;
     const shared = {
       env: { ...this.opts.env, ...this.env(data.env, ['env']) },
-      now: this.now(data.now, ['now']) ?? this.opts.now ?? new Date(),
+      now: fileNow ?? new Date(),
+      nowGiven: fileNow !== undefined,
       base: this.base(data.base, ['base']) ?? 'sample',
     };
     const cases: RuleTestCase[] = [];
@@ -442,17 +478,34 @@ function setDiff(what: string, expected: readonly string[], actual: readonly str
  * Evaluates the case's event as the server would: with the player's record
  * (the case's `history`, else empty) when its rules are stateful.
  */
-function evaluateCase(c: RuleTestCase, rules: RuleSet): EvaluationResult {
-  if (!rules.needsState(c.service.fullName)) return rules.evaluate(c.service.fullName, c.event, { now: c.now });
-  const user = typeof c.event.userId === 'string' ? c.event.userId : '';
-  return evaluateOnDocument(c.history.get(user), { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() }).result;
+function evaluateCase(c: RuleTestCase, rules: RuleSet): { evaluation: EvaluationResult; unread: string[] } {
+  const read = new Set<string>();
+  let evaluation: EvaluationResult;
+  if (!rules.needsState(c.service.fullName)) evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now });
+  else {
+    const user = typeof c.event.userId === 'string' ? c.event.userId : '';
+    read.add(user); // the player's record, read or not (a rule may need it on another event)
+    // the player's record is history[userId]; a key's record (limit.key: a party...) is history[<the key's value>]
+    evaluation = evaluateOnDocuments(
+      (who) => {
+        const name = who.key ?? who.userId ?? '';
+        read.add(name);
+        return c.history.get(name);
+      },
+      user,
+      { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() },
+    );
+  }
+  // with limit.key rules on the event, other names may be other keys' records (another party's): not an error
+  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey);
+  return { evaluation, unread: keyed ? [] : [...c.history.keys()].filter((k) => !read.has(k)) };
 }
 
 /** One rule's outcome as text, with the state a limit or cooldown read: `daily: suppressed (limit: 1 of 1 per day Asia/Tokyo)`. */
 export function outcomeText(o: RuleOutcome): string {
   const f = o.firing;
   const state = f
-    ? [f.limit ? `limit: ${f.limit.fired} of ${f.limit.count} per ${f.limit.per}` : '', f.cooldown ? `cooldown ${f.cooldown.duration}, last firing ${f.cooldown.lastFiring ?? 'never'}` : '', f.decision === 'again' ? 'already fired for this event' : '']
+    ? [f.limit ? `limit: ${f.limit.fired} of ${f.limit.count} per ${f.limit.per}${f.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : ''}` : '', f.cooldown ? `cooldown ${f.cooldown.duration}, last firing ${f.cooldown.lastFiring ?? 'never'}` : '', f.decision === 'again' ? 'already fired for this event' : '']
         .filter(Boolean)
         .join('; ')
     : '';
@@ -461,11 +514,12 @@ export function outcomeText(o: RuleOutcome): string {
 
 /** Runs one case against compiled rules. Offline: actions are planned, never executed. */
 export function runCase(c: RuleTestCase, rules: RuleSet, registry: ActionRegistry): CaseResult {
-  const evaluation = evaluateCase(c, rules);
+  const { evaluation, unread } = evaluateCase(c, rules);
   const steps = planSteps(registry, c.service, c.event, evaluation.plan, c.env.AB_NAMESPACE ?? '', c.now);
   const matched = evaluation.outcomes.filter((o) => o.outcome === 'matched').map((o) => o.rule);
   const errored = evaluation.outcomes.filter((o) => o.outcome === 'error');
   const diff: string[] = [];
+  for (const k of unread) diff.push(`- history: "${k}" is not the event's player (data.userId) and no rule on this event has a limit.key: this record is not used`);
   if (c.expect.matched) diff.push(...setDiff('matched', c.expect.matched, matched));
   diff.push(...setDiff('error', c.expect.errors, errored.map((o) => o.rule)));
   if (c.expect.suppressed) diff.push(...setDiff('suppressed', c.expect.suppressed, evaluation.outcomes.filter((o) => o.outcome === 'suppressed').map((o) => o.rule)));

@@ -20,10 +20,10 @@ import { renderConditionTrace, traceCondition } from '../rules/explain.js';
 import type { ConditionTrace } from '../rules/explain.js';
 import type { FiringState } from '../state/firing.js';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
-import { playerHistory } from '../authoring/history.js';
+import { historyFile } from '../authoring/history.js';
+import { parseWindow } from '../state/windows.js';
 import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocument } from '../state/evaluate.js';
+import { evaluateOnDocuments } from '../state/evaluate.js';
 import type { StateDocument } from '../store/state-store.js';
 import { formatProblems } from '../rules/format.js';
 import { parseInstant } from '../rules/instant.js';
@@ -89,8 +89,9 @@ function renderText(x: Explanation): string {
     if (w.activeFrom === undefined && w.activeUntil === undefined) out.push('    ✓ window: always active');
     else out.push(`    ${w.active ? '✓' : '✗'} window: ${w.activeFrom !== undefined ? `from ${w.activeFrom} ` : ''}${w.activeUntil !== undefined ? `until ${w.activeUntil} (exclusive) ` : ''}- now is ${x.now}`);
     const f = r.firing;
-    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
-    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}: last firing ${f.cooldown.lastFiring ?? 'never'}`);
+    const under = f?.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : '';
+    if (f?.limit) out.push(`    ${f.suppressedBy === 'limit' ? '✗' : '✓'} limit: ${f.limit.fired} of ${f.limit.count} firing${f.limit.count === 1 ? '' : 's'} per ${f.limit.per}${under} before this event${f.decision === 'again' ? ' (this event already fired it: proceeds)' : ''}`);
+    if (f?.cooldown) out.push(`    ${f.suppressedBy === 'cooldown' ? '✗' : '✓'} cooldown ${f.cooldown.duration}${under}: last firing ${f.cooldown.lastFiring ?? 'never'}${f.suppressedBy === 'cooldown' ? cooldownEnd(f.cooldown) : ''}`);
     if (r.condition === null) out.push('    ✓ when: (none: always matches)');
     else {
       out.push('    when:');
@@ -111,6 +112,13 @@ function renderText(x: Explanation): string {
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** `; fires again from <instant>` after a cooldown that refused, when its duration parses (it did at load). */
+function cooldownEnd(c: { readonly duration: string; readonly lastFiring?: string }): string {
+  if (c.lastFiring === undefined) return '';
+  const w = parseWindow(c.duration);
+  return w.kind === 'rolling' ? `; fires again from ${new Date(Date.parse(c.lastFiring) + w.ms).toISOString()}` : '';
 }
 
 export async function explainCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
@@ -156,11 +164,13 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   let history: StateDocument | undefined;
   if (values.has('history')) {
     const file = values.get('history')!;
-    const problems: string[] = [];
+    let problems: readonly string[];
     try {
-      history = playerHistory(parseYaml(await readFile(file, 'utf8')) as unknown, [], catalog, (path, message) => problems.push(`${file}: ${path.join('.') || '(top)'}: ${message}`));
+      const read = historyFile(await readFile(file, 'utf8'), file, catalog, { now: now.getTime(), rules: new Set(rules.rules.map((r) => r.name)) });
+      history = read.doc;
+      problems = read.problems;
     } catch (err) {
-      problems.push(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+      problems = [`${file}: ${err instanceof Error ? err.message : String(err)}`];
     }
     if (problems.length > 0) {
       io.stderr.write(`extend-event-rules explain: --history:\n${problems.join('\n')}\n`);
@@ -171,7 +181,8 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   if (rules.needsState(service.fullName)) {
     // as the server: the player's record (--history, else empty) with this event recorded, limits decided
     const key = eventKey(event);
-    evaluation = evaluateOnDocument(history, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true }).result;
+    // a rule counting under limit.key reads its own firings from the same --history (a rule's firings are either per player or per key)
+    evaluation = evaluateOnDocuments(() => history, typeof event.userId === 'string' ? event.userId : undefined, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true });
   } else {
     evaluation = rules.evaluate(service.fullName, event, { now, trace: true });
   }

@@ -44,6 +44,23 @@ export class ActionParamsInvalidError extends Error {
   }
 }
 
+/**
+ * A rule's `limit.key` / cooldown `key` has no usable value for this event
+ * (the field is missing, empty or not a text): its firing cannot be counted,
+ * so its actions are not run; a permanent failure (dead letter with this reason).
+ */
+export class StateKeyUnresolvedError extends Error {
+  override readonly name = 'StateKeyUnresolvedError';
+  constructor(
+    readonly rule: string,
+    /** The key as written. */
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`rule ${rule}: ${reason}`);
+  }
+}
+
 /** A custom JSON Logic operator got an argument it cannot use (an unparsable instant or duration, a bad regex). */
 export class LogicOperatorError extends Error {
   override readonly name = 'LogicOperatorError';

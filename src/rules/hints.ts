@@ -103,6 +103,24 @@ export function topLevelFix(data: unknown): string | undefined {
   return 'the file starts with "version: 1" and "rules:", a list of rules (see the shipped rules.yaml)';
 }
 
+/**
+ * The fix of a value of the wrong type, from the field's schema: a whole
+ * number (with its range), a map (with its keys), or text; the field's
+ * description follows (it names the forms, e.g. `6h, 90m, PT6H`).
+ */
+export function wrongTypeFix(type: unknown, schema: unknown): string {
+  const s = (typeof schema === 'object' && schema !== null ? schema : {}) as { minimum?: number; maximum?: number; properties?: object; required?: string[]; description?: string };
+  const about = s.description ? `; ${s.description.split(/(?<=\.)\s/)[0]!.replace(/\.$/, '')}` : '';
+  if (type === 'integer') return `write a whole number${s.minimum !== undefined && s.maximum !== undefined ? ` from ${s.minimum} to ${s.maximum}` : ''}${about}`;
+  if (type === 'object' && s.properties) {
+    const keys = Object.keys(s.properties);
+    const required = s.required ?? [];
+    return `write a map of ${required.length > 0 ? required.join(', ') : keys.join(', ')}${required.length > 0 && keys.length > required.length ? ` (optional: ${keys.filter((k) => !required.includes(k)).join(', ')})` : ''}${about}`;
+  }
+  if (type === 'string') return `write text${about}`;
+  return `write a value of type ${String(type)}${about}`;
+}
+
 /** The fix of an unknown event without a close name: where the loaded events are listed, and how to add one. */
 export function unknownEventFix(): string {
   return (

@@ -33,6 +33,7 @@ export const PROBLEM_CODES = {
   'invalid-params':
     'A parameter the action would refuse on every event: a value known at load (a literal, `${env}` once the environment is known) that breaks the action\'s schema or its own checks; or a `${event...}` reading a field whose type can never fit (an error) or not always (a warning).',
   'inexact-number': 'An integer beyond 2^53-1: numbers are read as doubles and it would be rounded (write a smaller one).',
+  'state-key': 'A `limit.key` and a cooldown `key` of one rule that differ, or `fired` naming a rule whose firings are counted under another key than the player.',
   'state-window': 'A `limit`, `cooldown` or `count`/`streak`/`fired` window that does not parse (`per`, a duration), a time zone that is not an IANA name, a `resetAt` that is not HH:MM.',
   'state-operator': '`count`, `streak` or `fired` written with the wrong arguments (they take literal `[event or rule, window, timeZone?, resetAt?]`).',
   'unknown-rule': '`fired` names a rule the file does not have.',

@@ -4,11 +4,11 @@
  * `evaluate` is the per-event hot path: it touches only the event's own rules.
  */
 import type { DecodedEvent } from '../events/types.js';
-import { ActionParamsInvalidError } from './errors.js';
+import { ActionParamsInvalidError, StateKeyUnresolvedError } from './errors.js';
 import { Tracer, truthy } from './evaluator.js';
 import { conditionOf } from './explain.js';
 import type { ConditionTrace } from './explain.js';
-import type { EvaluationResult, PlannedAction, RuleOutcome } from './types.js';
+import type { EvaluationResult, KeyedFiring, PlannedAction, RuleOutcome } from './types.js';
 import type { CompiledLogic, RulesLogic } from './logic.js';
 import type { CompiledValue } from './template.js';
 import { decideFiring } from '../state/firing.js';
@@ -16,7 +16,9 @@ import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/f
 import { horizonOf } from '../state/ledger.js';
 import type { StateNeeds, StreakSpec } from '../state/ledger.js';
 import { streakKey } from '../state/ledger.js';
-import type { StateUses } from './stateful.js';
+import { MAX_KEY_CHARS, firingKey } from './stateful.js';
+import type { StateKeySpec, StateUses } from './stateful.js';
+import { readPath, textOf } from './template.js';
 
 /** One `do` entry, compiled. */
 export interface CompiledAction {
@@ -55,6 +57,8 @@ export interface CompiledRule {
   readonly cooldown?: CooldownSpec;
   /** What the rule's conditions read from the player's ledger (`count`, `streak`, `fired`). */
   readonly stateUses?: StateUses;
+  /** `limit.key` / the cooldown's `key` when it is not the player: the firing is decided on that key's record. */
+  readonly stateKey?: StateKeySpec;
   /** 1-based line of the rule in the file. */
   readonly line: number;
 }
@@ -85,8 +89,9 @@ function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; coun
     return e;
   };
   for (const r of rules) {
-    if (r.limit) ruleHorizons.set(r.name, horizonOf(ruleHorizons.get(r.name) ?? 0, r.limit.window));
-    if (r.cooldown) ruleHorizons.set(r.name, Math.max(ruleHorizons.get(r.name) ?? 0, r.cooldown.ms));
+    const key = firingKey(r);
+    if (r.limit) ruleHorizons.set(key, horizonOf(ruleHorizons.get(key) ?? 0, r.limit.window));
+    if (r.cooldown) ruleHorizons.set(key, Math.max(ruleHorizons.get(key) ?? 0, r.cooldown.ms));
     const uses = r.stateUses;
     if (!uses) continue;
     for (const c of uses.counts) {
@@ -116,6 +121,8 @@ export class RuleSet {
   readonly stateNeeds: StateNeeds;
   /** Services whose events read or write a ledger: a stateful rule listens on them, or their events are counted. */
   readonly #stateful: ReadonlySet<string>;
+  /** Services whose events read or write the player's own record (not only keyed ones). */
+  readonly #playerStateful: ReadonlySet<string>;
   /** Service full name -> event name, for counted events. */
   readonly #counted: ReadonlyMap<string, string>;
 
@@ -139,6 +146,9 @@ export class RuleSet {
     const stateful = new Set(counted.keys());
     for (const r of rules) if (r.enabled && (r.limit || r.cooldown || r.stateUses || needs.rules.has(r.name))) stateful.add(r.service);
     this.#stateful = stateful;
+    const player = new Set(counted.keys());
+    for (const r of rules) if (r.enabled && (r.stateUses || (!r.stateKey && (r.limit || r.cooldown || needs.rules.has(r.name))))) player.add(r.service);
+    this.#playerStateful = player;
     // counted events are served even when no rule listens on them: their history must be recorded
     this.services = new Set([...byService.keys(), ...counted.keys()]);
     Object.freeze(this);
@@ -147,6 +157,11 @@ export class RuleSet {
   /** Enabled rules listening on a service, in file order. */
   rulesFor(serviceFullName: string): readonly CompiledRule[] {
     return this.#byService.get(serviceFullName) ?? EMPTY;
+  }
+
+  /** Whether events of this service read or write the player's own record (else only keyed records, or none). */
+  needsPlayerRecord(serviceFullName: string): boolean {
+    return this.#playerStateful.has(serviceFullName);
   }
 
   /** Whether events of this service read or write the player's ledger (else evaluation needs no state and no store). */
@@ -179,6 +194,7 @@ export class RuleSet {
   #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean): EvaluationResult {
     const outcomes: RuleOutcome[] = [];
     const plan: PlannedAction[] = [];
+    const keyed: KeyedFiring[] = [];
     for (const rule of rules) {
       if ((rule.activeFrom !== undefined && now < rule.activeFrom) || (rule.activeUntil !== undefined && now >= rule.activeUntil)) {
         outcomes.push({ rule: rule.name, outcome: 'inactive' });
@@ -223,9 +239,20 @@ export class RuleSet {
           } else planned.push({ ...base, params });
         }
         let firing: FiringState | undefined;
-        if (rule.limit || rule.cooldown || this.stateNeeds.rules.has(rule.name)) {
+        if (rule.stateKey) {
+          // decided on the key's own record after this evaluation (src/state/evaluate.ts)
+          if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
+          const key = stateKeyOf(rule.stateKey, event);
+          if (key.ok) keyed.push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
+          else {
+            // uncounted, no action of the rule may run (not even those whose parameters resolved)
+            failed = `${key.problem} (the rule cannot be counted)`;
+            const failure = new StateKeyUnresolvedError(rule.name, rule.stateKey.text, key.problem);
+            for (let k = 0; k < planned.length; k++) planned[k] = { ...planned[k]!, params: {}, failure };
+          }
+        } else if (rule.limit || rule.cooldown || this.stateNeeds.rules.has(rule.name)) {
           if (!state) throw new Error("limit, cooldown and fired need the player's record, which this evaluation does not have");
-          firing = decideFiring(state, rule.name, rule.limit, rule.cooldown);
+          firing = decideFiring(state, firingKey(rule), rule.limit, rule.cooldown);
           if (firing.decision === 'suppressed') {
             outcomes.push({ rule: rule.name, outcome: 'suppressed', firing });
             continue;
@@ -237,6 +264,26 @@ export class RuleSet {
         outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err), ...(condition ? { condition } : {}) });
       }
     }
-    return { outcomes, plan };
+    return keyed.length > 0 ? { outcomes, plan, keyed } : { outcomes, plan };
   }
+}
+
+/** The key's value for this event: a non-empty text, or why not. */
+function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {
+  // every field read must hold a value: `party-${...}` with no party is not the key "party-"
+  for (const f of spec.fields) {
+    const fv = readPath(event, f.path);
+    const bad = fv === undefined || fv === null ? 'is not in the event' : fv === '' ? 'is empty' : typeof fv === 'object' ? 'is not a text' : undefined;
+    if (bad !== undefined) return { ok: false, problem: spec.fields.length === 1 && spec.text === `\${${f.raw}}` ? `key ${spec.text} ${bad} for this event` : `key ${spec.text}: \${${f.raw}} ${bad} for this event` };
+  }
+  let v: unknown;
+  try {
+    v = spec.value.constant ? spec.value.value : spec.value.resolve(event);
+  } catch (err) {
+    return { ok: false, problem: `key ${spec.text}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const text = typeof v === 'object' && v !== null ? undefined : textOf(v);
+  if (text === undefined || text === '') return { ok: false, problem: `key ${spec.text} is ${text === '' ? 'empty' : 'not a text'} for this event` };
+  if (text.length > MAX_KEY_CHARS) return { ok: false, problem: `key ${spec.text} is ${text.length} characters long (at most ${MAX_KEY_CHARS})` };
+  return { ok: true, value: text };
 }

@@ -115,7 +115,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
             enum: ['deadLetter', 'retry'],
           },
           limit: {
-            description: 'At most `count` firings of this rule per player per window (a firing: matched and its actions planned). The player\'s record lives in the state store (STATE_STORE), shared by replicas.',
+            description: 'At most `count` firings of this rule per player (or per `key`) per window (a firing: matched and its actions planned). The record lives in the state store (STATE_STORE), shared by replicas.',
             type: 'object',
             additionalProperties: false,
             required: ['count', 'per'],
@@ -124,12 +124,23 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
               per: { description: 'day, week (ISO, from Monday), month (calendar periods in timeZone), lifetime, or a duration (24h, P7D: a rolling window ending now).', type: 'string', minLength: 1 },
               timeZone: { description: 'IANA time zone of day/week/month (Asia/Tokyo). Default UTC.', type: 'string', minLength: 1 },
               resetAt: { description: 'Local time HH:MM at which day/week/month start (e.g. "05:00"). Default "00:00".', type: 'string' },
+              key: { $ref: '#/$defs/stateKey' },
             },
           },
           cooldown: {
-            description: 'At least this duration (6h, 90m, PT6H) between two firings of this rule for the player.',
-            type: 'string',
-            minLength: 1,
+            description: 'At least this duration (6h, 90m, PT6H) between two firings of this rule for the player; or { duration, key } to count under another key.',
+            type: ['string', 'object'],
+            // if/then/else rather than anyOf: a typo in the map form is reported as such, not as "must be string"
+            if: { type: 'string' },
+            then: { minLength: 1 },
+            else: {
+              additionalProperties: false,
+              required: ['duration'],
+              properties: {
+                duration: { description: 'At least this duration (6h, 90m, PT6H) between two firings.', type: 'string', minLength: 1 },
+                key: { $ref: '#/$defs/stateKey' },
+              },
+            },
           },
           when: { $ref: '#/$defs/logic', description: 'Optional JSON Logic condition over the decoded event (read fields with {"var": "path"}); ${env.X} strings are substituted at load.' },
           do: {
@@ -162,6 +173,11 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
         description: 'A reference resolved per event (${event.path}) or at load (${env.NAME}, ${env.NAME:-default}).',
         type: 'string',
         pattern: '\\$\\{\\s*(event|env)\\b',
+      },
+      stateKey: {
+        description: 'Whose counter: a text or template resolved per event (${event.payload.partyId}); a constant (global) counts game-wide. Default: the event\'s player (${event.userId}). limit and cooldown of one rule take the same key.',
+        type: 'string',
+        minLength: 1,
       },
       computed: {
         description: 'A value computed per event by JSON Logic.',

@@ -73,7 +73,7 @@ export function stateOperators(host: StateHost): Record<string, Operator> {
     fired: {
       fn: ([rule, spec, tz, reset]) => {
         const s = stateOf(host, 'fired');
-        return s.ledger.fired(String(rule), windowOf('fired', spec, tz, reset), s.now);
+        return s.ledger.fired(String(rule), windowOf('fired', spec, tz, reset), s.now, s.tag);
       },
     },
   };

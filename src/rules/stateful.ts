@@ -10,6 +10,10 @@ import type { StreakSpec } from '../state/ledger.js';
 import { WindowSpecError, parseWindow } from '../state/windows.js';
 import type { Window } from '../state/windows.js';
 import type { PathSegment } from './source.js';
+import type { Type } from 'protobufjs';
+import { kindAt } from './action-params.js';
+import { parseTemplate } from './template.js';
+import type { CompiledValue } from './template.js';
 import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
 import { didYouMean } from './suggest.js';
@@ -22,6 +26,30 @@ export interface StateUses {
   readonly streaks: readonly { readonly event: string; readonly service: string; readonly spec: StreakSpec }[];
   /** `fired`: rule name and window. */
   readonly fired: readonly { readonly rule: string; readonly window: Window }[];
+}
+
+/** Most characters of a key's value: a longer one is refused (at load when constant, else per event): it is surely not an id. */
+export const MAX_KEY_CHARS = 512;
+
+/** `${event.userId}` (spaces allowed as in any template): the default key, the player. */
+const PLAYER_KEY = /^\$\{\s*event\.userId\s*\}$/;
+
+/**
+ * A rule's state key other than the player (`limit.key`, a cooldown's `key`),
+ * compiled: its firings are counted in the record of the key's value (e.g. a
+ * party), in the state store's named partition of that value.
+ */
+export interface StateKeySpec {
+  /** As written (`${event.payload.partyId}`). */
+  readonly text: string;
+  /** The value per event (a constant: one game-wide counter). */
+  readonly value: CompiledValue;
+  /**
+   * The event fields the key reads (`raw` as written inside `${}`): each must
+   * be a non-empty text or number for the event to be counted, so an unset
+   * field never folds into one shared counter (`party-` for `party-${...}`).
+   */
+  readonly fields: readonly { readonly raw: string; readonly path: readonly string[] }[];
 }
 
 type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string) => void;
@@ -132,7 +160,7 @@ export class StatefulChecks {
 
   /** Compiles `limit: { count, per, timeZone?, resetAt? }` (shape already checked by the schema). */
   compileLimit(raw: unknown, path: readonly PathSegment[]): LimitSpec | undefined {
-    if (!isObject(raw) || typeof raw.count !== 'number') return undefined;
+    if (!isObject(raw) || typeof raw.count !== 'number' || typeof raw.per !== 'string') return undefined; // the schema reports a missing or mistyped key
     try {
       return { count: raw.count, window: parseWindow(raw.per, raw.timeZone, raw.resetAt) };
     } catch (err) {
@@ -143,8 +171,55 @@ export class StatefulChecks {
     }
   }
 
-  /** Compiles `cooldown: 6h` (a duration). */
+  /**
+   * Compiles `limit.key` and the cooldown's `key` into the rule's one state
+   * key: absent, or exactly `${event.userId}`, is the player (undefined);
+   * both given must be the same text (one record decides the firing).
+   * `compile` compiles a template as action parameters are (env, event paths);
+   * `type` (the event's message) refuses a key reading a message or list field.
+   */
+  compileStateKey(limitKey: unknown, cooldownKey: unknown, base: readonly PathSegment[], compile: (value: string, path: PathSegment[]) => CompiledValue, type?: Type): StateKeySpec | undefined {
+    const given = [
+      ...(typeof limitKey === 'string' ? [{ text: limitKey, path: [...base, 'limit', 'key'] }] : []),
+      ...(typeof cooldownKey === 'string' ? [{ text: cooldownKey, path: [...base, 'cooldown', 'key'] }] : []),
+    ];
+    if (given.length === 0) return undefined;
+    const playerOf = (text: string): boolean => PLAYER_KEY.test(text);
+    if (given.length === 2 && given[0]!.text !== given[1]!.text && !(playerOf(given[0]!.text) && playerOf(given[1]!.text))) {
+      this.report(given[1]!.path, 'state-key', `the cooldown counts under "${given[1]!.text}" but the limit under "${given[0]!.text}": one rule's firings are counted under one key`, `write the same key in both (or leave both out to count per player)`);
+      return undefined;
+    }
+    const { text, path } = given[0]!;
+    if (playerOf(text)) return undefined;
+    const value = compile(text, path);
+    if (value.constant && typeof value.value === 'string' && value.value.length > MAX_KEY_CHARS) {
+      this.report(path, 'state-key', `the key is ${value.value.length} characters long (at most ${MAX_KEY_CHARS}): every event would be refused`, 'write a short name for the counter (e.g. launch-week)');
+    }
+    const fields: { raw: string; path: readonly string[] }[] = [];
+    for (const part of parseTemplate(text).parts) {
+      if (typeof part === 'string' || part.kind !== 'event') continue;
+      fields.push({ raw: part.raw, path: part.path });
+      // a message, list or map field is never a text: no event could be counted
+      const kind = kindAt(type, part.path);
+      if (kind.probes.length > 0 && kind.probes.every((p) => typeof p === 'object' && p !== null)) {
+        this.report(path, 'state-key', `the key reads \${${part.raw}}, ${kind.label}: a key is a text (an id), so no event could be counted`, `read a text or number field inside it (e.g. \${${part.raw}.id})`);
+      }
+    }
+    return { text, value, fields };
+  }
+
+  /** Reports `fired` on rules whose firings are counted under another key than the player's (their firings are not in the player's record). */
+  checkFiredKeyed(keyed: ReadonlyMap<string, string>): void {
+    for (const ref of this.#firedRefs) {
+      const key = keyed.get(ref.rule);
+      if (key === undefined) continue;
+      this.report(ref.path, 'state-key', `fired: rule "${ref.rule}" counts its firings under "${key}", not per player, so the player's record does not have them`, `use a limit or cooldown on "${ref.rule}" itself, or count the player's own events with {"count": [event, window]}`);
+    }
+  }
+
+  /** Compiles `cooldown: 6h` (a duration) or `cooldown: { duration: 6h, key }`. */
   compileCooldown(raw: unknown, path: readonly PathSegment[]): CooldownSpec | undefined {
+    if (isObject(raw) && typeof raw.duration === 'string') return this.compileCooldown(raw.duration, [...path, 'duration']);
     if (typeof raw !== 'string') return undefined;
     let w: Window | undefined;
     try {
@@ -158,4 +233,14 @@ export class StatefulChecks {
     }
     return { ms: w.ms, text: raw };
   }
+}
+
+/**
+ * The name a rule's firings are recorded under in the player's record: its
+ * name; for a rule in shadow mode, `<name>#shadow` (`#` is not allowed in rule
+ * names), so the firings it plans while watched do not consume the limit it
+ * will have once live.
+ */
+export function firingKey(rule: { readonly name: string; readonly mode: 'live' | 'shadow' }): string {
+  return rule.mode === 'shadow' ? `${rule.name}#shadow` : rule.name;
 }

@@ -2,7 +2,7 @@
  * Shapes that leave the rules engine: the plan handed to the action layer and
  * the explanation of a match.
  */
-import type { FiringState } from '../state/firing.js';
+import type { CooldownSpec, FiringState, LimitSpec } from '../state/firing.js';
 import type { ConditionTrace } from './explain.js';
 import type { ProblemCode } from './problem-codes.js';
 
@@ -50,11 +50,32 @@ export interface RuleOutcome {
   readonly condition?: ConditionTrace;
 }
 
+/**
+ * A matched rule whose `limit`/`cooldown` counts under a key other than the
+ * player (`limit.key`, a cooldown's `key`): its firing is decided on that
+ * key's own record (src/state/evaluate.ts), after the player's. Until then its
+ * outcome is `matched` and its actions are in the plan.
+ */
+export interface KeyedFiring {
+  readonly rule: string;
+  /** The name its firings are recorded under (the rule's; a shadow rule's apart: `firingKey`). */
+  readonly record: string;
+  /** The key's value for this event (e.g. the party id). */
+  readonly key: string;
+  /** The rule's limit and cooldown (at least one). */
+  readonly limit?: LimitSpec;
+  readonly cooldown?: CooldownSpec;
+  /** Epoch ms: the instant the evaluation used (a redelivered event's first one). */
+  readonly at: number;
+}
+
 /** The engine's answer for one event. */
 export interface EvaluationResult {
   readonly outcomes: readonly RuleOutcome[];
   /** Actions of matched rules, in file order, then `do` order. */
   readonly plan: readonly PlannedAction[];
+  /** Firings still to decide on keyed records (absent: none). */
+  readonly keyed?: readonly KeyedFiring[];
 }
 
 /** One thing wrong (or worth a warning) in a rules file, with where and how to fix it. */

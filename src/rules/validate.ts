@@ -34,7 +34,7 @@ import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
 import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
-import { topLevelFix, unknownEventFix } from './hints.js';
+import { topLevelFix, unknownEventFix, wrongTypeFix } from './hints.js';
 import type { ProblemCode } from './problem-codes.js';
 
 /** What the loader needs besides the file. */
@@ -166,6 +166,8 @@ class Compiler {
 
   readonly #compiledRules: CompiledRule[] = [];
   readonly #names = new Map<string, number>();
+  /** Rules counting under a key other than the player: name -> key as written. */
+  readonly #keyedRules = new Map<string, string>();
 
   run(): RulesLoadResult {
     this.checkFile();
@@ -220,6 +222,7 @@ class Compiler {
   finish(): RulesLoadResult {
     const compiled = this.#compiledRules;
     this.stateful.finish(this.#names);
+    this.stateful.checkFiredKeyed(this.#keyedRules);
     this.problems.sort((a, b) => a.line - b.line || a.column - b.column);
     if (this.problems.length > 0) return { ok: false, problems: this.problems, warnings: this.warnings };
     const hash = createHash('sha256').update(this.text).digest('hex');
@@ -237,6 +240,7 @@ class Compiler {
         !e.schemaPath.includes('$defs/reference') &&
         !e.schemaPath.includes('$defs/computed') &&
         !/\/anyOf\/[12]\//.test(e.schemaPath) &&
+        e.keyword !== 'if' && // the then/else branch's own errors say what is wrong
         !isAlternative(e.parentSchema),
     );
     const skip = new Set(this.schemaPaths);
@@ -301,7 +305,7 @@ class Compiler {
         return;
       }
       case 'type':
-        this.report(path, 'wrong-type', `${where} must be ${String(p.type)}${isParams || isActionItem ? '' : ''}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : undefined);
+        this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : (quoteFix(e.data, p.type, path) ?? wrongTypeFix(p.type, e.parentSchema)));
         return;
       case 'pattern':
         if (path[path.length - 1] === 'activeFrom' || path[path.length - 1] === 'activeUntil') {
@@ -329,6 +333,12 @@ class Compiler {
       case 'minItems':
         if (path[path.length - 1] === 'do') {
           this.report(path, 'schema', 'the rule has no actions: "do" needs at least one', undefined);
+          return;
+        }
+        break;
+      case 'minLength':
+        if (e.data === '') {
+          this.report(path, 'schema', `${where} ${e.message ?? 'is empty'}`, `write a value, or remove ${String(path[path.length - 1])}`);
           return;
         }
         break;
@@ -443,7 +453,7 @@ class Compiler {
       });
     }
 
-    const stateParts = this.statefulParts(raw, base, i);
+    const stateParts = this.statefulParts(raw, base, i, type);
     if (typeof raw.name !== 'string' || !service || !Array.isArray(raw.do)) return undefined;
     return {
       name: raw.name,
@@ -501,11 +511,14 @@ class Compiler {
   }
 
   /** `limit`, `cooldown` and what the conditions read from the ledger. */
-  statefulParts(raw: Record<string, unknown>, base: PathSegment[], i: number): Pick<CompiledRule, 'limit' | 'cooldown' | 'stateUses'> {
+  statefulParts(raw: Record<string, unknown>, base: PathSegment[], i: number, type: Type | undefined): Pick<CompiledRule, 'limit' | 'cooldown' | 'stateUses' | 'stateKey'> {
     const limit = raw.limit !== undefined ? this.stateful.compileLimit(raw.limit, [...base, 'limit']) : undefined;
     const cooldown = raw.cooldown !== undefined ? this.stateful.compileCooldown(raw.cooldown, [...base, 'cooldown']) : undefined;
     const stateUses = this.stateful.usesOf(i);
-    return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}) };
+    const keyOf = (v: unknown): unknown => (isObject(v) ? v.key : undefined);
+    const stateKey = this.stateful.compileStateKey(keyOf(raw.limit), keyOf(raw.cooldown), base, (value, path) => this.compileValue(value, path, type), type);
+    if (stateKey && typeof raw.name === 'string') this.#keyedRules.set(raw.name, stateKey.text);
+    return { ...(limit ? { limit } : {}), ...(cooldown ? { cooldown } : {}), ...(stateUses ? { stateUses } : {}), ...(stateKey ? { stateKey } : {}) };
   }
 
   /** `activeFrom`/`activeUntil`: an instant that exists, with offset (the schema checked the shape). NaN when it is not one. */
@@ -735,4 +748,14 @@ class Compiler {
     }
     return { constant: true, value };
   }
+}
+
+/** A fix for a value of the wrong type where a text is expected: `key: 5` -> quote it; `cooldown: 6` -> give the unit. */
+function quoteFix(data: unknown, type: unknown, path: readonly PathSegment[]): string | undefined {
+  const wantsText = type === 'string' || (Array.isArray(type) && type.includes('string'));
+  if (!wantsText) return undefined;
+  const last = path[path.length - 1];
+  if (typeof data === 'number' && (last === 'cooldown' || last === 'duration' || last === 'per')) return `write a duration with its unit: "${data}h", "${data}m" or "PT${data}H"`;
+  if (typeof data === 'number' || typeof data === 'boolean') return `write it as a text in quotes: "${String(data)}"`;
+  return typeof data === 'object' && data !== null ? 'write one text, not a list or a map' : undefined;
 }

@@ -11,11 +11,21 @@
  * The store retries the whole step on a conflicting write, so two replicas
  * handling two events of one player are serialised: never both under a
  * `count: 1` limit. Nothing is written when nothing changed (a redelivery).
+ *
+ * A rule whose `limit`/`cooldown` counts under another key (`limit.key`, e.g.
+ * a party id) is decided in a second `transact`, on that key's own record (a
+ * named partition): its firing is recorded there keyed by (rule, event key),
+ * so a redelivery finds it whichever replica handles it, and two players of
+ * one party are serialised on the party's record. The two steps need no
+ * common atomicity: each is idempotent per event key on its own record.
  */
 import type { DecodedEvent } from '../events/types.js';
 import type { RuleSet } from '../rules/rule-set.js';
-import type { EvaluationResult } from '../rules/types.js';
+import type { EvaluationResult, KeyedFiring, RuleOutcome } from '../rules/types.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../store/state-store.js';
+import { documentKey } from '../store/state-store.js';
+import { decideFiring } from './firing.js';
+import type { FiringState } from './firing.js';
 import { Ledger, eventTag } from './ledger.js';
 
 /** Default retention of event keys in a ledger: 7 days (the idempotency retention). */
@@ -63,10 +73,81 @@ export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEv
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
 }
 
+/** The named partition of a state key's value (`limit.key`): `k-` and a hash of the value. */
+export function keyPartition(namespace: string, key: string): Partition {
+  return { namespace, key: documentKey('k', key) };
+}
+
 /**
- * Evaluates an event with stateful rules in one transaction on its partition.
- * @throws {@link StateStoreUnavailableError} (the event must be redelivered; nothing was decided)
+ * The pure read-modify-write of one key's record (may run several times):
+ * decides the firings of the rules counting under this key for the event.
+ * A redelivered event (its tag already in the record) is decided at its first
+ * instant on the record as it was then, as on a player's record.
  */
-export function evaluateWithState(store: StateStore, partition: Partition, e: StatefulEvaluation, options?: StoreCallOptions): Promise<EvaluationResult> {
-  return store.transact(partition, (doc) => evaluateOnDocument(doc, e), options);
+export function decideOnKeyDocument(doc: StateDocument | undefined, firings: readonly KeyedFiring[], e: StatefulEvaluation): Change<Map<string, FiringState>> {
+  const ledger = new Ledger(doc);
+  const tag = eventTag(e.eventKey);
+  const seen = ledger.firstSeen(tag);
+  if (seen) ledger.asOf = seen.seq;
+  const decisions = new Map<string, FiringState>();
+  for (const f of firings) decisions.set(f.rule, { ...decideFiring({ ledger, tag, now: seen?.at ?? f.at }, f.record, f.limit, f.cooldown), key: f.key });
+  ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
+  return ledger.changed ? { next: ledger.toDocument(), result: decisions } : { result: decisions };
+}
+
+/** The keyed firings grouped by key value, in first-seen order. */
+function byKey(keyed: readonly KeyedFiring[]): Map<string, KeyedFiring[]> {
+  const out = new Map<string, KeyedFiring[]>();
+  for (const f of keyed) {
+    const list = out.get(f.key);
+    if (list) list.push(f);
+    else out.set(f.key, [f]);
+  }
+  return out;
+}
+
+/** The evaluation with the keyed decisions applied: a suppressed rule's outcome says why and its actions leave the plan. */
+export function applyKeyedDecisions(result: EvaluationResult, decisions: ReadonlyMap<string, FiringState>): EvaluationResult {
+  const suppressed = new Set<string>();
+  const outcomes = result.outcomes.map((o): RuleOutcome => {
+    const firing = decisions.get(o.rule);
+    // an `error` outcome (an action's parameters failed) is refused by its limit as a `matched` one: nothing runs
+    if (!firing || (o.outcome !== 'matched' && o.outcome !== 'error')) return o;
+    if (firing.decision !== 'suppressed' && o.outcome === 'error') return o;
+    if (firing.decision !== 'suppressed') return { ...o, firing };
+    suppressed.add(o.rule);
+    return { rule: o.rule, outcome: 'suppressed', firing, ...(o.condition ? { condition: o.condition } : {}) };
+  });
+  return { outcomes, plan: suppressed.size === 0 ? result.plan : result.plan.filter((p) => !suppressed.has(p.rule)) };
+}
+
+/**
+ * The whole stateful evaluation over documents given by `docOf` (rule tests,
+ * explain): the player's record (`{ userId }`, `undefined` for the game's),
+ * then each key's (`{ key }`: the key's value as the rule resolved it).
+ * Nothing is written anywhere.
+ */
+export function evaluateOnDocuments(docOf: (who: { readonly userId?: string; readonly key?: string }) => StateDocument | undefined, userId: string | undefined, e: StatefulEvaluation): EvaluationResult {
+  const first = evaluateOnDocument(e.rules.needsPlayerRecord(e.serviceFullName) ? docOf(userId !== undefined ? { userId } : {}) : undefined, e).result;
+  if (!first.keyed) return first;
+  const decisions = new Map<string, FiringState>();
+  for (const [key, firings] of byKey(first.keyed)) for (const [rule, f] of decideOnKeyDocument(docOf({ key }), firings, e).result) decisions.set(rule, f);
+  return applyKeyedDecisions(first, decisions);
+}
+
+/**
+ * Evaluates an event with stateful rules: one transaction on its partition
+ * (skipped when no rule reads or writes the player's own record), then one per
+ * key value of the rules counting under another key.
+ * @throws {@link StateStoreUnavailableError} (the event must be redelivered; what was recorded is recognised then)
+ */
+export async function evaluateWithState(store: StateStore, partition: Partition, e: StatefulEvaluation, options?: StoreCallOptions): Promise<EvaluationResult> {
+  const first = e.rules.needsPlayerRecord(e.serviceFullName) ? await store.transact(partition, (doc) => evaluateOnDocument(doc, e), options) : evaluateOnDocument(undefined, e).result;
+  if (!first.keyed) return first;
+  const decisions = new Map<string, FiringState>();
+  for (const [key, firings] of byKey(first.keyed)) {
+    const decided = await store.transact(keyPartition(partition.namespace, key), (doc) => decideOnKeyDocument(doc, firings, e), options);
+    for (const [rule, f] of decided) decisions.set(rule, f);
+  }
+  return applyKeyedDecisions(first, decisions);
 }

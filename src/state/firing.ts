@@ -31,6 +31,8 @@ export interface FiringState {
   readonly limit?: { readonly fired: number; readonly count: number; readonly per: string };
   /** With a cooldown: the cooldown and the last firing (ISO 8601), if any. */
   readonly cooldown?: { readonly duration: string; readonly lastFiring?: string };
+  /** Counted under this key's value (`limit.key`), not the player's. */
+  readonly key?: string;
 }
 
 /** What one evaluation with state needs: the working ledger, the event's tag and the clock. */

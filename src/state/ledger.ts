@@ -171,6 +171,8 @@ export class Ledger {
   readonly #seq: number;
   /** Tracks whose `h` and `s` are this copy's own (changeable); the others share the document's. */
   readonly #owned = new Set<Track>();
+  /** Rules decided for this event so far (see {@link Ledger.fired}). */
+  readonly #decided = new Set<string>();
 
   constructor(readonly base: StateDocument | undefined) {
     this.events = readSection(base?.events);
@@ -248,17 +250,31 @@ export class Ledger {
     return aliveRun(runs, periodIndex(spec.unit, spec.timeZone, spec.resetMinutes, now));
   }
 
-  /** Firings of `rule` in the window at `now`. */
-  fired(rule: string, w: Window, now: number): number {
-    return countIn(this.rules[rule], w, now, this.asOf);
+  /**
+   * Firings of `rule` in the window at `now`.
+   *
+   * With the event's `tag` (the `fired` operator), as the record was when the
+   * event was first handled (`asOf`), and the firing of this same event counts
+   * only once `rule` was decided in this evaluation (rules are decided in file
+   * order): a redelivery, whose firings are all in the record from the start,
+   * sees what its first delivery saw.
+   *
+   * Without it (a limit's decision), every firing recorded counts, those
+   * recorded after the event was first handled included: a redelivered event
+   * that did not fire the rule then (the rule was added, changed or made live
+   * since) is refused rather than exceed the limit.
+   */
+  fired(rule: string, w: Window, now: number, tag?: string): number {
+    if (tag === undefined) return countIn(this.rules[rule], w, now, Infinity);
+    return countIn(this.rules[rule], w, now, this.asOf, this.#decided.has(rule) ? undefined : tag);
   }
 
-  /** When `rule` last fired (epoch ms), if the kept history has it. */
+  /** When `rule` last fired (epoch ms), if the kept history has it; a cooldown's decision, so firings recorded after a redelivered event was first handled count too (see {@link Ledger.fired}). */
   lastFiring(rule: string): number | undefined {
     const h = this.rules[rule]?.h;
     if (!h || h.length === 0) return undefined;
     let last: number | undefined;
-    for (const [t, , q] of h) if (q <= this.asOf && (last === undefined || t > last)) last = t;
+    for (const [t] of h) if (last === undefined || t > last) last = t;
     return last;
   }
 
@@ -274,12 +290,14 @@ export class Ledger {
     return found ? { at: found[0], seq: found[2] } : undefined;
   }
 
-  /** The instant `rule` fired for the event with this tag, if it did. */
+  /** The instant `rule` fired for the event with this tag, if it did. Asked when `rule` is decided: from then on `fired` counts that firing. */
   firingOf(rule: string, tag: string): number | undefined {
+    this.#decided.add(rule);
     return this.rules[rule]?.h.find((e) => e[1] === tag)?.[0];
   }
 
   recordFiring(rule: string, tag: string, at: number): void {
+    this.#decided.add(rule);
     if (this.firingOf(rule, tag) !== undefined) return;
     const track = this.#track(this.rules, rule);
     track.h.push([at, tag, this.#seq]);
@@ -335,21 +353,22 @@ export class Ledger {
 }
 
 /**
- * Entries of the window at `now` recorded up to transaction `asOf`. The window
+ * Entries of the window at `now` recorded up to transaction `asOf`, but the
+ * one of the event `exceptTag`. The window
  * has no end: an entry stamped after `now` was recorded by a replica whose
  * clock runs ahead (or, for a redelivery, is cut by `asOf`), and counting it
  * errs on the side of refusing, never of firing twice.
  */
-function countIn(track: Track | undefined, w: Window, now: number, asOf: number): number {
+function countIn(track: Track | undefined, w: Window, now: number, asOf: number, exceptTag?: string): number {
   if (!track) return 0;
   if (w.kind === 'lifetime') {
-    let later = 0;
-    if (asOf !== Infinity) for (const e of track.h) if (e[2] > asOf) later++;
-    return track.n - later;
+    let left = 0;
+    if (asOf !== Infinity || exceptTag !== undefined) for (const e of track.h) if (e[2] > asOf || e[1] === exceptTag) left++;
+    return track.n - left;
   }
   const { from } = windowRange(w, now);
   let n = 0;
-  for (const [t, , q] of track.h) if (t >= from && q <= asOf) n++;
+  for (const [t, tag, q] of track.h) if (t >= from && q <= asOf && tag !== exceptTag) n++;
   return n;
 }
 

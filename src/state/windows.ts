@@ -9,6 +9,7 @@
  * explicitly (epoch milliseconds): the caller owns the clock.
  */
 import { parseDuration } from '../rules/logic.js';
+import { didYouMean } from '../rules/suggest.js';
 
 export type CalendarUnit = 'day' | 'week' | 'month';
 
@@ -37,22 +38,49 @@ let zones: ReadonlySet<string> | undefined;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /**
+ * The spelling of a tz database zone or link: an area, then one or two
+ * locations, each starting with a capital (`Asia/Kolkata`,
+ * `America/Argentina/Buenos_Aires`, `America/Port-au-Prince`); no name has
+ * three capitals in a row (`Asia/KOLKATA` is a misspelling).
+ */
+const TZDB_NAME = /^(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)(\/[A-Z][A-Za-z0-9_'+-]*){1,2}$/;
+
+/** `asia/kolkata` -> `Asia/Kolkata`: capitals at the start of each part and word. */
+function capitalised(name: string): string {
+  return name.toLowerCase().replace(/(^|[/_])([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
+}
+
+/**
  * Checks an IANA time zone name (`Asia/Tokyo`, `America/New_York`, `UTC`):
- * exactly as the tz database spells it. Legacy abbreviations (`EST`), offsets
- * (`+09:00`) and other spellings (`asia/tokyo`) are refused with the name to write.
+ * as the tz database spells it, its current names (`Asia/Kolkata`,
+ * `Asia/Kathmandu`, `Europe/Kyiv`) as well as the older ones the platform
+ * lists (`Asia/Calcutta`). Legacy abbreviations (`EST`, `JST`), offsets
+ * (`+09:00`, `UTC+9`) and other spellings (`asia/tokyo`) are refused with the
+ * name to write.
  * @throws {@link WindowSpecError}
  */
 export function checkTimeZone(name: unknown): string {
   if (typeof name !== 'string' || name === '') throw new WindowSpecError(`the time zone must be an IANA name, not ${JSON.stringify(name)}`, 'write e.g. Asia/Tokyo, Europe/Paris or UTC');
   zones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (zones.has(name) || name === 'UTC' || /^Etc\/(UTC|GMT([+-]\d{1,2})?)$/.test(name)) return name;
+  if (zones.has(name) || name === 'UTC') return name;
   let resolved: string | undefined;
   try {
     resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     resolved = undefined;
   }
-  const fix = resolved !== undefined && resolved.toLowerCase() === name.toLowerCase() ? `write ${resolved}` : resolved !== undefined ? `write the region's IANA name (${name} is an alias of ${resolved}; e.g. America/New_York, Asia/Tokyo)` : 'write an IANA name such as Asia/Tokyo, Europe/Paris or UTC (offsets like +09:00 do not follow daylight saving)';
+  // Intl knows the tz database's names but lists only one per zone (its own choice: Asia/Calcutta for Asia/Kolkata)
+  if (resolved !== undefined && ((TZDB_NAME.test(name) && !/[A-Z]{3}/.test(name)) || /^Etc\/(UTC|GMT([+-]\d{1,2})?)$/.test(name))) return name;
+  const lower = name.toLowerCase();
+  const sameLetters = [...zones].find((z) => z.toLowerCase() === lower);
+  const fix =
+    sameLetters !== undefined
+      ? `write ${sameLetters}`
+      : resolved !== undefined && TZDB_NAME.test(capitalised(name))
+        ? `write ${capitalised(name)} (names are case-sensitive)`
+        : resolved !== undefined
+          ? `write the region's IANA name (${name} is an alias of ${resolved}; e.g. America/New_York, Asia/Tokyo)`
+          : (didYouMean(name, zones) ?? 'write an IANA name such as Asia/Tokyo, Europe/Paris or UTC (offsets like +09:00 do not follow daylight saving)');
   throw new WindowSpecError(`"${name}" is not an IANA time zone name`, fix);
 }
 
@@ -123,8 +151,8 @@ function offsetAt(t: number, timeZone: string): number {
 const SLICE_MS = 15 * 60_000;
 const offsets = new Map<string, number | null>();
 
-/** The wall clock of `timeZone` at instant `t`: the local date as days since 1970-01-01 and the minutes since local midnight. */
-export function localClock(t: number, timeZone: string): { day: number; minutes: number } {
+/** The zone's offset from UTC at `t` (ms), cached per 15-minute slice of time. */
+function offsetOf(t: number, timeZone: string): number {
   const slice = Math.floor(t / SLICE_MS);
   const key = `${timeZone}|${slice}`;
   let offset = offsets.get(key);
@@ -134,19 +162,51 @@ export function localClock(t: number, timeZone: string): { day: number; minutes:
     if (offsets.size > 50_000) offsets.clear();
     offsets.set(key, offset);
   }
-  const local = t + (offset ?? offsetAt(t, timeZone));
+  return offset ?? offsetAt(t, timeZone);
+}
+
+/** The wall clock of `timeZone` at instant `t`: the local date as days since 1970-01-01 and the minutes since local midnight. */
+export function localClock(t: number, timeZone: string): { day: number; minutes: number } {
+  const local = t + offsetOf(t, timeZone);
   return { day: Math.floor(local / DAY_MS), minutes: Math.floor(mod(local, DAY_MS) / 60_000) };
+}
+
+/**
+ * How far a wall clock goes back at most when it is set back (Antarctica/Troll:
+ * 2 hours; most zones 1 hour, Australia/Lord_Howe 30 minutes).
+ */
+const MAX_SET_BACK_MS = 3 * 3_600_000;
+
+/**
+ * The day (days since 1970-01-01) of instant `t` when days start at
+ * `resetMinutes` local time: the latest day whose start the wall clock has
+ * reached by `t`. When the clock is set back (the end of daylight saving) the
+ * day it had reached goes on, so days are contiguous and never go back: a
+ * `resetAt` inside the repeated hour starts the day at its first occurrence
+ * (America/New_York, resetAt 01:30: 01:30 EDT), and the repeated
+ * 01:00-01:29 EST belongs to the new day. A `resetAt` inside a gap (clocks set
+ * forward) starts the day at the first instant after the gap.
+ */
+function dayOf(t: number, timeZone: string, resetMinutes: number): number {
+  const reset = resetMinutes * 60_000;
+  const offset = offsetOf(t, timeZone);
+  const day = Math.floor((t + offset - reset) / DAY_MS);
+  const earlier = offsetOf(t - MAX_SET_BACK_MS, timeZone);
+  if (earlier <= offset) return day;
+  // set back within the last hours: the wall clock just before the change may have reached a later day
+  const change = firstTrue(t - MAX_SET_BACK_MS, t, (s) => offsetOf(s, timeZone) <= offset);
+  return Math.max(day, Math.floor((change - 1 + offsetOf(change - 1, timeZone) - reset) / DAY_MS));
 }
 
 /**
  * The index of the calendar period holding instant `t`: consecutive periods
  * have consecutive indexes (days since 1970-01-01, ISO weeks since the week of
  * 1970-01-05, months since January 1970). A period starts at `resetMinutes`
- * local time: before it, the instant belongs to the previous day.
+ * local time: before it, the instant belongs to the previous day. Indexes
+ * never decrease as `t` grows, daylight saving included (see {@link dayOf}).
  */
 export function periodIndex(unit: CalendarUnit, timeZone: string, resetMinutes: number, t: number): number {
-  const local = localClock(t, timeZone);
-  const day = local.minutes < resetMinutes ? local.day - 1 : local.day;
+  const day = dayOf(t, timeZone, resetMinutes);
   if (unit === 'day') return day;
   if (unit === 'week') return Math.floor((day - 4) / 7); // 1970-01-05 (day 4) was a Monday
   const date = new Date(day * DAY_MS);

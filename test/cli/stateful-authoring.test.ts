@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, itWith, sharedSpecs } from '../support/prereq.js';
 import { assertBuilt, runBin, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
@@ -154,6 +154,90 @@ cases:
     ws.write('rules.yaml', `version: 1\n${block!}`);
     const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir, env: { DAILY_ITEM: 'daily' } });
     expect(r.stdout).toMatch(/valid: 5 rules on 1 event/);
+    expect(r.code).toBe(0);
+  });
+
+  it('the README\'s stateful example is a valid rule', async () => {
+    ws = workspace();
+    const readme = readFileSync(resolve(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /### 7\. Remember the player[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    ws.write('rules.yaml', `version: 1\nrules:\n${block!}`);
+    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
+    expect(r.stdout).toMatch(/valid: 1 rule on 1 event/);
+    expect(r.code).toBe(0);
+  });
+
+  itWith(sharedSpecs(), 'the limit.key examples of docs/stateful-rules.md are valid rules on the AGS protos', async () => {
+    ws = workspace();
+    const doc = readFileSync(resolve(REPO_ROOT, 'docs/stateful-rules.md'), 'utf8');
+    const block = /## Counting under another key[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    ws.write('rules.yaml', `version: 1\nrules:\n${block!}`);
+    const r = await runBin(['validate', 'rules.yaml', '--proto', AGS_SPECS_DIR], { cwd: ws.dir });
+    expect(r.stdout + r.stderr).toMatch(/valid: 3 rules on 2 events/);
+    expect(r.code).toBe(0);
+  });
+
+  it('rule tests: a history under a name that is neither the player nor a key fails the case (it would be silently unused)', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+cases:
+  - name: history under a nickname
+    event: userLoggedIn
+    now: 2026-03-01T12:00:00Z
+    data: { namespace: mygame, userId: ${USER} }
+    history:
+      bob:
+        firings: [ { rule: daily-login-reward, at: 2026-03-01T01:00:00Z } ]
+    expect: { suppressed: [daily-login-reward] }
+`,
+    );
+    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    expect(r.stdout + r.stderr).toMatch(/history: "bob" is not the event's player \(data\.userId\) and no rule on this event has a limit\.key/);
+    expect(r.code).not.toBe(0);
+  });
+
+  it('rule tests: a limit.key rule reads the key\'s record from history under the key\'s value', async () => {
+    ws = workspace();
+    ws.write(
+      'rules.yaml',
+      `version: 1
+rules:
+  - name: country-daily
+    on: userLoggedIn
+    limit: { count: 1, per: day, key: "\${event.payload.userAccount.country}" }
+    do: [ { grantItem: { itemId: daily, userId: "\${event.userId}" } } ]
+`,
+    );
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+env: { AB_NAMESPACE: mygame }
+cases:
+  - name: the country already had its firing today
+    event: userLoggedIn
+    now: 2026-03-01T12:00:00Z
+    data: { namespace: mygame, userId: ${USER}, payload: { userAccount: { country: FR } } }
+    history:
+      FR:
+        firings: [ { rule: country-daily, at: 2026-03-01T01:00:00Z } ]
+    expect: { matched: [], suppressed: [country-daily] }
+  - name: another country has not
+    event: userLoggedIn
+    now: 2026-03-01T12:00:00Z
+    data: { namespace: mygame, userId: ${USER}, payload: { userAccount: { country: JP } } }
+    history:
+      FR:
+        firings: [ { rule: country-daily, at: 2026-03-01T01:00:00Z } ]
+    expect: { matched: [country-daily] }
+`,
+    );
+    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    expect(r.stdout + r.stderr).toMatch(/2 passed/);
     expect(r.code).toBe(0);
   });
 });

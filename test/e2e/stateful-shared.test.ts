@@ -1,7 +1,9 @@
 /**
  * Issue 14 end to end on a shared state store: a lifetime limit holds across
  * `kill -9` and across two replicas taking the same player's events at once,
- * on Redis and on AGS Cloud Save (the AGS stand-in's admin records). Real
+ * and a limit counted under another key (`limit.key`: a country standing for a
+ * party) holds across players handled by two replicas at once, on Redis and
+ * on AGS Cloud Save (the AGS stand-in's admin records). Real
  * processes, a real redis-server, a real gRPC sender retrying UNAVAILABLE as
  * the sidecar does.
  */
@@ -12,6 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { REPO_ROOT, executable, need } from '../support/prereq.js';
+import { documentKey } from '../../src/store/state-store.js';
 import { LOGIN_SERVICE, builtApp, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, startRedis, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 
@@ -25,6 +28,10 @@ rules:
     on: userLoggedIn
     when: { "==": [ { count: [ userLoggedIn, lifetime ] }, 3 ] }
     do: [ { grantItem: { itemId: third, userId: "\${event.userId}" } } ]
+  - name: first-two-per-country
+    on: userLoggedIn
+    limit: { count: 2, per: lifetime, key: "\${event.payload.userAccount.country}" }
+    do: [ { grantItem: { itemId: country-pioneer, userId: "\${event.userId}" } } ]
 `;
 
 /**
@@ -46,7 +53,7 @@ for (const backend of backends) {
     const clients = clientPool();
 
     beforeAll(async () => {
-      ags = await startAgsStandIn({ items: [{ id: 'first-bonus' }, { id: 'third' }] });
+      ags = await startAgsStandIn({ items: [{ id: 'first-bonus' }, { id: 'third' }, { id: 'country-pioneer' }] });
       const dir = tempDir('eer-e2e-state-shared-');
       const rulesFile = join(dir, 'rules.yaml');
       writeFileSync(rulesFile, RULES);
@@ -94,6 +101,32 @@ for (const backend of backends) {
       for (const u of users) {
         expect(granted(u, 'first-bonus'), u).toBe(1);
         expect(granted(u, 'third'), u).toBe(1);
+      }
+      expect(ags.violations).toEqual([]);
+      await Promise.all(apps.map((a) => a.stop()));
+    });
+
+    it('limit.key: players of one country on two replicas at once, each event delivered twice: two grants per country, kept in the country\'s own record', async () => {
+      const apps: AppProcess[] = await Promise.all([startApp({ env }), startApp({ env })]);
+      const replicas: grpc.Client[] = apps.map((a) => clients.connect(a));
+      const countries = ['JP', 'BR', 'SE'];
+      const players = new Map<string, string[]>(countries.map((c) => [c, [userId(), userId(), userId(), userId()]]));
+      const events: Encoded[] = [];
+      for (const [country, users] of players) for (const u of users) events.push(await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-c`, userId: u, country })));
+      let k = 0;
+      await pool(
+        [...events, ...events].map((e) => () => deliverUntilOk(() => replicas[k++ % 2]!, e)),
+        12,
+      );
+      for (const [country, users] of players) {
+        expect(users.reduce((n, u) => n + granted(u, 'country-pioneer'), 0), country).toBe(2);
+        for (const u of users) expect(granted(u, 'country-pioneer'), u).toBeLessThanOrEqual(1);
+      }
+      if (backend.name === 'cloudsave') {
+        // one admin game record per country (k- and a hash of the value), none of it in the players' records
+        const ids = ags.cloudSave.adminRecordIds();
+        for (const c of countries) expect(ids).toContain(`-/extend-event-rules-state-${documentKey('k', c)}`);
+        for (const users of players.values()) for (const u of users) expect(JSON.stringify(ags.cloudSave.adminRecord(u, 'extend-event-rules-state')?.value ?? {})).not.toContain('first-two-per-country');
       }
       expect(ags.violations).toEqual([]);
       await Promise.all(apps.map((a) => a.stop()));

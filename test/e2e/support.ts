@@ -270,7 +270,7 @@ export async function service(fullName: string): Promise<EventService> {
 }
 
 /** A login event as AGS sends it. */
-export function loginEvent(fields: { id: string; userId: string; namespace?: string }): DecodedEvent {
+export function loginEvent(fields: { id: string; userId: string; namespace?: string; country?: string }): DecodedEvent {
   const namespace = fields.namespace ?? 'mygame';
   return {
     id: fields.id,
@@ -281,7 +281,7 @@ export function loginEvent(fields: { id: string; userId: string; namespace?: str
     clientId: 'game-client',
     userId: fields.userId,
     traceId: 'trace',
-    payload: { userAccount: { userId: fields.userId, namespace, country: 'FR' }, userAuthentication: { platformId: 'steam' } },
+    payload: { userAccount: { userId: fields.userId, namespace, country: fields.country ?? 'FR' }, userAuthentication: { platformId: 'steam' } },
   };
 }
 

@@ -33,7 +33,7 @@ async function concurrentAppends(store: StateStore): Promise<void> {
   const settled = await Promise.allSettled(calls);
   expect(settled[7]).toMatchObject({ status: 'rejected', reason: expect.any(RangeError) });
   expect(settled[9]).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ name: 'StateStoreUnavailableError' }) });
-  const results = settled.filter((_, i) => i !== 7 && i !== 9).map((s) => (s.status === 'fulfilled' ? s.value : -1));
+  const results = settled.filter((_, i) => i !== 7 && i !== 9).map((s): number => (s.status === 'fulfilled' ? (s.value as number) : -1));
   expect([...results].sort((a, b) => a - b)).toEqual(Array.from({ length: 38 }, (_, i) => i + 1)); // each saw its own append
   const list = (await store.read(P))?.list as number[];
   expect([...list].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 7 && i !== 9));

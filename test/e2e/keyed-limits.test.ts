@@ -1,0 +1,230 @@
+/**
+ * `limit.key` end to end with AGS's own party event: the lobby protos
+ * (`partyUserJoined`, key `${event.payload.party.partyId}`) served by real
+ * processes (`node dist/main.js`, two replicas, kill -9), the default state
+ * store (AGS Cloud Save on the stand-in, with its 412 conflicts), a real gRPC
+ * sender, and the CLI (`dead-letters`, `replay`). Grants are counted where
+ * they take effect: the stand-in's fulfillments.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { loadCatalog } from '../../src/events/catalog.js';
+import type { Catalog } from '../../src/events/types.js';
+import { documentKey } from '../../src/store/state-store.js';
+import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { REPO_ROOT, describeWith } from '../support/prereq.js';
+import { DIST_CLI, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import type { Encoded } from './support.js';
+
+const LOBBY = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte/lobby');
+const JOINED = 'accelbyte.lobby.party.v1.PartyPartyUserJoinedService';
+const ITEM = 'party-chest';
+
+const RULES = (count: number): string => `version: 1
+rules:
+  - name: party-chest
+    on: partyUserJoined
+    limit: { count: ${count}, per: lifetime, key: "\${event.payload.party.partyId}" }
+    do: [ { grantItem: { itemId: ${ITEM}, userId: "\${event.userId}" } } ]
+  - name: party-cheer
+    on: partyUserJoined
+    cooldown: { duration: 6h, key: "\${event.payload.party.partyId}" }
+    do: [ { log: { message: cheer } } ]
+`;
+
+let lobby: Catalog;
+async function joined(id: string, user: string, partyId: string | undefined): Promise<Encoded> {
+  lobby ??= await loadCatalog({ dirs: [LOBBY] });
+  const s = lobby.services.find((x) => x.fullName === JOINED);
+  if (!s) throw new Error(`${JOINED} is not in ${LOBBY}`);
+  const event = { id, version: 1, name: 'partyUserJoined', namespace: 'mygame', userId: user, payload: { party: { ...(partyId !== undefined ? { partyId } : {}), leaderId: user } } };
+  return { path: s.path, bytes: lobby.codec(s).encode(event) };
+}
+
+/** A party id that would be personal data if it leaked (a test sentinel). */
+const partyId = (): string => `party-${userId().slice(0, 12)}`;
+
+describeWith(builtApp(), 'e2e: limit.key on partyUserJoined (lobby protos), Cloud Save store, real processes', () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const connect = clients.connect;
+  const dir = tempDir('eer-e2e-keyed-');
+  const env = (count = 1, extra: Record<string, string> = {}): Record<string, string> => {
+    const rules = join(dir, `rules-${count}.yaml`);
+    writeFileSync(rules, RULES(count));
+    return {
+      AB_BASE_URL: ags.url,
+      AB_CLIENT_ID: ags.clientId,
+      AB_CLIENT_SECRET: ags.clientSecret,
+      AB_NAMESPACE: 'mygame',
+      RULES_FILE: rules,
+      PROTO_DIR: `${PROTO_DIR},${LOBBY}`,
+      ...extra,
+    };
+  };
+  const granted = (users: readonly string[]): number => ags.fulfillments.filter((f) => f.itemId === ITEM && users.includes(f.userId)).reduce((n, f) => n + f.quantity, 0);
+  const keyRecord = (party: string) => ags.cloudSave.adminRecord(undefined, `${DEFAULT_RECORD_KEY}-${documentKey('k', party)}`);
+  const cli = async (...args: string[]): Promise<string> => {
+    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    await new Promise((r) => child.once('exit', r));
+    return out;
+  };
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn({ items: [{ id: ITEM }] });
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  it('one grant per party; members after it suppressed and counted in the metric; an event with no partyId dead-letters (OK, not retriable) with the reason; no party id in metrics or info logs', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const party = partyId();
+    const members = [userId(), userId(), userId()];
+    for (const [i, u] of members.entries()) expect((await callOnce(c, await joined(`join-${i}-${u}`, u, party))).code).toBe(grpc.status.OK);
+    expect(granted(members)).toBe(1);
+    expect(keyRecord(party)).toBeDefined();
+
+    // partyId unset (proto3 default ""): a permanent failure, answered OK so the sidecar moves on
+    const loner = userId();
+    const alone = await callOnce(c, await joined(`join-alone-${loner}`, loner, undefined));
+    expect(alone.code).toBe(grpc.status.OK);
+    expect(granted([loner])).toBe(0);
+    expect(keyRecord('')).toBeUndefined();
+    const letters = JSON.parse(await cli('dead-letters', 'list', '--json')) as { rule: string; eventId: string; error: { name: string; message: string } }[];
+    expect(letters.map((l) => l.rule).sort()).toEqual(['party-cheer', 'party-chest']);
+    letters.sort((x, y) => x.rule.localeCompare(y.rule));
+    expect(letters[1]).toMatchObject({ rule: 'party-chest', eventId: `join-alone-${loner}`, error: { name: 'StateKeyUnresolvedError' } });
+    expect(letters[1]?.error.message).toMatch(/key \$\{event\.payload\.party\.partyId\} is empty for this event/);
+
+    const metrics = await app.metrics();
+    expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'limit' })).toBe(2);
+    expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'cooldown' })).toBe(0);
+    expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-cheer', reason: 'cooldown' })).toBe(2);
+    expect(metricValue(metrics, 'event_rules_firings_suppressed_total', { rule: 'party-cheer', reason: 'limit' })).toBe(0);
+    expect(metrics).not.toContain(party);
+    await waitUntil('four summary lines', () => app.logsMatching(/rule\(s\) matched/).length >= 4);
+    for (const line of app.logs) expect(JSON.stringify(line)).not.toContain(party);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('kill -9 after the key\'s transaction, before the action was claimed: the redelivery to the other replica grants once; the party stays at its limit', async () => {
+    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const party = partyId();
+    const [u1, u2] = [userId(), userId()];
+    // the rule reads no player state: the first write to the player's record is the action's claim; hold it
+    ags.fail(new RegExp(`/users/${u1}/(concurrent/)?adminrecords/`), [{ hang: true }]);
+    const e1 = await joined(`kill-${u1}`, u1, party);
+    const pending = callOnce(connect(a), e1, 10_000);
+    await waitUntil('the claim is at Cloud Save', () => ags.requests.some((q) => q.path.includes(`/users/${u1}/`)));
+    expect(JSON.stringify(keyRecord(party)?.value ?? {})).toContain('party-chest'); // the firing is recorded under the party
+    a.child.kill('SIGKILL');
+    expect((await a.exited).signal).toBe('SIGKILL');
+    await pending;
+    expect(granted([u1])).toBe(0);
+
+    await deliverUntilOk(() => connect(b), e1);
+    expect(granted([u1])).toBe(1);
+    await deliverUntilOk(() => connect(b), e1); // and again: still one
+    await deliverUntilOk(() => connect(b), await joined(`kill-${u2}`, u2, party));
+    expect(granted([u1, u2])).toBe(1);
+  });
+
+  it('the grant\'s answer is lost (applied, connection reset): three deliveries on two replicas, one grant; the next member is refused', async () => {
+    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const party = partyId();
+    const [u1, u2] = [userId(), userId()];
+    ags.fail('/fulfillment', [{ reset: true, afterEffect: true }]);
+    const e1 = await joined(`lost-${u1}`, u1, party);
+    await deliverUntilOk(() => connect(a), e1);
+    await deliverUntilOk(() => connect(b), e1);
+    await deliverUntilOk(() => connect(a), e1);
+    expect(granted([u1])).toBe(1);
+    await deliverUntilOk(() => connect(b), await joined(`lost-${u2}`, u2, party));
+    expect(granted([u1, u2])).toBe(1);
+    expect(ags.fulfillments.filter((f) => f.userId === u1)).toHaveLength(1);
+  });
+
+  it('the grant dead-letters (AGS refuses it): the firing is consumed; replay runs it again, other members of the party stay refused', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const party = partyId();
+    const [u1, u2, u3] = [userId(), userId(), userId()];
+    ags.fail('/fulfillment', [{ status: 400, body: { errorCode: 20002, errorMessage: 'validation error' } }]);
+    expect((await callOnce(c, await joined(`dl-${u1}`, u1, party))).code).toBe(grpc.status.OK);
+    expect(granted([u1])).toBe(0);
+    expect(JSON.parse(await cli('dead-letters', 'list', '--json'))).toMatchObject([{ rule: 'party-chest', eventId: `dl-${u1}` }]);
+    // the dead-lettered firing still counts: the next member is refused
+    expect((await callOnce(c, await joined(`dl-${u2}`, u2, party))).code).toBe(grpc.status.OK);
+    expect(granted([u2])).toBe(0);
+
+    expect(await cli('replay', '--target', app.address)).toMatch(/^OK party-chest\/grantItem#0 /m);
+    expect(granted([u1])).toBe(1);
+    expect(JSON.parse(await cli('dead-letters', 'list', '--json'))).toEqual([]);
+    expect((await callOnce(c, await joined(`dl-${u3}`, u3, party))).code).toBe(grpc.status.OK);
+    expect(granted([u1, u2, u3])).toBe(1);
+  });
+
+  it('hot reload: a rule gaining a key counts from zero under the party; losing it goes back to the players\' records, which kept their firings', async () => {
+    const rules = join(dir, 'reload.yaml');
+    const version = (key: string): string => `version: 1\nrules:\n  - name: party-chest\n    on: partyUserJoined\n    limit: { count: 1, per: lifetime${key} }\n    do: [ { grantItem: { itemId: ${ITEM}, userId: "\${event.userId}" } } ]\n`;
+    writeFileSync(rules, version(''));
+    const app = await startApp({ env: env(1, { RULES_FILE: rules, RULES_WATCH: 'true' }) });
+    const c = connect(app);
+    const party = partyId();
+    const [u1, u2, u3, u4] = [userId(), userId(), userId(), userId()];
+    let n = 0;
+    const joinParty = async (u: string): Promise<void> => {
+      expect((await callOnce(c, await joined(`reload-${n++}-${u}`, u, party))).code).toBe(grpc.status.OK);
+    };
+    const reload = async (key: string, count: number): Promise<void> => {
+      writeFileSync(rules, version(key));
+      await waitUntil(`reload ${count}`, () => app.logsMatching(/^rules reloaded$/).length >= count);
+    };
+    await joinParty(u1);
+    await joinParty(u2);
+    expect([granted([u1]), granted([u2])]).toEqual([1, 1]); // per player
+    await reload(', key: "${event.payload.party.partyId}"', 1);
+    await joinParty(u3);
+    await joinParty(u4);
+    expect([granted([u3]), granted([u4])]).toEqual([1, 0]); // per party, from zero
+    await reload('', 2);
+    await joinParty(u1);
+    await joinParty(u4);
+    expect([granted([u1]), granted([u4])]).toEqual([1, 1]); // u1's own firing was kept; u4 never fired per player
+  });
+
+  it('20 members of one party at once on two replicas, each event delivered to both (Cloud Save answers 412 on the party\'s record): exactly 3 grants', async () => {
+    const [a, b] = await Promise.all([startApp({ env: env(3) }), startApp({ env: env(3) })]);
+    const [ca, cb] = [connect(a), connect(b)];
+    const party = partyId();
+    const members = Array.from({ length: 20 }, () => userId());
+    const events = await Promise.all(members.map((u) => joined(`load-${u}`, u, party)));
+    const before = ags.cloudSave.preconditionFailures();
+    await pool(
+      events.flatMap((e) => [() => deliverUntilOk(() => ca, e), () => deliverUntilOk(() => cb, e)]),
+      16,
+    );
+    expect(granted(members)).toBe(3);
+    for (const u of members) expect(granted([u])).toBeLessThanOrEqual(1);
+    // the party's record was written concurrently: optimistic writes lost and were retried
+    expect(ags.cloudSave.preconditionFailures() - before).toBeGreaterThan(0);
+    const suppressed = (await Promise.all([a.metrics(), b.metrics()])).map((m) => metricValue(m, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'limit' }));
+    expect(suppressed.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(17);
+    expect(ags.violations).toEqual([]);
+  });
+});
