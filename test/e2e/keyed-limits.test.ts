@@ -208,21 +208,21 @@ describeWith(builtApp(), 'e2e: limit.key on partyUserJoined (lobby protos), Clou
     expect([granted([u1]), granted([u4])]).toEqual([1, 1]); // u1's own firing was kept; u4 never fired per player
   });
 
-  it('20 members of one party at once on two replicas, each event delivered to both (Cloud Save answers 412 on the party\'s record): exactly 3 grants', async () => {
+  it('20 members of one party at once on two replicas, each event delivered to both (both write the party record): exactly 3 grants', async () => {
     const [a, b] = await Promise.all([startApp({ env: env(3) }), startApp({ env: env(3) })]);
     const [ca, cb] = [connect(a), connect(b)];
     const party = partyId();
     const members = Array.from({ length: 20 }, () => userId());
     const events = await Promise.all(members.map((u) => joined(`load-${u}`, u, party)));
-    const before = ags.cloudSave.preconditionFailures();
     await pool(
       events.flatMap((e) => [() => deliverUntilOk(() => ca, e), () => deliverUntilOk(() => cb, e)]),
       16,
     );
     expect(granted(members)).toBe(3);
     for (const u of members) expect(granted([u])).toBeLessThanOrEqual(1);
-    // the party's record was written concurrently: optimistic writes lost and were retried
-    expect(ags.cloudSave.preconditionFailures() - before).toBeGreaterThan(0);
+    // 412s on the party's record happen only when the two replicas' writes cross (each replica writes its own
+    // concurrent events in one batch: group commit), so they are not asserted here; the 412 path itself:
+    // test/delivery/action-ledger.test.ts ("412 on a stale updatedAt")
     const suppressed = (await Promise.all([a.metrics(), b.metrics()])).map((m) => metricValue(m, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'limit' }));
     expect(suppressed.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(17);
     expect(ags.violations).toEqual([]);
