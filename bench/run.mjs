@@ -6,7 +6,7 @@
  * Options: --dist <dir> (built app, default dist), --scale <f> (multiplies the
  * request counts, default 1), --out <dir> (default bench/results),
  * --profile (run each server under `node --cpu-prof`, profiles in <out>/profiles),
- * --only <a,b,...> (subset of: ceiling,a,a-warn,b,c,d,e,startup,rules10k),
+ * --only <a,b,...> (subset of: ceiling,a,a-warn,b,b-memory,b-cloudsave,b-cloudsave-1,c,d,e,startup,rules10k),
  * --client http2|grpc-js (the node load generator's client, default http2).
  */
 import { fork, spawn, execFileSync } from 'node:child_process';
@@ -428,6 +428,11 @@ async function main() {
       },
       {
         key: 'b-cloudsave', title: '(b) grants, 1000 players, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant, users: 1000,
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
+      },
+      // one hot player on the default store: every write carries that player's record (up to 2000 marks)
+      {
+        key: 'b-cloudsave-1', title: '(b) grants, one player, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant,
         server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
       },
       {

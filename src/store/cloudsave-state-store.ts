@@ -34,6 +34,7 @@ import { AgsError } from '../ags/errors.js';
 import type { AdminRecord } from '../ags/types.js';
 import { JsonText } from '../ags/http-caller.js';
 import { freezeJson, stringifyJson } from './frozen-json.js';
+import { GroupCommit } from './group-commit.js';
 import { partitionId, StateStoreUnavailableError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
@@ -96,6 +97,7 @@ export class CloudSaveStateStore implements StateStore {
   readonly #logger: Logger | undefined;
   readonly #known = new Map<string, Known>();
   readonly #warned = new Set<string>();
+  readonly #batches = new GroupCommit('cloudsave', (partition, update) => this.#transactOnce(partition, update));
   #closed = false;
 
   constructor(options: CloudSaveStateStoreOptions) {
@@ -170,7 +172,17 @@ export class CloudSaveStateStore implements StateStore {
     return doc === undefined ? undefined : structuredClone(doc); // the remembered one stays as read
   }
 
-  async transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
+  /** Optimistic read-modify-write; concurrent calls of this process on one partition are applied together ({@link GroupCommit}): one write per batch. */
+  transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
+    try {
+      this.#check('transact', options);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return this.#batches.transact(partition, update, options);
+  }
+
+  async #transactOnce<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
     const id = partitionId(partition);
     const signal = options?.signal;
     /** Our write ids of this call and what `update` answered with each: a write whose answer was lost is recognised on the next read. */

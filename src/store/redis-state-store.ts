@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { freezeJson, stringifyJson } from './frozen-json.js';
+import { GroupCommit } from './group-commit.js';
 import { StateStoreUnavailableError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
@@ -80,6 +81,7 @@ export class RedisStateStore implements StateStore {
   readonly #cacheSize: number;
   /** Per Redis key: the version this process wrote last and its document (frozen). */
   readonly #written = new Map<string, { readonly version: string; readonly doc: StateDocument }>();
+  readonly #batches = new GroupCommit('redis', (partition, update) => this.#transactOnce(partition, update));
   #healthy = true;
   #closed = false;
 
@@ -162,10 +164,20 @@ export class RedisStateStore implements StateStore {
     }
   }
 
-  async transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
+  /** Optimistic read-modify-write; concurrent calls of this process on one partition are applied together ({@link GroupCommit}). */
+  transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
+    try {
+      this.#check('transact', options);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return this.#batches.transact(partition, update, options);
+  }
+
+  async #transactOnce<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>): Promise<T> {
     const key = this.#key(partition);
     for (let attempt = 1; ; attempt++) {
-      this.#check('transact', options);
+      this.#check('transact');
       let current: { version: string; doc: StateDocument | undefined };
       try {
         current = await this.#get(key);

@@ -222,31 +222,31 @@ describeWith(builtApp(), 'e2e: limit.key on partyUserJoined (lobby protos), Clou
     expect(keyRecord(party)?.value).toMatchObject({ doc: { rules: { 'party-chest': { n: 1, h: [[expect.any(Number), 'othertag001', 1]] } } } });
   });
 
-  it('20 members of one party at once on two replicas, each event delivered to both (Cloud Save answers 412 on the party\'s record): exactly 3 grants', async () => {
-    await manyMembersAtOnce(env(3), () => ags.cloudSave.preconditionFailures());
+  it('20 members of one party at once on two replicas, each event delivered to both (both write the party\'s record): exactly 3 grants', async () => {
+    await manyMembersAtOnce(env(3));
   }, 180_000); // 40 contended deliveries on one record: generous on a loaded machine
 
   it.skipIf(!redisReady)('the same on Redis (STATE_STORE=redis, a real redis-server): exactly 3 grants', async () => {
     const redis = await startRedis({ persist: false });
-    await manyMembersAtOnce(env(3, { STATE_STORE: 'redis', REDIS_URL: redis.url }), undefined);
+    await manyMembersAtOnce(env(3, { STATE_STORE: 'redis', REDIS_URL: redis.url }));
   }, 180_000);
 
-  /** 20 members of one party, each event delivered to two replicas at once, `count: 3`: exactly 3 grants; `conflicts` (when the store counts them) grew. */
-  async function manyMembersAtOnce(appEnv: Record<string, string>, conflicts: (() => number) | undefined): Promise<void> {
+  /** 20 members of one party, each event delivered to two replicas at once, `count: 3`: exactly 3 grants. */
+  async function manyMembersAtOnce(appEnv: Record<string, string>): Promise<void> {
     const [a, b] = await Promise.all([startApp({ env: appEnv }), startApp({ env: appEnv })]);
     const [ca, cb] = [connect(a), connect(b)];
     const party = partyId();
     const members = Array.from({ length: 20 }, () => userId());
     const events = await Promise.all(members.map((u) => joined(`load-${u}`, u, party)));
-    const before = conflicts?.() ?? 0;
     await pool(
       events.flatMap((e) => [() => deliverUntilOk(() => ca, e), () => deliverUntilOk(() => cb, e)]),
       16,
     );
     expect(granted(members)).toBe(3);
     for (const u of members) expect(granted([u])).toBeLessThanOrEqual(1);
-    // the party's record was written concurrently: optimistic writes lost and were retried
-    if (conflicts) expect(conflicts() - before).toBeGreaterThan(0);
+    // 412s on the party's record happen only when the two replicas' writes cross (each replica writes its own
+    // concurrent events in one batch: group commit), so they are not asserted here; the 412 path itself:
+    // test/delivery/action-ledger.test.ts ("412 on a stale updatedAt")
     const suppressed = (await Promise.all([a.metrics(), b.metrics()])).map((m) => metricValue(m, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'limit' }));
     expect(suppressed.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(17);
     expect(ags.violations).toEqual([]);
