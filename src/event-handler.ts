@@ -16,6 +16,7 @@ import type { Span } from './telemetry/tracing.js';
 import type { DecodedEvent, EventService } from './events/types.js';
 import type { RuleSet } from './rules/index.js';
 import type { DeliveryReport, Executor } from './delivery/executor.js';
+import { REPLAY_HEADER } from './delivery/executor.js';
 import type { EventOutcome } from './server/types.js';
 import { maskPersonalFields } from './telemetry/mask.js';
 import type { EvaluationResult } from './rules/index.js';
@@ -54,6 +55,27 @@ export interface EventCall {
 }
 
 const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };
+
+/** Why a replayed rule planned nothing for its event, for the replay command's output. */
+function whyNothingRan(rule: string, evaluation: EvaluationResult): string {
+  const o = evaluation.outcomes.find((x) => x.rule === rule);
+  if (!o) return 'no enabled rule of that name listens on this event now (renamed, removed or disabled since)';
+  switch (o.outcome) {
+    case 'suppressed': {
+      const f = o.firing;
+      if (f?.suppressedBy === 'cooldown') return `its cooldown ${f.cooldown?.duration ?? ''} refuses it (last firing ${f.cooldown?.lastFiring ?? 'unknown'})`;
+      return `its limit refuses it${f?.limit ? ` (${f.limit.fired} of ${f.limit.count} per ${f.limit.per}${f.key !== undefined ? ` under key ${JSON.stringify(f.key)}` : ''}; the record has no firing of it for this event: it never fired it, or that firing is older than the retention)` : ''}`;
+    }
+    case 'notMatched':
+      return 'its condition is false for this event now';
+    case 'inactive':
+      return 'it is outside its activation window now';
+    case 'error':
+      return `it fails to evaluate: ${o.error ?? ''}`;
+    default:
+      return 'it planned no action';
+  }
+}
 
 export function createEventHandler(options: EventHandlerOptions) {
   const { logger, metrics } = options;
@@ -126,8 +148,14 @@ export function createEventHandler(options: EventHandlerOptions) {
       }
     }
 
-    if (evaluation.plan.length === 0) return finish(service, eventId, ids, span, started, matched, outcomes, NOTHING_TO_DO);
     const { signal, metadata } = call;
+    const replayed = metadata?.[REPLAY_HEADER];
+    if (typeof replayed === 'string' && replayed !== '' && !evaluation.plan.some((p) => p.rule === replayed)) {
+      // a replay that would run nothing must not be answered OK: the replay command would drop the dead letter
+      const message = `replay of rule ${replayed}: ${whyNothingRan(replayed, evaluation)}; nothing ran, the dead letter is kept`;
+      return finish(service, eventId, ids, span, started, matched, outcomes, { outcome: { kind: 'refused', message }, eventKey: '', actions: [] });
+    }
+    if (evaluation.plan.length === 0) return finish(service, eventId, ids, span, started, matched, outcomes, NOTHING_TO_DO);
     return options.executor
       .run({
         service,

@@ -474,6 +474,8 @@ function answerOf(outcome: EventOutcome): Answer {
       return { code: status.UNAVAILABLE, details: outcome.message };
     case 'failed':
       return { code: status.INTERNAL, details: outcome.message };
+    case 'refused':
+      return { code: status.FAILED_PRECONDITION, details: outcome.message };
     default:
       return { code: status.INTERNAL, details: 'internal error: unknown outcome' };
   }

@@ -15,7 +15,9 @@ import type { DecodedEvent, EventService } from '../events/types.js';
 export type EventOutcome =
   | { readonly kind: 'ok' }
   | { readonly kind: 'retry'; readonly message: string }
-  | { readonly kind: 'failed'; readonly message: string };
+  | { readonly kind: 'failed'; readonly message: string }
+  /** A replay (`extend-event-rules replay`) that ran nothing: its rule no longer fires for the event. Permanent: FAILED_PRECONDITION, so the dead letter is kept. */
+  | { readonly kind: 'refused'; readonly message: string };
 
 /** The gRPC call an event arrived on, as far as the handler needs it. */
 export interface EventCall {

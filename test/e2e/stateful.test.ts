@@ -140,6 +140,58 @@ describeWith(ready, 'e2e: a limited rule whose action is dead-lettered consumed 
     await stopAll();
   });
 
+  it('a replay that would run nothing (the rule no longer matches the event) is answered FAILED_PRECONDITION and its dead letter is kept', async () => {
+    const ags = await startAgsStandIn();
+    const clients = clientPool();
+    try {
+      const dir = tempDir('eer-e2e-state-dl2-');
+      const rule = (when: string): string => `version: 1
+rules:
+  - name: first-login-bonus
+    on: userLoggedIn
+    when: ${when}
+    limit: { count: 1, per: lifetime }
+    do: [ { grantItem: { itemId: later-item, userId: "\${event.userId}" } } ]
+`;
+      const v1 = join(dir, 'v1.yaml');
+      const v2 = join(dir, 'v2.yaml');
+      writeFileSync(v1, rule('{ "==": [ { var: payload.userAccount.country }, FR ] }'));
+      writeFileSync(v2, rule('{ "==": [ { var: payload.userAccount.country }, JP ] }'));
+      const env = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' };
+      const first = await startApp({ env: { ...env, RULES_FILE: v1 } });
+      const u = userId();
+      expect((await callOnce(clients.connect(first), await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-1`, userId: u })))).code).toBe(grpc.status.OK); // 404 item: dead letter
+      await first.stop();
+      ags.addItem({ id: 'later-item' });
+      const replay = async (app: { address: string }): Promise<{ code: number | null; stdout: string }> => {
+        const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        const code = await new Promise<number | null>((res) => child.once('exit', (cd) => res(cd)));
+        return { code, stdout };
+      };
+      // the rules changed: the rule no longer matches this event, so the replay would run nothing
+      const second = await startApp({ env: { ...env, RULES_FILE: v2 } });
+      const refused = await replay(second);
+      expect(refused.stdout).toMatch(/FAILED_PRECONDITION first-login-bonus\/grantItem#0 .*replay of rule first-login-bonus: its condition is false for this event now; nothing ran, the dead letter is kept/);
+      expect(refused.stdout).toMatch(/0 of 1 replayed OK/);
+      expect(refused.code).toBe(1);
+      expect(ags.grants()).toBe(0);
+      await second.stop();
+      // the dead letter is still there: with the rule back, the replay grants
+      const third = await startApp({ env: { ...env, RULES_FILE: v1 } });
+      const ok = await replay(third);
+      expect(ok.stdout).toMatch(/1 of 1 replayed OK/);
+      expect(ok.code).toBe(0);
+      expect(ags.grants()).toBe(1);
+      expect(ags.violations).toEqual([]);
+    } finally {
+      clients.closeAll();
+      await stopAll();
+      await ags.close();
+    }
+  });
+
   it('the replay is not refused by its own limit, another event is', async () => {
     const ags = await startAgsStandIn();
     const clients = clientPool();

@@ -60,7 +60,7 @@ function setup(store: StateStore, text = RULES) {
     lines,
     reload: (t: string) => (rules = compile(t)),
     at: (iso: string) => (now = Date.parse(iso)),
-    send: (service: string, id: string) => onEvent(svc(service), loginEvent({ id })),
+    send: (service: string, id: string, metadata?: Record<string, string>) => onEvent(svc(service), loginEvent({ id }), metadata ? { metadata } : {}),
   };
 }
 
@@ -114,6 +114,23 @@ describe('event handler with stateful rules', () => {
     expect(await counter(t.metrics, 'event_rules_firings_suppressed_total', { rule: 'once-a-day', reason: 'limit' })).toBe(2);
     expect(await counter(t.metrics, 'event_rules_firings_suppressed_total', { rule: 'gift', reason: 'cooldown' })).toBe(2); // e2 (30 min after e1) and e4 (1 s after e3)
     expect(await counter(t.metrics, 'event_rules_rule_evaluations_total', { rule: 'once-a-day', outcome: 'suppressed' })).toBe(2);
+  });
+
+  it('a replay (x-event-rules-replay) of a rule that would run nothing is refused with why, never answered ok (the replay command would drop the dead letter)', async () => {
+    const t = setup(new MemoryStateStore());
+    t.at('2026-03-10T15:00:00Z');
+    await t.send(LOGIN, 'e1');
+    // e2 never fired once-a-day (refused at the time): replaying it for that rule runs nothing
+    await t.send(LOGIN, 'e2');
+    expect(await t.send(LOGIN, 'e2', { 'x-event-rules-replay': 'once-a-day' })).toEqual({
+      kind: 'refused',
+      message: expect.stringMatching(/^replay of rule once-a-day: its limit refuses it \(1 of 1 per day America\/New_York; the record has no firing of it for this event: it never fired it, or that firing is older than the retention\); nothing ran, the dead letter is kept$/),
+    });
+    expect(await t.send(LOGIN, 'e2', { 'x-event-rules-replay': 'no-such-rule' })).toMatchObject({ kind: 'refused', message: expect.stringMatching(/no enabled rule of that name listens on this event now/) });
+    // a replay of a rule that fires for the event runs it (its firing is its own)
+    expect(await t.send(LOGIN, 'e1', { 'x-event-rules-replay': 'once-a-day' })).toEqual({ kind: 'ok' });
+    // without the header, the same event is simply acknowledged
+    expect(await t.send(LOGIN, 'e2')).toEqual({ kind: 'ok' });
   });
 
   it('a reload keeps the history; a renamed rule starts without firings', async () => {
