@@ -48,8 +48,10 @@ export interface StatefulEvaluation {
 /**
  * The partition an event's state lives in: its player's (the event's `userId`
  * when it is an AGS user id, 32 hex characters), else the game's; in the app's
- * namespace (`AB_NAMESPACE`), else the event's. The same document as the
- * event's idempotency marks.
+ * namespace (`AB_NAMESPACE`), else the event's. For a player, the same
+ * document as the event's idempotency marks; a player-less event's marks are
+ * sharded apart (src/delivery/ledger-partition.ts), its state stays in the one
+ * game document so a game-wide limit is decided atomically.
  */
 export function partitionOf(event: DecodedEvent, appNamespace: string): Partition {
   const namespace = appNamespace !== '' ? appNamespace : typeof event.namespace === 'string' ? event.namespace : '';
