@@ -163,7 +163,7 @@ export class StatefulChecks {
 
   /** Compiles `limit: { count, per, timeZone?, resetAt? }` (shape already checked by the schema). */
   compileLimit(raw: unknown, path: readonly PathSegment[]): LimitSpec | undefined {
-    if (!isObject(raw) || typeof raw.count !== 'number' || typeof raw.per !== 'string') return undefined; // the schema reports a missing or mistyped key
+    if (!isObject(raw) || typeof raw.count !== 'number' || typeof raw.per !== 'string' || raw.per === '' || raw.timeZone === '') return undefined; // the schema reports a missing, mistyped or empty key
     try {
       return { count: raw.count, window: parseWindow(raw.per, raw.timeZone, raw.resetAt) };
     } catch (err) {
@@ -234,7 +234,7 @@ export class StatefulChecks {
   /** Compiles `cooldown: 6h` (a duration) or `cooldown: { duration: 6h, key }`. */
   compileCooldown(raw: unknown, path: readonly PathSegment[]): CooldownSpec | undefined {
     if (isObject(raw) && typeof raw.duration === 'string') return this.compileCooldown(raw.duration, [...path, 'duration']);
-    if (typeof raw !== 'string') return undefined;
+    if (typeof raw !== 'string' || raw === '') return undefined; // the schema reports it
     let w: Window | undefined;
     try {
       w = parseWindow(raw);

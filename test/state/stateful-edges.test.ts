@@ -309,6 +309,20 @@ describe('hot reload', () => {
     expect((await send('e1', '2026-03-04T00:00:00Z')).fired).toEqual([]); // a redelivery of a shadow event after the switch: its firing was a shadow one
   });
 
+  it('a limit added by a reload to a rule that had none counts from then: the firings before it were not recorded', async () => {
+    const reward = (limit: string) => `
+  - name: reward
+    on: userLoggedIn
+${limit}    do: [ { log: { message: reward } } ]
+`;
+    let rules: RuleSet = await compile(reward(''));
+    const send = deliverer(() => rules, new MemoryStateStore());
+    expect((await send('e1', '2026-03-01T00:00:00Z')).fired).toEqual(['reward']);
+    rules = await compile(reward('    limit: { count: 1, per: lifetime }\n'));
+    expect((await send('e2', '2026-03-02T00:00:00Z')).fired).toEqual(['reward']);
+    expect((await send('e3', '2026-03-03T00:00:00Z')).suppressed).toEqual({ reward: 'limit' });
+  });
+
   it('a window made longer by a reload counts what the record kept for the old one (its window, at least the 7-day retention)', async () => {
     const limited = (limit: string) => `
   - name: reward
