@@ -18,7 +18,7 @@ import { documentKey } from '../../src/store/state-store.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { REPO_ROOT, describeWith, executable, need } from '../support/prereq.js';
+import { REPO_ROOT, describeWith, executable, need, sharedSpecs } from '../support/prereq.js';
 import { DIST_CLI, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, startApp, startRedis, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { Encoded } from './support.js';
 
@@ -51,7 +51,7 @@ async function joined(id: string, user: string, partyId: string | undefined): Pr
 /** A party id that would be personal data if it leaked (a test sentinel). */
 const partyId = (): string => `party-${userId().slice(0, 12)}`;
 
-describeWith(builtApp(), 'e2e: limit.key on partyUserJoined (lobby protos), Cloud Save store, real processes', () => {
+describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lobby protos), Cloud Save store, real processes', () => {
   let ags: AgsStandIn;
   const clients = clientPool();
   const connect = clients.connect;

@@ -21,7 +21,7 @@ import { evaluateWithState, keyPartition, partitionOf } from '../../src/state/ev
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { StateStoreUnavailableError, documentKey } from '../../src/store/state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../../src/store/state-store.js';
-import { REPO_ROOT } from '../support/prereq.js';
+import { REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
 import { testRegistry } from '../rules/support/fixtures.js';
 
 const LOBBY = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte/lobby');
@@ -33,7 +33,10 @@ const T0 = Date.parse('2026-03-01T01:00:00Z');
 
 let catalog: Catalog;
 let joined: EventService;
+/** The lobby protos are in ../shared (beside the checkout in CI); without them these suites are skipped with the reason. */
+const lobby = sharedSpecs();
 beforeAll(async () => {
+  if (!lobby.ok) return;
   catalog = await loadCatalog({ dirs: [LOBBY] });
   const s = catalog.services.find((x) => x.fullName === JOINED);
   if (!s) throw new Error(`${JOINED} is not in ${LOBBY}`);
@@ -92,7 +95,7 @@ function sender(rules: () => RuleSet, store: StateStore = new MemoryStateStore()
   };
 }
 
-describe('limit.key on partyUserJoined (lobby protos, decoded from the wire)', () => {
+describeWith(lobby, 'limit.key on partyUserJoined (lobby protos, decoded from the wire)', () => {
   it('the party id counts: the second member of a party is refused, another party is not', async () => {
     const send = sender(() => compile(limitRule('${event.payload.party.partyId}')));
     expect((await send('e1', U1, 'party-A')).fired).toEqual(['party-bonus']);
@@ -222,7 +225,7 @@ describe('limit.key on partyUserJoined (lobby protos, decoded from the wire)', (
   });
 });
 
-describe('limit.key: a key that does not resolve holds back every action of the rule', () => {
+describeWith(lobby, 'limit.key: a key that does not resolve holds back every action of the rule', () => {
   it('even those whose parameters resolved when another action\'s did not: nothing runs uncounted', async () => {
     const send = sender(() =>
       compile(`
@@ -242,7 +245,7 @@ describe('limit.key: a key that does not resolve holds back every action of the 
   });
 });
 
-describe('limit.key: two keys on one event, the store failing between their steps', () => {
+describeWith(lobby, 'limit.key: two keys on one event, the store failing between their steps', () => {
   it('the redelivery finds the first key\'s firing (proceeds, not counted again) and decides the second: each key counted once', async () => {
     const inner = new MemoryStateStore();
     let failOn: string | undefined = documentKey('k', `leader-${U3}`); // every member's leader is U3 (joinedEvent)
@@ -270,7 +273,7 @@ describe('limit.key: two keys on one event, the store failing between their step
   });
 });
 
-describe('limit.key across a reload (a rule gaining or losing its key)', () => {
+describeWith(lobby, 'limit.key across a reload (a rule gaining or losing its key)', () => {
   it('gaining a key counts from zero under the key; losing it goes back to the player\'s record, which kept its firings', async () => {
     const store = new MemoryStateStore();
     const perPlayer = compile(limitRule('${event.userId}'));
@@ -291,7 +294,7 @@ describe('limit.key across a reload (a rule gaining or losing its key)', () => {
   });
 });
 
-describe('limit.key and cooldown { duration, key }: every problem with line, column and a fix', () => {
+describeWith(lobby, 'limit.key and cooldown { duration, key }: every problem with line, column and a fix', () => {
   const rule = (name: string, body: string): string => `
   - name: ${name}
     on: partyUserJoined
