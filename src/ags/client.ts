@@ -16,6 +16,7 @@ import { AgsError, AgsLoginError, loginHint } from './errors.js';
 import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
 import type { CallResult, HttpCallerOptions, JsonText } from './http-caller.js';
 import { ops } from './operations.js';
+import { readAnswer } from './answers.js';
 import { TransportError } from './transport.js';
 import type {
   AdminRecord,
@@ -231,6 +232,8 @@ export class AgsClient {
       ...(op.signal ? { signal: op.signal } : {}),
       ...(op.inFlightSignal ? { inFlightSignal: op.inFlightSignal } : {}),
       ...(op.logTo ? { logTo: op.logTo } : {}),
+      // the operation's declared success answer: another shape reached AGS with an unknown effect
+      readAnswer: (status, headers, text) => readAnswer(op.operation, status, headers, text),
       prepare: async () => {
         used = await this.token(op.signal).catch(loginDuringEvents);
         const headers: Record<string, string> = { authorization: `Bearer ${used}`, accept: 'application/json' };

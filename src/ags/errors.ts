@@ -6,8 +6,12 @@
  * headers: only the operation id, status, AGS error code and AGS message.
  */
 
-/** What went wrong at the transport level (`invalid`: the request could not be sent as built, e.g. a header value with CR/LF: permanent). */
-export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid';
+/**
+ * What went wrong at the transport level (`invalid`: the request could not be sent as built, e.g. a
+ * header value with CR/LF: permanent; `unreadable`: a 2xx answer that is not the operation's declared
+ * success shape, see `answers.ts`: the request reached AGS, its effect is unknown).
+ */
+export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid' | 'unreadable';
 
 export interface AgsErrorFields {
   /** AGS operation id (`fulfillItem`), `login`, or `http` for webhooks. */

@@ -14,6 +14,8 @@ import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
 import { HttpTransport, TransportError } from './transport.js';
 import type { RawRequest, RawResponse } from './transport.js';
+import type { AnswerReading } from './answers.js';
+import type { IncomingHttpHeaders } from 'node:http';
 
 export interface HttpCallerOptions {
   /** Timeout of one attempt, ms. Default: 10000. */
@@ -63,6 +65,12 @@ export interface CallSpec {
   readonly secretUrl?: boolean;
   /** Called once on the first 401; the call is then repeated once (re-login). */
   onUnauthorized?(): Promise<void>;
+  /**
+   * Reads a 2xx answer (see `answers.ts`): an answer it cannot read means the request reached the
+   * server with an unknown effect: retried when `idempotent`, else an outcome-unknown {@link AgsError}.
+   * Default: JSON when it parses, else the text (webhooks).
+   */
+  readAnswer?(status: number, headers: IncomingHttpHeaders, text: string): AnswerReading;
 }
 
 /** A successful (2xx) answer. */
@@ -198,23 +206,15 @@ export class HttpCaller {
         }
         if (res !== undefined) {
           this.#metrics?.agsRequests.inc({ operation, status: String(res.status) });
-          if (res.status >= 200 && res.status < 300) {
-            return { status: res.status, body: parseBody(res.text), attempts };
-          }
+          const read = this.#answered(spec, res, attempts);
+          if ('result' in read) return read.result;
           if (res.status === 401 && spec.onUnauthorized && !reauthed) {
             reauthed = true;
             (spec.logTo?.() ?? this.#logger)?.info({ operation }, 'AGS answered 401: logging in again and retrying once');
             await spec.onUnauthorized();
             continue;
           }
-          const retryAfter = res.headers['retry-after'];
-          failure = {
-            status: res.status,
-            kind: 'http',
-            body: parseBody(res.text),
-            retriable: isRetriableStatus(res.status, idempotent),
-            ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
-          };
+          failure = read.failure;
         }
       } catch (err) {
         // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
@@ -253,6 +253,30 @@ export class HttpCaller {
     }
   }
 
+  /**
+   * An answer as the call's result (2xx, readable) or its failure. A 2xx that cannot be read (see
+   * {@link CallSpec.readAnswer}) reached the server: a retriable failure when the call is idempotent,
+   * else an outcome-unknown {@link AgsError} thrown here (never sent again).
+   */
+  #answered(spec: CallSpec, res: RawResponse, attempts: number): { result: CallResult } | { failure: Failure } {
+    if (res.status >= 200 && res.status < 300) {
+      const reading: AnswerReading = spec.readAnswer ? spec.readAnswer(res.status, res.headers, res.text) : { ok: true, body: parseBody(res.text) };
+      if (reading.ok) return { result: { status: res.status, body: reading.body, attempts } };
+      if (!spec.idempotent) throw this.#unreadable(spec.operation, attempts, res.status, reading.problem);
+      return { failure: { status: res.status, kind: 'unreadable', retriable: true, body: `answered ${res.status} with ${reading.problem}: the answer cannot be read` } };
+    }
+    const retryAfter = res.headers['retry-after'];
+    return {
+      failure: {
+        status: res.status,
+        kind: 'http',
+        body: parseBody(res.text),
+        retriable: isRetriableStatus(res.status, spec.idempotent),
+        ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+      },
+    };
+  }
+
   /** One attempt, in a client span (when tracing is on) whose context travels in the request headers. */
   #send(operation: string, attempt: number, req: RawRequest, secretUrl: boolean): Promise<RawResponse> {
     if (!tracingEnabled()) return this.transport.send(req);
@@ -288,6 +312,19 @@ export class HttpCaller {
       kind: err.kind,
       ...(err.code ? { code: err.code } : {}),
       errorMessage: `${err.message}: the request may have been applied (outcome unknown, not repeated)`,
+    });
+  }
+
+  /** A non-idempotent call answered 2xx in a shape it does not declare: it reached AGS, its effect is unknown (never "did nothing"). */
+  #unreadable(operation: string, attempts: number, status: number, problem: string): AgsError {
+    return new AgsError({
+      operation,
+      status,
+      retriable: true,
+      outcomeUnknown: true,
+      attempts,
+      kind: 'unreadable',
+      errorMessage: `answered ${status} with ${problem}: the answer cannot be read and the request may have been applied (outcome unknown, not repeated)`,
     });
   }
 

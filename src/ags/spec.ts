@@ -5,9 +5,9 @@
  * and the ranges an integer format allows. Actions build their parameter
  * schemas and run-time checks from these, so neither can drift from the spec.
  */
-import { SPEC_OPERATIONS } from './spec-constraints.js';
+import { SPEC_ANSWERS, SPEC_OPERATIONS } from './spec-constraints.js';
 
-export { SPEC_OPERATIONS };
+export { SPEC_ANSWERS, SPEC_OPERATIONS };
 
 /** An operation id of the specs that an action calls. */
 export type SpecOperationId = keyof typeof SPEC_OPERATIONS;

@@ -97,9 +97,16 @@ export type ScriptedResponse =
   /** Handle the request normally (the effect happens now) but answer only after `answerLateMs` (past the client's timeout: a lost answer). */
   | { readonly answerLateMs: number }
   /** Handle the request normally (effect and answer), but only once `until` settles and `delayMs` passed (a slow AGS). */
-  | { readonly proceed: true; readonly delayMs?: number; readonly until?: Promise<unknown> };
+  | { readonly proceed: true; readonly delayMs?: number; readonly until?: Promise<unknown> }
+  /** Handle the request normally (the effect happens), then answer its success status in a shape it does not declare. */
+  | { readonly garble: GarbleKind }
+  /** Answer `echoHeaders` (a status) with the request's headers, Authorization included, in the error text. */
+  | { readonly echoHeaders: number };
 
-export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect';
+/** How a garbled success answer is unreadable: JSON cut short, declared fields missing (`{}`), or an HTML page. */
+export type GarbleKind = 'truncated' | 'fieldsMissing' | 'wrongContentType';
+
+export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect' | GarbleKind;
 
 export interface Fulfillment {
   readonly namespace: string;
@@ -147,6 +154,8 @@ export interface AgsStandIn {
   setFaultRate(rate: number, kinds?: readonly FaultKind[], only?: RegExp): void;
   /** Make every token issued so far invalid (services answer 401). */
   revokeTokens(): void;
+  /** Answer the token endpoint `ms` late (a slow IAM); 0 restores. `reset()` restores too. */
+  setLoginDelay(ms: number): void;
   addItem(item: StandInItem): void;
   /** Forget requests, violations, fulfillments, queues and faults (tokens stay valid). */
   reset(): void;
@@ -270,6 +279,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
   let faultOnly: RegExp | undefined;
   let faultKinds: readonly FaultKind[] = ['503', '429', 'reset'];
   let tokenCounter = 0;
+  let loginDelayMs = 0;
   const sockets = new Set<Socket>();
 
   const findItem = (ref: { itemId?: unknown; itemSku?: unknown }): StandInItem | undefined => {
@@ -512,7 +522,29 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     if (!scripted && !isToken && faultRate > 0 && (!faultOnly || faultOnly.test(rec.path)) && random() < faultRate && faultKinds.length > 0) {
       const kind = faultKinds[Math.floor(random() * faultKinds.length)]!;
       scripted =
-        kind === 'reset' ? { reset: true } : kind === 'resetAfterEffect' ? { reset: true, afterEffect: true } : kind === 'hang' ? { hang: true } : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
+        kind === 'reset'
+          ? { reset: true }
+          : kind === 'resetAfterEffect'
+            ? { reset: true, afterEffect: true }
+            : kind === 'hang'
+              ? { hang: true }
+              : kind === 'truncated' || kind === 'fieldsMissing' || kind === 'wrongContentType'
+                ? { garble: kind }
+                : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
+    }
+    if (isToken && loginDelayMs > 0) await new Promise((r) => setTimeout(r, loginDelayMs));
+    let garble: GarbleKind | undefined;
+    if (scripted && 'garble' in scripted) {
+      garble = scripted.garble;
+      scripted = undefined;
+    }
+    if (scripted && 'echoHeaders' in scripted) {
+      const echoed = Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`).join(', ');
+      const body = isToken
+        ? { error: 'invalid_client', error_description: `client authentication failed; request headers: ${echoed}` }
+        : { errorCode: 20002, errorMessage: `validation error; request headers: ${echoed}` };
+      send(res, rec, scripted.echoHeaders, body);
+      return;
     }
     let resetAfter = false;
     let answerLateMs = 0;
@@ -648,6 +680,17 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       rec.outcome = 'reset';
       return;
     }
+    if (garble !== undefined && answer.status >= 200 && answer.status < 300) {
+      rec.outcome = answer.status;
+      rec.answer = `garbled (${garble})`;
+      if (garble === 'wrongContentType') {
+        res.writeHead(answer.status, { 'content-type': 'text/html' }).end('<html><body>OK</body></html>');
+      } else {
+        const whole = JSON.stringify(answer.body ?? {});
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(garble === 'truncated' ? whole.slice(0, Math.max(1, Math.floor(whole.length / 2))) : '{}');
+      }
+      return;
+    }
     send(res, rec, answer.status, answer.body);
   }
 
@@ -688,6 +731,9 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     revokeTokens: () => {
       for (const t of tokens.values()) t.revoked = true;
     },
+    setLoginDelay: (ms) => {
+      loginDelayMs = ms;
+    },
     addItem: (item) => void items.set(item.id, item),
     reset: () => {
       requests.length = 0;
@@ -701,6 +747,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       v3.clear();
       queues = [];
       faultRate = 0;
+      loginDelayMs = 0;
     },
     waitFor: async (predicate, timeoutMs = 10_000) => {
       const until = Date.now() + timeoutMs;
