@@ -20,9 +20,9 @@ export interface EnvVar {
 export const ENV_VARS: readonly EnvVar[] = [
   // the five of the official templates
   { name: 'AB_BASE_URL', default: 'https://test.accelbyte.io', description: 'AGS environment base URL.' },
-  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. Unset (with AB_CLIENT_SECRET): dry run.' },
-  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged.' },
-  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (dry run without it: "mygame").' },
+  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. Required with any other AB_ variable; all four unset: dry run.' },
+  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged. Required with any other AB_ variable.' },
+  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (letters, digits, single hyphens). Required with any other AB_ variable (dry run without it: "mygame").' },
   { name: 'ITEM_ID_TO_GRANT', default: '', description: 'Item the shipped rules grant on login (dry run without it: "demo-item-id").' },
   // ours
   { name: 'PORT', default: '6565', description: 'gRPC port (the sidecar calls it).' },
@@ -31,7 +31,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'ACTIONS_DIR', default: 'actions', description: 'Folder of custom action modules (.ts compiled by npm run build, or .js/.mjs), loaded next to the built-ins.' },
   { name: 'RULES_WATCH', default: 'true', description: 'Reload the rules file when it changes.' },
   { name: 'EVENTS', default: '', description: 'Which events to serve: empty = those the rules target; "all" = every loaded event.' },
-  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case without AB_CLIENT_ID/AB_CLIENT_SECRET).' },
+  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case when no AB_ variable is set at all; a partial AGS configuration refuses to start).' },
   { name: 'STATE_STORE', default: '', description: 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.' },
   { name: 'REDIS_URL', default: '', description: 'Redis of the redis state store (STATE_STORE=redis, the default when set).' },
   { name: 'DEDUPE_RETENTION_HOURS', default: '168', description: 'How long a done action is remembered (default 7 days).' },
@@ -59,6 +59,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'OTEL_TRACES_EXPORTER', default: '', description: 'zipkin, otlp, console or none; empty: zipkin if its endpoint is set, else none.' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: '', description: 'Zipkin spans URL, e.g. http://localhost:9411/api/v2/spans.' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', description: 'OTLP/HTTP endpoint, e.g. http://localhost:4318.' },
+  { name: 'OTEL_EXPORTER_OTLP_HEADERS', default: '', description: 'Headers of OTLP export, key=value pairs separated by commas (read by the OpenTelemetry exporter); their values are redacted wherever displayed.' },
   { name: 'TEST_CLOCK_FILE', default: '', description: 'Tests only: a file holding an ISO 8601 instant, read per event as the clock of rules (limits, windows). Never set it in production.' },
 ];
 
@@ -190,17 +191,67 @@ function passwordOf(url: string): string | undefined {
   }
 }
 
+/** The AGS variables: all unset is a dry run; some set needs {@link AGS_REQUIRED} (AB_BASE_URL has its default). */
+export const AGS_VARIABLES = ['AB_BASE_URL', 'AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE'] as const;
+/** What a live run needs besides AB_BASE_URL (which defaults to the templates' https://test.accelbyte.io). */
+export const AGS_REQUIRED = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE'] as const;
+
+/**
+ * An AGS namespace: letters and digits, single hyphens between them (AccelByte's basic.json,
+ * `NamespaceCreate.namespace`: "only accept alphabet and numeric"; multi-tenant game namespaces
+ * are `<studio>-<game>`), at most 64 characters. Anything else AGS refuses; in a URL path it would
+ * be percent-encoded and sent.
+ */
+export const AGS_NAMESPACE = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
+/** Longest namespace accepted. */
+export const AGS_NAMESPACE_MAX_LENGTH = 64;
+
+/**
+ * Dry run, or the live AGS settings. Dry run only when asked (`DRY_RUN=true`) or when no AGS
+ * variable is set at all; a partial configuration (an id without its secret, a base URL without
+ * credentials) is a {@link ConfigError} naming every missing variable, never a silent dry run.
+ */
+function agsMode(env: Env, dryRunFlag: boolean): { dryRun: boolean; dryRunReason?: string } {
+  if (dryRunFlag) return { dryRun: true, dryRunReason: 'DRY_RUN=true' };
+  const set = AGS_VARIABLES.filter((n) => (env[n] ?? '') !== '');
+  if (set.length === 0) return { dryRun: true, dryRunReason: `no AGS variable is set (${AGS_VARIABLES.join(', ')})` };
+  const missing = AGS_REQUIRED.filter((n) => (env[n] ?? '') === '');
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.join(', '),
+      `${missing.length === 1 ? 'is' : 'are'} missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: a live run needs ${AGS_REQUIRED.join(', ')} (set the missing ones; for a dry run unset every AB_ variable or set DRY_RUN=true)`,
+    );
+  }
+  const namespace = env.AB_NAMESPACE ?? '';
+  if (!AGS_NAMESPACE.test(namespace) || namespace.length > AGS_NAMESPACE_MAX_LENGTH) {
+    throw new ConfigError('AB_NAMESPACE', `${JSON.stringify(namespace.slice(0, 80))} is not an AGS namespace (letters and digits, single hyphens between them, at most ${AGS_NAMESPACE_MAX_LENGTH} characters)`);
+  }
+  return { dryRun: false };
+}
+
+/** The value of one `key=value` pair of OTEL_EXPORTER_OTLP_HEADERS (percent-decoded, as the exporter reads it), if any. */
+function headerValueOf(pair: string): string | undefined {
+  const at = pair.indexOf('=');
+  if (at < 0) return undefined;
+  const raw = pair.slice(at + 1).trim();
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 export function loadConfig(env: Env): Config {
   const clientId = str(env, 'AB_CLIENT_ID');
   const clientSecret = str(env, 'AB_CLIENT_SECRET');
-  const dryRunFlag = bool(env, 'DRY_RUN');
-  const noCredentials = clientId === '' || clientSecret === '';
-  const dryRun = dryRunFlag || noCredentials;
-  const dryRunReason = dryRunFlag ? 'DRY_RUN=true' : noCredentials ? 'AB_CLIENT_ID/AB_CLIENT_SECRET are not set' : undefined;
+  const { dryRun, dryRunReason } = agsMode(env, bool(env, 'DRY_RUN'));
 
   // Secrets read here are redacted wherever displayed; credentials are not in the environment rules see.
   registerSecret(clientSecret);
   registerSecret(passwordOf(str(env, 'REDIS_URL')));
+  registerSecret(passwordOf(str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')));
+  registerSecret(passwordOf(str(env, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT')));
+  for (const pair of str(env, 'OTEL_EXPORTER_OTLP_HEADERS').split(',')) registerSecret(headerValueOf(pair));
   const rulesEnv: Record<string, string | undefined> = { ...env };
   for (const name of Object.keys(rulesEnv)) if (forbiddenEnvReason(name) !== undefined) delete rulesEnv[name];
   const demoEnv: string[] = [];

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, readEnvironment } from './config.js';
 import type { Config } from './config.js';
 import { createLogger } from './telemetry/logger.js';
+import { redactText } from './telemetry/redact.js';
 import type { Logger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
 import { startMetricsServer } from './telemetry/metrics-server.js';
@@ -64,6 +65,13 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   const env = options.env ?? readEnvironment();
   const config = loadConfig(env);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  if (!config.dryRun) {
+    // the first line of a live run: where it acts and where its marks live
+    logger.info(
+      { live: true, namespace: config.ags.namespace, store: config.stateStore, baseUrl: config.ags.baseUrl },
+      `live run: namespace ${config.ags.namespace}, state store ${config.stateStore}, AGS at ${config.ags.baseUrl}`,
+    );
+  }
   const metrics = new Metrics({ prefix: config.prometheus.prefix });
   const tracing = await startTracing({
     exporter: config.tracing.exporter,
@@ -271,7 +279,8 @@ export async function runServer(): Promise<number> {
   try {
     app = await startApp();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // an AGS login error may carry what IAM echoed back (the Basic credential): redacted like any output
+    const message = redactText(error instanceof Error ? error.message : String(error));
     process.stderr.write(`extend-event-rules: cannot start: ${message}\n`);
     return 1;
   }

@@ -17,6 +17,7 @@ import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
 import type { CallResult, HttpCallerOptions, JsonText } from './http-caller.js';
 import { ops } from './operations.js';
 import { readAnswer } from './answers.js';
+import { registerRotatingSecret, registerSecret } from '../telemetry/redact.js';
 import { TransportError } from './transport.js';
 import type {
   AdminRecord,
@@ -84,6 +85,9 @@ export class AgsClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#clientId = options.clientId;
     this.#clientSecret = options.clientSecret;
+    // derived credentials are secrets too: IAM may echo the Basic header back in an error body
+    registerSecret(options.clientSecret);
+    registerSecret(Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64'));
     this.#refreshRatio = options.refreshRatio ?? 0.8;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
@@ -196,6 +200,8 @@ export class AgsClient {
       this.#logger?.error({ reason, status, errorCode: fields.errorCode }, e.message);
       throw e;
     }
+    // redacted wherever text leaves the process (AGS may echo it back in an error body)
+    registerRotatingSecret('ags-access-token', accessToken);
     const expiresIn = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 3600;
     this.#token = {
       value: accessToken,

@@ -211,6 +211,22 @@ describe('gRPC server limits (issue 16)', () => {
     }
   });
 
+  it(`metadata over ${DEFAULT_GRPC_LIMITS.maxMetadataBytes} bytes is refused at the HTTP/2 level and never reaches the handler; the server keeps serving (issue 22.7)`, async () => {
+    const c = rawClient(h.address);
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set('x-padding', 'p'.repeat(DEFAULT_GRPC_LIMITS.maxMetadataBytes + 1024));
+      const code = await new Promise<grpc.status>((done) => {
+        c.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), metadata, { deadline: Date.now() + 10_000 }, (err) => done(err ? err.code : grpc.status.OK));
+      });
+      expect(code).not.toBe(grpc.status.OK);
+      expect(pending).toHaveLength(0); // never handed to the event handler
+    } finally {
+      c.close();
+    }
+    await stillServing();
+  });
+
   it('the limits are explicit server options, configurable through the environment', () => {
     expect(grpcServerOptions()).toMatchObject({
       'grpc.max_concurrent_streams': DEFAULT_GRPC_LIMITS.maxConcurrentStreams,
@@ -218,6 +234,7 @@ describe('gRPC server limits (issue 16)', () => {
       'grpc.max_send_message_length': DEFAULT_GRPC_LIMITS.maxSendMessageBytes,
       'grpc.keepalive_time_ms': DEFAULT_GRPC_LIMITS.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': DEFAULT_GRPC_LIMITS.keepaliveTimeoutMs,
+      'grpc.max_connection_idle_ms': DEFAULT_GRPC_LIMITS.maxConnectionIdleMs,
     });
     expect(loadConfig({}).grpc).toEqual({ maxConcurrentStreams: 100, maxReceiveMessageBytes: 4 * 1024 * 1024 });
     expect(loadConfig({ GRPC_MAX_CONCURRENT_STREAMS: '7', GRPC_MAX_MESSAGE_BYTES: '1000' }).grpc).toEqual({ maxConcurrentStreams: 7, maxReceiveMessageBytes: 1000 });
