@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { forbiddenEnvReason } from './rules/env-policy.js';
 import { registerSecret } from './telemetry/redact.js';
+import { namespaceProblem } from './ags/identifiers.js';
 
 /** A documented environment variable. */
 export interface EnvVar {
@@ -197,16 +198,6 @@ export const AGS_VARIABLES = ['AB_BASE_URL', 'AB_CLIENT_ID', 'AB_CLIENT_SECRET',
 export const AGS_REQUIRED = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE'] as const;
 
 /**
- * An AGS namespace: letters and digits, single hyphens between them (AccelByte's basic.json,
- * `NamespaceCreate.namespace`: "only accept alphabet and numeric"; multi-tenant game namespaces
- * are `<studio>-<game>`), at most 64 characters. Anything else AGS refuses; in a URL path it would
- * be percent-encoded and sent.
- */
-export const AGS_NAMESPACE = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
-/** Longest namespace accepted. */
-export const AGS_NAMESPACE_MAX_LENGTH = 64;
-
-/**
  * Dry run, or the live AGS settings. Dry run only when asked (`DRY_RUN=true`) or when no AGS
  * variable is set at all; a partial configuration (an id without its secret, a base URL without
  * credentials) is a {@link ConfigError} naming every missing variable, never a silent dry run.
@@ -222,10 +213,8 @@ function agsMode(env: Env, dryRunFlag: boolean): { dryRun: boolean; dryRunReason
       `${missing.length === 1 ? 'is' : 'are'} missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: a live run needs ${AGS_REQUIRED.join(', ')} (set the missing ones; for a dry run unset every AB_ variable or set DRY_RUN=true)`,
     );
   }
-  const namespace = env.AB_NAMESPACE ?? '';
-  if (!AGS_NAMESPACE.test(namespace) || namespace.length > AGS_NAMESPACE_MAX_LENGTH) {
-    throw new ConfigError('AB_NAMESPACE', `${JSON.stringify(namespace.slice(0, 80))} is not an AGS namespace (letters and digits, single hyphens between them, at most ${AGS_NAMESPACE_MAX_LENGTH} characters)`);
-  }
+  const problem = namespaceProblem(env.AB_NAMESPACE ?? '');
+  if (problem !== undefined) throw new ConfigError('AB_NAMESPACE', problem);
   return { dryRun: false };
 }
 

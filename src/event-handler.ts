@@ -10,6 +10,7 @@
  */
 import { redactText } from './telemetry/redact.js';
 import type { Logger } from './telemetry/logger.js';
+import { logField } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
 import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from './telemetry/tracing.js';
 import type { Span } from './telemetry/tracing.js';
@@ -95,7 +96,7 @@ export function createEventHandler(options: EventHandlerOptions) {
     const started = performance.now();
     const rules = options.rules(); // one version for the whole event, even if a reload lands meanwhile
     if (metrics) counted(`e\0${service.eventName}`, () => metrics.eventsReceived.labels({ event: service.eventName }));
-    const eventId = typeof event.id === 'string' ? event.id : '';
+    const eventId = logField(event.id); // bounded: it goes on every line of the event
     const ids = logIds(span);
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
       logger.debug({ eventId, event: service.eventName, ...ids, payload: maskPersonalFields(event) }, 'event payload');
@@ -202,7 +203,7 @@ export function createEventHandler(options: EventHandlerOptions) {
 
   return function onEvent(service: EventService, event: DecodedEvent, call: EventCall = {}): EventOutcome | Promise<EventOutcome> {
     if (!tracingEnabled()) return handle(service, event, call, undefined);
-    const eventId = typeof event.id === 'string' ? event.id : '';
+    const eventId = logField(event.id); // bounded: it goes on every line of the event
     return tracer().startActiveSpan(
       `event ${service.eventName}`,
       {

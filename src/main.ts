@@ -113,6 +113,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       clientSecret: config.ags.clientSecret,
       timeoutMs: config.ags.timeoutMs,
       maxAttempts: config.ags.maxAttempts,
+      // no AGS call (its retries and login waits included) outlives one event's budget
+      deadlineMs: config.eventDeadlineMs,
       logger,
       metrics,
     });

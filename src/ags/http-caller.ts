@@ -46,6 +46,8 @@ export interface HttpCallerOptions {
 export interface CallSpec {
   /** Operation id for errors, logs and metrics. */
   readonly operation: string;
+  /** The AGS service called (`Cloud Save`...), named in errors (what failed or was slow). Default: none (webhooks). */
+  readonly service?: string;
   /** May a 500 be retried (the call has the same effect when repeated)? */
   readonly idempotent: boolean;
   /** Stops retries (and, unless `inFlightSignal` is given, the attempt in flight) when aborted. */
@@ -185,7 +187,7 @@ export class HttpCaller {
     let retries = 0;
     let reauthed = false;
     for (;;) {
-      if (signal?.aborted) throw this.#aborted(operation, attempts);
+      if (signal?.aborted) throw this.#aborted(operation, attempts, spec.service);
       let failure: Failure | undefined;
       let sent = false;
       try {
@@ -200,8 +202,8 @@ export class HttpCaller {
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
-          if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(operation, attempts, err);
-          if (err.kind === 'aborted') throw this.#aborted(operation, attempts);
+          if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(spec, attempts, err);
+          if (err.kind === 'aborted') throw this.#aborted(operation, attempts, spec.service);
           failure = { kind: err.kind, retriable: err.kind !== 'invalid', ...(err.code ? { code: err.code } : {}), body: err.message };
         }
         if (res !== undefined) {
@@ -218,7 +220,8 @@ export class HttpCaller {
         }
       } catch (err) {
         // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
-        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.outcomeUnknown) throw err;
+        // (a login wait past the request's deadline is surfaced as is: it names IAM as what was slow)
+        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.kind === 'deadline' || err.outcomeUnknown) throw err;
         if (!sent) attempts++; // a login that failed in prepare() is this round's attempt
         if (!err.retriable || attempts >= this.maxAttempts) throw err;
         failure = { kind: err.kind, retriable: true, ...(err.status !== undefined ? { status: err.status } : {}) };
@@ -229,6 +232,7 @@ export class HttpCaller {
         const fields = errorFields(f.body);
         return new AgsError({
           operation,
+          ...(spec.service ? { service: spec.service } : {}),
           ...(f.status !== undefined ? { status: f.status } : {}),
           ...fields,
           ...(fields.errorMessage === undefined && f.kind !== 'http' && typeof f.body === 'string' ? { errorMessage: f.body } : {}),
@@ -262,7 +266,7 @@ export class HttpCaller {
     if (res.status >= 200 && res.status < 300) {
       const reading: AnswerReading = spec.readAnswer ? spec.readAnswer(res.status, res.headers, res.text) : { ok: true, body: parseBody(res.text) };
       if (reading.ok) return { result: { status: res.status, body: reading.body, attempts } };
-      if (!spec.idempotent) throw this.#unreadable(spec.operation, attempts, res.status, reading.problem);
+      if (!spec.idempotent) throw this.#unreadable(spec, attempts, res.status, reading.problem);
       return { failure: { status: res.status, kind: 'unreadable', retriable: true, body: `answered ${res.status} with ${reading.problem}: the answer cannot be read` } };
     }
     const retryAfter = res.headers['retry-after'];
@@ -303,9 +307,10 @@ export class HttpCaller {
   }
 
   /** A non-idempotent call sent but not answered: never sent again here (the caller reconciles or gives up). */
-  #unknownOutcome(operation: string, attempts: number, err: TransportError): AgsError {
+  #unknownOutcome(spec: CallSpec, attempts: number, err: TransportError): AgsError {
     return new AgsError({
-      operation,
+      operation: spec.operation,
+      ...(spec.service ? { service: spec.service } : {}),
       retriable: true,
       outcomeUnknown: true,
       attempts,
@@ -316,9 +321,10 @@ export class HttpCaller {
   }
 
   /** A non-idempotent call answered 2xx in a shape it does not declare: it reached AGS, its effect is unknown (never "did nothing"). */
-  #unreadable(operation: string, attempts: number, status: number, problem: string): AgsError {
+  #unreadable(spec: CallSpec, attempts: number, status: number, problem: string): AgsError {
     return new AgsError({
-      operation,
+      operation: spec.operation,
+      ...(spec.service ? { service: spec.service } : {}),
       status,
       retriable: true,
       outcomeUnknown: true,
@@ -328,8 +334,8 @@ export class HttpCaller {
     });
   }
 
-  #aborted(operation: string, attempts: number): AgsError {
-    return new AgsError({ operation, retriable: true, attempts, kind: 'aborted', errorMessage: 'aborted (event deadline or shutdown)' });
+  #aborted(operation: string, attempts: number, service?: string): AgsError {
+    return new AgsError({ operation, ...(service ? { service } : {}), retriable: true, attempts, kind: 'aborted', errorMessage: 'aborted (event deadline or shutdown)' });
   }
 
   /** Close pooled connections (when this caller created the transport). */
