@@ -132,7 +132,7 @@ describeWith(builtApp(), 'e2e: the AGS boundary: configuration, secrets, deadlin
     expect((await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: longId, userId: userId() })))).code).toBe(grpc.status.OK);
     await waitUntil('the long event summarised', () => app.logsMatching(/rule\(s\) matched/).length >= 2);
     expect(ags.grants()).toBe(1);
-    const lines = app.logs.filter((l) => typeof l.eventId === 'string' && (l.eventId as string).startsWith('eee'));
+    const lines = app.logs.filter((l) => typeof l.eventId === 'string' && l.eventId.startsWith('eee'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(JSON.stringify(l).length).toBeLessThan(2_000);
   });
