@@ -21,9 +21,9 @@ export interface EnvVar {
 export const ENV_VARS: readonly EnvVar[] = [
   // the five of the official templates
   { name: 'AB_BASE_URL', default: 'https://test.accelbyte.io', description: 'AGS environment base URL.' },
-  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. Required with any other AB_ variable; all four unset: dry run.' },
-  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged. Required with any other AB_ variable.' },
-  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (letters, digits, single hyphens). Required with any other AB_ variable (dry run without it: "mygame").' },
+  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET all unset: dry run; one of them set: AB_CLIENT_ID, AB_CLIENT_SECRET and AB_NAMESPACE are required.' },
+  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged. Required as AB_CLIENT_ID is.' },
+  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (letters, digits, single hyphens). Required in a live run (dry run without it: "mygame").' },
   { name: 'ITEM_ID_TO_GRANT', default: '', description: 'Item the shipped rules grant on login (dry run without it: "demo-item-id").' },
   // ours
   { name: 'PORT', default: '6565', description: 'gRPC port (the sidecar calls it).' },
@@ -32,7 +32,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'ACTIONS_DIR', default: 'actions', description: 'Folder of custom action modules (.ts compiled by npm run build, or .js/.mjs), loaded next to the built-ins.' },
   { name: 'RULES_WATCH', default: 'true', description: 'Reload the rules file when it changes.' },
   { name: 'EVENTS', default: '', description: 'Which events to serve: empty = those the rules target; "all" = every loaded event.' },
-  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case when no AB_ variable is set at all; a partial AGS configuration refuses to start).' },
+  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case when none of AB_BASE_URL, AB_CLIENT_ID, AB_CLIENT_SECRET is set; a partial AGS configuration refuses to start).' },
   { name: 'STATE_STORE', default: '', description: 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.' },
   { name: 'REDIS_URL', default: '', description: 'Redis of the redis state store (STATE_STORE=redis, the default when set).' },
   { name: 'DEDUPE_RETENTION_HOURS', default: '168', description: 'How long a done action is remembered (default 7 days).' },
@@ -192,8 +192,11 @@ function passwordOf(url: string): string | undefined {
   }
 }
 
-/** The AGS variables: all unset is a dry run; some set needs {@link AGS_REQUIRED} (AB_BASE_URL has its default). */
-export const AGS_VARIABLES = ['AB_BASE_URL', 'AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE'] as const;
+/**
+ * The variables that say "talk to AGS": all unset is a dry run; one set needs {@link AGS_REQUIRED}.
+ * AB_NAMESPACE alone is no such sign: a dry run uses it for its plans (with a demo default).
+ */
+export const AGS_VARIABLES = ['AB_BASE_URL', 'AB_CLIENT_ID', 'AB_CLIENT_SECRET'] as const;
 /** What a live run needs besides AB_BASE_URL (which defaults to the templates' https://test.accelbyte.io). */
 export const AGS_REQUIRED = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE'] as const;
 
@@ -205,12 +208,12 @@ export const AGS_REQUIRED = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE']
 function agsMode(env: Env, dryRunFlag: boolean): { dryRun: boolean; dryRunReason?: string } {
   if (dryRunFlag) return { dryRun: true, dryRunReason: 'DRY_RUN=true' };
   const set = AGS_VARIABLES.filter((n) => (env[n] ?? '') !== '');
-  if (set.length === 0) return { dryRun: true, dryRunReason: `no AGS variable is set (${AGS_VARIABLES.join(', ')})` };
+  if (set.length === 0) return { dryRun: true, dryRunReason: `no AGS credential is set (${AGS_VARIABLES.join(', ')})` };
   const missing = AGS_REQUIRED.filter((n) => (env[n] ?? '') === '');
   if (missing.length > 0) {
     throw new ConfigError(
       missing.join(', '),
-      `${missing.length === 1 ? 'is' : 'are'} missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: a live run needs ${AGS_REQUIRED.join(', ')} (set the missing ones; for a dry run unset every AB_ variable or set DRY_RUN=true)`,
+      `${missing.length === 1 ? 'is' : 'are'} missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: a live run needs ${AGS_REQUIRED.join(', ')} (set the missing ones; for a dry run unset ${AGS_VARIABLES.join(', ')} or set DRY_RUN=true)`,
     );
   }
   const problem = namespaceProblem(env.AB_NAMESPACE ?? '');

@@ -12,7 +12,7 @@ describe('config', () => {
     expect(c.protoDirs).toEqual(['proto']);
     expect(c.rulesFile).toBe('rules.yaml');
     expect(c.dryRun).toBe(true);
-    expect(c.dryRunReason).toMatch(/no AGS variable is set/);
+    expect(c.dryRunReason).toMatch(/no AGS credential is set/);
     expect(c.rulesEnv.AB_NAMESPACE).toBe('mygame');
     expect(c.ags.namespace).toBe('mygame');
     expect(c.demoEnv).toEqual(['AB_NAMESPACE=mygame', 'ITEM_ID_TO_GRANT=demo-item-id']);
@@ -35,7 +35,7 @@ describe('config', () => {
     [{ AB_CLIENT_ID: 'id', AB_NAMESPACE: 'mygame' }, ['AB_CLIENT_SECRET']],
     [{ AB_CLIENT_SECRET: 'secret' }, ['AB_CLIENT_ID', 'AB_NAMESPACE']],
     [{ AB_BASE_URL: 'https://x.io' }, ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE']],
-    [{ AB_NAMESPACE: 'mygame' }, ['AB_CLIENT_ID', 'AB_CLIENT_SECRET']],
+    [{ AB_BASE_URL: 'https://x.io', AB_NAMESPACE: 'mygame' }, ['AB_CLIENT_ID', 'AB_CLIENT_SECRET']],
   ])('a partial AGS configuration %j refuses to start, naming every missing variable (issue 22.6)', (env, missing) => {
     const err = (() => {
       try {
@@ -49,6 +49,12 @@ describe('config', () => {
     expect((err as ConfigError).variable).toBe(missing.join(', '));
     for (const name of missing) expect((err as Error).message).toContain(name);
     expect((err as Error).message).toMatch(/DRY_RUN=true/);
+  });
+
+  it('AB_NAMESPACE alone (no credential, no base URL) is a dry run in that namespace', () => {
+    const c = loadConfig({ AB_NAMESPACE: 'mygame' });
+    expect(c.dryRun).toBe(true);
+    expect(c.ags.namespace).toBe('mygame');
   });
 
   it('a partial AGS configuration with DRY_RUN=true is the dry run asked for', () => {
