@@ -7,7 +7,7 @@
  * committed file is stale. The loader stays the authority (it also checks
  * events, data and rule names against the catalog and the rules).
  */
-import type { JsonSchema } from '../actions/types.js';
+import type { JsonSchema } from '../actions/index.js';
 import { ACTION_KEYS, CASE_KEYS, EXPECT_KEYS, REQUEST_KEYS, TOP_KEYS } from './rule-tests.js';
 
 const env: JsonSchema = {

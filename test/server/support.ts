@@ -13,7 +13,7 @@ import type { Logger } from '../../src/telemetry/logger.js';
 import { createEventHost } from '../../src/server/host.js';
 import type { EventHost, EventHostOptions } from '../../src/server/host.js';
 import type { DecodedEvent, EventService } from '../../src/events/types.js';
-import type { EventCall, EventOutcome } from '../../src/server/types.js';
+import type { EventCall, EventOutcome } from '../../src/contract/index.js';
 
 const require = createRequire(import.meta.url);
 
