@@ -14,7 +14,7 @@ import { isAbsolute, relative, sep } from 'node:path';
 import protobuf from 'protobufjs';
 import type { Enum, Field, MapField, Method, Namespace, ReflectionObject, Root, Service, Type } from 'protobufjs';
 import type { ProtoHeader } from '../events/index.js';
-import { WKT_DESCRIPTORS } from './wkt-descriptors.js';
+import { WKT_DESCRIPTORS } from './generated/wkt-descriptors.js';
 
 const require = createRequire(import.meta.url);
 const descriptorRoot = protobuf.Root.fromJSON(require('protobufjs/google/protobuf/descriptor.json') as protobuf.INamespace);
