@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { forbiddenEnvReason } from './rules/env-policy.js';
-import { registerSecret } from './telemetry/redact.js';
-import { namespaceProblem } from './ags/identifiers.js';
+import { forbiddenEnvReason } from './rules/index.js';
+import { registerSecret } from './telemetry/index.js';
+import { namespaceProblem } from './ags/index.js';
 
 /** A documented environment variable. */
 export interface EnvVar {

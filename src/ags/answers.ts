@@ -10,7 +10,7 @@
  * ends as an `unknown-outcome` dead letter; never "AGS did nothing".
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { SPEC_ANSWERS } from './spec-constraints.js';
+import { SPEC_ANSWERS } from './generated/spec-constraints.js';
 
 /** One declared success answer (see {@link SPEC_ANSWERS}). */
 interface DeclaredAnswer {

@@ -11,14 +11,14 @@
  * ```
  */
 import type { Logger } from 'pino';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { Metrics } from '../telemetry/index.js';
 import { AgsError, AgsLoginError, agsServiceOf, loginHint } from './errors.js';
 import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
 import type { CallResult, HttpCallerOptions, JsonText } from './http-caller.js';
 import { ops } from './operations.js';
 import { readAnswer } from './answers.js';
 import { identifierError } from './identifiers.js';
-import { registerRotatingSecret, registerSecret } from '../telemetry/redact.js';
+import { registerRotatingSecret, registerSecret } from '../telemetry/index.js';
 import { TransportError } from './transport.js';
 import type {
   AdminRecord,
@@ -68,6 +68,14 @@ export interface LoginInfo {
   readonly expiresInSeconds: number;
   readonly namespace?: string;
 }
+
+/**
+ * What an action may do with AGS: every operation of {@link AgsClient}
+ * (`request`, `send`, the typed operations, the shared `http` retry loop),
+ * without its credentials (`login()`, `token()`) or its lifecycle (`close()`).
+ * Actions, built-in and custom, receive this (`ActionContext.ags`).
+ */
+export type AgsApi = Omit<AgsClient, 'login' | 'token' | 'close'>;
 
 export class AgsClient {
   readonly baseUrl: string;
