@@ -17,23 +17,11 @@ import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn, FaultKind } from '../support/ags-stand-in.js';
 import { describeWith } from '../support/prereq.js';
+import { testSeed } from '../support/seed.js';
 import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
-console.log(`unreadable-answers: seed ${SEED} (TEST_SEED=${SEED} repeats the faults)`);
-
-/** mulberry32: a small seeded random source in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { seed: SEED, random } = testSeed('unreadable-answers');
 
 const GARBLED: readonly FaultKind[] = ['truncated', 'fieldsMissing', 'wrongContentType'];
 
@@ -50,7 +38,7 @@ describeWith(builtApp(), `e2e: an AGS answer that cannot be read is an unknown o
   });
 
   beforeAll(async () => {
-    ags = await startAgsStandIn({ random: seeded(SEED) });
+    ags = await startAgsStandIn({ random });
   });
   afterEach(async () => {
     clients.closeAll();
