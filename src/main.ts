@@ -34,6 +34,7 @@ import type { EventHost } from './server/host.js';
 import { createEventHandler } from './event-handler.js';
 import { reloadUnknownEventNote } from './rules/hints.js';
 import { testClock } from './state/test-clock.js';
+import { routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -57,7 +58,7 @@ export interface StartOptions {
 /** Served services: every loaded one with EVENTS=all, else those the rules target. */
 function servedServices(config: Config, catalog: Catalog, rules: RuleSet): Set<string> {
   if (config.serveAllEvents) return new Set(catalog.services.map((s) => s.fullName));
-  return new Set(rules.services);
+  return new Set([...rules.services].map(wireServiceOf));
 }
 
 export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
@@ -74,7 +75,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   });
 
   const started = performance.now();
-  const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false });
+  const catalog = withCustomEvents(await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false }));
   let registry: ActionRegistry;
   try {
     registry = options.registry ?? (await createAppRegistry(resolve(config.actionsDir)));
@@ -163,7 +164,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
 
   // one store for idempotency and the players' ledgers of stateful rules
   const stateStore = options.stateStore ?? store;
-  const onEvent = createEventHandler({
+  const handleEvent = createEventHandler({
     rules: () => rules,
     executor,
     logger,
@@ -174,6 +175,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     stateRetentionMs: config.dedupeRetentionMs,
     ...(config.testClockFile ? { now: testClock(config.testClockFile) } : {}),
   });
+  // topics and scheduled tasks to the events rules listen on (`topic:NAME`, `schedule:TASK`)
+  const onEvent = routeCustomEvents(handleEvent, { listenedOn: () => rules.services, logger, metrics });
   let served = servedServices(config, catalog, rules);
   const host: EventHost = createEventHost({
     catalog,

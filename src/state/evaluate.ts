@@ -27,6 +27,7 @@ import { documentKey } from '../store/state-store.js';
 import { decideFiring } from './firing.js';
 import type { FiringState } from './firing.js';
 import { Ledger, eventTag } from './ledger.js';
+import { customEventOwner } from '../custom-events/events.js';
 
 /** Default retention of event keys in a ledger: 7 days (the idempotency retention). */
 export const DEFAULT_STATE_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -55,7 +56,7 @@ export interface StatefulEvaluation {
  */
 export function partitionOf(event: DecodedEvent, appNamespace: string): Partition {
   const namespace = appNamespace !== '' ? appNamespace : typeof event.namespace === 'string' ? event.namespace : '';
-  const userId = event.userId;
+  const userId = event.userId ?? customEventOwner(event);
   return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace };
 }
 
