@@ -34,7 +34,7 @@ import type { EventHost } from './server/host.js';
 import { createEventHandler } from './event-handler.js';
 import { reloadUnknownEventNote } from './rules/hints.js';
 import { testClock } from './state/test-clock.js';
-import { routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
+import { configurePublisher, routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -75,6 +75,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   });
 
   const started = performance.now();
+  configurePublisher({ port: config.publisherPort });
   const catalog = withCustomEvents(await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false }));
   let registry: ActionRegistry;
   try {

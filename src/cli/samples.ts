@@ -8,9 +8,11 @@ import { loadCatalog } from '../events/catalog.js';
 import { sampleEvent, withFreshId } from '../events/samples.js';
 import { CatalogLoadError } from '../events/types.js';
 import { UsageError, parseArgs } from './io.js';
+import { customEventFromData, withCustomEvents } from '../custom-events/index.js';
 
 export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample of the event as JSON
        samples --list    list every loaded event: name, service, method path
+       samples --topic NAME | --schedule TASK   a message of a topic, a run of a scheduled task
 <event>: an event name (userLoggedIn), a service name (short or full) or a method path.`;
 
 export interface SamplesOptions {
@@ -29,7 +31,13 @@ export async function samplesCommand(
 ): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs(args, { flags: ['list', 'help', 'h'] });
+    parsed = parseArgs(args, { flags: ['list', 'help', 'h'], values: ['topic', 'schedule'] });
+    const custom = parsed.values.get('topic') !== undefined ? `topic:${parsed.values.get('topic')}` : parsed.values.get('schedule') !== undefined ? `schedule:${parsed.values.get('schedule')}` : undefined;
+    if (custom !== undefined) {
+      // a message of the topic (a run of the task) as the server receives it: edit body (payload) and pass it to explain, test or send
+      write(io.stdout, JSON.stringify(customEventFromData(custom, {}), null, 2));
+      return 0;
+    }
     if (parsed.flags.has('help') || parsed.flags.has('h')) {
       write(io.stdout, SAMPLES_USAGE);
       return 0;
@@ -46,7 +54,7 @@ export async function samplesCommand(
 
   let catalog;
   try {
-    catalog = await loadCatalog({ dirs: options.protoDirs });
+    catalog = withCustomEvents(await loadCatalog({ dirs: options.protoDirs }));
   } catch (err) {
     if (!(err instanceof CatalogLoadError)) throw err;
     write(io.stderr, err.message);

@@ -110,6 +110,11 @@ export function scheduleService(task: string): EventService {
   return customService(SCHEDULE_PREFIX, task, schedulerService, customType('extend_event_rules.custom.v1.ScheduledRun'), scheduleServices);
 }
 
+/** A name of the Task Scheduler's handler itself (full or short service name, method path, request type as event name). */
+function isSchedulerName(name: string): boolean {
+  return name === SCHEDULER_SERVICE || name === schedulerService.name || name === SCHEDULER_PATH || name === schedulerService.eventName || name === SCHEDULER_METHOD || name === `${SCHEDULER_SERVICE}/${SCHEDULER_METHOD}`;
+}
+
 /** Is this one of the custom-event services (wire or per name)? */
 export function isCustomService(service: EventService): boolean {
   return service.fullName === CONSUMER_SERVICE || service.fullName === SCHEDULER_SERVICE || service.fullName.startsWith(TOPIC_PREFIX) || service.fullName.startsWith(SCHEDULE_PREFIX);
@@ -153,7 +158,8 @@ export function withCustomEvents(base: Catalog): Catalog {
       const task = scheduleOf(name);
       if (task !== undefined && task !== '') return { ok: true, service: scheduleService(task) };
       if (name === CONSUMER_SERVICE || name === consumerService.name || name === CONSUMER_PATH || name === consumerService.eventName) return { ok: true, service: consumerService };
-      if (name === SCHEDULER_SERVICE || name === schedulerService.name || name === SCHEDULER_PATH) return { ok: true, service: schedulerService };
+      // the Task Scheduler's handler is not an event: rules name a task (on: { schedule }); validate says so (src/rules/hints.ts)
+      if (isSchedulerName(name)) return { ok: false, reason: 'unknown', candidates: [] };
       return base.resolve(name);
     },
     codec(service: EventService): EventCodec {

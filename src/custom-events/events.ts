@@ -218,3 +218,25 @@ export function customEventOwner(event: DecodedEvent): unknown {
   }
   return undefined;
 }
+
+/**
+ * A topic event or scheduled run from authoring data (`explain`, `test`,
+ * `send`, `samples`): for `topic:NAME`, `{ body, bodyText?, metadata?, topic? }`
+ * (body default `{}`); for `schedule:TASK`, the run's fields (payload default
+ * `{}`, attempt 1). Built as the wire would deliver it, so `id`, `body` and
+ * `bodyText` are what the server sees. Undefined for other events. Throws
+ * {@link EventEncodeError} on data that does not fit.
+ */
+export function customEventFromData(eventName: string, data: Readonly<Record<string, unknown>>): DecodedEvent | undefined {
+  if (eventName.startsWith('topic:')) {
+    const topic = eventName.slice('topic:'.length);
+    const withBody = data.body === undefined && data.bodyText === undefined ? { ...data, body: {} } : data;
+    return decodeReceivedMessage(encodeReceivedMessage(withBody, topic));
+  }
+  if (eventName.startsWith('schedule:')) {
+    const task = eventName.slice('schedule:'.length);
+    const withPayload = data.payload === undefined && data.payloadText === undefined ? { ...data, payload: {} } : data;
+    return decodeScheduledTask(encodeScheduledTask({ runId: 'run-1', ...withPayload }, task));
+  }
+  return undefined;
+}

@@ -10,5 +10,5 @@ export type { CustomEventRoutingOptions } from './dispatch.js';
 export * from './events.js';
 export * from './protos.js';
 export * from './limits.js';
-export { publishMessage, publisherAddress, closePublishers, PublishError, publishErrorOf, DEFAULT_PUBLISHER_PORT, PUBLISHER_PORT_ENV } from './publisher.js';
+export { publishMessage, publisherAddress, configurePublisher, closePublishers, PublishError, publishErrorOf, DEFAULT_PUBLISHER_PORT, PUBLISHER_PORT_ENV } from './publisher.js';
 export type { PublishOptions } from './publisher.js';

@@ -21,11 +21,16 @@ export const DEFAULT_PUBLISHER_PORT = 7474;
 /** The environment variable naming the sidecar's port. */
 export const PUBLISHER_PORT_ENV = 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT';
 
-/** The sidecar's address: `localhost:<port>` from {@link PUBLISHER_PORT_ENV}, default {@link DEFAULT_PUBLISHER_PORT}. */
-export function publisherAddress(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const raw = env[PUBLISHER_PORT_ENV];
-  const port = raw !== undefined && /^\d{1,5}$/.test(raw.trim()) && Number(raw) > 0 && Number(raw) < 65536 ? Number(raw) : DEFAULT_PUBLISHER_PORT;
-  return `localhost:${port}`;
+let configuredPort = DEFAULT_PUBLISHER_PORT;
+
+/** Sets the sidecar's port (main wires `ASYNC_MESSAGING_PUBLISHER_GRPC_PORT` from the configuration). Default {@link DEFAULT_PUBLISHER_PORT}. */
+export function configurePublisher(options: { readonly port: number }): void {
+  configuredPort = options.port;
+}
+
+/** The sidecar's address: `localhost:<port>` (see {@link configurePublisher}). */
+export function publisherAddress(): string {
+  return `localhost:${configuredPort}`;
 }
 
 /** A publish that failed; `outcomeUnknown` when it may have been published (sent, answer lost). */

@@ -377,7 +377,7 @@ class Compiler {
           [...base, 'on'],
           'unknown-event',
           `unknown event "${on}"`,
-          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(),
+          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(on),
         );
       }
     }
