@@ -53,8 +53,10 @@ export async function samplesCommand(
   }
 
   let catalog;
+  let base;
   try {
-    catalog = withCustomEvents(await loadCatalog({ dirs: options.protoDirs }));
+    base = await loadCatalog({ dirs: options.protoDirs });
+    catalog = withCustomEvents(base);
   } catch (err) {
     if (!(err instanceof CatalogLoadError)) throw err;
     write(io.stderr, err.message);
@@ -62,9 +64,11 @@ export async function samplesCommand(
   }
 
   if (parsed.flags.has('list')) {
-    const nameWidth = Math.max(0, ...catalog.services.map((s) => s.eventName.length));
-    const serviceWidth = Math.max(0, ...catalog.services.map((s) => s.fullName.length));
-    const lines = catalog.services.map((s) => `${s.eventName.padEnd(nameWidth)}  ${s.fullName.padEnd(serviceWidth)}  ${s.path}`);
+    // the events of PROTO_DIR; topics and scheduled tasks are named by the rules (samples --topic NAME)
+    const services = base.services;
+    const nameWidth = Math.max(0, ...services.map((s) => s.eventName.length));
+    const serviceWidth = Math.max(0, ...services.map((s) => s.fullName.length));
+    const lines = services.map((s) => `${s.eventName.padEnd(nameWidth)}  ${s.fullName.padEnd(serviceWidth)}  ${s.path}`);
     write(io.stdout, lines.length ? lines.join('\n') : `no events in ${catalog.dirs.join(', ')}`);
     return 0;
   }
