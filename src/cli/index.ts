@@ -47,7 +47,10 @@ const commands: Record<string, Command> = {
     const d = defaults();
     return (await import('./validate.js')).validateCommand(args, io, { rulesFile: d.rulesFile, protoDirs: d.protoDirs, env: d.config.rulesEnv, registry: await registry(d.actionsDir) });
   },
-  samples: async (args, io) => (await import('./samples.js')).samplesCommand(args, io, { protoDirs: defaults().protoDirs }),
+  samples: async (args, io) => {
+    const d = defaults();
+    return (await import('./samples.js')).samplesCommand(args, io, { protoDirs: d.protoDirs, topicsDir: resolve(dirname(d.rulesFile), 'topics') });
+  },
   replay: async (args, io) => {
     const d = defaults();
     return (await import('./replay.js')).replayCommand(args, io, { protoDirs: d.protoDirs, config: d.config });

@@ -8,7 +8,11 @@ import { loadCatalog } from '../events/catalog.js';
 import { sampleEvent, withFreshId } from '../events/samples.js';
 import { CatalogLoadError } from '../events/types.js';
 import { UsageError, parseArgs } from './io.js';
-import { customEventFromData, withCustomEvents } from '../custom-events/index.js';
+import { customEventFromData, topicOf, topicService, withCustomEvents } from '../custom-events/index.js';
+import type { Catalog } from '../events/types.js';
+
+/** No events: only the custom ones resolve (a typed topic's sample needs nothing of PROTO_DIR). */
+const emptyCatalog = { dirs: [], files: [], services: [], skipped: [], header: () => undefined, resolve: () => ({ ok: false, reason: 'unknown', candidates: [] }), codec: () => { throw new Error('no codec'); }, root: undefined } as unknown as Catalog;
 
 export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample of the event as JSON
        samples --list    list every loaded event: name, service, method path
@@ -18,6 +22,17 @@ export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample o
 export interface SamplesOptions {
   /** The proto directories to load (the lead passes PROTO_DIR). Required. */
   readonly protoDirs: readonly string[];
+  /** Folder of topic schemas (`topics/` beside RULES_FILE): a typed topic's sample body follows its schema. Default: none. */
+  readonly topicsDir?: string;
+}
+
+/** `{ body }` of a sample of a typed topic's schema (topics/NAME.schema.json); `{}` otherwise. */
+function typedBodySample(eventName: string, topicsDir: string | undefined): Record<string, unknown> {
+  const topic = topicOf(eventName);
+  if (topic === undefined || topicsDir === undefined) return {};
+  const service = withCustomEvents(emptyCatalog, { topicsDir }).resolve(eventName);
+  if (!service.ok || service.service.requestType === topicService(topic).requestType) return {};
+  return { body: sampleEvent(service.service).body };
 }
 
 function write(stream: NodeJS.WritableStream, text: string): void {
@@ -35,7 +50,7 @@ export async function samplesCommand(
     const custom = parsed.values.get('topic') !== undefined ? `topic:${parsed.values.get('topic')}` : parsed.values.get('schedule') !== undefined ? `schedule:${parsed.values.get('schedule')}` : undefined;
     if (custom !== undefined) {
       // a message of the topic (a run of the task) as the server receives it: edit body (payload) and pass it to explain, test or send
-      write(io.stdout, JSON.stringify(customEventFromData(custom, {}), null, 2));
+      write(io.stdout, JSON.stringify(customEventFromData(custom, typedBodySample(custom, options.topicsDir)), null, 2));
       return 0;
     }
     if (parsed.flags.has('help') || parsed.flags.has('h')) {

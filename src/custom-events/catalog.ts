@@ -22,6 +22,7 @@ import {
   SCHEDULER_SERVICE,
   customType,
 } from './protos.js';
+import { topicSchema } from './typed-topics.js';
 import { decodeReceivedMessage, decodeScheduledTask, encodeReceivedMessage, encodeScheduledTask } from './events.js';
 
 /** Prefix of a topic event's name (`topic:weekly-reset`). */
@@ -140,13 +141,41 @@ export function customCodec(service: EventService): EventCodec | undefined {
  * topic is checked by `validate`'s name format only: topics live in the Admin
  * Portal).
  */
-export function withCustomEvents(base: Catalog): Catalog {
-  if ((base as { customEvents?: true }).customEvents) return base;
+export interface CustomEventsOptions {
+  /** Folder of topic schemas (`NAME.schema.json`, src/custom-events/typed-topics.ts). Default: none (bodies untyped). */
+  readonly topicsDir?: string;
+}
+
+/** A catalog with the custom events: its topics' schema problems too (validate reports them). */
+export interface CustomEventsCatalog extends Catalog {
+  readonly customEvents: true;
+  /** Why `topic`'s schema file is unusable, with the file; undefined when it is fine or absent. */
+  topicSchemaProblem(topic: string): { file: string; problem: string } | undefined;
+}
+
+export function withCustomEvents(catalog: Catalog, options: CustomEventsOptions = {}): CustomEventsCatalog {
+  const wrapped = catalog as Partial<CustomEventsCatalog> & { customBase?: Catalog; topicsDir?: string };
+  if (wrapped.customEvents && wrapped.topicsDir === options.topicsDir) return catalog as CustomEventsCatalog;
+  const base = wrapped.customBase ?? catalog;
+  const typed = new Map<string, { service: EventService; problem?: { file: string; problem: string } }>();
+  const typedTopic = (topic: string): { service: EventService; problem?: { file: string; problem: string } } => {
+    let t = typed.get(topic);
+    if (!t) {
+      const schema = options.topicsDir !== undefined ? topicSchema(options.topicsDir, topic) : null;
+      const plain = topicService(topic);
+      t = schema?.type ? { service: { ...plain, requestType: schema.type, requestTypeName: schema.type.fullName.slice(1), file: schema.file } } : { service: plain, ...(schema?.problem ? { problem: { file: schema.file, problem: schema.problem } } : {}) };
+      typed.set(topic, t);
+    }
+    return t;
+  };
   const mine = new Set([CONSUMER_SERVICE, SCHEDULER_SERVICE]);
   const services = [...base.services.filter((s) => !mine.has(s.fullName)), consumerService, schedulerService];
   const skipped = base.skipped.filter((s) => !s.path.startsWith(`/${SCHEDULER_SERVICE}/`) && !s.path.startsWith(`/${CONSUMER_SERVICE}/`));
   return {
     customEvents: true,
+    customBase: base,
+    topicsDir: options.topicsDir,
+    topicSchemaProblem: (topic: string) => typedTopic(topic).problem,
     dirs: base.dirs,
     files: base.files,
     services,
@@ -154,7 +183,7 @@ export function withCustomEvents(base: Catalog): Catalog {
     header: (file) => base.header(file),
     resolve(name: string): ResolveResult {
       const topic = topicOf(name);
-      if (topic !== undefined && topic !== '') return { ok: true, service: topicService(topic) };
+      if (topic !== undefined && topic !== '') return { ok: true, service: typedTopic(topic).service };
       const task = scheduleOf(name);
       if (task !== undefined && task !== '') return { ok: true, service: scheduleService(task) };
       if (name === CONSUMER_SERVICE || name === consumerService.name || name === CONSUMER_PATH || name === consumerService.eventName) return { ok: true, service: consumerService };
@@ -168,5 +197,5 @@ export function withCustomEvents(base: Catalog): Catalog {
     get root() {
       return base.root;
     },
-  } as Catalog;
+  } as CustomEventsCatalog;
 }

@@ -8,6 +8,7 @@
  */
 import { actionKeys, unstableActionNames } from './action-key.js';
 import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Type } from 'protobufjs';
@@ -37,6 +38,8 @@ import type { RuleProblem } from './types.js';
 import { topLevelFix, unknownEventFix, wrongTypeFix } from './hints.js';
 import type { ProblemCode } from './problem-codes.js';
 import { customOnName, topicOf, withCustomEvents } from '../custom-events/catalog.js';
+import type { CustomEventsCatalog } from '../custom-events/catalog.js';
+import { TOPICS_FOLDER } from '../custom-events/typed-topics.js';
 import { topicNameProblem } from '../custom-events/limits.js';
 
 /** What the loader needs besides the file. */
@@ -134,13 +137,15 @@ class Compiler {
   readonly data: unknown;
   readonly rulesData: unknown[];
   /** The catalog with the custom events (`topic:NAME`, `schedule:TASK`) in it. */
-  readonly catalog: Catalog;
+  readonly catalog: CustomEventsCatalog;
 
   /** A topic's name as AGS accepts it (src/custom-events/limits.ts). */
   checkCustomOn(on: string, path: PathSegment[]): void {
     const topic = topicOf(on);
     const problem = topic !== undefined ? topicNameProblem(topic) : undefined;
     if (problem) this.report([...path, 'topic'], 'schema', problem.message, problem.fix);
+    const schema = topic !== undefined && !problem ? this.catalog.topicSchemaProblem(topic) : undefined;
+    if (schema) this.report([...path, 'topic'], 'schema', `${schema.file} cannot type the topic's body: ${schema.problem}`, 'write a JSON Schema object (type: object, properties: ...), or remove the file');
   }
 
   constructor(
@@ -151,7 +156,7 @@ class Compiler {
   ) {
     this.data = source.data;
     this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
-    this.catalog = withCustomEvents(opts.catalog);
+    this.catalog = withCustomEvents(opts.catalog, { topicsDir: join(dirname(source.file), TOPICS_FOLDER) });
     this.stateful = new StatefulChecks(this.catalog, (path, code, message, fix) => this.report(path, code, message, fix));
   }
 

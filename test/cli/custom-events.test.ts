@@ -4,6 +4,8 @@
  * `samples --topic/--schedule`, `explain` and rule tests on topic events, and
  * `validate` of the issue's rules with nothing in proto/ for them.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
@@ -97,5 +99,18 @@ cases:
     const t = await runBin(['test'], { cwd: ws.dir });
     expect(t.stdout).toContain('3 passed, 0 failed');
     expect(t.code).toBe(0);
+  });
+
+  it('a typed topic (topics/NAME.schema.json): validate names a misspelt body path with did-you-mean, samples follow the schema', async () => {
+    ws = workspace();
+    mkdirSync(join(ws.dir, 'topics'));
+    ws.write('topics/player-activity.schema.json', JSON.stringify({ type: 'object', properties: { kind: { type: 'string' }, userId: { type: 'string' } } }));
+    ws.write('rules.yaml', RULES.replace('var: body.kind', 'var: body.knd'));
+    const v = await runBin(['validate'], { cwd: ws.dir });
+    expect(v.code).toBe(1);
+    expect(v.stdout + v.stderr).toContain('PlayerActivityBody has no field "knd"');
+    expect(v.stdout + v.stderr).toContain('did you mean "body.kind"?');
+    const s = JSON.parse((await runBin(['samples', '--topic', 'player-activity'], { cwd: ws.dir })).stdout) as { body: Record<string, unknown> };
+    expect(Object.keys(s.body).sort()).toEqual(['kind', 'userId']);
   });
 });

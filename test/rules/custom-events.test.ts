@@ -5,7 +5,7 @@
  * accepts, and the Task Scheduler's handler named as an event gets the
  * Service Extension hint (issue 26's last item).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -131,5 +131,45 @@ describe('rules on topics and scheduled tasks', () => {
     expect(c.services.filter((s) => s.path === '/accelbyte.extend.async_messaging.AsyncMessagingConsumerService/onMessage')).toHaveLength(1);
     expect(c.services.filter((s) => s.path === '/accelbyte.extend.task_scheduler.v1.ScheduledTaskHandler/RunScheduledTask')).toHaveLength(1);
     expect(withCustomEvents(c)).toBe(c);
+  });
+});
+
+describe('typed topics: topics/NAME.schema.json beside the rules file types body', () => {
+  const schema = {
+    type: 'object',
+    properties: { userId: { type: 'string' }, week: { type: 'string' }, rewards: { type: 'array', items: { type: 'object', properties: { itemId: { type: 'string' } } } }, extra: { type: 'object' } },
+  };
+  function inDir(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'eer-typed-topics-'));
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      writeFileSync(join(dir, rel), text);
+    }
+    return dir;
+  }
+  const rules = (body: string) => `version: 1\nrules:\n  - name: chest\n    on: { topic: weekly-reset }\n${body}`;
+
+  it('an unknown body path is reported with did-you-mean; a path into a string is reported; known paths, lists and open objects pass', () => {
+    const dir = inDir({ 'topics/weekly-reset.schema.json': JSON.stringify(schema) });
+    const bad = compileRulesText(rules(`    when: { "==": [ { var: body.userid }, "x" ] }\n    do:\n      - grantItem: { itemId: chest, userId: "\${event.body.week.number}" }\n`), join(dir, 'rules.yaml'), opts);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    const text = bad.problems.map((p) => `${p.code}: ${p.message} | ${p.fix ?? ''}`).join('\n');
+    expect(text).toMatch(/WeeklyResetBody has no field "userid".*body\.userId/s);
+    expect(text).toContain('body.week is a string: it has no field "number"');
+    const good = compileRulesText(rules(`    when: { "==": [ { var: body.rewards.0.itemId }, "x" ] }\n    do:\n      - grantItem: { itemId: chest, userId: "\${event.body.userId}" }\n      - log: { message: "\${event.body.extra.anything}" }\n`), join(dir, 'rules.yaml'), opts);
+    expect(good.ok ? [] : good.problems).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('without a schema any body path passes; a schema that is not JSON is reported at the rule', () => {
+    const open = inDir({});
+    expect(compileRulesText(rules('    when: { "==": [ { var: body.anything.at.all }, 1 ] }\n    do: [ { log: { message: hi } } ]\n'), join(open, 'rules.yaml'), opts).ok).toBe(true);
+    const broken = inDir({ 'topics/weekly-reset.schema.json': '{ not json' });
+    const r = compileRulesText(rules('    do: [ { log: { message: hi } } ]\n'), join(broken, 'rules.yaml'), opts);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems[0]!.message).toContain('weekly-reset.schema.json cannot type the topic\'s body');
+    rmSync(open, { recursive: true, force: true });
+    rmSync(broken, { recursive: true, force: true });
   });
 });
