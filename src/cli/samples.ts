@@ -4,12 +4,12 @@
  * `samples --list`: every loaded event, one per line: event name, full
  * service name, method path (what the sidecar calls), in aligned columns.
  */
-import { loadCatalog } from '../events/catalog.js';
-import { sampleEvent, withFreshId } from '../events/samples.js';
-import { CatalogLoadError } from '../events/types.js';
+import { loadCatalog } from '../events/index.js';
+import { sampleEvent, withFreshId } from '../events/index.js';
+import { CatalogLoadError } from '../events/index.js';
 import { UsageError, parseArgs } from './io.js';
 import { customEventFromData, topicOf, topicService, withCustomEvents } from '../custom-events/index.js';
-import type { Catalog } from '../events/types.js';
+import type { Catalog } from '../events/index.js';
 
 /** No events: only the custom ones resolve (a typed topic's sample needs nothing of PROTO_DIR). */
 const emptyCatalog = { dirs: [], files: [], services: [], skipped: [], header: () => undefined, resolve: () => ({ ok: false, reason: 'unknown', candidates: [] }), codec: () => { throw new Error('no codec'); }, root: undefined } as unknown as Catalog;

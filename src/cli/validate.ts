@@ -5,15 +5,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { ActionRegistry } from '../actions/registry.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
 import { parseEnvFile } from '../config.js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
-import { formatProblems } from '../rules/format.js';
-import type { ProblemFormat } from '../rules/format.js';
-import { loadRules } from '../rules/load.js';
-import type { RuleProblem } from '../rules/types.js';
+import { loadCatalog } from '../events/index.js';
+import { CatalogLoadError } from '../events/index.js';
+import { formatProblems } from '../rules/index.js';
+import type { ProblemFormat } from '../rules/index.js';
+import { loadRules } from '../rules/index.js';
+import type { RuleProblem } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs } from './io.js';
 import { withCustomEvents } from '../custom-events/index.js';

@@ -8,7 +8,7 @@
  * registers them with nothing copied into `proto/`. A user's own copy of
  * those protos in `PROTO_DIR` is replaced by these (same wire).
  */
-import type { Catalog, EventCodec, EventService, ResolveResult } from '../events/types.js';
+import type { Catalog, EventCodec, EventService, ResolveResult } from '../events/index.js';
 import type { Type } from 'protobufjs';
 import {
   CONSUMER_FILE,

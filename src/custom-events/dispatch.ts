@@ -9,10 +9,10 @@
  * rule listens on the task), the outcome's
  * message, and `result_data` (JSON: run id, task, outcome).
  */
-import type { DecodedEvent, EventService } from '../events/types.js';
-import type { EventCall, EventHandler, EventOutcome } from '../server/types.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { DecodedEvent, EventService } from '../events/index.js';
+import type { EventCall, EventHandler, EventOutcome } from '../contract/index.js';
+import type { Logger } from '../telemetry/index.js';
+import type { Metrics } from '../telemetry/index.js';
 import { CONSUMER_SERVICE, SCHEDULER_SERVICE } from './protos.js';
 import { scheduleService, topicService } from './catalog.js';
 import { encodeScheduledTaskResponse } from './events.js';

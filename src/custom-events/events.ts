@@ -14,8 +14,8 @@
  * Scheduler's key "for idempotency": one run, whatever the attempts).
  */
 import { createHash } from 'node:crypto';
-import type { DecodedEvent } from '../events/types.js';
-import { EventDecodeError, EventEncodeError } from '../events/types.js';
+import type { DecodedEvent } from '../events/index.js';
+import { EventDecodeError, EventEncodeError } from '../events/index.js';
 import { customType } from './protos.js';
 
 /** Metadata keys read as the message id (first found wins). `messageId` is the one `publishMessage` writes. */

@@ -3,19 +3,19 @@
  * service they listen on, conditions and parameters compiled to closures.
  * `evaluate` is the per-event hot path: it touches only the event's own rules.
  */
-import type { DecodedEvent } from '../events/types.js';
+import type { DecodedEvent } from '../events/index.js';
 import { ActionParamsInvalidError, StateKeyUnresolvedError } from './errors.js';
 import { Tracer, truthy } from './evaluator.js';
 import { conditionOf } from './explain.js';
 import type { ConditionTrace } from './explain.js';
 import type { EvaluationResult, KeyedFiring, PlannedAction, RuleOutcome } from './types.js';
-import type { CompiledLogic, RulesLogic } from './logic.js';
+import type { CompiledLogic, LogicRun } from './logic.js';
 import type { CompiledValue } from './template.js';
-import { decideFiring } from '../state/firing.js';
-import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/firing.js';
-import { horizonOf } from '../state/ledger.js';
-import type { StateNeeds, StreakSpec } from '../state/ledger.js';
-import { streakKey } from '../state/ledger.js';
+import { decideFiring } from '../state/index.js';
+import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/index.js';
+import { horizonOf } from '../state/index.js';
+import type { StateNeeds, StreakSpec } from '../state/index.js';
+import { streakKey } from '../state/index.js';
 import { MAX_KEY_CHARS, firingKey } from './stateful.js';
 import type { StateKeySpec, StateUses } from './stateful.js';
 import { readPath, textOf } from './template.js';
@@ -116,7 +116,6 @@ export class RuleSet {
   /** SHA-256 of the file content this set was compiled from. */
   readonly hash: string;
   readonly #byService: ReadonlyMap<string, readonly CompiledRule[]>;
-  readonly #logic: RulesLogic;
   /** What players' ledgers must keep for these rules. */
   readonly stateNeeds: StateNeeds;
   /** Services whose events read or write a ledger: a stateful rule listens on them, or their events are counted. */
@@ -126,11 +125,10 @@ export class RuleSet {
   /** Service full name -> event name, for counted events. */
   readonly #counted: ReadonlyMap<string, string>;
 
-  constructor(rules: readonly CompiledRule[], logic: RulesLogic, hash: string) {
+  constructor(rules: readonly CompiledRule[], hash: string) {
     this.rules = Object.freeze([...rules]);
     this.ruleCount = rules.length;
     this.hash = hash;
-    this.#logic = logic;
     const byService = new Map<string, CompiledRule[]>();
     for (const r of rules) {
       if (!r.enabled) continue;
@@ -181,17 +179,12 @@ export class RuleSet {
     const rules = this.#byService.get(serviceFullName);
     if (!rules) return { outcomes: [], plan: [] };
     const now = opts?.now ? opts.now.getTime() : Date.now();
-    this.#logic.nowMs = now;
-    const state = opts?.state;
-    this.#logic.state = state;
-    try {
-      return this.#evaluate(rules, event, now, state, opts?.trace === true);
-    } finally {
-      this.#logic.state = undefined;
-    }
+    return this.#evaluate(rules, event, now, opts?.state, opts?.trace === true);
   }
 
   #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean): EvaluationResult {
+    // the per-evaluation inputs of every compiled expression (one object per event; a traced rule gets its own with its tracer)
+    const run: LogicRun = state ? { nowMs: now, state } : { nowMs: now };
     const outcomes: RuleOutcome[] = [];
     const plan: PlannedAction[] = [];
     const keyed: KeyedFiring[] = [];
@@ -206,7 +199,7 @@ export class RuleSet {
           const tracer = trace ? new Tracer() : undefined;
           let value: unknown;
           try {
-            value = rule.when(event, { nowMs: now, tracer });
+            value = rule.when(event, tracer ? { ...run, tracer } : run);
           } finally {
             if (tracer?.root) condition = conditionOf(tracer.root);
           }
@@ -227,7 +220,7 @@ export class RuleSet {
           let failure: Error | undefined;
           let params: Record<string, unknown> = {};
           try {
-            params = a.params.resolve(event) as Record<string, unknown>;
+            params = a.params.resolve(event, run) as Record<string, unknown>;
             const problem = a.check?.(params);
             if (problem !== undefined) failure = new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
           } catch (err) {
@@ -240,9 +233,9 @@ export class RuleSet {
         }
         let firing: FiringState | undefined;
         if (rule.stateKey) {
-          // decided on the key's own record after this evaluation (src/state/evaluate.ts)
+          // decided on the key's own record after this evaluation (src/pipeline/evaluate.ts)
           if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
-          const key = stateKeyOf(rule.stateKey, event);
+          const key = stateKeyOf(rule.stateKey, event, run);
           if (key.ok) keyed.push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
           else {
             // uncounted, no action of the rule may run (not even those whose parameters resolved)
@@ -269,7 +262,7 @@ export class RuleSet {
 }
 
 /** The key's value for this event: a non-empty text, or why not. */
-function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {
+function stateKeyOf(spec: StateKeySpec, event: DecodedEvent, run: LogicRun): { ok: true; value: string } | { ok: false; problem: string } {
   // every field read must hold a value: `party-${...}` with no party is not the key "party-"
   for (const f of spec.fields) {
     const fv = readPath(event, f.path);
@@ -278,7 +271,7 @@ function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value:
   }
   let v: unknown;
   try {
-    v = spec.value.constant ? spec.value.value : spec.value.resolve(event);
+    v = spec.value.constant ? spec.value.value : spec.value.resolve(event, run);
   } catch (err) {
     return { ok: false, problem: `key ${spec.text}: ${err instanceof Error ? err.message : String(err)}` };
   }

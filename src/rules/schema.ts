@@ -7,10 +7,10 @@
  * checked against the action's own schema once resolved (at load when
  * constant, per event otherwise).
  */
-import type { ActionRegistry } from '../actions/registry.js';
-import type { JsonSchema } from '../actions/types.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { JsonSchema } from '../actions/index.js';
 import { CUSTOM_OPERATORS } from './logic.js';
-import { CUSTOM_ON_SCHEMAS } from '../custom-events/schema.js';
+import { CUSTOM_ON_SCHEMAS } from '../custom-events/index.js';
 
 /** Upper bound on rules in one file (the schema's `maxItems`). */
 export const MAX_RULES = 100_000;

@@ -1,14 +1,12 @@
 /**
  * The stateful JSON Logic operators `count`, `streak` and `fired`: they read
- * the player's ledger that `RuleSet.evaluate` hands to the dialect for one
- * event (see src/state). Without it (a stateless evaluation) they fail the
+ * the player's ledger that `RuleSet.evaluate` passes to each run of a
+ * compiled expression for one event (`LogicRun.state`, see src/state). Without it (a stateless evaluation) they fail the
  * rule rather than answer 0: a decision is never made without the state.
  */
-import type { Operator } from './evaluator.js';
-import type { RuleState } from '../state/firing.js';
-import type { StreakSpec } from '../state/ledger.js';
-import { parseWindow } from '../state/windows.js';
-import type { Window } from '../state/windows.js';
+import type { EvalState, Operator } from './evaluator.js';
+import type { RuleState, StreakSpec, Window } from '../state/index.js';
+import { parseWindow } from '../state/index.js';
 import { LogicOperatorError } from './errors.js';
 
 /** The stateful operators, with a one-line description each (schema hovers, docs). */
@@ -17,11 +15,6 @@ export const STATE_OPERATORS: Readonly<Record<string, string>> = {
   streak: '{"streak": [event, "day" | "week", timeZone?, resetAt?]} -> consecutive days (or ISO weeks) with at least one such event, up to the current one (still alive while the current period has none yet).',
   fired: '{"fired": [rule, window, timeZone?, resetAt?]} -> how many times that rule fired for this player in the window (a firing: matched and its actions planned).',
 };
-
-/** Where the operators find the evaluation's state (the dialect instance). */
-export interface StateHost {
-  state: RuleState | undefined;
-}
 
 const windows = new Map<string, Window>();
 
@@ -49,30 +42,30 @@ export function streakSpecOf(unit: unknown, timeZone: unknown, resetAt: unknown)
   return { unit, timeZone: w.timeZone, resetMinutes: w.resetMinutes };
 }
 
-function stateOf(host: StateHost, operator: string): RuleState {
-  const s = host.state;
+function stateOf(st: EvalState, operator: string): RuleState {
+  const s = st.state;
   if (!s) throw new LogicOperatorError(operator, "needs the player's history, which this evaluation does not have");
   return s;
 }
 
-/** `count`, `streak` and `fired` as operators of the rules dialect; they read `host.state` at each call. */
-export function stateOperators(host: StateHost): Record<string, Operator> {
+/** `count`, `streak` and `fired` as operators of the rules dialect; they read the evaluation's `state` at each call. */
+export function stateOperators(): Record<string, Operator> {
   return {
     count: {
-      fn: ([name, spec, tz, reset]) => {
-        const s = stateOf(host, 'count');
+      fn: ([name, spec, tz, reset], _data, st) => {
+        const s = stateOf(st, 'count');
         return s.ledger.count(String(name), windowOf('count', spec, tz, reset), s.now);
       },
     },
     streak: {
-      fn: ([name, unit, tz, reset]) => {
-        const s = stateOf(host, 'streak');
+      fn: ([name, unit, tz, reset], _data, st) => {
+        const s = stateOf(st, 'streak');
         return s.ledger.streak(String(name), streakSpecOf(unit, tz, reset), s.now);
       },
     },
     fired: {
-      fn: ([rule, spec, tz, reset]) => {
-        const s = stateOf(host, 'fired');
+      fn: ([rule, spec, tz, reset], _data, st) => {
+        const s = stateOf(st, 'fired');
         return s.ledger.fired(String(rule), windowOf('fired', spec, tz, reset), s.now, s.tag);
       },
     },

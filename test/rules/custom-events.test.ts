@@ -15,7 +15,7 @@ import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { topicEvent, withCustomEvents } from '../../src/custom-events/index.js';
-import { partitionOf } from '../../src/state/evaluate.js';
+import { partitionOf } from '../../src/pipeline/evaluate.js';
 import { fixtureCatalog } from './support/fixtures.js';
 
 const CONSUMER = 'accelbyte/extend/async_messaging/consumer_service.proto';

@@ -15,7 +15,7 @@
 import { effectId } from '../reconcile.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
-import { injectContext } from '../../telemetry/tracing.js';
+import { injectContext } from '../../telemetry/index.js';
 import { bodySizeProblem, bodyText, publishMessage as publish, publisherAddress, topicNameProblem, PUBLISHER_PATH } from '../../custom-events/index.js';
 import { optionalObject, requireString } from './common.js';
 
