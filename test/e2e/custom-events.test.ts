@@ -188,6 +188,16 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
     expect(grantsOf(u, 'weekly-chest')).toBe(1);
   });
 
+  it('the published message carries the trace context of the event that caused it (tracing on)', async () => {
+    const app = await startApp({ env: { ...env(), OTEL_TRACES_EXPORTER: 'console' } });
+    const u = userId();
+    const e = await encode(LOGIN_SERVICE, loginEvent({ id: `trace-${u}`, userId: u }));
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    expect((await callOnce(clients.connect(app), e, 30_000, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` })).code).toBe(grpc.status.OK);
+    const published = sidecar.published.find((p) => JSON.parse(p.body).userId === u);
+    expect(JSON.stringify(published?.metadata)).toContain(traceId);
+  });
+
   it('kill -9 after publishing, a new process, the login redelivered: still one publish', async () => {
     const first = await startApp({ env: env() });
     const u = userId();
