@@ -34,7 +34,7 @@ import type { EventHost } from './server/index.js';
 import { createEventHandler } from './pipeline/index.js';
 import { reloadUnknownEventNote } from './rules/index.js';
 import { testClock } from './time/index.js';
-import { configurePublisher, routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
+import { CONSUMER_SERVICE, configurePublisher, routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -55,10 +55,14 @@ export interface StartOptions {
   readonly stateStore?: StateStore;
 }
 
-/** Served services: every loaded one with EVENTS=all, else those the rules target. */
+/**
+ * Served services: every loaded one with EVENTS=all, else those the rules
+ * target; and always Async Messaging's `onMessage` (a message of a subscribed
+ * topic no rule listens on is answered OK and counted, never UNIMPLEMENTED).
+ */
 function servedServices(config: Config, catalog: Catalog, rules: RuleSet): Set<string> {
   if (config.serveAllEvents) return new Set(catalog.services.map((s) => s.fullName));
-  return new Set([...rules.services].map(wireServiceOf));
+  return new Set([...[...rules.services].map(wireServiceOf), CONSUMER_SERVICE]);
 }
 
 export async function startApp(options: StartOptions = {}): Promise<RunningApp> {

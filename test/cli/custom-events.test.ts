@@ -63,6 +63,14 @@ describe('custom events in the toolkit', () => {
     expect(bad.stderr).toContain('topic name "bad topic" has characters other than');
   });
 
+  it('with no topic rule at all, a message of a subscribed topic is answered OK (not UNIMPLEMENTED)', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES.split('  - name: reward-activity')[0]!);
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    const r = await runBin(['send', '--topic', 'player-activity', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(r.stdout).toBe('OK\n');
+  });
+
   it('samples --topic and --schedule print what the server receives; explain and rule tests take topic events', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
