@@ -19,6 +19,7 @@ Usage:
   extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]
   extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]... [--timeout ms]
   extend-event-rules send --topic NAME [--data body.json|-] [--target host:port]   a message of a topic
+  extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id]   a run of a scheduled task
   extend-event-rules samples <event> | --list | --topic NAME | --schedule TASK
   extend-event-rules replay [dead-letter-file] [--target host:port] [--rule name] [--force]
   extend-event-rules dead-letters list [file] [--rule name] [--json]   dead letters in the store (or file)

@@ -16,10 +16,11 @@ import { withFreshId } from '../events/index.js';
 import { encodeReceivedMessage, topicNameProblem, topicService } from '../custom-events/index.js';
 import type { EventService } from '../events/index.js';
 import type { CommandIO } from './io.js';
+import { sendScheduledRun } from './send-schedule.js';
 import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';
 import type { AuthoringDefaults } from './test.js';
 
-export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n       extend-event-rules send --topic NAME [--data body.json|-] [--target host:port] [--timeout ms]\n';
+export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n       extend-event-rules send --topic NAME [--data body.json|-] [--target host:port] [--timeout ms]\n       extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id] [--target host:port] [--timeout ms]\n';
 
 /** A message of `topic` with the body read from `spec` (a file, `-` for stdin; default `{}`), as the sidecar delivers it: a fresh `messageId` in its metadata. */
 async function topicMessage(topic: string, spec: string | undefined, stdin: NodeJS.ReadableStream | undefined): Promise<{ service: EventService; bytes: Uint8Array; id: string }> {
@@ -72,14 +73,14 @@ function takeMetadata(args: readonly string[]): { rest: string[]; pairs: string[
 
 export async function sendCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
   const { rest, pairs } = takeMetadata(args);
-  const { positionals, values, flags } = parseArgs(rest, { values: ['data', 'target', 'timeout', 'topic'], flags: ['help', 'h'] });
+  const { positionals, values, flags } = parseArgs(rest, { values: ['data', 'target', 'timeout', 'topic', 'schedule', 'run-id'], flags: ['help', 'h'] });
   if (flags.has('help') || flags.has('h')) {
     io.stdout.write(SEND_USAGE);
     return 0;
   }
   const topic = values.get('topic');
   if (topic !== undefined && positionals.length > 0) throw new UsageError('--topic NAME sends a message of that topic: give no event name with it');
-  if (topic === undefined && positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'send needs an event (e.g. userLoggedIn) or --topic NAME' : `one event at a time, got ${positionals.length}`);
+  if (topic === undefined && values.get('schedule') === undefined && positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'send needs an event (e.g. userLoggedIn) or --topic NAME' : `one event at a time, got ${positionals.length}`);
   const metadata = new grpc.Metadata();
   for (const p of pairs) {
     const eq = p.indexOf('=');
@@ -95,6 +96,14 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   const port = defaults.env.PORT && defaults.env.PORT !== '' ? defaults.env.PORT : '6565';
   const target = values.get('target') ?? `localhost:${port}`;
 
+  const task = values.get('schedule');
+  if (task !== undefined) {
+    if (positionals.length > 0 || topic !== undefined) throw new UsageError('--schedule TASK sends a run of that task: give no event name or --topic with it');
+    const namespace = defaults.env.AB_NAMESPACE && defaults.env.AB_NAMESPACE !== '' ? defaults.env.AB_NAMESPACE : 'mygame';
+    const data = values.get('data');
+    const runId = values.get('run-id');
+    return await sendScheduledRun(task, { ...(data !== undefined ? { data } : {}), ...(runId !== undefined ? { runId } : {}), namespace, target, timeoutMs }, io);
+  }
   const catalog = await loadCommandCatalog(defaults.protoDirs, io);
   if (!catalog) return 2;
   let service: EventService;

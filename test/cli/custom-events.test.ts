@@ -63,6 +63,22 @@ describe('custom events in the toolkit', () => {
     expect(bad.stderr).toContain('topic name "bad topic" has characters other than');
   });
 
+  it('send --schedule runs a scheduled rule once per run id and prints the ScheduledTaskResponse', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', `${RULES}  - name: weekly\n    on: { schedule: weekly-reset-task }\n    do:\n      - publishMessage: { topic: weekly-reset, body: { week: "\${event.payload.week}" } }\n`);
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    ws.write('payload.json', JSON.stringify({ week: '2026-W49' }));
+    const target = `127.0.0.1:${server.port}`;
+    const r = await runBin(['send', '--schedule', 'weekly-reset-task', '--data', 'payload.json', '--run-id', 'r-1', '--target', target], { cwd: ws.dir });
+    expect(JSON.parse(r.stdout)).toMatchObject({ success: true, http_status_code: 200 });
+    expect(r.code).toBe(0);
+    const planned = await waitFor('the dry-run publish', () => server!.lines().find((l) => l.msg?.startsWith('dry run: weekly/publishMessage')));
+    expect(planned.requests).toMatchObject([{ body: { topic: 'weekly-reset', body: '{"week":"2026-W49"}' } }]);
+    const none = await runBin(['send', '--schedule', 'other-task', '--target', target], { cwd: ws.dir });
+    expect(JSON.parse(none.stdout)).toMatchObject({ success: false, http_status_code: 404 });
+    expect(none.code).toBe(1);
+  });
+
   it('with no topic rule at all, a message of a subscribed topic is answered OK (not UNIMPLEMENTED)', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES.split('  - name: reward-activity')[0]!);
