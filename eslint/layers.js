@@ -23,6 +23,7 @@ export const LAYERS = [
   ['time', 'text'],
   ['telemetry', 'events'],
   ['contract', 'ags'],
+  ['custom-events'],
   ['store', 'actions', 'server'],
   ['state'],
   ['rules'],

@@ -27,6 +27,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'ITEM_ID_TO_GRANT', default: '', description: 'Item the shipped rules grant on login (dry run without it: "demo-item-id").' },
   // ours
   { name: 'PORT', default: '6565', description: 'gRPC port (the sidecar calls it).' },
+  { name: 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT', default: '7474', description: 'Port of the Extend Async Messaging publisher sidecar on localhost (publishMessage; set by Extend).' },
   { name: 'PROTO_DIR', default: 'proto', description: 'Comma-separated directories of .proto files to load.' },
   { name: 'RULES_FILE', default: 'rules.yaml', description: 'The rules file.' },
   { name: 'ACTIONS_DIR', default: 'actions', description: 'Folder of custom action modules (.ts compiled by npm run build, or .js/.mjs), loaded next to the built-ins.' },
@@ -84,6 +85,8 @@ export interface Config {
   /** TEST_CLOCK_FILE: tests only, the rules' clock is read from this file per event. */
   readonly testClockFile?: string;
   readonly port: number;
+  /** ASYNC_MESSAGING_PUBLISHER_GRPC_PORT: the publisher sidecar's port on localhost (publishMessage). */
+  readonly publisherPort: number;
   readonly protoDirs: readonly string[];
   readonly rulesFile: string;
   /** Folder of custom action modules (`ACTIONS_DIR`), relative to the working directory. */
@@ -286,6 +289,7 @@ export function loadConfig(env: Env): Config {
   }
   return {
     port: int(env, 'PORT'),
+    publisherPort: int(env, 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT', 1),
     protoDirs: str(env, 'PROTO_DIR')
       .split(',')
       .map((d) => d.trim())

@@ -35,6 +35,7 @@ import type { EventHost } from './server/index.js';
 import { createEventHandler } from './pipeline/index.js';
 import { reloadUnknownEventNote } from './rules/index.js';
 import { testClock } from './time/index.js';
+import { CONSUMER_SERVICE, configurePublisher, routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -55,10 +56,14 @@ export interface StartOptions {
   readonly stateStore?: StateStore;
 }
 
-/** Served services: every loaded one with EVENTS=all, else those the rules target. */
+/**
+ * Served services: every loaded one with EVENTS=all, else those the rules
+ * target; and always Async Messaging's `onMessage` (a message of a subscribed
+ * topic no rule listens on is answered OK and counted, never UNIMPLEMENTED).
+ */
 function servedServices(config: Config, catalog: Catalog, rules: RuleSet): Set<string> {
   if (config.serveAllEvents) return new Set(catalog.services.map((s) => s.fullName));
-  return new Set(rules.services);
+  return new Set([...[...rules.services].map(wireServiceOf), CONSUMER_SERVICE]);
 }
 
 export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
@@ -82,7 +87,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   });
 
   const started = performance.now();
-  const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false });
+  configurePublisher({ port: config.publisherPort });
+  const catalog = withCustomEvents(await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false }));
   let registry: ActionRegistry;
   try {
     registry = options.registry ?? (await createAppRegistry(resolve(config.actionsDir)));
@@ -173,7 +179,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
 
   // one store for idempotency and the players' ledgers of stateful rules
   const stateStore = options.stateStore ?? store;
-  const onEvent = createEventHandler({
+  const handleEvent = createEventHandler({
     rules: () => rules,
     executor,
     logger,
@@ -184,6 +190,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     stateRetentionMs: config.dedupeRetentionMs,
     ...(config.testClockFile ? { now: testClock(config.testClockFile) } : {}),
   });
+  // topics and scheduled tasks to the events rules listen on (`topic:NAME`, `schedule:TASK`)
+  const onEvent = routeCustomEvents(handleEvent, { listenedOn: () => rules.services, logger, metrics });
   let served = servedServices(config, catalog, rules);
   const host: EventHost = createEventHost({
     catalog,

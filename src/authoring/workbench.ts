@@ -16,6 +16,7 @@ import type { RulesLoadResult } from '../rules/index.js';
 import type { PlannedAction } from '../rules/index.js';
 import { redactText, redactValue } from '../telemetry/index.js';
 import { EventDataError, UnknownEventError } from './errors.js';
+import { customEventFromData } from '../custom-events/index.js';
 
 /** How missing fields of partial event data are filled. */
 export type DataBase = 'sample' | 'defaults';
@@ -55,7 +56,7 @@ export function buildEvent(service: EventService, data: unknown, source: string,
     throw new EventDataError(source, `the event data must be a JSON object, not ${Array.isArray(data) ? 'an array' : data === null ? 'null' : typeof data}`);
   }
   try {
-    return fillDefaults(service, data as DecodedEvent, { base });
+    return customEventFromData(service.fullName, data as DecodedEvent) ?? fillDefaults(service, data as DecodedEvent, { base });
   } catch (err) {
     if (err instanceof EventEncodeError) {
       throw new EventDataError(source, `the data does not fit ${err.typeName}: ${err.reason}`, err.path || undefined, err.expected);

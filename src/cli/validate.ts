@@ -16,6 +16,7 @@ import { loadRules } from '../rules/index.js';
 import type { RuleProblem } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs } from './io.js';
+import { withCustomEvents } from '../custom-events/index.js';
 
 export const VALIDATE_USAGE = 'usage: extend-event-rules validate [file] [--proto dir[,dir...]] [--env-file file] [--format text|json|github]\n';
 
@@ -70,7 +71,7 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
 
   let catalog;
   try {
-    catalog = await loadCatalog({ dirs: protoDirs });
+    catalog = withCustomEvents(await loadCatalog({ dirs: protoDirs }));
   } catch (err) {
     const problem: RuleProblem = {
       file: err instanceof CatalogLoadError ? err.file : protoDirs.join(','),

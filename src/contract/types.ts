@@ -16,7 +16,8 @@ import type { DecodedEvent, EventService } from '../events/index.js';
  * - `failed`: a permanent failure: answered INTERNAL (as the official templates do).
  */
 export type EventOutcome =
-  | { readonly kind: 'ok' }
+  /** `reply`: the encoded answer of a method that answers more than `google.protobuf.Empty` (the Task Scheduler's `ScheduledTaskResponse`); absent: empty. */
+  | { readonly kind: 'ok'; readonly reply?: Uint8Array }
   | { readonly kind: 'retry'; readonly message: string }
   | { readonly kind: 'failed'; readonly message: string }
   /** A replay (`extend-event-rules replay`) that ran nothing: its rule no longer fires for the event. Permanent: FAILED_PRECONDITION, so the dead letter is kept. */

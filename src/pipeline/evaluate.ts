@@ -27,6 +27,7 @@ import { documentKey } from '../store/index.js';
 import { decideFiring } from '../state/index.js';
 import type { FiringState } from '../state/index.js';
 import { Ledger, eventTag } from '../state/index.js';
+import { customEventOwner } from '../custom-events/index.js';
 
 /** Default retention of event keys in a ledger: 7 days (the idempotency retention). */
 export const DEFAULT_STATE_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -55,7 +56,7 @@ export interface StatefulEvaluation {
  */
 export function partitionOf(event: DecodedEvent, appNamespace: string): Partition {
   const namespace = appNamespace !== '' ? appNamespace : typeof event.namespace === 'string' ? event.namespace : '';
-  const userId = event.userId;
+  const userId = event.userId ?? customEventOwner(event);
   return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace };
 }
 

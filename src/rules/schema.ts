@@ -10,6 +10,7 @@
 import type { ActionRegistry } from '../actions/index.js';
 import type { JsonSchema } from '../actions/index.js';
 import { CUSTOM_OPERATORS } from './logic.js';
+import { CUSTOM_ON_SCHEMAS } from '../custom-events/index.js';
 
 /** Upper bound on rules in one file (the schema's `maxItems`). */
 export const MAX_RULES = 100_000;
@@ -91,9 +92,8 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
           },
           description: { description: 'Free text: what the rule is for.', type: 'string' },
           on: {
-            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules samples --list` lists the loaded events; the .proto of another event goes into proto/.',
-            type: 'string',
-            minLength: 1,
+            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules samples --list` lists the loaded events; the .proto of another event goes into proto/. Or `{ topic: NAME }`: a custom event of Extend Async Messaging; or `{ schedule: TASK_NAME }`: a run of a Service Extension\'s scheduled task (docs/custom-events.md).',
+            anyOf: [{ type: 'string', minLength: 1 }, ...CUSTOM_ON_SCHEMAS],
           },
           enabled: { description: 'false: the rule is ignored (its event is not served for it). Default true.', type: 'boolean' },
           activeFrom: {

@@ -8,6 +8,7 @@
  */
 import { actionKeys, unstableActionNames } from './action-key.js';
 import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Type } from 'protobufjs';
@@ -36,6 +37,10 @@ import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
 import { topLevelFix, unknownEventFix, wrongTypeFix } from './hints.js';
 import type { ProblemCode } from './problem-codes.js';
+import { customOnName, topicOf, withCustomEvents } from '../custom-events/index.js';
+import type { CustomEventsCatalog } from '../custom-events/index.js';
+import { TOPICS_FOLDER } from '../custom-events/index.js';
+import { topicNameProblem } from '../custom-events/index.js';
 
 /** What the loader needs besides the file. */
 export interface RulesCompileOptions {
@@ -131,6 +136,17 @@ class Compiler {
   readonly #compiled = new Map<string, CompiledLogic>();
   readonly data: unknown;
   readonly rulesData: unknown[];
+  /** The catalog with the custom events (`topic:NAME`, `schedule:TASK`) in it. */
+  readonly catalog: CustomEventsCatalog;
+
+  /** A topic's name as AGS accepts it (src/custom-events/limits.ts). */
+  checkCustomOn(on: string, path: PathSegment[]): void {
+    const topic = topicOf(on);
+    const problem = topic !== undefined ? topicNameProblem(topic) : undefined;
+    if (problem) this.report([...path, 'topic'], 'schema', problem.message, problem.fix);
+    const schema = topic !== undefined && !problem ? this.catalog.topicSchemaProblem(topic) : undefined;
+    if (schema) this.report([...path, 'topic'], 'schema', `${schema.file} cannot type the topic's body: ${schema.problem}`, 'write a JSON Schema object (type: object, properties: ...), or remove the file');
+  }
 
   constructor(
     readonly source: RulesSource,
@@ -140,7 +156,8 @@ class Compiler {
   ) {
     this.data = source.data;
     this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
-    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix) => this.report(path, code, message, fix));
+    this.catalog = withCustomEvents(opts.catalog, { topicsDir: join(dirname(source.file), TOPICS_FOLDER) });
+    this.stateful = new StatefulChecks(this.catalog, (path, code, message, fix) => this.report(path, code, message, fix));
   }
 
   ruleName(path: readonly PathSegment[]): string | undefined {
@@ -353,17 +370,19 @@ class Compiler {
   compileRule(raw: Record<string, unknown>, i: number): CompiledRule | undefined {
     const base: PathSegment[] = ['rules', i];
     let service: EventService | undefined;
-    if (typeof raw.on === 'string') {
-      const r = this.opts.catalog.resolve(raw.on);
+    const on = typeof raw.on === 'string' ? raw.on : customOnName(raw.on);
+    if (on !== undefined && on !== raw.on) this.checkCustomOn(on, [...base, 'on']);
+    if (on !== undefined) {
+      const r = this.catalog.resolve(on);
       if (r.ok) service = r.service;
       else if (r.reason === 'ambiguous') {
-        this.report([...base, 'on'], 'ambiguous-event', `"${raw.on}" names several events: ${r.candidates.join(', ')}`, 'write the full service name');
+        this.report([...base, 'on'], 'ambiguous-event', `"${on}" names several events: ${r.candidates.join(', ')}`, 'write the full service name');
       } else {
         this.report(
           [...base, 'on'],
           'unknown-event',
-          `unknown event "${raw.on}"`,
-          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(),
+          `unknown event "${on}"`,
+          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(on),
         );
       }
     }

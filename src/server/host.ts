@@ -176,6 +176,8 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
 interface Answer {
   readonly code: status;
   readonly details?: string;
+  /** The encoded answer when it is not `google.protobuf.Empty`. */
+  readonly reply?: Uint8Array;
 }
 
 const OK: Answer = { code: status.OK };
@@ -339,7 +341,7 @@ class GrpcEventHost implements EventHost {
         responseStream: false,
         requestSerialize: (value: Buffer) => value,
         requestDeserialize: (bytes: Buffer) => bytes,
-        responseSerialize: () => EMPTY,
+        responseSerialize: (value: Buffer) => value,
         responseDeserialize: () => ({}),
       };
       implementation[service.methodName] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
@@ -379,7 +381,7 @@ class GrpcEventHost implements EventHost {
 
   private respond(callback: sendUnaryData<Buffer>, m: MethodMetrics | undefined, started: bigint, answer: Answer): void {
     if (answer.code === status.OK) {
-      callback(null, EMPTY);
+      callback(null, answer.reply ? Buffer.from(answer.reply.buffer, answer.reply.byteOffset, answer.reply.byteLength) : EMPTY);
       m?.sent.inc();
     } else {
       // the details reach the sidecar and its logs: registered secrets are redacted there too
@@ -498,7 +500,7 @@ class GrpcEventHost implements EventHost {
 function answerOf(outcome: EventOutcome): Answer {
   switch (outcome.kind) {
     case 'ok':
-      return OK;
+      return outcome.reply ? { code: status.OK, reply: outcome.reply } : OK;
     case 'retry':
       return { code: status.UNAVAILABLE, details: outcome.message };
     case 'failed':

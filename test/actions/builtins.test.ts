@@ -315,6 +315,7 @@ describe('log action and the registry', () => {
       'grantSeasonExp',
       'writePlayerRecord',
       'http',
+      'publishMessage',
       'log',
     ]);
     const ajv = new Ajv({ strict: false });
