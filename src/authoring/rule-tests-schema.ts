@@ -54,6 +54,7 @@ const entry = (field: 'event' | 'rule', description: string): JsonSchema => ({
     properties: {
       [field]: { type: 'string', description: field === 'event' ? 'The event name.' : 'The rule name.' },
       at: { type: 'string', description: 'When, an ISO 8601 instant (2026-12-01T00:00:00Z).' },
+      ...(field === 'event' ? { data: { type: 'object', description: 'The event as JSON, for the counts whose `where` reads it (an entry without data is `{}` to a `where`).' } } : {}),
     },
   },
 });

@@ -141,7 +141,8 @@ function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly 
   const names = rules.map((r) => (isObject(r) ? r.name : undefined));
   if (!names.every((n): n is string => typeof n === 'string')) return undefined;
   // a rule counting under limit.key (or a cooldown's key) reads the history of the key's value, not of a player
-  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined)));
+  // and so does a count or streak `by` a key (the record of the key's value: a reported player...)
+  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined) || /"by":/.test(JSON.stringify(r.when) ?? '')));
   const shadow = new Set(rules.filter((r) => isObject(r) && r.mode === 'shadow').map((r) => (r as { name: string }).name));
   return { names: new Set(names), keyed, shadow };
 }
@@ -508,7 +509,7 @@ function evaluateCase(c: RuleTestCase, rules: RuleSet): { evaluation: Evaluation
     );
   }
   // with limit.key rules on the event, other names may be other keys' records (another party's): not an error
-  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey);
+  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey) || rules.counters(c.service.fullName).some((x) => x.by);
   return { evaluation, unread: keyed ? [] : [...c.history.keys()].filter((k) => !read.has(k)) };
 }
 

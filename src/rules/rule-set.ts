@@ -17,7 +17,7 @@ import { horizonOf } from '../state/ledger.js';
 import type { StateNeeds, StreakSpec } from '../state/ledger.js';
 import { streakKey } from '../state/ledger.js';
 import { MAX_KEY_CHARS, firingKey } from './stateful.js';
-import type { StateKeySpec, StateUses } from './stateful.js';
+import type { CounterUse, StateKeySpec, StateUses } from './stateful.js';
 import { readPath, textOf } from './template.js';
 
 /** One `do` entry, compiled. */
@@ -77,15 +77,35 @@ export interface EvaluateOptions {
   readonly trace?: boolean;
 }
 
+/**
+ * One counter recorded for a service's events: the events `where` holds for
+ * (all without it), under the track `track`, in the player's record or in the
+ * record of the `by` key's value.
+ */
+export interface Counter {
+  readonly track: string;
+  /** The counted event's name. */
+  readonly event: string;
+  readonly where?: CompiledLogic;
+  readonly by?: StateKeySpec;
+  /** Streak bucketings kept for this track. */
+  readonly streaks: Iterable<StreakSpec>;
+}
+
 /** What the loaded rules read and record in players' ledgers, computed once per rule set. */
-function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; counted: Map<string, string> } {
+function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; counted: Map<string, Counter[]> } {
   const events = new Map<string, { horizonMs: number; streaks: Map<string, StreakSpec> }>();
-  const counted = new Map<string, string>(); // service full name -> event name
+  const counted = new Map<string, Map<string, Counter>>(); // service full name -> track -> counter
   const ruleHorizons = new Map<string, number>();
-  const eventNeed = (event: string, service: string, enabled: boolean) => {
-    if (enabled) counted.set(service, event); // a disabled rule keeps what it reads, but does not make its events served
-    let e = events.get(event);
-    if (!e) events.set(event, (e = { horizonMs: 0, streaks: new Map() }));
+  const eventNeed = (c: CounterUse, enabled: boolean) => {
+    let e = events.get(c.track);
+    if (!e) events.set(c.track, (e = { horizonMs: 0, streaks: new Map() }));
+    if (enabled) {
+      // a disabled rule keeps what it reads, but does not make its events served
+      let tracks = counted.get(c.service);
+      if (!tracks) counted.set(c.service, (tracks = new Map<string, Counter>()));
+      if (!tracks.has(c.track)) tracks.set(c.track, { track: c.track, event: c.event, ...(c.where ? { where: c.where } : {}), ...(c.by ? { by: c.by } : {}), streaks: e.streaks.values() });
+    }
     return e;
   };
   for (const r of rules) {
@@ -95,16 +115,38 @@ function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; coun
     const uses = r.stateUses;
     if (!uses) continue;
     for (const c of uses.counts) {
-      const e = eventNeed(c.event, c.service, r.enabled);
+      const e = eventNeed(c, r.enabled);
       e.horizonMs = horizonOf(e.horizonMs, c.window);
     }
-    for (const s of uses.streaks) eventNeed(s.event, s.service, r.enabled).streaks.set(streakKey(s.spec), s.spec);
+    for (const s of uses.streaks) eventNeed(s, r.enabled).streaks.set(streakKey(s.spec), s.spec);
     for (const f of uses.fired) ruleHorizons.set(f.rule, horizonOf(ruleHorizons.get(f.rule) ?? 0, f.window));
   }
-  return { needs: { events, rules: ruleHorizons }, counted };
+  // the streak bucketings are read when the event is recorded (a fresh iterator each time)
+  const out = new Map<string, Counter[]>();
+  for (const [service, tracks] of counted) {
+    out.set(
+      service,
+      [...tracks.values()].map((c) => {
+        const need = events.get(c.track)!;
+        return {
+          ...c,
+          get streaks() {
+            return need.streaks.values();
+          },
+        };
+      }),
+    );
+  }
+  return { needs: { events, rules: ruleHorizons }, counted: out };
+}
+
+/** Whether a rule reads the player's own record: a count or streak without `by`, or `fired`. */
+function readsPlayer(uses: StateUses | undefined): boolean {
+  return uses !== undefined && (uses.fired.length > 0 || uses.counts.some((c) => !c.by) || uses.streaks.some((c) => !c.by));
 }
 
 const EMPTY: readonly CompiledRule[] = Object.freeze([]);
+const EMPTY_COUNTERS: readonly Counter[] = Object.freeze([]);
 
 export class RuleSet {
   /** Full names of the services targeted by enabled rules. */
@@ -123,8 +165,8 @@ export class RuleSet {
   readonly #stateful: ReadonlySet<string>;
   /** Services whose events read or write the player's own record (not only keyed ones). */
   readonly #playerStateful: ReadonlySet<string>;
-  /** Service full name -> event name, for counted events. */
-  readonly #counted: ReadonlyMap<string, string>;
+  /** Service full name -> its counters, for counted events. */
+  readonly #counted: ReadonlyMap<string, readonly Counter[]>;
 
   constructor(rules: readonly CompiledRule[], logic: RulesLogic, hash: string) {
     this.rules = Object.freeze([...rules]);
@@ -146,8 +188,9 @@ export class RuleSet {
     const stateful = new Set(counted.keys());
     for (const r of rules) if (r.enabled && (r.limit || r.cooldown || r.stateUses || needs.rules.has(r.name))) stateful.add(r.service);
     this.#stateful = stateful;
-    const player = new Set(counted.keys());
-    for (const r of rules) if (r.enabled && (r.stateUses || (!r.stateKey && (r.limit || r.cooldown || needs.rules.has(r.name))))) player.add(r.service);
+    const player = new Set<string>();
+    for (const [service, counters] of counted) if (counters.some((c) => !c.by)) player.add(service);
+    for (const r of rules) if (r.enabled && (readsPlayer(r.stateUses) || (!r.stateKey && (r.limit || r.cooldown || needs.rules.has(r.name))))) player.add(r.service);
     this.#playerStateful = player;
     // counted events are served even when no rule listens on them: their history must be recorded
     this.services = new Set([...byService.keys(), ...counted.keys()]);
@@ -169,11 +212,36 @@ export class RuleSet {
     return this.#stateful.has(serviceFullName);
   }
 
-  /** The event name recorded in ledgers for this service's events, when some rule counts them. */
-  countedEvent(serviceFullName: string): { readonly name: string; readonly streaks: Iterable<StreakSpec> } | undefined {
-    const name = this.#counted.get(serviceFullName);
-    const need = name === undefined ? undefined : this.stateNeeds.events.get(name);
-    return name === undefined || !need ? undefined : { name, streaks: need.streaks.values() };
+  /** Every counter of the loaded rules (enabled ones), once each. */
+  allCounters(): readonly Counter[] {
+    return [...this.#counted.values()].flat();
+  }
+
+  /** The counters recorded for this service's events (in the player's record, and under `by` keys), when some rule counts them. */
+  counters(serviceFullName: string): readonly Counter[] {
+    return this.#counted.get(serviceFullName) ?? EMPTY_COUNTERS;
+  }
+
+  /**
+   * The `by` counters of this event grouped by their key's value (resolved on
+   * the event), and the counters whose key does not resolve with why (a rule
+   * reading one ends in `error`; the event is not counted under an empty key).
+   */
+  keyedCounters(serviceFullName: string, event: DecodedEvent): { readonly byKey: Map<string, Counter[]>; readonly unresolved: Map<string, string> } {
+    const byKey = new Map<string, Counter[]>();
+    const unresolved = new Map<string, string>();
+    for (const c of this.counters(serviceFullName)) {
+      if (!c.by) continue;
+      const key = stateKeyOf(c.by, event);
+      if (!key.ok) {
+        unresolved.set(c.track, `"by" ${key.problem} (not counted)`);
+        continue;
+      }
+      const list = byKey.get(key.value);
+      if (list) list.push(c);
+      else byKey.set(key.value, [c]);
+    }
+    return { byKey, unresolved };
   }
 
   /** Evaluates the service's rules on a decoded event: outcomes per rule and the plan of actions. Never throws. */
@@ -269,7 +337,7 @@ export class RuleSet {
 }
 
 /** The key's value for this event: a non-empty text, or why not. */
-function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {
+export function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {
   // every field read must hold a value: `party-${...}` with no party is not the key "party-"
   for (const f of spec.fields) {
     const fv = readPath(event, f.path);

@@ -140,7 +140,15 @@ class Compiler {
   ) {
     this.data = source.data;
     this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
-    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix) => this.report(path, code, message, fix));
+    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix) => this.report(path, code, message, fix), {
+      checkWhere: (logic, path, type) => {
+        const before = this.problems.length;
+        this.checkLogic(logic, [...path], type, false);
+        return this.problems.length === before;
+      },
+      compileWhere: (logic) => this.compileLogic(logic),
+      compileKey: (text, path, type) => this.compileValue(text, path, type),
+    });
   }
 
   ruleName(path: readonly PathSegment[]): string | undefined {
@@ -368,6 +376,7 @@ class Compiler {
       }
     }
     const type = service?.requestType;
+    if (service) this.stateful.ruleEvent(i, service.eventName);
 
     const from = this.instant(raw.activeFrom, [...base, 'activeFrom']);
     const until = this.instant(raw.activeUntil, [...base, 'activeUntil']);
@@ -592,7 +601,9 @@ class Compiler {
     if (Array.isArray(value)) return value.map((v, i) => this.substituteEnv(v, [...path, i]));
     if (isObject(value)) {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.substituteEnv(v, [...path, k]);
+      // the `by` of a count or streak is a template over the counted event (compiled with its env references as a key)
+      const counter = path[path.length - 1] === 'count' || path[path.length - 1] === 'streak';
+      for (const [k, v] of Object.entries(value)) out[k] = counter && k === 'by' ? v : this.substituteEnv(v, [...path, k]);
       return out;
     }
     return value;

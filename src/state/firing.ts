@@ -35,9 +35,18 @@ export interface FiringState {
   readonly key?: string;
 }
 
+/**
+ * A `by` counter's record for this event (the key's value resolved on it):
+ * its ledger with the event recorded and the instant it was first recorded
+ * there, or why the key did not resolve (a rule reading it ends in `error`).
+ */
+export type KeyedCounter = { readonly ledger: Ledger; readonly now: number; readonly key: string } | { readonly problem: string };
+
 /** What one evaluation with state needs: the working ledger, the event's tag and the clock. */
 export interface RuleState {
   readonly ledger: Ledger;
+  /** The `by` counters of this event, by track name (src/state/evaluate.ts records them first, on each key's record). */
+  readonly counters?: ReadonlyMap<string, KeyedCounter>;
   /** {@link eventTag} of the event's key. */
   readonly tag: string;
   /** Epoch ms. */

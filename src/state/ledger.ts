@@ -376,3 +376,25 @@ export function horizonOf(current: number, w: Window): number {
   const h = windowHorizonMs(w);
   return Number.isFinite(h) ? Math.max(current, h) : current;
 }
+
+/**
+ * The name of a counter's track in a record: the event's name for a plain
+ * count (`{"count": [event, window]}`, or the object form without `where` and
+ * `by`), so records written before the object form keep counting; else the
+ * event's name, `?` and 11 characters of the SHA-256 of `[where, by]` as
+ * written: a changed `where` or `by` is a new counter, counting from then.
+ */
+export function counterTrack(event: string, where: unknown, by: string | undefined): string {
+  if (where === undefined && by === undefined) return event;
+  return `${event}?${createHash('sha256')
+    .update(JSON.stringify([where ?? null, by ?? null]))
+    .digest('base64url')
+    .slice(0, 11)}`;
+}
+
+/**
+ * The section of a hand-written history (rule tests, `explain --history`)
+ * holding each event entry's `data` by tag, for the counters whose `where`
+ * reads it; never in a record the server stores.
+ */
+export const HISTORY_DATA = 'historyData';
