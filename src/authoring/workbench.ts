@@ -26,6 +26,8 @@ export interface PlannedStep {
   /** 0-based position in the rule's `do`. */
   readonly index: number;
   readonly action: string;
+  /** For one item of a `forEach`: the item. */
+  readonly item?: unknown;
   /** `shadow`: the server plans and counts it but never sends it. */
   readonly mode: 'live' | 'shadow';
   /** Parameters after the action's `normalize` (defaults from the event and the action applied), as displayed (secrets redacted, see `ActionDefinition.display`). Absent when planning failed. */
@@ -75,7 +77,7 @@ export function planSteps(
 ): PlannedStep[] {
   const key = eventKey(event);
   return plan.map((p): PlannedStep => {
-    const base = { rule: p.rule, index: p.index, action: p.action, mode: p.mode };
+    const base = { rule: p.rule, index: p.index, action: p.action, mode: p.mode, ...(p.item !== undefined ? { item: redactValue(p.item) } : {}) };
     const def = registry.get(p.action);
     if (!def) return { ...base, error: `no action named "${p.action}" is registered` };
     const ctx = {

@@ -102,7 +102,7 @@ function renderText(x: Explanation): string {
     if (r.actions.length > 0) {
       out.push(r.mode === 'shadow' ? '    would plan (shadow: nothing sent):' : '    would send:');
       for (const a of r.actions) {
-        out.push(`      ${a.action} #${a.index}${a.mode === 'shadow' ? ' [shadow]' : ''}`);
+        out.push(`      ${a.action} #${a.index}${a.item !== undefined ? ` for ${show(a.item)}` : ''}${a.mode === 'shadow' ? ' [shadow]' : ''}`);
         if (a.error !== undefined) {
           out.push(`        ✗ cannot be planned: ${a.error}`);
           continue;

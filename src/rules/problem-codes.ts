@@ -26,6 +26,7 @@ export const PROBLEM_CODES = {
   'duplicate-name': 'Two rules with the same name.',
   'duplicate-id': 'Two actions of one rule with the same `id`.',
   'action-key': 'Warning: a rule has several same-named actions without an `id`; their idempotency keys follow their order (give each an `id`).',
+  'for-each': 'A `forEach` that cannot fan out: not one `${event...}` reference to a repeated field of the event, an `as` that is not a name (or names a field of the event), `as`/`max` without `forEach`.',
   window: '`activeFrom` is not before `activeUntil`.',
   instant: 'An instant that does not exist (`2026-02-30`, `24:00`) or has no UTC offset (it would be read in the machine\'s time zone): `activeFrom`, `activeUntil`, literals of `before`/`after`/`within`.',
   'bad-regex': 'A literal pattern of `matches` that RE2 does not accept (invalid, or a backreference or lookaround), or a flag other than i, m, s, u.',

@@ -4,7 +4,8 @@
  * `evaluate` is the per-event hot path: it touches only the event's own rules.
  */
 import type { DecodedEvent } from '../events/types.js';
-import { ActionParamsInvalidError, StateKeyUnresolvedError } from './errors.js';
+import { ActionParamsInvalidError, ForEachListError, StateKeyUnresolvedError } from './errors.js';
+import { forEachItemKey } from './action-key.js';
 import { Tracer, truthy } from './evaluator.js';
 import { conditionOf } from './explain.js';
 import type { ConditionTrace } from './explain.js';
@@ -20,8 +21,25 @@ import { MAX_KEY_CHARS, firingKey } from './stateful.js';
 import type { CounterUse, StateKeySpec, StateUses } from './stateful.js';
 import { readPath, textOf } from './template.js';
 
+/** Most items a `forEach` walks by default: past its bound (`max`), the rule ends in a dead letter with the reason. */
+export const DEFAULT_FOR_EACH_MAX = 100;
+
+/** A `do` entry's fan-out: one action per item of a list of the event. */
+export interface ForEachSpec {
+  /** The list's path in the event. */
+  readonly path: readonly string[];
+  /** As written (`${event.payload.userIds}`). */
+  readonly text: string;
+  /** The name an item is read under (`item`, or `as`). */
+  readonly as: string;
+  /** Most items (default {@link DEFAULT_FOR_EACH_MAX}). */
+  readonly max: number;
+}
+
 /** One `do` entry, compiled. */
 export interface CompiledAction {
+  /** One action per item of this list (absent: one action). */
+  readonly forEach?: ForEachSpec;
   readonly action: string;
   readonly index: number;
   /** Stable key within the rule (its `id`, or `<action>#<ordinal>`): see action-key.ts. */
@@ -286,25 +304,31 @@ export class RuleSet {
         // an action whose params do not resolve is planned with its failure (the executor dead-letters it): never dropped silently
         const planned: PlannedAction[] = [];
         let failed: string | undefined;
+        let ruleFailure: Error | undefined;
         for (const a of rule.actions) {
           const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
-          if (a.params.constant) {
-            planned.push({ ...base, params: a.params.value as Record<string, unknown> });
+          if (!a.forEach) {
+            const p = planAction(a, base, event);
+            if (p.failure) failed ??= `do[${a.index}] ${a.action}: ${p.failure.message}`;
+            planned.push(p);
             continue;
           }
-          let failure: Error | undefined;
-          let params: Record<string, unknown> = {};
-          try {
-            params = a.params.resolve(event) as Record<string, unknown>;
-            const problem = a.check?.(params);
-            if (problem !== undefined) failure = new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
-          } catch (err) {
-            failure = err instanceof Error ? err : new Error(String(err));
+          const items = forEachItems(rule.name, a.forEach, event);
+          if (items instanceof Error) {
+            ruleFailure ??= items;
+            continue;
           }
-          if (failure) {
-            failed ??= `do[${a.index}] ${a.action}: ${failure.message}`;
-            planned.push({ ...base, params: {}, failure });
-          } else planned.push({ ...base, params });
+          for (const item of items) {
+            const p = planAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item });
+            if (p.failure) failed ??= `do[${a.index}] ${a.action} (${a.forEach.as} ${JSON.stringify(item)}): ${p.failure.message}`;
+            planned.push(p);
+          }
+        }
+        if (ruleFailure) {
+          // a list past its bound (or not a list): none of the rule's actions run, the rule ends in a dead letter with the reason
+          failed = ruleFailure.message;
+          const all = rule.actions.map((a) => ({ rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: ruleFailure }));
+          planned.splice(0, planned.length, ...all);
         }
         let firing: FiringState | undefined;
         if (rule.stateKey) {
@@ -334,6 +358,38 @@ export class RuleSet {
     }
     return keyed.length > 0 ? { outcomes, plan, keyed } : { outcomes, plan };
   }
+}
+
+/** One action planned on `data` (the event, or the event and a forEach item): its resolved params, or its failure. */
+function planAction(a: CompiledAction, base: Omit<PlannedAction, 'params'>, data: unknown): PlannedAction {
+  if (a.params.constant) return { ...base, params: a.params.value as Record<string, unknown> };
+  try {
+    const params = a.params.resolve(data) as Record<string, unknown>;
+    const problem = a.check?.(params);
+    if (problem === undefined) return { ...base, params };
+    return { ...base, params: {}, failure: new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`) };
+  } catch (err) {
+    return { ...base, params: {}, failure: err instanceof Error ? err : new Error(String(err)) };
+  }
+}
+
+/**
+ * The items a forEach walks for this event, each once (equal items share one
+ * action key): an absent or empty list is none; a value that is not a list, or
+ * a list longer than `max`, is a {@link ForEachListError}.
+ */
+function forEachItems(rule: string, spec: ForEachSpec, event: DecodedEvent): unknown[] | ForEachListError {
+  const list = readPath(event, spec.path);
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) return new ForEachListError(rule, spec.text, 'is not a list for this event');
+  if (list.length > spec.max) return new ForEachListError(rule, spec.text, `has ${list.length} items, more than its bound of ${spec.max} (max): none of the rule's actions ran; raise max if the list is expected this long`);
+  const seen = new Set<string>();
+  return (list as unknown[]).filter((item) => {
+    const k = forEachItemKey('', item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** The key's value for this event: a non-empty text, or why not. */

@@ -155,9 +155,16 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
         description: `One action: ${actions.map((a) => a.name).join(', ')}.`,
         type: 'object',
         minProperties: 1,
-        maxProperties: 2,
+        maxProperties: 5,
         additionalProperties: false,
         properties: {
+          forEach: {
+            description: 'Fan-out: one action per item of a list of the event ("${event.payload.userIds}"); an item is ${item} (or the `as` name: ${member.userId}). Each item\'s action has its own idempotency key, from the item\'s value (not its position): reordering the list never runs one twice.',
+            type: 'string',
+            pattern: '^\\$\\{\\s*event\\.',
+          },
+          as: { description: 'The name an item of forEach is read under (default item): as: member, then ${member.userId}.', type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+          max: { description: 'Most items forEach walks (default 100): a longer list ends the rule in a dead letter with the reason, none of its actions run.', type: 'integer', minimum: 1, maximum: 10000 },
           id: {
             description: 'Optional stable identity of this action within its rule (its idempotency key): keep it when inserting, removing or reordering other actions. Default: the action name and its ordinal among same-named actions of the rule (grantItem#0).',
             type: 'string',

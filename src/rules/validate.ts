@@ -6,7 +6,7 @@
  * prototype-reaching path segments, activation windows. Without errors the
  * result carries the compiled {@link RuleSet}.
  */
-import { actionKeys, unstableActionNames } from './action-key.js';
+import { ACTION_ITEM_KEYS, actionKeys, unstableActionNames } from './action-key.js';
 import { createHash } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
@@ -14,16 +14,17 @@ import type { Type } from 'protobufjs';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { ActionDefinition, JsonSchema } from '../actions/types.js';
 import type { Catalog, EventService } from '../events/types.js';
-import { checkActionParams, loadContext, splitParams, userIdFix } from './action-params.js';
+import { checkActionParams, kindAt, loadContext, splitParams, userIdFix } from './action-params.js';
 import { LogicOperatorError } from './errors.js';
 import { inexactIntegers } from './exact-numbers.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
 import type { CompiledLogic } from './logic.js';
 import { climbOutsideIterator, conditionArguments, notACondition, timeLiteralProblems } from './condition-checks.js';
 import { parseInstant } from './instant.js';
-import { checkPath } from './paths.js';
+import { checkPath, fieldsByJsonName } from './paths.js';
 import { RuleSet } from './rule-set.js';
-import type { CompiledAction, CompiledRule } from './rule-set.js';
+import { DEFAULT_FOR_EACH_MAX } from './rule-set.js';
+import type { CompiledAction, CompiledRule, ForEachSpec } from './rule-set.js';
 import { buildRulesSchema } from './schema.js';
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
@@ -172,6 +173,8 @@ class Compiler {
     (severity === 'error' ? this.problems : this.warnings).push(problem);
   }
 
+  /** The `as` name of the forEach action being compiled (its references read the item, not the event). */
+  #itemName: string | undefined;
   readonly #compiledRules: CompiledRule[] = [];
   readonly #names = new Map<string, number>();
   /** Rules counting under a key other than the player: name -> key as written. */
@@ -412,7 +415,7 @@ class Compiler {
       }
       raw.do.forEach((item, j) => {
         if (!isObject(item)) return;
-        const keys = Object.keys(item).filter((k) => k !== 'id');
+        const keys = Object.keys(item).filter((k) => !ACTION_ITEM_KEYS.has(k));
         if (keys.length !== 1) {
           if (keys.length > 1 && Object.keys(item).length <= 2) this.report([...base, 'do', j], 'schema', `an action is a map with one action name (and an optional id); this one has ${keys.join(', ')}`, 'split it into one list item per action: "- grantItem: {...}" then "- creditWallet: {...}"');
           else if ('id' in item) this.report([...base, 'do', j], 'schema', 'this action has an id but no action name', 'write e.g. "- id: welcome-grant\n  grantItem: { itemId: ... }"');
@@ -426,8 +429,29 @@ class Compiler {
         const name = keys[0]!;
         const def = this.opts.registry.get(name);
         if (!def) return;
-        const paramsRaw = item[name];
-        if (!isObject(paramsRaw)) return;
+        const each = this.compileForEach(item, [...base, 'do', j], type);
+        if (each === null) return;
+        const written = item[name];
+        if (!isObject(written)) return;
+        // an item's references (${item}, ${member.userId}) read the per-item data: the event and the item under its name
+        const paramsRaw = each ? (bindItem(written, each.as) as Record<string, unknown>) : written;
+        this.#itemName = each?.as;
+        try {
+          this.compileAction(raw, i, j, name, def, paramsRaw, type, keyOf[j]!, each, actions);
+        } finally {
+          this.#itemName = undefined;
+        }
+      });
+    }
+    return this.finishRule(raw, i, base, service, type, from, until, when, whenLogic, actions);
+  }
+
+  /** One action's parameters compiled and checked (the schema's, then the action's own checks), pushed onto `actions`. */
+  compileAction(raw: Record<string, unknown>, i: number, j: number, name: string, def: ActionDefinition, paramsRaw: Record<string, unknown>, type: Type | undefined, key: string, each: ForEachSpec | undefined, actions: CompiledAction[]): void {
+    const base: PathSegment[] = ['rules', i];
+    const fan = each ? { forEach: each } : {};
+    {
+      {
         const path = [...base, 'do', j, name];
         const pointer = `/rules/${i}/do/${j}/${name}`;
         const reportedHere = [...this.schemaPaths].filter((p) => p === pointer || p.startsWith(`${pointer}/`));
@@ -453,15 +477,54 @@ class Compiler {
           }
           this.checkParams(def, paramsRaw, copy as Record<string, unknown>, path, type, raw.name);
           params = { constant: true, value: deepFreeze(copy) };
-          actions.push({ action: name, index: j, key: keyOf[j]!, params });
+          actions.push({ action: name, index: j, key, params, ...fan });
         } else {
           const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
           this.checkParams(def, paramsRaw, undefined, path, type, raw.name);
-          actions.push({ action: name, index: j, key: keyOf[j]!, params, check });
+          actions.push({ action: name, index: j, key, params, check, ...fan });
         }
-      });
+      }
     }
+  }
 
+  /**
+   * A `do` item's fan-out: `forEach: "${event.<list>}"`, `as` (default
+   * `item`), `max` (default {@link DEFAULT_FOR_EACH_MAX}). Undefined without
+   * `forEach`; null when it has problems (reported).
+   */
+  compileForEach(item: Record<string, unknown>, path: PathSegment[], type: Type | undefined): ForEachSpec | undefined | null {
+    if (!('forEach' in item)) {
+      for (const k of ['as', 'max']) if (k in item) this.report([...path, k], 'for-each', `"${k}" belongs to a fan-out: this action has no forEach`, 'add forEach: "${event.payload.<list>}", or remove it');
+      return 'as' in item || 'max' in item ? null : undefined;
+    }
+    const list = item.forEach;
+    const at = [...path, 'forEach'];
+    const parsed = typeof list === 'string' ? parseTemplate(list) : undefined;
+    const ref = parsed && parsed.problems.length === 0 && parsed.parts.length === 1 && typeof parsed.parts[0] !== 'string' && parsed.parts[0]!.kind === 'event' ? parsed.parts[0] : undefined;
+    if (!ref || ref.path.length === 0) {
+      // reported once: by the schema when it did
+      if (!this.schemaPaths.has(`/${at.join('/')}`)) this.report(at, 'for-each', 'forEach takes one reference to a list of the event', 'write e.g. forEach: "${event.payload.userIds}"');
+      return null;
+    }
+    const before = this.problems.length;
+    this.checkEventPath(type, ref.path, at, `\${${ref.raw}}`);
+    if (this.problems.length !== before) return null;
+    const kind = kindAt(type, ref.path);
+    if (type && !kind.probes.some((p) => Array.isArray(p))) {
+      this.report(at, 'for-each', `forEach reads \${${ref.raw}}, ${kind.label}: only a list (a repeated field) can be walked`, 'name a repeated field of the event (a list of user ids, of members)');
+      return null;
+    }
+    const as = item.as === undefined ? 'item' : item.as;
+    const fields = new Set(type ? [...fieldsByJsonName(type).keys(), ...type.fieldsArray.map((f) => f.name)] : []);
+    if (typeof as !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(as) || as === 'event' || as === 'env' || fields.has(as)) {
+      this.report([...path, 'as'], 'for-each', `as: ${JSON.stringify(as)} ${typeof as === 'string' && fields.has(as) ? 'is a field of the event: ${' + as + '} would be ambiguous' : 'must be a name (letters, digits, _), not event or env'}`, 'write e.g. as: member, then ${member.userId}');
+      return null;
+    }
+    const max = typeof item.max === 'number' && Number.isInteger(item.max) ? item.max : DEFAULT_FOR_EACH_MAX;
+    return { path: ref.path, text: list as string, as, max };
+  }
+
+  finishRule(raw: Record<string, unknown>, i: number, base: PathSegment[], service: EventService | undefined, type: Type | undefined, from: number | undefined, until: number | undefined, when: CompiledLogic | undefined, whenLogic: unknown, actions: CompiledAction[]): CompiledRule | undefined {
     const stateParts = this.statefulParts(raw, base, i, type);
     if (typeof raw.name !== 'string' || !service || !Array.isArray(raw.do)) return undefined;
     return {
@@ -620,6 +683,7 @@ class Compiler {
 
   checkEventPath(type: Type | undefined, segments: readonly string[], path: readonly PathSegment[], written: string): void {
     if (!this.checkSegments(segments, path)) return;
+    if (this.#itemName !== undefined && segments[0] === this.#itemName) return; // a forEach item: its shape is the list's
     if (!type || segments.length === 0) return;
     const r = checkPath(type, segments);
     if (r.ok) return;
@@ -758,6 +822,14 @@ class Compiler {
     }
     return { constant: true, value };
   }
+}
+
+/** The params of a forEach action with `${<as>...}` read as `${event.<as>...}` (the per-item data holds the item under that name). */
+function bindItem(value: unknown, as: string): unknown {
+  if (typeof value === 'string') return value.replace(new RegExp(`(^|[^$])\\$\\{(\\s*)${as}(?=[.}\\s])`, 'g'), `$1\${$2event.${as}`);
+  if (Array.isArray(value)) return value.map((v) => bindItem(v, as));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bindItem(v, as)]));
+  return value;
 }
 
 /** A fix for a value of the wrong type where a text is expected: `key: 5` -> quote it; `cooldown: 6` -> give the unit. */
