@@ -120,7 +120,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
             additionalProperties: false,
             required: ['count', 'per'],
             properties: {
-              count: { description: 'Most firings in one window (at most 900: the player\'s record keeps the latest 900 to 1000 firings of a rule).', type: 'integer', minimum: 1, maximum: 900 },
+              count: { description: 'Most firings in one window: up to 100,000 per day, week, month or lifetime (a counter per period: the record does not grow); up to 900 with a rolling window (24h, P7D: the record keeps the latest 900 to 1000 firings of a rule).', type: 'integer', minimum: 1, maximum: 100000 },
               per: { description: 'day, week (ISO, from Monday), month (calendar periods in timeZone), lifetime, or a duration (24h, P7D: a rolling window ending now).', type: 'string', minLength: 1 },
               timeZone: { description: 'IANA time zone of day/week/month (Asia/Tokyo). Default UTC.', type: 'string', minLength: 1 },
               resetAt: { description: 'Local time HH:MM at which day/week/month start (e.g. "05:00"). Default "00:00".', type: 'string' },

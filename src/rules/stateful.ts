@@ -16,7 +16,7 @@ import { parseTemplate } from './template.js';
 import type { CompiledValue } from './template.js';
 import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
-import { counterTrack } from '../state/ledger.js';
+import { MAX_COUNTED_LIMIT, MAX_LIMIT, counterTrack } from '../state/ledger.js';
 import type { CompiledLogic } from './logic.js';
 import { didYouMean } from './suggest.js';
 import { unknownEventFix } from './hints.js';
@@ -309,7 +309,12 @@ export class StatefulChecks {
   compileLimit(raw: unknown, path: readonly PathSegment[]): LimitSpec | undefined {
     if (!isObject(raw) || typeof raw.count !== 'number' || typeof raw.per !== 'string' || raw.per === '' || raw.timeZone === '') return undefined; // the schema reports a missing, mistyped or empty key
     try {
-      return { count: raw.count, window: parseWindow(raw.per, raw.timeZone, raw.resetAt) };
+      const window = parseWindow(raw.per, raw.timeZone, raw.resetAt);
+      if (raw.count > MAX_COUNTED_LIMIT && window.kind === 'rolling') {
+        this.report([...path, 'count'], 'state-window', `limit: a count of ${raw.count} per rolling ${window.text} is more than ${MAX_COUNTED_LIMIT}: a rolling window counts the record's entries (the latest 900 to 1000 are kept)`, `use a calendar period (per: day, week or month) or lifetime for up to ${MAX_LIMIT}, or a count of at most ${MAX_COUNTED_LIMIT}`);
+        return undefined;
+      }
+      return { count: raw.count, window };
     } catch (err) {
       if (!(err instanceof WindowSpecError)) throw err;
       const key = /time zone/.test(err.message) && raw.timeZone !== undefined ? 'timeZone' : /resetAt/.test(err.message) && raw.resetAt !== undefined ? 'resetAt' : 'per';
