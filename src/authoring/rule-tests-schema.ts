@@ -78,6 +78,7 @@ const CASE: Record<string, JsonSchema> = {
   now,
   env,
   history,
+  facts: { type: 'object', description: 'The answers of the AGS lookups the rules read (`facts`), by fact name: facts: { pass: { owned: true } }. A rule reading a fact missing here ends in error.' },
   expect: { type: 'object', description: 'What must happen: matched, actions, errors, suppressed, or nothing: true.' },
 };
 const TOP: Record<string, JsonSchema> = {

@@ -4,6 +4,7 @@
  * evaluate, and plan each action exactly as the executor would (normalize,
  * then plan) without sending anything.
  */
+import { FACT_OPERATIONS } from '../ags/facts.js';
 import { pino } from 'pino';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { PlannedRequest } from '../actions/types.js';
@@ -114,7 +115,7 @@ export class RulesCache {
     const key = `${file}\0${JSON.stringify(Object.entries(env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
     let r = this.#cache.get(key);
     if (!r) {
-      r = loadRules({ file, catalog: this.catalog, registry: this.registry, env, unsetEnv: 'error' });
+      r = loadRules({ file, catalog: this.catalog, registry: this.registry, env, unsetEnv: 'error', facts: FACT_OPERATIONS });
       this.#cache.set(key, r);
     }
     return r;

@@ -36,6 +36,32 @@ export interface ForEachSpec {
   readonly max: number;
 }
 
+/** A read-only AGS lookup rules may name under `facts` (its requests are built by src/ags/facts.ts). */
+export interface FactDefinition {
+  /** Parameters a rule may give. */
+  readonly params: readonly string[];
+  /** Parameters a rule must give. */
+  readonly required: readonly string[];
+}
+
+/** One `facts` entry of a rule that its condition reads, compiled. */
+export interface CompiledFact {
+  readonly name: string;
+  /** AGS operation id. */
+  readonly operation: string;
+  /** Its parameters (texts; templates resolved per event). */
+  readonly params: CompiledValue;
+}
+
+/** A fact to fetch for one event: the rule, the fact's name, the operation and its resolved parameters (or why they do not resolve). */
+export interface FactRequest {
+  readonly rule: string;
+  readonly name: string;
+  readonly operation: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly problem?: string;
+}
+
 /** One `do` entry, compiled. */
 export interface CompiledAction {
   /** One action per item of this list (absent: one action). */
@@ -79,6 +105,8 @@ export interface CompiledRule {
   readonly stateKey?: StateKeySpec;
   /** 1-based line of the rule in the file. */
   readonly line: number;
+  /** The facts its condition reads (fetched before it is evaluated). */
+  readonly facts?: readonly CompiledFact[];
 }
 
 export interface EvaluateOptions {
@@ -93,7 +121,16 @@ export interface EvaluateOptions {
   readonly state?: RuleState;
   /** Also record what each rule's `when` saw (`RuleOutcome.condition`), for `explain`. Default false. */
   readonly trace?: boolean;
+  /**
+   * The facts fetched for this event, by rule then fact name (a value, or the
+   * error text of a lookup that failed permanently: the rule ends in `error`).
+   * A rule reading facts without them ends in `error`, never reads false.
+   */
+  readonly facts?: ReadonlyMap<string, Readonly<Record<string, FactValue>>>;
 }
+
+/** A fetched fact: AGS's answer, or why the lookup failed permanently. */
+export type FactValue = { readonly value: unknown } | { readonly error: string };
 
 /**
  * One counter recorded for a service's events: the events `where` holds for
@@ -262,6 +299,23 @@ export class RuleSet {
     return { byKey, unresolved };
   }
 
+  /** The facts the event's rules read (enabled, active now), their parameters resolved on the event. */
+  factRequests(serviceFullName: string, event: DecodedEvent, now: number): FactRequest[] {
+    const out: FactRequest[] = [];
+    for (const rule of this.rulesFor(serviceFullName)) {
+      if (!rule.facts || (rule.activeFrom !== undefined && now < rule.activeFrom) || (rule.activeUntil !== undefined && now >= rule.activeUntil)) continue;
+      for (const f of rule.facts) {
+        try {
+          const params = (f.params.constant ? f.params.value : f.params.resolve(event)) as Record<string, unknown>;
+          out.push({ rule: rule.name, name: f.name, operation: f.operation, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, textOf(v)])) });
+        } catch (err) {
+          out.push({ rule: rule.name, name: f.name, operation: f.operation, params: {}, problem: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+    return out;
+  }
+
   /** Evaluates the service's rules on a decoded event: outcomes per rule and the plan of actions. Never throws. */
   evaluate(serviceFullName: string, event: DecodedEvent, opts?: EvaluateOptions): EvaluationResult {
     const rules = this.#byService.get(serviceFullName);
@@ -271,13 +325,13 @@ export class RuleSet {
     const state = opts?.state;
     this.#logic.state = state;
     try {
-      return this.#evaluate(rules, event, now, state, opts?.trace === true);
+      return this.#evaluate(rules, event, now, state, opts?.trace === true, opts?.facts);
     } finally {
       this.#logic.state = undefined;
     }
   }
 
-  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean): EvaluationResult {
+  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean, facts: EvaluateOptions['facts']): EvaluationResult {
     const outcomes: RuleOutcome[] = [];
     const plan: PlannedAction[] = [];
     const keyed: KeyedFiring[] = [];
@@ -292,7 +346,7 @@ export class RuleSet {
           const tracer = trace ? new Tracer() : undefined;
           let value: unknown;
           try {
-            value = rule.when(event, { nowMs: now, tracer });
+            value = rule.when(rule.facts ? withFacts(rule, event, facts) : event, { nowMs: now, tracer });
           } finally {
             if (tracer?.root) condition = conditionOf(tracer.root);
           }
@@ -358,6 +412,19 @@ export class RuleSet {
     }
     return keyed.length > 0 ? { outcomes, plan, keyed } : { outcomes, plan };
   }
+}
+
+/** The event with the rule's facts under `facts` (read by its condition). Throws when one is missing or failed: the rule ends in `error`, never reads false. */
+function withFacts(rule: CompiledRule, event: DecodedEvent, facts: EvaluateOptions['facts']): DecodedEvent {
+  const mine = facts?.get(rule.name);
+  const values: Record<string, unknown> = {};
+  for (const f of rule.facts ?? []) {
+    const v = mine?.[f.name];
+    if (!v) throw new Error(`fact ${f.name} (${f.operation}) was not fetched for this event`);
+    if ('error' in v) throw new Error(`fact ${f.name} (${f.operation}): ${v.error}`);
+    values[f.name] = v.value;
+  }
+  return { ...event, facts: values };
 }
 
 /** One action planned on `data` (the event, or the event and a forEach item): its resolved params, or its failure. */

@@ -142,6 +142,11 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
               },
             },
           },
+          facts: {
+            description: 'Named read-only AGS lookups about the event\'s player, read by the condition as facts.<name> (fetched only when the condition reads them, once per event; a failed lookup is retried, never read as false): <name>: { <AGS operation id>: { parameters } }. See docs/facts.md.',
+            type: 'object',
+            additionalProperties: { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: { type: 'object', additionalProperties: { type: 'string' } } },
+          },
           when: { $ref: '#/$defs/logic', description: 'Optional JSON Logic condition over the decoded event (read fields with {"var": "path"}); ${env.X} strings are substituted at load.' },
           do: {
             description: 'Actions, run in order. Each item is a one-key map: action name -> parameters.',

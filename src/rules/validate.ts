@@ -24,7 +24,7 @@ import { parseInstant } from './instant.js';
 import { checkPath, fieldsByJsonName } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import { DEFAULT_FOR_EACH_MAX } from './rule-set.js';
-import type { CompiledAction, CompiledRule, ForEachSpec } from './rule-set.js';
+import type { CompiledAction, CompiledFact, CompiledRule, FactDefinition, ForEachSpec } from './rule-set.js';
 import { buildRulesSchema } from './schema.js';
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
@@ -48,6 +48,8 @@ export interface RulesCompileOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** An unset (or empty) `${env.X}` without default: `error` fails the load (start-up), `warn` substitutes "" and warns. */
   readonly unsetEnv: 'error' | 'warn';
+  /** The AGS lookups rules may name under `facts` (src/ags/facts.ts: `FACT_OPERATIONS`). Default: none (a rule with `facts` is refused). */
+  readonly facts?: Readonly<Record<string, FactDefinition>>;
 }
 
 export type RulesLoadResult =
@@ -173,6 +175,8 @@ class Compiler {
     (severity === 'error' ? this.problems : this.warnings).push(problem);
   }
 
+  /** The facts of the rule whose condition is being checked (`facts.<name>` reads them, not the event). */
+  #factNames: ReadonlySet<string> | undefined;
   /** The `as` name of the forEach action being compiled (its references read the item, not the event). */
   #itemName: string | undefined;
   readonly #compiledRules: CompiledRule[] = [];
@@ -387,8 +391,10 @@ class Compiler {
       this.report([...base, 'activeUntil'], 'window', `activeUntil (${String(raw.activeUntil)}) is not after activeFrom (${String(raw.activeFrom)})`, 'the window is [activeFrom, activeUntil): make activeUntil later');
     }
 
+    const facts = raw.facts !== undefined ? this.compileFacts(raw.facts, [...base, 'facts'], type) : undefined;
     let when: ((d: unknown) => unknown) | undefined;
     let whenLogic: unknown;
+    this.#factNames = facts ? new Set(facts.map((f) => f.name)) : undefined;
     if ('when' in raw && raw.when !== undefined) {
       const before = this.problems.length;
       const logicValue = this.substituteEnv(raw.when, [...base, 'when']);
@@ -405,6 +411,10 @@ class Compiler {
         }
       }
     }
+
+    this.#factNames = undefined;
+    const factsRead = facts && whenLogic !== undefined ? factNamesRead(whenLogic) : new Set<string>();
+    const compiledFacts = facts?.filter((f) => factsRead.has(f.name));
 
     const actions: CompiledAction[] = [];
     if (Array.isArray(raw.do)) {
@@ -443,7 +453,54 @@ class Compiler {
         }
       });
     }
-    return this.finishRule(raw, i, base, service, type, from, until, when, whenLogic, actions);
+    const rule = this.finishRule(raw, i, base, service, type, from, until, when, whenLogic, actions);
+    return rule && compiledFacts && compiledFacts.length > 0 ? { ...rule, facts: compiledFacts } : rule;
+  }
+
+  /** `facts: { <name>: { <operationId>: { param: value } } }`: each lookup checked against the operations the app has. */
+  compileFacts(raw: unknown, path: PathSegment[], type: Type | undefined): CompiledFact[] | undefined {
+    if (!isObject(raw)) return undefined; // the schema reports it
+    const defs = this.opts.facts ?? {};
+    const out: CompiledFact[] = [];
+    for (const [name, spec] of Object.entries(raw)) {
+      const at = [...path, name];
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        this.report(at, 'fact', `fact name "${name}" must be a name (letters, digits, _): conditions read it as facts.${name}`, 'rename it, e.g. pass', { key: true });
+        continue;
+      }
+      const keys = isObject(spec) ? Object.keys(spec) : [];
+      if (keys.length !== 1) {
+        this.report(at, 'fact', `fact ${name} is one AGS operation id and its parameters`, 'write e.g. pass: { getUserEntitlementOwnershipByItemId: { itemId: season-pass-2027 } }');
+        continue;
+      }
+      const op = keys[0]!;
+      const def = Object.hasOwn(defs, op) ? defs[op] : undefined;
+      if (!def) {
+        this.report([...at, op], 'fact', `fact ${name}: "${op}" is not an AGS lookup the app has`, didYouMean(op, Object.keys(defs)) ?? `the lookups: ${Object.keys(defs).join(', ') || 'none'}`, { key: true });
+        continue;
+      }
+      const params = (spec as Record<string, unknown>)[op] ?? {};
+      if (!isObject(params)) {
+        this.report([...at, op], 'fact', `fact ${name}: the parameters of ${op} are a map`, def.params.length > 0 ? `write e.g. { ${def.params[0]}: ... }` : 'write {}');
+        continue;
+      }
+      let ok = true;
+      for (const k of Object.keys(params)) {
+        if (def.params.includes(k)) continue;
+        ok = false;
+        this.report([...at, op, k], 'fact', `fact ${name}: ${op} takes no parameter "${k}" (it takes: ${def.params.join(', ') || 'none'})`, didYouMean(k, def.params) ?? 'remove it', { key: true });
+      }
+      for (const k of def.required) {
+        if (params[k] !== undefined) continue;
+        ok = false;
+        this.report([...at, op], 'fact', `fact ${name}: ${op} needs "${k}"`, `add ${k}: ...`);
+      }
+      if (!ok) continue;
+      const before = this.problems.length;
+      const compiled = this.compileValue(params, [...at, op], type);
+      if (this.problems.length === before) out.push({ name, operation: op, params: compiled });
+    }
+    return out;
   }
 
   /** One action's parameters compiled and checked (the schema's, then the action's own checks), pushed onto `actions`. */
@@ -684,6 +741,11 @@ class Compiler {
   checkEventPath(type: Type | undefined, segments: readonly string[], path: readonly PathSegment[], written: string): void {
     if (!this.checkSegments(segments, path)) return;
     if (this.#itemName !== undefined && segments[0] === this.#itemName) return; // a forEach item: its shape is the list's
+    if (segments[0] === 'facts' && this.#factNames) {
+      // a fact's answer is AGS's (its spec's schema), not the event's
+      if (segments[1] === undefined || !this.#factNames.has(segments[1])) this.report(path, 'fact', `${written}: the rule has no fact "${segments[1] ?? ''}"`, `its facts: ${[...this.#factNames].join(', ')}`);
+      return;
+    }
     if (!type || segments.length === 0) return;
     const r = checkPath(type, segments);
     if (r.ok) return;
@@ -822,6 +884,23 @@ class Compiler {
     }
     return { constant: true, value };
   }
+}
+
+/** The names of facts a condition reads (`{"var": "facts.<name>..."}`). */
+function factNamesRead(logic: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (isObject(n)) {
+      for (const [k, v] of Object.entries(n)) {
+        const p: unknown = k === 'var' ? (Array.isArray(v) ? (v as unknown[])[0] : v) : undefined;
+        if (typeof p === 'string' && p.startsWith('facts.')) out.add(p.split('.')[1] ?? '');
+        walk(v);
+      }
+    }
+  };
+  walk(logic);
+  return out;
 }
 
 /** The params of a forEach action with `${<as>...}` read as `${event.<as>...}` (the per-item data holds the item under that name). */

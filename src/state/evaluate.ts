@@ -20,7 +20,7 @@
  * common atomicity: each is idempotent per event key on its own record.
  */
 import type { DecodedEvent } from '../events/types.js';
-import type { Counter, RuleSet } from '../rules/rule-set.js';
+import type { Counter, EvaluateOptions, RuleSet } from '../rules/rule-set.js';
 import { truthy } from '../rules/evaluator.js';
 import type { EvaluationResult, KeyedFiring, RuleOutcome } from '../rules/types.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../store/state-store.js';
@@ -44,6 +44,8 @@ export interface StatefulEvaluation {
   readonly retentionMs?: number;
   /** Record what each rule's `when` saw (`explain`). Default false. */
   readonly trace?: boolean;
+  /** The facts fetched for this event (`EvaluateOptions.facts`). */
+  readonly facts?: EvaluateOptions['facts'];
   /** The event's `by` counters, recorded on their keys' records before this evaluation ({@link recordKeyedCounters}). */
   readonly counters?: ReadonlyMap<string, KeyedCounter>;
 }
@@ -72,7 +74,7 @@ export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEv
   const now = seen?.at ?? e.now;
   if (seen) ledger.asOf = seen.seq;
   recordCounters(ledger, e.rules.counters(e.serviceFullName).filter((c) => !c.by), tag, now, e.event);
-  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now, ...(e.counters ? { counters: e.counters } : {}) }, ...(e.trace ? { trace: true } : {}) });
+  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now, ...(e.counters ? { counters: e.counters } : {}) }, ...(e.trace ? { trace: true } : {}), ...(e.facts ? { facts: e.facts } : {}) });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
 }

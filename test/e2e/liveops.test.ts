@@ -2,7 +2,8 @@
  * The live-ops forms end to end on real processes (`node dist/main.js`), the
  * default state store (AGS Cloud Save on the stand-in) and a real gRPC sender,
  * with AGS's own protos: a filtered count (`where`, statItemUpdated), a keyed
- * count (`by`, userReport) and a fan-out (`forEach`, gameSessionEndedEvent),
+ * count (`by`, userReport), a fan-out (`forEach`, gameSessionEndedEvent) and
+ * a fact (`facts`: entitlement ownership, read from the AGS stand-in),
  * each with a redelivery. Effects are counted where they take effect: the
  * stand-in's fulfillments, bans and season exp grants.
  */
@@ -36,6 +37,14 @@ rules:
     limit: { count: 1, per: day, key: "\${event.payload.UserID}" }
     do: [ { banUser: { ban: CHAT_SEND, reason: HARASSMENT, duration: 24h, userId: "\${event.payload.UserID}" } } ]
 
+  - name: season-pass-holders
+    on: statItemUpdated
+    facts:
+      pass: { getUserEntitlementOwnershipByItemId: { itemId: season-pass-2027 } }
+      unread: { getUserStatItems: { statCodes: kills } }
+    when: { "and": [ { "==": [ { var: payload.statCode }, "login-days" ] }, { "==": [ { var: facts.pass.owned }, true ] } ] }
+    do: [ { grantItem: { itemId: weekly-pass-chest } } ]
+
   - name: match-xp-for-everyone
     on: gameSessionEndedEvent
     do:
@@ -63,7 +72,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS pro
   const effects = (operation: string, user: string): number => ags.requests.filter((r) => r.operation === operation && typeof r.outcome === 'number' && r.outcome < 300 && r.path.includes(`/users/${user}/`)).length;
 
   beforeAll(async () => {
-    ags = await startAgsStandIn({ items: [{ id: BADGE }] });
+    ags = await startAgsStandIn({ items: [{ id: BADGE }, { id: 'weekly-pass-chest' }] });
   });
   afterEach(async () => {
     clients.closeAll();
@@ -107,5 +116,29 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS pro
     expect((await callOnce(c, await ended(players))).code).toBe(grpc.status.OK);
     expect((await callOnce(c, await ended([...players].reverse()))).code).toBe(grpc.status.OK);
     for (const p of players) expect(effects('grantUserExp', p)).toBe(1);
+  });
+
+  it('a fact: only pass holders get the chest; the lookup is sent only for the rule reading it, once per event; AGS failing is UNAVAILABLE (redelivered), never read as "not owned"', async () => {
+    const c = clients.connect(await startApp({ env: env() }));
+    const holder = userId();
+    const other = userId();
+    ags.owned.add(`${holder}/season-pass-2027`);
+    const stat = (id: string, u: string) => encoded('statItemUpdated', { id, namespace: 'mygame', userId: u, payload: { namespace: 'mygame', userId: u, statCode: 'login-days', latestValue: 1 } });
+    expect((await callOnce(c, await stat(`p1-${holder}`, holder))).code).toBe(grpc.status.OK);
+    expect((await callOnce(c, await stat(`p1-${other}`, other))).code).toBe(grpc.status.OK);
+    const chests = (u: string): number => ags.fulfillments.filter((f) => f.userId === u && f.itemId === 'weekly-pass-chest').length;
+    expect([chests(holder), chests(other)]).toEqual([1, 0]);
+    const lookups = (u: string) => ags.requests.filter((r) => r.path.includes(`/users/${u}/`) && ['getUserEntitlementOwnershipByItemId', 'getUserStatItems'].includes(r.operation ?? ''));
+    expect(lookups(holder).map((r) => r.operation)).toEqual(['getUserEntitlementOwnershipByItemId']);
+    expect(ags.violations).toEqual([]);
+    // AGS unavailable: the event is answered UNAVAILABLE and nothing is granted; redelivered once AGS answers, it is decided on the real answer
+    const late = userId();
+    ags.owned.add(`${late}/season-pass-2027`);
+    ags.setFaultRate(1, ['503'], /entitlements\/ownership/);
+    expect((await callOnce(c, await stat(`p2-${late}`, late))).code).toBe(grpc.status.UNAVAILABLE);
+    expect(chests(late)).toBe(0);
+    ags.setFaultRate(0);
+    expect((await callOnce(c, await stat(`p2-${late}`, late))).code).toBe(grpc.status.OK);
+    expect(chests(late)).toBe(1);
   });
 });
