@@ -27,6 +27,7 @@ export const PROBLEM_CODES = {
   'duplicate-id': 'Two actions of one rule with the same `id`.',
   'action-key': 'Warning: a rule has several same-named actions without an `id`; their idempotency keys follow their order (give each an `id`).',
   fact: 'A `facts` entry the app cannot look up: an unknown AGS operation id, a parameter it does not take or a missing one, a condition reading a fact the rule does not declare.',
+  'state-history': 'Warning: a `count` over `lifetime` or a `streak` starts when the rule is loaded (the events before are not in the record); seed it from AGS with `facts` where AGS has the history.',
   'for-each': 'A `forEach` that cannot fan out: not one `${event...}` reference to a repeated field of the event, an `as` that is not a name (or names a field of the event), `as`/`max` without `forEach`.',
   window: '`activeFrom` is not before `activeUntil`.',
   instant: 'An instant that does not exist (`2026-02-30`, `24:00`) or has no UTC offset (it would be read in the machine\'s time zone): `activeFrom`, `activeUntil`, literals of `before`/`after`/`within`.',

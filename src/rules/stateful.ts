@@ -90,7 +90,7 @@ export interface StateKeySpec {
   readonly fields: readonly { readonly raw: string; readonly path: readonly string[] }[];
 }
 
-type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string) => void;
+type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string, severity?: 'error' | 'warning') => void;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -192,6 +192,7 @@ export class StatefulChecks {
     (args as unknown[])[0] = r.service.eventName;
     if (op === 'count') {
       const w = this.#window(spec, tz, reset, argPath, at, 1);
+      this.#warnHistory(op, w, argPath, r.service.eventName);
       if (w) uses.counts.push({ event: r.service.eventName, service: r.service.fullName, track: r.service.eventName, window: w });
       return;
     }
@@ -200,6 +201,7 @@ export class StatefulChecks {
       return;
     }
     if (!this.#window(spec, tz, reset, argPath, at, 1)) return;
+    this.#warnHistory(op, undefined, argPath, r.service.eventName);
     uses.streaks.push({ event: r.service.eventName, service: r.service.fullName, track: r.service.eventName, spec: streakSpecOf(spec, tz, reset) });
   }
 
@@ -255,6 +257,7 @@ export class StatefulChecks {
     if (!counter) return;
     const w = this.#window(form[windowKey], form.timeZone, form.resetAt, argPath, (i) => windowAt(i - 1), 1);
     if (!w) return;
+    this.#warnHistory(op, w, argPath, event);
     if (op === 'count') {
       uses.counts.push({ ...counter, window: w });
       return;
@@ -295,6 +298,21 @@ export class StatefulChecks {
     }
     const track = counterTrack(event, form.where, by?.text);
     return { event, service, track, ...(where ? { where } : {}), ...(by ? { by } : {}) };
+  }
+
+  /**
+   * Warns that a lifetime count or a streak starts at deployment: the record
+   * holds only what was counted since a rule counting it was loaded.
+   */
+  #warnHistory(op: string, w: Window | undefined, path: readonly PathSegment[], event: string): void {
+    if (op === 'count' && w?.kind !== 'lifetime') return;
+    this.report(
+      path,
+      'state-history',
+      `${op} of ${event}${op === 'count' ? ' over lifetime' : ''} starts when this rule is loaded: events before it are not in the record (a player's 100th match counts the matches since then, a streak starts at 0)`,
+      'where AGS has the history, read it as a fact (docs/facts.md: a stat\'s value, an entitlement already owned), or accept that the count starts at deployment',
+      'warning',
+    );
   }
 
   /** Reports `fired` on rules the file does not have. */

@@ -143,7 +143,7 @@ class Compiler {
   ) {
     this.data = source.data;
     this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
-    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix) => this.report(path, code, message, fix), {
+    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix, severity) => this.report(path, code, message, fix, severity ? { severity } : {}), {
       checkWhere: (logic, path, type) => {
         const before = this.problems.length;
         this.checkLogic(logic, [...path], type, false);

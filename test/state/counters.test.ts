@@ -270,3 +270,30 @@ describeWith(specs, 'the object form: every mistake with its place and a fix', (
     expect(text.find((t) => t.includes('streak counts consecutive days or weeks'))).toMatch(/^22:/);
   });
 });
+
+describeWith(specs, 'honest history: a lifetime count or a streak starts at deployment, and validate says so', () => {
+  it('warns (state-history) for a lifetime count and a streak, in both forms; not for a window', () => {
+    const r = compileResult(`
+  - name: hundredth
+    on: statItemUpdated
+    when: { "==": [ { count: [ statItemUpdated, lifetime ] }, 100 ] }
+    do: [ { grantItem: { itemId: x } } ]
+  - name: streaky
+    on: statItemUpdated
+    when: { ">=": [ { streak: { of: statItemUpdated, per: day } }, 7 ] }
+    do: [ { grantItem: { itemId: x } } ]
+  - name: recent
+    on: statItemUpdated
+    when: { ">=": [ { count: { of: statItemUpdated, within: 24h } }, 3 ] }
+    do: [ { grantItem: { itemId: x } } ]
+`);
+    expect(r.ok).toBe(true);
+    const w = r.warnings.filter((x) => x.code === 'state-history');
+    expect(w.map((x) => [x.rule, x.severity])).toEqual([
+      ['hundredth', 'warning'],
+      ['streaky', 'warning'],
+    ]);
+    expect(w[0]!.message).toMatch(/starts when this rule is loaded/);
+    expect(w[0]!.fix).toMatch(/docs\/facts\.md/);
+  });
+});
