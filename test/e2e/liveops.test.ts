@@ -16,7 +16,7 @@ import type { Catalog } from '../../src/events/types.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
-import { PROTO_DIR, builtApp, callOnce, clientPool, startApp, stopAll, tempDir, userId } from './support.js';
+import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, startApp, stopAll, tempDir, userId } from './support.js';
 import type { Encoded } from './support.js';
 
 const SPECS = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte');
@@ -140,5 +140,22 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS pro
     ags.setFaultRate(0);
     expect((await callOnce(c, await stat(`p2-${late}`, late))).code).toBe(grpc.status.OK);
     expect(chests(late)).toBe(1);
+  });
+
+  it('fan-out through a lost AGS answer and a kill -9: redelivered until OK, each player of the session gets season exp exactly once', async () => {
+    const players = [userId(), userId(), userId()];
+    const e = await encoded('gameSessionEndedEvent', { id: `lost-${players[0]!}`, namespace: 'mygame', payload: { userIds: players, namespace: 'mygame' } });
+    // the second player's grant takes effect but its answer is lost
+    ags.fail(`/users/${players[1]!}/seasons/current/exp`, [{ reset: true, afterEffect: true }]);
+    const first = await startApp({ env: env() });
+    const r = await callOnce(clients.connect(first), e);
+    expect([grpc.status.OK, grpc.status.UNAVAILABLE]).toContain(r.code);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await startApp({ env: env() });
+    const c = clients.connect(second);
+    await deliverUntilOk(() => c, e);
+    await deliverUntilOk(() => c, e);
+    for (const p of players) expect(ags.requests.filter((q) => q.operation === 'grantUserExp' && q.path.includes(`/users/${p}/`) && (typeof q.outcome === 'number' ? q.outcome < 300 : q.outcome === 'reset')).length, p).toBe(1);
   });
 });
