@@ -5,11 +5,11 @@
  * method, path, documented permissions, query parameters, and the body's
  * fields with their types, formats, enums, ranges, patterns and required
  * lists (`$ref`s resolved), plus the item types grantUserEntitlement supports
- * (from its description). Writes src/ags/spec-constraints.ts, which the action
+ * (from its description). Writes src/ags/generated/spec-constraints.ts, which the action
  * schemas and checks read, so the two cannot drift; a test regenerates it and
  * compares whenever ../shared is present.
  *
- *   node scripts/spec-constraints.mjs            # write src/ags/spec-constraints.ts
+ *   node scripts/spec-constraints.mjs            # write src/ags/generated/spec-constraints.ts
  *   node scripts/spec-constraints.mjs --check    # exit 1 when the committed file differs
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_SPEC_DIR = resolve(ROOT, '..', 'shared', 'ags-openapi');
-export const OUTPUT = resolve(ROOT, 'src', 'ags', 'spec-constraints.ts');
+export const OUTPUT = resolve(ROOT, 'src', 'ags', 'generated', 'spec-constraints.ts');
 
 /** The operations the actions call, by spec file. */
 export const OPERATIONS = {

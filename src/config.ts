@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { forbiddenEnvReason } from './rules/env-policy.js';
-import { registerSecret } from './telemetry/redact.js';
+import { forbiddenEnvReason } from './rules/index.js';
+import { registerSecret } from './telemetry/index.js';
 
 /** A documented environment variable. */
 export interface EnvVar {

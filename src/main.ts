@@ -3,38 +3,38 @@
  * plus telemetry, hot reload and graceful shutdown. Configuration comes from
  * the environment (see src/config.ts); the logic lives in the modules.
  */
-import { FACT_OPERATIONS, factFetcher } from './ags/facts.js';
+import { FACT_OPERATIONS, factFetcher } from './ags/index.js';
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, readEnvironment } from './config.js';
 import type { Config } from './config.js';
-import { createLogger } from './telemetry/logger.js';
-import type { Logger } from './telemetry/logger.js';
-import { Metrics } from './telemetry/metrics.js';
-import { startMetricsServer } from './telemetry/metrics-server.js';
-import type { MetricsServer } from './telemetry/metrics-server.js';
-import { startTracing } from './telemetry/tracing.js';
+import { createLogger } from './telemetry/index.js';
+import type { Logger } from './telemetry/index.js';
+import { Metrics } from './telemetry/index.js';
+import { startMetricsServer } from './telemetry/index.js';
+import type { MetricsServer } from './telemetry/index.js';
+import { startTracing } from './telemetry/index.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { loadCatalog } from './events/catalog.js';
-import type { Catalog } from './events/types.js';
-import { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry } from './actions/custom.js';
-import type { ActionRegistry } from './actions/registry.js';
+import { loadCatalog } from './events/index.js';
+import type { Catalog } from './events/index.js';
+import { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry } from './actions/index.js';
+import type { ActionRegistry } from './actions/index.js';
 import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
-import { watchRules } from './rules/watch.js';
-import { AgsClient } from './ags/client.js';
-import { createStateStore } from './store/create-state-store.js';
-import type { StateStore } from './store/state-store.js';
-import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
-import type { DeadLetterSink } from './delivery/dead-letters.js';
-import { StoreDeadLetterSink } from './delivery/store-dead-letters.js';
-import { createExecutor } from './delivery/executor.js';
-import { createEventHost } from './server/host.js';
-import type { EventHost } from './server/host.js';
-import { createEventHandler } from './event-handler.js';
-import { reloadUnknownEventNote } from './rules/hints.js';
-import { testClock } from './state/test-clock.js';
+import { watchRules } from './rules/index.js';
+import { AgsClient } from './ags/index.js';
+import { createStateStore } from './store/index.js';
+import type { StateStore } from './store/index.js';
+import { JsonlDeadLetterSink } from './delivery/index.js';
+import type { DeadLetterSink } from './delivery/index.js';
+import { StoreDeadLetterSink } from './delivery/index.js';
+import { createExecutor } from './delivery/index.js';
+import { createEventHost } from './server/index.js';
+import type { EventHost } from './server/index.js';
+import { createEventHandler } from './pipeline/index.js';
+import { reloadUnknownEventNote } from './rules/index.js';
+import { testClock } from './time/index.js';
 
 export interface RunningApp {
   readonly port: number;

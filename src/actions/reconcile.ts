@@ -5,7 +5,7 @@
  * in AGS's own history before any new attempt.
  */
 import { createHash } from 'node:crypto';
-import type { PagedResult } from '../ags/types.js';
+import type { PagedResult } from '../ags/index.js';
 
 /** The compact, stable id of one execution (22 base64url characters of the key's SHA-256): in AGS lookups and the idempotency ledger. */
 export function effectId(idempotencyKey: string): string {

@@ -11,7 +11,7 @@
  * ```
  */
 import type { Logger } from 'pino';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { Metrics } from '../telemetry/index.js';
 import { AgsError, AgsLoginError, loginHint } from './errors.js';
 import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
 import type { CallResult, HttpCallerOptions, JsonText } from './http-caller.js';
@@ -65,6 +65,14 @@ export interface LoginInfo {
   readonly expiresInSeconds: number;
   readonly namespace?: string;
 }
+
+/**
+ * What an action may do with AGS: every operation of {@link AgsClient}
+ * (`request`, `send`, the typed operations, the shared `http` retry loop),
+ * without its credentials (`login()`, `token()`) or its lifecycle (`close()`).
+ * Actions, built-in and custom, receive this (`ActionContext.ags`).
+ */
+export type AgsApi = Omit<AgsClient, 'login' | 'token' | 'close'>;
 
 export class AgsClient {
   readonly baseUrl: string;

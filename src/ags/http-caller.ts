@@ -6,9 +6,9 @@
  * and turns the final failure into an {@link AgsError}.
  */
 import type { Logger } from 'pino';
-import type { Metrics } from '../telemetry/metrics.js';
-import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
-import { redactUrl } from '../telemetry/redact.js';
+import type { Metrics } from '../telemetry/index.js';
+import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/index.js';
+import { redactUrl } from '../telemetry/index.js';
 import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';

@@ -4,12 +4,12 @@
  * into the ledger document the server would have stored.
  */
 import { LineCounter, parseDocument } from 'yaml';
-import { parseInstant } from '../rules/instant.js';
-import { firingKey } from '../rules/stateful.js';
-import { didYouMean } from '../rules/suggest.js';
-import type { Catalog } from '../events/types.js';
-import { HISTORY_DATA, Ledger } from '../state/ledger.js';
-import type { StateDocument } from '../store/state-store.js';
+import { parseInstant } from '../time/index.js';
+import { firingKey } from '../rules/index.js';
+import { didYouMean } from '../text/index.js';
+import type { Catalog } from '../events/index.js';
+import { HISTORY_DATA, Ledger } from '../state/index.js';
+import type { StateDocument } from '../store/index.js';
 import { UnknownEventError } from './errors.js';
 import { resolveEvent } from './workbench.js';
 

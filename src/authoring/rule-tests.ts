@@ -7,17 +7,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, isMap, parse as parseYaml, parseDocument } from 'yaml';
 import type { Document, Tags } from 'yaml';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
-import { parseInstant } from '../rules/instant.js';
-import { didYouMean } from '../rules/suggest.js';
-import type { RuleSet } from '../rules/rule-set.js';
-import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
-import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocuments } from '../state/evaluate.js';
-import type { FactValue } from '../rules/rule-set.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
+import { parseInstant } from '../time/index.js';
+import { didYouMean } from '../text/index.js';
+import type { RuleSet } from '../rules/index.js';
+import type { EvaluationResult, RuleOutcome } from '../rules/index.js';
+import { eventKey } from '../delivery/index.js';
+import { evaluateOnDocuments } from '../pipeline/index.js';
+import type { FactValue } from '../rules/index.js';
 import { playerHistory } from './history.js';
-import type { StateDocument } from '../store/state-store.js';
+import type { StateDocument } from '../store/index.js';
 import { diffValues } from './diff.js';
 import { EventDataError, RuleTestFormatError, UnknownEventError } from './errors.js';
 import type { RuleTestProblem } from './errors.js';
@@ -32,7 +32,13 @@ export interface ExpectedAction {
   readonly mode: 'live' | 'shadow';
   /** Exact parameters after normalize; not checked when absent. */
   readonly params?: Record<string, unknown>;
-  /** The requests, in order; in each, only the keys written (method, path, body, query, headers, operation) are checked. */
+  /**
+   * The requests, in order. In each, only the keys written (method, path,
+   * body, query, headers, operation) are checked, and in every object under
+   * them (body, query, headers, nested objects) only the keys written; a
+   * request with `exact: true` compares the objects it writes whole (no key
+   * more, none less).
+   */
   readonly requests?: readonly Record<string, unknown>[];
 }
 
@@ -125,7 +131,7 @@ export const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
 export const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'facts', 'expect'];
 export const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
 export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
-export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
+export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers', 'exact'];
 
 /**
  * The rule names of a rules file, and whether a rule counts under a key, read
@@ -290,6 +296,10 @@ class Loader {
             return;
           }
           this.unknownKeys(r, REQUEST_KEYS, [...path, 'requests', i], 'a request');
+          if (r.exact !== undefined && typeof r.exact !== 'boolean') {
+            this.report([...path, 'requests', i, 'exact'], 'exact must be true (compare the objects written whole) or false (only the keys written, the default)');
+            ok = false;
+          }
           requests!.push(r);
         });
       }
@@ -461,6 +471,22 @@ export interface CaseResult {
   readonly steps: readonly PlannedStep[];
 }
 
+/**
+ * `actual` cut to the shape of `expected`: in every object, only the keys
+ * `expected` writes (recursively, arrays by index); anything else as is.
+ */
+function keysWritten(expected: unknown, actual: unknown): unknown {
+  if (isObject(expected) && isObject(actual)) return Object.fromEntries(Object.keys(expected).map((k) => [k, keysWritten(expected[k], actual[k])]));
+  if (Array.isArray(expected) && Array.isArray(actual)) return actual.map((v: unknown, i) => (i < expected.length ? keysWritten(expected[i], v) : v));
+  return actual;
+}
+
+/** The planned request as compared with `want`: its keys written; their objects cut to the keys written unless `exact: true`. */
+function comparedRequest(want: Record<string, unknown>, got: Record<string, unknown>): Record<string, unknown> {
+  const exact = want.exact === true;
+  return Object.fromEntries(Object.keys(want).filter((k) => k !== 'exact').map((k) => [k, exact ? got[k] : keysWritten(want[k], got[k])]));
+}
+
 function actualAction(step: PlannedStep, expected: ExpectedAction | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { rule: step.rule, action: step.action, mode: step.mode };
   if (step.error !== undefined) {
@@ -472,14 +498,15 @@ function actualAction(step: PlannedStep, expected: ExpectedAction | undefined): 
     out.requests = (step.requests ?? []).map((r, i) => {
       const want = expected.requests![i];
       if (!want) return r;
-      return Object.fromEntries(Object.keys(want).map((k) => [k, (r as unknown as Record<string, unknown>)[k]]));
+      return comparedRequest(want, r as unknown as Record<string, unknown>);
     });
   }
   return out;
 }
 
 function expectedAction(a: ExpectedAction): Record<string, unknown> {
-  return { rule: a.rule, action: a.action, mode: a.mode, ...(a.params !== undefined ? { params: a.params } : {}), ...(a.requests !== undefined ? { requests: a.requests } : {}) };
+  const requests = a.requests?.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'exact')));
+  return { rule: a.rule, action: a.action, mode: a.mode, ...(a.params !== undefined ? { params: a.params } : {}), ...(requests !== undefined ? { requests } : {}) };
 }
 
 function setDiff(what: string, expected: readonly string[], actual: readonly string[]): string[] {

@@ -4,18 +4,18 @@
  * evaluate, and plan each action exactly as the executor would (normalize,
  * then plan) without sending anything.
  */
-import { FACT_OPERATIONS } from '../ags/facts.js';
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { pino } from 'pino';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { PlannedRequest } from '../actions/types.js';
-import { eventKey, idempotencyKey } from '../delivery/event-key.js';
-import { fillDefaults } from '../events/samples.js';
-import { EventEncodeError } from '../events/types.js';
-import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
-import { loadRules } from '../rules/load.js';
-import type { RulesLoadResult } from '../rules/load.js';
-import type { PlannedAction } from '../rules/types.js';
-import { redactText, redactValue } from '../telemetry/redact.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { PlannedRequest } from '../actions/index.js';
+import { eventKey, idempotencyKey } from '../delivery/index.js';
+import { fillDefaults } from '../events/index.js';
+import { EventEncodeError } from '../events/index.js';
+import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
+import { loadRules } from '../rules/index.js';
+import type { RulesLoadResult } from '../rules/index.js';
+import type { PlannedAction } from '../rules/index.js';
+import { redactText, redactValue } from '../telemetry/index.js';
 import { EventDataError, UnknownEventError } from './errors.js';
 
 /** How missing fields of partial event data are filled. */

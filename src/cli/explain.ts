@@ -9,27 +9,26 @@
  * their instants, as in rule tests) or empty; counts, streaks and limits show
  * the values the decision used.
  */
-import { FACT_OPERATIONS } from '../ags/facts.js';
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { resolve } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { PlannedRequest } from '../actions/types.js';
-import { readEventData } from '../authoring/data.js';
-import { EventDataError, UnknownEventError } from '../authoring/errors.js';
-import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
-import type { PlannedStep } from '../authoring/workbench.js';
-import { renderConditionTrace, traceCondition } from '../rules/explain.js';
-import type { ConditionTrace } from '../rules/explain.js';
-import type { FiringState } from '../state/firing.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { PlannedRequest } from '../actions/index.js';
+import { readEventData } from '../authoring/index.js';
+import { EventDataError, UnknownEventError } from '../authoring/index.js';
+import { buildEvent, planSteps, resolveEvent } from '../authoring/index.js';
+import type { PlannedStep } from '../authoring/index.js';
+import { renderConditionTrace, traceCondition } from '../rules/index.js';
+import type { ConditionTrace } from '../rules/index.js';
+import type { FiringState } from '../state/index.js';
 import { readFile } from 'node:fs/promises';
-import { historyFile } from '../authoring/history.js';
-import { factFixtures } from '../authoring/rule-tests.js';
-import { parseWindow, periodRange } from '../state/windows.js';
-import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocuments } from '../state/evaluate.js';
-import type { StateDocument } from '../store/state-store.js';
-import { formatProblems } from '../rules/format.js';
-import { parseInstant } from '../rules/instant.js';
-import { loadRules } from '../rules/load.js';
+import { factFixtures, historyFile } from '../authoring/index.js';
+import { parseWindow, periodRange } from '../state/index.js';
+import { eventKey } from '../delivery/index.js';
+import { evaluateOnDocuments } from '../pipeline/index.js';
+import type { StateDocument } from '../store/index.js';
+import { formatProblems } from '../rules/index.js';
+import { parseInstant } from '../time/index.js';
+import { loadRules } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
 import type { AuthoringDefaults } from './test.js';

@@ -37,7 +37,7 @@ function defaults() {
 
 /** The built-in actions and the custom ones of ACTIONS_DIR, as the server has them. */
 async function registry(actionsDir = defaults().actionsDir) {
-  return (await import('../actions/custom.js')).createAppRegistry(actionsDir);
+  return (await import('../actions/index.js')).createAppRegistry(actionsDir);
 }
 
 const commands: Record<string, Command> = {

@@ -1,10 +1,10 @@
 /** What the commands share: their I/O, flag parsing, loading the catalog, one gRPC call. */
 import { Writable } from 'node:stream';
-import { redactText } from '../telemetry/redact.js';
+import { redactText } from '../telemetry/index.js';
 import type * as grpc from '@grpc/grpc-js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
-import type { Catalog } from '../events/types.js';
+import { loadCatalog } from '../events/index.js';
+import { CatalogLoadError } from '../events/index.js';
+import type { Catalog } from '../events/index.js';
 
 /** Where a command writes: injected so tests can capture it. */
 export interface CommandIO {

@@ -11,13 +11,13 @@
  * replayed OK is removed from it; a failed one stays.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadCatalog } from '../events/catalog.js';
-import type { Catalog } from '../events/types.js';
+import { loadCatalog } from '../events/index.js';
+import type { Catalog } from '../events/index.js';
 import type { Config } from '../config.js';
 import { openDeadLetterSource } from './dead-letter-source.js';
-import type { DeadLetterRecord } from '../delivery/dead-letters.js';
+import type { DeadLetterRecord } from '../delivery/index.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
-import { REPLAY_HEADER } from '../delivery/executor.js';
+import { REPLAY_HEADER } from '../delivery/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, unaryCall } from './io.js';
 

@@ -4,9 +4,9 @@
  * `samples --list`: every loaded event, one per line: event name, full
  * service name, method path (what the sidecar calls), in aligned columns.
  */
-import { loadCatalog } from '../events/catalog.js';
-import { sampleEvent, withFreshId } from '../events/samples.js';
-import { CatalogLoadError } from '../events/types.js';
+import { loadCatalog } from '../events/index.js';
+import { sampleEvent, withFreshId } from '../events/index.js';
+import { CatalogLoadError } from '../events/index.js';
 import { UsageError, parseArgs } from './io.js';
 
 export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample of the event as JSON

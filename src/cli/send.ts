@@ -7,10 +7,10 @@
  * other status, 2 on a usage or input error.
  */
 import * as grpc from '@grpc/grpc-js';
-import { readEventData } from '../authoring/data.js';
-import { EventDataError, UnknownEventError } from '../authoring/errors.js';
-import { buildEvent, resolveEvent } from '../authoring/workbench.js';
-import { withFreshId } from '../events/samples.js';
+import { readEventData } from '../authoring/index.js';
+import { EventDataError, UnknownEventError } from '../authoring/index.js';
+import { buildEvent, resolveEvent } from '../authoring/index.js';
+import { withFreshId } from '../events/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';
 import type { AuthoringDefaults } from './test.js';

@@ -3,18 +3,18 @@
  * checks a rules file against the loaded events and the registered actions.
  * Exit 0 valid, 1 invalid, 2 usage error.
  */
-import { FACT_OPERATIONS } from '../ags/facts.js';
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { ActionRegistry } from '../actions/registry.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
 import { parseEnvFile } from '../config.js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
-import { formatProblems } from '../rules/format.js';
-import type { ProblemFormat } from '../rules/format.js';
-import { loadRules } from '../rules/load.js';
-import type { RuleProblem } from '../rules/types.js';
+import { loadCatalog } from '../events/index.js';
+import { CatalogLoadError } from '../events/index.js';
+import { formatProblems } from '../rules/index.js';
+import type { ProblemFormat } from '../rules/index.js';
+import { loadRules } from '../rules/index.js';
+import type { RuleProblem } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs } from './io.js';
 

@@ -30,20 +30,20 @@
  * Shadow rules and dry runs: params normalized and requests planned, logged
  * and counted (`shadow` / `planned`), never executed, no claims.
  */
-import { redactText } from '../telemetry/redact.js';
+import { redactText } from '../telemetry/index.js';
 import type { Logger } from 'pino';
-import type { ActionContext, ActionDefinition, PlannedRequest } from '../actions/types.js';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { AgsClient } from '../ags/client.js';
-import type { DecodedEvent, EventService } from '../events/types.js';
-import type { PlannedAction } from '../rules/types.js';
-import type { EventOutcome } from '../server/types.js';
-import type { ActionOutcome, Metrics } from '../telemetry/metrics.js';
+import type { ActionContext, ActionDefinition, PlannedRequest } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { AgsClient } from '../ags/index.js';
+import type { DecodedEvent, EventService } from '../events/index.js';
+import type { PlannedAction } from '../rules/index.js';
+import type { EventOutcome } from '../contract/index.js';
+import type { ActionOutcome, Metrics } from '../telemetry/index.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
-import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
-import { StateStoreUnavailableError, partitionId } from '../store/state-store.js';
-import type { StateStore } from '../store/state-store.js';
+import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/index.js';
+import { StateStoreUnavailableError, partitionId } from '../store/index.js';
+import type { StateStore } from '../store/index.js';
 import { ActionLedger } from './action-ledger.js';
 import { ledgerPartition } from './ledger-partition.js';
 import type { DoneState } from './action-ledger.js';

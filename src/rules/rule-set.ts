@@ -3,20 +3,20 @@
  * service they listen on, conditions and parameters compiled to closures.
  * `evaluate` is the per-event hot path: it touches only the event's own rules.
  */
-import type { DecodedEvent } from '../events/types.js';
+import type { DecodedEvent } from '../events/index.js';
 import { ActionParamsInvalidError, ForEachListError, StateKeyUnresolvedError } from './errors.js';
 import { forEachItemKey } from './action-key.js';
 import { Tracer, truthy } from './evaluator.js';
 import { conditionOf } from './explain.js';
 import type { ConditionTrace } from './explain.js';
 import type { EvaluationResult, KeyedFiring, PlannedAction, RuleOutcome } from './types.js';
-import type { CompiledLogic, RulesLogic } from './logic.js';
+import type { CompiledLogic, LogicRun } from './logic.js';
 import type { CompiledValue } from './template.js';
-import { decideFiring } from '../state/firing.js';
-import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/firing.js';
-import { horizonOf } from '../state/ledger.js';
-import type { StateNeeds, StreakSpec } from '../state/ledger.js';
-import { streakKey } from '../state/ledger.js';
+import { decideFiring } from '../state/index.js';
+import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/index.js';
+import { horizonOf } from '../state/index.js';
+import type { StateNeeds, StreakSpec } from '../state/index.js';
+import { streakKey } from '../state/index.js';
 import { MAX_KEY_CHARS, firingKey } from './stateful.js';
 import type { CounterUse, StateKeySpec, StateUses } from './stateful.js';
 import { readPath, textOf } from './template.js';
@@ -213,7 +213,6 @@ export class RuleSet {
   /** SHA-256 of the file content this set was compiled from. */
   readonly hash: string;
   readonly #byService: ReadonlyMap<string, readonly CompiledRule[]>;
-  readonly #logic: RulesLogic;
   /** What players' ledgers must keep for these rules. */
   readonly stateNeeds: StateNeeds;
   /** Services whose events read or write a ledger: a stateful rule listens on them, or their events are counted. */
@@ -223,11 +222,10 @@ export class RuleSet {
   /** Service full name -> its counters, for counted events. */
   readonly #counted: ReadonlyMap<string, readonly Counter[]>;
 
-  constructor(rules: readonly CompiledRule[], logic: RulesLogic, hash: string) {
+  constructor(rules: readonly CompiledRule[], hash: string) {
     this.rules = Object.freeze([...rules]);
     this.ruleCount = rules.length;
     this.hash = hash;
-    this.#logic = logic;
     const byService = new Map<string, CompiledRule[]>();
     for (const r of rules) {
       if (!r.enabled) continue;
@@ -287,7 +285,7 @@ export class RuleSet {
     const unresolved = new Map<string, string>();
     for (const c of this.counters(serviceFullName)) {
       if (!c.by) continue;
-      const key = stateKeyOf(c.by, event);
+      const key = stateKeyOf(c.by, event, { nowMs: Date.now() });
       if (!key.ok) {
         unresolved.set(c.track, `"by" ${key.problem} (not counted)`);
         continue;
@@ -306,7 +304,7 @@ export class RuleSet {
       if (!rule.facts || (rule.activeFrom !== undefined && now < rule.activeFrom) || (rule.activeUntil !== undefined && now >= rule.activeUntil)) continue;
       for (const f of rule.facts) {
         try {
-          const params = (f.params.constant ? f.params.value : f.params.resolve(event)) as Record<string, unknown>;
+          const params = (f.params.constant ? f.params.value : f.params.resolve(event, { nowMs: now })) as Record<string, unknown>;
           out.push({ rule: rule.name, name: f.name, operation: f.operation, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, textOf(v)])) });
         } catch (err) {
           out.push({ rule: rule.name, name: f.name, operation: f.operation, params: {}, problem: err instanceof Error ? err.message : String(err) });
@@ -321,17 +319,12 @@ export class RuleSet {
     const rules = this.#byService.get(serviceFullName);
     if (!rules) return { outcomes: [], plan: [] };
     const now = opts?.now ? opts.now.getTime() : Date.now();
-    this.#logic.nowMs = now;
-    const state = opts?.state;
-    this.#logic.state = state;
-    try {
-      return this.#evaluate(rules, event, now, state, opts?.trace === true, opts?.facts);
-    } finally {
-      this.#logic.state = undefined;
-    }
+    return this.#evaluate(rules, event, now, opts?.state, opts?.trace === true, opts?.facts);
   }
 
   #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean, facts: EvaluateOptions['facts']): EvaluationResult {
+    // the per-evaluation inputs of every compiled expression (one object per event; a traced rule gets its own with its tracer)
+    const run: LogicRun = state ? { nowMs: now, state } : { nowMs: now };
     const outcomes: RuleOutcome[] = [];
     const plan: PlannedAction[] = [];
     const keyed: KeyedFiring[] = [];
@@ -346,7 +339,7 @@ export class RuleSet {
           const tracer = trace ? new Tracer() : undefined;
           let value: unknown;
           try {
-            value = rule.when(rule.facts ? withFacts(rule, event, facts) : event, { nowMs: now, tracer });
+            value = rule.when(rule.facts ? withFacts(rule, event, facts) : event, tracer ? { ...run, tracer } : run);
           } finally {
             if (tracer?.root) condition = conditionOf(tracer.root);
           }
@@ -362,7 +355,7 @@ export class RuleSet {
         for (const a of rule.actions) {
           const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
           if (!a.forEach) {
-            const p = planAction(a, base, event);
+            const p = planAction(a, base, event, run);
             if (p.failure) failed ??= `do[${a.index}] ${a.action}: ${p.failure.message}`;
             planned.push(p);
             continue;
@@ -373,7 +366,7 @@ export class RuleSet {
             continue;
           }
           for (const item of items) {
-            const p = planAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item });
+            const p = planAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item }, run);
             if (p.failure) failed ??= `do[${a.index}] ${a.action} (${a.forEach.as} ${JSON.stringify(item)}): ${p.failure.message}`;
             planned.push(p);
           }
@@ -386,9 +379,9 @@ export class RuleSet {
         }
         let firing: FiringState | undefined;
         if (rule.stateKey) {
-          // decided on the key's own record after this evaluation (src/state/evaluate.ts)
+          // decided on the key's own record after this evaluation (src/pipeline/evaluate.ts)
           if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
-          const key = stateKeyOf(rule.stateKey, event);
+          const key = stateKeyOf(rule.stateKey, event, run);
           if (key.ok) keyed.push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
           else {
             // uncounted, no action of the rule may run (not even those whose parameters resolved)
@@ -428,10 +421,10 @@ function withFacts(rule: CompiledRule, event: DecodedEvent, facts: EvaluateOptio
 }
 
 /** One action planned on `data` (the event, or the event and a forEach item): its resolved params, or its failure. */
-function planAction(a: CompiledAction, base: Omit<PlannedAction, 'params'>, data: unknown): PlannedAction {
+function planAction(a: CompiledAction, base: Omit<PlannedAction, 'params'>, data: unknown, run: LogicRun): PlannedAction {
   if (a.params.constant) return { ...base, params: a.params.value as Record<string, unknown> };
   try {
-    const params = a.params.resolve(data) as Record<string, unknown>;
+    const params = a.params.resolve(data, run) as Record<string, unknown>;
     const problem = a.check?.(params);
     if (problem === undefined) return { ...base, params };
     return { ...base, params: {}, failure: new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`) };
@@ -460,7 +453,7 @@ function forEachItems(rule: string, spec: ForEachSpec, event: DecodedEvent): unk
 }
 
 /** The key's value for this event: a non-empty text, or why not. */
-export function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {
+export function stateKeyOf(spec: StateKeySpec, event: DecodedEvent, run: LogicRun): { ok: true; value: string } | { ok: false; problem: string } {
   // every field read must hold a value: `party-${...}` with no party is not the key "party-"
   for (const f of spec.fields) {
     const fv = readPath(event, f.path);
@@ -469,7 +462,7 @@ export function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true;
   }
   let v: unknown;
   try {
-    v = spec.value.constant ? spec.value.value : spec.value.resolve(event);
+    v = spec.value.constant ? spec.value.value : spec.value.resolve(event, run);
   } catch (err) {
     return { ok: false, problem: `key ${spec.text}: ${err instanceof Error ? err.message : String(err)}` };
   }

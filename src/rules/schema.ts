@@ -7,8 +7,8 @@
  * checked against the action's own schema once resolved (at load when
  * constant, per event otherwise).
  */
-import type { ActionRegistry } from '../actions/registry.js';
-import type { JsonSchema } from '../actions/types.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { JsonSchema } from '../actions/index.js';
 import { CUSTOM_OPERATORS } from './logic.js';
 
 /** Upper bound on rules in one file (the schema's `maxItems`). */

@@ -1,15 +1,12 @@
 /**
  * The stateful JSON Logic operators `count`, `streak` and `fired`: they read
- * the player's ledger that `RuleSet.evaluate` hands to the dialect for one
- * event (see src/state). Without it (a stateless evaluation) they fail the
+ * the player's ledger that `RuleSet.evaluate` passes to each run of a
+ * compiled expression for one event (`LogicRun.state`, see src/state). Without it (a stateless evaluation) they fail the
  * rule rather than answer 0: a decision is never made without the state.
  */
-import type { Operator } from './evaluator.js';
-import type { RuleState } from '../state/firing.js';
-import type { Ledger, StreakSpec } from '../state/ledger.js';
-import { counterTrack } from '../state/ledger.js';
-import { parseWindow } from '../state/windows.js';
-import type { Window } from '../state/windows.js';
+import type { EvalState, Operator } from './evaluator.js';
+import type { Ledger, RuleState, StreakSpec, Window } from '../state/index.js';
+import { counterTrack, parseWindow } from '../state/index.js';
 import { LogicOperatorError } from './errors.js';
 
 /** The stateful operators, with a one-line description each (schema hovers, docs). */
@@ -18,11 +15,6 @@ export const STATE_OPERATORS: Readonly<Record<string, string>> = {
   streak: '{"streak": [event, "day" | "week", timeZone?, resetAt?]} or {"streak": {of, per, timeZone?, resetAt?, where?, by?}} -> consecutive days (or ISO weeks) with at least one such event, up to the current one (still alive while the current period has none yet).',
   fired: '{"fired": [rule, window, timeZone?, resetAt?]} or {"fired": {of, within, timeZone?, resetAt?}} -> how many times that rule fired for this player in the window (a firing: matched and its actions planned).',
 };
-
-/** Where the operators find the evaluation's state (the dialect instance). */
-export interface StateHost {
-  state: RuleState | undefined;
-}
 
 const windows = new Map<string, Window>();
 
@@ -50,8 +42,8 @@ export function streakSpecOf(unit: unknown, timeZone: unknown, resetAt: unknown)
   return { unit, timeZone: w.timeZone, resetMinutes: w.resetMinutes };
 }
 
-function stateOf(host: StateHost, operator: string): RuleState {
-  const s = host.state;
+function stateOf(st: EvalState, operator: string): RuleState {
+  const s = st.state;
   if (!s) throw new LogicOperatorError(operator, "needs the player's history, which this evaluation does not have");
   return s;
 }
@@ -89,17 +81,17 @@ function formOf(operator: string, form: Record<string, unknown>): ObjectForm {
 function counterOf(s: RuleState, operator: string, f: ObjectForm): { ledger: Ledger; now: number } {
   if (!f.keyed) return s;
   const c = s.counters?.get(f.name);
-  if (!c) throw new LogicOperatorError(operator, "needs the record of its \"by\" key, which this evaluation does not have");
+  if (!c) throw new LogicOperatorError(operator, 'needs the record of its "by" key, which this evaluation does not have');
   if ('problem' in c) throw new LogicOperatorError(operator, c.problem);
   return c;
 }
 
-/** `count`, `streak` and `fired` as operators of the rules dialect; they read `host.state` at each call. */
-export function stateOperators(host: StateHost): Record<string, Operator> {
+/** `count`, `streak` and `fired` as operators of the rules dialect; they read the evaluation's `state` at each call. */
+export function stateOperators(): Record<string, Operator> {
   return {
     count: {
-      fn: ([name, spec, tz, reset]) => {
-        const s = stateOf(host, 'count');
+      fn: ([name, spec, tz, reset], _data, st) => {
+        const s = stateOf(st, 'count');
         if (isObject(name)) {
           const f = formOf('count', name);
           const c = counterOf(s, 'count', f);
@@ -109,8 +101,8 @@ export function stateOperators(host: StateHost): Record<string, Operator> {
       },
     },
     streak: {
-      fn: ([name, unit, tz, reset]) => {
-        const s = stateOf(host, 'streak');
+      fn: ([name, unit, tz, reset], _data, st) => {
+        const s = stateOf(st, 'streak');
         if (isObject(name)) {
           const f = formOf('streak', name);
           const c = counterOf(s, 'streak', f);
@@ -120,8 +112,8 @@ export function stateOperators(host: StateHost): Record<string, Operator> {
       },
     },
     fired: {
-      fn: ([rule, spec, tz, reset]) => {
-        const s = stateOf(host, 'fired');
+      fn: ([rule, spec, tz, reset], _data, st) => {
+        const s = stateOf(st, 'fired');
         if (isObject(rule)) {
           const f = formOf('fired', rule);
           return s.ledger.fired(f.name, f.window!, s.now, s.tag);

@@ -4,11 +4,11 @@
  * zones, reset hours, events that exist, rules that exist) with line, column
  * and a fix, and compiled into what `RuleSet` needs per rule.
  */
-import type { Catalog } from '../events/types.js';
-import type { CooldownSpec, LimitSpec } from '../state/firing.js';
-import type { StreakSpec } from '../state/ledger.js';
-import { WindowSpecError, parseWindow } from '../state/windows.js';
-import type { Window } from '../state/windows.js';
+import type { Catalog } from '../events/index.js';
+import type { CooldownSpec, LimitSpec } from '../state/index.js';
+import type { StreakSpec } from '../state/index.js';
+import { WindowSpecError, parseWindow } from '../state/index.js';
+import type { Window } from '../state/index.js';
 import type { PathSegment } from './source.js';
 import type { Type } from 'protobufjs';
 import { kindAt } from './action-params.js';
@@ -16,9 +16,9 @@ import { parseTemplate } from './template.js';
 import type { CompiledValue } from './template.js';
 import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
-import { MAX_COUNTED_LIMIT, MAX_LIMIT, counterTrack } from '../state/ledger.js';
+import { didYouMean } from '../text/index.js';
+import { MAX_COUNTED_LIMIT, MAX_LIMIT, counterTrack } from '../state/index.js';
 import type { CompiledLogic } from './logic.js';
-import { didYouMean } from './suggest.js';
 import { unknownEventFix } from './hints.js';
 
 /**

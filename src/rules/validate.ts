@@ -11,16 +11,16 @@ import { createHash } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Type } from 'protobufjs';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { ActionDefinition, JsonSchema } from '../actions/types.js';
-import type { Catalog, EventService } from '../events/types.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { ActionDefinition, JsonSchema } from '../actions/index.js';
+import type { Catalog, EventService } from '../events/index.js';
 import { checkActionParams, kindAt, loadContext, splitParams, userIdFix } from './action-params.js';
 import { LogicOperatorError } from './errors.js';
 import { inexactIntegers } from './exact-numbers.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
 import type { CompiledLogic } from './logic.js';
 import { climbOutsideIterator, conditionArguments, notACondition, timeLiteralProblems } from './condition-checks.js';
-import { parseInstant } from './instant.js';
+import { parseInstant } from '../time/index.js';
 import { checkPath, fieldsByJsonName } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import { DEFAULT_FOR_EACH_MAX } from './rule-set.js';
@@ -29,7 +29,7 @@ import { buildRulesSchema } from './schema.js';
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../text/index.js';
 import { URL_TEMPLATE, compileUrlTemplate } from './url-template.js';
 import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
@@ -241,7 +241,7 @@ class Compiler {
     this.problems.sort((a, b) => a.line - b.line || a.column - b.column);
     if (this.problems.length > 0) return { ok: false, problems: this.problems, warnings: this.warnings };
     const hash = createHash('sha256').update(this.text).digest('hex');
-    return { ok: true, rules: new RuleSet(compiled, this.logic, hash), warnings: this.warnings };
+    return { ok: true, rules: new RuleSet(compiled, hash), warnings: this.warnings };
   }
 
   // ---------------------------------------------------------------- schema

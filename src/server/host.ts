@@ -7,18 +7,18 @@
  * needs no re-registration. Methods of services that are loaded but not served
  * answer UNIMPLEMENTED (the Extend sidecar then disables them).
  */
-import { redactText } from '../telemetry/redact.js';
+import { redactText } from '../telemetry/index.js';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
-import { EventDecodeError } from '../events/types.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
+import { EventDecodeError } from '../events/index.js';
+import type { Logger } from '../telemetry/index.js';
+import type { Metrics } from '../telemetry/index.js';
 import { DescriptorPool } from './descriptors.js';
 import { HealthStatus } from './health.js';
 import { HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA, loadInfraRoot } from './infra-protos.js';
 import { addReflection } from './reflection.js';
-import type { EventHandler, EventOutcome } from './types.js';
+import type { EventHandler, EventOutcome } from '../contract/index.js';
 
 /** A zero-length buffer is a valid encoded `google.protobuf.Empty`. */
 const EMPTY = Buffer.alloc(0);

@@ -22,7 +22,7 @@
  *   `[first, last]` period indexes (a long streak costs one pair).
  */
 import { createHash } from 'node:crypto';
-import type { StateDocument } from '../store/state-store.js';
+import type { StateDocument } from '../store/index.js';
 import { periodIndex, windowHorizonMs, windowRange } from './windows.js';
 import type { CalendarUnit, Window } from './windows.js';
 

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
-import { evaluateWithState, keyPartition, partitionOf } from '../../src/state/evaluate.js';
+import { evaluateWithState, keyPartition, partitionOf } from '../../src/pipeline/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { LOGIN, fixtureCatalog, loginEvent, testRegistry } from '../rules/support/fixtures.js';
 

@@ -15,7 +15,7 @@ import type { Catalog } from '../../src/events/types.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import type { RuleProblem } from '../../src/rules/types.js';
-import { evaluateWithState, keyPartition, partitionOf } from '../../src/state/evaluate.js';
+import { evaluateWithState, keyPartition, partitionOf } from '../../src/pipeline/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';

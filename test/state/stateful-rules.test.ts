@@ -10,7 +10,7 @@ import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import type { RuleProblem } from '../../src/rules/types.js';
-import { evaluateOnDocument, evaluateWithState, partitionOf } from '../../src/state/evaluate.js';
+import { evaluateOnDocument, evaluateWithState, partitionOf } from '../../src/pipeline/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { Change, Partition, StateDocument, StateStore } from '../../src/store/state-store.js';
 import { LOGIN, MATCH, fixtureCatalog, loginEvent, testRegistry } from '../rules/support/fixtures.js';

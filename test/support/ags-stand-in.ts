@@ -43,6 +43,7 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as answers from './ags-answers.js';
+import { waitFor } from './wait.js';
 import { recordRoutes } from './ags-stand-in-records.js';
 import type { CloudSaveStandIn, WalletTransaction } from './ags-stand-in-records.js';
 
@@ -152,7 +153,7 @@ export interface AgsStandIn {
   addItem(item: StandInItem): void;
   /** Forget requests, violations, fulfillments, queues and faults (tokens stay valid). */
   reset(): void;
-  /** Poll until `predicate` holds (default timeout 10 s). */
+  /** Poll until `predicate` holds (test/support/wait.ts: default timeout 30 s). */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -720,12 +721,8 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       queues = [];
       faultRate = 0;
     },
-    waitFor: async (predicate, timeoutMs = 10_000) => {
-      const until = Date.now() + timeoutMs;
-      while (!predicate()) {
-        if (Date.now() > until) throw new Error('ags stand-in: condition not met in time');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    waitFor: async (predicate, timeoutMs) => {
+      await waitFor('a condition on the AGS stand-in', predicate, timeoutMs);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -8,23 +8,22 @@
  * counter increments (no child logger, no abort signals, no executor) and is
  * answered synchronously; spans are created only when tracing is on.
  */
-import { redactText } from './telemetry/redact.js';
-import type { Logger } from './telemetry/logger.js';
-import type { Metrics } from './telemetry/metrics.js';
-import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from './telemetry/tracing.js';
-import type { Span } from './telemetry/tracing.js';
-import type { DecodedEvent, EventService } from './events/types.js';
-import type { RuleSet } from './rules/index.js';
-import type { EvaluateOptions, FactRequest, FactValue } from './rules/rule-set.js';
-import type { DeliveryReport, Executor } from './delivery/executor.js';
-import { REPLAY_HEADER } from './delivery/executor.js';
-import type { EventOutcome } from './server/types.js';
-import { maskPersonalFields } from './telemetry/mask.js';
-import type { EvaluationResult } from './rules/index.js';
-import { eventKey } from './delivery/event-key.js';
-import { evaluateWithState, partitionOf } from './state/evaluate.js';
-import type { StateStore } from './store/state-store.js';
-import { StateStoreUnavailableError } from './store/state-store.js';
+import { redactText } from '../telemetry/index.js';
+import type { Logger } from '../telemetry/index.js';
+import type { Metrics } from '../telemetry/index.js';
+import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from '../telemetry/index.js';
+import type { Span } from '../telemetry/index.js';
+import type { DecodedEvent, EventService } from '../events/index.js';
+import type { EvaluateOptions, FactRequest, FactValue, RuleSet } from '../rules/index.js';
+import type { DeliveryReport, Executor } from '../delivery/index.js';
+import { REPLAY_HEADER } from '../delivery/index.js';
+import type { EventCall, EventOutcome } from '../contract/index.js';
+import { maskPersonalFields } from '../telemetry/index.js';
+import type { EvaluationResult } from '../rules/index.js';
+import { eventKey } from '../delivery/index.js';
+import { evaluateWithState, partitionOf } from './evaluate.js';
+import type { StateStore } from '../store/index.js';
+import { StateStoreUnavailableError } from '../store/index.js';
 
 export interface EventHandlerOptions {
   /** The rules in force (read per event, so a reload applies to the next event). */
@@ -53,13 +52,6 @@ export interface EventHandlerOptions {
    * Absent: a rule reading facts ends in `error`.
    */
   readonly fetchFacts?: (requests: readonly FactRequest[], event: DecodedEvent, signal?: AbortSignal) => Promise<ReadonlyMap<string, Readonly<Record<string, FactValue>>>>;
-}
-
-export interface EventCall {
-  readonly signal?: AbortSignal;
-  readonly metadata?: Record<string, unknown>;
-  /** The encoded event as received: the idempotency key of an event without an `id`. */
-  readonly bytes?: Uint8Array;
 }
 
 const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };

@@ -19,15 +19,15 @@
  * one party are serialised on the party's record. The two steps need no
  * common atomicity: each is idempotent per event key on its own record.
  */
-import type { DecodedEvent } from '../events/types.js';
-import type { Counter, EvaluateOptions, RuleSet } from '../rules/rule-set.js';
-import { truthy } from '../rules/evaluator.js';
-import type { EvaluationResult, KeyedFiring, RuleOutcome } from '../rules/types.js';
-import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../store/state-store.js';
-import { documentKey } from '../store/state-store.js';
-import { decideFiring } from './firing.js';
-import type { FiringState, KeyedCounter } from './firing.js';
-import { HISTORY_DATA, Ledger, eventTag } from './ledger.js';
+import type { DecodedEvent } from '../events/index.js';
+import type { Counter, EvaluateOptions, RuleSet } from '../rules/index.js';
+import { truthy } from '../rules/index.js';
+import type { EvaluationResult, KeyedFiring, RuleOutcome } from '../rules/index.js';
+import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../store/index.js';
+import { documentKey } from '../store/index.js';
+import { decideFiring } from '../state/index.js';
+import type { FiringState, KeyedCounter } from '../state/index.js';
+import { HISTORY_DATA, Ledger, eventTag } from '../state/index.js';
 
 /** Default retention of event keys in a ledger: 7 days (the idempotency retention). */
 export const DEFAULT_STATE_RETENTION_MS = 7 * 24 * 3_600_000;
