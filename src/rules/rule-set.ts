@@ -4,7 +4,7 @@
  * `evaluate` is the per-event hot path: it touches only the event's own rules.
  */
 import type { DecodedEvent } from '../events/index.js';
-import { ActionParamsInvalidError, ForEachListError, StateKeyUnresolvedError } from './errors.js';
+import { ActionParamsInvalidError, FactLookupError, ForEachListError, StateKeyUnresolvedError } from './errors.js';
 import { forEachItemKey } from './action-key.js';
 import { Tracer, truthy } from './evaluator.js';
 import { conditionOf } from './explain.js';
@@ -334,6 +334,13 @@ export class RuleSet {
         continue;
       }
       let condition: ConditionTrace | undefined;
+      const lookupFailed = rule.facts ? factFailure(rule, facts) : undefined;
+      if (lookupFailed) {
+        // a fact AGS refused (a 4xx, no player): never read as false; none of the rule's actions run, each carries the reason (a dead letter)
+        outcomes.push({ rule: rule.name, outcome: 'error', error: lookupFailed.message });
+        for (const a of rule.actions) plan.push({ rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: lookupFailed });
+        continue;
+      }
       try {
         if (rule.when) {
           const tracer = trace ? new Tracer() : undefined;
@@ -405,6 +412,16 @@ export class RuleSet {
     }
     return keyed.length > 0 ? { outcomes, plan, keyed } : { outcomes, plan };
   }
+}
+
+/** A permanent failure of one of the rule's facts (AGS refused the lookup), if any. */
+function factFailure(rule: CompiledRule, facts: EvaluateOptions['facts']): FactLookupError | undefined {
+  const mine = facts?.get(rule.name);
+  for (const f of rule.facts ?? []) {
+    const v = mine?.[f.name];
+    if (v && 'error' in v) return new FactLookupError(rule.name, f.name, f.operation, v.error);
+  }
+  return undefined;
 }
 
 /** The event with the rule's facts under `facts` (read by its condition). Throws when one is missing or failed: the rule ends in `error`, never reads false. */

@@ -394,7 +394,7 @@ class Compiler {
     const facts = raw.facts !== undefined ? this.compileFacts(raw.facts, [...base, 'facts'], type) : undefined;
     let when: ((d: unknown) => unknown) | undefined;
     let whenLogic: unknown;
-    this.#factNames = facts ? new Set(facts.map((f) => f.name)) : undefined;
+    this.#factNames = isObject(raw.facts) ? new Set(Object.keys(raw.facts)) : undefined; // declared, even those with problems (no second report)
     if ('when' in raw && raw.when !== undefined) {
       const before = this.problems.length;
       const logicValue = this.substituteEnv(raw.when, [...base, 'when']);
