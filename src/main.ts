@@ -3,6 +3,7 @@
  * plus telemetry, hot reload and graceful shutdown. Configuration comes from
  * the environment (see src/config.ts); the logic lives in the modules.
  */
+import { FACT_OPERATIONS, factFetcher } from './ags/index.js';
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,7 +98,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     throw error;
   }
   const rulesFile = resolve(config.rulesFile);
-  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error' });
+  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error', facts: FACT_OPERATIONS });
   for (const w of loaded.warnings) logger.warn({ problem: w }, formatProblems([w], 'text'));
   if (!loaded.ok) {
     throw new StartupError(`${rulesFile} is invalid:\n${formatProblems(loaded.problems, 'text')}`);
@@ -188,6 +189,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     stateStore,
     namespace: config.ags.namespace,
     stateRetentionMs: config.dedupeRetentionMs,
+    ...(ags ? { fetchFacts: factFetcher((op) => ags.request(op), config.ags.namespace) } : {}),
     ...(config.testClockFile ? { now: testClock(config.testClockFile) } : {}),
   });
   // topics and scheduled tasks to the events rules listen on (`topic:NAME`, `schedule:TASK`)
@@ -218,6 +220,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
         registry,
         env: config.rulesEnv,
         unsetEnv: 'error',
+        facts: FACT_OPERATIONS,
         onReload: (result) => {
           if (!result.ok) {
             metrics.rulesReloads.inc({ result: 'rejected' });

@@ -9,3 +9,5 @@ export { agsPath, ops } from './operations.js';
 export { specEnum, specField, specIntegerRange, specSupportedItemTypes } from './spec.js';
 export type { SpecField } from './spec.js';
 export type { AdminRecord, AgsRequest, BanCreate, CreditRequest, EntitlementGrant, FulfillmentRequest, FulfillmentResult, FulfillmentV3Result, HttpMethod, PagedResult, StatItemUpdate, StatUpdateStrategy, UserExpGrant } from './types.js';
+export { FACT_OPERATIONS, factFetcher } from './facts.js';
+export type { FactLookup, FactOperation, FetchedFact } from './facts.js';

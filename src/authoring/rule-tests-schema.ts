@@ -55,6 +55,7 @@ const entry = (field: 'event' | 'rule', description: string): JsonSchema => ({
     properties: {
       [field]: { type: 'string', description: field === 'event' ? 'The event name.' : 'The rule name.' },
       at: { type: 'string', description: 'When, an ISO 8601 instant (2026-12-01T00:00:00Z).' },
+      ...(field === 'event' ? { data: { type: 'object', description: 'The event as JSON, for the counts whose `where` reads it (an entry without data is `{}` to a `where`).' } } : {}),
     },
   },
 });
@@ -78,6 +79,7 @@ const CASE: Record<string, JsonSchema> = {
   now,
   env,
   history,
+  facts: { type: 'object', description: 'The answers of the AGS lookups the rules read (`facts`), by fact name: facts: { pass: { owned: true } }. A rule reading a fact missing here ends in error.' },
   expect: { type: 'object', description: 'What must happen: matched, actions, errors, suppressed, or nothing: true.' },
 };
 const TOP: Record<string, JsonSchema> = {

@@ -15,6 +15,7 @@ import type { RuleSet } from '../rules/index.js';
 import type { EvaluationResult, RuleOutcome } from '../rules/index.js';
 import { eventKey } from '../delivery/index.js';
 import { evaluateOnDocuments } from '../pipeline/index.js';
+import type { FactValue } from '../rules/index.js';
 import { playerHistory } from './history.js';
 import type { StateDocument } from '../store/index.js';
 import { diffValues } from './diff.js';
@@ -66,6 +67,8 @@ export interface RuleTestCase {
   readonly expect: Expectation;
   /** The players' records before the event (`history:`), by user id, as ledgers in the state store. */
   readonly history: ReadonlyMap<string, StateDocument>;
+  /** The fixtures of the AGS lookups the rules read (`facts:`), by fact name. */
+  readonly facts?: Readonly<Record<string, unknown>>;
 }
 
 export interface RuleTestSuite {
@@ -125,7 +128,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Keys the loader accepts at each level of a rule-test file (the schema of rules.test.yaml is built from them). */
 export const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
-export const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'expect'];
+export const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'facts', 'expect'];
 export const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
 export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
 export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers', 'exact'];
@@ -147,7 +150,8 @@ function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly 
   const names = rules.map((r) => (isObject(r) ? r.name : undefined));
   if (!names.every((n): n is string => typeof n === 'string')) return undefined;
   // a rule counting under limit.key (or a cooldown's key) reads the history of the key's value, not of a player
-  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined)));
+  // and so does a count or streak `by` a key (the record of the key's value: a reported player...)
+  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined) || /"by":/.test(JSON.stringify(r.when) ?? '')));
   const shadow = new Set(rules.filter((r) => isObject(r) && r.mode === 'shadow').map((r) => (r as { name: string }).name));
   return { names: new Set(names), keyed, shadow };
 }
@@ -388,7 +392,7 @@ class Loader {
       }
     }
     if (!name || !service || !expect || !event) return undefined;
-    return { name, line: this.lines.linePos((this.doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0] ?? 0).line, service, event, now, env, expect, history };
+    return { name, line: this.lines.linePos((this.doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0] ?? 0).line, service, event, now, env, expect, history, ...(isObject(raw.facts) ? { facts: raw.facts } : {}) };
   }
 
   load(text: string): RuleTestSuite {
@@ -516,10 +520,23 @@ function setDiff(what: string, expected: readonly string[], actual: readonly str
  * Evaluates the case's event as the server would: with the player's record
  * (the case's `history`, else empty) when its rules are stateful.
  */
+/** The case's `facts:` fixtures as the server would have fetched them: by rule, each fact the rule reads (missing: an error of the rule). */
+export function factFixtures(rules: RuleSet, serviceFullName: string, fixtures: Readonly<Record<string, unknown>> | undefined): Map<string, Record<string, FactValue>> | undefined {
+  const out = new Map<string, Record<string, FactValue>>();
+  for (const rule of rules.rulesFor(serviceFullName)) {
+    if (!rule.facts) continue;
+    const mine: Record<string, FactValue> = {};
+    for (const f of rule.facts) mine[f.name] = fixtures && Object.hasOwn(fixtures, f.name) ? { value: fixtures[f.name] } : { error: `no fixture: give its answer under facts: { ${f.name}: ... }` };
+    out.set(rule.name, mine);
+  }
+  return out.size > 0 ? out : undefined;
+}
+
 function evaluateCase(c: RuleTestCase, rules: RuleSet): { evaluation: EvaluationResult; unread: string[] } {
   const read = new Set<string>();
   let evaluation: EvaluationResult;
-  if (!rules.needsState(c.service.fullName)) evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now });
+  const facts = factFixtures(rules, c.service.fullName, c.facts);
+  if (!rules.needsState(c.service.fullName)) evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now, ...(facts ? { facts } : {}) });
   else {
     const user = typeof c.event.userId === 'string' ? c.event.userId : '';
     read.add(user); // the player's record, read or not (a rule may need it on another event)
@@ -531,11 +548,11 @@ function evaluateCase(c: RuleTestCase, rules: RuleSet): { evaluation: Evaluation
         return c.history.get(name);
       },
       user,
-      { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() },
+      { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime(), ...(facts ? { facts } : {}) },
     );
   }
   // with limit.key rules on the event, other names may be other keys' records (another party's): not an error
-  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey);
+  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey) || rules.counters(c.service.fullName).some((x) => x.by);
   return { evaluation, unread: keyed ? [] : [...c.history.keys()].filter((k) => !read.has(k)) };
 }
 

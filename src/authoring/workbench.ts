@@ -4,6 +4,7 @@
  * evaluate, and plan each action exactly as the executor would (normalize,
  * then plan) without sending anything.
  */
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { pino } from 'pino';
 import type { ActionRegistry } from '../actions/index.js';
 import type { PlannedRequest } from '../actions/index.js';
@@ -27,6 +28,8 @@ export interface PlannedStep {
   /** 0-based position in the rule's `do`. */
   readonly index: number;
   readonly action: string;
+  /** For one item of a `forEach`: the item. */
+  readonly item?: unknown;
   /** `shadow`: the server plans and counts it but never sends it. */
   readonly mode: 'live' | 'shadow';
   /** Parameters after the action's `normalize` (defaults from the event and the action applied), as displayed (secrets redacted, see `ActionDefinition.display`). Absent when planning failed. */
@@ -76,7 +79,7 @@ export function planSteps(
 ): PlannedStep[] {
   const key = eventKey(event);
   return plan.map((p): PlannedStep => {
-    const base = { rule: p.rule, index: p.index, action: p.action, mode: p.mode };
+    const base = { rule: p.rule, index: p.index, action: p.action, mode: p.mode, ...(p.item !== undefined ? { item: redactValue(p.item) } : {}) };
     const def = registry.get(p.action);
     if (!def) return { ...base, error: `no action named "${p.action}" is registered` };
     const ctx = {
@@ -113,7 +116,7 @@ export class RulesCache {
     const key = `${file}\0${JSON.stringify(Object.entries(env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
     let r = this.#cache.get(key);
     if (!r) {
-      r = loadRules({ file, catalog: this.catalog, registry: this.registry, env, unsetEnv: 'error' });
+      r = loadRules({ file, catalog: this.catalog, registry: this.registry, env, unsetEnv: 'error', facts: FACT_OPERATIONS });
       this.#cache.set(key, r);
     }
     return r;

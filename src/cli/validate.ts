@@ -3,6 +3,7 @@
  * checks a rules file against the loaded events and the registered actions.
  * Exit 0 valid, 1 invalid, 2 usage error.
  */
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createDefaultRegistry } from '../actions/index.js';
@@ -93,6 +94,7 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
     env,
     // with an env file the environment is fully described: an unset variable is a mistake
     unsetEnv: envFile !== undefined ? 'error' : 'warn',
+    facts: FACT_OPERATIONS,
   });
   const all = result.ok ? [...result.warnings] : [...result.problems, ...result.warnings].sort((a, b) => a.line - b.line || a.column - b.column);
   if (format === 'json') {

@@ -519,6 +519,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
       for (const actions of rules.values()) {
         let stopped: string | undefined;
+        /** The `do` entry whose action stopped the rule: the other items of its forEach still run (each player's grant is independent). */
+        let stoppedIndex: number | undefined;
         for (const p of actions) {
           const skip = (error: string): void => {
             reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
@@ -532,7 +534,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
             skip('idempotency store unavailable');
             continue;
           }
-          if (stopped !== undefined) {
+          if (stopped !== undefined && !(p.item !== undefined && p.index === stoppedIndex)) {
             skip(stopped);
             continue;
           }
@@ -544,7 +546,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
           }
           const { report, stop } = await traced(p, () => runLive(p));
           reports.push(report);
-          if (stop) stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
+          if (stop && stopped === undefined) {
+            stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
+            stoppedIndex = p.index;
+          }
         }
       }
     } finally {

@@ -15,7 +15,7 @@ import type { Metrics } from '../telemetry/index.js';
 import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from '../telemetry/index.js';
 import type { Span } from '../telemetry/index.js';
 import type { DecodedEvent, EventService } from '../events/index.js';
-import type { RuleSet } from '../rules/index.js';
+import type { EvaluateOptions, FactRequest, FactValue, RuleSet } from '../rules/index.js';
 import type { DeliveryReport, Executor } from '../delivery/index.js';
 import { REPLAY_HEADER } from '../delivery/index.js';
 import type { EventCall, EventOutcome } from '../contract/index.js';
@@ -46,6 +46,13 @@ export interface EventHandlerOptions {
   readonly namespace?: string;
   /** How long ledgers remember event keys (ms). Default 7 days. */
   readonly stateRetentionMs?: number;
+  /**
+   * Fetches the facts the event's rules read (`facts`, src/ags/facts.ts):
+   * resolves with each value, or a permanent failure's text; rejects with a
+   * transient failure (the event is answered UNAVAILABLE and redelivered).
+   * Absent: a rule reading facts ends in `error`.
+   */
+  readonly fetchFacts?: (requests: readonly FactRequest[], event: DecodedEvent, signal?: AbortSignal) => Promise<ReadonlyMap<string, Readonly<Record<string, FactValue>>>>;
 }
 
 const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };
@@ -94,6 +101,33 @@ export function createEventHandler(options: EventHandlerOptions) {
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
       logger.debug({ eventId, event: service.eventName, ...ids, payload: maskPersonalFields(event) }, 'event payload');
     }
+    const factRequests = options.fetchFacts ? rules.factRequests(service.fullName, event, options.now ? options.now().getTime() : Date.now()) : [];
+    if (factRequests.length > 0) {
+      // the facts the conditions read, fetched once before the rules are decided; a transient failure: redelivered, never read as false
+      return options.fetchFacts!(factRequests, event, call.signal).then(
+        (facts) => decide(service, event, call, span, started, eventId, ids, rules, facts),
+        (error: unknown) => {
+          const message = `a fact lookup failed: ${error instanceof Error ? error.message : String(error)}`;
+          logger.warn({ eventId, event: service.eventName, ...ids, error: redactText(message) }, `${service.eventName}: ${redactText(message)}: the event will be redelivered`);
+          return finish(service, eventId, ids, span, started, 0, {}, { outcome: { kind: 'retry', message }, eventKey: '', actions: [] });
+        },
+      );
+    }
+    return decide(service, event, call, span, started, eventId, ids, rules, undefined);
+  }
+
+  /** Decides the rules (with the player's state when they need it) and runs the plan. */
+  function decide(
+    service: EventService,
+    event: DecodedEvent,
+    call: EventCall,
+    span: Span | undefined,
+    started: number,
+    eventId: string,
+    ids: { traceId?: string; spanId?: string },
+    rules: RuleSet,
+    facts: EvaluateOptions['facts'],
+  ): EventOutcome | Promise<EventOutcome> {
     if (options.stateStore && rules.needsState(service.fullName)) {
       // the state is read, decided and written in one transaction; only events with stateful rules wait for it
       const now = options.now ? options.now().getTime() : Date.now();
@@ -101,7 +135,7 @@ export function createEventHandler(options: EventHandlerOptions) {
       return evaluateWithState(
         options.stateStore,
         partition,
-        { rules, serviceFullName: service.fullName, event, eventKey: eventKey(event, call.bytes), now, ...(options.stateRetentionMs !== undefined ? { retentionMs: options.stateRetentionMs } : {}) },
+        { rules, serviceFullName: service.fullName, event, eventKey: eventKey(event, call.bytes), now, ...(options.stateRetentionMs !== undefined ? { retentionMs: options.stateRetentionMs } : {}), ...(facts ? { facts } : {}) },
         call.signal ? { signal: call.signal } : {},
       ).then(
         (evaluation) => proceed(service, event, call, span, started, eventId, ids, evaluation),
@@ -112,7 +146,7 @@ export function createEventHandler(options: EventHandlerOptions) {
         },
       );
     }
-    const evaluation = rules.evaluate(service.fullName, event, options.now ? { now: options.now() } : {});
+    const evaluation = rules.evaluate(service.fullName, event, { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) });
     return proceed(service, event, call, span, started, eventId, ids, evaluation);
   }
 

@@ -52,6 +52,8 @@ export interface PlannedAction {
   readonly key: string;
   /** Registered action name (`grantItem`). */
   readonly action: string;
+  /** For one item of a `forEach`: the item as in the event's list (its identity is in `key`: `grantSeasonExp#0[<item>]`). */
+  readonly item?: unknown;
   /** Parameters with every `${...}` and JSON Logic value resolved; defaults not yet applied. */
   readonly params: Record<string, unknown>;
   /** `shadow` rules are planned and recorded, never executed. */

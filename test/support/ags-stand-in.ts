@@ -124,6 +124,8 @@ export interface Fulfillment {
 export interface AgsStandIn {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** Entitlements owned beyond the fulfillments, as `<userId>/<itemId>` (getUserEntitlementOwnershipByItemId answers from both). */
+  readonly owned: Set<string>;
   readonly clientId: string;
   readonly clientSecret: string;
   readonly namespace: string;
@@ -313,7 +315,21 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     });
 
   const base = '/namespaces/{ns}/users/{userId}';
+  const owned = new Set<string>();
   const routes: Route[] = [
+    route(
+      'getUserEntitlementOwnershipByItemId',
+      'GET',
+      `/platform/admin${base}/entitlements/ownership/byItemId`,
+      false,
+      ({ req, params, problems }) => {
+        const itemId = req.query.itemId;
+        if (typeof itemId !== 'string' || itemId === '') return reject(problems, 'query.itemId: required');
+        const has = owned.has(`${params.userId!}/${itemId}`) || fulfillments.some((f) => f.userId === params.userId && f.itemId === itemId);
+        return { status: 200, body: { owned: has } };
+      },
+      ['itemId', 'entitlementClazz', 'platform'],
+    ),
     route('fulfillItem', 'POST', `/platform/admin${base}/fulfillment`, true, ({ req, params, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected a FulfillmentRequest object');
       checkFulfillBody('body', req.body, problems);
@@ -715,6 +731,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     requests,
     violations,
     fulfillments,
+    owned,
     serviceRequests: () => requests.filter((r) => r.path !== '/iam/v3/oauth/token'),
     grants: () => fulfillments.reduce((n, f) => n + f.quantity, 0),
     successes: (operation) =>
@@ -737,6 +754,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     },
     addItem: (item) => void items.set(item.id, item),
     reset: () => {
+      owned.clear();
       requests.length = 0;
       violations.length = 0;
       fulfillments.length = 0;
