@@ -11,6 +11,7 @@ import type { ActionRegistry } from '../actions/index.js';
 import type { JsonSchema } from '../actions/index.js';
 import { CUSTOM_OPERATORS } from './logic.js';
 import { CUSTOM_ON_SCHEMAS } from '../custom-events/index.js';
+import { DURATION_SYNTAX } from '../time/index.js';
 
 /** Upper bound on rules in one file (the schema's `maxItems`). */
 export const MAX_RULES = 100_000;
@@ -121,14 +122,14 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
             required: ['count', 'per'],
             properties: {
               count: { description: 'Most firings in one window: up to 100,000 per day, week, month or lifetime (a counter per period: the record does not grow); up to 900 with a rolling window (24h, P7D: the record keeps the latest 900 to 1000 firings of a rule).', type: 'integer', minimum: 1, maximum: 100000 },
-              per: { description: 'day, week (ISO, from Monday), month (calendar periods in timeZone), lifetime, or a duration (24h, P7D: a rolling window ending now).', type: 'string', minLength: 1 },
+              per: { description: `day, week (ISO, from Monday), month (calendar periods in timeZone), lifetime, or a duration (a rolling window ending now): ${DURATION_SYNTAX}.`, type: 'string', minLength: 1 },
               timeZone: { description: 'IANA time zone of day/week/month (Asia/Tokyo). Default UTC.', type: 'string', minLength: 1 },
               resetAt: { description: 'Local time HH:MM at which day/week/month start (e.g. "05:00"). Default "00:00".', type: 'string' },
               key: { $ref: '#/$defs/stateKey' },
             },
           },
           cooldown: {
-            description: 'At least this duration (6h, 90m, PT6H) between two firings of this rule for the player; or { duration, key } to count under another key.',
+            description: `At least this duration between two firings of this rule for the player (${DURATION_SYNTAX}); or { duration, key } to count under another key.`,
             type: ['string', 'object'],
             // if/then/else rather than anyOf: a typo in the map form is reported as such, not as "must be string"
             if: { type: 'string' },
@@ -137,7 +138,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
               additionalProperties: false,
               required: ['duration'],
               properties: {
-                duration: { description: 'At least this duration (6h, 90m, PT6H) between two firings.', type: 'string', minLength: 1 },
+                duration: { description: `At least this duration between two firings: ${DURATION_SYNTAX}.`, type: 'string', minLength: 1 },
                 key: { $ref: '#/$defs/stateKey' },
               },
             },

@@ -4,6 +4,13 @@
  * milliseconds. A leaf: no import from the rest of src.
  */
 
+/**
+ * The one duration grammar of the rule language, as the schema and the docs say it: every duration
+ * a rule takes (`cooldown`, `limit.per`, `count`/`streak` windows, the `duration` operator,
+ * `banUser.duration`) is read by {@link durationMs}.
+ */
+export const DURATION_SYNTAX = 'ISO 8601 (P7D, PT12H, P1DT2H30M, P2W) or numbers with units ms s m h d w (24h, 90m, 1d12h, 500ms)';
+
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /**

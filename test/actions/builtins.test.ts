@@ -5,7 +5,7 @@ import { Ajv } from 'ajv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgsClient } from '../../src/ags/client.js';
 import { AgsError } from '../../src/ags/errors.js';
-import { createDefaultRegistry, parseDuration } from '../../src/actions/builtins/index.js';
+import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
 import { ActionError, ActionParamError } from '../../src/actions/errors.js';
 import type { ActionContext } from '../../src/actions/types.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -231,13 +231,18 @@ describe('action behaviour', () => {
     expect(err).toMatchObject({ action, param, retriable: false });
   });
 
-  it('durations', () => {
-    expect(parseDuration('P7D')).toBe(7 * 86_400_000);
-    expect(parseDuration('PT1H30M')).toBe(5_400_000);
-    expect(parseDuration('24h')).toBe(86_400_000);
-    expect(parseDuration('2w')).toBe(14 * 86_400_000);
-    expect(parseDuration('P')).toBeUndefined();
-    expect(parseDuration('0s')).toBeUndefined();
+  it('banUser.duration takes the rule language one duration grammar (as cooldown does)', () => {
+    const endOf = (duration: unknown) => (registry.get('banUser')!.normalize({ ban: 'LOGIN', reason: 'CHEATING', duration }, ctx()) as { ban: { endDate: string } }).ban.endDate;
+    const at = (ms: number) => new Date(NOW + ms).toISOString();
+    expect(endOf('1d12h')).toBe(at(36 * 3_600_000)); // refused by banUser's own parser before
+    expect(endOf('90m')).toBe(at(90 * 60_000));
+    expect(endOf('P1DT2H30M')).toBe(at(86_400_000 + 2 * 3_600_000 + 30 * 60_000));
+    expect(endOf('PT1H30M')).toBe(at(5_400_000));
+    expect(endOf('24h')).toBe(at(86_400_000));
+    expect(endOf('2w')).toBe(at(14 * 86_400_000));
+    for (const bad of ['P', '0s', 'PT0S', 'forever', 'P1M', '-1h']) {
+      expect(() => endOf(bad), bad).toThrow(ActionParamError);
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import type { BanCreate } from '../../ags/index.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
 import { bool, namespaceOf, namespaceSchema, optionalDateTime, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
-import { parseDuration } from './duration.js';
+import { DURATION_SYNTAX, durationMs } from '../../time/index.js';
 
 const NAME = 'banUser';
 
@@ -22,7 +22,7 @@ export const banUser: ActionDefinition<BanUserParams> = {
       reason: { type: 'string', description: 'Ban reason, e.g. VIOLENCE, HARASSMENT, HATEFUL_CONDUCT, OFFENSIVE_USERNAME, CHEATING, TOS_VIOLATION.' },
       comment: { type: 'string', description: 'Comment kept with the ban. Default: `Banned by rule "<rule>"`.' },
       endDate: { type: 'string', description: 'End of the ban (RFC 3339). Give endDate or duration.' },
-      duration: { type: 'string', description: 'Length of the ban from now: ISO 8601 (P7D, PT12H) or 24h, 30m, 7d, 2w. Give endDate or duration.' },
+      duration: { type: 'string', description: `Length of the ban from now, > 0: ${DURATION_SYNTAX}. Give endDate or duration.` },
       skipNotif: { type: 'boolean', description: 'Do not notify the user.', default: false },
       userId: userIdSchema,
       namespace: namespaceSchema,
@@ -43,8 +43,8 @@ export const banUser: ActionDefinition<BanUserParams> = {
     }
     let end: string;
     if (duration !== undefined) {
-      const ms = parseDuration(duration);
-      if (ms === undefined) throw new ActionParamError(NAME, 'duration', `"${duration}" is not a duration`, 'write an ISO 8601 duration (P7D, PT12H) or 24h, 30m, 7d, 2w');
+      const ms = durationMs(duration);
+      if (ms === undefined || !(ms > 0)) throw new ActionParamError(NAME, 'duration', `"${duration}" is not a duration above zero`, `write ${DURATION_SYNTAX}`);
       end = new Date((ctx.now ?? Date.now)() + ms).toISOString();
     } else {
       end = new Date(Date.parse(optionalDateTime(NAME, params, 'endDate')!)).toISOString();

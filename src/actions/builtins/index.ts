@@ -16,7 +16,6 @@ import { writePlayerRecord } from './write-player-record.js';
 export { banUser, creditWallet, grantEntitlement, grantItem, grantSeasonExp, httpAction, logAction, notifyUser, publishMessageAction, unlockAchievement, updateStat, writePlayerRecord };
 export { grantedNothing } from './grant-item.js';
 export { isSecretHeader, redactHeaders } from './http.js';
-export { parseDuration } from './duration.js';
 
 /** A registry with every built-in action, in documentation order. */
 export function createDefaultRegistry(): ActionRegistry {
