@@ -1,14 +1,25 @@
 /**
- * Environment -> compiled options. The only module that reads `process.env`
- * (plus `.env` in the working directory, if present, for local runs).
- * Every variable is listed in {@link ENV_VARS} with its default; docs/configuration.md and
- * `.env.template` list the same set (a test keeps the three in step).
+ * Environment -> compiled options, in three steps as OpenTelemetry's file configuration and
+ * Temporal's worker options do it: typed definitions ({@link DEFINITIONS}: name, default,
+ * description, reader) -> parse (every variable read, every problem collected) -> compiled
+ * {@link Config} (cross-variable rules checked, derived values). Any problem at all is one
+ * {@link ConfigError} listing each of them, so three bad variables take one restart, not three.
+ * The only module that reads `process.env` (plus `.env` in the working directory, if present,
+ * for local runs). docs/configuration.md and `.env.template` list {@link ENV_VARS} (a test keeps
+ * the three in step). Defaults are the modules' own constants, imported: written once.
+ * Parsing registers nothing: the wiring hands {@link configSecrets} to the redactor.
+ *
+ * To add a variable: one entry in {@link DEFINITIONS} (its place is its row in the docs), read it
+ * as `vars.<name>` (typed; a misspelt name does not compile) in {@link compile}, `npm run docs`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { forbiddenEnvReason } from './rules/index.js';
-import { registerSecret } from './telemetry/index.js';
-import { namespaceProblem } from './ags/index.js';
+import { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT } from './telemetry/index.js';
+import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } from './ags/index.js';
+import { DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
+import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './server/index.js';
+import { didYouMean } from './text/index.js';
 
 /** A documented environment variable. */
 export interface EnvVar {
@@ -18,52 +29,119 @@ export interface EnvVar {
   readonly description: string;
 }
 
-export const ENV_VARS: readonly EnvVar[] = [
+/** One variable's definition: its default (as written in `.env`), its description, and how its text is read. */
+export interface Definition<T> extends Omit<EnvVar, 'name'> {
+  /** The typed value of the text (the default when unset or empty). @throws {@link Refused} with the reason. */
+  readonly read: (raw: string) => T;
+}
+
+/** Thrown by a {@link Definition}'s reader: why the text is refused (the variable's name is added by the parser). */
+class Refused extends Error {}
+
+const HOUR_MS = 3_600_000;
+
+function text(defaultValue: string, description: string): Definition<string> {
+  return { default: defaultValue, description, read: (raw) => raw };
+}
+
+function flag(defaultValue: 'true' | 'false', description: string): Definition<boolean> {
+  return {
+    default: defaultValue,
+    description,
+    read(raw) {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      throw new Refused(`"${raw}" is not a boolean: use true or false`);
+    },
+  };
+}
+
+function integer(defaultValue: number, description: string, min = 0): Definition<number> {
+  return {
+    default: String(defaultValue),
+    description,
+    read(raw) {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < min) throw new Refused(`"${raw}" is not an integer >= ${min}`);
+      return n;
+    },
+  };
+}
+
+/** One of `values` (trimmed, lower-cased); '' is the default when `defaultValue` is ''. */
+function choice<T extends string>(values: readonly T[], defaultValue: T | '', description: string, refusal?: (v: string) => string): Definition<T | ''> {
+  return {
+    default: defaultValue,
+    description,
+    read(raw) {
+      const v = raw.trim().toLowerCase();
+      if (v === '' || (values as readonly string[]).includes(v)) return v as T | '';
+      const hint = didYouMean(v, values);
+      throw new Refused(refusal?.(v) ?? `"${v}" is not one of ${values.join(', ')}${hint ? ` (${hint})` : ''}`);
+    },
+  };
+}
+
+/** The log levels of pino, lowest first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Every variable, in documentation order: the templates' five first. */
+export const DEFINITIONS = {
   // the five of the official templates
-  { name: 'AB_BASE_URL', default: 'https://test.accelbyte.io', description: 'AGS environment base URL.' },
-  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET all unset: dry run; one of them set: AB_CLIENT_ID, AB_CLIENT_SECRET and AB_NAMESPACE are required.' },
-  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged. Required as AB_CLIENT_ID is.' },
-  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (letters, digits, single hyphens). Required in a live run (dry run without it: "mygame").' },
-  { name: 'ITEM_ID_TO_GRANT', default: '', description: 'Item the shipped rules grant on login (dry run without it: "demo-item-id").' },
+  AB_BASE_URL: text('https://test.accelbyte.io', 'AGS environment base URL.'),
+  AB_CLIENT_ID: text('', 'Confidential IAM client id. AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET all unset: dry run; one of them set: AB_CLIENT_ID, AB_CLIENT_SECRET and AB_NAMESPACE are required.'),
+  AB_CLIENT_SECRET: text('', 'Its secret. Never logged. Required as AB_CLIENT_ID is.'),
+  AB_NAMESPACE: text('', 'Game namespace: the default namespace of every action (letters, digits, single hyphens). Required in a live run (dry run without it: "mygame").'),
+  ITEM_ID_TO_GRANT: text('', 'Item the shipped rules grant on login (dry run without it: "demo-item-id").'),
   // ours
-  { name: 'PORT', default: '6565', description: 'gRPC port (the sidecar calls it).' },
-  { name: 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT', default: '7474', description: 'Port of the Extend Async Messaging publisher sidecar on localhost (publishMessage; set by Extend).' },
-  { name: 'PROTO_DIR', default: 'proto', description: 'Comma-separated directories of .proto files to load.' },
-  { name: 'RULES_FILE', default: 'rules.yaml', description: 'The rules file.' },
-  { name: 'ACTIONS_DIR', default: 'actions', description: 'Folder of custom action modules (.ts compiled by npm run build, or .js/.mjs), loaded next to the built-ins.' },
-  { name: 'RULES_WATCH', default: 'true', description: 'Reload the rules file when it changes.' },
-  { name: 'EVENTS', default: '', description: 'Which events to serve: empty = those the rules target; "all" = every loaded event.' },
-  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case when none of AB_BASE_URL, AB_CLIENT_ID, AB_CLIENT_SECRET is set; a partial AGS configuration refuses to start).' },
-  { name: 'STATE_STORE', default: '', description: 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.' },
-  { name: 'REDIS_URL', default: '', description: 'Redis of the redis state store (STATE_STORE=redis, the default when set).' },
-  { name: 'DEDUPE_RETENTION_HOURS', default: '168', description: 'How long a done action is remembered (default 7 days).' },
-  { name: 'DEDUPE_LEASE_MS', default: '60000', description: 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.' },
-  { name: 'REDIS_CONNECT_TIMEOUT_MS', default: '5000', description: 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.' },
-  { name: 'DEDUPE_MAX_KEYS', default: '100000', description: 'Size bound of the memory state store: most players (partitions) remembered.' },
-  { name: 'DEAD_LETTER_FILE', default: 'dead-letters.jsonl', description: 'JSON Lines file of events that failed permanently (STATE_STORE=memory; cloudsave and redis keep them in the store).' },
-  { name: 'DEAD_LETTER_RETENTION_HOURS', default: '336', description: 'How long a dead letter is kept in the state store (cloudsave, redis) before it is dropped (default 14 days; at most 500 are kept).' },
-  { name: 'EVENT_DEADLINE_MS', default: '25000', description: 'Time budget of one event (all its actions and retries).' },
-  { name: 'SHUTDOWN_GRACE_MS', default: '20000', description: 'On SIGTERM, how long calls in flight may take to finish.' },
-  { name: 'AGS_TIMEOUT_MS', default: '10000', description: 'Timeout of one HTTP attempt to AGS.' },
-  { name: 'AGS_MAX_ATTEMPTS', default: '4', description: 'Attempts per AGS call (retries of 429/5xx/timeouts).' },
-  { name: 'GRPC_MAX_CONCURRENT_STREAMS', default: '100', description: 'Calls one gRPC (HTTP/2) connection may have in flight; more are refused until one ends (the sidecar waits).' },
-  { name: 'GRPC_MAX_MESSAGE_BYTES', default: '4194304', description: 'Largest event message accepted, bytes; larger ones answer RESOURCE_EXHAUSTED.' },
-  { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
-  { name: 'LOG_PAYLOADS', default: 'false', description: 'Log each event payload at debug level, with personal fields masked.' },
-  { name: 'ENABLE_HEALTH_CHECK', default: 'true', description: 'Serve grpc.health.v1.Health.' },
-  { name: 'ENABLE_REFLECTION', default: 'true', description: 'Serve gRPC server reflection (v1alpha and v1); the sidecar needs it.' },
-  { name: 'ENABLE_PROMETHEUS', default: 'true', description: 'Serve Prometheus metrics.' },
-  { name: 'PROMETHEUS_PORT', default: '8080', description: 'Metrics port.' },
-  { name: 'PROMETHEUS_ENDPOINT', default: '/metrics', description: 'Metrics path.' },
-  { name: 'PROMETHEUS_PREFIX', default: '', description: 'Prefix of the Node process/runtime metrics.' },
-  { name: 'ENABLE_ZIPKIN', default: 'true', description: 'Export traces to Zipkin when OTEL_EXPORTER_ZIPKIN_ENDPOINT is set (templates\' switch).' },
-  { name: 'OTEL_SERVICE_NAME', default: '', description: 'Service name: extend-app-eh-<lowercased name> (default extend-app-event-handler).' },
-  { name: 'OTEL_TRACES_EXPORTER', default: '', description: 'zipkin, otlp, console or none; empty: zipkin if its endpoint is set, else none.' },
-  { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: '', description: 'Zipkin spans URL, e.g. http://localhost:9411/api/v2/spans.' },
-  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', description: 'OTLP/HTTP endpoint, e.g. http://localhost:4318.' },
-  { name: 'OTEL_EXPORTER_OTLP_HEADERS', default: '', description: 'Headers of OTLP export, key=value pairs separated by commas (read by the OpenTelemetry exporter); their values are redacted wherever displayed.' },
-  { name: 'TEST_CLOCK_FILE', default: '', description: 'Tests only: a file holding an ISO 8601 instant, read per event as the clock of rules (limits, windows). Never set it in production.' },
-];
+  PORT: integer(DEFAULT_PORT, 'gRPC port (the sidecar calls it).'),
+  ASYNC_MESSAGING_PUBLISHER_GRPC_PORT: integer(7474, 'Port of the Extend Async Messaging publisher sidecar on localhost (publishMessage; set by Extend).', 1),
+  PROTO_DIR: text('proto', 'Comma-separated directories of .proto files to load.'),
+  RULES_FILE: text('rules.yaml', 'The rules file.'),
+  ACTIONS_DIR: text('actions', 'Folder of custom action modules (.ts compiled by npm run build, or .js/.mjs), loaded next to the built-ins.'),
+  RULES_WATCH: flag('true', 'Reload the rules file when it changes.'),
+  EVENTS: choice(['all'], '', 'Which events to serve: empty = those the rules target; "all" = every loaded event.', (v) => `"${v}" is not supported: leave it empty or set "all"`),
+  DRY_RUN: flag('false', 'Plan and log actions, send nothing (also the case when none of AB_BASE_URL, AB_CLIENT_ID, AB_CLIENT_SECRET is set; a partial AGS configuration refuses to start).'),
+  STATE_STORE: choice(['cloudsave', 'redis', 'memory'], '', 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.'),
+  REDIS_URL: text('', 'Redis of the redis state store (STATE_STORE=redis, the default when set).'),
+  DEDUPE_RETENTION_HOURS: integer(DEFAULT_RETENTION_MS / HOUR_MS, 'How long a done action is remembered (default 7 days).', 1),
+  DEDUPE_LEASE_MS: integer(DEFAULT_LEASE_MS, 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.', 1),
+  REDIS_CONNECT_TIMEOUT_MS: integer(5000, 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.', 1),
+  DEDUPE_MAX_KEYS: integer(100_000, 'Size bound of the memory state store: most players (partitions) remembered.', 1),
+  DEAD_LETTER_FILE: text('dead-letters.jsonl', 'JSON Lines file of events that failed permanently (STATE_STORE=memory; cloudsave and redis keep them in the store).'),
+  DEAD_LETTER_RETENTION_HOURS: integer(336, 'How long a dead letter is kept in the state store (cloudsave, redis) before it is dropped (default 14 days; at most 500 are kept).', 1),
+  EVENT_DEADLINE_MS: integer(DEFAULT_EVENT_DEADLINE_MS, 'Time budget of one event (all its actions and retries).', 1),
+  SHUTDOWN_GRACE_MS: integer(20_000, 'On SIGTERM, how long calls in flight may take to finish.'),
+  AGS_TIMEOUT_MS: integer(DEFAULT_AGS_TIMEOUT_MS, 'Timeout of one HTTP attempt to AGS.', 1),
+  AGS_MAX_ATTEMPTS: integer(DEFAULT_AGS_MAX_ATTEMPTS, 'Attempts per AGS call (retries of 429/5xx/timeouts).', 1),
+  GRPC_MAX_CONCURRENT_STREAMS: integer(DEFAULT_GRPC_LIMITS.maxConcurrentStreams, 'Calls one gRPC (HTTP/2) connection may have in flight; more are refused until one ends (the sidecar waits).', 1),
+  GRPC_MAX_MESSAGE_BYTES: integer(DEFAULT_GRPC_LIMITS.maxReceiveMessageBytes, 'Largest event message accepted, bytes; larger ones answer RESOURCE_EXHAUSTED.', 1),
+  LOG_LEVEL: choice(LOG_LEVELS, 'info', 'trace, debug, info, warn, error, fatal or silent.'),
+  LOG_PAYLOADS: flag('false', 'Log each event payload at debug level, with personal fields masked.'),
+  ENABLE_HEALTH_CHECK: flag('true', 'Serve grpc.health.v1.Health.'),
+  ENABLE_REFLECTION: flag('true', 'Serve gRPC server reflection (v1alpha and v1); the sidecar needs it.'),
+  ENABLE_PROMETHEUS: flag('true', 'Serve Prometheus metrics.'),
+  PROMETHEUS_PORT: integer(DEFAULT_METRICS_PORT, 'Metrics port.'),
+  PROMETHEUS_ENDPOINT: text(DEFAULT_METRICS_PATH, 'Metrics path.'),
+  PROMETHEUS_PREFIX: text('', 'Prefix of the Node process/runtime metrics.'),
+  ENABLE_ZIPKIN: flag('true', 'Export traces to Zipkin when OTEL_EXPORTER_ZIPKIN_ENDPOINT is set (templates\' switch).'),
+  OTEL_SERVICE_NAME: text('', 'Service name: extend-app-eh-<lowercased name> (default extend-app-event-handler).'),
+  OTEL_TRACES_EXPORTER: choice(['zipkin', 'otlp', 'console', 'none'], '', 'zipkin, otlp, console or none; empty: zipkin if its endpoint is set, else none.'),
+  OTEL_EXPORTER_ZIPKIN_ENDPOINT: text('', 'Zipkin spans URL, e.g. http://localhost:9411/api/v2/spans.'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: text('', 'OTLP/HTTP endpoint, e.g. http://localhost:4318.'),
+  OTEL_EXPORTER_OTLP_HEADERS: text('', 'Headers of OTLP export, key=value pairs separated by commas (read by the OpenTelemetry exporter); their values are redacted wherever displayed.'),
+  TEST_CLOCK_FILE: text('', 'Tests only: a file holding an ISO 8601 instant, read per event as the clock of rules (limits, windows). Never set it in production.'),
+};
+
+/** A variable's name: reading one that is not defined does not compile. */
+export type VarName = keyof typeof DEFINITIONS;
+
+/** The parsed values, typed per variable. */
+export type Vars = { readonly [K in VarName]: ReturnType<(typeof DEFINITIONS)[K]['read']> };
+
+/** The variables as documented (docs/configuration.md's table, `.env.template`), in order. */
+export const ENV_VARS: readonly EnvVar[] = Object.entries(DEFINITIONS).map(([name, d]) => ({ name, default: d.default, description: d.description }));
 
 /** Values used for the two business variables in dry run when unset, so the quick start works. */
 export const DRY_RUN_DEMO_ENV: Readonly<Record<string, string>> = {
@@ -71,13 +149,29 @@ export const DRY_RUN_DEMO_ENV: Readonly<Record<string, string>> = {
   ITEM_ID_TO_GRANT: 'demo-item-id',
 };
 
+/** One refused variable (or combination of variables) and why. */
+export interface ConfigProblem {
+  /** The variable, or the variables joined with ", " when the problem is their combination. */
+  readonly variable: string;
+  readonly reason: string;
+}
+
+/**
+ * The configuration is refused: every problem found, at once. `variable` and `reason` are the
+ * first problem's (kept for callers of one problem); the message lists them all, one per line.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    readonly reason: string,
-  ) {
-    super(`${variable}: ${reason}`);
+  readonly variable: string;
+  readonly reason: string;
+  constructor(readonly problems: readonly [ConfigProblem, ...ConfigProblem[]]) {
+    super(
+      problems.length === 1
+        ? `${problems[0].variable}: ${problems[0].reason}`
+        : `${problems.length} configuration problems:\n${problems.map((p) => `  ${p.variable}: ${p.reason}`).join('\n')}`,
+    );
+    this.variable = problems.map((p) => p.variable).join(', ');
+    this.reason = problems[0].reason;
   }
 }
 
@@ -124,7 +218,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** gRPC server limits (GRPC_MAX_CONCURRENT_STREAMS, GRPC_MAX_MESSAGE_BYTES). */
   readonly grpc: { readonly maxConcurrentStreams: number; readonly maxReceiveMessageBytes: number };
-  readonly logLevel: string;
+  /** LOG_LEVEL, checked. */
+  readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logPayloads: boolean;
   readonly health: boolean;
   readonly reflection: boolean;
@@ -134,6 +229,8 @@ export interface Config {
     readonly serviceName: string;
     readonly zipkinEndpoint: string;
     readonly otlpEndpoint: string;
+    /** OTEL_EXPORTER_OTLP_HEADERS as given (the exporter reads it itself; its values are secrets). */
+    readonly otlpHeaders: string;
   };
   /** The environment rules see (`${env.X}`): the process env plus dry-run demo values. */
   readonly rulesEnv: Readonly<Record<string, string | undefined>>;
@@ -141,24 +238,24 @@ export interface Config {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function str(env: Env, name: string): string {
-  const v = env[name];
-  if (v !== undefined && v !== '') return v;
-  return ENV_VARS.find((e) => e.name === name)?.default ?? '';
-}
-
-function bool(env: Env, name: string): boolean {
-  const v = str(env, name).trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(name, `"${env[name]}" is not a boolean: use true or false`);
-}
-
-function int(env: Env, name: string, min = 0): number {
-  const raw = str(env, name);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(name, `"${raw}" is not an integer >= ${min}`);
-  return n;
+/** Step 2: every defined variable read (unset or empty: its default); refused ones noted in `problems`. */
+function parseVars(env: Env, problems: ConfigProblem[]): { vars: Vars; given: ReadonlySet<VarName>; refused: ReadonlySet<VarName> } {
+  const vars: Record<string, unknown> = {};
+  const given = new Set<VarName>();
+  const refused = new Set<VarName>();
+  for (const [name, def] of Object.entries(DEFINITIONS) as [VarName, Definition<unknown>][]) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') given.add(name);
+    try {
+      vars[name] = def.read(given.has(name) ? raw! : def.default);
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error;
+      problems.push({ variable: name, reason: error.message });
+      refused.add(name);
+      vars[name] = def.read(def.default); // a default always reads: later checks see a sane value
+    }
+  }
+  return { vars: vars as Vars, given, refused };
 }
 
 /** Parses `KEY=VALUE` lines (comments, blank lines, optional quotes, `export `). */
@@ -206,22 +303,129 @@ export const AGS_REQUIRED = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE']
 /**
  * Dry run, or the live AGS settings. Dry run only when asked (`DRY_RUN=true`) or when no AGS
  * variable is set at all; a partial configuration (an id without its secret, a base URL without
- * credentials) is a {@link ConfigError} naming every missing variable, never a silent dry run.
+ * credentials) is a problem naming every missing variable, never a silent dry run.
  */
-function agsMode(env: Env, dryRunFlag: boolean): { dryRun: boolean; dryRunReason?: string } {
-  if (dryRunFlag) return { dryRun: true, dryRunReason: 'DRY_RUN=true' };
-  const set = AGS_VARIABLES.filter((n) => (env[n] ?? '') !== '');
+function agsMode(vars: Vars, given: ReadonlySet<VarName>, problems: ConfigProblem[]): { dryRun: boolean; dryRunReason?: string } {
+  if (vars.DRY_RUN) return { dryRun: true, dryRunReason: 'DRY_RUN=true' };
+  const set = AGS_VARIABLES.filter((n) => given.has(n));
   if (set.length === 0) return { dryRun: true, dryRunReason: `no AGS credential is set (${AGS_VARIABLES.join(', ')})` };
-  const missing = AGS_REQUIRED.filter((n) => (env[n] ?? '') === '');
+  const missing = AGS_REQUIRED.filter((n) => !given.has(n));
   if (missing.length > 0) {
-    throw new ConfigError(
-      missing.join(', '),
-      `${missing.length === 1 ? 'is' : 'are'} missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: a live run needs ${AGS_REQUIRED.join(', ')} (set the missing ones; for a dry run unset ${AGS_VARIABLES.join(', ')} or set DRY_RUN=true)`,
-    );
+    problems.push({
+      variable: missing.join(', '),
+      reason: `${missing.length === 1 ? 'is' : 'are'} missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: a live run needs ${AGS_REQUIRED.join(', ')} (set the missing ones; for a dry run unset ${AGS_VARIABLES.join(', ')} or set DRY_RUN=true)`,
+    });
+    return { dryRun: false };
   }
-  const problem = namespaceProblem(env.AB_NAMESPACE ?? '');
-  if (problem !== undefined) throw new ConfigError('AB_NAMESPACE', problem);
+  const problem = namespaceProblem(vars.AB_NAMESPACE);
+  if (problem !== undefined) problems.push({ variable: 'AB_NAMESPACE', reason: problem });
   return { dryRun: false };
+}
+
+/** The environment rules see (`${env.X}`): credentials removed, dry-run demo values added (`demoEnv` names them). */
+function rulesEnvOf(env: Env, dryRun: boolean): { rulesEnv: Record<string, string | undefined>; demoEnv: string[] } {
+  const rulesEnv: Record<string, string | undefined> = { ...env };
+  for (const name of Object.keys(rulesEnv)) if (forbiddenEnvReason(name) !== undefined) delete rulesEnv[name];
+  const demoEnv: string[] = [];
+  if (dryRun) {
+    for (const [k, v] of Object.entries(DRY_RUN_DEMO_ENV)) {
+      if (!rulesEnv[k]) {
+        rulesEnv[k] = v;
+        demoEnv.push(`${k}=${v}`);
+      }
+    }
+  }
+  return { rulesEnv, demoEnv };
+}
+
+/** Traces: the exporter (explicit, else zipkin when its endpoint is set and ENABLE_ZIPKIN), the service name. */
+function tracingOf(vars: Vars, problems: ConfigProblem[]): Config['tracing'] {
+  const zipkinEndpoint = vars.OTEL_EXPORTER_ZIPKIN_ENDPOINT;
+  let exporter: Config['tracing']['exporter'] = vars.OTEL_TRACES_EXPORTER || (zipkinEndpoint ? 'zipkin' : 'none');
+  if (exporter === 'zipkin' && !vars.ENABLE_ZIPKIN) exporter = 'none';
+  if (exporter === 'zipkin' && !zipkinEndpoint) {
+    problems.push({ variable: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', reason: 'is required when OTEL_TRACES_EXPORTER=zipkin' });
+  }
+  const name = vars.OTEL_SERVICE_NAME;
+  return {
+    exporter,
+    serviceName: name ? `extend-app-eh-${name.toLowerCase()}` : 'extend-app-event-handler',
+    zipkinEndpoint,
+    otlpEndpoint: vars.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otlpHeaders: vars.OTEL_EXPORTER_OTLP_HEADERS,
+  };
+}
+
+/** STATE_STORE resolved (explicit, else redis with REDIS_URL, else cloudsave; memory in dry run); redis needs REDIS_URL. */
+function stateStoreOf(vars: Vars, dryRun: boolean, problems: ConfigProblem[]): Config['stateStore'] {
+  if (vars.STATE_STORE === 'redis' && !vars.REDIS_URL) problems.push({ variable: 'STATE_STORE', reason: 'redis needs REDIS_URL' });
+  return vars.STATE_STORE || (dryRun ? 'memory' : vars.REDIS_URL ? 'redis' : 'cloudsave');
+}
+
+/** Step 3: the parsed variables -> the options the modules take; cross-variable problems noted in `problems`. */
+function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: ConfigProblem[]): Config {
+  const { vars, given, refused } = parsed;
+  const { dryRun, dryRunReason } = agsMode(vars, given, problems);
+  const { rulesEnv, demoEnv } = rulesEnvOf(env, dryRun);
+  if (!refused.has('DEDUPE_LEASE_MS') && !refused.has('EVENT_DEADLINE_MS') && vars.DEDUPE_LEASE_MS <= vars.EVENT_DEADLINE_MS) {
+    // a claim expiring under a live holder would let another replica run the action too
+    problems.push({ variable: 'DEDUPE_LEASE_MS', reason: `${vars.DEDUPE_LEASE_MS} must be greater than EVENT_DEADLINE_MS (${vars.EVENT_DEADLINE_MS}), or a slow event's claim expires while it runs` });
+  }
+  return {
+    port: vars.PORT,
+    publisherPort: vars.ASYNC_MESSAGING_PUBLISHER_GRPC_PORT,
+    protoDirs: vars.PROTO_DIR.split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
+    rulesFile: vars.RULES_FILE,
+    actionsDir: vars.ACTIONS_DIR,
+    rulesWatch: vars.RULES_WATCH,
+    serveAllEvents: vars.EVENTS === 'all',
+    dryRun,
+    ...(dryRunReason ? { dryRunReason } : {}),
+    demoEnv,
+    ags: {
+      baseUrl: vars.AB_BASE_URL.replace(/\/+$/, ''),
+      clientId: vars.AB_CLIENT_ID,
+      clientSecret: vars.AB_CLIENT_SECRET,
+      namespace: rulesEnv.AB_NAMESPACE ?? '',
+      timeoutMs: vars.AGS_TIMEOUT_MS,
+      maxAttempts: vars.AGS_MAX_ATTEMPTS,
+    },
+    ...(vars.REDIS_URL ? { redisUrl: vars.REDIS_URL } : {}),
+    stateStore: stateStoreOf(vars, dryRun, problems),
+    stateStoreExplicit: vars.STATE_STORE !== '',
+    dedupeRetentionMs: vars.DEDUPE_RETENTION_HOURS * HOUR_MS,
+    dedupeMaxKeys: vars.DEDUPE_MAX_KEYS,
+    dedupeLeaseMs: vars.DEDUPE_LEASE_MS,
+    redisConnectTimeoutMs: vars.REDIS_CONNECT_TIMEOUT_MS,
+    deadLetterFile: vars.DEAD_LETTER_FILE,
+    deadLetterRetentionMs: vars.DEAD_LETTER_RETENTION_HOURS * HOUR_MS,
+    eventDeadlineMs: vars.EVENT_DEADLINE_MS,
+    shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
+    grpc: { maxConcurrentStreams: vars.GRPC_MAX_CONCURRENT_STREAMS, maxReceiveMessageBytes: vars.GRPC_MAX_MESSAGE_BYTES },
+    logLevel: vars.LOG_LEVEL || 'info',
+    logPayloads: vars.LOG_PAYLOADS,
+    health: vars.ENABLE_HEALTH_CHECK,
+    reflection: vars.ENABLE_REFLECTION,
+    prometheus: { enabled: vars.ENABLE_PROMETHEUS, port: vars.PROMETHEUS_PORT, path: vars.PROMETHEUS_ENDPOINT, prefix: vars.PROMETHEUS_PREFIX },
+    tracing: tracingOf(vars, problems),
+    rulesEnv,
+    ...(vars.TEST_CLOCK_FILE ? { testClockFile: vars.TEST_CLOCK_FILE } : {}),
+  };
+}
+
+/**
+ * The compiled options of an environment (typically {@link readEnvironment}'s). Registers nothing:
+ * hand {@link configSecrets} to the redactor.
+ * @throws {@link ConfigError} listing every problem (refused values, missing or clashing variables).
+ */
+export function loadConfig(env: Env): Config {
+  const problems: ConfigProblem[] = [];
+  const config = compile(env, parseVars(env, problems), problems);
+  const [first, ...rest] = problems;
+  if (first !== undefined) throw new ConfigError([first, ...rest]);
+  return config;
 }
 
 /** The value of one `key=value` pair of OTEL_EXPORTER_OTLP_HEADERS (percent-decoded, as the exporter reads it), if any. */
@@ -236,108 +440,18 @@ function headerValueOf(pair: string): string | undefined {
   }
 }
 
-export function loadConfig(env: Env): Config {
-  const clientId = str(env, 'AB_CLIENT_ID');
-  const clientSecret = str(env, 'AB_CLIENT_SECRET');
-  const { dryRun, dryRunReason } = agsMode(env, bool(env, 'DRY_RUN'));
-
-  // Secrets read here are redacted wherever displayed; credentials are not in the environment rules see.
-  registerSecret(clientSecret);
-  registerSecret(passwordOf(str(env, 'REDIS_URL')));
-  registerSecret(passwordOf(str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')));
-  registerSecret(passwordOf(str(env, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT')));
-  for (const pair of str(env, 'OTEL_EXPORTER_OTLP_HEADERS').split(',')) registerSecret(headerValueOf(pair));
-  const rulesEnv: Record<string, string | undefined> = { ...env };
-  for (const name of Object.keys(rulesEnv)) if (forbiddenEnvReason(name) !== undefined) delete rulesEnv[name];
-  const demoEnv: string[] = [];
-  if (dryRun) {
-    for (const [k, v] of Object.entries(DRY_RUN_DEMO_ENV)) {
-      if (!rulesEnv[k]) {
-        rulesEnv[k] = v;
-        demoEnv.push(`${k}=${v}`);
-      }
-    }
-  }
-
-  const exporterRaw = str(env, 'OTEL_TRACES_EXPORTER').toLowerCase();
-  const zipkinEndpoint = str(env, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT');
-  let exporter: Config['tracing']['exporter'];
-  if (exporterRaw === '') exporter = zipkinEndpoint && bool(env, 'ENABLE_ZIPKIN') ? 'zipkin' : 'none';
-  else if (['zipkin', 'otlp', 'console', 'none'].includes(exporterRaw)) exporter = exporterRaw as Config['tracing']['exporter'];
-  else throw new ConfigError('OTEL_TRACES_EXPORTER', `"${exporterRaw}" is not one of zipkin, otlp, console, none`);
-  if (exporter === 'zipkin' && !bool(env, 'ENABLE_ZIPKIN')) exporter = 'none';
-  if (exporter === 'zipkin' && !zipkinEndpoint) {
-    throw new ConfigError('OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'is required when OTEL_TRACES_EXPORTER=zipkin');
-  }
-  const otelName = str(env, 'OTEL_SERVICE_NAME');
-
-  const events = str(env, 'EVENTS').trim().toLowerCase();
-  if (events !== '' && events !== 'all') throw new ConfigError('EVENTS', `"${events}" is not supported: leave it empty or set "all"`);
-
-  const redisUrl = str(env, 'REDIS_URL');
-  const stateStoreRaw = str(env, 'STATE_STORE').trim().toLowerCase();
-  if (stateStoreRaw !== '' && !['cloudsave', 'redis', 'memory'].includes(stateStoreRaw)) {
-    throw new ConfigError('STATE_STORE', `"${stateStoreRaw}" is not one of cloudsave, redis, memory`);
-  }
-  if (stateStoreRaw === 'redis' && !redisUrl) throw new ConfigError('STATE_STORE', 'redis needs REDIS_URL');
-  const stateStore = (stateStoreRaw || (dryRun ? 'memory' : redisUrl ? 'redis' : 'cloudsave')) as Config['stateStore'];
-  const eventDeadlineMs = int(env, 'EVENT_DEADLINE_MS', 1);
-  const dedupeLeaseMs = int(env, 'DEDUPE_LEASE_MS', 1);
-  if (dedupeLeaseMs <= eventDeadlineMs) {
-    // a claim expiring under a live holder would let another replica run the action too
-    throw new ConfigError('DEDUPE_LEASE_MS', `${dedupeLeaseMs} must be greater than EVENT_DEADLINE_MS (${eventDeadlineMs}), or a slow event's claim expires while it runs`);
-  }
-  return {
-    port: int(env, 'PORT'),
-    publisherPort: int(env, 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT', 1),
-    protoDirs: str(env, 'PROTO_DIR')
-      .split(',')
-      .map((d) => d.trim())
-      .filter(Boolean),
-    rulesFile: str(env, 'RULES_FILE'),
-    actionsDir: str(env, 'ACTIONS_DIR'),
-    rulesWatch: bool(env, 'RULES_WATCH'),
-    serveAllEvents: events === 'all',
-    dryRun,
-    ...(dryRunReason ? { dryRunReason } : {}),
-    demoEnv,
-    ags: {
-      baseUrl: str(env, 'AB_BASE_URL').replace(/\/+$/, ''),
-      clientId,
-      clientSecret,
-      namespace: rulesEnv.AB_NAMESPACE ?? '',
-      timeoutMs: int(env, 'AGS_TIMEOUT_MS', 1),
-      maxAttempts: int(env, 'AGS_MAX_ATTEMPTS', 1),
-    },
-    ...(redisUrl ? { redisUrl } : {}),
-    stateStore,
-    stateStoreExplicit: stateStoreRaw !== '',
-    dedupeRetentionMs: int(env, 'DEDUPE_RETENTION_HOURS', 1) * 3_600_000,
-    dedupeMaxKeys: int(env, 'DEDUPE_MAX_KEYS', 1),
-    dedupeLeaseMs,
-    redisConnectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 1),
-    deadLetterFile: str(env, 'DEAD_LETTER_FILE'),
-    deadLetterRetentionMs: int(env, 'DEAD_LETTER_RETENTION_HOURS', 1) * 3_600_000,
-    eventDeadlineMs,
-    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS'),
-    grpc: { maxConcurrentStreams: int(env, 'GRPC_MAX_CONCURRENT_STREAMS', 1), maxReceiveMessageBytes: int(env, 'GRPC_MAX_MESSAGE_BYTES', 1) },
-    logLevel: str(env, 'LOG_LEVEL'),
-    logPayloads: bool(env, 'LOG_PAYLOADS'),
-    health: bool(env, 'ENABLE_HEALTH_CHECK'),
-    reflection: bool(env, 'ENABLE_REFLECTION'),
-    prometheus: {
-      enabled: bool(env, 'ENABLE_PROMETHEUS'),
-      port: int(env, 'PROMETHEUS_PORT'),
-      path: str(env, 'PROMETHEUS_ENDPOINT'),
-      prefix: str(env, 'PROMETHEUS_PREFIX'),
-    },
-    tracing: {
-      exporter,
-      serviceName: otelName ? `extend-app-eh-${otelName.toLowerCase()}` : 'extend-app-event-handler',
-      zipkinEndpoint,
-      otlpEndpoint: str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
-    },
-    rulesEnv,
-    ...(str(env, 'TEST_CLOCK_FILE') ? { testClockFile: str(env, 'TEST_CLOCK_FILE') } : {}),
-  };
+/**
+ * The secrets of compiled options, for the redactor (`registerSecret` of each, by the wiring):
+ * the IAM client secret, the passwords of REDIS_URL and the trace endpoints, the values of
+ * OTEL_EXPORTER_OTLP_HEADERS. Credentials never reach the environment rules see (`rulesEnv`).
+ */
+export function configSecrets(config: Config): string[] {
+  const secrets = [
+    config.ags.clientSecret,
+    passwordOf(config.redisUrl ?? ''),
+    passwordOf(config.tracing.otlpEndpoint),
+    passwordOf(config.tracing.zipkinEndpoint),
+    ...config.tracing.otlpHeaders.split(',').map(headerValueOf),
+  ];
+  return secrets.filter((v): v is string => v !== undefined && v !== '');
 }

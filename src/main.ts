@@ -7,14 +7,13 @@ import { FACT_OPERATIONS, factFetcher } from './ags/index.js';
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, readEnvironment } from './config.js';
+import { configSecrets, loadConfig, readEnvironment } from './config.js';
 import type { Config } from './config.js';
 import { createLogger } from './telemetry/index.js';
-import { redactText } from './telemetry/index.js';
+import { redactText, registerSecret } from './telemetry/index.js';
 import type { Logger } from './telemetry/index.js';
 import { Metrics } from './telemetry/index.js';
 import { startMetricsServer } from './telemetry/index.js';
-import type { MetricsServer } from './telemetry/index.js';
 import { startTracing } from './telemetry/index.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { loadCatalog } from './events/index.js';
@@ -31,6 +30,7 @@ import { JsonlDeadLetterSink } from './delivery/index.js';
 import type { DeadLetterSink } from './delivery/index.js';
 import { StoreDeadLetterSink } from './delivery/index.js';
 import { createExecutor } from './delivery/index.js';
+import type { Executor } from './delivery/index.js';
 import { createEventHost } from './server/index.js';
 import type { EventHost } from './server/index.js';
 import { createEventHandler } from './pipeline/index.js';
@@ -67,28 +67,120 @@ function servedServices(config: Config, catalog: Catalog, rules: RuleSet): Set<s
   return new Set([...[...rules.services].map(wireServiceOf), CONSUMER_SERVICE]);
 }
 
-export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
-  const env = options.env ?? readEnvironment();
-  const config = loadConfig(env);
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
-  if (!config.dryRun) {
-    // the first line of a live run: where it acts and where its marks live
-    logger.info(
-      { live: true, namespace: config.ags.namespace, store: config.stateStore, baseUrl: config.ags.baseUrl },
-      `live run: namespace ${config.ags.namespace}, state store ${config.stateStore}, AGS at ${config.ags.baseUrl}`,
-    );
-  }
-  const metrics = new Metrics({ prefix: config.prometheus.prefix });
-  const tracing = await startTracing({
-    exporter: config.tracing.exporter,
-    serviceName: config.tracing.serviceName,
-    zipkinEndpoint: config.tracing.zipkinEndpoint,
-    otlpEndpoint: config.tracing.otlpEndpoint,
-    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
-  });
+/** What start-up has made so far, handed from one step to the next. */
+interface Parts {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
 
+/** The rules that run now and the services served (a reload swaps the first and only adds to the second). */
+interface Live {
+  rules: RuleSet;
+  served: Set<string>;
+}
+
+/**
+ * Starts the event handler: configuration -> telemetry -> catalog, actions and rules -> AGS ->
+ * state store and dead letters -> executor -> event handler and gRPC host -> metrics endpoint ->
+ * rules watcher. Each step is one function below.
+ * @throws {@link ConfigError} (every configuration problem at once), {@link StartupError}.
+ */
+export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
+  const config = loadConfig(options.env ?? readEnvironment());
+  for (const secret of configSecrets(config)) registerSecret(secret);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  logLiveRun(config, logger);
+  const parts: Parts = { config, logger, metrics: new Metrics({ prefix: config.prometheus.prefix }) };
+  const tracing = await startTracing({ ...tracingOptions(config), ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}) });
   const started = performance.now();
   configurePublisher({ port: config.publisherPort });
+  const { catalog, registry, rulesFile, rules } = await loadCatalogAndRules(parts, options);
+  logDryRun(config, logger);
+  const ags = await connectAgs(parts);
+  const { store, deadLetters } = await openStore(parts, ags);
+  const stops = { shutdown: new AbortController(), hardStop: new AbortController() };
+  // every AGS request in flight listens to it (one listener each, removed when it ends): no max
+  setMaxListeners(0, stops.hardStop.signal);
+  const executor = createExecutor({
+    shutdownSignal: stops.shutdown.signal,
+    hardStopSignal: stops.hardStop.signal,
+    registry,
+    store,
+    deadLetters,
+    logger,
+    metrics: parts.metrics,
+    ...(ags ? { ags } : {}),
+    dryRun: config.dryRun,
+    namespace: config.ags.namespace,
+    eventDeadlineMs: config.eventDeadlineMs,
+    retentionMs: config.dedupeRetentionMs,
+    leaseMs: config.dedupeLeaseMs,
+  });
+  // one store for idempotency and the players' ledgers of stateful rules
+  const stateStore = options.stateStore ?? store;
+  const live: Live = { rules, served: servedServices(config, catalog, rules) };
+  const host = createEventHost({
+    catalog,
+    served: live.served,
+    onEvent: eventRoute(parts, live, { executor, stateStore, ags }),
+    logger,
+    metrics: parts.metrics,
+    reflection: config.reflection,
+    health: config.health,
+    port: config.port,
+    limits: config.grpc,
+  });
+  const { port } = await host.start();
+  const metricsServer = config.prometheus.enabled ? await startMetricsServer({ metrics: parts.metrics, port: config.prometheus.port, path: config.prometheus.path }) : undefined;
+  const watcher = config.rulesWatch ? watchRulesFile(parts, live, { rulesFile, catalog, registry, host }) : undefined;
+  host.setServing(true);
+  logger.info(
+    {
+      port,
+      metricsPort: metricsServer?.port,
+      events: [...live.served],
+      ...(watcher ? { watching: watcher.directories() } : {}),
+      rules: live.rules.ruleCount,
+      protoFiles: catalog.files.length,
+      tracing: tracing.enabled ? config.tracing.exporter : 'off',
+      store: store.kind,
+      startupMs: Math.round(performance.now() - started),
+    },
+    `serving ${live.served.size} events on :${port}`,
+  );
+  if (catalog.skipped.length > 0) {
+    logger.info({ skipped: catalog.skipped }, `not served (not events): ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
+  }
+  const close = () => Promise.allSettled([store.close(), ...(stateStore !== store ? [stateStore.close()] : []), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
+  return { port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), shutdown: shutdownOf(parts, { host, watcher, stops, close }) };
+}
+
+/** The first line of a live run: where it acts and where its marks live. */
+function logLiveRun(config: Config, logger: Logger): void {
+  if (config.dryRun) return;
+  logger.info(
+    { live: true, namespace: config.ags.namespace, store: config.stateStore, baseUrl: config.ags.baseUrl },
+    `live run: namespace ${config.ags.namespace}, state store ${config.stateStore}, AGS at ${config.ags.baseUrl}`,
+  );
+}
+
+function logDryRun(config: Config, logger: Logger): void {
+  if (!config.dryRun) return;
+  logger.warn(
+    { dryRun: true, reason: config.dryRunReason, demoEnv: config.demoEnv },
+    `DRY RUN: ${config.dryRunReason ?? ''}; actions are planned and logged, nothing is sent to AGS` +
+      (config.demoEnv.length ? ` (demo values: ${config.demoEnv.join(', ')})` : ''),
+  );
+}
+
+function tracingOptions(config: Config) {
+  const { exporter, serviceName, zipkinEndpoint, otlpEndpoint } = config.tracing;
+  return { exporter, serviceName, zipkinEndpoint, otlpEndpoint };
+}
+
+/** The event catalog (protos and custom events), the actions (built-in and ACTIONS_DIR's), the rules file compiled against them. */
+async function loadCatalogAndRules({ config, logger }: Parts, options: StartOptions) {
   const catalog = withCustomEvents(await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false }));
   let registry: ActionRegistry;
   try {
@@ -103,32 +195,30 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   if (!loaded.ok) {
     throw new StartupError(`${rulesFile} is invalid:\n${formatProblems(loaded.problems, 'text')}`);
   }
-  let rules = loaded.rules;
+  return { catalog, registry, rulesFile, rules: loaded.rules };
+}
 
-  if (config.dryRun) {
-    logger.warn(
-      { dryRun: true, reason: config.dryRunReason, demoEnv: config.demoEnv },
-      `DRY RUN: ${config.dryRunReason ?? ''}; actions are planned and logged, nothing is sent to AGS` +
-        (config.demoEnv.length ? ` (demo values: ${config.demoEnv.join(', ')})` : ''),
-    );
-  }
-  let ags: AgsClient | undefined;
-  if (!config.dryRun) {
-    ags = new AgsClient({
-      baseUrl: config.ags.baseUrl,
-      clientId: config.ags.clientId,
-      clientSecret: config.ags.clientSecret,
-      timeoutMs: config.ags.timeoutMs,
-      maxAttempts: config.ags.maxAttempts,
-      // no AGS call (its retries and login waits included) outlives one event's budget
-      deadlineMs: config.eventDeadlineMs,
-      logger,
-      metrics,
-    });
-    await ags.login(); // fail fast, as the templates do
-    logger.info({ baseUrl: config.ags.baseUrl }, 'logged in to AGS');
-  }
+/** The AGS client of a live run, logged in (fail fast, as the templates do); none in dry run. */
+async function connectAgs({ config, logger, metrics }: Parts): Promise<AgsClient | undefined> {
+  if (config.dryRun) return undefined;
+  const ags = new AgsClient({
+    baseUrl: config.ags.baseUrl,
+    clientId: config.ags.clientId,
+    clientSecret: config.ags.clientSecret,
+    timeoutMs: config.ags.timeoutMs,
+    maxAttempts: config.ags.maxAttempts,
+    // no AGS call (its retries and login waits included) outlives one event's budget
+    deadlineMs: config.eventDeadlineMs,
+    logger,
+    metrics,
+  });
+  await ags.login();
+  logger.info({ baseUrl: config.ags.baseUrl }, 'logged in to AGS');
+  return ags;
+}
 
+/** The state store and where dead letters go: memory -> the JSONL file (checked writable now); cloudsave/redis -> the store, shared and durable. */
+async function openStore({ config, logger }: Parts, ags: AgsClient | undefined): Promise<{ store: StateStore; deadLetters: DeadLetterSink }> {
   let store: StateStore;
   try {
     store = await createStateStore({
@@ -144,44 +234,24 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   } catch (error) {
     throw new StartupError(error instanceof Error ? error.message : String(error));
   }
-  // memory: the JSONL file (checked writable now); cloudsave/redis: the store, shared and durable
-  let deadLetters: DeadLetterSink;
-  if (store.kind === 'memory') {
-    const file = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
-    try {
-      await file.check();
-    } catch (error) {
-      await store.close();
-      throw new StartupError(`DEAD_LETTER_FILE: ${error instanceof Error ? error.message : String(error)}: set it to a writable path`);
-    }
-    deadLetters = file;
-  } else {
-    deadLetters = new StoreDeadLetterSink({ store, namespace: config.ags.namespace, retentionMs: config.deadLetterRetentionMs });
+  if (store.kind !== 'memory') {
+    return { store, deadLetters: new StoreDeadLetterSink({ store, namespace: config.ags.namespace, retentionMs: config.deadLetterRetentionMs }) };
   }
-  const shutdownController = new AbortController();
-  const hardStopController = new AbortController();
-  // every AGS request in flight listens to it (one listener each, removed when it ends): no max
-  setMaxListeners(0, hardStopController.signal);
-  const executor = createExecutor({
-    shutdownSignal: shutdownController.signal,
-    hardStopSignal: hardStopController.signal,
-    registry,
-    store,
-    deadLetters,
-    logger,
-    metrics,
-    ...(ags ? { ags } : {}),
-    dryRun: config.dryRun,
-    namespace: config.ags.namespace,
-    eventDeadlineMs: config.eventDeadlineMs,
-    retentionMs: config.dedupeRetentionMs,
-    leaseMs: config.dedupeLeaseMs,
-  });
+  const file = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
+  try {
+    await file.check();
+  } catch (error) {
+    await store.close();
+    throw new StartupError(`DEAD_LETTER_FILE: ${error instanceof Error ? error.message : String(error)}: set it to a writable path`);
+  }
+  return { store, deadLetters: file };
+}
 
-  // one store for idempotency and the players' ledgers of stateful rules
-  const stateStore = options.stateStore ?? store;
+/** The event handler over the rules that run now, behind the router of topics and scheduled tasks (`topic:NAME`, `schedule:TASK`). */
+function eventRoute({ config, logger, metrics }: Parts, live: Live, deps: { executor: Executor; stateStore: StateStore; ags: AgsClient | undefined }) {
+  const { executor, stateStore, ags } = deps;
   const handleEvent = createEventHandler({
-    rules: () => rules,
+    rules: () => live.rules,
     executor,
     logger,
     metrics,
@@ -192,92 +262,59 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     ...(ags ? { fetchFacts: factFetcher((op) => ags.request(op), config.ags.namespace) } : {}),
     ...(config.testClockFile ? { now: testClock(config.testClockFile) } : {}),
   });
-  // topics and scheduled tasks to the events rules listen on (`topic:NAME`, `schedule:TASK`)
-  const onEvent = routeCustomEvents(handleEvent, { listenedOn: () => rules.services, logger, metrics });
-  let served = servedServices(config, catalog, rules);
-  const host: EventHost = createEventHost({
+  return routeCustomEvents(handleEvent, { listenedOn: () => live.rules.services, logger, metrics });
+}
+
+/** Reloads the rules file on change (RULES_WATCH): a valid file is swapped in, an invalid one logged and the running rules kept. */
+function watchRulesFile({ config, logger, metrics }: Parts, live: Live, at: { rulesFile: string; catalog: Catalog; registry: ActionRegistry; host: EventHost }) {
+  const { rulesFile, catalog, registry, host } = at;
+  return watchRules({
+    file: rulesFile,
     catalog,
-    served,
-    onEvent,
-    logger,
-    metrics,
-    reflection: config.reflection,
-    health: config.health,
-    port: config.port,
-    limits: config.grpc,
+    registry,
+    env: config.rulesEnv,
+    unsetEnv: 'error',
+    facts: FACT_OPERATIONS,
+    onReload: (result) => {
+      if (!result.ok) {
+        metrics.rulesReloads.inc({ result: 'rejected' });
+        const note = reloadUnknownEventNote(result.problems);
+        logger.error({ problems: result.problems, ...(note ? { note } : {}) }, `rules reload rejected, the previous rules keep running:\n${formatProblems(result.problems, 'text')}${note ? `\n${note}` : ''}`);
+        return;
+      }
+      live.rules = result.rules;
+      // a reload adds events, never removes one: an event served once answers OK (no match) rather than UNIMPLEMENTED, which the sidecar does not retry
+      live.served = new Set([...live.served, ...servedServices(config, catalog, live.rules)]);
+      host.setServed(live.served);
+      metrics.rulesReloads.inc({ result: 'ok' });
+      logger.info({ rules: live.rules.ruleCount, events: live.rules.services.size }, 'rules reloaded');
+    },
   });
-  const { port } = await host.start();
+}
 
-  let metricsServer: MetricsServer | undefined;
-  if (config.prometheus.enabled) {
-    metricsServer = await startMetricsServer({ metrics, port: config.prometheus.port, path: config.prometheus.path });
-  }
-
-  const watcher = config.rulesWatch
-    ? watchRules({
-        file: rulesFile,
-        catalog,
-        registry,
-        env: config.rulesEnv,
-        unsetEnv: 'error',
-        facts: FACT_OPERATIONS,
-        onReload: (result) => {
-          if (!result.ok) {
-            metrics.rulesReloads.inc({ result: 'rejected' });
-            const note = reloadUnknownEventNote(result.problems);
-            logger.error({ problems: result.problems, ...(note ? { note } : {}) }, `rules reload rejected, the previous rules keep running:\n${formatProblems(result.problems, 'text')}${note ? `\n${note}` : ''}`);
-            return;
-          }
-          rules = result.rules;
-          // a reload adds events, never removes one: an event served once answers OK (no match) rather than UNIMPLEMENTED, which the sidecar does not retry
-          served = new Set([...served, ...servedServices(config, catalog, rules)]);
-          host.setServed(served);
-          metrics.rulesReloads.inc({ result: 'ok' });
-          logger.info({ rules: rules.ruleCount, events: rules.services.size }, 'rules reloaded');
-        },
-      })
-    : undefined;
-
-  host.setServing(true);
-  logger.info(
-    {
-      port,
-      metricsPort: metricsServer?.port,
-      events: [...served],
-      ...(watcher ? { watching: watcher.directories() } : {}),
-      rules: rules.ruleCount,
-      protoFiles: catalog.files.length,
-      tracing: tracing.enabled ? config.tracing.exporter : 'off',
-      store: store.kind,
-      startupMs: Math.round(performance.now() - started),
-    },
-    `serving ${served.size} events on :${port}`,
-  );
-  if (catalog.skipped.length > 0) {
-    logger.info({ skipped: catalog.skipped }, `not served (not events): ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
-  }
-
+/** Graceful shutdown, once: stop taking calls, let those in flight finish within SHUTDOWN_GRACE_MS, then cancel them and release everything. */
+function shutdownOf(
+  { config, logger }: Parts,
+  parts: { host: EventHost; watcher: { close(): void } | undefined; stops: { shutdown: AbortController; hardStop: AbortController }; close: () => Promise<unknown> },
+): (reason: string) => Promise<void> {
+  const { host, watcher, stops, close } = parts;
   let stopping: Promise<void> | undefined;
-  return {
-    port,
-    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
-    shutdown(reason: string) {
-      stopping ??= (async () => {
-        logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: finishing calls in flight');
-        watcher?.close();
-        // At the end of the grace period, calls still running are cancelled and the AGS requests
-        // they have in flight aborted; the host then gives them time to record their outcome.
-        const hardStop = setTimeout(() => hardStopController.abort(new Error('shutdown grace period over')), config.shutdownGraceMs);
-        await host.shutdown(config.shutdownGraceMs);
-        clearTimeout(hardStop);
-        shutdownController.abort(new Error('shutdown'));
-        hardStopController.abort(new Error('shutdown'));
-        await Promise.allSettled([store.close(), ...(stateStore !== store ? [stateStore.close()] : []), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
-        logger.info('stopped');
-        logger.flush();
-      })();
-      return stopping;
-    },
+  return (reason) => {
+    stopping ??= (async () => {
+      logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down: finishing calls in flight');
+      watcher?.close();
+      // At the end of the grace period, calls still running are cancelled and the AGS requests
+      // they have in flight aborted; the host then gives them time to record their outcome.
+      const hardStop = setTimeout(() => stops.hardStop.abort(new Error('shutdown grace period over')), config.shutdownGraceMs);
+      await host.shutdown(config.shutdownGraceMs);
+      clearTimeout(hardStop);
+      stops.shutdown.abort(new Error('shutdown'));
+      stops.hardStop.abort(new Error('shutdown'));
+      await close();
+      logger.info('stopped');
+      logger.flush();
+    })();
+    return stopping;
   };
 }
 

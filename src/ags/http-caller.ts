@@ -149,6 +149,11 @@ export function mayHaveReached(err: TransportError): boolean {
   return err.code === undefined || !NOT_SENT_CODES.has(err.code);
 }
 
+/** Timeout of one HTTP attempt to AGS, ms (`AGS_TIMEOUT_MS`'s default). */
+export const DEFAULT_AGS_TIMEOUT_MS = 10_000;
+/** Attempts per AGS call, retries of 429/5xx/timeouts included (`AGS_MAX_ATTEMPTS`'s default). */
+export const DEFAULT_AGS_MAX_ATTEMPTS = 4;
+
 export class HttpCaller {
   readonly timeoutMs: number;
   readonly maxAttempts: number;
@@ -164,8 +169,8 @@ export class HttpCaller {
   readonly #ownsTransport: boolean;
 
   constructor(options: HttpCallerOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_AGS_TIMEOUT_MS;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_AGS_MAX_ATTEMPTS);
     this.deadlineMs = options.deadlineMs ?? 30_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 100;
     this.backoffMaxMs = options.backoffMaxMs ?? 5_000;

@@ -6,14 +6,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { loadConfig, readEnvironment } from '../config.js';
+import { configSecrets, loadConfig, readEnvironment } from '../config.js';
+import { DEFAULT_PORT } from '../server/index.js';
+import { registerSecret } from '../telemetry/index.js';
 import type { Command, CommandIO } from './io.js';
 import { UsageError, redacting } from './io.js';
 
 const USAGE = `extend-event-rules: AGS Extend event handler driven by rules.yaml
 
 Usage:
-  extend-event-rules [serve]                 run the event handler (gRPC on PORT, default 6565)
+  extend-event-rules [serve]                 run the event handler (gRPC on PORT, default ${DEFAULT_PORT})
   extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]
   extend-event-rules test [files...]         run rule tests (default rules.test.yaml), offline
   extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]
@@ -34,6 +36,7 @@ Custom actions: the modules of ACTIONS_DIR (default actions/) are loaded by ever
 function defaults() {
   const env = readEnvironment();
   const config = loadConfig(env);
+  for (const secret of configSecrets(config)) registerSecret(secret);
   return { env, config, protoDirs: config.protoDirs.map((d) => resolve(d)), rulesFile: resolve(config.rulesFile), actionsDir: resolve(config.actionsDir) };
 }
 

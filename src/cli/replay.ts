@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../events/index.js';
 import type { Catalog } from '../events/index.js';
 import type { Config } from '../config.js';
+import { DEFAULT_PORT } from '../server/index.js';
 import { openDeadLetterSource } from './dead-letter-source.js';
 import type { DeadLetterRecord } from '../delivery/index.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
@@ -32,7 +33,7 @@ export interface ReplayOptions {
 }
 
 /** Default target: the handler's gRPC port on this machine. */
-export const DEFAULT_REPLAY_TARGET = 'localhost:6565';
+export const DEFAULT_REPLAY_TARGET = `localhost:${DEFAULT_PORT}`;
 
 function callOnce(client: grpc.Client, path: string, bytes: Uint8Array, rule: string, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
   const metadata = new grpc.Metadata();

@@ -15,6 +15,7 @@ import { buildEvent, resolveEvent } from '../authoring/index.js';
 import { withFreshId } from '../events/index.js';
 import { encodeReceivedMessage, topicNameProblem, topicService } from '../custom-events/index.js';
 import type { EventService } from '../events/index.js';
+import { DEFAULT_PORT } from '../server/index.js';
 import type { CommandIO } from './io.js';
 import { sendScheduledRun } from './send-schedule.js';
 import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';
@@ -93,7 +94,7 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   }
   const timeoutMs = values.has('timeout') ? Number(values.get('timeout')) : DEFAULT_SEND_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, not "${values.get('timeout')}"`);
-  const port = defaults.env.PORT && defaults.env.PORT !== '' ? defaults.env.PORT : '6565';
+  const port = defaults.env.PORT && defaults.env.PORT !== '' ? defaults.env.PORT : String(DEFAULT_PORT);
   const target = values.get('target') ?? `localhost:${port}`;
 
   const task = values.get('schedule');

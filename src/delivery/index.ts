@@ -6,3 +6,5 @@ export { createExecutor, REPLAY_HEADER } from './executor.js';
 export type { DeliveryReport, Executor } from './executor.js';
 export { listStoredDeadLetters, removeStoredDeadLetter, StoreDeadLetterSink } from './store-dead-letters.js';
 export type { StoredDeadLetter } from './store-dead-letters.js';
+export { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './action-ledger.js';
+export { DEFAULT_EVENT_DEADLINE_MS } from './deadline.js';

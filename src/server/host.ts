@@ -87,6 +87,9 @@ export interface GrpcLimits {
  * connections closed after 10 min, 16 KiB of metadata (the sidecar sends a few trace headers;
  * gRPC's own default soft limit is 8 KiB, Node's HTTP/2 default 64 KiB).
  */
+/** The gRPC port the Extend sidecar calls (the templates' 6565): `PORT`'s default. */
+export const DEFAULT_PORT = 6565;
+
 export const DEFAULT_GRPC_LIMITS: GrpcLimits = {
   maxConcurrentStreams: 100,
   maxReceiveMessageBytes: 4 * 1024 * 1024,
@@ -221,7 +224,7 @@ class GrpcEventHost implements EventHost {
     this.metrics = options.metrics;
     this.onEvent = options.onEvent;
     this.reflection = options.reflection ?? true;
-    this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? 6565)}`;
+    this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? DEFAULT_PORT)}`;
     this.settleMs = options.settleMs ?? 5000;
     this.server = new Server(grpcServerOptions(options.limits));
     applyHttp2Limits(this.server, options.limits);

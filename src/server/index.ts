@@ -1,3 +1,3 @@
 /** The public surface of src/server: what other folders may import from it. */
-export { createEventHost } from './host.js';
+export { createEventHost, DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './host.js';
 export type { EventHost } from './host.js';

@@ -2,7 +2,7 @@
 export { createLogger, logField, MAX_LOG_FIELD } from './logger.js';
 export type { Logger } from './logger.js';
 export { maskPersonalFields } from './mask.js';
-export { startMetricsServer } from './metrics-server.js';
+export { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT, startMetricsServer } from './metrics-server.js';
 export type { MetricsServer } from './metrics-server.js';
 export { Metrics } from './metrics.js';
 export type { ActionOutcome } from './metrics.js';

@@ -7,6 +7,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.js';
 
+/** The templates' metrics port and path (`PROMETHEUS_PORT`, `PROMETHEUS_ENDPOINT` defaults). */
+export const DEFAULT_METRICS_PORT = 8080;
+export const DEFAULT_METRICS_PATH = '/metrics';
+
 export interface MetricsServerOptions {
   readonly metrics: Metrics;
   /** Port. Default 8080; 0 picks a free one. */
@@ -23,7 +27,7 @@ export interface MetricsServer {
 }
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const path = options.path ?? '/metrics';
+  const path = options.path ?? DEFAULT_METRICS_PATH;
   const registry = options.metrics.registry;
   const server: Server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -39,7 +43,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', () => {
+    server.listen(options.port ?? DEFAULT_METRICS_PORT, options.host ?? '0.0.0.0', () => {
       server.off('error', reject);
       resolvePromise();
     });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, ENV_VARS, loadConfig, parseEnvFile, readEnvironment } from '../../src/config.js';
+import { ConfigError, ENV_VARS, configSecrets, loadConfig, parseEnvFile, readEnvironment } from '../../src/config.js';
+import { DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS } from '../../src/delivery/index.js';
+import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from '../../src/server/index.js';
+import { redactText } from '../../src/telemetry/index.js';
 
 describe('config', () => {
   it('defaults to a dry run with demo values when no AGS credentials are set', () => {
@@ -84,6 +87,52 @@ describe('config', () => {
     expect(() => loadConfig({ ENABLE_REFLECTION: 'maybe' })).toThrow(/ENABLE_REFLECTION: "maybe" is not a boolean/);
     expect(() => loadConfig({ EVENTS: 'some' })).toThrow(/EVENTS/);
     expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER/);
+  });
+
+  it('reports every bad variable at once, in one error (three bad variables, one restart)', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'abc', ENABLE_REFLECTION: 'maybe', STATE_STORE: 'postgres' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.problems.map((p) => p.variable)).toEqual(['PORT', 'STATE_STORE', 'ENABLE_REFLECTION']);
+    expect(e.message).toMatch(/^3 configuration problems:/);
+    expect(e.message).toMatch(/PORT: "abc" is not an integer/);
+    expect(e.message).toMatch(/ENABLE_REFLECTION: "maybe" is not a boolean/);
+    expect(e.message).toMatch(/STATE_STORE: "postgres" is not one of cloudsave, redis, memory/);
+    // value problems and combination problems together (a partial AGS configuration, a lease under the deadline)
+    expect(() => loadConfig({ AB_CLIENT_ID: 'id', LOG_LEVEL: 'loud', EVENT_DEADLINE_MS: '70000' })).toThrow(
+      /^3 configuration problems:\n {2}LOG_LEVEL: "loud".*\n {2}AB_CLIENT_SECRET, AB_NAMESPACE: are missing.*\n {2}DEDUPE_LEASE_MS: 60000 must be greater/,
+    );
+    // a refused value does not cause a second, derived complaint
+    expect(() => loadConfig({ EVENT_DEADLINE_MS: 'soon' })).toThrow(/^EVENT_DEADLINE_MS: "soon" is not an integer >= 1$/);
+  });
+
+  it('checks LOG_LEVEL, with did you mean', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(ConfigError);
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL: "verbose" is not one of trace, debug, info, warn, error, fatal, silent/);
+    expect(() => loadConfig({ LOG_LEVEL: 'warning' })).toThrow(/LOG_LEVEL: .*did you mean "warn"/);
+    expect(() => loadConfig({ LOG_LEVEL: 'debgu' })).toThrow(/did you mean "debug"/);
+    expect(loadConfig({ LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
+    expect(loadConfig({}).logLevel).toBe('info');
+  });
+
+  it('registers no secret while parsing: the wiring hands configSecrets to the redactor', () => {
+    const secret = 'parse-time-secret-4711';
+    const c = loadConfig({ AB_CLIENT_ID: 'id', AB_NAMESPACE: 'mygame', AB_CLIENT_SECRET: secret, REDIS_URL: 'redis://:redis-pass-4711@r:6379', OTEL_EXPORTER_OTLP_HEADERS: 'x-key=otlp-key-4711,plain' });
+    expect(redactText(`a ${secret} b`)).toContain(secret);
+    expect(configSecrets(c).sort()).toEqual([secret, 'otlp-key-4711', 'redis-pass-4711'].sort());
+  });
+
+  it('takes its defaults from the modules that use them (written once)', () => {
+    const byName = (n: string) => ENV_VARS.find((e) => e.name === n)!.default;
+    expect(byName('PORT')).toBe(String(DEFAULT_PORT));
+    expect(byName('EVENT_DEADLINE_MS')).toBe(String(DEFAULT_EVENT_DEADLINE_MS));
+    expect(byName('DEDUPE_LEASE_MS')).toBe(String(DEFAULT_LEASE_MS));
+    expect(byName('GRPC_MAX_MESSAGE_BYTES')).toBe(String(DEFAULT_GRPC_LIMITS.maxReceiveMessageBytes));
   });
 
   it('reads the idempotency lease, retention and Redis start-up wait, and keeps the lease above the event deadline', () => {

@@ -25,7 +25,7 @@ function sourceFiles(dir: string): string[] {
 
 /**
  * Names of environment variables read in the code: `process.env.X`, `env.X`,
- * `env['X']`, `str(env, 'X')` / `bool(...)` / `int(...)`. `${env.X}` is the rules
+ * `env['X']`, and config's typed reads `vars.X` (src/config.ts). `${env.X}` is the rules
  * template syntax (a string in docs and messages), not a read: it is left out.
  */
 function envReads(text: string): Set<string> {
@@ -33,7 +33,7 @@ function envReads(text: string): Set<string> {
   const patterns = [
     /(?<!\$\{)\b(?:process\.)?env\.([A-Z][A-Z0-9_]*)\b/g,
     /\benv\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\]/g,
-    /\b(?:str|bool|int)\(\s*env\s*,\s*['"]([A-Z][A-Z0-9_]*)['"]/g,
+    /\bvars\.([A-Z][A-Z0-9_]*)\b/g,
   ];
   for (const re of patterns) for (const m of text.matchAll(re)) names.add(m[1]!);
   return names;
@@ -86,7 +86,7 @@ function docsTableNames(): string[] {
 
 describe('environment variables', () => {
   it('the scanner finds reads and ignores ${env.X} template text', () => {
-    const found = envReads("const a = process.env.FOO; b(env.BAR); env['BAZ']; str(env, 'QUX'); const doc = '${env.NOT_A_READ}';");
+    const found = envReads("const a = process.env.FOO; b(env.BAR); env['BAZ']; f(vars.QUX); const doc = '${env.NOT_A_READ}';");
     expect([...found].sort()).toEqual(['BAR', 'BAZ', 'FOO', 'QUX']);
   });
 
