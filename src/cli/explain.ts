@@ -18,7 +18,8 @@ import { EventDataError, UnknownEventError } from '../authoring/index.js';
 import { buildEvent, planSteps, resolveEvent } from '../authoring/index.js';
 import type { PlannedStep } from '../authoring/index.js';
 import { renderConditionTrace, traceCondition } from '../rules/index.js';
-import type { ConditionTrace } from '../rules/index.js';
+import type { CompiledRule, ConditionTrace, RuleOutcome, RuleSet } from '../rules/index.js';
+import type { Catalog, DecodedEvent } from '../events/index.js';
 import type { FiringState } from '../state/index.js';
 import { readFile } from 'node:fs/promises';
 import { factFixtures, historyFile } from '../authoring/index.js';
@@ -124,6 +125,57 @@ function cooldownEnd(c: { readonly duration: string; readonly lastFiring?: strin
   return w.kind === 'rolling' ? `; fires again from ${new Date(Date.parse(c.lastFiring) + w.ms).toISOString()}` : '';
 }
 
+/** A bad --history or --facts file: the message is printed, the command exits 2. */
+class ExplainInputError extends Error {}
+
+/** --history file: the player's record (JSON Lines of past events and firings). @throws {@link ExplainInputError} */
+async function readHistory(file: string, catalog: Catalog, rules: RuleSet, now: number): Promise<StateDocument> {
+  let problems: readonly string[];
+  try {
+    const read = historyFile(await readFile(file, 'utf8'), file, catalog, { now, rules: new Set(rules.rules.map((r) => r.name)), shadow: new Set(rules.rules.filter((r) => r.mode === 'shadow').map((r) => r.name)) });
+    if (read.problems.length === 0) return read.doc;
+    problems = read.problems;
+  } catch (err) {
+    problems = [`${file}: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  throw new ExplainInputError(`--history:\n${problems.join('\n')}`);
+}
+
+/** --facts file.json: `{ "<fact name>": <answer> }`. @throws {@link ExplainInputError} */
+async function readFacts(file: string): Promise<Record<string, unknown>> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object: { "<fact name>": <answer> }');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ExplainInputError(`--facts: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** One rule of the event as `explain` shows it: its outcome, window, condition trace and planned actions. */
+function ruleExplanation(r: CompiledRule, outcomes: readonly RuleOutcome[], event: DecodedEvent, steps: readonly PlannedStep[], t: number): RuleExplanation {
+  const o = outcomes.find((x) => x.rule === r.name);
+  const active = (r.activeFrom === undefined || t >= r.activeFrom) && (r.activeUntil === undefined || t < r.activeUntil);
+  return {
+    rule: r.name,
+    line: r.line,
+    enabled: r.enabled,
+    mode: r.mode,
+    outcome: r.enabled ? (o?.outcome ?? 'notMatched') : 'disabled',
+    ...(o?.error !== undefined ? { error: o.error } : {}),
+    ...(o?.firing !== undefined ? { firing: o.firing } : {}),
+    ...(o?.firing?.suppressedBy === 'limit' && r.limit?.window.kind === 'calendar' ? { limitResetsAt: new Date(periodRange(r.limit.window, t).to).toISOString() } : {}),
+    window: {
+      ...(r.activeFrom !== undefined ? { activeFrom: new Date(r.activeFrom).toISOString() } : {}),
+      ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),
+      active,
+    },
+    // the server's own evaluation of this rule; a rule it does not evaluate (disabled, inactive) is run the same way here
+    condition: r.when === undefined ? null : (o?.condition ?? traceCondition(r.when, event, t)),
+    actions: steps.filter((s) => s.rule === r.name),
+  };
+}
+
 export async function explainCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
   const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules', 'history', 'facts'], flags: ['json', 'help', 'h'] });
   if (flags.has('help') || flags.has('h')) {
@@ -165,32 +217,15 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
 
   const rules = loaded.rules;
   let history: StateDocument | undefined;
-  if (values.has('history')) {
-    const file = values.get('history')!;
-    let problems: readonly string[];
-    try {
-      const read = historyFile(await readFile(file, 'utf8'), file, catalog, { now: now.getTime(), rules: new Set(rules.rules.map((r) => r.name)), shadow: new Set(rules.rules.filter((r) => r.mode === 'shadow').map((r) => r.name)) });
-      history = read.doc;
-      problems = read.problems;
-    } catch (err) {
-      problems = [`${file}: ${err instanceof Error ? err.message : String(err)}`];
-    }
-    if (problems.length > 0) {
-      io.stderr.write(`extend-event-rules explain: --history:\n${problems.join('\n')}\n`);
-      return 2;
-    }
-  }
-  // --facts file.json: the answers of the AGS lookups the rules read, by fact name (shown in the condition trace)
   let factValues: Record<string, unknown> | undefined;
-  if (values.has('facts')) {
-    try {
-      const parsed = JSON.parse(await readFile(values.get('facts')!, 'utf8')) as unknown;
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object: { "<fact name>": <answer> }');
-      factValues = parsed as Record<string, unknown>;
-    } catch (err) {
-      io.stderr.write(`extend-event-rules explain: --facts: ${err instanceof Error ? err.message : String(err)}\n`);
-      return 2;
-    }
+  try {
+    if (values.has('history')) history = await readHistory(values.get('history')!, catalog, rules, now.getTime());
+    // --facts file.json: the answers of the AGS lookups the rules read, by fact name (shown in the condition trace)
+    if (values.has('facts')) factValues = await readFacts(values.get('facts')!);
+  } catch (err) {
+    if (!(err instanceof ExplainInputError)) throw err;
+    io.stderr.write(`extend-event-rules explain: ${err.message}\n`);
+    return 2;
   }
   const facts = factFixtures(rules, service.fullName, factValues);
   let evaluation;
@@ -204,31 +239,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   }
   const steps = planSteps(registry, service, event, evaluation.plan, defaults.env.AB_NAMESPACE ?? '', now);
 
-  const explained: RuleExplanation[] = rules.rules
-    .filter((r) => r.service === service.fullName)
-    .map((r) => {
-      const o = evaluation.outcomes.find((x) => x.rule === r.name);
-      const t = now.getTime();
-      const active = (r.activeFrom === undefined || t >= r.activeFrom) && (r.activeUntil === undefined || t < r.activeUntil);
-      return {
-        rule: r.name,
-        line: r.line,
-        enabled: r.enabled,
-        mode: r.mode,
-        outcome: r.enabled ? (o?.outcome ?? 'notMatched') : 'disabled',
-        ...(o?.error !== undefined ? { error: o.error } : {}),
-        ...(o?.firing !== undefined ? { firing: o.firing } : {}),
-        ...(o?.firing?.suppressedBy === 'limit' && r.limit?.window.kind === 'calendar' ? { limitResetsAt: new Date(periodRange(r.limit.window, t).to).toISOString() } : {}),
-        window: {
-          ...(r.activeFrom !== undefined ? { activeFrom: new Date(r.activeFrom).toISOString() } : {}),
-          ...(r.activeUntil !== undefined ? { activeUntil: new Date(r.activeUntil).toISOString() } : {}),
-          active,
-        },
-        // the server's own evaluation of this rule; a rule it does not evaluate (disabled, inactive) is run the same way here
-        condition: r.when === undefined ? null : (o?.condition ?? traceCondition(r.when, event, t)),
-        actions: steps.filter((s) => s.rule === r.name),
-      };
-    });
+  const explained = rules.rules.filter((r) => r.service === service.fullName).map((r) => ruleExplanation(r, evaluation.outcomes, event, steps, now.getTime()));
   const explanation: Explanation = {
     event: { name: service.eventName, service: service.fullName },
     now: now.toISOString(),

@@ -32,28 +32,40 @@ export interface ValidateDefaults {
   readonly registry?: ActionRegistry;
 }
 
+/** The command line of `validate`. @throws {@link UsageError} */
+function validateArgs(args: string[], defaults: ValidateDefaults): { file: string; protoDirs: string[]; format: ProblemFormat; envFile: string | undefined } {
+  const { positionals, values } = parseArgs(args, { values: ['proto', 'env-file', 'format'] });
+  if (positionals.length > 1) throw new UsageError(`one rules file at most, got ${positionals.length}`);
+  const protoDirs = values.has('proto')
+    ? values
+        .get('proto')!
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean)
+        .map((d) => resolve(d))
+    : [...defaults.protoDirs];
+  const format = values.get('format') ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'github') throw new UsageError(`--format must be text, json or github, not "${format}"`);
+  return { file: resolve(positionals[0] ?? defaults.rulesFile), protoDirs, format, envFile: values.get('env-file') };
+}
+
+/** A proto directory that does not load, as a problem of the rules file's check. */
+function catalogProblem(err: unknown, protoDirs: readonly string[]): RuleProblem {
+  return {
+    file: err instanceof CatalogLoadError ? err.file : protoDirs.join(','),
+    line: 1,
+    column: 1,
+    severity: 'error',
+    code: 'catalog',
+    message: err instanceof Error ? err.message : String(err),
+    fix: 'check --proto / PROTO_DIR',
+  };
+}
+
 export async function validateCommand(args: string[], io: CommandIO, defaults: ValidateDefaults): Promise<number> {
-  let file: string;
-  let protoDirs: string[];
-  let format: ProblemFormat;
-  let env: Readonly<Record<string, string | undefined>> = defaults.env;
-  let envFile: string | undefined;
+  let parsed: ReturnType<typeof validateArgs>;
   try {
-    const { positionals, values } = parseArgs(args, { values: ['proto', 'env-file', 'format'] });
-    if (positionals.length > 1) throw new UsageError(`one rules file at most, got ${positionals.length}`);
-    file = resolve(positionals[0] ?? defaults.rulesFile);
-    protoDirs = values.has('proto')
-      ? values
-          .get('proto')!
-          .split(',')
-          .map((d) => d.trim())
-          .filter(Boolean)
-          .map((d) => resolve(d))
-      : [...defaults.protoDirs];
-    const f = values.get('format') ?? 'text';
-    if (f !== 'text' && f !== 'json' && f !== 'github') throw new UsageError(`--format must be text, json or github, not "${f}"`);
-    format = f;
-    envFile = values.get('env-file');
+    parsed = validateArgs(args, defaults);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`extend-event-rules validate: ${err.message}\n${VALIDATE_USAGE}`);
@@ -61,6 +73,8 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
     }
     throw err;
   }
+  const { file, protoDirs, format, envFile } = parsed;
+  let env: Readonly<Record<string, string | undefined>> = defaults.env;
   if (envFile !== undefined) {
     try {
       env = parseEnvFile(await readFile(envFile, 'utf8'));
@@ -74,15 +88,7 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
   try {
     catalog = withCustomEvents(await loadCatalog({ dirs: protoDirs }));
   } catch (err) {
-    const problem: RuleProblem = {
-      file: err instanceof CatalogLoadError ? err.file : protoDirs.join(','),
-      line: 1,
-      column: 1,
-      severity: 'error',
-      code: 'catalog',
-      message: err instanceof Error ? err.message : String(err),
-      fix: 'check --proto / PROTO_DIR',
-    };
+    const problem = catalogProblem(err, protoDirs);
     io.stderr.write(formatProblems([problem], format));
     return 1;
   }

@@ -229,12 +229,8 @@ class FileRoot extends protobuf.Root {
   }
 }
 
-/** Loads every `.proto` under `options.dirs` into an immutable {@link Catalog}. Throws {@link CatalogLoadError}. */
-export async function loadCatalog(options: CatalogOptions): Promise<Catalog> {
-  if (options.dirs.length === 0) throw new CatalogLoadError('(none)', 'no proto directory given');
-  const dirs = options.dirs.map((d) => (isAbsolute(d) ? d : resolvePath(d)));
-
-  // files; a relative path in several dirs: the fullest file when the others are excerpts of it, else the first dir's (same-path.ts)
+/** The .proto files under `dirs` and their bytes. A relative path in several dirs: the fullest file when the others are excerpts of it, else the first dir's (same-path.ts). */
+async function readProtoFiles(dirs: readonly string[]): Promise<{ files: ProtoFile[]; sources: Map<string, Buffer> }> {
   const byRel = new Map<string, ProtoFile>();
   const candidates = new Map<string, string[]>();
   const listed = await Promise.all(dirs.map(async (dir) => ({ dir, rels: await walk(dir) })));
@@ -260,36 +256,14 @@ export async function loadCatalog(options: CatalogOptions): Promise<Catalog> {
       }
     }),
   );
+  return { files, sources };
+}
 
-  const root = new protobuf.Root();
-  parseInto(
-    root,
-    files.map((f) => f.rel),
-    sources,
-    dirs,
-    false,
-  );
-  checkReferences(root);
-
-  // services in file then declaration order
-  const fileOrder = new Map(files.map((f, i) => [f.rel, i]));
-  const found: { service: Service; order: number; seq: number }[] = [];
-  const typeFiles = new Map<string, string>();
-  let seq = 0;
-  for (const obj of walkReflection(root)) {
-    if (obj instanceof protobuf.Service) {
-      found.push({ service: obj, order: fileOrder.get(obj.filename ?? '') ?? files.length, seq: seq++ });
-    }
-    if (obj.filename && sources.has(obj.filename) && (obj instanceof protobuf.Type || obj instanceof protobuf.Enum || obj instanceof protobuf.Service)) {
-      typeFiles.set(bareName(obj.fullName), obj.filename);
-    }
-  }
-  found.sort((a, b) => a.order - b.order || a.seq - b.seq);
-
-  const ref: { catalog?: LoadedCatalog } = {};
+/** The event services of the services found, in their order: unary methods answering google.protobuf.Empty; the others skipped with the reason. */
+function eventServices(found: readonly Service[], ref: { catalog?: LoadedCatalog }): { services: EventService[]; skipped: SkippedMethod[] } {
   const services: EventService[] = [];
   const skipped: SkippedMethod[] = [];
-  for (const { service } of found) {
+  for (const service of found) {
     const fullName = service.fullName.replace(/^\./, '');
     for (const method of service.methodsArray) {
       if (method.requestStream || method.responseStream) {
@@ -321,6 +295,43 @@ export async function loadCatalog(options: CatalogOptions): Promise<Catalog> {
       );
     }
   }
+  return { services, skipped };
+}
+
+/** Loads every `.proto` under `options.dirs` into an immutable {@link Catalog}. Throws {@link CatalogLoadError}. */
+export async function loadCatalog(options: CatalogOptions): Promise<Catalog> {
+  if (options.dirs.length === 0) throw new CatalogLoadError('(none)', 'no proto directory given');
+  const dirs = options.dirs.map((d) => (isAbsolute(d) ? d : resolvePath(d)));
+
+  const { files, sources } = await readProtoFiles(dirs);
+
+  const root = new protobuf.Root();
+  parseInto(
+    root,
+    files.map((f) => f.rel),
+    sources,
+    dirs,
+    false,
+  );
+  checkReferences(root);
+
+  // services in file then declaration order
+  const fileOrder = new Map(files.map((f, i) => [f.rel, i]));
+  const found: { service: Service; order: number; seq: number }[] = [];
+  const typeFiles = new Map<string, string>();
+  let seq = 0;
+  for (const obj of walkReflection(root)) {
+    if (obj instanceof protobuf.Service) {
+      found.push({ service: obj, order: fileOrder.get(obj.filename ?? '') ?? files.length, seq: seq++ });
+    }
+    if (obj.filename && sources.has(obj.filename) && (obj instanceof protobuf.Type || obj instanceof protobuf.Enum || obj instanceof protobuf.Service)) {
+      typeFiles.set(bareName(obj.fullName), obj.filename);
+    }
+  }
+  found.sort((a, b) => a.order - b.order || a.seq - b.seq);
+
+  const ref: { catalog?: LoadedCatalog } = {};
+  const { services, skipped } = eventServices(found.map((f) => f.service), ref);
   ref.catalog = new LoadedCatalog(
     dirs,
     files.map((f) => f.rel),

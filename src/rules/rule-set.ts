@@ -355,35 +355,8 @@ export class RuleSet {
             continue;
           }
         }
-        // an action whose params do not resolve is planned with its failure (the executor dead-letters it): never dropped silently
         const planned: PlannedAction[] = [];
-        let failed: string | undefined;
-        let ruleFailure: Error | undefined;
-        for (const a of rule.actions) {
-          const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
-          if (!a.forEach) {
-            const p = planAction(a, base, event, run);
-            if (p.failure) failed ??= `do[${a.index}] ${a.action}: ${p.failure.message}`;
-            planned.push(p);
-            continue;
-          }
-          const items = forEachItems(rule.name, a.forEach, event);
-          if (items instanceof Error) {
-            ruleFailure ??= items;
-            continue;
-          }
-          for (const item of items) {
-            const p = planAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item }, run);
-            if (p.failure) failed ??= `do[${a.index}] ${a.action} (${a.forEach.as} ${JSON.stringify(item)}): ${p.failure.message}`;
-            planned.push(p);
-          }
-        }
-        if (ruleFailure) {
-          // a list past its bound (or not a list): none of the rule's actions run, the rule ends in a dead letter with the reason
-          failed = ruleFailure.message;
-          const all = rule.actions.map((a) => ({ rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: ruleFailure }));
-          planned.splice(0, planned.length, ...all);
-        }
+        let failed = planRuleActions(rule, event, run, planned);
         let firing: FiringState | undefined;
         if (rule.stateKey) {
           // decided on the key's own record after this evaluation (src/pipeline/evaluate.ts)
@@ -412,6 +385,42 @@ export class RuleSet {
     }
     return keyed.length > 0 ? { outcomes, plan, keyed } : { outcomes, plan };
   }
+}
+
+/**
+ * Plans the actions of a matched rule into `planned`; returns the rule's error, if any. An action
+ * whose params do not resolve is planned with its failure (the executor dead-letters it): never
+ * dropped silently. A forEach list past its bound (or not a list): none of the rule's actions run.
+ */
+function planRuleActions(rule: CompiledRule, event: DecodedEvent, run: LogicRun, planned: PlannedAction[]): string | undefined {
+  let failed: string | undefined;
+  let ruleFailure: Error | undefined;
+  for (const a of rule.actions) {
+    const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
+    if (!a.forEach) {
+      const p = planAction(a, base, event, run);
+      if (p.failure) failed ??= `do[${a.index}] ${a.action}: ${p.failure.message}`;
+      planned.push(p);
+      continue;
+    }
+    const items = forEachItems(rule.name, a.forEach, event);
+    if (items instanceof Error) {
+      ruleFailure ??= items;
+      continue;
+    }
+    for (const item of items) {
+      const p = planAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item }, run);
+      if (p.failure) failed ??= `do[${a.index}] ${a.action} (${a.forEach.as} ${JSON.stringify(item)}): ${p.failure.message}`;
+      planned.push(p);
+    }
+  }
+  if (ruleFailure) {
+    // a list past its bound (or not a list): none of the rule's actions run, the rule ends in a dead letter with the reason
+    failed = ruleFailure.message;
+    const all = rule.actions.map((a) => ({ rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: ruleFailure }));
+    planned.splice(0, planned.length, ...all);
+  }
+  return failed;
 }
 
 /** A permanent failure of one of the rule's facts (AGS refused the lookup), if any. */
