@@ -134,7 +134,7 @@ function isHorizon(v: unknown): v is Horizon {
 
 /** A section this module cannot read: never read as empty. */
 function unreadable(store: StoreKind, where: string, problem: string): UnreadableStateError {
-  return new UnreadableStateError(store, `state record of ${where}`, `section "${ACTIONS_SECTION}": ${problem}`);
+  return new UnreadableStateError(store, where, `section "${ACTIONS_SECTION}": ${problem}`);
 }
 
 const EMPTY: Omit<Section, 'where'> = { b: [], n: 0, m: undefined, h: [] };
@@ -289,7 +289,7 @@ export class ActionLedger {
   }
 
   #section(doc: StateDocument | undefined, partition: Partition): Section {
-    return sectionOf(doc, this.store.kind, partitionId(partition));
+    return sectionOf(doc, this.store.kind, this.store.describe?.(partition) ?? `state record of ${partitionId(partition)}`);
   }
 
   #entry(section: Section, id: string): Entry | undefined {

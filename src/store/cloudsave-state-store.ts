@@ -123,6 +123,11 @@ export class CloudSaveStateStore implements StateStore {
     return this.#key;
   }
 
+  /** The partition's admin record, for error lines. */
+  describe(p: Partition): string {
+    return p.userId !== undefined ? `admin player record ${this.#key} of ${partitionId(p)}` : `admin game record ${this.#gameKey(p)} of ${p.namespace}`;
+  }
+
   /** The admin game record key of a game or named partition. */
   #gameKey(p: Partition): string {
     return p.key !== undefined ? `${this.#key}-${p.key}` : this.#key;
@@ -152,7 +157,7 @@ export class CloudSaveStateStore implements StateStore {
     }
     const value: unknown = record?.value;
     // A record this product did not write as it writes (edited, overwritten): never read as empty.
-    const what = p.userId !== undefined ? `admin player record ${this.#key} of ${partitionId(p)}` : `admin game record ${this.#gameKey(p)} of ${p.namespace}`;
+    const what = this.describe(p);
     if (!isObject(value)) throw new UnreadableStateError('cloudsave', what, `its value is ${shapeOf(value)}, not {w, doc}`);
     if (!isObject(value.doc)) throw new UnreadableStateError('cloudsave', what, `its "doc" is ${shapeOf(value.doc)}, not an object`);
     if (typeof record.updated_at !== 'string') throw new UnreadableStateError('cloudsave', what, 'it has no updated_at');

@@ -129,6 +129,11 @@ export class RedisStateStore implements StateStore {
     });
   }
 
+  /** The partition's hash, for error lines. */
+  describe(p: Partition): string {
+    return `hash ${this.#key(p)}`;
+  }
+
   #key(p: Partition): string {
     return `${this.#prefix}s:${p.namespace}:${p.userId ?? (p.key !== undefined ? `#${p.key}` : '-')}`;
   }

@@ -92,6 +92,8 @@ export interface StateStore {
   transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T>;
   /** Close connections. Further calls reject with {@link StateStoreUnavailableError}. */
   close(): Promise<void>;
+  /** The partition's record as the backend names it, for error lines (e.g. `admin player record <key> of <namespace>/<userId>`). Default: {@link partitionId}. */
+  describe?(partition: Partition): string;
 }
 
 /**
