@@ -32,10 +32,28 @@ export class UnreadableHistoryError extends Error {
 }
 
 /**
+ * The lookup could not tell whether the effect was applied: the history read
+ * ({@link RECONCILE_MAX_PAGES} pages) does not reach back to when it may have
+ * been sent. Neither sent again nor counted as applied: the executor
+ * dead-letters the action as `unknown-outcome` (at most once).
+ */
+export class ReconcileInconclusiveError extends Error {
+  override readonly name = 'ReconcileInconclusiveError';
+  readonly retriable = false;
+  readonly outcomeUnknown = true;
+  /** A lookup was made and cannot tell: looking again will not tell either. */
+  readonly inconclusive = true;
+  constructor(sinceMs: number) {
+    super(`the newest ${RECONCILE_MAX_PAGES * RECONCILE_PAGE} history entries do not reach back to ${new Date(sinceMs).toISOString()}, when the effect may have been applied: cannot tell whether it was`);
+  }
+}
+
+/**
  * Reads a newest-first history page by page until `matches` finds the entry
  * (true), an entry older than `sinceMs - RECONCILE_SKEW_MS` is reached or the
  * history ends (false). A page that cannot be read throws (retriable: {@link UnreadableHistoryError},
  * or the client's AgsError), never answers false.
+ * @throws {@link ReconcileInconclusiveError} when {@link RECONCILE_MAX_PAGES} pages neither find it nor reach back that far.
  */
 export async function findInHistory<T extends { createdAt?: string }>(
   readPage: (limit: number, offset: number) => Promise<PagedResult<T>>,
@@ -56,5 +74,5 @@ export async function findInHistory<T extends { createdAt?: string }>(
     }
     if (data.length < RECONCILE_PAGE || !page.paging?.next) return false;
   }
-  return false;
+  throw new ReconcileInconclusiveError(sinceMs);
 }

@@ -8,11 +8,11 @@
  * player), so every replica sharing the store sees it.
  *
  * Section layout (compact: a Cloud Save record stays well under 250 KB):
- * `actions: { n: <marks held>, b: [ { <mark id>: Entry }, ... 64 buckets ] }`,
+ * `actions: { n: <marks held>, b: [ { <mark id>: Entry } | null, ... 64 buckets ], h?: [Horizon, ...] }`,
  * mark id = 22 base64url characters of the key's SHA-256, its bucket = the
  * position of its first character in the base64url alphabet (about 30 marks
- * per bucket at the bound). A write copies only the bucket it changes and the
- * 64-slot array; the rest of the document is shared as read.
+ * per bucket at the bound; an empty bucket is `null`). A write copies only the
+ * bucket it changes and the 64-slot array; the rest of the document is shared as read.
  * An entry:
  * - `s`: `c` claimed, `d` succeeded, `x` dead-lettered, `f` free (released:
  *   claimable, keeps the counters below);
@@ -25,12 +25,29 @@
  * `maxEntries` marks in all, it drops every entry past `e`, then the oldest
  * done marks down to 90% of the bound (never a live claim): a heavy player
  * keeps a bounded record, and that sort is paid once per tenth of the bound.
+ *
+ * Marks dropped to bound the record are never forgotten into a second effect:
+ * each is added to a horizon, `{ f: <Bloom filter, base64>, a: <earliest
+ * instant one of its actions may have been sent, ms>, z: <when its last mark
+ * would have expired, ms>, c: <marks added> }` ({@link HORIZON_BITS_PER_MARK}
+ * bits per mark, {@link HORIZON_HASHES} hashes: about 1 false "maybe" in 15,000
+ * new keys per full horizon; one horizon holds `maxEntries` marks). A claim of a key without a
+ * mark that a horizon may hold is answered as an unknown outcome since `a`: the
+ * executor settles it through the action's lookup (grantItem's orderNo,
+ * creditWallet's metadata) or dead-letters it as `unknown-outcome`, never runs
+ * it blindly. A horizon is dropped at `z`, with the retention of its marks.
+ *
+ * A section this module cannot read (not an object, buckets of the wrong
+ * shape, an entry without its state...) is never read as empty: every call
+ * rejects with {@link UnreadableStateError} naming the partition (the event is
+ * answered UNAVAILABLE and redelivered; repair or delete the record).
  * The earlier layout, `actions: { m: { <mark id>: Entry } }`, is still read, and
  * moved into buckets by the first write.
  */
 import { randomUUID } from 'node:crypto';
 import { effectId } from '../actions/index.js';
-import type { Partition, StateDocument, StateStore, StoreCallOptions } from '../store/index.js';
+import { partitionId, UnreadableStateError } from '../store/index.js';
+import type { Partition, StateDocument, StateStore, StoreCallOptions, StoreKind } from '../store/index.js';
 
 /** What a key ends as: the action ran, or it failed permanently and was dead-lettered. */
 export type DoneState = 'succeeded' | 'deadLettered';
@@ -53,8 +70,12 @@ export interface ClaimOptions {
 export const DEFAULT_LEASE_MS = 60_000;
 /** Default retention of done marks: 7 days, longer than Kafka's usual redelivery horizon. */
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
-/** Default most entries per partition (about 50 bytes each). */
+/** Default most marks per partition (about 55 bytes each); marks dropped past it go to a horizon (see the module). */
 export const DEFAULT_MAX_ENTRIES = 2000;
+/** Bits of a horizon's Bloom filter per mark it holds: with {@link HORIZON_HASHES} hashes, about 0.07% false positives. */
+export const HORIZON_BITS_PER_MARK = 20;
+/** Hashes per mark in a horizon's Bloom filter. */
+export const HORIZON_HASHES = 14;
 
 /** The document section this module owns. */
 export const ACTIONS_SECTION = 'actions';
@@ -70,35 +91,87 @@ interface Entry {
 
 type Marks = Readonly<Record<string, Entry>>;
 
+/** Marks dropped to bound the record: a Bloom filter of their ids (see the module). */
+interface Horizon {
+  /** The filter's bits, base64. */
+  readonly f: string;
+  /** Earliest instant one of its marks' actions may have been sent, ms since epoch. */
+  readonly a: number;
+  /** When its last mark would have expired (the horizon is dropped then), ms since epoch. */
+  readonly z: number;
+  /** Marks added. */
+  readonly c: number;
+}
+
 /** Buckets of a section: one per base64url character a mark id can start with. */
 const BUCKETS = 64;
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const STATES = new Set(['c', 'd', 'x', 'f']);
 
 /** The `actions` section as read: buckets, and marks of the earlier unbucketed layout. Read-only (shared with the stored document). */
 interface Section {
-  /** {@link BUCKETS} buckets; a missing one or `null` is empty. */
+  /** {@link BUCKETS} buckets (each a record or `null`), or none. */
   readonly b: readonly unknown[];
   /** Marks in `b` as recorded by the last write (`undefined`: count them). */
   readonly n: number | undefined;
   readonly m: Marks | undefined;
+  readonly h: readonly Horizon[];
+  /** The partition, for errors. */
+  readonly where: string;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function sectionOf(doc: StateDocument | undefined): Section {
-  const section = doc?.[ACTIONS_SECTION];
-  if (!isRecord(section)) return { b: [], n: 0, m: undefined };
-  const b = Array.isArray(section.b) && section.b.length === BUCKETS ? (section.b as unknown[]) : [];
-  const n = b.length > 0 && typeof section.n === 'number' && Number.isSafeInteger(section.n) && section.n >= 0 ? section.n : undefined;
-  return { b, n, m: isRecord(section.m) ? (section.m as Marks) : undefined };
+function shapeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-/** The marks of one bucket as read (a malformed bucket reads as empty). */
+function isHorizon(v: unknown): v is Horizon {
+  return isRecord(v) && typeof v.f === 'string' && v.f.length > 0 && typeof v.a === 'number' && typeof v.z === 'number' && typeof v.c === 'number';
+}
+
+/** A section this module cannot read: never read as empty. */
+function unreadable(store: StoreKind, where: string, problem: string): UnreadableStateError {
+  return new UnreadableStateError(store, where, `section "${ACTIONS_SECTION}": ${problem}`);
+}
+
+const EMPTY: Omit<Section, 'where'> = { b: [], n: 0, m: undefined, h: [] };
+
+function sectionOf(doc: StateDocument | undefined, store: StoreKind, where: string): Section {
+  const section = doc?.[ACTIONS_SECTION];
+  if (section === undefined) return { ...EMPTY, where };
+  if (!isRecord(section)) throw unreadable(store, where, `${shapeOf(section)}, not an object`);
+  let b: readonly unknown[] = [];
+  if (section.b !== undefined) {
+    if (!Array.isArray(section.b) || section.b.length !== BUCKETS) throw unreadable(store, where, `"b" is ${shapeOf(section.b)}${Array.isArray(section.b) ? ` of ${section.b.length}` : ''}, not ${BUCKETS} buckets`);
+    for (let i = 0; i < BUCKETS; i++) {
+      const bucket: unknown = section.b[i];
+      if (bucket !== null && !isRecord(bucket)) throw unreadable(store, where, `bucket ${i} is ${shapeOf(bucket)}, not an object or null`);
+    }
+    b = section.b as unknown[];
+  }
+  const n = b.length > 0 && typeof section.n === 'number' && Number.isSafeInteger(section.n) && section.n >= 0 ? section.n : undefined;
+  if (section.m !== undefined && !isRecord(section.m)) throw unreadable(store, where, `"m" is ${shapeOf(section.m)}, not an object`);
+  let h: readonly Horizon[] = [];
+  if (section.h !== undefined) {
+    if (!Array.isArray(section.h) || !section.h.every(isHorizon)) throw unreadable(store, where, '"h" is not a list of horizons {f, a, z, c}');
+    h = section.h;
+  }
+  return { b, n, m: section.m as Marks | undefined, h, where };
+}
+
+/** The entry as stored, checked: an entry this module cannot read is never taken as absent. */
+function checked(store: StoreKind, where: string, id: string, v: unknown): Entry {
+  if (!isRecord(v) || typeof v.s !== 'string' || !STATES.has(v.s) || typeof v.e !== 'number') throw unreadable(store, where, `mark ${id} is not {s: c|d|x|f, e: <ms>}`);
+  return v as unknown as Entry;
+}
+
+/** The marks of one bucket as read (`null`: empty). */
 function marksAt(buckets: readonly unknown[], i: number): Marks | undefined {
   const bucket = buckets[i];
-  return isRecord(bucket) ? (bucket as Marks) : undefined;
+  return bucket === null || bucket === undefined ? undefined : (bucket as Marks);
 }
 
 /** Marks held in `buckets` (every entry, expired or not). */
@@ -117,12 +190,45 @@ function bucketOf(id: string): number {
   return i >= 0 ? i : id.charCodeAt(0) % BUCKETS;
 }
 
-/** {@link BUCKETS} buckets holding `buckets` and the marks of the earlier layout (a bucketed mark wins). */
-function migrated(buckets: readonly unknown[], legacy: Marks): Marks[] {
-  const out: Record<string, Entry>[] = Array.from({ length: BUCKETS }, () => ({}));
-  for (const [id, entry] of Object.entries(legacy)) if (isRecord(entry)) out[bucketOf(id)]![id] = entry;
-  for (let i = 0; i < BUCKETS; i++) Object.assign(out[i]!, marksAt(buckets, i));
+/** {@link BUCKETS} buckets holding `buckets` and the marks of the earlier layout (a bucketed mark wins); empty ones `null`. */
+function migrated(buckets: readonly unknown[], legacy: Marks): (Marks | null)[] {
+  const out: (Record<string, Entry> | null)[] = new Array<Record<string, Entry> | null>(BUCKETS).fill(null);
+  const put = (id: string, entry: Entry): void => {
+    const i = bucketOf(id);
+    (out[i] ??= {})[id] = entry;
+  };
+  for (const [id, entry] of Object.entries(legacy)) if (isRecord(entry)) put(id, entry);
+  for (let i = 0; i < BUCKETS; i++) for (const [id, entry] of Object.entries(marksAt(buckets, i) ?? {})) put(id, entry);
   return out;
+}
+
+/** The {@link HORIZON_HASHES} bit positions of a mark id in a filter of `bits` bits (double hashing on the id's own SHA-256 bits). */
+function positions(id: string, bits: number): number[] {
+  const raw = Buffer.from(id, 'base64url');
+  const h1 = raw.length >= 4 ? raw.readUInt32BE(0) : 0;
+  const h2 = (raw.length >= 8 ? raw.readUInt32BE(4) : 0x9e3779b9) | 1;
+  const out: number[] = [];
+  for (let i = 0; i < HORIZON_HASHES; i++) out.push((((h1 + Math.imul(i, h2)) >>> 0) % bits));
+  return out;
+}
+
+/** Decoded filters, per horizon object as read (they are immutable). */
+const decoded = new WeakMap<Horizon, Buffer>();
+
+function bitsOf(h: Horizon): Buffer {
+  let bits = decoded.get(h);
+  if (!bits) {
+    bits = Buffer.from(h.f, 'base64');
+    decoded.set(h, bits);
+  }
+  return bits;
+}
+
+/** Whether the horizon may hold the mark `id` (false: it certainly does not). */
+function mayHold(h: Horizon, id: string): boolean {
+  const bits = bitsOf(h);
+  if (bits.length === 0) return false;
+  return positions(id, bits.length * 8).every((p) => (bits[p >> 3]! & (1 << (p & 7))) !== 0);
 }
 
 /**
@@ -133,19 +239,23 @@ export type Mark = Readonly<Entry>;
 
 /** The mark of the idempotency key `key` in a partition's document, if any (inspection: tests, tools). */
 export function markIn(doc: StateDocument | undefined, key: string): Mark | undefined {
-  return entryOf(sectionOf(doc), markId(key));
+  const id = markId(key);
+  const section = sectionOf(doc, 'memory', 'a document');
+  const v = marksAt(section.b, bucketOf(id))?.[id] ?? section.m?.[id];
+  return v === undefined ? undefined : checked('memory', section.where, id, v);
 }
 
 /** How many marks a partition's document holds. */
 export function markCount(doc: StateDocument | undefined): number {
-  const section = sectionOf(doc);
+  const section = sectionOf(doc, 'memory', 'a document');
   const ids = new Set<string>(Object.keys(section.m ?? {}));
   for (let i = 0; i < BUCKETS; i++) for (const id of Object.keys(marksAt(section.b, i) ?? {})) ids.add(id);
   return ids.size;
 }
 
-function entryOf(section: Section, id: string): Entry | undefined {
-  return marksAt(section.b, bucketOf(id))?.[id] ?? section.m?.[id];
+/** How many marks dropped to bound the record its horizons hold (see the module). */
+export function horizonMarks(doc: StateDocument | undefined): number {
+  return sectionOf(doc, 'memory', 'a document').h.reduce((n, h) => n + h.c, 0);
 }
 
 export interface ActionLedgerOptions {
@@ -154,7 +264,7 @@ export interface ActionLedgerOptions {
   readonly leaseMs?: number;
   /** How long done marks, counters and unknown outcomes are kept, ms. Default: {@link DEFAULT_RETENTION_MS}. */
   readonly retentionMs?: number;
-  /** Most entries per partition. Default: {@link DEFAULT_MAX_ENTRIES}. */
+  /** Most marks per partition; past it the oldest go to a horizon (see the module). Default: {@link DEFAULT_MAX_ENTRIES}. */
   readonly maxEntries?: number;
   /** Clock, ms since epoch. Default: `Date.now`. */
   readonly now?: () => number;
@@ -162,7 +272,6 @@ export interface ActionLedgerOptions {
 
 /** The compact id of an idempotency key in the ledger: its effect id, also carried to AGS for lookups (`orderNo`, wallet `metadata`). */
 export const markId = effectId;
-
 
 export class ActionLedger {
   readonly store: StateStore;
@@ -179,13 +288,21 @@ export class ActionLedger {
     this.#now = options.now ?? Date.now;
   }
 
+  #section(doc: StateDocument | undefined, partition: Partition): Section {
+    return sectionOf(doc, this.store.kind, this.store.describe?.(partition) ?? `state record of ${partitionId(partition)}`);
+  }
+
+  #entry(section: Section, id: string): Entry | undefined {
+    const v = marksAt(section.b, bucketOf(id))?.[id] ?? section.m?.[id];
+    return v === undefined ? undefined : checked(this.store.kind, section.where, id, v);
+  }
+
   /**
-   * The document with `entry` (or none: `undefined`) as the mark `id`: a copy of
-   * its bucket (entries past their retention dropped) and of the bucket map;
-   * every other part of `doc` shared. Past `maxEntries` marks, compacted.
+   * The document with `entry` as the mark `id`: a copy of its bucket (entries
+   * past their retention dropped) and of the bucket map; every other part of
+   * `doc` shared. Past `maxEntries` marks, compacted (the dropped ones go to a horizon).
    */
-  #with(doc: StateDocument | undefined, id: string, entry: Entry, now: number): StateDocument {
-    const section = sectionOf(doc);
+  #with(doc: StateDocument | undefined, section: Section, id: string, entry: Entry, now: number): StateDocument {
     let buckets: readonly unknown[] = section.b;
     let total = section.n;
     if (section.m !== undefined || buckets.length !== BUCKETS) {
@@ -200,8 +317,8 @@ export class ActionLedger {
     if (old) {
       for (const k in old) {
         before++;
-        const v = old[k];
-        if (k !== id && isRecord(v) && v.e > now) {
+        const v = checked(this.store.kind, section.where, k, old[k]);
+        if (k !== id && v.e > now) {
           bucket[k] = v; // a claim's retention outlasts its lease
           after++;
         }
@@ -210,20 +327,33 @@ export class ActionLedger {
     bucket[id] = entry;
     const next = buckets.slice();
     next[at] = bucket;
+    let horizons = section.h.some((h) => h.z <= now) ? section.h.filter((h) => h.z > now) : section.h;
     // `n` is kept up to date by every write; a bucket far over its share means it is not (an edited record): count
     if (total !== undefined && after <= 2 * Math.ceil(this.#maxEntries / BUCKETS)) total = total - before + after;
     else total = countMarks(next);
-    if (total <= this.#maxEntries) return { ...(doc ?? {}), [ACTIONS_SECTION]: { n: total, b: next } };
-    const compacted = this.#compact(next, now);
-    return { ...(doc ?? {}), [ACTIONS_SECTION]: { n: countMarks(compacted), b: compacted } };
+    let b: readonly unknown[] = next;
+    if (total > this.#maxEntries) {
+      const compacted = this.#compact(next, horizons, section.where, now);
+      b = compacted.buckets;
+      horizons = compacted.horizons;
+      total = countMarks(b);
+    }
+    return { ...(doc ?? {}), [ACTIONS_SECTION]: horizons.length > 0 ? { n: total, b, h: horizons } : { n: total, b } };
   }
 
-  /** Every bucket without its entries past retention, then the oldest droppable entries (never a live claim) down to 90% of the bound. */
-  #compact(buckets: readonly unknown[], now: number): Marks[] {
+  /**
+   * Every bucket without its entries past retention, then the oldest droppable entries (never a live
+   * claim) down to 90% of the bound; the dropped ones that may have had an effect (done, dead-lettered,
+   * or released with an unknown outcome) are added to the newest horizon (a new one when it is full).
+   */
+  #compact(buckets: readonly unknown[], horizons: readonly Horizon[], where: string, now: number): { buckets: (Marks | null)[]; horizons: readonly Horizon[] } {
     const kept: [number, string, Entry][] = [];
     for (let i = 0; i < BUCKETS; i++) {
       const bucket = marksAt(buckets, i);
-      if (bucket) for (const [id, entry] of Object.entries(bucket)) if (isRecord(entry) && entry.e > now) kept.push([i, id, entry]);
+      if (bucket) for (const id in bucket) {
+        const entry = checked(this.store.kind, where, id, bucket[id]);
+        if (entry.e > now) kept.push([i, id, entry]);
+      }
     }
     const dropped = new Set<[number, string, Entry]>();
     if (kept.length > this.#maxEntries) {
@@ -231,18 +361,46 @@ export class ActionLedger {
       const droppable = kept.filter(([, , x]) => !(x.s === 'c' && (x.l ?? 0) > now)).sort((a, b) => a[2].e - b[2].e);
       for (const d of droppable.slice(0, kept.length - Math.floor(this.#maxEntries * 0.9))) dropped.add(d);
     }
-    const out: Record<string, Entry>[] = Array.from({ length: BUCKETS }, () => ({}));
-    for (const k of kept) if (!dropped.has(k)) out[k[0]]![k[1]] = k[2];
+    const out: (Record<string, Entry> | null)[] = new Array<Record<string, Entry> | null>(BUCKETS).fill(null);
+    for (const k of kept) if (!dropped.has(k)) (out[k[0]] ??= {})[k[1]] = k[2];
+    const settled = [...dropped].filter(([, , x]) => x.s !== 'f' || x.u !== undefined);
+    return { buckets: out, horizons: settled.length > 0 ? this.#remembered(horizons, settled) : horizons };
+  }
+
+  /** `horizons` with the marks `settled` added (see the module). */
+  #remembered(horizons: readonly Horizon[], settled: readonly [number, string, Entry][]): Horizon[] {
+    const out = horizons.slice();
+    const capacity = this.#maxEntries;
+    let i = 0;
+    while (i < settled.length) {
+      const last = out[out.length - 1];
+      const current = last && last.c < capacity ? last : undefined;
+      const take = settled.slice(i, i + capacity - (current?.c ?? 0));
+      const bits = current ? Buffer.from(bitsOf(current)) : Buffer.alloc(Math.ceil((capacity * HORIZON_BITS_PER_MARK) / 8));
+      let a = current?.a ?? Number.POSITIVE_INFINITY;
+      let z = current?.z ?? 0;
+      for (const [, id, x] of take) {
+        for (const p of positions(id, bits.length * 8)) bits[p >> 3]! |= 1 << (p & 7);
+        // sent at the earliest a lease before it was claimed: its retention started at the latest write
+        a = Math.min(a, x.u ?? x.e - this.retentionMs - this.leaseMs);
+        z = Math.max(z, x.e);
+      }
+      const h: Horizon = { f: bits.toString('base64'), a, z, c: (current?.c ?? 0) + take.length };
+      if (current) out[out.length - 1] = h;
+      else out.push(h);
+      i += take.length;
+    }
     return out;
   }
 
-  /** Atomically claim `key` for the lease if it is free. `signal` (the event's deadline) aborts the claim: unavailable. Throws StateStoreUnavailableError. */
+  /** Atomically claim `key` for the lease if it is free. `signal` (the event's deadline) aborts the claim: unavailable. Throws StateStoreUnavailableError (UnreadableStateError: the record cannot be read). */
   claim(partition: Partition, key: string, options: ClaimOptions & StoreCallOptions = {}): Promise<ClaimResult> {
     const id = markId(key);
     const token = randomUUID();
     const now = this.#now();
     return this.store.transact<ClaimResult>(partition, (doc) => {
-      const entry = entryOf(sectionOf(doc), id);
+      const section = this.#section(doc, partition);
+      const entry = this.#entry(section, id);
       const live = entry && entry.e > now ? entry : undefined; // a claim's retention outlasts its lease
       if (live?.s === 'c' && (live.l ?? 0) > now) return { result: { status: 'busy' } };
       if (live?.s === 'd') return { result: { status: 'done', state: 'succeeded' } };
@@ -253,9 +411,21 @@ export class ActionLedger {
       // A claim whose lease ran out: its holder died, maybe after sending (kill -9 between AGS's
       // answer and the done mark). Its outcome is unknown since it was claimed.
       else if (live?.s === 'c' && live.l !== undefined) claimed.u = live.l - this.leaseMs;
+      // No mark, but one dropped to bound the record may have been this key's: settle it, never run it blindly.
+      else if (live === undefined) {
+        const since = this.#horizonOf(section, id, now);
+        if (since !== undefined) claimed.u = since;
+      }
       const result: ClaimResult = claimed.u !== undefined ? { status: 'claimed', token, unknownSince: claimed.u } : { status: 'claimed', token };
-      return { next: this.#with(doc, id, claimed, now), result };
+      return { next: this.#with(doc, section, id, claimed, now), result };
     }, options.signal ? { signal: options.signal } : undefined);
+  }
+
+  /** The earliest `a` of the live horizons that may hold `id`, if any. */
+  #horizonOf(section: Section, id: string, now: number): number | undefined {
+    let since: number | undefined;
+    for (const h of section.h) if (h.z > now && mayHold(h, id)) since = Math.min(since ?? h.a, h.a);
+    return since;
   }
 
   /** Mark `key` done (whoever holds it) for the retention. */
@@ -263,9 +433,10 @@ export class ActionLedger {
     const id = markId(key);
     const now = this.#now();
     return this.store.transact(partition, (doc) => {
-      const n = entryOf(sectionOf(doc), id)?.n;
+      const section = this.#section(doc, partition);
+      const n = this.#entry(section, id)?.n;
       const done: Entry = { s: state === 'succeeded' ? 'd' : 'x', e: now + this.retentionMs, ...(n !== undefined ? { n } : {}) };
-      return { next: this.#with(doc, id, done, now), result: undefined };
+      return { next: this.#with(doc, section, id, done, now), result: undefined };
     });
   }
 
@@ -277,13 +448,14 @@ export class ActionLedger {
     const id = markId(key);
     const now = this.#now();
     return this.store.transact(partition, (doc) => {
-      const entry = entryOf(sectionOf(doc), id);
+      const section = this.#section(doc, partition);
+      const entry = this.#entry(section, id);
       if (entry?.s !== 'c' || entry.t !== token) return { result: undefined };
       const free: Entry = { s: 'f', e: now + this.retentionMs };
       if (entry.n !== undefined) free.n = entry.n;
       const u = unknownSince ?? entry.u;
       if (u !== undefined) free.u = u;
-      return { next: this.#with(doc, id, free, now), result: undefined };
+      return { next: this.#with(doc, section, id, free, now), result: undefined };
     });
   }
 
@@ -292,10 +464,11 @@ export class ActionLedger {
     const id = markId(key);
     const now = this.#now();
     return this.store.transact(partition, (doc) => {
-      const old = entryOf(sectionOf(doc), id);
+      const section = this.#section(doc, partition);
+      const old = this.#entry(section, id);
       const entry: Entry = old ? { ...old } : { s: 'f', e: now + this.retentionMs };
       entry.n = (entry.n ?? 0) + 1;
-      return { next: this.#with(doc, id, entry, now), result: entry.n };
+      return { next: this.#with(doc, section, id, entry, now), result: entry.n };
     });
   }
 }

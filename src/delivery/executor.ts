@@ -407,7 +407,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const message = messageOf(error);
         // Outcome unknown: this attempt's answer was lost, or an earlier one's could not be reconciled.
         const unknown = isOutcomeUnknown(error) || (claim.unknownSince !== undefined && sentAt === undefined && !isRetriable(error) && !signal.aborted);
-        const reconcilable = unknown && !(error instanceof UnknownOutcomeError) && registry.get(p.action)?.reconcile !== undefined;
+        // a lookup that cannot tell (its history does not reach back far enough) will not tell on redelivery either
+        const inconclusive = (error as { inconclusive?: unknown } | undefined)?.inconclusive === true;
+        const reconcilable = unknown && !inconclusive && !(error instanceof UnknownOutcomeError) && registry.get(p.action)?.reconcile !== undefined;
         const unknownSince = unknown ? (sentAt ?? claim.unknownSince) : undefined;
         const attempts = await countFailure();
         if (storeError) {

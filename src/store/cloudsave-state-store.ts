@@ -35,7 +35,7 @@ import type { AdminRecord } from '../ags/index.js';
 import { JsonText } from '../ags/index.js';
 import { freezeJson, stringifyJson } from './frozen-json.js';
 import { GroupCommit } from './group-commit.js';
-import { partitionId, StateStoreUnavailableError } from './state-store.js';
+import { partitionId, StateStoreUnavailableError, UnreadableStateError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
 /** Default record key of the state document. */
@@ -81,6 +81,14 @@ function statusOf(error: unknown): number | undefined {
   return error instanceof AgsError ? error.status : undefined;
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function shapeOf(v: unknown): string {
+  return v === null ? 'null' : v === undefined ? 'missing' : Array.isArray(v) ? 'an array' : `${typeof v === 'object' ? 'an' : 'a'} ${typeof v}`;
+}
+
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -115,6 +123,11 @@ export class CloudSaveStateStore implements StateStore {
     return this.#key;
   }
 
+  /** The partition's admin record, for error lines. */
+  describe(p: Partition): string {
+    return p.userId !== undefined ? `admin player record ${this.#key} of ${partitionId(p)}` : `admin game record ${this.#gameKey(p)} of ${p.namespace}`;
+  }
+
   /** The admin game record key of a game or named partition. */
   #gameKey(p: Partition): string {
     return p.key !== undefined ? `${this.#key}-${p.key}` : this.#key;
@@ -142,9 +155,13 @@ export class CloudSaveStateStore implements StateStore {
       if (statusOf(error) === 404) return { updatedAt: undefined, doc: undefined, writer: undefined };
       throw new StateStoreUnavailableError('cloudsave', operation, reasonOf(error));
     }
-    const value = record.value ?? {};
-    const doc = value.doc !== null && typeof value.doc === 'object' && !Array.isArray(value.doc) ? (value.doc as StateDocument) : undefined;
-    const known: Known = { updatedAt: record.updated_at, doc, writer: typeof value.w === 'string' ? value.w : undefined };
+    const value: unknown = record?.value;
+    // A record this product did not write as it writes (edited, overwritten): never read as empty.
+    const what = this.describe(p);
+    if (!isObject(value)) throw new UnreadableStateError('cloudsave', what, `its value is ${shapeOf(value)}, not {w, doc}`);
+    if (!isObject(value.doc)) throw new UnreadableStateError('cloudsave', what, `its "doc" is ${shapeOf(value.doc)}, not an object`);
+    if (typeof record.updated_at !== 'string') throw new UnreadableStateError('cloudsave', what, 'it has no updated_at');
+    const known: Known = { updatedAt: record.updated_at, doc: value.doc, writer: typeof value.w === 'string' ? value.w : undefined };
     this.#remember(partitionId(p), known);
     return known;
   }
@@ -230,7 +247,11 @@ export class CloudSaveStateStore implements StateStore {
         // Created: another first writer may have created it at the same time (no precondition on
         // a create). Trust the write only if the record holds it.
         const back = await this.#fetch(partition, 'transact', signal);
-        if (back.writer === writer) return change.result;
+        if (back.writer === writer) {
+          // ours: keep the frozen document written, not the copy just parsed (the next write shares its parts)
+          this.#remember(id, { updatedAt: back.updatedAt, doc: next, writer });
+          return change.result;
+        }
         this.counts.lostCreates++;
         if (back.writer !== undefined && mine.has(back.writer)) return mine.get(back.writer)!;
         if (attempt >= this.#maxAttempts) throw new StateStoreUnavailableError('cloudsave', 'transact', `lost the creation race ${attempt} times`);

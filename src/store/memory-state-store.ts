@@ -42,6 +42,11 @@ export class MemoryStateStore implements StateStore {
     return this.#docs.size;
   }
 
+  /** The partition's document, for error lines. */
+  describe(partition: Partition): string {
+    return `in-memory document of ${partitionId(partition)}`;
+  }
+
   #check(operation: string, options?: StoreCallOptions): void {
     if (this.#closed) throw new StateStoreUnavailableError('memory', operation, 'the store is closed');
     if (options?.signal?.aborted) throw new StateStoreUnavailableError('memory', operation, 'aborted');

@@ -24,7 +24,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { freezeJson, stringifyJson } from './frozen-json.js';
 import { GroupCommit } from './group-commit.js';
-import { StateStoreUnavailableError } from './state-store.js';
+import { StateStoreUnavailableError, UnreadableStateError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
 export interface RedisStateStoreOptions {
@@ -129,6 +129,11 @@ export class RedisStateStore implements StateStore {
     });
   }
 
+  /** The partition's hash, for error lines. */
+  describe(p: Partition): string {
+    return `hash ${this.#key(p)}`;
+  }
+
   #key(p: Partition): string {
     return `${this.#prefix}s:${p.namespace}:${p.userId ?? (p.key !== undefined ? `#${p.key}` : '-')}`;
   }
@@ -144,7 +149,19 @@ export class RedisStateStore implements StateStore {
     const version = answer[0];
     if (mine !== undefined && version === mine.version) return { version, doc: mine.doc };
     const d = answer[1];
-    return { version, doc: d ? (JSON.parse(d) as StateDocument) : undefined };
+    return { version, doc: d ? this.#parse(key, d) : undefined };
+  }
+
+  /** The stored document `d` of `key`; content this product did not write is never read as empty. */
+  #parse(key: string, d: string): StateDocument {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(d);
+    } catch {
+      throw new UnreadableStateError('redis', `hash ${key} (field d)`, 'it is not JSON');
+    }
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new UnreadableStateError('redis', `hash ${key} (field d)`, `it is ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : `a ${typeof doc}`}, not an object`);
+    return doc as StateDocument;
   }
 
   #remember(key: string, version: string, doc: StateDocument): void {
@@ -156,12 +173,14 @@ export class RedisStateStore implements StateStore {
 
   async read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined> {
     this.#check('read', options);
+    const key = this.#key(partition);
+    let d: string | null;
     try {
-      const d = await this.#redis.hget(this.#key(partition), 'd'); // a copy of its own for the caller
-      return d ? (JSON.parse(d) as StateDocument) : undefined;
+      d = await this.#redis.hget(key, 'd'); // a copy of its own for the caller
     } catch (error) {
       throw new StateStoreUnavailableError('redis', 'read', reasonOf(error));
     }
+    return d ? this.#parse(key, d) : undefined;
   }
 
   /** Optimistic read-modify-write; concurrent calls of this process on one partition are applied together ({@link GroupCommit}). */
@@ -182,6 +201,7 @@ export class RedisStateStore implements StateStore {
       try {
         current = await this.#get(key);
       } catch (error) {
+        if (error instanceof UnreadableStateError) throw error;
         throw new StateStoreUnavailableError('redis', 'transact', reasonOf(error));
       }
       const change = update(current.doc); // its throw propagates as is: nothing written

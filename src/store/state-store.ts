@@ -92,6 +92,8 @@ export interface StateStore {
   transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T>;
   /** Close connections. Further calls reject with {@link StateStoreUnavailableError}. */
   close(): Promise<void>;
+  /** The partition's record as the backend names it, for error lines (e.g. `admin player record <key> of <namespace>/<userId>`). Default: {@link partitionId}. */
+  describe?(partition: Partition): string;
 }
 
 /**
@@ -100,7 +102,7 @@ export interface StateStore {
  * (fail closed). The message never carries credentials.
  */
 export class StateStoreUnavailableError extends Error {
-  override readonly name = 'StateStoreUnavailableError';
+  override readonly name: string = 'StateStoreUnavailableError';
   /** Always true: redelivering the event is the remedy. */
   readonly retriable = true;
   constructor(
@@ -111,6 +113,28 @@ export class StateStoreUnavailableError extends Error {
     readonly reason: string,
   ) {
     super(`state store (${store}) unavailable during ${operation}: ${reason}`);
+  }
+}
+
+/**
+ * A stored record exists but its content is not what this product writes (a
+ * document that is not a JSON object, a section of the wrong shape: an edited
+ * or overwritten record). It is never read as empty, which would forget the
+ * idempotency marks and rule state it held and apply redelivered events again:
+ * the store is unavailable for this partition (fail closed, the event is
+ * redelivered) until the record is repaired or deleted. The message names the
+ * record and what is wrong (never its content).
+ */
+export class UnreadableStateError extends StateStoreUnavailableError {
+  override readonly name: string = 'UnreadableStateError';
+  constructor(
+    store: StoreKind,
+    /** The record, as the backend names it (e.g. `admin player record extend-event-rules-state of mygame/<userId>`). */
+    readonly record: string,
+    /** What cannot be read, e.g. `section "actions" is a string, not an object`. */
+    readonly problem: string,
+  ) {
+    super(store, 'read', `the ${record} cannot be read (${problem}): not read as empty; repair or delete the record, events of this partition are answered UNAVAILABLE until then`);
   }
 }
 

@@ -3,11 +3,11 @@
  * and AGS Cloud Save (the stand-in, with its compare-and-set as the spec).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionLedger, DEFAULT_MAX_ENTRIES, markCount, markId, markIn } from '../../src/delivery/action-ledger.js';
+import { ActionLedger, DEFAULT_MAX_ENTRIES, horizonMarks, markCount, markId, markIn } from '../../src/delivery/action-ledger.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { createRedisStateStore } from '../../src/store/redis-state-store.js';
 import { CloudSaveStateStore, DEFAULT_RECORD_KEY, RECOMMENDED_RECORD_BYTES } from '../../src/store/cloudsave-state-store.js';
-import { StateStoreUnavailableError, documentKey } from '../../src/store/state-store.js';
+import { StateStoreUnavailableError, UnreadableStateError, documentKey } from '../../src/store/state-store.js';
 import type { Partition, StateDocument, StateStore } from '../../src/store/state-store.js';
 import { AgsClient } from '../../src/ags/client.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -16,6 +16,7 @@ import { describeWith, executable } from '../support/prereq.js';
 import { startRedis } from '../support/redis.js';
 import type { RedisProcess } from '../support/redis.js';
 import { freePort } from '../support/workspace.js';
+import { Redis } from 'ioredis';
 import { waitFor } from './support.js';
 
 const HOUR = 3_600_000;
@@ -135,7 +136,59 @@ describe('ledger bounds', () => {
     expect(markIn(doc, 'live')).toBeDefined();
     expect((await l.claim(P, 'evt-599:r:0')).status).toBe('done');
     expect((await l.claim(P, 'evt-420:r:0')).status).toBe('done');
-    expect((await l.claim(P, 'evt-10:r:0')).status).toBe('claimed'); // dropped long ago
+    // dropped long ago to bound the record: still known as maybe settled (issue 22.2), never claimed as new
+    expect(await l.claim(P, 'evt-10:r:0')).toMatchObject({ status: 'claimed', unknownSince: expect.any(Number) });
+  });
+
+  it('marks dropped to bound the record are never claimed as new: every redelivery is settled first (issue 22.2)', async () => {
+    let now = 1_000_000_000;
+    const store = new MemoryStateStore();
+    const retentionMs = 7 * 24 * HOUR;
+    const l = new ActionLedger({ store, leaseMs: 60_000, retentionMs, maxEntries: 100, now: () => now });
+    const firstAt = now;
+    let falseMaybe = 0; // a new key a horizon may hold (Bloom filter false positives: about 1 in 15,000 per horizon)
+    for (let i = 0; i < 1050; i++) {
+      now += 1_000;
+      const c = await l.claim(P, `evt-${i}:r:0`);
+      expect(c).toMatchObject({ status: 'claimed' });
+      if (c.status === 'claimed' && c.unknownSince !== undefined) falseMaybe++;
+      await l.complete(P, `evt-${i}:r:0`);
+    }
+    expect(falseMaybe).toBeLessThanOrEqual(2);
+    const doc = await store.read(P);
+    expect(markCount(doc)).toBeLessThanOrEqual(100);
+    expect(horizonMarks(doc)).toBeGreaterThanOrEqual(950);
+    // every one of the 1,050 redelivered: done, or an unknown outcome since before it was first sent
+    for (let i = 0; i < 1050; i++) {
+      const c = await l.claim(P, `evt-${i}:r:0`);
+      if (c.status === 'claimed') expect(c.unknownSince).toBeLessThanOrEqual(firstAt + (i + 1) * 1_000);
+      else expect(c).toEqual({ status: 'done', state: 'succeeded' });
+    }
+    // new events are claimed as new (but for false positives)
+    let maybe = 0;
+    for (let i = 0; i < 1000; i++) if ((await l.claim(P, `new-${i}:r:0`)).status === 'claimed' && markIn(await store.read(P), `new-${i}:r:0`)?.u !== undefined) maybe++;
+    expect(maybe).toBeLessThanOrEqual(2);
+    // the horizons end with the retention of the marks they hold
+    now += retentionMs + 2 * HOUR;
+    await l.complete(P, 'later:r:0');
+    expect(horizonMarks(await store.read(P))).toBe(0);
+    expect(await l.claim(P, 'evt-0:r:0')).not.toHaveProperty('unknownSince');
+  });
+
+  it('a record of the default bound with its horizons at 10,000 events a week: about 140 KB, well under Cloud Save\'s 250 KB', async () => {
+    let now = Date.now();
+    const store = new MemoryStateStore();
+    const l = new ActionLedger({ store, now: () => now });
+    for (let i = 0; i < 10_000; i++) {
+      now += 60_000; // 10,000 events in 7 days
+      await l.complete(P, `${'e'.repeat(36)}-${i}:grant-item-on-login:grantItem#0`);
+    }
+    const doc = await store.read(P);
+    expect(markCount(doc)).toBeLessThanOrEqual(DEFAULT_MAX_ENTRIES);
+    expect(horizonMarks(doc)).toBeGreaterThanOrEqual(10_000 - DEFAULT_MAX_ENTRIES);
+    const bytes = Buffer.byteLength(JSON.stringify({ w: 'a-write-id', doc }));
+    console.log(`record at 10,000 events a week: ${bytes} bytes (${markCount(doc)} marks, ${horizonMarks(doc)} in horizons)`);
+    expect(bytes).toBeLessThan(RECOMMENDED_RECORD_BYTES * 0.6);
   });
 
   it('a write changes one bucket of marks and the count; the other buckets are kept as read; the count stays exact', async () => {
@@ -193,6 +246,35 @@ describe('ledger bounds', () => {
   });
 });
 
+
+/** Sections the ledger cannot read (issue 22.8): each fails closed, never reads as empty. */
+const UNREADABLE_SECTIONS: ReadonlyArray<[string, unknown]> = [
+  ['a string', 'garbage'],
+  ['an array', []],
+  ['buckets that are a string', { b: 'x' }],
+  ['63 buckets', { n: 0, b: new Array(63).fill(null) }],
+  ['a bucket that is a number', { n: 1, b: Array.from({ length: 64 }, (_, i) => (i === 3 ? 7 : null)) }],
+  ['a mark without its state', { n: 1, b: Array.from({ length: 64 }, (_, i) => (i === 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(markId('k:r:0')[0]!) ? { [markId('k:r:0')]: { e: 5 } } : null)) }],
+  ['earlier marks that are an array', { m: [] }],
+  ['horizons that are a string', { n: 0, b: new Array(64).fill(null), h: 'x' }],
+];
+
+describe('an unreadable actions section fails closed (issue 22.8)', () => {
+  it.each(UNREADABLE_SECTIONS)('%s: claim, complete, release, countFailure reject with UnreadableStateError naming the partition', async (_name, section) => {
+    const store = new MemoryStateStore();
+    await store.transact(P, () => ({ next: { actions: section, rules: { kept: true } }, result: 0 }));
+    const l = new ActionLedger({ store });
+    for (const call of [() => l.claim(P, 'k:r:0'), () => l.complete(P, 'k:r:0'), () => l.release(P, 'k:r:0', 't'), () => l.countFailure(P, 'k:r:0')]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnreadableStateError);
+      expect((error as UnreadableStateError).retriable).toBe(true);
+      expect((error as Error).message).toContain(`mygame/${P.userId}`);
+      expect((error as Error).message).toContain('"actions"');
+    }
+    expect((await store.read(P))?.actions).toEqual(section); // nothing written over it
+  });
+});
+
 contract('memory', (n) => {
   const one = new MemoryStateStore();
   return Promise.resolve(Array.from({ length: n }, () => one));
@@ -216,6 +298,28 @@ describeWith(executable('redis-server', 'redis-server'), 'redis backend', () => 
   contract('redis', (count) => {
     const keyPrefix = `t${++n}:`; // a fresh key space per test
     return Promise.all(Array.from({ length: count }, () => connected(keyPrefix)));
+  });
+
+  it.each([
+    ['not JSON', '{"actions":'],
+    ['an array', '[]'],
+    ['a string', '"garbage"'],
+    ['an actions section of the wrong shape', '{"actions":"garbage"}'],
+  ])('a document that is %s fails closed: UnreadableStateError naming the hash, never read as empty (issue 22.8)', async (_name, d) => {
+    const store = await connected('unreadable:');
+    const raw = new Redis(redis.url);
+    try {
+      await raw.hset(`unreadable:s:mygame:${P.userId}`, 'v', 'hand-edited', 'd', d);
+      const l = new ActionLedger({ store });
+      const error = await l.claim(P, 'k:r:0').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnreadableStateError);
+      expect((error as Error).message).toMatch(new RegExp(`unreadable:s:mygame:${P.userId}|mygame/${P.userId}`));
+      if (!d.includes('actions')) await expect(store.read(P)).rejects.toBeInstanceOf(UnreadableStateError);
+      expect(await raw.hget(`unreadable:s:mygame:${P.userId}`, 'd')).toBe(d);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
   });
 
   it('a claim expires after its lease (a crashed holder)', async () => {
@@ -316,6 +420,26 @@ describe('cloudsave backend (AGS stand-in)', () => {
     const c = await l.claim(P, 'k1');
     expect(c.status).toBe('claimed');
     expect(await l.claim(P, 'k1')).toEqual({ status: 'busy' });
+  });
+
+  it.each([
+    ['a value without doc', { actions: 'garbage' }],
+    ['a doc that is an array', { w: 'x', doc: [] }],
+    ['a doc whose actions section is a string', { w: 'x', doc: { actions: 'garbage' } }],
+    ['a doc whose buckets are of the wrong shape', { w: 'x', doc: { actions: { n: 1, b: [1, 2, 3] } } }],
+  ])('a record holding %s fails closed: UnreadableStateError naming the record, never read as empty (issue 22.8)', async (_name, value) => {
+    const client = new AgsClient({ baseUrl: ags.url, clientId: ags.clientId, clientSecret: ags.clientSecret, backoffBaseMs: 1 });
+    clients.push(client);
+    await client.adminPutAdminPlayerRecordConcurrentHandlerV1('mygame', P.userId!, 'unreadable', { value, updatedAt: new Date(0).toISOString() }).catch(() => undefined);
+    await client.adminDeleteAdminPlayerRecordV1('mygame', P.userId!, 'unreadable');
+    await client.adminPutAdminPlayerRecordConcurrentHandlerV1('mygame', P.userId!, 'unreadable', { value, updatedAt: new Date(0).toISOString() });
+    const store = cloudSave('unreadable');
+    const writes = ags.cloudSave.writes();
+    const error = await new ActionLedger({ store }).claim(P, 'k:r:0').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnreadableStateError);
+    expect((error as Error).message).toContain(`mygame/${P.userId}`);
+    expect(ags.cloudSave.writes()).toBe(writes);
+    expect(ags.cloudSave.adminRecord(P.userId, 'unreadable')?.value).toEqual(value);
   });
 
   it('Cloud Save down: StateStoreUnavailableError (retriable)', async () => {

@@ -66,6 +66,8 @@ export interface CloudSaveStandIn {
    * writer's create replaces it with `value` (Cloud Save has no precondition on a create).
    */
   overwriteAfterNextCreate(userId: string | undefined, key: string, value: Record<string, unknown>): void;
+  /** Overwrites (or creates) an admin record with `value`, as another client of Cloud Save would: a new `updated_at`. */
+  putAdminRecord(userId: string | undefined, key: string, value: Record<string, unknown>): void;
   clear(): void;
 }
 
@@ -200,6 +202,11 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
     writes: () => writes,
     preconditionFailures: () => preconditionFailures,
     overwriteAfterNextCreate: (userId, key, value) => void overwrites.set(id(userId, key), value),
+    putAdminRecord: (userId, key, value) => {
+      const k = id(userId, key);
+      const now = stamp();
+      records.set(k, { value, created_at: records.get(k)?.created_at ?? now, updated_at: now, tags: records.get(k)?.tags ?? [] });
+    },
     clear: () => {
       records.clear();
       overwrites.clear();

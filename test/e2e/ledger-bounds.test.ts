@@ -1,0 +1,130 @@
+/**
+ * Issue 22, rows "one player with 2,100 granted events within a week" (22.2)
+ * and "the player's Cloud Save record overwritten with content the product
+ * cannot read" (22.8), end to end on real processes: `node dist/main.js` with
+ * the default configuration (the state store is AGS Cloud Save), the AGS
+ * stand-in counting grants where they take effect, a gRPC sender; and the same
+ * unreadable records on a real Redis.
+ */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { describeWith, executable } from '../support/prereq.js';
+import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, metricValue, pool, startApp, startRedis, stopAll, userId } from './support.js';
+import type { AppProcess, Encoded } from './support.js';
+import * as grpc from '@grpc/grpc-js';
+
+const ITEM = 'item-1';
+
+describeWith(builtApp(), 'e2e: marks never expire into a second effect; an unreadable state record fails closed (issue 22)', () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    AB_BASE_URL: ags.url,
+    AB_CLIENT_ID: ags.clientId,
+    AB_CLIENT_SECRET: ags.clientSecret,
+    AB_NAMESPACE: 'mygame',
+    ITEM_ID_TO_GRANT: ITEM,
+    ...extra,
+  });
+  const grantsOf = (user: string): number => ags.fulfillments.filter((f) => f.userId === user).reduce((n, f) => n + f.quantity, 0);
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  async function deliverAll(app: AppProcess, encoded: readonly Encoded[]): Promise<void> {
+    const c = clients.connect(app);
+    await pool(
+      encoded.map((e) => () => deliverUntilOk(() => c, e)),
+      8,
+    );
+  }
+
+  it('a player with 2,100 granted events (past the 2,000 marks a record keeps): the oldest 20 redelivered, then all 2,100, grant nothing more', { timeout: 300_000 }, async () => {
+    const app = await startApp({ env: env() });
+    const user = userId();
+    const encoded = await Promise.all(Array.from({ length: 2100 }, (_, i) => encode(LOGIN_SERVICE, loginEvent({ id: `heavy-${String(i).padStart(4, '0')}-${user}`, userId: user }))));
+    // one after the other, as a partition of the topic delivers them
+    for (let i = 0; i < encoded.length; i += 100) await deliverAll(app, encoded.slice(i, i + 100));
+    expect(grantsOf(user)).toBe(2100);
+
+    await deliverAll(app, encoded.slice(0, 20));
+    expect(grantsOf(user)).toBe(2100);
+
+    await deliverAll(app, encoded);
+    expect(grantsOf(user)).toBe(2100);
+    expect(ags.violations).toEqual([]);
+  });
+
+  /** Values of the player's admin record the product cannot read, as another client of Cloud Save could leave them. */
+  const UNREADABLE_RECORDS: ReadonlyArray<[string, (good: Record<string, unknown>) => Record<string, unknown>]> = [
+    ['{"actions":"garbage"} (no document)', () => ({ actions: 'garbage' })],
+    ['a document that is []', (good) => ({ ...good, doc: [] })],
+    ['an actions section that is "garbage"', (good) => ({ ...good, doc: { ...(good.doc as object), actions: 'garbage' } })],
+    ['buckets of the wrong shape', (good) => ({ ...good, doc: { ...(good.doc as object), actions: { n: 1, b: { a: 1 } } } })],
+  ];
+
+  it.each(UNREADABLE_RECORDS)('Cloud Save: the player record overwritten with %s: redeliveries are answered UNAVAILABLE with an error line naming the record, never granted again', async (_name, overwrite) => {
+    const app = await startApp({ env: env() });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `unreadable-${user}`, userId: user }));
+    await deliverAll(app, [event]);
+    expect(grantsOf(user)).toBe(1);
+    const good = ags.cloudSave.adminRecord(user, DEFAULT_RECORD_KEY)!.value;
+    ags.cloudSave.putAdminRecord(user, DEFAULT_RECORD_KEY, overwrite(good));
+
+    const c = clients.connect(app);
+    for (let i = 0; i < 3; i++) {
+      const answer = await callOnce(c, event);
+      expect(answer.code).toBe(grpc.status.UNAVAILABLE);
+    }
+    expect(grantsOf(user)).toBe(1);
+    const line = await app.waitForLog(/idempotency store unavailable/);
+    expect(String(line.reason)).toContain(`admin player record ${DEFAULT_RECORD_KEY} of mygame/${user}`);
+    expect(String(line.reason)).toContain('cannot be read');
+    expect(metricValue(await app.metrics(), 'event_rules_dedupe_store_errors_total', { store: 'cloudsave' })).toBeGreaterThanOrEqual(3);
+
+    // repaired (the good content back): the event is recognised as done
+    ags.cloudSave.putAdminRecord(user, DEFAULT_RECORD_KEY, good);
+    expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
+    expect(grantsOf(user)).toBe(1);
+  });
+
+  describeWith(executable('redis-server', 'redis-server'), 'on Redis', () => {
+    it.each([
+      ['[]', '[]'],
+      ['{"actions":"garbage"}', '{"actions":"garbage"}'],
+      ['text that is not JSON', 'garbage'],
+    ])('Redis: the player document overwritten with %s: UNAVAILABLE with an error line naming it, never granted again', async (_name, d) => {
+      const redis = await startRedis(); // stopped with the app (stopAll)
+      const app = await startApp({ env: env({ STATE_STORE: 'redis', REDIS_URL: redis.url }) });
+      const user = userId();
+      const event = await encode(LOGIN_SERVICE, loginEvent({ id: `unreadable-redis-${user}`, userId: user }));
+      await deliverAll(app, [event]);
+      expect(grantsOf(user)).toBe(1);
+      const raw = new Redis(redis.url);
+      try {
+        await raw.hset(`eer:s:mygame:${user}`, 'v', 'edited-by-hand', 'd', d);
+      } finally {
+        raw.disconnect();
+      }
+      const c = clients.connect(app);
+      for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.UNAVAILABLE);
+      expect(grantsOf(user)).toBe(1);
+      const line = await app.waitForLog(/idempotency store unavailable/);
+      expect(String(line.reason)).toContain(`hash eer:s:mygame:${user}`);
+      expect(metricValue(await app.metrics(), 'event_rules_dedupe_store_errors_total', { store: 'redis' })).toBeGreaterThanOrEqual(3);
+    });
+  });
+});
