@@ -2,6 +2,7 @@
 // the rules that catch the mistakes an async server makes most often.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers, { LAYERS } from './eslint/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -17,6 +18,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // the layers of src (eslint/layers.js): imports go down only, across folders through index.ts, no cycle
+    files: ['src/**/*.ts'],
+    plugins: { layers },
+    rules: { 'layers/imports': ['error', { root: 'src', layers: LAYERS }] },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -1,12 +1,52 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects (docs/development.md, "Tests"):
+ * - `unit`: no build, no child process (test/support/unit-setup.ts refuses to
+ *   spawn one): `npm run test:unit`, seconds.
+ * - `integration`: what runs the built app or the bin (dist/), spawns
+ *   processes (redis-server, python3, the server) or reads the Docker build.
+ * `npm test` builds, then runs both, in parallel.
+ */
+export const INTEGRATION = [
+  'test/e2e/**/*.test.ts',
+  'test/cli/**/*.test.ts',
+  'test/packaging/**/*.test.ts',
+  'test/telemetry/**/*.test.ts',
+  'test/actions/custom-example.test.ts',
+  'test/delivery/action-ledger.test.ts',
+  'test/delivery/executor.test.ts',
+  'test/delivery/ledger-partition.test.ts',
+  'test/delivery/replay.test.ts',
+  'test/delivery/store-dead-letters.test.ts',
+  'test/events/wire-fuzz.test.ts',
+  'test/rules/watch.test.ts',
+  'test/security/deadlines.test.ts',
+  'test/security/secrets.test.ts',
+  'test/server/python-client.test.ts',
+  'test/server/reflection-conformance.test.ts',
+  'test/server/whole-catalog.test.ts',
+  'test/store/group-commit.test.ts',
+  'test/store/redis-state-store.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Servers, child processes and Redis: generous limits for a loaded 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    globalSetup: ['test/support/global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION, setupFiles: ['test/support/unit-setup.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'integration', include: INTEGRATION },
+      },
+    ],
   },
 });

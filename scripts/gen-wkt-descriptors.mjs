@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes src/server/wkt-descriptors.ts: the FileDescriptorProtos of protobuf's
+// Writes src/server/generated/wkt-descriptors.ts: the FileDescriptorProtos of protobuf's
 // well-known types exactly as protoc describes them, for server reflection
 // (clients that build requests from reflection alone, like Postman, need the
 // real field names: google.protobuf.Value's `null_value`, not protobufjs'
@@ -51,7 +51,7 @@ export const WKT_DESCRIPTORS: Readonly<Record<string, string>> = ${JSON.stringif
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const target = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'server', 'wkt-descriptors.ts');
+  const target = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'server', 'generated', 'wkt-descriptors.ts');
   writeFileSync(target, generate());
   process.stdout.write(`wrote ${target}\n`);
 }

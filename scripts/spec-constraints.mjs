@@ -5,11 +5,11 @@
  * method, path, documented permissions, query parameters, and the body's
  * fields with their types, formats, enums, ranges, patterns and required
  * lists (`$ref`s resolved), plus the item types grantUserEntitlement supports
- * (from its description). Writes src/ags/spec-constraints.ts, which the action
+ * (from its description). Writes src/ags/generated/spec-constraints.ts, which the action
  * schemas and checks read, so the two cannot drift; a test regenerates it and
  * compares whenever ../shared is present.
  *
- *   node scripts/spec-constraints.mjs            # write src/ags/spec-constraints.ts
+ *   node scripts/spec-constraints.mjs            # write src/ags/generated/spec-constraints.ts
  *   node scripts/spec-constraints.mjs --check    # exit 1 when the committed file differs
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_SPEC_DIR = resolve(ROOT, '..', 'shared', 'ags-openapi');
-export const OUTPUT = resolve(ROOT, 'src', 'ags', 'spec-constraints.ts');
+export const OUTPUT = resolve(ROOT, 'src', 'ags', 'generated', 'spec-constraints.ts');
 
 /** The operations the actions call, by spec file. */
 export const OPERATIONS = {
@@ -29,6 +29,24 @@ export const OPERATIONS = {
   iam: ['AdminBanUserV3'],
   seasonpass: ['grantUserExp'],
   cloudsave: ['adminPutPlayerRecordHandlerV1', 'adminPostPlayerRecordHandlerV1'],
+};
+
+/**
+ * The operations whose success answers the client checks (see `answerOf`): the actions' operations
+ * plus the reconciliation lookups and the state store's Cloud Save admin records.
+ */
+export const ANSWER_OPERATIONS = {
+  ...OPERATIONS,
+  platform: [...OPERATIONS.platform, 'queryFulfillmentHistories', 'listUserCurrencyTransactions'],
+  cloudsave: [
+    ...OPERATIONS.cloudsave,
+    'adminGetAdminPlayerRecordV1',
+    'adminPutAdminPlayerRecordConcurrentHandlerV1',
+    'adminDeleteAdminPlayerRecordV1',
+    'adminGetAdminGameRecordV1',
+    'adminPutAdminGameRecordConcurrentHandlerV1',
+    'adminDeleteAdminGameRecordV1',
+  ],
 };
 
 const KEEP = ['type', 'format', 'enum', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems'];
@@ -73,6 +91,57 @@ function supportedItemTypes(description) {
   return m ? [...m[1].matchAll(/<i>([A-Z_]+)<\/i>/g)].map((x) => x[1]) : undefined;
 }
 
+function resolveRef(schema, definitions) {
+  let s = schema;
+  const seen = new Set();
+  while (isObj(s) && typeof s.$ref === 'string' && !seen.has(s.$ref)) {
+    seen.add(s.$ref);
+    s = definitions[s.$ref.replace('#/definitions/', '')];
+  }
+  return isObj(s) ? s : undefined;
+}
+
+/**
+ * The declared success answers of an operation, by 2xx status: `none` (no body declared), or the
+ * body's JSON type with the top-level fields the spec requires (and, for an array, its items').
+ */
+function answerOf(op, definitions) {
+  const out = {};
+  for (const [code, response] of Object.entries(op.responses ?? {})) {
+    const status = Number(code);
+    if (!(status >= 200 && status < 300)) continue;
+    const schema = resolveRef(response?.schema, definitions);
+    if (!schema) {
+      out[code] = { body: 'none' };
+      continue;
+    }
+    const type = schema.type ?? (isObj(schema.properties) ? 'object' : undefined);
+    const items = type === 'array' ? resolveRef(schema.items, definitions) : undefined;
+    out[code] = {
+      body: type ?? 'any',
+      ...(Array.isArray(schema.required) && schema.required.length ? { required: [...schema.required].sort() } : {}),
+      ...(items && Array.isArray(items.required) && items.required.length ? { itemsRequired: [...items.required].sort() } : {}),
+    };
+  }
+  return out;
+}
+
+/** The declared success answers of every operation in {@link ANSWER_OPERATIONS}, read from `dir`. */
+export function extractAnswers(dir = DEFAULT_SPEC_DIR) {
+  const result = {};
+  for (const [service, ids] of Object.entries(ANSWER_OPERATIONS)) {
+    const doc = JSON.parse(readFileSync(resolve(dir, `${service}.json`), 'utf8'));
+    const definitions = doc.definitions ?? {};
+    for (const id of ids) {
+      let found;
+      for (const item of Object.values(doc.paths)) for (const op of Object.values(item)) if (isObj(op) && op.operationId === id) found = op;
+      if (!found) throw new Error(`operation ${id} not found in ${service}.json`);
+      result[id] = answerOf(found, definitions);
+    }
+  }
+  return result;
+}
+
 /** The constraints of every operation in {@link OPERATIONS}, read from `dir`. Throws when one is missing. */
 export function extract(dir = DEFAULT_SPEC_DIR) {
   const result = {};
@@ -106,7 +175,7 @@ export function extract(dir = DEFAULT_SPEC_DIR) {
 }
 
 /** The TypeScript module text for `constraints`. */
-export function render(constraints) {
+export function render(constraints, answers = extractAnswers()) {
   return `/**
  * GENERATED by scripts/spec-constraints.mjs from AccelByte's OpenAPI specs
  * (../shared/ags-openapi): do not edit. Regenerate with
@@ -118,11 +187,20 @@ export function render(constraints) {
  * enums, ranges, patterns, required lists; \`$ref\`s resolved).
  */
 export const SPEC_OPERATIONS = ${JSON.stringify(constraints, null, 2)} as const;
+
+/**
+ * The declared success answers (2xx) of every operation the client calls (the actions', the
+ * reconciliation lookups', the state store's): by status, \`none\` (no body) or the body's JSON type
+ * with the fields the spec requires at its top level (and in an array's items). An answer of
+ * another shape cannot be read (see src/ags/answers.ts).
+ */
+export const SPEC_ANSWERS = ${JSON.stringify(answers, null, 2)} as const;
 `;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const text = render(extract(process.env.AGS_OPENAPI_DIR ?? DEFAULT_SPEC_DIR));
+  const dir = process.env.AGS_OPENAPI_DIR ?? DEFAULT_SPEC_DIR;
+  const text = render(extract(dir), extractAnswers(dir));
   if (process.argv.includes('--check')) {
     const current = readFileSync(OUTPUT, 'utf8');
     if (current !== text) {

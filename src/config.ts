@@ -6,8 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { forbiddenEnvReason } from './rules/env-policy.js';
-import { registerSecret } from './telemetry/redact.js';
+import { forbiddenEnvReason } from './rules/index.js';
+import { registerSecret } from './telemetry/index.js';
+import { namespaceProblem } from './ags/index.js';
 
 /** A documented environment variable. */
 export interface EnvVar {
@@ -20,18 +21,19 @@ export interface EnvVar {
 export const ENV_VARS: readonly EnvVar[] = [
   // the five of the official templates
   { name: 'AB_BASE_URL', default: 'https://test.accelbyte.io', description: 'AGS environment base URL.' },
-  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. Unset (with AB_CLIENT_SECRET): dry run.' },
-  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged.' },
-  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (dry run without it: "mygame").' },
+  { name: 'AB_CLIENT_ID', default: '', description: 'Confidential IAM client id. AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET all unset: dry run; one of them set: AB_CLIENT_ID, AB_CLIENT_SECRET and AB_NAMESPACE are required.' },
+  { name: 'AB_CLIENT_SECRET', default: '', description: 'Its secret. Never logged. Required as AB_CLIENT_ID is.' },
+  { name: 'AB_NAMESPACE', default: '', description: 'Game namespace: the default namespace of every action (letters, digits, single hyphens). Required in a live run (dry run without it: "mygame").' },
   { name: 'ITEM_ID_TO_GRANT', default: '', description: 'Item the shipped rules grant on login (dry run without it: "demo-item-id").' },
   // ours
   { name: 'PORT', default: '6565', description: 'gRPC port (the sidecar calls it).' },
+  { name: 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT', default: '7474', description: 'Port of the Extend Async Messaging publisher sidecar on localhost (publishMessage; set by Extend).' },
   { name: 'PROTO_DIR', default: 'proto', description: 'Comma-separated directories of .proto files to load.' },
   { name: 'RULES_FILE', default: 'rules.yaml', description: 'The rules file.' },
   { name: 'ACTIONS_DIR', default: 'actions', description: 'Folder of custom action modules (.ts compiled by npm run build, or .js/.mjs), loaded next to the built-ins.' },
   { name: 'RULES_WATCH', default: 'true', description: 'Reload the rules file when it changes.' },
   { name: 'EVENTS', default: '', description: 'Which events to serve: empty = those the rules target; "all" = every loaded event.' },
-  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case without AB_CLIENT_ID/AB_CLIENT_SECRET).' },
+  { name: 'DRY_RUN', default: 'false', description: 'Plan and log actions, send nothing (also the case when none of AB_BASE_URL, AB_CLIENT_ID, AB_CLIENT_SECRET is set; a partial AGS configuration refuses to start).' },
   { name: 'STATE_STORE', default: '', description: 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.' },
   { name: 'REDIS_URL', default: '', description: 'Redis of the redis state store (STATE_STORE=redis, the default when set).' },
   { name: 'DEDUPE_RETENTION_HOURS', default: '168', description: 'How long a done action is remembered (default 7 days).' },
@@ -59,6 +61,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'OTEL_TRACES_EXPORTER', default: '', description: 'zipkin, otlp, console or none; empty: zipkin if its endpoint is set, else none.' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: '', description: 'Zipkin spans URL, e.g. http://localhost:9411/api/v2/spans.' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', description: 'OTLP/HTTP endpoint, e.g. http://localhost:4318.' },
+  { name: 'OTEL_EXPORTER_OTLP_HEADERS', default: '', description: 'Headers of OTLP export, key=value pairs separated by commas (read by the OpenTelemetry exporter); their values are redacted wherever displayed.' },
   { name: 'TEST_CLOCK_FILE', default: '', description: 'Tests only: a file holding an ISO 8601 instant, read per event as the clock of rules (limits, windows). Never set it in production.' },
 ];
 
@@ -82,6 +85,8 @@ export interface Config {
   /** TEST_CLOCK_FILE: tests only, the rules' clock is read from this file per event. */
   readonly testClockFile?: string;
   readonly port: number;
+  /** ASYNC_MESSAGING_PUBLISHER_GRPC_PORT: the publisher sidecar's port on localhost (publishMessage). */
+  readonly publisherPort: number;
   readonly protoDirs: readonly string[];
   readonly rulesFile: string;
   /** Folder of custom action modules (`ACTIONS_DIR`), relative to the working directory. */
@@ -190,17 +195,58 @@ function passwordOf(url: string): string | undefined {
   }
 }
 
+/**
+ * The variables that say "talk to AGS": all unset is a dry run; one set needs {@link AGS_REQUIRED}.
+ * AB_NAMESPACE alone is no such sign: a dry run uses it for its plans (with a demo default).
+ */
+export const AGS_VARIABLES = ['AB_BASE_URL', 'AB_CLIENT_ID', 'AB_CLIENT_SECRET'] as const;
+/** What a live run needs besides AB_BASE_URL (which defaults to the templates' https://test.accelbyte.io). */
+export const AGS_REQUIRED = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE'] as const;
+
+/**
+ * Dry run, or the live AGS settings. Dry run only when asked (`DRY_RUN=true`) or when no AGS
+ * variable is set at all; a partial configuration (an id without its secret, a base URL without
+ * credentials) is a {@link ConfigError} naming every missing variable, never a silent dry run.
+ */
+function agsMode(env: Env, dryRunFlag: boolean): { dryRun: boolean; dryRunReason?: string } {
+  if (dryRunFlag) return { dryRun: true, dryRunReason: 'DRY_RUN=true' };
+  const set = AGS_VARIABLES.filter((n) => (env[n] ?? '') !== '');
+  if (set.length === 0) return { dryRun: true, dryRunReason: `no AGS credential is set (${AGS_VARIABLES.join(', ')})` };
+  const missing = AGS_REQUIRED.filter((n) => (env[n] ?? '') === '');
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.join(', '),
+      `${missing.length === 1 ? 'is' : 'are'} missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: a live run needs ${AGS_REQUIRED.join(', ')} (set the missing ones; for a dry run unset ${AGS_VARIABLES.join(', ')} or set DRY_RUN=true)`,
+    );
+  }
+  const problem = namespaceProblem(env.AB_NAMESPACE ?? '');
+  if (problem !== undefined) throw new ConfigError('AB_NAMESPACE', problem);
+  return { dryRun: false };
+}
+
+/** The value of one `key=value` pair of OTEL_EXPORTER_OTLP_HEADERS (percent-decoded, as the exporter reads it), if any. */
+function headerValueOf(pair: string): string | undefined {
+  const at = pair.indexOf('=');
+  if (at < 0) return undefined;
+  const raw = pair.slice(at + 1).trim();
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 export function loadConfig(env: Env): Config {
   const clientId = str(env, 'AB_CLIENT_ID');
   const clientSecret = str(env, 'AB_CLIENT_SECRET');
-  const dryRunFlag = bool(env, 'DRY_RUN');
-  const noCredentials = clientId === '' || clientSecret === '';
-  const dryRun = dryRunFlag || noCredentials;
-  const dryRunReason = dryRunFlag ? 'DRY_RUN=true' : noCredentials ? 'AB_CLIENT_ID/AB_CLIENT_SECRET are not set' : undefined;
+  const { dryRun, dryRunReason } = agsMode(env, bool(env, 'DRY_RUN'));
 
   // Secrets read here are redacted wherever displayed; credentials are not in the environment rules see.
   registerSecret(clientSecret);
   registerSecret(passwordOf(str(env, 'REDIS_URL')));
+  registerSecret(passwordOf(str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')));
+  registerSecret(passwordOf(str(env, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT')));
+  for (const pair of str(env, 'OTEL_EXPORTER_OTLP_HEADERS').split(',')) registerSecret(headerValueOf(pair));
   const rulesEnv: Record<string, string | undefined> = { ...env };
   for (const name of Object.keys(rulesEnv)) if (forbiddenEnvReason(name) !== undefined) delete rulesEnv[name];
   const demoEnv: string[] = [];
@@ -243,6 +289,7 @@ export function loadConfig(env: Env): Config {
   }
   return {
     port: int(env, 'PORT'),
+    publisherPort: int(env, 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT', 1),
     protoDirs: str(env, 'PROTO_DIR')
       .split(',')
       .map((d) => d.trim())

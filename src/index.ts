@@ -4,14 +4,14 @@
  * its helper, the errors an action throws, the AGS request helpers and the
  * registry (with the loader of the `actions/` folder).
  */
-export { defineAction } from './actions/define-action.js';
-export type { ActionContext, ActionDefinition, ActionResult, JsonSchema, PlannedRequest } from './actions/types.js';
-export { ActionError, ActionParamError } from './actions/errors.js';
-export { ActionRegistry, DuplicateActionError } from './actions/registry.js';
-export { createDefaultRegistry } from './actions/builtins/index.js';
-export { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry, loadCustomActions } from './actions/custom.js';
-export { AgsError } from './ags/errors.js';
-export type { AgsClient } from './ags/client.js';
-export { agsPath } from './ags/operations.js';
-export type { AgsRequest, HttpMethod } from './ags/types.js';
-export type { DecodedEvent } from './events/types.js';
+export { defineAction } from './actions/index.js';
+export type { ActionContext, ActionDefinition, ActionResult, JsonSchema, PlannedRequest } from './actions/index.js';
+export { ActionError, ActionParamError } from './actions/index.js';
+export { ActionRegistry, DuplicateActionError } from './actions/index.js';
+export { createDefaultRegistry } from './actions/index.js';
+export { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry, loadCustomActions } from './actions/index.js';
+export { AgsError } from './ags/index.js';
+export type { AgsApi, AgsClient } from './ags/index.js';
+export { agsPath } from './ags/index.js';
+export type { AgsRequest, HttpMethod } from './ags/index.js';
+export type { DecodedEvent } from './events/index.js';

@@ -3,37 +3,40 @@
  * plus telemetry, hot reload and graceful shutdown. Configuration comes from
  * the environment (see src/config.ts); the logic lives in the modules.
  */
+import { FACT_OPERATIONS, factFetcher } from './ags/index.js';
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, readEnvironment } from './config.js';
 import type { Config } from './config.js';
-import { createLogger } from './telemetry/logger.js';
-import type { Logger } from './telemetry/logger.js';
-import { Metrics } from './telemetry/metrics.js';
-import { startMetricsServer } from './telemetry/metrics-server.js';
-import type { MetricsServer } from './telemetry/metrics-server.js';
-import { startTracing } from './telemetry/tracing.js';
+import { createLogger } from './telemetry/index.js';
+import { redactText } from './telemetry/index.js';
+import type { Logger } from './telemetry/index.js';
+import { Metrics } from './telemetry/index.js';
+import { startMetricsServer } from './telemetry/index.js';
+import type { MetricsServer } from './telemetry/index.js';
+import { startTracing } from './telemetry/index.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { loadCatalog } from './events/catalog.js';
-import type { Catalog } from './events/types.js';
-import { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry } from './actions/custom.js';
-import type { ActionRegistry } from './actions/registry.js';
+import { loadCatalog } from './events/index.js';
+import type { Catalog } from './events/index.js';
+import { ActionModuleLoadError, InvalidActionModuleError, createAppRegistry } from './actions/index.js';
+import type { ActionRegistry } from './actions/index.js';
 import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
-import { watchRules } from './rules/watch.js';
-import { AgsClient } from './ags/client.js';
-import { createStateStore } from './store/create-state-store.js';
-import type { StateStore } from './store/state-store.js';
-import { JsonlDeadLetterSink } from './delivery/dead-letters.js';
-import type { DeadLetterSink } from './delivery/dead-letters.js';
-import { StoreDeadLetterSink } from './delivery/store-dead-letters.js';
-import { createExecutor } from './delivery/executor.js';
-import { createEventHost } from './server/host.js';
-import type { EventHost } from './server/host.js';
-import { createEventHandler } from './event-handler.js';
-import { reloadUnknownEventNote } from './rules/hints.js';
-import { testClock } from './state/test-clock.js';
+import { watchRules } from './rules/index.js';
+import { AgsClient } from './ags/index.js';
+import { createStateStore } from './store/index.js';
+import type { StateStore } from './store/index.js';
+import { JsonlDeadLetterSink } from './delivery/index.js';
+import type { DeadLetterSink } from './delivery/index.js';
+import { StoreDeadLetterSink } from './delivery/index.js';
+import { createExecutor } from './delivery/index.js';
+import { createEventHost } from './server/index.js';
+import type { EventHost } from './server/index.js';
+import { createEventHandler } from './pipeline/index.js';
+import { reloadUnknownEventNote } from './rules/index.js';
+import { testClock } from './time/index.js';
+import { CONSUMER_SERVICE, configurePublisher, routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -54,16 +57,27 @@ export interface StartOptions {
   readonly stateStore?: StateStore;
 }
 
-/** Served services: every loaded one with EVENTS=all, else those the rules target. */
+/**
+ * Served services: every loaded one with EVENTS=all, else those the rules
+ * target; and always Async Messaging's `onMessage` (a message of a subscribed
+ * topic no rule listens on is answered OK and counted, never UNIMPLEMENTED).
+ */
 function servedServices(config: Config, catalog: Catalog, rules: RuleSet): Set<string> {
   if (config.serveAllEvents) return new Set(catalog.services.map((s) => s.fullName));
-  return new Set(rules.services);
+  return new Set([...[...rules.services].map(wireServiceOf), CONSUMER_SERVICE]);
 }
 
 export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
   const env = options.env ?? readEnvironment();
   const config = loadConfig(env);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  if (!config.dryRun) {
+    // the first line of a live run: where it acts and where its marks live
+    logger.info(
+      { live: true, namespace: config.ags.namespace, store: config.stateStore, baseUrl: config.ags.baseUrl },
+      `live run: namespace ${config.ags.namespace}, state store ${config.stateStore}, AGS at ${config.ags.baseUrl}`,
+    );
+  }
   const metrics = new Metrics({ prefix: config.prometheus.prefix });
   const tracing = await startTracing({
     exporter: config.tracing.exporter,
@@ -74,7 +88,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   });
 
   const started = performance.now();
-  const catalog = await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false });
+  configurePublisher({ port: config.publisherPort });
+  const catalog = withCustomEvents(await loadCatalog({ dirs: config.protoDirs.map((d) => resolve(d)), keepRoot: false }));
   let registry: ActionRegistry;
   try {
     registry = options.registry ?? (await createAppRegistry(resolve(config.actionsDir)));
@@ -83,7 +98,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     throw error;
   }
   const rulesFile = resolve(config.rulesFile);
-  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error' });
+  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: config.rulesEnv, unsetEnv: 'error', facts: FACT_OPERATIONS });
   for (const w of loaded.warnings) logger.warn({ problem: w }, formatProblems([w], 'text'));
   if (!loaded.ok) {
     throw new StartupError(`${rulesFile} is invalid:\n${formatProblems(loaded.problems, 'text')}`);
@@ -105,6 +120,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       clientSecret: config.ags.clientSecret,
       timeoutMs: config.ags.timeoutMs,
       maxAttempts: config.ags.maxAttempts,
+      // no AGS call (its retries and login waits included) outlives one event's budget
+      deadlineMs: config.eventDeadlineMs,
       logger,
       metrics,
     });
@@ -163,7 +180,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
 
   // one store for idempotency and the players' ledgers of stateful rules
   const stateStore = options.stateStore ?? store;
-  const onEvent = createEventHandler({
+  const handleEvent = createEventHandler({
     rules: () => rules,
     executor,
     logger,
@@ -172,8 +189,11 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     stateStore,
     namespace: config.ags.namespace,
     stateRetentionMs: config.dedupeRetentionMs,
+    ...(ags ? { fetchFacts: factFetcher((op) => ags.request(op), config.ags.namespace) } : {}),
     ...(config.testClockFile ? { now: testClock(config.testClockFile) } : {}),
   });
+  // topics and scheduled tasks to the events rules listen on (`topic:NAME`, `schedule:TASK`)
+  const onEvent = routeCustomEvents(handleEvent, { listenedOn: () => rules.services, logger, metrics });
   let served = servedServices(config, catalog, rules);
   const host: EventHost = createEventHost({
     catalog,
@@ -200,6 +220,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
         registry,
         env: config.rulesEnv,
         unsetEnv: 'error',
+        facts: FACT_OPERATIONS,
         onReload: (result) => {
           if (!result.ok) {
             metrics.rulesReloads.inc({ result: 'rejected' });
@@ -271,7 +292,8 @@ export async function runServer(): Promise<number> {
   try {
     app = await startApp();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // an AGS login error may carry what IAM echoed back (the Basic credential): redacted like any output
+    const message = redactText(error instanceof Error ? error.message : String(error));
     process.stderr.write(`extend-event-rules: cannot start: ${message}\n`);
     return 1;
   }

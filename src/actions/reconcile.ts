@@ -5,7 +5,7 @@
  * in AGS's own history before any new attempt.
  */
 import { createHash } from 'node:crypto';
-import type { PagedResult } from '../ags/types.js';
+import type { PagedResult } from '../ags/index.js';
 
 /** The compact, stable id of one execution (22 base64url characters of the key's SHA-256): in AGS lookups and the idempotency ledger. */
 export function effectId(idempotencyKey: string): string {
@@ -22,10 +22,20 @@ export const RECONCILE_PAGE = 100;
 /** Pages read at most (newest first): 1000 entries. */
 export const RECONCILE_MAX_PAGES = 10;
 
+/** A history page without its `data` list: the lookup cannot tell, the event is redelivered (retriable), never sent again blindly. */
+export class UnreadableHistoryError extends Error {
+  override readonly name = 'UnreadableHistoryError';
+  readonly retriable = true;
+  constructor(readonly page: number) {
+    super(`the history page ${page} read to reconcile a lost answer has no data list: not read as "not applied", retried later`);
+  }
+}
+
 /**
  * Reads a newest-first history page by page until `matches` finds the entry
  * (true), an entry older than `sinceMs - RECONCILE_SKEW_MS` is reached or the
- * history ends (false).
+ * history ends (false). A page that cannot be read throws (retriable: {@link UnreadableHistoryError},
+ * or the client's AgsError), never answers false.
  */
 export async function findInHistory<T extends { createdAt?: string }>(
   readPage: (limit: number, offset: number) => Promise<PagedResult<T>>,
@@ -35,7 +45,10 @@ export async function findInHistory<T extends { createdAt?: string }>(
   const oldest = sinceMs - RECONCILE_SKEW_MS;
   for (let pageNo = 0; pageNo < RECONCILE_MAX_PAGES; pageNo++) {
     const page = await readPage(RECONCILE_PAGE, pageNo * RECONCILE_PAGE);
-    const data = Array.isArray(page?.data) ? page.data : [];
+    // an unreadable page is no "not found": that would send the effect again (the client already
+    // refuses answers without the declared `data`; this guards custom readers)
+    if (!Array.isArray(page?.data)) throw new UnreadableHistoryError(pageNo);
+    const data = page.data;
     for (const entry of data) {
       const at = entry.createdAt ? Date.parse(entry.createdAt) : Number.NaN;
       if (!Number.isNaN(at) && at < oldest) return false;

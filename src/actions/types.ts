@@ -4,8 +4,8 @@
  * custom actions implement the same interface and are registered with
  * `ActionRegistry.register` — the engine never changes to add one.
  */
-import type { DecodedEvent } from '../events/types.js';
-import type { AgsClient } from '../ags/client.js';
+import type { DecodedEvent } from '../events/index.js';
+import type { AgsApi } from '../ags/index.js';
 import type { Logger } from 'pino';
 
 /** A JSON Schema object (draft 2020-12 subset that ajv compiles). */
@@ -37,8 +37,8 @@ export interface ActionContext {
   readonly rule: string;
   /** Stable idempotency key of this execution (event id + rule + action position). */
   readonly idempotencyKey: string;
-  /** The AGS client; absent in dry run. */
-  readonly ags?: AgsClient;
+  /** The AGS operations (no credentials: no `login()` or `token()`); absent in dry run. */
+  readonly ags?: AgsApi;
   readonly logger: Logger;
   /** Aborted when the per-event deadline passes, the caller cancels or shutdown begins: no new request, no retry. */
   readonly signal?: AbortSignal;

@@ -11,11 +11,14 @@
  * ```
  */
 import type { Logger } from 'pino';
-import type { Metrics } from '../telemetry/metrics.js';
-import { AgsError, AgsLoginError, loginHint } from './errors.js';
+import type { Metrics } from '../telemetry/index.js';
+import { AgsError, AgsLoginError, agsServiceOf, loginHint } from './errors.js';
 import { HttpCaller, errorFields, jsonBody, parseBody } from './http-caller.js';
 import type { CallResult, HttpCallerOptions, JsonText } from './http-caller.js';
 import { ops } from './operations.js';
+import { readAnswer } from './answers.js';
+import { identifierError } from './identifiers.js';
+import { registerRotatingSecret, registerSecret } from '../telemetry/index.js';
 import { TransportError } from './transport.js';
 import type {
   AdminRecord,
@@ -66,6 +69,14 @@ export interface LoginInfo {
   readonly namespace?: string;
 }
 
+/**
+ * What an action may do with AGS: every operation of {@link AgsClient}
+ * (`request`, `send`, the typed operations, the shared `http` retry loop),
+ * without its credentials (`login()`, `token()`) or its lifecycle (`close()`).
+ * Actions, built-in and custom, receive this (`ActionContext.ags`).
+ */
+export type AgsApi = Omit<AgsClient, 'login' | 'token' | 'close'>;
+
 export class AgsClient {
   readonly baseUrl: string;
   /** The retry loop (shared with the `http` action so webhooks follow the same rules). */
@@ -83,6 +94,9 @@ export class AgsClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#clientId = options.clientId;
     this.#clientSecret = options.clientSecret;
+    // derived credentials are secrets too: IAM may echo the Basic header back in an error body
+    registerSecret(options.clientSecret);
+    registerSecret(Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64'));
     this.#refreshRatio = options.refreshRatio ?? 0.8;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
@@ -108,15 +122,15 @@ export class AgsClient {
    * (retriable) at once, while the shared login goes on for the other events
    * waiting on it, bounded by its own timeout (`timeoutMs`, one attempt).
    */
-  async token(signal?: AbortSignal): Promise<string> {
+  async token(signal?: AbortSignal, deadlineAt?: number): Promise<string> {
     const t = this.#token;
     const now = this.http.now();
     if (t && now < t.refreshAt) return t.value;
     if (t) {
       try {
-        return await untilAborted(this.#login('refresh'), signal);
+        return await this.#waitLogin(this.#login('refresh'), signal, deadlineAt);
       } catch (err) {
-        if (err instanceof AgsError && err.kind === 'aborted') throw err;
+        if (err instanceof AgsError && (err.kind === 'aborted' || err.kind === 'deadline')) throw err;
         if (now < t.expiresAt) {
           this.#logger?.warn({ err: describeErr(err) }, 'AGS token refresh failed; the current token is still valid');
           return t.value;
@@ -124,7 +138,34 @@ export class AgsClient {
         throw err;
       }
     }
-    return untilAborted(this.#login('initial'), signal);
+    return this.#waitLogin(this.#login('initial'), signal, deadlineAt);
+  }
+
+  /** Waits for a login, no longer than `signal` and `deadlineAt` allow (see {@link token}). */
+  #waitLogin(login: Promise<string>, signal: AbortSignal | undefined, deadlineAt: number | undefined): Promise<string> {
+    const bounded = untilAborted(login, signal);
+    if (deadlineAt === undefined) return bounded;
+    const waitMs = deadlineAt - this.http.now();
+    const slow = (): AgsLoginError =>
+      new AgsLoginError(
+        { retriable: true, attempts: 0, kind: 'deadline', errorMessage: `no token within the request's remaining ${Math.max(0, Math.round(waitMs))} ms` },
+        'IAM (the AGS token endpoint) is too slow to answer within the deadline: the event is redelivered',
+      );
+    if (waitMs <= 0) return Promise.reject(slow());
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(slow()), waitMs);
+      timer.unref?.();
+      bounded.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   #login(reason: LoginReason): Promise<string> {
@@ -195,6 +236,8 @@ export class AgsClient {
       this.#logger?.error({ reason, status, errorCode: fields.errorCode }, e.message);
       throw e;
     }
+    // redacted wherever text leaves the process (AGS may echo it back in an error body)
+    registerRotatingSecret('ags-access-token', accessToken);
     const expiresIn = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 3600;
     this.#token = {
       value: accessToken,
@@ -221,25 +264,34 @@ export class AgsClient {
 
   /** As {@link request}, with the status and attempt count. */
   async send(op: AgsRequest): Promise<CallResult> {
+    // what AGS would refuse (a user id with CR/LF, a namespace with spaces) is refused here, for good
+    const refused = identifierError(op.operation, op.path, op.query);
+    if (refused) throw refused;
     const url = new URL(this.baseUrl + op.path);
     for (const [k, v] of Object.entries(op.query ?? {})) url.searchParams.set(k, v);
     const body = op.body === undefined ? undefined : jsonBody(op.operation, op.body);
     let used: string | undefined;
+    const service = agsServiceOf(op.path);
+    // the request's deadline bounds its login waits too (tokens revoked and IAM slow)
+    const deadlineAt = this.http.now() + this.http.deadlineMs;
     return this.http.call({
       operation: op.operation,
+      ...(service ? { service } : {}),
       idempotent: op.idempotent,
       ...(op.signal ? { signal: op.signal } : {}),
       ...(op.inFlightSignal ? { inFlightSignal: op.inFlightSignal } : {}),
       ...(op.logTo ? { logTo: op.logTo } : {}),
+      // the operation's declared success answer: another shape reached AGS with an unknown effect
+      readAnswer: (status, headers, text) => readAnswer(op.operation, status, headers, text),
       prepare: async () => {
-        used = await this.token(op.signal).catch(loginDuringEvents);
+        used = await this.token(op.signal, deadlineAt).catch(loginDuringEvents);
         const headers: Record<string, string> = { authorization: `Bearer ${used}`, accept: 'application/json' };
         if (body !== undefined) headers['content-type'] = 'application/json';
         return { url, method: op.method, headers, ...(body !== undefined ? { body } : {}) };
       },
       onUnauthorized: async () => {
         if (this.#token && this.#token.value === used) this.#token = undefined;
-        if (!this.#token) await untilAborted(this.#login('unauthorized'), op.signal).catch(loginDuringEvents);
+        if (!this.#token) await this.#waitLogin(this.#login('unauthorized'), op.signal, deadlineAt).catch(loginDuringEvents);
       },
     });
   }
@@ -360,7 +412,7 @@ function withSignal(op: AgsRequest, signal: AbortSignal | undefined): AgsRequest
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   const aborted = (): AgsError =>
-    new AgsError({ operation: 'login', retriable: true, attempts: 0, kind: 'aborted', errorMessage: 'aborted while waiting for the AGS login (event deadline or shutdown)' });
+    new AgsError({ operation: 'login', service: 'IAM', retriable: true, attempts: 0, kind: 'aborted', errorMessage: 'aborted while waiting for the AGS login (IAM): event deadline or shutdown' });
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(aborted());

@@ -6,12 +6,18 @@
  * headers: only the operation id, status, AGS error code and AGS message.
  */
 
-/** What went wrong at the transport level (`invalid`: the request could not be sent as built, e.g. a header value with CR/LF: permanent). */
-export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid';
+/**
+ * What went wrong at the transport level (`invalid`: the request could not be sent as built, e.g. a
+ * header value with CR/LF: permanent; `unreadable`: a 2xx answer that is not the operation's declared
+ * success shape, see `answers.ts`: the request reached AGS, its effect is unknown).
+ */
+export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid' | 'unreadable';
 
 export interface AgsErrorFields {
   /** AGS operation id (`fulfillItem`), `login`, or `http` for webhooks. */
   readonly operation: string;
+  /** The AGS service that failed or was slow, as the error names it (`Platform`, `Cloud Save`, `IAM`...): see {@link agsServiceOf}. */
+  readonly service?: string;
   /** HTTP status of the last attempt; undefined for timeouts, network errors and aborts. */
   readonly status?: number;
   /** AGS `errorCode` (or the OAuth `error` string of the token endpoint). */
@@ -45,13 +51,30 @@ function describe(f: AgsErrorFields): string {
   if (f.errorCode !== undefined && f.errorCode !== '') parts.push(`errorCode ${f.errorCode}`);
   if (f.errorMessage) parts.push(JSON.stringify(f.errorMessage));
   const tries = `${f.attempts} attempt${f.attempts === 1 ? '' : 's'}`;
-  return `${f.operation} failed: ${parts.join(' ')} (${f.retriable ? 'retriable' : 'not retriable'}, ${tries})`;
+  return `${f.operation}${f.service ? ` (AGS ${f.service})` : ''} failed: ${parts.join(' ')} (${f.retriable ? 'retriable' : 'not retriable'}, ${tries})`;
+}
+
+const SERVICES: Readonly<Record<string, string>> = {
+  platform: 'Platform',
+  cloudsave: 'Cloud Save',
+  iam: 'IAM',
+  social: 'Statistics',
+  achievement: 'Achievement',
+  lobby: 'Lobby',
+  seasonpass: 'Season Pass',
+};
+
+/** The AGS service of a request path (`/cloudsave/v1/...` -> `Cloud Save`), so that an error names what failed or was slow; undefined for other paths. */
+export function agsServiceOf(path: string): string | undefined {
+  const first = path.split('/', 2)[1];
+  return first !== undefined ? SERVICES[first] : undefined;
 }
 
 /** A failed AGS (or webhook) call, after the client's own retries. */
 export class AgsError extends Error implements AgsErrorFields {
   override readonly name: string = 'AgsError';
   readonly operation: string;
+  readonly service?: string;
   readonly status?: number;
   readonly errorCode?: number | string;
   readonly errorMessage?: string;
@@ -65,6 +88,7 @@ export class AgsError extends Error implements AgsErrorFields {
   constructor(fields: AgsErrorFields, message?: string) {
     super(message ?? describe(fields));
     this.operation = fields.operation;
+    if (fields.service !== undefined) this.service = fields.service;
     if (fields.status !== undefined) this.status = fields.status;
     if (fields.errorCode !== undefined) this.errorCode = fields.errorCode;
     if (fields.errorMessage !== undefined) this.errorMessage = fields.errorMessage;
@@ -84,8 +108,8 @@ export class AgsLoginError extends AgsError {
   readonly hint: string;
 
   constructor(fields: Omit<AgsErrorFields, 'operation'>, hint: string) {
-    const all: AgsErrorFields = { ...fields, operation: 'login' };
-    super(all, `AGS login failed: ${describe(all).replace(/^login failed: /, '')}: ${hint}`);
+    const all: AgsErrorFields = { ...fields, operation: 'login', service: 'IAM' };
+    super(all, `AGS login (IAM) failed: ${describe(all).replace(/^login \(AGS IAM\) failed: /, '')}: ${hint}`);
     this.hint = hint;
   }
 
@@ -115,7 +139,7 @@ export function loginHint(f: { status?: number; errorCode?: number | string; cod
     }
     return 'check AB_BASE_URL and the network';
   }
-  if (f.kind === 'timeout') return 'the AGS token endpoint did not answer in time: check AB_BASE_URL and the network';
+  if (f.kind === 'timeout') return 'IAM (the AGS token endpoint) did not answer in time: check AB_BASE_URL and the network, or IAM is slow';
   if (f.status === 401 || (f.status === 400 && (f.errorCode === 'invalid_client' || f.errorCode === 'unauthorized_client'))) {
     return 'wrong AB_CLIENT_ID/AB_CLIENT_SECRET';
   }

@@ -6,14 +6,16 @@
  * and turns the final failure into an {@link AgsError}.
  */
 import type { Logger } from 'pino';
-import type { Metrics } from '../telemetry/metrics.js';
-import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
-import { redactUrl } from '../telemetry/redact.js';
+import type { Metrics } from '../telemetry/index.js';
+import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/index.js';
+import { redactUrl } from '../telemetry/index.js';
 import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
 import { HttpTransport, TransportError } from './transport.js';
 import type { RawRequest, RawResponse } from './transport.js';
+import type { AnswerReading } from './answers.js';
+import type { IncomingHttpHeaders } from 'node:http';
 
 export interface HttpCallerOptions {
   /** Timeout of one attempt, ms. Default: 10000. */
@@ -44,6 +46,8 @@ export interface HttpCallerOptions {
 export interface CallSpec {
   /** Operation id for errors, logs and metrics. */
   readonly operation: string;
+  /** The AGS service called (`Cloud Save`...), named in errors (what failed or was slow). Default: none (webhooks). */
+  readonly service?: string;
   /** May a 500 be retried (the call has the same effect when repeated)? */
   readonly idempotent: boolean;
   /** Stops retries (and, unless `inFlightSignal` is given, the attempt in flight) when aborted. */
@@ -63,6 +67,12 @@ export interface CallSpec {
   readonly secretUrl?: boolean;
   /** Called once on the first 401; the call is then repeated once (re-login). */
   onUnauthorized?(): Promise<void>;
+  /**
+   * Reads a 2xx answer (see `answers.ts`): an answer it cannot read means the request reached the
+   * server with an unknown effect: retried when `idempotent`, else an outcome-unknown {@link AgsError}.
+   * Default: JSON when it parses, else the text (webhooks).
+   */
+  readAnswer?(status: number, headers: IncomingHttpHeaders, text: string): AnswerReading;
 }
 
 /** A successful (2xx) answer. */
@@ -177,7 +187,7 @@ export class HttpCaller {
     let retries = 0;
     let reauthed = false;
     for (;;) {
-      if (signal?.aborted) throw this.#aborted(operation, attempts);
+      if (signal?.aborted) throw this.#aborted(operation, attempts, spec.service);
       let failure: Failure | undefined;
       let sent = false;
       try {
@@ -192,33 +202,26 @@ export class HttpCaller {
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.agsRequests.inc({ operation, status: err.kind });
-          if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(operation, attempts, err);
-          if (err.kind === 'aborted') throw this.#aborted(operation, attempts);
+          if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(spec, attempts, err);
+          if (err.kind === 'aborted') throw this.#aborted(operation, attempts, spec.service);
           failure = { kind: err.kind, retriable: err.kind !== 'invalid', ...(err.code ? { code: err.code } : {}), body: err.message };
         }
         if (res !== undefined) {
           this.#metrics?.agsRequests.inc({ operation, status: String(res.status) });
-          if (res.status >= 200 && res.status < 300) {
-            return { status: res.status, body: parseBody(res.text), attempts };
-          }
+          const read = this.#answered(spec, res, attempts);
+          if ('result' in read) return read.result;
           if (res.status === 401 && spec.onUnauthorized && !reauthed) {
             reauthed = true;
             (spec.logTo?.() ?? this.#logger)?.info({ operation }, 'AGS answered 401: logging in again and retrying once');
             await spec.onUnauthorized();
             continue;
           }
-          const retryAfter = res.headers['retry-after'];
-          failure = {
-            status: res.status,
-            kind: 'http',
-            body: parseBody(res.text),
-            retriable: isRetriableStatus(res.status, idempotent),
-            ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
-          };
+          failure = read.failure;
         }
       } catch (err) {
         // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
-        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.outcomeUnknown) throw err;
+        // (a login wait past the request's deadline is surfaced as is: it names IAM as what was slow)
+        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.kind === 'deadline' || err.outcomeUnknown) throw err;
         if (!sent) attempts++; // a login that failed in prepare() is this round's attempt
         if (!err.retriable || attempts >= this.maxAttempts) throw err;
         failure = { kind: err.kind, retriable: true, ...(err.status !== undefined ? { status: err.status } : {}) };
@@ -229,6 +232,7 @@ export class HttpCaller {
         const fields = errorFields(f.body);
         return new AgsError({
           operation,
+          ...(spec.service ? { service: spec.service } : {}),
           ...(f.status !== undefined ? { status: f.status } : {}),
           ...fields,
           ...(fields.errorMessage === undefined && f.kind !== 'http' && typeof f.body === 'string' ? { errorMessage: f.body } : {}),
@@ -251,6 +255,30 @@ export class HttpCaller {
       await this.#sleep(delay, signal);
       retries++;
     }
+  }
+
+  /**
+   * An answer as the call's result (2xx, readable) or its failure. A 2xx that cannot be read (see
+   * {@link CallSpec.readAnswer}) reached the server: a retriable failure when the call is idempotent,
+   * else an outcome-unknown {@link AgsError} thrown here (never sent again).
+   */
+  #answered(spec: CallSpec, res: RawResponse, attempts: number): { result: CallResult } | { failure: Failure } {
+    if (res.status >= 200 && res.status < 300) {
+      const reading: AnswerReading = spec.readAnswer ? spec.readAnswer(res.status, res.headers, res.text) : { ok: true, body: parseBody(res.text) };
+      if (reading.ok) return { result: { status: res.status, body: reading.body, attempts } };
+      if (!spec.idempotent) throw this.#unreadable(spec, attempts, res.status, reading.problem);
+      return { failure: { status: res.status, kind: 'unreadable', retriable: true, body: `answered ${res.status} with ${reading.problem}: the answer cannot be read` } };
+    }
+    const retryAfter = res.headers['retry-after'];
+    return {
+      failure: {
+        status: res.status,
+        kind: 'http',
+        body: parseBody(res.text),
+        retriable: isRetriableStatus(res.status, spec.idempotent),
+        ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+      },
+    };
   }
 
   /** One attempt, in a client span (when tracing is on) whose context travels in the request headers. */
@@ -279,9 +307,10 @@ export class HttpCaller {
   }
 
   /** A non-idempotent call sent but not answered: never sent again here (the caller reconciles or gives up). */
-  #unknownOutcome(operation: string, attempts: number, err: TransportError): AgsError {
+  #unknownOutcome(spec: CallSpec, attempts: number, err: TransportError): AgsError {
     return new AgsError({
-      operation,
+      operation: spec.operation,
+      ...(spec.service ? { service: spec.service } : {}),
       retriable: true,
       outcomeUnknown: true,
       attempts,
@@ -291,8 +320,22 @@ export class HttpCaller {
     });
   }
 
-  #aborted(operation: string, attempts: number): AgsError {
-    return new AgsError({ operation, retriable: true, attempts, kind: 'aborted', errorMessage: 'aborted (event deadline or shutdown)' });
+  /** A non-idempotent call answered 2xx in a shape it does not declare: it reached AGS, its effect is unknown (never "did nothing"). */
+  #unreadable(spec: CallSpec, attempts: number, status: number, problem: string): AgsError {
+    return new AgsError({
+      operation: spec.operation,
+      ...(spec.service ? { service: spec.service } : {}),
+      status,
+      retriable: true,
+      outcomeUnknown: true,
+      attempts,
+      kind: 'unreadable',
+      errorMessage: `answered ${status} with ${problem}: the answer cannot be read and the request may have been applied (outcome unknown, not repeated)`,
+    });
+  }
+
+  #aborted(operation: string, attempts: number, service?: string): AgsError {
+    return new AgsError({ operation, ...(service ? { service } : {}), retriable: true, attempts, kind: 'aborted', errorMessage: 'aborted (event deadline or shutdown)' });
   }
 
   /** Close pooled connections (when this caller created the transport). */

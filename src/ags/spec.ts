@@ -5,9 +5,9 @@
  * and the ranges an integer format allows. Actions build their parameter
  * schemas and run-time checks from these, so neither can drift from the spec.
  */
-import { SPEC_OPERATIONS } from './spec-constraints.js';
+import { SPEC_ANSWERS, SPEC_OPERATIONS } from './generated/spec-constraints.js';
 
-export { SPEC_OPERATIONS };
+export { SPEC_ANSWERS, SPEC_OPERATIONS };
 
 /** An operation id of the specs that an action calls. */
 export type SpecOperationId = keyof typeof SPEC_OPERATIONS;
@@ -40,7 +40,7 @@ export class SpecFieldMissingError extends Error {
     readonly operation: string,
     readonly path: string,
   ) {
-    super(`the AGS spec of ${operation} has no body field "${path}" (regenerate src/ags/spec-constraints.ts and update the action)`);
+    super(`the AGS spec of ${operation} has no body field "${path}" (regenerate src/ags/generated/spec-constraints.ts and update the action)`);
   }
 }
 

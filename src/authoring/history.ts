@@ -4,12 +4,12 @@
  * into the ledger document the server would have stored.
  */
 import { LineCounter, parseDocument } from 'yaml';
-import { parseInstant } from '../rules/instant.js';
-import { firingKey } from '../rules/stateful.js';
-import { didYouMean } from '../rules/suggest.js';
-import type { Catalog } from '../events/types.js';
-import { Ledger } from '../state/ledger.js';
-import type { StateDocument } from '../store/state-store.js';
+import { parseInstant } from '../time/index.js';
+import { firingKey } from '../rules/index.js';
+import { didYouMean } from '../text/index.js';
+import type { Catalog } from '../events/index.js';
+import { HISTORY_DATA, Ledger } from '../state/index.js';
+import type { StateDocument } from '../store/index.js';
 import { UnknownEventError } from './errors.js';
 import { resolveEvent } from './workbench.js';
 
@@ -37,11 +37,12 @@ export interface HistoryChecks {
 export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report: HistoryReport, who = 'the player', checks: HistoryChecks = {}): StateDocument {
   const ledger = new Ledger(undefined);
   if (!isObject(raw)) {
-    report(path, `the history of ${who} is a map: events: [{ event, at }], firings: [{ rule, at }]`);
+    report(path, `the history of ${who} is a map: events: [{ event, at, data? }], firings: [{ rule, at }]`);
     return ledger.toDocument();
   }
   for (const k of Object.keys(raw)) if (!KEYS.includes(k)) report([...path, k], `unknown key "${k}" in the history of ${who} (allowed: ${KEYS.join(', ')})`, true);
   let n = 0;
+  const data: Record<string, unknown> = {};
   for (const kind of ['events', 'firings'] as const) {
     const list = raw[kind];
     if (list === undefined) continue;
@@ -56,7 +57,9 @@ export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report
         report(ip, `an entry of ${kind} is { ${field}: <name>, at: <ISO 8601 instant> }`);
         return;
       }
-      for (const k of Object.keys(item)) if (k !== field && k !== 'at') report([...ip, k], `unknown key "${k}" in an entry of ${kind} (allowed: ${field}, at)`, true);
+      const allowed = kind === 'events' ? [field, 'at', 'data'] : [field, 'at'];
+      for (const k of Object.keys(item)) if (!allowed.includes(k)) report([...ip, k], `unknown key "${k}" in an entry of ${kind} (allowed: ${allowed.join(', ')})`, true);
+      if (kind === 'events' && item.data !== undefined && !isObject(item.data)) report([...ip, 'data'], '"data" is the event as JSON (what a count\'s "where" reads), a map');
       const parsed = typeof item.at === 'string' ? parseInstant(item.at) : undefined;
       const at = item.at instanceof Date ? item.at.getTime() : parsed?.ok ? parsed.ms : NaN;
       if (Number.isNaN(at)) {
@@ -82,13 +85,17 @@ export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report
       }
       try {
         ledger.recordEvent(resolveEvent(catalog, item.event as string).eventName, tag, at);
+        if (isObject(item.data)) (data[tag] = item.data);
       } catch (err) {
         if (!(err instanceof UnknownEventError)) throw err;
         report([...ip, 'event'], err.message);
       }
     });
   }
-  return ledger.toDocument();
+  const doc = ledger.toDocument();
+  // the events' data, for the counters whose `where` must see it (seedCounters, src/state/evaluate.ts); never stored by the server
+  if (Object.keys(data).length > 0) doc[HISTORY_DATA] = data;
+  return doc;
 }
 
 /**

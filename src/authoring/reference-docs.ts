@@ -8,12 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { ActionDefinition, JsonSchema } from '../actions/types.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { ActionDefinition, JsonSchema } from '../actions/index.js';
 import { ENV_VARS } from '../config.js';
 import type { EnvVar } from '../config.js';
-import { PROBLEM_CODES } from '../rules/problem-codes.js';
+import { PROBLEM_CODES } from '../rules/index.js';
 
 /** One generated part: the page (relative to the project root), the marker name, its text. */
 export interface GeneratedSection {

@@ -7,7 +7,7 @@
  * committed file is stale. The loader stays the authority (it also checks
  * events, data and rule names against the catalog and the rules).
  */
-import type { JsonSchema } from '../actions/types.js';
+import type { JsonSchema } from '../actions/index.js';
 import { ACTION_KEYS, CASE_KEYS, EXPECT_KEYS, REQUEST_KEYS, TOP_KEYS } from './rule-tests.js';
 
 const env: JsonSchema = {
@@ -26,9 +26,10 @@ const REQUEST: Record<string, JsonSchema> = {
   operation: { type: 'string', description: 'AGS operation id (fulfillItem), or http.' },
   method: { enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], description: 'HTTP method.' },
   path: { type: 'string', description: 'Path below AB_BASE_URL (or the URL of an http action).' },
-  query: { type: 'object', description: 'Query parameters (only those written are compared).' },
-  body: { description: 'JSON body (only the keys written are compared).' },
-  headers: { type: 'object', description: 'Headers (only those written are compared).' },
+  query: { type: 'object', description: 'Query parameters (only those written are compared, unless exact: true).' },
+  body: { description: 'JSON body (only the keys written are compared, in nested objects too, unless exact: true).' },
+  headers: { type: 'object', description: 'Headers (only those written are compared, unless exact: true).' },
+  exact: { type: 'boolean', default: false, description: 'true: the body, query and headers written must equal the request\'s (no key more). Default false: only the keys written are compared.' },
 };
 const ACTION: Record<string, JsonSchema> = {
   rule: { type: 'string', description: 'The rule that plans the action.' },
@@ -54,6 +55,7 @@ const entry = (field: 'event' | 'rule', description: string): JsonSchema => ({
     properties: {
       [field]: { type: 'string', description: field === 'event' ? 'The event name.' : 'The rule name.' },
       at: { type: 'string', description: 'When, an ISO 8601 instant (2026-12-01T00:00:00Z).' },
+      ...(field === 'event' ? { data: { type: 'object', description: 'The event as JSON, for the counts whose `where` reads it (an entry without data is `{}` to a `where`).' } } : {}),
     },
   },
 });
@@ -77,6 +79,7 @@ const CASE: Record<string, JsonSchema> = {
   now,
   env,
   history,
+  facts: { type: 'object', description: 'The answers of the AGS lookups the rules read (`facts`), by fact name: facts: { pass: { owned: true } }. A rule reading a fact missing here ends in error.' },
   expect: { type: 'object', description: 'What must happen: matched, actions, errors, suppressed, or nothing: true.' },
 };
 const TOP: Record<string, JsonSchema> = {

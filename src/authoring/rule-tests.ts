@@ -7,16 +7,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, isMap, parse as parseYaml, parseDocument } from 'yaml';
 import type { Document, Tags } from 'yaml';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
-import { parseInstant } from '../rules/instant.js';
-import { didYouMean } from '../rules/suggest.js';
-import type { RuleSet } from '../rules/rule-set.js';
-import type { EvaluationResult, RuleOutcome } from '../rules/types.js';
-import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocuments } from '../state/evaluate.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
+import { parseInstant } from '../time/index.js';
+import { didYouMean } from '../text/index.js';
+import type { RuleSet } from '../rules/index.js';
+import type { EvaluationResult, RuleOutcome } from '../rules/index.js';
+import { eventKey } from '../delivery/index.js';
+import { evaluateOnDocuments } from '../pipeline/index.js';
+import type { FactValue } from '../rules/index.js';
 import { playerHistory } from './history.js';
-import type { StateDocument } from '../store/state-store.js';
+import type { StateDocument } from '../store/index.js';
 import { diffValues } from './diff.js';
 import { EventDataError, RuleTestFormatError, UnknownEventError } from './errors.js';
 import type { RuleTestProblem } from './errors.js';
@@ -31,7 +32,13 @@ export interface ExpectedAction {
   readonly mode: 'live' | 'shadow';
   /** Exact parameters after normalize; not checked when absent. */
   readonly params?: Record<string, unknown>;
-  /** The requests, in order; in each, only the keys written (method, path, body, query, headers, operation) are checked. */
+  /**
+   * The requests, in order. In each, only the keys written (method, path,
+   * body, query, headers, operation) are checked, and in every object under
+   * them (body, query, headers, nested objects) only the keys written; a
+   * request with `exact: true` compares the objects it writes whole (no key
+   * more, none less).
+   */
   readonly requests?: readonly Record<string, unknown>[];
 }
 
@@ -60,6 +67,8 @@ export interface RuleTestCase {
   readonly expect: Expectation;
   /** The players' records before the event (`history:`), by user id, as ledgers in the state store. */
   readonly history: ReadonlyMap<string, StateDocument>;
+  /** The fixtures of the AGS lookups the rules read (`facts:`), by fact name. */
+  readonly facts?: Readonly<Record<string, unknown>>;
 }
 
 export interface RuleTestSuite {
@@ -119,10 +128,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Keys the loader accepts at each level of a rule-test file (the schema of rules.test.yaml is built from them). */
 export const TOP_KEYS = ['version', 'rules', 'env', 'now', 'base', 'cases'];
-export const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'expect'];
+export const CASE_KEYS = ['name', 'event', 'data', 'base', 'now', 'env', 'history', 'facts', 'expect'];
 export const EXPECT_KEYS = ['matched', 'actions', 'errors', 'nothing', 'suppressed'];
 export const ACTION_KEYS = ['rule', 'action', 'mode', 'params', 'requests'];
-export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers'];
+export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'headers', 'exact'];
 
 /**
  * The rule names of a rules file, and whether a rule counts under a key, read
@@ -141,7 +150,8 @@ function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly 
   const names = rules.map((r) => (isObject(r) ? r.name : undefined));
   if (!names.every((n): n is string => typeof n === 'string')) return undefined;
   // a rule counting under limit.key (or a cooldown's key) reads the history of the key's value, not of a player
-  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined)));
+  // and so does a count or streak `by` a key (the record of the key's value: a reported player...)
+  const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined) || /"by":/.test(JSON.stringify(r.when) ?? '')));
   const shadow = new Set(rules.filter((r) => isObject(r) && r.mode === 'shadow').map((r) => (r as { name: string }).name));
   return { names: new Set(names), keyed, shadow };
 }
@@ -286,6 +296,10 @@ class Loader {
             return;
           }
           this.unknownKeys(r, REQUEST_KEYS, [...path, 'requests', i], 'a request');
+          if (r.exact !== undefined && typeof r.exact !== 'boolean') {
+            this.report([...path, 'requests', i, 'exact'], 'exact must be true (compare the objects written whole) or false (only the keys written, the default)');
+            ok = false;
+          }
           requests!.push(r);
         });
       }
@@ -378,7 +392,7 @@ class Loader {
       }
     }
     if (!name || !service || !expect || !event) return undefined;
-    return { name, line: this.lines.linePos((this.doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0] ?? 0).line, service, event, now, env, expect, history };
+    return { name, line: this.lines.linePos((this.doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0] ?? 0).line, service, event, now, env, expect, history, ...(isObject(raw.facts) ? { facts: raw.facts } : {}) };
   }
 
   load(text: string): RuleTestSuite {
@@ -457,6 +471,22 @@ export interface CaseResult {
   readonly steps: readonly PlannedStep[];
 }
 
+/**
+ * `actual` cut to the shape of `expected`: in every object, only the keys
+ * `expected` writes (recursively, arrays by index); anything else as is.
+ */
+function keysWritten(expected: unknown, actual: unknown): unknown {
+  if (isObject(expected) && isObject(actual)) return Object.fromEntries(Object.keys(expected).map((k) => [k, keysWritten(expected[k], actual[k])]));
+  if (Array.isArray(expected) && Array.isArray(actual)) return actual.map((v: unknown, i) => (i < expected.length ? keysWritten(expected[i], v) : v));
+  return actual;
+}
+
+/** The planned request as compared with `want`: its keys written; their objects cut to the keys written unless `exact: true`. */
+function comparedRequest(want: Record<string, unknown>, got: Record<string, unknown>): Record<string, unknown> {
+  const exact = want.exact === true;
+  return Object.fromEntries(Object.keys(want).filter((k) => k !== 'exact').map((k) => [k, exact ? got[k] : keysWritten(want[k], got[k])]));
+}
+
 function actualAction(step: PlannedStep, expected: ExpectedAction | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { rule: step.rule, action: step.action, mode: step.mode };
   if (step.error !== undefined) {
@@ -468,14 +498,15 @@ function actualAction(step: PlannedStep, expected: ExpectedAction | undefined): 
     out.requests = (step.requests ?? []).map((r, i) => {
       const want = expected.requests![i];
       if (!want) return r;
-      return Object.fromEntries(Object.keys(want).map((k) => [k, (r as unknown as Record<string, unknown>)[k]]));
+      return comparedRequest(want, r as unknown as Record<string, unknown>);
     });
   }
   return out;
 }
 
 function expectedAction(a: ExpectedAction): Record<string, unknown> {
-  return { rule: a.rule, action: a.action, mode: a.mode, ...(a.params !== undefined ? { params: a.params } : {}), ...(a.requests !== undefined ? { requests: a.requests } : {}) };
+  const requests = a.requests?.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'exact')));
+  return { rule: a.rule, action: a.action, mode: a.mode, ...(a.params !== undefined ? { params: a.params } : {}), ...(requests !== undefined ? { requests } : {}) };
 }
 
 function setDiff(what: string, expected: readonly string[], actual: readonly string[]): string[] {
@@ -489,10 +520,23 @@ function setDiff(what: string, expected: readonly string[], actual: readonly str
  * Evaluates the case's event as the server would: with the player's record
  * (the case's `history`, else empty) when its rules are stateful.
  */
+/** The case's `facts:` fixtures as the server would have fetched them: by rule, each fact the rule reads (missing: an error of the rule). */
+export function factFixtures(rules: RuleSet, serviceFullName: string, fixtures: Readonly<Record<string, unknown>> | undefined): Map<string, Record<string, FactValue>> | undefined {
+  const out = new Map<string, Record<string, FactValue>>();
+  for (const rule of rules.rulesFor(serviceFullName)) {
+    if (!rule.facts) continue;
+    const mine: Record<string, FactValue> = {};
+    for (const f of rule.facts) mine[f.name] = fixtures && Object.hasOwn(fixtures, f.name) ? { value: fixtures[f.name] } : { error: `no fixture: give its answer under facts: { ${f.name}: ... }` };
+    out.set(rule.name, mine);
+  }
+  return out.size > 0 ? out : undefined;
+}
+
 function evaluateCase(c: RuleTestCase, rules: RuleSet): { evaluation: EvaluationResult; unread: string[] } {
   const read = new Set<string>();
   let evaluation: EvaluationResult;
-  if (!rules.needsState(c.service.fullName)) evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now });
+  const facts = factFixtures(rules, c.service.fullName, c.facts);
+  if (!rules.needsState(c.service.fullName)) evaluation = rules.evaluate(c.service.fullName, c.event, { now: c.now, ...(facts ? { facts } : {}) });
   else {
     const user = typeof c.event.userId === 'string' ? c.event.userId : '';
     read.add(user); // the player's record, read or not (a rule may need it on another event)
@@ -504,11 +548,11 @@ function evaluateCase(c: RuleTestCase, rules: RuleSet): { evaluation: Evaluation
         return c.history.get(name);
       },
       user,
-      { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime() },
+      { rules, serviceFullName: c.service.fullName, event: c.event, eventKey: eventKey(c.event), now: c.now.getTime(), ...(facts ? { facts } : {}) },
     );
   }
   // with limit.key rules on the event, other names may be other keys' records (another party's): not an error
-  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey);
+  const keyed = rules.rulesFor(c.service.fullName).some((r) => r.stateKey) || rules.counters(c.service.fullName).some((x) => x.by);
   return { evaluation, unread: keyed ? [] : [...c.history.keys()].filter((k) => !read.has(k)) };
 }
 

@@ -4,18 +4,20 @@
  * evaluate, and plan each action exactly as the executor would (normalize,
  * then plan) without sending anything.
  */
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { pino } from 'pino';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { PlannedRequest } from '../actions/types.js';
-import { eventKey, idempotencyKey } from '../delivery/event-key.js';
-import { fillDefaults } from '../events/samples.js';
-import { EventEncodeError } from '../events/types.js';
-import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
-import { loadRules } from '../rules/load.js';
-import type { RulesLoadResult } from '../rules/load.js';
-import type { PlannedAction } from '../rules/types.js';
-import { redactText, redactValue } from '../telemetry/redact.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { PlannedRequest } from '../actions/index.js';
+import { eventKey, idempotencyKey } from '../delivery/index.js';
+import { fillDefaults } from '../events/index.js';
+import { EventEncodeError } from '../events/index.js';
+import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
+import { loadRules } from '../rules/index.js';
+import type { RulesLoadResult } from '../rules/index.js';
+import type { PlannedAction } from '../rules/index.js';
+import { redactText, redactValue } from '../telemetry/index.js';
 import { EventDataError, UnknownEventError } from './errors.js';
+import { customEventFromData } from '../custom-events/index.js';
 
 /** How missing fields of partial event data are filled. */
 export type DataBase = 'sample' | 'defaults';
@@ -26,6 +28,8 @@ export interface PlannedStep {
   /** 0-based position in the rule's `do`. */
   readonly index: number;
   readonly action: string;
+  /** For one item of a `forEach`: the item. */
+  readonly item?: unknown;
   /** `shadow`: the server plans and counts it but never sends it. */
   readonly mode: 'live' | 'shadow';
   /** Parameters after the action's `normalize` (defaults from the event and the action applied), as displayed (secrets redacted, see `ActionDefinition.display`). Absent when planning failed. */
@@ -55,7 +59,7 @@ export function buildEvent(service: EventService, data: unknown, source: string,
     throw new EventDataError(source, `the event data must be a JSON object, not ${Array.isArray(data) ? 'an array' : data === null ? 'null' : typeof data}`);
   }
   try {
-    return fillDefaults(service, data as DecodedEvent, { base });
+    return customEventFromData(service.fullName, data as DecodedEvent) ?? fillDefaults(service, data as DecodedEvent, { base });
   } catch (err) {
     if (err instanceof EventEncodeError) {
       throw new EventDataError(source, `the data does not fit ${err.typeName}: ${err.reason}`, err.path || undefined, err.expected);
@@ -75,7 +79,7 @@ export function planSteps(
 ): PlannedStep[] {
   const key = eventKey(event);
   return plan.map((p): PlannedStep => {
-    const base = { rule: p.rule, index: p.index, action: p.action, mode: p.mode };
+    const base = { rule: p.rule, index: p.index, action: p.action, mode: p.mode, ...(p.item !== undefined ? { item: redactValue(p.item) } : {}) };
     const def = registry.get(p.action);
     if (!def) return { ...base, error: `no action named "${p.action}" is registered` };
     const ctx = {
@@ -112,7 +116,7 @@ export class RulesCache {
     const key = `${file}\0${JSON.stringify(Object.entries(env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
     let r = this.#cache.get(key);
     if (!r) {
-      r = loadRules({ file, catalog: this.catalog, registry: this.registry, env, unsetEnv: 'error' });
+      r = loadRules({ file, catalog: this.catalog, registry: this.registry, env, unsetEnv: 'error', facts: FACT_OPERATIONS });
       this.#cache.set(key, r);
     }
     return r;

@@ -10,7 +10,7 @@
  */
 import { rmSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
-import { COMPILED_ACTIONS_DIR, PACKAGE_ROOT, listActionModules } from '../actions/custom.js';
+import { COMPILED_ACTIONS_DIR, PACKAGE_ROOT, listActionModules } from '../actions/index.js';
 import type TypeScript from 'typescript';
 import type { CommandIO } from './io.js';
 import { UsageError } from './io.js';

@@ -6,13 +6,13 @@
  * store; else DEAD_LETTER_FILE.
  */
 import { resolve } from 'node:path';
-import { AgsClient } from '../ags/client.js';
+import { AgsClient } from '../ags/index.js';
 import type { Config } from '../config.js';
-import { readDeadLetters } from '../delivery/dead-letters.js';
-import type { DeadLetterRecord } from '../delivery/dead-letters.js';
-import { listStoredDeadLetters, removeStoredDeadLetter } from '../delivery/store-dead-letters.js';
-import type { StoredDeadLetter } from '../delivery/store-dead-letters.js';
-import { createStateStore } from '../store/create-state-store.js';
+import { readDeadLetters } from '../delivery/index.js';
+import type { DeadLetterRecord } from '../delivery/index.js';
+import { listStoredDeadLetters, removeStoredDeadLetter } from '../delivery/index.js';
+import type { StoredDeadLetter } from '../delivery/index.js';
+import { createStateStore } from '../store/index.js';
 
 export interface DeadLetterSource {
   /** For messages: the file path, or `the redis state store`... */

@@ -6,7 +6,7 @@
  * `--json`: one JSON array of the records. Exit 0, or 1 when lines of a file were skipped.
  */
 import type { Config } from '../config.js';
-import type { StoredDeadLetter } from '../delivery/store-dead-letters.js';
+import type { StoredDeadLetter } from '../delivery/index.js';
 import { openDeadLetterSource } from './dead-letter-source.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs } from './io.js';

@@ -1,5 +1,5 @@
 /**
- * `extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml]`:
+ * `extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml] [--facts file.json]`:
  * for one event (partial data filled from the sample event), every rule
  * listening on it: matched or not and why (enabled, activation window against
  * the clock, each sub-condition of `when` with the values it saw), then for
@@ -9,30 +9,31 @@
  * their instants, as in rule tests) or empty; counts, streaks and limits show
  * the values the decision used.
  */
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { resolve } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { PlannedRequest } from '../actions/types.js';
-import { readEventData } from '../authoring/data.js';
-import { EventDataError, UnknownEventError } from '../authoring/errors.js';
-import { buildEvent, planSteps, resolveEvent } from '../authoring/workbench.js';
-import type { PlannedStep } from '../authoring/workbench.js';
-import { renderConditionTrace, traceCondition } from '../rules/explain.js';
-import type { ConditionTrace } from '../rules/explain.js';
-import type { FiringState } from '../state/firing.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { PlannedRequest } from '../actions/index.js';
+import { readEventData } from '../authoring/index.js';
+import { EventDataError, UnknownEventError } from '../authoring/index.js';
+import { buildEvent, planSteps, resolveEvent } from '../authoring/index.js';
+import type { PlannedStep } from '../authoring/index.js';
+import { renderConditionTrace, traceCondition } from '../rules/index.js';
+import type { ConditionTrace } from '../rules/index.js';
+import type { FiringState } from '../state/index.js';
 import { readFile } from 'node:fs/promises';
-import { historyFile } from '../authoring/history.js';
-import { parseWindow, periodRange } from '../state/windows.js';
-import { eventKey } from '../delivery/event-key.js';
-import { evaluateOnDocuments } from '../state/evaluate.js';
-import type { StateDocument } from '../store/state-store.js';
-import { formatProblems } from '../rules/format.js';
-import { parseInstant } from '../rules/instant.js';
-import { loadRules } from '../rules/load.js';
+import { factFixtures, historyFile } from '../authoring/index.js';
+import { parseWindow, periodRange } from '../state/index.js';
+import { eventKey } from '../delivery/index.js';
+import { evaluateOnDocuments } from '../pipeline/index.js';
+import type { StateDocument } from '../store/index.js';
+import { formatProblems } from '../rules/index.js';
+import { parseInstant } from '../time/index.js';
+import { loadRules } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, loadCommandCatalog, parseArgs } from './io.js';
 import type { AuthoringDefaults } from './test.js';
 
-export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml]\n';
+export const EXPLAIN_USAGE = 'usage: extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml] [--facts file.json]\n';
 
 /** The explanation of one rule (the `--json` shape). */
 export interface RuleExplanation {
@@ -102,7 +103,7 @@ function renderText(x: Explanation): string {
     if (r.actions.length > 0) {
       out.push(r.mode === 'shadow' ? '    would plan (shadow: nothing sent):' : '    would send:');
       for (const a of r.actions) {
-        out.push(`      ${a.action} #${a.index}${a.mode === 'shadow' ? ' [shadow]' : ''}`);
+        out.push(`      ${a.action} #${a.index}${a.item !== undefined ? ` for ${show(a.item)}` : ''}${a.mode === 'shadow' ? ' [shadow]' : ''}`);
         if (a.error !== undefined) {
           out.push(`        ✗ cannot be planned: ${a.error}`);
           continue;
@@ -124,7 +125,7 @@ function cooldownEnd(c: { readonly duration: string; readonly lastFiring?: strin
 }
 
 export async function explainCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
-  const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules', 'history'], flags: ['json', 'help', 'h'] });
+  const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules', 'history', 'facts'], flags: ['json', 'help', 'h'] });
   if (flags.has('help') || flags.has('h')) {
     io.stdout.write(EXPLAIN_USAGE);
     return 0;
@@ -154,7 +155,7 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   }
 
   const registry = defaults.registry ?? createDefaultRegistry();
-  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: defaults.env, unsetEnv: 'warn' });
+  const loaded = await loadRules({ file: rulesFile, catalog, registry, env: defaults.env, unsetEnv: 'warn', facts: FACT_OPERATIONS });
   if (!loaded.ok) {
     io.stderr.write(formatProblems([...loaded.problems, ...loaded.warnings], 'text'));
     io.stderr.write(`${rulesFile}: invalid rules file: fix it first (extend-event-rules validate)\n`);
@@ -179,14 +180,27 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
       return 2;
     }
   }
+  // --facts file.json: the answers of the AGS lookups the rules read, by fact name (shown in the condition trace)
+  let factValues: Record<string, unknown> | undefined;
+  if (values.has('facts')) {
+    try {
+      const parsed = JSON.parse(await readFile(values.get('facts')!, 'utf8')) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object: { "<fact name>": <answer> }');
+      factValues = parsed as Record<string, unknown>;
+    } catch (err) {
+      io.stderr.write(`extend-event-rules explain: --facts: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 2;
+    }
+  }
+  const facts = factFixtures(rules, service.fullName, factValues);
   let evaluation;
   if (rules.needsState(service.fullName)) {
     // as the server: the player's record (--history, else empty) with this event recorded, limits decided
     const key = eventKey(event);
     // a rule counting under limit.key reads its own firings from the same --history (a rule's firings are either per player or per key)
-    evaluation = evaluateOnDocuments(() => history, typeof event.userId === 'string' ? event.userId : undefined, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true });
+    evaluation = evaluateOnDocuments(() => history, typeof event.userId === 'string' ? event.userId : undefined, { rules, serviceFullName: service.fullName, event, eventKey: key, now: now.getTime(), trace: true, ...(facts ? { facts } : {}) });
   } else {
-    evaluation = rules.evaluate(service.fullName, event, { now, trace: true });
+    evaluation = rules.evaluate(service.fullName, event, { now, trace: true, ...(facts ? { facts } : {}) });
   }
   const steps = planSteps(registry, service, event, evaluation.plan, defaults.env.AB_NAMESPACE ?? '', now);
 

@@ -18,7 +18,9 @@ Usage:
   extend-event-rules test [files...]         run rule tests (default rules.test.yaml), offline
   extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]
   extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]... [--timeout ms]
-  extend-event-rules samples <event> | --list
+  extend-event-rules send --topic NAME [--data body.json|-] [--target host:port]   a message of a topic
+  extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id]   a run of a scheduled task
+  extend-event-rules samples <event> | --list | --topic NAME | --schedule TASK
   extend-event-rules replay [dead-letter-file] [--target host:port] [--rule name] [--force]
   extend-event-rules dead-letters list [file] [--rule name] [--json]   dead letters in the store (or file)
   extend-event-rules schema [--write [path] | --check [path]]  print, write or check rules.schema.json
@@ -37,7 +39,7 @@ function defaults() {
 
 /** The built-in actions and the custom ones of ACTIONS_DIR, as the server has them. */
 async function registry(actionsDir = defaults().actionsDir) {
-  return (await import('../actions/custom.js')).createAppRegistry(actionsDir);
+  return (await import('../actions/index.js')).createAppRegistry(actionsDir);
 }
 
 const commands: Record<string, Command> = {
@@ -46,7 +48,10 @@ const commands: Record<string, Command> = {
     const d = defaults();
     return (await import('./validate.js')).validateCommand(args, io, { rulesFile: d.rulesFile, protoDirs: d.protoDirs, env: d.config.rulesEnv, registry: await registry(d.actionsDir) });
   },
-  samples: async (args, io) => (await import('./samples.js')).samplesCommand(args, io, { protoDirs: defaults().protoDirs }),
+  samples: async (args, io) => {
+    const d = defaults();
+    return (await import('./samples.js')).samplesCommand(args, io, { protoDirs: d.protoDirs, topicsDir: resolve(dirname(d.rulesFile), 'topics') });
+  },
   replay: async (args, io) => {
     const d = defaults();
     return (await import('./replay.js')).replayCommand(args, io, { protoDirs: d.protoDirs, config: d.config });

@@ -1,10 +1,11 @@
 /** What the commands share: their I/O, flag parsing, loading the catalog, one gRPC call. */
 import { Writable } from 'node:stream';
-import { redactText } from '../telemetry/redact.js';
+import { redactText } from '../telemetry/index.js';
 import type * as grpc from '@grpc/grpc-js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
-import type { Catalog } from '../events/types.js';
+import { loadCatalog } from '../events/index.js';
+import { CatalogLoadError } from '../events/index.js';
+import type { Catalog } from '../events/index.js';
+import { withCustomEvents } from '../custom-events/index.js';
 
 /** Where a command writes: injected so tests can capture it. */
 export interface CommandIO {
@@ -54,7 +55,7 @@ export function parseArgs(
 /** Loads the event catalog for a command. A catalog that does not load is printed with the setting to check; the caller exits 2. */
 export async function loadCommandCatalog(dirs: readonly string[], io: CommandIO): Promise<Catalog | undefined> {
   try {
-    return await loadCatalog({ dirs: [...dirs] });
+    return withCustomEvents(await loadCatalog({ dirs: [...dirs] }));
   } catch (err) {
     if (!(err instanceof CatalogLoadError)) throw err;
     io.stderr.write(`${err.message}\n(check PROTO_DIR)\n`);

@@ -11,15 +11,16 @@
  * replayed OK is removed from it; a failed one stays.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadCatalog } from '../events/catalog.js';
-import type { Catalog } from '../events/types.js';
+import { loadCatalog } from '../events/index.js';
+import type { Catalog } from '../events/index.js';
 import type { Config } from '../config.js';
 import { openDeadLetterSource } from './dead-letter-source.js';
-import type { DeadLetterRecord } from '../delivery/dead-letters.js';
+import type { DeadLetterRecord } from '../delivery/index.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
-import { REPLAY_HEADER } from '../delivery/executor.js';
+import { REPLAY_HEADER } from '../delivery/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, unaryCall } from './io.js';
+import { withCustomEvents } from '../custom-events/index.js';
 
 export interface ReplayOptions {
   /** Proto directories the catalog is loaded from (to re-encode events). Required. */
@@ -79,7 +80,7 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
     return read.problems.length > 0 ? 1 : 0;
   }
 
-  const catalog: Catalog = await loadCatalog({ dirs: run.protoDirs });
+  const catalog: Catalog = withCustomEvents(await loadCatalog({ dirs: run.protoDirs }));
   const client = new grpc.Client(target, grpc.credentials.createInsecure());
   let failures = 0;
   let skipped = 0;

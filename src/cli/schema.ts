@@ -6,9 +6,9 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { ActionRegistry } from '../actions/registry.js';
-import { buildRulesSchema } from '../rules/schema.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
+import { buildRulesSchema } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError } from './io.js';
 

@@ -6,16 +6,45 @@
  * of a running event handler, prints the gRPC status. Exit 0 on OK, 1 on any
  * other status, 2 on a usage or input error.
  */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import { readEventData } from '../authoring/data.js';
-import { EventDataError, UnknownEventError } from '../authoring/errors.js';
-import { buildEvent, resolveEvent } from '../authoring/workbench.js';
-import { withFreshId } from '../events/samples.js';
+import { readEventData } from '../authoring/index.js';
+import { EventDataError, UnknownEventError } from '../authoring/index.js';
+import { buildEvent, resolveEvent } from '../authoring/index.js';
+import { withFreshId } from '../events/index.js';
+import { encodeReceivedMessage, topicNameProblem, topicService } from '../custom-events/index.js';
+import type { EventService } from '../events/index.js';
 import type { CommandIO } from './io.js';
+import { sendScheduledRun } from './send-schedule.js';
 import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';
 import type { AuthoringDefaults } from './test.js';
 
-export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n';
+export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n       extend-event-rules send --topic NAME [--data body.json|-] [--target host:port] [--timeout ms]\n       extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id] [--target host:port] [--timeout ms]\n';
+
+/** A message of `topic` with the body read from `spec` (a file, `-` for stdin; default `{}`), as the sidecar delivers it: a fresh `messageId` in its metadata. */
+async function topicMessage(topic: string, spec: string | undefined, stdin: NodeJS.ReadableStream | undefined): Promise<{ service: EventService; bytes: Uint8Array; id: string }> {
+  const bad = topicNameProblem(topic);
+  if (bad) throw new UsageError(`--topic: ${bad.message}`);
+  let text = '{}';
+  if (spec !== undefined) {
+    try {
+      text = spec === '-' ? await readText(stdin) : await readFile(spec, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new EventDataError(spec === '-' ? 'stdin' : spec, code === 'ENOENT' ? 'the file does not exist' : `cannot read it: ${code ?? String(err)}`);
+    }
+  }
+  const id = randomUUID();
+  return { service: topicService(topic), bytes: encodeReceivedMessage({ topic, bodyText: text, metadata: { messageId: id } }, topic), id };
+}
+
+async function readText(stdin: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stdin) throw new Error('no standard input to read');
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** Deadline of the call when --timeout is not given, ms. */
 export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
@@ -44,12 +73,14 @@ function takeMetadata(args: readonly string[]): { rest: string[]; pairs: string[
 
 export async function sendCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
   const { rest, pairs } = takeMetadata(args);
-  const { positionals, values, flags } = parseArgs(rest, { values: ['data', 'target', 'timeout'], flags: ['help', 'h'] });
+  const { positionals, values, flags } = parseArgs(rest, { values: ['data', 'target', 'timeout', 'topic', 'schedule', 'run-id'], flags: ['help', 'h'] });
   if (flags.has('help') || flags.has('h')) {
     io.stdout.write(SEND_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'send needs an event (e.g. userLoggedIn)' : `one event at a time, got ${positionals.length}`);
+  const topic = values.get('topic');
+  if (topic !== undefined && positionals.length > 0) throw new UsageError('--topic NAME sends a message of that topic: give no event name with it');
+  if (topic === undefined && values.get('schedule') === undefined && positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'send needs an event (e.g. userLoggedIn) or --topic NAME' : `one event at a time, got ${positionals.length}`);
   const metadata = new grpc.Metadata();
   for (const p of pairs) {
     const eq = p.indexOf('=');
@@ -65,21 +96,36 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   const port = defaults.env.PORT && defaults.env.PORT !== '' ? defaults.env.PORT : '6565';
   const target = values.get('target') ?? `localhost:${port}`;
 
+  const task = values.get('schedule');
+  if (task !== undefined) {
+    if (positionals.length > 0 || topic !== undefined) throw new UsageError('--schedule TASK sends a run of that task: give no event name or --topic with it');
+    const namespace = defaults.env.AB_NAMESPACE && defaults.env.AB_NAMESPACE !== '' ? defaults.env.AB_NAMESPACE : 'mygame';
+    const data = values.get('data');
+    const runId = values.get('run-id');
+    return await sendScheduledRun(task, { ...(data !== undefined ? { data } : {}), ...(runId !== undefined ? { runId } : {}), namespace, target, timeoutMs }, io);
+  }
   const catalog = await loadCommandCatalog(defaults.protoDirs, io);
   if (!catalog) return 2;
-  let service;
+  let service: EventService;
   let bytes: Uint8Array;
   let id: unknown;
   let idGiven: boolean;
   try {
-    service = resolveEvent(catalog, positionals[0]!);
-    const source = values.get('data') === '-' ? 'stdin' : (values.get('data') ?? 'data');
-    const data = await readEventData(values.get('data'), io.stdin);
-    // a new event each time (the server drops a repeated id as a redelivery), unless --data names its id
-    const event = withFreshId(service, buildEvent(service, data, source), data);
-    idGiven = typeof data['id'] === 'string' && data['id'] !== '';
-    id = event['id'];
-    bytes = catalog.codec(service).encode(event);
+    if (topic !== undefined) {
+      // a message as the Async Messaging sidecar delivers it: the body as is, a fresh message id in its metadata
+      const message = await topicMessage(topic, values.get('data'), io.stdin);
+      ({ service, bytes, id } = message);
+      idGiven = false;
+    } else {
+      service = resolveEvent(catalog, positionals[0]!);
+      const source = values.get('data') === '-' ? 'stdin' : (values.get('data') ?? 'data');
+      const data = await readEventData(values.get('data'), io.stdin);
+      // a new event each time (the server drops a repeated id as a redelivery), unless --data names its id
+      const event = withFreshId(service, buildEvent(service, data, source), data);
+      idGiven = typeof data['id'] === 'string' && data['id'] !== '';
+      id = event['id'];
+      bytes = catalog.codec(service).encode(event);
+    }
   } catch (err) {
     if (err instanceof UnknownEventError || err instanceof EventDataError) {
       io.stderr.write(`extend-event-rules send: ${err.message}\n`);

@@ -7,13 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { ActionRegistry } from '../actions/registry.js';
-import { RuleTestFormatError } from '../authoring/errors.js';
-import { parseRuleTests, runCase } from '../authoring/rule-tests.js';
-import type { RuleTestSuite } from '../authoring/rule-tests.js';
-import { RulesCache } from '../authoring/workbench.js';
-import { formatProblems } from '../rules/format.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
+import { RuleTestFormatError } from '../authoring/index.js';
+import { parseRuleTests, runCase } from '../authoring/index.js';
+import type { RuleTestSuite } from '../authoring/index.js';
+import { RulesCache } from '../authoring/index.js';
+import { formatProblems } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { loadCommandCatalog, parseArgs } from './io.js';
 

@@ -3,19 +3,21 @@
  * checks a rules file against the loaded events and the registered actions.
  * Exit 0 valid, 1 invalid, 2 usage error.
  */
+import { FACT_OPERATIONS } from '../ags/index.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createDefaultRegistry } from '../actions/builtins/index.js';
-import type { ActionRegistry } from '../actions/registry.js';
+import { createDefaultRegistry } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
 import { parseEnvFile } from '../config.js';
-import { loadCatalog } from '../events/catalog.js';
-import { CatalogLoadError } from '../events/types.js';
-import { formatProblems } from '../rules/format.js';
-import type { ProblemFormat } from '../rules/format.js';
-import { loadRules } from '../rules/load.js';
-import type { RuleProblem } from '../rules/types.js';
+import { loadCatalog } from '../events/index.js';
+import { CatalogLoadError } from '../events/index.js';
+import { formatProblems } from '../rules/index.js';
+import type { ProblemFormat } from '../rules/index.js';
+import { loadRules } from '../rules/index.js';
+import type { RuleProblem } from '../rules/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs } from './io.js';
+import { withCustomEvents } from '../custom-events/index.js';
 
 export const VALIDATE_USAGE = 'usage: extend-event-rules validate [file] [--proto dir[,dir...]] [--env-file file] [--format text|json|github]\n';
 
@@ -70,7 +72,7 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
 
   let catalog;
   try {
-    catalog = await loadCatalog({ dirs: protoDirs });
+    catalog = withCustomEvents(await loadCatalog({ dirs: protoDirs }));
   } catch (err) {
     const problem: RuleProblem = {
       file: err instanceof CatalogLoadError ? err.file : protoDirs.join(','),
@@ -92,6 +94,7 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
     env,
     // with an env file the environment is fully described: an unset variable is a mistake
     unsetEnv: envFile !== undefined ? 'error' : 'warn',
+    facts: FACT_OPERATIONS,
   });
   const all = result.ok ? [...result.warnings] : [...result.problems, ...result.warnings].sort((a, b) => a.line - b.line || a.column - b.column);
   if (format === 'json') {

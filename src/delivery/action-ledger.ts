@@ -29,8 +29,8 @@
  * moved into buckets by the first write.
  */
 import { randomUUID } from 'node:crypto';
-import { effectId } from '../actions/reconcile.js';
-import type { Partition, StateDocument, StateStore, StoreCallOptions } from '../store/state-store.js';
+import { effectId } from '../actions/index.js';
+import type { Partition, StateDocument, StateStore, StoreCallOptions } from '../store/index.js';
 
 /** What a key ends as: the action ran, or it failed permanently and was dead-lettered. */
 export type DoneState = 'succeeded' | 'deadLettered';

@@ -8,10 +8,10 @@
  * interleave, and a crash can at worst leave an incomplete *last* line, which
  * {@link readDeadLetters} skips and the next writer terminates before appending.
  */
-import { redactText } from '../telemetry/redact.js';
+import { redactText } from '../telemetry/index.js';
 import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import type { DecodedEvent } from '../events/types.js';
+import type { DecodedEvent } from '../events/index.js';
 
 /** One dead letter: enough to understand the failure and to rebuild and resend the event. */
 export interface DeadLetterRecord {

@@ -1,6 +1,6 @@
 /** Idempotency keys: `<eventKey>:<rule>:<actionKey>`. */
 import { createHash } from 'node:crypto';
-import type { DecodedEvent } from '../events/types.js';
+import type { DecodedEvent } from '../events/index.js';
 
 /** JSON with object keys sorted at every depth: one text per value, whatever the key order. */
 export function canonicalJson(value: unknown): string {

@@ -30,20 +30,20 @@
  * Shadow rules and dry runs: params normalized and requests planned, logged
  * and counted (`shadow` / `planned`), never executed, no claims.
  */
-import { redactText } from '../telemetry/redact.js';
+import { redactText } from '../telemetry/index.js';
 import type { Logger } from 'pino';
-import type { ActionContext, ActionDefinition, PlannedRequest } from '../actions/types.js';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { AgsClient } from '../ags/client.js';
-import type { DecodedEvent, EventService } from '../events/types.js';
-import type { PlannedAction } from '../rules/types.js';
-import type { EventOutcome } from '../server/types.js';
-import type { ActionOutcome, Metrics } from '../telemetry/metrics.js';
+import type { ActionContext, ActionDefinition, PlannedRequest } from '../actions/index.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { AgsClient } from '../ags/index.js';
+import type { DecodedEvent, EventService } from '../events/index.js';
+import type { PlannedAction } from '../rules/index.js';
+import type { EventOutcome } from '../contract/index.js';
+import type { ActionOutcome, Metrics } from '../telemetry/index.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
-import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/tracing.js';
-import { StateStoreUnavailableError, partitionId } from '../store/state-store.js';
-import type { StateStore } from '../store/state-store.js';
+import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/index.js';
+import { StateStoreUnavailableError, partitionId } from '../store/index.js';
+import type { StateStore } from '../store/index.js';
 import { ActionLedger } from './action-ledger.js';
 import { ledgerPartition } from './ledger-partition.js';
 import type { ClaimResult, DoneState } from './action-ledger.js';
@@ -406,6 +406,8 @@ class EventRun {
 
   async #runRule(actions: readonly PlannedAction[]): Promise<void> {
     let stopped: string | undefined;
+    /** The `do` entry whose action stopped the rule: the other items of its forEach still run (each player's grant is independent). */
+    let stoppedIndex: number | undefined;
     for (const p of actions) {
       const skip = (error: string): void => {
         this.#reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
@@ -414,7 +416,7 @@ class EventRun {
         const status = p.mode === 'shadow' ? 'shadow' : 'planned';
         this.#reports.push((await this.#traced(p, () => Promise.resolve({ report: this.#planOnly(p, status), stop: false }))).report);
       } else if (this.#storeError) skip('idempotency store unavailable');
-      else if (stopped !== undefined) skip(stopped);
+      else if (stopped !== undefined && !(p.item !== undefined && p.index === stoppedIndex)) skip(stopped);
       else if (this.#signal.aborted) {
         const reason = messageOf(this.#signal.reason);
         skip(reason);
@@ -422,7 +424,10 @@ class EventRun {
       } else {
         const { report, stop } = await this.#traced(p, () => this.#runLive(p));
         this.#reports.push(report);
-        if (stop) stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
+        if (stop && stopped === undefined) {
+          stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
+          stoppedIndex = p.index;
+        }
       }
     }
   }

@@ -9,11 +9,11 @@
  *   so replicas seldom write the same record (no write conflicts on Cloud Save)
  *   and no one document holds every player-less event's marks.
  * Stateful-rule state of player-less events stays in the single game document
- * (src/state/evaluate.ts): a game-wide limit is decided atomically there.
+ * (src/pipeline/evaluate.ts): a game-wide limit is decided atomically there.
  */
 import { createHash } from 'node:crypto';
-import type { DecodedEvent } from '../events/types.js';
-import type { Partition } from '../store/state-store.js';
+import type { DecodedEvent } from '../events/index.js';
+import type { Partition } from '../store/index.js';
 
 /** How many game documents share the idempotency marks of events without a player. */
 export const GAME_LEDGER_SHARDS = 16;

@@ -19,8 +19,8 @@
  * Records arrive redacted from the executor; they are redacted once more here
  * (the same pass as the JSONL file) and never carry credentials.
  */
-import { redactText } from '../telemetry/redact.js';
-import type { StateDocument, StateStore } from '../store/state-store.js';
+import { redactText } from '../telemetry/index.js';
+import type { StateDocument, StateStore } from '../store/index.js';
 import { DeadLetterWriteError } from './dead-letters.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 

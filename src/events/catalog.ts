@@ -11,6 +11,7 @@ import { parseProtoHeader } from './proto-header.js';
 import type { ProtoHeader } from './proto-header.js';
 import type { Namespace, ReflectionObject, Root, Service, Type } from 'protobufjs';
 import { codecFor } from './codec.js';
+import { choosePathFile } from './same-path.js';
 import { closestNames, lowerCamel } from './names.js';
 import { CatalogLoadError } from './types.js';
 import type { Catalog, EventCodec, EventService, ResolveResult, SkippedMethod } from './types.js';
@@ -18,8 +19,10 @@ import type { Catalog, EventCodec, EventService, ResolveResult, SkippedMethod } 
 export interface CatalogOptions {
   /**
    * Directories walked recursively for `*.proto` files; they are also the include
-   * paths imports are resolved against. When two directories hold the same
-   * relative path, the first one wins. Required (no default).
+   * paths imports are resolved against. When several directories hold the
+   * same relative path, the file the others are excerpts of is loaded (each of
+   * their definitions identical in it: the shipped 2-event `account.proto`
+   * never hides AGS's own), else the first directory's. Required (no default).
    */
   readonly dirs: readonly string[];
   /**
@@ -231,11 +234,19 @@ export async function loadCatalog(options: CatalogOptions): Promise<Catalog> {
   if (options.dirs.length === 0) throw new CatalogLoadError('(none)', 'no proto directory given');
   const dirs = options.dirs.map((d) => (isAbsolute(d) ? d : resolvePath(d)));
 
-  // files, first dir wins for a relative path
+  // files; a relative path in several dirs: the fullest file when the others are excerpts of it, else the first dir's (same-path.ts)
   const byRel = new Map<string, ProtoFile>();
+  const candidates = new Map<string, string[]>();
   const listed = await Promise.all(dirs.map(async (dir) => ({ dir, rels: await walk(dir) })));
   for (const { dir, rels } of listed) {
-    for (const rel of rels) if (!byRel.has(rel)) byRel.set(rel, { dir, rel });
+    for (const rel of rels) {
+      if (!byRel.has(rel)) byRel.set(rel, { dir, rel });
+      else (candidates.get(rel) ?? candidates.set(rel, [byRel.get(rel)!.dir]).get(rel)!).push(dir);
+    }
+  }
+  for (const [rel, inDirs] of candidates) {
+    const texts = await Promise.all(inDirs.map((d) => readFile(join(d, rel), 'utf8').catch(() => '')));
+    byRel.set(rel, { dir: inDirs[choosePathFile(texts)]!, rel });
   }
   const files = [...byRel.values()];
   // Buffers: kept outside the JS heap for the roots parsed later (see LoadedCatalog)

@@ -12,12 +12,17 @@
  *   actions without ids.
  */
 
+import { createHash } from 'node:crypto';
+
 /** One `do` item as read from the file (a map: the action name, and an optional `id`). */
 type RawItem = unknown;
 
+/** Keys of a `do` item beside the action's name: its `id`, and a fan-out's `forEach`, `as` and `max`. */
+export const ACTION_ITEM_KEYS: ReadonlySet<string> = new Set(['id', 'forEach', 'as', 'max']);
+
 function actionName(item: RawItem): string | undefined {
   if (!item || typeof item !== 'object' || Array.isArray(item)) return undefined;
-  const names = Object.keys(item).filter((k) => k !== 'id');
+  const names = Object.keys(item).filter((k) => !ACTION_ITEM_KEYS.has(k));
   return names.length === 1 ? names[0] : undefined;
 }
 
@@ -47,4 +52,28 @@ export function unstableActionNames(items: readonly RawItem[]): string[] {
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   return [...counts].filter(([, n]) => n > 1).map(([name]) => name);
+}
+
+/** Items of a `forEach` list whose text identity is written as is in an action key; others are hashed. */
+const PLAIN_ITEM = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  return typeof v === 'bigint' ? String(v) : v;
+}
+
+/**
+ * The key of one item of a `forEach` action: the action's key and the item's
+ * value (`grantSeasonExp#0[0123...ef]`), so reordering the event's list never
+ * changes it (not its index). A text or number of up to 64 plain characters is
+ * written as is; anything else (a map of a member, a long text) by 16
+ * characters of the SHA-256 of its canonical JSON (keys sorted). Two equal
+ * items have one key: the action runs once for them.
+ */
+export function forEachItemKey(actionKey: string, item: unknown): string {
+  const text = typeof item === 'string' || typeof item === 'number' || typeof item === 'bigint' ? String(item) : undefined;
+  if (text !== undefined && PLAIN_ITEM.test(text)) return `${actionKey}[${text}]`;
+  const digest = createHash('sha256').update(JSON.stringify(canonical(item)) ?? 'null').digest('base64url').slice(0, 16);
+  return `${actionKey}[#${digest}]`;
 }

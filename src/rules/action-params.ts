@@ -17,9 +17,9 @@
  */
 import type { Field, Type } from 'protobufjs';
 import pino from 'pino';
-import { ActionParamError } from '../actions/errors.js';
-import type { ActionContext, ActionDefinition } from '../actions/types.js';
-import { wellKnownKind } from '../events/wkt.js';
+import { ActionParamError } from '../actions/index.js';
+import type { ActionContext, ActionDefinition } from '../actions/index.js';
+import { wellKnownKind } from '../events/index.js';
 import { fieldsByJsonName } from './paths.js';
 import type { PathSegment } from './source.js';
 import { parseTemplate } from './template.js';

@@ -6,7 +6,7 @@
  * no offset, durations that do not parse, and `../` outside an iterator.
  * Each check returns the problems it finds; validate.ts places them.
  */
-import { parseInstant } from './instant.js';
+import { parseInstant } from '../time/index.js';
 import { parseDuration } from './operators.js';
 import type { ProblemCode } from './problem-codes.js';
 

@@ -8,7 +8,7 @@
  *   letters, CLI output);
  * - any other variable is plain configuration.
  */
-import { isSecretEnvName, registerSecret } from '../telemetry/redact.js';
+import { isSecretEnvName, registerSecret } from '../telemetry/index.js';
 
 /** Variables no rule may read: the AGS client's credentials and connection strings with passwords. */
 export const CREDENTIAL_ENV_VARS: readonly string[] = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS'];

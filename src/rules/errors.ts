@@ -61,6 +61,32 @@ export class StateKeyUnresolvedError extends Error {
   }
 }
 
+/** A `forEach` list that cannot be walked for this event: not a list, or longer than its bound (`max`, default 100). A permanent failure: the rule's actions are dead-lettered with this reason. */
+export class ForEachListError extends Error {
+  override readonly name = 'ForEachListError';
+  constructor(
+    readonly rule: string,
+    /** The list as written (`${event.payload.userIds}`). */
+    readonly list: string,
+    readonly reason: string,
+  ) {
+    super(`rule ${rule}: forEach ${list} ${reason}`);
+  }
+}
+
+/** A fact a rule reads that AGS refused (a 4xx such as a missing permission) or that has no player to look up: a permanent failure, the rule's actions are dead-lettered with it. */
+export class FactLookupError extends Error {
+  override readonly name = 'FactLookupError';
+  constructor(
+    readonly rule: string,
+    readonly fact: string,
+    readonly operation: string,
+    readonly reason: string,
+  ) {
+    super(`rule ${rule}: fact ${fact} (${operation}): ${reason}`);
+  }
+}
+
 /** A custom JSON Logic operator got an argument it cannot use (an unparsable instant or duration, a bad regex). */
 export class LogicOperatorError extends Error {
   override readonly name = 'LogicOperatorError';

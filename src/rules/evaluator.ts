@@ -8,6 +8,7 @@
  * {@link EvaluationLimitError} (the rule's outcome `error`), never a stall.
  */
 import { EvaluationLimitError } from './errors.js';
+import type { RuleState } from '../state/index.js';
 
 /** Operations one evaluation (one rule's condition, or one `$logic` value, on one event) may take. */
 export const MAX_OPERATIONS = 1_000_000;
@@ -25,6 +26,8 @@ export interface EvalState {
   readonly above: unknown[];
   /** Present when the evaluation is traced (`explain`). */
   readonly tracer: Tracer | undefined;
+  /** The player's ledger for `count`/`streak`/`fired` (src/rules/state-operators.ts); undefined in a stateless evaluation. */
+  readonly state: RuleState | undefined;
 }
 
 /** A compiled node: data in, value out. */
@@ -97,8 +100,8 @@ export class Tracer {
 }
 
 /** A new evaluation state. */
-export function newState(nowMs: number, tracer?: Tracer, maxOps = MAX_OPERATIONS): EvalState {
-  return { nowMs, ops: 0, maxOps, above: [], tracer };
+export function newState(nowMs: number, tracer?: Tracer, state?: RuleState, maxOps = MAX_OPERATIONS): EvalState {
+  return { nowMs, ops: 0, maxOps, above: [], tracer, state };
 }
 
 /** Charges one operation. Throws {@link EvaluationLimitError} past the budget. */

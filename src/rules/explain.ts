@@ -8,38 +8,9 @@
 import { Tracer, truthy } from './evaluator.js';
 import type { TraceFrame } from './evaluator.js';
 import type { CompiledLogic } from './logic.js';
+import type { ConditionTrace, OperandTrace } from './types.js';
 
-/** One operand of an operation, as written and as evaluated. */
-export interface OperandTrace {
-  /** The operand as written (`{"var": "namespace"}`, `"mygame"`). */
-  readonly expr: unknown;
-  /** Short text for the operand: `namespace` for a var, JSON for a literal, `<op>(...)` for a nested operation. */
-  readonly label: string;
-  /** Is the operand a constant (written value = evaluated value)? */
-  readonly literal: boolean;
-  /** The evaluated value (absent when evaluation failed, did not reach it, or it is evaluated per element). */
-  readonly value?: unknown;
-  /** Evaluation error text. */
-  readonly error?: string;
-}
-
-/** The trace of one node of the condition tree. */
-export interface ConditionTrace {
-  /** The operator (`==`, `and`, `startsWith`), or `value` for a bare value/var used as a condition. */
-  readonly operator: string;
-  /** The node's value. Absent when its evaluation threw (see `error`) or was not reached (`skipped`). */
-  readonly result?: unknown;
-  /** JSON Logic truthiness of the result (false on error or when not reached). */
-  readonly passed: boolean;
-  /** The evaluation did not reach this node (an earlier branch decided). */
-  readonly skipped?: true;
-  /** Evaluation error text of this node. */
-  readonly error?: string;
-  /** For comparisons and other leaf operations: each operand with its value. */
-  readonly operands?: readonly OperandTrace[];
-  /** For `and`, `or`, `!`, `!!`, `if`/`?:`: the traced sub-conditions. */
-  readonly children?: readonly ConditionTrace[];
-}
+export type { ConditionTrace, OperandTrace } from './types.js';
 
 /** Operators whose operands are themselves conditions: traced recursively. */
 const LOGICAL = new Set(['and', 'or', '!', '!!', 'not', 'if', '?:']);

@@ -121,8 +121,29 @@ export function wrongTypeFix(type: unknown, schema: unknown): string {
   return `write a value of type ${String(type)}${about}`;
 }
 
-/** The fix of an unknown event without a close name: where the loaded events are listed, and how to add one. */
-export function unknownEventFix(): string {
+/** Names of the Task Scheduler's handler a rule's `on` may be written with. */
+const SCHEDULER_NAMES = /^(\/?accelbyte\.extend\.task_scheduler\.v1\.)?(ScheduledTaskHandler|scheduledTaskRequest|RunScheduledTask)(\/RunScheduledTask)?$/;
+
+/**
+ * The fix of an `on` naming the Task Scheduler's handler
+ * (`ScheduledTaskHandler/RunScheduledTask`): not an event but a Service
+ * Extension feature, served per task by `on: { schedule: TASK_NAME }`; an
+ * Event Handler reacts to time through a topic a scheduled task publishes to.
+ * Undefined for other names.
+ */
+export function scheduledTaskFix(name: string): string | undefined {
+  if (!SCHEDULER_NAMES.test(name)) return undefined;
+  return (
+    'ScheduledTaskHandler/RunScheduledTask is called by the Extend Task Scheduler, a Service Extension feature (not an Event Handler event): ' +
+    'deployed as a Service Extension app, write on: { schedule: TASK_NAME } (the task_name of the scheduled task); ' +
+    'in an Event Handler app, let a Service Extension\'s scheduled task publish to a topic and write on: { topic: NAME } (docs/custom-events.md)'
+  );
+}
+
+/** The fix of an unknown event without a close name: where the loaded events are listed, and how to add one (for the Task Scheduler's handler: {@link scheduledTaskFix}). */
+export function unknownEventFix(name = ''): string {
+  const scheduled = scheduledTaskFix(name);
+  if (scheduled) return scheduled;
   return (
     'run "extend-event-rules samples --list" for the loaded events; for another AGS event, download its .proto from ' +
     'https://github.com/AccelByte/accelbyte-api-proto (asyncapi/accelbyte/...) into proto/ (PROTO_DIR), keeping its folder path, ' +

@@ -2,8 +2,10 @@
  * The JSON Logic dialect of `when` and `$logic`: json-logic-js's operators
  * (see operators.ts for the few deliberate differences) plus the operators
  * game rules need (time, strings), compiled once at load into closures by the
- * one evaluator (evaluator.ts). The clock is per evaluation: a compiled
- * expression reads the `nowMs` it is given, else its {@link RulesLogic}'s.
+ * one evaluator (evaluator.ts). What varies per evaluation (the clock, the
+ * player's ledger, the tracer) is passed to each run ({@link LogicRun}): a
+ * compiled expression holds no per-event state, so one dialect serves every
+ * evaluation.
  */
 import { compileTree, newState } from './evaluator.js';
 import type { Operator, Tracer } from './evaluator.js';
@@ -11,15 +13,17 @@ import { rulesOperators } from './operators.js';
 import { RegexCache } from './regex.js';
 import type { CompiledRegex } from './regex.js';
 import { stateOperators } from './state-operators.js';
-import type { RuleState } from '../state/firing.js';
+import type { RuleState } from '../state/index.js';
 
 export { truthy } from './evaluator.js';
 export { CUSTOM_OPERATORS, ITERATOR_OPERATORS, parseDuration, toInstant } from './operators.js';
 
-/** How one evaluation runs: its clock, and a tracer when `explain` wants every node's value. */
+/** How one evaluation runs: its clock, the player's state, and a tracer when `explain` wants every node's value. */
 export interface LogicRun {
-  /** Epoch ms the time operators read. Default: the dialect's `nowMs`. */
+  /** Epoch ms the time operators read. Default: `Date.now()` at the call. */
   readonly nowMs?: number;
+  /** The player's ledger the stateful operators (`count`, `streak`, `fired`) read. Default: none (they fail the rule). */
+  readonly state?: RuleState;
   readonly tracer?: Tracer;
 }
 
@@ -29,14 +33,10 @@ export interface LogicRun {
  */
 export type CompiledLogic = (data: unknown, run?: LogicRun) => unknown;
 
-/** The rules dialect: its operators, their regex cache, and the default clock. */
+/** The rules dialect: its operators and their regex cache. Holds no per-evaluation state. */
 export class RulesLogic {
-  /** The instant time operators see as "now" when a run gives none, in epoch ms. Set by `RuleSet.evaluate` per event. */
-  nowMs = Date.now();
-  /** The player's ledger for `count`/`streak`/`fired` (src/rules/state-operators.ts), set by `RuleSet.evaluate` for events with stateful rules. */
-  state: RuleState | undefined;
   readonly #regexes = new RegexCache();
-  readonly #operators: Readonly<Record<string, Operator>> = { ...rulesOperators(this.#regexes), ...stateOperators(this) };
+  readonly #operators: Readonly<Record<string, Operator>> = { ...rulesOperators(this.#regexes), ...stateOperators() };
 
   /** Every operator name this dialect accepts. */
   operators(): string[] {
@@ -55,7 +55,7 @@ export class RulesLogic {
   /** Compiles an expression once. Throws UnknownOperatorError for an operator the dialect lacks. */
   compile(logic: unknown): CompiledLogic {
     const node = compileTree(logic, this.#operators);
-    return (data, run) => node(data, newState(run?.nowMs ?? this.nowMs, run?.tracer));
+    return (data, run) => node(data, newState(run?.nowMs ?? Date.now(), run?.tracer, run?.state));
   }
 
   /** JSON Logic truthiness (an empty array is false). */

@@ -10,7 +10,8 @@ import { STATE_OPERATORS } from './state-operators.js';
 import { LogicOperatorError } from './errors.js';
 import { charge, inScope, truthy, walkable } from './evaluator.js';
 import type { EvalState, LazyOperator, LogicNode, Operator } from './evaluator.js';
-import { parseInstant } from './instant.js';
+import { parseInstant } from '../time/index.js';
+import { durationMs } from '../time/index.js';
 import type { RegexCache } from './regex.js';
 
 /** Path segments that never read anything (they would reach the prototype chain). */
@@ -126,30 +127,10 @@ export function toInstant(value: unknown, operator: string): number {
   throw new LogicOperatorError(operator, `${JSON.stringify(value) ?? 'undefined'} is not an instant (RFC 3339 with offset, or epoch milliseconds)`);
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** Parses `PT24H`, `P1DT2H30M`, `P2W`, `24h`, `1d12h`, `90m`, `30s`, `500ms`, or a number of ms. Throws LogicOperatorError. */
+/** Parses `PT24H`, `P1DT2H30M`, `P2W`, `24h`, `1d12h`, `90m`, `30s`, `500ms`, or a number of ms (src/time/duration.ts). Throws LogicOperatorError. */
 export function parseDuration(value: unknown, operator = 'duration'): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  if (typeof value === 'string') {
-    const iso = /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(value);
-    if (iso && value.length > 1 && !/T$/i.test(value)) {
-      const [, w, d, h, m, s] = iso;
-      return (
-        Number(w ?? 0) * UNIT_MS.w! +
-        Number(d ?? 0) * UNIT_MS.d! +
-        Number(h ?? 0) * UNIT_MS.h! +
-        Number(m ?? 0) * UNIT_MS.m! +
-        Number(s ?? 0) * UNIT_MS.s!
-      );
-    }
-    const short = value.replace(/\s+/g, '');
-    if (/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/.test(short)) {
-      let total = 0;
-      for (const part of short.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(part[1]) * UNIT_MS[part[2]!]!;
-      return total;
-    }
-  }
+  const ms = durationMs(value);
+  if (ms !== undefined) return ms;
   throw new LogicOperatorError(operator, `${JSON.stringify(value) ?? 'undefined'} is not a duration (PT24H, 24h, 90m, 1d12h or milliseconds)`);
 }
 

@@ -5,7 +5,7 @@
  * (Struct, Value, Any, wrappers) accept any sub-path.
  */
 import type { Field, Type } from 'protobufjs';
-import { closest } from './suggest.js';
+import { closest } from '../text/index.js';
 
 /**
  * The segments of a `${event...}` path: a backslash before a dot makes it

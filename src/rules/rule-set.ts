@@ -3,25 +3,69 @@
  * service they listen on, conditions and parameters compiled to closures.
  * `evaluate` is the per-event hot path: it touches only the event's own rules.
  */
-import type { DecodedEvent } from '../events/types.js';
-import { ActionParamsInvalidError, StateKeyUnresolvedError } from './errors.js';
+import type { DecodedEvent } from '../events/index.js';
+import { ActionParamsInvalidError, FactLookupError, ForEachListError, StateKeyUnresolvedError } from './errors.js';
+import { forEachItemKey } from './action-key.js';
 import { Tracer, truthy } from './evaluator.js';
 import { conditionOf } from './explain.js';
 import type { ConditionTrace } from './explain.js';
 import type { EvaluationResult, KeyedFiring, PlannedAction, RuleOutcome } from './types.js';
-import type { CompiledLogic, RulesLogic } from './logic.js';
+import type { CompiledLogic, LogicRun } from './logic.js';
 import type { CompiledValue } from './template.js';
-import { decideFiring } from '../state/firing.js';
-import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/firing.js';
-import { horizonOf } from '../state/ledger.js';
-import type { StateNeeds, StreakSpec } from '../state/ledger.js';
-import { streakKey } from '../state/ledger.js';
+import { decideFiring } from '../state/index.js';
+import type { CooldownSpec, FiringState, LimitSpec, RuleState } from '../state/index.js';
+import { horizonOf } from '../state/index.js';
+import type { StateNeeds, StreakSpec } from '../state/index.js';
+import { streakKey } from '../state/index.js';
 import { MAX_KEY_CHARS, firingKey } from './stateful.js';
-import type { StateKeySpec, StateUses } from './stateful.js';
+import type { CounterUse, StateKeySpec, StateUses } from './stateful.js';
 import { readPath, textOf } from './template.js';
+
+/** Most items a `forEach` walks by default: past its bound (`max`), the rule ends in a dead letter with the reason. */
+export const DEFAULT_FOR_EACH_MAX = 100;
+
+/** A `do` entry's fan-out: one action per item of a list of the event. */
+export interface ForEachSpec {
+  /** The list's path in the event. */
+  readonly path: readonly string[];
+  /** As written (`${event.payload.userIds}`). */
+  readonly text: string;
+  /** The name an item is read under (`item`, or `as`). */
+  readonly as: string;
+  /** Most items (default {@link DEFAULT_FOR_EACH_MAX}). */
+  readonly max: number;
+}
+
+/** A read-only AGS lookup rules may name under `facts` (its requests are built by src/ags/facts.ts). */
+export interface FactDefinition {
+  /** Parameters a rule may give. */
+  readonly params: readonly string[];
+  /** Parameters a rule must give. */
+  readonly required: readonly string[];
+}
+
+/** One `facts` entry of a rule that its condition reads, compiled. */
+export interface CompiledFact {
+  readonly name: string;
+  /** AGS operation id. */
+  readonly operation: string;
+  /** Its parameters (texts; templates resolved per event). */
+  readonly params: CompiledValue;
+}
+
+/** A fact to fetch for one event: the rule, the fact's name, the operation and its resolved parameters (or why they do not resolve). */
+export interface FactRequest {
+  readonly rule: string;
+  readonly name: string;
+  readonly operation: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly problem?: string;
+}
 
 /** One `do` entry, compiled. */
 export interface CompiledAction {
+  /** One action per item of this list (absent: one action). */
+  readonly forEach?: ForEachSpec;
   readonly action: string;
   readonly index: number;
   /** Stable key within the rule (its `id`, or `<action>#<ordinal>`): see action-key.ts. */
@@ -61,6 +105,8 @@ export interface CompiledRule {
   readonly stateKey?: StateKeySpec;
   /** 1-based line of the rule in the file. */
   readonly line: number;
+  /** The facts its condition reads (fetched before it is evaluated). */
+  readonly facts?: readonly CompiledFact[];
 }
 
 export interface EvaluateOptions {
@@ -75,17 +121,46 @@ export interface EvaluateOptions {
   readonly state?: RuleState;
   /** Also record what each rule's `when` saw (`RuleOutcome.condition`), for `explain`. Default false. */
   readonly trace?: boolean;
+  /**
+   * The facts fetched for this event, by rule then fact name (a value, or the
+   * error text of a lookup that failed permanently: the rule ends in `error`).
+   * A rule reading facts without them ends in `error`, never reads false.
+   */
+  readonly facts?: ReadonlyMap<string, Readonly<Record<string, FactValue>>>;
+}
+
+/** A fetched fact: AGS's answer, or why the lookup failed permanently. */
+export type FactValue = { readonly value: unknown } | { readonly error: string };
+
+/**
+ * One counter recorded for a service's events: the events `where` holds for
+ * (all without it), under the track `track`, in the player's record or in the
+ * record of the `by` key's value.
+ */
+export interface Counter {
+  readonly track: string;
+  /** The counted event's name. */
+  readonly event: string;
+  readonly where?: CompiledLogic;
+  readonly by?: StateKeySpec;
+  /** Streak bucketings kept for this track. */
+  readonly streaks: Iterable<StreakSpec>;
 }
 
 /** What the loaded rules read and record in players' ledgers, computed once per rule set. */
-function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; counted: Map<string, string> } {
+function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; counted: Map<string, Counter[]> } {
   const events = new Map<string, { horizonMs: number; streaks: Map<string, StreakSpec> }>();
-  const counted = new Map<string, string>(); // service full name -> event name
+  const counted = new Map<string, Map<string, Counter>>(); // service full name -> track -> counter
   const ruleHorizons = new Map<string, number>();
-  const eventNeed = (event: string, service: string, enabled: boolean) => {
-    if (enabled) counted.set(service, event); // a disabled rule keeps what it reads, but does not make its events served
-    let e = events.get(event);
-    if (!e) events.set(event, (e = { horizonMs: 0, streaks: new Map() }));
+  const eventNeed = (c: CounterUse, enabled: boolean) => {
+    let e = events.get(c.track);
+    if (!e) events.set(c.track, (e = { horizonMs: 0, streaks: new Map() }));
+    if (enabled) {
+      // a disabled rule keeps what it reads, but does not make its events served
+      let tracks = counted.get(c.service);
+      if (!tracks) counted.set(c.service, (tracks = new Map<string, Counter>()));
+      if (!tracks.has(c.track)) tracks.set(c.track, { track: c.track, event: c.event, ...(c.where ? { where: c.where } : {}), ...(c.by ? { by: c.by } : {}), streaks: e.streaks.values() });
+    }
     return e;
   };
   for (const r of rules) {
@@ -95,16 +170,38 @@ function computeNeeds(rules: readonly CompiledRule[]): { needs: StateNeeds; coun
     const uses = r.stateUses;
     if (!uses) continue;
     for (const c of uses.counts) {
-      const e = eventNeed(c.event, c.service, r.enabled);
+      const e = eventNeed(c, r.enabled);
       e.horizonMs = horizonOf(e.horizonMs, c.window);
     }
-    for (const s of uses.streaks) eventNeed(s.event, s.service, r.enabled).streaks.set(streakKey(s.spec), s.spec);
+    for (const s of uses.streaks) eventNeed(s, r.enabled).streaks.set(streakKey(s.spec), s.spec);
     for (const f of uses.fired) ruleHorizons.set(f.rule, horizonOf(ruleHorizons.get(f.rule) ?? 0, f.window));
   }
-  return { needs: { events, rules: ruleHorizons }, counted };
+  // the streak bucketings are read when the event is recorded (a fresh iterator each time)
+  const out = new Map<string, Counter[]>();
+  for (const [service, tracks] of counted) {
+    out.set(
+      service,
+      [...tracks.values()].map((c) => {
+        const need = events.get(c.track)!;
+        return {
+          ...c,
+          get streaks() {
+            return need.streaks.values();
+          },
+        };
+      }),
+    );
+  }
+  return { needs: { events, rules: ruleHorizons }, counted: out };
+}
+
+/** Whether a rule reads the player's own record: a count or streak without `by`, or `fired`. */
+function readsPlayer(uses: StateUses | undefined): boolean {
+  return uses !== undefined && (uses.fired.length > 0 || uses.counts.some((c) => !c.by) || uses.streaks.some((c) => !c.by));
 }
 
 const EMPTY: readonly CompiledRule[] = Object.freeze([]);
+const EMPTY_COUNTERS: readonly Counter[] = Object.freeze([]);
 
 export class RuleSet {
   /** Full names of the services targeted by enabled rules. */
@@ -116,21 +213,19 @@ export class RuleSet {
   /** SHA-256 of the file content this set was compiled from. */
   readonly hash: string;
   readonly #byService: ReadonlyMap<string, readonly CompiledRule[]>;
-  readonly #logic: RulesLogic;
   /** What players' ledgers must keep for these rules. */
   readonly stateNeeds: StateNeeds;
   /** Services whose events read or write a ledger: a stateful rule listens on them, or their events are counted. */
   readonly #stateful: ReadonlySet<string>;
   /** Services whose events read or write the player's own record (not only keyed ones). */
   readonly #playerStateful: ReadonlySet<string>;
-  /** Service full name -> event name, for counted events. */
-  readonly #counted: ReadonlyMap<string, string>;
+  /** Service full name -> its counters, for counted events. */
+  readonly #counted: ReadonlyMap<string, readonly Counter[]>;
 
-  constructor(rules: readonly CompiledRule[], logic: RulesLogic, hash: string) {
+  constructor(rules: readonly CompiledRule[], hash: string) {
     this.rules = Object.freeze([...rules]);
     this.ruleCount = rules.length;
     this.hash = hash;
-    this.#logic = logic;
     const byService = new Map<string, CompiledRule[]>();
     for (const r of rules) {
       if (!r.enabled) continue;
@@ -146,8 +241,9 @@ export class RuleSet {
     const stateful = new Set(counted.keys());
     for (const r of rules) if (r.enabled && (r.limit || r.cooldown || r.stateUses || needs.rules.has(r.name))) stateful.add(r.service);
     this.#stateful = stateful;
-    const player = new Set(counted.keys());
-    for (const r of rules) if (r.enabled && (r.stateUses || (!r.stateKey && (r.limit || r.cooldown || needs.rules.has(r.name))))) player.add(r.service);
+    const player = new Set<string>();
+    for (const [service, counters] of counted) if (counters.some((c) => !c.by)) player.add(service);
+    for (const r of rules) if (r.enabled && (readsPlayer(r.stateUses) || (!r.stateKey && (r.limit || r.cooldown || needs.rules.has(r.name))))) player.add(r.service);
     this.#playerStateful = player;
     // counted events are served even when no rule listens on them: their history must be recorded
     this.services = new Set([...byService.keys(), ...counted.keys()]);
@@ -169,11 +265,53 @@ export class RuleSet {
     return this.#stateful.has(serviceFullName);
   }
 
-  /** The event name recorded in ledgers for this service's events, when some rule counts them. */
-  countedEvent(serviceFullName: string): { readonly name: string; readonly streaks: Iterable<StreakSpec> } | undefined {
-    const name = this.#counted.get(serviceFullName);
-    const need = name === undefined ? undefined : this.stateNeeds.events.get(name);
-    return name === undefined || !need ? undefined : { name, streaks: need.streaks.values() };
+  /** Every counter of the loaded rules (enabled ones), once each. */
+  allCounters(): readonly Counter[] {
+    return [...this.#counted.values()].flat();
+  }
+
+  /** The counters recorded for this service's events (in the player's record, and under `by` keys), when some rule counts them. */
+  counters(serviceFullName: string): readonly Counter[] {
+    return this.#counted.get(serviceFullName) ?? EMPTY_COUNTERS;
+  }
+
+  /**
+   * The `by` counters of this event grouped by their key's value (resolved on
+   * the event), and the counters whose key does not resolve with why (a rule
+   * reading one ends in `error`; the event is not counted under an empty key).
+   */
+  keyedCounters(serviceFullName: string, event: DecodedEvent): { readonly byKey: Map<string, Counter[]>; readonly unresolved: Map<string, string> } {
+    const byKey = new Map<string, Counter[]>();
+    const unresolved = new Map<string, string>();
+    for (const c of this.counters(serviceFullName)) {
+      if (!c.by) continue;
+      const key = stateKeyOf(c.by, event, { nowMs: Date.now() });
+      if (!key.ok) {
+        unresolved.set(c.track, `"by" ${key.problem} (not counted)`);
+        continue;
+      }
+      const list = byKey.get(key.value);
+      if (list) list.push(c);
+      else byKey.set(key.value, [c]);
+    }
+    return { byKey, unresolved };
+  }
+
+  /** The facts the event's rules read (enabled, active now), their parameters resolved on the event. */
+  factRequests(serviceFullName: string, event: DecodedEvent, now: number): FactRequest[] {
+    const out: FactRequest[] = [];
+    for (const rule of this.rulesFor(serviceFullName)) {
+      if (!rule.facts || (rule.activeFrom !== undefined && now < rule.activeFrom) || (rule.activeUntil !== undefined && now >= rule.activeUntil)) continue;
+      for (const f of rule.facts) {
+        try {
+          const params = (f.params.constant ? f.params.value : f.params.resolve(event, { nowMs: now })) as Record<string, unknown>;
+          out.push({ rule: rule.name, name: f.name, operation: f.operation, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, textOf(v)])) });
+        } catch (err) {
+          out.push({ rule: rule.name, name: f.name, operation: f.operation, params: {}, problem: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+    return out;
   }
 
   /** Evaluates the service's rules on a decoded event: outcomes per rule and the plan of actions. Never throws. */
@@ -181,17 +319,12 @@ export class RuleSet {
     const rules = this.#byService.get(serviceFullName);
     if (!rules) return { outcomes: [], plan: [] };
     const now = opts?.now ? opts.now.getTime() : Date.now();
-    this.#logic.nowMs = now;
-    const state = opts?.state;
-    this.#logic.state = state;
-    try {
-      return this.#evaluate(rules, event, now, state, opts?.trace === true);
-    } finally {
-      this.#logic.state = undefined;
-    }
+    return this.#evaluate(rules, event, now, opts?.state, opts?.trace === true, opts?.facts);
   }
 
-  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean): EvaluationResult {
+  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean, facts: EvaluateOptions['facts']): EvaluationResult {
+    // the per-evaluation inputs of every compiled expression (one object per event; a traced rule gets its own with its tracer)
+    const run: LogicRun = state ? { nowMs: now, state } : { nowMs: now };
     const outcomes: RuleOutcome[] = [];
     const plan: PlannedAction[] = [];
     const keyed: KeyedFiring[] = [];
@@ -201,12 +334,19 @@ export class RuleSet {
         continue;
       }
       let condition: ConditionTrace | undefined;
+      const lookupFailed = rule.facts ? factFailure(rule, facts) : undefined;
+      if (lookupFailed) {
+        // a fact AGS refused (a 4xx, no player): never read as false; none of the rule's actions run, each carries the reason (a dead letter)
+        outcomes.push({ rule: rule.name, outcome: 'error', error: lookupFailed.message });
+        for (const a of rule.actions) plan.push({ rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: lookupFailed });
+        continue;
+      }
       try {
         if (rule.when) {
           const tracer = trace ? new Tracer() : undefined;
           let value: unknown;
           try {
-            value = rule.when(event, { nowMs: now, tracer });
+            value = rule.when(rule.facts ? withFacts(rule, event, facts) : event, tracer ? { ...run, tracer } : run);
           } finally {
             if (tracer?.root) condition = conditionOf(tracer.root);
           }
@@ -218,31 +358,37 @@ export class RuleSet {
         // an action whose params do not resolve is planned with its failure (the executor dead-letters it): never dropped silently
         const planned: PlannedAction[] = [];
         let failed: string | undefined;
+        let ruleFailure: Error | undefined;
         for (const a of rule.actions) {
           const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
-          if (a.params.constant) {
-            planned.push({ ...base, params: a.params.value as Record<string, unknown> });
+          if (!a.forEach) {
+            const p = planAction(a, base, event, run);
+            if (p.failure) failed ??= `do[${a.index}] ${a.action}: ${p.failure.message}`;
+            planned.push(p);
             continue;
           }
-          let failure: Error | undefined;
-          let params: Record<string, unknown> = {};
-          try {
-            params = a.params.resolve(event) as Record<string, unknown>;
-            const problem = a.check?.(params);
-            if (problem !== undefined) failure = new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
-          } catch (err) {
-            failure = err instanceof Error ? err : new Error(String(err));
+          const items = forEachItems(rule.name, a.forEach, event);
+          if (items instanceof Error) {
+            ruleFailure ??= items;
+            continue;
           }
-          if (failure) {
-            failed ??= `do[${a.index}] ${a.action}: ${failure.message}`;
-            planned.push({ ...base, params: {}, failure });
-          } else planned.push({ ...base, params });
+          for (const item of items) {
+            const p = planAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item }, run);
+            if (p.failure) failed ??= `do[${a.index}] ${a.action} (${a.forEach.as} ${JSON.stringify(item)}): ${p.failure.message}`;
+            planned.push(p);
+          }
+        }
+        if (ruleFailure) {
+          // a list past its bound (or not a list): none of the rule's actions run, the rule ends in a dead letter with the reason
+          failed = ruleFailure.message;
+          const all = rule.actions.map((a) => ({ rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: ruleFailure }));
+          planned.splice(0, planned.length, ...all);
         }
         let firing: FiringState | undefined;
         if (rule.stateKey) {
-          // decided on the key's own record after this evaluation (src/state/evaluate.ts)
+          // decided on the key's own record after this evaluation (src/pipeline/evaluate.ts)
           if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
-          const key = stateKeyOf(rule.stateKey, event);
+          const key = stateKeyOf(rule.stateKey, event, run);
           if (key.ok) keyed.push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
           else {
             // uncounted, no action of the rule may run (not even those whose parameters resolved)
@@ -268,8 +414,63 @@ export class RuleSet {
   }
 }
 
+/** A permanent failure of one of the rule's facts (AGS refused the lookup), if any. */
+function factFailure(rule: CompiledRule, facts: EvaluateOptions['facts']): FactLookupError | undefined {
+  const mine = facts?.get(rule.name);
+  for (const f of rule.facts ?? []) {
+    const v = mine?.[f.name];
+    if (v && 'error' in v) return new FactLookupError(rule.name, f.name, f.operation, v.error);
+  }
+  return undefined;
+}
+
+/** The event with the rule's facts under `facts` (read by its condition). Throws when one is missing or failed: the rule ends in `error`, never reads false. */
+function withFacts(rule: CompiledRule, event: DecodedEvent, facts: EvaluateOptions['facts']): DecodedEvent {
+  const mine = facts?.get(rule.name);
+  const values: Record<string, unknown> = {};
+  for (const f of rule.facts ?? []) {
+    const v = mine?.[f.name];
+    if (!v) throw new Error(`fact ${f.name} (${f.operation}) was not fetched for this event`);
+    if ('error' in v) throw new Error(`fact ${f.name} (${f.operation}): ${v.error}`);
+    values[f.name] = v.value;
+  }
+  return { ...event, facts: values };
+}
+
+/** One action planned on `data` (the event, or the event and a forEach item): its resolved params, or its failure. */
+function planAction(a: CompiledAction, base: Omit<PlannedAction, 'params'>, data: unknown, run: LogicRun): PlannedAction {
+  if (a.params.constant) return { ...base, params: a.params.value as Record<string, unknown> };
+  try {
+    const params = a.params.resolve(data, run) as Record<string, unknown>;
+    const problem = a.check?.(params);
+    if (problem === undefined) return { ...base, params };
+    return { ...base, params: {}, failure: new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`) };
+  } catch (err) {
+    return { ...base, params: {}, failure: err instanceof Error ? err : new Error(String(err)) };
+  }
+}
+
+/**
+ * The items a forEach walks for this event, each once (equal items share one
+ * action key): an absent or empty list is none; a value that is not a list, or
+ * a list longer than `max`, is a {@link ForEachListError}.
+ */
+function forEachItems(rule: string, spec: ForEachSpec, event: DecodedEvent): unknown[] | ForEachListError {
+  const list = readPath(event, spec.path);
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) return new ForEachListError(rule, spec.text, 'is not a list for this event');
+  if (list.length > spec.max) return new ForEachListError(rule, spec.text, `has ${list.length} items, more than its bound of ${spec.max} (max): none of the rule's actions ran; raise max if the list is expected this long`);
+  const seen = new Set<string>();
+  return (list as unknown[]).filter((item) => {
+    const k = forEachItemKey('', item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 /** The key's value for this event: a non-empty text, or why not. */
-function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value: string } | { ok: false; problem: string } {
+export function stateKeyOf(spec: StateKeySpec, event: DecodedEvent, run: LogicRun): { ok: true; value: string } | { ok: false; problem: string } {
   // every field read must hold a value: `party-${...}` with no party is not the key "party-"
   for (const f of spec.fields) {
     const fv = readPath(event, f.path);
@@ -278,7 +479,7 @@ function stateKeyOf(spec: StateKeySpec, event: DecodedEvent): { ok: true; value:
   }
   let v: unknown;
   try {
-    v = spec.value.constant ? spec.value.value : spec.value.resolve(event);
+    v = spec.value.constant ? spec.value.value : spec.value.resolve(event, run);
   } catch (err) {
     return { ok: false, problem: `key ${spec.text}: ${err instanceof Error ? err.message : String(err)}` };
   }

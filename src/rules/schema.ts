@@ -7,9 +7,10 @@
  * checked against the action's own schema once resolved (at load when
  * constant, per event otherwise).
  */
-import type { ActionRegistry } from '../actions/registry.js';
-import type { JsonSchema } from '../actions/types.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { JsonSchema } from '../actions/index.js';
 import { CUSTOM_OPERATORS } from './logic.js';
+import { CUSTOM_ON_SCHEMAS } from '../custom-events/index.js';
 
 /** Upper bound on rules in one file (the schema's `maxItems`). */
 export const MAX_RULES = 100_000;
@@ -91,9 +92,8 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
           },
           description: { description: 'Free text: what the rule is for.', type: 'string' },
           on: {
-            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules samples --list` lists the loaded events; the .proto of another event goes into proto/.',
-            type: 'string',
-            minLength: 1,
+            description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules samples --list` lists the loaded events; the .proto of another event goes into proto/. Or `{ topic: NAME }`: a custom event of Extend Async Messaging; or `{ schedule: TASK_NAME }`: a run of a Service Extension\'s scheduled task (docs/custom-events.md).',
+            anyOf: [{ type: 'string', minLength: 1 }, ...CUSTOM_ON_SCHEMAS],
           },
           enabled: { description: 'false: the rule is ignored (its event is not served for it). Default true.', type: 'boolean' },
           activeFrom: {
@@ -120,7 +120,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
             additionalProperties: false,
             required: ['count', 'per'],
             properties: {
-              count: { description: 'Most firings in one window (at most 900: the player\'s record keeps the latest 900 to 1000 firings of a rule).', type: 'integer', minimum: 1, maximum: 900 },
+              count: { description: 'Most firings in one window: up to 100,000 per day, week, month or lifetime (a counter per period: the record does not grow); up to 900 with a rolling window (24h, P7D: the record keeps the latest 900 to 1000 firings of a rule).', type: 'integer', minimum: 1, maximum: 100000 },
               per: { description: 'day, week (ISO, from Monday), month (calendar periods in timeZone), lifetime, or a duration (24h, P7D: a rolling window ending now).', type: 'string', minLength: 1 },
               timeZone: { description: 'IANA time zone of day/week/month (Asia/Tokyo). Default UTC.', type: 'string', minLength: 1 },
               resetAt: { description: 'Local time HH:MM at which day/week/month start (e.g. "05:00"). Default "00:00".', type: 'string' },
@@ -142,6 +142,11 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
               },
             },
           },
+          facts: {
+            description: 'Named read-only AGS lookups about the event\'s player, read by the condition as facts.<name> (fetched only when the condition reads them, once per event; a failed lookup is retried, never read as false): <name>: { <AGS operation id>: { parameters } }. See docs/facts.md.',
+            type: 'object',
+            additionalProperties: { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: { type: 'object', additionalProperties: { type: 'string' } } },
+          },
           when: { $ref: '#/$defs/logic', description: 'Optional JSON Logic condition over the decoded event (read fields with {"var": "path"}); ${env.X} strings are substituted at load.' },
           do: {
             description: 'Actions, run in order. Each item is a one-key map: action name -> parameters.',
@@ -155,9 +160,16 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
         description: `One action: ${actions.map((a) => a.name).join(', ')}.`,
         type: 'object',
         minProperties: 1,
-        maxProperties: 2,
+        maxProperties: 5,
         additionalProperties: false,
         properties: {
+          forEach: {
+            description: 'Fan-out: one action per item of a list of the event ("${event.payload.userIds}"); an item is ${item} (or the `as` name: ${member.userId}). Each item\'s action has its own idempotency key, from the item\'s value (not its position): reordering the list never runs one twice.',
+            type: 'string',
+            pattern: '^\\$\\{\\s*event\\.',
+          },
+          as: { description: 'The name an item of forEach is read under (default item): as: member, then ${member.userId}.', type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+          max: { description: 'Most items forEach walks (default 100): a longer list ends the rule in a dead letter with the reason, none of its actions run.', type: 'integer', minimum: 1, maximum: 10000 },
           id: {
             description: 'Optional stable identity of this action within its rule (its idempotency key): keep it when inserting, removing or reordering other actions. Default: the action name and its ordinal among same-named actions of the rule (grantItem#0).',
             type: 'string',

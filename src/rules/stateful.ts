@@ -4,11 +4,11 @@
  * zones, reset hours, events that exist, rules that exist) with line, column
  * and a fix, and compiled into what `RuleSet` needs per rule.
  */
-import type { Catalog } from '../events/types.js';
-import type { CooldownSpec, LimitSpec } from '../state/firing.js';
-import type { StreakSpec } from '../state/ledger.js';
-import { WindowSpecError, parseWindow } from '../state/windows.js';
-import type { Window } from '../state/windows.js';
+import type { Catalog } from '../events/index.js';
+import type { CooldownSpec, LimitSpec } from '../state/index.js';
+import type { StreakSpec } from '../state/index.js';
+import { WindowSpecError, parseWindow } from '../state/index.js';
+import type { Window } from '../state/index.js';
 import type { PathSegment } from './source.js';
 import type { Type } from 'protobufjs';
 import { kindAt } from './action-params.js';
@@ -16,18 +16,55 @@ import { parseTemplate } from './template.js';
 import type { CompiledValue } from './template.js';
 import type { ProblemCode } from './problem-codes.js';
 import { STATE_OPERATORS, streakSpecOf } from './state-operators.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../text/index.js';
+import { MAX_COUNTED_LIMIT, MAX_LIMIT, counterTrack } from '../state/index.js';
+import type { CompiledLogic } from './logic.js';
 import { unknownEventFix } from './hints.js';
 
-/** What a rule's conditions read from the player's ledger. */
+/**
+ * One counter a condition reads: the events of one name, those `where` holds
+ * for only (decided when the event is recorded), in the record of the player
+ * or of the `by` key's value.
+ */
+export interface CounterUse {
+  /** The counted event's name. */
+  readonly event: string;
+  /** The counted event's service full name. */
+  readonly service: string;
+  /** The track the counter is kept under in a record ({@link counterTrack}: the event's name for a plain count). */
+  readonly track: string;
+  /** `where`: only events it holds for are counted (evaluated on the counted event when it is recorded). */
+  readonly where?: CompiledLogic;
+  /** `by`: whose counter: the record of this key's value (resolved on the counted event), not the player's. */
+  readonly by?: StateKeySpec;
+}
+
+/** What a rule's conditions read from the player's ledger (or a `by` key's). */
 export interface StateUses {
-  /** `count`: event name and service full name, window. */
-  readonly counts: readonly { readonly event: string; readonly service: string; readonly window: Window }[];
-  /** `streak`: event name and service full name, bucketing. */
-  readonly streaks: readonly { readonly event: string; readonly service: string; readonly spec: StreakSpec }[];
+  /** `count`: the counter and the window. */
+  readonly counts: readonly (CounterUse & { readonly window: Window })[];
+  /** `streak`: the counter and the bucketing. */
+  readonly streaks: readonly (CounterUse & { readonly spec: StreakSpec })[];
   /** `fired`: rule name and window. */
   readonly fired: readonly { readonly rule: string; readonly window: Window }[];
 }
+
+/** What the rule compiler lends {@link StatefulChecks} for the object form's `where` and `by`. */
+export interface CounterHooks {
+  /** Checks a `where` condition over the counted event's message `type` (reports its problems); false when it has some. */
+  checkWhere(logic: unknown, path: readonly PathSegment[], type: Type): boolean;
+  /** Compiles a checked `where`. */
+  compileWhere(logic: unknown): CompiledLogic;
+  /** Compiles a `by` template over the counted event's message `type` (reports its problems). */
+  compileKey(text: string, path: PathSegment[], type: Type): CompiledValue;
+}
+
+/** The keys of the object form of each stateful operator. */
+const OBJECT_FORM_KEYS: Readonly<Record<string, readonly string[]>> = {
+  count: ['of', 'within', 'timeZone', 'resetAt', 'where', 'by'],
+  streak: ['of', 'per', 'timeZone', 'resetAt', 'where', 'by'],
+  fired: ['of', 'within', 'timeZone', 'resetAt'],
+};
 
 /** Most characters of a key's value: a longer one is refused (at load when constant, else per event): it is surely not an id. */
 export const MAX_KEY_CHARS = 512;
@@ -53,15 +90,15 @@ export interface StateKeySpec {
   readonly fields: readonly { readonly raw: string; readonly path: readonly string[] }[];
 }
 
-type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string) => void;
+type Report = (path: readonly PathSegment[], code: ProblemCode, message: string, fix?: string, severity?: 'error' | 'warning') => void;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 interface MutableUses {
-  counts: { event: string; service: string; window: Window }[];
-  streaks: { event: string; service: string; spec: StreakSpec }[];
+  counts: (CounterUse & { window: Window })[];
+  streaks: (CounterUse & { spec: StreakSpec })[];
   fired: { rule: string; window: Window }[];
 }
 
@@ -71,10 +108,19 @@ export class StatefulChecks {
   /** `fired` references, checked once every rule name is known. */
   readonly #firedRefs: { rule: string; path: readonly PathSegment[] }[] = [];
 
+  /** The event each rule listens on (its name), for a `by` count (read under the handled event's key). */
+  readonly #ruleEvents = new Map<number, string>();
+
   constructor(
     readonly catalog: Catalog,
     readonly report: Report,
+    readonly hooks?: CounterHooks,
   ) {}
+
+  /** Tells which event rule `ruleIndex` listens on (before its conditions are checked). */
+  ruleEvent(ruleIndex: number, eventName: string): void {
+    this.#ruleEvents.set(ruleIndex, eventName);
+  }
 
   static isStateOperator(op: string): boolean {
     return Object.hasOwn(STATE_OPERATORS, op);
@@ -109,8 +155,12 @@ export class StatefulChecks {
    */
   checkOperator(op: string, args: unknown, path: readonly PathSegment[], ruleIndex: number): void {
     const argPath = [...path, op];
+    if (isObject(args)) {
+      this.#checkObjectForm(op, args, argPath, ruleIndex);
+      return;
+    }
     if (!Array.isArray(args) || args.length < 2 || args.length > 4) {
-      this.report(argPath, 'state-operator', `${op} takes [${op === 'fired' ? 'rule' : 'event'}, ${op === 'streak' ? '"day" or "week"' : 'window'}, timeZone?, resetAt?]`, `write e.g. {"${op}": [${op === 'fired' ? 'daily-login-reward, day' : op === 'streak' ? 'userLoggedIn, day, Asia/Tokyo' : 'userLoggedIn, 24h'}]}`);
+      this.report(argPath, 'state-operator', `${op} takes [${op === 'fired' ? 'rule' : 'event'}, ${op === 'streak' ? '"day" or "week"' : 'window'}, timeZone?, resetAt?] or { ${OBJECT_FORM_KEYS[op]!.join(', ')} }`, `write e.g. {"${op}": [${op === 'fired' ? 'daily-login-reward, day' : op === 'streak' ? 'userLoggedIn, day, Asia/Tokyo' : 'userLoggedIn, 24h'}]}`);
       return;
     }
     const at = (i: number): readonly PathSegment[] => [...argPath, i];
@@ -142,7 +192,8 @@ export class StatefulChecks {
     (args as unknown[])[0] = r.service.eventName;
     if (op === 'count') {
       const w = this.#window(spec, tz, reset, argPath, at, 1);
-      if (w) uses.counts.push({ event: r.service.eventName, service: r.service.fullName, window: w });
+      this.#warnHistory(op, w, argPath, r.service.eventName);
+      if (w) uses.counts.push({ event: r.service.eventName, service: r.service.fullName, track: r.service.eventName, window: w });
       return;
     }
     if (spec !== 'day' && spec !== 'week') {
@@ -150,7 +201,118 @@ export class StatefulChecks {
       return;
     }
     if (!this.#window(spec, tz, reset, argPath, at, 1)) return;
-    uses.streaks.push({ event: r.service.eventName, service: r.service.fullName, spec: streakSpecOf(spec, tz, reset) });
+    this.#warnHistory(op, undefined, argPath, r.service.eventName);
+    uses.streaks.push({ event: r.service.eventName, service: r.service.fullName, track: r.service.eventName, spec: streakSpecOf(spec, tz, reset) });
+  }
+
+  /**
+   * The object form: `{"count": { of, within, timeZone?, resetAt?, where?, by? }}`
+   * (`per` for a streak: day or week; `fired` takes of, within, timeZone, resetAt).
+   * `of` is rewritten to the event's name as for the list form.
+   */
+  #checkObjectForm(op: string, form: Record<string, unknown>, argPath: readonly PathSegment[], ruleIndex: number): void {
+    const allowed = OBJECT_FORM_KEYS[op]!;
+    const windowKey = op === 'streak' ? 'per' : 'within';
+    const example = op === 'fired' ? '{ of: daily-login-reward, within: day }' : op === 'streak' ? '{ of: userLoggedIn, per: day, timeZone: Asia/Tokyo }' : '{ of: statItemUpdated, within: 24h, where: {...} }';
+    let ok = true;
+    for (const k of Object.keys(form)) {
+      if (allowed.includes(k)) continue;
+      ok = false;
+      this.report([...argPath, k], 'state-operator', `${op}: unknown key "${k}" (allowed: ${allowed.join(', ')})`, didYouMean(k, allowed) ?? `write e.g. {"${op}": ${example}}`);
+    }
+    for (const k of ['of', windowKey]) {
+      if (typeof form[k] === 'string' && form[k] !== '') continue;
+      ok = false;
+      this.report(form[k] === undefined ? argPath : [...argPath, k], 'state-operator', `${op}: "${k}" ${form[k] === undefined ? 'is missing' : 'must be a literal text'} (the ledger keeps what the loaded rules ask for)`, `write e.g. {"${op}": ${example}}`);
+    }
+    for (const k of ['timeZone', 'resetAt', 'by']) {
+      if (form[k] === undefined || (typeof form[k] === 'string' && form[k] !== '')) continue;
+      ok = false;
+      this.report([...argPath, k], 'state-operator', `${op}: "${k}" must be a literal text`, `write e.g. ${k === 'by' ? 'by: "${event.payload.UserID}"' : k === 'timeZone' ? 'timeZone: Asia/Tokyo' : 'resetAt: "05:00"'}`);
+    }
+    if (form.where !== undefined && !isObject(form.where)) {
+      ok = false;
+      this.report([...argPath, 'where'], 'state-operator', `${op}: "where" is a JSON Logic condition over the counted event`, 'write e.g. where: { "==": [ { var: payload.statCode }, "wins" ] }');
+    }
+    if (!ok) return;
+    const at = (name: string): readonly PathSegment[] => [...argPath, name];
+    const windowAt = (i: number): readonly PathSegment[] => at(i === 0 ? windowKey : i === 1 ? 'timeZone' : 'resetAt');
+    const uses = this.#usesOf(ruleIndex);
+    const name = form.of as string;
+    if (op === 'fired') {
+      const w = this.#window(form.within, form.timeZone, form.resetAt, argPath, (i) => windowAt(i - 1), 1);
+      this.#firedRefs.push({ rule: name, path: at('of') });
+      if (w) uses.fired.push({ rule: name, window: w });
+      return;
+    }
+    const r = this.catalog.resolve(name);
+    if (!r.ok) {
+      this.report(at('of'), 'unknown-event', r.reason === 'ambiguous' ? `"${name}" names several events: ${r.candidates.join(', ')}` : `${op}: unknown event "${name}" (it is not among the loaded protos, so it is never served nor counted)`, r.reason === 'ambiguous' ? 'write the full service name' : r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix());
+      return;
+    }
+    const event = r.service.eventName;
+    form.of = event;
+    const type = r.service.requestType;
+    const counter = this.#counter(op, form, argPath, ruleIndex, event, r.service.fullName, type);
+    if (!counter) return;
+    const w = this.#window(form[windowKey], form.timeZone, form.resetAt, argPath, (i) => windowAt(i - 1), 1);
+    if (!w) return;
+    this.#warnHistory(op, w, argPath, event);
+    if (op === 'count') {
+      uses.counts.push({ ...counter, window: w });
+      return;
+    }
+    if (form.per !== 'day' && form.per !== 'week') {
+      this.report(at('per'), 'state-window', `streak counts consecutive days or weeks, not ${JSON.stringify(form.per)}`, 'write per: day or per: week');
+      return;
+    }
+    uses.streaks.push({ ...counter, spec: streakSpecOf(form.per, form.timeZone, form.resetAt) });
+  }
+
+  /** The counter of an object form: its `where` checked over the counted event, its `by` compiled; undefined when either has problems. */
+  #counter(op: string, form: Record<string, unknown>, argPath: readonly PathSegment[], ruleIndex: number, event: string, service: string, type: Type): CounterUse | undefined {
+    const hooks = this.hooks;
+    let where: CompiledLogic | undefined;
+    if (form.where !== undefined) {
+      const wherePath = [...argPath, 'where'];
+      const inner = findStateOperator(form.where);
+      if (inner !== undefined) {
+        this.report(wherePath, 'state-operator', `${op}: "where" decides whether one event is counted, when it is recorded: it cannot read ${inner}`, 'compare fields of the counted event only (e.g. { "==": [ { var: payload.statCode }, "wins" ] })');
+        return undefined;
+      }
+      if (!hooks || !hooks.checkWhere(form.where, wherePath, type)) return undefined;
+      where = hooks.compileWhere(form.where);
+    }
+    let by: StateKeySpec | undefined;
+    if (typeof form.by === 'string') {
+      const byPath = [...argPath, 'by'];
+      const on = this.#ruleEvents.get(ruleIndex);
+      if (on !== undefined && on !== event) {
+        this.report(byPath, 'state-key', `${op}: a count "by" a key is read under the key of the event being handled (${on}), so it counts events of that same event, not ${event}`, `count ${on} (of: ${on}), or write the rule on ${event}`);
+        return undefined;
+      }
+      if (!PLAYER_KEY.test(form.by)) {
+        if (!hooks) return undefined;
+        by = this.#keySpec(form.by, byPath, (value, path) => hooks.compileKey(value, path, type), type);
+      }
+    }
+    const track = counterTrack(event, form.where, by?.text);
+    return { event, service, track, ...(where ? { where } : {}), ...(by ? { by } : {}) };
+  }
+
+  /**
+   * Warns that a lifetime count or a streak starts at deployment: the record
+   * holds only what was counted since a rule counting it was loaded.
+   */
+  #warnHistory(op: string, w: Window | undefined, path: readonly PathSegment[], event: string): void {
+    if (op === 'count' && w?.kind !== 'lifetime') return;
+    this.report(
+      path,
+      'state-history',
+      `${op} of ${event}${op === 'count' ? ' over lifetime' : ''} starts when this rule is loaded: events before it are not in the record (a player's 100th match counts the matches since then, a streak starts at 0)`,
+      'where AGS has the history, read it as a fact (docs/facts.md: a stat\'s value, an entitlement already owned), or accept that the count starts at deployment',
+      'warning',
+    );
   }
 
   /** Reports `fired` on rules the file does not have. */
@@ -165,7 +327,12 @@ export class StatefulChecks {
   compileLimit(raw: unknown, path: readonly PathSegment[]): LimitSpec | undefined {
     if (!isObject(raw) || typeof raw.count !== 'number' || typeof raw.per !== 'string' || raw.per === '' || raw.timeZone === '') return undefined; // the schema reports a missing, mistyped or empty key
     try {
-      return { count: raw.count, window: parseWindow(raw.per, raw.timeZone, raw.resetAt) };
+      const window = parseWindow(raw.per, raw.timeZone, raw.resetAt);
+      if (raw.count > MAX_COUNTED_LIMIT && window.kind === 'rolling') {
+        this.report([...path, 'count'], 'state-window', `limit: a count of ${raw.count} per rolling ${window.text} is more than ${MAX_COUNTED_LIMIT}: a rolling window counts the record's entries (the latest 900 to 1000 are kept)`, `use a calendar period (per: day, week or month) or lifetime for up to ${MAX_LIMIT}, or a count of at most ${MAX_COUNTED_LIMIT}`);
+        return undefined;
+      }
+      return { count: raw.count, window };
     } catch (err) {
       if (!(err instanceof WindowSpecError)) throw err;
       const key = /time zone/.test(err.message) && raw.timeZone !== undefined ? 'timeZone' : /resetAt/.test(err.message) && raw.resetAt !== undefined ? 'resetAt' : 'per';
@@ -205,6 +372,11 @@ export class StatefulChecks {
     }
     const { text, path } = given[0]!;
     if (playerOf(text)) return undefined;
+    return this.#keySpec(text, path, compile, type);
+  }
+
+  /** A key other than the player compiled, its fields checked (a constant too long, a message or list field are refused). */
+  #keySpec(text: string, path: PathSegment[], compile: (value: string, path: PathSegment[]) => CompiledValue, type?: Type): StateKeySpec {
     const value = compile(text, path);
     if (value.constant && typeof value.value === 'string' && value.value.length > MAX_KEY_CHARS) {
       this.report(path, 'state-key', `the key is ${value.value.length} characters long (at most ${MAX_KEY_CHARS}): every event would be refused`, 'write a short name for the counter (e.g. launch-week)');
@@ -247,6 +419,24 @@ export class StatefulChecks {
     }
     return { ms: w.ms, text: raw };
   }
+}
+
+/** The first stateful operator found in a JSON Logic tree, if any. */
+function findStateOperator(node: unknown): string | undefined {
+  if (Array.isArray(node)) {
+    for (const n of node) {
+      const found = findStateOperator(n);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isObject(node)) return undefined;
+  for (const [k, v] of Object.entries(node)) {
+    if (Object.hasOwn(STATE_OPERATORS, k)) return k;
+    const found = findStateOperator(v);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**

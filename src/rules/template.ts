@@ -9,7 +9,7 @@
  * - any other map or list stays literal, its strings templated.
  */
 import { TemplateResolutionError } from './errors.js';
-import type { CompiledLogic } from './logic.js';
+import type { CompiledLogic, LogicRun } from './logic.js';
 import { splitFieldPath } from './paths.js';
 import type { ProblemCode } from './problem-codes.js';
 
@@ -99,7 +99,7 @@ export function readPath(root: unknown, path: readonly string[]): unknown {
 }
 
 /** A compiled parameter value: a constant, or a function of the event. */
-export type CompiledValue = { readonly constant: true; readonly value: unknown } | { readonly constant: false; readonly resolve: (event: unknown) => unknown };
+export type CompiledValue = { readonly constant: true; readonly value: unknown } | { readonly constant: false; readonly resolve: (event: unknown, run?: LogicRun) => unknown };
 
 /** A value as it is written into text: strings as they are, numbers/booleans/bigints in decimal, the rest as JSON. */
 export function textOf(value: unknown): string {
@@ -179,13 +179,13 @@ export function compileContainer(entries: readonly (readonly [string | number, C
   }
   if (isArray) {
     const items = entries.map(([, v]) => v);
-    return { constant: false, resolve: (event) => items.map((v) => (v.constant ? v.value : v.resolve(event))) };
+    return { constant: false, resolve: (event, run) => items.map((v) => (v.constant ? v.value : v.resolve(event, run))) };
   }
   return {
     constant: false,
-    resolve: (event) => {
+    resolve: (event, run) => {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of entries) out[k] = v.constant ? v.value : v.resolve(event);
+      for (const [k, v] of entries) out[k] = v.constant ? v.value : v.resolve(event, run);
       return out;
     },
   };
@@ -195,8 +195,8 @@ export function compileContainer(entries: readonly (readonly [string | number, C
 export function compileLogicValue(fn: CompiledLogic, where: string): CompiledValue {
   return {
     constant: false,
-    resolve: (event) => {
-      const v = fn(event);
+    resolve: (event, run) => {
+      const v = fn(event, run);
       if (v === undefined || v === null) throw new TemplateResolutionError(where, 'computed nothing (null)');
       // json-logic-js arithmetic on a non-number gives NaN ("n/a" * 2): never sent as a parameter (JSON would write null)
       if (typeof v === 'number' && !Number.isFinite(v)) throw new TemplateResolutionError(where, `computed ${String(v)}, not a number`);

@@ -2,9 +2,40 @@
  * Shapes that leave the rules engine: the plan handed to the action layer and
  * the explanation of a match.
  */
-import type { CooldownSpec, FiringState, LimitSpec } from '../state/firing.js';
-import type { ConditionTrace } from './explain.js';
+import type { CooldownSpec, FiringState, LimitSpec } from '../state/index.js';
 import type { ProblemCode } from './problem-codes.js';
+
+/** One operand of an operation, as written and as evaluated. */
+export interface OperandTrace {
+  /** The operand as written (`{"var": "namespace"}`, `"mygame"`). */
+  readonly expr: unknown;
+  /** Short text for the operand: `namespace` for a var, JSON for a literal, `<op>(...)` for a nested operation. */
+  readonly label: string;
+  /** Is the operand a constant (written value = evaluated value)? */
+  readonly literal: boolean;
+  /** The evaluated value (absent when evaluation failed, did not reach it, or it is evaluated per element). */
+  readonly value?: unknown;
+  /** Evaluation error text. */
+  readonly error?: string;
+}
+
+/** The trace of one node of the condition tree. */
+export interface ConditionTrace {
+  /** The operator (`==`, `and`, `startsWith`), or `value` for a bare value/var used as a condition. */
+  readonly operator: string;
+  /** The node's value. Absent when its evaluation threw (see `error`) or was not reached (`skipped`). */
+  readonly result?: unknown;
+  /** JSON Logic truthiness of the result (false on error or when not reached). */
+  readonly passed: boolean;
+  /** The evaluation did not reach this node (an earlier branch decided). */
+  readonly skipped?: true;
+  /** Evaluation error text of this node. */
+  readonly error?: string;
+  /** For comparisons and other leaf operations: each operand with its value. */
+  readonly operands?: readonly OperandTrace[];
+  /** For `and`, `or`, `!`, `!!`, `if`/`?:`: the traced sub-conditions. */
+  readonly children?: readonly ConditionTrace[];
+}
 
 /** One action the engine decided to run for one event. */
 export interface PlannedAction {
@@ -21,6 +52,8 @@ export interface PlannedAction {
   readonly key: string;
   /** Registered action name (`grantItem`). */
   readonly action: string;
+  /** For one item of a `forEach`: the item as in the event's list (its identity is in `key`: `grantSeasonExp#0[<item>]`). */
+  readonly item?: unknown;
   /** Parameters with every `${...}` and JSON Logic value resolved; defaults not yet applied. */
   readonly params: Record<string, unknown>;
   /** `shadow` rules are planned and recorded, never executed. */
@@ -53,7 +86,7 @@ export interface RuleOutcome {
 /**
  * A matched rule whose `limit`/`cooldown` counts under a key other than the
  * player (`limit.key`, a cooldown's `key`): its firing is decided on that
- * key's own record (src/state/evaluate.ts), after the player's. Until then its
+ * key's own record (src/pipeline/evaluate.ts), after the player's. Until then its
  * outcome is `matched` and its actions are in the plan.
  */
 export interface KeyedFiring {

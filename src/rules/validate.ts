@@ -6,29 +6,31 @@
  * prototype-reaching path segments, activation windows. Without errors the
  * result carries the compiled {@link RuleSet}.
  */
-import { actionKeys, unstableActionNames } from './action-key.js';
+import { ACTION_ITEM_KEYS, actionKeys, unstableActionNames } from './action-key.js';
 import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Type } from 'protobufjs';
-import type { ActionRegistry } from '../actions/registry.js';
-import type { ActionDefinition, JsonSchema } from '../actions/types.js';
-import type { Catalog, EventService } from '../events/types.js';
-import { checkActionParams, loadContext, splitParams, userIdFix } from './action-params.js';
+import type { ActionRegistry } from '../actions/index.js';
+import type { ActionDefinition, JsonSchema } from '../actions/index.js';
+import type { Catalog, EventService } from '../events/index.js';
+import { checkActionParams, kindAt, loadContext, splitParams, userIdFix } from './action-params.js';
 import { LogicOperatorError } from './errors.js';
 import { inexactIntegers } from './exact-numbers.js';
 import { ITERATOR_OPERATORS, RulesLogic } from './logic.js';
 import type { CompiledLogic } from './logic.js';
 import { climbOutsideIterator, conditionArguments, notACondition, timeLiteralProblems } from './condition-checks.js';
-import { parseInstant } from './instant.js';
-import { checkPath } from './paths.js';
+import { parseInstant } from '../time/index.js';
+import { checkPath, fieldsByJsonName } from './paths.js';
 import { RuleSet } from './rule-set.js';
-import type { CompiledAction, CompiledRule } from './rule-set.js';
+import { DEFAULT_FOR_EACH_MAX } from './rule-set.js';
+import type { CompiledAction, CompiledFact, CompiledRule, FactDefinition, ForEachSpec } from './rule-set.js';
 import { buildRulesSchema } from './schema.js';
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../text/index.js';
 import { URL_TEMPLATE, compileUrlTemplate } from './url-template.js';
 import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
@@ -36,6 +38,10 @@ import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
 import { topLevelFix, unknownEventFix, wrongTypeFix } from './hints.js';
 import type { ProblemCode } from './problem-codes.js';
+import { customOnName, topicOf, withCustomEvents } from '../custom-events/index.js';
+import type { CustomEventsCatalog } from '../custom-events/index.js';
+import { TOPICS_FOLDER } from '../custom-events/index.js';
+import { topicNameProblem } from '../custom-events/index.js';
 
 /** What the loader needs besides the file. */
 export interface RulesCompileOptions {
@@ -47,6 +53,8 @@ export interface RulesCompileOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** An unset (or empty) `${env.X}` without default: `error` fails the load (start-up), `warn` substitutes "" and warns. */
   readonly unsetEnv: 'error' | 'warn';
+  /** The AGS lookups rules may name under `facts` (src/ags/facts.ts: `FACT_OPERATIONS`). Default: none (a rule with `facts` is refused). */
+  readonly facts?: Readonly<Record<string, FactDefinition>>;
 }
 
 export type RulesLoadResult =
@@ -131,6 +139,17 @@ class Compiler {
   readonly #compiled = new Map<string, CompiledLogic>();
   readonly data: unknown;
   readonly rulesData: unknown[];
+  /** The catalog with the custom events (`topic:NAME`, `schedule:TASK`) in it. */
+  readonly catalog: CustomEventsCatalog;
+
+  /** A topic's name as AGS accepts it (src/custom-events/limits.ts). */
+  checkCustomOn(on: string, path: PathSegment[]): void {
+    const topic = topicOf(on);
+    const problem = topic !== undefined ? topicNameProblem(topic) : undefined;
+    if (problem) this.report([...path, 'topic'], 'schema', problem.message, problem.fix);
+    const schema = topic !== undefined && !problem ? this.catalog.topicSchemaProblem(topic) : undefined;
+    if (schema) this.report([...path, 'topic'], 'schema', `${schema.file} cannot type the topic's body: ${schema.problem}`, 'write a JSON Schema object (type: object, properties: ...), or remove the file');
+  }
 
   constructor(
     readonly source: RulesSource,
@@ -140,7 +159,16 @@ class Compiler {
   ) {
     this.data = source.data;
     this.rulesData = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
-    this.stateful = new StatefulChecks(opts.catalog, (path, code, message, fix) => this.report(path, code, message, fix));
+    this.catalog = withCustomEvents(opts.catalog, { topicsDir: join(dirname(source.file), TOPICS_FOLDER) });
+    this.stateful = new StatefulChecks(this.catalog, (path, code, message, fix, severity) => this.report(path, code, message, fix, severity ? { severity } : {}), {
+      checkWhere: (logic, path, type) => {
+        const before = this.problems.length;
+        this.checkLogic(logic, [...path], type, false);
+        return this.problems.length === before;
+      },
+      compileWhere: (logic) => this.compileLogic(logic),
+      compileKey: (text, path, type) => this.compileValue(text, path, type),
+    });
   }
 
   ruleName(path: readonly PathSegment[]): string | undefined {
@@ -164,6 +192,10 @@ class Compiler {
     (severity === 'error' ? this.problems : this.warnings).push(problem);
   }
 
+  /** The facts of the rule whose condition is being checked (`facts.<name>` reads them, not the event). */
+  #factNames: ReadonlySet<string> | undefined;
+  /** The `as` name of the forEach action being compiled (its references read the item, not the event). */
+  #itemName: string | undefined;
   readonly #compiledRules: CompiledRule[] = [];
   readonly #names = new Map<string, number>();
   /** Rules counting under a key other than the player: name -> key as written. */
@@ -226,7 +258,7 @@ class Compiler {
     this.problems.sort((a, b) => a.line - b.line || a.column - b.column);
     if (this.problems.length > 0) return { ok: false, problems: this.problems, warnings: this.warnings };
     const hash = createHash('sha256').update(this.text).digest('hex');
-    return { ok: true, rules: new RuleSet(compiled, this.logic, hash), warnings: this.warnings };
+    return { ok: true, rules: new RuleSet(compiled, hash), warnings: this.warnings };
   }
 
   // ---------------------------------------------------------------- schema
@@ -353,21 +385,24 @@ class Compiler {
   compileRule(raw: Record<string, unknown>, i: number): CompiledRule | undefined {
     const base: PathSegment[] = ['rules', i];
     let service: EventService | undefined;
-    if (typeof raw.on === 'string') {
-      const r = this.opts.catalog.resolve(raw.on);
+    const on = typeof raw.on === 'string' ? raw.on : customOnName(raw.on);
+    if (on !== undefined && on !== raw.on) this.checkCustomOn(on, [...base, 'on']);
+    if (on !== undefined) {
+      const r = this.catalog.resolve(on);
       if (r.ok) service = r.service;
       else if (r.reason === 'ambiguous') {
-        this.report([...base, 'on'], 'ambiguous-event', `"${raw.on}" names several events: ${r.candidates.join(', ')}`, 'write the full service name');
+        this.report([...base, 'on'], 'ambiguous-event', `"${on}" names several events: ${r.candidates.join(', ')}`, 'write the full service name');
       } else {
         this.report(
           [...base, 'on'],
           'unknown-event',
-          `unknown event "${raw.on}"`,
-          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(),
+          `unknown event "${on}"`,
+          r.candidates.length > 0 ? `did you mean ${r.candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : unknownEventFix(on),
         );
       }
     }
     const type = service?.requestType;
+    if (service) this.stateful.ruleEvent(i, service.eventName);
 
     const from = this.instant(raw.activeFrom, [...base, 'activeFrom']);
     const until = this.instant(raw.activeUntil, [...base, 'activeUntil']);
@@ -375,8 +410,10 @@ class Compiler {
       this.report([...base, 'activeUntil'], 'window', `activeUntil (${String(raw.activeUntil)}) is not after activeFrom (${String(raw.activeFrom)})`, 'the window is [activeFrom, activeUntil): make activeUntil later');
     }
 
+    const facts = raw.facts !== undefined ? this.compileFacts(raw.facts, [...base, 'facts'], type) : undefined;
     let when: ((d: unknown) => unknown) | undefined;
     let whenLogic: unknown;
+    this.#factNames = isObject(raw.facts) ? new Set(Object.keys(raw.facts)) : undefined; // declared, even those with problems (no second report)
     if ('when' in raw && raw.when !== undefined) {
       const before = this.problems.length;
       const logicValue = this.substituteEnv(raw.when, [...base, 'when']);
@@ -394,6 +431,10 @@ class Compiler {
       }
     }
 
+    this.#factNames = undefined;
+    const factsRead = facts && whenLogic !== undefined ? factNamesRead(whenLogic) : new Set<string>();
+    const compiledFacts = facts?.filter((f) => factsRead.has(f.name));
+
     const actions: CompiledAction[] = [];
     if (Array.isArray(raw.do)) {
       const keyOf = actionKeys(raw.do);
@@ -403,7 +444,7 @@ class Compiler {
       }
       raw.do.forEach((item, j) => {
         if (!isObject(item)) return;
-        const keys = Object.keys(item).filter((k) => k !== 'id');
+        const keys = Object.keys(item).filter((k) => !ACTION_ITEM_KEYS.has(k));
         if (keys.length !== 1) {
           if (keys.length > 1 && Object.keys(item).length <= 2) this.report([...base, 'do', j], 'schema', `an action is a map with one action name (and an optional id); this one has ${keys.join(', ')}`, 'split it into one list item per action: "- grantItem: {...}" then "- creditWallet: {...}"');
           else if ('id' in item) this.report([...base, 'do', j], 'schema', 'this action has an id but no action name', 'write e.g. "- id: welcome-grant\n  grantItem: { itemId: ... }"');
@@ -417,8 +458,76 @@ class Compiler {
         const name = keys[0]!;
         const def = this.opts.registry.get(name);
         if (!def) return;
-        const paramsRaw = item[name];
-        if (!isObject(paramsRaw)) return;
+        const each = this.compileForEach(item, [...base, 'do', j], type);
+        if (each === null) return;
+        const written = item[name];
+        if (!isObject(written)) return;
+        // an item's references (${item}, ${member.userId}) read the per-item data: the event and the item under its name
+        const paramsRaw = each ? (bindItem(written, each.as) as Record<string, unknown>) : written;
+        this.#itemName = each?.as;
+        try {
+          this.compileAction(raw, i, j, name, def, paramsRaw, type, keyOf[j]!, each, actions);
+        } finally {
+          this.#itemName = undefined;
+        }
+      });
+    }
+    const rule = this.finishRule(raw, i, base, service, type, from, until, when, whenLogic, actions);
+    return rule && compiledFacts && compiledFacts.length > 0 ? { ...rule, facts: compiledFacts } : rule;
+  }
+
+  /** `facts: { <name>: { <operationId>: { param: value } } }`: each lookup checked against the operations the app has. */
+  compileFacts(raw: unknown, path: PathSegment[], type: Type | undefined): CompiledFact[] | undefined {
+    if (!isObject(raw)) return undefined; // the schema reports it
+    const defs = this.opts.facts ?? {};
+    const out: CompiledFact[] = [];
+    for (const [name, spec] of Object.entries(raw)) {
+      const at = [...path, name];
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        this.report(at, 'fact', `fact name "${name}" must be a name (letters, digits, _): conditions read it as facts.${name}`, 'rename it, e.g. pass', { key: true });
+        continue;
+      }
+      const keys = isObject(spec) ? Object.keys(spec) : [];
+      if (keys.length !== 1) {
+        this.report(at, 'fact', `fact ${name} is one AGS operation id and its parameters`, 'write e.g. pass: { getUserEntitlementOwnershipByItemId: { itemId: season-pass-2027 } }');
+        continue;
+      }
+      const op = keys[0]!;
+      const def = Object.hasOwn(defs, op) ? defs[op] : undefined;
+      if (!def) {
+        this.report([...at, op], 'fact', `fact ${name}: "${op}" is not an AGS lookup the app has`, didYouMean(op, Object.keys(defs)) ?? `the lookups: ${Object.keys(defs).join(', ') || 'none'}`, { key: true });
+        continue;
+      }
+      const params = (spec as Record<string, unknown>)[op] ?? {};
+      if (!isObject(params)) {
+        this.report([...at, op], 'fact', `fact ${name}: the parameters of ${op} are a map`, def.params.length > 0 ? `write e.g. { ${def.params[0]}: ... }` : 'write {}');
+        continue;
+      }
+      let ok = true;
+      for (const k of Object.keys(params)) {
+        if (def.params.includes(k)) continue;
+        ok = false;
+        this.report([...at, op, k], 'fact', `fact ${name}: ${op} takes no parameter "${k}" (it takes: ${def.params.join(', ') || 'none'})`, didYouMean(k, def.params) ?? 'remove it', { key: true });
+      }
+      for (const k of def.required) {
+        if (params[k] !== undefined) continue;
+        ok = false;
+        this.report([...at, op], 'fact', `fact ${name}: ${op} needs "${k}"`, `add ${k}: ...`);
+      }
+      if (!ok) continue;
+      const before = this.problems.length;
+      const compiled = this.compileValue(params, [...at, op], type);
+      if (this.problems.length === before) out.push({ name, operation: op, params: compiled });
+    }
+    return out;
+  }
+
+  /** One action's parameters compiled and checked (the schema's, then the action's own checks), pushed onto `actions`. */
+  compileAction(raw: Record<string, unknown>, i: number, j: number, name: string, def: ActionDefinition, paramsRaw: Record<string, unknown>, type: Type | undefined, key: string, each: ForEachSpec | undefined, actions: CompiledAction[]): void {
+    const base: PathSegment[] = ['rules', i];
+    const fan = each ? { forEach: each } : {};
+    {
+      {
         const path = [...base, 'do', j, name];
         const pointer = `/rules/${i}/do/${j}/${name}`;
         const reportedHere = [...this.schemaPaths].filter((p) => p === pointer || p.startsWith(`${pointer}/`));
@@ -444,15 +553,54 @@ class Compiler {
           }
           this.checkParams(def, paramsRaw, copy as Record<string, unknown>, path, type, raw.name);
           params = { constant: true, value: deepFreeze(copy) };
-          actions.push({ action: name, index: j, key: keyOf[j]!, params });
+          actions.push({ action: name, index: j, key, params, ...fan });
         } else {
           const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
           this.checkParams(def, paramsRaw, undefined, path, type, raw.name);
-          actions.push({ action: name, index: j, key: keyOf[j]!, params, check });
+          actions.push({ action: name, index: j, key, params, check, ...fan });
         }
-      });
+      }
     }
+  }
 
+  /**
+   * A `do` item's fan-out: `forEach: "${event.<list>}"`, `as` (default
+   * `item`), `max` (default {@link DEFAULT_FOR_EACH_MAX}). Undefined without
+   * `forEach`; null when it has problems (reported).
+   */
+  compileForEach(item: Record<string, unknown>, path: PathSegment[], type: Type | undefined): ForEachSpec | undefined | null {
+    if (!('forEach' in item)) {
+      for (const k of ['as', 'max']) if (k in item) this.report([...path, k], 'for-each', `"${k}" belongs to a fan-out: this action has no forEach`, 'add forEach: "${event.payload.<list>}", or remove it');
+      return 'as' in item || 'max' in item ? null : undefined;
+    }
+    const list = item.forEach;
+    const at = [...path, 'forEach'];
+    const parsed = typeof list === 'string' ? parseTemplate(list) : undefined;
+    const ref = parsed && parsed.problems.length === 0 && parsed.parts.length === 1 && typeof parsed.parts[0] !== 'string' && parsed.parts[0]!.kind === 'event' ? parsed.parts[0] : undefined;
+    if (!ref || ref.path.length === 0) {
+      // reported once: by the schema when it did
+      if (!this.schemaPaths.has(`/${at.join('/')}`)) this.report(at, 'for-each', 'forEach takes one reference to a list of the event', 'write e.g. forEach: "${event.payload.userIds}"');
+      return null;
+    }
+    const before = this.problems.length;
+    this.checkEventPath(type, ref.path, at, `\${${ref.raw}}`);
+    if (this.problems.length !== before) return null;
+    const kind = kindAt(type, ref.path);
+    if (type && !kind.probes.some((p) => Array.isArray(p))) {
+      this.report(at, 'for-each', `forEach reads \${${ref.raw}}, ${kind.label}: only a list (a repeated field) can be walked`, 'name a repeated field of the event (a list of user ids, of members)');
+      return null;
+    }
+    const as = item.as === undefined ? 'item' : item.as;
+    const fields = new Set(type ? [...fieldsByJsonName(type).keys(), ...type.fieldsArray.map((f) => f.name)] : []);
+    if (typeof as !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(as) || as === 'event' || as === 'env' || fields.has(as)) {
+      this.report([...path, 'as'], 'for-each', `as: ${JSON.stringify(as)} ${typeof as === 'string' && fields.has(as) ? 'is a field of the event: ${' + as + '} would be ambiguous' : 'must be a name (letters, digits, _), not event or env'}`, 'write e.g. as: member, then ${member.userId}');
+      return null;
+    }
+    const max = typeof item.max === 'number' && Number.isInteger(item.max) ? item.max : DEFAULT_FOR_EACH_MAX;
+    return { path: ref.path, text: list as string, as, max };
+  }
+
+  finishRule(raw: Record<string, unknown>, i: number, base: PathSegment[], service: EventService | undefined, type: Type | undefined, from: number | undefined, until: number | undefined, when: CompiledLogic | undefined, whenLogic: unknown, actions: CompiledAction[]): CompiledRule | undefined {
     const stateParts = this.statefulParts(raw, base, i, type);
     if (typeof raw.name !== 'string' || !service || !Array.isArray(raw.do)) return undefined;
     return {
@@ -592,7 +740,9 @@ class Compiler {
     if (Array.isArray(value)) return value.map((v, i) => this.substituteEnv(v, [...path, i]));
     if (isObject(value)) {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.substituteEnv(v, [...path, k]);
+      // the `by` of a count or streak is a template over the counted event (compiled with its env references as a key)
+      const counter = path[path.length - 1] === 'count' || path[path.length - 1] === 'streak';
+      for (const [k, v] of Object.entries(value)) out[k] = counter && k === 'by' ? v : this.substituteEnv(v, [...path, k]);
       return out;
     }
     return value;
@@ -609,6 +759,12 @@ class Compiler {
 
   checkEventPath(type: Type | undefined, segments: readonly string[], path: readonly PathSegment[], written: string): void {
     if (!this.checkSegments(segments, path)) return;
+    if (this.#itemName !== undefined && segments[0] === this.#itemName) return; // a forEach item: its shape is the list's
+    if (segments[0] === 'facts' && this.#factNames) {
+      // a fact's answer is AGS's (its spec's schema), not the event's
+      if (segments[1] === undefined || !this.#factNames.has(segments[1])) this.report(path, 'fact', `${written}: the rule has no fact "${segments[1] ?? ''}"`, `its facts: ${[...this.#factNames].join(', ')}`);
+      return;
+    }
     if (!type || segments.length === 0) return;
     const r = checkPath(type, segments);
     if (r.ok) return;
@@ -747,6 +903,31 @@ class Compiler {
     }
     return { constant: true, value };
   }
+}
+
+/** The names of facts a condition reads (`{"var": "facts.<name>..."}`). */
+function factNamesRead(logic: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (isObject(n)) {
+      for (const [k, v] of Object.entries(n)) {
+        const p: unknown = k === 'var' ? (Array.isArray(v) ? (v as unknown[])[0] : v) : undefined;
+        if (typeof p === 'string' && p.startsWith('facts.')) out.add(p.split('.')[1] ?? '');
+        walk(v);
+      }
+    }
+  };
+  walk(logic);
+  return out;
+}
+
+/** The params of a forEach action with `${<as>...}` read as `${event.<as>...}` (the per-item data holds the item under that name). */
+function bindItem(value: unknown, as: string): unknown {
+  if (typeof value === 'string') return value.replace(new RegExp(`(^|[^$])\\$\\{(\\s*)${as}(?=[.}\\s])`, 'g'), `$1\${$2event.${as}`);
+  if (Array.isArray(value)) return value.map((v) => bindItem(v, as));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bindItem(v, as)]));
+  return value;
 }
 
 /** A fix for a value of the wrong type where a text is expected: `key: 5` -> quote it; `cooldown: 6` -> give the unit. */

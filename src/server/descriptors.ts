@@ -13,8 +13,8 @@ import { createRequire } from 'node:module';
 import { isAbsolute, relative, sep } from 'node:path';
 import protobuf from 'protobufjs';
 import type { Enum, Field, MapField, Method, Namespace, ReflectionObject, Root, Service, Type } from 'protobufjs';
-import type { ProtoHeader } from '../events/proto-header.js';
-import { WKT_DESCRIPTORS } from './wkt-descriptors.js';
+import type { ProtoHeader } from '../events/index.js';
+import { WKT_DESCRIPTORS } from './generated/wkt-descriptors.js';
 
 const require = createRequire(import.meta.url);
 const descriptorRoot = protobuf.Root.fromJSON(require('protobufjs/google/protobuf/descriptor.json') as protobuf.INamespace);

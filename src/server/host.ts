@@ -7,18 +7,18 @@
  * needs no re-registration. Methods of services that are loaded but not served
  * answer UNIMPLEMENTED (the Extend sidecar then disables them).
  */
-import { redactText } from '../telemetry/redact.js';
+import { redactText } from '../telemetry/index.js';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Catalog, DecodedEvent, EventService } from '../events/types.js';
-import { EventDecodeError } from '../events/types.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
+import { EventDecodeError } from '../events/index.js';
+import type { Logger } from '../telemetry/index.js';
+import type { Metrics } from '../telemetry/index.js';
 import { DescriptorPool } from './descriptors.js';
 import { HealthStatus } from './health.js';
 import { HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA, loadInfraRoot } from './infra-protos.js';
 import { addReflection } from './reflection.js';
-import type { EventHandler, EventOutcome } from './types.js';
+import type { EventHandler, EventOutcome } from '../contract/index.js';
 
 /** A zero-length buffer is a valid encoded `google.protobuf.Empty`. */
 const EMPTY = Buffer.alloc(0);
@@ -71,15 +71,30 @@ export interface GrpcLimits {
   readonly keepaliveTimeMs: number;
   /** See `keepaliveTimeMs` (`grpc.keepalive_timeout_ms`). */
   readonly keepaliveTimeoutMs: number;
+  /** Close a connection with no call for this long, ms (`grpc.max_connection_idle_ms`, GOAWAY; the sidecar reconnects). */
+  readonly maxConnectionIdleMs: number;
+  /**
+   * Largest metadata (HTTP/2 header list, uncompressed bytes) a call may carry: the HTTP/2 setting
+   * `maxHeaderListSize` of the server (grpc-js has no option for it; see {@link applyHttp2Limits}).
+   * A call over it is refused at the HTTP/2 level; the connection and the server carry on.
+   */
+  readonly maxMetadataBytes: number;
 }
 
-/** The defaults: 100 streams per connection (the HTTP/2 recommended minimum; grpc-go clients queue beyond it), 4 MiB in, 16 MiB out, keepalive ping every 2 min with a 20 s timeout. */
+/**
+ * The defaults: 100 streams per connection (the HTTP/2 recommended minimum; grpc-go clients queue
+ * beyond it), 4 MiB in, 16 MiB out, keepalive ping every 2 min with a 20 s timeout, idle
+ * connections closed after 10 min, 16 KiB of metadata (the sidecar sends a few trace headers;
+ * gRPC's own default soft limit is 8 KiB, Node's HTTP/2 default 64 KiB).
+ */
 export const DEFAULT_GRPC_LIMITS: GrpcLimits = {
   maxConcurrentStreams: 100,
   maxReceiveMessageBytes: 4 * 1024 * 1024,
   maxSendMessageBytes: 16 * 1024 * 1024,
   keepaliveTimeMs: 120_000,
   keepaliveTimeoutMs: 20_000,
+  maxConnectionIdleMs: 600_000,
+  maxMetadataBytes: 16 * 1024,
 };
 
 /** grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call). */
@@ -92,7 +107,20 @@ export function grpcServerOptions(limits: Partial<GrpcLimits> = {}): Record<stri
     'grpc.max_send_message_length': l.maxSendMessageBytes,
     'grpc.keepalive_time_ms': l.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': l.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': l.maxConnectionIdleMs,
   };
+}
+
+/**
+ * Sets the HTTP/2 limits grpc-js has no option for (`maxHeaderListSize`: the metadata bound) on the
+ * settings it passes to `http2.createServer`. Call before binding. Throws when grpc-js no longer
+ * keeps those settings where this expects them (an upgrade must not drop the limit silently).
+ */
+export function applyHttp2Limits(server: Server, limits: Partial<GrpcLimits> = {}): void {
+  const l = { ...DEFAULT_GRPC_LIMITS, ...limits };
+  const common = (server as unknown as { commonServerOptions?: { settings?: Record<string, unknown> } }).commonServerOptions;
+  if (common === undefined || typeof common !== 'object') throw new Error('grpc-js Server has no commonServerOptions: the gRPC metadata limit cannot be set (check the @grpc/grpc-js upgrade)');
+  common.settings = { ...(common.settings ?? {}), maxHeaderListSize: l.maxMetadataBytes };
 }
 
 export interface EventHost {
@@ -148,6 +176,8 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
 interface Answer {
   readonly code: status;
   readonly details?: string;
+  /** The encoded answer when it is not `google.protobuf.Empty`. */
+  readonly reply?: Uint8Array;
 }
 
 const OK: Answer = { code: status.OK };
@@ -194,6 +224,7 @@ class GrpcEventHost implements EventHost {
     this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? 6565)}`;
     this.settleMs = options.settleMs ?? 5000;
     this.server = new Server(grpcServerOptions(options.limits));
+    applyHttp2Limits(this.server, options.limits);
 
     const loaded = new Map<string, EventService[]>();
     for (const service of this.catalog.services) {
@@ -310,7 +341,7 @@ class GrpcEventHost implements EventHost {
         responseStream: false,
         requestSerialize: (value: Buffer) => value,
         requestDeserialize: (bytes: Buffer) => bytes,
-        responseSerialize: () => EMPTY,
+        responseSerialize: (value: Buffer) => value,
         responseDeserialize: () => ({}),
       };
       implementation[service.methodName] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
@@ -350,7 +381,7 @@ class GrpcEventHost implements EventHost {
 
   private respond(callback: sendUnaryData<Buffer>, m: MethodMetrics | undefined, started: bigint, answer: Answer): void {
     if (answer.code === status.OK) {
-      callback(null, EMPTY);
+      callback(null, answer.reply ? Buffer.from(answer.reply.buffer, answer.reply.byteOffset, answer.reply.byteLength) : EMPTY);
       m?.sent.inc();
     } else {
       // the details reach the sidecar and its logs: registered secrets are redacted there too
@@ -469,7 +500,7 @@ class GrpcEventHost implements EventHost {
 function answerOf(outcome: EventOutcome): Answer {
   switch (outcome.kind) {
     case 'ok':
-      return OK;
+      return outcome.reply ? { code: status.OK, reply: outcome.reply } : OK;
     case 'retry':
       return { code: status.UNAVAILABLE, details: outcome.message };
     case 'failed':

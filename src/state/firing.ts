@@ -3,6 +3,7 @@
  * player's ledger? Pure (the instant is passed in); records the firing in the
  * working copy when it may.
  */
+import { MAX_COUNTED_LIMIT } from './ledger.js';
 import type { Ledger } from './ledger.js';
 import type { Window } from './windows.js';
 
@@ -35,9 +36,18 @@ export interface FiringState {
   readonly key?: string;
 }
 
+/**
+ * A `by` counter's record for this event (the key's value resolved on it):
+ * its ledger with the event recorded and the instant it was first recorded
+ * there, or why the key did not resolve (a rule reading it ends in `error`).
+ */
+export type KeyedCounter = { readonly ledger: Ledger; readonly now: number; readonly key: string } | { readonly problem: string };
+
 /** What one evaluation with state needs: the working ledger, the event's tag and the clock. */
 export interface RuleState {
   readonly ledger: Ledger;
+  /** The `by` counters of this event, by track name (src/state/evaluate.ts records them first, on each key's record). */
+  readonly counters?: ReadonlyMap<string, KeyedCounter>;
   /** {@link eventTag} of the event's key. */
   readonly tag: string;
   /** Epoch ms. */
@@ -53,13 +63,15 @@ export interface RuleState {
  */
 export function decideFiring(state: RuleState, rule: string, limit: LimitSpec | undefined, cooldown: CooldownSpec | undefined): FiringState {
   const { ledger, tag, now } = state;
-  const limitState = limit ? { fired: ledger.fired(rule, limit.window, now), count: limit.count, per: limit.window.text } : undefined;
+  // above the entries' bound, a calendar limit reads its counter per period (a lifetime one the total)
+  const period = limit && limit.count > MAX_COUNTED_LIMIT && limit.window.kind === 'calendar' ? limit.window : undefined;
+  const limitState = limit ? { fired: period ? ledger.firedInPeriod(rule, period, now) : ledger.fired(rule, limit.window, now), count: limit.count, per: limit.window.text } : undefined;
   const last = cooldown ? ledger.lastFiring(rule) : undefined;
   const cooldownState = cooldown ? { duration: cooldown.text, ...(last !== undefined ? { lastFiring: new Date(last).toISOString() } : {}) } : undefined;
   const base = { ...(limitState ? { limit: limitState } : {}), ...(cooldownState ? { cooldown: cooldownState } : {}) };
   if (ledger.firingOf(rule, tag) !== undefined) return { decision: 'again', ...base };
   if (limitState && limitState.fired >= limitState.count) return { decision: 'suppressed', suppressedBy: 'limit', ...base };
   if (cooldown && last !== undefined && now - last < cooldown.ms) return { decision: 'suppressed', suppressedBy: 'cooldown', ...base };
-  ledger.recordFiring(rule, tag, now);
+  ledger.recordFiring(rule, tag, now, period ? [period] : []);
   return { decision: 'fired', ...base };
 }

@@ -22,7 +22,7 @@
  *   `[first, last]` period indexes (a long streak costs one pair).
  */
 import { createHash } from 'node:crypto';
-import type { StateDocument } from '../store/state-store.js';
+import type { StateDocument } from '../store/index.js';
 import { periodIndex, windowHorizonMs, windowRange } from './windows.js';
 import type { CalendarUnit, Window } from './windows.js';
 
@@ -41,6 +41,27 @@ export interface Track {
   h: Entry[];
   /** Streak runs per bucketing key (events only). */
   s?: Record<string, [number, number][]>;
+  /**
+   * Firings per calendar period, per window key (`<unit>|<zone>|<reset>`):
+   * `[period index, firings in it]`, kept for a limit above
+   * {@link MAX_COUNTED_LIMIT} (rules only): one pair per window, whatever the count.
+   */
+  p?: Record<string, [number, number]>;
+}
+
+/**
+ * Largest `limit.count` decided on the entries (the record keeps the latest
+ * 900 to 1000). Above it, up to {@link MAX_LIMIT}, a calendar or lifetime
+ * limit is decided on a counter per period (`Track.p`) or the total (`n`).
+ */
+export const MAX_COUNTED_LIMIT = 900;
+
+/** Largest `limit.count` (calendar periods and lifetime only above {@link MAX_COUNTED_LIMIT}). */
+export const MAX_LIMIT = 100_000;
+
+/** The key of a calendar window in `Track.p`. */
+export function periodKey(w: Extract<Window, { kind: 'calendar' }>): string {
+  return `${w.unit}|${w.timeZone}|${w.resetMinutes}`;
 }
 
 /** How a streak buckets time: by day or ISO week in a zone, from a reset hour. */
@@ -62,7 +83,7 @@ export interface StateNeeds {
  * Most entries kept per event and per rule (the latest): bounds a very active
  * player's record (~36 KB per event or rule). Past it, the oldest are dropped
  * down to 90% of it: a window holding more counts 900 to 1000; a
- * `limit.count` is at most 900 (the schema's bound).
+ * `limit.count` above 900 is decided on a counter per period (`Track.p`).
  */
 export const MAX_ENTRIES = 1000;
 
@@ -102,6 +123,11 @@ function readTrack(v: unknown): Track {
     : raw.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string').map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0]);
   const n = typeof v.n === 'number' && Number.isSafeInteger(v.n) && v.n >= h.length ? v.n : h.length;
   const track: Track = { n, h };
+  if (isObject(v.p)) {
+    const p: Record<string, [number, number]> = {};
+    for (const [k, pair] of Object.entries(v.p)) if (isRun(pair)) p[k] = pair;
+    track.p = p;
+  }
   if (isObject(v.s)) {
     const s: Record<string, [number, number][]> = {};
     for (const [k, runs] of Object.entries(v.s)) {
@@ -193,6 +219,7 @@ export class Ledger {
   #own(track: Track): Track {
     if (this.#owned.has(track)) return track;
     track.h = track.h.slice();
+    if (track.p) track.p = Object.fromEntries(Object.entries(track.p).map(([k, r]): [string, [number, number]] => [k, [r[0], r[1]]]));
     if (track.s) {
       const s: Record<string, [number, number][]> = {};
       for (const [k, runs] of Object.entries(track.s)) s[k] = runs.map((r): [number, number] => [r[0], r[1]]);
@@ -296,9 +323,28 @@ export class Ledger {
     return this.rules[rule]?.h.find((e) => e[1] === tag)?.[0];
   }
 
-  recordFiring(rule: string, tag: string, at: number): void {
+  /**
+   * Firings of `rule` in the current period of calendar window `w` at `now`,
+   * from its counter per period (a limit above {@link MAX_COUNTED_LIMIT});
+   * a period without a counter yet counts its entries (exact below the bound:
+   * a limit raised past 900 goes on from them).
+   */
+  firedInPeriod(rule: string, w: Extract<Window, { kind: 'calendar' }>, now: number): number {
+    const track = this.rules[rule];
+    const pair = track?.p?.[periodKey(w)];
+    if (pair && pair[0] === periodIndex(w.unit, w.timeZone, w.resetMinutes, now)) return pair[1];
+    return countIn(track, w, now, Infinity);
+  }
+
+  /** Records a firing of `rule` for the event `tag` (once per tag); `periods`: the calendar windows whose counter it adds to (a limit above {@link MAX_COUNTED_LIMIT}). */
+  recordFiring(rule: string, tag: string, at: number, periods: readonly Extract<Window, { kind: 'calendar' }>[] = []): void {
     if (this.firingOf(rule, tag) !== undefined) return; // (marks the rule decided)
+    const before = periods.map((w) => this.firedInPeriod(rule, w, at));
     const track = this.#track(this.rules, rule);
+    periods.forEach((w, i) => {
+      track.p ??= {};
+      track.p[periodKey(w)] = [periodIndex(w.unit, w.timeZone, w.resetMinutes, at), before[i]! + 1];
+    });
     track.h.push([at, tag, this.#seq]);
     track.n++;
     this.changed = true;
@@ -376,3 +422,25 @@ export function horizonOf(current: number, w: Window): number {
   const h = windowHorizonMs(w);
   return Number.isFinite(h) ? Math.max(current, h) : current;
 }
+
+/**
+ * The name of a counter's track in a record: the event's name for a plain
+ * count (`{"count": [event, window]}`, or the object form without `where` and
+ * `by`), so records written before the object form keep counting; else the
+ * event's name, `?` and 11 characters of the SHA-256 of `[where, by]` as
+ * written: a changed `where` or `by` is a new counter, counting from then.
+ */
+export function counterTrack(event: string, where: unknown, by: string | undefined): string {
+  if (where === undefined && by === undefined) return event;
+  return `${event}?${createHash('sha256')
+    .update(JSON.stringify([where ?? null, by ?? null]))
+    .digest('base64url')
+    .slice(0, 11)}`;
+}
+
+/**
+ * The section of a hand-written history (rule tests, `explain --history`)
+ * holding each event entry's `data` by tag, for the counters whose `where`
+ * reads it; never in a record the server stores.
+ */
+export const HISTORY_DATA = 'historyData';

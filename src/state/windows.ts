@@ -8,8 +8,8 @@
  * result depends on the process time zone. Every function takes the instant
  * explicitly (epoch milliseconds): the caller owns the clock.
  */
-import { parseDuration } from '../rules/logic.js';
-import { didYouMean } from '../rules/suggest.js';
+import { durationMs } from '../time/index.js';
+import { didYouMean } from '../text/index.js';
 
 export type CalendarUnit = 'day' | 'week' | 'month';
 
@@ -107,13 +107,8 @@ export function parseWindow(spec: unknown, timeZone?: unknown, resetAt?: unknown
   if (timeZone !== undefined && timeZone !== null) throw new WindowSpecError(`a time zone applies to day, week or month, not to ${JSON.stringify(spec)}`, 'remove the time zone, or use per: day/week/month');
   if (resetAt !== undefined && resetAt !== null) throw new WindowSpecError(`resetAt applies to day, week or month, not to ${JSON.stringify(spec)}`, 'remove resetAt, or use per: day/week/month');
   if (spec === 'lifetime') return { kind: 'lifetime', text: 'lifetime' };
-  let ms: number;
-  try {
-    ms = typeof spec === 'string' ? parseDuration(spec, 'window') : NaN;
-  } catch {
-    ms = NaN;
-  }
-  if (!(ms > 0)) {
+  const ms = typeof spec === 'string' ? durationMs(spec) : undefined;
+  if (ms === undefined || !(ms > 0)) {
     throw new WindowSpecError(`${JSON.stringify(spec)} is not a window`, 'write day, week, month, lifetime, or a duration such as 24h, 90m, P7D');
   }
   return { kind: 'rolling', ms, text: String(spec) };

@@ -4,8 +4,8 @@
  * player (a fixed user id no player has) and once at game level, and names
  * the permission behind the first refusal (403).
  */
-import type { AgsClient } from '../ags/client.js';
-import { AgsError } from '../ags/errors.js';
+import type { AgsClient } from '../ags/index.js';
+import { AgsError } from '../ags/index.js';
 
 /** Player-level permission of the admin player records (one per player partition). */
 export const PLAYER_RECORD_PERMISSION = 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:CLOUDSAVE:RECORD [CREATE,READ,UPDATE,DELETE]';

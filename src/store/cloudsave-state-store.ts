@@ -29,10 +29,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AgsClient } from '../ags/client.js';
-import { AgsError } from '../ags/errors.js';
-import type { AdminRecord } from '../ags/types.js';
-import { JsonText } from '../ags/http-caller.js';
+import type { AgsClient } from '../ags/index.js';
+import { AgsError } from '../ags/index.js';
+import type { AdminRecord } from '../ags/index.js';
+import { JsonText } from '../ags/index.js';
 import { freezeJson, stringifyJson } from './frozen-json.js';
 import { GroupCommit } from './group-commit.js';
 import { partitionId, StateStoreUnavailableError } from './state-store.js';

@@ -5,7 +5,7 @@
  * loses).
  */
 import type { Logger } from 'pino';
-import type { AgsClient } from '../ags/client.js';
+import type { AgsClient } from '../ags/index.js';
 import { CloudSaveStateStore } from './cloudsave-state-store.js';
 import { probeCloudSavePermissions } from './cloudsave-probe.js';
 import { MemoryStateStore } from './memory-state-store.js';

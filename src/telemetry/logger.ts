@@ -42,6 +42,19 @@ function redactPaths(): string[] {
   return paths;
 }
 
+/** Longest text taken from an event (its id...) put in a log line or span attribute, characters. */
+export const MAX_LOG_FIELD = 200;
+
+/**
+ * A string taken from an event, bounded for log lines and spans: as is up to {@link MAX_LOG_FIELD}
+ * characters, else its start and its length (an event id of 100,000 characters is not written in
+ * full on every line of its event). Not a string: ''.
+ */
+export function logField(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  return value.length <= MAX_LOG_FIELD ? value : `${value.slice(0, MAX_LOG_FIELD)}... (${value.length} characters)`;
+}
+
 export interface LoggerOptions {
   /** pino level: trace, debug, info, warn, error, fatal, silent. Default: `info`. */
   readonly level?: string;

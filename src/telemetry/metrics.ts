@@ -66,6 +66,13 @@ export class Metrics {
     labelNames: ['event'] as const,
     registers: [this.registry],
   });
+  /** Messages of topics no rule listens on (answered OK: Extend Async Messaging delivers every subscribed topic). */
+  readonly topicMessagesUnrouted = new Counter({
+    name: 'event_rules_topic_messages_unrouted_total',
+    help: 'Extend Async Messaging messages of a topic no enabled rule listens on (answered OK), by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
   readonly ruleEvaluations = new Counter({
     name: 'event_rules_rule_evaluations_total',
     help: 'Rule evaluations by rule and outcome (matched, notMatched, inactive: outside its activation window, error, suppressed: matched but refused by its limit or cooldown).',

@@ -10,6 +10,11 @@
  *   percent-encoded included;
  * - `http` URLs, whose path and query often are the credential (Discord and
  *   Slack webhooks): shown as `origin/[redacted]` ({@link redactUrl}).
+ * Derived credentials are registered as they are made: the AGS client's Basic
+ * credential (`base64(id:secret)`) once, each access token on login (only the
+ * last few of a slot are kept: {@link registerRotatingSecret}). And any
+ * `Bearer <token>` or `Basic <credential>` in a text (AGS echoing a request's
+ * headers in an error body) is redacted whoever's it is ({@link AUTH_SCHEME}).
  * The requests themselves go out whole.
  */
 
@@ -20,7 +25,18 @@ export const REDACTED = '[redacted]';
 const MIN_SECRET_LENGTH = 6;
 
 const secrets = new Set<string>();
+/** Rotating secrets (access tokens) by slot, newest last: their forms are in `secrets` too. */
+const rotating = new Map<string, string[]>();
+/** How many values of one rotating slot stay redacted (an old token may still be echoed for a while). */
+const ROTATING_KEPT = 3;
 let pattern: RegExp | undefined;
+
+/**
+ * An HTTP credential in any text: `Bearer` or `Basic` (any case), spaces, then at least 8
+ * characters of a token68 (RFC 7235) such as a JWT or base64(id:secret). The scheme stays, the
+ * credential becomes `[redacted]`. Fewer than 8 characters ("Basic auth") is prose.
+ */
+export const AUTH_SCHEME = /\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9\-._~+/]{8,}=*/gi;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -33,25 +49,49 @@ function escapeRegExp(s: string): string {
  */
 export function registerSecret(value: string | undefined): void {
   if (value === undefined || value.length < MIN_SECRET_LENGTH) return;
-  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
   let added = false;
-  for (const f of forms) {
+  for (const f of formsOf(value)) {
     if (!secrets.has(f)) {
       secrets.add(f);
       added = true;
     }
   }
-  if (added) pattern = new RegExp([...secrets].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  if (added) rebuild();
 }
 
-/** `text` with every registered secret value replaced by `[redacted]`. */
+/**
+ * Remember a secret that replaces earlier ones of the same `slot` (each new AGS access token):
+ * redacted like {@link registerSecret}'s, and only the last {@link ROTATING_KEPT} of a slot are
+ * kept, so a process refreshing its token for months does not grow its redaction pattern.
+ */
+export function registerRotatingSecret(slot: string, value: string | undefined): void {
+  if (value === undefined || value.length < MIN_SECRET_LENGTH) return;
+  const values = rotating.get(slot) ?? [];
+  if (values.includes(value)) return;
+  values.push(value);
+  for (const old of values.splice(0, Math.max(0, values.length - ROTATING_KEPT))) for (const f of formsOf(old)) secrets.delete(f);
+  rotating.set(slot, values);
+  for (const f of formsOf(value)) secrets.add(f);
+  rebuild();
+}
+
+/** The value as it appears raw, inside a JSON string, and percent-encoded. */
+function formsOf(value: string): string[] {
+  return [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+}
+
+function rebuild(): void {
+  pattern = secrets.size === 0 ? undefined : new RegExp([...secrets].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+}
+
+/** `text` with every registered secret value, and every `Bearer`/`Basic` credential ({@link AUTH_SCHEME}), replaced by `[redacted]`. */
 export function redactText(text: string): string {
-  return pattern === undefined ? text : text.replace(pattern, REDACTED);
+  const known = pattern === undefined ? text : text.replace(pattern, REDACTED);
+  return known.replace(AUTH_SCHEME, `$1$2${REDACTED}`);
 }
 
 /** A deep copy of `value` whose strings (and keys) have registered secrets redacted. Non-JSON values (functions) are kept as they are. */
 export function redactValue<T>(value: T): T {
-  if (pattern === undefined) return value;
   return walk(value, 0) as T;
 }
 
@@ -88,5 +128,6 @@ export function isSecretEnvName(name: string): boolean {
 /** Forget every registered secret (tests). */
 export function clearSecrets(): void {
   secrets.clear();
+  rotating.clear();
   pattern = undefined;
 }

@@ -93,8 +93,9 @@ async function createExporter(options: TracingOptions): Promise<SpanExporter | u
  * are never loaded (start-up time and memory stay those of the API alone).
  */
 export async function startTracing(options: TracingOptions = {}): Promise<TracingHandle> {
-  const exporter = await createExporter(options);
-  if (!exporter) return { enabled: false, shutdown: () => Promise.resolve() };
+  const created = await createExporter(options);
+  if (!created) return { enabled: false, shutdown: () => Promise.resolve() };
+  const exporter = redactingExporter(created);
   const [{ NodeSDK }, { BatchSpanProcessor, SimpleSpanProcessor }, { resourceFromAttributes }, { ATTR_SERVICE_NAME }, textMapPropagator] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-trace-base'),
@@ -118,6 +119,34 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
       enabled = false;
       await sdk.shutdown();
     },
+  };
+}
+
+/**
+ * Spans leave the process: the last step before any exporter redacts every registered secret and
+ * any `Bearer`/`Basic` credential (see redact.ts) in span names, attribute values, status messages
+ * and event attributes (an AGS error body echoing the request's Authorization header, wherever a
+ * module put it).
+ */
+export function redactingExporter(exporter: SpanExporter): SpanExporter {
+  type Spans = Parameters<SpanExporter['export']>[0];
+  const clean = (attributes: Attributes | undefined): Attributes | undefined => {
+    if (!attributes) return attributes;
+    const out: Attributes = {};
+    for (const [k, v] of Object.entries(attributes)) out[k] = typeof v === 'string' ? redactText(v) : Array.isArray(v) ? (v.map((x: unknown) => (typeof x === 'string' ? redactText(x) : x)) as Attributes[string]) : v;
+    return out;
+  };
+  const redactSpan = (span: Spans[number]): Spans[number] =>
+    Object.create(span, {
+      name: { value: redactText(span.name) },
+      attributes: { value: clean(span.attributes) },
+      status: { value: span.status.message === undefined ? span.status : { ...span.status, message: redactText(span.status.message) } },
+      events: { value: span.events.map((e) => ({ ...e, name: redactText(e.name), ...(e.attributes ? { attributes: clean(e.attributes) } : {}) })) },
+    }) as Spans[number];
+  return {
+    export: (spans, done) => exporter.export(spans.map(redactSpan), done),
+    shutdown: () => exporter.shutdown(),
+    ...(exporter.forceFlush ? { forceFlush: () => exporter.forceFlush!() } : {}),
   };
 }
 

@@ -152,8 +152,8 @@ describe('action behaviour', () => {
     }
   });
 
-  it('grantItem: an answer with all summaries empty is a permanent failure', async () => {
-    ags.fail('/fulfillment', [{ status: 200, body: { entitlementSummaries: [], creditSummaries: [], subscriptionSummaries: [] } }]);
+  it('grantItem: an answer of the declared shape with all summaries empty is a permanent failure', async () => {
+    ags.fail('/fulfillment', [{ status: 200, body: { namespace: 'mygame', userId: USER, entitlementSummaries: [], creditSummaries: [], subscriptionSummaries: [] } }]);
     const err = await run('grantItem', { itemId: 'item-1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ActionError);
     expect(err).toMatchObject({ action: 'grantItem', retriable: false });
@@ -315,6 +315,7 @@ describe('log action and the registry', () => {
       'grantSeasonExp',
       'writePlayerRecord',
       'http',
+      'publishMessage',
       'log',
     ]);
     const ajv = new Ajv({ strict: false });

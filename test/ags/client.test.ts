@@ -203,7 +203,7 @@ describe('retries', () => {
     const err = (await client.fulfillItem('mygame', USER, grant).catch((e: unknown) => e)) as AgsError;
     expect(err).toBeInstanceOf(AgsError);
     expect(err).toMatchObject({ operation: 'fulfillItem', status: 504, errorCode: 20000, errorMessage: 'gateway timeout', retriable: true, attempts: 3, kind: 'http' });
-    expect(err.message).toBe('fulfillItem failed: 504 errorCode 20000 "gateway timeout" (retriable, 3 attempts)');
+    expect(err.message).toBe('fulfillItem (AGS Platform) failed: 504 errorCode 20000 "gateway timeout" (retriable, 3 attempts)');
     expect(delays).toHaveLength(2);
   });
 
@@ -234,7 +234,7 @@ describe('retries', () => {
     const err = (await client.adminUnlockAchievement('mygame', USER, 'a').catch((e: unknown) => e)) as AgsError;
     expect(err).toMatchObject({ kind: 'timeout', retriable: true, attempts: 2 });
     expect(err.status).toBeUndefined();
-    expect(err.message).toMatch(/^AdminUnlockAchievement failed: timeout .*\(retriable, 2 attempts\)$/);
+    expect(err.message).toMatch(/^AdminUnlockAchievement \(AGS Achievement\) failed: timeout .*\(retriable, 2 attempts\)$/);
     expect(await counter(metrics, 'event_rules_ags_requests_total')).toContainEqual({ labels: { operation: 'AdminUnlockAchievement', status: 'timeout' }, value: 2 });
   });
 
@@ -266,7 +266,7 @@ describe('retries', () => {
     const err = (await client.fulfillItem('mygame', USER, grant).catch((e: unknown) => e)) as AgsError;
     expect(err).toBeInstanceOf(AgsError);
     expect(err).toMatchObject({ operation: 'fulfillItem', status, errorCode, errorMessage, retriable: false, attempts: 1, kind: 'http' });
-    expect(err.message).toBe(`fulfillItem failed: ${status} errorCode ${errorCode} "${errorMessage}" (not retriable, 1 attempt)`);
+    expect(err.message).toBe(`fulfillItem (AGS Platform) failed: ${status} errorCode ${errorCode} "${errorMessage}" (not retriable, 1 attempt)`);
     expect(delays).toEqual([]);
     expect(ags.serviceRequests()).toHaveLength(1);
   });

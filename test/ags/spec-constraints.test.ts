@@ -1,5 +1,5 @@
 /**
- * src/ags/spec-constraints.ts is generated from AccelByte's OpenAPI specs
+ * src/ags/generated/spec-constraints.ts is generated from AccelByte's OpenAPI specs
  * (scripts/spec-constraints.mjs): regenerating it from ../shared must give the
  * committed file, and the action builders' labels must be its operation ids.
  */

@@ -12,7 +12,7 @@ describe('config', () => {
     expect(c.protoDirs).toEqual(['proto']);
     expect(c.rulesFile).toBe('rules.yaml');
     expect(c.dryRun).toBe(true);
-    expect(c.dryRunReason).toMatch(/AB_CLIENT_ID/);
+    expect(c.dryRunReason).toMatch(/no AGS credential is set/);
     expect(c.rulesEnv.AB_NAMESPACE).toBe('mygame');
     expect(c.ags.namespace).toBe('mygame');
     expect(c.demoEnv).toEqual(['AB_NAMESPACE=mygame', 'ITEM_ID_TO_GRANT=demo-item-id']);
@@ -28,6 +28,41 @@ describe('config', () => {
     expect(c.rulesEnv.ITEM_ID_TO_GRANT).toBeUndefined();
     expect(c.protoDirs).toEqual(['a', 'b']);
     expect(c.ags.baseUrl).toBe('https://x.io');
+  });
+
+  it.each([
+    [{ AB_CLIENT_ID: 'id' }, ['AB_CLIENT_SECRET', 'AB_NAMESPACE']],
+    [{ AB_CLIENT_ID: 'id', AB_NAMESPACE: 'mygame' }, ['AB_CLIENT_SECRET']],
+    [{ AB_CLIENT_SECRET: 'secret' }, ['AB_CLIENT_ID', 'AB_NAMESPACE']],
+    [{ AB_BASE_URL: 'https://x.io' }, ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'AB_NAMESPACE']],
+    [{ AB_BASE_URL: 'https://x.io', AB_NAMESPACE: 'mygame' }, ['AB_CLIENT_ID', 'AB_CLIENT_SECRET']],
+  ])('a partial AGS configuration %j refuses to start, naming every missing variable (issue 22.6)', (env, missing) => {
+    const err = (() => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(missing.join(', '));
+    for (const name of missing) expect((err as Error).message).toContain(name);
+    expect((err as Error).message).toMatch(/DRY_RUN=true/);
+  });
+
+  it('AB_NAMESPACE alone (no credential, no base URL) is a dry run in that namespace', () => {
+    const c = loadConfig({ AB_NAMESPACE: 'mygame' });
+    expect(c.dryRun).toBe(true);
+    expect(c.ags.namespace).toBe('mygame');
+  });
+
+  it('a partial AGS configuration with DRY_RUN=true is the dry run asked for', () => {
+    expect(loadConfig({ AB_CLIENT_ID: 'id', DRY_RUN: 'true' }).dryRun).toBe(true);
+  });
+
+  it.each(['my game', 'ns\r\nX', 'ns/other', '-ns', 'ns--x', 'x'.repeat(65)])('AB_NAMESPACE %j is not an AGS namespace: refused', (ns) => {
+    expect(() => loadConfig({ AB_CLIENT_ID: 'id', AB_CLIENT_SECRET: 'secret', AB_NAMESPACE: ns })).toThrow(/AB_NAMESPACE: .*not an AGS namespace/);
   });
 
   it('DRY_RUN=true forces a dry run even with credentials', () => {

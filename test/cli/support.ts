@@ -59,16 +59,9 @@ export function runBinAt(bin: string, args: string[], opts: { cwd: string; env?:
   });
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls until `check` returns a value (test/support/wait.ts). */
+export { waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 export interface LogLine {
   readonly msg?: string;

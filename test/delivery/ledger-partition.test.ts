@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../../src/delivery/executor.js';
 import { GAME_LEDGER_SHARDS, ledgerPartition, ledgerShardKey } from '../../src/delivery/ledger-partition.js';
-import { partitionOf } from '../../src/state/evaluate.js';
+import { partitionOf } from '../../src/pipeline/evaluate.js';
 import { markCount, markIn } from '../../src/delivery/action-ledger.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';

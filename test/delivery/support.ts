@@ -5,13 +5,7 @@ import type { Logger } from 'pino';
 import type { ActionDefinition, ActionContext, ActionResult } from '../../src/actions/types.js';
 import { ActionRegistry } from '../../src/actions/registry.js';
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitFor } from '../support/wait.js';
 
 /** A pino logger whose lines are kept as parsed objects. */
 export function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {

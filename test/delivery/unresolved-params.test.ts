@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../../src/delivery/executor.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
-import { createEventHandler } from '../../src/event-handler.js';
+import { createEventHandler } from '../../src/pipeline/event-handler.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
 import { LOGIN, fixtureCatalog, loginEvent } from '../rules/support/fixtures.js';

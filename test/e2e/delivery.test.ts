@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, liveEnv as liveEnvOf, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith, executable } from '../support/prereq.js';
 import { healthClient } from '../server/support.js';
 import {
@@ -49,28 +49,14 @@ function grantsByUser(ags: AgsStandIn): Map<string, number> {
 }
 
 describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn(); // reset after each test: requests, fulfillments, scripted answers, fault rate
   const clients = clientPool();
   const connect = clients.connect;
-  const liveEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
+  const liveEnv = (extra: Record<string, string> = {}): Record<string, string> => liveEnvOf(ags, extra);
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn();
-  });
-  afterEach(() => {
-    ags.reset(); // requests, fulfillments, scripted answers, fault rate
-  });
   afterAll(async () => {
     clients.closeAll();
     await stopAll();
-    await ags.close();
   });
 
   describe('two replicas sharing a real Redis', () => {
@@ -414,12 +400,11 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
 });
 
 describeWith(ready, 'e2e: lost answers with the v3 transaction id (issue 5, opt-in)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn();
   let app: AppProcess;
   let c: grpc.Client;
 
   beforeAll(async () => {
-    ags = await startAgsStandIn();
     const dir = tempDir('eer-e2e-v3-');
     const rulesFile = join(dir, 'rules.yaml');
     writeFileSync(
@@ -437,14 +422,13 @@ describeWith(ready, 'e2e: lost answers with the v3 transaction id (issue 5, opt-
       ].join('\n'),
     );
     app = await startApp({
-      env: { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rulesFile, AGS_TIMEOUT_MS: '2000' },
+      env: liveEnv(ags, { RULES_FILE: rulesFile, AGS_TIMEOUT_MS: '2000' }),
     });
     c = client(app.address);
   });
   afterAll(async () => {
     c.close();
     await stopAll();
-    await ags.close();
   });
 
   it('AGS performs the grant but the answer is lost (reset after effect) -> the retry reuses the transaction: one grant per event', async () => {

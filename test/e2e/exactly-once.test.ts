@@ -8,10 +8,10 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
@@ -23,28 +23,14 @@ function grantsOf(ags: AgsStandIn, users: readonly string[]): number[] {
 }
 
 describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with the default store, AGS Cloud Save (issue 13)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn();
   const clients = clientPool();
   const connect = clients.connect;
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn();
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await ags.close();
   });
 
   async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {

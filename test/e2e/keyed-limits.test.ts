@@ -18,11 +18,11 @@ import { documentKey } from '../../src/store/state-store.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { REPO_ROOT, describeWith, executable, need, sharedSpecs } from '../support/prereq.js';
+import { REPO_ROOT, describeWith, executable, itWith, sharedSpecs } from '../support/prereq.js';
 import { DIST_CLI, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, startApp, startRedis, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { Encoded } from './support.js';
 
-const redisReady = need(executable('redis-server', 'redis-server'));
+const redisReady = executable('redis-server', 'redis-server');
 const LOBBY = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte/lobby');
 const JOINED = 'accelbyte.lobby.party.v1.PartyPartyUserJoinedService';
 const ITEM = 'party-chest';
@@ -226,7 +226,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
     await manyMembersAtOnce(env(3));
   }, 180_000); // 40 contended deliveries on one record: generous on a loaded machine
 
-  it.skipIf(!redisReady)('the same on Redis (STATE_STORE=redis, a real redis-server): exactly 3 grants', async () => {
+  itWith(redisReady, 'the same on Redis (STATE_STORE=redis, a real redis-server): exactly 3 grants', async () => {
     const redis = await startRedis({ persist: false });
     await manyMembersAtOnce(env(3, { STATE_STORE: 'redis', REDIS_URL: redis.url }));
   }, 180_000);

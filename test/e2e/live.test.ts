@@ -3,10 +3,9 @@
  * rules.yaml, called over gRPC, against the local AGS stand-in.
  */
 import { actionCalls } from './store-support.js';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv as liveEnvOf, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import {
   clientPool,
@@ -23,30 +22,16 @@ import {
 } from './support.js';
 
 describeWith(builtApp(), 'e2e: the app grants the login item through AGS (issue 4)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn();
   const clients = clientPool();
   const connect = clients.connect;
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn();
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await stopAll();
-    await ags.close();
   });
 
-  const liveEnv = (): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-  });
+  const liveEnv = (): Record<string, string> => liveEnvOf(ags);
 
   it('logs in at start, grants exactly once per login event of our namespace, and nothing for another namespace', async () => {
     const app = await startApp({ env: liveEnv() });
@@ -117,10 +102,10 @@ describeWith(builtApp(), 'e2e: the app grants the login item through AGS (issue 
     expect(ags.serviceRequests()).toHaveLength(0);
   });
 
-  it('dry run (no credentials): says so at start, logs the planned request, sends nothing', async () => {
-    const app = await startApp({ env: { AB_BASE_URL: ags.url, AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' } });
+  it('dry run (no credential, no base URL): says so at start, logs the planned request, sends nothing', async () => {
+    const app = await startApp({ env: { AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' } });
     const banner = await app.waitForLog(/^DRY RUN/);
-    expect(banner.msg).toMatch(/AB_CLIENT_ID\/AB_CLIENT_SECRET are not set/);
+    expect(banner.msg).toMatch(/no AGS credential is set \(AB_BASE_URL, AB_CLIENT_ID, AB_CLIENT_SECRET\)/);
     expect(banner.msg).toMatch(/nothing is sent to AGS/);
     const c = connect(app);
     const erin = userId();

@@ -4,31 +4,16 @@
  * live run says what it loses, an unwritable DEAD_LETTER_FILE stops the app.
  */
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { afterEach, expect, it } from 'vitest';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { builtApp, startApp, stopAll, tempDir } from './support.js';
 
 describeWith(builtApp(), 'e2e: state store start-up (issue 13)', () => {
-  let ags: AgsStandIn;
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
-  beforeAll(async () => {
-    ags = await startAgsStandIn();
-  });
+  const ags = useAgsStandIn();
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
   afterEach(async () => {
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await ags.close();
   });
 
   it.each([

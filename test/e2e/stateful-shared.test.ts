@@ -7,13 +7,12 @@
  * processes, a real redis-server, a real gRPC sender retrying UNAVAILABLE as
  * the sidecar does.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { REPO_ROOT, executable, need } from '../support/prereq.js';
+import { useAgsStandIn } from '../support/ags-fixture.js';
+import { describeWith, executable } from '../support/prereq.js';
 import { documentKey } from '../../src/store/state-store.js';
 import { LOGIN_SERVICE, builtApp, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, startRedis, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
@@ -34,26 +33,18 @@ rules:
     do: [ { grantItem: { itemId: country-pioneer, userId: "\${event.userId}" } } ]
 `;
 
-/**
- * The shared backends (STATE_STORE=redis|cloudsave) come with issue 13's store
- * (src/store/create-state-store.ts); until that is in the build, there is no
- * shared store to test and this file says so instead of running.
- */
-const sharedStores = existsSync(resolve(REPO_ROOT, 'dist/store/create-state-store.js'));
-if (!sharedStores) process.stderr.write('\n[skip] stateful rules on a shared store: STATE_STORE backends (issue 13) are not in dist/\n');
 const backends = [
-  { name: 'redis', ready: sharedStores && need(builtApp()) && need(executable('redis-server', 'redis-server')) },
-  { name: 'cloudsave', ready: sharedStores && need(builtApp()) },
+  { name: 'redis', ready: [builtApp(), executable('redis-server', 'redis-server')] },
+  { name: 'cloudsave', ready: [builtApp()] },
 ] as const;
 
 for (const backend of backends) {
-  describe.skipIf(!backend.ready)(`e2e: stateful rules on a shared ${backend.name} state store`, () => {
-    let ags: AgsStandIn;
+  describeWith(backend.ready, `e2e: stateful rules on a shared ${backend.name} state store`, () => {
+    const ags = useAgsStandIn({ items: [{ id: 'first-bonus' }, { id: 'third' }, { id: 'country-pioneer' }] }, { resetAfterEach: false });
     let env: Record<string, string>;
     const clients = clientPool();
 
     beforeAll(async () => {
-      ags = await startAgsStandIn({ items: [{ id: 'first-bonus' }, { id: 'third' }, { id: 'country-pioneer' }] });
       const dir = tempDir('eer-e2e-state-shared-');
       const rulesFile = join(dir, 'rules.yaml');
       writeFileSync(rulesFile, RULES);
@@ -63,7 +54,6 @@ for (const backend of backends) {
     afterEach(() => clients.closeAll());
     afterAll(async () => {
       await stopAll();
-      await ags.close();
     });
 
     const granted = (user: string, item: string): number => ags.fulfillments.filter((f) => f.userId === user && f.itemId === item).length;

@@ -35,15 +35,9 @@ export function builtApp(): Prereq {
   return { ok: existsSync(DIST_MAIN) && existsSync(DIST_CLI), reason: `${DIST_MAIN} not found: run npm run build first (npm test does)` };
 }
 
-/** Polls `predicate` every 20 ms until it holds; throws with `what` after `timeoutMs`. */
-export async function waitUntil(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Polls `predicate` until it holds (test/support/wait.ts). */
+export { waitFor, waitUntil } from '../support/wait.js';
+import { waitUntil } from '../support/wait.js';
 
 export { freePort };
 

@@ -13,11 +13,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
-import { AGS_SPECS_DIR, REPO_ROOT, debianPython, need, sharedSpecs } from '../support/prereq.js';
+import { AGS_SPECS_DIR, REPO_ROOT, debianPython, describeWith, sharedSpecs } from '../support/prereq.js';
 
 const PYTHON = '/usr/bin/python3';
 const HARNESS = resolve(REPO_ROOT, 'test/events/support/protobuf-reference.py');
@@ -26,7 +26,7 @@ const PER_EVENT = 400;
 /** Real AGS events with strings, int64, enums, repeated, maps, Struct and nested messages. */
 const EVENTS = ['userLoggedIn', 'userThirdPartyLoggedIn', 'statItemUpdated', 'walletCredited', 'entitlementGranted', 'matchmakingRequested', 'personalChatSent', 'playerRecordUpdated'];
 
-const ready = need(sharedSpecs()) && need(debianPython('google.protobuf', 'python3-protobuf')) && need(debianPython('grpc_tools', 'python3-grpc-tools'));
+const ready = [sharedSpecs(), debianPython('google.protobuf', 'python3-protobuf'), debianPython('grpc_tools', 'python3-grpc-tools')];
 
 /** xorshift32: a fixed, portable sequence. */
 function rng(seed: number): (n: number) => number {
@@ -107,7 +107,7 @@ function sameJson(ours: unknown, ref: unknown, path: string, diffs: string[]): v
   }
 }
 
-describe.skipIf(!ready)('wire fuzz against python3-protobuf', () => {
+describeWith(ready, 'wire fuzz against python3-protobuf', () => {
   let catalog: Catalog;
   let dir: string;
   let descriptorSet: string;

@@ -23,6 +23,7 @@ import type { DecodedEvent } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
 import { EXAMPLE_ACTION, useAppFixture } from '../support/app-fixture.js';
 import { freePort } from '../support/workspace.js';
+import { waitFor } from '../support/wait.js';
 import { callRaw, healthCheck, healthClient, rawClient } from '../server/support.js';
 import { buildContext, execForm, listFiles, parseStages, runCommand, runStages } from './dockerfile-stages.js';
 import type { StageResult } from './dockerfile-stages.js';
@@ -30,13 +31,6 @@ import type { StageResult } from './dockerfile-stages.js';
 const DOCKERFILE = readFileSync(resolve(REPO_ROOT, 'Dockerfile'), 'utf8');
 const LOGIN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let workspace = '';
 let build: StageResult;
@@ -163,7 +157,7 @@ describe('the server started from the runtime stage', () => {
         } catch {
           return false;
         }
-      });
+      }, 60_000);
     } finally {
       health.close();
     }

@@ -32,15 +32,26 @@ describeWith(sharedFile('jsonlogic/tests.json'), 'official JSON Logic suite (dif
 
 describe('custom operators', () => {
   const logic = new RulesLogic();
-  const at = (iso: string) => {
-    logic.nowMs = Date.parse(iso);
-  };
+  /** The clock of one run: passed to each call, never stored on the dialect. */
+  const at = (iso: string) => ({ nowMs: Date.parse(iso) });
 
-  it('now reads the injected clock', () => {
-    at('2026-12-01T10:00:00Z');
-    expect(logic.compile({ now: [] })({})).toBe(Date.parse('2026-12-01T10:00:00Z'));
-    at('2026-12-02T10:00:00Z');
-    expect(logic.compile({ now: [] })({})).toBe(Date.parse('2026-12-02T10:00:00Z'));
+  it('now reads the clock of each run, and the dialect keeps none', () => {
+    const now = logic.compile({ now: [] });
+    expect(now({}, at('2026-12-01T10:00:00Z'))).toBe(Date.parse('2026-12-01T10:00:00Z'));
+    expect(now({}, at('2026-12-02T10:00:00Z'))).toBe(Date.parse('2026-12-02T10:00:00Z'));
+    // a run without a clock reads the system clock, not the previous run's
+    const before = Date.now();
+    const read = now({}) as number;
+    expect(read).toBeGreaterThanOrEqual(before);
+    expect(read).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('the stateful operators read the state of their run only', () => {
+    const count = logic.compile({ count: ['login', 'lifetime'] });
+    expect(() => count({}, at('2026-12-01T10:00:00Z'))).toThrow(/needs the player's history/);
+    const ledger = { count: () => 3 } as never;
+    expect(count({}, { nowMs: 0, state: { ledger, tag: 't', now: 0 } })).toBe(3);
+    expect(() => count({})).toThrow(/needs the player's history/);
   });
 
   it('before / after compare ISO strings and epoch ms, offsets included', () => {
@@ -65,13 +76,12 @@ describe('custom operators', () => {
   });
 
   it('within compares to the injected clock in both directions', () => {
-    at('2026-12-01T10:00:00Z');
+    const ten = at('2026-12-01T10:00:00Z');
     const f = logic.compile({ within: [{ var: 't' }, '1h'] });
-    expect(f({ t: '2026-12-01T09:30:00Z' })).toBe(true);
-    expect(f({ t: '2026-12-01T10:59:00Z' })).toBe(true);
-    expect(f({ t: '2026-12-01T08:59:59Z' })).toBe(false);
-    at('2026-12-01T08:30:00Z');
-    expect(f({ t: '2026-12-01T08:59:59Z' })).toBe(true);
+    expect(f({ t: '2026-12-01T09:30:00Z' }, ten)).toBe(true);
+    expect(f({ t: '2026-12-01T10:59:00Z' }, ten)).toBe(true);
+    expect(f({ t: '2026-12-01T08:59:59Z' }, ten)).toBe(false);
+    expect(f({ t: '2026-12-01T08:59:59Z' }, at('2026-12-01T08:30:00Z'))).toBe(true);
   });
 
   it('string helpers', () => {

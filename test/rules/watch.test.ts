@@ -11,14 +11,10 @@ import { watchRules } from '../../src/rules/watch.js';
 import type { RulesWatcher } from '../../src/rules/watch.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import { LOGIN, fixtureCatalog, tempDir, testRegistry } from './support/fixtures.js';
+import { waitFor } from '../support/wait.js';
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits for a reload (test/support/wait.ts), argument order of this file. */
+const waitForReload = (cond: () => boolean, what: string, timeoutMs?: number): Promise<true> => waitFor(what, cond, timeoutMs);
 
 const rulesText = (names: string[]) =>
   `version: 1\nrules:\n${names.map((n) => `  - name: ${n}\n    on: userLoggedIn\n    do: [{ log: { message: ${n} } }]\n`).join('')}`;
@@ -55,13 +51,13 @@ describe('watchRules', () => {
 
     // a valid change: swapped in
     writeFileSync(file, rulesText(['one', 'two']));
-    await waitFor(() => results.length === 1, 'the first reload');
+    await waitForReload(() => results.length === 1, 'the first reload');
     expect(results[0]!.ok).toBe(true);
     expect(current.rulesFor(LOGIN).map((r) => r.name)).toEqual(['one', 'two']);
 
     // an invalid change: problems reported, the old set stays in use
     writeFileSync(file, rulesText(['one', 'two']).replace('userLoggedIn', 'userLogedIn'));
-    await waitFor(() => results.length === 2, 'the second reload');
+    await waitForReload(() => results.length === 2, 'the second reload');
     const bad = results[1]!;
     expect(bad.ok).toBe(false);
     expect(bad.ok ? [] : bad.problems.map((p) => [p.code, p.line])).toEqual([['unknown-event', 4]]);
@@ -71,7 +67,7 @@ describe('watchRules', () => {
     const staged = join(tmp.dir, '.rules.yaml.tmp');
     writeFileSync(staged, rulesText(['three']));
     renameSync(staged, file);
-    await waitFor(() => results.length === 3, 'the third reload');
+    await waitForReload(() => results.length === 3, 'the third reload');
     expect(current.rulesFor(LOGIN).map((r) => r.name)).toEqual(['three']);
 
     // saving the same content does not reload; the next real change is the 4th result
@@ -79,7 +75,7 @@ describe('watchRules', () => {
     writeFileSync(join(tmp.dir, 'other.txt'), 'unrelated');
     writeFileSync(file, rulesText(['three']));
     writeFileSync(file, rulesText(['four']));
-    await waitFor(() => current.rulesFor(LOGIN)[0]?.name === 'four', 'the fourth rule set');
+    await waitForReload(() => current.rulesFor(LOGIN)[0]?.name === 'four', 'the fourth rule set');
     expect(results).toHaveLength(4);
   });
 
@@ -96,7 +92,7 @@ describe('watchRules', () => {
     const probe = watchRules({ ...opts, file, debounceMs: 10, onReload: (r) => seen.push(r) });
     cleanups.push(() => probe.close());
     writeFileSync(file, rulesText(['three']));
-    await waitFor(() => seen.length >= 1, 'the probe reload');
+    await waitForReload(() => seen.length >= 1, 'the probe reload');
     expect(results).toEqual([]);
   });
 });
@@ -143,7 +139,7 @@ rules:
     });
     fd = openSync(file, 'w'); // truncates in place, like an editor writing over the file
     writeSync(fd, VIP_ONLY.slice(0, cut)); // valid YAML: a rule that matches every event
-    await waitFor(loaded(results, 'vip-only'), 'the complete file');
+    await waitForReload(loaded(results, 'vip-only'), 'the complete file');
     expect(settles).toBeGreaterThanOrEqual(2);
     for (const r of results) {
       expect(r.ok).toBe(true);
@@ -162,17 +158,17 @@ rules:
     symlinkSync(real, link);
     const results = watchInto(link);
     writeFileSync(real, rulesText(['in-place']));
-    await waitFor(loaded(results, 'in-place'), 'the in-place edit of the target');
+    await waitForReload(loaded(results, 'in-place'), 'the in-place edit of the target');
     writeFileSync(join(tmp.dir, 'config', '.tmp'), rulesText(['renamed']));
     renameSync(join(tmp.dir, 'config', '.tmp'), real);
-    await waitFor(loaded(results, 'renamed'), 'the rename over the target');
+    await waitForReload(loaded(results, 'renamed'), 'the rename over the target');
     // the link itself re-pointed at another file
     writeFileSync(join(tmp.dir, 'config', 'other.yaml'), rulesText(['relinked']));
     symlinkSync(join(tmp.dir, 'config', 'other.yaml'), join(tmp.dir, 'app', '.link'));
     renameSync(join(tmp.dir, 'app', '.link'), link);
-    await waitFor(loaded(results, 'relinked'), 'the re-pointed link');
+    await waitForReload(loaded(results, 'relinked'), 'the re-pointed link');
     writeFileSync(join(tmp.dir, 'config', 'other.yaml'), rulesText(['new-target']));
-    await waitFor(loaded(results, 'new-target'), 'an edit of the new target');
+    await waitForReload(loaded(results, 'new-target'), 'an edit of the new target');
   });
 
   it('follows a Kubernetes ConfigMap mount: rules.yaml -> ..data/rules.yaml, ..data -> ..2026_x swapped atomically', async () => {
@@ -191,7 +187,7 @@ rules:
       symlinkSync(`..2026_0${n}`, join(mount, '..data_tmp'));
       renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
       rmSync(join(mount, `..2026_0${n - 1}`), { recursive: true });
-      await waitFor(loaded(results, name), `ConfigMap update ${n}`);
+      await waitForReload(loaded(results, name), `ConfigMap update ${n}`);
     }
   });
 
@@ -202,12 +198,12 @@ rules:
     const results = watchInto(file);
     execFileSync('mkfifo', [join(tmp.dir, 'pipe')]);
     renameSync(join(tmp.dir, 'pipe'), file);
-    await waitFor(() => results.some((r) => !r.ok), 'the refusal');
+    await waitForReload(() => results.some((r) => !r.ok), 'the refusal');
     const refused = results.find((r) => !r.ok);
     expect(refused?.ok === false && refused.problems.map((p) => p.message)).toEqual([`${file} is a FIFO (named pipe): the rules file must be a regular file`]);
     writeFileSync(join(tmp.dir, '.tmp'), rulesText(['after']));
     renameSync(join(tmp.dir, '.tmp'), file);
-    await waitFor(loaded(results, 'after'), 'the regular file after the FIFO');
+    await waitForReload(loaded(results, 'after'), 'the regular file after the FIFO');
   });
 
   it('a file over 16 MiB is refused from its size, without being read', async () => {
@@ -219,7 +215,7 @@ rules:
     writeSync(fd, 'x', 16 * 1024 * 1024 + 10); // sparse: 16 MiB + 11 bytes
     closeSync(fd);
     renameSync(join(tmp.dir, '.big'), file);
-    await waitFor(() => results.some((r) => !r.ok), 'the refusal');
+    await waitForReload(() => results.some((r) => !r.ok), 'the refusal');
     const refused = results.find((r) => !r.ok);
     expect(refused?.ok === false && refused.problems.map((p) => [p.code, p.message])).toEqual([['limits', 'the file is 16777227 bytes: the limit is 16777216 (16 MiB)']]);
   });
@@ -251,7 +247,7 @@ rules:
     const names = Array.from({ length: 20_000 }, (_, i) => `big-${i}`);
     writeFileSync(join(tmp.dir, '.tmp'), rulesText(names));
     renameSync(join(tmp.dir, '.tmp'), file);
-    await waitFor(() => results.length > 0, 'the big reload', 120_000);
+    await waitForReload(() => results.length > 0, 'the big reload', 120_000);
     order.push('reloaded');
     await Promise.all(answers);
     expect(results[0]!.ok).toBe(true);

@@ -45,7 +45,7 @@ interface RawConnection {
   /** Frames received so far. */
   readonly frames: { type: number; flags: number; stream: number; payload: Buffer }[];
   readonly closed: () => boolean;
-  waitFor(what: string, predicate: () => boolean): Promise<void>;
+  whenFrames(what: string, predicate: () => boolean): Promise<void>;
   /** Resolves once the server has processed everything sent before (PING answered), or the connection is closed. */
   sync(): Promise<void>;
 }
@@ -76,7 +76,7 @@ async function rawHttp2(port: number, ack: boolean): Promise<RawConnection> {
     closed = true;
     wake();
   });
-  const waitFor = (what: string, predicate: () => boolean): Promise<void> =>
+  const whenFrames = (what: string, predicate: () => boolean): Promise<void> =>
     new Promise((res, rej) => {
       const check = (): void => {
         if (predicate()) {
@@ -95,13 +95,13 @@ async function rawHttp2(port: number, ack: boolean): Promise<RawConnection> {
     const id = Buffer.alloc(8);
     id.writeUInt32BE(++pings, 4);
     socket.write(frame(FRAME.PING, 0, 0, id));
-    return waitFor('PING answered', () => closed || frames.some((f) => f.type === FRAME.PING && (f.flags & 1) === 1 && f.payload.equals(id)));
+    return whenFrames('PING answered', () => closed || frames.some((f) => f.type === FRAME.PING && (f.flags & 1) === 1 && f.payload.equals(id)));
   };
   socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
   socket.write(frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(0)));
-  await waitFor('server SETTINGS', () => frames.some((f) => f.type === FRAME.SETTINGS && (f.flags & 1) === 0));
+  await whenFrames('server SETTINGS', () => frames.some((f) => f.type === FRAME.SETTINGS && (f.flags & 1) === 0));
   if (ack) socket.write(frame(FRAME.SETTINGS, 1, 0, Buffer.alloc(0)));
-  return { socket, frames, closed: () => closed, waitFor, sync };
+  return { socket, frames, closed: () => closed, whenFrames, sync };
 }
 
 /** The server's advertised SETTINGS_MAX_CONCURRENT_STREAMS (id 0x3). */
@@ -187,7 +187,7 @@ describe('gRPC server limits (issue 16)', () => {
       const goaway = flood.frames.find((f) => f.type === FRAME.GOAWAY);
       expect(goaway).toBeDefined();
       expect(goaway!.payload.readUInt32BE(0) & 0x7fffffff).toBeLessThanOrEqual(1 + 2 * (LIMIT - 1)); // last stream the server took
-      await flood.waitFor('connection closed', () => flood.closed());
+      await flood.whenFrames('connection closed', () => flood.closed());
       await stillServing();
     } finally {
       flood.socket.destroy();
@@ -211,6 +211,22 @@ describe('gRPC server limits (issue 16)', () => {
     }
   });
 
+  it(`metadata over ${DEFAULT_GRPC_LIMITS.maxMetadataBytes} bytes is refused at the HTTP/2 level and never reaches the handler; the server keeps serving (issue 22.7)`, async () => {
+    const c = rawClient(h.address);
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set('x-padding', 'p'.repeat(DEFAULT_GRPC_LIMITS.maxMetadataBytes + 1024));
+      const code = await new Promise<grpc.status>((done) => {
+        c.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), metadata, { deadline: Date.now() + 10_000 }, (err) => done(err ? err.code : grpc.status.OK));
+      });
+      expect(code).not.toBe(grpc.status.OK);
+      expect(pending).toHaveLength(0); // never handed to the event handler
+    } finally {
+      c.close();
+    }
+    await stillServing();
+  });
+
   it('the limits are explicit server options, configurable through the environment', () => {
     expect(grpcServerOptions()).toMatchObject({
       'grpc.max_concurrent_streams': DEFAULT_GRPC_LIMITS.maxConcurrentStreams,
@@ -218,6 +234,7 @@ describe('gRPC server limits (issue 16)', () => {
       'grpc.max_send_message_length': DEFAULT_GRPC_LIMITS.maxSendMessageBytes,
       'grpc.keepalive_time_ms': DEFAULT_GRPC_LIMITS.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': DEFAULT_GRPC_LIMITS.keepaliveTimeoutMs,
+      'grpc.max_connection_idle_ms': DEFAULT_GRPC_LIMITS.maxConnectionIdleMs,
     });
     expect(loadConfig({}).grpc).toEqual({ maxConcurrentStreams: 100, maxReceiveMessageBytes: 4 * 1024 * 1024 });
     expect(loadConfig({ GRPC_MAX_CONCURRENT_STREAMS: '7', GRPC_MAX_MESSAGE_BYTES: '1000' }).grpc).toEqual({ maxConcurrentStreams: 7, maxReceiveMessageBytes: 1000 });

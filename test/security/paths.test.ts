@@ -121,7 +121,22 @@ describe('path segments of AGS actions (issue 16)', () => {
     });
   }
 
-  it.each(cases)('$action $param ($variant): "a/b%2e%2e?x#y" stays one encoded segment on the wire', async ({ action, variant, param }) => {
+  const identifiers = cases.filter((c) => c.param === 'userId' || c.param === 'namespace');
+  const others = cases.filter((c) => c.param !== 'userId' && c.param !== 'namespace');
+
+  for (const bad of ['a/b%2e%2e?x#y', `${USER}\r\nX-Injected: 1`, `\u001b[31m${USER}`, 'not-a-user id']) {
+    it.each(identifiers)(`${JSON.stringify(bad)} as $action $param ($variant): refused before sending, permanently, with the reason (issue 22.7)`, async ({ action, variant, param }) => {
+      ags.reset();
+      const { report, deadLetters } = await runOne(action, paramsOf(action, variant, { [param]: bad }));
+      expect(report.outcome).toEqual({ kind: 'ok' });
+      expect(report.actions[0]).toMatchObject({ status: 'deadLettered' });
+      expect(deadLetters.records[0]!.error.message).toMatch(param === 'userId' ? /refused before sending: userId .* is not an AGS user id/ : /refused before sending: namespace .* is not an AGS namespace/);
+      expect([...deadLetters.records[0]!.error.message].filter((ch) => ch === '\r' || ch === '\n' || ch === '\u001b')).toEqual([]);
+      expect(ags.serviceRequests()).toEqual([]);
+    });
+  }
+
+  it.each(others)('$action $param ($variant): "a/b%2e%2e?x#y" stays one encoded segment on the wire', async ({ action, variant, param }) => {
     ags.reset();
     await runOne(action, paramsOf(action, variant, { [param]: 'plain' }));
     const reference = ags.serviceRequests()[0]!.rawPath.split('/');

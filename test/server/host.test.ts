@@ -84,8 +84,8 @@ describe('event calls', () => {
       parentNamespace: 'studio',
       payload: { userAccount: { namespace: 'mygame', userId: 'user-1', emailAddress: 'a@example.com' } },
     });
-    expect(seen.call.metadata.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
-    expect(seen.call.signal.aborted).toBe(false);
+    expect(seen.call.metadata!.traceparent).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(seen.call.signal!.aborted).toBe(false);
   });
 
   it('answers garbage with INVALID_ARGUMENT, logs a warning and keeps serving', async () => {
@@ -166,7 +166,7 @@ describe('event calls', () => {
     expect(h.logLines().some((l) => l.level === 'error' && l.msg === 'event handler threw')).toBe(true);
 
     // the handler's signal, asked for after the answer, is not aborted (nothing is left to cancel)
-    expect(h.seen.at(-1)?.call.signal.aborted).toBe(false);
+    expect(h.seen.at(-1)?.call.signal!.aborted).toBe(false);
     const handled = (await metrics.grpcHandled.get()).values;
     const count = (code: string): number => handled.find((v) => v.labels.grpc_service === LOGGED_IN && v.labels.grpc_code === code)?.value ?? 0;
     expect([count('OK'), count('Unavailable'), count('Internal')]).toEqual([1, 1, 1]);
@@ -252,7 +252,7 @@ describe('health and shutdown', () => {
     release();
     expect((await inFlight).code).toBe(grpc.status.OK);
     await stopped;
-    expect(h.seen[0]?.call.signal.aborted).toBe(false);
+    expect(h.seen[0]?.call.signal!.aborted).toBe(false);
 
     // new calls are refused once stopped
     const late = rawClient(h.address);
@@ -266,12 +266,12 @@ describe('health and shutdown', () => {
     const { h, client } = await start({ served: new Set([LOGGED_IN]) });
     h.respond = ({ call }) =>
       new Promise((resolve) => {
-        call.signal.addEventListener('abort', () => resolve({ kind: 'retry', message: 'aborted' }));
+        call.signal!.addEventListener('abort', () => resolve({ kind: 'retry', message: 'aborted' }));
       });
     const inFlight = callRaw(client, loggedIn.path, encode(loggedIn, USER_LOGGED_IN));
     await waitFor(() => h.seen.length === 1);
     await h.host.shutdown(50);
-    expect(h.seen[0]?.call.signal.aborted).toBe(true);
+    expect(h.seen[0]?.call.signal!.aborted).toBe(true);
     expect((await inFlight).code).not.toBe(grpc.status.OK);
   });
 
@@ -279,7 +279,7 @@ describe('health and shutdown', () => {
     const { h, client } = await start({ served: new Set([LOGGED_IN]) });
     h.respond = ({ call }) =>
       new Promise((resolve) => {
-        call.signal.addEventListener('abort', () => resolve({ kind: 'retry', message: 'cancelled' }));
+        call.signal!.addEventListener('abort', () => resolve({ kind: 'retry', message: 'cancelled' }));
       });
     const call = client.makeUnaryRequest(
       loggedIn.path,
@@ -290,7 +290,7 @@ describe('health and shutdown', () => {
     );
     await waitFor(() => h.seen.length === 1);
     call.cancel();
-    await waitFor(() => h.seen[0]?.call.signal.aborted === true);
+    await waitFor(() => h.seen[0]?.call.signal!.aborted === true);
   });
 
   it('rejects with ServerBindError when the port is taken', async () => {

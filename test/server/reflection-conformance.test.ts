@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import type { Catalog } from '../../src/events/types.js';
-import { WKT_DESCRIPTORS } from '../../src/server/wkt-descriptors.js';
+import { WKT_DESCRIPTORS } from '../../src/server/generated/wkt-descriptors.js';
 import { AGS_SPECS_DIR, REPO_ROOT, debianPython, describeWith, sharedSpecs } from '../support/prereq.js';
 import { reflect, startHost } from './support.js';
 import type { ReflectionVersion, RunningHost } from './support.js';

@@ -13,7 +13,7 @@ import type { Logger } from '../../src/telemetry/logger.js';
 import { createEventHost } from '../../src/server/host.js';
 import type { EventHost, EventHostOptions } from '../../src/server/host.js';
 import type { DecodedEvent, EventService } from '../../src/events/types.js';
-import type { EventCall, EventOutcome } from '../../src/server/types.js';
+import type { EventCall, EventOutcome } from '../../src/contract/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -206,11 +206,5 @@ export function healthCheck(client: InstanceType<HealthCtor>, service = ''): Pro
   });
 }
 
-/** Polls until the condition holds (no fixed sleeps); fails after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls until the condition holds (test/support/wait.ts). */
+export { waitFor } from '../support/wait.js';

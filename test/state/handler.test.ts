@@ -6,7 +6,7 @@
  * a rules reload keeps the players' history, a renamed rule loses its firings.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createEventHandler } from '../../src/event-handler.js';
+import { createEventHandler } from '../../src/pipeline/event-handler.js';
 import { createExecutor } from '../../src/delivery/executor.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { compileRulesText } from '../../src/rules/validate.js';

@@ -17,7 +17,7 @@ import { compileRulesText } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import type { RuleProblem } from '../../src/rules/types.js';
 import { StateKeyUnresolvedError } from '../../src/rules/errors.js';
-import { evaluateWithState, keyPartition, partitionOf } from '../../src/state/evaluate.js';
+import { evaluateWithState, keyPartition, partitionOf } from '../../src/pipeline/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { StateStoreUnavailableError, documentKey } from '../../src/store/state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../../src/store/state-store.js';

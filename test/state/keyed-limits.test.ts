@@ -9,7 +9,7 @@ import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import type { RuleProblem } from '../../src/rules/types.js';
 import { StateKeyUnresolvedError } from '../../src/rules/errors.js';
-import { evaluateOnDocuments, evaluateWithState, keyPartition, partitionOf } from '../../src/state/evaluate.js';
+import { evaluateOnDocuments, evaluateWithState, keyPartition, partitionOf } from '../../src/pipeline/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { Change, Partition, StateDocument, StateStore } from '../../src/store/state-store.js';
 import { LOGIN, fixtureCatalog, loginEvent, testRegistry } from '../rules/support/fixtures.js';

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RuleSet } from '../../src/rules/rule-set.js';
-import { evaluateOnDocument } from '../../src/state/evaluate.js';
+import { evaluateOnDocument } from '../../src/pipeline/evaluate.js';
 import type { Track } from '../../src/state/ledger.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { StateDocument } from '../../src/store/state-store.js';

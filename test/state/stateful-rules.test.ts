@@ -10,7 +10,7 @@ import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import type { RuleProblem } from '../../src/rules/types.js';
-import { evaluateOnDocument, evaluateWithState, partitionOf } from '../../src/state/evaluate.js';
+import { evaluateOnDocument, evaluateWithState, partitionOf } from '../../src/pipeline/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { Change, Partition, StateDocument, StateStore } from '../../src/store/state-store.js';
 import { LOGIN, MATCH, fixtureCatalog, loginEvent, testRegistry } from '../rules/support/fixtures.js';
@@ -377,7 +377,7 @@ describe('redelivery later', () => {
 });
 
 describe('bounds', () => {
-  it('a very active player keeps at most the latest 1000 entries per event and per rule; limit.count is at most 900', () => {
+  it('a very active player keeps at most the latest 1000 entries per event and per rule; limit.count is at most 900 per rolling window (more per calendar period: test/state/caps.test.ts)', () => {
     const rules = compile(`
   - name: every
     on: userLoggedIn
@@ -401,9 +401,9 @@ describe('bounds', () => {
     expect(problems(`
   - name: too-many
     on: userLoggedIn
-    limit: { count: 901, per: day }
+    limit: { count: 901, per: 24h }
     do: [ { log: { message: x } } ]
-`).map((p) => p.message)).toEqual([expect.stringMatching(/limit.count must be <= 900/)]);
+`).map((p) => p.message)).toEqual([expect.stringMatching(/limit: a count of 901 per rolling 24h is more than 900/)]);
   });
 });
 

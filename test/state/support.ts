@@ -7,7 +7,7 @@ import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import type { RuleProblem } from '../../src/rules/types.js';
-import { evaluateWithState, partitionOf } from '../../src/state/evaluate.js';
+import { evaluateWithState, partitionOf } from '../../src/pipeline/evaluate.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { LOGIN, fixtureCatalog, loginEvent, testRegistry } from '../rules/support/fixtures.js';

@@ -43,6 +43,7 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as answers from './ags-answers.js';
+import { waitFor } from './wait.js';
 import { recordRoutes } from './ags-stand-in-records.js';
 import type { CloudSaveStandIn, WalletTransaction } from './ags-stand-in-records.js';
 
@@ -97,9 +98,16 @@ export type ScriptedResponse =
   /** Handle the request normally (the effect happens now) but answer only after `answerLateMs` (past the client's timeout: a lost answer). */
   | { readonly answerLateMs: number }
   /** Handle the request normally (effect and answer), but only once `until` settles and `delayMs` passed (a slow AGS). */
-  | { readonly proceed: true; readonly delayMs?: number; readonly until?: Promise<unknown> };
+  | { readonly proceed: true; readonly delayMs?: number; readonly until?: Promise<unknown> }
+  /** Handle the request normally (the effect happens), then answer its success status in a shape it does not declare. */
+  | { readonly garble: GarbleKind }
+  /** Answer `echoHeaders` (a status) with the request's headers, Authorization included, in the error text. */
+  | { readonly echoHeaders: number };
 
-export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect';
+/** How a garbled success answer is unreadable: JSON cut short, declared fields missing (`{}`), or an HTML page. */
+export type GarbleKind = 'truncated' | 'fieldsMissing' | 'wrongContentType';
+
+export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect' | GarbleKind;
 
 export interface Fulfillment {
   readonly namespace: string;
@@ -116,6 +124,8 @@ export interface Fulfillment {
 export interface AgsStandIn {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** Entitlements owned beyond the fulfillments, as `<userId>/<itemId>` (getUserEntitlementOwnershipByItemId answers from both). */
+  readonly owned: Set<string>;
   readonly clientId: string;
   readonly clientSecret: string;
   readonly namespace: string;
@@ -147,10 +157,12 @@ export interface AgsStandIn {
   setFaultRate(rate: number, kinds?: readonly FaultKind[], only?: RegExp): void;
   /** Make every token issued so far invalid (services answer 401). */
   revokeTokens(): void;
+  /** Answer the token endpoint `ms` late (a slow IAM); 0 restores. `reset()` restores too. */
+  setLoginDelay(ms: number): void;
   addItem(item: StandInItem): void;
   /** Forget requests, violations, fulfillments, queues and faults (tokens stay valid). */
   reset(): void;
-  /** Poll until `predicate` holds (default timeout 10 s). */
+  /** Poll until `predicate` holds (test/support/wait.ts: default timeout 30 s). */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -270,6 +282,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
   let faultOnly: RegExp | undefined;
   let faultKinds: readonly FaultKind[] = ['503', '429', 'reset'];
   let tokenCounter = 0;
+  let loginDelayMs = 0;
   const sockets = new Set<Socket>();
 
   const findItem = (ref: { itemId?: unknown; itemSku?: unknown }): StandInItem | undefined => {
@@ -302,7 +315,21 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     });
 
   const base = '/namespaces/{ns}/users/{userId}';
+  const owned = new Set<string>();
   const routes: Route[] = [
+    route(
+      'getUserEntitlementOwnershipByItemId',
+      'GET',
+      `/platform/admin${base}/entitlements/ownership/byItemId`,
+      false,
+      ({ req, params, problems }) => {
+        const itemId = req.query.itemId;
+        if (typeof itemId !== 'string' || itemId === '') return reject(problems, 'query.itemId: required');
+        const has = owned.has(`${params.userId!}/${itemId}`) || fulfillments.some((f) => f.userId === params.userId && f.itemId === itemId);
+        return { status: 200, body: { owned: has } };
+      },
+      ['itemId', 'entitlementClazz', 'platform'],
+    ),
     route('fulfillItem', 'POST', `/platform/admin${base}/fulfillment`, true, ({ req, params, problems }) => {
       if (!isObject(req.body)) return reject(problems, 'body: expected a FulfillmentRequest object');
       checkFulfillBody('body', req.body, problems);
@@ -512,7 +539,29 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     if (!scripted && !isToken && faultRate > 0 && (!faultOnly || faultOnly.test(rec.path)) && random() < faultRate && faultKinds.length > 0) {
       const kind = faultKinds[Math.floor(random() * faultKinds.length)]!;
       scripted =
-        kind === 'reset' ? { reset: true } : kind === 'resetAfterEffect' ? { reset: true, afterEffect: true } : kind === 'hang' ? { hang: true } : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
+        kind === 'reset'
+          ? { reset: true }
+          : kind === 'resetAfterEffect'
+            ? { reset: true, afterEffect: true }
+            : kind === 'hang'
+              ? { hang: true }
+              : kind === 'truncated' || kind === 'fieldsMissing' || kind === 'wrongContentType'
+                ? { garble: kind }
+                : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
+    }
+    if (isToken && loginDelayMs > 0) await new Promise((r) => setTimeout(r, loginDelayMs));
+    let garble: GarbleKind | undefined;
+    if (scripted && 'garble' in scripted) {
+      garble = scripted.garble;
+      scripted = undefined;
+    }
+    if (scripted && 'echoHeaders' in scripted) {
+      const echoed = Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`).join(', ');
+      const body = isToken
+        ? { error: 'invalid_client', error_description: `client authentication failed; request headers: ${echoed}` }
+        : { errorCode: 20002, errorMessage: `validation error; request headers: ${echoed}` };
+      send(res, rec, scripted.echoHeaders, body);
+      return;
     }
     let resetAfter = false;
     let answerLateMs = 0;
@@ -648,6 +697,17 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       rec.outcome = 'reset';
       return;
     }
+    if (garble !== undefined && answer.status >= 200 && answer.status < 300) {
+      rec.outcome = answer.status;
+      rec.answer = `garbled (${garble})`;
+      if (garble === 'wrongContentType') {
+        res.writeHead(answer.status, { 'content-type': 'text/html' }).end('<html><body>OK</body></html>');
+      } else {
+        const whole = JSON.stringify(answer.body ?? {});
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(garble === 'truncated' ? whole.slice(0, Math.max(1, Math.floor(whole.length / 2))) : '{}');
+      }
+      return;
+    }
     send(res, rec, answer.status, answer.body);
   }
 
@@ -671,6 +731,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     requests,
     violations,
     fulfillments,
+    owned,
     serviceRequests: () => requests.filter((r) => r.path !== '/iam/v3/oauth/token'),
     grants: () => fulfillments.reduce((n, f) => n + f.quantity, 0),
     successes: (operation) =>
@@ -688,8 +749,12 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     revokeTokens: () => {
       for (const t of tokens.values()) t.revoked = true;
     },
+    setLoginDelay: (ms) => {
+      loginDelayMs = ms;
+    },
     addItem: (item) => void items.set(item.id, item),
     reset: () => {
+      owned.clear();
       requests.length = 0;
       violations.length = 0;
       fulfillments.length = 0;
@@ -701,13 +766,10 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       v3.clear();
       queues = [];
       faultRate = 0;
+      loginDelayMs = 0;
     },
-    waitFor: async (predicate, timeoutMs = 10_000) => {
-      const until = Date.now() + timeoutMs;
-      while (!predicate()) {
-        if (Date.now() > until) throw new Error('ags stand-in: condition not met in time');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    waitFor: async (predicate, timeoutMs) => {
+      await waitFor('a condition on the AGS stand-in', predicate, timeoutMs);
     },
     close: () =>
       new Promise<void>((resolve) => {

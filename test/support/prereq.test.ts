@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeWith, need } from './prereq.js';
 
-const missing = { ok: false, reason: 'the test fixture /nonexistent/thing is absent' };
+const missing = { ok: false, reason: 'the test fixture /nonexistent/thing is absent', notice: false };
 const savedCi = process.env.CI;
 
 describe('describeWith', () => {

@@ -3,7 +3,7 @@
  * On a user's machine a missing one skips the test with a visible reason; in CI
  * (`CI=true`) it fails the run, so CI can never go green by skipping.
  */
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { describe, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
@@ -20,7 +20,15 @@ export interface Prereq {
   readonly ok: boolean;
   /** Why it is missing and how to get it. */
   readonly reason: string;
+  /** false: a skip the test expects (prereq.test.ts), left out of the run's notice. Default true. */
+  readonly notice?: boolean;
 }
+
+/**
+ * Where skips are noted for the run's notice: set by test/support/global-setup.ts,
+ * which prints each missing prerequisite once, on one line, after the run.
+ */
+export const SKIP_LOG_ENV = 'EER_TEST_SKIP_LOG';
 
 /**
  * `describe(name, body)` when every prerequisite is present. Otherwise the body is
@@ -50,8 +58,11 @@ export function itWith(prereqs: Prereq | readonly Prereq[], name: string, fn: ()
 }
 
 /**
- * Returns true when the test may run. When the prerequisite is missing, prints the
- * reason (visible in the test output) and returns false; in CI it throws instead.
+ * Returns true when the test may run. When the prerequisite is missing, notes
+ * the reason and returns false: the run's global set-up prints each reason once
+ * at the end (one line per missing prerequisite, e.g. one line for a missing
+ * ../shared however many suites read it); run outside it, the reason goes to
+ * stderr at once. In CI it throws instead.
  * Prefer {@link describeWith}, which also keeps the suite's body from running.
  */
 export function need(prereq: Prereq): boolean {
@@ -59,7 +70,10 @@ export function need(prereq: Prereq): boolean {
   if (inCi()) {
     throw new Error(`CI=true and a test prerequisite is missing: ${prereq.reason}`);
   }
-  process.stderr.write(`\n[skip] ${prereq.reason}\n`);
+  if (prereq.notice === false) return false;
+  const log = process.env[SKIP_LOG_ENV];
+  if (log) appendFileSync(log, `${prereq.reason}\n`);
+  else process.stderr.write(`\n[skip] ${prereq.reason}\n`);
   return false;
 }
 

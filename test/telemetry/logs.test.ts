@@ -127,7 +127,7 @@ describeWith(builtApp(), 'logs: no secret, token or Authorization value; one sum
   // A login the token endpoint cannot serve (503) is retriable: the event is answered UNAVAILABLE after
   // AGS_MAX_ATTEMPTS (2) logins (each failed login counts as an attempt), the summary line says retry.
   it('a login failing with 503 while an event is handled: retried AGS_MAX_ATTEMPTS times, answered UNAVAILABLE, summary line says retry', () =>
-    failingLogin({ loginStatus: 503, code: grpc.status.UNAVAILABLE, outcome: 'retry', status: 'retriable', hint: /AGS login failed: 503/, logins: 2 }));
+    failingLogin({ loginStatus: 503, code: grpc.status.UNAVAILABLE, outcome: 'retry', status: 'retriable', hint: /AGS login \(IAM\) failed: 503/, logins: 2 }));
 
   it('a login that fails at start: exits 1 naming the cause, without the secret', async () => {
     ags.fail('/iam/v3/oauth/token', [{ status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } }]);

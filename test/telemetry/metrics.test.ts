@@ -26,7 +26,7 @@ describeWith(builtApp(), 'metrics: /metrics after real events (issue 6)', () => 
   const run = randomBytes(4).toString('hex');
   const alice = userId();
   const okId = `evt-ok-${run}`;
-  const badUser = `not-a-user-${run}`; // the stand-in answers 404 (user not found): a permanent failure
+  const badUser = userId(); // the stand-in answers 404 (user not found, scripted below): a permanent failure
   const badId = `evt-dl-${run}`;
   const otherUser = userId();
   const otherId = `evt-other-${run}`;
@@ -38,6 +38,7 @@ describeWith(builtApp(), 'metrics: /metrics after real events (issue 6)', () => 
       env: { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1', STATE_STORE: 'memory' }, // counts the action's AGS calls: no store calls among them
     });
     c = client(app.address);
+    ags.fail(`/users/${badUser}/fulfillment`, [{ status: 404, body: { errorCode: 20008, errorMessage: `user not found: ${badUser}` } }]);
 
     const ok = await encode(LOGIN_SERVICE, loginEvent({ id: okId, userId: alice }));
     expect(await callOnce(c, ok)).toEqual({ code: grpc.status.OK, details: '' }); // succeeded

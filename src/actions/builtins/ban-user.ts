@@ -1,6 +1,6 @@
 /** `banUser`: ban a user (`AdminBanUserV3`). `endDate`, or `duration` counted from now. */
-import { ops } from '../../ags/operations.js';
-import type { BanCreate } from '../../ags/types.js';
+import { ops } from '../../ags/index.js';
+import type { BanCreate } from '../../ags/index.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
 import { bool, namespaceOf, namespaceSchema, optionalDateTime, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';

@@ -2,10 +2,10 @@
  * Helpers shared by the built-in actions: parameter reading, the user and
  * namespace defaults, the schema fragments they repeat.
  */
-import type { AgsClient } from '../../ags/client.js';
-import { pathSegmentProblem } from '../../ags/errors.js';
-import type { SpecField } from '../../ags/spec.js';
-import type { AgsRequest } from '../../ags/types.js';
+import type { AgsApi } from '../../ags/index.js';
+import { pathSegmentProblem } from '../../ags/index.js';
+import type { SpecField } from '../../ags/index.js';
+import type { AgsRequest } from '../../ags/index.js';
 import { ActionError, ActionParamError } from '../errors.js';
 import type { ActionContext, JsonSchema, PlannedRequest } from '../types.js';
 
@@ -183,7 +183,7 @@ export function compact<T extends Record<string, unknown>>(o: T): T {
 }
 
 /** The client, or a permanent ActionError when there is none (dry run). */
-export function clientOf(action: string, ctx: ActionContext): AgsClient {
+export function clientOf(action: string, ctx: ActionContext): AgsApi {
   if (!ctx.ags) throw new ActionError(action, 'no AGS client (dry run, or AB_CLIENT_ID/AB_CLIENT_SECRET unset)', false);
   return ctx.ags;
 }

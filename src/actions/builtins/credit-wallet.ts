@@ -1,7 +1,7 @@
 /** `creditWallet`: add virtual currency to a user's wallet (`creditUserWallet`). */
-import { ops } from '../../ags/operations.js';
-import { specField, specIntegerRange } from '../../ags/spec.js';
-import type { CreditRequest } from '../../ags/types.js';
+import { ops } from '../../ags/index.js';
+import { specField, specIntegerRange } from '../../ags/index.js';
+import type { CreditRequest } from '../../ags/index.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
 import { EFFECT_METADATA_KEY, effectId, findInHistory } from '../reconcile.js';
 import {

@@ -5,9 +5,9 @@
  * and still answers 201: an answer without an entitlement of the item is a
  * permanent failure naming the reason.
  */
-import { ops } from '../../ags/operations.js';
-import { specField, specIntegerRange, specSupportedItemTypes } from '../../ags/spec.js';
-import type { EntitlementGrant } from '../../ags/types.js';
+import { ops } from '../../ags/index.js';
+import { specField, specIntegerRange, specSupportedItemTypes } from '../../ags/index.js';
+import type { EntitlementGrant } from '../../ags/index.js';
 import { ActionError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
 import {

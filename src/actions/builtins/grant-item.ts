@@ -1,7 +1,7 @@
 /** `grantItem`: fulfill a store item to a user (`fulfillItem`, or `fulfillItemsV3` with `useTransactionId`). */
-import { ops } from '../../ags/operations.js';
-import { specEnum, specField, specIntegerRange } from '../../ags/spec.js';
-import type { FulfillmentRequest, FulfillmentResult, FulfillmentV3Result } from '../../ags/types.js';
+import { ops } from '../../ags/index.js';
+import { specEnum, specField, specIntegerRange } from '../../ags/index.js';
+import type { FulfillmentRequest, FulfillmentResult, FulfillmentV3Result } from '../../ags/index.js';
 import { ActionError, ActionParamError } from '../errors.js';
 import { effectId, findInHistory } from '../reconcile.js';
 import type { ActionContext, ActionDefinition } from '../types.js';

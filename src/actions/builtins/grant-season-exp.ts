@@ -1,7 +1,7 @@
 /** `grantSeasonExp`: add season pass experience to a user (`grantUserExp`, current season). */
-import { ops } from '../../ags/operations.js';
-import { specEnum, specField, specIntegerRange } from '../../ags/spec.js';
-import type { UserExpGrant } from '../../ags/types.js';
+import { ops } from '../../ags/index.js';
+import { specEnum, specField, specIntegerRange } from '../../ags/index.js';
+import type { UserExpGrant } from '../../ags/index.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
 import { integer, namespaceOf, namespaceSchema, oneOf, planned, sendOp, short, specParam, userIdOf, userIdSchema } from './common.js';

@@ -6,9 +6,9 @@
  * of headers whose name looks secret, and the URL's path and query (a webhook
  * URL often is the credential). The request itself goes out whole.
  */
-import { HttpCaller, jsonBody } from '../../ags/http-caller.js';
-import type { HttpMethod } from '../../ags/types.js';
-import { redactUrl } from '../../telemetry/redact.js';
+import { HttpCaller, jsonBody } from '../../ags/index.js';
+import type { HttpMethod } from '../../ags/index.js';
+import { redactUrl } from '../../telemetry/index.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionContext, ActionDefinition, PlannedRequest } from '../types.js';
 import { integer, oneOf, optionalObject, requireString } from './common.js';

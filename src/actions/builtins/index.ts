@@ -8,11 +8,12 @@ import { grantSeasonExp } from './grant-season-exp.js';
 import { httpAction } from './http.js';
 import { logAction } from './log.js';
 import { notifyUser } from './notify-user.js';
+import { publishMessageAction } from './publish-message.js';
 import { unlockAchievement } from './unlock-achievement.js';
 import { updateStat } from './update-stat.js';
 import { writePlayerRecord } from './write-player-record.js';
 
-export { banUser, creditWallet, grantEntitlement, grantItem, grantSeasonExp, httpAction, logAction, notifyUser, unlockAchievement, updateStat, writePlayerRecord };
+export { banUser, creditWallet, grantEntitlement, grantItem, grantSeasonExp, httpAction, logAction, notifyUser, publishMessageAction, unlockAchievement, updateStat, writePlayerRecord };
 export { grantedNothing } from './grant-item.js';
 export { isSecretHeader, redactHeaders } from './http.js';
 export { parseDuration } from './duration.js';
@@ -30,5 +31,6 @@ export function createDefaultRegistry(): ActionRegistry {
     .register(grantSeasonExp)
     .register(writePlayerRecord)
     .register(httpAction)
+    .register(publishMessageAction)
     .register(logAction);
 }

@@ -8,8 +8,8 @@
  * game client does not listen on would lose the notification silently).
  * Giving both `message` and `templateSlug` is an error.
  */
-import { ops } from '../../ags/operations.js';
-import type { AgsRequest } from '../../ags/types.js';
+import { ops } from '../../ags/index.js';
+import type { AgsRequest } from '../../ags/index.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
 import { namespaceOf, namespaceSchema, optionalObject, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';

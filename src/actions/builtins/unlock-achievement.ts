@@ -1,5 +1,5 @@
 /** `unlockAchievement`: unlock an achievement for a user (`AdminUnlockAchievement`). */
-import { ops } from '../../ags/operations.js';
+import { ops } from '../../ags/index.js';
 import type { ActionDefinition } from '../types.js';
 import { namespaceOf, namespaceSchema, pathParam, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';
 

@@ -1,7 +1,7 @@
 /** `updateStat`: change a user's statistic (`updateUserStatItemValue`). */
-import { ops } from '../../ags/operations.js';
-import { specEnum, specField } from '../../ags/spec.js';
-import type { StatItemUpdate, StatUpdateStrategy } from '../../ags/types.js';
+import { ops } from '../../ags/index.js';
+import { specEnum, specField } from '../../ags/index.js';
+import type { StatItemUpdate, StatUpdateStrategy } from '../../ags/index.js';
 import type { ActionDefinition } from '../types.js';
 import {
   compact,

@@ -1,5 +1,5 @@
 /** `writePlayerRecord`: write a cloud save player record, replacing it (PUT) or merging into it (`merge: true`, POST). */
-import { ops } from '../../ags/operations.js';
+import { ops } from '../../ags/index.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
 import { bool, namespaceOf, namespaceSchema, optionalObject, pathParam, planned, sendOp, short, userIdOf, userIdSchema } from './common.js';

@@ -1,9 +1,12 @@
 /**
- * What the gRPC host asks of the code that handles an event, and what it gets
- * back. The host maps an outcome to a gRPC status; nothing below src/server
- * knows about gRPC codes.
+ * The pipeline's contract: what the gRPC host (src/server) asks of the code
+ * that handles an event (src/pipeline, with src/delivery's executor deciding
+ * the outcome), and what it gets back. The host maps an outcome to a gRPC
+ * status; nothing else knows about gRPC codes. A folder of its own, low in
+ * the layers, so the host, the pipeline and delivery share it without
+ * importing one another.
  */
-import type { DecodedEvent, EventService } from '../events/types.js';
+import type { DecodedEvent, EventService } from '../events/index.js';
 
 /**
  * The result of handling one event.
@@ -13,18 +16,23 @@ import type { DecodedEvent, EventService } from '../events/types.js';
  * - `failed`: a permanent failure: answered INTERNAL (as the official templates do).
  */
 export type EventOutcome =
-  | { readonly kind: 'ok' }
+  /** `reply`: the encoded answer of a method that answers more than `google.protobuf.Empty` (the Task Scheduler's `ScheduledTaskResponse`); absent: empty. */
+  | { readonly kind: 'ok'; readonly reply?: Uint8Array }
   | { readonly kind: 'retry'; readonly message: string }
   | { readonly kind: 'failed'; readonly message: string }
   /** A replay (`extend-event-rules replay`) that ran nothing: its rule no longer fires for the event. Permanent: FAILED_PRECONDITION, so the dead letter is kept. */
   | { readonly kind: 'refused'; readonly message: string };
 
-/** The gRPC call an event arrived on, as far as the handler needs it. */
+/**
+ * The gRPC call an event arrived on, as far as the handler needs it. The host
+ * always gives `signal` and `metadata`; a caller without a call (tests, the
+ * CLI's replay) may leave them out.
+ */
 export interface EventCall {
   /** Aborted when the client cancels the call, its deadline passes, or the server is forced down. */
-  readonly signal: AbortSignal;
+  readonly signal?: AbortSignal;
   /** The call's request metadata as a plain map, first value per key (trace headers: b3, traceparent, ...). Binary (`-bin`) values are Buffers. */
-  readonly metadata: Readonly<Record<string, string | Buffer>>;
+  readonly metadata?: Readonly<Record<string, string | Buffer>>;
   /** The request exactly as received (the encoded event): the idempotency key of an event without an `id` is its digest. */
   readonly bytes?: Uint8Array;
 }

@@ -688,3 +688,211 @@ export const SPEC_OPERATIONS = {
     }
   }
 } as const;
+
+/**
+ * The declared success answers (2xx) of every operation the client calls (the actions', the
+ * reconciliation lookups', the state store's): by status, `none` (no body) or the body's JSON type
+ * with the fields the spec requires at its top level (and in an array's items). An answer of
+ * another shape cannot be read (see src/ags/answers.ts).
+ */
+export const SPEC_ANSWERS = {
+  "fulfillItem": {
+    "200": {
+      "body": "object",
+      "required": [
+        "namespace",
+        "userId"
+      ]
+    }
+  },
+  "fulfillItemsV3": {
+    "200": {
+      "body": "object",
+      "required": [
+        "items",
+        "namespace",
+        "state",
+        "stateInfo",
+        "transactionId",
+        "userId"
+      ]
+    }
+  },
+  "grantUserEntitlement": {
+    "201": {
+      "body": "array",
+      "itemsRequired": [
+        "clazz",
+        "createdAt",
+        "id",
+        "itemId",
+        "itemNamespace",
+        "namespace",
+        "status",
+        "updatedAt"
+      ]
+    }
+  },
+  "creditUserWallet": {
+    "200": {
+      "body": "object",
+      "required": [
+        "balance",
+        "balanceOrigin",
+        "createdAt",
+        "currencyCode",
+        "currencySymbol",
+        "id",
+        "namespace",
+        "status",
+        "updatedAt",
+        "userId"
+      ]
+    }
+  },
+  "queryFulfillmentHistories": {
+    "200": {
+      "body": "object",
+      "required": [
+        "data"
+      ]
+    }
+  },
+  "listUserCurrencyTransactions": {
+    "200": {
+      "body": "object",
+      "required": [
+        "data"
+      ]
+    }
+  },
+  "updateUserStatItemValue": {
+    "200": {
+      "body": "object",
+      "required": [
+        "currentValue"
+      ]
+    }
+  },
+  "AdminUnlockAchievement": {
+    "204": {
+      "body": "none"
+    }
+  },
+  "sendSpecificUserFreeformNotificationV1Admin": {
+    "204": {
+      "body": "none"
+    }
+  },
+  "sendSpecificUserTemplatedNotificationV1Admin": {
+    "204": {
+      "body": "none"
+    }
+  },
+  "AdminBanUserV3": {
+    "201": {
+      "body": "object",
+      "required": [
+        "ban",
+        "banId",
+        "bannedBy",
+        "comment",
+        "createdAt",
+        "disabledDate",
+        "enabled",
+        "endDate",
+        "namespace",
+        "reason",
+        "userId"
+      ]
+    }
+  },
+  "grantUserExp": {
+    "200": {
+      "body": "object",
+      "required": [
+        "namespace",
+        "userId"
+      ]
+    }
+  },
+  "adminPutPlayerRecordHandlerV1": {
+    "200": {
+      "body": "object",
+      "required": [
+        "created_at",
+        "is_public",
+        "key",
+        "namespace",
+        "updated_at",
+        "user_id",
+        "value"
+      ]
+    }
+  },
+  "adminPostPlayerRecordHandlerV1": {
+    "201": {
+      "body": "object",
+      "required": [
+        "created_at",
+        "is_public",
+        "key",
+        "namespace",
+        "updated_at",
+        "user_id",
+        "value"
+      ]
+    }
+  },
+  "adminGetAdminPlayerRecordV1": {
+    "200": {
+      "body": "object",
+      "required": [
+        "created_at",
+        "key",
+        "namespace",
+        "updated_at",
+        "user_id",
+        "value"
+      ]
+    }
+  },
+  "adminPutAdminPlayerRecordConcurrentHandlerV1": {
+    "200": {
+      "body": "object",
+      "required": [
+        "updated_at"
+      ]
+    },
+    "204": {
+      "body": "none"
+    }
+  },
+  "adminDeleteAdminPlayerRecordV1": {
+    "204": {
+      "body": "none"
+    }
+  },
+  "adminGetAdminGameRecordV1": {
+    "200": {
+      "body": "object",
+      "required": [
+        "created_at",
+        "key",
+        "namespace",
+        "updated_at",
+        "value"
+      ]
+    }
+  },
+  "adminPutAdminGameRecordConcurrentHandlerV1": {
+    "204": {
+      "body": "none"
+    }
+  },
+  "adminDeleteAdminGameRecordV1": {
+    "204": {
+      "body": "none"
+    }
+  }
+} as const;

@@ -4,7 +4,7 @@
  * process across a day boundary without waiting. Never set in production.
  */
 import { readFileSync } from 'node:fs';
-import { parseInstant } from '../rules/instant.js';
+import { parseInstant } from './instant.js';
 
 /** A clock reading `file` at each call; an unreadable or unparsable file falls back to the system clock. */
 export function testClock(file: string): () => Date {

@@ -19,14 +19,16 @@
  * one party are serialised on the party's record. The two steps need no
  * common atomicity: each is idempotent per event key on its own record.
  */
-import type { DecodedEvent } from '../events/types.js';
-import type { RuleSet } from '../rules/rule-set.js';
-import type { EvaluationResult, KeyedFiring, RuleOutcome } from '../rules/types.js';
-import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../store/state-store.js';
-import { documentKey } from '../store/state-store.js';
-import { decideFiring } from './firing.js';
-import type { FiringState } from './firing.js';
-import { Ledger, eventTag } from './ledger.js';
+import type { DecodedEvent } from '../events/index.js';
+import type { Counter, EvaluateOptions, RuleSet } from '../rules/index.js';
+import { truthy } from '../rules/index.js';
+import type { EvaluationResult, KeyedFiring, RuleOutcome } from '../rules/index.js';
+import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../store/index.js';
+import { documentKey } from '../store/index.js';
+import { decideFiring } from '../state/index.js';
+import type { FiringState, KeyedCounter } from '../state/index.js';
+import { HISTORY_DATA, Ledger, eventTag } from '../state/index.js';
+import { customEventOwner } from '../custom-events/index.js';
 
 /** Default retention of event keys in a ledger: 7 days (the idempotency retention). */
 export const DEFAULT_STATE_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -43,6 +45,10 @@ export interface StatefulEvaluation {
   readonly retentionMs?: number;
   /** Record what each rule's `when` saw (`explain`). Default false. */
   readonly trace?: boolean;
+  /** The facts fetched for this event (`EvaluateOptions.facts`). */
+  readonly facts?: EvaluateOptions['facts'];
+  /** The event's `by` counters, recorded on their keys' records before this evaluation ({@link recordKeyedCounters}). */
+  readonly counters?: ReadonlyMap<string, KeyedCounter>;
 }
 
 /**
@@ -55,7 +61,7 @@ export interface StatefulEvaluation {
  */
 export function partitionOf(event: DecodedEvent, appNamespace: string): Partition {
   const namespace = appNamespace !== '' ? appNamespace : typeof event.namespace === 'string' ? event.namespace : '';
-  const userId = event.userId;
+  const userId = event.userId ?? customEventOwner(event);
   return typeof userId === 'string' && /^[0-9a-f]{32}$/.test(userId) ? { namespace, userId } : { namespace };
 }
 
@@ -68,11 +74,80 @@ export function evaluateOnDocument(doc: StateDocument | undefined, e: StatefulEv
   const seen = ledger.firstSeen(tag);
   const now = seen?.at ?? e.now;
   if (seen) ledger.asOf = seen.seq;
-  const counted = e.rules.countedEvent(e.serviceFullName);
-  if (counted) ledger.recordEvent(counted.name, tag, now, counted.streaks);
-  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now }, ...(e.trace ? { trace: true } : {}) });
+  recordCounters(ledger, e.rules.counters(e.serviceFullName).filter((c) => !c.by), tag, now, e.event);
+  const result = e.rules.evaluate(e.serviceFullName, e.event, { now: new Date(now), state: { ledger, tag, now, ...(e.counters ? { counters: e.counters } : {}) }, ...(e.trace ? { trace: true } : {}), ...(e.facts ? { facts: e.facts } : {}) });
   ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
   return ledger.changed ? { next: ledger.toDocument(), result } : { result };
+}
+
+/**
+ * Records the event in each counter whose `where` holds for it (all without
+ * one), once per tag. A `where` that fails on the event (an operator's error,
+ * the operation budget) does not count it.
+ */
+function recordCounters(ledger: Ledger, counters: readonly Counter[], tag: string, now: number, event: DecodedEvent): void {
+  for (const c of counters) {
+    if (c.where) {
+      let holds: boolean;
+      try {
+        holds = truthy(c.where(event, { nowMs: now }));
+      } catch {
+        holds = false;
+      }
+      if (!holds) continue;
+    }
+    ledger.recordEvent(c.track, tag, now, c.streaks);
+  }
+}
+
+/**
+ * The pure read-modify-write of one `by` key's record (may run several
+ * times): records the event in the key's counters (once per tag) and answers
+ * the record to read them on. A redelivered event (its tag already in the
+ * record) is read at its first instant, on the record as it was then.
+ */
+export function recordOnKeyDocument(doc: StateDocument | undefined, counters: readonly Counter[], key: string, e: StatefulEvaluation): Change<KeyedCounter> {
+  const ledger = new Ledger(doc);
+  const tag = eventTag(e.eventKey);
+  const seen = ledger.firstSeen(tag);
+  const now = seen?.at ?? e.now;
+  if (seen) ledger.asOf = seen.seq;
+  recordCounters(ledger, counters, tag, now, e.event);
+  ledger.compact(e.rules.stateNeeds, e.now, e.retentionMs ?? DEFAULT_STATE_RETENTION_MS);
+  const result: KeyedCounter = { ledger, now, key };
+  return ledger.changed ? { next: ledger.toDocument(), result } : { result };
+}
+
+/**
+ * The event's `by` counters, each recorded on its key's record (one
+ * transaction per key value, through `transact`), before the rules are
+ * evaluated: a rule reads the count with this event in it. Like a keyed
+ * firing, each step is idempotent per event key on its own record, so a
+ * redelivery is never counted twice whichever step it had reached.
+ */
+async function recordKeyedCounters(transact: (key: string, counters: readonly Counter[]) => Promise<KeyedCounter>, e: StatefulEvaluation): Promise<ReadonlyMap<string, KeyedCounter> | undefined> {
+  const { byKey, unresolved } = e.rules.keyedCounters(e.serviceFullName, e.event);
+  if (byKey.size === 0 && unresolved.size === 0) return undefined;
+  const out = new Map<string, KeyedCounter>();
+  for (const [track, problem] of unresolved) out.set(track, { problem });
+  for (const [key, counters] of byKey) {
+    const recorded = await transact(key, counters);
+    for (const c of counters) out.set(c.track, recorded);
+  }
+  return out;
+}
+
+/** {@link recordKeyedCounters} over documents given by `docOf` (rule tests, explain): nothing is written. */
+function keyedCountersOnDocuments(docOf: (key: string) => StateDocument | undefined, e: StatefulEvaluation): ReadonlyMap<string, KeyedCounter> | undefined {
+  const { byKey, unresolved } = e.rules.keyedCounters(e.serviceFullName, e.event);
+  if (byKey.size === 0 && unresolved.size === 0) return undefined;
+  const out = new Map<string, KeyedCounter>();
+  for (const [track, problem] of unresolved) out.set(track, { problem });
+  for (const [key, counters] of byKey) {
+    const recorded = recordOnKeyDocument(docOf(key), counters, key, e).result;
+    for (const c of counters) out.set(c.track, recorded);
+  }
+  return out;
 }
 
 /** The named partition of a state key's value (`limit.key`): `k-` and a hash of the value. */
@@ -129,7 +204,33 @@ export function applyKeyedDecisions(result: EvaluationResult, decisions: Readonl
  * then each key's (`{ key }`: the key's value as the rule resolved it).
  * Nothing is written anywhere.
  */
-export function evaluateOnDocuments(docOf: (who: { readonly userId?: string; readonly key?: string }) => StateDocument | undefined, userId: string | undefined, e: StatefulEvaluation): EvaluationResult {
+/**
+ * A hand-written history (rule tests, explain) as the server would have kept
+ * it: each entry of an event's plain track also recorded in that event's
+ * counters whose `where` holds for the entry's `data` (`{}` without one; all
+ * without a `where`). The fixture's data section is dropped.
+ */
+export function seedCounters(doc: StateDocument | undefined, rules: RuleSet): StateDocument | undefined {
+  if (!doc) return doc;
+  const data = (doc[HISTORY_DATA] ?? {}) as Record<string, unknown>;
+  const ledger = new Ledger(doc);
+  for (const c of rules.allCounters()) {
+    if (c.track === c.event) continue;
+    for (const [at, tag] of ledger.events[c.event]?.h ?? []) {
+      const event = (data[tag] ?? {}) as DecodedEvent;
+      recordCounters(ledger, [c], tag, at, event);
+    }
+  }
+  const out = ledger.toDocument();
+  delete out[HISTORY_DATA];
+  return out;
+}
+
+export function evaluateOnDocuments(docOf: (who: { readonly userId?: string; readonly key?: string }) => StateDocument | undefined, userId: string | undefined, given: StatefulEvaluation): EvaluationResult {
+  const fixture = docOf;
+  docOf = (who) => seedCounters(fixture(who), given.rules);
+  const counters = keyedCountersOnDocuments((key) => docOf({ key }), given);
+  const e: StatefulEvaluation = counters ? { ...given, counters } : given;
   const first = evaluateOnDocument(e.rules.needsPlayerRecord(e.serviceFullName) ? docOf(userId !== undefined ? { userId } : {}) : undefined, e).result;
   if (!first.keyed) return first;
   const decisions = new Map<string, FiringState>();
@@ -143,7 +244,9 @@ export function evaluateOnDocuments(docOf: (who: { readonly userId?: string; rea
  * key value of the rules counting under another key.
  * @throws {@link StateStoreUnavailableError} (the event must be redelivered; what was recorded is recognised then)
  */
-export async function evaluateWithState(store: StateStore, partition: Partition, e: StatefulEvaluation, options?: StoreCallOptions): Promise<EvaluationResult> {
+export async function evaluateWithState(store: StateStore, partition: Partition, given: StatefulEvaluation, options?: StoreCallOptions): Promise<EvaluationResult> {
+  const counters = await recordKeyedCounters((key, list) => store.transact(keyPartition(partition.namespace, key), (doc) => recordOnKeyDocument(doc, list, key, given), options), given);
+  const e: StatefulEvaluation = counters ? { ...given, counters } : given;
   const first = e.rules.needsPlayerRecord(e.serviceFullName) ? await store.transact(partition, (doc) => evaluateOnDocument(doc, e), options) : evaluateOnDocument(undefined, e).result;
   if (!first.keyed) return first;
   const decisions = new Map<string, FiringState>();

@@ -8,22 +8,23 @@
  * counter increments (no child logger, no abort signals, no executor) and is
  * answered synchronously; spans are created only when tracing is on.
  */
-import { redactText } from './telemetry/redact.js';
-import type { Logger } from './telemetry/logger.js';
-import type { Metrics } from './telemetry/metrics.js';
-import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from './telemetry/tracing.js';
-import type { Span } from './telemetry/tracing.js';
-import type { DecodedEvent, EventService } from './events/types.js';
-import type { RuleSet } from './rules/index.js';
-import type { DeliveryReport, Executor } from './delivery/executor.js';
-import { REPLAY_HEADER } from './delivery/executor.js';
-import type { EventOutcome } from './server/types.js';
-import { maskPersonalFields } from './telemetry/mask.js';
-import type { EvaluationResult } from './rules/index.js';
-import { eventKey } from './delivery/event-key.js';
-import { evaluateWithState, partitionOf } from './state/evaluate.js';
-import type { StateStore } from './store/state-store.js';
-import { StateStoreUnavailableError } from './store/state-store.js';
+import { redactText } from '../telemetry/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { logField } from '../telemetry/index.js';
+import type { Metrics } from '../telemetry/index.js';
+import { tracer, tracingEnabled, extractContext, SpanKind, SpanStatusCode, recordError, logIds } from '../telemetry/index.js';
+import type { Span } from '../telemetry/index.js';
+import type { DecodedEvent, EventService } from '../events/index.js';
+import type { EvaluateOptions, FactRequest, FactValue, RuleSet } from '../rules/index.js';
+import type { DeliveryReport, Executor } from '../delivery/index.js';
+import { REPLAY_HEADER } from '../delivery/index.js';
+import type { EventCall, EventOutcome } from '../contract/index.js';
+import { maskPersonalFields } from '../telemetry/index.js';
+import type { EvaluationResult } from '../rules/index.js';
+import { eventKey } from '../delivery/index.js';
+import { evaluateWithState, partitionOf } from './evaluate.js';
+import type { StateStore } from '../store/index.js';
+import { StateStoreUnavailableError } from '../store/index.js';
 
 export interface EventHandlerOptions {
   /** The rules in force (read per event, so a reload applies to the next event). */
@@ -45,13 +46,13 @@ export interface EventHandlerOptions {
   readonly namespace?: string;
   /** How long ledgers remember event keys (ms). Default 7 days. */
   readonly stateRetentionMs?: number;
-}
-
-export interface EventCall {
-  readonly signal?: AbortSignal;
-  readonly metadata?: Record<string, unknown>;
-  /** The encoded event as received: the idempotency key of an event without an `id`. */
-  readonly bytes?: Uint8Array;
+  /**
+   * Fetches the facts the event's rules read (`facts`, src/ags/facts.ts):
+   * resolves with each value, or a permanent failure's text; rejects with a
+   * transient failure (the event is answered UNAVAILABLE and redelivered).
+   * Absent: a rule reading facts ends in `error`.
+   */
+  readonly fetchFacts?: (requests: readonly FactRequest[], event: DecodedEvent, signal?: AbortSignal) => Promise<ReadonlyMap<string, Readonly<Record<string, FactValue>>>>;
 }
 
 const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };
@@ -95,11 +96,38 @@ export function createEventHandler(options: EventHandlerOptions) {
     const started = performance.now();
     const rules = options.rules(); // one version for the whole event, even if a reload lands meanwhile
     if (metrics) counted(`e\0${service.eventName}`, () => metrics.eventsReceived.labels({ event: service.eventName }));
-    const eventId = typeof event.id === 'string' ? event.id : '';
+    const eventId = logField(event.id); // bounded: it goes on every line of the event
     const ids = logIds(span);
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
       logger.debug({ eventId, event: service.eventName, ...ids, payload: maskPersonalFields(event) }, 'event payload');
     }
+    const factRequests = options.fetchFacts ? rules.factRequests(service.fullName, event, options.now ? options.now().getTime() : Date.now()) : [];
+    if (factRequests.length > 0) {
+      // the facts the conditions read, fetched once before the rules are decided; a transient failure: redelivered, never read as false
+      return options.fetchFacts!(factRequests, event, call.signal).then(
+        (facts) => decide(service, event, call, span, started, eventId, ids, rules, facts),
+        (error: unknown) => {
+          const message = `a fact lookup failed: ${error instanceof Error ? error.message : String(error)}`;
+          logger.warn({ eventId, event: service.eventName, ...ids, error: redactText(message) }, `${service.eventName}: ${redactText(message)}: the event will be redelivered`);
+          return finish(service, eventId, ids, span, started, 0, {}, { outcome: { kind: 'retry', message }, eventKey: '', actions: [] });
+        },
+      );
+    }
+    return decide(service, event, call, span, started, eventId, ids, rules, undefined);
+  }
+
+  /** Decides the rules (with the player's state when they need it) and runs the plan. */
+  function decide(
+    service: EventService,
+    event: DecodedEvent,
+    call: EventCall,
+    span: Span | undefined,
+    started: number,
+    eventId: string,
+    ids: { traceId?: string; spanId?: string },
+    rules: RuleSet,
+    facts: EvaluateOptions['facts'],
+  ): EventOutcome | Promise<EventOutcome> {
     if (options.stateStore && rules.needsState(service.fullName)) {
       // the state is read, decided and written in one transaction; only events with stateful rules wait for it
       const now = options.now ? options.now().getTime() : Date.now();
@@ -107,7 +135,7 @@ export function createEventHandler(options: EventHandlerOptions) {
       return evaluateWithState(
         options.stateStore,
         partition,
-        { rules, serviceFullName: service.fullName, event, eventKey: eventKey(event, call.bytes), now, ...(options.stateRetentionMs !== undefined ? { retentionMs: options.stateRetentionMs } : {}) },
+        { rules, serviceFullName: service.fullName, event, eventKey: eventKey(event, call.bytes), now, ...(options.stateRetentionMs !== undefined ? { retentionMs: options.stateRetentionMs } : {}), ...(facts ? { facts } : {}) },
         call.signal ? { signal: call.signal } : {},
       ).then(
         (evaluation) => proceed(service, event, call, span, started, eventId, ids, evaluation),
@@ -118,7 +146,7 @@ export function createEventHandler(options: EventHandlerOptions) {
         },
       );
     }
-    const evaluation = rules.evaluate(service.fullName, event, options.now ? { now: options.now() } : {});
+    const evaluation = rules.evaluate(service.fullName, event, { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) });
     return proceed(service, event, call, span, started, eventId, ids, evaluation);
   }
 
@@ -202,7 +230,7 @@ export function createEventHandler(options: EventHandlerOptions) {
 
   return function onEvent(service: EventService, event: DecodedEvent, call: EventCall = {}): EventOutcome | Promise<EventOutcome> {
     if (!tracingEnabled()) return handle(service, event, call, undefined);
-    const eventId = typeof event.id === 'string' ? event.id : '';
+    const eventId = logField(event.id); // bounded: it goes on every line of the event
     return tracer().startActiveSpan(
       `event ${service.eventName}`,
       {

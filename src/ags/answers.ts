@@ -1,0 +1,93 @@
+/**
+ * Reading an AGS success answer. Each operation declares its 2xx answers in
+ * AccelByte's OpenAPI specs ({@link SPEC_ANSWERS}, generated): no body, or a
+ * JSON object or array with the fields the spec requires. An answer of another
+ * shape (a body cut short, not JSON, another content type, a declared field
+ * missing, a body where none is declared is fine) cannot be read: the request
+ * reached AGS, so its effect is unknown. The caller (`http-caller.ts`) treats
+ * it as a lost answer: retried when the operation is idempotent, otherwise an
+ * outcome-unknown error that the action reconciles through its lookup or that
+ * ends as an `unknown-outcome` dead letter; never "AGS did nothing".
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { SPEC_ANSWERS } from './generated/spec-constraints.js';
+
+/** One declared success answer (see {@link SPEC_ANSWERS}). */
+interface DeclaredAnswer {
+  readonly body: string;
+  readonly required?: readonly string[];
+  readonly itemsRequired?: readonly string[];
+}
+
+const DECLARED: Readonly<Record<string, Readonly<Record<string, DeclaredAnswer>> | undefined>> = SPEC_ANSWERS;
+
+/** A readable answer (`body`: the parsed JSON, undefined when empty) or why it cannot be read. */
+export type AnswerReading = { readonly ok: true; readonly body: unknown } | { readonly ok: false; readonly problem: string };
+
+/** Does the operation declare its success answers (is it checked by {@link readAnswer})? */
+export function declaresAnswer(operation: string): boolean {
+  return DECLARED[operation] !== undefined;
+}
+
+function isJsonContentType(value: string | string[] | undefined): boolean {
+  const v = (Array.isArray(value) ? value[0] : value)?.split(';')[0]?.trim().toLowerCase();
+  return v === undefined || v === '' || v === 'application/json' || v.endsWith('+json');
+}
+
+function missing(value: unknown, required: readonly string[] | undefined): string[] {
+  if (!required) return [];
+  const o = value as Record<string, unknown>;
+  return required.filter((k) => o[k] === undefined);
+}
+
+/**
+ * Reads a 2xx answer of `operation` against its declared shape. Operations
+ * without a declaration (custom ones) are parsed leniently: JSON when it
+ * parses, else the text. `status` not declared: the shape of the operation's
+ * declared answer with a body, if any (a body must then be readable).
+ */
+export function readAnswer(operation: string, status: number, headers: IncomingHttpHeaders, text: string): AnswerReading {
+  const declared = DECLARED[operation];
+  if (declared === undefined) return { ok: true, body: lenient(text) };
+  const shape = declared[String(status)] ?? Object.values(declared).find((d) => d.body !== 'none');
+  if (shape === undefined || shape.body === 'none') return { ok: true, body: lenient(text) };
+  if (!isJsonContentType(headers['content-type'])) return { ok: false, problem: `content type ${JSON.stringify(String(headers['content-type']))} instead of JSON` };
+  if (text === '') return { ok: false, problem: 'an empty body instead of JSON' };
+  let body: unknown;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch {
+    return { ok: false, problem: `a body that is not JSON (${text.length} characters, cut short or not JSON)` };
+  }
+  if (shape.body === 'array') {
+    if (!Array.isArray(body)) return { ok: false, problem: `${describeJson(body)} instead of an array` };
+    for (const [i, item] of body.entries()) {
+      if (item === null || typeof item !== 'object') return { ok: false, problem: `item ${i} is ${describeJson(item)} instead of an object` };
+      const gone = missing(item, shape.itemsRequired);
+      if (gone.length > 0) return { ok: false, problem: `item ${i} lacks the declared field(s) ${gone.join(', ')}` };
+    }
+    return { ok: true, body };
+  }
+  if (shape.body === 'object') {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, problem: `${describeJson(body)} instead of an object` };
+    const gone = missing(body, shape.required);
+    if (gone.length > 0) return { ok: false, problem: `the declared field(s) ${gone.join(', ')} missing` };
+  }
+  return { ok: true, body };
+}
+
+function describeJson(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** JSON when it parses, else the text (cut to 2000 characters); undefined when empty. */
+function lenient(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The identifiers AGS puts in its paths, checked before a request is sent:
+ * a value AGS would refuse is refused here, permanently, with the reason,
+ * instead of being percent-encoded and sent (a user id with CR/LF or ANSI
+ * escapes from an event would otherwise reach AGS, its logs and ours).
+ *
+ * - user ids: 32 lowercase hexadecimal characters (AGS IAM user ids, as
+ *   `../shared/docs/ags-rest.md` says; the specs give the path parameter no
+ *   pattern);
+ * - namespaces: letters and digits, single hyphens between them, at most 64
+ *   characters (basic.json, `NamespaceCreate.namespace`: "only accept alphabet
+ *   and numeric"; multi-tenant game namespaces are `<studio>-<game>`).
+ *
+ * Every AGS admin path names them the same way: the segment after
+ * `/namespaces/` is a namespace, the one after `/users/` a user id; a `userId`
+ * query parameter (the fulfillment history) is a user id.
+ */
+import { AgsError } from './errors.js';
+
+export const AGS_USER_ID = /^[0-9a-f]{32}$/;
+export const AGS_NAMESPACE = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
+export const AGS_NAMESPACE_MAX_LENGTH = 64;
+
+/** A value as shown in a reason: JSON-quoted (control characters escaped), at most 80 characters. */
+export function shownValue(value: string): string {
+  const quoted = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}` : value);
+  return value.length > 80 ? `${quoted}... (${value.length} characters)` : quoted;
+}
+
+/** Why `value` is not an AGS user id, or undefined when it is one. */
+export function userIdProblem(value: string): string | undefined {
+  return AGS_USER_ID.test(value) ? undefined : `${shownValue(value)} is not an AGS user id (32 lowercase hexadecimal characters)`;
+}
+
+/** Why `value` is not an AGS namespace, or undefined when it is one. */
+export function namespaceProblem(value: string): string | undefined {
+  return AGS_NAMESPACE.test(value) && value.length <= AGS_NAMESPACE_MAX_LENGTH
+    ? undefined
+    : `${shownValue(value)} is not an AGS namespace (letters and digits, single hyphens between them, at most ${AGS_NAMESPACE_MAX_LENGTH} characters)`;
+}
+
+/**
+ * The request's identifiers checked (see the module): undefined when AGS would take them, else a
+ * permanent {@link AgsError} (`kind: 'invalid'`, nothing sent) naming the value and the format.
+ */
+export function identifierError(operation: string, path: string, query: Readonly<Record<string, string>> | undefined): AgsError | undefined {
+  const segments = path.split('/');
+  const problems: string[] = [];
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const name = segments[i];
+    if (name !== 'namespaces' && name !== 'users') continue;
+    let value: string;
+    try {
+      value = decodeURIComponent(segments[i + 1]!);
+    } catch {
+      value = segments[i + 1]!;
+    }
+    const problem = name === 'users' ? userIdProblem(value) : namespaceProblem(value);
+    if (problem !== undefined) problems.push(`${name === 'users' ? 'userId' : 'namespace'} ${problem}`);
+  }
+  const queried = query?.userId;
+  if (queried !== undefined) {
+    const problem = userIdProblem(queried);
+    if (problem !== undefined) problems.push(`userId ${problem}`);
+  }
+  if (problems.length === 0) return undefined;
+  return new AgsError({ operation, retriable: false, attempts: 0, kind: 'invalid', code: 'ERR_AGS_IDENTIFIER', errorMessage: `refused before sending: ${problems.join('; ')}` });
+}

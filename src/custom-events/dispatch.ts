@@ -1,0 +1,66 @@
+/**
+ * Routes the calls of the two custom-event wire services to the events rules
+ * listen on: a message of topic NAME to `topic:NAME`, a run of task TASK to
+ * `schedule:TASK`. A message of a topic no rule listens on is answered OK and
+ * counted (`event_rules_topic_messages_unrouted_total`): Extend delivers every
+ * topic the app subscribes to. A run is answered with a
+ * `ScheduledTaskResponse`: `success`, an HTTP-style `http_status_code` (200;
+ * 503 when it should be retried; 500 when it failed for good; 404 when no
+ * rule listens on the task), the outcome's
+ * message, and `result_data` (JSON: run id, task, outcome).
+ */
+import type { DecodedEvent, EventService } from '../events/index.js';
+import type { EventCall, EventHandler, EventOutcome } from '../contract/index.js';
+import type { Logger } from '../telemetry/index.js';
+import type { Metrics } from '../telemetry/index.js';
+import { CONSUMER_SERVICE, SCHEDULER_SERVICE } from './protos.js';
+import { scheduleService, topicService } from './catalog.js';
+import { encodeScheduledTaskResponse } from './events.js';
+
+export interface CustomEventRoutingOptions {
+  /** The full names of the events the rules in force listen on (read per call: a reload applies to the next call). */
+  readonly listenedOn: () => ReadonlySet<string>;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+const OK: EventOutcome = { kind: 'ok' };
+
+/** The scheduler's answer for an outcome. */
+export function scheduledTaskReply(event: DecodedEvent, outcome: EventOutcome, httpStatusCode?: number): EventOutcome {
+  const status = httpStatusCode ?? (outcome.kind === 'ok' ? 200 : outcome.kind === 'retry' ? 503 : outcome.kind === 'refused' ? 409 : 500);
+  const message = outcome.kind === 'ok' ? 'done' : outcome.message;
+  const reply = encodeScheduledTaskResponse({
+    success: outcome.kind === 'ok',
+    message,
+    resultData: JSON.stringify({ runId: event.runId, taskName: event.taskName, attemptNumber: event.attemptNumber, outcome: outcome.kind }),
+    httpStatusCode: status,
+  });
+  return { kind: 'ok', reply };
+}
+
+/** `onEvent` with the custom-event wire services routed (see the module's comment); every other call goes through unchanged. */
+export function routeCustomEvents(onEvent: EventHandler, options: CustomEventRoutingOptions): EventHandler {
+  return (service: EventService, event: DecodedEvent, call: EventCall): EventOutcome | Promise<EventOutcome> => {
+    if (service.fullName === CONSUMER_SERVICE) {
+      const topic = typeof event.topic === 'string' ? event.topic : '';
+      const target = topicService(topic);
+      if (topic !== '' && options.listenedOn().has(target.fullName)) return onEvent(target, event, call);
+      if (options.listenedOn().has(CONSUMER_SERVICE)) return onEvent(service, event, call);
+      options.metrics?.topicMessagesUnrouted.inc({ topic });
+      options.logger.debug({ topic }, `message of topic ${JSON.stringify(topic)}: no rule listens on it (answered OK)`);
+      return OK;
+    }
+    if (service.fullName === SCHEDULER_SERVICE) {
+      const task = typeof event.taskName === 'string' ? event.taskName : '';
+      const target = scheduleService(task);
+      if (task === '' || !options.listenedOn().has(target.fullName)) {
+        options.logger.warn({ task, runId: event.runId }, `scheduled task ${JSON.stringify(task)}: no rule listens on it`);
+        return scheduledTaskReply(event, { kind: 'failed', message: `no rule listens on the scheduled task ${JSON.stringify(task)} (on: { schedule: ${task || 'TASK_NAME'} })` }, 404);
+      }
+      const outcome = onEvent(target, event, call);
+      return outcome instanceof Promise ? outcome.then((o) => scheduledTaskReply(event, o)) : scheduledTaskReply(event, outcome);
+    }
+    return onEvent(service, event, call);
+  };
+}

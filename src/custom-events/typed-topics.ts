@@ -1,0 +1,103 @@
+/**
+ * Typed topics: an optional JSON Schema per topic, `topics/NAME.schema.json`
+ * beside the rules file, types the `body` of `on: { topic: NAME }` rules for
+ * `validate`: a path into `body` that the schema does not have is reported
+ * with did-you-mean, and a path into a scalar is reported with its type, by
+ * the same checks as AGS events' fields (src/rules/paths.ts). The schema is
+ * read as a protobuf message type: `object` with `properties` -> a message
+ * (each property a field, json name as written), `array` -> a repeated field
+ * of its `items`, `string`/`integer`/`number`/`boolean` -> string/int64/
+ * double/bool, an object without `properties` -> `google.protobuf.Struct`
+ * (any key), anything else (no `type`, several types, `anyOf`...) ->
+ * `google.protobuf.Value` (any value, any sub-path).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import type { Type } from 'protobufjs';
+
+/** The folder of topic schemas, beside the rules file. */
+export const TOPICS_FOLDER = 'topics';
+
+/** A topic's schema as read: the event type (body typed), or why the file could not be used. */
+export interface TopicSchema {
+  /** The topic event's type with `body` typed; undefined when there is no schema or it is unusable. */
+  readonly type?: Type;
+  /** The schema file. */
+  readonly file: string;
+  /** Why the file is unusable (not JSON, not an object schema). */
+  readonly problem?: string;
+}
+
+type Schema = Record<string, unknown>;
+
+const SCALARS: Readonly<Record<string, string>> = { string: 'string', integer: 'int64', number: 'double', boolean: 'bool' };
+
+function pascal(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^[a-z]/, (c) => c.toUpperCase());
+  return /^[A-Za-z]/.test(s) ? s : `T${s}`;
+}
+
+/** Builds the message type of an object schema into `ns`; returns its name. */
+function messageOf(schema: Schema, name: string, ns: protobuf.Namespace): string {
+  const t = new protobuf.Type(name);
+  ns.add(t);
+  const props = schema.properties as Record<string, unknown>;
+  let id = 1;
+  for (const [prop, sub] of Object.entries(props)) {
+    const s = (sub && typeof sub === 'object' ? sub : {}) as Schema;
+    let repeated = false;
+    let item = s;
+    if (s.type === 'array') {
+      repeated = true;
+      item = (s.items && typeof s.items === 'object' ? s.items : {}) as Schema;
+    }
+    const fieldType = fieldTypeOf(item, `${name}${pascal(prop)}`, ns);
+    t.add(new protobuf.Field(`f${id}`, id, fieldType, repeated ? 'repeated' : undefined, undefined, { json_name: prop }));
+    id++;
+  }
+  return name;
+}
+
+function fieldTypeOf(s: Schema, name: string, ns: protobuf.Namespace): string {
+  if (typeof s.type === 'string' && SCALARS[s.type]) return SCALARS[s.type]!;
+  if (s.type === 'object' || (s.type === undefined && s.properties !== undefined)) {
+    if (s.properties && typeof s.properties === 'object' && Object.keys(s.properties).length > 0) return messageOf(s, name, ns);
+    return 'google.protobuf.Struct';
+  }
+  return 'google.protobuf.Value';
+}
+
+/** The topic event type with `body` typed by `schema`. Throws on a schema that is not usable. */
+export function typedTopicEventType(topic: string, schema: unknown): Type {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) throw new Error('the schema is not a JSON object');
+  const root = new protobuf.Root();
+  root.addJSON(protobuf.common.get('google/protobuf/struct.proto')!.nested!);
+  const ns = root.define('extend_event_rules.topics.v1');
+  const bodyType = fieldTypeOf(schema as Schema, `${pascal(topic)}Body`, ns);
+  const event = new protobuf.Type(`${pascal(topic)}Message`);
+  event.add(new protobuf.Field('id', 1, 'string'));
+  event.add(new protobuf.Field('topic', 2, 'string'));
+  event.add(new protobuf.MapField('metadata', 3, 'string', 'string'));
+  event.add(new protobuf.Field('body', 4, bodyType));
+  event.add(new protobuf.Field('bodyText', 5, 'string'));
+  ns.add(event);
+  root.resolveAll();
+  return event;
+}
+
+/** The schema of `topic` in `dir` (`<dir>/<topic>.schema.json`), read now; null when there is none. */
+export function topicSchema(dir: string, topic: string): TopicSchema | null {
+  const file = join(dir, `${topic}.schema.json`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return { file, type: typedTopicEventType(topic, JSON.parse(text)) };
+  } catch (err) {
+    return { file, problem: err instanceof Error ? err.message : String(err) };
+  }
+}

@@ -1,0 +1,2 @@
+/** Text helpers shared by every diagnostic: "did you mean" by edit distance. A leaf layer: imports nothing from src. */
+export { closest, didYouMean, editDistance } from './suggest.js';

@@ -1,0 +1,118 @@
+/**
+ * Issue 22.1: an AGS answer that cannot be read is an unknown outcome. A 2xx
+ * that is not the operation's declared success shape (JSON cut short, declared
+ * fields missing, another content type) reached AGS, so its effect is unknown:
+ * a non-idempotent call is never sent again and never read as "granted
+ * nothing" (outcome unknown, for the action's lookup); an idempotent one
+ * (lookups, fulfillItemsV3, Cloud Save) is retried; a lookup that cannot be
+ * read never answers "not found".
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readAnswer } from '../../src/ags/answers.js';
+import { AgsError } from '../../src/ags/errors.js';
+import { SPEC_ANSWERS } from '../../src/ags/spec.js';
+import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
+import { UnreadableHistoryError, findInHistory } from '../../src/actions/reconcile.js';
+import type { ActionContext } from '../../src/actions/types.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn, GarbleKind } from '../support/ags-stand-in.js';
+import { USER, clientFor } from './helpers.js';
+import type { AgsClient } from '../../src/ags/client.js';
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const GARBLES: readonly GarbleKind[] = ['truncated', 'fieldsMissing', 'wrongContentType'];
+
+describe('readAnswer: the declared success shapes of the specs', () => {
+  const full = JSON.stringify({ namespace: 'mygame', userId: USER, entitlementSummaries: [] });
+  it.each([
+    ['a declared object with its required fields', 'fulfillItem', 200, JSON_TYPE, full, true],
+    ['JSON cut short', 'fulfillItem', 200, JSON_TYPE, full.slice(0, 20), false],
+    ['a declared field missing', 'fulfillItem', 200, JSON_TYPE, '{"namespace":"mygame"}', false],
+    ['an empty body where one is declared', 'fulfillItem', 200, JSON_TYPE, '', false],
+    ['an array where an object is declared', 'fulfillItem', 200, JSON_TYPE, '[]', false],
+    ['an HTML page', 'fulfillItem', 200, { 'content-type': 'text/html' }, '<html></html>', false],
+    ['JSON under +json', 'fulfillItem', 200, { 'content-type': 'application/problem+json; charset=utf-8' }, full, true],
+    ['an array of entitlements', 'grantUserEntitlement', 201, JSON_TYPE, '[]', true],
+    ['an object where an array is declared', 'grantUserEntitlement', 201, JSON_TYPE, '{}', false],
+    ['an entitlement without its declared fields', 'grantUserEntitlement', 201, JSON_TYPE, '[{"itemId":"x"}]', false],
+    ['a page without data', 'queryFulfillmentHistories', 200, JSON_TYPE, '{"paging":{}}', false],
+    ['a page with data', 'queryFulfillmentHistories', 200, JSON_TYPE, '{"data":[]}', true],
+    ['no body declared (204), whatever comes', 'AdminUnlockAchievement', 204, {}, '', true],
+    ['an operation without a declaration (custom), not JSON', 'myCustomOperation', 200, {}, 'plain text', true],
+    ['another 2xx than declared still needs the declared body', 'creditUserWallet', 201, JSON_TYPE, '{}', false],
+  ])('%s', (_what, operation, status, headers, text, ok) => {
+    expect(readAnswer(operation, status, headers, text).ok).toBe(ok);
+  });
+
+  it('every operation the actions, the lookups and the state store call declares its success answers', () => {
+    expect(Object.keys(SPEC_ANSWERS)).toEqual(
+      expect.arrayContaining(['fulfillItem', 'fulfillItemsV3', 'grantUserEntitlement', 'creditUserWallet', 'queryFulfillmentHistories', 'listUserCurrencyTransactions', 'adminGetAdminPlayerRecordV1', 'adminPutAdminPlayerRecordConcurrentHandlerV1']),
+    );
+  });
+});
+
+describe('the client: an unreadable 2xx is an unknown outcome, never "did nothing"', () => {
+  let ags: AgsStandIn;
+  let client: AgsClient;
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+    client = clientFor(ags).client;
+  });
+  afterEach(() => {
+    expect(ags.violations).toEqual([]);
+    ags.reset();
+  });
+  afterAll(async () => {
+    client.close();
+    await ags.close();
+  });
+
+  it.each(GARBLES)('fulfillItem applied, answered %s: outcome unknown, sent once, the grant counted', async (garble) => {
+    ags.fail('/fulfillment', [{ garble }]);
+    const err = await client.fulfillItem('mygame', USER, { itemId: 'item-1', quantity: 1, orderNo: 'o-1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgsError);
+    expect(err).toMatchObject({ operation: 'fulfillItem', status: 200, kind: 'unreadable', outcomeUnknown: true, retriable: true, attempts: 1 });
+    expect((err as Error).message).toMatch(/cannot be read/);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'fulfillItem')).toHaveLength(1);
+    expect(ags.grants()).toBe(1);
+  });
+
+  it.each(GARBLES)('creditUserWallet applied, answered %s: outcome unknown, sent once', async (garble) => {
+    ags.fail('/credit', [{ garble }]);
+    const err = await client.creditUserWallet('mygame', USER, 'COINS', { amount: 5 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ operation: 'creditUserWallet', kind: 'unreadable', outcomeUnknown: true });
+    expect(ags.walletTransactions).toHaveLength(1);
+  });
+
+  it('an idempotent lookup answered unreadable is retried, then read', async () => {
+    ags.fail('/fulfillment/history', [{ garble: 'truncated' }]);
+    const page = await client.queryFulfillmentHistories('mygame', USER, 10, 0);
+    expect(page.data).toEqual([]);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'queryFulfillmentHistories')).toHaveLength(2);
+  });
+
+  it('a lookup that stays unreadable is a retriable failure, not an empty history', async () => {
+    ags.fail('/fulfillment/history', [{ garble: 'fieldsMissing' }, { garble: 'fieldsMissing' }, { garble: 'truncated' }, { garble: 'wrongContentType' }]);
+    const err = await client.queryFulfillmentHistories('mygame', USER, 10, 0).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'unreadable', retriable: true, attempts: 4 });
+    expect((err as AgsError).outcomeUnknown).toBeUndefined();
+  });
+
+  it.each([
+    ['grantItem', { itemId: 'item-1' }, '/fulfillment/history'],
+    ['creditWallet', { currencyCode: 'COINS', amount: 5 }, '/transactions'],
+  ])('%s: its lookup unreadable throws (retriable), never "not applied"', async (action, params, lookupPath) => {
+    const registry = createDefaultRegistry();
+    const def = registry.get(action)!;
+    const ctx: ActionContext = { event: { userId: USER }, eventName: 'userLoggedIn', namespace: 'mygame', rule: 'r', idempotencyKey: `evt-${action}:r:0`, ags: client, logger: createLogger({ level: 'silent' }) };
+    ags.fail(lookupPath, Array.from({ length: 4 }, () => ({ garble: 'fieldsMissing' as const })));
+    const err = await def.reconcile!(def.normalize(params, ctx), ctx, Date.now()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ retriable: true });
+    expect(err).not.toBe(false);
+  });
+
+  it('findInHistory: a page without a data list throws, never answers "not found"', async () => {
+    await expect(findInHistory(() => Promise.resolve({} as never), () => true, Date.now())).rejects.toBeInstanceOf(UnreadableHistoryError);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The toolkit on custom events (issue 25): `send --topic` against the real
+ * server (dry run: it logs what it would grant and what it would publish),
+ * `samples --topic/--schedule`, `explain` and rule tests on topic events, and
+ * `validate` of the issue's rules with nothing in proto/ for them.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
+import type { RunningServer, Workspace } from './support.js';
+
+const USER = '0123456789abcdef0123456789abcdef';
+const RULES = `version: 1
+rules:
+  - name: announce-login
+    on: userLoggedIn
+    do:
+      - publishMessage: { topic: player-activity, body: { kind: login, userId: "\${event.userId}" } }
+  - name: reward-activity
+    on: { topic: player-activity }
+    when: { "==": [ { var: body.kind }, "login" ] }
+    do:
+      - grantItem: { itemId: activity-item, userId: "\${event.body.userId}" }
+`;
+
+let ws: Workspace;
+let server: RunningServer | undefined;
+beforeAll(() => assertBuilt());
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+  ws?.remove();
+});
+
+describe('custom events in the toolkit', () => {
+  it('validate accepts the issue\'s rules; send --topic reaches the topic rule; send of a login logs the publish a dry run would do', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    const v = await runBin(['validate'], { cwd: ws.dir });
+    expect(v.stdout + v.stderr).toContain('valid: 2 rules on 2 events');
+    expect(v.code).toBe(0);
+
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    ws.write('body.json', JSON.stringify({ kind: 'login', userId: USER }));
+    const r = await runBin(['send', '--topic', 'player-activity', '--data', 'body.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(r.stdout).toBe('OK\n');
+    expect(r.stderr).toMatch(/^sending topic:player-activity id [0-9a-f-]{36} \(\d+ bytes\) to 127\.0\.0\.1:\d+\/accelbyte\.extend\.async_messaging\.AsyncMessagingConsumerService\/onMessage/);
+    const summary = await waitFor('the topic summary', () => server!.lines().find((l) => l.msg?.startsWith('topic:player-activity: ')));
+    expect(summary).toMatchObject({ outcome: 'ok', rules: { 'reward-activity': 'matched' }, actions: [{ rule: 'reward-activity', action: 'grantItem', status: 'planned' }] });
+
+    ws.write('login.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
+    expect((await runBin(['send', 'userLoggedIn', '--data', 'login.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir })).stdout).toBe('OK\n');
+    const planned = await waitFor('the dry-run publish', () => server!.lines().find((l) => l.msg?.startsWith('dry run: announce-login/publishMessage')));
+    expect(planned.requests).toEqual([
+      { operation: 'PublishMessage', method: 'POST', path: 'grpc://localhost:7474/accelbyte.extend.async_messaging.AsyncMessagingPublisherService/PublishMessage', body: { topic: 'player-activity', body: JSON.stringify({ kind: 'login', userId: USER }) } },
+    ]);
+
+    const other = await runBin(['send', '--topic', 'nobody-listens', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(other.stdout).toBe('OK\n');
+    const bad = await runBin(['send', '--topic', 'bad topic', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('topic name "bad topic" has characters other than');
+  });
+
+  it('send --schedule runs a scheduled rule once per run id and prints the ScheduledTaskResponse', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', `${RULES}  - name: weekly\n    on: { schedule: weekly-reset-task }\n    do:\n      - publishMessage: { topic: weekly-reset, body: { week: "\${event.payload.week}" } }\n`);
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    ws.write('payload.json', JSON.stringify({ week: '2026-W49' }));
+    const target = `127.0.0.1:${server.port}`;
+    const r = await runBin(['send', '--schedule', 'weekly-reset-task', '--data', 'payload.json', '--run-id', 'r-1', '--target', target], { cwd: ws.dir });
+    expect(JSON.parse(r.stdout)).toMatchObject({ success: true, http_status_code: 200 });
+    expect(r.code).toBe(0);
+    const planned = await waitFor('the dry-run publish', () => server!.lines().find((l) => l.msg?.startsWith('dry run: weekly/publishMessage')));
+    expect(planned.requests).toMatchObject([{ body: { topic: 'weekly-reset', body: '{"week":"2026-W49"}' } }]);
+    const none = await runBin(['send', '--schedule', 'other-task', '--target', target], { cwd: ws.dir });
+    expect(JSON.parse(none.stdout)).toMatchObject({ success: false, http_status_code: 404 });
+    expect(none.code).toBe(1);
+  });
+
+  it('with no topic rule at all, a message of a subscribed topic is answered OK (not UNIMPLEMENTED)', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES.split('  - name: reward-activity')[0]!);
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    const r = await runBin(['send', '--topic', 'player-activity', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(r.stdout).toBe('OK\n');
+  });
+
+  it('samples --topic and --schedule print what the server receives; explain and rule tests take topic events', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    const s = await runBin(['samples', '--topic', 'player-activity'], { cwd: ws.dir });
+    expect(JSON.parse(s.stdout)).toEqual({ id: expect.stringMatching(/^sha256:/) as unknown, topic: 'player-activity', metadata: {}, body: {}, bodyText: '{}' });
+    const run = JSON.parse((await runBin(['samples', '--schedule', 'weekly-reset-task'], { cwd: ws.dir })).stdout) as Record<string, unknown>;
+    expect(run).toMatchObject({ id: 'run:run-1', runId: 'run-1', taskName: 'weekly-reset-task', attemptNumber: 1, payload: {} });
+
+    ws.write('msg.json', JSON.stringify({ body: { kind: 'login', userId: USER } }));
+    const e = await runBin(['explain', 'topic:player-activity', '--data', 'msg.json'], { cwd: ws.dir });
+    expect(e.stdout).toContain('✓ reward-activity  matched');
+    expect(e.stdout).toContain(`POST /platform/admin/namespaces/mygame/users/${USER}/fulfillment`);
+
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+rules: rules.yaml
+env: { AB_NAMESPACE: mygame }
+cases:
+  - name: a login message grants the item
+    event: topic:player-activity
+    data: { body: { kind: login, userId: ${USER} } }
+    expect: { matched: [reward-activity] }
+  - name: a logout message grants nothing
+    event: topic:player-activity
+    data: { body: { kind: logout, userId: ${USER} } }
+    expect: { matched: [] }
+  - name: a message that is not JSON is a string body
+    event: topic:player-activity
+    data: { bodyText: "login" }
+    expect: { matched: [] }
+`,
+    );
+    const t = await runBin(['test'], { cwd: ws.dir });
+    expect(t.stdout).toContain('3 passed, 0 failed');
+    expect(t.code).toBe(0);
+  });
+
+  it('a typed topic (topics/NAME.schema.json): validate names a misspelt body path with did-you-mean, samples follow the schema', async () => {
+    ws = workspace();
+    mkdirSync(join(ws.dir, 'topics'));
+    ws.write('topics/player-activity.schema.json', JSON.stringify({ type: 'object', properties: { kind: { type: 'string' }, userId: { type: 'string' } } }));
+    ws.write('rules.yaml', RULES.replace('var: body.kind', 'var: body.knd'));
+    const v = await runBin(['validate'], { cwd: ws.dir });
+    expect(v.code).toBe(1);
+    expect(v.stdout + v.stderr).toContain('PlayerActivityBody has no field "knd"');
+    expect(v.stdout + v.stderr).toContain('did you mean "body.kind"?');
+    const s = JSON.parse((await runBin(['samples', '--topic', 'player-activity'], { cwd: ws.dir })).stdout) as { body: Record<string, unknown> };
+    expect(Object.keys(s.body).sort()).toEqual(['kind', 'userId']);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The live-ops forms end to end on real processes (`node dist/main.js`), the
+ * default state store (AGS Cloud Save on the stand-in) and a real gRPC sender,
+ * with AGS's own protos: a filtered count (`where`, statItemUpdated), a keyed
+ * count (`by`, userReport), a fan-out (`forEach`, gameSessionEndedEvent) and
+ * a fact (`facts`: entitlement ownership, read from the AGS stand-in),
+ * each with a redelivery. Effects are counted where they take effect: the
+ * stand-in's fulfillments, bans and season exp grants.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { loadCatalog } from '../../src/events/catalog.js';
+import type { Catalog } from '../../src/events/types.js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
+import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, startApp, stopAll, tempDir, userId } from './support.js';
+import type { Encoded } from './support.js';
+
+const SPECS = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte');
+const DIRS = ['social', 'reporting', 'session'].map((d) => resolve(SPECS, d));
+const BADGE = 'hat-trick-badge';
+
+const RULES = `version: 1
+rules:
+  - name: hat-trick
+    on: statItemUpdated
+    when: { ">=": [ { count: { of: statItemUpdated, within: 24h, where: { "==": [ { var: payload.statCode }, "wins" ] } } }, 3 ] }
+    limit: { count: 1, per: 24h }
+    do: [ { grantItem: { itemId: ${BADGE} } } ]
+
+  - name: flag-reported
+    on: userReport
+    when: { ">=": [ { count: { of: userReport, within: 24h, by: "\${event.payload.UserID}" } }, 3 ] }
+    limit: { count: 1, per: day, key: "\${event.payload.UserID}" }
+    do: [ { banUser: { ban: CHAT_SEND, reason: HARASSMENT, duration: 24h, userId: "\${event.payload.UserID}" } } ]
+
+  - name: season-pass-holders
+    on: statItemUpdated
+    facts:
+      pass: { getUserEntitlementOwnershipByItemId: { itemId: season-pass-2027 } }
+      unread: { getUserStatItems: { statCodes: kills } }
+    when: { "and": [ { "==": [ { var: payload.statCode }, "login-days" ] }, { "==": [ { var: facts.pass.owned }, true ] } ] }
+    do: [ { grantItem: { itemId: weekly-pass-chest } } ]
+
+  - name: match-xp-for-everyone
+    on: gameSessionEndedEvent
+    do:
+      - forEach: "\${event.payload.userIds}"
+        grantSeasonExp: { exp: 100, userId: "\${item}" }
+`;
+
+let specs: Catalog;
+async function encoded(eventName: string, event: Record<string, unknown>): Promise<Encoded> {
+  specs ??= await loadCatalog({ dirs: DIRS });
+  const s = specs.services.find((x) => x.eventName === eventName);
+  if (!s) throw new Error(`${eventName} is not in ${SPECS}`);
+  return { path: s.path, bytes: specs.codec(s).encode(event) };
+}
+
+describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS protos, Cloud Save store, real processes', () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const dir = tempDir('eer-e2e-liveops-');
+  const env = (): Record<string, string> => {
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, RULES);
+    return { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rules, PROTO_DIR: [PROTO_DIR, ...DIRS].join(',') };
+  };
+  const effects = (operation: string, user: string): number => ags.requests.filter((r) => r.operation === operation && typeof r.outcome === 'number' && r.outcome < 300 && r.path.includes(`/users/${user}/`)).length;
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn({ items: [{ id: BADGE }, { id: 'weekly-pass-chest' }] });
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  it('filtered count: two kills updates and a win grant nothing; the third win grants the badge once, also when redelivered', async () => {
+    const c = clients.connect(await startApp({ env: env() }));
+    const u = userId();
+    const stat = (id: string, statCode: string) => encoded('statItemUpdated', { id, namespace: 'mygame', userId: u, payload: { namespace: 'mygame', userId: u, statCode, latestValue: 1 } });
+    for (const [id, code] of [['s1', 'kills'], ['s2', 'kills'], ['s3', 'wins'], ['s4', 'wins']] as const) expect((await callOnce(c, await stat(`${id}-${u}`, code))).code).toBe(grpc.status.OK);
+    expect(ags.fulfillments.filter((f) => f.userId === u)).toHaveLength(0);
+    expect((await callOnce(c, await stat(`s5-${u}`, 'wins'))).code).toBe(grpc.status.OK);
+    expect((await callOnce(c, await stat(`s5-${u}`, 'wins'))).code).toBe(grpc.status.OK);
+    expect(ags.fulfillments.filter((f) => f.userId === u && f.itemId === BADGE).length).toBe(1);
+  });
+
+  it('keyed count: three reports against one player ban that player once (not the reporters); a redelivered report is not counted twice', async () => {
+    const c = clients.connect(await startApp({ env: env() }));
+    const target = userId();
+    const reporters = [userId(), userId(), userId()];
+    const report = (id: string, reporter: string) => encoded('userReport', { id, namespace: 'mygame', userId: reporter, payload: { Namespace: 'mygame', ReporterID: reporter, UserID: target, Category: 'USER', Reason: 'cheating' } });
+    // the first report three times: one count
+    for (let k = 0; k < 3; k++) expect((await callOnce(c, await report(`r0-${target}`, reporters[0]!))).code).toBe(grpc.status.OK);
+    expect((await callOnce(c, await report(`r1-${target}`, reporters[1]!))).code).toBe(grpc.status.OK);
+    expect(effects('AdminBanUserV3', target)).toBe(0);
+    expect((await callOnce(c, await report(`r2-${target}`, reporters[2]!))).code).toBe(grpc.status.OK);
+    expect((await callOnce(c, await report(`r2-${target}`, reporters[2]!))).code).toBe(grpc.status.OK);
+    expect(effects('AdminBanUserV3', target)).toBe(1);
+    for (const r of reporters) expect(effects('AdminBanUserV3', r)).toBe(0);
+  });
+
+  it('fan-out: every player of the session gets season exp once, also when the event is redelivered with its list reordered', async () => {
+    const c = clients.connect(await startApp({ env: env() }));
+    const players = [userId(), userId(), userId(), userId()];
+    const ended = (ids: string[]) => encoded('gameSessionEndedEvent', { id: `end-${players[0]!}`, namespace: 'mygame', payload: { userIds: ids, namespace: 'mygame' } });
+    expect((await callOnce(c, await ended(players))).code).toBe(grpc.status.OK);
+    expect((await callOnce(c, await ended([...players].reverse()))).code).toBe(grpc.status.OK);
+    for (const p of players) expect(effects('grantUserExp', p)).toBe(1);
+  });
+
+  it('a fact: only pass holders get the chest; the lookup is sent only for the rule reading it, once per event; AGS failing is UNAVAILABLE (redelivered), never read as "not owned"', async () => {
+    const c = clients.connect(await startApp({ env: env() }));
+    const holder = userId();
+    const other = userId();
+    ags.owned.add(`${holder}/season-pass-2027`);
+    const stat = (id: string, u: string) => encoded('statItemUpdated', { id, namespace: 'mygame', userId: u, payload: { namespace: 'mygame', userId: u, statCode: 'login-days', latestValue: 1 } });
+    expect((await callOnce(c, await stat(`p1-${holder}`, holder))).code).toBe(grpc.status.OK);
+    expect((await callOnce(c, await stat(`p1-${other}`, other))).code).toBe(grpc.status.OK);
+    const chests = (u: string): number => ags.fulfillments.filter((f) => f.userId === u && f.itemId === 'weekly-pass-chest').length;
+    expect([chests(holder), chests(other)]).toEqual([1, 0]);
+    const lookups = (u: string) => ags.requests.filter((r) => r.path.includes(`/users/${u}/`) && ['getUserEntitlementOwnershipByItemId', 'getUserStatItems'].includes(r.operation ?? ''));
+    expect(lookups(holder).map((r) => r.operation)).toEqual(['getUserEntitlementOwnershipByItemId']);
+    expect(ags.violations).toEqual([]);
+    // AGS unavailable: the event is answered UNAVAILABLE and nothing is granted; redelivered once AGS answers, it is decided on the real answer
+    const late = userId();
+    ags.owned.add(`${late}/season-pass-2027`);
+    ags.setFaultRate(1, ['503'], /entitlements\/ownership/);
+    expect((await callOnce(c, await stat(`p2-${late}`, late))).code).toBe(grpc.status.UNAVAILABLE);
+    expect(chests(late)).toBe(0);
+    ags.setFaultRate(0);
+    expect((await callOnce(c, await stat(`p2-${late}`, late))).code).toBe(grpc.status.OK);
+    expect(chests(late)).toBe(1);
+  });
+
+  it('fan-out through a lost AGS answer and a kill -9: redelivered until OK, each player of the session gets season exp exactly once', async () => {
+    const players = [userId(), userId(), userId()];
+    const e = await encoded('gameSessionEndedEvent', { id: `lost-${players[0]!}`, namespace: 'mygame', payload: { userIds: players, namespace: 'mygame' } });
+    // the second player's grant takes effect but its answer is lost
+    ags.fail(`/users/${players[1]!}/seasons/current/exp`, [{ reset: true, afterEffect: true }]);
+    const first = await startApp({ env: env() });
+    const r = await callOnce(clients.connect(first), e);
+    expect([grpc.status.OK, grpc.status.UNAVAILABLE]).toContain(r.code);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await startApp({ env: env() });
+    const c = clients.connect(second);
+    await deliverUntilOk(() => c, e);
+    await deliverUntilOk(() => c, e);
+    for (const p of players) expect(ags.requests.filter((q) => q.operation === 'grantUserExp' && q.path.includes(`/users/${p}/`) && (typeof q.outcome === 'number' ? q.outcome < 300 : q.outcome === 'reset')).length, p).toBe(1);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Issue 22.1 end to end, default configuration (the Cloud Save store): AGS
+ * applies a share of the calls but answers them in a shape the operation does
+ * not declare (JSON cut short, its declared fields missing, an HTML page).
+ * Such an answer is an unknown outcome: the event is redelivered and the
+ * action's lookup settles it (grantItem by orderNo in the fulfillment history,
+ * creditWallet by metadata in the wallet transactions), or, without a lookup,
+ * it ends as an `unknown-outcome` dead letter. Never "AGS granted nothing".
+ * Effects are counted at the stand-in. Faults are drawn from a seeded random
+ * source (the seed is printed; set TEST_SEED to repeat a run).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn, FaultKind } from '../support/ags-stand-in.js';
+import { describeWith } from '../support/prereq.js';
+import { testSeed } from '../support/seed.js';
+import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import type { AppProcess, Encoded } from './support.js';
+
+const { seed: SEED, random } = testSeed('unreadable-answers');
+
+const GARBLED: readonly FaultKind[] = ['truncated', 'fieldsMissing', 'wrongContentType'];
+
+describeWith(builtApp(), `e2e: an AGS answer that cannot be read is an unknown outcome (issue 22.1, seed ${SEED})`, () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    AB_BASE_URL: ags.url,
+    AB_CLIENT_ID: ags.clientId,
+    AB_CLIENT_SECRET: ags.clientSecret,
+    AB_NAMESPACE: 'mygame',
+    ITEM_ID_TO_GRANT: 'item-1',
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn({ random });
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
+    const users = Array.from({ length: n }, () => userId());
+    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
+    return { users, encoded };
+  }
+
+  async function deliverAll(app: AppProcess, encoded: readonly Encoded[]): Promise<void> {
+    const c = clients.connect(app);
+    await pool(
+      encoded.map((e) => () => deliverUntilOk(() => c, e)),
+      6,
+    );
+  }
+
+  /** The dead letters (kept in Cloud Save), read by the CLI with the server's environment. */
+  async function deadLetters(dir: string): Promise<Record<string, unknown>[]> {
+    const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    await new Promise((r) => child.once('exit', r));
+    return JSON.parse(out) as Record<string, unknown>[];
+  }
+
+  it('40 players, 30% of the fulfillments applied but answered unreadable: every event OK, one grant per player, no dead letter (the lookup settles each)', async () => {
+    const app = await startApp({ env: env() });
+    const { users, encoded } = await events(40, 'garbled');
+    ags.setFaultRate(0.3, GARBLED, /\/fulfillment$/);
+    await deliverAll(app, encoded);
+    ags.setFaultRate(0);
+    const garbled = ags.serviceRequests().filter((r) => typeof r.answer === 'string' && r.answer.startsWith('garbled')).length;
+    expect(garbled).toBeGreaterThan(0);
+    expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).reduce((n, f) => n + f.quantity, 0))).toEqual(users.map(() => 1));
+    // each garbled answer was settled by the fulfillment history, not sent again
+    expect(ags.serviceRequests().filter((r) => r.operation === 'fulfillItem')).toHaveLength(40);
+    expect(app.logsMatching(/granted nothing/)).toEqual([]);
+    await waitUntil('one reconciliation line per garbled answer', () => app.logsMatching(/applied by an earlier attempt whose answer was lost/).length >= garbled);
+    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(garbled);
+    expect(await deadLetters(tempDir('eer-e2e-garbled-'))).toEqual([]);
+    // and a second delivery of every event changes nothing
+    await deliverAll(app, encoded);
+    expect(ags.grants()).toBe(40);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('creditWallet, 30% applied but answered unreadable: one credit per player, found by its metadata', async () => {
+    const dir = tempDir('eer-e2e-garbled-wallet-');
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
+    const app = await startApp({ env: env({ RULES_FILE: rules }) });
+    const { users, encoded } = await events(40, 'garbled-wallet');
+    ags.setFaultRate(0.3, GARBLED, /\/credit$/);
+    await deliverAll(app, encoded);
+    ags.setFaultRate(0);
+    const garbled = ags.serviceRequests().filter((r) => typeof r.answer === 'string' && r.answer.startsWith('garbled')).length;
+    expect(garbled).toBeGreaterThan(0);
+    expect(users.map((u) => ags.walletTransactions.filter((t) => t.userId === u).length)).toEqual(users.map(() => 1));
+    expect(ags.serviceRequests().filter((r) => r.operation === 'creditUserWallet')).toHaveLength(40);
+    // each garbled answer was an unknown outcome settled by the wallet transactions (never taken for an answer)
+    await waitUntil('one reconciliation line per garbled answer', () => app.logsMatching(/applied by an earlier attempt whose answer was lost/).length >= garbled);
+    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(garbled);
+    expect(await deadLetters(dir)).toEqual([]);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('without a lookup (updateStat INCREMENT) an unreadable answer is an unknown-outcome dead letter, never sent again', async () => {
+    const dir = tempDir('eer-e2e-garbled-stat-');
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: count-logins\n    on: userLoggedIn\n    do:\n      - updateStat: { statCode: logins, value: 1 }\n');
+    const app = await startApp({ env: env({ RULES_FILE: rules }) });
+    const { encoded } = await events(1, 'garbled-stat');
+    ags.fail('/statitems/value', [{ garble: 'truncated' }]);
+    const c = clients.connect(app);
+    for (let i = 0; i < 3; i++) expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.OK);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'updateUserStatItemValue')).toHaveLength(1);
+    const letters = await deadLetters(dir);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'count-logins', action: 'updateStat' });
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * A stand-in for the Extend Async Messaging publisher sidecar: a real gRPC
+ * server of `AsyncMessagingPublisherService/PublishMessage`, built with
+ * @grpc/proto-loader from a `.proto` (the published one from
+ * `../shared/ags-event-specs` when the test has it), recording every message
+ * it accepts. Faults: `loseAnswers(n)` records the next n messages (they are
+ * published) and answers UNAVAILABLE "Connection dropped" (the answer is lost).
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export interface PublishedMessage {
+  readonly topic: string;
+  readonly body: string;
+  readonly metadata: Record<string, string>;
+}
+
+export interface PublisherStandIn {
+  /** `localhost` port it listens on. */
+  readonly port: number;
+  /** Every message published, in order. */
+  readonly published: PublishedMessage[];
+  /** The next `n` messages are published, and answered UNAVAILABLE as if the answer were lost. */
+  loseAnswers(n: number): void;
+  close(): Promise<void>;
+}
+
+interface Request {
+  body?: string;
+  topic?: string;
+  metadata?: Record<string, string>;
+}
+
+export async function startPublisherStandIn(protoFile: string, includeDirs: readonly string[] = []): Promise<PublisherStandIn> {
+  const definition = protoLoader.loadSync(protoFile, { keepCase: true, includeDirs: [...includeDirs], defaults: true });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    accelbyte: { extend: { async_messaging: { AsyncMessagingPublisherService: { service: grpc.ServiceDefinition } } } };
+  };
+  const published: PublishedMessage[] = [];
+  let lose = 0;
+  const server = new grpc.Server();
+  server.addService(pkg.accelbyte.extend.async_messaging.AsyncMessagingPublisherService.service, {
+    PublishMessage(call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) {
+      published.push({ topic: call.request.topic ?? '', body: call.request.body ?? '', metadata: { ...(call.request.metadata ?? {}) } });
+      if (lose > 0) {
+        lose--;
+        callback({ code: grpc.status.UNAVAILABLE, details: 'Connection dropped' });
+        return;
+      }
+      callback(null, {});
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port,
+    published,
+    loseAnswers(n) {
+      lose = n;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+      }),
+  };
+}
