@@ -46,7 +46,9 @@ import { StateStoreUnavailableError, partitionId } from '../store/index.js';
 import type { StateStore } from '../store/index.js';
 import { ActionLedger } from './action-ledger.js';
 import { ledgerPartition } from './ledger-partition.js';
-import type { DoneState } from './action-ledger.js';
+import type { ClaimResult, DoneState } from './action-ledger.js';
+import { decideFailure } from './failure-policy.js';
+import type { FailureErrorKind } from './failure-policy.js';
 
 /** Bound of the per-process memory of actions that ran while the store was down. */
 const MAX_UNRECORDED = 10_000;
@@ -203,369 +205,479 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-export function createExecutor(options: ExecutorOptions): Executor {
-  const { registry, store, deadLetters, metrics } = options;
-  const dryRun = options.dryRun ?? options.ags === undefined;
-  const deadlineMs = options.eventDeadlineMs ?? 25_000;
-  const now = options.now ?? (() => new Date());
-  const ledger = new ActionLedger({
-    store,
-    now: () => now().getTime(),
-    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
-    ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
-    ...(options.maxEntriesPerPartition !== undefined ? { maxEntries: options.maxEntriesPerPartition } : {}),
-  });
-  /** The signals of the events running now: aborted together when the shutdown signal aborts. */
-  const inFlight = new Set<AbortController>();
-  const { shutdownSignal } = options;
-  shutdownSignal?.addEventListener(
-    'abort',
-    () => {
-      for (const a of inFlight) if (!a.signal.aborted) a.abort(shutdownSignal.reason);
+/** The failure policy's name for an error (see {@link decideFailure}). */
+export function failureErrorKind(error: unknown): FailureErrorKind {
+  if (error instanceof UnknownOutcomeError) return 'unreconcilable';
+  // a lookup that cannot tell (its history does not reach back far enough) will not tell on redelivery either
+  if ((error as { inconclusive?: unknown } | undefined)?.inconclusive === true) return 'unreconcilable';
+  if (isOutcomeUnknown(error)) return 'outcome-unknown';
+  if (error instanceof StateStoreUnavailableError) return 'store-unavailable';
+  return isRetriable(error) ? 'retriable' : 'permanent';
+}
+
+type Claimed = Extract<ClaimResult, { status: 'claimed' }>;
+
+/** How one action ran, and whether the rest of its rule must stop. */
+interface Ran {
+  readonly report: ActionReport;
+  readonly stop: boolean;
+}
+
+/** One live action being run: its identity and clock. */
+interface LiveAction {
+  readonly p: PlannedAction;
+  readonly t0: number;
+  readonly base: { readonly rule: string; readonly index: number; readonly action: string };
+  readonly idemKey: string;
+  /** Key of {@link ExecutorState.unrecorded}. */
+  readonly memoKey: string;
+}
+
+function elapsed(a: LiveAction): number {
+  return round(performance.now() - a.t0);
+}
+
+/** Per-event abort signal: the call cancelled, shutdown, or the deadline passed, whichever comes first. */
+interface EventSignal {
+  readonly aborter: AbortController;
+  dispose(): void;
+}
+
+/**
+ * Links the event's signal by hand (AbortSignal.any costs weak references and GC work on every
+ * event). The shutdown signal is shared by every event: it gets one listener for the executor (see
+ * `inFlight`), never one per event, or concurrent events pile listeners on it (MaxListenersExceededWarning past 10).
+ */
+function linkEventSignal(deadlineMs: number, callSignal: AbortSignal | undefined, shutdownSignal: AbortSignal | undefined, inFlight: Set<AbortController>): EventSignal {
+  const aborter = new AbortController();
+  const timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
+  timer.unref?.();
+  const onAbort = function (this: AbortSignal): void {
+    if (!aborter.signal.aborted) aborter.abort(this.reason);
+  };
+  if (callSignal?.aborted) aborter.abort(callSignal.reason);
+  else callSignal?.addEventListener('abort', onAbort, { once: true });
+  if (shutdownSignal?.aborted) aborter.abort(shutdownSignal.reason);
+  inFlight.add(aborter);
+  return {
+    aborter,
+    dispose(): void {
+      clearTimeout(timer);
+      callSignal?.removeEventListener('abort', onAbort);
+      inFlight.delete(aborter);
     },
-    { once: true },
-  );
+  };
+}
+
+/** Groups a plan by rule, keeping plan order. */
+function byRule(plan: readonly PlannedAction[]): PlannedAction[][] {
+  const rules = new Map<string, PlannedAction[]>();
+  for (const p of plan) {
+    const list = rules.get(p.rule);
+    if (list) list.push(p);
+    else rules.set(p.rule, [p]);
+  }
+  return [...rules.values()];
+}
+
+/** Runs one action in its span (tracing on): rule, action, outcome, attempts. */
+function traced(p: PlannedAction, eventId: string, eventName: string, fn: () => Promise<Ran>): Promise<Ran> {
+  if (!tracingEnabled()) return fn();
+  return inSpan(`action ${p.action}`, SpanKind.INTERNAL, { 'event.id': eventId, 'event.name': eventName, 'rule.name': p.rule, 'action.name': p.action, 'action.index': p.index }, async (span) => {
+    const ran = await fn();
+    if (span) {
+      span.setAttribute('action.outcome', ran.report.status);
+      if (ran.report.attempts !== undefined) span.setAttribute('action.attempts', ran.report.attempts);
+      if (ran.report.status === 'failed' || ran.report.status === 'retriable' || ran.report.status === 'deadLettered') {
+        span.setStatus({ code: SpanStatusCode.ERROR, ...(ran.report.error ? { message: redactText(ran.report.error) } : {}) });
+      }
+    }
+    return ran;
+  });
+}
+
+/** What outlives one event: the ledger, the in-flight signals, the unrecorded marks. */
+interface ExecutorState {
+  readonly options: ExecutorOptions;
+  readonly dryRun: boolean;
+  readonly deadlineMs: number;
+  readonly now: () => Date;
+  readonly ledger: ActionLedger;
+  /** The signals of the events running now: aborted together when the shutdown signal aborts. */
+  readonly inFlight: Set<AbortController>;
   /**
    * Keys whose action ran (or was dead-lettered) but whose mark could not be
    * written (store down at that moment). A redelivery to this process writes
    * the mark instead of running the action again; without this, the claim's
    * lease would expire and the action would run twice. Bounded, oldest dropped.
    */
-  const unrecorded = new Map<string, DoneState>();
-  const remember = (key: string, state: DoneState): void => {
-    unrecorded.set(key, state);
-    if (unrecorded.size > MAX_UNRECORDED) unrecorded.delete(unrecorded.keys().next().value!);
+  readonly unrecorded: Map<string, DoneState>;
+}
+
+export function createExecutor(options: ExecutorOptions): Executor {
+  const now = options.now ?? (() => new Date());
+  const state: ExecutorState = {
+    options,
+    dryRun: options.dryRun ?? options.ags === undefined,
+    deadlineMs: options.eventDeadlineMs ?? 25_000,
+    now,
+    ledger: new ActionLedger({
+      store: options.store,
+      now: () => now().getTime(),
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+      ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
+      ...(options.maxEntriesPerPartition !== undefined ? { maxEntries: options.maxEntriesPerPartition } : {}),
+    }),
+    inFlight: new Set<AbortController>(),
+    unrecorded: new Map<string, DoneState>(),
   };
+  const { shutdownSignal } = options;
+  shutdownSignal?.addEventListener(
+    'abort',
+    () => {
+      for (const a of state.inFlight) if (!a.signal.aborted) a.abort(shutdownSignal.reason);
+    },
+    { once: true },
+  );
+  return { run: (input) => new EventRun(state, input).run() };
+}
 
-  function count(p: PlannedAction, outcome: ActionOutcome): void {
-    metrics?.actions.inc({ rule: p.rule, action: p.action, outcome });
-  }
+/** One event's delivery: runs its plan rule by rule and answers the sidecar. */
+class EventRun {
+  readonly #s: ExecutorState;
+  readonly #o: ExecutorOptions;
+  readonly #input: RunInput;
+  readonly #key: string;
+  readonly #replayRule: string | undefined;
+  readonly #eventId: string;
+  readonly #partition: ReturnType<typeof ledgerPartition>;
+  readonly #reports: ActionReport[] = [];
+  readonly #retryReasons: string[] = [];
+  #storeError: StateStoreUnavailableError | undefined;
+  #eventLog: Logger | undefined;
+  #signal: AbortSignal = new AbortController().signal;
 
-  async function run(input: RunInput): Promise<DeliveryReport> {
-    const baseLog = input.logger ?? options.logger;
-    let eventLog: Logger | undefined;
-    const log = (): Logger => (eventLog ??= input.logBindings ? baseLog.child(input.logBindings) : baseLog);
-    const key = computeEventKey(input.event, input.eventBytes);
+  constructor(state: ExecutorState, input: RunInput) {
+    this.#s = state;
+    this.#o = state.options;
+    this.#input = input;
+    this.#key = computeEventKey(input.event, input.eventBytes);
     const header = input.metadata?.[REPLAY_HEADER];
-    const replayRule = input.replayRule ?? (typeof header === 'string' && header !== '' ? header : undefined);
-    const eventId = typeof input.event.id === 'string' ? input.event.id : '';
-
-    // One signal per event: the call cancelled, shutdown, or the deadline passed, whichever comes first.
-    // (Linked by hand: AbortSignal.any costs weak references and GC work on every event.) The shutdown
-    // signal is shared by every event: it gets one listener for the executor (see `inFlight`), never one
-    // per event, or concurrent events pile listeners on it (MaxListenersExceededWarning past 10).
-    const aborter = new AbortController();
-    const signal = aborter.signal;
-    const timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
-    timer.unref?.();
-    const callSignal = input.signal;
-    const onAbort = function (this: AbortSignal): void {
-      if (!signal.aborted) aborter.abort(this.reason);
-    };
-    if (callSignal?.aborted) aborter.abort(callSignal.reason);
-    else callSignal?.addEventListener('abort', onAbort, { once: true });
-    if (shutdownSignal?.aborted) aborter.abort(shutdownSignal.reason);
-    inFlight.add(aborter);
-
-    const reports: ActionReport[] = [];
-    const retryReasons: string[] = [];
-    let storeError: StateStoreUnavailableError | undefined;
-    const partition = ledgerPartition(input.event, options.namespace, key);
-
-    const storeFailed = (error: unknown): void => {
-      if (storeError) return;
-      storeError = error instanceof StateStoreUnavailableError ? error : new StateStoreUnavailableError(store.kind, 'unknown', messageOf(error));
-      metrics?.dedupeStoreErrors.inc({ store: store.kind });
-      log().error({ store: store.kind, operation: storeError.operation, reason: storeError.reason }, `idempotency store unavailable: event not processed, answering retry (${storeError.reason})`);
-    };
-
-    const context = (p: PlannedAction, idemKey: string): ActionContext => {
-      let actionLog: Logger | undefined;
-      return {
-        event: input.event,
-        eventName: input.service.eventName,
-        namespace: options.namespace,
-        rule: p.rule,
-        idempotencyKey: idemKey,
-        ...(options.ags && !dryRun ? { ags: options.ags } : {}),
-        signal,
-        ...(options.hardStopSignal ? { inFlightSignal: options.hardStopSignal } : {}),
-        get logger(): Logger {
-          actionLog ??= log().child({ rule: p.rule, action: p.action, index: p.index });
-          return actionLog;
-        },
-      };
-    };
-
-    /** Shadow rule or dry run: plan only. */
-    const planOnly = (p: PlannedAction, status: 'shadow' | 'planned'): ActionReport => {
-      const t0 = performance.now();
-      const ctx = context(p, idempotencyKey(key, p.rule, p.key));
-      try {
-        if (p.failure) throw p.failure;
-        const def = registry.get(p.action);
-        if (!def) throw new UnknownActionError(p.action);
-        const requests = def.plan(def.normalize(p.params, ctx), ctx);
-        count(p, status);
-        const what = requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'no request';
-        log().info({ rule: p.rule, action: p.action, index: p.index, requests }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} would send ${what}`);
-        return { rule: p.rule, index: p.index, action: p.action, status, requests, durationMs: round(performance.now() - t0) };
-      } catch (error) {
-        count(p, 'failed');
-        log().warn({ rule: p.rule, action: p.action, index: p.index, error: messageOf(error) }, `${status === 'shadow' ? 'shadow' : 'dry run'}: ${p.rule}/${p.action} cannot be planned: ${messageOf(error)}`);
-        return { rule: p.rule, index: p.index, action: p.action, status: 'failed', error: messageOf(error), durationMs: round(performance.now() - t0) };
-      }
-    };
-
-    /** One live action. Returns its report and whether the rule must stop. */
-    const runLive = async (p: PlannedAction): Promise<{ report: ActionReport; stop: boolean }> => {
-      const t0 = performance.now();
-      const base = { rule: p.rule, index: p.index, action: p.action };
-      const elapsed = (): number => round(performance.now() - t0);
-      const idemKey = idempotencyKey(key, p.rule, p.key);
-      const memoKey = `${partitionId(partition)} ${idemKey}`;
-
-      const unrecordedState = unrecorded.get(memoKey);
-      if (unrecordedState !== undefined) {
-        try {
-          await ledger.complete(partition, idemKey, unrecordedState);
-          unrecorded.delete(memoKey);
-        } catch (error) {
-          storeFailed(error);
-          return { report: { ...base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed() }, stop: true };
-        }
-        log().info({ rule: p.rule, action: p.action, index: p.index, state: unrecordedState }, `${p.rule}/${p.action} had run before the idempotency store went away: recorded now, not run again`);
-        if (replayRule !== p.rule || unrecordedState === 'succeeded') {
-          count(p, 'duplicate');
-          const error = unrecordedState === 'deadLettered' ? 'dead-lettered by an earlier delivery (replay it to run again)' : undefined;
-          return { report: { ...base, status: 'duplicate', ...(error ? { error } : {}), durationMs: elapsed() }, stop: unrecordedState === 'deadLettered' };
-        }
-      }
-
-      let claim;
-      try {
-        claim = await ledger.claim(partition, idemKey, { reclaimDeadLettered: replayRule === p.rule, signal });
-      } catch (error) {
-        storeFailed(error);
-        return { report: { ...base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed() }, stop: true };
-      }
-      if (claim.status === 'done') {
-        count(p, 'duplicate');
-        const error = claim.state === 'deadLettered' ? 'dead-lettered by an earlier delivery (replay it to run again)' : undefined;
-        return { report: { ...base, status: 'duplicate', ...(error ? { error } : {}), durationMs: elapsed() }, stop: claim.state === 'deadLettered' };
-      }
-      if (claim.status === 'busy') {
-        count(p, 'retriable');
-        const error = 'another delivery of this event is running this action';
-        retryReasons.push(`${p.rule}/${p.action}: ${error}`);
-        return { report: { ...base, status: 'retriable', error, durationMs: elapsed() }, stop: true };
-      }
-
-      const token = claim.token;
-      const release = async (unknownSince?: number): Promise<void> => {
-        try {
-          await ledger.release(partition, idemKey, token, unknownSince);
-        } catch (error) {
-          storeFailed(error); // the lease expires on its own
-        }
-      };
-      const countFailure = async (): Promise<number | undefined> => {
-        try {
-          return await ledger.countFailure(partition, idemKey);
-        } catch (error) {
-          storeFailed(error);
-          return undefined;
-        }
-      };
-
-      let summary: string | undefined;
-      let sentAt: number | undefined;
-      try {
-        if (p.failure) throw p.failure; // params that did not resolve: permanent
-        const def: ActionDefinition | undefined = registry.get(p.action);
-        if (!def) throw new UnknownActionError(p.action);
-        const ctx = context(p, idemKey);
-        const params = def.normalize(p.params, ctx);
-        signal.throwIfAborted();
-        if (claim.unknownSince !== undefined) {
-          // An earlier attempt was sent and its answer lost: find out before sending again.
-          if (!def.reconcile) throw new UnknownOutcomeError(p.action, 'an earlier attempt');
-          if (await def.reconcile(params, ctx, claim.unknownSince)) {
-            summary = 'applied by an earlier attempt whose answer was lost (reconciled, not sent again)';
-            log().info({ rule: p.rule, action: p.action, index: p.index }, `${p.rule}/${p.action}: ${summary}`);
-          }
-        }
-        if (summary === undefined) {
-          sentAt = now().getTime();
-          const result = await def.execute(params, ctx);
-          summary = result.summary;
-        }
-      } catch (caught) {
-        const seconds = (performance.now() - t0) / 1000;
-        metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, seconds);
-        const error = signal.aborted && !isRetriable(caught) && !(caught instanceof StateStoreUnavailableError) ? (signal.reason instanceof Error ? signal.reason : caught) : caught;
-        const message = messageOf(error);
-        // Outcome unknown: this attempt's answer was lost, or an earlier one's could not be reconciled.
-        const unknown = isOutcomeUnknown(error) || (claim.unknownSince !== undefined && sentAt === undefined && !isRetriable(error) && !signal.aborted);
-        // a lookup that cannot tell (its history does not reach back far enough) will not tell on redelivery either
-        const inconclusive = (error as { inconclusive?: unknown } | undefined)?.inconclusive === true;
-        const reconcilable = unknown && !inconclusive && !(error instanceof UnknownOutcomeError) && registry.get(p.action)?.reconcile !== undefined;
-        const unknownSince = unknown ? (sentAt ?? claim.unknownSince) : undefined;
-        const attempts = await countFailure();
-        if (storeError) {
-          await release(unknownSince);
-          count(p, 'retriable');
-          return { report: { ...base, status: 'retriable', error: `${message} (idempotency store unavailable)`, durationMs: elapsed() }, stop: true };
-        }
-        const withAttempts = attempts !== undefined ? { attempts } : {};
-
-        if (reconcilable) {
-          await release(unknownSince);
-          count(p, 'retriable');
-          retryReasons.push(`${p.rule}/${p.action}: ${message}`);
-          log().warn({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action}: outcome unknown, the event will be redelivered and the action reconciled before any new attempt: ${message}`);
-          return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
-        }
-
-        if (!unknown && (signal.aborted || isRetriable(error) || error instanceof StateStoreUnavailableError)) {
-          await release();
-          count(p, 'retriable');
-          retryReasons.push(`${p.rule}/${p.action}: ${message}`);
-          log().warn({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (retriable), the event will be redelivered: ${message}`);
-          return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
-        }
-
-        if (!unknown && p.onFailure === 'retry') {
-          await release();
-          count(p, 'failed');
-          retryReasons.push(`${p.rule}/${p.action}: ${message}`);
-          log().error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts }, `${p.rule}/${p.action} failed (onFailure: retry), the event will be redelivered: ${message}`);
-          return { report: { ...base, status: 'failed', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
-        }
-
-        const record: DeadLetterRecord = {
-          version: 1,
-          timestamp: now().toISOString(),
-          eventName: input.service.eventName,
-          service: input.service.fullName,
-          eventId,
-          idempotencyKey: idemKey,
-          rule: p.rule,
-          index: p.index,
-          action: p.action,
-          error: errorInfo(error),
-          attempts: attempts ?? 1,
-          ...(unknown ? { kind: 'unknown-outcome' as const } : {}),
-          event: input.event,
-        };
-        try {
-          await deadLetters.write(record);
-        } catch (writeError) {
-          await release();
-          count(p, 'retriable');
-          retryReasons.push(`${p.rule}/${p.action}: dead letter not written: ${messageOf(writeError)}`);
-          log().error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), writeError: messageOf(writeError) }, `${p.rule}/${p.action} failed permanently and its dead letter could not be written: the event will be redelivered`);
-          return { report: { ...base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed() }, stop: true };
-        }
-        try {
-          await ledger.complete(partition, idemKey, 'deadLettered');
-        } catch (completeError) {
-          remember(memoKey, 'deadLettered');
-          storeFailed(completeError);
-        }
-        count(p, 'deadLettered');
-        metrics?.deadLetters.inc({ rule: p.rule, action: p.action });
-        log().error(
-          { rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts, ...(unknown ? { kind: 'unknown-outcome' } : {}) },
-          unknown
-            ? `${p.rule}/${p.action}: outcome unknown and ${p.action} cannot be looked up: not sent again (at most once), dead-lettered as unknown-outcome: ${message}`
-            : `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`,
-        );
-        return { report: { ...base, status: 'deadLettered', error: message, attempts: record.attempts, durationMs: elapsed() }, stop: true };
-      }
-
-      metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - t0) / 1000);
-      count(p, 'succeeded');
-      try {
-        await ledger.complete(partition, idemKey, 'succeeded');
-      } catch (error) {
-        // Executed but not recorded: the claim's lease keeps other replicas off it until it
-        // expires; a redelivery to this process records it (see `unrecorded`).
-        remember(memoKey, 'succeeded');
-        storeFailed(error);
-      }
-      return { report: { ...base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed() }, stop: false };
-    };
-
-    /** Runs one action in its span (tracing on): rule, action, outcome, attempts. */
-    const traced = (p: PlannedAction, fn: () => Promise<{ report: ActionReport; stop: boolean }>): Promise<{ report: ActionReport; stop: boolean }> =>
-      !tracingEnabled() ? fn() : inSpan(`action ${p.action}`, SpanKind.INTERNAL, { 'event.id': eventId, 'event.name': input.service.eventName, 'rule.name': p.rule, 'action.name': p.action, 'action.index': p.index }, async (span) => {
-        const ran = await fn();
-        if (span) {
-          span.setAttribute('action.outcome', ran.report.status);
-          if (ran.report.attempts !== undefined) span.setAttribute('action.attempts', ran.report.attempts);
-          if (ran.report.status === 'failed' || ran.report.status === 'retriable' || ran.report.status === 'deadLettered') {
-            span.setStatus({ code: SpanStatusCode.ERROR, ...(ran.report.error ? { message: redactText(ran.report.error) } : {}) });
-          }
-        }
-        return ran;
-      });
-
-    try {
-      // Group by rule, keeping plan order.
-      const rules = new Map<string, PlannedAction[]>();
-      for (const p of input.plan) {
-        const list = rules.get(p.rule);
-        if (list) list.push(p);
-        else rules.set(p.rule, [p]);
-      }
-      for (const actions of rules.values()) {
-        let stopped: string | undefined;
-        /** The `do` entry whose action stopped the rule: the other items of its forEach still run (each player's grant is independent). */
-        let stoppedIndex: number | undefined;
-        for (const p of actions) {
-          const skip = (error: string): void => {
-            reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
-          };
-          if (p.mode === 'shadow' || dryRun) {
-            const status = p.mode === 'shadow' ? 'shadow' : 'planned';
-            reports.push((await traced(p, () => Promise.resolve({ report: planOnly(p, status), stop: false }))).report);
-            continue;
-          }
-          if (storeError) {
-            skip('idempotency store unavailable');
-            continue;
-          }
-          if (stopped !== undefined && !(p.item !== undefined && p.index === stoppedIndex)) {
-            skip(stopped);
-            continue;
-          }
-          if (signal.aborted) {
-            const reason = messageOf(signal.reason);
-            skip(reason);
-            if (!retryReasons.includes(reason)) retryReasons.push(reason);
-            continue;
-          }
-          const { report, stop } = await traced(p, () => runLive(p));
-          reports.push(report);
-          if (stop && stopped === undefined) {
-            stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
-            stoppedIndex = p.index;
-          }
-        }
-      }
-    } finally {
-      clearTimeout(timer);
-      callSignal?.removeEventListener('abort', onAbort);
-      inFlight.delete(aborter);
-    }
-
-    let outcome: EventOutcome;
-    if (storeError) outcome = { kind: 'retry', message: `idempotency store unavailable: ${storeError.reason}` };
-    else if (retryReasons.length > 0) outcome = { kind: 'retry', message: retryReasons.join('; ') };
-    else outcome = { kind: 'ok' };
-    return { outcome, eventKey: key, actions: reports };
+    this.#replayRule = input.replayRule ?? (typeof header === 'string' && header !== '' ? header : undefined);
+    this.#eventId = typeof input.event.id === 'string' ? input.event.id : '';
+    this.#partition = ledgerPartition(input.event, this.#o.namespace, this.#key);
   }
 
-  return { run };
+  async run(): Promise<DeliveryReport> {
+    const linked = linkEventSignal(this.#s.deadlineMs, this.#input.signal, this.#o.shutdownSignal, this.#s.inFlight);
+    this.#signal = linked.aborter.signal;
+    try {
+      for (const actions of byRule(this.#input.plan)) await this.#runRule(actions);
+    } finally {
+      linked.dispose();
+    }
+    let outcome: EventOutcome;
+    if (this.#storeError) outcome = { kind: 'retry', message: `idempotency store unavailable: ${this.#storeError.reason}` };
+    else if (this.#retryReasons.length > 0) outcome = { kind: 'retry', message: this.#retryReasons.join('; ') };
+    else outcome = { kind: 'ok' };
+    return { outcome, eventKey: this.#key, actions: this.#reports };
+  }
+
+  #log(): Logger {
+    const baseLog = this.#input.logger ?? this.#o.logger;
+    return (this.#eventLog ??= this.#input.logBindings ? baseLog.child(this.#input.logBindings) : baseLog);
+  }
+
+  #count(p: PlannedAction, outcome: ActionOutcome): void {
+    this.#o.metrics?.actions.inc({ rule: p.rule, action: p.action, outcome });
+  }
+
+  #remember(key: string, done: DoneState): void {
+    const { unrecorded } = this.#s;
+    unrecorded.set(key, done);
+    if (unrecorded.size > MAX_UNRECORDED) unrecorded.delete(unrecorded.keys().next().value!);
+  }
+
+  #storeFailed(error: unknown): void {
+    if (this.#storeError) return;
+    const { store } = this.#o;
+    this.#storeError = error instanceof StateStoreUnavailableError ? error : new StateStoreUnavailableError(store.kind, 'unknown', messageOf(error));
+    this.#o.metrics?.dedupeStoreErrors.inc({ store: store.kind });
+    this.#log().error({ store: store.kind, operation: this.#storeError.operation, reason: this.#storeError.reason }, `idempotency store unavailable: event not processed, answering retry (${this.#storeError.reason})`);
+  }
+
+  async #runRule(actions: readonly PlannedAction[]): Promise<void> {
+    let stopped: string | undefined;
+    /** The `do` entry whose action stopped the rule: the other items of its forEach still run (each player's grant is independent). */
+    let stoppedIndex: number | undefined;
+    for (const p of actions) {
+      const skip = (error: string): void => {
+        this.#reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
+      };
+      if (p.mode === 'shadow' || this.#s.dryRun) {
+        const status = p.mode === 'shadow' ? 'shadow' : 'planned';
+        this.#reports.push((await this.#traced(p, () => Promise.resolve({ report: this.#planOnly(p, status), stop: false }))).report);
+      } else if (this.#storeError) skip('idempotency store unavailable');
+      else if (stopped !== undefined && !(p.item !== undefined && p.index === stoppedIndex)) skip(stopped);
+      else if (this.#signal.aborted) {
+        const reason = messageOf(this.#signal.reason);
+        skip(reason);
+        if (!this.#retryReasons.includes(reason)) this.#retryReasons.push(reason);
+      } else {
+        const { report, stop } = await this.#traced(p, () => this.#runLive(p));
+        this.#reports.push(report);
+        if (stop && stopped === undefined) {
+          stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
+          stoppedIndex = p.index;
+        }
+      }
+    }
+  }
+
+  #traced(p: PlannedAction, fn: () => Promise<Ran>): Promise<Ran> {
+    return traced(p, this.#eventId, this.#input.service.eventName, fn);
+  }
+
+  #context(p: PlannedAction, idemKey: string): ActionContext {
+    const o = this.#o;
+    let actionLog: Logger | undefined;
+    const log = (): Logger => this.#log();
+    return {
+      event: this.#input.event,
+      eventName: this.#input.service.eventName,
+      namespace: o.namespace,
+      rule: p.rule,
+      idempotencyKey: idemKey,
+      ...(o.ags && !this.#s.dryRun ? { ags: o.ags } : {}),
+      signal: this.#signal,
+      ...(o.hardStopSignal ? { inFlightSignal: o.hardStopSignal } : {}),
+      get logger(): Logger {
+        actionLog ??= log().child({ rule: p.rule, action: p.action, index: p.index });
+        return actionLog;
+      },
+    };
+  }
+
+  /** Shadow rule or dry run: plan only. */
+  #planOnly(p: PlannedAction, status: 'shadow' | 'planned'): ActionReport {
+    const t0 = performance.now();
+    const ctx = this.#context(p, idempotencyKey(this.#key, p.rule, p.key));
+    const what = status === 'shadow' ? 'shadow' : 'dry run';
+    try {
+      if (p.failure) throw p.failure;
+      const def = this.#o.registry.get(p.action);
+      if (!def) throw new UnknownActionError(p.action);
+      const requests = def.plan(def.normalize(p.params, ctx), ctx);
+      this.#count(p, status);
+      const sends = requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'no request';
+      this.#log().info({ rule: p.rule, action: p.action, index: p.index, requests }, `${what}: ${p.rule}/${p.action} would send ${sends}`);
+      return { rule: p.rule, index: p.index, action: p.action, status, requests, durationMs: round(performance.now() - t0) };
+    } catch (error) {
+      this.#count(p, 'failed');
+      this.#log().warn({ rule: p.rule, action: p.action, index: p.index, error: messageOf(error) }, `${what}: ${p.rule}/${p.action} cannot be planned: ${messageOf(error)}`);
+      return { rule: p.rule, index: p.index, action: p.action, status: 'failed', error: messageOf(error), durationMs: round(performance.now() - t0) };
+    }
+  }
+
+  /** One live action: claim, attempt, then record its success or apply the failure policy. */
+  async #runLive(p: PlannedAction): Promise<Ran> {
+    const idemKey = idempotencyKey(this.#key, p.rule, p.key);
+    const a: LiveAction = { p, t0: performance.now(), base: { rule: p.rule, index: p.index, action: p.action }, idemKey, memoKey: `${partitionId(this.#partition)} ${idemKey}` };
+    const settled = await this.#settleUnrecorded(a);
+    if (settled) return settled;
+    const claimed = await this.#claim(a);
+    if ('report' in claimed) return claimed;
+    const attempt: { sentAt?: number } = {};
+    let summary: string | undefined;
+    try {
+      summary = await this.#attempt(a, claimed, attempt);
+    } catch (caught) {
+      return this.#failed(a, claimed, caught, attempt.sentAt);
+    }
+    return this.#succeeded(a, summary);
+  }
+
+  /** A mark this process could not write earlier: write it now instead of running the action again. */
+  async #settleUnrecorded(a: LiveAction): Promise<Ran | undefined> {
+    const { p } = a;
+    const done = this.#s.unrecorded.get(a.memoKey);
+    if (done === undefined) return undefined;
+    try {
+      await this.#s.ledger.complete(this.#partition, a.idemKey, done);
+      this.#s.unrecorded.delete(a.memoKey);
+    } catch (error) {
+      this.#storeFailed(error);
+      return { report: { ...a.base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed(a) }, stop: true };
+    }
+    this.#log().info({ rule: p.rule, action: p.action, index: p.index, state: done }, `${p.rule}/${p.action} had run before the idempotency store went away: recorded now, not run again`);
+    if (this.#replayRule === p.rule && done !== 'succeeded') return undefined;
+    return this.#duplicate(a, done);
+  }
+
+  #duplicate(a: LiveAction, done: DoneState): Ran {
+    this.#count(a.p, 'duplicate');
+    const error = done === 'deadLettered' ? 'dead-lettered by an earlier delivery (replay it to run again)' : undefined;
+    return { report: { ...a.base, status: 'duplicate', ...(error ? { error } : {}), durationMs: elapsed(a) }, stop: done === 'deadLettered' };
+  }
+
+  /** Claims the action's key: ours, done (duplicate) or busy (another delivery runs it: retry). */
+  async #claim(a: LiveAction): Promise<Claimed | Ran> {
+    const { p } = a;
+    let claim: ClaimResult;
+    try {
+      claim = await this.#s.ledger.claim(this.#partition, a.idemKey, { reclaimDeadLettered: this.#replayRule === p.rule, signal: this.#signal });
+    } catch (error) {
+      this.#storeFailed(error);
+      return { report: { ...a.base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed(a) }, stop: true };
+    }
+    if (claim.status === 'done') return this.#duplicate(a, claim.state);
+    if (claim.status === 'busy') {
+      this.#count(p, 'retriable');
+      const error = 'another delivery of this event is running this action';
+      this.#retryReasons.push(`${p.rule}/${p.action}: ${error}`);
+      return { report: { ...a.base, status: 'retriable', error, durationMs: elapsed(a) }, stop: true };
+    }
+    return claim;
+  }
+
+  /** Normalizes, reconciles an earlier unknown outcome, executes. Returns the summary; sets `attempt.sentAt` when the request goes out. */
+  async #attempt(a: LiveAction, claim: Claimed, attempt: { sentAt?: number }): Promise<string | undefined> {
+    const { p } = a;
+    if (p.failure) throw p.failure; // params that did not resolve: permanent
+    const def: ActionDefinition | undefined = this.#o.registry.get(p.action);
+    if (!def) throw new UnknownActionError(p.action);
+    const ctx = this.#context(p, a.idemKey);
+    const params = def.normalize(p.params, ctx);
+    this.#signal.throwIfAborted();
+    if (claim.unknownSince !== undefined) {
+      // An earlier attempt was sent and its answer lost: find out before sending again.
+      if (!def.reconcile) throw new UnknownOutcomeError(p.action, 'an earlier attempt');
+      if (await def.reconcile(params, ctx, claim.unknownSince)) {
+        const summary = 'applied by an earlier attempt whose answer was lost (reconciled, not sent again)';
+        this.#log().info({ rule: p.rule, action: p.action, index: p.index }, `${p.rule}/${p.action}: ${summary}`);
+        return summary;
+      }
+    }
+    attempt.sentAt = this.#s.now().getTime();
+    return (await def.execute(params, ctx)).summary;
+  }
+
+  async #release(a: LiveAction, token: string, unknownSince?: number): Promise<void> {
+    try {
+      await this.#s.ledger.release(this.#partition, a.idemKey, token, unknownSince);
+    } catch (error) {
+      this.#storeFailed(error); // the lease expires on its own
+    }
+  }
+
+  async #countFailure(a: LiveAction): Promise<number | undefined> {
+    try {
+      return await this.#s.ledger.countFailure(this.#partition, a.idemKey);
+    } catch (error) {
+      this.#storeFailed(error);
+      return undefined;
+    }
+  }
+
+  /** Applies {@link decideFailure} to a failed attempt. */
+  async #failed(a: LiveAction, claim: Claimed, caught: unknown, sentAt: number | undefined): Promise<Ran> {
+    const { p } = a;
+    const signal = this.#signal;
+    this.#o.metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - a.t0) / 1000);
+    const error = signal.aborted && !isRetriable(caught) && !(caught instanceof StateStoreUnavailableError) ? (signal.reason instanceof Error ? signal.reason : caught) : caught;
+    const message = messageOf(error);
+    const attempts = await this.#countFailure(a);
+    const ledgerDown = this.#storeError !== undefined;
+    const decision = decideFailure({
+      error: failureErrorKind(error),
+      claim: claim.unknownSince === undefined ? 'fresh' : sentAt === undefined ? 'unknown-not-sent' : 'unknown-sent',
+      aborted: signal.aborted,
+      onFailure: p.onFailure,
+      hasLookup: this.#o.registry.get(p.action)?.reconcile !== undefined,
+      ledgerDown,
+    });
+    const unknownSince = decision.unknown ? (sentAt ?? claim.unknownSince) : undefined;
+    const withAttempts = attempts !== undefined ? { attempts } : {};
+    const fields = { rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts };
+    if (decision.action === 'dead-letter') return this.#deadLetter(a, claim, error, attempts, decision.unknown);
+    await this.#release(a, claim.token, unknownSince);
+    if (ledgerDown) {
+      this.#count(p, 'retriable');
+      return { report: { ...a.base, status: 'retriable', error: `${message} (idempotency store unavailable)`, durationMs: elapsed(a) }, stop: true };
+    }
+    this.#retryReasons.push(`${p.rule}/${p.action}: ${message}`);
+    if (decision.action === 'retry-on-failure') {
+      this.#count(p, 'failed');
+      this.#log().error(fields, `${p.rule}/${p.action} failed (onFailure: retry), the event will be redelivered: ${message}`);
+      return { report: { ...a.base, status: 'failed', error: message, ...withAttempts, durationMs: elapsed(a) }, stop: true };
+    }
+    this.#count(p, 'retriable');
+    if (decision.action === 'reconcile') {
+      this.#log().warn(fields, `${p.rule}/${p.action}: outcome unknown, the event will be redelivered and the action reconciled before any new attempt: ${message}`);
+    } else {
+      this.#log().warn(fields, `${p.rule}/${p.action} failed (retriable), the event will be redelivered: ${message}`);
+    }
+    return { report: { ...a.base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed(a) }, stop: true };
+  }
+
+  /** Writes the dead letter and marks the key dead-lettered; the dead letter not written -> retry. */
+  async #deadLetter(a: LiveAction, claim: Claimed, error: unknown, attempts: number | undefined, unknown: boolean): Promise<Ran> {
+    const { p } = a;
+    const message = messageOf(error);
+    const input = this.#input;
+    const record: DeadLetterRecord = {
+      version: 1,
+      timestamp: this.#s.now().toISOString(),
+      eventName: input.service.eventName,
+      service: input.service.fullName,
+      eventId: this.#eventId,
+      idempotencyKey: a.idemKey,
+      rule: p.rule,
+      index: p.index,
+      action: p.action,
+      error: errorInfo(error),
+      attempts: attempts ?? 1,
+      ...(unknown ? { kind: 'unknown-outcome' as const } : {}),
+      event: input.event,
+    };
+    try {
+      await this.#o.deadLetters.write(record);
+    } catch (writeError) {
+      await this.#release(a, claim.token);
+      this.#count(p, 'retriable');
+      this.#retryReasons.push(`${p.rule}/${p.action}: dead letter not written: ${messageOf(writeError)}`);
+      this.#log().error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), writeError: messageOf(writeError) }, `${p.rule}/${p.action} failed permanently and its dead letter could not be written: the event will be redelivered`);
+      return { report: { ...a.base, status: 'retriable', error: message, ...(attempts !== undefined ? { attempts } : {}), durationMs: elapsed(a) }, stop: true };
+    }
+    try {
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'deadLettered');
+    } catch (completeError) {
+      this.#remember(a.memoKey, 'deadLettered');
+      this.#storeFailed(completeError);
+    }
+    this.#count(p, 'deadLettered');
+    this.#o.metrics?.deadLetters.inc({ rule: p.rule, action: p.action });
+    this.#log().error(
+      { rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts, ...(unknown ? { kind: 'unknown-outcome' } : {}) },
+      unknown
+        ? `${p.rule}/${p.action}: outcome unknown and ${p.action} cannot be looked up: not sent again (at most once), dead-lettered as unknown-outcome: ${message}`
+        : `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`,
+    );
+    return { report: { ...a.base, status: 'deadLettered', error: message, attempts: record.attempts, durationMs: elapsed(a) }, stop: true };
+  }
+
+  async #succeeded(a: LiveAction, summary: string | undefined): Promise<Ran> {
+    const { p } = a;
+    this.#o.metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - a.t0) / 1000);
+    this.#count(p, 'succeeded');
+    try {
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded');
+    } catch (error) {
+      // Executed but not recorded: the claim's lease keeps other replicas off it until it
+      // expires; a redelivery to this process records it (see `unrecorded`).
+      this.#remember(a.memoKey, 'succeeded');
+      this.#storeFailed(error);
+    }
+    return { report: { ...a.base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed(a) }, stop: false };
+  }
 }
