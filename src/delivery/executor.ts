@@ -30,6 +30,7 @@
  * Shadow rules and dry runs: params normalized and requests planned, logged
  * and counted (`shadow` / `planned`), never executed, no claims.
  */
+import { DEFAULT_EVENT_DEADLINE_MS } from './deadline.js';
 import { redactText } from '../telemetry/index.js';
 import type { Logger } from 'pino';
 import type { ActionContext, ActionDefinition, PlannedRequest } from '../actions/index.js';
@@ -319,7 +320,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const state: ExecutorState = {
     options,
     dryRun: options.dryRun ?? options.ags === undefined,
-    deadlineMs: options.eventDeadlineMs ?? 25_000,
+    deadlineMs: options.eventDeadlineMs ?? DEFAULT_EVENT_DEADLINE_MS,
     now,
     ledger: new ActionLedger({
       store: options.store,
