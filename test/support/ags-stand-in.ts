@@ -95,7 +95,11 @@ export type ScriptedResponse =
   | { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly delayMs?: number }
   | { readonly hang: true }
   | { readonly reset: true; readonly afterEffect?: boolean }
-  /** Handle the request normally (the effect happens now) but answer only after `answerLateMs` (past the client's timeout: a lost answer). */
+  /**
+   * Handle the request normally (the effect happens now) but answer only once the client has given up on it (closed the
+   * connection: a lost answer). `answerLateMs` bounds the wait for a client without a timeout. Waiting for the condition,
+   * not for the time, keeps a loaded machine from delivering the answer before a late client timer fires.
+   */
   | { readonly answerLateMs: number }
   /** Handle the request normally (effect and answer), but only once `until` settles and `delayMs` passed (a slow AGS). */
   | { readonly proceed: true; readonly delayMs?: number; readonly until?: Promise<unknown> }
@@ -692,7 +696,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       req.socket.destroy();
       return;
     }
-    if (answerLateMs > 0) await new Promise((r2) => setTimeout(r2, answerLateMs));
+    if (answerLateMs > 0) await untilClientGivesUp(req, answerLateMs);
     if (req.socket.destroyed) {
       rec.outcome = 'reset';
       return;
@@ -778,4 +782,21 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       }),
   };
   return standIn;
+}
+
+/**
+ * Resolves when the client abandons `req` (its socket closes) or after `maxMs`, whichever comes first.
+ * A client with a per-attempt timeout shorter than `maxMs` always gives up first, however loaded the machine.
+ */
+function untilClientGivesUp(req: IncomingMessage, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (req.socket.destroyed) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      req.socket.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(maxMs, 30_000));
+    req.socket.once('close', done);
+  });
 }
