@@ -214,6 +214,14 @@ describe('retries', () => {
     expect(ags.serviceRequests().map((r) => r.outcome)).toEqual(['hang', 204]);
   });
 
+  it('(the timeout tests stay deterministic) a slow answer, as on a loaded machine, is waited for: only a request scripted to go unanswered gets the short timeout', async () => {
+    const { client } = track(clientFor(ags, { timeoutMs: 300 }));
+    // the retry answered late: undici's attempt timeout runs on a 0.5 s tick, a 300 ms one fires by about 1.3 s
+    ags.fail('/unlock', [{ hang: true }, { proceed: true, delayMs: 2000 }]);
+    await client.adminUnlockAchievement('mygame', USER, 'a');
+    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual(['hang', 204]);
+  });
+
   it('a non-idempotent call sent and unanswered (timeout, reset, answer after the timeout) is never sent again: outcome unknown', async () => {
     const { client } = track(clientFor(ags, { timeoutMs: 300 }));
     for (const fault of [{ hang: true as const }, { reset: true as const, afterEffect: true }, { answerLateMs: 1000 }]) {

@@ -8,6 +8,7 @@
  * labels (plans, metrics, logs) are the specs' operation ids and each action's
  * permission is the union of its operations' documented permissions.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -80,7 +81,7 @@ describeWith(sharedFile('ags-openapi/platform.json'), 'AGS requests conform to A
     eventName: 'userLoggedIn',
     namespace: 'mygame',
     rule: 'conformance',
-    idempotencyKey: `evt-${Math.random().toString(36).slice(2)}:conformance:0`,
+    idempotencyKey: `evt-${randomUUID()}:conformance:0`,
     ags: client,
     logger,
     now: () => NOW,

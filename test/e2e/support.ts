@@ -17,6 +17,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
 import { freePort } from '../support/workspace.js';
+import { fileRandom } from '../support/seed.js';
 import { stopAllRedis } from '../support/redis.js';
 import type { Prereq } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
@@ -347,7 +348,7 @@ export async function deliverUntilOk(pick: () => grpc.Client, e: Encoded, timeou
       throw new Error(`delivery answered ${grpc.status[r.code]}: ${r.details}`);
     }
     if (Date.now() > until) throw new Error(`delivery not OK after ${attempt} attempts: ${grpc.status[r.code]} ${r.details}`);
-    await new Promise((r2) => setTimeout(r2, Math.min(500, 20 * 2 ** Math.min(attempt, 5)) * Math.random() + 10));
+    await new Promise((r2) => setTimeout(r2, Math.min(500, 20 * 2 ** Math.min(attempt, 5)) * fileRandom() + 10)); // jitter from the file's seed
   }
 }
 
@@ -371,10 +372,11 @@ export async function pool<T>(tasks: ReadonlyArray<() => Promise<T>>, concurrenc
   return results;
 }
 
+/** A copy of `items` in a random order (Fisher-Yates) drawn from the file's seed (`TEST_SEED`, printed: support/seed.ts). */
 export function shuffle<T>(items: readonly T[]): T[] {
   const a = [...items];
   for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(fileRandom() * (i + 1));
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;

@@ -4,6 +4,7 @@
  * A registered secret value (from a secret-looking variable a rule reads)
  * echoed in an error message is redacted there as in log lines.
  */
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
@@ -15,7 +16,7 @@ import { REPO_ROOT } from '../support/prereq.js';
 import { callRaw, rawClient, startHost } from '../server/support.js';
 import type { RunningHost } from '../server/support.js';
 
-const SECRET = `echoed-secret-${Math.random().toString(36).slice(2)}`;
+const SECRET = `echoed-secret-${randomUUID()}`;
 const LOGGED_IN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 
 describe('secrets at the gRPC boundary and in spans (issue 16)', () => {

@@ -6,6 +6,7 @@
  * dead-lettered with its reason; timeouts and connection failures stay
  * retriable. Table-tested at the transport, the retry loop and the executor.
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,7 +128,7 @@ describe('real requests (issue 16)', () => {
     const deadLetters = new MemoryDeadLetterSink();
     const executor = createExecutor({ registry: createDefaultRegistry(), store: new MemoryStateStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
     const plan: PlannedAction[] = [{ rule: 'r', index: 0, key: `${action}#0`, action, params, mode: 'live', onFailure: 'deadLetter' }];
-    const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `e-${Math.random()}`, userId: USER }, plan });
+    const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `e-${randomUUID()}`, userId: USER }, plan });
     return { report, deadLetters };
   }
 

@@ -109,29 +109,18 @@ describe('the AGS login honours the caller\'s deadline (issue 16)', () => {
 
 describe('the real server: login deadline and listeners under concurrent grants (issue 16)', () => {
   let ags: AgsStandIn;
-  let app: RunningApp;
-  let c: grpc.Client;
+  const apps: RunningApp[] = [];
+  const clients: grpc.Client[] = [];
   const logs = new LogSink();
   const warnings: Error[] = [];
   const onWarning = (w: Error): void => {
     warnings.push(w);
   };
+  let rulesFile: string;
 
-  beforeAll(async () => {
-    process.on('warning', onWarning);
-    ags = await startAgsStandIn();
-    const dir = tempDir('eer-security-deadlines-');
-    writeFileSync(
-      join(dir, 'rules.yaml'),
-      `version: 1
-rules:
-  - name: welcome
-    on: userLoggedIn
-    do:
-      - grantItem: { itemId: item-1, quantity: 1 }
-`,
-    );
-    app = await startApp({
+  /** The real server in this process with an event deadline of `eventDeadlineMs`, and a client of it. */
+  async function serve(eventDeadlineMs: number): Promise<grpc.Client> {
+    const app = await startApp({
       env: {
         AB_BASE_URL: ags.url,
         AB_CLIENT_ID: ags.clientId,
@@ -140,33 +129,54 @@ rules:
         PORT: '0',
         ENABLE_PROMETHEUS: 'false',
         PROTO_DIR,
-        RULES_FILE: join(dir, 'rules.yaml'),
+        RULES_FILE: rulesFile,
         RULES_WATCH: 'false',
-        DEAD_LETTER_FILE: join(dir, 'dead-letters.jsonl'),
-        EVENT_DEADLINE_MS: '1500',
-        DEDUPE_LEASE_MS: '60000',
+        DEAD_LETTER_FILE: join(tempDir('eer-security-deadlines-'), 'dead-letters.jsonl'),
+        EVENT_DEADLINE_MS: String(eventDeadlineMs),
+        DEDUPE_LEASE_MS: String(eventDeadlineMs + 60_000),
         AGS_TIMEOUT_MS: '600000',
         AGS_MAX_ATTEMPTS: '1',
         STATE_STORE: 'memory', // the subject here is the AGS login and listeners, not the state store
       },
       logger: createLogger({ level: 'info', destination: logs }),
     });
-    c = client(`127.0.0.1:${app.port}`);
+    apps.push(app);
+    const c = client(`127.0.0.1:${app.port}`);
+    clients.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    process.on('warning', onWarning);
+    ags = await startAgsStandIn();
+    rulesFile = join(tempDir('eer-security-deadlines-'), 'rules.yaml');
+    writeFileSync(
+      rulesFile,
+      `version: 1
+rules:
+  - name: welcome
+    on: userLoggedIn
+    do:
+      - grantItem: { itemId: item-1, quantity: 1 }
+`,
+    );
   });
   afterAll(async () => {
     process.off('warning', onWarning);
-    c?.close();
-    await app?.shutdown('test done');
+    for (const c of clients) c.close();
+    await Promise.all(apps.map((app) => app.shutdown('test done')));
     await ags?.close();
   });
 
   it('30 concurrent grants: no MaxListenersExceededWarning', async () => {
+    // a deadline far from reach: all 30 must be in flight at once, however long a loaded machine takes to send them
+    const c = await serve(60_000);
     ags.reset();
     const n = 30;
     const held = gate();
     ags.fail('/fulfillment', Array.from({ length: n }, () => ({ proceed: true as const, until: held.promise })));
     const events = await Promise.all(Array.from({ length: n }, (_, i) => encode(LOGIN_SERVICE, loginEvent({ id: `listeners-${i}`, userId: userId() }))));
-    const answers = Promise.all(events.map((e) => callOnce(c, e)));
+    const answers = Promise.all(events.map((e) => callOnce(c, e, 120_000)));
     await ags.waitFor(() => ags.serviceRequests().length === n, 30_000);
     held.open();
     const results = await answers;
@@ -177,8 +187,11 @@ rules:
   });
 
   it('the token endpoint hangs on a re-login: the event answers UNAVAILABLE at its deadline, the login still hanging', async () => {
+    // the login is held until the test lets it go: the deadline (short, to keep the test quick) is the only way out
+    const c = await serve(1500);
     ags.reset();
     ags.revokeTokens();
+    const issued = ags.tokensIssued();
     const held = gate();
     ags.fail('/iam/v3/oauth/token', [{ proceed: true, until: held.promise }]);
     const e = await encode(LOGIN_SERVICE, loginEvent({ id: 'deadline-1', userId: userId() }));
@@ -188,8 +201,8 @@ rules:
     expect(ags.requests.filter((r) => r.operation === 'login' && r.outcome === undefined)).toHaveLength(1); // still held
     held.open();
     // the next delivery finds the login done and grants
-    await ags.waitFor(() => ags.tokensIssued() > 1);
-    expect((await callOnce(c, e)).code).toBe(grpc.status.OK);
+    await ags.waitFor(() => ags.tokensIssued() > issued);
+    expect((await callOnce(c, e, 120_000)).code).toBe(grpc.status.OK);
     expect(ags.grants()).toBe(1);
   });
 });

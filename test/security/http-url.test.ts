@@ -6,6 +6,7 @@
  * the resolved URL's origin is the literal one. Real rules compiler, real
  * executor, a real HTTP receiver recording the raw request line and Host.
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -53,7 +54,7 @@ rules:
 }
 
 function event(userId: string, displayName = 'Alice'): DecodedEvent {
-  return { id: `e-${Math.random()}`, name: 'userLoggedIn', namespace: 'mygame', userId, payload: { userAccount: { userId, displayName } } };
+  return { id: `e-${randomUUID()}`, name: 'userLoggedIn', namespace: 'mygame', userId, payload: { userAccount: { userId, displayName } } };
 }
 
 async function deliver(url: string, e: DecodedEvent, env: Record<string, string> = {}) {

@@ -10,6 +10,7 @@
  * are the path parameters. The table of base parameters must cover every
  * registered action that calls AGS, so a new action fails here until added.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgsClient } from '../../src/ags/client.js';
 import { ops } from '../../src/ags/operations.js';
@@ -103,7 +104,7 @@ describe('path segments of AGS actions (issue 16)', () => {
     const deadLetters = new MemoryDeadLetterSink();
     const executor = createExecutor({ registry, store: new MemoryStateStore(), deadLetters, logger: createLogger({ level: 'silent' }), ags: client, namespace: 'mygame' });
     const plan: PlannedAction[] = [{ rule: 'r', index: 0, key: `${action}#0`, action, params, mode: 'live', onFailure: 'deadLetter' }];
-    const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `evt-${Math.random()}`, userId: USER }, plan });
+    const report = await executor.run({ service: { fullName: 'svc', eventName: 'userLoggedIn' }, event: { id: `evt-${randomUUID()}`, userId: USER }, plan });
     return { report, deadLetters };
   }
 

@@ -39,10 +39,12 @@
  * the connection without answering (the "lost answer" case). `{proceed: true,
  * until, delayMs}` handles the request normally, late (a slow AGS).
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as answers from './ags-answers.js';
+import { fileRandom } from './seed.js';
 import { waitFor } from './wait.js';
 import { recordRoutes } from './ags-stand-in-records.js';
 import type { CloudSaveStandIn, WalletTransaction } from './ags-stand-in-records.js';
@@ -69,7 +71,10 @@ export interface AgsStandInOptions {
   readonly items?: readonly StandInItem[];
   /** Require 32-hex-char user ids (else 404 20008). Default: true. */
   readonly strictUserIds?: boolean;
-  /** Randomness of `setFaultRate`. Default: `Math.random`. */
+  /**
+   * Randomness of `setFaultRate`: which calls fail and how. Default: the test file's seeded stream
+   * (`fileRandom` in seed.ts: `TEST_SEED`, printed on first use), so a failing run can be repeated.
+   */
   readonly random?: () => number;
 }
 
@@ -157,6 +162,8 @@ export interface AgsStandIn {
   record(userId: string, key: string): Record<string, unknown> | undefined;
   /** Queue scripted answers for requests whose path contains (or matches) `pattern`. */
   fail(pattern: string | RegExp, responses: readonly ScriptedResponse[]): void;
+  /** The scripted answer the next request to `path` will take (left in its queue), or undefined: no scripted answer waits for it. */
+  nextScripted(path: string): ScriptedResponse | undefined;
   /** Random faults on service calls (those whose path matches `only`, default all): with probability `rate`, one of `kinds` (default 503, 429, reset). */
   setFaultRate(rate: number, kinds?: readonly FaultKind[], only?: RegExp): void;
   /** Make every token issued so far invalid (services answer 401). */
@@ -268,7 +275,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
   const expiresIn = options.expiresIn ?? 3600;
   const enforceExpiry = options.enforceExpiry ?? true;
   const strictUserIds = options.strictUserIds ?? true;
-  const random = options.random ?? Math.random;
+  const random = options.random ?? fileRandom;
   const items = new Map<string, StandInItem>();
   for (const item of options.items ?? [{ id: 'demo-item-id', sku: 'DEMO-ITEM' }, { id: 'item-1', sku: 'SKU-1' }]) items.set(item.id, item);
 
@@ -620,7 +627,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
         return send(res, rec, 401, { error: 'invalid_client', error_description: 'Client authentication failed' });
       }
       tokenCounter++;
-      const token = `stand-in-token-${tokenCounter}-${Math.floor(random() * 1e9).toString(36)}`;
+      const token = `stand-in-token-${tokenCounter}-${randomBytes(5).toString('hex')}`;
       tokens.set(token, { expiresAt: Date.now() + expiresIn * 1000, revoked: false });
       return send(res, rec, 200, {
         access_token: token,
@@ -745,6 +752,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     fail: (pattern, responses) => {
       queues.push({ pattern, responses: [...responses] });
     },
+    nextScripted: (path) => queues.find((q) => (typeof q.pattern === 'string' ? path.includes(q.pattern) : q.pattern.test(path)) && q.responses.length > 0)?.responses[0],
     setFaultRate: (rate, kinds, only) => {
       faultRate = rate;
       faultOnly = only;

@@ -23,20 +23,35 @@ export interface StartRedisOptions {
 const running = new Set<ChildProcess>();
 
 /** Answers PING with +PONG? */
-export function redisPing(port: number): Promise<boolean> {
+export async function redisPing(port: number): Promise<boolean> {
+  return (await redisAsk(port, 'PING', (answer) => (answer.includes('\r\n') ? answer.startsWith('+PONG') : undefined))) ?? false;
+}
+
+/** The process id of the redis-server answering on `port` (`INFO server`), or undefined when none answers. */
+export function redisProcessId(port: number): Promise<number | undefined> {
+  return redisAsk(port, 'INFO server', (answer) => {
+    const m = /\r\nprocess_id:(\d+)\r\n/.exec(answer);
+    return m ? Number(m[1]) : undefined;
+  });
+}
+
+/** Sends one inline command; resolves with `read(answer so far)` once defined, undefined on error, close or 1 s without it. */
+function redisAsk<T>(port: number, command: string, read: (answer: string) => T | undefined): Promise<T | undefined> {
   return new Promise((res) => {
     const socket = connect(port, '127.0.0.1');
     let answer = '';
-    const done = (ok: boolean): void => {
+    const done = (value: T | undefined): void => {
       socket.destroy();
-      res(ok);
+      res(value);
     };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(1000, () => done(undefined));
+    socket.on('error', () => done(undefined));
+    socket.on('close', () => done(undefined));
+    socket.on('connect', () => socket.write(`${command}\r\n`));
     socket.on('data', (d: Buffer) => {
       answer += d.toString('utf8');
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+      const value = read(answer);
+      if (value !== undefined) done(value);
     });
   });
 }
@@ -51,15 +66,34 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts a redis-server and waits until it answers PING. */
+/**
+ * Starts a redis-server and waits until it answers PING. redis-server cannot
+ * report a port it chose itself, so a free port is picked first; another
+ * process (an outgoing connection's ephemeral port) may take it before
+ * redis-server binds it: then redis-server exits at once and another free port
+ * is tried (up to 5). A port given in `options` is used as is.
+ */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisProcess> {
-  const port = options.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    const redis = redisOn(options.port ?? (await freePort()), options);
+    try {
+      await redis.start();
+      return redis;
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 5 || !(error instanceof RedisExitedAtStart)) throw error;
+    }
+  }
+}
+
+class RedisExitedAtStart extends Error {}
+
+function redisOn(port: number, options: StartRedisOptions): RedisProcess {
   const dir = workspace('eer-redis-').dir;
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
   if (options.persist) args.push('--appendonly', 'yes', '--appendfsync', 'always');
   else args.push('--appendonly', 'no');
   let child: ChildProcess | undefined;
-  const redis: RedisProcess = {
+  return {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
@@ -69,9 +103,13 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       let exited = false;
       c.once('exit', () => (exited = true));
       const end = Date.now() + 30_000;
-      while (!(await redisPing(port))) {
-        if (exited) throw new Error(`redis-server exited at start (port ${port})`);
-        if (Date.now() > end) throw new Error(`redis-server on port ${port} did not answer PING within 30 s`);
+      // ours answers: another test's redis-server on a port taken in between would answer PING too (shared state between tests)
+      while ((await redisProcessId(port)) !== c.pid || exited) {
+        if (exited) {
+          running.delete(c);
+          throw new RedisExitedAtStart(`redis-server exited at start (port ${port} taken?)`);
+        }
+        if (Date.now() > end) throw new Error(`redis-server on port ${port} did not answer within 30 s`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -80,8 +118,6 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       child = undefined;
     },
   };
-  await redis.start();
-  return redis;
 }
 
 /** Stops every redis-server started here (for afterEach / afterAll). */

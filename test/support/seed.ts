@@ -2,7 +2,16 @@
  * Seeds for tests that inject faults at random: the seed comes from
  * `TEST_SEED` (an integer; default: a random one) and is printed, so a failing
  * run can be repeated with `TEST_SEED=<n> npx vitest run <file>`.
+ *
+ * One seed per test file (vitest runs each file in its own module graph):
+ * every random choice the file's tests and helpers make (the AGS stand-in's
+ * faults, shuffled deliveries, which replica takes a call, retry jitter) is
+ * drawn from a stream derived from it, so one `TEST_SEED` repeats them all.
+ * The seed is printed when first drawn, and again under a test that fails
+ * once a seed was drawn.
  */
+import { relative } from 'node:path';
+import { beforeEach, expect } from 'vitest';
 
 /** A seeded source of numbers in [0, 1) (mulberry32: small, fast, well distributed). */
 export function seededRandom(seed: number): () => number {
@@ -25,13 +34,66 @@ export function runSeed(env: Readonly<Record<string, string | undefined>> = proc
   return n;
 }
 
+/** The seed of the stream named `label` under the file's seed (FNV-1a of the label, mixed in): streams do not repeat each other. */
+export function streamSeed(seed: number, label: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193);
+  return (seed ^ h) >>> 0;
+}
+
+let fileSeed: number | undefined;
+const labels: string[] = [];
+
+/** The test file being run, relative to the working directory (for the repeat command). */
+function testFile(): string {
+  try {
+    const path = expect.getState().testPath;
+    return path ? relative(process.cwd(), path) : '<file>';
+  } catch {
+    return '<file>';
+  }
+}
+
+function repeatLine(seed: number): string {
+  return `TEST_SEED=${seed} npx vitest run ${testFile()}`;
+}
+
 /**
  * The seeded randomness of one test or suite, named `label`: prints
  * `[seed] <label>: TEST_SEED=<n>` on stderr (shown with the test's output) and
- * returns the seed and its source of numbers.
+ * returns the file's seed and the stream `label` draws from it.
  */
 export function testSeed(label: string): { readonly seed: number; readonly random: () => number } {
-  const seed = runSeed();
-  process.stderr.write(`[seed] ${label}: TEST_SEED=${seed}\n`);
-  return { seed, random: seededRandom(seed) };
+  const seed = (fileSeed ??= runSeed());
+  if (!labels.includes(label)) {
+    labels.push(label);
+    process.stderr.write(`[seed] ${label}: TEST_SEED=${seed} (repeat: ${repeatLine(seed)})\n`);
+  }
+  return { seed, random: seededRandom(streamSeed(seed, label)) };
+}
+
+let shared: (() => number) | undefined;
+
+/**
+ * A number in [0, 1) from the file's shared seeded stream: the default
+ * randomness of the test helpers (the stand-in's `setFaultRate`, `shuffle`,
+ * the sender's retry jitter). The seed is drawn and printed on first use.
+ */
+export function fileRandom(): number {
+  shared ??= testSeed('random faults and orders of this file').random;
+  return shared();
+}
+
+// Under a failing test, print the file's seed again (if one was drawn): the line to repeat the run sits beside the failure.
+try {
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(({ task }) => {
+      if (fileSeed === undefined) return;
+      const line = `[seed] this test failed in a run with TEST_SEED=${fileSeed} (${labels.join(', ')}); repeat: ${repeatLine(fileSeed)}`;
+      process.stderr.write(`${line}\n`);
+      for (const error of task.result?.errors ?? []) error.message = `${error.message}\n${line}`; // shown with the failure too
+    });
+  });
+} catch {
+  // imported outside a vitest file's collection: nothing to hook
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import { DIST_MAIN, PROTO_DIR, RULES_FILE, callOnce, freePort, tempDir, waitUntil } from '../e2e/support.js';
+import { DIST_MAIN, PROTO_DIR, RULES_FILE, callOnce, tempDir, waitUntil } from '../e2e/support.js';
 import type { CallResult, Encoded } from '../e2e/support.js';
 
 /** One unary call with raw bytes and the given metadata (e.g. `traceparent`, B3 headers). */
@@ -64,7 +64,7 @@ export class LogSink {
 /** The built app as a child process, every byte of its stdout and stderr kept as written. */
 export interface RawApp {
   readonly child: ChildProcess;
-  /** `127.0.0.1:<port>` */
+  /** `127.0.0.1:<port>`: the port the app bound (it is given PORT=0), read from its start-up line; throws before that line. */
   readonly address: string;
   /** All stdout so far, unparsed. */
   stdout(): string;
@@ -85,8 +85,7 @@ const rawApps = new Set<RawApp>();
  * shipped protos and rules and `env` on top; keeps stdout and stderr raw.
  * Does not wait for anything: see {@link waitServing}.
  */
-export async function spawnRawApp(env: Readonly<Record<string, string>>): Promise<RawApp> {
-  const port = await freePort();
+export function spawnRawApp(env: Readonly<Record<string, string>>): Promise<RawApp> {
   const cwd = tempDir('eer-telemetry-app-');
   const child = spawn(
     process.execPath,
@@ -96,7 +95,7 @@ export async function spawnRawApp(env: Readonly<Record<string, string>>): Promis
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
-        PORT: String(port),
+        PORT: '0', // bound by the app itself: no window in which another process takes a port chosen here
         PROMETHEUS_PORT: '0',
         PROTO_DIR,
         RULES_FILE,
@@ -114,7 +113,12 @@ export async function spawnRawApp(env: Readonly<Record<string, string>>): Promis
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   const app: RawApp = {
     child,
-    address: `127.0.0.1:${port}`,
+    get address() {
+      const line = out.split('\n').slice(0, -1).find((l) => l.includes('"msg":"serving ')); // complete lines only
+      const port = line === undefined ? undefined : (JSON.parse(line) as { port?: unknown }).port;
+      if (typeof port !== 'number' || port === 0) throw new Error(`the app has not logged its port yet (stderr: ${err.slice(-300)})`);
+      return `127.0.0.1:${port}`;
+    },
     stdout: () => out,
     stderr: () => err,
     lines: () =>
@@ -135,7 +139,7 @@ export async function spawnRawApp(env: Readonly<Record<string, string>>): Promis
     },
   };
   rawApps.add(app);
-  return app;
+  return Promise.resolve(app);
 }
 
 /** Waits for the app's start-up line (`serving N events on :port`); fails if it exits first. */
