@@ -99,7 +99,9 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('AGS applies the fulfillment, its answer comes after AGS_TIMEOUT_MS: never sent again, reconciled, one grant over 3 deliveries', async () => {
-    const app = await startApp({ env: env({ AGS_TIMEOUT_MS: '400' }) });
+    // the late answer waits for the app to give up (the stand-in's answerLateMs); every other call of the event (login,
+    // Cloud Save) must beat AGS_TIMEOUT_MS, which undici ticks every 0.5 s: a margin a loaded machine keeps
+    const app = await startApp({ env: env({ AGS_TIMEOUT_MS: '2000' }) });
     const c = connect(app);
     const { users, encoded } = await events(1, 'late');
     ags.fail('/fulfillment', [{ answerLateMs: 1500 }]);
