@@ -41,8 +41,8 @@ export function streamSeed(seed: number, label: string): number {
   return (seed ^ h) >>> 0;
 }
 
-let fileSeed: number | undefined;
-const labels: string[] = [];
+/** The seed of each test file run in this process (one entry unless vitest runs files without isolation), and its streams' labels. */
+const files = new Map<string, { readonly seed: number; readonly labels: string[]; random?: () => number }>();
 
 /** The test file being run, relative to the working directory (for the repeat command). */
 function testFile(): string {
@@ -54,9 +54,17 @@ function testFile(): string {
   }
 }
 
-function repeatLine(seed: number): string {
-  return `TEST_SEED=${seed} npx vitest run ${testFile()}`;
+function fileState(): { readonly seed: number; readonly labels: string[]; random?: () => number } {
+  const file = testFile();
+  let state = files.get(file);
+  if (!state) {
+    state = { seed: runSeed(), labels: [] };
+    files.set(file, state);
+  }
+  return state;
 }
+
+const repeatLine = (seed: number): string => `TEST_SEED=${seed} npx vitest run ${testFile()}`;
 
 /**
  * The seeded randomness of one test or suite, named `label`: prints
@@ -64,7 +72,7 @@ function repeatLine(seed: number): string {
  * returns the file's seed and the stream `label` draws from it.
  */
 export function testSeed(label: string): { readonly seed: number; readonly random: () => number } {
-  const seed = (fileSeed ??= runSeed());
+  const { seed, labels } = fileState();
   if (!labels.includes(label)) {
     labels.push(label);
     process.stderr.write(`[seed] ${label}: TEST_SEED=${seed} (repeat: ${repeatLine(seed)})\n`);
@@ -72,24 +80,24 @@ export function testSeed(label: string): { readonly seed: number; readonly rando
   return { seed, random: seededRandom(streamSeed(seed, label)) };
 }
 
-let shared: (() => number) | undefined;
-
 /**
  * A number in [0, 1) from the file's shared seeded stream: the default
  * randomness of the test helpers (the stand-in's `setFaultRate`, `shuffle`,
  * the sender's retry jitter). The seed is drawn and printed on first use.
  */
 export function fileRandom(): number {
-  shared ??= testSeed('random faults and orders of this file').random;
-  return shared();
+  const state = fileState();
+  state.random ??= testSeed('random faults and orders of this file').random;
+  return state.random();
 }
 
 // Under a failing test, print the file's seed again (if one was drawn): the line to repeat the run sits beside the failure.
 try {
   beforeEach(({ onTestFailed }) => {
     onTestFailed(({ task }) => {
-      if (fileSeed === undefined) return;
-      const line = `[seed] this test failed in a run with TEST_SEED=${fileSeed} (${labels.join(', ')}); repeat: ${repeatLine(fileSeed)}`;
+      const state = files.get(testFile());
+      if (state === undefined || state.labels.length === 0) return;
+      const line = `[seed] this test failed in a run with TEST_SEED=${state.seed} (${state.labels.join(', ')}); repeat: ${repeatLine(state.seed)}`;
       process.stderr.write(`${line}\n`);
       for (const error of task.result?.errors ?? []) error.message = `${error.message}\n${line}`; // shown with the failure too
     });
