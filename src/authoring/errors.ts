@@ -42,6 +42,8 @@ export interface RuleTestProblem {
   /** 1-based. */
   readonly column: number;
   readonly message: string;
+  /** How to fix it (one line), when known. */
+  readonly fix?: string;
 }
 
 /** A rule-test file that cannot be run: every problem found. */

@@ -16,6 +16,7 @@ import type { EvaluationResult, RuleOutcome } from '../rules/index.js';
 import { eventKey } from '../delivery/index.js';
 import { evaluateOnDocuments } from '../pipeline/index.js';
 import type { FactValue } from '../rules/index.js';
+import { explainYamlErrors } from '../rules/index.js';
 import { playerHistory } from './history.js';
 import type { StateDocument } from '../store/index.js';
 import { diffValues } from './diff.js';
@@ -397,9 +398,13 @@ class Loader {
 
   load(text: string): RuleTestSuite {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, customTags: exactIntegers });
-    for (const e of this.doc.errors) {
-      const { line, col } = this.lines.linePos(e.pos[0]);
-      this.problems.push({ file: this.file, line, column: col, message: `YAML: ${e.message.split('\n')[0]}` });
+    const at = (offset: number): { line: number; column: number } => {
+      const { line, col } = this.lines.linePos(offset);
+      return { line, column: col };
+    };
+    const errors = this.doc.errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
+    for (const m of explainYamlErrors(text, errors, at)) {
+      this.problems.push({ file: this.file, line: m.line, column: m.column, message: `YAML: ${m.message}`, ...(m.fix ? { fix: m.fix } : {}) });
     }
     if (this.problems.length > 0) throw new RuleTestFormatError(this.problems);
     const data: unknown = numbersOutsideData(this.doc.toJS());

@@ -71,7 +71,7 @@ export async function testCommand(args: string[], io: CommandIO, defaults: Autho
       suites.push(parseRuleTests(text, file, { catalog, defaultRulesFile: defaults.rulesFile, env: defaults.env }));
     } catch (err) {
       if (!(err instanceof RuleTestFormatError)) throw err;
-      for (const p of err.problems) io.stderr.write(`${display(p.file)}:${p.line}:${p.column}: ${p.message}\n`);
+      for (const p of err.problems) io.stderr.write(`${display(p.file)}:${p.line}:${p.column}: ${p.message}\n${p.fix ? `    fix: ${p.fix}\n` : ''}`);
       formatErrors++;
     }
   }

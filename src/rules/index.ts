@@ -19,5 +19,7 @@ export { forbiddenEnvReason } from './env-policy.js';
 export { renderConditionTrace, traceCondition } from './explain.js';
 export type { ConditionTrace } from './explain.js';
 export { reloadUnknownEventNote } from './hints.js';
+export { explainYamlErrors } from './yaml-mistakes.js';
+export type { YamlMistake, YamlReaderError } from './yaml-mistakes.js';
 export { firingKey } from './stateful.js';
 export type { KeyedFiring } from './types.js';

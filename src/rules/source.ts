@@ -10,6 +10,7 @@ import type { Document, LineCounter, Node } from 'yaml';
 import { FastYamlUnsupported, parseFastYaml } from './fast-yaml.js';
 import type { RuleProblem } from './types.js';
 import { explainYamlProblems } from './hints.js';
+import { explainYamlErrors } from './yaml-mistakes.js';
 
 /** Largest rules file accepted (bytes). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -156,7 +157,11 @@ function depthOf(value: unknown, limit: number, depth: number, path: PathSegment
   return undefined;
 }
 
-/** Parses the text; returns the source or the problems (syntax, limits). */
+/**
+ * Parses the text; returns the source or the problems (syntax, limits). With
+ * a source, `problems` may still hold keys written twice (the document is
+ * read with the later value): the caller reports them with the rest.
+ */
 export function parseRulesSource(text: string, file: string): { source?: RulesSource; problems: RuleProblem[]; warnings: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const warnings: RuleProblem[] = [];
@@ -181,13 +186,15 @@ export function parseRulesSource(text: string, file: string): { source?: RulesSo
       const p = lines.linePos(offset);
       return { line: p.line, column: p.col };
     };
-    for (const e of doc.errors) {
-      problems.push({ file, ...at(e.pos[0]), severity: 'error', code: 'yaml-syntax', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
+    const errors = doc.errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
+    for (const m of explainYamlErrors(text, errors, at)) {
+      problems.push({ file, line: m.line, column: m.column, severity: 'error', code: 'yaml-syntax', message: m.message, ...(m.fix ? { fix: m.fix } : {}) });
     }
     for (const w of doc.warnings) {
       warnings.push({ file, ...at(w.pos[0]), severity: 'warning', code: 'yaml-syntax', message: w.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
     }
-    if (problems.length > 0) return { problems: explainYamlProblems(file, text, problems), warnings };
+    // a key written twice leaves a readable document (the later value): the rest of the file is checked in the same run
+    if (problems.length > 0 && !doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) return { problems: explainYamlProblems(file, text, problems), warnings };
     let data: unknown;
     try {
       data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

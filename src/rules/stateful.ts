@@ -7,7 +7,8 @@
 import type { Catalog } from '../events/index.js';
 import type { CooldownSpec, LimitSpec } from '../state/index.js';
 import type { StreakSpec } from '../state/index.js';
-import { WindowSpecError, parseWindow } from '../state/index.js';
+import { WindowSpecError, parseWindow, windowWordFix } from '../state/index.js';
+import { suggestDuration } from '../time/index.js';
 import type { Window } from '../state/index.js';
 import type { PathSegment } from './source.js';
 import type { Type } from 'protobufjs';
@@ -101,6 +102,9 @@ interface MutableUses {
   streaks: (CounterUse & { spec: StreakSpec })[];
   fired: { rule: string; window: Window }[];
 }
+
+/** The periods a streak counts in. */
+const STREAK_UNITS: readonly string[] = ['day', 'week'];
 
 /** Collects and checks the stateful parts of one rules file (one instance per compile). */
 export class StatefulChecks {
@@ -197,7 +201,7 @@ export class StatefulChecks {
       return;
     }
     if (spec !== 'day' && spec !== 'week') {
-      this.report(at(1), 'state-window', `streak counts consecutive days or weeks, not ${JSON.stringify(spec)}`, 'write day or week');
+      this.report(at(1), 'state-window', `streak counts consecutive days or weeks, not ${JSON.stringify(spec)}`, (typeof spec === 'string' ? windowWordFix(spec, STREAK_UNITS) : undefined) ?? 'write day or week');
       return;
     }
     if (!this.#window(spec, tz, reset, argPath, at, 1)) return;
@@ -255,15 +259,15 @@ export class StatefulChecks {
     const type = r.service.requestType;
     const counter = this.#counter(op, form, argPath, ruleIndex, event, r.service.fullName, type);
     if (!counter) return;
+    if (op === 'streak' && form.per !== 'day' && form.per !== 'week') {
+      this.report(at('per'), 'state-window', `streak counts consecutive days or weeks, not ${JSON.stringify(form.per)}`, windowWordFix(form.per as string, STREAK_UNITS) ?? 'write per: day or per: week');
+      return;
+    }
     const w = this.#window(form[windowKey], form.timeZone, form.resetAt, argPath, (i) => windowAt(i - 1), 1);
     if (!w) return;
     this.#warnHistory(op, w, argPath, event);
     if (op === 'count') {
       uses.counts.push({ ...counter, window: w });
-      return;
-    }
-    if (form.per !== 'day' && form.per !== 'week') {
-      this.report(at('per'), 'state-window', `streak counts consecutive days or weeks, not ${JSON.stringify(form.per)}`, 'write per: day or per: week');
       return;
     }
     uses.streaks.push({ ...counter, spec: streakSpecOf(form.per, form.timeZone, form.resetAt) });
@@ -414,7 +418,8 @@ export class StatefulChecks {
       w = undefined;
     }
     if (w?.kind !== 'rolling') {
-      this.report(path, 'state-window', `cooldown: ${JSON.stringify(raw)} is not a duration`, 'write e.g. cooldown: 6h, 90m or PT6H');
+      const meant = suggestDuration(raw);
+      this.report(path, 'state-window', `cooldown: ${JSON.stringify(raw)} is not a duration`, `${meant !== undefined ? `did you mean "${meant}"? ` : ''}write e.g. cooldown: 6h, 90m or PT6H`);
       return undefined;
     }
     return { ms: w.ms, text: raw };

@@ -102,11 +102,18 @@ function describePath(path: readonly PathSegment[]): string {
   return path.reduce<string>((s, seg) => (typeof seg === 'number' ? `${s}[${seg}]` : s ? `${s}.${seg}` : seg), '');
 }
 
+/** The problems of reading (a key written twice) with those of compiling, in file order: one run reports both. */
+function withParseProblems(result: RulesLoadResult, parseProblems: readonly RuleProblem[]): RulesLoadResult {
+  if (parseProblems.length === 0) return result;
+  const problems = [...parseProblems, ...(result.ok ? [] : result.problems)].sort((a, b) => a.line - b.line || a.column - b.column);
+  return { ok: false, problems, warnings: result.warnings };
+}
+
 /** Compiles rules from YAML text. Never throws for a bad file: problems are returned. */
 export function compileRulesText(text: string, file: string, opts: RulesCompileOptions): RulesLoadResult {
   const parsed = parseRulesSource(text, file);
   if (!parsed.source) return { ok: false, problems: parsed.problems, warnings: parsed.warnings };
-  return new Compiler(parsed.source, opts, text, [...parsed.warnings]).run();
+  return withParseProblems(new Compiler(parsed.source, opts, text, [...parsed.warnings]).run(), parsed.problems);
 }
 
 /**
@@ -125,7 +132,7 @@ export async function compileRulesTextSliced(
   await pause();
   const parsed = parseRulesSource(text, file);
   if (!parsed.source) return { ok: false, problems: parsed.problems, warnings: parsed.warnings };
-  return new Compiler(parsed.source, opts, text, [...parsed.warnings]).runSliced(pause, sliceMs);
+  return withParseProblems(await new Compiler(parsed.source, opts, text, [...parsed.warnings]).runSliced(pause, sliceMs), parsed.problems);
 }
 
 class Compiler {

@@ -3,5 +3,5 @@ export { decideFiring } from './firing.js';
 export type { CooldownSpec, FiringState, KeyedCounter, LimitSpec, RuleState } from './firing.js';
 export { counterTrack, eventTag, HISTORY_DATA, horizonOf, Ledger, MAX_COUNTED_LIMIT, MAX_LIMIT, streakKey } from './ledger.js';
 export type { StateNeeds, StreakSpec } from './ledger.js';
-export { parseWindow, periodRange, WindowSpecError } from './windows.js';
+export { parseWindow, periodRange, WindowSpecError, windowWordFix } from './windows.js';
 export type { Window } from './windows.js';

@@ -8,7 +8,7 @@
  * result depends on the process time zone. Every function takes the instant
  * explicitly (epoch milliseconds): the caller owns the clock.
  */
-import { durationMs } from '../time/index.js';
+import { durationMs, suggestDuration } from '../time/index.js';
 import { didYouMean } from '../text/index.js';
 
 export type CalendarUnit = 'day' | 'week' | 'month';
@@ -91,6 +91,21 @@ export function parseResetAt(value: unknown): number {
   return Number(m[1]) * 60 + Number(m[2]);
 }
 
+/** The words a window is written with (besides durations). */
+export const WINDOW_WORDS: readonly string[] = ['day', 'week', 'month', 'lifetime'];
+const WINDOW_FORMS = 'day, week, month, lifetime, or a duration such as 24h, 90m, P7D';
+
+/**
+ * `did you mean "day"?` for a misspelt window word (`days`, `weeks`, `mnth`)
+ * among `words`, or `did you mean "24h"?` for a duration written with unit
+ * words (`24hours`); undefined when nothing is close.
+ */
+export function windowWordFix(spec: string, words: readonly string[]): string | undefined {
+  const duration = suggestDuration(spec);
+  if (duration !== undefined) return `did you mean "${duration}"?`;
+  return didYouMean(spec, words);
+}
+
 /**
  * Parses a window: `day`, `week`, `month` (calendar, in `timeZone`, default
  * UTC, starting at `resetAt`, default 00:00), `lifetime`, or a duration
@@ -104,12 +119,15 @@ export function parseWindow(spec: unknown, timeZone?: unknown, resetAt?: unknown
     const text = `${spec} ${tz}${resetMinutes ? ` from ${String(resetAt)}` : ''}`;
     return { kind: 'calendar', unit: spec as CalendarUnit, timeZone: tz, resetMinutes, text };
   }
+  // a misspelt word first: "days" is a typo of day, before any rule about what goes with it
+  const misspelt = typeof spec === 'string' && spec !== 'lifetime' && durationMs(spec) === undefined ? windowWordFix(spec, WINDOW_WORDS) : undefined;
+  if (misspelt !== undefined) throw new WindowSpecError(`${JSON.stringify(spec)} is not a window`, `${misspelt} (${WINDOW_FORMS})`);
   if (timeZone !== undefined && timeZone !== null) throw new WindowSpecError(`a time zone applies to day, week or month, not to ${JSON.stringify(spec)}`, 'remove the time zone, or use per: day/week/month');
   if (resetAt !== undefined && resetAt !== null) throw new WindowSpecError(`resetAt applies to day, week or month, not to ${JSON.stringify(spec)}`, 'remove resetAt, or use per: day/week/month');
   if (spec === 'lifetime') return { kind: 'lifetime', text: 'lifetime' };
   const ms = typeof spec === 'string' ? durationMs(spec) : undefined;
   if (ms === undefined || !(ms > 0)) {
-    throw new WindowSpecError(`${JSON.stringify(spec)} is not a window`, 'write day, week, month, lifetime, or a duration such as 24h, 90m, P7D');
+    throw new WindowSpecError(`${JSON.stringify(spec)} is not a window`, `write ${WINDOW_FORMS}`);
   }
   return { kind: 'rolling', ms, text: String(spec) };
 }

@@ -34,3 +34,34 @@ export function durationMs(value: unknown): number | undefined {
   }
   return undefined;
 }
+
+/** Unit words people write, by the unit letter the grammar takes. */
+const UNIT_WORDS: Readonly<Record<string, string>> = {
+  millisecond: 'ms', milliseconds: 'ms', msec: 'ms', msecs: 'ms',
+  sec: 's', secs: 's', second: 's', seconds: 's',
+  min: 'm', mins: 'm', minute: 'm', minutes: 'm',
+  hr: 'h', hrs: 'h', hour: 'h', hours: 'h',
+  day: 'd', days: 'd',
+  wk: 'w', wks: 'w', week: 'w', weeks: 'w',
+};
+
+/**
+ * The duration meant by a number with a unit word (`24hours`, `6 hours`,
+ * `90 mins`, `2days`): the same written with the grammar's unit letters
+ * (`24h`, `6h`, `90m`, `2d`). Undefined when `value` is not numbers with
+ * unit words, or already a duration.
+ */
+export function suggestDuration(value: string): string | undefined {
+  if (durationMs(value) !== undefined) return undefined;
+  const text = value.trim();
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*,?\s*(?:and\s+)?/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined; // something else than numbers with words
+  let out = '';
+  for (const p of parts) {
+    const unit = p[2]!.toLowerCase();
+    const letter = Object.hasOwn(UNIT_WORDS, unit) ? UNIT_WORDS[unit] : Object.hasOwn(UNIT_MS, unit) ? unit : undefined;
+    if (letter === undefined) return undefined;
+    out += `${p[1]}${letter}`;
+  }
+  return durationMs(out) !== undefined ? out : undefined;
+}

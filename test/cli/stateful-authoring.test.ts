@@ -144,7 +144,7 @@ cases:
     const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
     expect(r.stdout + r.stderr).toMatch(/rules\.yaml:5:\d+: .*"JST" is not an IANA time zone name/);
     expect(r.stdout + r.stderr).toMatch(/rules\.yaml:9:\d+: .*"24 hours" is not a window/);
-    expect(r.stdout + r.stderr).toMatch(/write day, week, month, lifetime, or a duration/);
+    expect(r.stdout + r.stderr).toMatch(/did you mean "24h"\? \(day, week, month, lifetime, or a duration/);
     expect(r.code).not.toBe(0);
   });
 

@@ -4,7 +4,7 @@ import type { BanCreate } from '../../ags/index.js';
 import { ActionParamError } from '../errors.js';
 import type { ActionDefinition } from '../types.js';
 import { bool, namespaceOf, namespaceSchema, optionalDateTime, optionalString, planned, requireString, sendOp, short, userIdOf, userIdSchema } from './common.js';
-import { DURATION_SYNTAX, durationMs } from '../../time/index.js';
+import { DURATION_SYNTAX, durationMs, suggestDuration } from '../../time/index.js';
 
 const NAME = 'banUser';
 
@@ -44,7 +44,7 @@ export const banUser: ActionDefinition<BanUserParams> = {
     let end: string;
     if (duration !== undefined) {
       const ms = durationMs(duration);
-      if (ms === undefined || !(ms > 0)) throw new ActionParamError(NAME, 'duration', `"${duration}" is not a duration above zero`, `write ${DURATION_SYNTAX}`);
+      if (ms === undefined || !(ms > 0)) throw new ActionParamError(NAME, 'duration', `"${duration}" is not a duration above zero`, `${suggestDuration(duration) !== undefined ? `did you mean "${suggestDuration(duration)}"? ` : ''}write ${DURATION_SYNTAX}`);
       end = new Date((ctx.now ?? Date.now)() + ms).toISOString();
     } else {
       end = new Date(Date.parse(optionalDateTime(NAME, params, 'endDate')!)).toISOString();
