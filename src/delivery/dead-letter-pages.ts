@@ -45,7 +45,7 @@ export type StoredDeadLetter = DeadLetterRecord & {
   readonly ref?: string;
 };
 
-/** A page's section. Times are ms since the epoch of the records' timestamps. */
+/** A page's section. Times (`from`, `to`) are ms since the epoch when its records were written, by the writing sink's clock. */
 export interface Page {
   readonly v: 2;
   /** Last `seq` given in this page. */
@@ -138,7 +138,7 @@ export interface AppendInput {
   readonly record: StoredDeadLetter;
   /** Bytes of the record's JSON. */
   readonly bytes: number;
-  /** Time of the record, ms. */
+  /** Now, by the sink's clock, ms. */
   readonly at: number;
   /** Records in the shard's sealed pages (its index, as last read). */
   readonly held: number;

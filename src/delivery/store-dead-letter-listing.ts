@@ -32,6 +32,9 @@ interface PageRef {
   readonly doc?: StateDocument | undefined;
 }
 
+/** Slack of the time filters' page pruning, ms (a day). */
+const SKEW_MS = 86_400_000;
+
 interface Cursor {
   readonly legacy?: number;
   readonly from?: number;
@@ -89,8 +92,9 @@ export async function listStoredDeadLetters(at: StoreDeadLettersAt, query: DeadL
   }
   for (const ref of await pagesOf(at)) {
     if (cursor.from !== undefined && before(ref, cursor)) continue;
-    if (query.sinceMs !== undefined && ref.to < query.sinceMs) continue;
-    if (query.untilMs !== undefined && ref.from >= query.untilMs) continue;
+    // pages are timed by the writer's clock, records by the executor's: a day of slack between them
+    if (query.sinceMs !== undefined && ref.to + SKEW_MS < query.sinceMs) continue;
+    if (query.untilMs !== undefined && ref.from - SKEW_MS >= query.untilMs) continue;
     const where = at.store.describe?.(pagePartition(at.namespace, ref.s, ref.p)) ?? `dl-${ref.s}-${ref.p}`;
     const doc = 'doc' in ref ? ref.doc : await at.store.read(pagePartition(at.namespace, ref.s, ref.p));
     const resume = cursor.s === ref.s && cursor.p === ref.p ? cursor.seq! : 0;

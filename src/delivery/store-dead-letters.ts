@@ -155,8 +155,7 @@ export class StoreDeadLetterSink implements DeadLetterSink {
     const now = this.#o.now();
     if (this.#o.sweepEveryMs > 0 && now - this.#lastSweep >= this.#o.sweepEveryMs) this.#kickSweep();
     const { stored, bytes } = this.#stored(record);
-    const parsed = Date.parse(stored.timestamp);
-    const at = Number.isNaN(parsed) ? now : parsed;
+    const at = now; // pages are timed by this clock (the sweep's), not by the record's writer
     const s = shardOf(stored.idempotencyKey);
     const shardCapacity = Math.ceil(capacity / DEAD_LETTER_SHARDS);
     let refreshed = false;
