@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { forbiddenEnvReason } from './rules/index.js';
 import { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT } from './telemetry/index.js';
 import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } from './ags/index.js';
-import { DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
+import { DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
 import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './server/index.js';
 import { didYouMean } from './text/index.js';
 
@@ -110,7 +110,8 @@ export const DEFINITIONS = {
   REDIS_CONNECT_TIMEOUT_MS: integer(5000, 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.', 1),
   DEDUPE_MAX_KEYS: integer(100_000, 'Size bound of the memory state store: most players (partitions) remembered.', 1),
   DEAD_LETTER_FILE: text('dead-letters.jsonl', 'JSON Lines file of events that failed permanently (STATE_STORE=memory; cloudsave and redis keep them in the store).'),
-  DEAD_LETTER_RETENTION_HOURS: integer(336, 'How long a dead letter is kept in the state store (cloudsave, redis) before it is dropped (default 14 days; at most 500 are kept).', 1),
+  DEAD_LETTER_RETENTION_HOURS: integer(336, 'How long a dead letter is kept in the state store (cloudsave, redis) before it expires (default 14 days; kept up to 6 h longer: pages expire whole). Each expiry is logged and counted in event_rules_dead_letters_expired_total.', 1),
+  DEAD_LETTER_CAPACITY: integer(DEFAULT_DEAD_LETTER_CAPACITY, 'Most dead letters the state store (cloudsave, redis) holds, over 8 shards of capacity/8 each; when a shard is full the event is answered UNAVAILABLE (redelivered), never dropped.', 8),
   EVENT_DEADLINE_MS: integer(DEFAULT_EVENT_DEADLINE_MS, 'Time budget of one event (all its actions and retries).', 1),
   SHUTDOWN_GRACE_MS: integer(20_000, 'On SIGTERM, how long calls in flight may take to finish.'),
   AGS_TIMEOUT_MS: integer(DEFAULT_AGS_TIMEOUT_MS, 'Timeout of one HTTP attempt to AGS.', 1),
@@ -214,6 +215,8 @@ export interface Config {
   readonly deadLetterFile: string;
   /** How long a dead letter stays in the state store, ms (DEAD_LETTER_RETENTION_HOURS). */
   readonly deadLetterRetentionMs: number;
+  /** Most dead letters the state store holds (DEAD_LETTER_CAPACITY). */
+  readonly deadLetterCapacity: number;
   readonly eventDeadlineMs: number;
   readonly shutdownGraceMs: number;
   /** gRPC server limits (GRPC_MAX_CONCURRENT_STREAMS, GRPC_MAX_MESSAGE_BYTES). */
@@ -401,6 +404,7 @@ function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: Confi
     redisConnectTimeoutMs: vars.REDIS_CONNECT_TIMEOUT_MS,
     deadLetterFile: vars.DEAD_LETTER_FILE,
     deadLetterRetentionMs: vars.DEAD_LETTER_RETENTION_HOURS * HOUR_MS,
+    deadLetterCapacity: vars.DEAD_LETTER_CAPACITY,
     eventDeadlineMs: vars.EVENT_DEADLINE_MS,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
     grpc: { maxConcurrentStreams: vars.GRPC_MAX_CONCURRENT_STREAMS, maxReceiveMessageBytes: vars.GRPC_MAX_MESSAGE_BYTES },

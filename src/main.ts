@@ -217,8 +217,13 @@ async function connectAgs({ config, logger, metrics }: Parts): Promise<AgsClient
   return ags;
 }
 
+/** A clock in ms since the epoch. */
+function msOf(clock: () => Date): () => number {
+  return () => clock().getTime();
+}
+
 /** The state store and where dead letters go: memory -> the JSONL file (checked writable now); cloudsave/redis -> the store, shared and durable. */
-async function openStore({ config, logger }: Parts, ags: AgsClient | undefined): Promise<{ store: StateStore; deadLetters: DeadLetterSink }> {
+async function openStore({ config, logger, metrics }: Parts, ags: AgsClient | undefined): Promise<{ store: StateStore; deadLetters: DeadLetterSink }> {
   let store: StateStore;
   try {
     store = await createStateStore({
@@ -235,7 +240,16 @@ async function openStore({ config, logger }: Parts, ags: AgsClient | undefined):
     throw new StartupError(error instanceof Error ? error.message : String(error));
   }
   if (store.kind !== 'memory') {
-    return { store, deadLetters: new StoreDeadLetterSink({ store, namespace: config.ags.namespace, retentionMs: config.deadLetterRetentionMs }) };
+    const deadLetters = new StoreDeadLetterSink({
+      store,
+      namespace: config.ags.namespace,
+      retentionMs: config.deadLetterRetentionMs,
+      capacity: config.deadLetterCapacity,
+      logger,
+      metrics,
+      ...(config.testClockFile ? { now: msOf(testClock(config.testClockFile)) } : {}),
+    });
+    return { store, deadLetters };
   }
   const file = new JsonlDeadLetterSink({ path: resolve(config.deadLetterFile) });
   try {

@@ -23,8 +23,10 @@ Usage:
   extend-event-rules send --topic NAME [--data body.json|-] [--target host:port]   a message of a topic
   extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id]   a run of a scheduled task
   extend-event-rules samples <event> | --list | --topic NAME | --schedule TASK
-  extend-event-rules replay [dead-letter-file] [--target host:port] [--rule name] [--force]
-  extend-event-rules dead-letters list [file] [--rule name] [--json]   dead letters in the store (or file)
+  extend-event-rules replay [dead-letter-file] [--target host:port] [--force] [filters] [--limit n] [--cursor c]
+  extend-event-rules dead-letters list [file] [filters] [--limit n] [--cursor c] [--json]   dead letters in the store (or file)
+      filters: --rule name --action name --reason text --since when --until when
+      (when: 2026-12-01T00:00:00Z or a duration ago: 30m, 2h, 7d; --cursor: the "more:" cursor of the page before)
   extend-event-rules schema [--write [path] | --check [path]]  print, write or check rules.schema.json
   extend-event-rules build-actions           compile the .ts custom actions of ACTIONS_DIR (npm run build does)
   extend-event-rules help | --version

@@ -1,5 +1,7 @@
 /**
- * `extend-event-rules replay [dead-letter-file] [--target host:port] [--rule name] [--force]`:
+ * `extend-event-rules replay [dead-letter-file] [--target host:port] [--force] [--rule name] [--action name]
+ * [--reason text] [--since when] [--until when] [--limit n] [--cursor c]`: the dead letters the
+ * options select (those of `dead-letters list`; all without any),
  * sends each dead-lettered event again to a running event handler, with the
  * metadata header `x-event-rules-replay: <rule>` so the handler runs that rule's
  * dead-lettered action again (actions that succeeded stay done). One result
@@ -15,7 +17,9 @@ import { loadCatalog } from '../events/index.js';
 import type { Catalog } from '../events/index.js';
 import type { Config } from '../config.js';
 import { DEFAULT_PORT } from '../server/index.js';
-import { openDeadLetterSource } from './dead-letter-source.js';
+import { openDeadLetterSource, QUERY_OPTIONS, queryOf } from './dead-letter-source.js';
+import { describeQuery, readQuery } from './dead-letters.js';
+import type { DeadLetterQuery } from '../delivery/index.js';
 import type { DeadLetterRecord } from '../delivery/index.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
 import { REPLAY_HEADER } from '../delivery/index.js';
@@ -46,18 +50,18 @@ function describe(r: DeadLetterRecord): string {
 }
 
 export async function replayCommand(args: string[], io: CommandIO, options: ReplayOptions): Promise<number> {
-  const { positionals, values, flags } = parseArgs(args, { values: ['target', 'rule'], flags: ['force'] });
+  const { positionals, values, flags } = parseArgs(args, { values: ['target', ...QUERY_OPTIONS], flags: ['force'] });
   const force = flags.has('force');
   const [file, ...extra] = positionals;
   if (!file && !options.config) throw new UsageError('replay needs the dead-letter file');
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
   const target = values.get('target') ?? DEFAULT_REPLAY_TARGET;
-  const ruleFilter = values.get('rule');
+  const query = queryOf(values);
   const timeoutMs = options.callTimeoutMs ?? 30_000;
 
   const source = await openDeadLetterSource(options.config, file);
   try {
-    return await replayFrom(source, io, { target, ruleFilter, force, timeoutMs, protoDirs: options.protoDirs });
+    return await replayFrom(source, io, { target, query, force, timeoutMs, protoDirs: options.protoDirs });
   } finally {
     await source.close();
   }
@@ -65,19 +69,20 @@ export async function replayCommand(args: string[], io: CommandIO, options: Repl
 
 interface ReplayRun {
   readonly target: string;
-  readonly ruleFilter: string | undefined;
+  /** Which dead letters (the options of `dead-letters list`). */
+  readonly query: DeadLetterQuery;
   readonly force: boolean;
   readonly timeoutMs: number;
   readonly protoDirs: readonly string[];
 }
 
 async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRun): Promise<number> {
-  const { target, ruleFilter, force, timeoutMs } = run;
-  const read = await source.read();
+  const { target, query, force, timeoutMs } = run;
+  const read = await readQuery(source, query);
   for (const p of read.problems) io.stderr.write(`${p}\n`);
-  const records = read.records.filter((r) => ruleFilter === undefined || r.rule === ruleFilter);
+  const records = read.records;
   if (records.length === 0) {
-    io.stdout.write(`no dead letters${ruleFilter !== undefined ? ` for rule ${ruleFilter}` : ''} in ${source.where}\n`);
+    io.stdout.write(`no dead letters${describeQuery(query)} in ${source.where}\n`);
     return read.problems.length > 0 ? 1 : 0;
   }
 
@@ -124,5 +129,6 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
     client.close();
   }
   io.stdout.write(`${records.length - failures - skipped} of ${records.length} replayed OK${skipped > 0 ? `, ${skipped} skipped (unknown outcome)` : ''}\n`);
+  if (read.next !== undefined) io.stdout.write(`more: --cursor ${read.next}\n`);
   return failures === 0 && read.problems.length === 0 ? 0 : 1;
 }

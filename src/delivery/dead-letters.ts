@@ -60,7 +60,7 @@ export interface DeadLetterSink {
 
 /** A dead letter could not be written. */
 export class DeadLetterWriteError extends Error {
-  override readonly name = 'DeadLetterWriteError';
+  override readonly name: string = 'DeadLetterWriteError';
   constructor(
     readonly path: string,
     readonly reason: string,

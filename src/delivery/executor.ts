@@ -41,6 +41,7 @@ import type { PlannedAction } from '../rules/index.js';
 import type { EventOutcome } from '../contract/index.js';
 import type { ActionOutcome, Metrics } from '../telemetry/index.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
+import { DeadLetterStoreFullError } from './store-dead-letters.js';
 import { eventKey as computeEventKey, idempotencyKey } from './event-key.js';
 import { inSpan, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/index.js';
 import { StateStoreUnavailableError, partitionId } from '../store/index.js';
@@ -647,6 +648,7 @@ class EventRun {
       await this.#release(a, claim.token);
       this.#count(p, 'retriable');
       this.#retryReasons.push(`${p.rule}/${p.action}: dead letter not written: ${messageOf(writeError)}`);
+      this.#o.metrics?.deadLettersRefused.inc({ rule: p.rule, action: p.action, reason: writeError instanceof DeadLetterStoreFullError ? 'full' : 'write-failed' });
       this.#log().error({ rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), writeError: messageOf(writeError) }, `${p.rule}/${p.action} failed permanently and its dead letter could not be written: the event will be redelivered`);
       return { report: { ...a.base, status: 'retriable', error: message, ...(attempts !== undefined ? { attempts } : {}), durationMs: elapsed(a) }, stop: true };
     }

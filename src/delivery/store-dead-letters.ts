@@ -1,139 +1,289 @@
 /**
  * Dead letters kept in the shared state store (`STATE_STORE=cloudsave|redis`):
- * they survive redeploys and every replica writes to, and `replay` /
- * `dead-letters list` read from, the same place.
+ * they survive redeploys, every replica writes to, and `replay` /
+ * `dead-letters list` read from, the same place. Nothing is dropped to make
+ * room: a dead letter leaves the store when it is replayed OK or when it
+ * outlives the retention (counted in `event_rules_dead_letters_expired_total`
+ * and logged); when the store holds its capacity the write is refused with
+ * {@link DeadLetterStoreFullError} and the event is answered UNAVAILABLE (the
+ * sidecar keeps it and redelivers).
  *
- * Where: the namespace's game-wide partition (`{ namespace }`, no player), in
- * its own section `deadLetters` (`{ v: 1, list: [...] }`, oldest first), so
- * listing them all is one read. On Cloud Save that is the admin game record.
+ * Layout (sharded, paged, see `dead-letter-pages.ts`): {@link DEAD_LETTER_SHARDS}
+ * shards by idempotency key, each a chain of pages of at most `pageBytes` of
+ * JSON (default 200,000: under Cloud Save's recommended 250 KB per request)
+ * and at most `pageSpanMs` of time (default 6 h), with one small index
+ * document per shard. A write is one optimistic `transact` on the shard's open
+ * page (two more when the page fills: seal it, roll the index over). Capacity:
+ * each shard holds at most `capacity / shards` (default 150,000 / 8 = 18,750).
+ * Retention: a page expires when its newest record is older than `retentionMs`,
+ * so a dead letter is kept at least the retention and at most the retention plus
+ * the page span; expired pages are deleted by {@link StoreDeadLetterSink.sweep},
+ * run every `sweepEveryMs` and when a write finds the last sweep that old.
  *
- * Bounds (applied on every write, inside the same optimistic `transact`):
- * - retention: records older than `retentionMs` are dropped (DEAD_LETTER_RETENTION_HOURS);
- * - count: at most `maxRecords` (default 500), the oldest dropped first;
- * - size: the section's JSON at most `maxSectionBytes` (default 150 000 bytes, well
- *   under Cloud Save's recommended 250 KB record), the oldest dropped first;
- * - an event whose JSON exceeds `maxEventBytes` (default 16 384) is kept without its
- *   payload (`eventOmitted: true`, only `id` kept): listed, but `replay` cannot resend it.
- * One dead letter per idempotency key: a newer failure of the same action replaces the older.
+ * One dead letter per idempotency key within a page: a newer failure of the
+ * same action replaces the older while its page is open.
  *
  * Records arrive redacted from the executor; they are redacted once more here
  * (the same pass as the JSONL file) and never carry credentials.
  */
+import type { Logger } from 'pino';
+import type { Metrics } from '../telemetry/index.js';
 import { redactText } from '../telemetry/index.js';
 import type { StateDocument, StateStore } from '../store/index.js';
+import { partitionId, UnreadableStateError } from '../store/index.js';
 import { DeadLetterWriteError } from './dead-letters.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
+import { appendTo, DEAD_LETTER_SECTION, DEAD_LETTER_SHARDS, dropPage, indexOf, indexPartition, pageOf, pagePartition, recordsOf, rollOver, sealIfOld, shardOf } from './dead-letter-pages.js';
+import type { PageEntry, ShardIndex, StoredDeadLetter } from './dead-letter-pages.js';
 
-/** The section of the game partition's document holding the dead letters. */
-export const DEAD_LETTER_SECTION = 'deadLetters';
-/** Default most dead letters kept. */
-export const DEFAULT_MAX_DEAD_LETTERS = 500;
-/** Default budget of the whole section, bytes of JSON. */
-export const DEFAULT_MAX_SECTION_BYTES = 150_000;
+export { DEAD_LETTER_SECTION, DEAD_LETTER_SHARDS } from './dead-letter-pages.js';
+export type { StoredDeadLetter } from './dead-letter-pages.js';
+
+/** Default most dead letters held (all shards). */
+export const DEFAULT_DEAD_LETTER_CAPACITY = 150_000;
+/** Default budget of one page, bytes of JSON (Cloud Save recommends at most 250 KB per request body). */
+export const DEFAULT_PAGE_BYTES = 200_000;
+/** Default longest time one page collects records, ms (6 h): what a dead letter may outlive the retention by. */
+export const DEFAULT_PAGE_SPAN_MS = 6 * 3_600_000;
 /** Default largest event payload kept, bytes of JSON. */
 export const DEFAULT_MAX_EVENT_BYTES = 16_384;
+/** Default time between two sweeps of expired pages, ms (10 min). */
+export const DEFAULT_SWEEP_EVERY_MS = 600_000;
 
-/** A dead letter as stored: the record, maybe without its payload. */
-export type StoredDeadLetter = DeadLetterRecord & {
-  /** The payload was larger than `maxEventBytes` and was not kept (`event` holds only its `id`). */
-  readonly eventOmitted?: true;
-};
-
-interface Section {
-  readonly v: 1;
-  readonly list: StoredDeadLetter[];
+/** The store holds its capacity: the dead letter is not written (the event is redelivered). */
+export class DeadLetterStoreFullError extends DeadLetterWriteError {
+  override readonly name = 'DeadLetterStoreFullError';
+  constructor(where: string, shard: number, held: number, capacity: number) {
+    super(
+      where,
+      `the dead-letter store is full: shard ${shard} holds ${held} of its ${Math.ceil(capacity / DEAD_LETTER_SHARDS)} (DEAD_LETTER_CAPACITY=${capacity} over ${DEAD_LETTER_SHARDS} shards): ` +
+        'replay or fix what fails (`extend-event-rules dead-letters list`), or raise DEAD_LETTER_CAPACITY; the event is redelivered meanwhile',
+    );
+  }
 }
 
 export interface StoreDeadLetterOptions {
   readonly store: StateStore;
-  /** AGS namespace (`AB_NAMESPACE`): whose game partition. */
+  /** AGS namespace (`AB_NAMESPACE`): whose documents. Required. */
   readonly namespace: string;
-  /** Records older than this are dropped, ms. Required. */
+  /** A page expires this long after its newest record, ms (DEAD_LETTER_RETENTION_HOURS). Required. */
   readonly retentionMs: number;
-  /** Most records kept. Default: {@link DEFAULT_MAX_DEAD_LETTERS}. */
-  readonly maxRecords?: number;
-  /** Budget of the section's JSON, bytes. Default: {@link DEFAULT_MAX_SECTION_BYTES}. */
-  readonly maxSectionBytes?: number;
-  /** Largest event payload kept, bytes of JSON. Default: {@link DEFAULT_MAX_EVENT_BYTES}. */
+  /** Most dead letters held, all shards (each takes `capacity / shards`). Default: {@link DEFAULT_DEAD_LETTER_CAPACITY}. */
+  readonly capacity?: number;
+  /** Budget of one page, bytes of JSON. Default: {@link DEFAULT_PAGE_BYTES}. */
+  readonly pageBytes?: number;
+  /** Longest time one page collects records, ms. Default: {@link DEFAULT_PAGE_SPAN_MS}. */
+  readonly pageSpanMs?: number;
+  /** Largest event payload kept, bytes of JSON; a larger one is kept without it (`eventOmitted`). Default: {@link DEFAULT_MAX_EVENT_BYTES}. */
   readonly maxEventBytes?: number;
+  /** Sweep expired pages this often, ms (a timer that does not keep the process alive; 0: only when {@link StoreDeadLetterSink.sweep} is called). Default: {@link DEFAULT_SWEEP_EVERY_MS}. */
+  readonly sweepEveryMs?: number;
   /** Clock, ms since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
+  /** Counts expiries (`event_rules_dead_letters_expired_total`). Default: none. */
+  readonly metrics?: Metrics;
+  /** Where expiries and failed sweeps are logged. Default: none. */
+  readonly logger?: Logger;
 }
 
-function sectionOf(doc: StateDocument | undefined): StoredDeadLetter[] {
-  const s = doc?.[DEAD_LETTER_SECTION] as Partial<Section> | undefined;
-  return Array.isArray(s?.list) ? s.list : [];
-}
-
-function fresh(list: readonly StoredDeadLetter[], now: number, retentionMs: number): StoredDeadLetter[] {
-  return list.filter((r) => {
-    const t = Date.parse(r.timestamp);
-    return Number.isNaN(t) || now - t <= retentionMs;
-  });
-}
+type Resolved = Required<Omit<StoreDeadLetterOptions, 'metrics' | 'logger'>> & Pick<StoreDeadLetterOptions, 'metrics' | 'logger'>;
 
 /** The dead-letter sink of the cloudsave and redis stores. */
 export class StoreDeadLetterSink implements DeadLetterSink {
-  readonly #o: Required<Omit<StoreDeadLetterOptions, 'now'>> & { now: () => number };
+  readonly #o: Resolved;
+  readonly #indexes = new Map<number, ShardIndex>();
+  readonly #timer: NodeJS.Timeout | undefined;
+  #lastSweep = Number.NEGATIVE_INFINITY;
+  #sweeping: Promise<number> | undefined;
   #closed = false;
 
   constructor(options: StoreDeadLetterOptions) {
     this.#o = {
-      maxRecords: DEFAULT_MAX_DEAD_LETTERS,
-      maxSectionBytes: DEFAULT_MAX_SECTION_BYTES,
+      capacity: DEFAULT_DEAD_LETTER_CAPACITY,
+      pageBytes: DEFAULT_PAGE_BYTES,
+      pageSpanMs: DEFAULT_PAGE_SPAN_MS,
       maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
+      sweepEveryMs: DEFAULT_SWEEP_EVERY_MS,
       now: Date.now,
       ...options,
     };
+    if (this.#o.sweepEveryMs > 0) {
+      this.#timer = setInterval(() => this.#kickSweep(), this.#o.sweepEveryMs);
+      this.#timer.unref();
+    }
+  }
+
+  #where(s: number, p?: number): string {
+    const { store, namespace } = this.#o;
+    const part = p === undefined ? indexPartition(namespace, s) : pagePartition(namespace, s, p);
+    return store.describe?.(part) ?? `${store.kind} document ${partitionId(part)}`;
+  }
+
+  async #index(s: number): Promise<ShardIndex> {
+    const cached = this.#indexes.get(s);
+    if (cached) return cached;
+    const index = indexOf(await this.#o.store.read(indexPartition(this.#o.namespace, s)), this.#o.store.kind, this.#where(s));
+    this.#indexes.set(s, index);
+    return index;
+  }
+
+  async #rollOver(s: number, entry: PageEntry): Promise<ShardIndex> {
+    const { store, namespace } = this.#o;
+    const index = await store.transact(indexPartition(namespace, s), (doc) => rollOver(doc, entry, store.kind, this.#where(s)));
+    this.#indexes.set(s, index);
+    return index;
+  }
+
+  /** The record as stored (redacted, without a payload over `maxEventBytes`) and the bytes of its JSON. */
+  #stored(record: DeadLetterRecord): { stored: StoredDeadLetter; bytes: number } {
+    const text = redactText(JSON.stringify(record));
+    const stored = JSON.parse(text) as StoredDeadLetter;
+    const bytes = Buffer.byteLength(text) + 16; // and its `"seq":n,`
+    if (bytes <= this.#o.maxEventBytes || Buffer.byteLength(JSON.stringify(stored.event)) <= this.#o.maxEventBytes) return { stored, bytes };
+    const small: StoredDeadLetter = { ...stored, event: { id: stored.event.id ?? '' }, eventOmitted: true };
+    return { stored: small, bytes: Buffer.byteLength(JSON.stringify(small)) + 16 };
   }
 
   /**
-   * Adds the record (bounded as described in the module). Rejects with the store's
-   * `StateStoreUnavailableError` (the event is then redelivered), or
-   * {@link DeadLetterWriteError} once closed.
+   * Adds the record to its shard's open page. Rejects with {@link DeadLetterStoreFullError}
+   * (the shard holds its share of the capacity), the store's `StateStoreUnavailableError`
+   * (the event is then redelivered), or {@link DeadLetterWriteError} once closed.
    */
   async write(record: DeadLetterRecord): Promise<void> {
     if (this.#closed) throw new DeadLetterWriteError(`the ${this.#o.store.kind} state store`, 'the sink is closed');
-    const { store, namespace, retentionMs, maxRecords, maxSectionBytes, maxEventBytes } = this.#o;
-    let stored = JSON.parse(redactText(JSON.stringify(record))) as StoredDeadLetter;
-    if (Buffer.byteLength(JSON.stringify(stored.event)) > maxEventBytes) {
-      stored = { ...stored, event: { id: stored.event.id ?? '' }, eventOmitted: true };
-    }
+    const { store, namespace, capacity, pageBytes, pageSpanMs } = this.#o;
     const now = this.#o.now();
-    await store.transact({ namespace }, (doc) => {
-      const list = fresh(sectionOf(doc), now, retentionMs).filter((r) => r.idempotencyKey !== stored.idempotencyKey);
-      list.push(stored);
-      while (list.length > maxRecords) list.shift();
-      while (list.length > 1 && Buffer.byteLength(JSON.stringify(list)) > maxSectionBytes) list.shift();
-      const section: Section = { v: 1, list };
-      return { next: { ...doc, [DEAD_LETTER_SECTION]: section }, result: undefined };
+    if (this.#o.sweepEveryMs > 0 && now - this.#lastSweep >= this.#o.sweepEveryMs) this.#kickSweep();
+    const { stored, bytes } = this.#stored(record);
+    const at = now; // pages are timed by this clock (the sweep's), not by the record's writer
+    const s = shardOf(stored.idempotencyKey);
+    const shardCapacity = Math.ceil(capacity / DEAD_LETTER_SHARDS);
+    let refreshed = false;
+    for (let round = 0; round < 32; round++) {
+      const index = await this.#index(s);
+      const p = index.open;
+      const input = { record: stored, bytes, at, held: index.held, shardCapacity, pageBytes, pageSpanMs, page: p, store: store.kind, where: this.#where(s, p) };
+      const done = await store.transact(pagePartition(namespace, s, p), (doc) => appendTo(doc, input));
+      if (done.kind === 'written') return;
+      if (done.kind === 'sealed') {
+        await this.#rollOver(s, done.entry);
+        continue;
+      }
+      if (refreshed) throw new DeadLetterStoreFullError(this.#where(s), s, done.held, capacity);
+      refreshed = true; // replays may have made room since the index was read
+      this.#indexes.delete(s);
+    }
+    throw new DeadLetterWriteError(this.#where(s), 'its pages kept filling up while writing (32 rounds)');
+  }
+
+  #kickSweep(): void {
+    if (this.#closed || this.#sweeping) return;
+    this.sweep().catch((error: unknown) => {
+      this.#o.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'dead-letter sweep failed; it runs again later');
     });
   }
 
-  /** Nothing to flush (the store is closed by its owner). */
+  /**
+   * Deletes the pages whose newest record is older than the retention (sealing a
+   * quiet shard's open page first once it is older than the page span); each one
+   * is counted in `event_rules_dead_letters_expired_total` and logged (warn) by
+   * the replica that removed it from its index. Resolves with how many dead
+   * letters expired. Rejects with the store's error (the next sweep tries again).
+   */
+  sweep(): Promise<number> {
+    this.#sweeping ??= (async () => {
+      try {
+        const now = this.#o.now();
+        this.#lastSweep = now;
+        let expired = await this.#sweepLegacy(now);
+        for (let s = 0; s < DEAD_LETTER_SHARDS; s++) expired += await this.#sweepShard(s, now);
+        return expired;
+      } finally {
+        this.#sweeping = undefined;
+      }
+    })();
+    return this.#sweeping;
+  }
+
+  async #sweepShard(s: number, now: number): Promise<number> {
+    const { store, namespace, retentionMs, pageSpanMs } = this.#o;
+    let index = indexOf(await store.read(indexPartition(namespace, s)), store.kind, this.#where(s));
+    const open = index.open;
+    const sealed = await store.transact(pagePartition(namespace, s, open), (doc) => sealIfOld(doc, now, pageSpanMs, open, store.kind, this.#where(s, open)));
+    index = sealed ? await this.#rollOver(s, sealed) : index;
+    let expired = 0;
+    for (const entry of index.pages) if (entry.to < now - retentionMs) expired += await this.#expire(s, entry);
+    return expired;
+  }
+
+  async #expire(s: number, entry: PageEntry): Promise<number> {
+    const { store, namespace } = this.#o;
+    const part = pagePartition(namespace, s, entry.p);
+    let list: readonly StoredDeadLetter[] | undefined;
+    try {
+      list = recordsOf(pageOf(await store.read(part), store.kind, this.#where(s, entry.p)));
+    } catch (error) {
+      if (!(error instanceof UnreadableStateError)) throw error;
+    }
+    if (store.delete) await store.delete(part);
+    else await store.transact(part, () => ({ next: {}, result: undefined }));
+    const dropped = await store.transact(indexPartition(namespace, s), (doc) => dropPage(doc, entry.p, store.kind, this.#where(s)));
+    if (!dropped) return 0; // another replica expired it
+    this.#indexes.delete(s);
+    this.#report(list ?? [], dropped.n, `page ${entry.p} of shard ${s}`, { from: entry.from, to: entry.to });
+    return list?.length ?? dropped.n;
+  }
+
+  /** Metric and one log line for dead letters expired. `records` empty: only their count is known. */
+  #report(records: readonly DeadLetterRecord[], count: number, what: string, span: { from: number; to: number }): void {
+    const byAction = new Map<string, { rule: string; action: string; n: number }>();
+    for (const r of records) {
+      const k = `${r.rule}/${r.action}`;
+      const e = byAction.get(k) ?? { rule: r.rule, action: r.action, n: 0 };
+      e.n++;
+      byAction.set(k, e);
+    }
+    if (records.length === 0 && count > 0) byAction.set('?', { rule: '(unknown)', action: '(unknown)', n: count });
+    const total = records.length || count;
+    if (total === 0) return;
+    for (const e of byAction.values()) this.#o.metrics?.deadLettersExpired.inc({ rule: e.rule, action: e.action }, e.n);
+    const hours = this.#o.retentionMs / 3_600_000;
+    const list = [...byAction.keys()].map((k) => `${k} ${byAction.get(k)!.n}`).join(', ');
+    this.#o.logger?.warn(
+      { expired: total, what, from: new Date(span.from).toISOString(), to: new Date(span.to).toISOString(), byAction: Object.fromEntries([...byAction].map(([k, e]) => [k, e.n])) },
+      `${total} dead letter${total === 1 ? '' : 's'} expired (${what}, written ${new Date(span.from).toISOString()} to ${new Date(span.to).toISOString()}, older than the retention of ${hours} h: DEAD_LETTER_RETENTION_HOURS): ${list}`,
+    );
+  }
+
+  /** The format-1 list in the game partition (written by earlier versions): its expired records dropped, counted and logged. */
+  async #sweepLegacy(now: number): Promise<number> {
+    const { store, namespace, retentionMs } = this.#o;
+    const gone = await store.transact({ namespace }, (doc) => {
+      const list = legacyOf(doc);
+      const kept = list.filter((r) => !(now - Date.parse(r.timestamp) > retentionMs));
+      if (kept.length === list.length) return { result: [] as StoredDeadLetter[] };
+      return { next: { ...doc, [DEAD_LETTER_SECTION]: { v: 1, list: kept } }, result: list.filter((r) => !kept.includes(r)) };
+    });
+    if (gone.length > 0) {
+      const times = gone.map((r) => Date.parse(r.timestamp));
+      this.#report(gone, gone.length, 'the format-1 list of the game record', { from: Math.min(...times), to: Math.max(...times) });
+    }
+    return gone.length;
+  }
+
+  /** Stops the sweep timer (the store is closed by its owner). */
   close(): Promise<void> {
     this.#closed = true;
-    return Promise.resolve();
+    if (this.#timer) clearInterval(this.#timer);
+    return (this.#sweeping ?? Promise.resolve(0)).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 }
 
-/** The dead letters in the store, oldest first, expired ones left out. */
-export async function listStoredDeadLetters(options: Pick<StoreDeadLetterOptions, 'store' | 'namespace' | 'retentionMs' | 'now'>): Promise<StoredDeadLetter[]> {
-  const doc = await options.store.read({ namespace: options.namespace });
-  return fresh(sectionOf(doc), (options.now ?? Date.now)(), options.retentionMs);
-}
-
-/**
- * Removes one dead letter (after a successful replay). Only the very record
- * read is removed: if the same action failed again meanwhile (a newer
- * `timestamp`), the newer one stays. Answers whether a record was removed.
- */
-export async function removeStoredDeadLetter(options: Pick<StoreDeadLetterOptions, 'store' | 'namespace'>, record: DeadLetterRecord): Promise<boolean> {
-  return options.store.transact({ namespace: options.namespace }, (doc) => {
-    const list = sectionOf(doc);
-    const kept = list.filter((r) => !(r.idempotencyKey === record.idempotencyKey && r.timestamp === record.timestamp));
-    if (kept.length === list.length) return { result: false };
-    const section: Section = { v: 1, list: kept };
-    return { next: { ...doc, [DEAD_LETTER_SECTION]: section }, result: true };
-  });
+/** The format-1 list (one section in the game partition, written before the pages). */
+export function legacyOf(doc: StateDocument | undefined): StoredDeadLetter[] {
+  const s = doc?.[DEAD_LETTER_SECTION] as { v?: unknown; list?: unknown } | undefined;
+  return s?.v === 1 && Array.isArray(s.list) ? (s.list as StoredDeadLetter[]) : [];
 }

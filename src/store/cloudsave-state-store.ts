@@ -278,6 +278,19 @@ export class CloudSaveStateStore implements StateStore {
     return new Promise((r) => setTimeout(r, Math.floor(this.#random() * Math.min(500, 10 * 2 ** attempt))));
   }
 
+  /** `DELETE` of the partition's admin record (404: already gone). */
+  async delete(partition: Partition, options?: StoreCallOptions): Promise<void> {
+    this.#check('delete', options);
+    this.#known.delete(partitionId(partition));
+    try {
+      if (partition.userId !== undefined) await this.#ags.adminDeleteAdminPlayerRecordV1(partition.namespace, partition.userId, this.#key, options?.signal);
+      else await this.#ags.adminDeleteAdminGameRecordV1(partition.namespace, this.#gameKey(partition), options?.signal);
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw new StateStoreUnavailableError('cloudsave', 'delete', reasonOf(error));
+    }
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     this.#known.clear();

@@ -82,6 +82,16 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
+  delete(partition: Partition, options?: StoreCallOptions): Promise<void> {
+    try {
+      this.#check('delete', options);
+      this.#docs.delete(partitionId(partition));
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();

@@ -224,6 +224,18 @@ export class RedisStateStore implements StateStore {
     }
   }
 
+  /** `DEL` of the partition's hash. */
+  async delete(partition: Partition, options?: StoreCallOptions): Promise<void> {
+    this.#check('delete', options);
+    const key = this.#key(partition);
+    this.#written.delete(key);
+    try {
+      await this.#redis.del(key);
+    } catch (error) {
+      throw new StateStoreUnavailableError('redis', 'delete', reasonOf(error));
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -90,6 +90,15 @@ export interface StateStore {
    * @throws whatever `update` throws (nothing is written).
    */
   transact<T>(partition: Partition, update: (current: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T>;
+  /**
+   * Deletes the partition's document (absent already: nothing to do). For
+   * documents that are retired as a whole (expired dead-letter pages); not
+   * ordered with a concurrent `transact` on the same partition, so callers
+   * delete only documents nobody writes any more. Optional: a store without it
+   * leaves the document (its owner empties it instead).
+   * @throws {@link StateStoreUnavailableError} when the backend cannot answer.
+   */
+  delete?(partition: Partition, options?: StoreCallOptions): Promise<void>;
   /** Close connections. Further calls reject with {@link StateStoreUnavailableError}. */
   close(): Promise<void>;
   /** The partition's record as the backend names it, for error lines (e.g. `admin player record <key> of <namespace>/<userId>`). Default: {@link partitionId}. */

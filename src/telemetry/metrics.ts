@@ -128,6 +128,20 @@ export class Metrics {
     labelNames: ['rule', 'action'] as const,
     registers: [this.registry],
   });
+  /** Dead letters the store could not take (the event was answered UNAVAILABLE: the sidecar redelivers it). */
+  readonly deadLettersRefused = new Counter({
+    name: 'event_rules_dead_letters_refused_total',
+    help: 'Dead letters not written (the event answered UNAVAILABLE and redelivered), by rule, action and reason (full: the store holds DEAD_LETTER_CAPACITY; write-failed: the store or file could not be written).',
+    labelNames: ['rule', 'action', 'reason'] as const,
+    registers: [this.registry],
+  });
+  /** Dead letters dropped because they outlived the retention. */
+  readonly deadLettersExpired = new Counter({
+    name: 'event_rules_dead_letters_expired_total',
+    help: 'Dead letters dropped from the state store after DEAD_LETTER_RETENTION_HOURS, by rule and action.',
+    labelNames: ['rule', 'action'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: MetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {

@@ -11,7 +11,8 @@ import type { DeadLetterRecord } from '../../src/delivery/dead-letters.js';
 import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 import { deadLettersCommand } from '../../src/cli/dead-letters.js';
 import { loadConfig } from '../../src/config.js';
-import { StoreDeadLetterSink, listStoredDeadLetters } from '../../src/delivery/store-dead-letters.js';
+import { StoreDeadLetterSink } from '../../src/delivery/store-dead-letters.js';
+import { listStoredDeadLetters } from '../../src/delivery/store-dead-letter-listing.js';
 import { createRedisStateStore } from '../../src/store/redis-state-store.js';
 import { describeWith, executable } from '../support/prereq.js';
 import { startRedis } from '../support/redis.js';
@@ -179,6 +180,59 @@ describe('dead-letters list (file: STATE_STORE memory)', () => {
   });
 });
 
+describe('filters and pages (issue 22.4), the same options for list and replay', () => {
+  const mixed = (): DeadLetterRecord[] => [
+    record('e1', 'welcome'),
+    { ...record('e2', 'vip'), action: 'creditWallet', timestamp: '2026-03-11T11:00:00.000Z' },
+    { ...record('e3', 'welcome'), error: { name: 'AgsError', message: 'validation error', status: 400, errorCode: 20002 }, timestamp: '2026-03-11T12:00:00.000Z' },
+    { ...record('e4', 'vip'), kind: 'unknown-outcome', timestamp: '2026-03-11T13:00:00.000Z' },
+    { ...record('e5', 'welcome'), timestamp: '2026-03-11T14:00:00.000Z' },
+  ];
+  const ids = (out: string): string[] => [...out.matchAll(/userLoggedIn (e\d)/g)].map((m) => m[1]!);
+
+  it('dead-letters list: --action, --reason, --since/--until, and --limit with the cursor it prints', async () => {
+    const file = await deadLetterFile(mixed());
+    const config = loadConfig({ DEAD_LETTER_FILE: file, AB_NAMESPACE: 'mygame' });
+    const run = async (...args: string[]): Promise<string> => {
+      const t = io();
+      expect(await deadLettersCommand(['list', ...args], t.io, { config })).toBe(0);
+      return t.out();
+    };
+    expect(ids(await run('--action', 'creditWallet'))).toEqual(['e2']);
+    expect(ids(await run('--reason', 'errorcode 20002'))).toEqual(['e3']);
+    expect(ids(await run('--reason', 'unknown-outcome'))).toEqual(['e4']);
+    expect(ids(await run('--since', '2026-03-11T11:00:00Z', '--until', '2026-03-11T13:00:00Z'))).toEqual(['e2', 'e3']);
+    expect(await run('--rule', 'welcome', '--action', 'creditWallet')).toBe(`no dead letters for rule welcome, action creditWallet in ${file}\n`);
+    const first = await run('--limit', '2');
+    expect(ids(first)).toEqual(['e1', 'e2']);
+    const cursor = /^more: --cursor (\S+)$/m.exec(first)?.[1];
+    expect(cursor).toBeDefined();
+    const second = await run('--limit', '2', '--cursor', cursor!);
+    expect(ids(second)).toEqual(['e3', 'e4']);
+    const third = await run('--limit', '2', '--cursor', /^more: --cursor (\S+)$/m.exec(second)![1]!);
+    expect(ids(third)).toEqual(['e5']);
+    expect(third).not.toContain('more:');
+    const json = io();
+    expect(await deadLettersCommand(['list', '--json', '--limit', '3', '--rule', 'welcome'], json.io, { config })).toBe(0);
+    expect(JSON.parse(json.out())).toMatchObject({ records: [{ eventId: 'e1' }, { eventId: 'e3' }, { eventId: 'e5' }], next: null });
+    await expect(deadLettersCommand(['list', '--limit', '0'], io().io, { config })).rejects.toThrow(/--limit 0: expected a whole number/);
+    await expect(deadLettersCommand(['list', '--since', 'yesterday'], io().io, { config })).rejects.toThrow(/--since yesterday: expected an RFC 3339 instant/);
+    await expect(deadLettersCommand(['list', '--cursor', 'zzz'], io().io, { config })).rejects.toThrow(/invalid cursor "zzz"/);
+  });
+
+  it('replay takes the same filters: only the records they select are sent', async () => {
+    const server = await startRecorder(new Set());
+    const file = await deadLetterFile(mixed());
+    const t = io();
+    expect(await replayCommand([file, '--target', server.address, '--rule', 'welcome', '--since', '2026-03-11T11:30:00Z'], t.io, { protoDirs: PROTO_DIRS })).toBe(0);
+    expect(server.received.map((r) => String(catalog.codec(service).decode(r.bytes).id))).toEqual(['e3', 'e5']);
+    const u = io();
+    expect(await replayCommand([file, '--target', server.address, '--action', 'creditWallet'], u.io, { protoDirs: PROTO_DIRS })).toBe(0);
+    expect(u.out()).toContain('OK vip/creditWallet#0 userLoggedIn e2');
+    expect(u.out()).toContain('1 of 1 replayed OK');
+  });
+});
+
 describeWith(executable('redis-server', 'redis-server'), 'replay from the redis state store (no file given)', () => {
   let redis: RedisProcess;
   beforeAll(async () => {
@@ -192,7 +246,7 @@ describeWith(executable('redis-server', 'redis-server'), 'replay from the redis 
     const store = await createRedisStateStore({ url: redis.url });
     await store.ready();
     cleanups.push(() => store.close());
-    const sink = new StoreDeadLetterSink({ store, namespace: 'mygame', retentionMs: 3_600_000, now: () => Date.parse('2026-03-11T10:00:01.000Z') });
+    const sink = new StoreDeadLetterSink({ store, namespace: 'mygame', retentionMs: 3_600_000, sweepEveryMs: 0, now: () => Date.parse('2026-03-11T10:00:01.000Z') });
     await sink.write(record('ok-1', 'welcome'));
     await sink.write(record('down-1', 'welcome'));
     const server = await startRecorder(new Set(['down-1']));
@@ -203,7 +257,7 @@ describeWith(executable('redis-server', 'redis-server'), 'replay from the redis 
     expect(t.out()).toMatch(/^OK welcome\/grantItem#0 userLoggedIn ok-1 \(removed from the store\)$/m);
     expect(t.out()).toMatch(/^UNAVAILABLE welcome\/grantItem#0 userLoggedIn down-1: store down$/m);
     expect(server.received).toHaveLength(2);
-    const left = await listStoredDeadLetters({ store, namespace: 'mygame', retentionMs: Number.MAX_SAFE_INTEGER });
+    const left = (await listStoredDeadLetters({ store, namespace: 'mygame' })).records;
     expect(left.map((r) => r.eventId)).toEqual(['down-1']);
   });
 });

@@ -1,14 +1,24 @@
 /**
- * Dead letters in the shared state store: the same contract on memory, a real
- * Redis and Cloud Save (AGS stand-in); bounded by count, size and retention.
+ * Dead letters in the shared state store (issue 22.4: nothing dropped, ever):
+ * the same contract on memory, a real Redis and Cloud Save (AGS stand-in):
+ * sharded pages that never drop a record to make room, paging and filters,
+ * a full store that refuses (the executor answers UNAVAILABLE), expiry after
+ * the retention counted and logged; and 100,000 held at the default settings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_SECTION, StoreDeadLetterSink, listStoredDeadLetters, removeStoredDeadLetter } from '../../src/delivery/store-dead-letters.js';
+import pino from 'pino';
+import { DEAD_LETTER_SHARDS, DeadLetterStoreFullError, StoreDeadLetterSink } from '../../src/delivery/store-dead-letters.js';
+import { listStoredDeadLetters, removeStoredDeadLetter } from '../../src/delivery/store-dead-letter-listing.js';
+import { DEAD_LETTER_SECTION, indexPartition, pagePartition, shardOf } from '../../src/delivery/dead-letter-pages.js';
+import type { StoredDeadLetter } from '../../src/delivery/dead-letter-pages.js';
+import { matchesQuery } from '../../src/delivery/dead-letter-query.js';
+import type { DeadLetterQuery } from '../../src/delivery/dead-letter-query.js';
 import type { DeadLetterRecord } from '../../src/delivery/dead-letters.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { createRedisStateStore } from '../../src/store/redis-state-store.js';
-import { CloudSaveStateStore, DEFAULT_RECORD_KEY, RECOMMENDED_RECORD_BYTES } from '../../src/store/cloudsave-state-store.js';
+import { CloudSaveStateStore, RECOMMENDED_RECORD_BYTES } from '../../src/store/cloudsave-state-store.js';
 import type { StateStore } from '../../src/store/state-store.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
 import { AgsClient } from '../../src/ags/client.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
@@ -19,23 +29,54 @@ import type { RedisProcess } from '../support/redis.js';
 const NS = 'mygame';
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-03-11T10:00:00.000Z');
+const RULES = ['welcome', 'daily', 'season'];
+const ACTIONS = ['grantItem', 'creditWallet'];
 
-function record(i: number, options: { at?: number; key?: string; payload?: string } = {}): DeadLetterRecord {
+function record(i: number, options: { at?: number; key?: string; payload?: string; status?: number } = {}): DeadLetterRecord {
   const id = `ev-${i}`;
+  const rule = RULES[i % 3]!;
+  const action = ACTIONS[i % 2]!;
+  const status = options.status ?? (i % 5 === 0 ? 404 : 400);
   return {
     version: 1,
     timestamp: new Date(options.at ?? T0 + i).toISOString(),
     eventName: 'userLoggedIn',
     service: 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService',
     eventId: id,
-    idempotencyKey: options.key ?? `${id}:welcome:grantItem`,
-    rule: 'welcome',
+    idempotencyKey: options.key ?? `${id}:${rule}:${action}#0`,
+    rule,
     index: 0,
-    action: 'grantItem',
-    error: { name: 'AgsError', message: 'fulfillItem failed: 404', status: 404, errorCode: 30341 },
+    action,
+    error: { name: 'AgsError', message: status === 404 ? 'fulfillItem failed: item not found' : 'fulfillItem failed: bad request', status, errorCode: status === 404 ? 30341 : 20002 },
     attempts: 1,
     event: { id, userId: 'u1', namespace: NS, ...(options.payload !== undefined ? { payload: { blob: options.payload } } : {}) },
   };
+}
+
+/** Every record the query selects, page by page (`limit` per page); fails on a record seen twice. */
+async function allPages(store: StateStore, query: DeadLetterQuery): Promise<{ records: StoredDeadLetter[]; pages: number }> {
+  const records: StoredDeadLetter[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await listStoredDeadLetters({ store, namespace: NS }, { ...query, ...(cursor ? { cursor } : {}) });
+    pages++;
+    for (const r of page.records) {
+      expect(seen.has(r.ref!), `listed twice: ${r.ref}`).toBe(false);
+      seen.add(r.ref!);
+      records.push(r);
+    }
+    if (query.limit !== undefined) expect(page.records.length).toBeLessThanOrEqual(query.limit);
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return { records, pages };
+}
+
+function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
 }
 
 /** Opens `count` stores on one fresh shared backend space (replicas of one deployment). */
@@ -43,48 +84,130 @@ type Open = (count: number) => Promise<StateStore[]>;
 
 function contract(kind: string, open: Open): void {
   describe(`${kind}: dead letters in the store`, () => {
-    it('keeps every record written, by several writers (replicas), oldest first; listing is one read of the game partition', async () => {
+    it('nothing dropped: 400 records from two writers (replicas) over many small pages are all listed, pages stay within their budget', async () => {
       const [a, b] = (await open(2)) as [StateStore, StateStore];
-      const now = () => T0 + 1000;
-      const sa = new StoreDeadLetterSink({ store: a, namespace: NS, retentionMs: HOUR, now });
-      const sb = new StoreDeadLetterSink({ store: b, namespace: NS, retentionMs: HOUR, now });
-      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? sa : sb).write(record(i))));
-      const listed = await listStoredDeadLetters({ store: a, namespace: NS, retentionMs: HOUR, now });
-      expect(listed.map((r) => r.eventId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `ev-${i}`).sort());
-      expect(listed[0]).toMatchObject({ rule: 'welcome', action: 'grantItem', error: { status: 404 }, event: { id: listed[0]?.eventId } });
-      const doc = await a.read({ namespace: NS });
-      expect(Object.keys(doc ?? {})).toContain(DEAD_LETTER_SECTION);
+      const options = { namespace: NS, retentionMs: 24 * HOUR, pageBytes: 6_000, sweepEveryMs: 0, now: () => T0 + 1000 };
+      const sa = new StoreDeadLetterSink({ store: a, ...options });
+      const sb = new StoreDeadLetterSink({ store: b, ...options });
+      for (let round = 0; round < 8; round++) await Promise.all(Array.from({ length: 50 }, (_, j) => round * 50 + j).map((i) => (i % 2 ? sa : sb).write(record(i))));
+      const listed = (await listStoredDeadLetters({ store: a, namespace: NS })).records;
+      expect(listed.map((r) => r.eventId).sort()).toEqual(Array.from({ length: 400 }, (_, i) => `ev-${i}`).sort());
+      expect(listed[0]).toMatchObject({ rule: 'welcome', error: { status: 404 }, event: { id: listed[0]?.eventId } });
+      for (let s = 0; s < DEAD_LETTER_SHARDS; s++) {
+        const index = (await a.read(indexPartition(NS, s)))?.deadLetterIndex as { open: number; held: number } | undefined;
+        expect(index?.open ?? 0).toBeGreaterThan(0); // every shard filled pages
+        for (let p = 0; p <= (index?.open ?? 0); p++) {
+          const doc = await a.read(pagePartition(NS, s, p));
+          if (doc) expect(Buffer.byteLength(JSON.stringify(doc[DEAD_LETTER_SECTION]))).toBeLessThanOrEqual(6_000);
+        }
+      }
     });
 
-    it('one record per idempotency key (a newer failure replaces); removal takes only the very record read', async () => {
+    it('one record per idempotency key in an open page (a newer failure replaces); removal takes only the very record listed', async () => {
       const [store] = (await open(1)) as [StateStore];
-      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, now: () => T0 + 1000 });
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, sweepEveryMs: 0, now: () => T0 + 1000 });
       await sink.write(record(1, { key: 'k', at: T0 }));
-      const first = (await listStoredDeadLetters({ store, namespace: NS, retentionMs: HOUR, now: () => T0 }))[0];
+      const first = (await listStoredDeadLetters({ store, namespace: NS })).records[0]!;
       await sink.write(record(2, { key: 'k', at: T0 + 5 }));
-      const listed = await listStoredDeadLetters({ store, namespace: NS, retentionMs: HOUR, now: () => T0 });
+      const listed = (await listStoredDeadLetters({ store, namespace: NS })).records;
       expect(listed.map((r) => r.eventId)).toEqual(['ev-2']);
-      expect(await removeStoredDeadLetter({ store, namespace: NS }, first as DeadLetterRecord)).toBe(false);
-      expect(await removeStoredDeadLetter({ store, namespace: NS }, listed[0] as DeadLetterRecord)).toBe(true);
-      expect(await listStoredDeadLetters({ store, namespace: NS, retentionMs: HOUR, now: () => T0 })).toEqual([]);
+      expect(await removeStoredDeadLetter({ store, namespace: NS }, first)).toBe(false);
+      expect(await removeStoredDeadLetter({ store, namespace: NS }, listed[0]!)).toBe(true);
+      expect(await removeStoredDeadLetter({ store, namespace: NS }, listed[0]!)).toBe(false);
+      expect((await listStoredDeadLetters({ store, namespace: NS })).records).toEqual([]);
     });
 
-    it('bounded: at most maxRecords (oldest dropped), none older than the retention, a large payload kept without it', async () => {
+    it('pages through with a cursor and filters by rule, action, reason and time, as a brute-force filter does', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: 24 * HOUR, pageBytes: 4_000, sweepEveryMs: 0, now: () => T0 + HOUR });
+      const written = Array.from({ length: 120 }, (_, i) => record(i, { at: T0 + i * 60_000 }));
+      for (const r of written) await sink.write(r);
+      const queries: DeadLetterQuery[] = [
+        { limit: 7 },
+        { limit: 1 },
+        { rule: 'daily', limit: 5 },
+        { action: 'creditWallet', rule: 'season' },
+        { reason: 'HTTP 404', limit: 4 },
+        { reason: 'ITEM NOT FOUND' },
+        { reason: 'errorCode 20002', action: 'grantItem', limit: 9 },
+        { sinceMs: T0 + 30 * 60_000, untilMs: T0 + 75 * 60_000, limit: 6 },
+        { sinceMs: T0 + 200 * 60_000 },
+      ];
+      for (const q of queries) {
+        const { records, pages } = await allPages(store, q);
+        const expected = written.filter((r) => matchesQuery(r, q)).map((r) => r.eventId);
+        expect(records.map((r) => r.eventId).sort(), JSON.stringify(q)).toEqual([...expected].sort());
+        if (q.limit !== undefined && expected.length > q.limit) expect(pages).toBeGreaterThan(1);
+      }
+      // the time order holds across pages of one shard
+      const all = (await allPages(store, { limit: 10 })).records;
+      expect(all).toHaveLength(120);
+      await expect(listStoredDeadLetters({ store, namespace: NS }, { cursor: 'nonsense' })).rejects.toThrow(/invalid cursor/);
+    });
+
+    it('full: a shard holding capacity/shards refuses with DeadLetterStoreFullError and drops nothing; a replay (removal) makes room', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      const capacity = 2 * DEAD_LETTER_SHARDS; // 2 per shard
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, capacity, pageBytes: 1_500, sweepEveryMs: 0, now: () => T0 + 1000 });
+      const taken: DeadLetterRecord[] = [];
+      const refused: DeadLetterRecord[] = [];
+      for (let i = 0; i < 60; i++) {
+        const r = record(i);
+        try {
+          await sink.write(r);
+          taken.push(r);
+        } catch (error) {
+          expect(error).toBeInstanceOf(DeadLetterStoreFullError);
+          expect((error as Error).message).toMatch(/the dead-letter store is full: shard \d holds 2 of its 2 \(DEAD_LETTER_CAPACITY=16 over 8 shards\)/);
+          refused.push(r);
+        }
+      }
+      expect(taken.length).toBeLessThanOrEqual(capacity);
+      expect(refused.length).toBe(60 - taken.length);
+      const listed = (await listStoredDeadLetters({ store, namespace: NS })).records;
+      expect(listed.map((r) => r.eventId).sort()).toEqual(taken.map((r) => r.eventId).sort());
+      // replaying (removing) one of the refused record's shard makes room for it
+      const again = refused[0]!;
+      const sameShard = listed.filter((r) => shardOf(r.idempotencyKey) === shardOf(again.idempotencyKey));
+      expect(sameShard).toHaveLength(2);
+      for (const r of sameShard) expect(await removeStoredDeadLetter({ store, namespace: NS }, r)).toBe(true);
+      await sink.write(again);
+      expect((await listStoredDeadLetters({ store, namespace: NS }, { rule: again.rule })).records.map((r) => r.eventId)).toContain(again.eventId);
+    });
+
+    it('retention: pages older than it are deleted by the sweep, counted in event_rules_dead_letters_expired_total and logged; newer ones stay', async () => {
       const [store] = (await open(1)) as [StateStore];
       let now = T0;
-      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, maxRecords: 5, maxEventBytes: 1000, now: () => now });
-      for (let i = 0; i < 8; i++) await sink.write(record(i, { at: T0 + i }));
-      const list = () => listStoredDeadLetters({ store, namespace: NS, retentionMs: HOUR, now: () => now });
-      expect((await list()).map((r) => r.eventId)).toEqual(['ev-3', 'ev-4', 'ev-5', 'ev-6', 'ev-7']);
-      now = T0 + 2 * HOUR;
-      expect(await list()).toEqual([]); // expired: not listed, even before a write drops them
-      await sink.write(record(100, { at: now, payload: 'x'.repeat(5000) }));
-      const after = await list();
-      expect(after.map((r) => r.eventId)).toEqual(['ev-100']); // the old ones expired and were dropped on write
-      expect(after[0]).toMatchObject({ eventOmitted: true, event: { id: 'ev-100' } });
-      expect(JSON.stringify(await store.read({ namespace: NS }))).not.toContain('xxxx');
+      const metrics = new Metrics({ defaultMetrics: false });
+      const { logger, lines } = capture();
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: 2 * HOUR, pageSpanMs: HOUR, sweepEveryMs: 0, metrics, logger, now: () => now });
+      for (let i = 0; i < 30; i++) await sink.write(record(i, { at: T0 + i }));
+      now = T0 + 90 * 60_000; // the first pages' span passed: new ones open
+      for (let i = 30; i < 40; i++) await sink.write(record(i, { at: now + i }));
+      expect(await sink.sweep()).toBe(0); // nothing older than the retention yet
+      now = T0 + 2 * HOUR + 60_000;
+      expect(await sink.sweep()).toBe(30);
+      expect((await listStoredDeadLetters({ store, namespace: NS })).records.map((r) => r.eventId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `ev-${30 + i}`).sort());
+      const values = (await metrics.deadLettersExpired.get()).values;
+      expect(values.reduce((s, v) => s + v.value, 0)).toBe(30);
+      expect(values.find((v) => v.labels.rule === 'welcome' && v.labels.action === 'grantItem')?.value).toBe(5);
+      const logged = lines.filter((l) => /dead letters? expired/.test(String(l.msg)));
+      expect(logged.reduce((s, l) => s + Number(l.expired), 0)).toBe(30);
+      expect(String(logged[0]?.msg)).toMatch(/older than the retention of 2 h: DEAD_LETTER_RETENTION_HOURS\): [a-z]+\/[a-zA-Z]+ \d/);
+      expect(await sink.sweep()).toBe(0); // counted once
+      now = T0 + 10 * HOUR; // the quiet shards' open pages are sealed by the sweep and expire too
+      expect(await sink.sweep()).toBe(10);
+      expect((await listStoredDeadLetters({ store, namespace: NS })).records).toEqual([]);
       await sink.close();
       await expect(sink.write(record(101))).rejects.toThrow(/the sink is closed/);
+    });
+
+    it('a payload over maxEventBytes is kept without it (listed, marked), never dropped', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, maxEventBytes: 1000, sweepEveryMs: 0, now: () => T0 });
+      await sink.write(record(100, { payload: 'x'.repeat(5000) }));
+      const [r] = (await listStoredDeadLetters({ store, namespace: NS })).records;
+      expect(r).toMatchObject({ eventOmitted: true, event: { id: 'ev-100' } });
     });
   });
 }
@@ -94,32 +217,32 @@ contract('memory', (count) => {
   return Promise.resolve(Array.from({ length: count }, () => one));
 });
 
-it('the default bounds keep the section under 150 KB (600 records with 2 KB payloads, 600 small ones), and at most 500', async () => {
+it('scale: 100,000 dead letters at the default settings are all held and listed; no page over its 200,000-byte budget', async () => {
   const store = new MemoryStateStore();
-  const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: 24 * HOUR, now: () => T0 + 1000 });
-  for (let i = 0; i < 600; i++) await sink.write(record(i, { payload: 'p'.repeat(2000) }));
-  const doc = await store.read({ namespace: NS });
-  const bytes = Buffer.byteLength(JSON.stringify(doc?.[DEAD_LETTER_SECTION]));
-  expect(bytes).toBeLessThanOrEqual(150_000);
-  const listed = await listStoredDeadLetters({ store, namespace: NS, retentionMs: 24 * HOUR, now: () => T0 + 1000 });
-  expect(listed.length).toBeGreaterThan(10);
-  expect(listed.at(-1)?.eventId).toBe('ev-599'); // the newest kept, the oldest dropped
-  // small records: the count bound (500) applies
-  const small = new MemoryStateStore();
-  const s2 = new StoreDeadLetterSink({ store: small, namespace: NS, retentionMs: 24 * HOUR, now: () => T0 + 1000 });
-  for (let i = 0; i < 600; i++) await s2.write(record(i));
-  const l2 = await listStoredDeadLetters({ store: small, namespace: NS, retentionMs: 24 * HOUR, now: () => T0 + 1000 });
-  expect(l2.length).toBeLessThanOrEqual(500);
-  expect(Buffer.byteLength(JSON.stringify((await small.read({ namespace: NS }))?.[DEAD_LETTER_SECTION]))).toBeLessThanOrEqual(150_000);
-  expect(l2.at(-1)?.eventId).toBe('ev-599');
-  // the count bound alone (a larger byte budget): exactly the newest 500
-  const counted = new MemoryStateStore();
-  const s3 = new StoreDeadLetterSink({ store: counted, namespace: NS, retentionMs: 24 * HOUR, maxSectionBytes: 10_000_000, now: () => T0 + 1000 });
-  for (let i = 0; i < 600; i++) await s3.write(record(i));
-  const l3 = await listStoredDeadLetters({ store: counted, namespace: NS, retentionMs: 24 * HOUR, now: () => T0 + 1000 });
-  expect(l3.length).toBe(500);
-  expect(l3[0]?.eventId).toBe('ev-100');
-});
+  const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: 336 * HOUR, sweepEveryMs: 0, now: () => T0 + HOUR });
+  const n = 100_000;
+  for (let i = 0; i < n; i += 1000) await Promise.all(Array.from({ length: 1000 }, (_, j) => sink.write(record(i + j, { at: T0 + i + j }))));
+  const page = await listStoredDeadLetters({ store, namespace: NS }, { limit: 500 });
+  expect(page.records).toHaveLength(500);
+  expect(page.next).toBeDefined();
+  const all = (await listStoredDeadLetters({ store, namespace: NS })).records;
+  expect(all).toHaveLength(n);
+  expect(new Set(all.map((r) => r.eventId)).size).toBe(n);
+  let pages = 0;
+  for (let s = 0; s < DEAD_LETTER_SHARDS; s++) {
+    const open = ((await store.read(indexPartition(NS, s)))?.deadLetterIndex as { open: number }).open;
+    for (let p = 0; p <= open; p++) {
+      const doc = await store.read(pagePartition(NS, s, p));
+      if (!doc) continue;
+      pages++;
+      expect(Buffer.byteLength(JSON.stringify(doc[DEAD_LETTER_SECTION]))).toBeLessThanOrEqual(200_000);
+    }
+  }
+  expect(pages).toBeGreaterThan(DEAD_LETTER_SHARDS);
+  const daily = (await listStoredDeadLetters({ store, namespace: NS }, { rule: 'daily', action: 'grantItem', limit: 100 })).records;
+  expect(daily).toHaveLength(100);
+  expect(daily.every((r) => r.rule === 'daily' && r.action === 'grantItem')).toBe(true);
+}, 60_000);
 
 describeWith(executable('redis-server', 'redis-server'), 'redis backend', () => {
   let redis: RedisProcess;
@@ -161,19 +284,23 @@ describe('cloudsave backend (AGS stand-in)', () => {
     return new CloudSaveStateStore({ ags: client, recordKey });
   };
   contract('cloudsave', (count) => {
-    const key = `dead-letters-test-${++n}`; // a fresh record per test
+    const key = `dead-letters-test-${++n}`; // fresh records per test
     return Promise.resolve(Array.from({ length: count }, () => cloudSave(key)));
   });
 
-  it('lives in the admin game record and stays under the recommended 250 KB with large payloads', async () => {
-    const sink = new StoreDeadLetterSink({ store: cloudSave(DEFAULT_RECORD_KEY), namespace: NS, retentionMs: HOUR, now: () => T0 + 1000 });
-    for (let i = 0; i < 40; i++) await sink.write(record(i, { payload: 'q'.repeat(12_000) }));
-    const stored = ags.cloudSave.adminRecord(undefined, DEFAULT_RECORD_KEY);
-    expect(stored).toBeDefined();
-    expect(Buffer.byteLength(JSON.stringify(stored?.value))).toBeLessThan(RECOMMENDED_RECORD_BYTES);
-    const list = (stored?.value.doc as Record<string, { list: DeadLetterRecord[] }>)[DEAD_LETTER_SECTION]?.list ?? [];
-    expect(list.at(-1)?.eventId).toBe('ev-39');
-    expect(list.length).toBeLessThan(40);
+  it('2,000 dead letters with 2 KB payloads: admin game records each under the recommended 250 KB, all listed, expired records deleted', async () => {
+    const key = `dead-letters-big-${++n}`;
+    const store = cloudSave(key);
+    let now = T0;
+    const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, sweepEveryMs: 0, now: () => now });
+    for (let i = 0; i < 2000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => sink.write(record(i + j, { payload: 'q'.repeat(2_000) }))));
+    const ids = ags.cloudSave.adminRecordIds().filter((id) => id.startsWith(`-/${key}-dl-`));
+    expect(ids.length).toBeGreaterThan(DEAD_LETTER_SHARDS * 2); // pages filled and rolled over
+    for (const id of ids) expect(Buffer.byteLength(JSON.stringify(ags.cloudSave.adminRecord(undefined, id.slice(2))?.value))).toBeLessThan(RECOMMENDED_RECORD_BYTES);
+    expect((await listStoredDeadLetters({ store, namespace: NS })).records).toHaveLength(2000);
+    now = T0 + 8 * HOUR;
+    expect(await sink.sweep()).toBe(2000);
+    expect(ags.cloudSave.adminRecordIds().filter((id) => id.startsWith(`-/${key}-dl-`) && /-dl-\d+-\d+$/.test(id))).toEqual([]); // the pages are deleted
     expect(ags.violations).toEqual([]);
-  });
+  }, 60_000);
 });

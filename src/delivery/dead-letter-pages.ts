@@ -1,0 +1,236 @@
+/**
+ * The layout of dead letters in the shared state store (`STATE_STORE=cloudsave|redis`),
+ * as pure functions over documents (the `update`s of `StateStore.transact` are
+ * pure: these never read the clock nor do I/O).
+ *
+ * Dead letters are spread over {@link DEAD_LETTER_SHARDS} shards by their
+ * idempotency key. Each shard is a chain of pages plus one index document:
+ * - page `dl-<shard>-<n>` (section `deadLetters`): `{ v: 2, seq, bytes, n, from, to, sealed?, chunks }`,
+ *   the records in the order written, each with its page-local `seq`, in chunks of at most
+ *   {@link CHUNK} (an append copies one chunk, not the page);
+ * - index `dl-<shard>` (section `deadLetterIndex`): `{ v: 2, open, held, pages }`: the page
+ *   written now (`open`), and per sealed page its count and time span; `held` is the sum of
+ *   their counts.
+ * On Cloud Save each document is the admin game record `<record key>-dl-<shard>[-<n>]`; on
+ * Redis the hash `…s:<ns>:#dl-<shard>[-<n>]`.
+ *
+ * A page is sealed (no more writes) once the next record would take it past
+ * the page budget (bytes of JSON, under Cloud Save's recommended 250 KB request
+ * body: `../shared/ags-openapi/cloudsave.json`, "Recommended Request Body Size")
+ * or its first record is older than the page span; its count then moves into the
+ * index and the next page opens. A page expires as a whole when its newest
+ * record is older than the retention.
+ */
+import { createHash } from 'node:crypto';
+import { UnreadableStateError } from '../store/index.js';
+import type { Partition, StateDocument, StoreKind } from '../store/index.js';
+import type { DeadLetterRecord } from './dead-letters.js';
+
+/** The section of a page document (and of the game partition's legacy single list, format 1). */
+export const DEAD_LETTER_SECTION = 'deadLetters';
+/** The section of a shard's index document. */
+export const DEAD_LETTER_INDEX_SECTION = 'deadLetterIndex';
+/** Shards the dead letters are spread over (by idempotency key): writes of a burst go to this many pages at once. */
+export const DEAD_LETTER_SHARDS = 8;
+/** Records per chunk of a page. */
+export const CHUNK = 32;
+
+/** A dead letter as stored: the record, maybe without its payload, with where it is. */
+export type StoredDeadLetter = DeadLetterRecord & {
+  /** The payload was larger than `maxEventBytes` and was not kept (`event` holds only its `id`). */
+  readonly eventOmitted?: true;
+  /** Page-local sequence number (stored records). */
+  readonly seq?: number;
+  /** Where it is, set when listed: `<shard>.<page>.<seq>`, or `legacy` (the format-1 list). */
+  readonly ref?: string;
+};
+
+/** A page's section. Times (`from`, `to`) are ms since the epoch when its records were written, by the writing sink's clock. */
+export interface Page {
+  readonly v: 2;
+  /** Last `seq` given in this page. */
+  readonly seq: number;
+  /** Bytes of JSON of the records written (an upper bound: replaced ones stay counted). */
+  readonly bytes: number;
+  readonly from?: number;
+  readonly to?: number;
+  /** No more writes; its count is (or is about to be) in the index. */
+  readonly sealed?: true;
+  /** Records held. */
+  readonly n: number;
+  /** The records, oldest first, in chunks of at most {@link CHUNK}. */
+  readonly chunks: ReadonlyArray<readonly StoredDeadLetter[]>;
+}
+
+/** The page's records, oldest first. */
+export function recordsOf(page: Page): StoredDeadLetter[] {
+  return page.chunks.flat();
+}
+
+/** A sealed page, in the index. */
+export interface PageEntry {
+  readonly p: number;
+  /** Records in it (decremented by removals). */
+  readonly n: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** A shard's index section. */
+export interface ShardIndex {
+  readonly v: 2;
+  /** The page written now. */
+  readonly open: number;
+  /** Records in the sealed pages. */
+  readonly held: number;
+  readonly pages: readonly PageEntry[];
+}
+
+export const EMPTY_INDEX: ShardIndex = { v: 2, open: 0, held: 0, pages: [] };
+const EMPTY_PAGE: Page = { v: 2, seq: 0, bytes: 2, n: 0, chunks: [] };
+
+/** The shard of an idempotency key: the first 32 bits of its SHA-256, modulo {@link DEAD_LETTER_SHARDS}. */
+export function shardOf(idempotencyKey: string): number {
+  return createHash('sha256').update(idempotencyKey).digest().readUInt32BE(0) % DEAD_LETTER_SHARDS;
+}
+
+export function indexPartition(namespace: string, shard: number): Partition {
+  return { namespace, key: `dl-${shard}` };
+}
+
+export function pagePartition(namespace: string, shard: number, page: number): Partition {
+  return { namespace, key: `dl-${shard}-${page}` };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The page in `doc` (absent: empty). @throws UnreadableStateError when the section is not a page. */
+export function pageOf(doc: StateDocument | undefined, store: StoreKind, where: string): Page {
+  const s = doc?.[DEAD_LETTER_SECTION];
+  if (s === undefined) return EMPTY_PAGE;
+  if (!isObject(s) || s.v !== 2 || !Array.isArray(s.chunks) || !s.chunks.every(Array.isArray) || typeof s.seq !== 'number' || typeof s.bytes !== 'number' || typeof s.n !== 'number') {
+    throw new UnreadableStateError(store, where, `section "${DEAD_LETTER_SECTION}" is not a dead-letter page ({v: 2, seq, bytes, n, chunks})`);
+  }
+  return s as unknown as Page;
+}
+
+/** The index in `doc` (absent: empty). @throws UnreadableStateError when the section is not an index. */
+export function indexOf(doc: StateDocument | undefined, store: StoreKind, where: string): ShardIndex {
+  const s = doc?.[DEAD_LETTER_INDEX_SECTION];
+  if (s === undefined) return EMPTY_INDEX;
+  if (!isObject(s) || s.v !== 2 || typeof s.open !== 'number' || typeof s.held !== 'number' || !Array.isArray(s.pages)) {
+    throw new UnreadableStateError(store, where, `section "${DEAD_LETTER_INDEX_SECTION}" is not a dead-letter index ({v: 2, open, held, pages})`);
+  }
+  return s as unknown as ShardIndex;
+}
+
+/** What appending to the open page did. */
+export type Appended =
+  | { readonly kind: 'written' }
+  /** The page is sealed (by this call or before): roll over to the next one. */
+  | { readonly kind: 'sealed'; readonly entry: PageEntry }
+  /** The shard holds its share of the capacity. */
+  | { readonly kind: 'full'; readonly held: number };
+
+export interface AppendInput {
+  readonly record: StoredDeadLetter;
+  /** Bytes of the record's JSON. */
+  readonly bytes: number;
+  /** Now, by the sink's clock, ms. */
+  readonly at: number;
+  /** Records in the shard's sealed pages (its index, as last read). */
+  readonly held: number;
+  readonly shardCapacity: number;
+  readonly pageBytes: number;
+  readonly pageSpanMs: number;
+  readonly page: number;
+  readonly store: StoreKind;
+  readonly where: string;
+}
+
+function sealedEntry(page: Page, p: number): PageEntry {
+  return { p, n: page.n, from: page.from ?? 0, to: page.to ?? 0 };
+}
+
+/** The chunks without the record of `idempotencyKey` (or `seq` too when given), copying only the chunk that held it; `undefined` when none did. */
+function without(page: Page, idempotencyKey: string, seq?: number): Page['chunks'] | undefined {
+  for (let c = 0; c < page.chunks.length; c++) {
+    const chunk = page.chunks[c]!;
+    const i = chunk.findIndex((r) => r.idempotencyKey === idempotencyKey && (seq === undefined || r.seq === seq));
+    if (i < 0) continue;
+    const rest = chunk.filter((_, j) => j !== i);
+    return rest.length > 0 ? page.chunks.map((ch, k) => (k === c ? rest : ch)) : page.chunks.filter((_, k) => k !== c);
+  }
+  return undefined;
+}
+
+/** Seals a non-empty open page whose first record is older than the span at `nowMs` (the sweep: a quiet shard's last page). */
+export function sealIfOld(doc: StateDocument | undefined, nowMs: number, spanMs: number, p: number, store: StoreKind, where: string): { next?: StateDocument; result: PageEntry | undefined } {
+  const page = pageOf(doc, store, where);
+  if (page.sealed) return { result: sealedEntry(page, p) };
+  if (page.n === 0 || nowMs - (page.from ?? nowMs) <= spanMs) return { result: undefined };
+  return { next: { ...doc, [DEAD_LETTER_SECTION]: { ...page, sealed: true } }, result: sealedEntry(page, p) };
+}
+
+/** The `update` that appends one record to the open page (see {@link Appended}). */
+export function appendTo(doc: StateDocument | undefined, input: AppendInput): { next?: StateDocument; result: Appended } {
+  const page = pageOf(doc, input.store, input.where);
+  if (page.sealed) return { result: { kind: 'sealed', entry: sealedEntry(page, input.page) } };
+  const replaced = without(page, input.record.idempotencyKey);
+  const chunks = replaced ?? page.chunks;
+  const count = replaced ? page.n - 1 : page.n;
+  const tooOld = count > 0 && input.at - (page.from ?? input.at) > input.pageSpanMs;
+  const tooBig = count > 0 && page.bytes + input.bytes + 1 > input.pageBytes;
+  if (tooOld || tooBig) {
+    return { next: { ...doc, [DEAD_LETTER_SECTION]: { ...page, sealed: true } }, result: { kind: 'sealed', entry: sealedEntry(page, input.page) } };
+  }
+  if (input.held + count + 1 > input.shardCapacity) return { result: { kind: 'full', held: input.held + count } };
+  const seq = page.seq + 1;
+  const entry = { ...input.record, seq };
+  const last = chunks.at(-1);
+  const next: Page = {
+    v: 2,
+    seq,
+    bytes: page.bytes + input.bytes + 1,
+    n: count + 1,
+    from: Math.min(page.from ?? input.at, input.at),
+    to: Math.max(page.to ?? input.at, input.at),
+    chunks: last && last.length < CHUNK ? [...chunks.slice(0, -1), [...last, entry]] : [...chunks, [entry]],
+  };
+  return { next: { ...doc, [DEAD_LETTER_SECTION]: next }, result: { kind: 'written' } };
+}
+
+/** The `update` of the index once page `entry.p` is sealed: it becomes an entry and the next page opens (once: a later call sees `open` moved on). */
+export function rollOver(doc: StateDocument | undefined, entry: PageEntry, store: StoreKind, where: string): { next?: StateDocument; result: ShardIndex } {
+  const index = indexOf(doc, store, where);
+  if (index.open !== entry.p) return { result: index };
+  const next: ShardIndex = { v: 2, open: entry.p + 1, held: index.held + entry.n, pages: [...index.pages, entry] };
+  return { next: { ...doc, [DEAD_LETTER_INDEX_SECTION]: next }, result: next };
+}
+
+/** The `update` of the index dropping page `p` (expired). Answers the entry dropped, or undefined (someone else did). */
+export function dropPage(doc: StateDocument | undefined, p: number, store: StoreKind, where: string): { next?: StateDocument; result: PageEntry | undefined } {
+  const index = indexOf(doc, store, where);
+  const entry = index.pages.find((e) => e.p === p);
+  if (!entry) return { result: undefined };
+  const next: ShardIndex = { ...index, held: Math.max(0, index.held - entry.n), pages: index.pages.filter((e) => e.p !== p) };
+  return { next: { ...doc, [DEAD_LETTER_INDEX_SECTION]: next }, result: entry };
+}
+
+/** The `update` of the index after one record of sealed page `p` was removed (replayed). */
+export function countRemoval(doc: StateDocument | undefined, p: number, store: StoreKind, where: string): { next?: StateDocument; result: undefined } {
+  const index = indexOf(doc, store, where);
+  if (!index.pages.some((e) => e.p === p && e.n > 0)) return { result: undefined };
+  const pages = index.pages.map((e) => (e.p === p ? { ...e, n: e.n - 1 } : e));
+  return { next: { ...doc, [DEAD_LETTER_INDEX_SECTION]: { ...index, held: Math.max(0, index.held - 1), pages } }, result: undefined };
+}
+
+/** The `update` of a page removing the record `seq` (only if it is still the very record: same idempotency key). Answers whether it did, and whether the page is sealed. */
+export function removeFrom(doc: StateDocument | undefined, seq: number, idempotencyKey: string, store: StoreKind, where: string): { next?: StateDocument; result: { removed: boolean; sealed: boolean } } {
+  const page = pageOf(doc, store, where);
+  const chunks = without(page, idempotencyKey, seq);
+  if (!chunks) return { result: { removed: false, sealed: page.sealed === true } };
+  return { next: { ...doc, [DEAD_LETTER_SECTION]: { ...page, n: page.n - 1, chunks } }, result: { removed: true, sealed: page.sealed === true } };
+}
