@@ -158,14 +158,15 @@ export function reportingExporter(exporter: SpanExporter, endpoint: string, logg
   return {
     export: (spans, done) =>
       exporter.export(spans, (result) => {
-        if (result.code !== 0 && !failing) {
+        const ok = (result.code as number) === 0; // ExportResultCode.SUCCESS (@opentelemetry/core, loaded only with tracing on)
+        if (!ok && !failing) {
           failing = true;
           const reason = redactText(result.error?.message ?? 'export failed');
           logger.warn(
             { endpoint, error: reason, spans: spans.length },
             `spans cannot be exported to ${endpoint} (${reason}): traces are dropped until it answers; start the collector (docs/observability.md) or unset the exporter (OTEL_TRACES_EXPORTER=none). Said once until it works again.`,
           );
-        } else if (result.code === 0 && failing) {
+        } else if (ok && failing) {
           failing = false;
           logger.info({ endpoint }, `spans are exported to ${endpoint} again`);
         }
