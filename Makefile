@@ -31,14 +31,14 @@ test: ## the product's tests (npm test), then your rules: validate, rule tests, 
 	npm test
 	$(MAKE) --no-print-directory check-rules
 
-check-rules: ## your rules.yaml: validate, rules.test.yaml, rules.schema.json up to date
-	npm run build --silent
+check-rules: ## your rules.yaml: validate, rules.test.yaml, rules.schema.json up to date (seconds: builds only when src/ changed)
+	node scripts/build-if-stale.mjs
 	node dist/cli/index.js validate
 	node dist/cli/index.js test
 	node dist/cli/index.js schema --check
 
 validate: ## check rules.yaml (extend-event-rules validate)
-	npm run build --silent
+	node scripts/build-if-stale.mjs
 	node dist/cli/index.js validate
 
 lint: lint-dockerfile ## eslint and the Dockerfile lint

@@ -86,6 +86,9 @@ function choice<T extends string>(values: readonly T[], defaultValue: T | '', de
 /** The log levels of pino, lowest first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
+/** How log lines are written (LOG_FORMAT): src/telemetry/logger.ts. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+
 /** Every variable, in documentation order: the templates' five first. */
 export const DEFINITIONS = {
   // the five of the official templates
@@ -119,6 +122,7 @@ export const DEFINITIONS = {
   GRPC_MAX_CONCURRENT_STREAMS: integer(DEFAULT_GRPC_LIMITS.maxConcurrentStreams, 'Calls one gRPC (HTTP/2) connection may have in flight; more are refused until one ends (the sidecar waits).', 1),
   GRPC_MAX_MESSAGE_BYTES: integer(DEFAULT_GRPC_LIMITS.maxReceiveMessageBytes, 'Largest event message accepted, bytes; larger ones answer RESOURCE_EXHAUSTED.', 1),
   LOG_LEVEL: choice(LOG_LEVELS, 'info', 'trace, debug, info, warn, error, fatal or silent.'),
+  LOG_FORMAT: choice(LOG_FORMATS, '', 'Log lines: json (one JSON object a line: what Extend\'s log pipeline and Loki read) or pretty (pino-pretty: time, level, message, then the fields; colours on a terminal). Empty: pretty when stdout is a terminal, else json.'),
   LOG_PAYLOADS: flag('false', 'Log each event payload at debug level, with personal fields masked.'),
   ENABLE_HEALTH_CHECK: flag('true', 'Serve grpc.health.v1.Health.'),
   ENABLE_REFLECTION: flag('true', 'Serve gRPC server reflection (v1alpha and v1); the sidecar needs it.'),
@@ -223,6 +227,8 @@ export interface Config {
   readonly grpc: { readonly maxConcurrentStreams: number; readonly maxReceiveMessageBytes: number };
   /** LOG_LEVEL, checked. */
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** LOG_FORMAT; undefined: by the terminal (pretty when stdout is one, else json), decided by the wiring. */
+  readonly logFormat: (typeof LOG_FORMATS)[number] | undefined;
   readonly logPayloads: boolean;
   readonly health: boolean;
   readonly reflection: boolean;
@@ -409,6 +415,7 @@ function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: Confi
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
     grpc: { maxConcurrentStreams: vars.GRPC_MAX_CONCURRENT_STREAMS, maxReceiveMessageBytes: vars.GRPC_MAX_MESSAGE_BYTES },
     logLevel: vars.LOG_LEVEL || 'info',
+    logFormat: vars.LOG_FORMAT || undefined,
     logPayloads: vars.LOG_PAYLOADS,
     health: vars.ENABLE_HEALTH_CHECK,
     reflection: vars.ENABLE_REFLECTION,

@@ -89,10 +89,10 @@ interface Live {
 export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
   const config = loadConfig(options.env ?? readEnvironment());
   for (const secret of configSecrets(config)) registerSecret(secret);
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json') });
   logLiveRun(config, logger);
   const parts: Parts = { config, logger, metrics: new Metrics({ prefix: config.prometheus.prefix }) };
-  const tracing = await startTracing({ ...tracingOptions(config), ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}) });
+  const tracing = await startTracing({ ...tracingOptions(config), logger, ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}) });
   const started = performance.now();
   configurePublisher({ port: config.publisherPort });
   const { catalog, registry, rulesFile, rules } = await loadCatalogAndRules(parts, options);

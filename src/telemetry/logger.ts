@@ -1,5 +1,6 @@
 /**
- * The app's logger: pino, JSON to stdout, `LOG_LEVEL` (default `info`).
+ * The app's logger: pino, JSON to stdout (or, `LOG_FORMAT=pretty`, lines for
+ * a person through pino-pretty), `LOG_LEVEL` (default `info`).
  *
  * Secrets are kept out of log lines by construction (the AGS client never
  * logs headers, bodies of logins or tokens; errors carry no secrets). As a
@@ -9,6 +10,7 @@
  * `error`. Exact paths only: pino's wildcard paths (`*.token`) cost about
  * 100 µs per line, more than handling an event.
  */
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import { redactText } from './redact.js';
@@ -60,6 +62,29 @@ export interface LoggerOptions {
   readonly level?: string;
   /** Where lines go. Default: stdout. */
   readonly destination?: DestinationStream;
+  /**
+   * `json` (default): one JSON object a line. `pretty`: pino-pretty's lines
+   * (time, level, message, then the fields indented; colours when `colorize`),
+   * made in-process from the JSON line after redaction, written to `destination`.
+   */
+  readonly format?: 'json' | 'pretty';
+  /** Colours in pretty lines. Default: stdout is a terminal and NO_COLOR is unset. */
+  readonly colorize?: boolean;
+}
+
+type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
+
+/** pino-pretty's stream (loaded only for pretty logs). */
+function prettyStream(options: LoggerOptions): DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as PrettyFactory;
+  return pretty({
+    destination: options.destination ?? 1,
+    sync: options.destination === undefined,
+    colorize: options.colorize ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: false,
+  });
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -73,6 +98,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // the last step of every line: registered secret values (see redact.ts) never leave the process
       hooks: { streamWrite: redactText },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    options.format === 'pretty' ? prettyStream(options) : (options.destination ?? pino.destination({ fd: 1, sync: false })),
   );
 }

@@ -9,6 +9,7 @@
  * event (gRPC server), one per executed action, one per AGS HTTP request.
  */
 import { redactText } from './redact.js';
+import type { Logger } from './logger.js';
 import { trace, propagation, context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -44,6 +45,8 @@ export interface TracingOptions {
   readonly otlpEndpoint?: string;
   /** Tests: export to this exporter instead (e.g. InMemorySpanExporter), synchronously. */
   readonly spanExporter?: SpanExporter;
+  /** Where a failed export is said: one warning per outage (see {@link reportingExporter}). Default: not said. */
+  readonly logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
 export interface TracingHandle {
@@ -95,7 +98,8 @@ async function createExporter(options: TracingOptions): Promise<SpanExporter | u
 export async function startTracing(options: TracingOptions = {}): Promise<TracingHandle> {
   const created = await createExporter(options);
   if (!created) return { enabled: false, shutdown: () => Promise.resolve() };
-  const exporter = redactingExporter(created);
+  const endpoint = exportEndpoint(options);
+  const exporter = redactingExporter(options.logger && endpoint !== undefined ? reportingExporter(created, endpoint, options.logger) : created);
   const [{ NodeSDK }, { BatchSpanProcessor, SimpleSpanProcessor }, { resourceFromAttributes }, { ATTR_SERVICE_NAME }, textMapPropagator] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-trace-base'),
@@ -119,6 +123,57 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
       enabled = false;
       await sdk.shutdown();
     },
+  };
+}
+
+/** Where spans are sent (for messages): the Zipkin URL, the OTLP traces URL (the exporter's default when unset); undefined for console and tests. */
+function exportEndpoint(options: TracingOptions): string | undefined {
+  if (options.spanExporter) return undefined;
+  if (options.exporter === 'zipkin') return shownEndpoint(options.zipkinEndpoint ?? 'http://localhost:9411/api/v2/spans');
+  if (options.exporter === 'otlp') return shownEndpoint(options.otlpEndpoint ? `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` : 'http://localhost:4318/v1/traces');
+  return undefined;
+}
+
+/** An endpoint as shown in a message: without credentials in its authority (`user:pass@`), registered secrets redacted. */
+function shownEndpoint(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return redactText(u.toString());
+  } catch {
+    return redactText(url);
+  }
+}
+
+/**
+ * Says when spans cannot be exported, instead of dropping them without a
+ * word (OpenTelemetry's default error handler writes to a silent diag
+ * logger): a warning with the endpoint at the first failed export, nothing
+ * for the next failures, and an info line when an export succeeds again
+ * (the next failure warns again). The exporter's answer is passed on as is.
+ */
+export function reportingExporter(exporter: SpanExporter, endpoint: string, logger: Pick<Logger, 'warn' | 'info'>): SpanExporter {
+  let failing = false;
+  return {
+    export: (spans, done) =>
+      exporter.export(spans, (result) => {
+        const ok = (result.code as number) === 0; // ExportResultCode.SUCCESS (@opentelemetry/core, loaded only with tracing on)
+        if (!ok && !failing) {
+          failing = true;
+          const reason = redactText(result.error?.message ?? 'export failed');
+          logger.warn(
+            { endpoint, error: reason, spans: spans.length },
+            `spans cannot be exported to ${endpoint} (${reason}): traces are dropped until it answers; start the collector (docs/observability.md) or unset the exporter (OTEL_TRACES_EXPORTER=none). Said once until it works again.`,
+          );
+        } else if (ok && failing) {
+          failing = false;
+          logger.info({ endpoint }, `spans are exported to ${endpoint} again`);
+        }
+        done(result);
+      }),
+    shutdown: () => exporter.shutdown(),
+    ...(exporter.forceFlush ? { forceFlush: () => exporter.forceFlush!() } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import type { StateStore } from '../../src/store/state-store.js';
 import { createRedisStateStore } from '../../src/store/redis-state-store.js';
 import type { RedisStateStore } from '../../src/store/redis-state-store.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
+import { DeadLetterStoreFullError } from '../../src/delivery/store-dead-letters.js';
 import type { DeadLetterRecord, DeadLetterSink } from '../../src/delivery/dead-letters.js';
 import { eventKey } from '../../src/delivery/event-key.js';
 import type { PlannedAction } from '../../src/rules/types.js';
@@ -107,6 +108,28 @@ describe('executor', () => {
     expect(t.b.calls.map((x) => x.key)).toEqual(['evt-1:r1:b#0', 'evt-1:r1:b#0']);
     expect(t.c.calls.map((x) => x.key)).toEqual(['evt-1:r2:c#0', 'evt-1:r1:c#0']);
     expect(t.deadLetters.records).toEqual([]);
+  });
+
+  it('a dead letter the sink cannot take (store full, write failed) is never answered ok: retriable, counted by reason, logged (issue 22.4)', async () => {
+    const refusals: Error[] = [new DeadLetterStoreFullError('the cloudsave state store', 3, 2, 16), new Error('EIO: disk full')];
+    const sink: DeadLetterSink = {
+      write: () => Promise.reject(refusals.shift() ?? new Error('no more')),
+      close: () => Promise.resolve(),
+    };
+    const t = setup({ deadLetters: sink });
+    const plan = [planned('r1', 0, 'b')];
+    for (let i = 0; i < 2; i++) {
+      t.b.next.push(() => {
+        throw new PermanentError('item not found', 400, 30341);
+      });
+      const run = await t.executor.run({ service: SERVICE, event: EVENT, plan });
+      expect(run.outcome.kind).not.toBe('ok');
+      expect(run.actions.map((x) => x.status)).toEqual(['retriable']);
+    }
+    expect(await counter(t.metrics, 'event_rules_dead_letters_refused_total', { rule: 'r1', action: 'b', reason: 'full' })).toBe(1);
+    expect(await counter(t.metrics, 'event_rules_dead_letters_refused_total', { rule: 'r1', action: 'b', reason: 'write-failed' })).toBe(1);
+    const lines = t.lines.filter((l) => String(l.msg).includes('its dead letter could not be written: the event will be redelivered'));
+    expect(lines.map((l) => String(l.writeError))).toEqual([expect.stringMatching(/the dead-letter store is full: shard 3 holds 2 of its 2/), expect.stringMatching(/disk full/)]);
   });
 
   it('a permanent failure writes one dead letter, answers ok, and is not retried by redeliveries', async () => {

@@ -49,7 +49,7 @@ describeWith(builtApp(), 'e2e: the AGS boundary: configuration, secrets, deadlin
     const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: tempDir('eer-e2e-boundary-cli-'), env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => child.once('close', r));
     return out;
   }
 

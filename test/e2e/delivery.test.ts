@@ -144,7 +144,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        const code = await new Promise<number | null>((res) => child.once('exit', (cd) => res(cd)));
+        const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
         return { code, stdout, stderr };
       };
       const listed = await cli('dead-letters', 'list', '--rule', 'grant-item-on-login');
@@ -217,7 +217,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-      const code = await new Promise<number | null>((res) => child.once('exit', (cd) => res(cd)));
+      const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
       return { code, stdout, stderr };
     };
     const first = await replay();

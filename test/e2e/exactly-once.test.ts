@@ -201,7 +201,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
       const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-      await new Promise((r) => child.once('exit', r));
+      await new Promise((r) => child.once('close', r));
       return out;
     };
     const letters = JSON.parse(await cli('dead-letters', 'list', '--json')) as Record<string, unknown>[];

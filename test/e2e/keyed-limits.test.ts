@@ -76,7 +76,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => child.once('close', r));
     return out;
   };
 

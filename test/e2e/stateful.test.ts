@@ -167,7 +167,7 @@ rules:
         const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-        const code = await new Promise<number | null>((res) => child.once('exit', (cd) => res(cd)));
+        const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
         return { code, stdout };
       };
       // the rules changed: the rule no longer matches this event, so the replay would run nothing
@@ -222,7 +222,7 @@ rules:
       const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...storeEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-      const code = await new Promise<number | null>((res) => child.once('exit', (cd) => res(cd)));
+      const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
       expect(stdout).toMatch(/1 of 1 replayed OK/);
       expect(code).toBe(0);
       expect(ags.fulfillments.map((f) => ({ namespace: f.namespace, userId: f.userId, itemId: f.itemId, quantity: f.quantity }))).toEqual([{ namespace: 'mygame', userId: u, itemId: 'later-item', quantity: 1 }]);

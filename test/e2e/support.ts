@@ -60,9 +60,19 @@ interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
+const closed = new WeakMap<ChildProcess, Promise<Exit>>();
+
+/**
+ * Resolves once the child has exited AND its stdout and stderr are read to the end ('close', not 'exit': at 'exit' the
+ * last lines may still be in the pipe, and a test reading them then races the event loop). Call it right after spawning.
+ */
 function exitOf(child: ChildProcess): Promise<Exit> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  let done = closed.get(child);
+  if (!done) {
+    done = new Promise((res) => child.once('close', (code: number | null, signal: NodeJS.Signals | null) => res({ code, signal })));
+    closed.set(child, done);
+  }
+  return done;
 }
 
 /** Stops one child: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */

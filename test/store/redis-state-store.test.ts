@@ -10,7 +10,7 @@ import { createRedisStateStore } from '../../src/store/redis-state-store.js';
 import type { RedisStateStore } from '../../src/store/redis-state-store.js';
 import type { StateDocument } from '../../src/store/state-store.js';
 import { describeWith, executable } from '../support/prereq.js';
-import { startRedis } from '../support/redis.js';
+import { redisProcessId, startRedis } from '../support/redis.js';
 import type { RedisProcess } from '../support/redis.js';
 
 const P = { namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef' };
@@ -68,5 +68,11 @@ describeWith(executable('redis-server', 'redis-server'), 'RedisStateStore', () =
     const doc = await a.read(P);
     (doc?.list as number[]).push(3);
     expect(await a.read(P)).toEqual({ list: [1] });
+  });
+
+  it('(test support) a redis-server whose port is taken is never mistaken for the one answering there: start fails, naming the port', async () => {
+    // two tests whose free ports collide: the second server exits, the first answers its PING (shared state between tests)
+    expect(await redisProcessId(redis.port)).toEqual(expect.any(Number));
+    await expect(startRedis({ port: redis.port })).rejects.toThrow(new RegExp(`redis-server exited at start \\(port ${redis.port} taken\\?\\)`));
   });
 });

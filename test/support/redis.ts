@@ -27,11 +27,12 @@ export async function redisPing(port: number): Promise<boolean> {
   return (await redisAsk(port, 'PING', (answer) => (answer.includes('\r\n') ? answer.startsWith('+PONG') : undefined))) ?? false;
 }
 
-/** The process id of the redis-server answering on `port` (`INFO server`), or undefined when none answers. */
+/** The process id of the redis-server answering on `port` (`INFO server`); -1 when it answers an error, undefined when none answers. */
 export function redisProcessId(port: number): Promise<number | undefined> {
   return redisAsk(port, 'INFO server', (answer) => {
     const m = /\r\nprocess_id:(\d+)\r\n/.exec(answer);
-    return m ? Number(m[1]) : undefined;
+    if (m) return Number(m[1]);
+    return answer.startsWith('-') && answer.includes('\r\n') ? -1 : undefined; // an error (-LOADING...): no process id yet
   });
 }
 

@@ -75,6 +75,12 @@ describe('the suite stays repeatable', () => {
     expect(linesMatching(files, /Math\.random\(/).filter((l) => !l.startsWith('test/support/seed.ts:'))).toEqual([]);
   });
 
+  it("a child's output is read once it is closed ('close'), never at 'exit' (Node: the stdio streams may still be open then)", () => {
+    // redis-server runs with stdio ignored; the Docker packaging test and test/cli/support.ts (startServer) are left as they are
+    const allowed = ['test/support/redis.ts', 'test/packaging/image-content.test.ts', 'test/cli/support.ts'];
+    expect(linesMatching(files.filter((f) => !allowed.includes(f)), /\.once\('exit'|\.on\('exit'/)).toEqual([]);
+  });
+
   it('no test file sleeps: a setTimeout in a *.test.ts is a race against a loaded machine (wait for a condition: wait.ts)', () => {
     expect(linesMatching(files.filter((f) => f.endsWith('.test.ts') && f !== 'test/support/seed.test.ts'), /setTimeout\(|\bsleep\(/)).toEqual([]);
   });

@@ -110,7 +110,7 @@ export function spawnRawApp(env: Readonly<Record<string, string>>): Promise<RawA
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
   const app: RawApp = {
     child,
     get address() {

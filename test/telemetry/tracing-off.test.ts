@@ -52,7 +52,7 @@ async function loadedPackages(extra: Record<string, string>): Promise<string[]> 
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+  const code = await new Promise<number | null>((res) => child.once('close', (c) => res(c)));
   const line = out.split('\n').find((l) => l.startsWith('PROBE '));
   if (code !== 0 || !line) throw new Error(`probe failed (exit ${code}): ${err.slice(-1500)} ${out.slice(-500)}`);
   return JSON.parse(line.slice('PROBE '.length)) as string[];
