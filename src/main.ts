@@ -230,6 +230,7 @@ async function openStore({ config, logger }: Parts, ags: AgsClient | undefined):
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       connectTimeoutMs: config.redisConnectTimeoutMs,
       maxPartitions: config.dedupeMaxKeys,
+      maxBytes: config.dedupeMaxBytes,
       logger,
     });
   } catch (error) {
