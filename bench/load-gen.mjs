@@ -91,8 +91,8 @@ function run() {
       const i = next++;
       // fixed-width ids: "<prefix>-000000001"
       const id = `${idPrefix}-${String(i).padStart(9, '0')}`;
-      // job.users: spread the events over that many players (else all are BENCH_USER_ID's)
-      const message = userLoggedIn(prefix, id, job.users ? benchUser(i % job.users) : undefined);
+      // job.users: spread the events over that many players, from player number job.userBase (else all are BENCH_USER_ID's)
+      const message = userLoggedIn(prefix, id, job.users ? benchUser((job.userBase ?? 0) + (i % job.users)) : undefined);
       const t0 = process.hrtime.bigint();
       client.makeUnaryRequest(USER_LOGGED_IN_PATH, identity, identity, message, (error) => {
         latencies[i] = Number(process.hrtime.bigint() - t0) / 1000;

@@ -6,8 +6,10 @@
  * Options: --dist <dir> (built app, default dist), --scale <f> (multiplies the
  * request counts, default 1), --out <dir> (default bench/results),
  * --profile (run each server under `node --cpu-prof`, profiles in <out>/profiles),
- * --only <a,b,...> (subset of: ceiling,a,a-warn,b,b-memory,b-cloudsave,b-cloudsave-1,c,d,e,startup,rules10k),
- * --client http2|grpc-js (the node load generator's client, default http2).
+ * --only <a,b,...> (subset of: ceiling,a,a-warn,b,b-memory,b-cloudsave,b-cloudsave-new,b-cloudsave-1,c,d,e,startup,rules10k),
+ * --client http2|grpc-js (the node load generator's client, default http2),
+ * --baseline <dir> (another build, e.g. before a change: rows a, a-warn, b, b-memory, b-cloudsave and
+ * b-cloudsave-new are run with it too, each right after the same row of --dist).
  */
 import { fork, spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -30,9 +32,13 @@ const { values: opts } = parseArgs({
     profile: { type: 'boolean', default: false },
     only: { type: 'string', default: '' },
     client: { type: 'string', default: 'http2' },
+    baseline: { type: 'string', default: '' },
   },
 });
 const DIST = resolve(ROOT, opts.dist);
+/** Another build (before a change) run right after each of the rows that take it, in the same run: before/after as ratios of one run. */
+const BASELINE = opts.baseline ? resolve(ROOT, opts.baseline) : undefined;
+const BASELINE_ROWS = new Set(['a', 'a-warn', 'b', 'b-memory', 'b-cloudsave', 'b-cloudsave-new']);
 const OUT = resolve(opts.out);
 const SCALE = Number(opts.scale);
 const ONLY = new Set(opts.only ? opts.only.split(',') : []);
@@ -114,7 +120,7 @@ async function startCeiling() {
  * Starts `node dist/main.js` with the given configuration; resolves once
  * health says SERVING. `startupMs` is spawn -> SERVING.
  */
-async function startServer({ name, protoDirs, rulesText, env = {}, logLevel = 'info', ags }) {
+async function startServer({ name, protoDirs, rulesText, env = {}, logLevel = 'info', ags, dist = DIST }) {
   const dir = mkdtempSync(join(work, `${name}-`));
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, rulesText);
@@ -148,7 +154,7 @@ async function startServer({ name, protoDirs, rulesText, env = {}, logLevel = 'i
     ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
     : [];
   const t0 = performance.now();
-  const child = track(spawn(process.execPath, [...nodeArgs, join(DIST, 'main.js')], { cwd: dir, env: fullEnv, stdio: ['ignore', out, out] }));
+  const child = track(spawn(process.execPath, [...nodeArgs, join(dist, 'main.js')], { cwd: dir, env: fullEnv, stdio: ['ignore', out, out] }));
   closeSync(out);
   let exitInfo;
   child.once('exit', (code, signal) => (exitInfo = `exited with ${code ?? signal}`));
@@ -226,8 +232,13 @@ async function h2load(port, n, tag) {
  * `around.before()` runs once every process is connected, right before "go";
  * `around.after()` right after the last answer.
  */
+/** Players of the 'fresh' rows handed out so far: each event of such a row is about a player never seen before. */
+let freshPlayers = 0;
+
 async function nodeGen(port, n, tag, around = {}, users = 0) {
   const perProcess = Math.ceil(n / LOAD.processes);
+  // users 'fresh': every event about its own, never seen, player (first-seen players)
+  const fresh = users === 'fresh';
   const gens = Array.from({ length: LOAD.processes }, () =>
     track(fork(join(HERE, 'load-gen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })),
   );
@@ -253,7 +264,8 @@ async function nodeGen(port, n, tag, around = {}, users = 0) {
       idPrefix: `${tag}-${process.pid}-${Date.now()}-p${k}`,
       namespace: EVENT_NAMESPACE,
       client: opts.client,
-      users,
+      users: fresh ? perProcess : users,
+      userBase: fresh ? (freshPlayers += perProcess) - perProcess : 0,
     }),
   );
   await Promise.all(ready);
@@ -430,6 +442,11 @@ async function main() {
         key: 'b-cloudsave', title: '(b) grants, 1000 players, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant, users: 1000,
         server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
       },
+      // the same, every event about a player seen for the first time (the record does not exist yet)
+      {
+        key: 'b-cloudsave-new', title: '(b) grants, first-seen players, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant, users: 'fresh',
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
+      },
       // one hot player on the default store: every write carries that player's record (up to 2000 marks)
       {
         key: 'b-cloudsave-1', title: '(b) grants, one player, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant,
@@ -448,10 +465,11 @@ async function main() {
         server: { protoDirs: [CATALOG_DIR], rulesText: shipped, env: { EVENTS: 'all', AB_NAMESPACE: 'another-namespace' } },
       },
     ];
-    for (const c of configs) {
-      if (!want(c.key)) continue;
+    const runs = configs.flatMap((c) => (BASELINE && BASELINE_ROWS.has(c.key) ? [c, { ...c, key: `${c.key}@baseline`, title: `${c.title} [baseline build]`, baseOf: c.key, dist: BASELINE }] : [c]));
+    for (const c of runs) {
+      if (!want(c.baseOf ?? c.key)) continue;
       log(`${c.title}: starting`);
-      const server = await startServer({ name: c.key, ags, ...c.server });
+      const server = await startServer({ name: c.key.replace('@', '-'), ags, ...c.server, ...(c.dist ? { dist: c.dist } : {}) });
       try {
         const storeBefore = ags.stats.storeCalls;
         const grantsBefore = ags.stats.grants;
@@ -593,6 +611,17 @@ function markdown(r) {
       `State store on the grant path (events over 1000 players): cloudsave ${f(cs.eventsPerSec)} events/s vs memory ${f(mem.eventsPerSec)} (ratio ${f(cs.eventsPerSec / mem.eventsPerSec, 2)}); ` +
         `AGS calls per granted event: cloudsave ${f(cs.agsCallsPerGrant, 2)} (${f(cs.storeCallsPerGrant, 2)} Cloud Save), memory ${f(mem.agsCallsPerGrant, 2)}. ` +
         'No-match events never touch the store (row (a)).',
+    );
+  }
+  const csNew = r.rows['b-cloudsave-new'];
+  if (cs || csNew) {
+    lines.push(
+      '',
+      `AGS calls per granted event on Cloud Save (the grant included; counted at the stand-in over the measured calls): ` +
+        `returning players (1000, seen in the warm-up) ${f(cs?.agsCallsPerGrant, 2)}, first-seen players ${f(csNew?.agsCallsPerGrant, 2)}` +
+        (r.rows['b-cloudsave@baseline'] || r.rows['b-cloudsave-new@baseline']
+          ? `; the baseline build: returning ${f(r.rows['b-cloudsave@baseline']?.agsCallsPerGrant, 2)}, first-seen ${f(r.rows['b-cloudsave-new@baseline']?.agsCallsPerGrant, 2)}.`
+          : '.'),
     );
   }
   lines.push('');

@@ -10,11 +10,9 @@ export const STAND_IN_CLIENT_ID = 'bench-client';
 export const STAND_IN_CLIENT_SECRET = 'bench-secret';
 const TOKEN = 'bench-access-token';
 const FULFILL = /^\/platform\/admin\/namespaces\/([^/]+)\/users\/([^/]+)\/fulfillment$/;
-const FULFILL_ANSWER = JSON.stringify({
-  entitlementSummaries: [{ id: 'x' }],
-  creditSummaries: [],
-  subscriptionSummaries: [],
-});
+/** fulfillItem's 200 answer (`FulfillmentResult`: `namespace` and `userId` required, ../shared/ags-openapi/platform.json). */
+const fulfillAnswer = (namespace, userId) =>
+  JSON.stringify({ namespace, userId, entitlementSummaries: [{ id: 'x' }], creditSummaries: [], subscriptionSummaries: [] });
 const TOKEN_ANSWER = JSON.stringify({ access_token: TOKEN, expires_in: 3600, token_type: 'Bearer' });
 const RECORD = /^\/cloudsave\/v1\/admin\/namespaces\/([^/]+)\/(?:users\/([^/]+)\/)?(concurrent\/)?adminrecords\/([^/?]+)/;
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -53,7 +51,7 @@ export async function startStandInAgs(expected) {
         const existing = records.get(id);
         if (req.method === 'GET') {
           if (!existing) return answer(404, JSON.stringify({ errorCode: 18152, errorMessage: 'record not found' }));
-          return answer(200, JSON.stringify({ key: r[4], namespace: r[1], value: existing.value, created_at: existing.updated_at, updated_at: existing.updated_at }));
+          return answer(200, JSON.stringify({ key: r[4], namespace: r[1], ...(r[2] ? { user_id: r[2] } : {}), value: existing.value, created_at: existing.created_at, updated_at: existing.updated_at, tags: [] }));
         }
         if (req.method === 'DELETE') {
           records.delete(id);
@@ -68,7 +66,7 @@ export async function startStandInAgs(expected) {
           }
           lastMs = Math.max(Date.now(), lastMs + 1);
           const updatedAt = new Date(lastMs).toISOString();
-          records.set(id, { value: body.value, updated_at: updatedAt });
+          records.set(id, { value: body.value, created_at: existing?.created_at ?? updatedAt, updated_at: updatedAt });
           if (r[2] && (req.url ?? '').includes('responseBody=true')) return answer(200, JSON.stringify({ updated_at: updatedAt }));
           res.writeHead(204).end();
           return;
@@ -92,7 +90,7 @@ export async function startStandInAgs(expected) {
           return answer(400, JSON.stringify({ errorCode: 20002, errorMessage: 'bench stand-in: unexpected request' }));
         }
         stats.grants++;
-        return answer(200, FULFILL_ANSWER);
+        return answer(200, fulfillAnswer(m[1], m[2]));
       }
       stats.rejected++;
       answer(404, JSON.stringify({ errorCode: 404, errorMessage: `bench stand-in: no ${req.method} ${req.url}` }));

@@ -20,6 +20,7 @@ import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } fr
 import { DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
 import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './server/index.js';
 import { didYouMean } from './text/index.js';
+import { DEFAULT_MEMORY_MAX_BYTES } from './store/index.js';
 
 /** A documented environment variable. */
 export interface EnvVar {
@@ -112,6 +113,7 @@ export const DEFINITIONS = {
   DEDUPE_LEASE_MS: integer(DEFAULT_LEASE_MS, 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.', 1),
   REDIS_CONNECT_TIMEOUT_MS: integer(5000, 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.', 1),
   DEDUPE_MAX_KEYS: integer(100_000, 'Size bound of the memory state store: most players (partitions) remembered.', 1),
+  DEDUPE_MAX_BYTES: integer(DEFAULT_MEMORY_MAX_BYTES, 'Size bound of the memory state store in bytes (the estimated JSON size of its documents; default 256 MiB): past it, or past DEDUPE_MAX_KEYS, the least recently written players are forgotten.', 1),
   DEAD_LETTER_FILE: text('dead-letters.jsonl', 'JSON Lines file of events that failed permanently (STATE_STORE=memory; cloudsave and redis keep them in the store).'),
   DEAD_LETTER_RETENTION_HOURS: integer(336, 'How long a dead letter is kept in the state store (cloudsave, redis) before it expires (default 14 days; kept up to 6 h longer: pages expire whole). Each expiry is logged and counted in event_rules_dead_letters_expired_total.', 1),
   DEAD_LETTER_CAPACITY: integer(DEFAULT_DEAD_LETTER_CAPACITY, 'Most dead letters the state store (cloudsave, redis) holds, over 8 shards of capacity/8 each; when a shard is full the event is answered UNAVAILABLE (redelivered), never dropped.', 8),
@@ -212,6 +214,8 @@ export interface Config {
   readonly stateStoreExplicit: boolean;
   readonly dedupeRetentionMs: number;
   readonly dedupeMaxKeys: number;
+  /** DEDUPE_MAX_BYTES: the memory store's bound in bytes. */
+  readonly dedupeMaxBytes: number;
   /** Lease of a claim, ms (DEDUPE_LEASE_MS); always above `eventDeadlineMs`. */
   readonly dedupeLeaseMs: number;
   /** Start-up wait for Redis, ms (REDIS_CONNECT_TIMEOUT_MS). */
@@ -406,6 +410,7 @@ function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: Confi
     stateStoreExplicit: vars.STATE_STORE !== '',
     dedupeRetentionMs: vars.DEDUPE_RETENTION_HOURS * HOUR_MS,
     dedupeMaxKeys: vars.DEDUPE_MAX_KEYS,
+    dedupeMaxBytes: vars.DEDUPE_MAX_BYTES,
     dedupeLeaseMs: vars.DEDUPE_LEASE_MS,
     redisConnectTimeoutMs: vars.REDIS_CONNECT_TIMEOUT_MS,
     deadLetterFile: vars.DEAD_LETTER_FILE,

@@ -152,7 +152,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   if (catalog.skipped.length > 0) {
     logger.info({ skipped: catalog.skipped }, `not served (not events): ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
   }
-  const close = () => Promise.allSettled([store.close(), ...(stateStore !== store ? [stateStore.close()] : []), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]);
+  // the deferred done marks are written before the store closes
+  const close = () => executor.flush().then(() => Promise.allSettled([store.close(), ...(stateStore !== store ? [stateStore.close()] : []), deadLetters.close(), metricsServer?.close(), tracing.shutdown()]));
   return { port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), shutdown: shutdownOf(parts, { host, watcher, stops, close }) };
 }
 
@@ -234,6 +235,7 @@ async function openStore({ config, logger, metrics }: Parts, ags: AgsClient | un
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       connectTimeoutMs: config.redisConnectTimeoutMs,
       maxPartitions: config.dedupeMaxKeys,
+      maxBytes: config.dedupeMaxBytes,
       logger,
     });
   } catch (error) {

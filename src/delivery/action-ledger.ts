@@ -43,11 +43,22 @@
  * answered UNAVAILABLE and redelivered; repair or delete the record).
  * The earlier layout, `actions: { m: { <mark id>: Entry } }`, is still read, and
  * moved into buckets by the first write.
+ *
+ * Deferred done marks ({@link ActionLedger.complete} with `defer`, for actions
+ * whose effect AGS can look up): the mark is kept in this process and written
+ * with the partition's next write of this ledger (the claim of the player's
+ * next event), at {@link ActionLedger.flush} (shutdown), or when more than
+ * `maxPendingMarks` wait: one state-store write fewer per granted event. Until
+ * it is written the key holds its claim: a redelivery to this process finds the
+ * mark (applied before the claim is decided); one to another replica finds a
+ * live claim, which the executor settles with the action's lookup; a crash
+ * loses the mark, and after the lease the claim is taken over as an unknown
+ * outcome and settled by the lookup, never run blindly.
  */
 import { randomUUID } from 'node:crypto';
 import { effectId } from '../actions/index.js';
 import { partitionId, UnreadableStateError } from '../store/index.js';
-import type { Partition, StateDocument, StateStore, StoreCallOptions, StoreKind } from '../store/index.js';
+import type { Change, Partition, StateDocument, StateStore, StoreCallOptions, StoreKind } from '../store/index.js';
 
 /** What a key ends as: the action ran, or it failed permanently and was dead-lettered. */
 export type DoneState = 'succeeded' | 'deadLettered';
@@ -76,6 +87,9 @@ export const DEFAULT_MAX_ENTRIES = 2000;
 export const HORIZON_BITS_PER_MARK = 20;
 /** Hashes per mark in a horizon's Bloom filter. */
 export const HORIZON_HASHES = 14;
+
+/** Default most deferred done marks waiting in this process (see the module); past it the oldest partition's are written. */
+export const DEFAULT_MAX_PENDING_MARKS = 10_000;
 
 /** The document section this module owns. */
 export const ACTIONS_SECTION = 'actions';
@@ -268,6 +282,31 @@ export interface ActionLedgerOptions {
   readonly maxEntries?: number;
   /** Clock, ms since epoch. Default: `Date.now`. */
   readonly now?: () => number;
+  /** Most deferred done marks waiting to be written (see the module). Default: {@link DEFAULT_MAX_PENDING_MARKS}. */
+  readonly maxPendingMarks?: number;
+}
+
+/** Options of {@link ActionLedger.complete}. */
+export interface CompleteOptions {
+  /**
+   * Write the mark with the partition's next write instead of now (see the module). Only for an
+   * action whose effect can be looked up (`reconcile`): until it is written, other replicas see the
+   * claim. Default: false.
+   */
+  readonly defer?: boolean;
+}
+
+/** A done mark not written yet: its id, state and when it was made (ms since epoch). */
+interface PendingMark {
+  readonly id: string;
+  readonly state: DoneState;
+  readonly at: number;
+}
+
+/** The deferred marks of one partition. */
+interface Pending {
+  readonly partition: Partition;
+  readonly marks: Map<string, PendingMark>;
 }
 
 /** The compact id of an idempotency key in the ledger: its effect id, also carried to AGS for lookups (`orderNo`, wallet `metadata`). */
@@ -279,6 +318,10 @@ export class ActionLedger {
   readonly retentionMs: number;
   readonly #maxEntries: number;
   readonly #now: () => number;
+  readonly #maxPending: number;
+  /** Deferred done marks by partition id, oldest partition first. */
+  readonly #pending = new Map<string, Pending>();
+  #pendingCount = 0;
 
   constructor(options: ActionLedgerOptions) {
     this.store = options.store;
@@ -286,6 +329,89 @@ export class ActionLedger {
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
     this.#now = options.now ?? Date.now;
+    this.#maxPending = Math.max(0, options.maxPendingMarks ?? DEFAULT_MAX_PENDING_MARKS);
+  }
+
+  /** Deferred done marks waiting to be written (see the module). */
+  get pendingMarks(): number {
+    return this.#pendingCount;
+  }
+
+  /** `doc` with the deferred marks applied (each keeps the entry's failure count). */
+  #marked(doc: StateDocument | undefined, partition: Partition, marks: readonly PendingMark[], now: number): StateDocument | undefined {
+    let out = doc;
+    for (const m of marks) {
+      const section = this.#section(out, partition);
+      const n = this.#entry(section, m.id)?.n;
+      out = this.#with(out, section, m.id, { s: m.state === 'succeeded' ? 'd' : 'x', e: m.at + this.retentionMs, ...(n !== undefined ? { n } : {}) }, now);
+    }
+    return out;
+  }
+
+  /**
+   * `store.transact` with the partition's deferred done marks applied first (and written with
+   * `update`'s change, or alone when `update` writes nothing); once written they are no longer pending.
+   */
+  #transact<T>(partition: Partition, update: (doc: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
+    const pid = partitionId(partition);
+    const waiting = this.#pending.get(pid);
+    if (waiting === undefined) return this.store.transact(partition, update, options);
+    const marks = [...waiting.marks.values()];
+    const now = this.#now();
+    const written = this.store.transact<T>(
+      partition,
+      (doc) => {
+        const marked = this.#marked(doc, partition, marks, now)!;
+        const change = update(marked);
+        return change.next !== undefined ? change : { next: marked, result: change.result };
+      },
+      options,
+    );
+    return written.then((result) => {
+      this.#written(pid, marks);
+      return result;
+    });
+  }
+
+  /** The deferred marks `marks` of a partition are stored: no longer pending (unless made again meanwhile). */
+  #written(pid: string, marks: readonly PendingMark[]): void {
+    const waiting = this.#pending.get(pid);
+    if (!waiting) return;
+    for (const m of marks) {
+      if (waiting.marks.get(m.id) !== m) continue;
+      waiting.marks.delete(m.id);
+      this.#pendingCount--;
+    }
+    if (waiting.marks.size === 0) this.#pending.delete(pid);
+  }
+
+  /** Keeps a deferred done mark; past the bound, the oldest partitions' marks are written now and forgotten (best effort: unwritten, their claims are settled by lookup). */
+  #defer(partition: Partition, id: string, state: DoneState): void {
+    const pid = partitionId(partition);
+    let waiting = this.#pending.get(pid);
+    if (!waiting) {
+      waiting = { partition, marks: new Map() };
+      this.#pending.set(pid, waiting);
+    }
+    if (!waiting.marks.has(id)) this.#pendingCount++;
+    waiting.marks.set(id, { id, state, at: this.#now() });
+    while (this.#pendingCount > this.#maxPending) {
+      const [oldest, evicted] = this.#pending.entries().next().value!;
+      this.#pending.delete(oldest);
+      this.#pendingCount -= evicted.marks.size;
+      const marks = [...evicted.marks.values()];
+      const now = this.#now();
+      void this.store.transact(evicted.partition, (doc) => ({ next: this.#marked(doc, evicted.partition, marks, now)!, result: undefined })).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Writes every deferred done mark now (shutdown: before the store closes). Resolves when each
+   * partition's write settled; a failed one leaves its marks pending (if they are never written,
+   * their claims are settled by the action's lookup).
+   */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.#pending.values()].map((w) => this.#transact(w.partition, () => ({ result: undefined }))));
   }
 
   #section(doc: StateDocument | undefined, partition: Partition): Section {
@@ -398,7 +524,7 @@ export class ActionLedger {
     const id = markId(key);
     const token = randomUUID();
     const now = this.#now();
-    return this.store.transact<ClaimResult>(partition, (doc) => {
+    return this.#transact<ClaimResult>(partition, (doc) => {
       const section = this.#section(doc, partition);
       const entry = this.#entry(section, id);
       const live = entry && entry.e > now ? entry : undefined; // a claim's retention outlasts its lease
@@ -428,11 +554,15 @@ export class ActionLedger {
     return since;
   }
 
-  /** Mark `key` done (whoever holds it) for the retention. */
-  complete(partition: Partition, key: string, state: DoneState = 'succeeded'): Promise<void> {
+  /** Mark `key` done (whoever holds it) for the retention; with `defer`, with the partition's next write (see the module). */
+  complete(partition: Partition, key: string, state: DoneState = 'succeeded', options: CompleteOptions = {}): Promise<void> {
     const id = markId(key);
+    if (options.defer) {
+      this.#defer(partition, id, state);
+      return Promise.resolve();
+    }
     const now = this.#now();
-    return this.store.transact(partition, (doc) => {
+    return this.#transact(partition, (doc) => {
       const section = this.#section(doc, partition);
       const n = this.#entry(section, id)?.n;
       const done: Entry = { s: state === 'succeeded' ? 'd' : 'x', e: now + this.retentionMs, ...(n !== undefined ? { n } : {}) };
@@ -447,7 +577,7 @@ export class ActionLedger {
   release(partition: Partition, key: string, token: string, unknownSince?: number): Promise<void> {
     const id = markId(key);
     const now = this.#now();
-    return this.store.transact(partition, (doc) => {
+    return this.#transact(partition, (doc) => {
       const section = this.#section(doc, partition);
       const entry = this.#entry(section, id);
       if (entry?.s !== 'c' || entry.t !== token) return { result: undefined };
@@ -463,7 +593,7 @@ export class ActionLedger {
   countFailure(partition: Partition, key: string): Promise<number> {
     const id = markId(key);
     const now = this.#now();
-    return this.store.transact(partition, (doc) => {
+    return this.#transact(partition, (doc) => {
       const section = this.#section(doc, partition);
       const old = this.#entry(section, id);
       const entry: Entry = old ? { ...old } : { s: 'f', e: now + this.retentionMs };

@@ -124,6 +124,13 @@ export interface ExecutorOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Aborted when shutdown's grace period is over: aborts AGS requests in flight. Default: none (they complete). */
   readonly hardStopSignal?: AbortSignal;
+  /**
+   * Write the done mark of an action with a lookup (`reconcile`: grantItem's orderNo, creditWallet's
+   * metadata) with the player's next write instead of its own (see `delivery/action-ledger.ts`, deferred
+   * done marks): one state-store write fewer per such action. Call {@link Executor.flush} before
+   * closing the store. Default: true when the store is Cloud Save (each write is an AGS call), else false.
+   */
+  readonly deferDoneMarks?: boolean;
 }
 
 export interface RunInput {
@@ -148,6 +155,8 @@ export interface RunInput {
 
 export interface Executor {
   run(input: RunInput): Promise<DeliveryReport>;
+  /** Writes the deferred done marks (shutdown, before the store closes; see {@link ExecutorOptions.deferDoneMarks}). */
+  flush(): Promise<void>;
 }
 
 /** A plan names an action the registry does not have (a permanent failure). */
@@ -302,6 +311,8 @@ function traced(p: PlannedAction, eventId: string, eventName: string, fn: () => 
 interface ExecutorState {
   readonly options: ExecutorOptions;
   readonly dryRun: boolean;
+  /** See {@link ExecutorOptions.deferDoneMarks}. */
+  readonly deferDone: boolean;
   readonly deadlineMs: number;
   readonly now: () => Date;
   readonly ledger: ActionLedger;
@@ -321,6 +332,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const state: ExecutorState = {
     options,
     dryRun: options.dryRun ?? options.ags === undefined,
+    deferDone: options.deferDoneMarks ?? options.store.kind === 'cloudsave',
     deadlineMs: options.eventDeadlineMs ?? DEFAULT_EVENT_DEADLINE_MS,
     now,
     ledger: new ActionLedger({
@@ -341,7 +353,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     { once: true },
   );
-  return { run: (input) => new EventRun(state, input).run() };
+  return { run: (input) => new EventRun(state, input).run(), flush: () => state.ledger.flush() };
 }
 
 /** One event's delivery: runs its plan rule by rule and answers the sidecar. */
@@ -534,12 +546,38 @@ class EventRun {
     }
     if (claim.status === 'done') return this.#duplicate(a, claim.state);
     if (claim.status === 'busy') {
+      if (await this.#appliedMeanwhile(a)) return this.#duplicate(a, 'succeeded');
       this.#count(p, 'retriable');
       const error = 'another delivery of this event is running this action';
       this.#retryReasons.push(`${p.rule}/${p.action}: ${error}`);
       return { report: { ...a.base, status: 'retriable', error, durationMs: elapsed(a) }, stop: true };
     }
     return claim;
+  }
+
+  /**
+   * Another delivery holds the key's claim: whether the action's lookup finds its effect (the holder
+   * answered but its done mark is deferred, or it died after sending). Found: marked done now. Not
+   * found, no lookup, or a lookup that cannot tell: false (the holder may still be sending; retry).
+   */
+  async #appliedMeanwhile(a: LiveAction): Promise<boolean> {
+    const { p } = a;
+    const def = this.#o.registry.get(p.action);
+    if (!def?.reconcile || p.failure || this.#s.dryRun) return false;
+    try {
+      const ctx = this.#context(p, a.idemKey);
+      // a live claim was taken less than a lease ago; an earlier attempt of it left an unknown-outcome marker for its holder
+      if (!(await def.reconcile(def.normalize(p.params, ctx), ctx, this.#s.now().getTime() - this.#s.ledger.leaseMs))) return false;
+    } catch {
+      return false;
+    }
+    try {
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded');
+    } catch (error) {
+      this.#storeFailed(error);
+    }
+    this.#log().info({ rule: p.rule, action: p.action, index: p.index }, `${p.rule}/${p.action}: applied by an earlier attempt whose answer was lost or is not recorded yet (found by its lookup while that attempt's claim is held): not sent again`);
+    return true;
   }
 
   /** Normalizes, reconciles an earlier unknown outcome, executes. Returns the summary; sets `attempt.sentAt` when the request goes out. */
@@ -674,7 +712,8 @@ class EventRun {
     this.#o.metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - a.t0) / 1000);
     this.#count(p, 'succeeded');
     try {
-      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded');
+      const defer = this.#s.deferDone && this.#o.registry.get(p.action)?.reconcile !== undefined;
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', { defer });
     } catch (error) {
       // Executed but not recorded: the claim's lease keeps other replicas off it until it
       // expires; a redelivery to this process records it (see `unrecorded`).

@@ -56,6 +56,11 @@ export interface EventHandlerOptions {
 }
 
 const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };
+/** The summary line's `actions` when none ran (shared: most events run none). */
+const NO_ACTIONS: readonly never[] = Object.freeze([]);
+
+/** A counter child, resolved once per label set. */
+type Child = { inc(): void };
 
 /** Why a replayed rule planned nothing for its event, for the replay command's output. */
 function whyNothingRan(rule: string, evaluation: EvaluationResult): string {
@@ -80,13 +85,29 @@ function whyNothingRan(rule: string, evaluation: EvaluationResult): string {
 
 export function createEventHandler(options: EventHandlerOptions) {
   const { logger, metrics } = options;
-  // Counter children resolved once per label set (prom-client hashes and validates labels on every `inc` otherwise).
-  const children = new Map<string, { inc(): void }>();
-  const counted = (key: string, make: () => { inc(): void }): void => {
-    let child = children.get(key);
+  // Counter children resolved once per label set (prom-client hashes and validates labels on every `inc`
+  // otherwise), found without building a key per event: by service, and by rule then outcome.
+  const received = new Map<EventService, Child>();
+  const evaluations = new Map<string, Map<string, Child>>();
+  const suppressed = new Map<string, Map<string, Child>>();
+  const countReceived = (m: Metrics, service: EventService): void => {
+    let child = received.get(service);
+    if (!child) {
+      child = m.eventsReceived.labels({ event: service.eventName });
+      received.set(service, child);
+    }
+    child.inc();
+  };
+  const countRule = (byRule: Map<string, Map<string, Child>>, rule: string, label: string, make: () => Child): void => {
+    let byLabel = byRule.get(rule);
+    if (!byLabel) {
+      byLabel = new Map();
+      byRule.set(rule, byLabel);
+    }
+    let child = byLabel.get(label);
     if (!child) {
       child = make();
-      children.set(key, child);
+      byLabel.set(label, child);
     }
     child.inc();
   };
@@ -95,7 +116,7 @@ export function createEventHandler(options: EventHandlerOptions) {
   function handle(service: EventService, event: DecodedEvent, call: EventCall, span: Span | undefined): EventOutcome | Promise<EventOutcome> {
     const started = performance.now();
     const rules = options.rules(); // one version for the whole event, even if a reload lands meanwhile
-    if (metrics) counted(`e\0${service.eventName}`, () => metrics.eventsReceived.labels({ event: service.eventName }));
+    if (metrics) countReceived(metrics, service);
     const eventId = logField(event.id); // bounded: it goes on every line of the event
     const ids = logIds(span);
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
@@ -146,7 +167,7 @@ export function createEventHandler(options: EventHandlerOptions) {
         },
       );
     }
-    const evaluation = rules.evaluate(service.fullName, event, { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) });
+    const evaluation = rules.evaluate(service.fullName, event, options.now || facts ? { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) } : undefined); // no options object when there is nothing to pass
     return proceed(service, event, call, span, started, eventId, ids, evaluation);
   }
 
@@ -166,17 +187,18 @@ export function createEventHandler(options: EventHandlerOptions) {
     for (const o of evaluation.outcomes) {
       outcomes[o.rule] = o.outcome;
       if (o.outcome === 'matched') matched++;
-      if (metrics) counted(`r\0${o.rule}\0${o.outcome}`, () => metrics.ruleEvaluations.labels({ rule: o.rule, outcome: o.outcome }));
+      if (metrics) countRule(evaluations, o.rule, o.outcome, () => metrics.ruleEvaluations.labels({ rule: o.rule, outcome: o.outcome }));
       if (o.outcome === 'suppressed' && metrics) {
         const reason = o.firing?.suppressedBy ?? 'limit';
-        counted(`s\0${o.rule}\0${reason}`, () => metrics.firingsSuppressed.labels({ rule: o.rule, reason }));
+        countRule(suppressed, o.rule, reason, () => metrics.firingsSuppressed.labels({ rule: o.rule, reason }));
       }
       if (o.outcome === 'error') {
         logger.error({ eventId, event: service.eventName, ...ids, rule: o.rule, error: o.error }, `rule ${o.rule} failed to evaluate`);
       }
     }
 
-    const { signal, metadata } = call;
+    // read through getters: the call's signal is made only for an event with actions (it costs an AbortController and a listener)
+    const metadata = call.metadata;
     const replayed = metadata?.[REPLAY_HEADER];
     if (typeof replayed === 'string' && replayed !== '' && !evaluation.plan.some((p) => p.rule === replayed)) {
       // a replay that would run nothing must not be answered OK: the replay command would drop the dead letter
@@ -184,6 +206,7 @@ export function createEventHandler(options: EventHandlerOptions) {
       return finish(service, eventId, ids, span, started, matched, outcomes, { outcome: { kind: 'refused', message }, eventKey: '', actions: [] });
     }
     if (evaluation.plan.length === 0) return finish(service, eventId, ids, span, started, matched, outcomes, NOTHING_TO_DO);
+    const signal = call.signal;
     return options.executor
       .run({
         service,
@@ -220,7 +243,7 @@ export function createEventHandler(options: EventHandlerOptions) {
         ...ids,
         outcome: report.outcome.kind,
         rules: outcomes,
-        actions: report.actions.map((a) => ({ rule: a.rule, action: a.action, index: a.index, status: a.status, ...(a.error ? { error: a.error } : {}) })),
+        actions: report.actions.length === 0 ? NO_ACTIONS : report.actions.map((a) => ({ rule: a.rule, action: a.action, index: a.index, status: a.status, ...(a.error ? { error: a.error } : {}) })),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       },
       `${service.eventName}: ${matched} rule(s) matched, ${report.actions.length} action(s), ${report.outcome.kind}`,

@@ -18,7 +18,7 @@ import { DescriptorPool } from './descriptors.js';
 import { HealthStatus } from './health.js';
 import { HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA, loadInfraRoot } from './infra-protos.js';
 import { addReflection } from './reflection.js';
-import type { EventHandler, EventOutcome } from '../contract/index.js';
+import type { EventCall, EventHandler, EventOutcome } from '../contract/index.js';
 
 /** A zero-length buffer is a valid encoded `google.protobuf.Empty`. */
 const EMPTY = Buffer.alloc(0);
@@ -356,7 +356,7 @@ class GrpcEventHost implements EventHost {
 
   /** Answers in the same tick when the handler does (no rule matched), else when its promise settles. */
   private handle(service: EventService, call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
-    const started = process.hrtime.bigint();
+    const started = performance.now(); // a double, not a BigInt: nothing allocated per call
     const m = this.metrics ? this.metricsOf(service, this.metrics) : undefined;
     m?.started.inc();
     m?.received.inc();
@@ -382,7 +382,7 @@ class GrpcEventHost implements EventHost {
     return { code: status.INTERNAL, details: 'internal error' };
   }
 
-  private respond(callback: sendUnaryData<Buffer>, m: MethodMetrics | undefined, started: bigint, answer: Answer): void {
+  private respond(callback: sendUnaryData<Buffer>, m: MethodMetrics | undefined, started: number, answer: Answer): void {
     if (answer.code === status.OK) {
       callback(null, answer.reply ? Buffer.from(answer.reply.buffer, answer.reply.byteOffset, answer.reply.byteLength) : EMPTY);
       m?.sent.inc();
@@ -397,7 +397,7 @@ class GrpcEventHost implements EventHost {
         m.handled.set(answer.code, handled);
       }
       handled.inc();
-      m.seconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      m.seconds.observe((performance.now() - started) / 1000);
     }
   }
 
@@ -435,47 +435,16 @@ class GrpcEventHost implements EventHost {
       return { code: status.INVALID_ARGUMENT, details: message };
     }
 
-    // The call's AbortSignal is made only when the handler asks for it (an event with actions; most
-    // events never ask), synchronously in the handler's first turn, so no cancel can fall in between.
-    let controller: AbortController | undefined;
-    let onCancelled: (() => void) | undefined;
-    let finished = false;
-    const signal = (): AbortSignal => {
-      if (!controller) {
-        if (finished) return new AbortController().signal; // asked after the answer: nothing left to cancel
-        const c = new AbortController();
-        controller = c;
-        onCancelled = (): void => c.abort(new Error('call cancelled by the client'));
-        call.on('cancelled', onCancelled);
-        if (call.cancelled) onCancelled();
-        this.inFlight.add(c);
-      }
-      return controller.signal;
-    };
-    const done = (): void => {
-      finished = true;
-      if (!controller) return;
-      this.inFlight.delete(controller);
-      call.removeListener('cancelled', onCancelled!);
-    };
+    const scope = new CallScope(call, this.inFlight);
     let result: EventOutcome | Promise<EventOutcome>;
     try {
-      result = this.onEvent(service, event, {
-        get signal() {
-          return signal();
-        },
-        // read only by events with actions (replay header) or with tracing on (trace context)
-        get metadata() {
-          return call.metadata.getMap();
-        },
-        bytes: call.request,
-      });
+      result = this.onEvent(service, event, scope);
     } catch (err) {
-      done();
+      scope.done();
       return this.handlerThrew(service, err);
     }
     if (!(result instanceof Promise)) {
-      done();
+      scope.done();
       return answerOf(result);
     }
     const handling = result;
@@ -483,12 +452,12 @@ class GrpcEventHost implements EventHost {
     return handling.then(
       (outcome) => {
         this.handlers.delete(handling);
-        done();
+        scope.done();
         return answerOf(outcome);
       },
       (err: unknown) => {
         this.handlers.delete(handling);
-        done();
+        scope.done();
         return this.handlerThrew(service, err);
       },
     );
@@ -497,6 +466,53 @@ class GrpcEventHost implements EventHost {
   private handlerThrew(service: EventService, err: unknown): Answer {
     this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
     return { code: status.INTERNAL, details: 'internal error while handling the event' };
+  }
+}
+
+/**
+ * The {@link EventCall} of one gRPC call: one object, its parts made when the handler reads them.
+ * The AbortSignal is made only when the handler asks for it (an event with actions; most events
+ * never ask), synchronously in the handler's first turn, so no cancel can fall in between; the
+ * metadata map is made on first read (the replay header, trace context).
+ */
+class CallScope implements EventCall {
+  #controller: AbortController | undefined;
+  #onCancelled: (() => void) | undefined;
+  #finished = false;
+  #metadata: Record<string, string | Buffer> | undefined;
+
+  constructor(
+    readonly call: ServerUnaryCall<Buffer, Buffer>,
+    /** The host's calls in flight that made a signal (aborted on a forced shutdown). */
+    readonly inFlight: Set<AbortController>,
+  ) {}
+
+  get bytes(): Uint8Array {
+    return this.call.request;
+  }
+
+  get metadata(): Readonly<Record<string, string | Buffer>> {
+    return (this.#metadata ??= this.call.metadata.getMap());
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller) return this.#controller.signal;
+    if (this.#finished) return new AbortController().signal; // asked after the answer: nothing left to cancel
+    const c = new AbortController();
+    this.#controller = c;
+    this.#onCancelled = (): void => c.abort(new Error('call cancelled by the client'));
+    this.call.on('cancelled', this.#onCancelled);
+    if (this.call.cancelled) this.#onCancelled();
+    this.inFlight.add(c);
+    return c.signal;
+  }
+
+  /** The call is answered: its signal (if made) leaves the in-flight set. */
+  done(): void {
+    this.#finished = true;
+    if (!this.#controller) return;
+    this.inFlight.delete(this.#controller);
+    this.call.removeListener('cancelled', this.#onCancelled!);
   }
 }
 

@@ -27,6 +27,8 @@ export interface CreateStateStoreOptions {
   readonly connectTimeoutMs?: number;
   /** memory: most partitions. Default: 100000. */
   readonly maxPartitions?: number;
+  /** memory: most bytes of documents (estimated JSON size). Default: 256 MiB. */
+  readonly maxBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -44,7 +46,7 @@ export async function createStateStore(options: CreateStateStoreOptions): Promis
   switch (options.kind) {
     case 'memory':
       if (options.live) options.logger?.warn({ store: 'memory' }, MEMORY_STORE_WARNING);
-      return new MemoryStateStore(options.maxPartitions !== undefined ? { maxPartitions: options.maxPartitions } : {});
+      return new MemoryStateStore({ ...(options.maxPartitions !== undefined ? { maxPartitions: options.maxPartitions } : {}), ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) });
     case 'redis': {
       if (!options.redisUrl) throw new StateStoreStartError('STATE_STORE=redis needs REDIS_URL');
       const { createRedisStateStore } = await import('./redis-state-store.js');

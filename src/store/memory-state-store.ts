@@ -10,14 +10,27 @@
  * values behave here as they would on a remote backend), reusing the parts of
  * the stored document it kept. A write therefore costs what changed, not the
  * whole document. `read` hands out a mutable copy.
+ *
+ * Bounded twice: at most `maxPartitions` documents and at most `maxBytes` of
+ * documents (each counted by the estimated size of its JSON text,
+ * {@link jsonSize}, kept per shared part so a write costs only what changed);
+ * past either, the least recently written documents are dropped (never the one
+ * just written). A dropped partition forgets its marks, as a restart would.
  */
-import { freezeJson } from './frozen-json.js';
+import { freezeJson, jsonSize } from './frozen-json.js';
 import { partitionId, StateStoreUnavailableError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
+/** Default most partitions of the memory store. */
+export const DEFAULT_MEMORY_MAX_PARTITIONS = 100_000;
+/** Default most bytes of documents in the memory store (their estimated JSON size): 256 MiB. */
+export const DEFAULT_MEMORY_MAX_BYTES = 256 * 1024 * 1024;
+
 export interface MemoryStateStoreOptions {
-  /** Most partitions kept; past it the least recently written is dropped. Default: 100000. */
+  /** Most partitions kept; past it the least recently written is dropped. Default: {@link DEFAULT_MEMORY_MAX_PARTITIONS}. */
   readonly maxPartitions?: number;
+  /** Most bytes of documents kept (estimated JSON size, {@link jsonSize}); past it the least recently written are dropped. Default: {@link DEFAULT_MEMORY_MAX_BYTES}. */
+  readonly maxBytes?: number;
 }
 
 /** `next` as stored: a frozen JSON object. */
@@ -31,15 +44,23 @@ export class MemoryStateStore implements StateStore {
   readonly kind = 'memory' as const;
   readonly #docs = new Map<string, StateDocument>();
   readonly #max: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
   #closed = false;
 
   constructor(options: MemoryStateStoreOptions = {}) {
-    this.#max = Math.max(1, options.maxPartitions ?? 100_000);
+    this.#max = Math.max(1, options.maxPartitions ?? DEFAULT_MEMORY_MAX_PARTITIONS);
+    this.#maxBytes = Math.max(1, options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES);
   }
 
   /** Partitions held. */
   get size(): number {
     return this.#docs.size;
+  }
+
+  /** Estimated bytes of the documents held ({@link jsonSize}). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The partition's document, for error lines. */
@@ -69,11 +90,18 @@ export class MemoryStateStore implements StateStore {
       const change = update(this.#docs.get(id));
       if (change.next !== undefined) {
         const next = frozenDocument(change.next);
-        this.#docs.delete(id);
+        const old = this.#docs.get(id);
+        if (old !== undefined) {
+          this.#bytes -= jsonSize(old);
+          this.#docs.delete(id);
+        }
         this.#docs.set(id, next);
-        if (this.#docs.size > this.#max) {
-          const oldest = this.#docs.keys().next().value;
-          if (oldest !== undefined) this.#docs.delete(oldest);
+        this.#bytes += jsonSize(next);
+        // the least recently written first; the document just written stays
+        while (this.#docs.size > 1 && (this.#docs.size > this.#max || this.#bytes > this.#maxBytes)) {
+          const [oldest, doc] = this.#docs.entries().next().value!;
+          this.#docs.delete(oldest);
+          this.#bytes -= jsonSize(doc);
         }
       }
       return Promise.resolve(change.result);

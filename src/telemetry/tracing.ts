@@ -236,9 +236,12 @@ export function injectContext(headers: Record<string, string>, ctx: Context = co
   if (enabled) propagation.inject(ctx, headers, headerSetter);
 }
 
+/** What {@link logIds} answers without a recording span (shared, frozen: most events have none). */
+const NO_IDS: { traceId?: string; spanId?: string } = Object.freeze({});
+
 /** Trace and span ids of a recording span, for log lines; empty when tracing is off. */
 export function logIds(span: Span | undefined): { traceId?: string; spanId?: string } {
-  if (!span?.isRecording()) return {};
+  if (!span?.isRecording()) return NO_IDS;
   const { traceId, spanId } = span.spanContext();
   return { traceId, spanId };
 }

@@ -15,7 +15,7 @@ import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
-import { actionCalls, cloudSaveMark } from './store-support.js';
+import { actionCalls, cloudSaveMark, isStoreCall } from './store-support.js';
 
 /** Grants per user id, counted where they take effect. */
 function grantsOf(ags: AgsStandIn, users: readonly string[]): number[] {
@@ -47,12 +47,54 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     );
   }
 
-  it('the store is Cloud Save by default: admin player records hold the done marks', async () => {
+  it('the store is Cloud Save by default: admin player records hold the claims, and the done marks once written (deferred for grantItem, written at shutdown)', async () => {
     const app = await startApp({ env: env() });
     expect(app.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('serving'))?.store).toBe('cloudsave');
     const { users, encoded } = await events(1, 'default');
     await deliverAll(app, encoded);
-    expect(cloudSaveMark(ags, users[0], `default-${users[0]}:grant-item-on-login:grantItem#0`)?.s).toBe('d');
+    const key = `default-${users[0]}:grant-item-on-login:grantItem#0`;
+    expect(cloudSaveMark(ags, users[0], key)?.s).toBe('c'); // grantItem can be looked up: its done mark waits for the player's next write
+    expect(await app.stop()).toEqual({ code: 0, signal: null });
+    expect(cloudSaveMark(ags, users[0], key)?.s).toBe('d');
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('AGS calls per granted event, counted at the stand-in: 4 for a first-seen player (read, claim, read back, grant), 2 for a returning one (claim carrying the previous done mark, grant)', async () => {
+    const app = await startApp({ env: env() });
+    const c = connect(app);
+    const users = Array.from({ length: 6 }, () => userId());
+    const round = async (tag: string): Promise<{ store: number; grants: number; other: number }> => {
+      const before = ags.serviceRequests().length;
+      for (const u of users) await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `${tag}-${u}`, userId: u })));
+      const calls = ags.serviceRequests().slice(before);
+      const store = calls.filter(isStoreCall).length;
+      const grants = calls.filter((q) => q.operation === 'fulfillItem').length;
+      return { store, grants, other: calls.length - store - grants };
+    };
+    expect(await round('first')).toEqual({ store: 3 * users.length, grants: users.length, other: 0 });
+    expect(await round('again')).toEqual({ store: 1 * users.length, grants: users.length, other: 0 });
+    expect(await round('third')).toEqual({ store: 1 * users.length, grants: users.length, other: 0 });
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 3));
+    // at shutdown, one write per player carries its last done mark
+    const before = ags.serviceRequests().length;
+    expect(await app.stop()).toEqual({ code: 0, signal: null });
+    expect(ags.serviceRequests().slice(before).filter(isStoreCall)).toHaveLength(users.length);
+    for (const u of users) expect(cloudSaveMark(ags, u, `third-${u}:grant-item-on-login:grantItem#0`)?.s).toBe('d');
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('a redelivery to another replica while the done mark is deferred: settled by the lookup at once (OK, duplicate), never granted again', async () => {
+    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const { users, encoded } = await events(3, 'deferred');
+    await deliverAll(a, encoded);
+    expect(grantsOf(ags, users)).toEqual([1, 1, 1]);
+    const cb = connect(b);
+    for (const e of encoded) expect((await callOnce(cb, e)).code).toBe(grpc.status.OK);
+    expect(grantsOf(ags, users)).toEqual([1, 1, 1]);
+    await waitUntil('three summary lines on b', () => b.logsMatching(/rule\(s\) matched/).length >= 3);
+    expect(b.logsMatching(/rule\(s\) matched/).flatMap((l) => (l.actions as { status: string }[]).map((x) => x.status))).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    // b wrote the done marks: a third replica needs no lookup
+    for (const u of users) expect(cloudSaveMark(ags, u, `deferred-${u}:grant-item-on-login:grantItem#0`)?.s).toBe('d');
     expect(ags.violations).toEqual([]);
   });
 

@@ -95,4 +95,27 @@ describe('MemoryStateStore', () => {
     await store.close();
     await expect(store.read(alice)).rejects.toBeInstanceOf(StateStoreUnavailableError);
   });
+
+  it('is bounded in bytes too: the estimated JSON size of its documents, kept per shared part; the least recently written dropped, never the one just written', async () => {
+    const store = new MemoryStateStore({ maxBytes: 10_000 });
+    const doc = (userId: string, marks: number): Record<string, unknown> => ({ userId, marks: Object.fromEntries(Array.from({ length: marks }, (_, i) => [`mark-${i}`, { s: 'd', e: 1_764_000_000_000 + i }])) });
+    for (const userId of ['a', 'b', 'c']) await store.transact({ namespace: 'n', userId }, () => ({ next: doc(userId, 40), result: 0 }));
+    const text = JSON.stringify(doc('a', 40)).length; // about 1,400 bytes each
+    // the estimate is the text's size: exact here (ASCII strings, 13-digit numbers)
+    expect(store.bytes).toBe(3 * text);
+    expect(store.size).toBe(3);
+    // a player with ten times the marks: the two least recently written players are dropped
+    await store.transact({ namespace: 'n', userId: 'd' }, () => ({ next: doc('d', 200), result: 0 }));
+    expect(store.bytes).toBeLessThanOrEqual(10_000);
+    expect(await store.read({ namespace: 'n', userId: 'a' })).toBeUndefined();
+    expect(await store.read({ namespace: 'n', userId: 'c' })).toEqual(doc('c', 40));
+    expect(await store.read({ namespace: 'n', userId: 'd' })).toEqual(doc('d', 200));
+    // a change that keeps the rest of the document counts what changed; a rewrite of a player replaces its size
+    await store.transact({ namespace: 'n', userId: 'c' }, (current) => ({ next: { ...current, extra: 'x' }, result: 0 }));
+    expect(store.bytes).toBe(JSON.stringify({ ...doc('c', 40), extra: 'x' }).length + JSON.stringify(doc('d', 200)).length);
+    // one document over the bound alone is kept (the one just written)
+    await store.transact({ namespace: 'n', userId: 'e' }, () => ({ next: doc('e', 400), result: 0 }));
+    expect(store.size).toBe(1);
+    expect(await store.read({ namespace: 'n', userId: 'e' })).toEqual(doc('e', 400));
+  });
 });
