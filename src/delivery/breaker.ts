@@ -164,8 +164,10 @@ interface State {
   open: Open | undefined;
 }
 
+/** One breaker per action of a rule: the items of a `forEach` (`grantSeasonExp#0[<item>]`) share their action's. */
 function keyOf(t: Pick<BreakerTarget, 'rule' | 'key'>): string {
-  return `${t.rule}\n${t.key}`;
+  const item = t.key.indexOf('[');
+  return `${t.rule}\n${item < 0 ? t.key : t.key.slice(0, item)}`;
 }
 
 /** `fulfillItem answered 403 errorCode 20013 "insufficient permissions"`. */

@@ -8,3 +8,4 @@ export { listStoredDeadLetters, removeStoredDeadLetter, StoreDeadLetterSink } fr
 export type { StoredDeadLetter } from './store-dead-letters.js';
 export { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './action-ledger.js';
 export { DEFAULT_EVENT_DEADLINE_MS } from './deadline.js';
+export { DEFAULT_BREAKER_AUTH_FAILURES, DEFAULT_BREAKER_PERMANENT_FAILURES, DEFAULT_BREAKER_PROBE_INTERVAL_MS } from './breaker.js';
