@@ -117,7 +117,7 @@ export const DEFINITIONS = {
   AGS_MAX_ATTEMPTS: integer(DEFAULT_AGS_MAX_ATTEMPTS, 'Attempts per AGS call (retries of 429/5xx/timeouts).', 1),
   BREAKER_AUTH_FAILURES: integer(
     DEFAULT_BREAKER_AUTH_FAILURES,
-    'Circuit breaker: distinct events in a row whose action AGS refused with 401 (after a fresh login) or 403 that pause the action (its events answered UNAVAILABLE until a probe succeeds). Until then such an event is answered UNAVAILABLE for as many deliveries, then dead-lettered. 0: never pause on them (docs/delivery.md).',
+    'Circuit breaker: distinct events in a row whose action AGS refused with 401 (after a fresh login) or 403 that pause the action (its events answered UNAVAILABLE until a probe succeeds). Until then such an event is answered UNAVAILABLE until the action succeeds for another event (then dead-lettered) or for 10 deliveries. 0: never pause nor hold (docs/delivery.md).',
   ),
   BREAKER_PERMANENT_FAILURES: integer(
     DEFAULT_BREAKER_PERMANENT_FAILURES,

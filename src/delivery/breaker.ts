@@ -9,10 +9,11 @@
  * - `auth`: 401 (the token was just renewed: the client logs in again once on
  *   a 401) or 403 (a permission the IAM client lacks). `authFailures` events
  *   in a row pause the action. Until then such an event is **held** (answered
- *   UNAVAILABLE, not dead-lettered) for its first `authFailures - 1`
- *   deliveries: in a permission outage nothing is dead-lettered, and a lone
- *   event refused for its own reason (a 403 on a namespace it names) is
- *   dead-lettered at its `authFailures`-th delivery, since the others succeed.
+ *   UNAVAILABLE, not dead-lettered) until the action succeeds for another
+ *   event (proof that the refusal is this event's own, e.g. a 403 on a
+ *   namespace it names: dead-lettered at its next delivery) or for
+ *   {@link MAX_HELD_DELIVERIES} deliveries: in a permission outage nothing is
+ *   dead-lettered, a lone bad event never blocks its batch for ever.
  * - `permanent`: the same operation, status and AGS `errorCode` (an item or
  *   namespace that does not exist) on `permanentFailures` events in a row
  *   pauses the action; the events before it are dead-lettered as any
@@ -37,6 +38,10 @@ export const DEFAULT_BREAKER_AUTH_FAILURES = 3;
 export const DEFAULT_BREAKER_PERMANENT_FAILURES = 10;
 /** `BREAKER_PROBE_INTERVAL_MS`'s default: while paused, one event per interval is let through as the probe. */
 export const DEFAULT_BREAKER_PROBE_INTERVAL_MS = 30_000;
+/** Most deliveries of one event held for a 401/403 before it is dead-lettered while its action is not paused (the `attempts` of the ledger). */
+export const MAX_HELD_DELIVERIES = 10;
+/** Bound of the events held per action whose first hold is remembered (oldest forgotten: held again from scratch). */
+const MAX_HELD_EVENTS = 1000;
 /** While paused, how often the line saying so is repeated (when events keep being refused), ms. */
 export const BREAKER_LOG_INTERVAL_MS = 60_000;
 
@@ -162,6 +167,10 @@ interface State {
   readonly target: BreakerTarget;
   streak: Streak | undefined;
   open: Open | undefined;
+  /** Successes of the action seen so far (the state is kept once created). */
+  successes: number;
+  /** Events held for a 401/403 -> `successes` at their first hold. */
+  readonly held: Map<string, number>;
 }
 
 /** One breaker per action of a rule: the items of a `forEach` (`grantSeasonExp#0[<item>]`) share their action's. */
@@ -243,7 +252,8 @@ export class ActionBreaker {
     const s = this.#states.get(key);
     if (!s) return;
     if (s.open) this.#resume(s, s.open);
-    this.#states.delete(key);
+    s.streak = undefined;
+    s.successes++;
   }
 
   /**
@@ -268,7 +278,7 @@ export class ActionBreaker {
     const threshold = failure.kind === 'auth' ? this.#authFailures : this.#permanentFailures;
     if (threshold <= 0) return 'pass';
     if (!s) {
-      s = { target, streak: undefined, open: undefined };
+      s = { target, streak: undefined, open: undefined, successes: 0, held: new Map() };
       this.#states.set(key, s);
     }
     if (s.streak?.signature !== signature) s.streak = { signature, events: new Set() };
@@ -277,7 +287,21 @@ export class ActionBreaker {
       this.#trip(s, failure, signature, s.streak.events.size);
       return 'hold';
     }
-    return failure.kind === 'auth' && attempts < threshold ? 'hold' : 'pass';
+    return failure.kind === 'auth' ? this.#holdOrPass(s, eventKey, attempts) : 'pass';
+  }
+
+  /** A 401/403 while not paused: held until the action succeeds for another event, or for {@link MAX_HELD_DELIVERIES}. */
+  #holdOrPass(s: State, eventKey: string, attempts: number): Verdict {
+    const first = s.held.get(eventKey);
+    if (first === undefined) {
+      s.held.set(eventKey, s.successes);
+      if (s.held.size > MAX_HELD_EVENTS) s.held.delete(s.held.keys().next().value!);
+    }
+    if ((first !== undefined && s.successes > first) || attempts >= MAX_HELD_DELIVERIES) {
+      s.held.delete(eventKey);
+      return 'pass';
+    }
+    return 'hold';
   }
 
   /** The action ended for this event without a success or a systemic failure: a probe that decided nothing frees the next event to probe. */

@@ -4,7 +4,7 @@
  * steps. No timers.
  */
 import { describe, expect, it } from 'vitest';
-import { ActionBreaker, describePause, systemicFailureOf } from '../../src/delivery/breaker.js';
+import { ActionBreaker, MAX_HELD_DELIVERIES, describePause, systemicFailureOf } from '../../src/delivery/breaker.js';
 import type { Admission, BreakerOptions, BreakerTarget, SystemicFailure, Verdict } from '../../src/delivery/breaker.js';
 import { AgsError } from '../../src/ags/errors.js';
 
@@ -83,15 +83,34 @@ describe('ActionBreaker (issue 22.5: stop the line on systemic failures)', () =>
     ]);
   });
 
-  it('a lone 403 among successes: held twice, dead-lettered at its third delivery; never paused', () => {
+  it('a lone 403 among successes: held once, dead-lettered at its next delivery after another event succeeded; never paused', () => {
     run([
       ['fail', 'bad', F403, 1, 'run', 'hold'],
-      ['ok'],
-      ['fail', 'bad', F403, 2, 'run', 'hold'],
+      ['fail', 'bad', F403, 2, 'run', 'hold'], // no success since: it may be the deployment's
       ['ok'],
       ['fail', 'bad', F403, 3, 'run', 'pass'],
       ['admit', 'run'],
       ['said', []],
+    ]);
+  });
+
+  it('a lone 401 with no success anywhere: held for MAX_HELD_DELIVERIES deliveries, then dead-lettered (a batch is never blocked for ever)', () => {
+    run([...Array.from({ length: MAX_HELD_DELIVERIES - 1 }, (_, i) => ['fail', 'alone', F401, i + 1, 'run', 'hold'] as const), ['fail', 'alone', F401, MAX_HELD_DELIVERIES, 'run', 'pass'], ['admit', 'run'], ['said', []]]);
+  });
+
+  it('held events before a pause are dead-lettered only once the action succeeded after their first hold', () => {
+    run([
+      ['fail', 'a', F403, 1, 'run', 'hold'],
+      ['fail', 'a', F403, 2, 'run', 'hold'],
+      ['fail', 'b', F403, 1, 'run', 'hold'],
+      ['fail', 'a', F403, 3, 'run', 'hold'], // a sequential sidecar: a again before a third event
+      ['fail', 'c', F403, 1, 'run', 'hold'], // the third distinct event: paused
+      ['said', ['paused grant-on-login 403 x3']],
+      ['at', 1000],
+      ['admit', 'probe'],
+      ['ok'], // healed
+      ['said', ['resumed grant-on-login refused 0']],
+      ['fail', 'a', F403, 4, 'run', 'pass'], // still refused after a success: its own
     ]);
   });
 
