@@ -188,7 +188,9 @@ export function describeFailure(f: SystemicFailure): string {
 export function describePause(r: Pick<PauseReport, 'target' | 'since' | 'cause' | 'events' | 'probeIntervalMs'>): string {
   const { target: t, cause } = r;
   const why =
-    cause.kind === 'auth'
+    cause.kind === 'auth' && cause.operation === 'http'
+      ? ' (the webhook refused the request: check the credentials the rule sends)'
+      : cause.kind === 'auth'
       ? cause.status === 401
         ? ` (refused with a freshly obtained token: the IAM client lost a permission or its access${t.permission ? `; ${t.action} needs ${t.permission}` : ''})`
         : ` (the IAM client lacks a permission${t.permission ? `; ${t.action} needs ${t.permission}` : ''})`

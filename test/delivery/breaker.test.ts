@@ -216,6 +216,9 @@ describe('ActionBreaker (issue 22.5: stop the line on systemic failures)', () =>
     expect(line).toBe(
       'grantItem paused (rule grant-on-login): fulfillItem answered 403 errorCode 20013 "insufficient permissions" on 3 consecutive events (the IAM client lacks a permission; grantItem needs ADMIN:NAMESPACE:{namespace}:USER:{userId}:FULFILLMENT [CREATE,UPDATE]), since 2026-01-02T03:04:05.000Z; events that need it are answered UNAVAILABLE until a probe succeeds (one event every 30 s)',
     );
+    expect(describePause({ target: { rule: 'hook', action: 'http', key: 'http#0' }, since: 0, cause: { kind: 'auth', operation: 'http', status: 403 }, events: 3, probeIntervalMs: 1500 })).toContain(
+      'http paused (rule hook): http answered 403 on 3 consecutive events (the webhook refused the request',
+    );
     expect(describePause({ target: GRANT, since: 0, cause: NOT_FOUND, events: 10, probeIntervalMs: 1500 })).toContain('fulfillItem answered 404 errorCode 30341 "item [x] does not exist" on 10 consecutive events (the same error for every event');
   });
 
