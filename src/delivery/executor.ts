@@ -50,8 +50,9 @@ import { ledgerPartition } from './ledger-partition.js';
 import type { ClaimResult, DoneState } from './action-ledger.js';
 import { decideFailure } from './failure-policy.js';
 import type { FailureErrorKind } from './failure-policy.js';
-import { ActionBreaker, describePause, systemicFailureOf } from './breaker.js';
-import type { Admission, BreakerListener, PauseReport } from './breaker.js';
+import { ActionBreaker, systemicFailureOf } from './breaker.js';
+import type { Admission } from './breaker.js';
+import { breakerListener } from './breaker-listener.js';
 
 /** Bound of the per-process memory of actions that ran while the store was down. */
 const MAX_UNRECORDED = 10_000;
@@ -323,33 +324,6 @@ interface ExecutorState {
   readonly breaker: ActionBreaker;
 }
 
-/** What the circuit breaker says goes to the log (one line when an action pauses, one a minute while it stays paused, one when it resumes) and the gauge. */
-function breakerListener(options: ExecutorOptions): BreakerListener {
-  const { logger, metrics } = options;
-  const fields = (r: PauseReport): Record<string, unknown> => ({
-    rule: r.target.rule,
-    action: r.target.action,
-    operation: r.cause.operation,
-    status: r.cause.status,
-    ...(r.cause.errorCode !== undefined ? { errorCode: r.cause.errorCode } : {}),
-    ...(r.target.permission !== undefined && r.cause.kind === 'auth' ? { permission: r.target.permission } : {}),
-    since: new Date(r.since).toISOString(),
-  });
-  return {
-    paused(r) {
-      metrics?.actionsPaused.inc({ rule: r.target.rule, action: r.target.action });
-      logger.error(fields(r), redactText(describePause(r)));
-    },
-    stillPaused(r) {
-      logger.error({ ...fields(r), refused: r.refused }, redactText(`${describePause(r)}; ${r.refused} event(s) answered UNAVAILABLE since the last line (paused for ${Math.round((r.now - r.since) / 1000)} s)`.replace(' paused ', ' still paused ')));
-    },
-    resumed(r) {
-      metrics?.actionsPaused.dec({ rule: r.target.rule, action: r.target.action });
-      logger.info({ ...fields(r), refused: r.refused }, `${r.target.action} resumed (rule ${r.target.rule}): a probe went through after ${Math.round((r.now - r.since) / 1000)} s paused; ${r.refused} event(s) were answered UNAVAILABLE meanwhile (the sidecar redelivers them)`);
-    },
-  };
-}
-
 export function createExecutor(options: ExecutorOptions): Executor {
   const now = options.now ?? (() => new Date());
   const state: ExecutorState = {
@@ -366,7 +340,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }),
     inFlight: new Set<AbortController>(),
     unrecorded: new Map<string, DoneState>(),
-    breaker: new ActionBreaker({ ...options.breaker, now: () => now().getTime(), listener: breakerListener(options) }),
+    breaker: new ActionBreaker({ ...options.breaker, now: () => now().getTime(), listener: breakerListener(options.logger, options.metrics) }),
   };
   const { shutdownSignal } = options;
   shutdownSignal?.addEventListener(
