@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { forbiddenEnvReason } from './rules/index.js';
 import { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT } from './telemetry/index.js';
 import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } from './ags/index.js';
-import { DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
+import { DEFAULT_BREAKER_AUTH_FAILURES, DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_BREAKER_PERMANENT_FAILURES, DEFAULT_BREAKER_PROBE_INTERVAL_MS, DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
 import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './server/index.js';
 import { didYouMean } from './text/index.js';
 import { DEFAULT_MEMORY_MAX_BYTES } from './store/index.js';
@@ -121,6 +121,15 @@ export const DEFINITIONS = {
   SHUTDOWN_GRACE_MS: integer(20_000, 'On SIGTERM, how long calls in flight may take to finish.'),
   AGS_TIMEOUT_MS: integer(DEFAULT_AGS_TIMEOUT_MS, 'Timeout of one HTTP attempt to AGS.', 1),
   AGS_MAX_ATTEMPTS: integer(DEFAULT_AGS_MAX_ATTEMPTS, 'Attempts per AGS call (retries of 429/5xx/timeouts).', 1),
+  BREAKER_AUTH_FAILURES: integer(
+    DEFAULT_BREAKER_AUTH_FAILURES,
+    'Circuit breaker: distinct events in a row whose action AGS refused with 401 (after a fresh login) or 403 that pause the action (its events answered UNAVAILABLE until a probe succeeds). Until then such an event is answered UNAVAILABLE until the action succeeds for another event (then dead-lettered) or for 10 deliveries. 0: never pause nor hold (docs/delivery.md).',
+  ),
+  BREAKER_PERMANENT_FAILURES: integer(
+    DEFAULT_BREAKER_PERMANENT_FAILURES,
+    'Circuit breaker: distinct events in a row whose action failed with the same permanent AGS error (operation, status, errorCode: an item or namespace that does not exist) that pause the action; the events before are dead-lettered. 0: never.',
+  ),
+  BREAKER_PROBE_INTERVAL_MS: integer(DEFAULT_BREAKER_PROBE_INTERVAL_MS, 'Circuit breaker: while an action is paused, one event per interval is let through as the probe; its success resumes the action.', 1),
   GRPC_MAX_CONCURRENT_STREAMS: integer(DEFAULT_GRPC_LIMITS.maxConcurrentStreams, 'Calls one gRPC (HTTP/2) connection may have in flight; more are refused until one ends (the sidecar waits).', 1),
   GRPC_MAX_MESSAGE_BYTES: integer(DEFAULT_GRPC_LIMITS.maxReceiveMessageBytes, 'Largest event message accepted, bytes; larger ones answer RESOURCE_EXHAUSTED.', 1),
   LOG_LEVEL: choice(LOG_LEVELS, 'info', 'trace, debug, info, warn, error, fatal or silent.'),
@@ -227,6 +236,8 @@ export interface Config {
   readonly deadLetterCapacity: number;
   readonly eventDeadlineMs: number;
   readonly shutdownGraceMs: number;
+  /** The circuit breaker's thresholds (BREAKER_AUTH_FAILURES, BREAKER_PERMANENT_FAILURES, BREAKER_PROBE_INTERVAL_MS). */
+  readonly breaker: { readonly authFailures: number; readonly permanentFailures: number; readonly probeIntervalMs: number };
   /** gRPC server limits (GRPC_MAX_CONCURRENT_STREAMS, GRPC_MAX_MESSAGE_BYTES). */
   readonly grpc: { readonly maxConcurrentStreams: number; readonly maxReceiveMessageBytes: number };
   /** LOG_LEVEL, checked. */
@@ -418,6 +429,7 @@ function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: Confi
     deadLetterCapacity: vars.DEAD_LETTER_CAPACITY,
     eventDeadlineMs: vars.EVENT_DEADLINE_MS,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
+    breaker: { authFailures: vars.BREAKER_AUTH_FAILURES, permanentFailures: vars.BREAKER_PERMANENT_FAILURES, probeIntervalMs: vars.BREAKER_PROBE_INTERVAL_MS },
     grpc: { maxConcurrentStreams: vars.GRPC_MAX_CONCURRENT_STREAMS, maxReceiveMessageBytes: vars.GRPC_MAX_MESSAGE_BYTES },
     logLevel: vars.LOG_LEVEL || 'info',
     logFormat: vars.LOG_FORMAT || undefined,

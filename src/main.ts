@@ -116,6 +116,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     eventDeadlineMs: config.eventDeadlineMs,
     retentionMs: config.dedupeRetentionMs,
     leaseMs: config.dedupeLeaseMs,
+    breaker: config.breaker,
   });
   // one store for idempotency and the players' ledgers of stateful rules
   const stateStore = options.stateStore ?? store;

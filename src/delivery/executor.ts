@@ -51,6 +51,9 @@ import { ledgerPartition } from './ledger-partition.js';
 import type { ClaimResult, DoneState } from './action-ledger.js';
 import { decideFailure } from './failure-policy.js';
 import type { FailureErrorKind } from './failure-policy.js';
+import { ActionBreaker, systemicFailureOf } from './breaker.js';
+import type { Admission } from './breaker.js';
+import { breakerListener } from './breaker-listener.js';
 
 /** Bound of the per-process memory of actions that ran while the store was down. */
 const MAX_UNRECORDED = 10_000;
@@ -131,6 +134,8 @@ export interface ExecutorOptions {
    * closing the store. Default: true when the store is Cloud Save (each write is an AGS call), else false.
    */
   readonly deferDoneMarks?: boolean;
+  /** The circuit breaker's thresholds (`breaker.ts`; `BREAKER_*` variables). Default: its defaults. */
+  readonly breaker?: { readonly authFailures?: number; readonly permanentFailures?: number; readonly probeIntervalMs?: number };
 }
 
 export interface RunInput {
@@ -242,6 +247,8 @@ interface LiveAction {
   readonly idemKey: string;
   /** Key of {@link ExecutorState.unrecorded}. */
   readonly memoKey: string;
+  /** What the action's circuit breaker said: run, probe (it is paused, this event probes). */
+  readonly gate: Admission;
 }
 
 function elapsed(a: LiveAction): number {
@@ -325,6 +332,8 @@ interface ExecutorState {
    * lease would expire and the action would run twice. Bounded, oldest dropped.
    */
   readonly unrecorded: Map<string, DoneState>;
+  /** Pauses an action whose failures belong to the deployment (issue 22.5). */
+  readonly breaker: ActionBreaker;
 }
 
 export function createExecutor(options: ExecutorOptions): Executor {
@@ -344,6 +353,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }),
     inFlight: new Set<AbortController>(),
     unrecorded: new Map<string, DoneState>(),
+    breaker: new ActionBreaker({ ...options.breaker, now: () => now().getTime(), listener: breakerListener(options.logger, options.metrics) }),
   };
   const { shutdownSignal } = options;
   shutdownSignal?.addEventListener(
@@ -493,10 +503,28 @@ class EventRun {
     }
   }
 
-  /** One live action: claim, attempt, then record its success or apply the failure policy. */
+  /** One live action, unless its circuit breaker paused it (then answered retry without running). */
   async #runLive(p: PlannedAction): Promise<Ran> {
+    const gate = this.#s.breaker.admit(p);
+    if (gate === 'paused') return this.#paused(p);
+    try {
+      return await this.#runAdmitted(p, gate);
+    } finally {
+      this.#s.breaker.settled(p, gate);
+    }
+  }
+
+  #paused(p: PlannedAction): Ran {
+    this.#count(p, 'paused');
+    const error = this.#s.breaker.pausedMessage(p) ?? `${p.action} paused`;
+    this.#retryReasons.push(`${p.rule}/${p.action}: ${error}`);
+    return { report: { rule: p.rule, index: p.index, action: p.action, status: 'retriable', error, durationMs: 0 }, stop: true };
+  }
+
+  /** Claim, attempt, then record its success or apply the failure policy. */
+  async #runAdmitted(p: PlannedAction, gate: Admission): Promise<Ran> {
     const idemKey = idempotencyKey(this.#key, p.rule, p.key);
-    const a: LiveAction = { p, t0: performance.now(), base: { rule: p.rule, index: p.index, action: p.action }, idemKey, memoKey: `${partitionId(this.#partition)} ${idemKey}` };
+    const a: LiveAction = { p, t0: performance.now(), base: { rule: p.rule, index: p.index, action: p.action }, idemKey, memoKey: `${partitionId(this.#partition)} ${idemKey}`, gate };
     const settled = await this.#settleUnrecorded(a);
     if (settled) return settled;
     const claimed = await this.#claim(a);
@@ -628,13 +656,18 @@ class EventRun {
     const message = messageOf(error);
     const attempts = await this.#countFailure(a);
     const ledgerDown = this.#storeError !== undefined;
+    const kind = failureErrorKind(error);
+    const systemic = kind === 'permanent' && !signal.aborted && attempts !== undefined ? systemicFailureOf(error) : undefined;
+    const def = this.#o.registry.get(p.action);
+    const target = { rule: p.rule, action: p.action, key: p.key, ...(def?.permission !== undefined ? { permission: def.permission } : {}) };
     const decision = decideFailure({
-      error: failureErrorKind(error),
+      error: kind,
       claim: claim.unknownSince === undefined ? 'fresh' : sentAt === undefined ? 'unknown-not-sent' : 'unknown-sent',
       aborted: signal.aborted,
       onFailure: p.onFailure,
-      hasLookup: this.#o.registry.get(p.action)?.reconcile !== undefined,
+      hasLookup: def?.reconcile !== undefined,
       ledgerDown,
+      held: systemic !== undefined && this.#s.breaker.failed(target, a.gate, systemic, this.#key, attempts!) === 'hold',
     });
     const unknownSince = decision.unknown ? (sentAt ?? claim.unknownSince) : undefined;
     const withAttempts = attempts !== undefined ? { attempts } : {};
@@ -645,19 +678,30 @@ class EventRun {
       this.#count(p, 'retriable');
       return { report: { ...a.base, status: 'retriable', error: `${message} (idempotency store unavailable)`, durationMs: elapsed(a) }, stop: true };
     }
-    this.#retryReasons.push(`${p.rule}/${p.action}: ${message}`);
+    this.#retryReasons.push(`${p.rule}/${p.action}: ${(decision.action === 'pause' ? this.#s.breaker.pausedMessage(p) : undefined) ?? message}`);
     if (decision.action === 'retry-on-failure') {
       this.#count(p, 'failed');
       this.#log().error(fields, `${p.rule}/${p.action} failed (onFailure: retry), the event will be redelivered: ${message}`);
       return { report: { ...a.base, status: 'failed', error: message, ...withAttempts, durationMs: elapsed(a) }, stop: true };
     }
     this.#count(p, 'retriable');
+    if (decision.action === 'pause') return this.#held(a, message, attempts);
     if (decision.action === 'reconcile') {
       this.#log().warn(fields, `${p.rule}/${p.action}: outcome unknown, the event will be redelivered and the action reconciled before any new attempt: ${message}`);
     } else {
       this.#log().warn(fields, `${p.rule}/${p.action} failed (retriable), the event will be redelivered: ${message}`);
     }
     return { report: { ...a.base, status: 'retriable', error: message, ...withAttempts, durationMs: elapsed(a) }, stop: true };
+  }
+
+  /** A permanent failure the circuit breaker holds: the event is redelivered, nothing dead-lettered (one line per event only before the action pauses). */
+  #held(a: LiveAction, message: string, attempts: number | undefined): Ran {
+    const { p } = a;
+    const paused = this.#s.breaker.pausedMessage(p);
+    const fields = { rule: p.rule, action: p.action, index: p.index, attempts };
+    if (paused === undefined) this.#log().warn(fields, `${p.rule}/${p.action} held, the event will be redelivered (a refusal that may belong to the deployment; more like it pause ${p.action}): ${message}`);
+    else this.#log().debug(fields, `${p.rule}/${p.action}: ${paused}`);
+    return { report: { ...a.base, status: 'retriable', error: paused ?? message, ...(attempts !== undefined ? { attempts } : {}), durationMs: elapsed(a) }, stop: true };
   }
 
   /** Writes the dead letter and marks the key dead-lettered; the dead letter not written -> retry. */
@@ -711,6 +755,7 @@ class EventRun {
     const { p } = a;
     this.#o.metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - a.t0) / 1000);
     this.#count(p, 'succeeded');
+    this.#s.breaker.succeeded(p);
     try {
       const defer = this.#s.deferDone && this.#o.registry.get(p.action)?.reconcile !== undefined;
       await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', { defer });

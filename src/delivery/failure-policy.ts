@@ -15,8 +15,10 @@
  *    `unknown: true` (at most once: never sent again blindly);
  * 4. a transient failure (retriable error, the event's signal aborted, the
  *    store unavailable) -> `retry`;
- * 5. a permanent failure with `onFailure: retry` -> `retry-on-failure`;
- * 6. a permanent failure -> `dead-letter`.
+ * 5. a permanent failure the action's circuit breaker holds (it belongs to the
+ *    deployment: `breaker.ts`) -> `pause`: like `retry`, nothing dead-lettered;
+ * 6. a permanent failure with `onFailure: retry` -> `retry-on-failure`;
+ * 7. a permanent failure -> `dead-letter`.
  */
 
 /** What the error says of itself. */
@@ -52,9 +54,11 @@ export interface FailureFacts {
   readonly hasLookup: boolean;
   /** Recording the failure in the idempotency store failed. */
   readonly ledgerDown: boolean;
+  /** The action's circuit breaker holds this (permanent) failure: it belongs to the deployment, not to the event. Default: false. */
+  readonly held?: boolean;
 }
 
-export type FailureAction = 'retry' | 'reconcile' | 'retry-on-failure' | 'dead-letter';
+export type FailureAction = 'retry' | 'reconcile' | 'pause' | 'retry-on-failure' | 'dead-letter';
 
 export interface FailureDecision {
   readonly action: FailureAction;
@@ -75,6 +79,7 @@ export function decideFailure(f: FailureFacts): FailureDecision {
   if (f.ledgerDown) return { action: 'retry', unknown };
   if (unknown) return { action: f.error !== 'unreconcilable' && f.hasLookup ? 'reconcile' : 'dead-letter', unknown };
   if (f.aborted || f.error === 'retriable' || f.error === 'store-unavailable') return { action: 'retry', unknown };
+  if (f.held === true) return { action: 'pause', unknown };
   if (f.onFailure === 'retry') return { action: 'retry-on-failure', unknown };
   return { action: 'dead-letter', unknown };
 }

@@ -11,3 +11,4 @@ export { DeadLetterCursorError, hasFilter, matchesQuery, pageOfList, reasonText 
 export type { DeadLetterListing, DeadLetterQuery } from './dead-letter-query.js';
 export { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './action-ledger.js';
 export { DEFAULT_EVENT_DEADLINE_MS } from './deadline.js';
+export { DEFAULT_BREAKER_AUTH_FAILURES, DEFAULT_BREAKER_PERMANENT_FAILURES, DEFAULT_BREAKER_PROBE_INTERVAL_MS } from './breaker.js';

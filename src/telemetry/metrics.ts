@@ -5,9 +5,9 @@
  * ids or other unbounded values: only event, rule, action, operation and
  * outcome names, which the rules file bounds.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type ActionOutcome = 'succeeded' | 'failed' | 'retriable' | 'duplicate' | 'deadLettered' | 'shadow' | 'planned';
+export type ActionOutcome = 'succeeded' | 'failed' | 'retriable' | 'duplicate' | 'deadLettered' | 'shadow' | 'planned' | 'paused';
 export type RuleMatchOutcome = 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed';
 
 export interface MetricsOptions {
@@ -87,7 +87,7 @@ export class Metrics {
   });
   readonly actions = new Counter({
     name: 'event_rules_actions_total',
-    help: 'Action executions by rule, action and outcome (succeeded, failed, retriable, duplicate, deadLettered, shadow, planned).',
+    help: 'Action executions by rule, action and outcome (succeeded, failed, retriable, duplicate, deadLettered, shadow, planned, paused: not run, its action is paused).',
     labelNames: ['rule', 'action', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -139,6 +139,13 @@ export class Metrics {
   readonly deadLettersExpired = new Counter({
     name: 'event_rules_dead_letters_expired_total',
     help: 'Dead letters dropped from the state store after DEAD_LETTER_RETENTION_HOURS, by rule and action.',
+    labelNames: ['rule', 'action'] as const,
+    registers: [this.registry],
+  });
+  /** 1 while the circuit breaker pauses an action (delivery/breaker.ts): its events are answered UNAVAILABLE until a probe succeeds. */
+  readonly actionsPaused = new Gauge({
+    name: 'event_rules_actions_paused',
+    help: 'Actions paused by the circuit breaker (a failure of the deployment: 401/403, the same permanent error on many events), by rule and action: their events are answered UNAVAILABLE until a probe succeeds.',
     labelNames: ['rule', 'action'] as const,
     registers: [this.registry],
   });

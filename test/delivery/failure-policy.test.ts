@@ -74,6 +74,29 @@ describe('decideFailure (delivery failure policy)', () => {
     }
   });
 
+  // the circuit breaker holds a permanent failure that belongs to the deployment (issue 22.5): redelivered, never dead-lettered
+  const HELD: [FailureErrorKind, FailureClaimState, aborted: boolean, onFailure: 'deadLetter' | 'retry', hasLookup: boolean, ledgerDown: boolean, FailureAction, unknown: boolean][] = [
+    ['permanent', 'fresh', false, 'deadLetter', true, false, 'pause', false],
+    ['permanent', 'fresh', false, 'retry', false, false, 'pause', false],
+    ['permanent', 'unknown-sent', false, 'deadLetter', true, false, 'pause', false],
+    // what is unknown stays reconciled first; a transient failure or a store down stays a retry
+    ['permanent', 'unknown-not-sent', false, 'deadLetter', true, false, 'reconcile', true],
+    ['permanent', 'fresh', true, 'deadLetter', true, false, 'retry', false],
+    ['permanent', 'fresh', false, 'deadLetter', true, true, 'retry', false],
+    ['retriable', 'fresh', false, 'deadLetter', true, false, 'retry', false],
+  ];
+  it.each(HELD)('held by the breaker: %s, claim %s, aborted %s, onFailure %s, lookup %s, ledger down %s -> %s (unknown %s)', (error, claim, aborted, onFailure, hasLookup, ledgerDown, action, unknown) => {
+    expect(decideFailure({ error, claim, aborted, onFailure, hasLookup, ledgerDown, held: true })).toEqual({ action, unknown });
+  });
+
+  it('held, nothing is ever dead-lettered but an unknown outcome without a lookup (all 240 combinations)', () => {
+    for (const f of all) {
+      const d = decideFailure({ ...f, held: true });
+      if (d.action === 'dead-letter') expect(d.unknown, JSON.stringify(f)).toBe(true);
+      expect(d.unknown).toBe(outcomeIsUnknown(f));
+    }
+  });
+
   it('names errors by what they say of themselves', () => {
     expect(failureErrorKind(new UnknownOutcomeError('updateStat', 'an earlier attempt'))).toBe('unreconcilable');
     expect(failureErrorKind(new AgsError({ operation: 'x', retriable: true, attempts: 1, kind: 'network', outcomeUnknown: true }))).toBe('outcome-unknown');

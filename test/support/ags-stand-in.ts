@@ -164,6 +164,8 @@ export interface AgsStandIn {
   fail(pattern: string | RegExp, responses: readonly ScriptedResponse[]): void;
   /** The scripted answer the next request to `path` will take (left in its queue), or undefined: no scripted answer waits for it. */
   nextScripted(path: string): ScriptedResponse | undefined;
+  /** Answer `response` to every service call whose path matches `pattern` (after the queued ones) until called without arguments or `reset()` (an outage of one service: the token endpoint is never matched). */
+  always(pattern?: RegExp, response?: ScriptedResponse): void;
   /** Random faults on service calls (those whose path matches `only`, default all): with probability `rate`, one of `kinds` (default 503, 429, reset). */
   setFaultRate(rate: number, kinds?: readonly FaultKind[], only?: RegExp): void;
   /** Make every token issued so far invalid (services answer 401). */
@@ -289,6 +291,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
   const denied = new Set<string>();
   const v3 = new Map<string, { payload: string; answer: unknown }>();
   let queues: Array<{ pattern: string | RegExp; responses: ScriptedResponse[] }> = [];
+  let standing: { pattern: RegExp; response: ScriptedResponse } | undefined;
   let faultRate = 0;
   let faultOnly: RegExp | undefined;
   let faultKinds: readonly FaultKind[] = ['503', '429', 'reset'];
@@ -547,6 +550,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     // scripted answers first
     const queue = queues.find((q) => (typeof q.pattern === 'string' ? rec.path.includes(q.pattern) : q.pattern.test(rec.path)) && q.responses.length > 0);
     let scripted: ScriptedResponse | undefined = queue?.responses.shift();
+    if (!scripted && !isToken && standing?.pattern.test(rec.path)) scripted = standing.response;
     if (!scripted && !isToken && faultRate > 0 && (!faultOnly || faultOnly.test(rec.path)) && random() < faultRate && faultKinds.length > 0) {
       const kind = faultKinds[Math.floor(random() * faultKinds.length)]!;
       scripted =
@@ -753,6 +757,9 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       queues.push({ pattern, responses: [...responses] });
     },
     nextScripted: (path) => queues.find((q) => (typeof q.pattern === 'string' ? path.includes(q.pattern) : q.pattern.test(path)) && q.responses.length > 0)?.responses[0],
+    always: (pattern, response) => {
+      standing = pattern && response ? { pattern, response } : undefined;
+    },
     setFaultRate: (rate, kinds, only) => {
       faultRate = rate;
       faultOnly = only;
@@ -777,6 +784,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       denied.clear();
       v3.clear();
       queues = [];
+      standing = undefined;
       faultRate = 0;
       loginDelayMs = 0;
     },

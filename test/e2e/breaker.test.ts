@@ -1,0 +1,182 @@
+/**
+ * Issue 22.5 end to end, default configuration (the Cloud Save store): a
+ * failure that belongs to the deployment, not to the event, stops the line.
+ * AGS refuses every grant (401 with a token IAM has just issued, 403, an item
+ * that does not exist): the action pauses, its events are answered
+ * UNAVAILABLE (the sidecar keeps them), one line says why, the gauge shows it;
+ * once AGS is healed the next probe resumes it and every redelivered event is
+ * granted once. Effects and dead letters are counted at the stand-in and by
+ * the CLI. On the code before the breaker every one of these events was
+ * answered OK and dead-lettered.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { describeWith } from '../support/prereq.js';
+import { exactValue } from '../telemetry/support.js';
+import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import type { AppProcess, Encoded } from './support.js';
+
+const RULE = { rule: 'grant-item-on-login', action: 'grantItem' };
+
+describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (issue 22.5)', () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    AB_BASE_URL: ags.url,
+    AB_CLIENT_ID: ags.clientId,
+    AB_CLIENT_SECRET: ags.clientSecret,
+    AB_NAMESPACE: 'mygame',
+    ITEM_ID_TO_GRANT: 'item-1',
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
+    const users = Array.from({ length: n }, () => userId());
+    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
+    return { users, encoded };
+  }
+
+  /** The dead letters (kept in Cloud Save), read by the CLI with the server's environment. */
+  async function deadLetters(): Promise<Record<string, unknown>[]> {
+    const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: tempDir('eer-e2e-breaker-'), env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    await new Promise((r) => child.once('exit', r));
+    return JSON.parse(out) as Record<string, unknown>[];
+  }
+
+  const gauge = async (app: AppProcess): Promise<number> => exactValue(await app.metrics(), 'event_rules_actions_paused', RULE);
+  const pausedCount = async (app: AppProcess): Promise<number> => exactValue(await app.metrics(), 'event_rules_actions_total', { ...RULE, outcome: 'paused' });
+  const grantsOf = (users: readonly string[]): number[] => users.map((u) => ags.fulfillments.filter((f) => f.userId === u).reduce((n, f) => n + f.quantity, 0));
+  const fulfillItemCalls = (): number => ags.serviceRequests().filter((r) => r.operation === 'fulfillItem').length;
+
+  const OUTAGES = [
+    {
+      name: 'every platform call answered 401 while IAM still issues tokens (a permission removed from the IAM client)',
+      status: 401,
+      start: (): void => ags.always(/^\/platform\//, { status: 401, body: { errorCode: 20001, errorMessage: 'unauthorized access' } }),
+      heal: (): void => ags.always(),
+    },
+    {
+      name: 'every fulfillment answered 403 (the IAM client lacks the fulfillment permission)',
+      status: 403,
+      start: (): void => ags.deny(['fulfillItem']),
+      heal: (): void => ags.deny([]),
+    },
+  ];
+
+  it.each(OUTAGES)(
+    '$name: every event UNAVAILABLE, no dead letter, one line naming it, gauge 1; healed, the next probe resumes and each event is granted once',
+    async (o) => {
+      const app = await startApp({ env: env({ BREAKER_PROBE_INTERVAL_MS: '3000' }) });
+      const c = clients.connect(app);
+      const { users, encoded } = await events(24, `outage-${o.status}`);
+      o.start();
+
+      // first delivery of each event, 6 at a time (as the sidecar's batch)
+      const first = await pool(encoded.map((e) => () => callOnce(c, e)), 6);
+      expect(first.map((r) => r.code)).toEqual(first.map(() => grpc.status.UNAVAILABLE));
+      await waitUntil('the line saying grantItem is paused', () => app.logsMatching(/paused/).length > 0);
+      const [line, ...more] = app.logsMatching(/paused/);
+      expect(more).toEqual([]);
+      expect(line).toMatchObject({ level: 'error', ...RULE, operation: 'fulfillItem', status: o.status });
+      expect(line!.msg).toMatch(new RegExp(`^grantItem paused \\(rule grant-item-on-login\\): fulfillItem answered ${o.status} errorCode \\d+ .* on 3 consecutive events .*grantItem needs ADMIN:NAMESPACE:\\{namespace\\}:USER:\\{userId\\}:FULFILLMENT .* since \\d{4}-.*answered UNAVAILABLE until a probe succeeds`));
+      // before the pause, at most 2 events were held with a line each; none since
+      expect(app.logsMatching(/held, the event will be redelivered/).length).toBeLessThanOrEqual(2);
+      expect(await gauge(app)).toBe(1);
+
+      // paused: a redelivery of every event is refused without calling AGS (but for the probes, held too)
+      const callsBefore = fulfillItemCalls();
+      const second = await pool(encoded.map((e) => () => callOnce(c, e)), 6);
+      for (const r of second) {
+        expect(r.code).toBe(grpc.status.UNAVAILABLE);
+        expect(r.details).toMatch(/grantItem paused \(rule grant-item-on-login\)/);
+      }
+      const refused = await pausedCount(app);
+      expect(refused).toBeGreaterThan(0);
+      // each probe makes at most 2 calls (the one re-login on a 401)
+      expect(fulfillItemCalls() - callsBefore).toBeLessThanOrEqual(2 * (second.length - Math.min(refused, second.length)));
+      expect(ags.fulfillments).toEqual([]);
+      expect(await deadLetters()).toEqual([]);
+      expect(app.logsMatching(/paused/)).toHaveLength(1);
+
+      // healed: the sidecar keeps redelivering; the next probe succeeds and every event is granted once
+      o.heal();
+      await pool(
+        encoded.map((e) => () => deliverUntilOk(() => c, e)),
+        6,
+      );
+      expect(grantsOf(users)).toEqual(users.map(() => 1));
+      await waitUntil('the line saying grantItem resumed', () => app.logsMatching(/^grantItem resumed/).length > 0);
+      expect(app.logsMatching(/^grantItem resumed/)).toHaveLength(1);
+      expect(await gauge(app)).toBe(0);
+      expect(await deadLetters()).toEqual([]);
+      // and once more: nothing doubles
+      for (const e of encoded) expect((await callOnce(c, e)).code).toBe(grpc.status.OK);
+      expect(ags.grants()).toBe(24);
+      expect(ags.violations).toEqual([]);
+    },
+    120_000,
+  );
+
+  it('an item that does not exist for every event: 9 dead letters, then paused (UNAVAILABLE, one line, gauge 1); the item created, the next probe resumes', async () => {
+    const app = await startApp({ env: env({ ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PROBE_INTERVAL_MS: '1000' }) });
+    const c = clients.connect(app);
+    const { users, encoded } = await events(15, 'no-item');
+    const codes: grpc.status[] = [];
+    for (const e of encoded) codes.push((await callOnce(c, e)).code); // one after the other: a deterministic streak
+    expect(codes).toEqual([...Array<grpc.status>(9).fill(grpc.status.OK), ...Array<grpc.status>(6).fill(grpc.status.UNAVAILABLE)]);
+    const letters = await deadLetters();
+    expect(letters).toHaveLength(9);
+    for (const l of letters) expect(l).toMatchObject({ ...RULE, error: { status: 404, errorCode: 30341 } });
+    await waitUntil('the line saying grantItem is paused', () => app.logsMatching(/paused/).length > 0);
+    expect(app.logsMatching(/paused/)).toHaveLength(1);
+    expect(app.logsMatching(/paused/)[0]!.msg).toMatch(/^grantItem paused \(rule grant-item-on-login\): fulfillItem answered 404 errorCode 30341 .* on 10 consecutive events \(the same error for every event/);
+    expect(await gauge(app)).toBe(1);
+
+    ags.addItem({ id: 'missing-item' });
+    const held = encoded.slice(9);
+    await pool(
+      held.map((e) => () => deliverUntilOk(() => c, e)),
+      3,
+    );
+    expect(grantsOf(users.slice(9))).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(grantsOf(users.slice(0, 9))).toEqual(Array<number>(9).fill(0)); // dead-lettered: `replay` sends them
+    await waitUntil('the line saying grantItem resumed', () => app.logsMatching(/^grantItem resumed/).length > 0);
+    expect(await gauge(app)).toBe(0);
+    expect(await deadLetters()).toHaveLength(9);
+  });
+
+  it('a lone event refused 403 among successes: held until another event succeeds, then a dead letter; the action never pauses', async () => {
+    const app = await startApp({ env: env() });
+    const c = clients.connect(app);
+    const { users, encoded } = await events(4, 'lone');
+    const bad = users[0]!;
+    ags.fail(`/users/${bad}/fulfillment`, Array.from({ length: 10 }, () => ({ status: 403, body: { errorCode: 20013, errorMessage: 'insufficient permissions' } })));
+    expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.UNAVAILABLE); // held: it may be the deployment's
+    expect((await callOnce(c, encoded[1]!)).code).toBe(grpc.status.OK); // another event succeeds
+    expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.OK); // so the refusal is the event's own: dead-lettered
+    for (const e of encoded.slice(2)) expect((await callOnce(c, e)).code).toBe(grpc.status.OK);
+    const letters = await deadLetters();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ ...RULE, eventId: `lone-${bad}`, error: { status: 403 } });
+    expect(grantsOf(users)).toEqual([0, 1, 1, 1]);
+    expect(app.logsMatching(/paused/)).toEqual([]);
+    expect(await gauge(app)).toBe(0);
+  });
+});
