@@ -53,9 +53,10 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
     await stopAll();
   });
 
+  // The circuit breaker (22.5) would pause the action after 10 identical refusals; these tests are about the dead-letter store.
   it('2,000 refused fulfillments: every one answered OK and dead-lettered, and `dead-letters list` shows 2,000, pageable and filterable', async () => {
     const n = 2000;
-    const app = await startApp({ env: liveEnv(ags) });
+    const app = await startApp({ env: liveEnv(ags, { BREAKER_PERMANENT_FAILURES: '0' }) });
     const grpcClient = clients.connect(app);
     ags.fail('/fulfillment', Array.from({ length: n }, () => ITEM_NOT_FOUND));
     const ids = Array.from({ length: n }, (_, i) => `evt-dlq-${i}-${userId()}`);
@@ -99,7 +100,7 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
   }, 600_000);
 
   it('the store full (DEAD_LETTER_CAPACITY): the event is answered UNAVAILABLE, counted and logged; every event answered OK is listed', async () => {
-    const app = await startApp({ env: liveEnv(ags, { DEAD_LETTER_CAPACITY: '8' }) });
+    const app = await startApp({ env: liveEnv(ags, { DEAD_LETTER_CAPACITY: '8', BREAKER_PERMANENT_FAILURES: '0' }) });
     const grpcClient = clients.connect(app);
     ags.fail('/fulfillment', Array.from({ length: 200 }, () => ITEM_NOT_FOUND));
     const results: { id: string; code: grpc.status }[] = [];
@@ -124,7 +125,7 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
     const clock = join(tempDir('eer-e2e-dlq-clock-'), 'now');
     const t0 = Date.now(); // the dead letters are stamped by the executor's own (real) clock; the sweep reads TEST_CLOCK_FILE
     writeFileSync(clock, new Date(t0).toISOString());
-    const app = await startApp({ env: liveEnv(ags, { DEAD_LETTER_RETENTION_HOURS: '1', TEST_CLOCK_FILE: clock }) });
+    const app = await startApp({ env: liveEnv(ags, { DEAD_LETTER_RETENTION_HOURS: '1', TEST_CLOCK_FILE: clock, BREAKER_PERMANENT_FAILURES: '0' }) });
     const grpcClient = clients.connect(app);
     ags.fail('/fulfillment', Array.from({ length: 10 }, () => ITEM_NOT_FOUND));
     const send = async (id: string): Promise<grpc.status> => (await callOnce(grpcClient, await encode(LOGIN_SERVICE, loginEvent({ id, userId: userId() })))).code;
