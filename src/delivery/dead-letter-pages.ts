@@ -154,10 +154,21 @@ function sealedEntry(page: Page, p: number): PageEntry {
   return { p, n: page.n, from: page.from ?? 0, to: page.to ?? 0 };
 }
 
+/** Idempotency keys of full, frozen chunks (stores keep documents frozen and share unchanged chunks between writes): a lookup instead of a scan. */
+const chunkKeys = new WeakMap<readonly StoredDeadLetter[], Set<string>>();
+
+function mayHold(chunk: readonly StoredDeadLetter[], idempotencyKey: string): boolean {
+  if (chunk.length < CHUNK || !Object.isFrozen(chunk)) return true;
+  let keys = chunkKeys.get(chunk);
+  if (!keys) chunkKeys.set(chunk, (keys = new Set(chunk.map((r) => r.idempotencyKey))));
+  return keys.has(idempotencyKey);
+}
+
 /** The chunks without the record of `idempotencyKey` (or `seq` too when given), copying only the chunk that held it; `undefined` when none did. */
 function without(page: Page, idempotencyKey: string, seq?: number): Page['chunks'] | undefined {
   for (let c = 0; c < page.chunks.length; c++) {
     const chunk = page.chunks[c]!;
+    if (!mayHold(chunk, idempotencyKey)) continue;
     const i = chunk.findIndex((r) => r.idempotencyKey === idempotencyKey && (seq === undefined || r.seq === seq));
     if (i < 0) continue;
     const rest = chunk.filter((_, j) => j !== i);
