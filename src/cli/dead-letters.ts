@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { StoredDeadLetter } from '../delivery/index.js';
 import { openDeadLetterSource } from './dead-letter-source.js';
 import type { CommandIO } from './io.js';
-import { UsageError, parseArgs } from './io.js';
+import { UsageError, parseArgs, wantsHelp } from './io.js';
 
 export interface DeadLettersOptions {
   /** The environment's configuration (where the dead letters are). */
@@ -24,7 +24,14 @@ export function formatDeadLetter(r: StoredDeadLetter): string {
   return `${r.timestamp} ${r.rule}/${r.action}#${r.index} ${r.eventName} ${r.eventId || '-'} ${kind}: ${r.error.name}: ${r.error.message}${status}${omitted}`;
 }
 
+/** `dead-letters --help`. */
+export const DEAD_LETTERS_USAGE = 'usage: extend-event-rules dead-letters list [file] [--rule name] [--json]\n';
+
 export async function deadLettersCommand(args: string[], io: CommandIO, options: DeadLettersOptions): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout.write(DEAD_LETTERS_USAGE);
+    return 0;
+  }
   const [sub, ...rest] = args;
   if (sub !== 'list') throw new UsageError(sub === undefined ? 'dead-letters needs a subcommand: list' : `unknown subcommand ${sub} (known: list)`);
   const { positionals, values, flags } = parseArgs(rest, { values: ['rule'], flags: ['json'] });
