@@ -14,7 +14,7 @@ import { DeadLetterCursorError, reasonText } from '../delivery/index.js';
 import { openDeadLetterSource, QUERY_OPTIONS, queryOf } from './dead-letter-source.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
 import type { CommandIO } from './io.js';
-import { UsageError, parseArgs } from './io.js';
+import { UsageError, parseArgs, wantsHelp } from './io.js';
 
 export interface DeadLettersOptions {
   /** The environment's configuration (where the dead letters are). */
@@ -50,7 +50,15 @@ export async function readQuery(source: DeadLetterSource, query: DeadLetterQuery
   }
 }
 
+/** `dead-letters --help`. */
+export const DEAD_LETTERS_USAGE =
+  'usage: extend-event-rules dead-letters list [file] [--rule name] [--action name] [--reason text] [--since t] [--until t] [--limit n] [--cursor c] [--json]\n';
+
 export async function deadLettersCommand(args: string[], io: CommandIO, options: DeadLettersOptions): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout.write(DEAD_LETTERS_USAGE);
+    return 0;
+  }
   const [sub, ...rest] = args;
   if (sub !== 'list') throw new UsageError(sub === undefined ? 'dead-letters needs a subcommand: list' : `unknown subcommand ${sub} (known: list)`);
   const { positionals, values, flags } = parseArgs(rest, { values: [...QUERY_OPTIONS], flags: ['json'] });

@@ -18,7 +18,7 @@ Usage:
   extend-event-rules [serve]                 run the event handler (gRPC on PORT, default ${DEFAULT_PORT})
   extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]
   extend-event-rules test [files...]         run rule tests (default rules.test.yaml), offline
-  extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file]
+  extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml] [--facts file.json]
   extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]... [--timeout ms]
   extend-event-rules send --topic NAME [--data body.json|-] [--target host:port]   a message of a topic
   extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id]   a run of a scheduled task

@@ -23,6 +23,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Did the user ask for a command's usage (`--help` or `-h` anywhere in its arguments)? */
+export function wantsHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
 /** Minimal flag parsing: `--name value`, `--name=value`, `--flag`, positionals. */
 export function parseArgs(
   args: readonly string[],

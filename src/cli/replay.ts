@@ -24,7 +24,7 @@ import type { DeadLetterRecord } from '../delivery/index.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
 import { REPLAY_HEADER } from '../delivery/index.js';
 import type { CommandIO } from './io.js';
-import { UsageError, parseArgs, unaryCall } from './io.js';
+import { UsageError, parseArgs, unaryCall, wantsHelp } from './io.js';
 import { withCustomEvents } from '../custom-events/index.js';
 
 export interface ReplayOptions {
@@ -49,7 +49,15 @@ function describe(r: DeadLetterRecord): string {
   return `${r.rule}/${r.action}#${r.index} ${r.eventName} ${r.eventId || r.idempotencyKey}`;
 }
 
+/** `replay --help`. */
+export const REPLAY_USAGE =
+  'usage: extend-event-rules replay [dead-letter-file] [--target host:port] [--force] [--rule name] [--action name] [--reason text] [--since t] [--until t] [--limit n] [--cursor c]\n';
+
 export async function replayCommand(args: string[], io: CommandIO, options: ReplayOptions): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout.write(REPLAY_USAGE);
+    return 0;
+  }
   const { positionals, values, flags } = parseArgs(args, { values: ['target', ...QUERY_OPTIONS], flags: ['force'] });
   const force = flags.has('force');
   const [file, ...extra] = positionals;

@@ -10,7 +10,7 @@ import { createDefaultRegistry } from '../actions/index.js';
 import type { ActionRegistry } from '../actions/index.js';
 import { buildRulesSchema } from '../rules/index.js';
 import type { CommandIO } from './io.js';
-import { UsageError } from './io.js';
+import { UsageError, wantsHelp } from './io.js';
 
 export const SCHEMA_USAGE = 'usage: extend-event-rules schema [--write [path] | --check [path]]\n';
 
@@ -20,6 +20,10 @@ export function renderRulesSchema(registry: ActionRegistry = createDefaultRegist
 }
 
 export async function schemaCommand(args: string[], io: CommandIO, registry?: ActionRegistry): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout.write(SCHEMA_USAGE);
+    return 0;
+  }
   let write: string | undefined;
   let check: string | undefined;
   try {

@@ -16,7 +16,7 @@ import type { ProblemFormat } from '../rules/index.js';
 import { loadRules } from '../rules/index.js';
 import type { RuleProblem } from '../rules/index.js';
 import type { CommandIO } from './io.js';
-import { UsageError, parseArgs } from './io.js';
+import { UsageError, parseArgs, wantsHelp } from './io.js';
 import { withCustomEvents } from '../custom-events/index.js';
 
 export const VALIDATE_USAGE = 'usage: extend-event-rules validate [file] [--proto dir[,dir...]] [--env-file file] [--format text|json|github]\n';
@@ -63,6 +63,10 @@ function catalogProblem(err: unknown, protoDirs: readonly string[]): RuleProblem
 }
 
 export async function validateCommand(args: string[], io: CommandIO, defaults: ValidateDefaults): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout.write(VALIDATE_USAGE);
+    return 0;
+  }
   let parsed: ReturnType<typeof validateArgs>;
   try {
     parsed = validateArgs(args, defaults);

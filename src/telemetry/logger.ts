@@ -68,7 +68,7 @@ export interface LoggerOptions {
    * made in-process from the JSON line after redaction, written to `destination`.
    */
   readonly format?: 'json' | 'pretty';
-  /** Colours in pretty lines. Default: stdout is a terminal and NO_COLOR is unset. */
+  /** Colours in pretty lines. Default: pino-pretty's (stdout a terminal with colours, NO_COLOR unset). */
   readonly colorize?: boolean;
 }
 
@@ -80,7 +80,7 @@ function prettyStream(options: LoggerOptions): DestinationStream {
   return pretty({
     destination: options.destination ?? 1,
     sync: options.destination === undefined,
-    colorize: options.colorize ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),
+    ...(options.colorize !== undefined ? { colorize: options.colorize } : {}), // default: pino-pretty's (a terminal that supports colour, NO_COLOR unset)
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname,service',
     singleLine: false,
