@@ -27,7 +27,9 @@ const TABLE: Row[] = [
   // an earlier attempt's answer was lost, this one failed before sending
   ['unreconcilable', 'unknown-not-sent', false, 'deadLetter', false, false, 'dead-letter', true],
   ['unreconcilable', 'unknown-not-sent', false, 'retry', false, false, 'dead-letter', true],
-  ['permanent', 'unknown-not-sent', false, 'deadLetter', true, false, 'reconcile', true],
+  // ... for good (params no longer resolve, the lookup refused): a redelivery would fail the same way -> unknown-outcome dead letter (issue 22.3)
+  ['permanent', 'unknown-not-sent', false, 'deadLetter', true, false, 'dead-letter', true],
+  ['permanent', 'unknown-not-sent', false, 'retry', true, false, 'dead-letter', true],
   ['permanent', 'unknown-not-sent', false, 'deadLetter', false, false, 'dead-letter', true],
   ['permanent', 'unknown-not-sent', true, 'deadLetter', true, false, 'retry', false],
   ['retriable', 'unknown-not-sent', false, 'deadLetter', true, false, 'retry', false],
@@ -63,7 +65,7 @@ describe('decideFailure (delivery failure policy)', () => {
       const d = decideFailure(f);
       expect(d.unknown).toBe(outcomeIsUnknown(f));
       if (d.unknown && !f.ledgerDown) expect(['reconcile', 'dead-letter'], JSON.stringify(f)).toContain(d.action);
-      if (d.action === 'reconcile') expect(f.hasLookup && f.error !== 'unreconcilable', JSON.stringify(f)).toBe(true);
+      if (d.action === 'reconcile') expect(f.hasLookup && f.error === 'outcome-unknown', JSON.stringify(f)).toBe(true);
     }
   });
 
@@ -71,6 +73,14 @@ describe('decideFailure (delivery failure policy)', () => {
     for (const f of all.filter((x) => x.error === 'permanent' && x.claim !== 'unknown-not-sent')) {
       const d = decideFailure(f);
       if (!f.aborted && !f.ledgerDown) expect(d.action, JSON.stringify(f)).toBe(f.onFailure === 'retry' ? 'retry-on-failure' : 'dead-letter');
+    }
+  });
+
+  it('a permanent failure after a lost answer is never reported as retriable (it would be retried for ever): dead-lettered as unknown (issue 22.3)', () => {
+    for (const f of all.filter((x) => (x.error === 'permanent' || x.error === 'unreconcilable') && x.claim !== 'fresh' && !x.aborted && !x.ledgerDown)) {
+      const d = decideFailure(f);
+      expect(['retry', 'reconcile'], JSON.stringify(f)).not.toContain(d.action);
+      if (f.claim === 'unknown-not-sent') expect(d, JSON.stringify(f)).toEqual({ action: 'dead-letter', unknown: true });
     }
   });
 
