@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { createExecutor, REPLAY_HEADER, REPLAY_SINCE_HEADER } from '../../src/delivery/executor.js';
 import type { ExecutorOptions } from '../../src/delivery/executor.js';
-import { ActionLedger, DEFAULT_LEASE_MS, markIn } from '../../src/delivery/action-ledger.js';
+import { DEFAULT_LEASE_MS, markIn } from '../../src/delivery/action-ledger.js';
 import { ledgerPartition } from '../../src/delivery/ledger-partition.js';
 import { idempotencyKey } from '../../src/delivery/event-key.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
