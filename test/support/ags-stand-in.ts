@@ -554,7 +554,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
             : kind === 'hang'
               ? { hang: true }
               : kind === 'truncated' || kind === 'fieldsMissing' || kind === 'wrongContentType' || kind === 'nothingGranted'
-                ? { garble: kind as GarbleKind }
+                ? { garble: kind }
                 : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
     }
     if (isToken && loginDelayMs > 0) await new Promise((r) => setTimeout(r, loginDelayMs));
