@@ -59,7 +59,8 @@ const commands: Record<string, Command> = {
   },
   replay: async (args, io) => {
     const d = defaults();
-    return (await import('./replay.js')).replayCommand(args, io, { protoDirs: d.protoDirs, config: d.config });
+    const actions = await registry(d.actionsDir);
+    return (await import('./replay.js')).replayCommand(args, io, { protoDirs: d.protoDirs, config: d.config, hasLookup: (action) => actions.get(action)?.reconcile !== undefined });
   },
   'dead-letters': async (args, io) => (await import('./dead-letters.js')).deadLettersCommand(args, io, { config: defaults().config }),
   'build-actions': async (args, io) => (await import('./build-actions.js')).buildActionsCommand(args, io, { actionsDir: defaults().actionsDir }),

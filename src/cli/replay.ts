@@ -3,11 +3,19 @@
  * [--reason text] [--since when] [--until when] [--limit n] [--cursor c]`: the dead letters the
  * options select (those of `dead-letters list`; all without any),
  * sends each dead-lettered event again to a running event handler, with the
- * metadata header `x-event-rules-replay: <rule>` so the handler runs that rule's
- * dead-lettered action again (actions that succeeded stay done). One result
- * line per record; exit 0 when every record sent was answered OK, else 1.
- * Records of kind `unknown-outcome` (sent, answer lost, no way to look it up:
- * it may have been applied) are skipped unless `--force`.
+ * metadata headers `x-event-rules-replay: <rule>` (the handler runs that rule's
+ * dead-lettered action again; actions that succeeded stay done) and
+ * `x-event-rules-replay-since: <the dead letter's timestamp>`. The handler looks
+ * up every replayed action that has a lookup (grantItem, creditWallet, custom
+ * actions with `reconcile`) before it sends anything, whatever the dead letter's
+ * reason: an attempt that was applied is not sent again. It claims the action's
+ * key first, so two replays at once make one effect: the second is answered
+ * UNAVAILABLE ("another delivery ... is running this action") and waits (polls,
+ * up to `busyWaitMs`) until the first is done, then finds it done.
+ * One result line per record; exit 0 when every record sent was answered OK, else 1.
+ * Records of kind `unknown-outcome` (sent, answer lost: it may have been
+ * applied) of an action without a lookup are skipped unless `--force`; those
+ * of an action with a lookup are replayed (the lookup settles them).
  * Without a file, the dead letters are read where the server writes them (see
  * {@link openDeadLetterSource}): from the state store (cloudsave, redis) a record
  * replayed OK is removed from it; a failed one stays.
@@ -22,7 +30,8 @@ import { describeQuery, readQuery } from './dead-letters.js';
 import type { DeadLetterQuery } from '../delivery/index.js';
 import type { DeadLetterRecord } from '../delivery/index.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
-import { REPLAY_HEADER } from '../delivery/index.js';
+import { CLAIM_BUSY_REASON, DEFAULT_LEASE_MS, REPLAY_HEADER, REPLAY_SINCE_HEADER } from '../delivery/index.js';
+import { createDefaultRegistry } from '../actions/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, unaryCall, wantsHelp } from './io.js';
 import { withCustomEvents } from '../custom-events/index.js';
@@ -34,15 +43,37 @@ export interface ReplayOptions {
   readonly callTimeoutMs?: number;
   /** The environment's configuration: where dead letters are read from when no file is given. Absent: a file is required. */
   readonly config?: Config;
+  /** Whether an action has a lookup (`reconcile`): its `unknown-outcome` dead letters are replayed without `--force`. Default: the built-in actions' (grantItem, creditWallet). */
+  readonly hasLookup?: (action: string) => boolean;
+  /** How long a record whose action another delivery holds (a concurrent replay) is retried, ms. Default: {@link DEFAULT_LEASE_MS} (a claim's lease). */
+  readonly busyWaitMs?: number;
 }
 
 /** Default target: the handler's gRPC port on this machine. */
 export const DEFAULT_REPLAY_TARGET = `localhost:${DEFAULT_PORT}`;
 
-function callOnce(client: grpc.Client, path: string, bytes: Uint8Array, rule: string, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
+function callOnce(client: grpc.Client, path: string, bytes: Uint8Array, record: DeadLetterRecord, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
   const metadata = new grpc.Metadata();
-  metadata.set(REPLAY_HEADER, rule);
+  metadata.set(REPLAY_HEADER, record.rule);
+  if (record.timestamp) metadata.set(REPLAY_SINCE_HEADER, record.timestamp);
   return unaryCall(client, path, bytes, metadata, timeoutMs);
+}
+
+/** Another delivery holds the action (a concurrent replay): the handler's answer says so. */
+function isBusy(error: grpc.ServiceError): boolean {
+  return error.code === grpc.status.UNAVAILABLE && (error.details ?? '').includes(CLAIM_BUSY_REASON);
+}
+
+/** Sends a record; while another delivery holds its action, waits (polls with a growing pause) up to `busyWaitMs`. */
+async function callUntilFree(client: grpc.Client, path: string, bytes: Uint8Array, record: DeadLetterRecord, run: ReplayRun): Promise<grpc.ServiceError | undefined> {
+  const until = Date.now() + run.busyWaitMs;
+  let pauseMs = 100;
+  for (;;) {
+    const error = await callOnce(client, path, bytes, record, run.timeoutMs);
+    if (!error || !isBusy(error) || Date.now() + pauseMs > until) return error;
+    await new Promise((r) => setTimeout(r, pauseMs));
+    pauseMs = Math.min(pauseMs * 2, 2_000);
+  }
 }
 
 function describe(r: DeadLetterRecord): string {
@@ -69,10 +100,16 @@ export async function replayCommand(args: string[], io: CommandIO, options: Repl
 
   const source = await openDeadLetterSource(options.config, file);
   try {
-    return await replayFrom(source, io, { target, query, force, timeoutMs, protoDirs: options.protoDirs });
+    const hasLookup = options.hasLookup ?? builtinHasLookup();
+    return await replayFrom(source, io, { target, query, force, timeoutMs, protoDirs: options.protoDirs, hasLookup, busyWaitMs: options.busyWaitMs ?? DEFAULT_LEASE_MS });
   } finally {
     await source.close();
   }
+}
+
+function builtinHasLookup(): (action: string) => boolean {
+  const registry = createDefaultRegistry();
+  return (action) => registry.get(action)?.reconcile !== undefined;
 }
 
 interface ReplayRun {
@@ -82,10 +119,12 @@ interface ReplayRun {
   readonly force: boolean;
   readonly timeoutMs: number;
   readonly protoDirs: readonly string[];
+  readonly hasLookup: (action: string) => boolean;
+  readonly busyWaitMs: number;
 }
 
 async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRun): Promise<number> {
-  const { target, query, force, timeoutMs } = run;
+  const { target, query, force } = run;
   const read = await readQuery(source, query);
   for (const p of read.problems) io.stderr.write(`${p}\n`);
   const records = read.records;
@@ -100,7 +139,7 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
   let skipped = 0;
   try {
     for (const record of records) {
-      if (record.kind === 'unknown-outcome' && !force) {
+      if (record.kind === 'unknown-outcome' && !force && !run.hasLookup(record.action)) {
         skipped++;
         io.stdout.write(`SKIPPED ${describe(record)}: outcome unknown (it may have been applied): check in AGS, replay with --force to send it again\n`);
         continue;
@@ -124,7 +163,7 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
         io.stdout.write(`FAILED ${describe(record)}: cannot encode the event: ${error instanceof Error ? error.message : String(error)}\n`);
         continue;
       }
-      const error = await callOnce(client, resolved.service.path, bytes, record.rule, timeoutMs);
+      const error = await callUntilFree(client, resolved.service.path, bytes, record, run);
       if (!error) {
         const removed = source.remove ? await source.remove(record) : false;
         io.stdout.write(`OK ${describe(record)}${removed ? ' (removed from the store)' : ''}\n`);

@@ -20,7 +20,9 @@
  * - `l`: a claim's lease end (the claim is live while `l > now`);
  * - `t`: a claim's token; `n`: failed deliveries; `u`: when a request whose
  *   outcome is unknown was sent (reconcile before running again); a claim
- *   taken over after its lease ran out gets `u` = when the dead holder claimed it.
+ *   taken over after its lease ran out gets `u` = when the dead holder claimed it;
+ *   a dead-lettered mark keeps in `u` the earliest instant its attempts may have
+ *   been sent: a replay of an action with a lookup settles it from there first.
  * Every write drops the entries past `e` of the bucket it writes; past
  * `maxEntries` marks in all, it drops every entry past `e`, then the oldest
  * done marks down to 90% of the bound (never a live claim): a heavy player
@@ -75,6 +77,13 @@ export type ClaimResult =
 export interface ClaimOptions {
   /** Claim a dead-lettered key as if it were free (a replay). Succeeded keys are never claimed again. Default: false. */
   readonly reclaimDeadLettered?: boolean;
+  /**
+   * With `reclaimDeadLettered`: the dead-lettered attempt may have been applied (whatever its dead
+   * letter says): the claim gets `unknownSince` (the earliest instant that attempt may have been sent),
+   * so the executor settles it through the action's lookup before sending anything. Pass it for an
+   * action that has a lookup. Default: false.
+   */
+  readonly reconcileDeadLettered?: boolean;
 }
 
 /** Default lease of a claim: longer than the event deadline, so a live claim never expires under its holder. */
@@ -533,7 +542,10 @@ export class ActionLedger {
       if (live?.s === 'x' && !options.reclaimDeadLettered) return { result: { status: 'done', state: 'deadLettered' } };
       const claimed: Entry = { s: 'c', t: token, l: now + this.leaseMs, e: now + this.retentionMs };
       if (live?.n !== undefined) claimed.n = live.n;
-      if (live?.u !== undefined && live.s !== 'x') claimed.u = live.u;
+      // a replay of a dead letter: its attempt may have been applied (an answer read as a failure), look it up first
+      if (live?.s === 'x') {
+        if (options.reconcileDeadLettered) claimed.u = live.u ?? live.e - this.retentionMs - this.leaseMs;
+      } else if (live?.u !== undefined) claimed.u = live.u;
       // A claim whose lease ran out: its holder died, maybe after sending (kill -9 between AGS's
       // answer and the done mark). Its outcome is unknown since it was claimed.
       else if (live?.s === 'c' && live.l !== undefined) claimed.u = live.l - this.leaseMs;
@@ -554,7 +566,11 @@ export class ActionLedger {
     return since;
   }
 
-  /** Mark `key` done (whoever holds it) for the retention; with `defer`, with the partition's next write (see the module). */
+  /**
+   * Mark `key` done (whoever holds it) for the retention; with `defer`, with the partition's next write (see the
+   * module). A dead-lettered mark keeps `u`: the earliest instant its attempts may have been sent (its claim's
+   * start, or an earlier unknown outcome), where a replay's lookup starts (see {@link ClaimOptions.reconcileDeadLettered}).
+   */
   complete(partition: Partition, key: string, state: DoneState = 'succeeded', options: CompleteOptions = {}): Promise<void> {
     const id = markId(key);
     if (options.defer) {
@@ -564,8 +580,13 @@ export class ActionLedger {
     const now = this.#now();
     return this.#transact(partition, (doc) => {
       const section = this.#section(doc, partition);
-      const n = this.#entry(section, id)?.n;
+      const entry = this.#entry(section, id);
+      const n = entry?.n;
       const done: Entry = { s: state === 'succeeded' ? 'd' : 'x', e: now + this.retentionMs, ...(n !== undefined ? { n } : {}) };
+      if (state === 'deadLettered') {
+        const claimedAt = entry?.s === 'c' && entry.l !== undefined ? entry.l - this.leaseMs : now - this.leaseMs;
+        done.u = Math.min(entry?.u ?? claimedAt, claimedAt);
+      }
       return { next: this.#with(doc, section, id, done, now), result: undefined };
     });
   }

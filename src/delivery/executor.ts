@@ -61,6 +61,16 @@ const MAX_UNRECORDED = 10_000;
 /** gRPC metadata header of a replay: its value names the rule whose dead-lettered actions run again. */
 export const REPLAY_HEADER = 'x-event-rules-replay';
 
+/**
+ * gRPC metadata header of a replay: when the dead letter was written (ISO 8601). Where a replayed
+ * action's lookup starts when its key has no mark left (expired, or never recorded): that instant
+ * less the claim lease. Absent or unreadable: the lookup reads the history as far back as it goes.
+ */
+export const REPLAY_SINCE_HEADER = 'x-event-rules-replay-since';
+
+/** Why an action answers retry while another delivery (a replica, a concurrent replay) holds its claim. */
+export const CLAIM_BUSY_REASON = 'another delivery of this event is running this action';
+
 export type ActionStatus = 'succeeded' | 'duplicate' | 'failed' | 'retriable' | 'deadLettered' | 'shadow' | 'planned' | 'skipped';
 
 /** How one planned action fared. */
@@ -156,6 +166,8 @@ export interface RunInput {
   readonly metadata?: Readonly<Record<string, unknown>>;
   /** The rule being replayed (overrides the metadata header). */
   readonly replayRule?: string;
+  /** When the replayed dead letter was written, ms since epoch (overrides the `x-event-rules-replay-since` header). */
+  readonly replaySince?: number;
 }
 
 export interface Executor {
@@ -232,6 +244,12 @@ export function failureErrorKind(error: unknown): FailureErrorKind {
 }
 
 type Claimed = Extract<ClaimResult, { status: 'claimed' }>;
+
+/** What one attempt did: when its request went out; where a replay's lookup started (a claim not otherwise unknown). */
+interface Attempt {
+  sentAt?: number;
+  lookupSince?: number;
+}
 
 /** How one action ran, and whether the rest of its rule must stop. */
 interface Ran {
@@ -373,6 +391,8 @@ class EventRun {
   readonly #input: RunInput;
   readonly #key: string;
   readonly #replayRule: string | undefined;
+  /** A replay: where the lookup of a replayed action without a dead-lettered mark starts (ms since epoch). */
+  readonly #replaySince: number;
   readonly #eventId: string;
   readonly #partition: ReturnType<typeof ledgerPartition>;
   readonly #reports: ActionReport[] = [];
@@ -388,6 +408,10 @@ class EventRun {
     this.#key = computeEventKey(input.event, input.eventBytes);
     const header = input.metadata?.[REPLAY_HEADER];
     this.#replayRule = input.replayRule ?? (typeof header === 'string' && header !== '' ? header : undefined);
+    const since = input.metadata?.[REPLAY_SINCE_HEADER];
+    const written = input.replaySince ?? (typeof since === 'string' ? Date.parse(since) : Number.NaN);
+    // the dead-lettered attempt was claimed at most a lease before its dead letter was written
+    this.#replaySince = Number.isFinite(written) ? Math.max(0, written - state.ledger.leaseMs) : 0;
     this.#eventId = typeof input.event.id === 'string' ? input.event.id : '';
     this.#partition = ledgerPartition(input.event, this.#o.namespace, this.#key);
   }
@@ -529,12 +553,12 @@ class EventRun {
     if (settled) return settled;
     const claimed = await this.#claim(a);
     if ('report' in claimed) return claimed;
-    const attempt: { sentAt?: number } = {};
+    const attempt: Attempt = {};
     let summary: string | undefined;
     try {
       summary = await this.#attempt(a, claimed, attempt);
     } catch (caught) {
-      return this.#failed(a, claimed, caught, attempt.sentAt);
+      return this.#failed(a, claimed, caught, attempt);
     }
     return this.#succeeded(a, summary);
   }
@@ -567,7 +591,9 @@ class EventRun {
     const { p } = a;
     let claim: ClaimResult;
     try {
-      claim = await this.#s.ledger.claim(this.#partition, a.idemKey, { reclaimDeadLettered: this.#replayRule === p.rule, signal: this.#signal });
+      const replay = this.#replayRule === p.rule;
+      const hasLookup = this.#o.registry.get(p.action)?.reconcile !== undefined;
+      claim = await this.#s.ledger.claim(this.#partition, a.idemKey, { reclaimDeadLettered: replay, reconcileDeadLettered: replay && hasLookup, signal: this.#signal });
     } catch (error) {
       this.#storeFailed(error);
       return { report: { ...a.base, status: 'skipped', error: 'idempotency store unavailable', durationMs: elapsed(a) }, stop: true };
@@ -576,7 +602,7 @@ class EventRun {
     if (claim.status === 'busy') {
       if (await this.#appliedMeanwhile(a)) return this.#duplicate(a, 'succeeded');
       this.#count(p, 'retriable');
-      const error = 'another delivery of this event is running this action';
+      const error = CLAIM_BUSY_REASON;
       this.#retryReasons.push(`${p.rule}/${p.action}: ${error}`);
       return { report: { ...a.base, status: 'retriable', error, durationMs: elapsed(a) }, stop: true };
     }
@@ -608,8 +634,11 @@ class EventRun {
     return true;
   }
 
-  /** Normalizes, reconciles an earlier unknown outcome, executes. Returns the summary; sets `attempt.sentAt` when the request goes out. */
-  async #attempt(a: LiveAction, claim: Claimed, attempt: { sentAt?: number }): Promise<string | undefined> {
+  /**
+   * Normalizes, reconciles an earlier unknown outcome, executes. Returns the summary; sets `attempt.sentAt`
+   * when the request goes out, `attempt.lookupSince` when a replay looks up an action its claim does not call unknown.
+   */
+  async #attempt(a: LiveAction, claim: Claimed, attempt: Attempt): Promise<string | undefined> {
     const { p } = a;
     if (p.failure) throw p.failure; // params that did not resolve: permanent
     const def: ActionDefinition | undefined = this.#o.registry.get(p.action);
@@ -617,11 +646,18 @@ class EventRun {
     const ctx = this.#context(p, a.idemKey);
     const params = def.normalize(p.params, ctx);
     this.#signal.throwIfAborted();
-    if (claim.unknownSince !== undefined) {
-      // An earlier attempt was sent and its answer lost: find out before sending again.
+    // A replay looks up every action of its rule that has a lookup before sending, whatever its dead
+    // letter says (an answer read as a failure may have been applied; its mark may be gone).
+    const replay = this.#replayRule === p.rule;
+    if (claim.unknownSince === undefined && replay && def.reconcile) attempt.lookupSince = this.#replaySince;
+    const since = claim.unknownSince ?? attempt.lookupSince;
+    if (since !== undefined) {
+      // An earlier attempt was sent and its answer lost (or a replay): find out before sending again.
       if (!def.reconcile) throw new UnknownOutcomeError(p.action, 'an earlier attempt');
-      if (await def.reconcile(params, ctx, claim.unknownSince)) {
-        const summary = 'applied by an earlier attempt whose answer was lost (reconciled, not sent again)';
+      if (await def.reconcile(params, ctx, since)) {
+        const summary = replay
+          ? 'applied by an earlier attempt (replay: found by its lookup, not sent again)'
+          : 'applied by an earlier attempt whose answer was lost (reconciled, not sent again)';
         this.#log().info({ rule: p.rule, action: p.action, index: p.index }, `${p.rule}/${p.action}: ${summary}`);
         return summary;
       }
@@ -648,8 +684,11 @@ class EventRun {
   }
 
   /** Applies {@link decideFailure} to a failed attempt. */
-  async #failed(a: LiveAction, claim: Claimed, caught: unknown, sentAt: number | undefined): Promise<Ran> {
+  async #failed(a: LiveAction, claim: Claimed, caught: unknown, attempt: Attempt): Promise<Ran> {
     const { p } = a;
+    const { sentAt } = attempt;
+    // a replay's lookup counts as an unknown outcome since then: what it could not settle stays unknown
+    const since = claim.unknownSince ?? attempt.lookupSince;
     const signal = this.#signal;
     this.#o.metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - a.t0) / 1000);
     const error = signal.aborted && !isRetriable(caught) && !(caught instanceof StateStoreUnavailableError) ? (signal.reason instanceof Error ? signal.reason : caught) : caught;
@@ -662,17 +701,17 @@ class EventRun {
     const target = { rule: p.rule, action: p.action, key: p.key, ...(def?.permission !== undefined ? { permission: def.permission } : {}) };
     const decision = decideFailure({
       error: kind,
-      claim: claim.unknownSince === undefined ? 'fresh' : sentAt === undefined ? 'unknown-not-sent' : 'unknown-sent',
+      claim: since === undefined ? 'fresh' : sentAt === undefined ? 'unknown-not-sent' : 'unknown-sent',
       aborted: signal.aborted,
       onFailure: p.onFailure,
       hasLookup: def?.reconcile !== undefined,
       ledgerDown,
       held: systemic !== undefined && this.#s.breaker.failed(target, a.gate, systemic, this.#key, attempts!) === 'hold',
     });
-    const unknownSince = decision.unknown ? (sentAt ?? claim.unknownSince) : undefined;
+    const unknownSince = decision.unknown ? (sentAt ?? since ?? this.#s.now().getTime() - this.#s.ledger.leaseMs) : since;
     const withAttempts = attempts !== undefined ? { attempts } : {};
     const fields = { rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts };
-    if (decision.action === 'dead-letter') return this.#deadLetter(a, claim, error, attempts, decision.unknown);
+    if (decision.action === 'dead-letter') return this.#deadLetter(a, claim, error, attempts, decision.unknown ? unknownSince : undefined);
     await this.#release(a, claim.token, unknownSince);
     if (ledgerDown) {
       this.#count(p, 'retriable');
@@ -704,9 +743,14 @@ class EventRun {
     return { report: { ...a.base, status: 'retriable', error: paused ?? message, ...(attempts !== undefined ? { attempts } : {}), durationMs: elapsed(a) }, stop: true };
   }
 
-  /** Writes the dead letter and marks the key dead-lettered; the dead letter not written -> retry. */
-  async #deadLetter(a: LiveAction, claim: Claimed, error: unknown, attempts: number | undefined, unknown: boolean): Promise<Ran> {
+  /**
+   * Writes the dead letter and marks the key dead-lettered; the dead letter not written -> retry.
+   * `unknownSince`: the outcome is unknown since then (an `unknown-outcome` dead letter); kept on the
+   * claim when the dead letter cannot be written, so the redelivery looks it up or dead-letters it, never sends it blindly.
+   */
+  async #deadLetter(a: LiveAction, claim: Claimed, error: unknown, attempts: number | undefined, unknownSince: number | undefined): Promise<Ran> {
     const { p } = a;
+    const unknown = unknownSince !== undefined;
     const message = messageOf(error);
     const input = this.#input;
     const record: DeadLetterRecord = {
@@ -727,7 +771,7 @@ class EventRun {
     try {
       await this.#o.deadLetters.write(record);
     } catch (writeError) {
-      await this.#release(a, claim.token);
+      await this.#release(a, claim.token, unknownSince);
       this.#count(p, 'retriable');
       this.#retryReasons.push(`${p.rule}/${p.action}: dead letter not written: ${messageOf(writeError)}`);
       this.#o.metrics?.deadLettersRefused.inc({ rule: p.rule, action: p.action, reason: writeError instanceof DeadLetterStoreFullError ? 'full' : 'write-failed' });

@@ -8,11 +8,14 @@
  * The order of the rules matters and is the exactly-once argument:
  * 1. the idempotency store went away while recording the failure -> `retry`
  *    (fail closed; the claim keeps any unknown outcome for the next delivery);
- * 2. the outcome is unknown (this attempt's answer was lost, or an earlier
- *    one's could not be settled) and the action has a lookup -> `reconcile`:
+ * 2. this attempt's answer was lost and the action has a lookup -> `reconcile`:
  *    the event is redelivered and the lookup runs before any new request;
  * 3. the outcome is unknown and cannot be looked up -> `dead-letter` with
- *    `unknown: true` (at most once: never sent again blindly);
+ *    `unknown: true` (at most once: never sent again blindly). So is an
+ *    earlier attempt's unknown outcome when this attempt failed for good before
+ *    sending (its params no longer resolve, the lookup itself is refused with a
+ *    4xx): a redelivery would fail the same way, so `reconcile` would retry for
+ *    ever; `replay` looks it up once the cause is fixed;
  * 4. a transient failure (retriable error, the event's signal aborted, the
  *    store unavailable) -> `retry`;
  * 5. a permanent failure the action's circuit breaker holds (it belongs to the
@@ -77,7 +80,8 @@ export function outcomeIsUnknown(f: Pick<FailureFacts, 'error' | 'claim' | 'abor
 export function decideFailure(f: FailureFacts): FailureDecision {
   const unknown = outcomeIsUnknown(f);
   if (f.ledgerDown) return { action: 'retry', unknown };
-  if (unknown) return { action: f.error !== 'unreconcilable' && f.hasLookup ? 'reconcile' : 'dead-letter', unknown };
+  // reconcile only what a redelivery can settle: a lost answer; a permanent failure stays permanent
+  if (unknown) return { action: f.error === 'outcome-unknown' && f.hasLookup ? 'reconcile' : 'dead-letter', unknown };
   if (f.aborted || f.error === 'retriable' || f.error === 'store-unavailable') return { action: 'retry', unknown };
   if (f.held === true) return { action: 'pause', unknown };
   if (f.onFailure === 'retry') return { action: 'retry-on-failure', unknown };

@@ -2,7 +2,7 @@
 export { JsonlDeadLetterSink, readDeadLetters } from './dead-letters.js';
 export type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 export { eventKey, idempotencyKey } from './event-key.js';
-export { createExecutor, REPLAY_HEADER } from './executor.js';
+export { CLAIM_BUSY_REASON, createExecutor, REPLAY_HEADER, REPLAY_SINCE_HEADER } from './executor.js';
 export type { DeliveryReport, Executor } from './executor.js';
 export { DEFAULT_DEAD_LETTER_CAPACITY, DeadLetterStoreFullError, StoreDeadLetterSink } from './store-dead-letters.js';
 export type { StoredDeadLetter } from './store-dead-letters.js';

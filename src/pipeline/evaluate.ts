@@ -24,10 +24,10 @@ import type { Counter, EvaluateOptions, RuleSet } from '../rules/index.js';
 import { truthy } from '../rules/index.js';
 import type { EvaluationResult, KeyedFiring, RuleOutcome } from '../rules/index.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from '../store/index.js';
-import { documentKey } from '../store/index.js';
+import { documentKey, partitionId, UnreadableStateError } from '../store/index.js';
 import { decideFiring } from '../state/index.js';
 import type { FiringState, KeyedCounter } from '../state/index.js';
-import { HISTORY_DATA, Ledger, eventTag } from '../state/index.js';
+import { HISTORY_DATA, Ledger, UnreadableSectionError, eventTag } from '../state/index.js';
 import { customEventOwner } from '../custom-events/index.js';
 
 /** Default retention of event keys in a ledger: 7 days (the idempotency retention). */
@@ -238,20 +238,31 @@ export function evaluateOnDocuments(docOf: (who: { readonly userId?: string; rea
   return applyKeyedDecisions(first, decisions);
 }
 
+/** A section of the record that cannot be read, as the store's error naming the record (fail closed: UNAVAILABLE). */
+function named(store: StateStore, partition: Partition, error: unknown): unknown {
+  if (!(error instanceof UnreadableSectionError)) return error;
+  return new UnreadableStateError(store.kind, store.describe?.(partition) ?? `state record of ${partitionId(partition)}`, error.message);
+}
+
 /**
  * Evaluates an event with stateful rules: one transaction on its partition
  * (skipped when no rule reads or writes the player's own record), then one per
  * key value of the rules counting under another key.
- * @throws {@link StateStoreUnavailableError} (the event must be redelivered; what was recorded is recognised then)
+ * @throws {@link StateStoreUnavailableError} (the event must be redelivered; what was recorded is recognised then);
+ *   `UnreadableStateError` when a record's `events`/`rules` section cannot be read (never read as empty)
  */
 export async function evaluateWithState(store: StateStore, partition: Partition, given: StatefulEvaluation, options?: StoreCallOptions): Promise<EvaluationResult> {
-  const counters = await recordKeyedCounters((key, list) => store.transact(keyPartition(partition.namespace, key), (doc) => recordOnKeyDocument(doc, list, key, given), options), given);
+  const transact = <T>(p: Partition, fn: (doc: StateDocument | undefined) => Change<T>): Promise<T> =>
+    store.transact(p, fn, options).catch((error: unknown) => {
+      throw named(store, p, error);
+    });
+  const counters = await recordKeyedCounters((key, list) => transact(keyPartition(partition.namespace, key), (doc) => recordOnKeyDocument(doc, list, key, given)), given);
   const e: StatefulEvaluation = counters ? { ...given, counters } : given;
-  const first = e.rules.needsPlayerRecord(e.serviceFullName) ? await store.transact(partition, (doc) => evaluateOnDocument(doc, e), options) : evaluateOnDocument(undefined, e).result;
+  const first = e.rules.needsPlayerRecord(e.serviceFullName) ? await transact(partition, (doc) => evaluateOnDocument(doc, e)) : evaluateOnDocument(undefined, e).result;
   if (!first.keyed) return first;
   const decisions = new Map<string, FiringState>();
   for (const [key, firings] of byKey(first.keyed)) {
-    const decided = await store.transact(keyPartition(partition.namespace, key), (doc) => decideOnKeyDocument(doc, firings, e), options);
+    const decided = await transact(keyPartition(partition.namespace, key), (doc) => decideOnKeyDocument(doc, firings, e));
     for (const [rule, f] of decided) decisions.set(rule, f);
   }
   return applyKeyedDecisions(first, decisions);

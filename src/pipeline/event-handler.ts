@@ -24,7 +24,7 @@ import type { EvaluationResult } from '../rules/index.js';
 import { eventKey } from '../delivery/index.js';
 import { evaluateWithState, partitionOf } from './evaluate.js';
 import type { StateStore } from '../store/index.js';
-import { StateStoreUnavailableError } from '../store/index.js';
+import { StateStoreUnavailableError, UnreadableStateError } from '../store/index.js';
 
 export interface EventHandlerOptions {
   /** The rules in force (read per event, so a reload applies to the next event). */
@@ -162,7 +162,11 @@ export function createEventHandler(options: EventHandlerOptions) {
         (evaluation) => proceed(service, event, call, span, started, eventId, ids, evaluation),
         (error: unknown) => {
           if (!(error instanceof StateStoreUnavailableError)) throw error;
-          logger.warn({ eventId, event: service.eventName, ...ids, store: error.store, error: error.reason }, `${service.eventName}: the state store is unavailable: the event will be redelivered`);
+          if (error instanceof UnreadableStateError) {
+            // fail closed, loudly: a record read as empty would fire every limited rule anew
+            metrics?.dedupeStoreErrors.inc({ store: error.store });
+            logger.error({ eventId, event: service.eventName, ...ids, store: error.store, record: error.record, error: error.problem }, `${service.eventName}: ${error.message}`);
+          } else logger.warn({ eventId, event: service.eventName, ...ids, store: error.store, error: error.reason }, `${service.eventName}: the state store is unavailable: the event will be redelivered`);
           return finish(service, eventId, ids, span, started, 0, {}, { outcome: { kind: 'retry', message: error.message }, eventKey: '', actions: [] });
         },
       );

@@ -110,38 +110,69 @@ function isRun(r: unknown): r is [number, number] {
 }
 
 /**
- * A track read defensively: a malformed one (hand-edited, older format) reads
- * as what it can. A well-formed `h` and `s` are used as read, not copied: they
- * are read-only (shared with the stored document) until {@link Ledger} copies
- * them to change them.
+ * A section of a state record (`events`, `rules`) of a shape this module does
+ * not write (overwritten by hand or by another program): never read as empty,
+ * which would count from zero again and fire every limited rule anew. The
+ * caller names the record (`UnreadableStateError`: the event is answered
+ * UNAVAILABLE until the record is repaired or deleted).
  */
-function readTrack(v: unknown): Track {
-  if (!isObject(v)) return { n: 0, h: [] };
+export class UnreadableSectionError extends Error {
+  override readonly name = 'UnreadableSectionError';
+  constructor(
+    readonly section: string,
+    readonly problem: string,
+  ) {
+    super(`section "${section}": ${problem}`);
+  }
+}
+
+function shapeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** An entry as written, or as an earlier release wrote it (`[ms, tag]`, no sequence number). */
+function isOldEntry(e: unknown): e is [number, string, unknown?] {
+  return Array.isArray(e) && (e.length === 2 || e.length === 3) && typeof e[0] === 'number' && typeof e[1] === 'string';
+}
+
+/**
+ * A track as stored, checked: `{ n, h, s?, p? }`; entries of an earlier release
+ * (`[ms, tag]`) are read with sequence 0. Anything else throws
+ * {@link UnreadableSectionError}. A well-formed `h` and `s` are used as read, not
+ * copied: they are read-only (shared with the stored document) until
+ * {@link Ledger} copies them to change them.
+ */
+function readTrack(v: unknown, section: string, name: string): Track {
+  const bad = (problem: string): UnreadableSectionError => new UnreadableSectionError(section, `"${name}" ${problem}`);
+  if (!isObject(v)) throw bad(`is ${shapeOf(v)}, not a record {n, h}`);
+  if (v.h !== undefined && !Array.isArray(v.h)) throw bad(`has "h" ${shapeOf(v.h)}, not a list of entries`);
   const raw: unknown[] = Array.isArray(v.h) ? v.h : [];
-  const h = raw.every(isEntry)
-    ? raw
-    : raw.filter((e): e is Entry => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string').map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0]);
+  let h: Entry[];
+  if (raw.every(isEntry)) h = raw;
+  else {
+    if (!raw.every(isOldEntry)) throw bad('has an entry that is not [ms, tag, seq]');
+    h = raw.map((e): Entry => [e[0], e[1], typeof e[2] === 'number' ? e[2] : 0]);
+  }
+  if (v.n !== undefined && typeof v.n !== 'number') throw bad(`has "n" ${shapeOf(v.n)}, not a number`);
   const n = typeof v.n === 'number' && Number.isSafeInteger(v.n) && v.n >= h.length ? v.n : h.length;
   const track: Track = { n, h };
-  if (isObject(v.p)) {
-    const p: Record<string, [number, number]> = {};
-    for (const [k, pair] of Object.entries(v.p)) if (isRun(pair)) p[k] = pair;
-    track.p = p;
+  if (v.p !== undefined) {
+    if (!isObject(v.p) || !Object.values(v.p).every(isRun)) throw bad('has "p" that is not {<window>: [period, count]}');
+    track.p = v.p as Record<string, [number, number]>;
   }
-  if (isObject(v.s)) {
-    const s: Record<string, [number, number][]> = {};
-    for (const [k, runs] of Object.entries(v.s)) {
-      if (Array.isArray(runs)) s[k] = runs.every(isRun) ? runs : runs.filter(isRun);
-    }
-    track.s = s;
+  if (v.s !== undefined) {
+    if (!isObject(v.s) || !Object.values(v.s).every((runs) => Array.isArray(runs) && runs.every(isRun))) throw bad('has "s" that is not {<bucketing>: [[first, last], ...]}');
+    track.s = v.s as Record<string, [number, number][]>;
   }
   return track;
 }
 
-function readSection(v: unknown): Record<string, Track> {
+/** A section as stored (absent: empty); any other shape throws {@link UnreadableSectionError}. */
+function readSection(v: unknown, section: string): Record<string, Track> {
   const out: Record<string, Track> = {};
-  if (!isObject(v)) return out;
-  for (const [k, t] of Object.entries(v)) out[k] = readTrack(t);
+  if (v === undefined) return out;
+  if (!isObject(v)) throw new UnreadableSectionError(section, `${shapeOf(v)}, not an object`);
+  for (const [k, t] of Object.entries(v)) out[k] = readTrack(t, section, k);
   return out;
 }
 
@@ -200,9 +231,10 @@ export class Ledger {
   /** Tracks whose `h` and `s` are this copy's own (changeable); the others share the document's. */
   readonly #owned = new Set<Track>();
 
+  /** @throws {@link UnreadableSectionError} when `events` or `rules` is of a shape this module does not write. */
   constructor(readonly base: StateDocument | undefined) {
-    this.events = readSection(base?.events);
-    this.rules = readSection(base?.rules);
+    this.events = readSection(base?.events, 'events');
+    this.rules = readSection(base?.rules, 'rules');
     let max = 0;
     for (const section of [this.events, this.rules]) for (const t of Object.values(section)) for (const e of t.h) if (e[2] > max) max = e[2];
     this.#seq = max + 1;

@@ -27,7 +27,9 @@ const TABLE: Row[] = [
   // an earlier attempt's answer was lost, this one failed before sending
   ['unreconcilable', 'unknown-not-sent', false, 'deadLetter', false, false, 'dead-letter', true],
   ['unreconcilable', 'unknown-not-sent', false, 'retry', false, false, 'dead-letter', true],
-  ['permanent', 'unknown-not-sent', false, 'deadLetter', true, false, 'reconcile', true],
+  // ... for good (params no longer resolve, the lookup refused): a redelivery would fail the same way -> unknown-outcome dead letter (issue 22.3)
+  ['permanent', 'unknown-not-sent', false, 'deadLetter', true, false, 'dead-letter', true],
+  ['permanent', 'unknown-not-sent', false, 'retry', true, false, 'dead-letter', true],
   ['permanent', 'unknown-not-sent', false, 'deadLetter', false, false, 'dead-letter', true],
   ['permanent', 'unknown-not-sent', true, 'deadLetter', true, false, 'retry', false],
   ['retriable', 'unknown-not-sent', false, 'deadLetter', true, false, 'retry', false],
@@ -63,7 +65,7 @@ describe('decideFailure (delivery failure policy)', () => {
       const d = decideFailure(f);
       expect(d.unknown).toBe(outcomeIsUnknown(f));
       if (d.unknown && !f.ledgerDown) expect(['reconcile', 'dead-letter'], JSON.stringify(f)).toContain(d.action);
-      if (d.action === 'reconcile') expect(f.hasLookup && f.error !== 'unreconcilable', JSON.stringify(f)).toBe(true);
+      if (d.action === 'reconcile') expect(f.hasLookup && f.error === 'outcome-unknown', JSON.stringify(f)).toBe(true);
     }
   });
 
@@ -79,8 +81,9 @@ describe('decideFailure (delivery failure policy)', () => {
     ['permanent', 'fresh', false, 'deadLetter', true, false, 'pause', false],
     ['permanent', 'fresh', false, 'retry', false, false, 'pause', false],
     ['permanent', 'unknown-sent', false, 'deadLetter', true, false, 'pause', false],
-    // what is unknown stays reconciled first; a transient failure or a store down stays a retry
-    ['permanent', 'unknown-not-sent', false, 'deadLetter', true, false, 'reconcile', true],
+    // what is unknown is settled first (a permanent failure after a lost answer: an unknown-outcome dead letter, 22.3);
+    // a transient failure or a store down stays a retry
+    ['permanent', 'unknown-not-sent', false, 'deadLetter', true, false, 'dead-letter', true],
     ['permanent', 'fresh', true, 'deadLetter', true, false, 'retry', false],
     ['permanent', 'fresh', false, 'deadLetter', true, true, 'retry', false],
     ['retriable', 'fresh', false, 'deadLetter', true, false, 'retry', false],
@@ -89,11 +92,19 @@ describe('decideFailure (delivery failure policy)', () => {
     expect(decideFailure({ error, claim, aborted, onFailure, hasLookup, ledgerDown, held: true })).toEqual({ action, unknown });
   });
 
-  it('held, nothing is ever dead-lettered but an unknown outcome without a lookup (all 240 combinations)', () => {
+  it('held, nothing is ever dead-lettered but an unknown outcome (all 240 combinations)', () => {
     for (const f of all) {
       const d = decideFailure({ ...f, held: true });
       if (d.action === 'dead-letter') expect(d.unknown, JSON.stringify(f)).toBe(true);
       expect(d.unknown).toBe(outcomeIsUnknown(f));
+    }
+  });
+
+  it('a permanent failure after a lost answer is never reported as retriable (it would be retried for ever): dead-lettered as unknown (issue 22.3)', () => {
+    for (const f of all.filter((x) => (x.error === 'permanent' || x.error === 'unreconcilable') && x.claim !== 'fresh' && !x.aborted && !x.ledgerDown)) {
+      const d = decideFailure(f);
+      expect(['retry', 'reconcile'], JSON.stringify(f)).not.toContain(d.action);
+      if (f.claim === 'unknown-not-sent') expect(d, JSON.stringify(f)).toEqual({ action: 'dead-letter', unknown: true });
     }
   });
 

@@ -10,6 +10,7 @@ import type { Catalog, EventService } from '../../src/events/types.js';
 import type { DeadLetterRecord } from '../../src/delivery/dead-letters.js';
 import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 import { deadLettersCommand } from '../../src/cli/dead-letters.js';
+import { CLAIM_BUSY_REASON } from '../../src/delivery/executor.js';
 import { loadConfig } from '../../src/config.js';
 import { StoreDeadLetterSink } from '../../src/delivery/store-dead-letters.js';
 import { listStoredDeadLetters } from '../../src/delivery/store-dead-letter-listing.js';
@@ -39,10 +40,14 @@ interface Received {
   path: string;
   bytes: Buffer;
   replay: string | undefined;
+  since: string | undefined;
 }
 
-/** A grpc-js server answering OnMessage of one service: records calls; answers UNAVAILABLE for event ids in `refuse`. */
-async function startRecorder(refuse: Set<string>): Promise<{ address: string; received: Received[] }> {
+/**
+ * A grpc-js server answering OnMessage of one service: records calls; answers UNAVAILABLE for event ids in `refuse`;
+ * for event ids in `busy`, UNAVAILABLE "another delivery is running this action" that many times first.
+ */
+async function startRecorder(refuse: Set<string>, busy: Map<string, number> = new Map()): Promise<{ address: string; received: Received[] }> {
   const received: Received[] = [];
   const server = new grpc.Server();
   const identity = (b: Buffer): Buffer => b;
@@ -61,9 +66,14 @@ async function startRecorder(refuse: Set<string>): Promise<{ address: string; re
     {
       OnMessage: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         const replay = call.metadata.get('x-event-rules-replay')[0];
-        received.push({ path: service.path, bytes: call.request, replay: typeof replay === 'string' ? replay : undefined });
+        const since = call.metadata.get('x-event-rules-replay-since')[0];
+        received.push({ path: service.path, bytes: call.request, replay: typeof replay === 'string' ? replay : undefined, since: typeof since === 'string' ? since : undefined });
         const event = catalog.codec(service).decode(call.request);
-        if (refuse.has(String(event.id))) callback({ code: grpc.status.UNAVAILABLE, details: 'store down' });
+        const id = String(event.id);
+        if ((busy.get(id) ?? 0) > 0) {
+          busy.set(id, busy.get(id)! - 1);
+          callback({ code: grpc.status.UNAVAILABLE, details: `r/grantItem: ${CLAIM_BUSY_REASON}` });
+        } else if (refuse.has(id)) callback({ code: grpc.status.UNAVAILABLE, details: 'store down' });
         else callback(null, Buffer.alloc(0));
       },
     },
@@ -116,6 +126,8 @@ describe('replay command', () => {
     const code = await replayCommand([file, '--target', server.address], t.io, { protoDirs: PROTO_DIRS });
     expect(code).toBe(0);
     expect(server.received.map((r) => r.replay)).toEqual(['welcome', 'vip']);
+    // where the handler's lookup starts when the action's mark is gone: the dead letter's time
+    expect(server.received.map((r) => r.since)).toEqual(['2026-03-11T10:00:00.000Z', '2026-03-11T10:00:00.000Z']);
     expect(server.received.every((r) => r.path === `/${LOGGED_IN}/OnMessage`)).toBe(true);
     const decoded = catalog.codec(service).decode(server.received[0]!.bytes);
     expect(decoded).toMatchObject(record('e1', 'welcome').event);
@@ -153,6 +165,39 @@ describe('replay command', () => {
     const t = io();
     expect(await replayCommand([file, '--target', address], t.io, { protoDirs: PROTO_DIRS, callTimeoutMs: 5_000 })).toBe(1);
     expect(t.out()).toMatch(/^(UNAVAILABLE|DEADLINE_EXCEEDED) r\/grantItem#0/m);
+  });
+
+  it('unknown-outcome: replayed when the action has a lookup (the handler settles it first), skipped without one unless --force', async () => {
+    const server = await startRecorder(new Set());
+    const file = await deadLetterFile([
+      { ...record('g1', 'welcome'), kind: 'unknown-outcome' },
+      { ...record('s1', 'count'), action: 'updateStat', kind: 'unknown-outcome' },
+    ]);
+    const t = io();
+    expect(await replayCommand([file, '--target', server.address], t.io, { protoDirs: PROTO_DIRS })).toBe(0);
+    expect(server.received.map((r) => r.replay)).toEqual(['welcome']);
+    expect(t.out()).toContain('OK welcome/grantItem#0 userLoggedIn g1\n');
+    expect(t.out()).toMatch(/^SKIPPED count\/updateStat#0 userLoggedIn s1: outcome unknown/m);
+    // a custom action with a lookup, as the CLI's registry says
+    const custom = io();
+    const file2 = await deadLetterFile([{ ...record('c1', 'custom'), action: 'myGrant', kind: 'unknown-outcome' }]);
+    expect(await replayCommand([file2, '--target', server.address], custom.io, { protoDirs: PROTO_DIRS, hasLookup: (a) => a === 'myGrant' })).toBe(0);
+    expect(server.received.map((r) => r.replay)).toEqual(['welcome', 'custom']);
+  });
+
+  it('another delivery holds the action (a concurrent replay): waits and sends again until it is free', async () => {
+    const server = await startRecorder(new Set(), new Map([['e1', 2]]));
+    const file = await deadLetterFile([record('e1', 'welcome')]);
+    const t = io();
+    expect(await replayCommand([file, '--target', server.address], t.io, { protoDirs: PROTO_DIRS })).toBe(0);
+    expect(server.received).toHaveLength(3);
+    expect(t.out()).toContain('OK welcome/grantItem#0 userLoggedIn e1\n');
+    // bounded: past busyWaitMs the answer is reported
+    const busy = await startRecorder(new Set(), new Map([['e2', 1_000]]));
+    const t2 = io();
+    expect(await replayCommand([await deadLetterFile([record('e2', 'welcome')]), '--target', busy.address], t2.io, { protoDirs: PROTO_DIRS, busyWaitMs: 0 })).toBe(1);
+    expect(busy.received).toHaveLength(1);
+    expect(t2.out()).toMatch(/^UNAVAILABLE welcome\/grantItem#0 userLoggedIn e2: .*another delivery/m);
   });
 
   it('no file argument is a usage error', async () => {

@@ -113,10 +113,14 @@ export type ScriptedResponse =
   /** Answer `echoHeaders` (a status) with the request's headers, Authorization included, in the error text. */
   | { readonly echoHeaders: number };
 
-/** How a garbled success answer is unreadable: JSON cut short, declared fields missing (`{}`), or an HTML page. */
-export type GarbleKind = 'truncated' | 'fieldsMissing' | 'wrongContentType';
+/** How a garbled success answer is unreadable: JSON cut short, declared fields missing (`{}`), or an HTML page; or readable but naming nothing granted (`nothingGranted`, see {@link FaultKind}). */
+export type GarbleKind = 'truncated' | 'fieldsMissing' | 'wrongContentType' | 'nothingGranted';
 
-export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect' | GarbleKind;
+/**
+ * `nothingGranted`: the call takes effect, and its success answer is readable and has the fields its spec
+ * requires, but names nothing granted (a fulfillment's entitlement, credit and subscription summaries left out).
+ */
+export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'hang' | 'resetAfterEffect' | 'nothingGranted' | GarbleKind;
 
 export interface Fulfillment {
   readonly namespace: string;
@@ -560,7 +564,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
             ? { reset: true, afterEffect: true }
             : kind === 'hang'
               ? { hang: true }
-              : kind === 'truncated' || kind === 'fieldsMissing' || kind === 'wrongContentType'
+              : kind === 'truncated' || kind === 'fieldsMissing' || kind === 'wrongContentType' || kind === 'nothingGranted'
                 ? { garble: kind }
                 : { status: Number(kind), body: { errorCode: 20000, errorMessage: `injected fault ${kind}` } };
     }
@@ -717,6 +721,9 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       rec.answer = `garbled (${garble})`;
       if (garble === 'wrongContentType') {
         res.writeHead(answer.status, { 'content-type': 'text/html' }).end('<html><body>OK</body></html>');
+      } else if (garble === 'nothingGranted') {
+        const { entitlementSummaries: _e, creditSummaries: _c, subscriptionSummaries: _s, ...rest } = (answer.body ?? {}) as Record<string, unknown>;
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(rest));
       } else {
         const whole = JSON.stringify(answer.body ?? {});
         res.writeHead(answer.status, { 'content-type': 'application/json' }).end(garble === 'truncated' ? whole.slice(0, Math.max(1, Math.floor(whole.length / 2))) : '{}');
