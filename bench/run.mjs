@@ -472,11 +472,13 @@ async function main() {
       const server = await startServer({ name: c.key.replace('@', '-'), ags, ...c.server, ...(c.dist ? { dist: c.dist } : {}) });
       try {
         const storeBefore = ags.stats.storeCalls;
+        const readsBefore = ags.stats.storeReads;
+        const writesBefore = ags.stats.storeWrites;
         const grantsBefore = ags.stats.grants;
         const r = await measure(server, c.generator, c.n, { ags, expect: c.expect, users: c.users ?? 0 });
         const grants = ags.stats.grants - grantsBefore;
         const storeCalls = ags.stats.storeCalls - storeBefore;
-        rows[c.key] = { title: c.title, startupMs: server.startupMs, ...r, ...(grants > 0 ? { agsCallsPerGrant: (grants + storeCalls) / grants, storeCallsPerGrant: storeCalls / grants } : {}) };
+        rows[c.key] = { title: c.title, startupMs: server.startupMs, ...r, ...(grants > 0 ? { agsCallsPerGrant: (grants + storeCalls) / grants, storeCallsPerGrant: storeCalls / grants, storeReadsPerGrant: (ags.stats.storeReads - readsBefore) / grants, storeWritesPerGrant: (ags.stats.storeWrites - writesBefore) / grants } : {}) };
         log(`${c.title}: ${round(r.eventsPerSec)} events/s, p99 ${round(r.p99Ms, 2)} ms, verified ${r.verified}`);
       } finally {
         await server.stop();
