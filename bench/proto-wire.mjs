@@ -72,7 +72,8 @@ export function userLoggedIn(prefix, id, userId) {
 
 /** The k-th bench player: 32 hex characters. */
 export function benchUser(k) {
-  return k.toString(16).padStart(32, 'a');
+  // 'b' then zeros: padding with a hex digit that can lead a number ('a') made players 0xa and 0xaa the same
+  return `b${k.toString(16).padStart(31, '0')}`;
 }
 
 /** A gRPC length-prefixed message frame (uncompressed). */

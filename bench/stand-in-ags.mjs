@@ -23,7 +23,7 @@ const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECR
  * @returns {Promise<{ url: string, stats: { logins: number, grants: number, rejected: number }, close(): Promise<void> }>}
  */
 export async function startStandInAgs(expected) {
-  const stats = { logins: 0, grants: 0, rejected: 0, storeCalls: 0, conflicts: 0 };
+  const stats = { logins: 0, grants: 0, rejected: 0, storeCalls: 0, storeReads: 0, storeWrites: 0, conflicts: 0 };
   /** Cloud Save admin records (the state store): id -> { value, updated_at }; compare-and-set as cloudsave.json. */
   const records = new Map();
   let lastMs = 0;
@@ -50,6 +50,7 @@ export async function startStandInAgs(expected) {
         const id = `${r[2] ?? '-'}/${r[4]}`;
         const existing = records.get(id);
         if (req.method === 'GET') {
+          stats.storeReads++;
           if (!existing) return answer(404, JSON.stringify({ errorCode: 18152, errorMessage: 'record not found' }));
           return answer(200, JSON.stringify({ key: r[4], namespace: r[1], ...(r[2] ? { user_id: r[2] } : {}), value: existing.value, created_at: existing.created_at, updated_at: existing.updated_at, tags: [] }));
         }
@@ -59,6 +60,7 @@ export async function startStandInAgs(expected) {
           return;
         }
         if (req.method === 'PUT' && r[3]) {
+          stats.storeWrites++;
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           if (existing && Date.parse(existing.updated_at) !== Date.parse(body.updatedAt)) {
             stats.conflicts++;

@@ -359,12 +359,16 @@ export class ActionLedger {
 
   /**
    * `store.transact` with the partition's deferred done marks applied first (and written with
-   * `update`'s change, or alone when `update` writes nothing); once written they are no longer pending.
+   * `update`'s change, or alone when `update` writes nothing). The marks are taken out of the
+   * pending ones for the call, so each is applied by one transaction (not again by every call
+   * queued behind it); when the call fails they are pending again.
    */
   #transact<T>(partition: Partition, update: (doc: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
     const pid = partitionId(partition);
     const waiting = this.#pending.get(pid);
     if (waiting === undefined) return this.store.transact(partition, update, options);
+    this.#pending.delete(pid);
+    this.#pendingCount -= waiting.marks.size;
     const marks = [...waiting.marks.values()];
     const now = this.#now();
     const written = this.store.transact<T>(
@@ -376,34 +380,29 @@ export class ActionLedger {
       },
       options,
     );
-    return written.then((result) => {
-      this.#written(pid, marks);
-      return result;
+    return written.catch((error: unknown) => {
+      this.#restore(waiting.partition, marks);
+      throw error;
     });
   }
 
-  /** The deferred marks `marks` of a partition are stored: no longer pending (unless made again meanwhile). */
-  #written(pid: string, marks: readonly PendingMark[]): void {
-    const waiting = this.#pending.get(pid);
-    if (!waiting) return;
-    for (const m of marks) {
-      if (waiting.marks.get(m.id) !== m) continue;
-      waiting.marks.delete(m.id);
-      this.#pendingCount--;
-    }
-    if (waiting.marks.size === 0) this.#pending.delete(pid);
+  /** Marks whose write failed are pending again (unless made again meanwhile). */
+  #restore(partition: Partition, marks: readonly PendingMark[]): void {
+    for (const m of marks) this.#defer(partition, m.id, m.state, m, false);
   }
 
   /** Keeps a deferred done mark; past the bound, the oldest partitions' marks are written now and forgotten (best effort: unwritten, their claims are settled by lookup). */
-  #defer(partition: Partition, id: string, state: DoneState): void {
+  #defer(partition: Partition, id: string, state: DoneState, mark?: PendingMark, replace = true): void {
     const pid = partitionId(partition);
     let waiting = this.#pending.get(pid);
     if (!waiting) {
       waiting = { partition, marks: new Map() };
       this.#pending.set(pid, waiting);
     }
-    if (!waiting.marks.has(id)) this.#pendingCount++;
-    waiting.marks.set(id, { id, state, at: this.#now() });
+    if (waiting.marks.has(id)) {
+      if (!replace) return;
+    } else this.#pendingCount++;
+    waiting.marks.set(id, mark ?? { id, state, at: this.#now() });
     while (this.#pendingCount > this.#maxPending) {
       const [oldest, evicted] = this.#pending.entries().next().value!;
       this.#pending.delete(oldest);

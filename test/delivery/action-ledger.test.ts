@@ -454,3 +454,74 @@ describe('cloudsave backend (AGS stand-in)', () => {
     expect((error as StateStoreUnavailableError).retriable).toBe(true);
   });
 });
+
+describe('deferred done marks (complete with defer: written with the partition next write)', () => {
+  const Q: Partition = { namespace: 'mygame', userId: 'fedcba9876543210fedcba9876543210' };
+
+  /** A memory store counting its writes, whose next `failures` transactions reject. */
+  function counting(): { store: StateStore; writes: () => number; failNext: () => void } {
+    const inner = new MemoryStateStore();
+    let writes = 0;
+    let fail = 0;
+    const store: StateStore = {
+      kind: 'cloudsave',
+      read: (p, o) => inner.read(p, o),
+      transact: (p, update, o) => {
+        if (fail > 0) {
+          fail--;
+          return Promise.reject(new StateStoreUnavailableError('cloudsave', 'transact', 'injected'));
+        }
+        return inner.transact(p, (doc) => {
+          const change = update(doc);
+          if (change.next !== undefined) writes++;
+          return change;
+        }, o);
+      },
+      close: () => inner.close(),
+    };
+    return { store, writes: () => writes, failNext: () => void (fail = 1) };
+  }
+
+  it('a deferred mark is not written alone: the next claim of the partition carries it; a claim of its key in this process is done', async () => {
+    const { store, writes } = counting();
+    const l = new ActionLedger({ store });
+    expect((await l.claim(P, 'e1:r:0')).status).toBe('claimed');
+    await l.complete(P, 'e1:r:0', 'succeeded', { defer: true });
+    expect(writes()).toBe(1);
+    expect(l.pendingMarks).toBe(1);
+    expect(markIn(await store.read(P), 'e1:r:0')?.s).toBe('c');
+    expect((await l.claim(P, 'e2:r:0')).status).toBe('claimed');
+    expect(writes()).toBe(2); // one write: the claim of e2 with the done mark of e1
+    expect(l.pendingMarks).toBe(0);
+    expect(markIn(await store.read(P), 'e1:r:0')?.s).toBe('d');
+    await l.complete(P, 'e2:r:0', 'succeeded', { defer: true });
+    expect(await l.claim(P, 'e2:r:0')).toEqual({ status: 'done', state: 'succeeded' });
+    expect(markIn(await store.read(P), 'e2:r:0')?.s).toBe('d');
+  });
+
+  it('a failed write keeps the marks pending; flush writes every partition; past maxPendingMarks the oldest partition is written', async () => {
+    const { store, writes, failNext } = counting();
+    const l = new ActionLedger({ store, maxPendingMarks: 2 });
+    for (const [p, k] of [[P, 'a:r:0'], [Q, 'b:r:0']] as const) {
+      await l.claim(p, k);
+      await l.complete(p, k, 'succeeded', { defer: true });
+    }
+    expect(l.pendingMarks).toBe(2);
+    failNext();
+    await expect(l.claim(P, 'c:r:0')).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    expect(l.pendingMarks).toBe(2);
+    expect(markIn(await store.read(P), 'a:r:0')?.s).toBe('c');
+    await l.flush();
+    expect(l.pendingMarks).toBe(0);
+    expect(markIn(await store.read(P), 'a:r:0')?.s).toBe('d');
+    expect(markIn(await store.read(Q), 'b:r:0')?.s).toBe('d');
+    // bound: a third waiting mark writes the oldest partition's at once
+    await l.complete(P, 'x:r:0', 'succeeded', { defer: true });
+    await l.complete(Q, 'y:r:0', 'succeeded', { defer: true });
+    const before = writes();
+    await l.complete(Q, 'z:r:0', 'succeeded', { defer: true });
+    await waitFor('the oldest partition written', () => writes() === before + 1);
+    expect(l.pendingMarks).toBe(2);
+    expect(markIn(await store.read(P), 'x:r:0')?.s).toBe('d');
+  });
+});
