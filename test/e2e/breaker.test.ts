@@ -56,7 +56,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
     const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: tempDir('eer-e2e-breaker-'), env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => child.once('close', r));
     return JSON.parse(out) as Record<string, unknown>[];
   }
 

@@ -36,7 +36,7 @@ function runCli(ags: AgsStandIn, args: readonly string[]): Promise<Cli> {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  return new Promise((res) => child.once('exit', (code) => res({ code, stdout, stderr })));
+  return new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr })));
 }
 
 /** Event ids in `dead-letters list` output. */

@@ -83,7 +83,7 @@ describeWith(builtApp(), `e2e: replay looks every action with a lookup up before
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    return new Promise((res) => child.once('exit', (code) => res({ code, stdout, stderr })));
+    return new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr })));
   }
 
   async function deadLetters(dir: string, envOf: Record<string, string>): Promise<Record<string, unknown>[]> {
