@@ -324,6 +324,8 @@ interface ExecutorState {
    * lease would expire and the action would run twice. Bounded, oldest dropped.
    */
   readonly unrecorded: Map<string, DoneState>;
+  /** Keys ({@link LiveAction.memoKey}) whose claim this process holds and is running now: a busy claim of one of them needs no lookup. */
+  readonly running: Set<string>;
 }
 
 export function createExecutor(options: ExecutorOptions): Executor {
@@ -343,6 +345,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }),
     inFlight: new Set<AbortController>(),
     unrecorded: new Map<string, DoneState>(),
+    running: new Set<string>(),
   };
   const { shutdownSignal } = options;
   shutdownSignal?.addEventListener(
@@ -502,12 +505,17 @@ class EventRun {
     if ('report' in claimed) return claimed;
     const attempt: { sentAt?: number } = {};
     let summary: string | undefined;
+    this.#s.running.add(a.memoKey);
     try {
-      summary = await this.#attempt(a, claimed, attempt);
-    } catch (caught) {
-      return this.#failed(a, claimed, caught, attempt.sentAt);
+      try {
+        summary = await this.#attempt(a, claimed, attempt);
+      } catch (caught) {
+        return await this.#failed(a, claimed, caught, attempt.sentAt);
+      }
+      return await this.#succeeded(a, summary);
+    } finally {
+      this.#s.running.delete(a.memoKey);
     }
-    return this.#succeeded(a, summary);
   }
 
   /** A mark this process could not write earlier: write it now instead of running the action again. */
@@ -562,7 +570,8 @@ class EventRun {
   async #appliedMeanwhile(a: LiveAction): Promise<boolean> {
     const { p } = a;
     const def = this.#o.registry.get(p.action);
-    if (!def?.reconcile || p.failure || this.#s.dryRun) return false;
+    // this process's own delivery holds it (a client retry while it runs): it will answer; no lookup
+    if (!def?.reconcile || p.failure || this.#s.dryRun || this.#s.running.has(a.memoKey)) return false;
     try {
       const ctx = this.#context(p, a.idemKey);
       // a live claim was taken less than a lease ago; an earlier attempt of it left an unknown-outcome marker for its holder
