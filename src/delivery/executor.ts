@@ -352,6 +352,8 @@ interface ExecutorState {
   readonly unrecorded: Map<string, DoneState>;
   /** Pauses an action whose failures belong to the deployment (issue 22.5). */
   readonly breaker: ActionBreaker;
+  /** Keys ({@link LiveAction.memoKey}) whose claim this process holds and is running now: a busy claim of one of them needs no lookup. */
+  readonly running: Set<string>;
 }
 
 export function createExecutor(options: ExecutorOptions): Executor {
@@ -372,6 +374,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     inFlight: new Set<AbortController>(),
     unrecorded: new Map<string, DoneState>(),
     breaker: new ActionBreaker({ ...options.breaker, now: () => now().getTime(), listener: breakerListener(options.logger, options.metrics) }),
+    running: new Set<string>(),
   };
   const { shutdownSignal } = options;
   shutdownSignal?.addEventListener(
@@ -555,12 +558,17 @@ class EventRun {
     if ('report' in claimed) return claimed;
     const attempt: Attempt = {};
     let summary: string | undefined;
+    this.#s.running.add(a.memoKey);
     try {
-      summary = await this.#attempt(a, claimed, attempt);
-    } catch (caught) {
-      return this.#failed(a, claimed, caught, attempt);
+      try {
+        summary = await this.#attempt(a, claimed, attempt);
+      } catch (caught) {
+        return await this.#failed(a, claimed, caught, attempt);
+      }
+      return await this.#succeeded(a, summary);
+    } finally {
+      this.#s.running.delete(a.memoKey);
     }
-    return this.#succeeded(a, summary);
   }
 
   /** A mark this process could not write earlier: write it now instead of running the action again. */
@@ -617,7 +625,8 @@ class EventRun {
   async #appliedMeanwhile(a: LiveAction): Promise<boolean> {
     const { p } = a;
     const def = this.#o.registry.get(p.action);
-    if (!def?.reconcile || p.failure || this.#s.dryRun) return false;
+    // this process's own delivery holds it (a client retry while it runs): it will answer; no lookup
+    if (!def?.reconcile || p.failure || this.#s.dryRun || this.#s.running.has(a.memoKey)) return false;
     try {
       const ctx = this.#context(p, a.idemKey);
       // a live claim was taken less than a lease ago; an earlier attempt of it left an unknown-outcome marker for its holder
