@@ -183,7 +183,15 @@ cases:
     const send = record('send', await runBin(['send', 'userLoggedIn', '--data', 'event.json', '--target', target], { cwd, env }));
     expect(send.code).toBe(0);
     // the default store (Cloud Save): dead letters live in the admin game record
-    const deadLetters = (): string => JSON.stringify(ags.cloudSave.adminRecord(undefined, DEFAULT_RECORD_KEY)?.value ?? null);
+    // (sharded over the game records `<key>-dl-<shard>-<page>`, issue 22.4)
+    const deadLetters = (): string =>
+      JSON.stringify(
+        ags.cloudSave
+          .adminRecordIds()
+          .filter((id) => id.startsWith(`-/${DEFAULT_RECORD_KEY}-dl-`))
+          .sort()
+          .map((id) => ags.cloudSave.adminRecord(undefined, id.slice(2))?.value ?? null),
+      );
     await waitFor('the dead letter', () => (deadLetters().includes('refused') ? true : undefined));
     const listed = record('dead-letters list --json', await runBin(['dead-letters', 'list', '--json'], { cwd, env }));
     expect(listed.stdout).toContain('refused');
