@@ -41,7 +41,9 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION, setupFiles: ['test/support/unit-setup.ts'] },
+        // isolate: false: the unit files reuse their worker's modules instead of importing src afresh per file
+        // (the 2-core machine: wall 654 s -> 386 s for the unit project, both side by side under the same load)
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION, setupFiles: ['test/support/unit-setup.ts'], isolate: false },
       },
       {
         extends: true,

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
-import { PROTO_DIR, assertBuilt, childEnv, runBin, workspace } from './support.js';
+import { PROTO_DIR, assertBuilt, childEnv, runCommand, workspace } from './support.js';
 
 const SPECS = resolve(REPO_ROOT, '../shared/ags-event-specs');
 const COOKBOOK = readFileSync(resolve(REPO_ROOT, 'docs/cookbook.md'), 'utf8');
@@ -47,10 +47,10 @@ describeWith(sharedSpecs(), 'docs/cookbook.md: fifteen reactions, fourteen rules
         files.push(`r${i}`);
       });
     for (const f of files) {
-      const v = await runBin(['validate', `${f}.yaml`], { cwd: dir, env });
+      const v = await runCommand(['validate', `${f}.yaml`], { cwd: dir, env });
       expect(v.code, `${f}: ${v.stdout}${v.stderr}`).toBe(0);
     }
-    const t = await runBin(['test', ...files.map((f) => `${f}.test.yaml`)], { cwd: dir, env });
+    const t = await runCommand(['test', ...files.map((f) => `${f}.test.yaml`)], { cwd: dir, env });
     expect(t.code, t.stdout + t.stderr).toBe(0);
     expect(t.stdout).toMatch(/14 passed, 0 failed/);
   });

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
+import { assertBuilt, runBin, runCommand, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
 
 const USER = '0123456789abcdef0123456789abcdef';
@@ -43,22 +43,22 @@ describe('custom events in the toolkit', () => {
 
     server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
     ws.write('body.json', JSON.stringify({ kind: 'login', userId: USER }));
-    const r = await runBin(['send', '--topic', 'player-activity', '--data', 'body.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const r = await runCommand(['send', '--topic', 'player-activity', '--data', 'body.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(r.stdout).toBe('OK\n');
     expect(r.stderr).toMatch(/^sending topic:player-activity id [0-9a-f-]{36} \(\d+ bytes\) to 127\.0\.0\.1:\d+\/accelbyte\.extend\.async_messaging\.AsyncMessagingConsumerService\/onMessage/);
     const summary = await waitFor('the topic summary', () => server!.lines().find((l) => l.msg?.startsWith('topic:player-activity: ')));
     expect(summary).toMatchObject({ outcome: 'ok', rules: { 'reward-activity': 'matched' }, actions: [{ rule: 'reward-activity', action: 'grantItem', status: 'planned' }] });
 
     ws.write('login.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
-    expect((await runBin(['send', 'userLoggedIn', '--data', 'login.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir })).stdout).toBe('OK\n');
+    expect((await runCommand(['send', 'userLoggedIn', '--data', 'login.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir })).stdout).toBe('OK\n');
     const planned = await waitFor('the dry-run publish', () => server!.lines().find((l) => l.msg?.startsWith('dry run: announce-login/publishMessage')));
     expect(planned.requests).toEqual([
       { operation: 'PublishMessage', method: 'POST', path: 'grpc://localhost:7474/accelbyte.extend.async_messaging.AsyncMessagingPublisherService/PublishMessage', body: { topic: 'player-activity', body: JSON.stringify({ kind: 'login', userId: USER }) } },
     ]);
 
-    const other = await runBin(['send', '--topic', 'nobody-listens', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const other = await runCommand(['send', '--topic', 'nobody-listens', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(other.stdout).toBe('OK\n');
-    const bad = await runBin(['send', '--topic', 'bad topic', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const bad = await runCommand(['send', '--topic', 'bad topic', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('topic name "bad topic" has characters other than');
   });
@@ -69,12 +69,12 @@ describe('custom events in the toolkit', () => {
     server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
     ws.write('payload.json', JSON.stringify({ week: '2026-W49' }));
     const target = `127.0.0.1:${server.port}`;
-    const r = await runBin(['send', '--schedule', 'weekly-reset-task', '--data', 'payload.json', '--run-id', 'r-1', '--target', target], { cwd: ws.dir });
+    const r = await runCommand(['send', '--schedule', 'weekly-reset-task', '--data', 'payload.json', '--run-id', 'r-1', '--target', target], { cwd: ws.dir });
     expect(JSON.parse(r.stdout)).toMatchObject({ success: true, http_status_code: 200 });
     expect(r.code).toBe(0);
     const planned = await waitFor('the dry-run publish', () => server!.lines().find((l) => l.msg?.startsWith('dry run: weekly/publishMessage')));
     expect(planned.requests).toMatchObject([{ body: { topic: 'weekly-reset', body: '{"week":"2026-W49"}' } }]);
-    const none = await runBin(['send', '--schedule', 'other-task', '--target', target], { cwd: ws.dir });
+    const none = await runCommand(['send', '--schedule', 'other-task', '--target', target], { cwd: ws.dir });
     expect(JSON.parse(none.stdout)).toMatchObject({ success: false, http_status_code: 404 });
     expect(none.code).toBe(1);
   });
@@ -83,7 +83,7 @@ describe('custom events in the toolkit', () => {
     ws = workspace();
     ws.write('rules.yaml', RULES.split('  - name: reward-activity')[0]!);
     server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
-    const r = await runBin(['send', '--topic', 'player-activity', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const r = await runCommand(['send', '--topic', 'player-activity', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(r.stdout).toBe('OK\n');
   });
 
@@ -92,11 +92,11 @@ describe('custom events in the toolkit', () => {
     ws.write('rules.yaml', RULES);
     const s = await runBin(['samples', '--topic', 'player-activity'], { cwd: ws.dir });
     expect(JSON.parse(s.stdout)).toEqual({ id: expect.stringMatching(/^sha256:/) as unknown, topic: 'player-activity', metadata: {}, body: {}, bodyText: '{}' });
-    const run = JSON.parse((await runBin(['samples', '--schedule', 'weekly-reset-task'], { cwd: ws.dir })).stdout) as Record<string, unknown>;
+    const run = JSON.parse((await runCommand(['samples', '--schedule', 'weekly-reset-task'], { cwd: ws.dir })).stdout) as Record<string, unknown>;
     expect(run).toMatchObject({ id: 'run:run-1', runId: 'run-1', taskName: 'weekly-reset-task', attemptNumber: 1, payload: {} });
 
     ws.write('msg.json', JSON.stringify({ body: { kind: 'login', userId: USER } }));
-    const e = await runBin(['explain', 'topic:player-activity', '--data', 'msg.json'], { cwd: ws.dir });
+    const e = await runCommand(['explain', 'topic:player-activity', '--data', 'msg.json'], { cwd: ws.dir });
     expect(e.stdout).toContain('✓ reward-activity  matched');
     expect(e.stdout).toContain(`POST /platform/admin/namespaces/mygame/users/${USER}/fulfillment`);
 
@@ -120,7 +120,7 @@ cases:
     expect: { matched: [] }
 `,
     );
-    const t = await runBin(['test'], { cwd: ws.dir });
+    const t = await runCommand(['test'], { cwd: ws.dir });
     expect(t.stdout).toContain('3 passed, 0 failed');
     expect(t.code).toBe(0);
   });
@@ -130,11 +130,11 @@ cases:
     mkdirSync(join(ws.dir, 'topics'));
     ws.write('topics/player-activity.schema.json', JSON.stringify({ type: 'object', properties: { kind: { type: 'string' }, userId: { type: 'string' } } }));
     ws.write('rules.yaml', RULES.replace('var: body.kind', 'var: body.knd'));
-    const v = await runBin(['validate'], { cwd: ws.dir });
+    const v = await runCommand(['validate'], { cwd: ws.dir });
     expect(v.code).toBe(1);
     expect(v.stdout + v.stderr).toContain('PlayerActivityBody has no field "knd"');
     expect(v.stdout + v.stderr).toContain('did you mean "body.kind"?');
-    const s = JSON.parse((await runBin(['samples', '--topic', 'player-activity'], { cwd: ws.dir })).stdout) as { body: Record<string, unknown> };
+    const s = JSON.parse((await runCommand(['samples', '--topic', 'player-activity'], { cwd: ws.dir })).stdout) as { body: Record<string, unknown> };
     expect(Object.keys(s.body).sort()).toEqual(['kind', 'userId']);
   });
 });

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { startHost } from '../server/support.js';
 import type { RunningHost } from '../server/support.js';
-import { PROTO_DIR, assertBuilt, runBin, workspace } from './support.js';
+import { PROTO_DIR, assertBuilt, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 const RULES = `version: 1
@@ -34,11 +34,11 @@ describe('exact integers in event data', () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
     ws.write('event.json', '{ "version": 9007199254740993 }');
-    const fromFile = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--json'], { cwd: ws.dir });
+    const fromFile = await runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--json'], { cwd: ws.dir });
     expect(fromFile.stderr).toBe('');
     expect(fromFile.stdout).toContain('"outcome": "matched"');
     expect(fromFile.stdout).toContain('version 9007199254740993');
-    const fromStdin = await runBin(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, stdin: '{"version": 9007199254740993}' });
+    const fromStdin = await runCommand(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, stdin: '{"version": 9007199254740993}' });
     expect(fromStdin.stdout).toContain('✓ exact-version  matched');
   });
 
@@ -46,11 +46,11 @@ describe('exact integers in event data', () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
     for (const v of ['9223372036854775807', '-9223372036854775808']) {
-      const r = await runBin(['explain', 'userLoggedIn', '--data', '-', '--json'], { cwd: ws.dir, stdin: `{"version": ${v}}` });
+      const r = await runCommand(['explain', 'userLoggedIn', '--data', '-', '--json'], { cwd: ws.dir, stdin: `{"version": ${v}}` });
       expect([v, r.code, r.stderr]).toEqual([v, 0, '']);
       expect(r.stdout).toContain(`"version": "${v}"`);
     }
-    const over = await runBin(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, stdin: '{"version": 9223372036854775808}' });
+    const over = await runCommand(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, stdin: '{"version": 9223372036854775808}' });
     expect(over.code).toBe(2);
     expect(over.stderr).toContain('version');
   });
@@ -58,7 +58,7 @@ describe('exact integers in event data', () => {
   it('a top-level "__proto__" key in --data is reported as an unknown field, not dropped silently', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
-    const r = await runBin(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, stdin: '{"__proto__": {"namespace": "vip"}}' });
+    const r = await runCommand(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, stdin: '{"__proto__": {"namespace": "vip"}}' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('__proto__');
   });
@@ -68,7 +68,7 @@ describe('exact integers in event data', () => {
     const catalog = await loadCatalog({ dirs: [PROTO_DIR] });
     host = await startHost({ catalog });
     ws.write('event.json', '{ "version": 9223372036854775807, "userId": "u1" }');
-    const r = await runBin(['send', 'userLoggedIn', '--data', 'event.json', '--target', host.address], { cwd: ws.dir });
+    const r = await runCommand(['send', 'userLoggedIn', '--data', 'event.json', '--target', host.address], { cwd: ws.dir });
     expect([r.code, r.stderr]).toEqual([0, expect.not.stringContaining('rror')]);
     expect(host.seen.map((s) => s.event.version)).toEqual(['9223372036854775807']);
   });
@@ -90,7 +90,7 @@ cases:
     expect: { nothing: true }
 `,
     );
-    const r = await runBin(['test', 'rules.test.yaml'], { cwd: ws.dir });
+    const r = await runCommand(['test', 'rules.test.yaml'], { cwd: ws.dir });
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('✓ exact');
     expect(r.code).toBe(0);

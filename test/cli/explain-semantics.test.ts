@@ -1,11 +1,11 @@
 /**
- * Issue 15, "Conditions": through the real bin on the real AGS event catalog
+ * Issue 15, "Conditions": through the command (in-process, as the bin runs it) on the real AGS event catalog
  * (events filled with proto3 defaults exactly as decoding does), conditions
  * mean what json-logic-js says, and `explain` shows the evaluation that
  * decided the outcome.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 const ENV = { AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' };
@@ -36,7 +36,7 @@ describe('conditions on real decoded events', () => {
       ].join('')}`,
     );
     const data = JSON.stringify({ payload: { userAccount: { displayName: 'n/a', emailAddress: '', platformId: 'steam' }, userAuthentication: { platformId: 'true', refresh: false } } });
-    const r = await runBin(['explain', 'userLoggedIn', '--data', '-', '--json'], { cwd: ws.dir, env: ENV, stdin: data });
+    const r = await runCommand(['explain', 'userLoggedIn', '--data', '-', '--json'], { cwd: ws.dir, env: ENV, stdin: data });
     expect(r.stderr).toBe('');
     const x = JSON.parse(r.stdout) as Explained;
     const outcomes = Object.fromEntries(x.rules.map((e) => [e.rule, e.outcome]));
@@ -54,7 +54,7 @@ describe('conditions on real decoded events', () => {
       expect(e.condition!.passed, e.rule).toBe(e.outcome === 'matched');
       expect(JSON.stringify(e.condition), e.rule).not.toContain('"error"');
     }
-    const text = await runBin(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, env: ENV, stdin: data });
+    const text = await runCommand(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, env: ENV, stdin: data });
     expect(text.stdout).toContain('✓ not-equal-mixed  matched  (line 18)\n    ✓ enabled: yes\n    ✓ window: always active\n    when:\n      ✓ ! -> true\n        ✗ == : version = 1, payload.userAccount.platformId = "steam"\n');
   });
 
@@ -64,7 +64,7 @@ describe('conditions on real decoded events', () => {
     ws.write('rules.yaml', `version: 1\nrules:\n${rule('which-missing', { missing: keys })}`);
     // an absent sub-message decodes as its defaults: loginLocation with every field empty
     const data = JSON.stringify({ payload: { userAccount: { emailAddress: '' }, userAuthentication: { refresh: false }, loginLocation: { country: '', state: '', city: '' } }, version: 0, namespace: 'mygame' });
-    const r = await runBin(['explain', 'userLoggedIn', '--data', '-', '--json'], { cwd: ws.dir, env: ENV, stdin: data });
+    const r = await runCommand(['explain', 'userLoggedIn', '--data', '-', '--json'], { cwd: ws.dir, env: ENV, stdin: data });
     expect(r.stderr).toBe('');
     const x = JSON.parse(r.stdout) as { rules: { outcome: string; condition: { result: unknown } }[] };
     expect(x.rules[0]!.outcome).toBe('matched');

@@ -1,8 +1,8 @@
-/** `extend-event-rules explain`: the real bin on real files in a temp dir. */
+/** `extend-event-rules explain`: the command on real files in a temp dir (in-process; one case through the real bin). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runBin, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
@@ -19,7 +19,7 @@ describe('explain command', () => {
     ws = workspace();
     ws.write('rules.yaml', SHIPPED_RULES);
     ws.write('event.json', JSON.stringify({ namespace: 'othergame' }));
-    const r = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-12-01T00:00:00Z'], { cwd: ws.dir, env: ENV });
+    const r = await runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-12-01T00:00:00Z'], { cwd: ws.dir, env: ENV });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
       [
@@ -83,7 +83,7 @@ rules:
 `,
     );
     const data = JSON.stringify({ payload: { loginLocation: { country: 'FR' }, userAccount: { platformId: 'steam' } } });
-    const inside = await runBin(['explain', 'userLoggedIn', '--data', '-', '--now', '2026-04-01T00:00:00Z'], { cwd: ws.dir, env: ENV, stdin: data });
+    const inside = await runCommand(['explain', 'userLoggedIn', '--data', '-', '--now', '2026-04-01T00:00:00Z'], { cwd: ws.dir, env: ENV, stdin: data });
     expect(inside.stdout).toContain(
       [
         '✓ spring-promo  matched  [shadow: planned and counted, never sent]  (line 3)',
@@ -102,7 +102,7 @@ rules:
     );
     expect(inside.stdout).toContain('✗ off  disabled (enabled: false)  (line 16)\n    ✗ enabled: no\n');
 
-    const after = await runBin(['explain', 'userLoggedIn', '--data', '-', '--now', '2026-07-01T00:00:00Z', '--json'], { cwd: ws.dir, env: ENV, stdin: data });
+    const after = await runCommand(['explain', 'userLoggedIn', '--data', '-', '--now', '2026-07-01T00:00:00Z', '--json'], { cwd: ws.dir, env: ENV, stdin: data });
     expect(after.code).toBe(0);
     const x = JSON.parse(after.stdout) as { now: string; rules: { rule: string; outcome: string; window: { active: boolean }; actions: unknown[]; condition: { operator: string; passed: boolean; children: { operator: string; operands?: { label: string; value: unknown }[] }[] } | null }[] };
     expect(x.now).toBe('2026-07-01T00:00:00.000Z');
@@ -122,13 +122,13 @@ rules:
   it('exit 2 for an unknown event (with candidates) and for data that does not fit (field path and expected type)', async () => {
     ws = workspace();
     ws.write('rules.yaml', SHIPPED_RULES);
-    const unknown = await runBin(['explain', 'userLogedIn'], { cwd: ws.dir, env: ENV });
+    const unknown = await runCommand(['explain', 'userLogedIn'], { cwd: ws.dir, env: ENV });
     expect(unknown.stderr).toBe('extend-event-rules explain: unknown event "userLogedIn"; did you mean "userLoggedIn"? (samples --list shows every event)\n');
     expect(unknown.code).toBe(2);
-    const bad = await runBin(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, env: ENV, stdin: '{"payload":{"userAccount":{"userId":{"a":1}}}}' });
+    const bad = await runCommand(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, env: ENV, stdin: '{"payload":{"userAccount":{"userId":{"a":1}}}}' });
     expect(bad.stderr).toMatch(/^extend-event-rules explain: stdin: the data does not fit accelbyte\.iam\.account\.v1\.UserLoggedIn: payload\.userAccount\.userId: expected a string/);
     expect(bad.code).toBe(2);
-    const notJson = await runBin(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, env: ENV, stdin: '{nope' });
+    const notJson = await runCommand(['explain', 'userLoggedIn', '--data', '-'], { cwd: ws.dir, env: ENV, stdin: '{nope' });
     expect(notJson.stderr).toMatch(/^extend-event-rules explain: stdin: not valid JSON/);
     expect(notJson.code).toBe(2);
   });

@@ -9,7 +9,7 @@
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import { AGS_SPECS_DIR, describeWith, sharedSpecs } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
-import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
+import { assertBuilt, runCommand, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
 
 const RULES = `version: 1
@@ -59,7 +59,7 @@ describeWith(sharedSpecs(), 'hostile events against conditions (real server, rea
       namespace: 'mygame',
       payload: { party: { partyId: 'p-1', partyCode: 'x'.repeat(30), leaderId: 'a'.repeat(5000), invitationToken: `(a)\\1|${'(a*)*'.repeat(300)}b`, members } },
     };
-    const sent = runBin(['send', 'partyCreated', '--data', '-', '--target', target, '--timeout', '60000'], { cwd: ws.dir, env: { PROTO_DIR: AGS_SPECS_DIR }, stdin: JSON.stringify(event) });
+    const sent = runCommand(['send', 'partyCreated', '--data', '-', '--target', target, '--timeout', '60000'], { cwd: ws.dir, env: { PROTO_DIR: AGS_SPECS_DIR }, stdin: JSON.stringify(event) });
     const health = healthClient(target);
     try {
       expect(await healthCheck(health)).toBe('SERVING');

@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect } from 'vitest';
 import { REPO_ROOT, itWith, sharedSpecs } from '../support/prereq.js';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 const LOBBY = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte/lobby');
@@ -33,13 +33,13 @@ describe('limit.key without code (lobby partyUserJoined)', () => {
     ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER, payload: { party: { partyId: 'P1' } } }));
     ws.write('alone.json', JSON.stringify({ namespace: 'mygame', userId: USER, payload: { party: { partyId: '' } } }));
     ws.write('history.yaml', 'firings: [ { rule: party-bonus, at: 2026-03-01T01:00:00Z } ]\n');
-    const explain = (...args: string[]) => runBin(['explain', 'partyUserJoined', '--rules', 'rules.yaml', '--now', '2026-03-01T05:00:00Z', ...args], { cwd: ws.dir, env: ENV });
+    const explain = (...args: string[]) => runCommand(['explain', 'partyUserJoined', '--rules', 'rules.yaml', '--now', '2026-03-01T05:00:00Z', ...args], { cwd: ws.dir, env: ENV });
 
     const refused = await explain('--data', 'event.json', '--history', 'history.yaml');
     expect(refused.stdout).toMatch(/✗ party-bonus {2}suppressed by its limit/);
     expect(refused.stdout).toMatch(/✗ limit: 1 of 1 firing per day Asia\/Tokyo under key "party-P1" before this event/);
     // the next Tokyo day (15:00Z) the same history no longer counts
-    const nextDay = await runBin(['explain', 'partyUserJoined', '--rules', 'rules.yaml', '--now', '2026-03-01T15:00:00Z', '--data', 'event.json', '--history', 'history.yaml'], { cwd: ws.dir, env: ENV });
+    const nextDay = await runCommand(['explain', 'partyUserJoined', '--rules', 'rules.yaml', '--now', '2026-03-01T15:00:00Z', '--data', 'event.json', '--history', 'history.yaml'], { cwd: ws.dir, env: ENV });
     expect(nextDay.stdout).toMatch(/✓ limit: 0 of 1 firing per day Asia\/Tokyo under key "party-P1"/);
     const alone = await explain('--data', 'alone.json', '--history', 'history.yaml');
     expect(alone.stdout).toMatch(/party-bonus {2}error: key party-\$\{event\.payload\.party\.partyId\}: \$\{event\.payload\.party\.partyId\} is empty for this event/);
@@ -59,12 +59,12 @@ describe('limit.key without code (lobby partyUserJoined)', () => {
     expect: ${expect}
 `;
     ws.write('rules.test.yaml', `version: 1\nenv: { AB_NAMESPACE: mygame }\ncases:\n${kase('the party had its bonus today', 'P1', '{ matched: [], suppressed: [party-bonus] }')}${kase('another party has not', 'P2', '{ matched: [party-bonus] }')}${kase('no party id: an error, not a count', '""', '{ matched: [], errors: [party-bonus] }')}`);
-    const ok = await runBin(['test'], { cwd: ws.dir, env: { ...ENV, RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const ok = await runCommand(['test'], { cwd: ws.dir, env: { ...ENV, RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(ok.stdout + ok.stderr).toMatch(/3 passed/);
     expect(ok.code).toBe(0);
 
     ws.write('rules.test.yaml', `version: 1\nenv: { AB_NAMESPACE: mygame }\ncases:\n${kase('wrongly expected to fire', 'P1', '{ matched: [party-bonus] }')}`);
-    const failed = await runBin(['test'], { cwd: ws.dir, env: { ...ENV, RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const failed = await runCommand(['test'], { cwd: ws.dir, env: { ...ENV, RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(failed.code).toBe(1);
     expect(failed.stdout + failed.stderr).toMatch(/party-bonus: suppressed \(limit: 1 of 1 per day Asia\/Tokyo under key "party-P1"/);
   });

@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
-import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
+import { assertBuilt, runCommand, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
 
 const QUEST_PROTO = `syntax = "proto3";
@@ -44,18 +44,18 @@ describe('a .proto added while the server runs', () => {
 
     // before the .proto: validate names the fix
     writeFileSync(join(ws.dir, 'quest.yaml'), QUEST_RULES);
-    const before = await runBin(['validate', 'quest.yaml'], { cwd: ws.dir, env });
+    const before = await runCommand(['validate', 'quest.yaml'], { cwd: ws.dir, env });
     expect(before.code).toBe(1);
     expect(before.stderr + before.stdout).toContain(`quest.yaml:4:9: error [unknown-event] rule "quest-done": unknown event "questCompleted"\n    fix: run "extend-event-rules samples --list" for the loaded events; for another AGS event, download its .proto`);
 
     server = await startServer(ws.dir, { ...env, RULES_WATCH: 'true' });
     mkdirSync(join(proto, 'acme', 'quest', 'v1'), { recursive: true });
     writeFileSync(join(proto, 'acme', 'quest', 'v1', 'quest.proto'), QUEST_PROTO);
-    const after = await runBin(['validate'], { cwd: ws.dir, env });
+    const after = await runCommand(['validate'], { cwd: ws.dir, env });
     expect(after.stdout).toBe(`${join(ws.dir, 'rules.yaml')}: valid: 2 rules on 2 events\n`);
 
     writeFileSync(join(ws.dir, 'rules.yaml'), QUEST_RULES);
-    expect((await runBin(['validate'], { cwd: ws.dir, env })).code).toBe(0);
+    expect((await runCommand(['validate'], { cwd: ws.dir, env })).code).toBe(0);
     const rejected = await waitFor('the reload to be rejected', () => server!.lines().find((l) => l.msg?.startsWith('rules reload rejected')));
     expect(rejected.msg).toContain('unknown event "questCompleted"');
     expect(rejected.note).toBe(

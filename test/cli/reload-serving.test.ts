@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { realpathSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
+import { assertBuilt, runCommand, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
 
 const rule = (name: string, on: string): string => `  - name: ${name}\n    on: ${on}\n    do:\n      - log: { message: ${name} }\n`;
@@ -32,7 +32,7 @@ describe('hot reload on the running server', () => {
     ws.write('.next.yaml', `version: 1\nrules:\n${rule('login', 'userLoggedIn')}`);
     renameSync(join(ws.dir, '.next.yaml'), join(ws.dir, 'rules.yaml'));
     await waitFor('the reload', () => server!.lines().find((l) => l.msg === 'rules reloaded'));
-    const r = await runBin(['send', 'userThirdPartyLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const r = await runCommand(['send', 'userThirdPartyLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(r.stdout).toBe('OK\n');
     expect(r.code).toBe(0);
     const summary = await waitFor('the summary line', () => server!.lines().find((l) => l.msg?.startsWith('userThirdPartyLoggedIn: ')));
@@ -47,7 +47,7 @@ describe('hot reload on the running server', () => {
     renameSync(join(ws.dir, 'pipe'), join(ws.dir, 'rules.yaml'));
     const rejected = await waitFor('the rejection', () => server!.lines().find((l) => String(l.msg).startsWith('rules reload rejected')));
     expect(String(rejected.msg)).toContain('is a FIFO (named pipe): the rules file must be a regular file');
-    const r = await runBin(['send', 'userLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const r = await runCommand(['send', 'userLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(r.stdout).toBe('OK\n');
     const child = server.child;
     await server.stop();

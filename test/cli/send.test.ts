@@ -1,10 +1,10 @@
-/** `extend-event-rules send`: the real bin against the real server (dry run) and against a recording gRPC stand-in. */
+/** `extend-event-rules send`: the command (one case through the real bin) against the real server (dry run) and against a recording gRPC stand-in. */
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
-import { PROTO_DIR, assertBuilt, runBin, startServer, waitFor, workspace } from './support.js';
+import { PROTO_DIR, assertBuilt, runBin, runCommand, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
 import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
@@ -75,8 +75,8 @@ describe('send command against the real server (dry run)', () => {
     server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
     ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
     const args = ['send', 'userLoggedIn', '--data', 'event.json', '--target', `127.0.0.1:${server.port}`];
-    expect((await runBin(args, { cwd: ws.dir })).code).toBe(0);
-    expect((await runBin(args, { cwd: ws.dir })).code).toBe(0);
+    expect((await runCommand(args, { cwd: ws.dir })).code).toBe(0);
+    expect((await runCommand(args, { cwd: ws.dir })).code).toBe(0);
     const summaries = await waitFor('two summary lines', () => {
       const found = server!.lines().filter((l) => l.msg?.startsWith('userLoggedIn: '));
       return found.length >= 2 ? found : undefined;
@@ -89,7 +89,7 @@ describe('send command against the real server (dry run)', () => {
     ws = workspace();
     ws.write('rules.yaml', 'version: 1\nrules:\n  - name: only-login\n    on: userLoggedIn\n    do:\n      - log: { message: hi }\n');
     server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
-    const r = await runBin(['send', 'userThirdPartyLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const r = await runCommand(['send', 'userThirdPartyLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(r.stdout).toMatch(/^UNIMPLEMENTED: /);
     expect(r.stderr).toContain('does not serve accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService');
     expect(r.code).toBe(1);
@@ -135,7 +135,7 @@ describe('send command: message, metadata and errors', () => {
     ws = workspace();
     received.length = 0;
     answer = undefined;
-    const r = await runBin(['send', 'userLoggedIn', '--data', '-', '--metadata', 'x-tenant=blue', '--metadata=x-run=7'], {
+    const r = await runCommand(['send', 'userLoggedIn', '--data', '-', '--metadata', 'x-tenant=blue', '--metadata=x-run=7'], {
       cwd: ws.dir,
       env: { PORT: String(port) },
       stdin: JSON.stringify({ namespace: 'othergame', payload: { userAccount: { userId: USER } } }),
@@ -160,10 +160,10 @@ describe('send command: message, metadata and errors', () => {
     received.length = 0;
     answer = undefined;
     const target = `127.0.0.1:${port}`;
-    const a = await runBin(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
-    const b = await runBin(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
+    const a = await runCommand(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
+    const b = await runCommand(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
     const given = 'feedfacefeedfacefeedfacefeedface';
-    const c = await runBin(['send', 'userLoggedIn', '--data', '-', '--target', target], { cwd: ws.dir, stdin: JSON.stringify({ id: given }) });
+    const c = await runCommand(['send', 'userLoggedIn', '--data', '-', '--target', target], { cwd: ws.dir, stdin: JSON.stringify({ id: given }) });
     expect([a.code, b.code, c.code]).toEqual([0, 0, 0]);
     const catalog = await loadCatalog({ dirs: [PROTO_DIR] });
     const service = catalog.services.find((s) => s.eventName === 'userLoggedIn')!;
@@ -177,7 +177,7 @@ describe('send command: message, metadata and errors', () => {
   it('a non-OK status is printed as CODE: message, exit 1', async () => {
     ws = workspace();
     answer = { code: grpc.status.INVALID_ARGUMENT, details: 'bad event', metadata: new grpc.Metadata() };
-    const r = await runBin(['send', 'userLoggedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    const r = await runCommand(['send', 'userLoggedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
     expect(r.stdout).toBe('INVALID_ARGUMENT: bad event\n');
     expect(r.code).toBe(1);
     answer = undefined;
@@ -186,7 +186,7 @@ describe('send command: message, metadata and errors', () => {
   it('connection refused: UNAVAILABLE and how to start the server, exit 1', async () => {
     ws = workspace();
     const target = `127.0.0.1:${await closedPort()}`;
-    const r = await runBin(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
+    const r = await runCommand(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
     expect(r.stdout).toMatch(/^UNAVAILABLE: .*ECONNREFUSED/);
     expect(r.stderr).toContain(`is the server running at ${target}? start it with npm start`);
     expect(r.code).toBe(1);
@@ -195,14 +195,14 @@ describe('send command: message, metadata and errors', () => {
   it('unknown event (candidates), data that does not fit (field path, expected type), bad --metadata: exit 2, nothing sent', async () => {
     ws = workspace();
     received.length = 0;
-    const unknown = await runBin(['send', 'userLogedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    const unknown = await runCommand(['send', 'userLogedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
     expect(unknown.stderr).toBe('extend-event-rules send: unknown event "userLogedIn"; did you mean "userLoggedIn"? (samples --list shows every event)\n');
     expect(unknown.code).toBe(2);
     ws.write('bad.json', JSON.stringify({ version: 'one' }));
-    const bad = await runBin(['send', 'userLoggedIn', '--data', 'bad.json', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    const bad = await runCommand(['send', 'userLoggedIn', '--data', 'bad.json', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
     expect(bad.stderr).toMatch(/^extend-event-rules send: bad\.json: the data does not fit accelbyte\.iam\.account\.v1\.UserLoggedIn: version: expected /);
     expect(bad.code).toBe(2);
-    const meta = await runBin(['send', 'userLoggedIn', '--metadata', 'novalue', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    const meta = await runCommand(['send', 'userLoggedIn', '--metadata', 'novalue', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
     expect(meta.stderr).toContain('--metadata takes key=value, not "novalue"');
     expect(meta.code).toBe(2);
     expect(received).toHaveLength(0);

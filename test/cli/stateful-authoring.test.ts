@@ -1,6 +1,6 @@
 /**
  * Stateful rules written, validated, tested and explained without code: the
- * real bin on real files. Rule tests take the player's prior record
+ * command (in-process, as the bin runs it) on real files. Rule tests take the player's prior record
  * (`history:`) and `now:`; explain shows the counts, streak and limit state
  * the decision used (`--history`); validate reports bad windows with line and fix.
  */
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGS_SPECS_DIR, REPO_ROOT, itWith, sharedSpecs } from '../support/prereq.js';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 const USER = '0123456789abcdef0123456789abcdef';
@@ -82,7 +82,7 @@ cases:
     expect: { matched: [daily-login-reward] }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/✓ first login of the Tokyo day gets the reward/);
     expect(r.stdout).toMatch(/✓ second login of the same Tokyo day is refused by the limit/);
@@ -110,7 +110,7 @@ cases:
     expect: { nothing: true }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(r.stderr).toMatch(/rules\.test\.yaml:8:\d+: .*userLogedIn/);
     expect(r.stderr).toMatch(/rules\.test\.yaml:9:\d+: "at" must be an RFC 3339 instant/);
     expect(r.stderr).toMatch(/rules\.test\.yaml:9:\d+: "at": "2026-02-30T00:00:00Z" is not a date: 2026-02 has no day 30/);
@@ -123,7 +123,7 @@ cases:
     ws.write('rules.yaml', RULES);
     ws.write('history.yaml', `events:\n  - { event: userLoggedIn, at: 2026-03-01T00:00:00Z }\n  - { event: userLoggedIn, at: 2026-03-01T01:00:00Z }\nfirings:\n  - { rule: daily-login-reward, at: 2026-03-01T00:00:00Z }\n`);
     ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
-    const r = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T02:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    const r = await runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T02:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
     // the only thing said besides: the streak starts when the rule is loaded (state-history, a warning)
     expect(r.stderr.split('\n').filter((l) => l.trim() !== '' && !/starts when this rule is loaded|state-history|docs\/facts\.md/.test(l))).toEqual([]);
     expect(r.stderr).toMatch(/streak of userLoggedIn starts when this rule is loaded/);
@@ -133,7 +133,7 @@ cases:
     expect(r.stdout).toMatch(/count\("userLoggedIn", "24h"\) = 3/);
     expect(r.stdout).toMatch(/streak\("userLoggedIn", "day", "Asia\/Tokyo"\) = 1/);
     expect(r.code).toBe(0);
-    const json = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T02:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml', '--json'], { cwd: ws.dir });
+    const json = await runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T02:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml', '--json'], { cwd: ws.dir });
     const x = JSON.parse(json.stdout) as { rules: { rule: string; outcome: string; firing?: unknown }[] };
     expect(x.rules.find((r2) => r2.rule === 'daily-login-reward')).toMatchObject({ outcome: 'suppressed', firing: { decision: 'suppressed', suppressedBy: 'limit', limit: { fired: 1, count: 1, per: 'day Asia/Tokyo' } } });
   });
@@ -141,7 +141,7 @@ cases:
   it('validate: a window that does not parse and a non-IANA zone, with line, column and fix', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES.replace('timeZone: Asia/Tokyo }', 'timeZone: JST }').replace('userLoggedIn, 24h', 'userLoggedIn, 24 hours'));
-    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
+    const r = await runCommand(['validate', 'rules.yaml'], { cwd: ws.dir });
     expect(r.stdout + r.stderr).toMatch(/rules\.yaml:5:\d+: .*"JST" is not an IANA time zone name/);
     expect(r.stdout + r.stderr).toMatch(/rules\.yaml:9:\d+: .*"24 hours" is not a window/);
     expect(r.stdout + r.stderr).toMatch(/did you mean "24h"\? \(day, week, month, lifetime, or a duration/);
@@ -154,7 +154,7 @@ cases:
     const block = /```yaml\n(rules:[\s\S]*?)```/.exec(doc)?.[1];
     expect(block).toBeDefined();
     ws.write('rules.yaml', `version: 1\n${block!}`);
-    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir, env: { DAILY_ITEM: 'daily' } });
+    const r = await runCommand(['validate', 'rules.yaml'], { cwd: ws.dir, env: { DAILY_ITEM: 'daily' } });
     expect(r.stdout).toMatch(/valid: 5 rules on 1 event/);
     expect(r.code).toBe(0);
   });
@@ -165,7 +165,7 @@ cases:
     const block = /### 7\. Remember the player[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
     ws.write('rules.yaml', `version: 1\nrules:\n${block!}`);
-    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
+    const r = await runCommand(['validate', 'rules.yaml'], { cwd: ws.dir });
     expect(r.stdout).toMatch(/valid: 1 rule on 1 event/);
     expect(r.code).toBe(0);
   });
@@ -176,7 +176,7 @@ cases:
     const block = /## Counting under another key[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(block).toBeDefined();
     ws.write('rules.yaml', `version: 1\nrules:\n${block!}`);
-    const r = await runBin(['validate', 'rules.yaml', '--proto', AGS_SPECS_DIR], { cwd: ws.dir });
+    const r = await runCommand(['validate', 'rules.yaml', '--proto', AGS_SPECS_DIR], { cwd: ws.dir });
     expect(r.stdout + r.stderr).toMatch(/valid: 3 rules on 2 events/);
     expect(r.code).toBe(0);
   });
@@ -198,7 +198,7 @@ cases:
     expect: { suppressed: [daily-login-reward] }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(r.stdout + r.stderr).toMatch(/history: "bob" is not the event's player \(data\.userId\) and no rule on this event has a limit\.key/);
     expect(r.code).not.toBe(0);
   });
@@ -238,7 +238,7 @@ cases:
     expect: { matched: [country-daily] }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(r.stdout + r.stderr).toMatch(/2 passed/);
     expect(r.code).toBe(0);
   });

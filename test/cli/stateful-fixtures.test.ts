@@ -5,10 +5,10 @@
  * entry after the event, the history of another player than the event's, a
  * history without `now:`, an expected rule name that does not exist), never a
  * silent pass or a confusing diff; `explain --history` reports the same with
- * line and column and shows when a cooldown ends. The real bin on real files.
+ * line and column and shows when a cooldown ends. The command (in-process, as the bin runs it) on real files.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 const USER = '0123456789abcdef0123456789abcdef';
@@ -75,7 +75,7 @@ cases:
     expect: { suppressed: [gift-every-6], matched: [daily-login-rewards] }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     const lines = r.stderr.trim().split('\n');
     expect(lines).toEqual([
       'rules.test.yaml:9:28: no rule is named "daily-login-rewrd": did you mean "daily-login-reward"?',
@@ -113,7 +113,7 @@ cases:
     expect: { suppressed: [gift-every-6h] }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/✓ both refused/);
     expect(r.stdout).toMatch(/✗ wrongly expected to be refused[\s\S]*- suppressed: gift-every-6h[\s\S]*gift-every-6h: matched \(cooldown 6h, last firing 2026-02-28T20:59:59.000Z\)/);
@@ -145,7 +145,7 @@ cases:
     expect: { matched: [], suppressed: [first-login-bonus] }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: `${ws.dir}/rules.yaml` } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/1 passed, 0 failed/);
     expect(r.code).toBe(0);
@@ -156,21 +156,21 @@ cases:
     ws.write('rules.yaml', RULES);
     ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
     ws.write('bad.yaml', 'events:\n  - { event: userLogedIn, at: 2026-03-01T00:00:00Z }\n  - { event: userLoggedIn, at: 2026-03-05T00:00:00Z }\nfirings:\n  - { rule: gift-every-6, at: 2026-03-01T00:00:00Z }\n  - { rule: gift-every-6h, at: yesterday }\n');
-    const bad = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'bad.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    const bad = await runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'bad.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
     expect(bad.stderr).toMatch(/^bad\.yaml:2:14: unknown event "userLogedIn"/m);
     expect(bad.stderr).toMatch(/^bad\.yaml:3:32: "at" 2026-03-05T00:00:00.000Z is after now/m);
     expect(bad.stderr).toMatch(/^bad\.yaml:5:13: no rule is named "gift-every-6": did you mean "gift-every-6h"\?/m);
     expect(bad.stderr).toMatch(/^bad\.yaml:6:32: "at" must be an RFC 3339 instant/m);
     expect(bad.code).toBe(2);
     ws.write('history.yaml', 'firings:\n  - { rule: gift-every-6h, at: 2026-03-01T00:00:00Z }\n');
-    const ok = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    const ok = await runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'history.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/✗ gift-every-6h {2}suppressed by its cooldown/);
     expect(ok.stdout).toMatch(/✗ cooldown 6h: last firing 2026-03-01T00:00:00.000Z; fires again from 2026-03-01T06:00:00.000Z/);
     expect(ok.stdout).toMatch(/✓ limit: 0 of 1 firing per day Asia\/Tokyo before this event\n/);
     // refused by a calendar limit: when the Tokyo day ends
     ws.write('daily.yaml', 'firings:\n  - { rule: daily-login-reward, at: 2026-03-01T00:00:00Z }\n');
-    const daily = await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'daily.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    const daily = await runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T03:00:00Z', '--history', 'daily.yaml', '--rules', 'rules.yaml'], { cwd: ws.dir });
     expect(daily.stdout).toMatch(/✗ limit: 1 of 1 firing per day Asia\/Tokyo before this event; the period ends at 2026-03-01T15:00:00.000Z/);
     expect(ok.code).toBe(0);
   });

@@ -1,11 +1,11 @@
 /**
  * `validate` on the mistakes a live-ops person makes in stateful rules (issue
- * 14): the real bin on a file; every problem has the file, line, column, a
+ * 14): the command (in-process, as the bin runs it) on a file; every problem has the file, line, column, a
  * code and a fix. Names the tz database uses today (Asia/Kolkata) and an
  * unquoted resetAt (YAML reads 05:00 as text) are accepted.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 let ws: Workspace;
@@ -57,7 +57,7 @@ describe('validate: stateful rules', () => {
       lines.push(`    ${fields}`, '    do: [ { log: { message: x } } ]');
     }
     ws.write('rules.yaml', `${lines.join('\n')}\n`);
-    const r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
+    const r = await runCommand(['validate', 'rules.yaml'], { cwd: ws.dir });
     const out = (r.stdout + r.stderr).split('\n');
     const problems = out.flatMap((l, i) => {
       const m = /^(.*rules\.yaml):(\d+):(\d+): error \[([a-z-]+)\] rule "([^"]+)": (.*)$/.exec(l);

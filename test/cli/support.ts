@@ -1,5 +1,6 @@
 /**
- * Running the real bin (`node dist/cli/index.js`) and the real server
+ * Running the commands in this process (src/cli/commands.ts's runCli, as the
+ * bin does), the real bin (`node dist/cli/index.js`) and the real server
  * (`node dist/main.js`) as child processes, in temp directories. `npm test`
  * builds dist first (pretest); with `npx vitest run test/cli`, run `npm run build` before.
  */
@@ -8,6 +9,11 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { runCli } from '../../src/cli/commands.js';
+import { redacting } from '../../src/cli/io.js';
+import { clearSecrets } from '../../src/telemetry/redact.js';
 import { REPO_ROOT } from '../support/prereq.js';
 
 export const BIN = resolve(REPO_ROOT, 'dist/cli/index.js');
@@ -40,7 +46,11 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs `extend-event-rules <args>` to completion. */
+/**
+ * Runs `extend-event-rules <args>` to completion as a real process (`node dist/cli/index.js`).
+ * Each test file keeps a few of these, one per command family, to prove the bin
+ * itself; the other cases use {@link runCommand}.
+ */
 export function runBin(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
   return runBinAt(BIN, args, opts);
 }
@@ -113,5 +123,61 @@ export async function startServer(cwd: string, env: Record<string, string>): Pro
   } catch (e) {
     await server.stop();
     throw e;
+  }
+}
+
+let commandQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `extend-event-rules <args>` in this process, as the bin does (runCli
+ * with redacting stdout/stderr, stdin a pipe holding `opts.stdin`): in `opts.cwd`,
+ * with the environment {@link childEnv} gives the bin (the test process's own
+ * variables are set aside meanwhile), no secret registered before. The same
+ * exit code, stdout and stderr as {@link runBin}, without starting node.
+ * Calls are serialised (cwd and env are the process's); the vitest pool must
+ * be `forks` (process.chdir).
+ */
+export function runCommand(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
+  const run = commandQueue.then(() => runCommandNow(args, opts));
+  commandQueue = run.catch(() => undefined);
+  return run;
+}
+
+function capture(): { stream: Writable; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: unknown, _encoding, callback) {
+      text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+      callback();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function runCommandNow(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<RunResult> {
+  const savedEnv = { ...process.env };
+  const savedCwd = process.cwd();
+  const out = capture();
+  const err = capture();
+  const stdout = redacting(out.stream);
+  const stderr = redacting(err.stream);
+  const stdin = new PassThrough();
+  stdin.end(opts.stdin ?? '');
+  for (const key of Object.keys(process.env)) if (!key.startsWith('VITEST')) delete process.env[key];
+  Object.assign(process.env, childEnv(opts.env ?? {}));
+  clearSecrets();
+  process.chdir(opts.cwd);
+  try {
+    const code = await runCli(args, { stdout, stderr, stdin });
+    stdout.end();
+    stderr.end();
+    await Promise.all([finished(stdout), finished(stderr)]);
+    return { code, stdout: out.text(), stderr: err.text() };
+  } finally {
+    process.chdir(savedCwd);
+    clearSecrets();
+    for (const key of Object.keys(process.env)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
   }
 }

@@ -1,8 +1,8 @@
-/** `extend-event-rules test`: the real bin on real files in a temp dir. */
+/** `extend-event-rules test`: the command on real files in a temp dir (in-process; one case through the real bin). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runBin, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 import { FIXTURE_RULES_FILE, FIXTURE_RULES_TEST_FILE } from '../support/app-fixture.js';
 
@@ -76,7 +76,7 @@ cases:
     expect: { matched: [grant-item-on-login] }
 `,
     );
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: resolve(ws.dir, 'rules.yaml') } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: resolve(ws.dir, 'rules.yaml') } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
       [
@@ -122,12 +122,12 @@ ${mode}          requests:
     expect: { nothing: true }
 `;
     ws.write('shadow.test.yaml', cases('          mode: shadow\n'));
-    const ok = await runBin(['test', 'shadow.test.yaml'], { cwd: ws.dir });
+    const ok = await runCommand(['test', 'shadow.test.yaml'], { cwd: ws.dir });
     expect(ok.stdout).toBe('✓ a login from France plans the welcome pack in shadow\n✓ a login from elsewhere plans nothing\n2 passed, 0 failed\n');
     expect(ok.code).toBe(0);
 
     ws.write('live.test.yaml', cases(''));
-    const bad = await runBin(['test', 'live.test.yaml'], { cwd: ws.dir });
+    const bad = await runCommand(['test', 'live.test.yaml'], { cwd: ws.dir });
     expect(bad.stdout).toContain('✗ a login from France plans the welcome pack in shadow  (live.test.yaml:5)\n    - expected  + actual\n    - actions[0].mode: "live"\n    + actions[0].mode: "shadow"\n');
     expect(bad.stdout).toContain('1 passed, 1 failed\n');
     expect(bad.code).toBe(1);
@@ -149,7 +149,7 @@ cases:
     expect: { nothing: true, matchd: [] }
 `,
     );
-    const r = await runBin(['test', 'rules.test.yaml'], { cwd: ws.dir });
+    const r = await runCommand(['test', 'rules.test.yaml'], { cwd: ws.dir });
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('rules.test.yaml:4:12: unknown event "userLogedIn"; did you mean "userLoggedIn"? (samples --list shows every event)');
@@ -163,7 +163,7 @@ cases:
     ws = workspace();
     ws.write('rules.yaml', SHIPPED_RULES.replace('on: userLoggedIn', 'on: userLogin'));
     ws.write('rules.test.yaml', 'version: 1\nenv: { AB_NAMESPACE: mygame, ITEM_ID_TO_GRANT: item-1 }\ncases:\n  - name: c\n    event: userLoggedIn\n    expect: { nothing: true }\n');
-    const r = await runBin(['test', 'rules.test.yaml'], { cwd: ws.dir });
+    const r = await runCommand(['test', 'rules.test.yaml'], { cwd: ws.dir });
     expect(r.stderr).toMatch(/rules\.yaml:\d+:\d+: error \[unknown-event\] rule "grant-item-on-login": unknown event "userLogin"/);
     expect(r.stderr).toContain('invalid rules file (case "c", rules.test.yaml:4)');
     expect(r.stdout).toBe('');
@@ -173,7 +173,7 @@ cases:
   it('exit 2 when the default test file does not exist', async () => {
     ws = workspace();
     ws.write('rules.yaml', SHIPPED_RULES);
-    const r = await runBin(['test'], { cwd: ws.dir, env: { RULES_FILE: 'rules.yaml' } });
+    const r = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: 'rules.yaml' } });
     expect(r.stderr).toContain('rules.test.yaml: no such test file');
     expect(r.code).toBe(2);
   });

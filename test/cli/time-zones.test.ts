@@ -4,7 +4,7 @@
  * the same rules and rule tests under two time zones 25 hours apart.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runBin, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 const ZONES = ['Pacific/Kiritimati', 'Pacific/Pago_Pago'];
@@ -75,11 +75,11 @@ describe('time zones', () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
     ws.write('rules.test.yaml', TESTS.replace('now: 2026-11-30T15:30:00Z', 'now: 2026-02-30T00:00:00Z').replace('now: 2026-11-30T14:59:59.999Z', 'now: 2026-11-30T14:59:59'));
-    const t = await runBin(['test', 'rules.test.yaml'], { cwd: ws.dir });
+    const t = await runCommand(['test', 'rules.test.yaml'], { cwd: ws.dir });
     expect(t.stderr).toContain('now: "2026-02-30T00:00:00Z" is not a date: 2026-02 has no day 30');
     expect(t.stderr).toContain('now: "2026-11-30T14:59:59" has no UTC offset');
     expect(t.code).toBe(2);
-    const x = await runBin(['explain', 'userLoggedIn', '--now', '2026-12-01T10:00:00', '--rules', 'rules.yaml'], { cwd: ws.dir });
+    const x = await runCommand(['explain', 'userLoggedIn', '--now', '2026-12-01T10:00:00', '--rules', 'rules.yaml'], { cwd: ws.dir });
     expect(x.stderr).toContain('--now: "2026-12-01T10:00:00" has no UTC offset');
     expect(x.stderr).toContain('give the offset: 2026-12-01T10:00:00Z (UTC) or 2026-12-01T10:00:00+02:00');
     expect(x.code).toBe(2);

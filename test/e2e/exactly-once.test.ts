@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, sharedApp, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 import { actionCalls, cloudSaveMark, isStoreCall } from './store-support.js';
 
@@ -27,6 +27,8 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   const clients = clientPool();
   const connect = clients.connect;
   const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
+  // the tests that need no process of their own share one app
+  const defaultApp = sharedApp(() => ({ env: env() }));
 
   afterEach(async () => {
     clients.closeAll();
@@ -160,7 +162,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('AGS applies the fulfillment, then the connection resets: one grant over 3 deliveries', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = connect(app);
     const { users, encoded } = await events(1, 'reset');
     ags.fail('/fulfillment', [{ reset: true, afterEffect: true }]);
@@ -170,7 +172,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('an answer lost and the grant NOT applied (reset before effect): the lookup finds nothing and it is granted once', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = connect(app);
     const { users, encoded } = await events(1, 'reset-before');
     ags.fail('/fulfillment', [{ reset: true }]);
@@ -180,7 +182,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('the caller\'s gRPC deadline is shorter than AGS\'s latency: the request completes, redeliveries meanwhile answer UNAVAILABLE, one grant over 5 deliveries', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = connect(app);
     const { users, encoded } = await events(1, 'deadline');
     let open!: () => void;
@@ -220,7 +222,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('no rule matches: the event never touches the store', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const before = ags.serviceRequests().length;
     const e = await encode(LOGIN_SERVICE, loginEvent({ id: 'other-ns', userId: userId(), namespace: 'othergame' }));
     expect((await callOnce(connect(app), e)).code).toBe(grpc.status.OK);

@@ -10,16 +10,15 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog } from '../../src/events/types.js';
 import { documentKey } from '../../src/store/state-store.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { REPO_ROOT, describeWith, executable, itWith, sharedSpecs } from '../support/prereq.js';
-import { DIST_CLI, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, startApp, startRedis, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { DIST_CLI, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, sharedApp, startApp, startRedis, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { Encoded } from './support.js';
 
 const redisReady = executable('redis-server', 'redis-server');
@@ -52,23 +51,17 @@ async function joined(id: string, user: string, partyId: string | undefined): Pr
 const partyId = (): string => `party-${userId().slice(0, 12)}`;
 
 describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lobby protos), Cloud Save store, real processes', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({ items: [{ id: ITEM }] });
   const clients = clientPool();
   const connect = clients.connect;
   const dir = tempDir('eer-e2e-keyed-');
   const env = (count = 1, extra: Record<string, string> = {}): Record<string, string> => {
     const rules = join(dir, `rules-${count}.yaml`);
     writeFileSync(rules, RULES(count));
-    return {
-      AB_BASE_URL: ags.url,
-      AB_CLIENT_ID: ags.clientId,
-      AB_CLIENT_SECRET: ags.clientSecret,
-      AB_NAMESPACE: 'mygame',
-      RULES_FILE: rules,
-      PROTO_DIR: `${PROTO_DIR},${LOBBY}`,
-      ...extra,
-    };
+    return liveEnv(ags, { RULES_FILE: rules, PROTO_DIR: `${PROTO_DIR},${LOBBY}`, ...extra });
   };
+  // the tests that need no process of their own share one app
+  const defaultApp = sharedApp(() => ({ env: env() }));
   const granted = (users: readonly string[]): number => ags.fulfillments.filter((f) => f.itemId === ITEM && users.includes(f.userId)).reduce((n, f) => n + f.quantity, 0);
   const keyRecord = (party: string) => ags.cloudSave.adminRecord(undefined, `${DEFAULT_RECORD_KEY}-${documentKey('k', party)}`);
   const cli = async (...args: string[]): Promise<string> => {
@@ -80,20 +73,13 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
     return out;
   };
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn({ items: [{ id: ITEM }] });
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await ags.close();
   });
 
   it('one grant per party; members after it suppressed and counted in the metric; an event with no partyId dead-letters (OK, not retriable) with the reason; no party id in metrics or info logs', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = connect(app);
     const party = partyId();
     const members = [userId(), userId(), userId()];
@@ -162,7 +148,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   });
 
   it('the grant dead-letters (AGS refuses it): the firing is consumed; replay runs it again, other members of the party stay refused', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = connect(app);
     const party = partyId();
     const [u1, u2, u3] = [userId(), userId(), userId()];
@@ -211,7 +197,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   });
 
   it('two first writers of a party\'s record (Cloud Save creates without precondition): the one whose create was replaced starts over and is refused', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const party = partyId();
     const u1 = userId();
     // another replica's create lands right after ours, with its own firing of the rule

@@ -9,14 +9,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog } from '../../src/events/types.js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
-import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, startApp, stopAll, tempDir, userId } from './support.js';
+import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, sharedApp, startApp, stopAll, tempDir, userId } from './support.js';
 import type { Encoded } from './support.js';
 
 const SPECS = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte');
@@ -61,30 +60,25 @@ async function encoded(eventName: string, event: Record<string, unknown>): Promi
 }
 
 describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS protos, Cloud Save store, real processes', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({ items: [{ id: BADGE }, { id: 'weekly-pass-chest' }] });
   const clients = clientPool();
   const dir = tempDir('eer-e2e-liveops-');
   const env = (): Record<string, string> => {
     const rules = join(dir, 'rules.yaml');
     writeFileSync(rules, RULES);
-    return { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rules, PROTO_DIR: [PROTO_DIR, ...DIRS].join(',') };
+    return liveEnv(ags, { RULES_FILE: rules, PROTO_DIR: [PROTO_DIR, ...DIRS].join(',') });
   };
+  // the tests that need no process of their own share one app
+  const defaultApp = sharedApp(() => ({ env: env() }));
   const effects = (operation: string, user: string): number => ags.requests.filter((r) => r.operation === operation && typeof r.outcome === 'number' && r.outcome < 300 && r.path.includes(`/users/${user}/`)).length;
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn({ items: [{ id: BADGE }, { id: 'weekly-pass-chest' }] });
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await ags.close();
   });
 
   it('filtered count: two kills updates and a win grant nothing; the third win grants the badge once, also when redelivered', async () => {
-    const c = clients.connect(await startApp({ env: env() }));
+    const c = clients.connect(await defaultApp());
     const u = userId();
     const stat = (id: string, statCode: string) => encoded('statItemUpdated', { id, namespace: 'mygame', userId: u, payload: { namespace: 'mygame', userId: u, statCode, latestValue: 1 } });
     for (const [id, code] of [['s1', 'kills'], ['s2', 'kills'], ['s3', 'wins'], ['s4', 'wins']] as const) expect((await callOnce(c, await stat(`${id}-${u}`, code))).code).toBe(grpc.status.OK);
@@ -95,7 +89,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS pro
   });
 
   it('keyed count: three reports against one player ban that player once (not the reporters); a redelivered report is not counted twice', async () => {
-    const c = clients.connect(await startApp({ env: env() }));
+    const c = clients.connect(await defaultApp());
     const target = userId();
     const reporters = [userId(), userId(), userId()];
     const report = (id: string, reporter: string) => encoded('userReport', { id, namespace: 'mygame', userId: reporter, payload: { Namespace: 'mygame', ReporterID: reporter, UserID: target, Category: 'USER', Reason: 'cheating' } });
@@ -110,7 +104,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS pro
   });
 
   it('fan-out: every player of the session gets season exp once, also when the event is redelivered with its list reordered', async () => {
-    const c = clients.connect(await startApp({ env: env() }));
+    const c = clients.connect(await defaultApp());
     const players = [userId(), userId(), userId(), userId()];
     const ended = (ids: string[]) => encoded('gameSessionEndedEvent', { id: `end-${players[0]!}`, namespace: 'mygame', payload: { userIds: ids, namespace: 'mygame' } });
     expect((await callOnce(c, await ended(players))).code).toBe(grpc.status.OK);
@@ -119,7 +113,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS pro
   });
 
   it('a fact: only pass holders get the chest; the lookup is sent only for the rule reading it, once per event; AGS failing is UNAVAILABLE (redelivered), never read as "not owned"', async () => {
-    const c = clients.connect(await startApp({ env: env() }));
+    const c = clients.connect(await defaultApp());
     const holder = userId();
     const other = userId();
     ags.owned.add(`${holder}/season-pass-2027`);

@@ -11,8 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { LOGIN_SERVICE, builtApp, callOnce, clientPool, encode, loginEvent, metricValue, startApp, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
@@ -49,27 +48,25 @@ const ISSUE_EXAMPLES = `
 `;
 
 describeWith(ready, 'e2e: the five examples of issue 14, verbatim, on Cloud Save without Redis', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({ items: ['daily', 'first-bonus', 'streak-7-chest'].map((id) => ({ id })) }, { resetAfterEach: false }); // the players' histories across the tests
   let env: Record<string, string>;
   let clock: string;
   const apps: AppProcess[] = [];
   const clients = clientPool();
 
   beforeAll(async () => {
-    ags = await startAgsStandIn({ items: ['daily', 'first-bonus', 'streak-7-chest'].map((id) => ({ id })) });
     const dir = tempDir('eer-e2e-state-verbatim-');
     const rulesFile = join(dir, 'rules.yaml');
     writeFileSync(rulesFile, `version: 1\nrules:\n${ISSUE_EXAMPLES}`);
     clock = join(dir, 'clock');
     writeFileSync(clock, '2026-03-01T00:00:00Z');
-    env = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rulesFile, TEST_CLOCK_FILE: clock, STATE_STORE: 'cloudsave', DAILY_ITEM: 'daily' };
+    env = liveEnv(ags, { RULES_FILE: rulesFile, TEST_CLOCK_FILE: clock, STATE_STORE: 'cloudsave', DAILY_ITEM: 'daily' });
     // the machines' own time zones play no part: the replicas run in UTC+14 and UTC-3:30
     apps.push(await startApp({ env: { ...env, TZ: 'Pacific/Kiritimati' } }), await startApp({ env: { ...env, TZ: 'America/St_Johns' } }));
   });
   afterAll(async () => {
     clients.closeAll();
     await stopAll();
-    await ags.close();
   });
 
   /** Sets the clock, then delivers `e` to replica `replica` (0 or 1); expects OK. */

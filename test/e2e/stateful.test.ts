@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, encode, loginEvent, metricValue, startApp, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess } from './support.js';
@@ -45,28 +45,26 @@ rules:
 `;
 
 describeWith(ready, 'e2e: stateful rules (issue 14)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({ items: ITEMS.map((id) => ({ id })) }, { resetAfterEach: false }); // one player's history across the tests
   let app: AppProcess;
   let clock: string;
   let c: grpc.Client;
   const clients = clientPool();
 
   beforeAll(async () => {
-    ags = await startAgsStandIn({ items: ITEMS.map((id) => ({ id })) });
     const dir = tempDir('eer-e2e-state-');
     const rulesFile = join(dir, 'rules.yaml');
     writeFileSync(rulesFile, STATEFUL_RULES);
     clock = join(dir, 'clock');
     writeFileSync(clock, '2026-03-01T00:00:00Z');
     app = await startApp({
-      env: { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rulesFile, TEST_CLOCK_FILE: clock, DEAD_LETTER_FILE: join(dir, 'dead-letters.jsonl') },
+      env: liveEnv(ags, { RULES_FILE: rulesFile, TEST_CLOCK_FILE: clock, DEAD_LETTER_FILE: join(dir, 'dead-letters.jsonl') }),
     });
     c = clients.connect(app);
   });
   afterAll(async () => {
     clients.closeAll();
     await stopAll();
-    await ags.close();
   });
 
   /** Sets the app's clock, then delivers a login of `user` with id `id`; expects OK. */

@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { afterAll } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
@@ -237,6 +238,30 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
     }
   }
   return app;
+}
+
+/**
+ * One app for the tests of a suite that need no process of their own (no kill,
+ * no restart, no environment of their own): started by the first test that asks
+ * for it, stopped after the suite; {@link stopAll} leaves it running. Its logs
+ * keep the lines of earlier tests: a test reading them looks for its own event
+ * ids. Call it at collection time, after `useAgsStandIn()` (hooks after the tests
+ * run in reverse order: the app stops before the stand-in closes).
+ */
+export function sharedApp(options: () => StartAppOptions): () => Promise<AppProcess> {
+  let app: Promise<AppProcess> | undefined;
+  afterAll(async () => {
+    const started = await app?.catch(() => undefined);
+    app = undefined;
+    if (started) await stopChild(started.child);
+  });
+  return () => {
+    app ??= startApp(options()).then((started) => {
+      running.delete(started.child);
+      return started;
+    });
+    return app;
+  };
 }
 
 /** Reads one counter/gauge sample (sum over label sets matching `labels`) from Prometheus text. */

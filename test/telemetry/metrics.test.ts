@@ -8,8 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { LOGIN_SERVICE, builtApp, callOnce, client, encode, loginEvent, service, startApp, stopAll, userId, waitUntil } from '../e2e/support.js';
 import type { AppProcess } from '../e2e/support.js';
@@ -19,7 +18,7 @@ const RULE = 'grant-item-on-login';
 const GRPC = { grpc_type: 'unary', grpc_service: LOGIN_SERVICE, grpc_method: 'OnMessage' } as const;
 
 describeWith(builtApp(), 'metrics: /metrics after real events (issue 6)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({}, { resetAfterEach: false }); // the tests read what beforeAll's events did
   let app: AppProcess;
   let c: grpc.Client;
   let scrape = '';
@@ -33,9 +32,8 @@ describeWith(builtApp(), 'metrics: /metrics after real events (issue 6)', () => 
   const sent = [alice, okId, badUser, badId, otherUser, otherId];
 
   beforeAll(async () => {
-    ags = await startAgsStandIn();
     app = await startApp({
-      env: { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1', STATE_STORE: 'memory' }, // counts the action's AGS calls: no store calls among them
+      env: liveEnv(ags, { STATE_STORE: 'memory' }), // counts the action's AGS calls: no store calls among them
     });
     c = client(app.address);
     ags.fail(`/users/${badUser}/fulfillment`, [{ status: 404, body: { errorCode: 20008, errorMessage: `user not found: ${badUser}` } }]);
@@ -62,7 +60,6 @@ describeWith(builtApp(), 'metrics: /metrics after real events (issue 6)', () => 
   afterAll(async () => {
     c?.close();
     await stopAll();
-    await ags?.close();
   });
 
   it('the AGS calls were the expected ones (what the counters below count)', () => {

@@ -18,8 +18,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { startApp } from '../../src/main.js';
 import type { RunningApp } from '../../src/main.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn, RecordedRequest } from '../support/ags-stand-in.js';
+import type { RecordedRequest } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { LOGIN_SERVICE, PROTO_DIR, client, encode, loginEvent, tempDir, userId, waitUntil } from '../e2e/support.js';
 import { LogSink, callWithMetadata } from './support.js';
 
@@ -42,22 +42,17 @@ rules:
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
 describe('tracing: the span tree of one event with two actions (issue 6)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({}, { resetAfterEach: false }); // the tests read the requests of earlier ones
   let app: RunningApp;
   let c: grpc.Client;
   const exporter = new InMemorySpanExporter();
   const logs = new LogSink();
 
   beforeAll(async () => {
-    ags = await startAgsStandIn();
     const dir = tempDir('eer-telemetry-tracing-');
     writeFileSync(join(dir, 'rules.yaml'), RULES);
     app = await startApp({
-      env: {
-        AB_BASE_URL: ags.url,
-        AB_CLIENT_ID: ags.clientId,
-        AB_CLIENT_SECRET: ags.clientSecret,
-        AB_NAMESPACE: 'mygame',
+      env: liveEnv(ags, {
         PORT: '0',
         ENABLE_PROMETHEUS: 'false',
         PROTO_DIR,
@@ -67,7 +62,7 @@ describe('tracing: the span tree of one event with two actions (issue 6)', () =>
         LOG_LEVEL: 'debug',
         LOG_PAYLOADS: 'true',
         STATE_STORE: 'memory', // the span tree of the actions' AGS calls, without the store's
-      },
+      }),
       spanExporter: exporter,
       logger: createLogger({ level: 'debug', destination: logs }),
     });
@@ -76,7 +71,6 @@ describe('tracing: the span tree of one event with two actions (issue 6)', () =>
   afterAll(async () => {
     c?.close();
     await app?.shutdown('test done');
-    await ags?.close();
   });
 
   const spansOf = (traceId: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
