@@ -16,7 +16,7 @@ beforeAll(() => assertBuilt());
 
 const CLI = resolve(REPO_ROOT, 'src/cli');
 /** Modules of src/cli that are not commands. */
-const HELPERS = new Set(['index', 'io', 'dead-letter-source', 'send-schedule']);
+const HELPERS = new Set(['index', 'commands', 'io', 'dead-letter-source', 'send-schedule']);
 const NOT_OPTIONS = new Set(['help', 'h', 'm']);
 
 /** The options a command module parses: `--name` for each. */
