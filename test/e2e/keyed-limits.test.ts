@@ -148,7 +148,9 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   });
 
   it('the grant dead-letters (AGS refuses it): the firing is consumed; replay runs it again, other members of the party stay refused', async () => {
-    const app = await defaultApp();
+    // its own app: a shared one keeps the Cloud Save documents it knows (the dead-letter pages of the tests before),
+    // and Cloud Save's concurrent PUT recreates a record the stand-in's reset removed: their dead letters would come back
+    const app = await startApp({ env: env() });
     const c = connect(app);
     const party = partyId();
     const [u1, u2, u3] = [userId(), userId(), userId()];
