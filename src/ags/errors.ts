@@ -62,6 +62,7 @@ const SERVICES: Readonly<Record<string, string>> = {
   achievement: 'Achievement',
   lobby: 'Lobby',
   seasonpass: 'Season Pass',
+  group: 'Group',
 };
 
 /** The AGS service of a request path (`/cloudsave/v1/...` -> `Cloud Save`), so that an error names what failed or was slow; undefined for other paths. */

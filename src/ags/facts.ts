@@ -5,7 +5,15 @@
  * gives, and the permission the app's IAM client needs (the spec's
  * `x-security`). Each request is a GET: repeating it changes nothing
  * (`idempotent: true`). The answer is read as AGS sends it (the spec's
- * response schema), under `facts.<name>` in the rule's condition.
+ * response schema), under `facts.<name>` in the rule's condition; a lookup
+ * may also read a documented refusal as a definite answer (group membership:
+ * 404 "user not belong to any group" is "not a member", see
+ * {@link FactOperation.definite}).
+ *
+ * The Group service's spec is not among ../shared/ags-openapi: its operation
+ * is checked against an unchanged excerpt of AccelByte's own `spec/group.json`
+ * vendored in test/fixtures/ags-openapi (README there: source, commit,
+ * licence).
  */
 import { agsPath } from './operations.js';
 import type { AgsRequest } from './types.js';
@@ -14,17 +22,36 @@ import type { AgsRequest } from './types.js';
 export interface FactOperation {
   /** AGS operation id (the spec's `operationId`). */
   readonly operation: string;
-  /** The spec file (../shared/ags-openapi/<service>.json). */
+  /** The spec file (../shared/ags-openapi/<service>.json; `group`: test/fixtures/ags-openapi/group.json, an excerpt). */
   readonly service: string;
   /** Parameters a rule gives (required ones first). */
   readonly params: readonly string[];
   readonly required: readonly string[];
-  /** The permission the app's IAM client needs (the spec's `x-security.userPermissions`). */
+  /** The permission the app's IAM client needs (the spec's `x-security.userPermissions`); '' when the spec lists none. */
   readonly permission: string;
+  /** The IAM client scopes the spec's `x-security.iamClientScopes` lists (default: none listed). */
+  readonly clientScopes?: readonly string[];
   /** What the answer holds (the spec's response schema), for docs and hovers. */
   readonly answer: string;
   /** The request for the event's player `userId` in namespace `ns`. Throws AgsPathSegmentError (permanent) for a value that cannot be a path segment. */
   build(ns: string, userId: string, params: Readonly<Record<string, string>>): AgsRequest;
+  /** The fact's value from AGS's 2xx answer (default: the answer as AGS sent it). */
+  read?(answer: unknown): unknown;
+  /**
+   * AGS refusals the spec documents as a definite answer rather than a
+   * failure: an HTTP `status` with one of the spec's `errorCodes` is the
+   * fact's `value`. Any other refusal (the same status without one of these
+   * codes included) stays a failure.
+   */
+  readonly definite?: readonly DefiniteAnswer[];
+}
+
+/** A documented refusal read as a value (see {@link FactOperation.definite}). */
+export interface DefiniteAnswer {
+  readonly status: number;
+  /** AGS `errorCode`s of that status, as the spec's `x-errorCodes` list them. */
+  readonly errorCodes: readonly number[];
+  readonly value: unknown;
 }
 
 const get = (operation: string, path: string, query?: Record<string, string>): AgsRequest => ({ operation, method: 'GET', path, ...(query && Object.keys(query).length > 0 ? { query } : {}), idempotent: true });
@@ -76,7 +103,44 @@ export const FACT_OPERATIONS: Readonly<Record<string, FactOperation>> = {
     answer: 'UserResponseV3: { country, displayName, emailVerified, createdAt, bans, ... } (the account: its country)',
     build: (ns, userId) => get('AdminGetUserByUserIdV3', agsPath`/iam/v3/admin/namespaces/${ns}/users/${userId}`),
   },
+  // group.json (an excerpt in test/fixtures/ags-openapi): 200 GetUserGroupInformationResponseV1; 404 73034 "user not belong to any group", 73433 "member group not found"
+  AdminGetUserGroupStatusInformationV2: {
+    operation: 'AdminGetUserGroupStatusInformationV2',
+    service: 'group',
+    params: ['groupId'],
+    required: ['groupId'],
+    permission: '',
+    clientScopes: ['social'],
+    answer: '{ member: boolean } and, when AGS answers 200, GetUserGroupInformationResponseV1: { groupId, userId, status, memberRoleId: [...], joinedAt }',
+    build: (ns, userId, p) => get('AdminGetUserGroupStatusInformationV2', agsPath`/group/v2/admin/namespaces/${ns}/users/${userId}/groups/${p.groupId ?? ''}/status`),
+    read: (answer) => ({ member: groupMember(answer), ...(isRecord(answer) ? answer : {}) }),
+    definite: [{ status: 404, errorCodes: [73034, 73433], value: { member: false } }],
+  },
 };
+
+/** The group statuses the spec documents (group.json): `JOINED` a member, `JOIN` a request to join, `INVITE` an invitation. */
+export const GROUP_MEMBER_STATUS = 'JOINED';
+
+/**
+ * A 200 of AdminGetUserGroupStatusInformationV2 is a membership when its
+ * `status` is `JOINED`, or absent (the spec declares `status` optional and
+ * `joinedAt` required); `JOIN` (a request) and `INVITE` (an invitation) are
+ * not a membership.
+ */
+function groupMember(answer: unknown): boolean {
+  if (!isRecord(answer)) return false;
+  return answer.status === undefined || answer.status === GROUP_MEMBER_STATUS;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The value a documented refusal stands for, if `err` is one of `definite`. */
+function definiteValue(definite: readonly DefiniteAnswer[] | undefined, err: unknown): { value: unknown } | undefined {
+  if (!definite || !isRecord(err)) return undefined;
+  const code = Number(err.errorCode);
+  const hit = definite.find((d) => d.status === err.status && d.errorCodes.includes(code));
+  return hit ? { value: hit.value } : undefined;
+}
 
 function pick(p: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -100,8 +164,9 @@ export type FetchedFact = { readonly value: unknown } | { readonly error: string
  * The event handler's fact fetcher over `request` (the AGS client's generic
  * call, with its retries and re-login): each distinct request sent once per
  * event, for the event's player in `namespace` (the app's, else the event's).
- * A permanent failure (a 4xx, a value that cannot be a path segment, an event
- * without a player) is the fact's `error` (the rule reading it ends in
+ * A refusal the operation documents as an answer (its `definite` list) is
+ * the fact's value. Another permanent failure (a 4xx, a value that cannot be
+ * a path segment, an event without a player) is the fact's `error` (the rule reading it ends in
  * `error`); a transient one (retriable: 429, 5xx, network) rejects the whole
  * fetch, so the event is answered UNAVAILABLE and redelivered: a lookup that
  * failed is never read as false.
@@ -126,8 +191,10 @@ export function factFetcher(request: (op: AgsRequest) => Promise<unknown>, names
           return Promise.resolve({ error: err instanceof Error ? err.message : String(err) });
         }
         p = request(req).then(
-          (value): FetchedFact => ({ value }),
+          (value): FetchedFact => ({ value: def.read ? def.read(value) : value }),
           (err: unknown): FetchedFact => {
+            const definite = definiteValue(def.definite, err);
+            if (definite) return definite;
             if (err instanceof Error && (err as { retriable?: unknown }).retriable === false) return { error: err.message };
             throw err;
           },

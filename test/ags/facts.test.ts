@@ -1,32 +1,114 @@
 /**
  * The fact lookups (src/ags/facts.ts): each request conforms to AccelByte's
- * OpenAPI spec of its operation id (../shared/ags-openapi), and the permission
- * the docs name is the spec's `x-security`.
+ * OpenAPI spec of its operation id (../shared/ags-openapi, or the excerpt of
+ * AccelByte's spec vendored in test/fixtures/ags-openapi for a service the
+ * shared specs lack: the Group service), and the permission the docs name is
+ * the spec's `x-security`. Group membership is also read through the real
+ * AGS client from the AGS stand-in, whose answers are checked against the
+ * excerpt: each documented answer is the fact's value, a refusal the spec does
+ * not document as "not a member" is an error, a 503 is transient.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgsClient } from '../../src/ags/client.js';
 import { FACT_OPERATIONS, factFetcher } from '../../src/ags/facts.js';
+import type { FactOperation } from '../../src/ags/facts.js';
 import { AgsOpenApi, OPENAPI_DIR } from '../support/ags-openapi.js';
-import { describeWith, sharedFile } from '../support/prereq.js';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { REPO_ROOT, describeWith, sharedFile } from '../support/prereq.js';
+import { clientFor } from './helpers.js';
+
+/** Excerpts of AccelByte's specs vendored in the repository (test/fixtures/ags-openapi/README.md). */
+const VENDORED_DIR = resolve(REPO_ROOT, 'test/fixtures/ags-openapi');
+const VENDORED = new Set(readdirSync(VENDORED_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')));
 
 const USER = '0123456789abcdef0123456789abcdef';
 const SAMPLE: Record<string, string> = { itemId: 'season-pass-2027', statCodes: 'wins', tags: 'pvp', entitlementClazz: 'APP', platform: 'Steam' };
 
+/** The lookup's request conforms to the spec in `dir`, and its permission and client scopes are the spec's `x-security`. */
+function checkAgainstSpec(def: FactOperation, spec: AgsOpenApi, dir: string): void {
+  const params = Object.fromEntries(def.params.map((p) => [p, SAMPLE[p] ?? 'x']));
+  const req = def.build('mygame', USER, params);
+  expect(req.method).toBe('GET');
+  expect(spec.find(req.method, req.path)?.operationId, def.operation).toBe(def.operation);
+  const problems = spec.checkRequest({ method: req.method, path: req.path, query: req.query ?? {}, headers: {}, body: undefined, rawBody: '' });
+  expect(problems, def.operation).toEqual([]);
+  const doc = JSON.parse(readFileSync(resolve(dir, `${def.service}.json`), 'utf8')) as { paths: Record<string, Record<string, { operationId?: string; 'x-security'?: unknown }>> };
+  const op = Object.values(doc.paths).flatMap((m) => Object.values(m)).find((o) => o.operationId === def.operation);
+  expect(op, def.operation).toBeDefined();
+  const security = [op!['x-security']].flat() as Array<{ userPermissions?: string | string[]; iamClientScopes?: string[] }>;
+  expect(security.flatMap((x) => [x.userPermissions ?? []].flat()), def.operation).toEqual(def.permission === '' ? [] : [def.permission]);
+  expect(security.flatMap((x) => x.iamClientScopes ?? []), def.operation).toEqual(def.clientScopes ?? []);
+}
+
+describe('facts: a lookup of a service the shared specs lack is checked against the vendored excerpt of AccelByte\'s spec', () => {
+  it('every lookup\'s service is a shared spec or a vendored excerpt; the vendored ones: method, path, query and permission', () => {
+    const spec = new AgsOpenApi(VENDORED_DIR);
+    const vendored = Object.values(FACT_OPERATIONS).filter((d) => VENDORED.has(d.service));
+    expect(vendored.map((d) => d.operation)).toEqual(['AdminGetUserGroupStatusInformationV2']);
+    for (const def of vendored) checkAgainstSpec(def, spec, VENDORED_DIR);
+  });
+});
+
+describe('facts: group membership read from the AGS stand-in through the real client, answers checked against the excerpt', () => {
+  let ags: AgsStandIn;
+  let client: AgsClient;
+  const spec = new AgsOpenApi(VENDORED_DIR);
+  const GROUP = 'raid-guild-7';
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+    client = clientFor(ags).client;
+  });
+  afterAll(async () => {
+    client.close();
+    await ags.close();
+  });
+  const lookup = { rule: 'r', name: 'guild', operation: 'AdminGetUserGroupStatusInformationV2', params: { groupId: GROUP } };
+  const fetchFor = async (user: string) => (await factFetcher((op) => client.request(op), 'mygame')([lookup], { userId: user })).get('r')!.guild;
+  const member = (n: number) => `${'0'.repeat(31)}${n.toString(16)}`;
+
+  it('JOINED: member with AGS\'s answer; JOIN or INVITE: not a member; in no group (73034) or in others (73433): definitely not a member', async () => {
+    ags.reset();
+    ags.groups.set(`${member(1)}/${GROUP}`, { memberRoleId: ['raider'] });
+    ags.groups.set(`${member(2)}/${GROUP}`, { status: 'INVITE' });
+    ags.groups.set(`${member(3)}/another-guild`, {});
+    expect(await fetchFor(member(1))).toEqual({ value: { member: true, groupId: GROUP, userId: member(1), status: 'JOINED', memberRoleId: ['raider'], joinedAt: expect.any(String) } });
+    expect(await fetchFor(member(2))).toEqual({ value: expect.objectContaining({ member: false, status: 'INVITE' }) });
+    expect(await fetchFor(member(3))).toEqual({ value: { member: false } });
+    expect(await fetchFor(member(4))).toEqual({ value: { member: false } });
+    const lookups = ags.serviceRequests();
+    expect(lookups.map((r) => [r.operation, r.outcome, (r.answer as { errorCode?: number } | undefined)?.errorCode])).toEqual([
+      ['AdminGetUserGroupStatusInformationV2', 200, undefined],
+      ['AdminGetUserGroupStatusInformationV2', 200, undefined],
+      ['AdminGetUserGroupStatusInformationV2', 404, 73433],
+      ['AdminGetUserGroupStatusInformationV2', 404, 73034],
+    ]);
+    for (const r of lookups) {
+      expect(spec.checkRequest(r), r.path).toEqual([]);
+      expect(spec.checkResponse('AdminGetUserGroupStatusInformationV2', r.outcome as number, r.answer), r.path).toEqual([]);
+    }
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('a refusal the spec does not document as "not a member" is an error, never false; a 503 rejects (UNAVAILABLE, redelivered)', async () => {
+    ags.reset();
+    const u = member(5);
+    // a 404 without the spec's codes (a gateway's), and the spec's 403 73036: permanent, the rule reading it ends in error
+    ags.fail(`/users/${u}/groups/`, [{ status: 404 }, { status: 403, body: { errorCode: 73036, errorMessage: 'insufficient member role permission' } }]);
+    expect(await fetchFor(u)).toEqual({ error: expect.stringMatching(/AdminGetUserGroupStatusInformationV2 \(AGS Group\) failed: 404/) });
+    expect(await fetchFor(u)).toEqual({ error: expect.stringMatching(/403 errorCode 73036/) });
+    ags.always(/\/group\//, { status: 503 });
+    await expect(fetchFor(u)).rejects.toMatchObject({ retriable: true, status: 503 });
+    ags.always();
+  });
+});
+
 describeWith(sharedFile('ags-openapi/platform.json'), 'facts: each lookup is the spec\'s request, with the spec\'s permission', () => {
   it('method, path, query parameters and permission of every fact operation', () => {
     const spec = new AgsOpenApi();
-    for (const def of Object.values(FACT_OPERATIONS)) {
-      const params = Object.fromEntries(def.params.map((p) => [p, SAMPLE[p] ?? 'x']));
-      const req = def.build('mygame', USER, params);
-      expect(req.method).toBe('GET');
-      const problems = spec.checkRequest({ method: req.method, path: req.path, query: req.query ?? {}, headers: {}, body: undefined, rawBody: '' });
-      expect(problems, def.operation).toEqual([]);
-      const doc = JSON.parse(readFileSync(resolve(OPENAPI_DIR, `${def.service}.json`), 'utf8')) as { paths: Record<string, Record<string, { operationId?: string; 'x-security'?: unknown }>> };
-      const op = Object.values(doc.paths).flatMap((m) => Object.values(m)).find((o) => o.operationId === def.operation);
-      expect(op, def.operation).toBeDefined();
-      expect(JSON.stringify(op!['x-security'])).toContain(def.permission);
-    }
+    for (const def of Object.values(FACT_OPERATIONS)) if (!VENDORED.has(def.service)) checkAgainstSpec(def, spec, OPENAPI_DIR);
   });
 
   it('the fetcher sends each distinct request once per event; a permanent failure is the fact\'s error, a transient one rejects (redelivered)', async () => {

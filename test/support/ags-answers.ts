@@ -133,3 +133,8 @@ export function userSeasonSummary(namespace: string, userId: string, currentExp:
 export function playerRecordResponse(namespace: string, userId: string, key: string, value: Record<string, unknown>, createdAt: string): Record<string, unknown> {
   return { key, namespace, user_id: userId, value, is_public: false, set_by: 'SERVER', tags: [], created_at: createdAt, updated_at: stamp() };
 }
+
+/** group.json `models.GetUserGroupInformationResponseV1` (required: groupId, joinedAt, memberRoleId, userId). */
+export function userGroupInformation(groupId: string, userId: string, member: { readonly status?: string; readonly memberRoleId?: readonly string[] }): Record<string, unknown> {
+  return { groupId, userId, status: member.status ?? 'JOINED', memberRoleId: [...(member.memberRoleId ?? [])], joinedAt: stamp() };
+}

@@ -134,11 +134,20 @@ export interface Fulfillment {
   readonly createdAt?: string;
 }
 
+/** A player's record in a group (group.json `models.GetUserGroupInformationResponseV1`). */
+export interface StandInGroupMember {
+  /** `JOINED` (a member; the default), `JOIN` (asked to join) or `INVITE` (invited), as the spec's descriptions list them. */
+  readonly status?: string;
+  readonly memberRoleId?: readonly string[];
+}
+
 export interface AgsStandIn {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   /** Entitlements owned beyond the fulfillments, as `<userId>/<itemId>` (getUserEntitlementOwnershipByItemId answers from both). */
   readonly owned: Set<string>;
+  /** Group memberships, as `<userId>/<groupId>` (AdminGetUserGroupStatusInformationV2 answers from them; `reset()` clears). */
+  readonly groups: Map<string, StandInGroupMember>;
   readonly clientId: string;
   readonly clientSecret: string;
   readonly namespace: string;
@@ -334,7 +343,16 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
 
   const base = '/namespaces/{ns}/users/{userId}';
   const owned = new Set<string>();
+  const groups = new Map<string, StandInGroupMember>();
   const routes: Route[] = [
+    // group.json (excerpt in test/fixtures/ags-openapi): 200 GetUserGroupInformationResponseV1;
+    // 404 73034 "user not belong to any group" (in none), 73433 "member group not found" (in others, not this one)
+    route('AdminGetUserGroupStatusInformationV2', 'GET', `/group/v2/admin${base}/groups/{groupId}/status`, false, ({ params }) => {
+      const member = groups.get(`${params.userId!}/${params.groupId!}`);
+      if (member) return { status: 200, body: answers.userGroupInformation(params.groupId!, params.userId!, member) };
+      if (![...groups.keys()].some((k) => k.startsWith(`${params.userId!}/`))) return { status: 404, body: { errorCode: 73034, errorMessage: 'user not belong to any group' } };
+      return { status: 404, body: { errorCode: 73433, errorMessage: 'member group not found' } };
+    }, []),
     route(
       'getUserEntitlementOwnershipByItemId',
       'GET',
@@ -754,6 +772,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     violations,
     fulfillments,
     owned,
+    groups,
     serviceRequests: () => requests.filter((r) => r.path !== '/iam/v3/oauth/token'),
     grants: () => fulfillments.reduce((n, f) => n + f.quantity, 0),
     successes: (operation) =>
@@ -781,6 +800,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     addItem: (item) => void items.set(item.id, item),
     reset: () => {
       owned.clear();
+      groups.clear();
       requests.length = 0;
       violations.length = 0;
       fulfillments.length = 0;
