@@ -3,8 +3,8 @@
  * default state store (AGS Cloud Save on the stand-in) and a real gRPC sender,
  * with AGS's own protos: a filtered count (`where`, statItemUpdated), a keyed
  * count (`by`, userReport), a fan-out (`forEach`, gameSessionEndedEvent) and
- * a fact (`facts`: entitlement ownership, read from the AGS stand-in),
- * each with a redelivery. Effects are counted where they take effect: the
+ * a fact (`facts`: entitlement ownership, and group membership, read from
+ * the AGS stand-in), each with a redelivery. Effects are counted where they take effect: the
  * stand-in's fulfillments, bans and season exp grants.
  */
 import { writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog } from '../../src/events/types.js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { REPO_ROOT, describeWith, sharedSpecs } from '../support/prereq.js';
-import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, sharedApp, startApp, stopAll, tempDir, userId } from './support.js';
+import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, sharedApp, startApp, stopAll, tempDir, userId } from './support.js';
 import type { Encoded } from './support.js';
 
 const SPECS = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte');
@@ -44,6 +44,14 @@ rules:
     when: { "and": [ { "==": [ { var: payload.statCode }, "login-days" ] }, { "==": [ { var: facts.pass.owned }, true ] } ] }
     do: [ { grantItem: { itemId: weekly-pass-chest } } ]
 
+  - name: guild-raid-reward
+    on: statItemUpdated
+    facts:
+      guild: { AdminGetUserGroupStatusInformationV2: { groupId: raid-guild-7 } }
+      officers: { AdminGetUserGroupStatusInformationV2: { groupId: officers-club } }
+    when: { "and": [ { "==": [ { var: payload.statCode }, "raid-clears" ] }, { "==": [ { var: facts.guild.member }, true ] } ] }
+    do: [ { grantItem: { itemId: raid-chest } } ]
+
   - name: match-xp-for-everyone
     on: gameSessionEndedEvent
     do:
@@ -60,7 +68,7 @@ async function encoded(eventName: string, event: Record<string, unknown>): Promi
 }
 
 describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS protos, Cloud Save store, real processes', () => {
-  const ags = useAgsStandIn({ items: [{ id: BADGE }, { id: 'weekly-pass-chest' }] });
+  const ags = useAgsStandIn({ items: [{ id: BADGE }, { id: 'weekly-pass-chest' }, { id: 'raid-chest' }] });
   const clients = clientPool();
   const dir = tempDir('eer-e2e-liveops-');
   const env = (): Record<string, string> => {
@@ -134,6 +142,44 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: where, by and forEach on AGS pro
     ags.setFaultRate(0);
     expect((await callOnce(c, await stat(`p2-${late}`, late))).code).toBe(grpc.status.OK);
     expect(chests(late)).toBe(1);
+  });
+
+  it('group membership: only members of the group get the raid chest; not a member (AGS 404 73034/73433) or only invited gets nothing (not matched, never an error); the Group service failing is UNAVAILABLE, then granted on redelivery; an unread fact is never requested', async () => {
+    const app = await defaultApp();
+    const c = clients.connect(app);
+    const [joined, invited, inOther, none, late] = [userId(), userId(), userId(), userId(), userId()];
+    ags.groups.set(`${joined}/raid-guild-7`, { memberRoleId: ['raider'] });
+    ags.groups.set(`${invited}/raid-guild-7`, { status: 'INVITE' });
+    ags.groups.set(`${inOther}/another-guild`, {});
+    ags.groups.set(`${late}/raid-guild-7`, {});
+    const raid = (id: string, u: string) => encoded('statItemUpdated', { id, namespace: 'mygame', userId: u, payload: { namespace: 'mygame', userId: u, statCode: 'raid-clears', latestValue: 1 } });
+    for (const u of [joined, invited, inOther, none]) expect((await callOnce(c, await raid(`g1-${u}`, u))).code).toBe(grpc.status.OK);
+    const chests = (u: string): number => ags.fulfillments.filter((f) => f.userId === u && f.itemId === 'raid-chest').length;
+    expect([joined, invited, inOther, none].map(chests)).toEqual([1, 0, 0, 0]);
+    const lookups = (u: string) => ags.requests.filter((r) => r.operation === 'AdminGetUserGroupStatusInformationV2' && r.path.includes(`/users/${u}/`));
+    // one request per event, for the fact the condition reads; AGS's answers as the group spec documents them
+    expect([joined, invited, inOther, none].map((u) => lookups(u).map((r) => [r.path.split('/groups/')[1], r.outcome, (r.answer as { errorCode?: number }).errorCode ?? (r.answer as { status?: string }).status]))).toEqual([
+      [['raid-guild-7/status', 200, 'JOINED']],
+      [['raid-guild-7/status', 200, 'INVITE']],
+      [['raid-guild-7/status', 404, 73433]],
+      [['raid-guild-7/status', 404, 73034]],
+    ]);
+    expect(ags.requests.filter((r) => r.path.includes('/groups/officers-club/'))).toEqual([]);
+    expect(ags.violations).toEqual([]);
+    // "not a member" is AGS's definite answer: the rule is not matched, no error, nothing dead-lettered
+    const metrics = await app.metrics();
+    expect(metricValue(metrics, 'event_rules_rule_evaluations_total', { rule: 'guild-raid-reward', outcome: 'error' })).toBe(0);
+    expect(metricValue(metrics, 'event_rules_dead_letters_total', { rule: 'guild-raid-reward' })).toBe(0);
+    expect(metricValue(metrics, 'event_rules_rule_evaluations_total', { rule: 'guild-raid-reward', outcome: 'notMatched' })).toBeGreaterThanOrEqual(3);
+    // the Group service unavailable: UNAVAILABLE and nothing granted (never read as "not a member"); redelivered once it answers: granted once
+    ags.setFaultRate(1, ['503'], /\/group\//);
+    expect((await callOnce(c, await raid(`g2-${late}`, late))).code).toBe(grpc.status.UNAVAILABLE);
+    expect(chests(late)).toBe(0);
+    ags.setFaultRate(0);
+    expect((await callOnce(c, await raid(`g2-${late}`, late))).code).toBe(grpc.status.OK);
+    expect((await callOnce(c, await raid(`g2-${late}`, late))).code).toBe(grpc.status.OK);
+    expect(chests(late)).toBe(1);
+    expect(chests(joined)).toBe(1);
   });
 
   it('fan-out through a lost AGS answer and a kill -9: redelivered until OK, each player of the session gets season exp exactly once', async () => {
