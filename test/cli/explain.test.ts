@@ -132,4 +132,33 @@ rules:
     expect(notJson.stderr).toMatch(/^extend-event-rules explain: stdin: not valid JSON/);
     expect(notJson.code).toBe(2);
   });
+  it('--facts: the answers of the AGS lookups are the values the condition trace shows (group membership: a member, not a member, no answer given)', async () => {
+    ws = workspace();
+    ws.write(
+      'rules.yaml',
+      `version: 1
+rules:
+  - name: guild-login-gift
+    on: userLoggedIn
+    facts:
+      guild: { AdminGetUserGroupStatusInformationV2: { groupId: raid-guild-7 } }
+    when: { "==": [ { var: facts.guild.member }, true ] }
+    do: [ { grantItem: { itemId: raid-chest } } ]
+`,
+    );
+    ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
+    ws.write('member.json', JSON.stringify({ guild: { member: true, groupId: 'raid-guild-7', userId: USER, status: 'JOINED', memberRoleId: ['raider'], joinedAt: '2026-01-01T00:00:00Z' } }));
+    ws.write('not-member.json', JSON.stringify({ guild: { member: false } }));
+    const explain = (...extra: string[]) => runCommand(['explain', 'userLoggedIn', '--data', 'event.json', '--now', '2026-03-01T12:00:00Z', ...extra], { cwd: ws.dir, env: ENV });
+    const member = await explain('--facts', 'member.json');
+    expect(member.stdout).toContain('✓ guild-login-gift  matched  (line 3)\n');
+    expect(member.stdout).toContain('      ✓ == : facts.guild.member = true, expected true\n');
+    expect(member.stdout).toContain(`POST /platform/admin/namespaces/mygame/users/${USER}/fulfillment`);
+    const notMember = await explain('--facts', 'not-member.json');
+    expect(notMember.stdout).toContain('✗ guild-login-gift  not matched: the condition is false  (line 3)\n');
+    expect(notMember.stdout).toContain('      ✗ == : facts.guild.member = false, expected true\n');
+    const none = await explain();
+    expect(none.stdout).toMatch(/✗ guild-login-gift {2}error: .*fact guild \(AdminGetUserGroupStatusInformationV2\): no fixture/);
+    for (const r of [member, notMember, none]) expect([r.code, r.stderr]).toEqual([0, '']);
+  });
 });

@@ -72,4 +72,28 @@ describe('facts in rules', () => {
       expect.stringMatching(/^10 fact .*no fact "pas".*its facts: pass, wallet, owns/),
     ]);
   });
+  it('group membership: the groupId parameter (a template over the event) is required; member matched, not a member notMatched, refused by AGS an error', () => {
+    const rules = compile(`
+  - name: guild
+    on: userLoggedIn
+    facts:
+      guild: { AdminGetUserGroupStatusInformationV2: { groupId: "guild-\${event.namespace}" } }
+    when: { "==": [ { var: facts.guild.member }, true ] }
+    do: [ { log: { message: raid } } ]
+`);
+    expect(rules.factRequests(LOGIN, loginEvent() as never, Date.now())).toEqual([{ rule: 'guild', name: 'guild', operation: 'AdminGetUserGroupStatusInformationV2', params: { groupId: `guild-${loginEvent().namespace as string}` } }]);
+    const run = (v: unknown) => rules.evaluate(LOGIN, loginEvent(), { facts: new Map([['guild', { guild: v as never }]]) }).outcomes[0]!;
+    expect(run({ value: { member: true, groupId: 'g', userId: 'u', status: 'JOINED', memberRoleId: [], joinedAt: '2026-01-01T00:00:00Z' } }).outcome).toBe('matched');
+    expect(run({ value: { member: false } }).outcome).toBe('notMatched');
+    expect(run({ error: 'AdminGetUserGroupStatusInformationV2 (AGS Group) failed: 403 errorCode 73036' })).toMatchObject({ outcome: 'error', error: expect.stringMatching(/fact guild .*73036/) });
+    const missing = compileResult(`
+  - name: g
+    on: userLoggedIn
+    facts:
+      guild: { AdminGetUserGroupStatusInformationV2: {} }
+    when: { "==": [ { var: facts.guild.member }, true ] }
+    do: [ { log: { message: x } } ]
+`);
+    expect(missing.ok ? [] : missing.problems.map((p) => `${p.code} ${p.message}`)).toEqual([expect.stringMatching(/^fact .*needs "groupId"/)]);
+  });
 });
