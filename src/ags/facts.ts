@@ -15,6 +15,7 @@
  * vendored in test/fixtures/ags-openapi (README there: source, commit,
  * licence).
  */
+import { AgsError } from './errors.js';
 import { agsPath } from './operations.js';
 import type { AgsRequest } from './types.js';
 
@@ -35,7 +36,7 @@ export interface FactOperation {
   readonly answer: string;
   /** The request for the event's player `userId` in namespace `ns`. Throws AgsPathSegmentError (permanent) for a value that cannot be a path segment. */
   build(ns: string, userId: string, params: Readonly<Record<string, string>>): AgsRequest;
-  /** The fact's value from AGS's 2xx answer (default: the answer as AGS sent it). */
+  /** The fact's value from AGS's 2xx answer (default: the answer as AGS sent it). Throws a retriable AgsError for an answer it cannot read (redelivered, never read as false). */
   read?(answer: unknown): unknown;
   /**
    * AGS refusals the spec documents as a definite answer rather than a
@@ -113,7 +114,7 @@ export const FACT_OPERATIONS: Readonly<Record<string, FactOperation>> = {
     clientScopes: ['social'],
     answer: '{ member: boolean } and, when AGS answers 200, GetUserGroupInformationResponseV1: { groupId, userId, status, memberRoleId: [...], joinedAt }',
     build: (ns, userId, p) => get('AdminGetUserGroupStatusInformationV2', agsPath`/group/v2/admin/namespaces/${ns}/users/${userId}/groups/${p.groupId ?? ''}/status`),
-    read: (answer) => ({ member: groupMember(answer), ...(isRecord(answer) ? answer : {}) }),
+    read: readGroupStatus,
     definite: [{ status: 404, errorCodes: [73034, 73433], value: { member: false } }],
   },
 };
@@ -121,22 +122,31 @@ export const FACT_OPERATIONS: Readonly<Record<string, FactOperation>> = {
 /** The group statuses the spec documents (group.json): `JOINED` a member, `JOIN` a request to join, `INVITE` an invitation. */
 export const GROUP_MEMBER_STATUS = 'JOINED';
 
+/** The fields group.json's `models.GetUserGroupInformationResponseV1` requires. */
+export const GROUP_INFORMATION_REQUIRED = ['groupId', 'joinedAt', 'memberRoleId', 'userId'] as const;
+
 /**
- * A 200 of AdminGetUserGroupStatusInformationV2 is a membership when its
- * `status` is `JOINED`, or absent (the spec declares `status` optional and
- * `joinedAt` required); `JOIN` (a request) and `INVITE` (an invitation) are
- * not a membership.
+ * AdminGetUserGroupStatusInformationV2's 200 as the fact's value: AGS's
+ * answer with `member`, true when its `status` is `JOINED` or absent (the
+ * spec declares `status` optional and `joinedAt` required); `JOIN` (a
+ * request) and `INVITE` (an invitation) are not a membership. An answer
+ * without the spec's required fields cannot be read: a retriable AgsError
+ * (`unreadable`), so the event is redelivered rather than read as "not a
+ * member".
  */
-function groupMember(answer: unknown): boolean {
-  if (!isRecord(answer)) return false;
-  return answer.status === undefined || answer.status === GROUP_MEMBER_STATUS;
+function readGroupStatus(answer: unknown): unknown {
+  const gone = isRecord(answer) ? GROUP_INFORMATION_REQUIRED.filter((k) => answer[k] === undefined) : [...GROUP_INFORMATION_REQUIRED];
+  if (!isRecord(answer) || gone.length > 0) {
+    throw new AgsError({ operation: 'AdminGetUserGroupStatusInformationV2', service: 'Group', status: 200, retriable: true, attempts: 1, kind: 'unreadable', errorMessage: `the answer lacks the declared field(s) ${gone.join(', ')}: it cannot be read` });
+  }
+  return { ...answer, member: answer.status === undefined || answer.status === GROUP_MEMBER_STATUS };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The value a documented refusal stands for, if `err` is one of `definite`. */
 function definiteValue(definite: readonly DefiniteAnswer[] | undefined, err: unknown): { value: unknown } | undefined {
-  if (!definite || !isRecord(err)) return undefined;
+  if (!definite || !isRecord(err) || err.retriable !== false) return undefined;
   const code = Number(err.errorCode);
   const hit = definite.find((d) => d.status === err.status && d.errorCodes.includes(code));
   return hit ? { value: hit.value } : undefined;

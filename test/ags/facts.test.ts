@@ -12,7 +12,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgsClient } from '../../src/ags/client.js';
-import { FACT_OPERATIONS, factFetcher } from '../../src/ags/facts.js';
+import { FACT_OPERATIONS, GROUP_INFORMATION_REQUIRED, factFetcher } from '../../src/ags/facts.js';
 import type { FactOperation } from '../../src/ags/facts.js';
 import { AgsOpenApi, OPENAPI_DIR } from '../support/ags-openapi.js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
@@ -49,6 +49,13 @@ describe('facts: a lookup of a service the shared specs lack is checked against 
     const vendored = Object.values(FACT_OPERATIONS).filter((d) => VENDORED.has(d.service));
     expect(vendored.map((d) => d.operation)).toEqual(['AdminGetUserGroupStatusInformationV2']);
     for (const def of vendored) checkAgainstSpec(def, spec, VENDORED_DIR);
+    // the answer's required fields the lookup reads are the spec's
+    const doc = JSON.parse(readFileSync(resolve(VENDORED_DIR, 'group.json'), 'utf8')) as { definitions: Record<string, { required?: string[] }> };
+    expect([...GROUP_INFORMATION_REQUIRED]).toEqual(doc.definitions['models.GetUserGroupInformationResponseV1']!.required);
+    // the documented "not a member" answers: 404 with these error codes
+    const op = spec.byId('AdminGetUserGroupStatusInformationV2')!;
+    expect(FACT_OPERATIONS.AdminGetUserGroupStatusInformationV2!.definite).toEqual([{ status: 404, errorCodes: [73034, 73433], value: { member: false } }]);
+    expect(JSON.stringify(op.responses['404'])).toMatch(/73433.*member group not found.*73034.*user not belong to any group/);
   });
 });
 
@@ -102,6 +109,10 @@ describe('facts: group membership read from the AGS stand-in through the real cl
     ags.always(/\/group\//, { status: 503 });
     await expect(fetchFor(u)).rejects.toMatchObject({ retriable: true, status: 503 });
     ags.always();
+    // a 200 without the declared fields cannot be read: transient (redelivered), never "not a member"; without status: a member
+    ags.fail(`/users/${u}/groups/`, [{ status: 200, body: {} }, { status: 200, body: { groupId: GROUP, userId: u, memberRoleId: [], joinedAt: '2026-01-01T00:00:00Z' } }]);
+    await expect(fetchFor(u)).rejects.toMatchObject({ retriable: true, kind: 'unreadable', message: expect.stringMatching(/lacks the declared field\(s\) groupId, joinedAt, memberRoleId, userId/) });
+    expect(await fetchFor(u)).toEqual({ value: expect.objectContaining({ member: true, groupId: GROUP }) });
   });
 });
 
