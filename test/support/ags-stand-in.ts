@@ -30,7 +30,9 @@
  * `options.namespace` -> 403 errorCode 20013; a user id that is not 32 hex
  * characters -> 404 errorCode 20008 (set `strictUserIds: false` to allow any);
  * an unknown item -> 404 errorCode 30341; a v3 transaction id reused with
- * another payload -> 409 errorCode 38128.
+ * another payload -> 409 errorCode 38128; a group status asked for a player in
+ * no group -> 404 errorCode 73034, in other groups only -> 404 errorCode 73433
+ * (group.json, vendored in test/fixtures/ags-openapi).
  *
  * Faults: `fail(pattern, responses)` queues scripted answers for requests
  * whose path matches (substring or RegExp), consumed in order, token endpoint
