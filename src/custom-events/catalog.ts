@@ -20,6 +20,7 @@ import {
   SCHEDULER_METHOD,
   SCHEDULER_PATH,
   SCHEDULER_SERVICE,
+  customEventsRoot,
   customType,
 } from './protos.js';
 import { topicSchema } from './typed-topics.js';
@@ -197,5 +198,7 @@ export function withCustomEvents(catalog: Catalog, options: CustomEventsOptions 
     get root() {
       return base.root;
     },
+    // reflection describes the wire services from the built-in protos (a copy in PROTO_DIR is replaced by them)
+    builtInRoots: () => [customEventsRoot()],
   } as CustomEventsCatalog;
 }
