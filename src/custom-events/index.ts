@@ -6,7 +6,7 @@
  */
 export { withCustomEvents, customOnName, topicOf, scheduleOf, topicService, scheduleService, wireServiceOf, isCustomService, consumerService, schedulerService, TOPIC_PREFIX, SCHEDULE_PREFIX } from './catalog.js';
 export type { CustomEventsCatalog, CustomEventsOptions } from './catalog.js';
-export { routeCustomEvents, scheduledTaskReply } from './dispatch.js';
+export { routeCustomEvents, scheduledTaskReply, DEAD_LETTERED_STATUS } from './dispatch.js';
 export type { CustomEventRoutingOptions } from './dispatch.js';
 export {
   MESSAGE_ID_KEYS,

@@ -45,6 +45,11 @@ rules:
     on: { schedule: weekly-reset-task }
     do:
       - publishMessage: { topic: weekly-reset, body: { week: "\${event.payload.week}", userId: "\${event.payload.userId}" } }
+
+  - name: season-reward
+    on: { schedule: season-reward-task }
+    do:
+      - grantItem: { itemId: "\${event.payload.itemId}", userId: "\${event.payload.userId}" }
 `;
 
 type Serialize = (value: object) => Buffer;
@@ -185,6 +190,29 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
     expect(await runScheduled(ca, { ...request(1, 'run-3'), task_name: 'other-task' })).toMatchObject({ success: false, http_status_code: 404 });
     // the published weekly-reset delivered to the Event Handler: the chest
     for (const p of sidecar.published.slice(0, 1)) await deliverUntilOk(() => ca, message(p.topic, p.body, p.metadata));
+    expect(grantsOf(u, 'weekly-chest')).toBe(1);
+  });
+
+  it('a scheduled run whose action fails for good answers success=false 422 (dead-lettered, the same on every retry, no effect); an AGS outage answers 503 until the run succeeds once', async () => {
+    const app = await startApp({ env: env() });
+    const c = clients.connect(app);
+    const u = userId();
+    const run = (runId: string, attempt: number, itemId: string) =>
+      runScheduled(c, { run_id: runId, task_id: 'task-9', namespace: 'mygame', task_name: 'season-reward-task', attempt_number: attempt, payload: JSON.stringify({ itemId, userId: u }) });
+    // an item AGS does not have: 404, permanent: dead-lettered; the scheduler is told it failed, with a status that is not its retry signal (5xx)
+    for (const attempt of [1, 2, 3]) {
+      const r = await run('run-dead', attempt, 'no-such-item');
+      expect(r).toMatchObject({ success: false, http_status_code: 422 });
+      expect(String(r.message)).toContain('season-reward/grantItem');
+      expect(JSON.parse(String(r.result_data))).toMatchObject({ runId: 'run-dead', outcome: 'deadLettered', deadLettered: ['season-reward/grantItem'] });
+    }
+    expect(ags.fulfillments.filter((f) => f.userId === u)).toHaveLength(0);
+    // AGS down: transient, 503 (the scheduler's next attempt continues the run); back up: one grant, then done
+    ags.always(/fulfillment/, { status: 503 });
+    expect(await run('run-outage', 1, 'weekly-chest')).toMatchObject({ success: false, http_status_code: 503 });
+    ags.always();
+    expect(await run('run-outage', 2, 'weekly-chest')).toMatchObject({ success: true, http_status_code: 200 });
+    expect(await run('run-outage', 3, 'weekly-chest')).toMatchObject({ success: true, http_status_code: 200 });
     expect(grantsOf(u, 'weekly-chest')).toBe(1);
   });
 
