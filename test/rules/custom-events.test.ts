@@ -172,4 +172,23 @@ describe('typed topics: topics/NAME.schema.json beside the rules file types body
     rmSync(open, { recursive: true, force: true });
     rmSync(broken, { recursive: true, force: true });
   });
+  it('publishMessage to a typed topic: the body\'s constant parts are checked against the schema; templated values are not known yet', () => {
+    const strict = { type: 'object', required: ['userId', 'week'], additionalProperties: false, properties: { userId: { type: 'string' }, week: { type: 'string' }, count: { type: 'integer' } } };
+    const dir = inDir({ 'topics/weekly-reset.schema.json': JSON.stringify(strict) });
+    const publisher = (body: string) => `version: 1\nrules:\n  - name: announce\n    on: userLoggedIn\n    do:\n      - publishMessage: { topic: weekly-reset, body: ${body} }\n`;
+    const bad = compileRulesText(publisher('{ userId: "${event.userId}", count: "three", wek: 1 }'), join(dir, 'rules.yaml'), opts);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    const text = bad.problems.map((p) => `${p.message} @${p.line}`).join('\n');
+    expect(text).toContain("publishMessage: body must have required property 'week'");
+    expect(text).toContain('publishMessage: body must NOT have additional properties');
+    expect(text).toContain('publishMessage: body.count must be integer');
+    expect(text).toContain('weekly-reset.schema.json');
+    expect(bad.problems.every((p) => p.code === 'invalid-params' && p.line === 6)).toBe(true);
+    const good = compileRulesText(publisher('{ userId: "${event.userId}", week: "2026-W49", count: 3 }'), join(dir, 'rules.yaml'), opts);
+    expect(good.ok ? [] : good.problems).toEqual([]);
+    // another topic, or no schema: any body
+    expect(compileRulesText(publisher('{ anything: 1 }').replace('topic: weekly-reset', 'topic: other'), join(dir, 'rules.yaml'), opts).ok).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
