@@ -56,7 +56,7 @@ const commands: Record<string, Command> = {
   },
   samples: async (args, io) => {
     const d = defaults();
-    return (await import('./samples.js')).samplesCommand(args, io, { protoDirs: d.protoDirs, topicsDir: resolve(dirname(d.rulesFile), 'topics') });
+    return (await import('./samples.js')).samplesCommand(args, io, { protoDirs: d.protoDirs, topicsDir: resolve(dirname(d.rulesFile), 'topics'), rulesFile: d.rulesFile });
   },
   replay: async (args, io) => {
     const d = defaults();

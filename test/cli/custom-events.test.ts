@@ -87,6 +87,25 @@ describe('custom events in the toolkit', () => {
     expect(r.stdout).toBe('OK\n');
   });
 
+  it('samples --list lists the topics and scheduled tasks the rules listen on and the typed topics, with the wire method each arrives on', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', `${RULES}  - name: weekly\n    on: { schedule: weekly-reset-task }\n    do:\n      - publishMessage: { topic: weekly-reset, body: {} }\n`);
+    mkdirSync(join(ws.dir, 'topics'));
+    ws.write('topics/weekly-reset.schema.json', JSON.stringify({ type: 'object', properties: { userId: { type: 'string' } } }));
+    const r = await runCommand(['samples', '--list'], { cwd: ws.dir });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => l.split(/\s+/));
+    expect(lines).toContainEqual(['userLoggedIn', expect.any(String), expect.any(String)]);
+    expect(lines.slice(-3)).toEqual([
+      ['schedule:weekly-reset-task', 'accelbyte.extend.task_scheduler.v1.ScheduledTaskHandler', '/accelbyte.extend.task_scheduler.v1.ScheduledTaskHandler/RunScheduledTask'],
+      ['topic:player-activity', 'accelbyte.extend.async_messaging.AsyncMessagingConsumerService', '/accelbyte.extend.async_messaging.AsyncMessagingConsumerService/onMessage'],
+      ['topic:weekly-reset', 'accelbyte.extend.async_messaging.AsyncMessagingConsumerService', '/accelbyte.extend.async_messaging.AsyncMessagingConsumerService/onMessage'],
+    ]);
+    // each listed name is an event the other commands take
+    const s = await runCommand(['samples', 'topic:weekly-reset'], { cwd: ws.dir });
+    expect(JSON.parse(s.stdout)).toMatchObject({ topic: 'weekly-reset', body: { userId: expect.any(String) as unknown } });
+  });
+
   it('samples --topic and --schedule print what the server receives; explain and rule tests take topic events', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
