@@ -156,4 +156,23 @@ cases:
     const s = JSON.parse((await runCommand(['samples', '--topic', 'player-activity'], { cwd: ws.dir })).stdout) as { body: Record<string, unknown> };
     expect(Object.keys(s.body).sort()).toEqual(['kind', 'userId']);
   });
+
+  it('explain on a typed topic: without --data the body follows the schema; a body that does not fit it is explained as it is, with a warning per place', async () => {
+    ws = workspace();
+    mkdirSync(join(ws.dir, 'topics'));
+    ws.write('topics/player-activity.schema.json', JSON.stringify({ type: 'object', required: ['kind'], properties: { kind: { type: 'string' }, userId: { type: 'string' } } }));
+    ws.write('rules.yaml', RULES);
+    const plain = await runCommand(['explain', 'topic:player-activity', '--json'], { cwd: ws.dir });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    expect(Object.keys((JSON.parse(plain.stdout) as { data: { body: Record<string, unknown> } }).data.body).sort()).toEqual(['kind', 'userId']);
+
+    ws.write('msg.json', JSON.stringify({ body: { userId: 7 } }));
+    const bad = await runCommand(['explain', 'topic:player-activity', '--data', 'msg.json'], { cwd: ws.dir });
+    expect(bad.code).toBe(0);
+    expect(bad.stderr).toContain("extend-event-rules explain: warning: body must have required property 'kind' (");
+    expect(bad.stderr).toContain('extend-event-rules explain: warning: body.userId must be string (');
+    expect(bad.stderr).toContain('player-activity.schema.json); explained as it is');
+    expect(bad.stdout).toContain('reward-activity');
+  });
 });
