@@ -30,7 +30,7 @@ export type { ScheduledTaskResponse } from './events.js';
 export { CONSUMER_SERVICE, CONSUMER_METHOD, CONSUMER_PATH, PUBLISHER_SERVICE, PUBLISHER_PATH, SCHEDULER_SERVICE, SCHEDULER_METHOD, SCHEDULER_PATH, customEventsRoot, customType, customProtoFiles } from './protos.js';
 export { TOPIC_NAME_PATTERN, TOPIC_NAME_MAX, MESSAGE_BODY_MAX_BYTES, topicNameProblem, bodySizeProblem } from './limits.js';
 export { CUSTOM_ON_SCHEMAS } from './schema.js';
-export { TOPICS_FOLDER, topicSchema, typedTopicEventType, topicBodyProblems } from './typed-topics.js';
+export { TOPICS_FOLDER, topicSchema, topicSchemas, typedTopicEventType, topicBodyProblems } from './typed-topics.js';
 export type { TopicSchema, BodyProblem } from './typed-topics.js';
 export { publishMessage, publisherAddress, configurePublisher, closePublishers, PublishError, publishErrorOf, DEFAULT_PUBLISHER_PORT, PUBLISHER_PORT_ENV } from './publisher.js';
 export type { PublishOptions } from './publisher.js';

@@ -11,7 +11,7 @@
  * (any key), anything else (no `type`, several types, `anyOf`...) ->
  * `google.protobuf.Value` (any value, any sub-path).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
@@ -147,6 +147,23 @@ export function topicBodyProblems(schema: Readonly<Record<string, unknown>>, bod
     if (unknown(e.instancePath) || (missing !== undefined && unknown(`${e.instancePath}/${missing}`))) continue;
     const message = e.message ?? 'is invalid';
     if (!out.some((o) => o.pointer === e.instancePath && o.message === message)) out.push({ pointer: e.instancePath, message });
+  }
+  return out;
+}
+
+/** Every usable topic schema of `dir` (`NAME.schema.json`), by topic, sorted; none without the folder. Unusable files are left out (`validate` reports them). */
+export function topicSchemas(dir: string): Record<string, Readonly<Record<string, unknown>>> {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.schema.json') && f.length > '.schema.json'.length).sort();
+  } catch {
+    return {};
+  }
+  const out: Record<string, Readonly<Record<string, unknown>>> = {};
+  for (const f of files) {
+    const topic = f.slice(0, -'.schema.json'.length);
+    const read = topicSchema(dir, topic);
+    if (read?.schema) out[topic] = read.schema;
   }
   return out;
 }
