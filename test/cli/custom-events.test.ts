@@ -174,5 +174,13 @@ cases:
     expect(bad.stderr).toContain('extend-event-rules explain: warning: body.userId must be string (');
     expect(bad.stderr).toContain('player-activity.schema.json); explained as it is');
     expect(bad.stdout).toContain('reward-activity');
+
+    // send --topic: the same warnings, and the body is sent as it is (the server takes any body)
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    ws.write('body.json', JSON.stringify({ userId: 7 }));
+    const sent = await runCommand(['send', '--topic', 'player-activity', '--data', 'body.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(sent.stdout).toBe('OK\n');
+    expect(sent.stderr).toContain("extend-event-rules send: warning: body must have required property 'kind' (");
+    expect(sent.stderr).toContain('extend-event-rules send: warning: body.userId must be string (');
   });
 });
