@@ -46,6 +46,18 @@ rules:
     do:
       - publishMessage: { topic: weekly-reset, body: { week: "\${event.payload.week}", userId: "\${event.payload.userId}" } }
 
+  - name: player-chest
+    on: { topic: player-reset }
+    limit: { count: 1, per: week }
+    do:
+      - grantItem: { itemId: weekly-chest, userId: "\${event.metadata.PlayerId}" }
+
+  - name: guild-chest
+    on: { topic: guild-reset }
+    limit: { count: 1, per: week, key: "guild:\${event.body.guildId}" }
+    do:
+      - grantItem: { itemId: activity-item, userId: "\${event.body.userId}" }
+
   - name: season-reward
     on: { schedule: season-reward-task }
     do:
@@ -152,6 +164,20 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
     const u = userId();
     for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, message('weekly-reset', { userId: u, week: `w${i}` }, { messageId: `m-${i}` }));
     expect(grantsOf(u, 'weekly-chest')).toBe(1);
+  });
+
+  it('whose record: the PlayerId metadata key when the body has no userId; limit.key when the rule says so (issue 25)', async () => {
+    const app = await startApp({ env: env() });
+    const c = clients.connect(app);
+    const [p, q, r] = [userId(), userId(), userId()];
+    // distinct messages (distinct message ids) naming the player only in the metadata: the player's weekly limit holds
+    for (const n of [1, 2, 3]) await deliverUntilOk(() => c, message('player-reset', { round: n }, { messageId: `pr-${n}`, PlayerId: p }));
+    expect(grantsOf(p, 'weekly-chest')).toBe(1);
+    // the rule counts per guild: two players of one guild, one grant; another guild, another grant
+    await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: q }, { messageId: 'gr-1' }));
+    await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: r }, { messageId: 'gr-2' }));
+    await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g2', userId: r }, { messageId: 'gr-3' }));
+    expect([grantsOf(q, 'activity-item'), grantsOf(r, 'activity-item')]).toEqual([1, 1]);
   });
 
   it('a scheduled rule runs once per run_id however often the scheduler retries it, on two replicas; the answer is a ScheduledTaskResponse', async () => {
