@@ -23,6 +23,7 @@ export const INTEGRATION = [
   'test/rules/watch.test.ts',
   'test/security/deadlines.test.ts',
   'test/security/secrets.test.ts',
+  'test/server/custom-events-reflection.test.ts',
   'test/server/python-client.test.ts',
   'test/server/reflection-conformance.test.ts',
   'test/server/whole-catalog.test.ts',

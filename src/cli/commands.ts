@@ -56,7 +56,7 @@ const commands: Record<string, Command> = {
   },
   samples: async (args, io) => {
     const d = defaults();
-    return (await import('./samples.js')).samplesCommand(args, io, { protoDirs: d.protoDirs, topicsDir: resolve(dirname(d.rulesFile), 'topics') });
+    return (await import('./samples.js')).samplesCommand(args, io, { protoDirs: d.protoDirs, topicsDir: resolve(dirname(d.rulesFile), 'topics'), rulesFile: d.rulesFile });
   },
   replay: async (args, io) => {
     const d = defaults();
@@ -65,7 +65,7 @@ const commands: Record<string, Command> = {
   },
   'dead-letters': async (args, io) => (await import('./dead-letters.js')).deadLettersCommand(args, io, { config: defaults().config }),
   'build-actions': async (args, io) => (await import('./build-actions.js')).buildActionsCommand(args, io, { actionsDir: defaults().actionsDir }),
-  schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io, await registry()),
+  schema: async (args, io) => (await import('./schema.js')).schemaCommand(args, io, await registry(), resolve(dirname(defaults().rulesFile), 'topics')),
   test: async (args, io) => (await import('./test.js')).testCommand(args, io, { ...authoringDefaults(), registry: await registry() }),
   explain: async (args, io) => (await import('./explain.js')).explainCommand(args, io, { ...authoringDefaults(), registry: await registry() }),
   send: async (args, io) => (await import('./send.js')).sendCommand(args, io, authoringDefaults()),

@@ -10,7 +10,11 @@
  * the values the decision used.
  */
 import { FACT_OPERATIONS } from '../ags/index.js';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { sampleEvent } from '../events/index.js';
+import type { EventService } from '../events/index.js';
+import { TOPICS_FOLDER, topicBodyProblems, topicOf, withCustomEvents } from '../custom-events/index.js';
+import type { CustomEventsCatalog } from '../custom-events/index.js';
 import { createDefaultRegistry } from '../actions/index.js';
 import type { PlannedRequest } from '../actions/index.js';
 import { readEventData } from '../authoring/index.js';
@@ -176,6 +180,27 @@ function ruleExplanation(r: CompiledRule, outcomes: readonly RuleOutcome[], even
   };
 }
 
+/** A typed topic's data without a body: the body of the schema's sample (as `samples --topic`); any other data as it is. */
+function typedTopicData(catalog: CustomEventsCatalog, service: EventService, data: Record<string, unknown>): Record<string, unknown> {
+  const topic = topicOf(service.fullName);
+  if (topic === undefined || data.body !== undefined || data.bodyText !== undefined || !catalog.topicBodySchema(topic)) return data;
+  return { ...data, body: sampleEvent(service).body };
+}
+
+/** Where a typed topic's body does not fit its schema (the server takes it as it is: bodies are not checked at run time). */
+function typedTopicWarnings(catalog: CustomEventsCatalog, service: EventService, event: DecodedEvent): string[] {
+  const topic = topicOf(service.fullName);
+  const typed = topic !== undefined ? catalog.topicBodySchema(topic) : undefined;
+  if (!typed) return [];
+  let problems;
+  try {
+    problems = topicBodyProblems(typed.schema, event.body);
+  } catch (err) {
+    return [`${typed.file} does not compile as a JSON Schema: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  return problems.map((p) => `body${p.pointer.replace(/\//g, '.')} ${p.message} (${typed.file}); explained as it is: the server does not check bodies against the schema`);
+}
+
 export async function explainCommand(args: string[], io: CommandIO, defaults: AuthoringDefaults): Promise<number> {
   const { positionals, values, flags } = parseArgs(args, { values: ['data', 'now', 'rules', 'history', 'facts'], flags: ['json', 'help', 'h'] });
   if (flags.has('help') || flags.has('h')) {
@@ -191,13 +216,16 @@ export async function explainCommand(args: string[], io: CommandIO, defaults: Au
   }
   const rulesFile = values.has('rules') ? resolve(values.get('rules')!) : defaults.rulesFile;
 
-  const catalog = await loadCommandCatalog(defaults.protoDirs, io);
-  if (!catalog) return 2;
+  const loadedCatalog = await loadCommandCatalog(defaults.protoDirs, io);
+  if (!loadedCatalog) return 2;
+  // typed topics: topics/NAME.schema.json beside the rules file, as validate reads them
+  const catalog = withCustomEvents(loadedCatalog, { topicsDir: join(dirname(rulesFile), TOPICS_FOLDER) });
   let service;
   let event;
   try {
     service = resolveEvent(catalog, positionals[0]!);
-    event = buildEvent(service, await readEventData(values.get('data'), io.stdin), values.get('data') === '-' ? 'stdin' : (values.get('data') ?? 'data'));
+    event = buildEvent(service, typedTopicData(catalog, service, await readEventData(values.get('data'), io.stdin)), values.get('data') === '-' ? 'stdin' : (values.get('data') ?? 'data'));
+    for (const w of typedTopicWarnings(catalog, service, event)) io.stderr.write(`extend-event-rules explain: warning: ${w}\n`);
   } catch (err) {
     if (err instanceof UnknownEventError || err instanceof EventDataError) {
       io.stderr.write(`extend-event-rules explain: ${err.message}\n`);

@@ -2,20 +2,25 @@
  * `samples <event>`: prints a complete sample of an event as pretty JSON (with
  * a fresh random `id` each time; every other value is stable);
  * `samples --list`: every loaded event, one per line: event name, full
- * service name, method path (what the sidecar calls), in aligned columns.
+ * service name, method path (what the sidecar calls), in aligned columns;
+ * then the custom events: every topic and scheduled task the rules file
+ * listens on (`topic:NAME`, `schedule:TASK`) and every typed topic
+ * (`topics/NAME.schema.json`), with the wire service they arrive on.
  */
 import { loadCatalog } from '../events/index.js';
 import { sampleEvent, withFreshId } from '../events/index.js';
 import { CatalogLoadError } from '../events/index.js';
 import { UsageError, parseArgs } from './io.js';
-import { customEventFromData, topicOf, topicService, withCustomEvents } from '../custom-events/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { CONSUMER_SERVICE, CONSUMER_PATH, SCHEDULER_PATH, SCHEDULER_SERVICE, customEventFromData, customOnName, topicOf, topicService, withCustomEvents } from '../custom-events/index.js';
 import type { Catalog } from '../events/index.js';
 
 /** No events: only the custom ones resolve (a typed topic's sample needs nothing of PROTO_DIR). */
 const emptyCatalog = { dirs: [], files: [], services: [], skipped: [], header: () => undefined, resolve: () => ({ ok: false, reason: 'unknown', candidates: [] }), codec: () => { throw new Error('no codec'); }, root: undefined } as unknown as Catalog;
 
 export const SAMPLES_USAGE = `usage: samples <event>   print a complete sample of the event as JSON
-       samples --list    list every loaded event: name, service, method path
+       samples --list    list every loaded event: name, service, method path (PROTO_DIR's, then the rules' topics and scheduled tasks)
        samples --topic NAME | --schedule TASK   a message of a topic, a run of a scheduled task
 <event>: an event name (userLoggedIn), a service name (short or full) or a method path.`;
 
@@ -24,6 +29,38 @@ export interface SamplesOptions {
   readonly protoDirs: readonly string[];
   /** Folder of topic schemas (`topics/` beside RULES_FILE): a typed topic's sample body follows its schema. Default: none. */
   readonly topicsDir?: string;
+  /** The rules file (RULES_FILE): `--list` lists the topics and scheduled tasks its rules listen on. Default: none. */
+  readonly rulesFile?: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The custom events of the project, sorted: the topics and scheduled tasks
+ * the rules file listens on (read, not compiled: a file that does not parse
+ * lists none; `validate` says why) and the typed topics of `topicsDir`.
+ */
+export function projectCustomEvents(rulesFile: string | undefined, topicsDir: string | undefined): string[] {
+  const names = new Set<string>();
+  if (rulesFile !== undefined) {
+    try {
+      const data = parseYaml(readFileSync(rulesFile, 'utf8')) as unknown;
+      for (const rule of isObject(data) && Array.isArray(data.rules) ? data.rules : []) {
+        const name = isObject(rule) ? customOnName(rule.on) : undefined;
+        if (name !== undefined) names.add(name);
+      }
+    } catch {
+      // no rules file, or one that does not parse: no names from it
+    }
+  }
+  if (topicsDir !== undefined) {
+    try {
+      for (const f of readdirSync(topicsDir)) if (f.endsWith('.schema.json') && f.length > '.schema.json'.length) names.add(`topic:${f.slice(0, -'.schema.json'.length)}`);
+    } catch {
+      // no topics folder
+    }
+  }
+  return [...names].sort();
 }
 
 /** `{ body }` of a sample of a typed topic's schema (topics/NAME.schema.json); `{}` otherwise. */
@@ -47,7 +84,8 @@ export async function samplesCommand(
   let parsed;
   try {
     parsed = parseArgs(args, { flags: ['list', 'help', 'h'], values: ['topic', 'schedule'] });
-    const custom = parsed.values.get('topic') !== undefined ? `topic:${parsed.values.get('topic')}` : parsed.values.get('schedule') !== undefined ? `schedule:${parsed.values.get('schedule')}` : undefined;
+    const named = parsed.positionals.length === 1 && /^(topic|schedule):./.test(parsed.positionals[0]!) ? parsed.positionals[0] : undefined; // as `samples --list` names them
+    const custom = parsed.values.get('topic') !== undefined ? `topic:${parsed.values.get('topic')}` : parsed.values.get('schedule') !== undefined ? `schedule:${parsed.values.get('schedule')}` : named;
     if (custom !== undefined) {
       // a message of the topic (a run of the task) as the server receives it: edit body (payload) and pass it to explain, test or send
       write(io.stdout, JSON.stringify(customEventFromData(custom, typedBodySample(custom, options.topicsDir)), null, 2));
@@ -79,11 +117,13 @@ export async function samplesCommand(
   }
 
   if (parsed.flags.has('list')) {
-    // the events of PROTO_DIR; topics and scheduled tasks are named by the rules (samples --topic NAME)
-    const services = base.services;
-    const nameWidth = Math.max(0, ...services.map((s) => s.eventName.length));
-    const serviceWidth = Math.max(0, ...services.map((s) => s.fullName.length));
-    const lines = services.map((s) => `${s.eventName.padEnd(nameWidth)}  ${s.fullName.padEnd(serviceWidth)}  ${s.path}`);
+    // the events of PROTO_DIR, then the topics and scheduled tasks of the project (their names live in the rules and topics/, not in protos)
+    const rows = base.services.map((s) => [s.eventName, s.fullName, s.path] as const);
+    const custom = projectCustomEvents(options.rulesFile, options.topicsDir).map((n) => (topicOf(n) !== undefined ? ([n, CONSUMER_SERVICE, CONSUMER_PATH] as const) : ([n, SCHEDULER_SERVICE, SCHEDULER_PATH] as const)));
+    const all = [...rows, ...custom];
+    const nameWidth = Math.max(0, ...all.map((r) => r[0].length));
+    const serviceWidth = Math.max(0, ...all.map((r) => r[1].length));
+    const lines = all.map(([name, service, path]) => `${name.padEnd(nameWidth)}  ${service.padEnd(serviceWidth)}  ${path}`);
     write(io.stdout, lines.length ? lines.join('\n') : `no events in ${catalog.dirs.join(', ')}`);
     return 0;
   }

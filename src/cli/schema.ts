@@ -2,24 +2,32 @@
  * `extend-event-rules schema [--write [path] | --check [path]]`: prints the rules
  * file's JSON Schema (generated from the registered actions), writes it, or
  * checks that the file is what `--write` would write (exit 1 when stale)
- * (default path: rules.schema.json in the working directory).
+ * (default path: rules.schema.json in the working directory). With typed
+ * topics (`topics/*.schema.json` beside RULES_FILE) the schema types
+ * `publishMessage`'s body per topic for the editor.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createDefaultRegistry } from '../actions/index.js';
 import type { ActionRegistry } from '../actions/index.js';
 import { buildRulesSchema } from '../rules/index.js';
+import { topicSchemas } from '../custom-events/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, wantsHelp } from './io.js';
 
 export const SCHEMA_USAGE = 'usage: extend-event-rules schema [--write [path] | --check [path]]\n';
 
-/** The schema file's exact text (what `--write` writes and the drift test compares). */
-export function renderRulesSchema(registry: ActionRegistry = createDefaultRegistry()): string {
-  return `${JSON.stringify(buildRulesSchema(registry), null, 2)}\n`;
+/**
+ * The schema file's exact text (what `--write` writes and the drift test
+ * compares). `topicsDir`: the typed topics (`topics/NAME.schema.json`) type
+ * `publishMessage`'s body per topic (src/rules/schema.ts). Default: none.
+ */
+export function renderRulesSchema(registry: ActionRegistry = createDefaultRegistry(), topicsDir?: string): string {
+  const topics = topicsDir !== undefined ? topicSchemas(topicsDir) : {};
+  return `${JSON.stringify(buildRulesSchema(registry, Object.keys(topics).length > 0 ? { topics } : {}), null, 2)}\n`;
 }
 
-export async function schemaCommand(args: string[], io: CommandIO, registry?: ActionRegistry): Promise<number> {
+export async function schemaCommand(args: string[], io: CommandIO, registry?: ActionRegistry, topicsDir?: string): Promise<number> {
   if (wantsHelp(args)) {
     io.stdout.write(SCHEMA_USAGE);
     return 0;
@@ -46,7 +54,7 @@ export async function schemaCommand(args: string[], io: CommandIO, registry?: Ac
     }
     throw err;
   }
-  const text = renderRulesSchema(registry);
+  const text = renderRulesSchema(registry, topicsDir);
   if (check !== undefined) {
     const path = resolve(check);
     let current: string | undefined;
@@ -59,7 +67,7 @@ export async function schemaCommand(args: string[], io: CommandIO, registry?: Ac
       io.stdout.write(`${path}: up to date\n`);
       return 0;
     }
-    io.stderr.write(`${path}: ${current === undefined ? 'missing' : 'out of date (the actions or their parameters changed)'}: regenerate it with: npx extend-event-rules schema --write\n`);
+    io.stderr.write(`${path}: ${current === undefined ? 'missing' : 'out of date (the actions, their parameters or topics/*.schema.json changed)'}: regenerate it with: npx extend-event-rules schema --write\n`);
     return 1;
   }
   if (write === undefined) {

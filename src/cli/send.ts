@@ -13,7 +13,8 @@ import { readEventData } from '../authoring/index.js';
 import { EventDataError, UnknownEventError } from '../authoring/index.js';
 import { buildEvent, resolveEvent } from '../authoring/index.js';
 import { withFreshId } from '../events/index.js';
-import { encodeReceivedMessage, topicNameProblem, topicService } from '../custom-events/index.js';
+import { TOPICS_FOLDER, encodeReceivedMessage, topicBodyProblems, topicNameProblem, topicSchema, topicService } from '../custom-events/index.js';
+import { dirname, join } from 'node:path';
 import type { EventService } from '../events/index.js';
 import { DEFAULT_PORT } from '../server/index.js';
 import type { CommandIO } from './io.js';
@@ -24,7 +25,7 @@ import type { AuthoringDefaults } from './test.js';
 export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n       extend-event-rules send --topic NAME [--data body.json|-] [--target host:port] [--timeout ms]\n       extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id] [--target host:port] [--timeout ms]\n';
 
 /** A message of `topic` with the body read from `spec` (a file, `-` for stdin; default `{}`), as the sidecar delivers it: a fresh `messageId` in its metadata. */
-async function topicMessage(topic: string, spec: string | undefined, stdin: NodeJS.ReadableStream | undefined): Promise<{ service: EventService; bytes: Uint8Array; id: string }> {
+async function topicMessage(topic: string, spec: string | undefined, stdin: NodeJS.ReadableStream | undefined): Promise<{ service: EventService; bytes: Uint8Array; id: string; text: string }> {
   const bad = topicNameProblem(topic);
   if (bad) throw new UsageError(`--topic: ${bad.message}`);
   let text = '{}';
@@ -37,7 +38,24 @@ async function topicMessage(topic: string, spec: string | undefined, stdin: Node
     }
   }
   const id = randomUUID();
-  return { service: topicService(topic), bytes: encodeReceivedMessage({ topic, bodyText: text, metadata: { messageId: id } }, topic), id };
+  return { service: topicService(topic), bytes: encodeReceivedMessage({ topic, bodyText: text, metadata: { messageId: id } }, topic), id, text };
+}
+
+/** Where a typed topic's body (topics/NAME.schema.json) does not fit its schema: sent as it is (the server does not check bodies), with a warning per place. */
+function bodyWarnings(topic: string, text: string, topicsDir: string): string[] {
+  const typed = topicSchema(topicsDir, topic);
+  if (!typed?.schema) return [];
+  let body: unknown;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch {
+    return [`the body is not JSON, and ${typed.file} types it; sent as it is`];
+  }
+  try {
+    return topicBodyProblems(typed.schema, body).map((p) => `body${p.pointer.replace(/\//g, '.')} ${p.message} (${typed.file}); sent as it is`);
+  } catch (err) {
+    return [`${typed.file} does not compile as a JSON Schema: ${err instanceof Error ? err.message : String(err)}`];
+  }
 }
 
 async function readText(stdin: NodeJS.ReadableStream | undefined): Promise<string> {
@@ -116,6 +134,7 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
       // a message as the Async Messaging sidecar delivers it: the body as is, a fresh message id in its metadata
       const message = await topicMessage(topic, values.get('data'), io.stdin);
       ({ service, bytes, id } = message);
+      for (const w of bodyWarnings(topic, message.text, join(dirname(defaults.rulesFile), TOPICS_FOLDER))) io.stderr.write(`extend-event-rules send: warning: ${w}\n`);
       idGiven = false;
     } else {
       service = resolveEvent(catalog, positionals[0]!);

@@ -17,7 +17,16 @@ import type { DecodedEvent, EventService } from '../events/index.js';
  */
 export type EventOutcome =
   /** `reply`: the encoded answer of a method that answers more than `google.protobuf.Empty` (the Task Scheduler's `ScheduledTaskResponse`); absent: empty. */
-  | { readonly kind: 'ok'; readonly reply?: Uint8Array }
+  | {
+      readonly kind: 'ok';
+      readonly reply?: Uint8Array;
+      /**
+       * Actions that failed for good and are in the dead letters (now or by an earlier delivery of the
+       * same event): the event is done (OK: redelivering it runs nothing), but a caller that reports
+       * success (the Task Scheduler's `ScheduledTaskResponse`) says it failed. Absent: none.
+       */
+      readonly deadLettered?: readonly { readonly rule: string; readonly action: string; readonly error?: string }[];
+    }
   | { readonly kind: 'retry'; readonly message: string }
   | { readonly kind: 'failed'; readonly message: string }
   /** A replay (`extend-event-rules replay`) that ran nothing: its rule no longer fires for the event. Permanent: FAILED_PRECONDITION, so the dead letter is kept. */

@@ -20,6 +20,7 @@ import {
   SCHEDULER_METHOD,
   SCHEDULER_PATH,
   SCHEDULER_SERVICE,
+  customEventsRoot,
   customType,
 } from './protos.js';
 import { topicSchema } from './typed-topics.js';
@@ -151,19 +152,25 @@ export interface CustomEventsCatalog extends Catalog {
   readonly customEvents: true;
   /** Why `topic`'s schema file is unusable, with the file; undefined when it is fine or absent. */
   topicSchemaProblem(topic: string): { file: string; problem: string } | undefined;
+  /** `topic`'s usable schema, with its file (read once per catalog); undefined when there is none or it is unusable. */
+  topicBodySchema(topic: string): { file: string; schema: Readonly<Record<string, unknown>> } | undefined;
 }
 
 export function withCustomEvents(catalog: Catalog, options: CustomEventsOptions = {}): CustomEventsCatalog {
   const wrapped = catalog as Partial<CustomEventsCatalog> & { customBase?: Catalog; topicsDir?: string };
   if (wrapped.customEvents && wrapped.topicsDir === options.topicsDir) return catalog as CustomEventsCatalog;
   const base = wrapped.customBase ?? catalog;
-  const typed = new Map<string, { service: EventService; problem?: { file: string; problem: string } }>();
-  const typedTopic = (topic: string): { service: EventService; problem?: { file: string; problem: string } } => {
+  type Typed = { service: EventService; problem?: { file: string; problem: string }; body?: { file: string; schema: Readonly<Record<string, unknown>> } };
+  const typed = new Map<string, Typed>();
+  const typedTopic = (topic: string): Typed => {
     let t = typed.get(topic);
     if (!t) {
       const schema = options.topicsDir !== undefined ? topicSchema(options.topicsDir, topic) : null;
       const plain = topicService(topic);
-      t = schema?.type ? { service: { ...plain, requestType: schema.type, requestTypeName: schema.type.fullName.slice(1), file: schema.file } } : { service: plain, ...(schema?.problem ? { problem: { file: schema.file, problem: schema.problem } } : {}) };
+      t =
+        schema?.type && schema.schema
+          ? { service: { ...plain, requestType: schema.type, requestTypeName: schema.type.fullName.slice(1), file: schema.file }, body: { file: schema.file, schema: schema.schema } }
+          : { service: plain, ...(schema?.problem ? { problem: { file: schema.file, problem: schema.problem } } : {}) };
       typed.set(topic, t);
     }
     return t;
@@ -176,6 +183,7 @@ export function withCustomEvents(catalog: Catalog, options: CustomEventsOptions 
     customBase: base,
     topicsDir: options.topicsDir,
     topicSchemaProblem: (topic: string) => typedTopic(topic).problem,
+    topicBodySchema: (topic: string) => typedTopic(topic).body,
     dirs: base.dirs,
     files: base.files,
     services,
@@ -197,5 +205,7 @@ export function withCustomEvents(catalog: Catalog, options: CustomEventsOptions 
     get root() {
       return base.root;
     },
+    // reflection describes the wire services from the built-in protos (a copy in PROTO_DIR is replaced by them)
+    builtInRoots: () => [customEventsRoot()],
   } as CustomEventsCatalog;
 }

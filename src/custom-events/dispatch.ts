@@ -5,8 +5,9 @@
  * counted (`event_rules_topic_messages_unrouted_total`): Extend delivers every
  * topic the app subscribes to. A run is answered with a
  * `ScheduledTaskResponse`: `success`, an HTTP-style `http_status_code` (200;
- * 503 when it should be retried; 500 when it failed for good; 404 when no
- * rule listens on the task), the outcome's
+ * 503 when it should be retried; 500 when it failed with `onFailure: retry`;
+ * 422 when an action was dead-lettered; 404 when no rule listens on the
+ * task; see {@link scheduledTaskReply}), the outcome's
  * message, and `result_data` (JSON: run id, task, outcome).
  */
 import type { DecodedEvent, EventService } from '../events/index.js';
@@ -26,14 +27,27 @@ export interface CustomEventRoutingOptions {
 
 const OK: EventOutcome = { kind: 'ok' };
 
-/** The scheduler's answer for an outcome. */
+/** `http_status_code` of a run whose actions were dead-lettered: a permanent failure (4xx: the same request fails again), never 5xx (the scheduler's retry signal). */
+export const DEAD_LETTERED_STATUS = 422;
+
+/**
+ * The scheduler's answer for an outcome: `ok` -> success, 200; `ok` with
+ * dead-lettered actions -> not a success, {@link DEAD_LETTERED_STATUS} (the
+ * run is done: another attempt runs nothing and answers the same; the dead
+ * letter is replayed with `extend-event-rules replay`); `retry` -> 503 (the
+ * next attempt continues the run); `failed` (a permanent failure with
+ * `onFailure: retry`: the rule asks for another attempt) -> 500; `refused` -> 409.
+ */
 export function scheduledTaskReply(event: DecodedEvent, outcome: EventOutcome, httpStatusCode?: number): EventOutcome {
-  const status = httpStatusCode ?? (outcome.kind === 'ok' ? 200 : outcome.kind === 'retry' ? 503 : outcome.kind === 'refused' ? 409 : 500);
-  const message = outcome.kind === 'ok' ? 'done' : outcome.message;
+  const deadLettered = outcome.kind === 'ok' ? (outcome.deadLettered ?? []) : [];
+  const success = outcome.kind === 'ok' && deadLettered.length === 0;
+  const status = httpStatusCode ?? (success ? 200 : outcome.kind === 'ok' ? DEAD_LETTERED_STATUS : outcome.kind === 'retry' ? 503 : outcome.kind === 'refused' ? 409 : 500);
+  const message = outcome.kind !== 'ok' ? outcome.message : success ? 'done' : `failed for good, dead-lettered (not retried; replay the dead letter to run it again): ${deadLettered.map((d) => `${d.rule}/${d.action}${d.error !== undefined ? `: ${d.error}` : ''}`).join('; ')}`;
+  const kind = outcome.kind === 'ok' && !success ? 'deadLettered' : outcome.kind;
   const reply = encodeScheduledTaskResponse({
-    success: outcome.kind === 'ok',
+    success,
     message,
-    resultData: JSON.stringify({ runId: event.runId, taskName: event.taskName, attemptNumber: event.attemptNumber, outcome: outcome.kind }),
+    resultData: JSON.stringify({ runId: event.runId, taskName: event.taskName, attemptNumber: event.attemptNumber, outcome: kind, ...(deadLettered.length > 0 ? { deadLettered: deadLettered.map((d) => `${d.rule}/${d.action}`) } : {}) }),
     httpStatusCode: status,
   });
   return { kind: 'ok', reply };

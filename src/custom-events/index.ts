@@ -6,7 +6,7 @@
  */
 export { withCustomEvents, customOnName, topicOf, scheduleOf, topicService, scheduleService, wireServiceOf, isCustomService, consumerService, schedulerService, TOPIC_PREFIX, SCHEDULE_PREFIX } from './catalog.js';
 export type { CustomEventsCatalog, CustomEventsOptions } from './catalog.js';
-export { routeCustomEvents, scheduledTaskReply } from './dispatch.js';
+export { routeCustomEvents, scheduledTaskReply, DEAD_LETTERED_STATUS } from './dispatch.js';
 export type { CustomEventRoutingOptions } from './dispatch.js';
 export {
   MESSAGE_ID_KEYS,
@@ -30,7 +30,7 @@ export type { ScheduledTaskResponse } from './events.js';
 export { CONSUMER_SERVICE, CONSUMER_METHOD, CONSUMER_PATH, PUBLISHER_SERVICE, PUBLISHER_PATH, SCHEDULER_SERVICE, SCHEDULER_METHOD, SCHEDULER_PATH, customEventsRoot, customType, customProtoFiles } from './protos.js';
 export { TOPIC_NAME_PATTERN, TOPIC_NAME_MAX, MESSAGE_BODY_MAX_BYTES, topicNameProblem, bodySizeProblem } from './limits.js';
 export { CUSTOM_ON_SCHEMAS } from './schema.js';
-export { TOPICS_FOLDER, topicSchema, typedTopicEventType } from './typed-topics.js';
-export type { TopicSchema } from './typed-topics.js';
+export { TOPICS_FOLDER, topicSchema, topicSchemas, typedTopicEventType, topicBodyProblems } from './typed-topics.js';
+export type { TopicSchema, BodyProblem } from './typed-topics.js';
 export { publishMessage, publisherAddress, configurePublisher, closePublishers, PublishError, publishErrorOf, DEFAULT_PUBLISHER_PORT, PUBLISHER_PORT_ENV } from './publisher.js';
 export type { PublishOptions } from './publisher.js';

@@ -11,10 +11,12 @@
  * (any key), anything else (no `type`, several types, `anyOf`...) ->
  * `google.protobuf.Value` (any value, any sub-path).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 
 /** The folder of topic schemas, beside the rules file. */
 export const TOPICS_FOLDER = 'topics';
@@ -27,6 +29,8 @@ export interface TopicSchema {
   readonly file: string;
   /** Why the file is unusable (not JSON, not an object schema). */
   readonly problem?: string;
+  /** The schema as parsed (when it is usable). */
+  readonly schema?: Readonly<Record<string, unknown>>;
 }
 
 type Schema = Record<string, unknown>;
@@ -96,8 +100,70 @@ export function topicSchema(dir: string, topic: string): TopicSchema | null {
     return null;
   }
   try {
-    return { file, type: typedTopicEventType(topic, JSON.parse(text)) };
+    const schema = JSON.parse(text) as Record<string, unknown>;
+    return { file, type: typedTopicEventType(topic, schema), schema };
   } catch (err) {
     return { file, problem: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** One place where a body does not fit its topic's schema. */
+export interface BodyProblem {
+  /** JSON pointer into the body (`/userId`; '' for the body itself). */
+  readonly pointer: string;
+  /** What is wrong (ajv's words: `must be string`, `must have required property 'userId'`). */
+  readonly message: string;
+}
+
+let bodyAjv: Ajv2020 | undefined;
+const bodyValidators = new WeakMap<object, ValidateFunction | Error>();
+
+/**
+ * The places where `body` does not fit `schema` (JSON Schema, checked by ajv;
+ * its `$schema` is ignored: drafts 7 to 2020-12 read the same for the keywords
+ * topic schemas use). `unknownAt` names pointers whose value is not known yet
+ * (a `${event...}` template): problems at or under them are not reported.
+ * Throws when the schema does not compile.
+ */
+export function topicBodyProblems(schema: Readonly<Record<string, unknown>>, body: unknown, unknownAt: readonly string[] = []): BodyProblem[] {
+  let v = bodyValidators.get(schema);
+  if (!v) {
+    bodyAjv ??= new Ajv2020({ allErrors: true, strict: false, validateSchema: false });
+    const { $schema: _s, $id: _i, ...rest } = schema;
+    try {
+      v = bodyAjv.compile(rest);
+    } catch (err) {
+      v = err instanceof Error ? err : new Error(String(err));
+    }
+    bodyValidators.set(schema, v);
+  }
+  if (v instanceof Error) throw v;
+  if (v(body)) return [];
+  const unknown = (p: string): boolean => unknownAt.some((u) => p === u || p.startsWith(`${u}/`) || u === '');
+  const out: BodyProblem[] = [];
+  for (const e of v.errors ?? []) {
+    const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
+    // a required property that a template supplies is not missing; a type at a template's place is not known yet
+    if (unknown(e.instancePath) || (missing !== undefined && unknown(`${e.instancePath}/${missing}`))) continue;
+    const message = e.message ?? 'is invalid';
+    if (!out.some((o) => o.pointer === e.instancePath && o.message === message)) out.push({ pointer: e.instancePath, message });
+  }
+  return out;
+}
+
+/** Every usable topic schema of `dir` (`NAME.schema.json`), by topic, sorted; none without the folder. Unusable files are left out (`validate` reports them). */
+export function topicSchemas(dir: string): Record<string, Readonly<Record<string, unknown>>> {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.schema.json') && f.length > '.schema.json'.length).sort();
+  } catch {
+    return {};
+  }
+  const out: Record<string, Readonly<Record<string, unknown>>> = {};
+  for (const f of files) {
+    const topic = f.slice(0, -'.schema.json'.length);
+    const read = topicSchema(dir, topic);
+    if (read?.schema) out[topic] = read.schema;
+  }
+  return out;
 }

@@ -95,6 +95,8 @@ export interface ActionReport {
   readonly requests?: readonly PlannedRequest[];
   /** For succeeded: the action's summary. */
   readonly summary?: string;
+  /** True when the action is in the dead letters: dead-lettered now (`deadLettered`) or by an earlier delivery (`duplicate`). */
+  readonly deadLettered?: true;
   readonly durationMs: number;
 }
 
@@ -316,6 +318,12 @@ function byRule(plan: readonly PlannedAction[]): PlannedAction[][] {
   return [...rules.values()];
 }
 
+/** `ok`, naming the actions in the dead letters (a caller answering more than Empty, the Task Scheduler's handler, reports them). */
+function okOutcome(reports: readonly ActionReport[]): EventOutcome {
+  const deadLettered = reports.filter((r) => r.deadLettered).map((r) => ({ rule: r.rule, action: r.action, ...(r.error !== undefined ? { error: r.error } : {}) }));
+  return deadLettered.length > 0 ? { kind: 'ok', deadLettered } : { kind: 'ok' };
+}
+
 /** Runs one action in its span (tracing on): rule, action, outcome, attempts. */
 function traced(p: PlannedAction, eventId: string, eventName: string, fn: () => Promise<Ran>): Promise<Ran> {
   if (!tracingEnabled()) return fn();
@@ -430,7 +438,7 @@ class EventRun {
     let outcome: EventOutcome;
     if (this.#storeError) outcome = { kind: 'retry', message: `idempotency store unavailable: ${this.#storeError.reason}` };
     else if (this.#retryReasons.length > 0) outcome = { kind: 'retry', message: this.#retryReasons.join('; ') };
-    else outcome = { kind: 'ok' };
+    else outcome = okOutcome(this.#reports);
     return { outcome, eventKey: this.#key, actions: this.#reports };
   }
 
@@ -591,7 +599,7 @@ class EventRun {
   #duplicate(a: LiveAction, done: DoneState): Ran {
     this.#count(a.p, 'duplicate');
     const error = done === 'deadLettered' ? 'dead-lettered by an earlier delivery (replay it to run again)' : undefined;
-    return { report: { ...a.base, status: 'duplicate', ...(error ? { error } : {}), durationMs: elapsed(a) }, stop: done === 'deadLettered' };
+    return { report: { ...a.base, status: 'duplicate', ...(error ? { error, deadLettered: true as const } : {}), durationMs: elapsed(a) }, stop: done === 'deadLettered' };
   }
 
   /** Claims the action's key: ours, done (duplicate) or busy (another delivery runs it: retry). */
@@ -801,7 +809,7 @@ class EventRun {
         ? `${p.rule}/${p.action}: outcome unknown and ${p.action} cannot be looked up: not sent again (at most once), dead-lettered as unknown-outcome: ${message}`
         : `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`,
     );
-    return { report: { ...a.base, status: 'deadLettered', error: message, attempts: record.attempts, durationMs: elapsed(a) }, stop: true };
+    return { report: { ...a.base, status: 'deadLettered', error: message, attempts: record.attempts, deadLettered: true, durationMs: elapsed(a) }, stop: true };
   }
 
   async #succeeded(a: LiveAction, summary: string | undefined): Promise<Ran> {

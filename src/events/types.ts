@@ -75,6 +75,13 @@ export interface Catalog {
   codec(service: EventService): EventCodec;
   /** The protobufjs root holding every loaded type (for reflection and path checks). */
   readonly root: Root;
+  /**
+   * Roots of the types the product builds in beside the loaded protos (the
+   * custom events' wire services, src/custom-events/protos.ts), so reflection
+   * describes every service it lists. Their symbols win over a loaded copy of
+   * the same names. Default: none.
+   */
+  readonly builtInRoots?: () => readonly Root[];
 }
 
 /** A message that could not be decoded: answered INVALID_ARGUMENT at the gRPC boundary. */

@@ -88,7 +88,15 @@ function stateProperties(): Record<string, JsonSchema> {
 }
 
 /** One rule (`$defs/rule`): fresh objects per call, as the caller may change its schema. */
-function ruleSchema(): JsonSchema {
+/** `on: { topic }` offering the typed topics' names. */
+function withTopicExamples(schemas: readonly JsonSchema[], topics: readonly string[]): JsonSchema[] {
+  return schemas.map((s) => {
+    const props = isObject(s.properties) ? s.properties : {};
+    return isObject(props.topic) ? { ...s, properties: { ...props, topic: { ...props.topic, examples: topics } } } : s;
+  });
+}
+
+function ruleSchema(topics: readonly string[] = []): JsonSchema {
   return {
   description: 'One rule: on an event, when a condition holds, do actions.',
   type: 'object',
@@ -105,7 +113,7 @@ function ruleSchema(): JsonSchema {
     description: { description: 'Free text: what the rule is for.', type: 'string' },
     on: {
       description: 'The event: its name (`userLoggedIn`), short service name (`UserAuthenticationUserLoggedInService`) or full service name. `extend-event-rules samples --list` lists the loaded events; the .proto of another event goes into proto/. Or `{ topic: NAME }`: a custom event of Extend Async Messaging; or `{ schedule: TASK_NAME }`: a run of a Service Extension\'s scheduled task (docs/custom-events.md).',
-      anyOf: [{ type: 'string', minLength: 1 }, ...CUSTOM_ON_SCHEMAS],
+      anyOf: [{ type: 'string', minLength: 1 }, ...(topics.length > 0 ? withTopicExamples(CUSTOM_ON_SCHEMAS, topics) : CUSTOM_ON_SCHEMAS)],
     },
     enabled: { description: 'false: the rule is ignored (its event is not served for it). Default true.', type: 'boolean' },
     activeFrom: {
@@ -165,11 +173,39 @@ function actionSchema(names: readonly string[], actionProps: Record<string, Json
 }
 
 /** The whole rules file's JSON Schema (draft 2020-12), including every registered action's parameters. */
-export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
+/** Options of {@link buildRulesSchema}. */
+export interface RulesSchemaOptions {
+  /**
+   * The typed topics (`topics/NAME.schema.json`: topic -> its body's JSON
+   * Schema): an editor then completes and checks `publishMessage`'s `body` for
+   * each (`${...}` and `$logic` allowed at every value, as in every
+   * parameter) and offers their names for `topic` and `on: { topic }`.
+   * Default: none (the product's own rules.schema.json).
+   */
+  readonly topics?: Readonly<Record<string, JsonSchema>>;
+}
+
+/** `publishMessage`'s body typed per topic: one if/then per typed topic. */
+function typedPublishBodies(params: JsonSchema, topics: Readonly<Record<string, JsonSchema>>): JsonSchema {
+  const names = Object.keys(topics).sort();
+  if (names.length === 0) return params;
+  const props = isObject(params.properties) ? params.properties : {};
+  return {
+    ...params,
+    properties: { ...props, topic: { ...(isObject(props.topic) ? props.topic : {}), examples: names } },
+    allOf: names.map((name) => {
+      const { $schema: _s, $id: _i, ...body } = topics[name]!;
+      return { if: { properties: { topic: { const: name } }, required: ['topic'] }, then: { properties: { body: relaxParamsSchema({ description: `The body of topic ${name} (topics/${name}.schema.json).`, ...body }, false) } } };
+    }),
+  };
+}
+
+export function buildRulesSchema(registry: ActionRegistry, options: RulesSchemaOptions = {}): JsonSchema {
   const actions = registry.list();
   const actionProps: Record<string, JsonSchema> = {};
   for (const a of actions) {
-    const params = relaxParamsSchema({ type: 'object', ...a.params });
+    let params = relaxParamsSchema({ type: 'object', ...a.params });
+    if (a.name === 'publishMessage' && options.topics) params = typedPublishBodies(params, options.topics);
     const perm = a.permission ? ` Needs the IAM permission ${a.permission}.` : '';
     actionProps[a.name] = { ...params, description: `${a.description}${perm}` };
   }
@@ -194,7 +230,7 @@ export function buildRulesSchema(registry: ActionRegistry): JsonSchema {
       },
     },
     $defs: {
-      rule: ruleSchema(),
+      rule: ruleSchema(Object.keys(options.topics ?? {}).sort()),
       action: actionSchema(actions.map((a) => a.name), actionProps),
       logic: {
         description: `A JSON Logic expression (jsonlogic.com) with extra operators:\n${operators}`,

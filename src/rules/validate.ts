@@ -38,7 +38,7 @@ import type { CompiledValue, TemplateRef } from './template.js';
 import type { RuleProblem } from './types.js';
 import { topLevelFix, unknownEventFix, wrongTypeFix } from './hints.js';
 import type { ProblemCode } from './problem-codes.js';
-import { customOnName, topicOf, withCustomEvents } from '../custom-events/index.js';
+import { customOnName, topicBodyProblems, topicOf, withCustomEvents } from '../custom-events/index.js';
 import type { CustomEventsCatalog } from '../custom-events/index.js';
 import { TOPICS_FOLDER } from '../custom-events/index.js';
 import { topicNameProblem } from '../custom-events/index.js';
@@ -87,6 +87,9 @@ function paramValidator(schema: JsonSchema): ValidateFunction {
   }
   return v;
 }
+
+/** The built-in action whose body is checked against its topic's schema (src/actions/builtins/publish-message.ts). */
+const PUBLISH_MESSAGE = 'publishMessage';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -148,6 +151,42 @@ class Compiler {
   readonly rulesData: unknown[];
   /** The catalog with the custom events (`topic:NAME`, `schedule:TASK`) in it. */
   readonly catalog: CustomEventsCatalog;
+
+  /**
+   * `publishMessage`'s `body` against the JSON Schema of its topic
+   * (`topics/NAME.schema.json`) when the topic is a constant with a schema:
+   * the constant parts must fit; a `\${...}` or `$logic` value is not known
+   * before the event, so nothing at or under it is reported.
+   */
+  checkPublishedBody(raw: Record<string, unknown>, path: PathSegment[]): void {
+    const topic = raw.topic;
+    if (typeof topic !== 'string' || topic.includes('${') || topicNameProblem(topic) || !('body' in raw)) return;
+    const typed = this.catalog.topicBodySchema(topic);
+    if (!typed) return;
+    const unknownAt: string[] = [];
+    const known = (v: unknown, pointer: string): unknown => {
+      if ((typeof v === 'string' && v.includes('${')) || (isObject(v) && Object.keys(v).length === 1 && '$logic' in v)) {
+        unknownAt.push(pointer);
+        return null;
+      }
+      if (Array.isArray(v)) return v.map((x, i) => known(x, `${pointer}/${i}`));
+      if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, known(x, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`)]));
+      return v;
+    };
+    const body = known(raw.body, '');
+    if (typeof body === 'string') return; // sent as is: its receivers parse it
+    let problems;
+    try {
+      problems = topicBodyProblems(typed.schema, body, unknownAt);
+    } catch (err) {
+      this.report([...path, 'topic'], 'schema', `${typed.file} is not a JSON Schema ajv can compile: ${err instanceof Error ? err.message : String(err)}`, 'fix the schema, or remove the file');
+      return;
+    }
+    for (const p of problems) {
+      const sub = p.pointer === '' ? [] : p.pointer.slice(1).split('/').map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~')).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+      this.report([...path, 'body', ...sub], 'invalid-params', `publishMessage: body${p.pointer.replace(/\//g, '.').replace(/^\./, '.')} ${p.message} (the schema of topic ${topic}: ${typed.file})`, `publish what the topic's receivers expect, or change ${TOPICS_FOLDER}/${topic}.schema.json`);
+    }
+  }
 
   /** A topic's name as AGS accepts it (src/custom-events/limits.ts). */
   checkCustomOn(on: string, path: PathSegment[]): void {
@@ -547,6 +586,7 @@ class Compiler {
         const before = this.problems.length;
         let params = this.compileValue(paramsRaw, path, type, def.params);
         if (this.problems.length !== before) return;
+        if (name === PUBLISH_MESSAGE) this.checkPublishedBody(paramsRaw, path);
         const validate = paramValidator(def.params);
         if (params.constant) {
           const copy = structuredClone(params.value);

@@ -19,11 +19,19 @@
  * in slices that yield to the event loop ({@link compileRulesTextSliced}), so
  * events keep flowing while a large file is compiled. Saves that do not change
  * the bytes are ignored.
+ *
+ * The topic schemas beside the file (`topics/NAME.schema.json`, typed topics:
+ * src/custom-events/typed-topics.ts) are part of what compiles: a schema
+ * added, changed or removed (or the `topics` folder created or removed)
+ * reloads the rules as a change of the file does, with the same two reads
+ * and the same result (a schema that cannot type its topic is a problem: the
+ * running rules stay).
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readlinkSync, watch } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { basename, join, parse, resolve } from 'node:path';
+import { basename, dirname, join, parse, resolve } from 'node:path';
+import { TOPICS_FOLDER } from '../custom-events/index.js';
 import { readRulesFile } from './load.js';
 import type { LoadRulesOptions, RulesFileRead, RulesLoadResult } from './load.js';
 import { compileRulesTextSliced } from './validate.js';
@@ -41,6 +49,17 @@ export interface WatchRulesOptions extends LoadRulesOptions {
   readonly settle?: () => Promise<void>;
 }
 
+/** A watched directory's name set that matches every entry (the topics folder). */
+const ANY_NAME = '*';
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export interface RulesWatcher {
   /** Directories watched now (absolute, symlink-free). */
   readonly directories: () => readonly string[];
@@ -54,6 +73,32 @@ function sha256(buf: Buffer): string {
 /** A read's identity: the bytes' hash, or the problem's message. */
 function stateOf(read: RulesFileRead): string {
   return read.ok ? `sha256:${sha256(read.bytes)}` : `problem:${read.problem.message}`;
+}
+
+/** The folder of topic schemas of a rules file (as validate reads it: beside the file as named). */
+export function topicsFolderOf(file: string): string {
+  return join(dirname(resolve(file)), TOPICS_FOLDER);
+}
+
+/** The identity of the topic schemas: each `*.schema.json` of the folder with its bytes' hash (or why it cannot be read); '' without the folder. */
+function topicsStateOf(folder: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((n) => n.endsWith('.schema.json')).sort();
+  } catch {
+    return '';
+  }
+  return names
+    .map((n) => {
+      const path = join(folder, n);
+      try {
+        // a FIFO or a directory named *.schema.json is not read (validate reports what it cannot read)
+        return statSync(path).isFile() ? `${n}:${sha256(readFileSync(path))}` : `${n}:not-a-file`;
+      } catch (error) {
+        return `${n}:unreadable:${error instanceof Error ? error.message : String(error)}`;
+      }
+    })
+    .join('\n');
 }
 
 /**
@@ -107,6 +152,7 @@ export function watchedEntries(file: string): Map<string, Set<string>> {
 /** Starts watching. The content present at the call is the baseline (the caller has loaded it already). */
 export function watchRules(options: WatchRulesOptions): RulesWatcher {
   const file = resolve(options.file);
+  const topics = topicsFolderOf(options.file);
   const debounceMs = options.debounceMs ?? 150;
   const settleMs = options.settleMs ?? 200;
   const settle =
@@ -141,6 +187,14 @@ export function watchRules(options: WatchRulesOptions): RulesWatcher {
   function sync(): void {
     if (closed) return;
     const wanted = watchedEntries(file);
+    // the topics folder appearing or going, and any change in it
+    const addName = (dir: string, name: string): void => {
+      const names = wanted.get(dir) ?? new Set<string>();
+      names.add(name);
+      wanted.set(dir, names);
+    };
+    addName(dirname(topics), basename(topics));
+    if (isDirectory(topics)) addName(topics, ANY_NAME);
     for (const [dir, entry] of watchers) {
       if (!wanted.has(dir)) {
         entry.watcher.close();
@@ -156,7 +210,7 @@ export function watchRules(options: WatchRulesOptions): RulesWatcher {
       try {
         const entry = { watcher: undefined as unknown as FSWatcher, names };
         entry.watcher = watch(dir, { persistent: false }, (_event, changed) => {
-          if (changed === null || entry.names.has(basename(String(changed)))) schedule();
+          if (changed === null || entry.names.has(ANY_NAME) || entry.names.has(basename(String(changed)))) schedule();
         });
         entry.watcher.on('error', () => {
           entry.watcher.close();
@@ -176,14 +230,14 @@ export function watchRules(options: WatchRulesOptions): RulesWatcher {
       sync();
       const first = readRulesFile(file);
       if (closed) return;
-      const state = stateOf(first);
+      const state = `${stateOf(first)}\n${topicsStateOf(topics)}`;
       if (state === lastState) return;
       await settle();
       if (closed) return;
       const second = readRulesFile(file);
       if (closed) return;
       sync();
-      if (stateOf(second) !== state) {
+      if (`${stateOf(second)}\n${topicsStateOf(topics)}` !== state) {
         again = true; // still being written: look again after the next quiet period
         return;
       }
@@ -204,7 +258,7 @@ export function watchRules(options: WatchRulesOptions): RulesWatcher {
     }
   };
 
-  lastState = stateOf(readRulesFile(file)); // the baseline: what the caller loaded at start
+  lastState = `${stateOf(readRulesFile(file))}\n${topicsStateOf(topics)}`; // the baseline: what the caller loaded at start
   sync();
 
   return {

@@ -173,6 +173,8 @@ export class DescriptorPool {
   private readonly files = new Map<string, FileEntry>();
   /** Top-level object -> its file. */
   private readonly fileOfObject = new Map<ReflectionObject, FileEntry>();
+  /** Top-level symbol's full name -> its file (the first root declaring it). */
+  private readonly fileOfName = new Map<string, FileEntry>();
 
   constructor(options: DescriptorPoolOptions) {
     this.rootsSource = options.roots;
@@ -277,6 +279,13 @@ export class DescriptorPool {
   private walk(ns: Namespace): void {
     for (const nested of ns.nestedArray) {
       if (isType(nested) || isEnum(nested) || isService(nested)) {
+        const full = bare(nested.fullName);
+        const first = this.fileOfName.get(full);
+        if (first) {
+          // the same symbol in a later root (a well-known type, a loaded copy of a built-in proto): the first root's declaration is the one described
+          this.fileOfObject.set(nested, first);
+          continue;
+        }
         const name = this.fileNameOf(nested);
         let entry = this.files.get(name);
         if (!entry) {
@@ -285,6 +294,7 @@ export class DescriptorPool {
         }
         entry.objects.push(nested);
         this.fileOfObject.set(nested, entry);
+        this.fileOfName.set(full, entry);
       } else if (isNamespace(nested)) {
         this.walk(nested);
       }

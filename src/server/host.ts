@@ -244,7 +244,7 @@ class GrpcEventHost implements EventHost {
     }
     if (this.reflection) {
       const infraRoot = loadInfraRoot();
-      const pool = new DescriptorPool({ roots: () => [this.catalog.root, infraRoot], dirs: this.catalog.dirs, headerOf: (file) => this.catalog.header(file) });
+      const pool = new DescriptorPool({ roots: () => [...(this.catalog.builtInRoots?.() ?? []), this.catalog.root, infraRoot], dirs: this.catalog.dirs, headerOf: (file) => this.catalog.header(file) });
       addReflection(this.server, { pool, infraRoot, listServices: () => this.listedServices() });
     }
     this.setServed(options.served ?? (() => true));

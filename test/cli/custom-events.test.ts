@@ -87,6 +87,25 @@ describe('custom events in the toolkit', () => {
     expect(r.stdout).toBe('OK\n');
   });
 
+  it('samples --list lists the topics and scheduled tasks the rules listen on and the typed topics, with the wire method each arrives on', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', `${RULES}  - name: weekly\n    on: { schedule: weekly-reset-task }\n    do:\n      - publishMessage: { topic: weekly-reset, body: {} }\n`);
+    mkdirSync(join(ws.dir, 'topics'));
+    ws.write('topics/weekly-reset.schema.json', JSON.stringify({ type: 'object', properties: { userId: { type: 'string' } } }));
+    const r = await runCommand(['samples', '--list'], { cwd: ws.dir });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => l.split(/\s+/));
+    expect(lines).toContainEqual(['userLoggedIn', expect.any(String), expect.any(String)]);
+    expect(lines.slice(-3)).toEqual([
+      ['schedule:weekly-reset-task', 'accelbyte.extend.task_scheduler.v1.ScheduledTaskHandler', '/accelbyte.extend.task_scheduler.v1.ScheduledTaskHandler/RunScheduledTask'],
+      ['topic:player-activity', 'accelbyte.extend.async_messaging.AsyncMessagingConsumerService', '/accelbyte.extend.async_messaging.AsyncMessagingConsumerService/onMessage'],
+      ['topic:weekly-reset', 'accelbyte.extend.async_messaging.AsyncMessagingConsumerService', '/accelbyte.extend.async_messaging.AsyncMessagingConsumerService/onMessage'],
+    ]);
+    // each listed name is an event the other commands take
+    const s = await runCommand(['samples', 'topic:weekly-reset'], { cwd: ws.dir });
+    expect(JSON.parse(s.stdout)).toMatchObject({ topic: 'weekly-reset', body: { userId: expect.any(String) as unknown } });
+  });
+
   it('samples --topic and --schedule print what the server receives; explain and rule tests take topic events', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);
@@ -136,5 +155,32 @@ cases:
     expect(v.stdout + v.stderr).toContain('did you mean "body.kind"?');
     const s = JSON.parse((await runCommand(['samples', '--topic', 'player-activity'], { cwd: ws.dir })).stdout) as { body: Record<string, unknown> };
     expect(Object.keys(s.body).sort()).toEqual(['kind', 'userId']);
+  });
+
+  it('explain on a typed topic: without --data the body follows the schema; a body that does not fit it is explained as it is, with a warning per place', async () => {
+    ws = workspace();
+    mkdirSync(join(ws.dir, 'topics'));
+    ws.write('topics/player-activity.schema.json', JSON.stringify({ type: 'object', required: ['kind'], properties: { kind: { type: 'string' }, userId: { type: 'string' } } }));
+    ws.write('rules.yaml', RULES);
+    const plain = await runCommand(['explain', 'topic:player-activity', '--json'], { cwd: ws.dir });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    expect(Object.keys((JSON.parse(plain.stdout) as { data: { body: Record<string, unknown> } }).data.body).sort()).toEqual(['kind', 'userId']);
+
+    ws.write('msg.json', JSON.stringify({ body: { userId: 7 } }));
+    const bad = await runCommand(['explain', 'topic:player-activity', '--data', 'msg.json'], { cwd: ws.dir });
+    expect(bad.code).toBe(0);
+    expect(bad.stderr).toContain("extend-event-rules explain: warning: body must have required property 'kind' (");
+    expect(bad.stderr).toContain('extend-event-rules explain: warning: body.userId must be string (');
+    expect(bad.stderr).toContain('player-activity.schema.json); explained as it is');
+    expect(bad.stdout).toContain('reward-activity');
+
+    // send --topic: the same warnings, and the body is sent as it is (the server takes any body)
+    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
+    ws.write('body.json', JSON.stringify({ userId: 7 }));
+    const sent = await runCommand(['send', '--topic', 'player-activity', '--data', 'body.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    expect(sent.stdout).toBe('OK\n');
+    expect(sent.stderr).toContain("extend-event-rules send: warning: body must have required property 'kind' (");
+    expect(sent.stderr).toContain('extend-event-rules send: warning: body.userId must be string (');
   });
 });

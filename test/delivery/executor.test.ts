@@ -139,7 +139,7 @@ describe('executor', () => {
     });
     const plan = [planned('r1', 0, 'a'), planned('r1', 1, 'b'), planned('r1', 2, 'c'), planned('r2', 0, 'c')];
     const first = await t.executor.run({ service: SERVICE, event: EVENT, plan });
-    expect(first.outcome).toEqual({ kind: 'ok' });
+    expect(first.outcome).toMatchObject({ kind: 'ok', deadLettered: [{ rule: 'r1', action: 'b' }] });
     expect(first.actions.map((x) => x.status)).toEqual(['succeeded', 'deadLettered', 'skipped', 'succeeded']);
     expect(t.deadLetters.records).toEqual([
       {
@@ -162,7 +162,7 @@ describe('executor', () => {
 
     // redelivered (the batch failed elsewhere): no second dead letter, the rest of r1 stays stopped
     const again = await t.executor.run({ service: SERVICE, event: EVENT, plan });
-    expect(again.outcome).toEqual({ kind: 'ok' });
+    expect(again.outcome).toMatchObject({ kind: 'ok', deadLettered: [{ rule: 'r1', action: 'b', error: expect.stringContaining('earlier delivery') as unknown }] });
     expect(again.actions.map((x) => x.status)).toEqual(['duplicate', 'duplicate', 'skipped', 'duplicate']);
     expect(t.deadLetters.records).toHaveLength(1);
     expect(t.b.calls).toHaveLength(1);
@@ -189,7 +189,7 @@ describe('executor', () => {
     expect((await t.executor.run({ service: SERVICE, event: EVENT, plan })).outcome.kind).toBe('retry');
     const bad = [planned('r', 0, 'a', { params: { required: '' } })];
     const report = await t.executor.run({ service: SERVICE, event: EVENT, plan: bad });
-    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.outcome).toMatchObject({ kind: 'ok', deadLettered: [{ rule: 'r', action: 'a' }] });
     expect(report.actions[0]?.status).toBe('deadLettered');
     expect(t.deadLetters.records[0]?.attempts).toBe(2);
     expect(t.deadLetters.records[0]?.error.message).toContain('required');
@@ -213,7 +213,7 @@ describe('executor', () => {
   it('an unknown action is a permanent failure (dead letter)', async () => {
     const t = setup();
     const report = await t.executor.run({ service: SERVICE, event: EVENT, plan: [planned('r', 0, 'nope')] });
-    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.outcome).toMatchObject({ kind: 'ok', deadLettered: [{ rule: 'r', action: 'nope' }] });
     expect(report.actions[0]?.status).toBe('deadLettered');
     expect(t.deadLetters.records[0]?.error.name).toBe('UnknownActionError');
   });

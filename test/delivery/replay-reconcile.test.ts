@@ -94,7 +94,7 @@ describe('replay reconciles before it sends (issue 22.3)', () => {
     const g = grant();
     const t = setup([g.def]);
     g.steps.push('apply-then-permanent');
-    expect((await t.run('grant')).outcome).toEqual({ kind: 'ok' });
+    expect((await t.run('grant')).outcome).toMatchObject({ kind: 'ok', deadLettered: [expect.objectContaining({ action: 'grant' })] });
     expect(t.deadLetters.records).toHaveLength(1);
     expect((await t.mark('grant'))?.s).toBe('x');
     const report = await t.run('grant', REPLAY);
@@ -173,7 +173,7 @@ describe('replay reconciles before it sends (issue 22.3)', () => {
     g.steps.push('apply-then-permanent');
     await t.run('grant');
     const report = await t.run('grant', REPLAY);
-    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.outcome).toMatchObject({ kind: 'ok', deadLettered: [expect.objectContaining({ action: 'grant' })] });
     expect(report.actions[0]?.status).toBe('deadLettered');
     expect(t.deadLetters.records.at(-1)).toMatchObject({ kind: 'unknown-outcome' });
     expect(g.applied).toHaveLength(1);
@@ -192,7 +192,7 @@ describe('an unknown outcome survives a dead letter that cannot be written (issu
     expect((await t.mark('stat'))?.u).toBe(NOW); // kept: the next claim is told the outcome is unknown
     failWrites = false;
     const again = await t.run('stat');
-    expect(again.outcome).toEqual({ kind: 'ok' });
+    expect(again.outcome).toMatchObject({ kind: 'ok', deadLettered: [expect.objectContaining({ action: 'stat' })] });
     expect(again.actions[0]?.status).toBe('deadLettered');
     expect(memory.records).toEqual([expect.objectContaining({ kind: 'unknown-outcome' })]);
     expect(g.applied).toHaveLength(1);
@@ -207,7 +207,7 @@ describe('a permanent failure after a lost answer is dead-lettered, never retrie
     g.steps.push('lost-after-apply');
     expect((await t.run('grant')).outcome.kind).toBe('retry');
     const report = await t.run('grant');
-    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.outcome).toMatchObject({ kind: 'ok', deadLettered: [expect.objectContaining({ action: 'grant' })] });
     expect(report.actions[0]?.status).toBe('deadLettered');
     expect(t.deadLetters.records).toEqual([expect.objectContaining({ kind: 'unknown-outcome' })]);
     expect(g.applied).toHaveLength(1);
@@ -219,7 +219,7 @@ describe('a permanent failure after a lost answer is dead-lettered, never retrie
     g.steps.push('lost-after-apply');
     expect((await t.run('grant')).outcome.kind).toBe('retry');
     const report = await t.run('grant', {}, { params: { broken: true } });
-    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.outcome).toMatchObject({ kind: 'ok', deadLettered: [expect.objectContaining({ action: 'grant' })] });
     expect(t.deadLetters.records).toEqual([expect.objectContaining({ kind: 'unknown-outcome' })]);
     // replayed once fixed: the lookup finds the lost attempt applied
     expect((await t.run('grant', REPLAY)).actions[0]?.status).toBe('succeeded');

@@ -52,7 +52,7 @@ describe('a reference that resolves to nothing', () => {
   it('is dead-lettered with the reason; the event answers OK; other rules\' actions run', async () => {
     const t = setup();
     const outcome = await t.onEvent(service, loginEvent({ id: 'evt-7', userId: 'user-7' }));
-    expect(outcome).toEqual({ kind: 'ok' });
+    expect(outcome).toMatchObject({ kind: 'ok', deadLettered: [{ rule: 'needs-attribute', action: 'grant' }] });
     expect(t.deadLetters.records.map((r) => [r.rule, r.index, r.action, r.error.name, r.error.message, r.eventId])).toEqual([
       ['needs-attribute', 0, 'grant', 'TemplateResolutionError', '${event.payload.attributes.missing} is not in the event', 'evt-7'],
     ]);

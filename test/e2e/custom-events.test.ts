@@ -45,6 +45,23 @@ rules:
     on: { schedule: weekly-reset-task }
     do:
       - publishMessage: { topic: weekly-reset, body: { week: "\${event.payload.week}", userId: "\${event.payload.userId}" } }
+
+  - name: player-chest
+    on: { topic: player-reset }
+    limit: { count: 1, per: week }
+    do:
+      - grantItem: { itemId: weekly-chest, userId: "\${event.metadata.PlayerId}" }
+
+  - name: guild-chest
+    on: { topic: guild-reset }
+    limit: { count: 1, per: week, key: "guild:\${event.body.guildId}" }
+    do:
+      - grantItem: { itemId: activity-item, userId: "\${event.body.userId}" }
+
+  - name: season-reward
+    on: { schedule: season-reward-task }
+    do:
+      - grantItem: { itemId: "\${event.payload.itemId}", userId: "\${event.payload.userId}" }
 `;
 
 type Serialize = (value: object) => Buffer;
@@ -149,6 +166,20 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
     expect(grantsOf(u, 'weekly-chest')).toBe(1);
   });
 
+  it('whose record: the PlayerId metadata key when the body has no userId; limit.key when the rule says so (issue 25)', async () => {
+    const app = await startApp({ env: env() });
+    const c = clients.connect(app);
+    const [p, q, r] = [userId(), userId(), userId()];
+    // distinct messages (distinct message ids) naming the player only in the metadata: the player's weekly limit holds
+    for (const n of [1, 2, 3]) await deliverUntilOk(() => c, message('player-reset', { round: n }, { messageId: `pr-${n}`, PlayerId: p }));
+    expect(grantsOf(p, 'weekly-chest')).toBe(1);
+    // the rule counts per guild: two players of one guild, one grant; another guild, another grant
+    await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: q }, { messageId: 'gr-1' }));
+    await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: r }, { messageId: 'gr-2' }));
+    await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g2', userId: r }, { messageId: 'gr-3' }));
+    expect([grantsOf(q, 'activity-item'), grantsOf(r, 'activity-item')]).toEqual([1, 1]);
+  });
+
   it('a scheduled rule runs once per run_id however often the scheduler retries it, on two replicas; the answer is a ScheduledTaskResponse', async () => {
     const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
     const ca = clients.connect(a);
@@ -185,6 +216,29 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
     expect(await runScheduled(ca, { ...request(1, 'run-3'), task_name: 'other-task' })).toMatchObject({ success: false, http_status_code: 404 });
     // the published weekly-reset delivered to the Event Handler: the chest
     for (const p of sidecar.published.slice(0, 1)) await deliverUntilOk(() => ca, message(p.topic, p.body, p.metadata));
+    expect(grantsOf(u, 'weekly-chest')).toBe(1);
+  });
+
+  it('a scheduled run whose action fails for good answers success=false 422 (dead-lettered, the same on every retry, no effect); an AGS outage answers 503 until the run succeeds once', async () => {
+    const app = await startApp({ env: env() });
+    const c = clients.connect(app);
+    const u = userId();
+    const run = (runId: string, attempt: number, itemId: string) =>
+      runScheduled(c, { run_id: runId, task_id: 'task-9', namespace: 'mygame', task_name: 'season-reward-task', attempt_number: attempt, payload: JSON.stringify({ itemId, userId: u }) });
+    // an item AGS does not have: 404, permanent: dead-lettered; the scheduler is told it failed, with a status that is not its retry signal (5xx)
+    for (const attempt of [1, 2, 3]) {
+      const r = await run('run-dead', attempt, 'no-such-item');
+      expect(r).toMatchObject({ success: false, http_status_code: 422 });
+      expect(String(r.message)).toContain('season-reward/grantItem');
+      expect(JSON.parse(String(r.result_data))).toMatchObject({ runId: 'run-dead', outcome: 'deadLettered', deadLettered: ['season-reward/grantItem'] });
+    }
+    expect(ags.fulfillments.filter((f) => f.userId === u)).toHaveLength(0);
+    // AGS down: transient, 503 (the scheduler's next attempt continues the run); back up: one grant, then done
+    ags.always(/fulfillment/, { status: 503 });
+    expect(await run('run-outage', 1, 'weekly-chest')).toMatchObject({ success: false, http_status_code: 503 });
+    ags.always();
+    expect(await run('run-outage', 2, 'weekly-chest')).toMatchObject({ success: true, http_status_code: 200 });
+    expect(await run('run-outage', 3, 'weekly-chest')).toMatchObject({ success: true, http_status_code: 200 });
     expect(grantsOf(u, 'weekly-chest')).toBe(1);
   });
 

@@ -109,7 +109,7 @@ describe('schema', () => {
 
     const stale = capture();
     expect(await schemaCommand(['--check', target], stale.io, testRegistry())).toBe(1);
-    expect(stale.err()).toBe(`${target}: out of date (the actions or their parameters changed): regenerate it with: npx extend-event-rules schema --write\n`);
+    expect(stale.err()).toBe(`${target}: out of date (the actions, their parameters or topics/*.schema.json changed): regenerate it with: npx extend-event-rules schema --write\n`);
 
     const missing = capture();
     expect(await schemaCommand([`--check=${resolve(tmp.dir, 'none.json')}`], missing.io)).toBe(1);

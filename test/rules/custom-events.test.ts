@@ -14,6 +14,8 @@ import { AGS_SPECS_DIR, itWith, sharedFile } from '../support/prereq.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import { createDefaultRegistry } from '../../src/actions/builtins/index.js';
+import { renderRulesSchema } from '../../src/cli/schema.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { topicEvent, withCustomEvents } from '../../src/custom-events/index.js';
 import { partitionOf } from '../../src/pipeline/evaluate.js';
 import { fixtureCatalog } from './support/fixtures.js';
@@ -171,5 +173,43 @@ describe('typed topics: topics/NAME.schema.json beside the rules file types body
     if (!r.ok) expect(r.problems[0]!.message).toContain('weekly-reset.schema.json cannot type the topic\'s body');
     rmSync(open, { recursive: true, force: true });
     rmSync(broken, { recursive: true, force: true });
+  });
+  it('publishMessage to a typed topic: the body\'s constant parts are checked against the schema; templated values are not known yet', () => {
+    const strict = { type: 'object', required: ['userId', 'week'], additionalProperties: false, properties: { userId: { type: 'string' }, week: { type: 'string' }, count: { type: 'integer' } } };
+    const dir = inDir({ 'topics/weekly-reset.schema.json': JSON.stringify(strict) });
+    const publisher = (body: string) => `version: 1\nrules:\n  - name: announce\n    on: userLoggedIn\n    do:\n      - publishMessage: { topic: weekly-reset, body: ${body} }\n`;
+    const bad = compileRulesText(publisher('{ userId: "${event.userId}", count: "three", wek: 1 }'), join(dir, 'rules.yaml'), opts);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    const text = bad.problems.map((p) => `${p.message} @${p.line}`).join('\n');
+    expect(text).toContain("publishMessage: body must have required property 'week'");
+    expect(text).toContain('publishMessage: body must NOT have additional properties');
+    expect(text).toContain('publishMessage: body.count must be integer');
+    expect(text).toContain('weekly-reset.schema.json');
+    expect(bad.problems.every((p) => p.code === 'invalid-params' && p.line === 6)).toBe(true);
+    const good = compileRulesText(publisher('{ userId: "${event.userId}", week: "2026-W49", count: 3 }'), join(dir, 'rules.yaml'), opts);
+    expect(good.ok ? [] : good.problems).toEqual([]);
+    // another topic, or no schema: any body
+    expect(compileRulesText(publisher('{ anything: 1 }').replace('topic: weekly-reset', 'topic: other'), join(dir, 'rules.yaml'), opts).ok).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  it('schema --write with typed topics: the editor\'s schema types publishMessage\'s body per topic and offers the topic names', () => {
+    const strict = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', required: ['userId'], additionalProperties: false, properties: { userId: { type: 'string' }, count: { type: 'integer' } } };
+    const dir = inDir({ 'topics/weekly-reset.schema.json': JSON.stringify(strict), 'topics/broken.schema.json': '{ nope' });
+    const schema = JSON.parse(renderRulesSchema(createDefaultRegistry(), join(dir, 'topics'))) as Record<string, unknown>;
+    const { $id: _id, ...rest } = schema;
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(rest);
+    const doc = (body: unknown, topic = 'weekly-reset') => ({ version: 1, rules: [{ name: 'r', on: 'userLoggedIn', do: [{ publishMessage: { topic, body } }] }] });
+    expect(validate(doc({ userId: '${event.userId}', count: 3 }))).toBe(true);
+    expect(validate(doc({ userId: '${event.userId}', count: '${event.payload.n}' }))).toBe(true); // a template where an integer goes: known per event
+    expect(validate(doc({ count: 'three' }))).toBe(false);
+    expect(JSON.stringify(validate.errors)).toContain('userId');
+    expect(validate(doc({ userId: 'u', extra: 1 }))).toBe(false);
+    expect(validate(doc({ anything: 1 }, 'other-topic'))).toBe(true);
+    expect(validate(doc('${event.payload.body}'))).toBe(true);
+    expect(JSON.stringify(schema)).toContain('"examples":["weekly-reset"]');
+    // without topics/: the product's schema, unchanged
+    expect(renderRulesSchema(createDefaultRegistry(), join(dir, 'none'))).toBe(renderRulesSchema(createDefaultRegistry()));
+    rmSync(dir, { recursive: true, force: true });
   });
 });

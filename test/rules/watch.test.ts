@@ -254,3 +254,54 @@ rules:
     expect(order).toEqual(['compiling', 'answered', 'answered', 'answered', 'reloaded']);
   }, 180_000);
 });
+
+describe('watchRules reloads on a change of a topic schema (typed topics, issue 25)', () => {
+  const TOPIC_RULES = `version: 1
+rules:
+  - name: chest
+    on: { topic: weekly-reset }
+    when: { "==": [ { var: body.userId }, "u" ] }
+    do: [{ log: { message: chest } }]
+`;
+  const problems = (r: RulesLoadResult | undefined): string => (r && !r.ok ? r.problems.map((p) => p.message).join('\n') : '');
+
+  it('a schema added, changed, broken, removed, and the folder removed: each reloads, a bad schema is a rejected reload', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const file = tmp.write('rules.yaml', TOPIC_RULES);
+    expect((await loadRules({ ...opts, file })).ok).toBe(true);
+    const results = watchInto(file);
+    const schemaFile = join(tmp.dir, 'topics', 'weekly-reset.schema.json');
+
+    // the folder and a schema without userId: the rule reads a path the schema does not have
+    mkdirSync(join(tmp.dir, 'topics'));
+    writeFileSync(schemaFile, JSON.stringify({ type: 'object', properties: { playerId: { type: 'string' } } }));
+    await waitForReload(() => results.some((r) => !r.ok), 'the reload rejected by the new schema');
+    expect(problems(results.find((r) => !r.ok))).toContain('has no field "userId"');
+
+    // the schema fixed: a valid reload
+    const before = results.length;
+    writeFileSync(schemaFile, JSON.stringify({ type: 'object', properties: { userId: { type: 'string' } } }));
+    await waitForReload(() => results.slice(before).some((r) => r.ok), 'the reload with the fixed schema');
+
+    // a schema that is not JSON: rejected, with the file named
+    const fixed = results.length;
+    writeFileSync(schemaFile, '{ not json');
+    await waitForReload(() => results.slice(fixed).some((r) => !r.ok), 'the reload rejected by the broken schema');
+    expect(problems(results.slice(fixed).find((r) => !r.ok))).toContain("weekly-reset.schema.json cannot type the topic's body");
+
+    // the schema removed: untyped again, valid
+    const broken = results.length;
+    rmSync(schemaFile);
+    await waitForReload(() => results.slice(broken).some((r) => r.ok), 'the reload without the schema');
+
+    // a schema renamed in (editor-style save) and then the whole folder removed
+    const removed = results.length;
+    writeFileSync(join(tmp.dir, 'topics', '.tmp'), JSON.stringify({ type: 'object', properties: { other: { type: 'string' } } }));
+    renameSync(join(tmp.dir, 'topics', '.tmp'), schemaFile);
+    await waitForReload(() => results.slice(removed).some((r) => !r.ok), 'the reload rejected by the renamed-in schema');
+    const renamed = results.length;
+    rmSync(join(tmp.dir, 'topics'), { recursive: true, force: true });
+    await waitForReload(() => results.slice(renamed).some((r) => r.ok), 'the reload without the folder');
+  });
+});
