@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/support/sequencer.js';
 
 /**
  * Two projects (docs/development.md, "Tests"):
@@ -39,6 +40,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     globalSetup: ['test/support/global-setup.ts'],
+    // the longest files start first (test/support/sequencer.ts): both workers stay busy to the end
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,

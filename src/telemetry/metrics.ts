@@ -21,138 +21,51 @@ export class Metrics {
   readonly registry = new Registry();
 
   // go-grpc-prometheus compatible
-  readonly grpcStarted = new Counter({
-    name: 'grpc_server_started_total',
-    help: 'Total number of RPCs started on the server.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
-    registers: [this.registry],
-  });
-  readonly grpcHandled = new Counter({
-    name: 'grpc_server_handled_total',
-    help: 'Total number of RPCs completed on the server, regardless of success or failure.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'] as const,
-    registers: [this.registry],
-  });
-  readonly grpcMsgReceived = new Counter({
-    name: 'grpc_server_msg_received_total',
-    help: 'Total number of RPC stream messages received on the server.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
-    registers: [this.registry],
-  });
-  readonly grpcMsgSent = new Counter({
-    name: 'grpc_server_msg_sent_total',
-    help: 'Total number of gRPC stream messages sent by the server.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
-    registers: [this.registry],
-  });
-  readonly grpcHandlingSeconds = new Histogram({
-    name: 'grpc_server_handling_seconds',
-    help: 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
-    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly grpcStarted = this.counter('grpc_server_started_total', 'Total number of RPCs started on the server.', ['grpc_type', 'grpc_service', 'grpc_method']);
+  readonly grpcHandled = this.counter('grpc_server_handled_total', 'Total number of RPCs completed on the server, regardless of success or failure.', ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code']);
+  readonly grpcMsgReceived = this.counter('grpc_server_msg_received_total', 'Total number of RPC stream messages received on the server.', ['grpc_type', 'grpc_service', 'grpc_method']);
+  readonly grpcMsgSent = this.counter('grpc_server_msg_sent_total', 'Total number of gRPC stream messages sent by the server.', ['grpc_type', 'grpc_service', 'grpc_method']);
+  readonly grpcHandlingSeconds = this.histogram('grpc_server_handling_seconds', 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.', ['grpc_type', 'grpc_service', 'grpc_method'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
   // the engine's own
-  readonly eventsReceived = new Counter({
-    name: 'event_rules_events_received_total',
-    help: 'Events received, by event name.',
-    labelNames: ['event'] as const,
-    registers: [this.registry],
-  });
-  readonly eventsInvalid = new Counter({
-    name: 'event_rules_events_invalid_total',
-    help: 'Messages that did not decode (answered INVALID_ARGUMENT), by event name.',
-    labelNames: ['event'] as const,
-    registers: [this.registry],
-  });
+  readonly eventsReceived = this.counter('event_rules_events_received_total', 'Events received, by event name.', ['event']);
+  readonly eventsInvalid = this.counter('event_rules_events_invalid_total', 'Messages that did not decode (answered INVALID_ARGUMENT), by event name.', ['event']);
   /** Messages of topics no rule listens on (answered OK: Extend Async Messaging delivers every subscribed topic). */
-  readonly topicMessagesUnrouted = new Counter({
-    name: 'event_rules_topic_messages_unrouted_total',
-    help: 'Extend Async Messaging messages of a topic no enabled rule listens on (answered OK), by topic.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
-  readonly ruleEvaluations = new Counter({
-    name: 'event_rules_rule_evaluations_total',
-    help: 'Rule evaluations by rule and outcome (matched, notMatched, inactive: outside its activation window, error, suppressed: matched but refused by its limit or cooldown).',
-    labelNames: ['rule', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly firingsSuppressed = new Counter({
-    name: 'event_rules_firings_suppressed_total',
-    help: 'Rules that matched but did not fire because of their limit or cooldown, by rule and reason (limit, cooldown).',
-    labelNames: ['rule', 'reason'] as const,
-    registers: [this.registry],
-  });
-  readonly actions = new Counter({
-    name: 'event_rules_actions_total',
-    help: 'Action executions by rule, action and outcome (succeeded, failed, retriable, duplicate, deadLettered, shadow, planned, paused: not run, its action is paused).',
-    labelNames: ['rule', 'action', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly actionSeconds = new Histogram({
-    name: 'event_rules_action_duration_seconds',
-    help: 'Latency of action executions, by rule and action.',
-    labelNames: ['rule', 'action'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
-  readonly agsRequests = new Counter({
-    name: 'event_rules_ags_requests_total',
-    help: 'HTTP requests to AGS by operation id and status (HTTP code, or timeout / network).',
-    labelNames: ['operation', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly agsLogins = new Counter({
-    name: 'event_rules_ags_logins_total',
-    help: 'Client-credentials logins by reason (initial, refresh, unauthorized) and result (ok, failed).',
-    labelNames: ['reason', 'result'] as const,
-    registers: [this.registry],
-  });
-  readonly rulesReloads = new Counter({
-    name: 'event_rules_rules_reloads_total',
-    help: 'Rules file reloads by result (ok, rejected).',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
-  readonly dedupeStoreErrors = new Counter({
-    name: 'event_rules_dedupe_store_errors_total',
-    help: 'Failures to reach the idempotency store (events answered UNAVAILABLE), by store kind.',
-    labelNames: ['store'] as const,
-    registers: [this.registry],
-  });
-  readonly deadLetters = new Counter({
-    name: 'event_rules_dead_letters_total',
-    help: 'Dead-letter records written, by rule and action.',
-    labelNames: ['rule', 'action'] as const,
-    registers: [this.registry],
-  });
+  readonly topicMessagesUnrouted = this.counter('event_rules_topic_messages_unrouted_total', 'Extend Async Messaging messages of a topic no enabled rule listens on (answered OK), by topic.', ['topic']);
+  readonly ruleEvaluations = this.counter('event_rules_rule_evaluations_total', 'Rule evaluations by rule and outcome (matched, notMatched, inactive: outside its activation window, error, suppressed: matched but refused by its limit or cooldown).', ['rule', 'outcome']);
+  readonly firingsSuppressed = this.counter('event_rules_firings_suppressed_total', 'Rules that matched but did not fire because of their limit or cooldown, by rule and reason (limit, cooldown).', ['rule', 'reason']);
+  readonly actions = this.counter('event_rules_actions_total', 'Action executions by rule, action and outcome (succeeded, failed, retriable, duplicate, deadLettered, shadow, planned, paused: not run, its action is paused).', ['rule', 'action', 'outcome']);
+  readonly actionSeconds = this.histogram('event_rules_action_duration_seconds', 'Latency of action executions, by rule and action.', ['rule', 'action'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  readonly agsRequests = this.counter('event_rules_ags_requests_total', 'HTTP requests to AGS by operation id and status (HTTP code, or timeout / network).', ['operation', 'status']);
+  readonly agsLogins = this.counter('event_rules_ags_logins_total', 'Client-credentials logins by reason (initial, refresh, unauthorized) and result (ok, failed).', ['reason', 'result']);
+  readonly rulesReloads = this.counter('event_rules_rules_reloads_total', 'Rules file reloads by result (ok, rejected).', ['result']);
+  readonly dedupeStoreErrors = this.counter('event_rules_dedupe_store_errors_total', 'Failures to reach the idempotency store (events answered UNAVAILABLE), by store kind.', ['store']);
+  readonly deadLetters = this.counter('event_rules_dead_letters_total', 'Dead-letter records written, by rule and action.', ['rule', 'action']);
   /** Dead letters the store could not take (the event was answered UNAVAILABLE: the sidecar redelivers it). */
-  readonly deadLettersRefused = new Counter({
-    name: 'event_rules_dead_letters_refused_total',
-    help: 'Dead letters not written (the event answered UNAVAILABLE and redelivered), by rule, action and reason (full: the store holds DEAD_LETTER_CAPACITY; write-failed: the store or file could not be written).',
-    labelNames: ['rule', 'action', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly deadLettersRefused = this.counter('event_rules_dead_letters_refused_total', 'Dead letters not written (the event answered UNAVAILABLE and redelivered), by rule, action and reason (full: the store holds DEAD_LETTER_CAPACITY; write-failed: the store or file could not be written).', ['rule', 'action', 'reason']);
   /** Dead letters dropped because they outlived the retention. */
-  readonly deadLettersExpired = new Counter({
-    name: 'event_rules_dead_letters_expired_total',
-    help: 'Dead letters dropped from the state store after DEAD_LETTER_RETENTION_HOURS, by rule and action.',
-    labelNames: ['rule', 'action'] as const,
-    registers: [this.registry],
-  });
+  readonly deadLettersExpired = this.counter('event_rules_dead_letters_expired_total', 'Dead letters dropped from the state store after DEAD_LETTER_RETENTION_HOURS, by rule and action.', ['rule', 'action']);
   /** 1 while the circuit breaker pauses an action (delivery/breaker.ts): its events are answered UNAVAILABLE until a probe succeeds. */
-  readonly actionsPaused = new Gauge({
-    name: 'event_rules_actions_paused',
-    help: 'Actions paused by the circuit breaker (a failure of the deployment: 401/403, the same permanent error on many events), by rule and action: their events are answered UNAVAILABLE until a probe succeeds.',
-    labelNames: ['rule', 'action'] as const,
-    registers: [this.registry],
-  });
+  readonly actionsPaused = this.gauge('event_rules_actions_paused', 'Actions paused by the circuit breaker (a failure of the deployment: 401/403, the same permanent error on many events), by rule and action: their events are answered UNAVAILABLE until a probe succeeds.', ['rule', 'action']);
 
   constructor(options: MetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, ...(options.prefix ? { prefix: options.prefix } : {}) });
     }
+  }
+
+  /** A counter registered in {@link registry}: `labelNames` bound the label sets (never a user id). */
+  private counter<const L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A gauge registered in {@link registry}. */
+  private gauge<const L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A histogram registered in {@link registry}, `buckets` in seconds. */
+  private histogram<const L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 }

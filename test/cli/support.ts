@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -15,6 +14,7 @@ import { runCli } from '../../src/cli/commands.js';
 import { redacting } from '../../src/cli/io.js';
 import { clearSecrets } from '../../src/telemetry/redact.js';
 import { REPO_ROOT } from '../support/prereq.js';
+import { baseChildEnv } from '../support/child-env.js';
 
 export const BIN = resolve(REPO_ROOT, 'dist/cli/index.js');
 export const MAIN = resolve(REPO_ROOT, 'dist/main.js');
@@ -24,9 +24,9 @@ export function assertBuilt(): void {
   if (!existsSync(BIN) || !existsSync(MAIN)) throw new Error(`${BIN} is missing: run "npm run build" first (npm test does it)`);
 }
 
-/** A clean environment: nothing of the developer's AGS settings leaks into the child. */
+/** A clean environment: nothing of the developer's AGS settings leaks into the child; the run's TZ does (test/support/child-env.ts). */
 export function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), PROTO_DIR, LOG_LEVEL: 'info', NO_COLOR: '1' };
+  const env: Record<string, string> = { ...baseChildEnv(), PROTO_DIR, LOG_LEVEL: 'info', NO_COLOR: '1' };
   return { ...env, ...extra };
 }
 
@@ -164,8 +164,9 @@ async function runCommandNow(args: string[], opts: { cwd: string; env?: Record<s
   const stderr = redacting(err.stream);
   const stdin = new PassThrough();
   stdin.end(opts.stdin ?? '');
+  const env = childEnv(opts.env ?? {}); // read before the test process's variables (TZ among them) are set aside
   for (const key of Object.keys(process.env)) if (!key.startsWith('VITEST')) delete process.env[key];
-  Object.assign(process.env, childEnv(opts.env ?? {}));
+  Object.assign(process.env, env);
   clearSecrets();
   process.chdir(opts.cwd);
   try {

@@ -3,8 +3,9 @@
  * instant that does not exist is refused wherever it is read. The real bin runs
  * the same rules and rule tests under two time zones 25 hours apart.
  */
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runBin, runCommand, workspace } from './support.js';
+import { assertBuilt, childEnv, runBin, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 const ZONES = ['Pacific/Kiritimati', 'Pacific/Pago_Pago'];
@@ -46,6 +47,18 @@ beforeAll(() => assertBuilt());
 afterEach(() => ws?.remove());
 
 describe('time zones', () => {
+  it("the processes the tests spawn (the bin, the server) run in the test run's time zone: .ci/run's TZ pass covers them", () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'Pacific/Kiritimati';
+    try {
+      const zone = spawnSync(process.execPath, ['-p', 'Intl.DateTimeFormat().resolvedOptions().timeZone'], { env: childEnv({}), encoding: 'utf8' });
+      expect(zone.stdout.trim()).toBe('Pacific/Kiritimati');
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   it('rule tests and explain give the same answers under UTC+14 and UTC-11; an event instant without offset is an error, not a local time', async () => {
     ws = workspace();
     ws.write('rules.yaml', RULES);

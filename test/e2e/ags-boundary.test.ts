@@ -12,46 +12,25 @@
  *   letter with the reason); an event id of 100,000 characters is not written
  *   in full on the event's log lines.
  */
-import { spawn } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, encode, loginEvent, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, encode, loginEvent, runCli, startApp, stopAll, userId, waitUntil } from './support.js';
 import type { AppProcess } from './support.js';
 
 describeWith(builtApp(), 'e2e: the AGS boundary: configuration, secrets, deadlines, identifiers (issue 22.6-22.8)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({ clientSecret: 'stand-in-client-secret-22' });
   const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn({ clientSecret: 'stand-in-client-secret-22' });
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await ags.close();
   });
 
-  async function cli(...args: string[]): Promise<string> {
-    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: tempDir('eer-e2e-boundary-cli-'), env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('close', r));
-    return out;
-  }
+  /** The CLI's stdout, run with the server's environment. */
+  const cli = async (...args: string[]): Promise<string> => (await runCli(args, { env: env() })).stdout;
 
   /** Everything the app printed: JSON log lines and, with OTEL_TRACES_EXPORTER=console, the exported spans. */
   const printed = (app: AppProcess): string => `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}`;

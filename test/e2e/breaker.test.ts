@@ -9,57 +9,28 @@
  * the CLI. On the code before the breaker every one of these events was
  * answered OK and dead-lettered.
  */
-import { spawn } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { exactValue } from '../telemetry/support.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
-import type { AppProcess, Encoded } from './support.js';
+import { builtApp, callOnce, clientPool, deadLetters as listDeadLetters, deliverAll, loginEvents, pool, startApp, stopAll, waitUntil } from './support.js';
+import type { AppProcess } from './support.js';
 
 const RULE = { rule: 'grant-item-on-login', action: 'grantItem' };
 
 describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (issue 22.5)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn();
   const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn();
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
   });
-  afterAll(async () => {
-    await ags.close();
-  });
-
-  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
-    const users = Array.from({ length: n }, () => userId());
-    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
-    return { users, encoded };
-  }
 
   /** The dead letters (kept in Cloud Save), read by the CLI with the server's environment. */
-  async function deadLetters(): Promise<Record<string, unknown>[]> {
-    const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: tempDir('eer-e2e-breaker-'), env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('close', r));
-    return JSON.parse(out) as Record<string, unknown>[];
-  }
-
+  const deadLetters = (): Promise<Record<string, unknown>[]> => listDeadLetters(env());
   const gauge = async (app: AppProcess): Promise<number> => exactValue(await app.metrics(), 'event_rules_actions_paused', RULE);
   const pausedCount = async (app: AppProcess): Promise<number> => exactValue(await app.metrics(), 'event_rules_actions_total', { ...RULE, outcome: 'paused' });
   const grantsOf = (users: readonly string[]): number[] => users.map((u) => ags.fulfillments.filter((f) => f.userId === u).reduce((n, f) => n + f.quantity, 0));
@@ -85,7 +56,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
     async (o) => {
       const app = await startApp({ env: env({ BREAKER_PROBE_INTERVAL_MS: '3000' }) });
       const c = clients.connect(app);
-      const { users, encoded } = await events(24, `outage-${o.status}`);
+      const { users, encoded } = await loginEvents(24, `outage-${o.status}`);
       o.start();
 
       // first delivery of each event, 6 at a time (as the sidecar's batch)
@@ -117,10 +88,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
 
       // healed: the sidecar keeps redelivering; the next probe succeeds and every event is granted once
       o.heal();
-      await pool(
-        encoded.map((e) => () => deliverUntilOk(() => c, e)),
-        6,
-      );
+      await deliverAll(c, encoded);
       expect(grantsOf(users)).toEqual(users.map(() => 1));
       await waitUntil('the line saying grantItem resumed', () => app.logsMatching(/^grantItem resumed/).length > 0);
       expect(app.logsMatching(/^grantItem resumed/)).toHaveLength(1);
@@ -137,7 +105,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
   it('an item that does not exist for every event: 9 dead letters, then paused (UNAVAILABLE, one line, gauge 1); the item created, the next probe resumes', async () => {
     const app = await startApp({ env: env({ ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PROBE_INTERVAL_MS: '1000' }) });
     const c = clients.connect(app);
-    const { users, encoded } = await events(15, 'no-item');
+    const { users, encoded } = await loginEvents(15, 'no-item');
     const codes: grpc.status[] = [];
     for (const e of encoded) codes.push((await callOnce(c, e)).code); // one after the other: a deterministic streak
     expect(codes).toEqual([...Array<grpc.status>(9).fill(grpc.status.OK), ...Array<grpc.status>(6).fill(grpc.status.UNAVAILABLE)]);
@@ -151,10 +119,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
 
     ags.addItem({ id: 'missing-item' });
     const held = encoded.slice(9);
-    await pool(
-      held.map((e) => () => deliverUntilOk(() => c, e)),
-      3,
-    );
+    await deliverAll(c, held, { concurrency: 3 });
     expect(grantsOf(users.slice(9))).toEqual([1, 1, 1, 1, 1, 1]);
     expect(grantsOf(users.slice(0, 9))).toEqual(Array<number>(9).fill(0)); // dead-lettered: `replay` sends them
     await waitUntil('the line saying grantItem resumed', () => app.logsMatching(/^grantItem resumed/).length > 0);
@@ -165,7 +130,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
   it('a lone event refused 403 among successes: held until another event succeeds, then a dead letter; the action never pauses', async () => {
     const app = await startApp({ env: env() });
     const c = clients.connect(app);
-    const { users, encoded } = await events(4, 'lone');
+    const { users, encoded } = await loginEvents(4, 'lone');
     const bad = users[0]!;
     ags.fail(`/users/${bad}/fulfillment`, Array.from({ length: 10 }, () => ({ status: 403, body: { errorCode: 20013, errorMessage: 'insufficient permissions' } })));
     expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.UNAVAILABLE); // held: it may be the deployment's

@@ -8,35 +8,21 @@
  * - the retention passed (TEST_CLOCK_FILE): the expired dead letters are counted
  *   in `event_rules_dead_letters_expired_total` and logged.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { builtApp, callOnce, clientPool, DIST_CLI, encode, LOGIN_SERVICE, loginEvent, metricValue, pool, PROTO_DIR, startApp, stopAll, tempDir, userId, waitFor } from './support.js';
+import { builtApp, callOnce, clientPool, encode, LOGIN_SERVICE, loginEvent, metricValue, pool, runCli as runBin, startApp, stopAll, tempDir, userId, waitFor } from './support.js';
+import type { CliResult } from './support.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 
 const ITEM_NOT_FOUND = { status: 400, body: { errorCode: 30341, errorMessage: 'item not found' } };
 
-interface Cli {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(ags: AgsStandIn, args: readonly string[]): Promise<Cli> {
-  const child = spawn(process.execPath, [DIST_CLI, ...args], {
-    cwd: tempDir('eer-e2e-dlq-cli-'),
-    env: { PATH: process.env.PATH ?? '', PROTO_DIR, AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  return new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr })));
+/** The CLI with the server's environment (its store: the stand-in's Cloud Save). */
+function runCli(ags: AgsStandIn, args: readonly string[], bin = false): Promise<CliResult> {
+  return runBin(args, { env: liveEnv(ags), bin });
 }
 
 /** Event ids in `dead-letters list` output. */
@@ -62,39 +48,48 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
     const ids = Array.from({ length: n }, (_, i) => `evt-dlq-${i}-${userId()}`);
     const codes = await pool(
       ids.map((id) => async () => (await callOnce(grpcClient, await encode(LOGIN_SERVICE, loginEvent({ id, userId: userId() })))).code),
-      16,
+      64, // the sidecar's batch: more at once lets the app's group commit write the dead-letter pages in fewer, larger writes
     );
     expect(codes.filter((c) => c !== grpc.status.OK)).toEqual([]);
     expect(metricValue(await app.metrics(), 'event_rules_dead_letters_total', { rule: 'grant-item-on-login' })).toBe(n);
 
-    const all = await runCli(ags, ['dead-letters', 'list']);
+    // pages of 700 through the cursor, each page after the one before; the other listings at the same time
+    const pageThrough = async (): Promise<{ ids: string[]; pages: number }> => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await runCli(ags, ['dead-letters', 'list', '--limit', '700', ...(cursor ? ['--cursor', cursor] : [])]);
+        expect(page.code).toBe(0);
+        ids.push(...listedIds(page.stdout));
+        cursor = /^more: --cursor (\S+)$/m.exec(page.stdout)?.[1];
+        pages++;
+      } while (cursor !== undefined);
+      return { ids, pages };
+    };
+    const [all, paged, reason, until, noRule] = await Promise.all([
+      runCli(ags, ['dead-letters', 'list'], true), // the real bin, beside the in-process listings
+      pageThrough(),
+      // filters: the reason, the action, the time range, a rule with none
+      runCli(ags, ['dead-letters', 'list', '--reason', 'HTTP 400, errorCode 30341', '--action', 'grantItem', '--since', '1h', '--json', '--limit', '5']),
+      runCli(ags, ['dead-letters', 'list', '--until', '2000-01-01T00:00:00Z']),
+      runCli(ags, ['dead-letters', 'list', '--rule', 'nope']),
+    ]);
     expect(all.stderr).toBe('');
     expect(all.stdout).toMatch(/^2000 dead letters in the cloudsave state store \(namespace mygame\)$/m);
     expect(new Set(listedIds(all.stdout))).toEqual(new Set(ids));
 
-    // pages of 700 through the cursor: each id once
-    const paged: string[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      const page = await runCli(ags, ['dead-letters', 'list', '--limit', '700', ...(cursor ? ['--cursor', cursor] : [])]);
-      expect(page.code).toBe(0);
-      paged.push(...listedIds(page.stdout));
-      cursor = /^more: --cursor (\S+)$/m.exec(page.stdout)?.[1];
-      pages++;
-    } while (cursor !== undefined);
-    expect(pages).toBe(3);
-    expect(paged).toHaveLength(n);
-    expect(new Set(paged)).toEqual(new Set(ids));
+    // each id once over the pages
+    expect(paged.pages).toBe(3);
+    expect(paged.ids).toHaveLength(n);
+    expect(new Set(paged.ids)).toEqual(new Set(ids));
 
-    // filters: the reason, the action, the time range, a rule with none
-    const reason = await runCli(ags, ['dead-letters', 'list', '--reason', 'HTTP 400, errorCode 30341', '--action', 'grantItem', '--since', '1h', '--json', '--limit', '5']);
     const json = JSON.parse(reason.stdout) as { records: { eventId: string; error: { status: number } }[]; next: string | null };
     expect(json.records).toHaveLength(5);
     expect(json.records.every((r) => r.error.status === 400)).toBe(true);
     expect(json.next).toEqual(expect.any(String));
-    expect((await runCli(ags, ['dead-letters', 'list', '--until', '2000-01-01T00:00:00Z'])).stdout).toMatch(/^no dead letters for until 2000-01-01T00:00:00.000Z in the cloudsave/m);
-    expect((await runCli(ags, ['dead-letters', 'list', '--rule', 'nope'])).stdout).toMatch(/^no dead letters for rule nope in/m);
+    expect(until.stdout).toMatch(/^no dead letters for until 2000-01-01T00:00:00.000Z in the cloudsave/m);
+    expect(noRule.stdout).toMatch(/^no dead letters for rule nope in/m);
     expect(ags.violations).toEqual([]);
     await app.stop();
   }, 600_000);

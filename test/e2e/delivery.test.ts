@@ -39,6 +39,7 @@ import {
 } from './support.js';
 import type { AppProcess, Encoded, RedisProcess } from './support.js';
 import { actionCalls, redisMark } from './store-support.js';
+import { baseChildEnv } from '../support/child-env.js';
 
 const ready = [builtApp(), executable('redis-server', 'redis-server')];
 
@@ -137,7 +138,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       const cli = async (...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
         const child = spawn(process.execPath, [DIST_CLI, ...args], {
           cwd: tempDir('eer-e2e-dl-redis-'),
-          env: { PATH: process.env.PATH ?? '', PROTO_DIR, REDIS_URL: redis.url, AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' },
+          env: { ...baseChildEnv(), PROTO_DIR, REDIS_URL: redis.url, AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
@@ -210,7 +211,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     const replay = async (): Promise<{ code: number | null; stdout: string; stderr: string }> => {
       const child = spawn(process.execPath, [DIST_CLI, 'replay', deadLetterFile, '--target', app.address], {
         cwd: dir,
-        env: { PATH: process.env.PATH ?? '', PROTO_DIR },
+        env: { ...baseChildEnv(), PROTO_DIR },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

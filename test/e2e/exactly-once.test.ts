@@ -5,7 +5,6 @@
  * whose answer never arrived. Real processes: `node dist/main.js` (killed with
  * SIGKILL, restarted, two replicas), the stand-in, a gRPC sender.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, sharedApp, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deliverAll as deliverEach, deliverUntilOk, encode, loginEvent, loginEvents, pool, runCli, sharedApp, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 import { actionCalls, cloudSaveMark, isStoreCall } from './store-support.js';
 
@@ -35,24 +34,12 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     await stopAll();
   });
 
-  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
-    const users = Array.from({ length: n }, () => userId());
-    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
-    return { users, encoded };
-  }
-
-  async function deliverAll(app: AppProcess, encoded: readonly Encoded[]): Promise<void> {
-    const c = connect(app);
-    await pool(
-      encoded.map((e) => () => deliverUntilOk(() => c, e)),
-      6,
-    );
-  }
+  const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(connect(app), encoded);
 
   it('the store is Cloud Save by default: admin player records hold the claims, and the done marks once written (deferred for grantItem, written at shutdown)', async () => {
     const app = await startApp({ env: env() });
     expect(app.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('serving'))?.store).toBe('cloudsave');
-    const { users, encoded } = await events(1, 'default');
+    const { users, encoded } = await loginEvents(1, 'default');
     await deliverAll(app, encoded);
     const key = `default-${users[0]}:grant-item-on-login:grantItem#0`;
     expect(cloudSaveMark(ags, users[0], key)?.s).toBe('c'); // grantItem can be looked up: its done mark waits for the player's next write
@@ -87,7 +74,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
 
   it('a redelivery to another replica while the done mark is deferred: settled by the lookup at once (OK, duplicate), never granted again', async () => {
     const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
-    const { users, encoded } = await events(3, 'deferred');
+    const { users, encoded } = await loginEvents(3, 'deferred');
     await deliverAll(a, encoded);
     expect(grantsOf(ags, users)).toEqual([1, 1, 1]);
     const cb = connect(b);
@@ -102,7 +89,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
 
   it('12 events granted, kill -9, a new process, the sidecar redelivers the 12: one grant each', async () => {
     const first = await startApp({ env: env() });
-    const { users, encoded } = await events(12, 'kill9');
+    const { users, encoded } = await loginEvents(12, 'kill9');
     await deliverAll(first, encoded);
     expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
     first.child.kill('SIGKILL');
@@ -120,7 +107,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
 
   it('graceful SIGTERM restart, and past the old DEDUPE_MAX_KEYS: one grant each', async () => {
     const first = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
-    const { users, encoded } = await events(12, 'sigterm');
+    const { users, encoded } = await loginEvents(12, 'sigterm');
     await deliverAll(first, encoded);
     expect(await first.stop()).toEqual({ code: 0, signal: null });
     const second = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
@@ -133,7 +120,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
     const ca = connect(a);
     const cb = connect(b);
-    const { users, encoded } = await events(12, 'replicas');
+    const { users, encoded } = await loginEvents(12, 'replicas');
     await pool(
       encoded.flatMap((e) => [() => deliverUntilOk(() => ca, e), () => deliverUntilOk(() => cb, e)]),
       8,
@@ -147,7 +134,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     // Cloud Save) must beat AGS_TIMEOUT_MS, which undici ticks every 0.5 s: a margin a loaded machine keeps
     const app = await startApp({ env: env({ AGS_TIMEOUT_MS: '2000' }) });
     const c = connect(app);
-    const { users, encoded } = await events(1, 'late');
+    const { users, encoded } = await loginEvents(1, 'late');
     ags.fail('/fulfillment', [{ answerLateMs: 1500 }]);
     const first = await callOnce(c, encoded[0]!);
     expect(first.code).toBe(grpc.status.UNAVAILABLE); // outcome unknown: redeliver, reconcile
@@ -164,7 +151,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   it('AGS applies the fulfillment, then the connection resets: one grant over 3 deliveries', async () => {
     const app = await defaultApp();
     const c = connect(app);
-    const { users, encoded } = await events(1, 'reset');
+    const { users, encoded } = await loginEvents(1, 'reset');
     ags.fail('/fulfillment', [{ reset: true, afterEffect: true }]);
     for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
     expect(grantsOf(ags, users)).toEqual([1]);
@@ -174,7 +161,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   it('an answer lost and the grant NOT applied (reset before effect): the lookup finds nothing and it is granted once', async () => {
     const app = await defaultApp();
     const c = connect(app);
-    const { users, encoded } = await events(1, 'reset-before');
+    const { users, encoded } = await loginEvents(1, 'reset-before');
     ags.fail('/fulfillment', [{ reset: true }]);
     await deliverUntilOk(() => c, encoded[0]!);
     expect(grantsOf(ags, users)).toEqual([1]);
@@ -184,7 +171,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   it('the caller\'s gRPC deadline is shorter than AGS\'s latency: the request completes, redeliveries meanwhile answer UNAVAILABLE, one grant over 5 deliveries', async () => {
     const app = await defaultApp();
     const c = connect(app);
-    const { users, encoded } = await events(1, 'deadline');
+    const { users, encoded } = await loginEvents(1, 'deadline');
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     ags.fail('/fulfillment', [{ proceed: true, until: gate }]);
@@ -212,7 +199,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     const rule = (actions: string): string => `version: 1\nrules:\n  - name: welcome\n    on: userLoggedIn\n    do:\n${actions}`;
     writeFileSync(v1, rule('      - grantItem: { itemId: item-1 }\n'));
     writeFileSync(v2, rule('      - log: { message: welcome }\n      - grantItem: { itemId: item-1 }\n'));
-    const { users, encoded } = await events(1, 'keys');
+    const { users, encoded } = await loginEvents(1, 'keys');
     const first = await startApp({ env: env({ RULES_FILE: v1 }) });
     await deliverAll(first, encoded);
     await first.stop();
@@ -235,19 +222,13 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     writeFileSync(rules, 'version: 1\nrules:\n  - name: count-logins\n    on: userLoggedIn\n    do:\n      - updateStat: { statCode: logins, value: 1 }\n');
     const app = await startApp({ env: env({ RULES_FILE: rules }) });
     const c = connect(app);
-    const { encoded } = await events(1, 'amo');
+    const { encoded } = await loginEvents(1, 'amo');
     ags.fail('/statitems/value', [{ reset: true, afterEffect: true }]);
     for (let i = 0; i < 3; i++) expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.OK);
     const increments = (): number => actionCalls(ags).filter((q) => q.operation === 'updateUserStatItemValue').length;
     expect(increments()).toBe(1);
     // the dead letter lives in Cloud Save (the default store), read by the CLI with the server's environment
-    const cli = async (...args: string[]): Promise<string> => {
-      const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-      await new Promise((r) => child.once('close', r));
-      return out;
-    };
+    const cli = async (...args: string[]): Promise<string> => (await runCli(args, { cwd: dir, env: env() })).stdout;
     const letters = JSON.parse(await cli('dead-letters', 'list', '--json')) as Record<string, unknown>[];
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'count-logins', action: 'updateStat' });
@@ -264,7 +245,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   it('kill -9 while AGS applies the grant (between its effect and the done mark): after the lease, the redelivery reconciles instead of granting again', async () => {
     const lease = { EVENT_DEADLINE_MS: '1000', DEDUPE_LEASE_MS: '1500' };
     const first = await startApp({ env: env(lease) });
-    const { users, encoded } = await events(1, 'kill-mid');
+    const { users, encoded } = await loginEvents(1, 'kill-mid');
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     ags.fail('/fulfillment', [{ proceed: true, until: gate }]);
@@ -288,7 +269,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
     const app = await startApp({ env: env({ RULES_FILE: rules }) });
     const c = connect(app);
-    const { users, encoded } = await events(1, 'wallet');
+    const { users, encoded } = await loginEvents(1, 'wallet');
     ags.fail('/wallets/COINS/credit', [{ reset: true, afterEffect: true }]);
     for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
     expect(ags.walletTransactions.filter((t) => t.userId === users[0])).toHaveLength(1);

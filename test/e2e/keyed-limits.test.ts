@@ -20,6 +20,7 @@ import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { REPO_ROOT, describeWith, executable, itWith, sharedSpecs } from '../support/prereq.js';
 import { DIST_CLI, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, sharedApp, startApp, startRedis, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { Encoded } from './support.js';
+import { baseChildEnv } from '../support/child-env.js';
 
 const redisReady = executable('redis-server', 'redis-server');
 const LOBBY = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte/lobby');
@@ -65,7 +66,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   const granted = (users: readonly string[]): number => ags.fulfillments.filter((f) => f.itemId === ITEM && users.includes(f.userId)).reduce((n, f) => n + f.quantity, 0);
   const keyRecord = (party: string) => ags.cloudSave.adminRecord(undefined, `${DEFAULT_RECORD_KEY}-${documentKey('k', party)}`);
   const cli = async (...args: string[]): Promise<string> => {
-    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { ...baseChildEnv(), ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));

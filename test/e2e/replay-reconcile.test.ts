@@ -10,91 +10,38 @@
  * Faults are drawn from a seeded random source (the seed is printed; set
  * TEST_SEED to repeat a run).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { afterEach, expect, it } from 'vitest';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { testSeed } from '../support/seed.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, encode, loginEvent, pool, startApp, stopAll, tempDir, userId } from './support.js';
-import type { AppProcess, Encoded } from './support.js';
+import { builtApp, clientPool, deadLetters as listDeadLetters, deliverAll as deliverEach, loginEvents, runCli, startApp, stopAll, tempDir } from './support.js';
+import type { AppProcess, CliResult, Encoded } from './support.js';
 
 const { seed: SEED, random } = testSeed('replay-reconcile');
 
-interface Cli {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 describeWith(builtApp(), `e2e: replay looks every action with a lookup up before it sends: never a second effect (issue 22.3, seed ${SEED})`, () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({ random });
   const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn({ random });
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
   });
-  afterAll(async () => {
-    await ags.close();
-  });
-
-  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
-    const users = Array.from({ length: n }, () => userId());
-    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
-    return { users, encoded };
-  }
 
   /** Each event delivered until answered OK, at most 5 times (a permanent failure must not be answered UNAVAILABLE for ever). */
-  async function deliverAll(app: AppProcess, encoded: readonly Encoded[]): Promise<void> {
-    const c = clients.connect(app);
-    await pool(
-      encoded.map((e) => async () => {
-        const codes: grpc.status[] = [];
-        for (let i = 0; i < 5; i++) {
-          const r = await callOnce(c, e);
-          codes.push(r.code);
-          if (r.code === grpc.status.OK) return;
-        }
-        throw new Error(`event not answered OK in 5 deliveries: ${codes.map((x) => grpc.status[x]).join(', ')}`);
-      }),
-      6,
-    );
-  }
-
-  function cli(dir: string, envOf: Record<string, string>, ...args: string[]): Promise<Cli> {
-    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...envOf }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    return new Promise((res) => child.once('close', (code) => res({ code, stdout, stderr })));
-  }
-
-  async function deadLetters(dir: string, envOf: Record<string, string>): Promise<Record<string, unknown>[]> {
-    return JSON.parse((await cli(dir, envOf, 'dead-letters', 'list', '--json')).stdout) as Record<string, unknown>[];
-  }
+  const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(clients.connect(app), encoded, { maxDeliveries: 5 });
+  /** `replay` as its own process: two of them run at once. */
+  const cli = (dir: string, envOf: Record<string, string>, ...args: string[]): Promise<CliResult> => runCli(args, { cwd: dir, env: envOf, bin: true });
+  const deadLetters = (dir: string, envOf: Record<string, string>): Promise<Record<string, unknown>[]> => listDeadLetters(envOf, dir);
 
   const grantsOf = (users: readonly string[]): number[] => users.map((u) => ags.fulfillments.filter((f) => f.userId === u).reduce((n, f) => n + f.quantity, 0));
 
   /** `n` players, a share `rate` of the fulfillments applied and answered 200 naming nothing granted: dead-lettered "granted nothing". */
   async function grantedNothing(app: AppProcess, dir: string, prefix: string, n = 40, rate = 0.3): Promise<{ users: string[]; letters: Record<string, unknown>[] }> {
-    const { users, encoded } = await events(n, prefix);
+    const { users, encoded } = await loginEvents(n, prefix);
     ags.setFaultRate(rate, ['nothingGranted'], /\/fulfillment$/);
     await deliverAll(app, encoded);
     ags.setFaultRate(0);
@@ -128,7 +75,7 @@ describeWith(builtApp(), `e2e: replay looks every action with a lookup up before
     writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
     // the breaker off: a refused lookup on every event would pause creditWallet (issue 22.5); this test is about replay
     const app = await startApp({ env: env({ RULES_FILE: rules, BREAKER_AUTH_FAILURES: '0' }) });
-    const { users, encoded } = await events(40, 'replay-wallet');
+    const { users, encoded } = await loginEvents(40, 'replay-wallet');
     ags.deny(['listUserCurrencyTransactions']);
     ags.setFaultRate(0.3, ['truncated', 'fieldsMissing', 'wrongContentType'], /\/credit$/);
     await deliverAll(app, encoded); // the refused lookup is permanent: dead-lettered, never UNAVAILABLE for ever

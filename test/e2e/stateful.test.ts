@@ -14,6 +14,7 @@ import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, encode, loginEvent, metricValue, startApp, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess } from './support.js';
+import { baseChildEnv } from '../support/child-env.js';
 
 const ready = builtApp();
 
@@ -162,7 +163,7 @@ rules:
       await first.stop();
       ags.addItem({ id: 'later-item' });
       const replay = async (app: { address: string }): Promise<{ code: number | null; stdout: string }> => {
-        const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { ...baseChildEnv(), PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
         const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
@@ -217,7 +218,7 @@ rules:
       ags.addItem({ id: 'later-item' });
       // the default store (Cloud Save) holds the dead letter: replay reads it with the server's environment
       const storeEnv = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' };
-      const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...storeEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { ...baseChildEnv(), PROTO_DIR, ...storeEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
       const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));

@@ -20,6 +20,7 @@ import { REPO_ROOT } from '../support/prereq.js';
 import { freePort } from '../support/workspace.js';
 import { fileRandom } from '../support/seed.js';
 import { stopAllRedis } from '../support/redis.js';
+import { baseChildEnv } from '../support/child-env.js';
 import type { Prereq } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
 import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
@@ -137,8 +138,7 @@ export interface StartAppOptions {
 export async function startApp(options: StartAppOptions): Promise<AppProcess> {
   const cwd = tempDir('eer-e2e-app-');
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
+    ...baseChildEnv(),
     // port 0: the app binds free ports itself and says which in its start-up line (no race with other tests)
     PORT: '0',
     PROMETHEUS_PORT: '0',
@@ -385,6 +385,86 @@ export async function deliverUntilOk(pick: () => grpc.Client, e: Encoded, timeou
     if (Date.now() > until) throw new Error(`delivery not OK after ${attempt} attempts: ${grpc.status[r.code]} ${r.details}`);
     await new Promise((r2) => setTimeout(r2, Math.min(500, 20 * 2 ** Math.min(attempt, 5)) * fileRandom() + 10)); // jitter from the file's seed
   }
+}
+
+/** `n` login events, one fresh player each, with ids `<prefix>-<userId>`: the players and the encoded events, in the same order. */
+export async function loginEvents(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
+  const users = Array.from({ length: n }, () => userId());
+  const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
+  return { users, encoded };
+}
+
+export interface DeliverAllOptions {
+  /** Deliveries in flight at once, as the sidecar's batch. Default: 6. */
+  readonly concurrency?: number;
+  /**
+   * Without it, each event is redelivered on UNAVAILABLE until answered OK ({@link deliverUntilOk}). With it,
+   * each event is delivered at most this many times whatever the answer, and failing when none was OK (a
+   * permanent failure must not be answered UNAVAILABLE for ever).
+   */
+  readonly maxDeliveries?: number;
+}
+
+/** Delivers every event in `encoded` to the app `c` talks to until each is answered OK (see {@link DeliverAllOptions}). */
+export async function deliverAll(c: grpc.Client, encoded: readonly Encoded[], options: DeliverAllOptions = {}): Promise<void> {
+  const max = options.maxDeliveries;
+  const once = async (e: Encoded): Promise<void> => {
+    if (max === undefined) {
+      await deliverUntilOk(() => c, e);
+      return;
+    }
+    const codes: grpc.status[] = [];
+    for (let i = 0; i < max; i++) {
+      const r = await callOnce(c, e);
+      codes.push(r.code);
+      if (r.code === grpc.status.OK) return;
+    }
+    throw new Error(`event not answered OK in ${max} deliveries: ${codes.map((x) => grpc.status[x]).join(', ')}`);
+  };
+  await pool(
+    encoded.map((e) => () => once(e)),
+    options.concurrency ?? 6,
+  );
+}
+
+// ---------------------------------------------------------------- the CLI
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `extend-event-rules <args>` to completion with `env` (over PATH, HOME, the run's TZ and PROTO_DIR, the
+ * fixture's protos), as an operator runs it beside the server, in `cwd` (default: a new temporary folder).
+ * By default in this process (`runCommand` of test/cli/support.ts: the bin's runCli with its cwd, environment
+ * and redacting output; calls are serialised), which spares a node start-up per call; `bin: true` starts the
+ * real bin (`node dist/cli/index.js`) as a process of its own, for what needs one (two commands at once).
+ * The bin itself is proven per command family in test/cli and test/security/secrets.test.ts.
+ */
+export async function runCli(args: readonly string[], options: { readonly env: Readonly<Record<string, string>>; readonly cwd?: string; readonly bin?: boolean }): Promise<CliResult> {
+  const cwd = options.cwd ?? tempDir('eer-e2e-cli-');
+  if (!options.bin) {
+    const { runCommand } = await import('../cli/support.js');
+    return runCommand([...args], { cwd, env: { ...options.env } });
+  }
+  const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd, env: { ...baseChildEnv(), PROTO_DIR, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  return new Promise((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+/** The dead letters (`dead-letters list --json`) the CLI reads with `env` (the server's environment: its store). */
+export async function deadLetters(env: Readonly<Record<string, string>>, cwd?: string): Promise<Record<string, unknown>[]> {
+  const r = await runCli(['dead-letters', 'list', '--json'], { env, ...(cwd === undefined ? {} : { cwd }) });
+  if (r.code !== 0) throw new Error(`dead-letters list exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>[];
 }
 
 /** Runs `tasks` with at most `concurrency` at a time; rejects with the first failure once all settled. */

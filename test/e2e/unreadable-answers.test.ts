@@ -9,16 +9,15 @@
  * Effects are counted at the stand-in. Faults are drawn from a seeded random
  * source (the seed is printed; set TEST_SEED to repeat a run).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn, FaultKind } from '../support/ags-stand-in.js';
+import type { FaultKind } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { testSeed } from '../support/seed.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { builtApp, callOnce, clientPool, deadLetters as listDeadLetters, deliverAll as deliverEach, loginEvents, startApp, stopAll, tempDir, waitUntil } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 
 const { seed: SEED, random } = testSeed('unreadable-answers');
@@ -26,55 +25,22 @@ const { seed: SEED, random } = testSeed('unreadable-answers');
 const GARBLED: readonly FaultKind[] = ['truncated', 'fieldsMissing', 'wrongContentType'];
 
 describeWith(builtApp(), `e2e: an AGS answer that cannot be read is an unknown outcome (issue 22.1, seed ${SEED})`, () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn({ random });
   const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn({ random });
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await ags.close();
   });
 
-  async function events(n: number, prefix: string): Promise<{ users: string[]; encoded: Encoded[] }> {
-    const users = Array.from({ length: n }, () => userId());
-    const encoded = await Promise.all(users.map((u) => encode(LOGIN_SERVICE, loginEvent({ id: `${prefix}-${u}`, userId: u }))));
-    return { users, encoded };
-  }
-
-  async function deliverAll(app: AppProcess, encoded: readonly Encoded[]): Promise<void> {
-    const c = clients.connect(app);
-    await pool(
-      encoded.map((e) => () => deliverUntilOk(() => c, e)),
-      6,
-    );
-  }
-
+  const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(clients.connect(app), encoded);
   /** The dead letters (kept in Cloud Save), read by the CLI with the server's environment. */
-  async function deadLetters(dir: string): Promise<Record<string, unknown>[]> {
-    const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('close', r));
-    return JSON.parse(out) as Record<string, unknown>[];
-  }
+  const deadLetters = (dir: string): Promise<Record<string, unknown>[]> => listDeadLetters(env(), dir);
 
   it('40 players, 30% of the fulfillments applied but answered unreadable: every event OK, one grant per player, no dead letter (the lookup settles each)', async () => {
     const app = await startApp({ env: env() });
-    const { users, encoded } = await events(40, 'garbled');
+    const { users, encoded } = await loginEvents(40, 'garbled');
     ags.setFaultRate(0.3, GARBLED, /\/fulfillment$/);
     await deliverAll(app, encoded);
     ags.setFaultRate(0);
@@ -98,7 +64,7 @@ describeWith(builtApp(), `e2e: an AGS answer that cannot be read is an unknown o
     const rules = join(dir, 'rules.yaml');
     writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
     const app = await startApp({ env: env({ RULES_FILE: rules }) });
-    const { users, encoded } = await events(40, 'garbled-wallet');
+    const { users, encoded } = await loginEvents(40, 'garbled-wallet');
     ags.setFaultRate(0.3, GARBLED, /\/credit$/);
     await deliverAll(app, encoded);
     ags.setFaultRate(0);
@@ -118,7 +84,7 @@ describeWith(builtApp(), `e2e: an AGS answer that cannot be read is an unknown o
     const rules = join(dir, 'rules.yaml');
     writeFileSync(rules, 'version: 1\nrules:\n  - name: count-logins\n    on: userLoggedIn\n    do:\n      - updateStat: { statCode: logins, value: 1 }\n');
     const app = await startApp({ env: env({ RULES_FILE: rules }) });
-    const { encoded } = await events(1, 'garbled-stat');
+    const { encoded } = await loginEvents(1, 'garbled-stat');
     ags.fail('/statitems/value', [{ garble: 'truncated' }]);
     const c = clients.connect(app);
     for (let i = 0; i < 3; i++) expect((await callOnce(c, encoded[0]!)).code).toBe(grpc.status.OK);

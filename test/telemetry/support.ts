@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { DIST_MAIN, PROTO_DIR, RULES_FILE, callOnce, tempDir, waitUntil } from '../e2e/support.js';
 import type { CallResult, Encoded } from '../e2e/support.js';
+import { baseChildEnv } from '../support/child-env.js';
 
 /** One unary call with raw bytes and the given metadata (e.g. `traceparent`, B3 headers). */
 export function callWithMetadata(client: grpc.Client, e: Encoded, headers: Readonly<Record<string, string>> = {}, timeoutMs = 30_000): Promise<CallResult> {
@@ -93,8 +94,7 @@ export function spawnRawApp(env: Readonly<Record<string, string>>): Promise<RawA
     {
       cwd,
       env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
+        ...baseChildEnv(),
         PORT: '0', // bound by the app itself: no window in which another process takes a port chosen here
         PROMETHEUS_PORT: '0',
         PROTO_DIR,
