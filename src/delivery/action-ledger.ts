@@ -309,9 +309,7 @@ export interface CompleteOptions {
   /**
    * Write the mark with the partition's next write instead of now (see the module). Only for an
    * action whose effect can be looked up (`reconcile`): until it is written, other replicas see the
-   * claim. Not deferred while another write of this ledger to the partition is in flight (a hot
-   * player): the mark then joins that partition's next batch (group commit) at no extra round trip
-   * of its own, and the record does not keep live claims that block its bound. Default: false.
+   * claim. Default: false.
    */
   readonly defer?: boolean;
 }
@@ -342,8 +340,6 @@ export class ActionLedger {
   /** Deferred done marks by partition id, oldest partition first. */
   readonly #pending = new Map<string, Pending>();
   #pendingCount = 0;
-  /** Writes of this ledger in flight, by partition id (see {@link CompleteOptions.defer}). */
-  readonly #writing = new Map<string, number>();
 
   constructor(options: ActionLedgerOptions) {
     this.store = options.store;
@@ -378,19 +374,6 @@ export class ActionLedger {
    */
   #transact<T>(partition: Partition, update: (doc: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
     const pid = partitionId(partition);
-    this.#writing.set(pid, (this.#writing.get(pid) ?? 0) + 1);
-    const settled = (): void => {
-      const n = this.#writing.get(pid)! - 1;
-      if (n === 0) this.#writing.delete(pid);
-      else this.#writing.set(pid, n);
-    };
-    const written = this.#transactMarked(pid, partition, update, options);
-    written.then(settled, settled);
-    return written;
-  }
-
-  /** {@link ActionLedger.#transact} without the count of writes in flight. */
-  #transactMarked<T>(pid: string, partition: Partition, update: (doc: StateDocument | undefined) => Change<T>, options?: StoreCallOptions): Promise<T> {
     const waiting = this.#pending.get(pid);
     if (waiting === undefined) return this.store.transact(partition, update, options);
     this.#pending.delete(pid);
@@ -599,8 +582,7 @@ export class ActionLedger {
    */
   complete(partition: Partition, key: string, state: DoneState = 'succeeded', options: CompleteOptions = {}): Promise<void> {
     const id = markId(key);
-    // deferred only when nothing else writes the partition now (see CompleteOptions.defer)
-    if (options.defer && !this.#writing.has(partitionId(partition))) {
+    if (options.defer) {
       this.#defer(partition, id, state);
       return Promise.resolve();
     }

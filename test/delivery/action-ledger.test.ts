@@ -499,28 +499,6 @@ describe('deferred done marks (complete with defer: written with the partition n
     expect(markIn(await store.read(P), 'e2:r:0')?.s).toBe('d');
   });
 
-  it('a hot partition (another write of it in flight) gets its done mark written now, with that partition\'s next write; an idle one defers it', async () => {
-    const { store, writes } = counting();
-    // a store whose writes of P wait until released: P's claim below stays in flight
-    const held: Array<() => void> = [];
-    const slow: StateStore = { ...store, transact: (p, update, o) => (p === P ? new Promise<void>((r) => held.push(r)).then(() => store.transact(p, update, o)) : store.transact(p, update, o)) };
-    const l = new ActionLedger({ store: slow });
-    expect((await l.claim(Q, 'q1:r:0')).status).toBe('claimed');
-    const before = writes();
-    const claim = l.claim(P, 'other:r:0'); // in flight
-    const done = l.complete(P, 'p1:r:0', 'succeeded', { defer: true });
-    expect(l.pendingMarks).toBe(0); // not deferred: P is being written
-    await waitFor('both writes of P queued', () => held.length === 2);
-    for (const release of held) release();
-    await Promise.all([claim, done]);
-    expect(writes()).toBe(before + 2);
-    expect(markIn(await store.read(P), 'p1:r:0')?.s).toBe('d');
-    // nothing in flight for Q: deferred as before
-    await l.complete(Q, 'q1:r:0', 'succeeded', { defer: true });
-    expect(l.pendingMarks).toBe(1);
-    expect(writes()).toBe(before + 2);
-  });
-
   it('a failed write keeps the marks pending; flush writes every partition; past maxPendingMarks the oldest partition is written', async () => {
     const { store, writes, failNext } = counting();
     const l = new ActionLedger({ store, maxPendingMarks: 2 });
