@@ -6,7 +6,8 @@
  * Options: --dist <dir> (built app, default dist), --scale <f> (multiplies the
  * request counts, default 1), --out <dir> (default bench/results),
  * --profile (run each server under `node --cpu-prof`, profiles in <out>/profiles),
- * --only <a,b,...> (subset of: ceiling,a,a-warn,b,b-memory,b-cloudsave,b-cloudsave-new,b-cloudsave-1,c,d,e,startup,rules10k),
+ * --only <a,b,...> (subset of: ceiling,a,a-warn,b,b-memory,b-cloudsave,b-cloudsave-new,b-cloudsave-20,b-cloudsave-2r,
+ *   b-cloudsave-lat20,b-cloudsave-new-lat20,b-cloudsave-1,c,d,e,startup,rules10k),
  * --client http2|grpc-js (the node load generator's client, default http2),
  * --baseline <dir> (another build, e.g. before a change: rows a, a-warn, b, b-memory, b-cloudsave and
  * b-cloudsave-new are run with it too, each right after the same row of --dist).
@@ -235,8 +236,10 @@ async function h2load(port, n, tag) {
 /** Players of the 'fresh' rows handed out so far: each event of such a row is about a player never seen before (numbers from 10^6 up: the other rows use the first 1000). */
 let freshPlayers = 1_000_000;
 
-async function nodeGen(port, n, tag, around = {}, users = 0) {
+async function nodeGen(port, n, tag, around = {}, users = 0, shape = LOAD) {
   const perProcess = Math.ceil(n / LOAD.processes);
+  // several servers (replicas): load-generator process k sends to server k modulo their number
+  const ports = Array.isArray(port) ? port : [port];
   // users 'fresh': every event about its own, never seen, player (first-seen players)
   const fresh = users === 'fresh';
   const gens = Array.from({ length: LOAD.processes }, () =>
@@ -257,10 +260,10 @@ async function nodeGen(port, n, tag, around = {}, users = 0) {
   gens.forEach((g, k) =>
     g.send({
       type: 'start',
-      target: `127.0.0.1:${port}`,
+      target: `127.0.0.1:${ports[k % ports.length]}`,
       count: perProcess,
-      channels: LOAD.connections / LOAD.processes,
-      inFlightPerChannel: LOAD.streamsPerConnection,
+      channels: shape.connections / LOAD.processes,
+      inFlightPerChannel: shape.streamsPerConnection,
       idPrefix: `${tag}-${process.pid}-${Date.now()}-p${k}`,
       namespace: EVENT_NAMESPACE,
       client: opts.client,
@@ -296,10 +299,10 @@ async function nodeGen(port, n, tag, around = {}, users = 0) {
  * Warm-up, then the measured load, bracketed by the server's counters and
  * CPU time. `expect(delta, sent)` returns a list of mismatches ('' if none).
  */
-async function measure(target, generator, n, { ags, expect, users = 0 }) {
+async function measure(target, generator, n, { ags, expect, users = 0, shape = LOAD }) {
   const warm = Math.round(n * WARMUP_FRACTION);
   if (generator === 'h2load') await h2load(target.port, warm, `${target.name}-warmup`);
-  else await nodeGen(target.port, warm, `${target.name}-warmup`, {}, users);
+  else await nodeGen(target.port, warm, `${target.name}-warmup`, {}, users, shape);
 
   let before, cpuBefore, grantsBefore, cpuAfter, grantsAfter;
   let agsBefore;
@@ -307,10 +310,10 @@ async function measure(target, generator, n, { ags, expect, users = 0 }) {
     before = await target.counters();
     grantsBefore = ags.stats.grants;
     agsBefore = { ...ags.stats };
-    cpuBefore = cpuMs(target.pid);
+    cpuBefore = cpuOf(target);
   };
   const snapshotAfter = () => {
-    cpuAfter = cpuMs(target.pid);
+    cpuAfter = cpuOf(target);
   };
   let run;
   if (generator === 'h2load') {
@@ -318,7 +321,7 @@ async function measure(target, generator, n, { ags, expect, users = 0 }) {
     run = await h2load(target.port, n, target.name);
     snapshotAfter();
   } else {
-    run = await nodeGen(target.port, n, target.name, { before: snapshotBefore, after: snapshotAfter }, users);
+    run = await nodeGen(target.port, n, target.name, { before: snapshotBefore, after: snapshotAfter }, users, shape);
   }
   // the stand-in answers before the server finishes its bookkeeping: poll the counters briefly
   let after;
@@ -337,6 +340,9 @@ async function measure(target, generator, n, { ags, expect, users = 0 }) {
   const sorted = Float64Array.from(run.latenciesUs).sort();
   return {
     generator,
+    inFlight: shape.connections * shape.streamsPerConnection,
+    ...(target.pids ? { replicas: target.pids.length } : {}),
+    ...(ags.latencyMs ? { agsLatencyMs: ags.latencyMs } : {}),
     sent: run.sent,
     okAtClient: run.ok,
     ...(run.codes && Object.keys(run.codes).length ? { errorCodes: run.codes } : {}),
@@ -344,11 +350,35 @@ async function measure(target, generator, n, { ags, expect, users = 0 }) {
     p50Ms: percentile(sorted, 50) / 1000,
     p99Ms: percentile(sorted, 99) / 1000,
     cpuUsPerEvent: ((cpuAfter - cpuBefore) * 1000) / run.sent,
-    peakRssMiB: peakRssMiB(target.pid),
+    peakRssMiB: target.pids ? Math.max(...target.pids.map((p) => peakRssMiB(p))) : peakRssMiB(target.pid),
     serverCounted: d,
     ...agsCalls,
     verified: problems.length === 0,
     verification: problems,
+  };
+}
+
+/** CPU ms of the target's process, or of all its replicas together. */
+function cpuOf(target) {
+  return target.pids ? target.pids.reduce((a, p) => a + cpuMs(p), 0) : cpuMs(target.pid);
+}
+
+/** Several servers as one target: their ports (the generator spreads its processes over them), CPU summed, counters summed. */
+function replicaSet(name, servers) {
+  return {
+    name,
+    pids: servers.map((s) => s.pid),
+    port: servers.map((s) => s.port),
+    startupMs: Math.max(...servers.map((s) => s.startupMs)),
+    async counters() {
+      const all = await Promise.all(servers.map((s) => s.counters()));
+      const sum = {};
+      for (const c of all) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
+      return sum;
+    },
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
   };
 }
 
@@ -454,6 +484,26 @@ async function main() {
         key: 'b-cloudsave-new', title: '(b) grants, first-seen players, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant, users: 'fresh',
         server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
       },
+      // the same at 20 calls in flight (the issue's first measurements), and at 64 (the other rows) with two replicas sharing
+      // one Cloud Save: each replica's writes to a player's record conflict (412) with the other's now and then
+      {
+        key: 'b-cloudsave-20', title: '(b) grants, 1000 players, STATE_STORE=cloudsave, 20 in flight', generator: 'node', n: N_NODE, expect: expectGrant, users: 1000,
+        shape: { connections: 2, streamsPerConnection: 10 },
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
+      },
+      {
+        key: 'b-cloudsave-2r', title: '(b) grants, 1000 players, STATE_STORE=cloudsave, two replicas on one Cloud Save', generator: 'node', n: N_NODE, expect: expectGrant, users: 1000, replicas: 2,
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
+      },
+      // latency as a game server sees it: every AGS answer (login, grant, Cloud Save) held 20 ms
+      {
+        key: 'b-cloudsave-lat20', title: '(b) grants, 1000 players, STATE_STORE=cloudsave, AGS answering in 20 ms', generator: 'node', n: N_NODE, expect: expectGrant, users: 1000, agsLatencyMs: 20,
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
+      },
+      {
+        key: 'b-cloudsave-new-lat20', title: '(b) grants, first-seen players, STATE_STORE=cloudsave, AGS answering in 20 ms', generator: 'node', n: N_NODE, expect: expectGrant, users: 'fresh', agsLatencyMs: 20,
+        server: { protoDirs: [PROTO_DIR], rulesText: shipped, env: { STATE_STORE: 'cloudsave' } },
+      },
       // one hot player on the default store: every write carries that player's record (up to 2000 marks)
       {
         key: 'b-cloudsave-1', title: '(b) grants, one player, STATE_STORE=cloudsave', generator: 'node', n: N_NODE, expect: expectGrant,
@@ -476,12 +526,17 @@ async function main() {
     for (const c of runs) {
       if (!want(c.baseOf ?? c.key)) continue;
       log(`${c.title}: starting`);
-      const server = await startServer({ name: c.key.replace('@', '-'), ags, ...c.server, ...(c.dist ? { dist: c.dist } : {}) });
+      const start = (i) => startServer({ name: `${c.key.replace('@', '-')}${c.replicas ? `-r${i}` : ''}`, ags, ...c.server, ...(c.dist ? { dist: c.dist } : {}) });
+      const server = c.replicas ? replicaSet(c.key, await Promise.all(Array.from({ length: c.replicas }, (_, i) => start(i)))) : await start(0);
+      ags.setLatency(c.agsLatencyMs ?? 0);
+      ags.latencyMs = c.agsLatencyMs ?? 0;
       try {
-        const r = await measure(server, c.generator, c.n, { ags, expect: c.expect, users: c.users ?? 0 });
+        const r = await measure(server, c.generator, c.n, { ags, expect: c.expect, users: c.users ?? 0, ...(c.shape ? { shape: c.shape } : {}) });
         rows[c.key] = { title: c.title, startupMs: server.startupMs, ...r };
         log(`${c.title}: ${round(r.eventsPerSec)} events/s, p99 ${round(r.p99Ms, 2)} ms, verified ${r.verified}`);
       } finally {
+        ags.setLatency(0);
+        ags.latencyMs = 0;
         await server.stop();
       }
     }
@@ -597,14 +652,14 @@ function markdown(r) {
       'Ratios compare with the ceiling driven by the same generator in the same run.',
     '',
   );
-  lines.push('| configuration | generator | calls | events/s | vs ceiling | p50 ms | p99 ms | server CPU µs/event | peak RSS MiB | verified on the server |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  lines.push('| configuration | generator | calls | events/s | vs ceiling | p50 ms | p99 ms | server CPU µs/event | AGS calls per grant | peak RSS MiB | verified on the server |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   const titles = { 'ceiling/h2load': 'ceiling (bare grpc-js)', 'ceiling/node': 'ceiling (bare grpc-js)' };
   for (const [k, row] of Object.entries(r.rows)) {
     const ceil = r.rows[row.generator === 'h2load' ? 'ceiling/h2load' : 'ceiling/node'];
     const ratio = ceil && !k.startsWith('ceiling') ? f(row.eventsPerSec / ceil.eventsPerSec, 2) : k.startsWith('ceiling') ? '1.00' : '—';
     const v = row.verified ? `yes: ${row.sent} sent = ${row.generator === 'node' && row.serverCounted.standInGrants ? `${row.serverCounted.standInGrants} granted = ` : ''}${k.startsWith('ceiling') ? row.serverCounted.handledOk : row.serverCounted.received} received` : `NO: ${row.verification.join('; ')}`;
-    lines.push(`| ${titles[k] ?? row.title} | ${row.generator} | ${row.sent} | ${f(row.eventsPerSec)} | ${ratio} | ${f(row.p50Ms, 2)} | ${f(row.p99Ms, 2)} | ${f(row.cpuUsPerEvent)} | ${f(row.peakRssMiB, 1)} | ${v} |`);
+    lines.push(`| ${titles[k] ?? row.title} | ${row.generator} | ${row.sent} | ${f(row.eventsPerSec)} | ${ratio} | ${f(row.p50Ms, 2)} | ${f(row.p99Ms, 2)} | ${f(row.cpuUsPerEvent)} | ${f(row.agsCallsPerGrant, 2)} | ${f(row.peakRssMiB, 1)} | ${v} |`);
   }
   lines.push('');
   const mem = r.rows['b-memory'];

@@ -20,17 +20,20 @@ const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECR
 
 /**
  * @param {{ namespace: string, userId: string }} expected what every grant must target
- * @returns {Promise<{ url: string, stats: { logins: number, grants: number, rejected: number }, close(): Promise<void> }>}
+ * @returns {Promise<{ url: string, stats: { logins: number, grants: number, rejected: number }, setLatency(ms: number): void, close(): Promise<void> }>}
  */
 export async function startStandInAgs(expected) {
   const stats = { logins: 0, grants: 0, rejected: 0, storeCalls: 0, storeReads: 0, storeWrites: 0, conflicts: 0 };
   /** Cloud Save admin records (the state store): id -> { value, updated_at }; compare-and-set as cloudsave.json. */
   const records = new Map();
   let lastMs = 0;
+  /** Every answer is held this long, ms (`setLatency`): AGS's round trip as a player's region sees it. */
+  let latencyMs = 0;
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => (latencyMs > 0 ? setTimeout(handle, latencyMs) : handle()));
+    function handle() {
       const answer = (status, body) => {
         res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
@@ -96,7 +99,7 @@ export async function startStandInAgs(expected) {
       }
       stats.rejected++;
       answer(404, JSON.stringify({ errorCode: 404, errorMessage: `bench stand-in: no ${req.method} ${req.url}` }));
-    });
+    }
   });
   server.keepAliveTimeout = 60_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,6 +107,10 @@ export async function startStandInAgs(expected) {
   return {
     url: `http://127.0.0.1:${port}`,
     stats,
+    /** Holds every answer `ms` milliseconds from now on (0: at once). */
+    setLatency(ms) {
+      latencyMs = ms;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

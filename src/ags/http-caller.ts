@@ -206,13 +206,13 @@ export class HttpCaller {
           res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(inFlight ? { signal: inFlight } : {}) }, spec.secretUrl === true);
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
-          this.#metrics?.agsRequests.inc({ operation, status: err.kind });
+          this.#metrics?.countAgsRequest(operation, err.kind);
           if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(spec, attempts, err);
           if (err.kind === 'aborted') throw this.#aborted(operation, attempts, spec.service);
           failure = { kind: err.kind, retriable: err.kind !== 'invalid', ...(err.code ? { code: err.code } : {}), body: err.message };
         }
         if (res !== undefined) {
-          this.#metrics?.agsRequests.inc({ operation, status: String(res.status) });
+          this.#metrics?.countAgsRequest(operation, String(res.status));
           const read = this.#answered(spec, res, attempts);
           if ('result' in read) return read.result;
           if (res.status === 401 && spec.onUnauthorized && !reauthed) {

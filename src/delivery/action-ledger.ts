@@ -197,6 +197,15 @@ function marksAt(buckets: readonly unknown[], i: number): Marks | undefined {
   return bucket === null || bucket === undefined ? undefined : (bucket as Marks);
 }
 
+/**
+ * A new bucket: an object without a prototype, which V8 keeps as a hash table from the start (an
+ * object literal would get a new hidden class for every mark id added: each id is new). The memory,
+ * Redis and Cloud Save stores keep it so (`store/frozen-json.ts`); JSON is the same.
+ */
+function newBucket(): Record<string, Entry> {
+  return Object.create(null) as Record<string, Entry>;
+}
+
 /** Marks held in `buckets` (every entry, expired or not). */
 function countMarks(buckets: readonly unknown[]): number {
   let n = 0;
@@ -218,7 +227,7 @@ function migrated(buckets: readonly unknown[], legacy: Marks): (Marks | null)[] 
   const out: (Record<string, Entry> | null)[] = new Array<Record<string, Entry> | null>(BUCKETS).fill(null);
   const put = (id: string, entry: Entry): void => {
     const i = bucketOf(id);
-    (out[i] ??= {})[id] = entry;
+    (out[i] ??= newBucket())[id] = entry;
   };
   for (const [id, entry] of Object.entries(legacy)) if (isRecord(entry)) put(id, entry);
   for (let i = 0; i < BUCKETS; i++) for (const [id, entry] of Object.entries(marksAt(buckets, i) ?? {})) put(id, entry);
@@ -444,7 +453,7 @@ export class ActionLedger {
       total = undefined;
     }
     const at = bucketOf(id);
-    const bucket: Record<string, Entry> = {};
+    const bucket = newBucket();
     const old = marksAt(buckets, at);
     let before = 0;
     let after = 1;
@@ -459,8 +468,9 @@ export class ActionLedger {
       }
     }
     bucket[id] = entry;
-    const next = buckets.slice();
-    next[at] = bucket;
+    // a loop, not slice(): slice() of a frozen array (the stores keep them frozen) takes V8's slow path
+    const next = new Array<unknown>(BUCKETS);
+    for (let i = 0; i < BUCKETS; i++) next[i] = i === at ? bucket : (buckets[i] ?? null);
     let horizons = section.h.some((h) => h.z <= now) ? section.h.filter((h) => h.z > now) : section.h;
     // `n` is kept up to date by every write; a bucket far over its share means it is not (an edited record): count
     if (total !== undefined && after <= 2 * Math.ceil(this.#maxEntries / BUCKETS)) total = total - before + after;
@@ -496,7 +506,7 @@ export class ActionLedger {
       for (const d of droppable.slice(0, kept.length - Math.floor(this.#maxEntries * 0.9))) dropped.add(d);
     }
     const out: (Record<string, Entry> | null)[] = new Array<Record<string, Entry> | null>(BUCKETS).fill(null);
-    for (const k of kept) if (!dropped.has(k)) (out[k[0]] ??= {})[k[1]] = k[2];
+    for (const k of kept) if (!dropped.has(k)) (out[k[0]] ??= newBucket())[k[1]] = k[2];
     const settled = [...dropped].filter(([, , x]) => x.s !== 'f' || x.u !== undefined);
     return { buckets: out, horizons: settled.length > 0 ? this.#remembered(horizons, settled) : horizons };
   }

@@ -55,6 +55,9 @@ import { ActionBreaker, systemicFailureOf } from './breaker.js';
 import type { Admission } from './breaker.js';
 import { breakerListener } from './breaker-listener.js';
 
+/** A signal that never aborts (shared). */
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
 /** Bound of the per-process memory of actions that ran while the store was down. */
 const MAX_UNRECORDED = 10_000;
 
@@ -410,7 +413,8 @@ class EventRun {
   readonly #retryReasons: string[] = [];
   #storeError: StateStoreUnavailableError | undefined;
   #eventLog: Logger | undefined;
-  #signal: AbortSignal = new AbortController().signal;
+  /** The event's signal, set by `run` (until then one that never aborts, shared: no AbortController per event for it). */
+  #signal: AbortSignal = NEVER_ABORTED;
 
   constructor(state: ExecutorState, input: RunInput) {
     this.#s = state;
@@ -448,7 +452,7 @@ class EventRun {
   }
 
   #count(p: PlannedAction, outcome: ActionOutcome): void {
-    this.#o.metrics?.actions.inc({ rule: p.rule, action: p.action, outcome });
+    this.#o.metrics?.countAction(p.rule, p.action, outcome);
   }
 
   #remember(key: string, done: DoneState): void {
@@ -707,7 +711,7 @@ class EventRun {
     // a replay's lookup counts as an unknown outcome since then: what it could not settle stays unknown
     const since = claim.unknownSince ?? attempt.lookupSince;
     const signal = this.#signal;
-    this.#o.metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - a.t0) / 1000);
+    this.#o.metrics?.observeAction(p.rule, p.action, (performance.now() - a.t0) / 1000);
     const error = signal.aborted && !isRetriable(caught) && !(caught instanceof StateStoreUnavailableError) ? (signal.reason instanceof Error ? signal.reason : caught) : caught;
     const message = messageOf(error);
     const attempts = await this.#countFailure(a);
@@ -814,7 +818,7 @@ class EventRun {
 
   async #succeeded(a: LiveAction, summary: string | undefined): Promise<Ran> {
     const { p } = a;
-    this.#o.metrics?.actionSeconds.observe({ rule: p.rule, action: p.action }, (performance.now() - a.t0) / 1000);
+    this.#o.metrics?.observeAction(p.rule, p.action, (performance.now() - a.t0) / 1000);
     this.#count(p, 'succeeded');
     this.#s.breaker.succeeded(p);
     try {

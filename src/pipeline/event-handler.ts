@@ -59,6 +59,11 @@ const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', a
 /** The summary line's `actions` when none ran (shared: most events run none). */
 const NO_ACTIONS: readonly never[] = Object.freeze([]);
 
+/** An action's part of the summary line. */
+function summaryOf(a: DeliveryReport['actions'][number]): { rule: string; action: string; index: number; status: string; error?: string } {
+  return a.error ? { rule: a.rule, action: a.action, index: a.index, status: a.status, error: a.error } : { rule: a.rule, action: a.action, index: a.index, status: a.status };
+}
+
 /** A counter child, resolved once per label set. */
 type Child = { inc(): void };
 
@@ -88,6 +93,17 @@ export function createEventHandler(options: EventHandlerOptions) {
   // Counter children resolved once per label set (prom-client hashes and validates labels on every `inc`
   // otherwise), found without building a key per event: by service, and by rule then outcome.
   const received = new Map<EventService, Child>();
+  // The summary line's logger per service: `event` is bound once (pino serialises a child's bindings
+  // when it is made), so a line serialises only what is the event's own. Same fields as before.
+  const summaryLoggers = new Map<EventService, Logger>();
+  const summaryLogger = (service: EventService): Logger => {
+    let child = summaryLoggers.get(service);
+    if (!child) {
+      child = logger.child({ event: service.eventName });
+      summaryLoggers.set(service, child);
+    }
+    return child;
+  };
   const evaluations = new Map<string, Map<string, Child>>();
   const suppressed = new Map<string, Map<string, Child>>();
   const countReceived = (m: Metrics, service: EventService): void => {
@@ -240,18 +256,13 @@ export function createEventHandler(options: EventHandlerOptions) {
       span.setAttribute('event.rules_matched', matched);
       if (report.outcome.kind !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(report.outcome.message) });
     }
-    logger.info(
-      {
-        eventId,
-        event: service.eventName,
-        ...ids,
-        outcome: report.outcome.kind,
-        rules: outcomes,
-        actions: report.actions.length === 0 ? NO_ACTIONS : report.actions.map((a) => ({ rule: a.rule, action: a.action, index: a.index, status: a.status, ...(a.error ? { error: a.error } : {}) })),
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-      },
-      `${service.eventName}: ${matched} rule(s) matched, ${report.actions.length} action(s), ${report.outcome.kind}`,
-    );
+    if (!logger.isLevelEnabled('info')) return report.outcome; // nothing of the line is made
+    const actions = report.actions.length === 0 ? NO_ACTIONS : report.actions.map(summaryOf);
+    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    const message = `${service.eventName}: ${matched} rule(s) matched, ${report.actions.length} action(s), ${report.outcome.kind}`;
+    // no trace ids (tracing off, the usual case): a literal of fixed shape, no spread
+    if (ids.traceId === undefined) summaryLogger(service).info({ eventId, outcome: report.outcome.kind, rules: outcomes, actions, durationMs }, message);
+    else summaryLogger(service).info({ eventId, ...ids, outcome: report.outcome.kind, rules: outcomes, actions, durationMs }, message);
     return report.outcome;
   }
 

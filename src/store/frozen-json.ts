@@ -10,20 +10,39 @@
  * already produced is reused as is, without being walked again: an update that
  * copies the one section and the one bucket it changes and keeps the rest of
  * the document it was given costs only those copies.
+ *
+ * An object without a prototype (`Object.create(null)`) is copied into one: V8
+ * keeps such objects as hash tables from the start, where an object literal
+ * gets a hidden class per new key. For records keyed by ids (each key new, such
+ * as the ledger's mark ids) that is the difference between a hash insert and a
+ * new hidden class per write. Serialised, both are the same JSON.
  */
 
-/** Every object and array {@link freezeJson} produced: frozen, JSON-only. */
-const produced = new WeakSet<object>();
 /** Members from which a frozen value's text is kept for reuse ({@link stringifyJson}); smaller ones are cheaper to serialise again natively. */
 const TEXT_MEMBERS = 16;
-/** Produced values with at least {@link TEXT_MEMBERS} members. */
-const large = new WeakSet<object>();
-/** Produced values with a large value somewhere below them. */
-const aboveLarge = new WeakSet<object>();
+/** A flag of {@link META}: the value has at least {@link TEXT_MEMBERS} members. */
+const LARGE = 1;
+/** A flag of {@link META}: a large value is somewhere below the value. */
+const ABOVE_LARGE = 2;
+/**
+ * The key under which every object and array {@link freezeJson} produced (frozen, JSON-only) keeps
+ * what is known of it, in one number: `size * 4 + flags`, `size` its estimated JSON size in bytes
+ * ({@link jsonSize}), `flags` {@link LARGE} and {@link ABOVE_LARGE}. A non-enumerable symbol
+ * property, defined before the freeze: JSON, `Object.keys`, spreads and copies leave it out (a copy is
+ * not a produced value), and only this module can set it. A WeakMap did the same at about 1 µs per
+ * new value (its table grows and is swept with every object written).
+ */
+const META: unique symbol = Symbol('frozen JSON');
+
+type Produced = { readonly [META]?: number };
+
+/** What is known of `v` if this module produced it (see {@link META}). */
+function metaOf(v: object): number | undefined {
+  return (v as Produced)[META];
+}
+
 /** Text of large produced values, once serialised. */
 const texts = new WeakMap<object, string>();
-/** Estimated JSON size of each produced value, bytes ({@link jsonSize}). */
-const sizes = new WeakMap<object, number>();
 
 /** Bytes a number is counted for by {@link jsonSize} (its text is not made: most are instants of 13 digits). */
 const NUMBER_BYTES = 13;
@@ -37,8 +56,11 @@ function memberSize(v: unknown): number {
       return NUMBER_BYTES;
     case 'boolean':
       return 5;
-    case 'object':
-      return v === null ? 4 : (sizes.get(v) ?? 0);
+    case 'object': {
+      if (v === null) return 4;
+      const meta = metaOf(v);
+      return meta === undefined ? 0 : Math.floor(meta / 4);
+    }
     default:
       return 0;
   }
@@ -54,13 +76,16 @@ export function jsonSize(value: unknown): number {
   return memberSize(value);
 }
 
-function hasLargeBelow(member: unknown): boolean {
-  return typeof member === 'object' && member !== null && (large.has(member) || aboveLarge.has(member));
+/** {@link ABOVE_LARGE} when `member` is, or holds, a large produced value; else 0. */
+function largeFlag(member: unknown): number {
+  if (typeof member !== 'object' || member === null) return 0;
+  const meta = metaOf(member);
+  return meta !== undefined && (meta & (LARGE | ABOVE_LARGE)) !== 0 ? ABOVE_LARGE : 0;
 }
 
 /** Whether `value` is an object or array made by {@link freezeJson} (frozen, JSON-only, safe to share). */
 export function isFrozenJson(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && produced.has(value);
+  return typeof value === 'object' && value !== null && metaOf(value) !== undefined;
 }
 
 function define(out: Record<string, unknown>, key: string, value: unknown): void {
@@ -68,10 +93,12 @@ function define(out: Record<string, unknown>, key: string, value: unknown): void
   else out[key] = value;
 }
 
-function walk(value: unknown, key: string, path: Set<object>): unknown {
+/** Walks `value` (the member `key` of its parent: a name, or an index made a string only for a `toJSON`). */
+function walk(value: unknown, key: string | number, path: Set<object>): unknown {
   let v = value;
-  if (typeof v === 'object' && v !== null && !produced.has(v) && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-    v = (v as { toJSON: (k: string) => unknown }).toJSON(key);
+  if (typeof v === 'object' && v !== null) {
+    if (metaOf(v) !== undefined) return v; // already frozen JSON: shared as is
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: (k: string) => unknown }).toJSON(String(key));
   }
   switch (typeof v) {
     case 'string':
@@ -87,34 +114,64 @@ function walk(value: unknown, key: string, path: Set<object>): unknown {
       return undefined; // undefined, function, symbol
   }
   if (v === null) return null;
-  if (produced.has(v)) return v;
+  if (metaOf(v) !== undefined) return v;
   if (v instanceof Number || v instanceof String || v instanceof Boolean) return walk(v.valueOf(), key, path);
   if (path.has(v)) throw new TypeError('Converting circular structure to JSON');
   path.add(v);
   let out: unknown[] | Record<string, unknown>;
+  // brackets and commas, then each member (and each key with its quotes and colon)
+  let size: number;
+  let flags = 0;
   if (Array.isArray(v)) {
     const arr: unknown[] = new Array<unknown>(v.length);
-    for (let i = 0; i < v.length; i++) arr[i] = walk(v[i], String(i), path) ?? null;
+    size = 1 + Math.max(1, v.length);
+    for (let i = 0; i < v.length; i++) {
+      const m: unknown = v[i];
+      const known = typeof m === 'object' && m !== null ? metaOf(m) : undefined;
+      if (known !== undefined) {
+        // a part already frozen (most of a write): one lookup gives its size and flags
+        arr[i] = m;
+        size += Math.floor(known / 4);
+        if ((known & (LARGE | ABOVE_LARGE)) !== 0) flags |= ABOVE_LARGE;
+        continue;
+      }
+      const c = walk(m, i, path) ?? null;
+      arr[i] = c;
+      size += memberSize(c);
+      flags |= largeFlag(c);
+    }
+    if (v.length >= TEXT_MEMBERS) flags |= LARGE;
     out = arr;
   } else {
-    const obj: Record<string, unknown> = {};
+    // an object without a prototype stays one: V8 keeps it a hash table from the start (see the module)
+    const obj: Record<string, unknown> = Object.getPrototypeOf(v) === null ? (Object.create(null) as Record<string, unknown>) : {};
+    let members = 0;
+    size = 1;
     for (const k of Object.keys(v)) {
-      const c = walk((v as Record<string, unknown>)[k], k, path);
-      if (c !== undefined) define(obj, k, c);
+      const m = (v as Record<string, unknown>)[k];
+      const known = typeof m === 'object' && m !== null ? metaOf(m) : undefined;
+      let c: unknown;
+      if (known !== undefined) {
+        c = m;
+        size += Math.floor(known / 4);
+        if ((known & (LARGE | ABOVE_LARGE)) !== 0) flags |= ABOVE_LARGE;
+      } else {
+        c = walk(m, k, path);
+        if (c === undefined) continue;
+        size += memberSize(c);
+        flags |= largeFlag(c);
+      }
+      define(obj, k, c);
+      members++;
+      size += k.length + 3;
     }
+    size += Math.max(1, members);
+    if (members >= TEXT_MEMBERS) flags |= LARGE;
     out = obj;
   }
   path.delete(v);
+  Object.defineProperty(out, META, { value: size * 4 + flags });
   Object.freeze(out);
-  produced.add(out);
-  const members = Array.isArray(out) ? out : Object.values(out);
-  if (members.length >= TEXT_MEMBERS) large.add(out);
-  if (members.some(hasLargeBelow)) aboveLarge.add(out);
-  // brackets and commas, then each member (and each key with its quotes and colon)
-  let size = 1 + Math.max(1, members.length);
-  for (const m of members) size += memberSize(m);
-  if (!Array.isArray(out)) for (const k in out) size += k.length + 3;
-  sizes.set(out, size);
   return out;
 }
 
@@ -136,13 +193,14 @@ export function freezeJson(value: unknown): unknown {
  * natively.
  */
 export function stringifyJson(value: unknown): string {
-  if (typeof value !== 'object' || value === null || !produced.has(value)) return JSON.stringify(value);
+  if (typeof value !== 'object' || value === null || metaOf(value) === undefined) return JSON.stringify(value);
   const known = texts.get(value);
   if (known !== undefined) return known;
+  const meta = metaOf(value)!;
   let text: string;
-  if (!aboveLarge.has(value)) text = JSON.stringify(value);
+  if ((meta & ABOVE_LARGE) === 0) text = JSON.stringify(value);
   else if (Array.isArray(value)) text = `[${value.map((v: unknown) => stringifyJson(v)).join(',')}]`;
   else text = `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringifyJson(v)}`).join(',')}}`;
-  if (large.has(value)) texts.set(value, text);
+  if ((meta & LARGE) !== 0) texts.set(value, text);
   return text;
 }

@@ -48,6 +48,47 @@ export class Metrics {
   /** 1 while the circuit breaker pauses an action (delivery/breaker.ts): its events are answered UNAVAILABLE until a probe succeeds. */
   readonly actionsPaused = this.gauge('event_rules_actions_paused', 'Actions paused by the circuit breaker (a failure of the deployment: 401/403, the same permanent error on many events), by rule and action: their events are answered UNAVAILABLE until a probe succeeds.', ['rule', 'action']);
 
+  /** Children of the per-event metrics by their label values joined by NUL (see {@link Metrics.countAction}). */
+  readonly #actionChildren = new Map<string, { inc(): void }>();
+  readonly #actionSecondsChildren = new Map<string, { observe(value: number): void }>();
+  readonly #agsRequestChildren = new Map<string, { inc(): void }>();
+
+  /**
+   * `actions{rule,action,outcome}` + 1, through a child made once per label set: prom-client hashes
+   * and validates a label object on every call otherwise (the grant path counts every action).
+   */
+  countAction(rule: string, action: string, outcome: ActionOutcome): void {
+    const key = `${rule}\u0000${action}\u0000${outcome}`;
+    let child = this.#actionChildren.get(key);
+    if (!child) {
+      child = this.actions.labels(rule, action, outcome);
+      this.#actionChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  /** `actionSeconds{rule,action}` observes `seconds`, through a child made once per label set (as {@link Metrics.countAction}). */
+  observeAction(rule: string, action: string, seconds: number): void {
+    const key = `${rule}\u0000${action}`;
+    let child = this.#actionSecondsChildren.get(key);
+    if (!child) {
+      child = this.actionSeconds.labels(rule, action);
+      this.#actionSecondsChildren.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** `agsRequests{operation,status}` + 1, through a child made once per label set (as {@link Metrics.countAction}). */
+  countAgsRequest(operation: string, status: string): void {
+    const key = `${operation}\u0000${status}`;
+    let child = this.#agsRequestChildren.get(key);
+    if (!child) {
+      child = this.agsRequests.labels(operation, status);
+      this.#agsRequestChildren.set(key, child);
+    }
+    child.inc();
+  }
+
   constructor(options: MetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, ...(options.prefix ? { prefix: options.prefix } : {}) });

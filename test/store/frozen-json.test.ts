@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freezeJson, isFrozenJson, stringifyJson } from '../../src/store/frozen-json.js';
+import { freezeJson, isFrozenJson, jsonSize, stringifyJson } from '../../src/store/frozen-json.js';
 
 function bigDocument(): Record<string, unknown> {
   const buckets = Array.from({ length: 64 }, (_, i) => Object.fromEntries(Array.from({ length: 20 }, (_, j) => [`id-${i}-${j}`, { s: 'd', e: 1e12 + j, ...(j % 3 === 0 ? { n: j } : {}) }])));
@@ -30,5 +30,21 @@ describe('freezeJson / stringifyJson', () => {
     expect((after as typeof before).actions.b[8]).toBe(before.actions.b[8]);
     expect(stringifyJson(after)).toBe(JSON.stringify(changed));
     expect(JSON.parse(stringifyJson(after))).toEqual(JSON.parse(JSON.stringify(changed)));
+  });
+
+  it('what it keeps of a frozen value is invisible: keys, JSON, spreads; a copy is not frozen JSON; a prototype-less object stays one', () => {
+    const bucket = Object.create(null) as Record<string, unknown>;
+    bucket['mark-a'] = { s: 'd', e: 1 };
+    const frozen = freezeJson({ b: [bucket, null], n: 1 }) as { b: [Record<string, unknown>, null]; n: number };
+    expect(Object.keys(frozen)).toEqual(['b', 'n']);
+    expect(Reflect.ownKeys(frozen).filter((k) => Object.getOwnPropertyDescriptor(frozen, k)?.enumerable)).toEqual(['b', 'n']);
+    expect(JSON.stringify(frozen)).toBe('{"b":[{"mark-a":{"s":"d","e":1}},null],"n":1}');
+    expect(isFrozenJson({ ...frozen })).toBe(false);
+    expect(isFrozenJson(frozen.b.slice())).toBe(false);
+    expect(Object.getPrototypeOf(frozen.b[0])).toBeNull();
+    expect(Object.getPrototypeOf(frozen)).toBe(Object.prototype);
+    // the estimate: the text's length here (no escapes, no numbers; a boolean counts 5)
+    const noNumbers = freezeJson({ a: ['xy', false, null], b: { c: 'z' } });
+    expect(jsonSize(noNumbers)).toBe(JSON.stringify(noNumbers).length);
   });
 });
