@@ -7,14 +7,20 @@
  *   history page whose entries lack the fields the spec requires of them
  *   (`FulfillmentHistoryInfo`, `WalletTransactionInfo`: `createdAt`, `id`...)
  *   cannot be read: it is no "not applied" (that would send the effect again).
+ * - 22.8's sibling: the `http` action's credentials (a secret-named header's
+ *   value, the URL's path and query) echoed back by the target in its error
+ *   answer reach no log line, dead letter nor gRPC status.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, clientPool, deliverUntilOk, encode, loginEvent, startApp, stopAll, tempDir, userId } from './support.js';
+import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, startApp, stopAll, tempDir, userId } from './support.js';
 
 describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () => {
   let ags: AgsStandIn;
@@ -60,5 +66,43 @@ describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () 
     const effects = action === 'grantItem' ? ags.fulfillments.filter((f) => f.userId === user).length : ags.walletTransactions.filter((t) => t.userId === user).length;
     expect(ags.serviceRequests().filter((r) => lookupPath.test(r.path)).length).toBeGreaterThan(0);
     expect(effects).toBe(1);
+  });
+
+  it('http: the target echoes the request (secret header value, URL path and query) in a refusal: the credentials reach no log line, dead letter nor gRPC status', async () => {
+    const key = 'literal-api-key-4242';
+    const pathSecret = 'T0kenInThePath9876';
+    const querySecret = 'sigInTheQuery5555';
+    const target = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const echo = `bad request: ${req.method} ${req.url}; headers: ${JSON.stringify(req.headers)}`;
+        const status = req.url?.includes('permanent') ? 400 : 503;
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: echo }));
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    try {
+      const port = (target.address() as AddressInfo).port;
+      const dir = tempDir('eer-e2e-http-echo-');
+      const rules = join(dir, 'rules.yaml');
+      const hook = (name: string): string =>
+        `  - name: ${name}\n    on: userLoggedIn\n    when: { "==": [{ var: id }, "${name}"] }\n    do:\n      - http: { url: "http://127.0.0.1:${port}/${name}/${pathSecret}?sig=${querySecret}", headers: { X-Api-Key: "${key}" }, body: { u: "\${event.userId}" } }\n`;
+      writeFileSync(rules, `version: 1\nrules:\n${hook('permanent')}${hook('transient')}`);
+      const app = await startApp({ env: env({ RULES_FILE: rules }) });
+      const c = clients.connect(app);
+      const permanent = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'permanent', userId: userId() })));
+      const transient = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'transient', userId: userId() })));
+      expect(permanent.code).toBe(0);
+      expect(transient.code).not.toBe(0);
+      const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env({ RULES_FILE: rules }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let letters = '';
+      child.stdout.on('data', (d: Buffer) => (letters += d.toString('utf8')));
+      await new Promise((r) => child.once('close', r));
+      expect(letters).toContain('bad request'); // the refusal is kept, its credentials are not
+      const printed = `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}\n${transient.details}\n${letters}`;
+      for (const secret of [key, pathSecret, querySecret]) expect(printed).not.toContain(secret);
+    } finally {
+      await new Promise((r) => target.close(r));
+    }
   });
 });
