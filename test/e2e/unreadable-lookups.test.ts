@@ -10,6 +10,9 @@
  * - 22.8's sibling: the `http` action's credentials (a secret-named header's
  *   value, the URL's path and query) echoed back by the target in its error
  *   answer reach no log line, dead letter nor gRPC status.
+ * - 22.5's sibling: the publisher sidecar refusing every `publishMessage` (a
+ *   topic that does not exist) pauses the action like an AGS item that does
+ *   not exist: 9 dead letters, then UNAVAILABLE.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -19,7 +22,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { describeWith } from '../support/prereq.js';
+import * as grpc from '@grpc/grpc-js';
+import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
+import { startPublisherStandIn } from '../support/publisher-stand-in.js';
+import type { PublisherStandIn } from '../support/publisher-stand-in.js';
 import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, startApp, stopAll, tempDir, userId } from './support.js';
 
 describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () => {
@@ -104,5 +110,47 @@ describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () 
     } finally {
       await new Promise((r) => target.close(r));
     }
+  });
+});
+
+const PUBLISHER = 'accelbyte/extend/async_messaging/publisher_service.proto';
+
+describeWith([builtApp(), sharedFile(`ags-event-specs/${PUBLISHER}`)], 'e2e: a publisher sidecar refusing every message pauses publishMessage (issue 22.5, checked from outside)', () => {
+  let ags: AgsStandIn;
+  let sidecar: PublisherStandIn;
+  const clients = clientPool();
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+    sidecar = await startPublisherStandIn(PUBLISHER, [AGS_SPECS_DIR]);
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+    sidecar.refuse();
+  });
+  afterAll(async () => {
+    await sidecar.close();
+    await ags.close();
+  });
+
+  it('a topic that does not exist (NOT_FOUND for every event): 9 dead letters, then paused (UNAVAILABLE, nothing more dead-lettered)', async () => {
+    const dir = tempDir('eer-e2e-publish-refused-');
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: announce\n    on: userLoggedIn\n    do:\n      - publishMessage: { topic: no-such-topic, body: { user: "${event.userId}" } }\n');
+    const env = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rules, ASYNC_MESSAGING_PUBLISHER_GRPC_PORT: String(sidecar.port), BREAKER_PROBE_INTERVAL_MS: '600000' };
+    const app = await startApp({ env });
+    const c = clients.connect(app);
+    sidecar.refuse({ code: grpc.status.NOT_FOUND, details: 'topic no-such-topic not found' });
+    const codes: grpc.status[] = [];
+    for (let i = 0; i < 14; i++) codes.push((await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: `refused-${i}`, userId: userId() })))).code); // one after the other: a deterministic streak
+    expect(codes).toEqual([...Array<grpc.status>(9).fill(grpc.status.OK), ...Array<grpc.status>(5).fill(grpc.status.UNAVAILABLE)]);
+    expect(app.logsMatching(/publishMessage paused/)).toHaveLength(1);
+    const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    await new Promise((r) => child.once('close', r));
+    expect(JSON.parse(out)).toHaveLength(9);
   });
 });
