@@ -102,6 +102,23 @@ function resolveRef(schema, definitions) {
 }
 
 /**
+ * For each required top-level field of an object schema that is an array of objects (a page's
+ * `data`), the fields its items require: an entry without them cannot be read (a lookup would take
+ * it for another effect's and answer "not applied").
+ */
+function nestedItemsRequired(schema, definitions) {
+  const out = {};
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  for (const name of [...required].sort()) {
+    const prop = resolveRef(schema.properties?.[name], definitions);
+    if (prop?.type !== 'array') continue;
+    const items = resolveRef(prop.items, definitions);
+    if (items && Array.isArray(items.required) && items.required.length) out[name] = [...items.required].sort();
+  }
+  return out;
+}
+
+/**
  * The declared success answers of an operation, by 2xx status: `none` (no body declared), or the
  * body's JSON type with the top-level fields the spec requires (and, for an array, its items').
  */
@@ -117,10 +134,12 @@ function answerOf(op, definitions) {
     }
     const type = schema.type ?? (isObj(schema.properties) ? 'object' : undefined);
     const items = type === 'array' ? resolveRef(schema.items, definitions) : undefined;
+    const nested = type === 'object' ? nestedItemsRequired(schema, definitions) : {};
     out[code] = {
       body: type ?? 'any',
       ...(Array.isArray(schema.required) && schema.required.length ? { required: [...schema.required].sort() } : {}),
       ...(items && Array.isArray(items.required) && items.required.length ? { itemsRequired: [...items.required].sort() } : {}),
+      ...(Object.keys(nested).length ? { fieldItemsRequired: nested } : {}),
     };
   }
   return out;

@@ -469,6 +469,18 @@ function headerValueOf(pair: string): string | undefined {
 }
 
 /**
+ * The secret forms of one `key=value` pair of OTEL_EXPORTER_OTLP_HEADERS: the value, and, for a
+ * value of an HTTP auth scheme (`Bearer <token>`, `Basic <credential>`, `ApiKey <key>`), the
+ * credential alone too (a collector refusing it may echo the token without its scheme).
+ */
+function headerSecretsOf(pair: string): string[] {
+  const value = headerValueOf(pair);
+  if (value === undefined || value === '') return [];
+  const credential = /^[A-Za-z][A-Za-z0-9-]*\s+(\S+)$/.exec(value)?.[1];
+  return credential !== undefined ? [value, credential] : [value];
+}
+
+/**
  * The secrets of compiled options, for the redactor (`registerSecret` of each, by the wiring):
  * the IAM client secret, the passwords of REDIS_URL and the trace endpoints, the values of
  * OTEL_EXPORTER_OTLP_HEADERS. Credentials never reach the environment rules see (`rulesEnv`).
@@ -479,7 +491,7 @@ export function configSecrets(config: Config): string[] {
     passwordOf(config.redisUrl ?? ''),
     passwordOf(config.tracing.otlpEndpoint),
     passwordOf(config.tracing.zipkinEndpoint),
-    ...config.tracing.otlpHeaders.split(',').map(headerValueOf),
+    ...config.tracing.otlpHeaders.split(',').flatMap(headerSecretsOf),
   ];
   return secrets.filter((v): v is string => v !== undefined && v !== '');
 }

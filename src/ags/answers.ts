@@ -1,7 +1,8 @@
 /**
  * Reading an AGS success answer. Each operation declares its 2xx answers in
  * AccelByte's OpenAPI specs ({@link SPEC_ANSWERS}, generated): no body, or a
- * JSON object or array with the fields the spec requires. An answer of another
+ * JSON object or array with the fields the spec requires (and, in an object's
+ * required arrays such as a page's `data`, the fields their items require). An answer of another
  * shape (a body cut short, not JSON, another content type, a declared field
  * missing, a body where none is declared is fine) cannot be read: the request
  * reached AGS, so its effect is unknown. The caller (`http-caller.ts`) treats
@@ -17,6 +18,8 @@ interface DeclaredAnswer {
   readonly body: string;
   readonly required?: readonly string[];
   readonly itemsRequired?: readonly string[];
+  /** Of an object body: its required array fields (a page's `data`) and the fields their items require. */
+  readonly fieldItemsRequired?: Readonly<Record<string, readonly string[]>>;
 }
 
 const DECLARED: Readonly<Record<string, Readonly<Record<string, DeclaredAnswer>> | undefined>> = SPEC_ANSWERS;
@@ -61,19 +64,31 @@ export function readAnswer(operation: string, status: number, headers: IncomingH
   }
   if (shape.body === 'array') {
     if (!Array.isArray(body)) return { ok: false, problem: `${describeJson(body)} instead of an array` };
-    for (const [i, item] of body.entries()) {
-      if (item === null || typeof item !== 'object') return { ok: false, problem: `item ${i} is ${describeJson(item)} instead of an object` };
-      const gone = missing(item, shape.itemsRequired);
-      if (gone.length > 0) return { ok: false, problem: `item ${i} lacks the declared field(s) ${gone.join(', ')}` };
-    }
-    return { ok: true, body };
+    const problem = itemsProblem(body, shape.itemsRequired, 'item');
+    return problem === undefined ? { ok: true, body } : { ok: false, problem };
   }
   if (shape.body === 'object') {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, problem: `${describeJson(body)} instead of an object` };
     const gone = missing(body, shape.required);
     if (gone.length > 0) return { ok: false, problem: `the declared field(s) ${gone.join(', ')} missing` };
+    for (const [field, required] of Object.entries(shape.fieldItemsRequired ?? {})) {
+      const list = (body as Record<string, unknown>)[field];
+      if (!Array.isArray(list)) return { ok: false, problem: `${field} is ${describeJson(list)} instead of an array` };
+      const problem = itemsProblem(list, required, `${field} item`);
+      if (problem !== undefined) return { ok: false, problem };
+    }
   }
   return { ok: true, body };
+}
+
+/** Why an item of `list` cannot be read (not an object, or a declared field missing), or undefined. */
+function itemsProblem(list: readonly unknown[], required: readonly string[] | undefined, what: string): string | undefined {
+  for (const [i, item] of list.entries()) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return `${what} ${i} is ${describeJson(item)} instead of an object`;
+    const gone = missing(item, required);
+    if (gone.length > 0) return `${what} ${i} lacks the declared field(s) ${gone.join(', ')}`;
+  }
+  return undefined;
 }
 
 function describeJson(v: unknown): string {

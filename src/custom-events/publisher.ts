@@ -36,6 +36,8 @@ export function publisherAddress(): string {
 /** A publish that failed; `outcomeUnknown` when it may have been published (sent, answer lost). */
 export class PublishError extends Error {
   override readonly name = 'PublishError';
+  /** The operation that failed (what the circuit breaker names when a refusal of every event pauses the action). */
+  readonly operation = 'PublishMessage';
   /** Safe to send again (never when the outcome is unknown): the event is redelivered. */
   readonly retriable: boolean;
   readonly outcomeUnknown: boolean;

@@ -60,21 +60,43 @@ export interface SystemicFailure {
 const MAX_MESSAGE = 200;
 
 /**
+ * The permanent gRPC status codes of a sidecar's answer (the publisher's `PublishMessage`), as the
+ * HTTP status each stands for in `google.rpc.Code`'s documented mapping (INVALID_ARGUMENT,
+ * FAILED_PRECONDITION, OUT_OF_RANGE 400; UNAUTHENTICATED 401; PERMISSION_DENIED 403; NOT_FOUND
+ * 404; ALREADY_EXISTS 409), with the code's name as the error code: a topic that does not exist
+ * for every event pauses the action like an AGS item that does not exist.
+ */
+const GRPC_PERMANENT: Readonly<Record<number, readonly [number, string]>> = {
+  3: [400, 'INVALID_ARGUMENT'],
+  5: [404, 'NOT_FOUND'],
+  6: [409, 'ALREADY_EXISTS'],
+  7: [403, 'PERMISSION_DENIED'],
+  9: [400, 'FAILED_PRECONDITION'],
+  11: [400, 'OUT_OF_RANGE'],
+  16: [401, 'UNAUTHENTICATED'],
+};
+
+/**
  * The systemic failure an error may be: an AGS answer with a 4xx status other than 408/429 that is
- * not retriable and whose outcome is known (`AgsError` fields, read by shape). Undefined otherwise
+ * not retriable and whose outcome is known (`AgsError` fields, read by shape), or a sidecar's
+ * permanent gRPC answer (a numeric `code`, see {@link GRPC_PERMANENT}). Undefined otherwise
  * (timeouts, 5xx, bad parameters, unknown outcomes: those are not counted).
  */
 export function systemicFailureOf(error: unknown): SystemicFailure | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const e = error as { operation?: unknown; status?: unknown; errorCode?: unknown; errorMessage?: unknown; retriable?: unknown; outcomeUnknown?: unknown };
-  if (typeof e.status !== 'number' || e.status < 400 || e.status > 499 || e.status === 408 || e.status === 429) return undefined;
+  const e = error as { operation?: unknown; status?: unknown; code?: unknown; errorCode?: unknown; errorMessage?: unknown; message?: unknown; retriable?: unknown; outcomeUnknown?: unknown };
+  const grpc = typeof e.status !== 'number' && typeof e.code === 'number' ? GRPC_PERMANENT[e.code] : undefined;
+  const status = grpc?.[0] ?? e.status;
+  if (typeof status !== 'number' || status < 400 || status > 499 || status === 408 || status === 429) return undefined;
   if (e.retriable === true || e.outcomeUnknown === true || typeof e.operation !== 'string') return undefined;
-  const message = typeof e.errorMessage === 'string' && e.errorMessage !== '' ? e.errorMessage.slice(0, MAX_MESSAGE) : undefined;
+  const errorCode = grpc?.[1] ?? e.errorCode;
+  const said = grpc !== undefined ? e.message : e.errorMessage;
+  const message = typeof said === 'string' && said !== '' ? said.slice(0, MAX_MESSAGE) : undefined;
   return {
-    kind: e.status === 401 || e.status === 403 ? 'auth' : 'permanent',
+    kind: status === 401 || status === 403 ? 'auth' : 'permanent',
     operation: e.operation,
-    status: e.status,
-    ...(typeof e.errorCode === 'number' || (typeof e.errorCode === 'string' && e.errorCode !== '') ? { errorCode: e.errorCode } : {}),
+    status,
+    ...(typeof errorCode === 'number' || (typeof errorCode === 'string' && errorCode !== '') ? { errorCode } : {}),
     ...(message !== undefined ? { errorMessage: message } : {}),
   };
 }

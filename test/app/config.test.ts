@@ -127,6 +127,11 @@ describe('config', () => {
     expect(configSecrets(c).sort()).toEqual([secret, 'otlp-key-4711', 'redis-pass-4711'].sort());
   });
 
+  it('an OTLP header of an auth scheme: its credential alone is a secret too (a collector may echo the token without "Bearer")', () => {
+    const c = loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20otlp-token-4711,x-other=Basic dXNlcjpwYXNzd29yZA==' });
+    expect(configSecrets(c).sort()).toEqual(['Basic dXNlcjpwYXNzd29yZA==', 'Bearer otlp-token-4711', 'dXNlcjpwYXNzd29yZA==', 'otlp-token-4711'].sort());
+  });
+
   it('takes its defaults from the modules that use them (written once)', () => {
     const byName = (n: string) => ENV_VARS.find((e) => e.name === n)!.default;
     expect(byName('PORT')).toBe(String(DEFAULT_PORT));

@@ -4,6 +4,8 @@
  * steps. No timers.
  */
 import { describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { PublishError, publishErrorOf } from '../../src/custom-events/publisher.js';
 import { ActionBreaker, MAX_HELD_DELIVERIES, describePause, systemicFailureOf } from '../../src/delivery/breaker.js';
 import type { Admission, BreakerOptions, BreakerTarget, SystemicFailure, Verdict } from '../../src/delivery/breaker.js';
 import { AgsError } from '../../src/ags/errors.js';
@@ -242,5 +244,18 @@ describe('ActionBreaker (issue 22.5: stop the line on systemic failures)', () =>
     ]) {
       expect(systemicFailureOf(e), String(e)).toBeUndefined();
     }
+  });
+
+  it('a permanent answer of the publisher sidecar (gRPC) may be systemic too; a lost or transient one is not', () => {
+    expect(systemicFailureOf(publishErrorOf(Object.assign(new Error('x'), { code: grpc.status.NOT_FOUND, details: 'topic t not found', metadata: new grpc.Metadata() })))).toEqual({
+      kind: 'permanent',
+      operation: 'PublishMessage',
+      status: 404,
+      errorCode: 'NOT_FOUND',
+      errorMessage: 'publishMessage: PublishMessage answered NOT_FOUND: topic t not found',
+    });
+    expect(systemicFailureOf(new PublishError('no', false, false, grpc.status.PERMISSION_DENIED))?.kind).toBe('auth');
+    expect(systemicFailureOf(new PublishError('lost', false, true, grpc.status.UNAVAILABLE))).toBeUndefined();
+    expect(systemicFailureOf(new PublishError('busy', true, false, grpc.status.RESOURCE_EXHAUSTED))).toBeUndefined();
   });
 });

@@ -22,6 +22,8 @@ export interface PublisherStandIn {
   readonly published: PublishedMessage[];
   /** The next `n` messages are published, and answered UNAVAILABLE as if the answer were lost. */
   loseAnswers(n: number): void;
+  /** Refuse every message with this status (nothing published: a topic that does not exist, a permission missing); undefined publishes again. */
+  refuse(status?: { readonly code: grpc.status; readonly details: string }): void;
   close(): Promise<void>;
 }
 
@@ -38,9 +40,14 @@ export async function startPublisherStandIn(protoFile: string, includeDirs: read
   };
   const published: PublishedMessage[] = [];
   let lose = 0;
+  let refusal: { code: grpc.status; details: string } | undefined;
   const server = new grpc.Server();
   server.addService(pkg.accelbyte.extend.async_messaging.AsyncMessagingPublisherService.service, {
     PublishMessage(call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) {
+      if (refusal !== undefined) {
+        callback(refusal);
+        return;
+      }
       published.push({ topic: call.request.topic ?? '', body: call.request.body ?? '', metadata: { ...(call.request.metadata ?? {}) } });
       if (lose > 0) {
         lose--;
@@ -58,6 +65,9 @@ export async function startPublisherStandIn(protoFile: string, includeDirs: read
     published,
     loseAnswers(n) {
       lose = n;
+    },
+    refuse(status) {
+      refusal = status === undefined ? undefined : { ...status };
     },
     close: () =>
       new Promise<void>((resolve) => {

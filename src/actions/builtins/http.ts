@@ -6,7 +6,7 @@
  * of headers whose name looks secret, and the URL's path and query (a webhook
  * URL often is the credential). The request itself goes out whole.
  */
-import { HttpCaller, jsonBody } from '../../ags/index.js';
+import { AgsError, HttpCaller, jsonBody } from '../../ags/index.js';
 import type { HttpMethod } from '../../ags/index.js';
 import { redactUrl } from '../../telemetry/index.js';
 import { ActionParamError } from '../errors.js';
@@ -116,7 +116,7 @@ export const httpAction: ActionDefinition<HttpParams> = {
     const headers: Record<string, string> = { accept: 'application/json', ...lower(p.headers) };
     if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
     const url = new URL(p.url);
-    const result = await callerOf(ctx).call({
+    const result = await withoutEcho(p, url, () => callerOf(ctx).call({
       operation: NAME,
       idempotent: p.method === 'GET' || p.method === 'PUT' || p.method === 'DELETE',
       timeoutMs: p.timeoutMs,
@@ -125,10 +125,70 @@ export const httpAction: ActionDefinition<HttpParams> = {
       logTo: () => ctx.logger,
       secretUrl: true,
       prepare: () => ({ url, method: p.method, headers, ...(body !== undefined ? { body } : {}) }),
-    });
+    }));
     return { summary: `${p.method} ${redactUrl(p.url)} -> ${result.status}`, detail: result.body };
   },
 };
+
+/** Shorter parts are no credential (and redacting them would garble the text). */
+const MIN_ECHOED = 6;
+
+/**
+ * The request's credentials as a target may echo them in an error answer: the URL's path and
+ * query (whole, each segment and value, as sent and decoded) and the values of secret-named
+ * headers, longest first. Only this request's: nothing is registered globally (templated URLs
+ * differ per event).
+ */
+function echoedCredentials(p: HttpParams, url: URL): string[] {
+  const parts = [url.pathname + url.search, url.pathname, url.search, ...url.pathname.split('/'), ...[...url.searchParams.values()]];
+  for (const [name, value] of Object.entries(p.headers)) if (isSecretHeader(name)) parts.push(value);
+  const forms = new Set<string>();
+  for (const part of parts) {
+    let decoded = part;
+    try {
+      decoded = decodeURIComponent(part);
+    } catch {
+      // as sent
+    }
+    for (const f of [part, decoded, JSON.stringify(decoded).slice(1, -1), encodeURIComponent(decoded)]) if (f.length >= MIN_ECHOED && f !== '/') forms.add(f);
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+function withoutCredentials(text: string, credentials: readonly string[]): string {
+  let out = text;
+  for (const c of credentials) out = out.split(c).join('[redacted]');
+  return out;
+}
+
+/**
+ * Runs the call; a failure's text (the target's error message and body) is returned with the
+ * request's credentials ({@link echoedCredentials}) redacted: a target echoing the request (an
+ * Express 404 "Cannot POST /hooks/<token>", a 400 listing the headers) would otherwise put them
+ * in log lines, dead letters and the gRPC status.
+ */
+async function withoutEcho<T>(p: HttpParams, url: URL, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof AgsError)) throw err;
+    const credentials = echoedCredentials(p, url);
+    const clean = (v: unknown): unknown => {
+      if (v === undefined) return undefined;
+      const text = withoutCredentials(typeof v === 'string' ? v : JSON.stringify(v), credentials);
+      if (typeof v === 'string') return text;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
+    };
+    const { name: _name, message: _message, stack: _stack, ...fields } = err;
+    const errorMessage = clean(err.errorMessage) as string | undefined;
+    const body = clean(err.body);
+    throw new AgsError({ ...fields, ...(errorMessage !== undefined ? { errorMessage } : {}), ...(body !== undefined ? { body } : {}) });
+  }
+}
 
 /** Does the path of `url` (as written, before resolution) have a `.` or `..` segment, plain or percent-encoded? */
 function hasDotSegment(url: string): boolean {

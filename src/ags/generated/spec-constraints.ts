@@ -715,7 +715,12 @@ export const SPEC_ANSWERS = {
         "stateInfo",
         "transactionId",
         "userId"
-      ]
+      ],
+      "fieldItemsRequired": {
+        "items": [
+          "quantity"
+        ]
+      }
     }
   },
   "grantUserEntitlement": {
@@ -755,7 +760,17 @@ export const SPEC_ANSWERS = {
       "body": "object",
       "required": [
         "data"
-      ]
+      ],
+      "fieldItemsRequired": {
+        "data": [
+          "createdAt",
+          "id",
+          "namespace",
+          "status",
+          "updatedAt",
+          "userId"
+        ]
+      }
     }
   },
   "listUserCurrencyTransactions": {
@@ -763,7 +778,18 @@ export const SPEC_ANSWERS = {
       "body": "object",
       "required": [
         "data"
-      ]
+      ],
+      "fieldItemsRequired": {
+        "data": [
+          "amount",
+          "createdAt",
+          "currencyCode",
+          "namespace",
+          "operator",
+          "updatedAt",
+          "userId"
+        ]
+      }
     }
   },
   "updateUserStatItemValue": {

@@ -1,0 +1,156 @@
+/**
+ * Issue 22, checked from outside after it was declared done: siblings of its
+ * rows, end to end on real processes (`node dist/main.js`, the AGS stand-in,
+ * a gRPC sender), default store (Cloud Save).
+ *
+ * - 22.1's sibling: the lookup's own answer in a shape it does not declare. A
+ *   history page whose entries lack the fields the spec requires of them
+ *   (`FulfillmentHistoryInfo`, `WalletTransactionInfo`: `createdAt`, `id`...)
+ *   cannot be read: it is no "not applied" (that would send the effect again).
+ * - 22.8's sibling: the `http` action's credentials (a secret-named header's
+ *   value, the URL's path and query) echoed back by the target in its error
+ *   answer reach no log line, dead letter nor gRPC status.
+ * - 22.5's sibling: the publisher sidecar refusing every `publishMessage` (a
+ *   topic that does not exist) pauses the action like an AGS item that does
+ *   not exist: 9 dead letters, then UNAVAILABLE.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { startAgsStandIn } from '../support/ags-stand-in.js';
+import type { AgsStandIn } from '../support/ags-stand-in.js';
+import * as grpc from '@grpc/grpc-js';
+import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
+import { startPublisherStandIn } from '../support/publisher-stand-in.js';
+import type { PublisherStandIn } from '../support/publisher-stand-in.js';
+import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, startApp, stopAll, tempDir, userId } from './support.js';
+
+describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () => {
+  let ags: AgsStandIn;
+  const clients = clientPool();
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    AB_BASE_URL: ags.url,
+    AB_CLIENT_ID: ags.clientId,
+    AB_CLIENT_SECRET: ags.clientSecret,
+    AB_NAMESPACE: 'mygame',
+    ITEM_ID_TO_GRANT: 'item-1',
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+  });
+  afterAll(async () => {
+    await ags.close();
+  });
+
+  const rulesFor = (action: string): Record<string, string> => {
+    if (action === 'grantItem') return {};
+    const rules = join(tempDir('eer-e2e-lookup-rules-'), 'rules.yaml');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
+    return { RULES_FILE: rules };
+  };
+
+  it.each([
+    ['grantItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, /\/fulfillment\/history$/],
+    ['creditWallet', /\/credit$/, /\/transactions$/],
+  ])('%s: answer lost, then the lookup answers a page whose entries lack their declared fields: not read as "not applied", one effect', async (action, effectPath, lookupPath) => {
+    const app = await startApp({ env: env(rulesFor(action)) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `lookup-${action}`, userId: user }));
+    ags.fail(effectPath, [{ reset: true, afterEffect: true }]);
+    ags.fail(lookupPath, [{ status: 200, body: { data: [{}, { note: 'an entry without its declared fields' }], paging: {} } }]);
+    await deliverUntilOk(() => clients.connect(app), event);
+    const effects = action === 'grantItem' ? ags.fulfillments.filter((f) => f.userId === user).length : ags.walletTransactions.filter((t) => t.userId === user).length;
+    expect(ags.serviceRequests().filter((r) => lookupPath.test(r.path)).length).toBeGreaterThan(0);
+    expect(effects).toBe(1);
+  });
+
+  it('http: the target echoes the request (secret header value, URL path and query) in a refusal: the credentials reach no log line, dead letter nor gRPC status', async () => {
+    const key = 'literal-api-key-4242';
+    const pathSecret = 'T0kenInThePath9876';
+    const querySecret = 'sigInTheQuery5555';
+    const target = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const echo = `bad request: ${req.method} ${req.url}; headers: ${JSON.stringify(req.headers)}`;
+        const status = req.url?.includes('permanent') ? 400 : 503;
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: echo }));
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    try {
+      const port = (target.address() as AddressInfo).port;
+      const dir = tempDir('eer-e2e-http-echo-');
+      const rules = join(dir, 'rules.yaml');
+      const hook = (name: string): string =>
+        `  - name: ${name}\n    on: userLoggedIn\n    when: { "==": [{ var: id }, "${name}"] }\n    do:\n      - http: { url: "http://127.0.0.1:${port}/${name}/${pathSecret}?sig=${querySecret}", headers: { X-Api-Key: "${key}" }, body: { u: "\${event.userId}" } }\n`;
+      writeFileSync(rules, `version: 1\nrules:\n${hook('permanent')}${hook('transient')}`);
+      const app = await startApp({ env: env({ RULES_FILE: rules }) });
+      const c = clients.connect(app);
+      const permanent = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'permanent', userId: userId() })));
+      const transient = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'transient', userId: userId() })));
+      expect(permanent.code).toBe(0);
+      expect(transient.code).not.toBe(0);
+      const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env({ RULES_FILE: rules }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let letters = '';
+      child.stdout.on('data', (d: Buffer) => (letters += d.toString('utf8')));
+      await new Promise((r) => child.once('close', r));
+      expect(letters).toContain('bad request'); // the refusal is kept, its credentials are not
+      const printed = `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}\n${transient.details}\n${letters}`;
+      for (const secret of [key, pathSecret, querySecret]) expect(printed).not.toContain(secret);
+    } finally {
+      await new Promise((r) => target.close(r));
+    }
+  });
+});
+
+const PUBLISHER = 'accelbyte/extend/async_messaging/publisher_service.proto';
+
+describeWith([builtApp(), sharedFile(`ags-event-specs/${PUBLISHER}`)], 'e2e: a publisher sidecar refusing every message pauses publishMessage (issue 22.5, checked from outside)', () => {
+  let ags: AgsStandIn;
+  let sidecar: PublisherStandIn;
+  const clients = clientPool();
+
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+    sidecar = await startPublisherStandIn(PUBLISHER, [AGS_SPECS_DIR]);
+  });
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+    ags.reset();
+    sidecar.refuse();
+  });
+  afterAll(async () => {
+    await sidecar.close();
+    await ags.close();
+  });
+
+  it('a topic that does not exist (NOT_FOUND for every event): 9 dead letters, then paused (UNAVAILABLE, nothing more dead-lettered)', async () => {
+    const dir = tempDir('eer-e2e-publish-refused-');
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'version: 1\nrules:\n  - name: announce\n    on: userLoggedIn\n    do:\n      - publishMessage: { topic: no-such-topic, body: { user: "${event.userId}" } }\n');
+    const env = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rules, ASYNC_MESSAGING_PUBLISHER_GRPC_PORT: String(sidecar.port), BREAKER_PROBE_INTERVAL_MS: '600000' };
+    const app = await startApp({ env });
+    const c = clients.connect(app);
+    sidecar.refuse({ code: grpc.status.NOT_FOUND, details: 'topic no-such-topic not found' });
+    const codes: grpc.status[] = [];
+    for (let i = 0; i < 14; i++) codes.push((await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: `refused-${i}`, userId: userId() })))).code); // one after the other: a deterministic streak
+    expect(codes).toEqual([...Array<grpc.status>(9).fill(grpc.status.OK), ...Array<grpc.status>(5).fill(grpc.status.UNAVAILABLE)]);
+    expect(app.logsMatching(/publishMessage paused/)).toHaveLength(1);
+    const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    await new Promise((r) => child.once('close', r));
+    expect(JSON.parse(out)).toHaveLength(9);
+  });
+});
