@@ -23,8 +23,12 @@
  * sending anything (the sidecar keeps them: nothing dead-lettered, nothing
  * lost). Every `probeIntervalMs` the next event is let through as the
  * **probe**: it runs as usual; a success resumes the action, the same failure
- * keeps it paused (the probe is held, not dead-lettered), another failure
- * resumes it too (the paused cause is gone; that failure is the event's own).
+ * keeps it paused, another failure resumes it too (the paused cause is gone;
+ * that failure is the event's own). A probe meeting the same 401/403 is held;
+ * one meeting the same permanent error is dead-lettered like any permanent
+ * failure, so events that only looked systemic (a run of events each refused
+ * for its own reason, e.g. deleted players) move on one per probe interval
+ * and never stay UNAVAILABLE for ever.
  * A probe that ends without an answer from AGS (a transient failure, a bad
  * parameter, a duplicate) decides nothing: the next event probes.
  *
@@ -292,8 +296,12 @@ export class ActionBreaker {
       const open = s.open;
       if (admission === 'probe') open.probingSince = undefined;
       if (signature === open.signature) {
-        if (admission === 'probe') open.probeAt = this.#now() + this.#probeIntervalMs;
-        return 'hold';
+        if (admission !== 'probe') return 'hold';
+        open.probeAt = this.#now() + this.#probeIntervalMs;
+        // a 401/403 probe is held: the refusal is the deployment's. A probe meeting the same permanent error is
+        // dead-lettered: were these errors each event's own (404 "user not found" for a run of deleted players),
+        // holding every probe would keep such events UNAVAILABLE, and block the sidecar's batch, for ever.
+        return failure.kind === 'auth' ? 'hold' : 'pass';
       }
       if (admission !== 'probe') return 'pass'; // admitted before the pause, failed for its own reason
       this.#resume(s, open); // the probe no longer meets the cause: that failure is the event's own

@@ -176,6 +176,20 @@ describe('ActionBreaker (issue 22.5: stop the line on systemic failures)', () =>
     run([...streak(10, NOT_FOUND, (i) => (i < 9 ? 'pass' : 'hold')), ['at', 1000], ['admit', 'probe'], ['fail', 'p', BAD_USER, 1, 'probe', 'pass'], ['said', ['paused grant-on-login 404 x10', 'resumed grant-on-login refused 0']], ['admit', 'run']]);
   });
 
+  it('a probe meeting the same permanent error is dead-lettered (pass) and the action stays paused: a run of events each refused for its own reason moves on, one per interval, never held for ever', () => {
+    run([
+      ...streak(10, NOT_FOUND, (i) => (i < 9 ? 'pass' : 'hold')),
+      ['at', 1000],
+      ['admit', 'probe'],
+      ['fail', 'p1', NOT_FOUND, 1, 'probe', 'pass'],
+      ['admit', 'paused'], // still paused: the next probe waits a whole interval
+      ['at', 2000],
+      ['admit', 'probe'],
+      ['fail', 'p2', NOT_FOUND, 1, 'probe', 'pass'],
+      ['said', ['paused grant-on-login 404 x10']],
+    ]);
+  });
+
   it('events admitted before the pause: the same failure is held, another one passes', () => {
     run([...streak(3, F403, () => 'hold'), ['fail', 'late', F403, 1, 'run', 'hold'], ['fail', 'own', NOT_FOUND, 1, 'run', 'pass'], ['admit', 'paused']]);
   });
