@@ -81,6 +81,18 @@ function statusOf(error: unknown): number | undefined {
   return error instanceof AgsError ? error.status : undefined;
 }
 
+/**
+ * Cloud Save's "record not found" (cloudsave.json: 404 with errorCode 18152 for a player's admin
+ * record, 18140 for a game's): only that answer says a record is absent. Another 404 (a gateway's
+ * "no route" while Cloud Save is redeployed, an HTML page) says nothing of the record: read as
+ * absent, every mark in it would be lost and its effects sent again.
+ */
+const RECORD_NOT_FOUND: ReadonlySet<unknown> = new Set([18152, 18140, '18152', '18140']);
+
+function recordNotFound(error: unknown): boolean {
+  return error instanceof AgsError && error.status === 404 && RECORD_NOT_FOUND.has(error.errorCode);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -152,7 +164,7 @@ export class CloudSaveStateStore implements StateStore {
     try {
       record = p.userId !== undefined ? await this.#ags.adminGetAdminPlayerRecordV1(p.namespace, p.userId, this.#key, signal) : await this.#ags.adminGetAdminGameRecordV1(p.namespace, this.#gameKey(p), signal);
     } catch (error) {
-      if (statusOf(error) === 404) return { updatedAt: undefined, doc: undefined, writer: undefined };
+      if (recordNotFound(error)) return { updatedAt: undefined, doc: undefined, writer: undefined };
       throw new StateStoreUnavailableError('cloudsave', operation, reasonOf(error));
     }
     const value: unknown = record?.value;

@@ -148,8 +148,20 @@ export class RedisStateStore implements StateStore {
     const answer = (await this.#redis.eval(READ, 1, key, mine?.version ?? '')) as [string, string | null | undefined] | [string];
     const version = answer[0];
     if (mine !== undefined && version === mine.version) return { version, doc: mine.doc };
-    const d = answer[1];
-    return { version, doc: d ? this.#parse(key, d) : undefined };
+    return { version, doc: this.#docOf(key, version !== '0', answer[1]) };
+  }
+
+  /**
+   * The document of a hash read as its version field present or not and its `d` field: absent only
+   * when the hash has neither; a version without a document (`d` emptied or removed) is content
+   * this product did not write, never read as empty.
+   */
+  #docOf(key: string, versioned: boolean, d: string | null | undefined): StateDocument | undefined {
+    if (d === null || d === undefined || d === '') {
+      if (!versioned && d !== '') return undefined;
+      throw new UnreadableStateError('redis', `hash ${key} (field d)`, d === '' ? 'it is empty' : 'it is missing while the hash has a version');
+    }
+    return this.#parse(key, d);
   }
 
   /** The stored document `d` of `key`; content this product did not write is never read as empty. */
@@ -174,13 +186,14 @@ export class RedisStateStore implements StateStore {
   async read(partition: Partition, options?: StoreCallOptions): Promise<StateDocument | undefined> {
     this.#check('read', options);
     const key = this.#key(partition);
-    let d: string | null;
+    let v: string | null | undefined;
+    let d: string | null | undefined;
     try {
-      d = await this.#redis.hget(key, 'd'); // a copy of its own for the caller
+      [v, d] = await this.#redis.hmget(key, 'v', 'd'); // a copy of its own for the caller
     } catch (error) {
       throw new StateStoreUnavailableError('redis', 'read', reasonOf(error));
     }
-    return d ? this.#parse(key, d) : undefined;
+    return this.#docOf(key, v !== null && v !== undefined, d ?? null);
   }
 
   /** Optimistic read-modify-write; concurrent calls of this process on one partition are applied together ({@link GroupCommit}). */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createRedisStateStore } from '../../src/store/redis-state-store.js';
 import type { RedisStateStore } from '../../src/store/redis-state-store.js';
+import { UnreadableStateError } from '../../src/store/state-store.js';
 import type { StateDocument } from '../../src/store/state-store.js';
 import { describeWith, executable } from '../support/prereq.js';
 import { redisProcessId, startRedis } from '../support/redis.js';
@@ -56,6 +57,24 @@ describeWith(executable('redis-server', 'redis-server'), 'RedisStateStore', () =
     }
     await b.transact(P, () => ({ next: { n: 40 }, result: 0 }));
     expect(await a.transact(P, bump)).toBe(41);
+  });
+
+  it.each([
+    ['its document emptied (d = "")', (raw: Redis, key: string) => raw.hset(key, 'd', '')],
+    ['its document field removed (the version kept)', (raw: Redis, key: string) => raw.hdel(key, 'd')],
+  ])('a hash whose %s is unreadable to another replica: never read as empty (its marks would be lost)', async (what, spoil) => {
+    const prefix = `spoilt-${what.length}:`;
+    const [a, b] = [await store(prefix), await store(prefix)];
+    expect(await a.transact(P, bump)).toBe(1);
+    const raw = new Redis(redis.url);
+    try {
+      await spoil(raw, `${prefix}s:${P.namespace}:${P.userId}`);
+    } finally {
+      raw.disconnect();
+    }
+    await expect(b.read(P)).rejects.toThrow(UnreadableStateError);
+    await expect(b.transact(P, bump)).rejects.toThrow(UnreadableStateError);
+    // (the writer still holds what it wrote under that version: it reads its own copy, loses nothing)
   });
 
   it('update gets the remembered document read-only; read hands out a copy of its own', async () => {
