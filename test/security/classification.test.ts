@@ -143,7 +143,7 @@ describe('real requests (issue 16)', () => {
   it.each(poison)('http action, %s: dead-lettered with the reason, the batch moves on, nothing sent', async (_what, extra, reason) => {
     received.length = 0;
     const { report, deadLetters } = await run('http', { url: `${receiverUrl}/hook`, ...extra });
-    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.outcome).toEqual({ kind: 'ok', deadLettered: [expect.objectContaining({ rule: 'r', action: 'http' })] });
     expect(report.actions[0]!.status).toBe('deadLettered');
     expect(deadLetters.records[0]!.error.message).toMatch(reason);
     expect(received).toEqual([]);

@@ -95,7 +95,7 @@ describe('http action URLs (issue 16)', () => {
 
   it.each(['..', '.'])('a path segment %j is dead-lettered with the reason, nothing sent', async (value) => {
     const { report, deadLetters } = await deliver(`${base}/users/\${event.userId}/hook`, event(value));
-    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.outcome).toEqual({ kind: 'ok', deadLettered: [expect.objectContaining({ action: 'http' })] });
     expect(report.actions[0]!.status).toBe('deadLettered');
     expect(deadLetters.records[0]!.error.message).toMatch(/dot segment|"\." or "\.\."/);
     expect(received).toEqual([]);

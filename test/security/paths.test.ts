@@ -112,7 +112,7 @@ describe('path segments of AGS actions (issue 16)', () => {
     it.each(cases)(`${JSON.stringify(bad)} in $action $param ($variant): dead-lettered with the reason, nothing sent`, async ({ action, variant, param }) => {
       ags.reset();
       const { report, deadLetters } = await runOne(action, paramsOf(action, variant, { [param]: bad }));
-      expect(report.outcome).toEqual({ kind: 'ok' });
+      expect(report.outcome).toEqual({ kind: 'ok', deadLettered: [expect.objectContaining({ action })] });
       expect(report.actions[0]).toMatchObject({ status: 'deadLettered' });
       expect(deadLetters.records).toHaveLength(1);
       expect(deadLetters.records[0]!.error).toMatchObject({ name: 'ActionParamError' });
@@ -129,7 +129,7 @@ describe('path segments of AGS actions (issue 16)', () => {
     it.each(identifiers)(`${JSON.stringify(bad)} as $action $param ($variant): refused before sending, permanently, with the reason (issue 22.7)`, async ({ action, variant, param }) => {
       ags.reset();
       const { report, deadLetters } = await runOne(action, paramsOf(action, variant, { [param]: bad }));
-      expect(report.outcome).toEqual({ kind: 'ok' });
+      expect(report.outcome).toEqual({ kind: 'ok', deadLettered: [expect.objectContaining({ action })] });
       expect(report.actions[0]).toMatchObject({ status: 'deadLettered' });
       expect(deadLetters.records[0]!.error.message).toMatch(param === 'userId' ? /refused before sending: userId .* is not an AGS user id/ : /refused before sending: namespace .* is not an AGS namespace/);
       expect([...deadLetters.records[0]!.error.message].filter((ch) => ch === '\r' || ch === '\n' || ch === '\u001b')).toEqual([]);
