@@ -14,42 +14,26 @@
  *   topic that does not exist) pauses the action like an AGS item that does
  *   not exist: 9 dead letters, then UNAVAILABLE.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import * as grpc from '@grpc/grpc-js';
 import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
 import { startPublisherStandIn } from '../support/publisher-stand-in.js';
 import type { PublisherStandIn } from '../support/publisher-stand-in.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, startApp, stopAll, tempDir, userId } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deadLetters, deliverUntilOk, encode, loginEvent, startApp, stopAll, tempDir, userId } from './support.js';
 
 describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn();
   const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    AB_BASE_URL: ags.url,
-    AB_CLIENT_ID: ags.clientId,
-    AB_CLIENT_SECRET: ags.clientSecret,
-    AB_NAMESPACE: 'mygame',
-    ITEM_ID_TO_GRANT: 'item-1',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
 
-  beforeAll(async () => {
-    ags = await startAgsStandIn();
-  });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
-  });
-  afterAll(async () => {
-    await ags.close();
   });
 
   const rulesFor = (action: string): Record<string, string> => {
@@ -100,10 +84,7 @@ describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () 
       const transient = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'transient', userId: userId() })));
       expect(permanent.code).toBe(0);
       expect(transient.code).not.toBe(0);
-      const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env({ RULES_FILE: rules }) }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let letters = '';
-      child.stdout.on('data', (d: Buffer) => (letters += d.toString('utf8')));
-      await new Promise((r) => child.once('close', r));
+      const letters = JSON.stringify(await deadLetters(env({ RULES_FILE: rules }), dir));
       expect(letters).toContain('bad request'); // the refusal is kept, its credentials are not
       const printed = `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}\n${transient.details}\n${letters}`;
       for (const secret of [key, pathSecret, querySecret]) expect(printed).not.toContain(secret);
@@ -116,30 +97,27 @@ describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () 
 const PUBLISHER = 'accelbyte/extend/async_messaging/publisher_service.proto';
 
 describeWith([builtApp(), sharedFile(`ags-event-specs/${PUBLISHER}`)], 'e2e: a publisher sidecar refusing every message pauses publishMessage (issue 22.5, checked from outside)', () => {
-  let ags: AgsStandIn;
+  const ags = useAgsStandIn();
   let sidecar: PublisherStandIn;
   const clients = clientPool();
 
   beforeAll(async () => {
-    ags = await startAgsStandIn();
     sidecar = await startPublisherStandIn(PUBLISHER, [AGS_SPECS_DIR]);
   });
   afterEach(async () => {
     clients.closeAll();
     await stopAll();
-    ags.reset();
     sidecar.refuse();
   });
   afterAll(async () => {
     await sidecar.close();
-    await ags.close();
   });
 
   it('a topic that does not exist (NOT_FOUND for every event): 9 dead letters, then paused (UNAVAILABLE, nothing more dead-lettered)', async () => {
     const dir = tempDir('eer-e2e-publish-refused-');
     const rules = join(dir, 'rules.yaml');
     writeFileSync(rules, 'version: 1\nrules:\n  - name: announce\n    on: userLoggedIn\n    do:\n      - publishMessage: { topic: no-such-topic, body: { user: "${event.userId}" } }\n');
-    const env = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame', RULES_FILE: rules, ASYNC_MESSAGING_PUBLISHER_GRPC_PORT: String(sidecar.port), BREAKER_PROBE_INTERVAL_MS: '600000' };
+    const env = liveEnv(ags, { RULES_FILE: rules, ASYNC_MESSAGING_PUBLISHER_GRPC_PORT: String(sidecar.port), BREAKER_PROBE_INTERVAL_MS: '600000' });
     const app = await startApp({ env });
     const c = clients.connect(app);
     sidecar.refuse({ code: grpc.status.NOT_FOUND, details: 'topic no-such-topic not found' });
@@ -147,10 +125,6 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${PUBLISHER}`)], 'e2e: a p
     for (let i = 0; i < 14; i++) codes.push((await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: `refused-${i}`, userId: userId() })))).code); // one after the other: a deterministic streak
     expect(codes).toEqual([...Array<grpc.status>(9).fill(grpc.status.OK), ...Array<grpc.status>(5).fill(grpc.status.UNAVAILABLE)]);
     expect(app.logsMatching(/publishMessage paused/)).toHaveLength(1);
-    const child = spawn(process.execPath, [DIST_CLI, 'dead-letters', 'list', '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('close', r));
-    expect(JSON.parse(out)).toHaveLength(9);
+    expect(await deadLetters(env, dir)).toHaveLength(9);
   });
 });

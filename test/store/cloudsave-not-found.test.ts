@@ -6,30 +6,16 @@
  * lost and every redelivered event sent again. Real HTTP against the AGS
  * stand-in.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgsClient } from '../../src/ags/client.js';
+import { describe, expect, it } from 'vitest';
 import { CloudSaveStateStore } from '../../src/store/cloudsave-state-store.js';
 import { StateStoreUnavailableError } from '../../src/store/state-store.js';
-import { startAgsStandIn } from '../support/ags-stand-in.js';
-import type { AgsStandIn } from '../support/ags-stand-in.js';
+import { useAgsClients } from '../support/ags-fixture.js';
 
 const P = { namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef' };
 
 describe('Cloud Save store: which 404 means "no record"', () => {
-  let ags: AgsStandIn;
-  const clients: AgsClient[] = [];
-  beforeAll(async () => {
-    ags = await startAgsStandIn();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.close();
-    await ags?.close();
-  });
-  const store = (): CloudSaveStateStore => {
-    const client = new AgsClient({ baseUrl: ags.url, clientId: ags.clientId, clientSecret: ags.clientSecret, backoffBaseMs: 1 });
-    clients.push(client);
-    return new CloudSaveStateStore({ ags: client, recordKey: 'not-found' });
-  };
+  const { ags, client } = useAgsClients();
+  const store = (): CloudSaveStateStore => new CloudSaveStateStore({ ags: client(), recordKey: 'not-found' });
 
   it('a gateway 404 without the record-not-found code is unavailable, never "absent"; the record-not-found 404 is absent', async () => {
     const writer = store();

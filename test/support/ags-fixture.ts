@@ -14,6 +14,7 @@
  * ```
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { AgsClient } from '../../src/ags/client.js';
 import { startAgsStandIn } from './ags-stand-in.js';
 import type { AgsStandIn, AgsStandInOptions } from './ags-stand-in.js';
 
@@ -62,5 +63,26 @@ export function liveEnv(ags: Pick<AgsStandIn, 'url' | 'clientId' | 'clientSecret
     AB_NAMESPACE: 'mygame',
     ITEM_ID_TO_GRANT: 'item-1',
     ...extra,
+  };
+}
+
+/**
+ * The AGS stand-in of {@link useAgsStandIn} (not reset between tests) and a
+ * factory of AGS clients pointed at it (retry backoff 1 ms), all closed after
+ * the suite: the set-up of tests that drive a store or the client directly.
+ */
+export function useAgsClients(options: AgsStandInOptions = {}): { readonly ags: AgsStandIn; readonly client: () => AgsClient } {
+  const ags = useAgsStandIn(options, { resetAfterEach: false });
+  const clients: AgsClient[] = [];
+  afterAll(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+  return {
+    ags,
+    client: (): AgsClient => {
+      const c = new AgsClient({ baseUrl: ags.url, clientId: ags.clientId, clientSecret: ags.clientSecret, backoffBaseMs: 1 });
+      clients.push(c);
+      return c;
+    },
   };
 }
