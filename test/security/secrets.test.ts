@@ -157,7 +157,7 @@ cases:
     ws?.remove();
   });
 
-  it('prints, writes and sends no secret to anyone but its recipient', async () => {
+  it('prints, writes and sends no secret to anyone but its recipient', { timeout: 240_000 }, async () => {
     const cwd = ws.dir;
     // offline commands
     record('validate', await runBin(['validate'], { cwd, env }));
