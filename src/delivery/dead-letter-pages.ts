@@ -132,7 +132,14 @@ export type Appended =
   /** The page is sealed (by this call or before): roll over to the next one. */
   | { readonly kind: 'sealed'; readonly entry: PageEntry }
   /** The shard holds its share of the capacity. */
-  | { readonly kind: 'full'; readonly held: number };
+  | { readonly kind: 'full'; readonly held: number }
+  /**
+   * The page does not exist and the caller has not confirmed that it is the shard's open page: nothing
+   * written. An absent page is either the next one (not written yet) or one that expired and was deleted
+   * by a replica whose sweep ran while the caller's index was stale; a record written there would be in
+   * no index, never listed nor replayed.
+   */
+  | { readonly kind: 'absent' };
 
 export interface AppendInput {
   readonly record: StoredDeadLetter;
@@ -146,6 +153,8 @@ export interface AppendInput {
   readonly pageBytes: number;
   readonly pageSpanMs: number;
   readonly page: number;
+  /** The shard's index, read from the store for this write, names `page` as its open page: an absent page may be created. Default: false. */
+  readonly confirmedOpen?: boolean;
   readonly store: StoreKind;
   readonly where: string;
 }
@@ -187,6 +196,7 @@ export function sealIfOld(doc: StateDocument | undefined, nowMs: number, spanMs:
 
 /** The `update` that appends one record to the open page (see {@link Appended}). */
 export function appendTo(doc: StateDocument | undefined, input: AppendInput): { next?: StateDocument; result: Appended } {
+  if (doc?.[DEAD_LETTER_SECTION] === undefined && input.confirmedOpen !== true) return { result: { kind: 'absent' } };
   const page = pageOf(doc, input.store, input.where);
   if (page.sealed) return { result: { kind: 'sealed', entry: sealedEntry(page, input.page) } };
   const replaced = without(page, input.record.idempotencyKey);

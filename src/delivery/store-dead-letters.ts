@@ -13,7 +13,10 @@
  * JSON (default 200,000: under Cloud Save's recommended 250 KB per request)
  * and at most `pageSpanMs` of time (default 6 h), with one small index
  * document per shard. A write is one optimistic `transact` on the shard's open
- * page (two more when the page fills: seal it, roll the index over). Capacity:
+ * page (two more when the page fills: seal it, roll the index over; one index read
+ * before the first record of a page: a page missing from the store is created only
+ * when the index, read then, names it open, never one that another replica's sweep
+ * expired while this replica's index was stale). Capacity:
  * each shard holds at most `capacity / shards` (default 150,000 / 8 = 18,750).
  * Retention: a page expires when its newest record is older than `retentionMs`,
  * so a dead letter is kept at least the retention and at most the retention plus
@@ -159,14 +162,21 @@ export class StoreDeadLetterSink implements DeadLetterSink {
     const s = shardOf(stored.idempotencyKey);
     const shardCapacity = Math.ceil(capacity / DEAD_LETTER_SHARDS);
     let refreshed = false;
+    let confirmed: number | undefined;
     for (let round = 0; round < 32; round++) {
       const index = await this.#index(s);
       const p = index.open;
-      const input = { record: stored, bytes, at, held: index.held, shardCapacity, pageBytes, pageSpanMs, page: p, store: store.kind, where: this.#where(s, p) };
+      const input = { record: stored, bytes, at, held: index.held, shardCapacity, pageBytes, pageSpanMs, page: p, confirmedOpen: confirmed === p, store: store.kind, where: this.#where(s, p) };
       const done = await store.transact(pagePartition(namespace, s, p), (doc) => appendTo(doc, input));
       if (done.kind === 'written') return;
       if (done.kind === 'sealed') {
         await this.#rollOver(s, done.entry);
+        continue;
+      }
+      if (done.kind === 'absent') {
+        // a new page, or one another replica's sweep expired since this index was read: ask the store
+        this.#indexes.delete(s);
+        confirmed = (await this.#index(s)).open;
         continue;
       }
       if (refreshed) throw new DeadLetterStoreFullError(this.#where(s), s, done.held, capacity);

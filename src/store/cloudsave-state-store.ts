@@ -216,7 +216,11 @@ export class CloudSaveStateStore implements StateStore {
     const signal = options?.signal;
     /** Our write ids of this call and what `update` answered with each: a write whose answer was lost is recognised on the next read. */
     const mine = new Map<string, T>();
-    let current: Known | undefined = this.#known.get(id);
+    // Game records are decided on a fresh read: they answer writes with 204 (so they are rarely remembered),
+    // and they are deleted (expired dead-letter pages): a conditional PUT decided on a remembered copy of a
+    // record another replica deleted would create it again (Cloud Save creates an absent record whatever
+    // updatedAt says), bringing back what expired and hiding what is written into it.
+    let current: Known | undefined = partition.userId !== undefined ? this.#known.get(id) : undefined;
     let fresh = current === undefined;
     for (let attempt = 1; ; attempt++) {
       this.#check('transact', options);

@@ -202,6 +202,30 @@ function contract(kind: string, open: Open): void {
       await expect(sink.write(record(101))).rejects.toThrow(/the sink is closed/);
     });
 
+    it('a replica that wrote to a page before other replicas filled it and their sweep expired it: its next dead letters land in the open page and are listed, never in the deleted page', async () => {
+      const [a, b] = (await open(2)) as [StateStore, StateStore];
+      let now = T0;
+      const options = { namespace: NS, retentionMs: 2 * HOUR, pageBytes: 2_000, sweepEveryMs: 0, now: () => now };
+      const busy = new StoreDeadLetterSink({ store: a, ...options });
+      const quiet = new StoreDeadLetterSink({ store: b, ...options });
+      // keys of one shard: the quiet replica writes the first and, hours later, two more; the busy one fills the page meanwhile
+      const s = shardOf('quiet-1');
+      const keys: string[] = [];
+      for (let k = 2; keys.length < 8; k++) if (shardOf(`quiet-${k}`) === s) keys.push(`quiet-${k}`);
+      await quiet.write(record(1, { key: 'quiet-1' }));
+      for (let i = 0; i < 6; i++) await busy.write(record(10 + i, { key: keys[i]! })); // page 0 fills and is sealed, page 1 opens
+      expect(((await a.read(indexPartition(NS, s)))?.deadLetterIndex as { open: number }).open).toBeGreaterThan(0);
+      const before = (await listStoredDeadLetters({ store: a, namespace: NS })).records.length;
+      now = T0 + 3 * HOUR; // page 0 is older than the retention: the busy replica's sweep expires and deletes it
+      expect(await busy.sweep()).toBeGreaterThan(0);
+      const kept = (await listStoredDeadLetters({ store: a, namespace: NS })).records.map((r) => r.idempotencyKey);
+      expect(kept.length).toBeLessThan(before);
+      await quiet.write(record(2, { key: keys[6]! }));
+      await quiet.write(record(3, { key: keys[7]! }));
+      expect((await listStoredDeadLetters({ store: a, namespace: NS })).records.map((r) => r.idempotencyKey).sort()).toEqual([...kept, keys[6], keys[7]].sort());
+      expect(await a.read(pagePartition(NS, s, 0))).toBeUndefined(); // the expired page stays deleted
+    });
+
     it('a payload over maxEventBytes is kept without it (listed, marked), never dropped', async () => {
       const [store] = (await open(1)) as [StateStore];
       const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, maxEventBytes: 1000, sweepEveryMs: 0, now: () => T0 });
