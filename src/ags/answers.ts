@@ -12,6 +12,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { SPEC_ANSWERS } from './generated/spec-constraints.js';
+import { redactAndCut } from '../telemetry/index.js';
 
 /** One declared success answer (see {@link SPEC_ANSWERS}). */
 interface DeclaredAnswer {
@@ -103,6 +104,6 @@ function lenient(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
+    return redactAndCut(text, 2000, '...'); // redacted first: a secret across the cut is not kept in part
   }
 }

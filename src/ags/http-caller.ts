@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/index.js';
 import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from '../telemetry/index.js';
-import { redactUrl } from '../telemetry/index.js';
+import { redactAndCut, redactUrl } from '../telemetry/index.js';
 import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
@@ -89,7 +89,7 @@ export function parseBody(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
+    return redactAndCut(text, 2000, '...'); // redacted first: a secret across the cut is not kept in part
   }
 }
 

@@ -36,6 +36,8 @@
  * injected ({@link BreakerListener}); no timers.
  */
 
+import { redactAndCut } from '../telemetry/index.js';
+
 /** `BREAKER_AUTH_FAILURES`'s default: distinct consecutive events answered 401/403 that pause an action. */
 export const DEFAULT_BREAKER_AUTH_FAILURES = 3;
 /** `BREAKER_PERMANENT_FAILURES`'s default: distinct consecutive events with the same permanent AGS error that pause an action. */
@@ -95,7 +97,8 @@ export function systemicFailureOf(error: unknown): SystemicFailure | undefined {
   if (e.retriable === true || e.outcomeUnknown === true || typeof e.operation !== 'string') return undefined;
   const errorCode = grpc?.[1] ?? e.errorCode;
   const said = grpc !== undefined ? e.message : e.errorMessage;
-  const message = typeof said === 'string' && said !== '' ? said.slice(0, MAX_MESSAGE) : undefined;
+  // redacted before it is cut: a secret AGS echoed across the bound is not shown in part
+  const message = typeof said === 'string' && said !== '' ? redactAndCut(said, MAX_MESSAGE) : undefined;
   return {
     kind: status === 401 || status === 403 ? 'auth' : 'permanent',
     operation: e.operation,

@@ -33,10 +33,11 @@ let pattern: RegExp | undefined;
 
 /**
  * An HTTP credential in any text: `Bearer` or `Basic` (any case), spaces, then at least 8
- * characters of a token68 (RFC 7235) such as a JWT or base64(id:secret). The scheme stays, the
+ * characters of a token68 (RFC 7235) such as a JWT or base64(id:secret), its `/` possibly escaped
+ * (`\/`: PHP's `json_encode`, at any depth of JSON quoting). The scheme stays, the
  * credential becomes `[redacted]`. Fewer than 8 characters ("Basic auth") is prose.
  */
-export const AUTH_SCHEME = /\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9\-._~+/]{8,}=*/gi;
+export const AUTH_SCHEME = /\b(Bearer|Basic)(\s+|%20)(?:[A-Za-z0-9\-._~+/]|\\+\/){8,}=*/gi;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -75,19 +76,48 @@ export function registerRotatingSecret(slot: string, value: string | undefined):
   rebuild();
 }
 
-/** The value as it appears raw, inside a JSON string, and percent-encoded. */
+/** How many times a secret may have been quoted into JSON strings (a target's body quoted in an error message, in a dead letter, in a log line). */
+const JSON_DEPTH = 3;
+
+/** `value` inside a JSON string. */
+function jsonEscaped(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
+
+/**
+ * The value as it appears raw, percent-encoded, and inside JSON strings quoted up to
+ * {@link JSON_DEPTH} times, each with its `/` as is and escaped as `\/` (PHP's `json_encode`).
+ */
 function formsOf(value: string): string[] {
-  return [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+  const forms = new Set([value, encodeURIComponent(value)]);
+  let plain = value;
+  let slashed = value;
+  for (let depth = 1; depth <= JSON_DEPTH; depth++) {
+    plain = jsonEscaped(plain);
+    slashed = depth === 1 ? plain.replaceAll('/', '\\/') : jsonEscaped(slashed);
+    forms.add(plain).add(slashed);
+  }
+  return [...forms];
 }
 
 function rebuild(): void {
   pattern = secrets.size === 0 ? undefined : new RegExp([...secrets].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
 }
 
-/** `text` with every registered secret value, and every `Bearer`/`Basic` credential ({@link AUTH_SCHEME}), replaced by `[redacted]`. */
+/**
+ * `text` with every registered secret value, and every `Bearer`/`Basic` credential ({@link AUTH_SCHEME}), replaced by `[redacted]`.
+ * Text that is cut to a length is redacted before it is cut (a secret cut in two is matched by neither part): see {@link redactAndCut}.
+ */
 export function redactText(text: string): string {
   const known = pattern === undefined ? text : text.replace(pattern, REDACTED);
   return known.replace(AUTH_SCHEME, `$1$2${REDACTED}`);
+}
+
+/** `text` redacted ({@link redactText}), then cut to `max` characters (with `suffix` when cut): never part of a secret. */
+export function redactAndCut(text: string, max: number, suffix = ''): string {
+  if (text.length <= max) return text;
+  const redacted = redactText(text);
+  return redacted.length > max ? `${redacted.slice(0, max)}${suffix}` : redacted;
 }
 
 /** A deep copy of `value` whose strings (and keys) have registered secrets redacted. Non-JSON values (functions) are kept as they are. */

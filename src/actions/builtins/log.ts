@@ -1,5 +1,6 @@
 /** `log`: write one structured log line (no network; plans nothing). */
 import { ActionParamError } from '../errors.js';
+import { redactAndCut } from '../../telemetry/index.js';
 import type { ActionDefinition } from '../types.js';
 import { oneOf, optionalObject } from './common.js';
 
@@ -32,6 +33,6 @@ export const logAction: ActionDefinition<LogParams> = {
   },
   execute(p, ctx) {
     ctx.logger[p.level]({ ...p.fields, rule: ctx.rule, event: ctx.eventName }, p.message);
-    return Promise.resolve({ summary: `logged "${p.message.length > 60 ? `${p.message.slice(0, 60)}...` : p.message}"` });
+    return Promise.resolve({ summary: `logged "${redactAndCut(p.message, 60, '...')}"` }); // redacted before the cut: a secret across it is not shown in part
   },
 };
