@@ -68,6 +68,11 @@ export interface ActionDefinition<P extends Record<string, unknown> = Record<str
   readonly params: JsonSchema;
   /** The AGS permission the IAM client needs, or `undefined` for local actions (`log`, `http`). */
   readonly permission?: string;
+  /**
+   * The AGS permission its lookup ({@link ActionDefinition.reconcile}) needs, when it differs from
+   * {@link ActionDefinition.permission}: named when the lookup is refused. Default: none.
+   */
+  readonly lookupPermission?: string;
   /** Does the action call AGS (needs a client / token)? */
   readonly usesAgs: boolean;
   /**

@@ -254,6 +254,8 @@ type Claimed = Extract<ClaimResult, { status: 'claimed' }>;
 interface Attempt {
   sentAt?: number;
   lookupSince?: number;
+  /** The action's lookup (`reconcile`) threw: the failure is the lookup's, not the action's. */
+  lookupFailed?: boolean;
 }
 
 /** How one action ran, and whether the rest of its rule must stop. */
@@ -675,7 +677,7 @@ class EventRun {
     if (since !== undefined) {
       // An earlier attempt was sent and its answer lost (or a replay): find out before sending again.
       if (!def.reconcile) throw new UnknownOutcomeError(p.action, 'an earlier attempt');
-      if (await def.reconcile(params, ctx, since)) {
+      if (await this.#lookUp(def, params, ctx, since, attempt)) {
         const summary = replay
           ? 'applied by an earlier attempt (replay: found by its lookup, not sent again)'
           : 'applied by an earlier attempt whose answer was lost (reconciled, not sent again)';
@@ -685,6 +687,16 @@ class EventRun {
     }
     attempt.sentAt = this.#s.now().getTime();
     return (await def.execute(params, ctx)).summary;
+  }
+
+  /** The action's lookup; when it throws, `attempt.lookupFailed` says so (its refusal is no failure of the action itself). */
+  async #lookUp(def: ActionDefinition, params: Record<string, unknown>, ctx: ActionContext, since: number, attempt: Attempt): Promise<boolean> {
+    try {
+      return await def.reconcile!(params, ctx, since);
+    } catch (error) {
+      attempt.lookupFailed = true;
+      throw error;
+    }
   }
 
   async #release(a: LiveAction, token: string, unknownSince?: number): Promise<void> {
@@ -717,7 +729,8 @@ class EventRun {
     const attempts = await this.#countFailure(a);
     const ledgerDown = this.#storeError !== undefined;
     const kind = failureErrorKind(error);
-    const systemic = kind === 'permanent' && !signal.aborted && attempts !== undefined ? systemicFailureOf(error) : undefined;
+    // a refused lookup says nothing of the action itself (its writes may work): it never pauses the action
+    const systemic = kind === 'permanent' && !signal.aborted && attempts !== undefined && attempt.lookupFailed !== true ? systemicFailureOf(error) : undefined;
     const def = this.#o.registry.get(p.action);
     const target = { rule: p.rule, action: p.action, key: p.key, ...(def?.permission !== undefined ? { permission: def.permission } : {}) };
     const decision = decideFailure({
@@ -732,7 +745,7 @@ class EventRun {
     const unknownSince = decision.unknown ? (sentAt ?? since ?? this.#s.now().getTime() - this.#s.ledger.leaseMs) : since;
     const withAttempts = attempts !== undefined ? { attempts } : {};
     const fields = { rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts };
-    if (decision.action === 'dead-letter') return this.#deadLetter(a, claim, error, attempts, decision.unknown ? unknownSince : undefined);
+    if (decision.action === 'dead-letter') return this.#deadLetter(a, claim, error, attempts, decision.unknown ? unknownSince : undefined, attempt.lookupFailed === true);
     await this.#release(a, claim.token, unknownSince);
     if (ledgerDown) {
       this.#count(p, 'retriable');
@@ -769,7 +782,7 @@ class EventRun {
    * `unknownSince`: the outcome is unknown since then (an `unknown-outcome` dead letter); kept on the
    * claim when the dead letter cannot be written, so the redelivery looks it up or dead-letters it, never sends it blindly.
    */
-  async #deadLetter(a: LiveAction, claim: Claimed, error: unknown, attempts: number | undefined, unknownSince: number | undefined): Promise<Ran> {
+  async #deadLetter(a: LiveAction, claim: Claimed, error: unknown, attempts: number | undefined, unknownSince: number | undefined, lookupFailed = false): Promise<Ran> {
     const { p } = a;
     const unknown = unknownSince !== undefined;
     const message = messageOf(error);
@@ -809,11 +822,19 @@ class EventRun {
     this.#o.metrics?.deadLetters.inc({ rule: p.rule, action: p.action });
     this.#log().error(
       { rule: p.rule, action: p.action, index: p.index, error: record.error, attempts: record.attempts, ...(unknown ? { kind: 'unknown-outcome' } : {}) },
-      unknown
-        ? `${p.rule}/${p.action}: outcome unknown and ${p.action} cannot be looked up: not sent again (at most once), dead-lettered as unknown-outcome: ${message}`
-        : `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`,
+      unknown ? this.#unknownLine(p, message, lookupFailed) : `${p.rule}/${p.action} failed permanently, dead-lettered: ${message}`,
     );
     return { report: { ...a.base, status: 'deadLettered', error: message, attempts: record.attempts, deadLettered: true, durationMs: elapsed(a) }, stop: true };
+  }
+
+  /** The line of an `unknown-outcome` dead letter: the lookup refused (naming its permission), or none to look up with. */
+  #unknownLine(p: PlannedAction, message: string, lookupFailed: boolean): string {
+    if (!lookupFailed) return `${p.rule}/${p.action}: outcome unknown and ${p.action} cannot be looked up: not sent again (at most once), dead-lettered as unknown-outcome: ${message}`;
+    const needs = this.#o.registry.get(p.action)?.lookupPermission;
+    return (
+      `${p.rule}/${p.action}: outcome unknown and its lookup failed: not sent again (at most once), dead-lettered as unknown-outcome; ` +
+      `\`replay\` looks it up once the lookup works${needs !== undefined ? ` (the IAM client needs ${needs})` : ''}: ${message}`
+    );
   }
 
   async #succeeded(a: LiveAction, summary: string | undefined): Promise<Ran> {

@@ -14,7 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { exactValue } from '../telemetry/support.js';
-import { builtApp, callOnce, clientPool, deadLetters as listDeadLetters, deliverAll, loginEvents, pool, startApp, stopAll, waitUntil } from './support.js';
+import { builtApp, callOnce, clientPool, deadLetters as listDeadLetters, deliverAll, loginEvents, pool, runCli, startApp, stopAll, waitUntil } from './support.js';
 import type { AppProcess } from './support.js';
 
 const RULE = { rule: 'grant-item-on-login', action: 'grantItem' };
@@ -146,5 +146,52 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
     expect(grantsOf(users)).toEqual([0, 1, 1, 1]);
     expect(app.logsMatching(/paused/)).toEqual([]);
     expect(await gauge(app)).toBe(0);
+  });
+});
+
+describeWith(builtApp(), 'e2e: the lookup alone refused (issue 22.5, checked from outside)', () => {
+  const ags = useAgsStandIn();
+  const clients = clientPool();
+  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
+
+  afterEach(async () => {
+    clients.closeAll();
+    await stopAll();
+  });
+
+  const gauge = async (app: AppProcess): Promise<number> => exactValue(await app.metrics(), 'event_rules_actions_paused', RULE);
+
+  it('fulfillments work, the fulfillment history is refused (403): 3 lost answers in a row are unknown-outcome dead letters naming the lookup and its permission; the action never pauses, the next events are granted at once', async () => {
+    const app = await startApp({ env: env({ BREAKER_PROBE_INTERVAL_MS: '600000' }) });
+    const c = clients.connect(app);
+    const { users, encoded } = await loginEvents(6, 'lookup-403');
+    ags.deny(['queryFulfillmentHistories']);
+    // the first 3 grants are applied but their answers are lost; each redelivery needs the refused lookup
+    for (const u of users.slice(0, 3)) ags.fail(`/users/${u}/fulfillment`, [{ reset: true, afterEffect: true }]);
+    for (const e of encoded.slice(0, 3)) {
+      expect((await callOnce(c, e)).code).toBe(grpc.status.UNAVAILABLE); // the answer is lost: reconciled at the redelivery
+      expect((await callOnce(c, e)).code).toBe(grpc.status.OK); // the lookup refused: an unknown-outcome dead letter
+    }
+    // events that need no lookup are not refused: the fulfillments work
+    for (const e of encoded.slice(3)) expect((await callOnce(c, e)).code).toBe(grpc.status.OK);
+    expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(app.logsMatching(/paused/)).toEqual([]);
+    const letters = await listDeadLetters(env());
+    expect(letters).toHaveLength(3);
+    for (const l of letters) {
+      expect(l).toMatchObject({ ...RULE, kind: 'unknown-outcome', error: { status: 403 } });
+      expect(JSON.stringify(l.error)).toMatch(/queryFulfillmentHistories/);
+    }
+    const lines = app.logsMatching(/dead-lettered as unknown-outcome/);
+    expect(lines).toHaveLength(3);
+    for (const l of lines) expect(String(l.msg)).toMatch(/its lookup failed.*the IAM client needs ADMIN:NAMESPACE:\{namespace\}:FULFILLMENT \[READ\].*queryFulfillmentHistories.*403/);
+    expect(await gauge(app)).toBe(0);
+    // permission restored, replay: each looked up and found, none granted twice
+    ags.deny([]);
+    const replay = await runCli(['replay', '--target', app.address], { env: env(), bin: true });
+    expect(replay.stdout).toContain('3 of 3 replayed OK');
+    expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(app.logsMatching(/replay: found by its lookup, not sent again/)).toHaveLength(3);
+    expect(ags.violations).toEqual([]);
   });
 });

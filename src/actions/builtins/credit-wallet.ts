@@ -55,6 +55,7 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
     },
   },
   permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:WALLET [UPDATE]',
+  lookupPermission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:WALLET [READ]', // listUserCurrencyTransactions' x-security (../shared/ags-openapi/platform.json)
   usesAgs: true,
   normalize(params, ctx) {
     return {

@@ -106,6 +106,7 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
   // fulfillItem needs CREATE, fulfillItemsV3 (useTransactionId) UPDATE; after a lost answer
   // queryFulfillmentHistories (ADMIN:NAMESPACE:{namespace}:FULFILLMENT [READ]) finds it by orderNo
   permission: 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:FULFILLMENT [CREATE,UPDATE]',
+  lookupPermission: 'ADMIN:NAMESPACE:{namespace}:FULFILLMENT [READ]', // queryFulfillmentHistories' x-security (../shared/ags-openapi/platform.json)
   usesAgs: true,
   normalize(params, ctx) {
     const itemId = optionalString(NAME, params, 'itemId');
