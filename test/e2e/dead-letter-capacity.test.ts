@@ -136,3 +136,59 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
     await app.stop();
   }, 300_000);
 });
+
+describeWith(builtApp(), 'e2e: two replicas dead-letter one burst at once, one killed -9 mid-burst (issue 22.4, checked from outside)', () => {
+  const ags = useAgsStandIn();
+  const clients = clientPool();
+
+  afterAll(async () => {
+    clients.closeAll();
+    await stopAll();
+  });
+
+  it('300 refused fulfillments over two replicas writing the same shards, one killed mid-burst: each failed event listed exactly once; the item created, replay grants each once', async () => {
+    const n = 300;
+    // every fulfillment refused (the item does not exist); the breaker off: this is about the dead letters; a short lease: the killed replica's claims expire soon
+    const env = liveEnv(ags, { ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PERMANENT_FAILURES: '0', EVENT_DEADLINE_MS: '3000', DEDUPE_LEASE_MS: '4000' });
+    const [a, b] = await Promise.all([startApp({ env }), startApp({ env })]);
+    const ca = clients.connect(a!);
+    const cb = clients.connect(b!);
+    const users = Array.from({ length: n }, () => userId());
+    const encoded = await Promise.all(users.map((u, i) => encode(LOGIN_SERVICE, loginEvent({ id: `burst-${i}-${u}`, userId: u }))));
+    let answeredByB = 0;
+    const killed = b!.exited;
+    const first = await pool(
+      encoded.map((e, i) => async () => {
+        if (i % 2 === 0) return (await callOnce(ca, e)).code;
+        const code = (await callOnce(cb, e, 5_000)).code;
+        if (++answeredByB === 40) b!.child.kill('SIGKILL'); // mid-burst: its other calls are in flight or not sent yet
+        return code;
+      }),
+      32,
+    );
+    await killed;
+    expect(first.filter((c, i) => i % 2 === 0 && c !== grpc.status.OK)).toEqual([]); // the survivor answered its own OK
+    // the sidecar redelivers to the survivor what the killed replica did not answer OK
+    const again = encoded.filter((_, i) => first[i] !== grpc.status.OK);
+    expect(again.length).toBeGreaterThan(0);
+    await pool(again.map((e) => async () => {
+      for (;;) if ((await callOnce(ca, e)).code === grpc.status.OK) return;
+    }), 16);
+
+    const listed = JSON.parse((await runCli(ags, ['dead-letters', 'list', '--json'])).stdout) as { eventId: string }[];
+    const ids = encoded.map((_, i) => `burst-${i}-${users[i]}`);
+    expect(listed).toHaveLength(n); // each failed event exactly once
+    expect(new Set(listed.map((l) => l.eventId))).toEqual(new Set(ids));
+    expect(ags.fulfillments).toEqual([]);
+
+    ags.addItem({ id: 'missing-item' });
+    const replay = await runCli(ags, ['replay', '--target', a!.address]);
+    expect(replay.stdout).toContain(`${n} of ${n} replayed OK`);
+    expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual(users.map(() => 1));
+    expect((await runCli(ags, ['dead-letters', 'list'])).stdout).toMatch(/^no dead letters/m);
+    // a second replay finds nothing; the sidecar redelivering everything grants nothing more
+    for (const e of encoded.slice(0, 20)) expect((await callOnce(ca, e)).code).toBe(grpc.status.OK);
+    expect(ags.grants()).toBe(n);
+    expect(ags.violations).toEqual([]);
+  }, 600_000);
+});
