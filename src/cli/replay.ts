@@ -12,7 +12,9 @@
  * key first, so two replays at once make one effect: the second is answered
  * UNAVAILABLE ("another delivery ... is running this action") and waits (polls,
  * up to `busyWaitMs`) until the first is done, then finds it done.
- * One result line per record; exit 0 when every record sent was answered OK, else 1.
+ * One result line per record; exit 0 when every record sent was answered OK, else 1. A replayed
+ * action that fails again is answered FAILED_PRECONDITION ("failed again and was dead-lettered
+ * again"): reported as such, its record replaced in the store by the newer dead letter.
  * Records of kind `unknown-outcome` (sent, answer lost: it may have been
  * applied) of an action without a lookup are skipped unless `--force`; those
  * of an action with a lookup are replayed (the lookup settles them).
@@ -35,6 +37,7 @@ import { createDefaultRegistry } from '../actions/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, unaryCall, wantsHelp } from './io.js';
 import { withCustomEvents } from '../custom-events/index.js';
+import { REPLAY_FAILED_AGAIN } from '../pipeline/index.js';
 
 export interface ReplayOptions {
   /** Proto directories the catalog is loaded from (to re-encode events). Required. */
@@ -74,6 +77,11 @@ async function callUntilFree(client: grpc.Client, path: string, bytes: Uint8Arra
     await new Promise((r) => setTimeout(r, pauseMs));
     pauseMs = Math.min(pauseMs * 2, 2_000);
   }
+}
+
+/** The replayed action failed again and was dead-lettered again (the handler's answer says so). */
+function isFailedAgain(error: grpc.ServiceError): boolean {
+  return error.code === grpc.status.FAILED_PRECONDITION && (error.details ?? '').includes(REPLAY_FAILED_AGAIN);
 }
 
 function describe(r: DeadLetterRecord): string {
@@ -169,7 +177,9 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
         io.stdout.write(`OK ${describe(record)}${removed ? ' (removed from the store)' : ''}\n`);
       } else {
         failures++;
-        io.stdout.write(`${grpc.status[error.code] ?? error.code} ${describe(record)}: ${error.details || error.message}\n`);
+        // failed again: its newer dead letter (written by the handler) replaces this one
+        const superseded = isFailedAgain(error) && source.remove ? await source.remove(record) : false;
+        io.stdout.write(`${grpc.status[error.code] ?? error.code} ${describe(record)}: ${error.details || error.message}${superseded ? ' (replaced in the store by its newer dead letter)' : ''}\n`);
       }
     }
   } finally {

@@ -67,6 +67,23 @@ function summaryOf(a: DeliveryReport['actions'][number]): { rule: string; action
 /** A counter child, resolved once per label set. */
 type Child = { inc(): void };
 
+/** Part of the answer to a replay whose rule's action failed again (the replay command looks for it). */
+export const REPLAY_FAILED_AGAIN = 'failed again and was dead-lettered again';
+
+/**
+ * A replay whose rule's action failed again answers `refused` (FAILED_PRECONDITION), never OK: the
+ * replay command reports it and exits 1 (before, it printed "replayed OK" and exited 0 while nothing
+ * was fixed). Its newer dead letter (just written) replaces the one replayed.
+ */
+function replayReport(report: DeliveryReport, rule: string): DeliveryReport {
+  const o = report.outcome;
+  if (o.kind !== 'ok' || o.deadLettered === undefined) return report;
+  const again = report.actions.filter((a) => a.rule === rule && a.status === 'deadLettered');
+  if (again.length === 0) return report;
+  const what = again.map((a) => `${a.action} #${a.index}${a.error !== undefined ? ` (${a.error})` : ''}`).join('; ');
+  return { ...report, outcome: { kind: 'refused', message: `replay of rule ${rule}: ${what} ${REPLAY_FAILED_AGAIN}; that newer dead letter replaces the one replayed` } };
+}
+
 /** Why a replayed rule planned nothing for its event, for the replay command's output. */
 function whyNothingRan(rule: string, evaluation: EvaluationResult): string {
   const o = evaluation.outcomes.find((x) => x.rule === rule);
@@ -237,7 +254,7 @@ export function createEventHandler(options: EventHandlerOptions) {
         ...(metadata ? { metadata } : {}),
         ...(call.bytes ? { eventBytes: call.bytes } : {}),
       })
-      .then((report) => finish(service, eventId, ids, span, started, matched, outcomes, report));
+      .then((report) => finish(service, eventId, ids, span, started, matched, outcomes, typeof replayed === 'string' && replayed !== '' ? replayReport(report, replayed) : report));
   }
 
   /** The span's outcome and the event's summary line. */

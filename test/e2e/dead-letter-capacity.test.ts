@@ -146,22 +146,50 @@ describeWith(builtApp(), 'e2e: two replicas dead-letter one burst at once, one k
     await stopAll();
   });
 
+  it('replay before the cause is fixed: each action fails again, the replay says so (exit 1, none "replayed OK") and each event stays listed exactly once; fixed, the next replay grants each once', async () => {
+    const n = 40;
+    const env = liveEnv(ags, { ITEM_ID_TO_GRANT: 'still-missing', BREAKER_PERMANENT_FAILURES: '0' });
+    const app = await startApp({ env });
+    const c = clients.connect(app);
+    const users = Array.from({ length: n }, () => userId());
+    const encoded = await Promise.all(users.map((u, i) => encode(LOGIN_SERVICE, loginEvent({ id: `again-${i}-${u}`, userId: u }))));
+    for (const e of encoded) expect((await callOnce(c, e)).code).toBe(grpc.status.OK);
+    const ids = encoded.map((_, i) => `again-${i}-${users[i]}`);
+    const listed = async (): Promise<string[]> => (JSON.parse((await runCli(ags, ['dead-letters', 'list', '--json'])).stdout) as { eventId: string }[]).map((l) => l.eventId);
+    expect((await listed()).sort()).toEqual([...ids].sort());
+
+    const early = await runCli(ags, ['replay', '--target', app.address]);
+    expect(early.code).toBe(1); // nothing was fixed: a script running replay must not read success
+    expect(early.stdout).toContain(`0 of ${n} replayed OK`);
+    expect(early.stdout.match(/^FAILED_PRECONDITION .*failed again/gm)).toHaveLength(n);
+    expect((await listed()).sort()).toEqual([...ids].sort()); // each still listed once: its newer dead letter
+    expect(ags.fulfillments).toEqual([]);
+
+    ags.addItem({ id: 'still-missing' });
+    const fixed = await runCli(ags, ['replay', '--target', app.address]);
+    expect(fixed.stdout).toContain(`${n} of ${n} replayed OK`);
+    expect(fixed.code).toBe(0);
+    expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual(users.map(() => 1));
+    expect(await listed()).toEqual([]);
+    await app.stop();
+  }, 300_000);
+
   it('300 refused fulfillments over two replicas writing the same shards, one killed mid-burst: each failed event listed exactly once; the item created, replay grants each once', async () => {
     const n = 300;
     // every fulfillment refused (the item does not exist); the breaker off: this is about the dead letters; a short lease: the killed replica's claims expire soon
     const env = liveEnv(ags, { ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PERMANENT_FAILURES: '0', EVENT_DEADLINE_MS: '3000', DEDUPE_LEASE_MS: '4000' });
     const [a, b] = await Promise.all([startApp({ env }), startApp({ env })]);
-    const ca = clients.connect(a!);
-    const cb = clients.connect(b!);
+    const ca = clients.connect(a);
+    const cb = clients.connect(b);
     const users = Array.from({ length: n }, () => userId());
     const encoded = await Promise.all(users.map((u, i) => encode(LOGIN_SERVICE, loginEvent({ id: `burst-${i}-${u}`, userId: u }))));
     let answeredByB = 0;
-    const killed = b!.exited;
+    const killed = b.exited;
     const first = await pool(
       encoded.map((e, i) => async () => {
         if (i % 2 === 0) return (await callOnce(ca, e)).code;
         const code = (await callOnce(cb, e, 5_000)).code;
-        if (++answeredByB === 40) b!.child.kill('SIGKILL'); // mid-burst: its other calls are in flight or not sent yet
+        if (++answeredByB === 40) b.child.kill('SIGKILL'); // mid-burst: its other calls are in flight or not sent yet
         return code;
       }),
       32,
@@ -182,7 +210,7 @@ describeWith(builtApp(), 'e2e: two replicas dead-letter one burst at once, one k
     expect(ags.fulfillments).toEqual([]);
 
     ags.addItem({ id: 'missing-item' });
-    const replay = await runCli(ags, ['replay', '--target', a!.address]);
+    const replay = await runCli(ags, ['replay', '--target', a.address]);
     expect(replay.stdout).toContain(`${n} of ${n} replayed OK`);
     expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual(users.map(() => 1));
     expect((await runCli(ags, ['dead-letters', 'list'])).stdout).toMatch(/^no dead letters/m);
