@@ -6,8 +6,13 @@
  * page number break ties), each page in the order written. Records written
  * while one pages through land in open pages and may appear on a later page.
  *
- * Cursor: `L<position>` inside the format-1 list, else
- * `<first record ms>.<shard>.<page>.<seq>` of the last record returned.
+ * Cursor: `L<position>` inside the format-1 list, else `S` and, per shard, the
+ * `<page>.<seq>` of its last record returned (`-`: none yet), comma-separated. A
+ * shard's records only ever go at the end of its chain (a later page, or a higher
+ * `seq` in its open page), so a record written while one pages through is listed
+ * on a later page of the same pass, whichever shard it lands in (a cursor of one
+ * position in the listing order skipped those landing in an open page listed
+ * before it).
  */
 import type { StateDocument, StateStore } from '../store/index.js';
 import { countRemoval, DEAD_LETTER_SHARDS, indexOf, indexPartition, pageOf, pagePartition, recordsOf, removeFrom } from './dead-letter-pages.js';
@@ -35,21 +40,37 @@ interface PageRef {
 /** Slack of the time filters' page pruning, ms (a day). */
 const SKEW_MS = 86_400_000;
 
+/** Where one shard's listing stopped: its last record returned. */
+interface Position {
+  readonly p: number;
+  readonly seq: number;
+}
+
 interface Cursor {
   readonly legacy?: number;
-  readonly from?: number;
-  readonly s?: number;
-  readonly p?: number;
-  readonly seq?: number;
+  /** Per shard; present once the format-1 list is done. */
+  readonly shards?: ReadonlyArray<Position | undefined>;
 }
+
+const SHARD_CURSOR = new RegExp(`^S((?:-|\\d+\\.\\d+)(?:,(?:-|\\d+\\.\\d+)){${DEAD_LETTER_SHARDS - 1}})$`);
 
 function parseCursor(cursor: string | undefined): Cursor {
   if (cursor === undefined) return {};
   const legacy = /^L(\d+)$/.exec(cursor);
   if (legacy) return { legacy: Number(legacy[1]) };
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(cursor);
+  const m = SHARD_CURSOR.exec(cursor);
   if (!m) throw new DeadLetterCursorError(cursor);
-  return { from: Number(m[1]), s: Number(m[2]), p: Number(m[3]), seq: Number(m[4]) };
+  return {
+    shards: m[1]!.split(',').map((x) => {
+      if (x === '-') return undefined;
+      const [p, seq] = x.split('.').map(Number);
+      return { p: p!, seq: seq! };
+    }),
+  };
+}
+
+function shardCursor(positions: ReadonlyArray<Position | undefined>): string {
+  return `S${positions.map((x) => (x === undefined ? '-' : `${x.p}.${x.seq}`)).join(',')}`;
 }
 
 /** Every page holding records, in listing order. */
@@ -68,10 +89,6 @@ async function pagesOf({ store, namespace }: StoreDeadLettersAt): Promise<PageRe
   return refs.flat().sort((a, b) => a.from - b.from || a.s - b.s || a.p - b.p);
 }
 
-function before(a: PageRef, c: Cursor): boolean {
-  return a.from - c.from! < 0 || (a.from === c.from && (a.s - c.s! < 0 || (a.s === c.s && a.p < c.p!)));
-}
-
 /**
  * One page of the dead letters matching `query` (all of them without a `limit`).
  * @throws DeadLetterCursorError, the store's StateStoreUnavailableError / UnreadableStateError
@@ -80,29 +97,29 @@ export async function listStoredDeadLetters(at: StoreDeadLettersAt, query: DeadL
   const cursor = parseCursor(query.cursor);
   const out: StoredDeadLetter[] = [];
   const full = (): boolean => query.limit !== undefined && out.length >= query.limit;
-  let last: string | undefined;
-  if (cursor.from === undefined) {
+  if (cursor.shards === undefined) {
     const legacy = legacyOf(await at.store.read({ namespace: at.namespace }));
     for (let i = cursor.legacy ?? 0; i < legacy.length; i++) {
       if (!matchesQuery(legacy[i]!, query)) continue;
       if (full()) return { records: out, next: `L${i}` };
       out.push({ ...legacy[i]!, ref: 'legacy' });
-      last = `L${i + 1}`;
     }
   }
+  const positions: Array<Position | undefined> = cursor.shards ? [...cursor.shards] : Array.from({ length: DEAD_LETTER_SHARDS }, () => undefined);
   for (const ref of await pagesOf(at)) {
-    if (cursor.from !== undefined && before(ref, cursor)) continue;
+    const at0 = positions[ref.s];
+    if (at0 !== undefined && ref.p < at0.p) continue; // listed up to a later page of its shard
     // pages are timed by the writer's clock, records by the executor's: a day of slack between them
     if (query.sinceMs !== undefined && ref.to + SKEW_MS < query.sinceMs) continue;
     if (query.untilMs !== undefined && ref.from - SKEW_MS >= query.untilMs) continue;
     const where = at.store.describe?.(pagePartition(at.namespace, ref.s, ref.p)) ?? `dl-${ref.s}-${ref.p}`;
     const doc = 'doc' in ref ? ref.doc : await at.store.read(pagePartition(at.namespace, ref.s, ref.p));
-    const resume = cursor.s === ref.s && cursor.p === ref.p ? cursor.seq! : 0;
+    const resume = at0 !== undefined && at0.p === ref.p ? at0.seq : 0;
     for (const r of recordsOf(pageOf(doc, at.store.kind, where))) {
       if ((r.seq ?? 0) <= resume || !matchesQuery(r, query)) continue;
-      if (full()) return { records: out, next: last! };
+      if (full()) return { records: out, next: shardCursor(positions) };
       out.push({ ...r, ref: `${ref.s}.${ref.p}.${r.seq}` });
-      last = `${ref.from}.${ref.s}.${ref.p}.${r.seq}`;
+      positions[ref.s] = { p: ref.p, seq: r.seq ?? 0 };
     }
   }
   return { records: out };

@@ -226,6 +226,31 @@ function contract(kind: string, open: Open): void {
       expect(await a.read(pagePartition(NS, s, 0))).toBeUndefined(); // the expired page stays deleted
     });
 
+    it('paging while dead letters arrive: a record written between two pages is listed on a later page of the same pass, whichever shard it lands in', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, sweepEveryMs: 0, now: () => T0 });
+      // one record in every shard: every open page starts at T0
+      const keyIn = (s: number, tag: string): string => {
+        for (let k = 0; ; k++) if (shardOf(`${tag}-${k}`) === s) return `${tag}-${k}`;
+      };
+      for (let s = 0; s < DEAD_LETTER_SHARDS; s++) await sink.write(record(s, { key: keyIn(s, 'first') }));
+      const seen: string[] = [];
+      const page1 = await listStoredDeadLetters({ store, namespace: NS }, { limit: 4 });
+      seen.push(...page1.records.map((r) => r.idempotencyKey));
+      // new failures in every shard meanwhile: in shards already listed (their open pages sort before the cursor) and after it
+      const late = Array.from({ length: DEAD_LETTER_SHARDS }, (_, s) => keyIn(s, 'late'));
+      for (const [i, key] of late.entries()) await sink.write(record(100 + i, { key }));
+      let cursor = page1.next;
+      while (cursor !== undefined) {
+        const page = await listStoredDeadLetters({ store, namespace: NS }, { limit: 4, cursor });
+        seen.push(...page.records.map((r) => r.idempotencyKey));
+        cursor = page.next;
+      }
+      expect(seen.filter((k) => k.startsWith('first-'))).toHaveLength(DEAD_LETTER_SHARDS);
+      expect(seen.filter((k) => k.startsWith('late-')).sort()).toEqual([...late].sort());
+      expect(new Set(seen).size).toBe(seen.length);
+    });
+
     it('a payload over maxEventBytes is kept without it (listed, marked), never dropped', async () => {
       const [store] = (await open(1)) as [StateStore];
       const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, maxEventBytes: 1000, sweepEveryMs: 0, now: () => T0 });
