@@ -109,6 +109,7 @@ describe('the client: an unreadable 2xx is an unknown outcome, never "did nothin
     const registry = createDefaultRegistry();
     const def = registry.get(action)!;
     const ctx: ActionContext = { event: { userId: USER }, eventName: 'userLoggedIn', namespace: 'mygame', rule: 'r', idempotencyKey: `evt-${action}:r:0`, ags: client, logger: createLogger({ level: 'silent' }) };
+    if (action === 'creditWallet') await client.creditUserWallet('mygame', USER, 'COINS', { amount: 1 }); // a wallet that exists: its history answers 200 (none: 404 35141)
     ags.fail(lookupPath, Array.from({ length: 4 }, () => ({ garble: 'fieldsMissing' as const })));
     const err = await def.reconcile!(def.normalize(params, ctx), ctx, Date.now()).catch((e: unknown) => e);
     expect(err).toMatchObject({ retriable: true });

@@ -24,7 +24,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
 import { startPublisherStandIn } from '../support/publisher-stand-in.js';
 import type { PublisherStandIn } from '../support/publisher-stand-in.js';
-import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deadLetters, deliverUntilOk, encode, loginEvent, startApp, stopAll, tempDir, userId } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, stopAll, tempDir, userId } from './support.js';
 
 describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () => {
   const ags = useAgsStandIn();
@@ -56,6 +56,34 @@ describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () 
     const effects = action === 'grantItem' ? ags.fulfillments.filter((f) => f.userId === user).length : ags.walletTransactions.filter((t) => t.userId === user).length;
     expect(ags.serviceRequests().filter((r) => lookupPath.test(r.path)).length).toBeGreaterThan(0);
     expect(effects).toBe(1);
+  });
+
+  it('creditWallet to a player without a wallet, the credit cut before AGS applied it: the lookup\'s 404 "wallet does not exist" means not applied, credited once, no dead letter', async () => {
+    const app = await startApp({ env: env(rulesFor('creditWallet')) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: 'no-wallet-yet', userId: user }));
+    ags.fail(/\/credit$/, [{ reset: true }]); // before the effect: no wallet is created
+    await deliverUntilOk(() => clients.connect(app), event);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'listUserCurrencyTransactions').length).toBeGreaterThan(0); // the lookup ran, answered 404
+    expect(ags.walletTransactions.filter((t) => t.userId === user)).toHaveLength(1);
+    expect(await deadLetters(env(rulesFor('creditWallet')))).toEqual([]);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('creditWallet refused for a new player, fixed, then replayed: the replay\'s lookup meets "wallet does not exist" and credits once (before: dead-lettered again, for ever)', async () => {
+    const rules = rulesFor('creditWallet');
+    const app = await startApp({ env: env(rules) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: 'refused-then-fixed', userId: user }));
+    ags.fail(/\/credit$/, [{ status: 400, body: { errorCode: 20002, errorMessage: 'validation error' } }]);
+    expect((await callOnce(clients.connect(app), event)).code).toBe(grpc.status.OK);
+    expect(await deadLetters(env(rules))).toHaveLength(1);
+    const replay = await runCli(['replay', '--target', app.address], { env: env(rules) });
+    expect(replay.stdout).toContain('1 of 1 replayed OK');
+    expect(ags.walletTransactions.filter((t) => t.userId === user)).toHaveLength(1);
+    expect(await deadLetters(env(rules))).toEqual([]);
+    expect((await callOnce(clients.connect(app), event)).code).toBe(grpc.status.OK); // redelivered: nothing more
+    expect(ags.walletTransactions.filter((t) => t.userId === user)).toHaveLength(1);
   });
 
   it('http: the target echoes the request (secret header value, URL path and query) in a refusal: the credentials reach no log line, dead letter nor gRPC status', async () => {

@@ -13,7 +13,8 @@
  * - `GET /platform/admin/namespaces/{ns}/fulfillment/history?userId=` (required), `limit`, `offset`,
  *   `status`: `{data: FulfillmentHistoryInfo[], paging}`, newest first;
  * - `GET .../users/{userId}/wallets/currencies/{currencyCode}/transactions?limit&offset`:
- *   `{data: WalletTransactionInfo[], paging}`, newest first.
+ *   `{data: WalletTransactionInfo[], paging}`, newest first; 404 errorCode 35141 ("Wallet [...] does
+ *   not exist", as the spec documents) when the player has no wallet in that currency (no credit yet).
  * Kept in its own file: other work edits the stand-in's main file.
  */
 
@@ -186,8 +187,11 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
       '/platform/admin/namespaces/{ns}/users/{userId}/wallets/currencies/{currencyCode}/transactions',
       false,
       ({ req, params, problems }) => {
-        const items = deps.walletTransactions
-          .filter((t) => t.userId === params.userId && t.currencyCode === params.currencyCode)
+        const mine = deps.walletTransactions.filter((t) => t.userId === params.userId && t.currencyCode === params.currencyCode);
+        // the spec's documented 404: the player has no wallet in that currency (creditUserWallet creates it)
+        if (mine.length === 0) return { status: 404, body: { errorCode: 35141, errorMessage: `Wallet [${params.userId}-${params.currencyCode}] does not exist` } };
+        const items = mine
+          .slice()
           .reverse()
           .map((t) => ({ amount: t.amount, currencyCode: t.currencyCode, namespace, userId: t.userId, operator: 'stand-in-client', walletAction: 'CREDIT', ...(t.metadata ? { metadata: t.metadata } : {}), createdAt: t.createdAt, updatedAt: t.createdAt }));
         return page(items, req.query, problems);

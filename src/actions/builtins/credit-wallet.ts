@@ -1,5 +1,5 @@
 /** `creditWallet`: add virtual currency to a user's wallet (`creditUserWallet`). */
-import { ops } from '../../ags/index.js';
+import { AgsError, ops } from '../../ags/index.js';
 import { specField, specIntegerRange } from '../../ags/index.js';
 import type { CreditRequest } from '../../ags/index.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
@@ -83,13 +83,32 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
   async reconcile(p, ctx, sentAt) {
     const ags = clientOf(NAME, ctx);
     const id = effectId(ctx.idempotencyKey);
-    return findInHistory(
-      (limit, offset) => ags.listUserCurrencyTransactions(p.namespace, p.userId, p.currencyCode, limit, offset, ctx.signal),
-      (t) => t.metadata?.[EFFECT_METADATA_KEY] === id,
-      sentAt,
-    );
+    try {
+      return await findInHistory(
+        (limit, offset) => ags.listUserCurrencyTransactions(p.namespace, p.userId, p.currencyCode, limit, offset, ctx.signal),
+        (t) => t.metadata?.[EFFECT_METADATA_KEY] === id,
+        sentAt,
+      );
+    } catch (error) {
+      // the player has no wallet in that currency: no credit was ever applied (creditUserWallet creates
+      // the wallet), so this one was not; before, the 404 dead-lettered it, and every replay again
+      if (walletDoesNotExist(error)) return false;
+      throw error;
+    }
   },
 };
+
+/**
+ * `listUserCurrencyTransactions`' documented 404, errorCode 35141 "Wallet [{walletId}] does not exist"
+ * (`../shared/ags-openapi/platform.json`), read by shape (the AgsError's fields).
+ */
+function walletDoesNotExist(error: unknown): boolean {
+  if (!(error instanceof AgsError) || error.status !== 404) return false;
+  return error.errorCode === WALLET_NOT_FOUND || error.errorCode === String(WALLET_NOT_FOUND);
+}
+
+/** AGS errorCode of a wallet that does not exist. */
+const WALLET_NOT_FOUND = 35141;
 
 /**
  * When it really runs (an AGS client is there), the credit with this execution's effect id in its
