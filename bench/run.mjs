@@ -336,7 +336,7 @@ async function measure(target, generator, n, { ags, expect, users = 0, shape = L
   // AGS calls of the measured calls only (the warm-up is where the players are first seen)
   const grants = ags.stats.grants - agsBefore.grants;
   const storeCalls = ags.stats.storeCalls - agsBefore.storeCalls;
-  const agsCalls = grants > 0 ? { agsCallsPerGrant: (grants + storeCalls) / grants, storeCallsPerGrant: storeCalls / grants, storeReadsPerGrant: (ags.stats.storeReads - agsBefore.storeReads) / grants, storeWritesPerGrant: (ags.stats.storeWrites - agsBefore.storeWrites) / grants } : {};
+  const agsCalls = grants > 0 ? { agsCallsPerGrant: (grants + storeCalls) / grants, storeCallsPerGrant: storeCalls / grants, storeReadsPerGrant: (ags.stats.storeReads - agsBefore.storeReads) / grants, storeBulkReadsPerGrant: (ags.stats.storeBulkReads - agsBefore.storeBulkReads) / grants, storeWritesPerGrant: (ags.stats.storeWrites - agsBefore.storeWrites) / grants } : {};
   const sorted = Float64Array.from(run.latenciesUs).sort();
   return {
     generator,
