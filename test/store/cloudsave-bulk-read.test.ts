@@ -13,6 +13,8 @@ import { CloudSaveStateStore } from '../../src/store/cloudsave-state-store.js';
 import { StateStoreUnavailableError } from '../../src/store/state-store.js';
 import type { Partition, StateDocument } from '../../src/store/state-store.js';
 import { useAgsClients } from '../support/ags-fixture.js';
+import { AgsOpenApi } from '../support/ags-openapi.js';
+import { itWith, sharedFile } from '../support/prereq.js';
 
 const HOUR = 3_600_000;
 let counter = 0;
@@ -165,6 +167,25 @@ describe('Cloud Save store: reads coalesced into bulk reads', () => {
     ags.fail(new RegExp(`/users/adminrecords/${key}/bulk$`), [{ status: 404, body: { errorCode: 18186, errorMessage: 'record not found' } }]);
     expect(await Promise.all(ps.map((p) => s.read(p)))).toEqual([undefined, undefined, { here: true }, undefined]);
     expect(s.counts).toMatchObject({ bulkReads: 1, bulkNotFound: 1, reads: 4 });
+  });
+
+  itWith(sharedFile('ags-openapi/cloudsave.json'), 'every bulk read sent and answered fits cloudsave.json (the oracle): path, body, answer', async () => {
+    const key = 'bulk-oracle';
+    const ps = players(6);
+    await store(key).transact(ps[3]!, () => ({ next: { x: 1 }, result: undefined }));
+    const from = ags.requests.length;
+    const s = store(key);
+    await Promise.all(ps.map((p) => s.read(p)));
+    const bulks = ags.requests.slice(from).filter((q) => q.operation === 'bulkGetAdminPlayerRecordByUserIdsV1');
+    expect(bulks).toHaveLength(1);
+    const spec = new AgsOpenApi();
+    for (const req of bulks) {
+      expect(spec.find(req.method, req.path)?.operationId).toBe('bulkGetAdminPlayerRecordByUserIdsV1');
+      expect(spec.checkRequest(req)).toEqual([]);
+      expect(req.outcome).toBe(200);
+      expect(spec.checkResponse('bulkGetAdminPlayerRecordByUserIdsV1', 200, req.answer)).toEqual([]);
+      expect((req.answer as { data: unknown[] }).data).toHaveLength(1);
+    }
   });
 
   it('the stand-in follows the spec: more than 20 user ids is a 400 (errorCode 18184)', async () => {
