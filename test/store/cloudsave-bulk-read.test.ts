@@ -80,6 +80,22 @@ describe('Cloud Save store: reads coalesced into bulk reads', () => {
     expect(ags.violations).toEqual([]);
   });
 
+  it('a read whose signal aborts while it waits is answered at once (unavailable: aborted); the reads beside it are not', async () => {
+    const key = 'bulk-abort';
+    const [p, q, r] = players(3);
+    const s = store(key);
+    const abort = new AbortController();
+    const first = s.read(p!); // in flight
+    const aborted = s.read(q!, { signal: abort.signal }); // waits
+    const other = s.read(r!); // waits
+    abort.abort();
+    await expect(aborted).rejects.toThrow(/aborted/);
+    await expect(aborted).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    expect(await Promise.all([first, other])).toEqual([undefined, undefined]);
+    expect(s.counts.reads).toBe(2); // p's GET, then r's alone: q was left out
+    expect(s.counts.bulkReads).toBe(0);
+  });
+
   it('maxBulkRead 1: every read is a single GET (the old behaviour)', async () => {
     const key = 'bulk-off';
     const ps = players(5);
