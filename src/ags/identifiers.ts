@@ -13,7 +13,7 @@
  *
  * Every AGS admin path names them the same way: the segment after
  * `/namespaces/` is a namespace, the one after `/users/` a user id (except
- * the fixed segments of the paths that name many users, {@link USERS_COLLECTION_SEGMENTS});
+ * the fixed segment of the operations that name many users, {@link USERS_COLLECTION_SEGMENT});
  * a `userId` query parameter (the fulfillment history) is a user id.
  */
 import { AgsError } from './errors.js';
@@ -22,12 +22,12 @@ export const AGS_USER_ID = /^[0-9a-f]{32}$/;
 export const AGS_NAMESPACE = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
 export const AGS_NAMESPACE_MAX_LENGTH = 64;
 /**
- * Path segments that follow `/users/` in place of a user id, in the paths of the operations this
- * app calls on many users at once: `bulkGetAdminPlayerRecordByUserIdsV1`,
+ * The fixed segment that follows `/users/` in place of a user id, by operation, for the operations
+ * this app calls on many users at once: `bulkGetAdminPlayerRecordByUserIdsV1`,
  * `/cloudsave/v1/admin/namespaces/{namespace}/users/adminrecords/{key}/bulk` (cloudsave.json; the
- * user ids are in its body). Never a user id (not 32 hexadecimal characters).
+ * user ids are in its body). Any other operation's segment after `/users/` is a user id.
  */
-const USERS_COLLECTION_SEGMENTS: ReadonlySet<string> = new Set(['adminrecords']);
+const USERS_COLLECTION_SEGMENT: Readonly<Record<string, string>> = { bulkGetAdminPlayerRecordByUserIdsV1: 'adminrecords' };
 
 /** A value as shown in a reason: JSON-quoted (control characters escaped), at most 80 characters. */
 export function shownValue(value: string): string {
@@ -63,7 +63,7 @@ export function identifierError(operation: string, path: string, query: Readonly
     } catch {
       value = segments[i + 1]!;
     }
-    if (name === 'users' && USERS_COLLECTION_SEGMENTS.has(segments[i + 1]!)) continue;
+    if (name === 'users' && i + 2 < segments.length && USERS_COLLECTION_SEGMENT[operation] === segments[i + 1]) continue;
     const problem = name === 'users' ? userIdProblem(value) : namespaceProblem(value);
     if (problem !== undefined) problems.push(`${name === 'users' ? 'userId' : 'namespace'} ${problem}`);
   }
