@@ -200,8 +200,8 @@ export class CloudSaveStateStore implements StateStore {
 
   /**
    * Players' records in one bulk read (2 to 20 distinct ids). A record left out of the answer is
-   * absent. An answer naming a record not asked for (another user id, key or namespace, or one
-   * twice) tells nothing: every read fails (unavailable). A 404 (errorCode 18186 "record not found"
+   * absent. An answer naming a record not asked for (another user id or key, or one twice) tells
+   * nothing: every read fails (unavailable). Its `namespace` is not compared, as the GET's is not. A 404 (errorCode 18186 "record not found"
    * does not say which) sends each read again alone, where only 18152 means absent.
    */
   async #getPlayerRecords(namespace: string, userIds: readonly string[]): Promise<Array<BulkReadResult<AdminRecord>>> {
@@ -224,7 +224,7 @@ export class CloudSaveStateStore implements StateStore {
     const found = new Map<string, AdminRecord>();
     for (const record of answer.data as unknown[]) {
       if (!isObject(record) || typeof record.user_id !== 'string' || !asked.has(record.user_id)) throw unexpected('a record of a player not asked for');
-      if (record.key !== this.#key || record.namespace !== namespace) throw unexpected(`a record of another key or namespace`);
+      if (record.key !== this.#key) throw unexpected('a record of another key');
       if (found.has(record.user_id)) throw unexpected('a player\'s record twice');
       found.set(record.user_id, record as unknown as AdminRecord);
     }
