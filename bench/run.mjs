@@ -10,7 +10,7 @@
  *   b-cloudsave-lat20,b-cloudsave-new-lat20,b-cloudsave-1,c,d,e,startup,rules10k),
  * --client http2|grpc-js (the node load generator's client, default http2),
  * --baseline <dir> (another build, e.g. before a change: rows a, a-warn, b, b-memory, b-cloudsave and
- * b-cloudsave-new are run with it too, each right after the same row of --dist).
+ * b-cloudsave-new and their -lat20 rows are run with it too, each right after the same row of --dist).
  */
 import { fork, spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -39,7 +39,7 @@ const { values: opts } = parseArgs({
 const DIST = resolve(ROOT, opts.dist);
 /** Another build (before a change) run right after each of the rows that take it, in the same run: before/after as ratios of one run. */
 const BASELINE = opts.baseline ? resolve(ROOT, opts.baseline) : undefined;
-const BASELINE_ROWS = new Set(['a', 'a-warn', 'b', 'b-memory', 'b-cloudsave', 'b-cloudsave-new']);
+const BASELINE_ROWS = new Set(['a', 'a-warn', 'b', 'b-memory', 'b-cloudsave', 'b-cloudsave-new', 'b-cloudsave-lat20', 'b-cloudsave-new-lat20']);
 const OUT = resolve(opts.out);
 const SCALE = Number(opts.scale);
 const ONLY = new Set(opts.only ? opts.only.split(',') : []);
@@ -336,7 +336,7 @@ async function measure(target, generator, n, { ags, expect, users = 0, shape = L
   // AGS calls of the measured calls only (the warm-up is where the players are first seen)
   const grants = ags.stats.grants - agsBefore.grants;
   const storeCalls = ags.stats.storeCalls - agsBefore.storeCalls;
-  const agsCalls = grants > 0 ? { agsCallsPerGrant: (grants + storeCalls) / grants, storeCallsPerGrant: storeCalls / grants, storeReadsPerGrant: (ags.stats.storeReads - agsBefore.storeReads) / grants, storeWritesPerGrant: (ags.stats.storeWrites - agsBefore.storeWrites) / grants } : {};
+  const agsCalls = grants > 0 ? { agsCallsPerGrant: (grants + storeCalls) / grants, storeCallsPerGrant: storeCalls / grants, storeReadsPerGrant: (ags.stats.storeReads - agsBefore.storeReads) / grants, storeBulkReadsPerGrant: (ags.stats.storeBulkReads - agsBefore.storeBulkReads) / grants, storeWritesPerGrant: (ags.stats.storeWrites - agsBefore.storeWrites) / grants } : {};
   const sorted = Float64Array.from(run.latenciesUs).sort();
   return {
     generator,

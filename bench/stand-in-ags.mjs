@@ -16,6 +16,8 @@ const fulfillAnswer = (namespace, userId) =>
 const TOKEN_ANSWER = JSON.stringify({ access_token: TOKEN, expires_in: 3600, token_type: 'Bearer' });
 const RECORD = /^\/cloudsave\/v1\/admin\/namespaces\/([^/]+)\/(?:users\/([^/]+)\/)?(concurrent\/)?adminrecords\/([^/?]+)/;
 const HEX32 = /^[0-9a-f]{32}$/;
+/** bulkGetAdminPlayerRecordByUserIdsV1 (cloudsave.json): body `{userIds}` (at most 20, else 400 18184), answers `{data}` with the records that exist. */
+const BULK = /^\/cloudsave\/v1\/admin\/namespaces\/([^/]+)\/users\/adminrecords\/([^/?]+)\/bulk$/;
 const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECRET}`).toString('base64')}`;
 
 /**
@@ -23,7 +25,7 @@ const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECR
  * @returns {Promise<{ url: string, stats: { logins: number, grants: number, rejected: number }, setLatency(ms: number): void, close(): Promise<void> }>}
  */
 export async function startStandInAgs(expected) {
-  const stats = { logins: 0, grants: 0, rejected: 0, storeCalls: 0, storeReads: 0, storeWrites: 0, conflicts: 0 };
+  const stats = { logins: 0, grants: 0, rejected: 0, storeCalls: 0, storeReads: 0, storeBulkReads: 0, storeWrites: 0, conflicts: 0 };
   /** Cloud Save admin records (the state store): id -> { value, updated_at }; compare-and-set as cloudsave.json. */
   const records = new Map();
   let lastMs = 0;
@@ -45,6 +47,27 @@ export async function startStandInAgs(expected) {
         }
         stats.logins++;
         return answer(200, TOKEN_ANSWER);
+      }
+      const bulk = req.method === 'POST' ? BULK.exec(req.url ?? '') : null;
+      if (bulk) {
+        stats.storeCalls++;
+        stats.storeBulkReads++;
+        if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, JSON.stringify({ errorCode: 20001, errorMessage: 'unauthorized' }));
+        let userIds;
+        try {
+          userIds = JSON.parse(Buffer.concat(chunks).toString('utf8')).userIds;
+        } catch {
+          userIds = undefined;
+        }
+        if (!Array.isArray(userIds) || userIds.length > 20 || userIds.some((u) => typeof u !== 'string')) {
+          stats.rejected++;
+          return answer(400, JSON.stringify({ errorCode: 18184, errorMessage: 'invalid request body' }));
+        }
+        const data = [...new Set(userIds)].flatMap((u) => {
+          const existing = records.get(`${u}/${bulk[2]}`);
+          return existing ? [{ key: bulk[2], namespace: bulk[1], user_id: u, value: existing.value, created_at: existing.created_at, updated_at: existing.updated_at, tags: [] }] : [];
+        });
+        return answer(200, JSON.stringify({ data }));
       }
       const r = RECORD.exec(req.url ?? '');
       if (r) {

@@ -41,6 +41,7 @@ export const ANSWER_OPERATIONS = {
   cloudsave: [
     ...OPERATIONS.cloudsave,
     'adminGetAdminPlayerRecordV1',
+    'bulkGetAdminPlayerRecordByUserIdsV1',
     'adminPutAdminPlayerRecordConcurrentHandlerV1',
     'adminDeleteAdminPlayerRecordV1',
     'adminGetAdminGameRecordV1',

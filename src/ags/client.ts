@@ -366,6 +366,11 @@ export class AgsClient {
     return this.request<AdminRecord>(withSignal(ops.adminGetAdminPlayerRecordV1(ns, userId, key), signal));
   }
 
+  /** Admin player records of up to 20 players (`bulkGetAdminPlayerRecordByUserIdsV1`): `{data}`, absent records left out. */
+  bulkGetAdminPlayerRecordByUserIdsV1(ns: string, key: string, userIds: readonly string[], signal?: AbortSignal): Promise<{ data: AdminRecord[] }> {
+    return this.request<{ data: AdminRecord[] }>(withSignal(ops.bulkGetAdminPlayerRecordByUserIdsV1(ns, key, userIds), signal));
+  }
+
   adminPutAdminPlayerRecordConcurrentHandlerV1(ns: string, userId: string, key: string, body: ConcurrentRecordRequest | JsonText, signal?: AbortSignal): Promise<{ updated_at?: string } | undefined> {
     return this.request(withSignal(ops.adminPutAdminPlayerRecordConcurrentHandlerV1(ns, userId, key, body), signal));
   }

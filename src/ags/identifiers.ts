@@ -12,14 +12,22 @@
  *   and numeric"; multi-tenant game namespaces are `<studio>-<game>`).
  *
  * Every AGS admin path names them the same way: the segment after
- * `/namespaces/` is a namespace, the one after `/users/` a user id; a `userId`
- * query parameter (the fulfillment history) is a user id.
+ * `/namespaces/` is a namespace, the one after `/users/` a user id (except
+ * the fixed segment of the operations that name many users, {@link USERS_COLLECTION_SEGMENT});
+ * a `userId` query parameter (the fulfillment history) is a user id.
  */
 import { AgsError } from './errors.js';
 
 export const AGS_USER_ID = /^[0-9a-f]{32}$/;
 export const AGS_NAMESPACE = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
 export const AGS_NAMESPACE_MAX_LENGTH = 64;
+/**
+ * The fixed segment that follows `/users/` in place of a user id, by operation, for the operations
+ * this app calls on many users at once: `bulkGetAdminPlayerRecordByUserIdsV1`,
+ * `/cloudsave/v1/admin/namespaces/{namespace}/users/adminrecords/{key}/bulk` (cloudsave.json; the
+ * user ids are in its body). Any other operation's segment after `/users/` is a user id.
+ */
+const USERS_COLLECTION_SEGMENT: Readonly<Record<string, string>> = { bulkGetAdminPlayerRecordByUserIdsV1: 'adminrecords' };
 
 /** A value as shown in a reason: JSON-quoted (control characters escaped), at most 80 characters. */
 export function shownValue(value: string): string {
@@ -55,6 +63,7 @@ export function identifierError(operation: string, path: string, query: Readonly
     } catch {
       value = segments[i + 1]!;
     }
+    if (name === 'users' && i + 2 < segments.length && USERS_COLLECTION_SEGMENT[operation] === segments[i + 1]) continue;
     const problem = name === 'users' ? userIdProblem(value) : namespaceProblem(value);
     if (problem !== undefined) problems.push(`${name === 'users' ? 'userId' : 'namespace'} ${problem}`);
   }

@@ -5,7 +5,7 @@ export { AgsError, agsServiceOf, pathSegmentProblem } from './errors.js';
 export { AGS_NAMESPACE, AGS_USER_ID, identifierError, namespaceProblem, userIdProblem } from './identifiers.js';
 export { readAnswer } from './answers.js';
 export { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, HttpCaller, jsonBody, JsonText } from './http-caller.js';
-export { agsPath, ops } from './operations.js';
+export { agsPath, BULK_USER_IDS_MAX, ops } from './operations.js';
 export { specEnum, specField, specIntegerRange, specSupportedItemTypes } from './spec.js';
 export type { SpecField } from './spec.js';
 export type { AdminRecord, AgsRequest, BanCreate, CreditRequest, EntitlementGrant, FulfillmentRequest, FulfillmentResult, FulfillmentV3Result, HttpMethod, PagedResult, StatItemUpdate, StatUpdateStrategy, UserExpGrant } from './types.js';

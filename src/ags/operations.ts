@@ -47,6 +47,9 @@ export function agsPath(strings: TemplateStringsArray, ...values: string[]): str
   return out;
 }
 
+/** Most user ids `bulkGetAdminPlayerRecordByUserIdsV1` takes in one call (cloudsave.json: "max allowed 20 at a time"). */
+export const BULK_USER_IDS_MAX = 20;
+
 export const ops = {
   fulfillItem(ns: string, userId: string, body: FulfillmentRequest): AgsRequest {
     return {
@@ -162,6 +165,20 @@ export const ops = {
   /** `GET .../users/{userId}/adminrecords/{key}`: 404 (errorCode 18152) when absent. */
   adminGetAdminPlayerRecordV1(ns: string, userId: string, key: string): AgsRequest {
     return { operation: 'adminGetAdminPlayerRecordV1', method: 'GET', path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/${userId}/adminrecords/${key}`, idempotent: true };
+  },
+  /**
+   * `POST .../users/adminrecords/{key}/bulk` body `{userIds}`: the admin player records of up to
+   * {@link BULK_USER_IDS_MAX} players in one call (cloudsave.json: "max allowed 20 at a time"); answers
+   * `{data: AdminPlayerRecordResponse[]}`, a record absent from `data` being absent. A read: idempotent.
+   */
+  bulkGetAdminPlayerRecordByUserIdsV1(ns: string, key: string, userIds: readonly string[]): AgsRequest {
+    return {
+      operation: 'bulkGetAdminPlayerRecordByUserIdsV1',
+      method: 'POST',
+      path: agsPath`/cloudsave/v1/admin/namespaces/${ns}/users/adminrecords/${key}/bulk`,
+      body: { userIds: [...userIds] },
+      idempotent: true,
+    };
   },
   /**
    * `PUT .../users/{userId}/concurrent/adminrecords/{key}?responseBody=true`: creates the record, or

@@ -1,15 +1,17 @@
 /**
  * Start-up check of the Cloud Save permissions the state store needs: it
  * reads, writes (concurrent PUT) and deletes a probe admin record, once on a
- * player (a fixed user id no player has) and once at game level, and names
- * the permission behind the first refusal (403).
+ * player (a fixed user id no player has) and once at game level, reads the
+ * probe player's record in a bulk read (the store's coalesced reads: a
+ * namespace-level permission), and names the permission behind the first
+ * refusal (403).
  */
 import type { AgsClient } from '../ags/index.js';
 import { AgsError } from '../ags/index.js';
 
 /** Player-level permission of the admin player records (one per player partition). */
 export const PLAYER_RECORD_PERMISSION = 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:CLOUDSAVE:RECORD [CREATE,READ,UPDATE,DELETE]';
-/** Namespace-level permission of the admin game record (events without a player, dead letters). */
+/** Namespace-level permission of the admin game record (events without a player, dead letters) and of bulk reads of players' records. */
 export const GAME_RECORD_PERMISSION = 'ADMIN:NAMESPACE:{namespace}:CLOUDSAVE:RECORD [CREATE,READ,UPDATE,DELETE]';
 
 /** A 32-hex user id no real player has: the probe's player record lives there. */
@@ -63,6 +65,8 @@ export async function probeCloudSavePermissions(ags: AgsClient, namespace: strin
   await step(game, 'adminGetAdminGameRecordV1', () => tolerate404(ags.adminGetAdminGameRecordV1(namespace, PROBE_KEY)));
   await step(game, 'adminPutAdminGameRecordConcurrentHandlerV1', () => ags.adminPutAdminGameRecordConcurrentHandlerV1(namespace, PROBE_KEY, body).catch(ignore412));
   await step(game, 'adminDeleteAdminGameRecordV1', () => tolerate404(ags.adminDeleteAdminGameRecordV1(namespace, PROBE_KEY)));
+  // cloudsave.json: bulkGetAdminPlayerRecordByUserIdsV1 needs ADMIN:NAMESPACE:{namespace}:CLOUDSAVE:RECORD [READ]
+  await step(game, 'bulkGetAdminPlayerRecordByUserIdsV1', () => tolerate404(ags.bulkGetAdminPlayerRecordByUserIdsV1(namespace, PROBE_KEY, [PROBE_USER_ID])));
 }
 
 function ignore412(error: unknown): undefined {

@@ -26,15 +26,26 @@
  * serialises only the parts that changed ({@link stringifyJson}). A
  * decision to write nothing taken on a remembered document is re-checked on a
  * fresh read, so answers never come from a stale copy.
+ *
+ * Reads of players' records are coalesced ({@link ReadCoalescing}): a read
+ * asked for while another is in flight waits for it, then goes with the others
+ * waiting as one bulk read (`bulkGetAdminPlayerRecordByUserIdsV1`, up to 20
+ * players). It means what the single GET means: a record left out of a
+ * readable answer is absent; an answer that cannot be read (not the declared
+ * `{data}`, a record not asked for, one twice) fails every read in it
+ * (unavailable), never "absent"; a 404 of the bulk read (its errorCode 18186
+ * does not say which record) sends each read again alone.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgsClient } from '../ags/index.js';
-import { AgsError } from '../ags/index.js';
+import { AgsError, BULK_USER_IDS_MAX, userIdProblem } from '../ags/index.js';
 import type { AdminRecord } from '../ags/index.js';
 import { JsonText } from '../ags/index.js';
 import { freezeJson, stringifyJson } from './frozen-json.js';
 import { GroupCommit } from './group-commit.js';
+import { ReadCoalescing } from './read-coalescing.js';
+import type { BulkReadResult } from './read-coalescing.js';
 import { partitionId, StateStoreUnavailableError, UnreadableStateError } from './state-store.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } from './state-store.js';
 
@@ -56,6 +67,12 @@ export interface CloudSaveStateStoreOptions {
   readonly cacheSize?: number;
   /** Warn (once per partition) when a record grows past this many bytes. Default: {@link RECOMMENDED_RECORD_BYTES}. */
   readonly warnBytes?: number;
+  /**
+   * Most players' records read in one bulk read, when reads wait for one in flight (1: every read is
+   * a single GET). Default and upper bound: 20 (cloudsave.json, `bulkGetAdminPlayerRecordByUserIdsV1`:
+   * "max allowed 20 at a time").
+   */
+  readonly maxBulkRead?: number;
   /** Jitter source in [0, 1). Default: `Math.random`. */
   readonly random?: () => number;
   /** Default: none. */
@@ -71,7 +88,13 @@ interface Known {
 
 /** Counters of the calls made (bench: AGS calls per event). */
 export interface CloudSaveCallCounts {
+  /** Single GETs. */
   reads: number;
+  /** Bulk reads (`bulkGetAdminPlayerRecordByUserIdsV1`) and the records they asked for. */
+  bulkReads: number;
+  bulkReadRecords: number;
+  /** Bulk reads answered 404, whose reads were sent again alone. */
+  bulkNotFound: number;
   writes: number;
   conflicts: number;
   lostCreates: number;
@@ -107,7 +130,7 @@ function reasonOf(error: unknown): string {
 
 export class CloudSaveStateStore implements StateStore {
   readonly kind = 'cloudsave' as const;
-  readonly counts: CloudSaveCallCounts = { reads: 0, writes: 0, conflicts: 0, lostCreates: 0 };
+  readonly counts: CloudSaveCallCounts = { reads: 0, bulkReads: 0, bulkReadRecords: 0, bulkNotFound: 0, writes: 0, conflicts: 0, lostCreates: 0 };
   readonly #ags: AgsClient;
   readonly #key: string;
   readonly #maxAttempts: number;
@@ -118,6 +141,7 @@ export class CloudSaveStateStore implements StateStore {
   readonly #known = new Map<string, Known>();
   readonly #warned = new Set<string>();
   readonly #batches = new GroupCommit('cloudsave', (partition, update) => this.#transactOnce(partition, update));
+  readonly #playerReads: ReadCoalescing<AdminRecord>;
   #closed = false;
 
   constructor(options: CloudSaveStateStoreOptions) {
@@ -128,6 +152,12 @@ export class CloudSaveStateStore implements StateStore {
     this.#warnBytes = options.warnBytes ?? RECOMMENDED_RECORD_BYTES;
     this.#random = options.random ?? Math.random;
     this.#logger = options.logger;
+    this.#playerReads = new ReadCoalescing<AdminRecord>({
+      max: Math.min(BULK_USER_IDS_MAX, Math.max(1, options.maxBulkRead ?? BULK_USER_IDS_MAX)),
+      one: (namespace, userId, signal) => this.#getPlayerRecord(namespace, userId, signal),
+      many: (namespace, userIds) => this.#getPlayerRecords(namespace, userIds),
+      aborted: () => new StateStoreUnavailableError('cloudsave', 'read', 'aborted'),
+    });
   }
 
   /** The admin record key used. */
@@ -157,16 +187,70 @@ export class CloudSaveStateStore implements StateStore {
     if (this.#known.size > this.#cacheSize) this.#known.delete(this.#known.keys().next().value!);
   }
 
-  /** The record as stored now (GET), `updatedAt: undefined` when absent. */
-  async #fetch(p: Partition, operation: string, signal?: AbortSignal): Promise<Known> {
+  /** A player's record (single GET), `undefined` when Cloud Save says it is absent; {@link StateStoreUnavailableError} when it cannot tell. */
+  async #getPlayerRecord(namespace: string, userId: string, signal?: AbortSignal): Promise<AdminRecord | undefined> {
     this.counts.reads++;
-    let record: AdminRecord;
     try {
-      record = p.userId !== undefined ? await this.#ags.adminGetAdminPlayerRecordV1(p.namespace, p.userId, this.#key, signal) : await this.#ags.adminGetAdminGameRecordV1(p.namespace, this.#gameKey(p), signal);
+      return await this.#ags.adminGetAdminPlayerRecordV1(namespace, userId, this.#key, signal);
     } catch (error) {
-      if (recordNotFound(error)) return { updatedAt: undefined, doc: undefined, writer: undefined };
-      throw new StateStoreUnavailableError('cloudsave', operation, reasonOf(error));
+      if (recordNotFound(error)) return undefined;
+      throw new StateStoreUnavailableError('cloudsave', 'read', reasonOf(error));
     }
+  }
+
+  /**
+   * Players' records in one bulk read (2 to 20 distinct ids). A record left out of the answer is
+   * absent. An answer naming a record not asked for (another user id or key, or one twice) tells
+   * nothing: every read fails (unavailable). Its `namespace` is not compared, as the GET's is not. A 404 (errorCode 18186 "record not found"
+   * does not say which) sends each read again alone, where only 18152 means absent.
+   */
+  async #getPlayerRecords(namespace: string, userIds: readonly string[]): Promise<Array<BulkReadResult<AdminRecord>>> {
+    this.counts.bulkReads++;
+    this.counts.bulkReadRecords += userIds.length;
+    let answer: { data: AdminRecord[] };
+    try {
+      answer = await this.#ags.bulkGetAdminPlayerRecordByUserIdsV1(namespace, this.#key, userIds);
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        this.counts.bulkNotFound++;
+        return Promise.all(userIds.map((id) => this.#getPlayerRecord(namespace, id).then((record) => ({ ok: true as const, record }), (e: unknown) => ({ ok: false as const, error: e }))));
+      }
+      throw new StateStoreUnavailableError('cloudsave', 'read', reasonOf(error));
+    }
+    const unexpected = (what: string): StateStoreUnavailableError =>
+      new StateStoreUnavailableError('cloudsave', 'read', `bulkGetAdminPlayerRecordByUserIdsV1 of ${userIds.length} players' ${this.#key} answered ${what}: not read as absent`);
+    if (!isObject(answer) || !Array.isArray(answer.data)) throw unexpected(`${shapeOf(answer)} instead of {data: [...]}`);
+    const asked = new Set(userIds);
+    const found = new Map<string, AdminRecord>();
+    for (const record of answer.data as unknown[]) {
+      if (!isObject(record) || typeof record.user_id !== 'string' || !asked.has(record.user_id)) throw unexpected('a record of a player not asked for');
+      if (record.key !== this.#key) throw unexpected('a record of another key');
+      if (found.has(record.user_id)) throw unexpected('a player\'s record twice');
+      found.set(record.user_id, record as unknown as AdminRecord);
+    }
+    return userIds.map((id) => ({ ok: true, record: found.get(id) }));
+  }
+
+  /** The record as stored now (GET, or a player's within a bulk read), `updatedAt: undefined` when absent. */
+  async #fetch(p: Partition, operation: string, signal?: AbortSignal): Promise<Known> {
+    let record: AdminRecord | undefined;
+    if (p.userId !== undefined) {
+      try {
+        // a user id AGS would refuse is read alone (refused before sending), never put in a bulk read whose other reads it would fail
+        record = userIdProblem(p.userId) === undefined ? await this.#playerReads.read(p.namespace, p.userId, signal) : await this.#getPlayerRecord(p.namespace, p.userId, signal);
+      } catch (error) {
+        if (error instanceof StateStoreUnavailableError && error.operation === operation) throw error;
+        throw new StateStoreUnavailableError('cloudsave', operation, error instanceof StateStoreUnavailableError ? error.reason : reasonOf(error));
+      }
+    } else {
+      this.counts.reads++;
+      try {
+        record = await this.#ags.adminGetAdminGameRecordV1(p.namespace, this.#gameKey(p), signal);
+      } catch (error) {
+        if (!recordNotFound(error)) throw new StateStoreUnavailableError('cloudsave', operation, reasonOf(error));
+      }
+    }
+    if (record === undefined) return { updatedAt: undefined, doc: undefined, writer: undefined };
     const value: unknown = record?.value;
     // A record this product did not write as it writes (edited, overwritten): never read as empty.
     const what = this.describe(p);

@@ -20,6 +20,7 @@ describeWith(builtApp(), 'e2e: state store start-up (issue 13)', () => {
     ['adminPutAdminPlayerRecordConcurrentHandlerV1', 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:CLOUDSAVE:RECORD [CREATE,READ,UPDATE,DELETE]'],
     ['adminGetAdminPlayerRecordV1', 'ADMIN:NAMESPACE:{namespace}:USER:{userId}:CLOUDSAVE:RECORD [CREATE,READ,UPDATE,DELETE]'],
     ['adminPutAdminGameRecordConcurrentHandlerV1', 'ADMIN:NAMESPACE:{namespace}:CLOUDSAVE:RECORD [CREATE,READ,UPDATE,DELETE]'],
+    ['bulkGetAdminPlayerRecordByUserIdsV1', 'ADMIN:NAMESPACE:{namespace}:CLOUDSAVE:RECORD [CREATE,READ,UPDATE,DELETE]'],
   ])('the IAM client may not call %s: the app stops, naming %s', async (operation, permission) => {
     ags.deny([operation]);
     const app = await startApp({ env: env(), waitServing: false });

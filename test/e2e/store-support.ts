@@ -14,9 +14,9 @@ export interface Mark {
   readonly n?: number;
 }
 
-/** The state store's own calls (Cloud Save admin records). */
+/** The state store's own calls (Cloud Save admin records, bulk reads of players' records included). */
 export function isStoreCall(q: RecordedRequest): boolean {
-  return /^\/cloudsave\/v1\/admin\/namespaces\/[^/]+\/(users\/[^/]+\/)?(concurrent\/)?adminrecords\//.test(q.path);
+  return /^\/cloudsave\/v1\/admin\/namespaces\/[^/]+\/(users\/([^/]+\/)?)?(concurrent\/)?adminrecords\//.test(q.path);
 }
 
 /** Service requests other than the state store's: the actions' effects and lookups. */

@@ -9,6 +9,9 @@
  *   creates an absent record (no precondition), replaces an existing one only if `updatedAt`
  *   equals its `updated_at`, else 412 errorCode 18183 (player) / 18180 (game); answers 204, or for
  *   player records with `?responseBody=true` 200 `{updated_at}`; `__META` in the value is ignored;
+ * - `POST .../users/adminrecords/{key}/bulk` (bulkGetAdminPlayerRecordByUserIdsV1) body `{userIds}`:
+ *   200 `{data: AdminPlayerRecordResponse[]}`, the records that exist (an absent one is left out);
+ *   more than 20 user ids ("max allowed 20 at a time") or a body of another shape: 400 errorCode 18184;
  * - `DELETE .../adminrecords/{key}`: 204 / 404;
  * - `GET /platform/admin/namespaces/{ns}/fulfillment/history?userId=` (required), `limit`, `offset`,
  *   `status`: `{data: FulfillmentHistoryInfo[], paging}`, newest first;
@@ -62,6 +65,11 @@ export interface CloudSaveStandIn {
   writes(): number;
   /** 412 answers so far. */
   preconditionFailures(): number;
+  /** Single GETs of admin records (player and game) answered so far, 404s included. */
+  reads(): number;
+  /** Bulk reads (bulkGetAdminPlayerRecordByUserIdsV1) answered 200 so far, and the user ids they asked for. */
+  bulkReads(): number;
+  bulkReadRecords(): number;
   /**
    * Simulates a second first writer: right after the next creation of this record, another
    * writer's create replaces it with `value` (Cloud Save has no precondition on a create).
@@ -94,6 +102,9 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
   const overwrites = new Map<string, Record<string, unknown>>();
   let writes = 0;
   let preconditionFailures = 0;
+  let reads = 0;
+  let bulkReads = 0;
+  let bulkReadRecords = 0;
   let lastMs = 0;
   /** Strictly increasing instants: two writes never share an `updated_at`. */
   const stamp = (): string => {
@@ -103,6 +114,7 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
   const id = (userId: string | undefined, key: string): string => `${userId ?? '-'}/${key}`;
 
   const get = (player: boolean) => ({ params }: RouteCtx): RouteAnswer => {
+    reads++;
     const r = records.get(id(player ? params.userId : undefined, params.key!));
     if (!r) return { status: 404, body: { errorCode: player ? 18152 : 18140, errorMessage: 'record not found' } };
     return { status: 200, body: { key: params.key, namespace: params.ns, ...(player ? { user_id: params.userId } : {}), value: r.value, created_at: r.created_at, updated_at: r.updated_at, tags: r.tags } };
@@ -144,9 +156,29 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
     return { status: 204 };
   };
 
+  const bulkGet = ({ req, params, problems }: RouteCtx): RouteAnswer => {
+    const b = req.body;
+    const invalid = { status: 400, body: { errorCode: 18184, errorMessage: 'invalid request body' } };
+    if (!isObject(b) || !Array.isArray(b.userIds) || b.userIds.some((u) => typeof u !== 'string')) {
+      problems.push('body: expected {userIds: string[]}');
+      return invalid;
+    }
+    for (const k of Object.keys(b)) if (k !== 'userIds') problems.push(`body: unknown field "${k}"`);
+    if (b.userIds.length > 20) problems.push(`body.userIds: ${b.userIds.length} user ids, the spec allows 20 at a time`);
+    if (problems.length) return invalid;
+    bulkReads++;
+    bulkReadRecords += b.userIds.length;
+    const data = [...new Set(b.userIds as string[])].flatMap((u) => {
+      const r = records.get(id(u, params.key!));
+      return r ? [{ key: params.key, namespace: params.ns, user_id: u, value: r.value, created_at: r.created_at, updated_at: r.updated_at, tags: r.tags }] : [];
+    });
+    return { status: 200, body: { data } };
+  };
+
   const base = '/cloudsave/v1/admin/namespaces/{ns}';
   const routes = [
     deps.route('adminGetAdminPlayerRecordV1', 'GET', `${base}/users/{userId}/adminrecords/{key}`, false, get(true)),
+    deps.route('bulkGetAdminPlayerRecordByUserIdsV1', 'POST', `${base}/users/adminrecords/{key}/bulk`, true, bulkGet),
     deps.route('adminDeleteAdminPlayerRecordV1', 'DELETE', `${base}/users/{userId}/adminrecords/{key}`, false, del(true)),
     deps.route('adminPutAdminPlayerRecordConcurrentHandlerV1', 'PUT', `${base}/users/{userId}/concurrent/adminrecords/{key}`, true, put(true), ['responseBody']),
     deps.route('adminGetAdminGameRecordV1', 'GET', `${base}/adminrecords/{key}`, false, get(false)),
@@ -205,6 +237,9 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
     adminRecordIds: () => [...records.keys()],
     writes: () => writes,
     preconditionFailures: () => preconditionFailures,
+    reads: () => reads,
+    bulkReads: () => bulkReads,
+    bulkReadRecords: () => bulkReadRecords,
     overwriteAfterNextCreate: (userId, key, value) => void overwrites.set(id(userId, key), value),
     putAdminRecord: (userId, key, value) => {
       const k = id(userId, key);
@@ -216,6 +251,9 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
       overwrites.clear();
       writes = 0;
       preconditionFailures = 0;
+      reads = 0;
+      bulkReads = 0;
+      bulkReadRecords = 0;
     },
   };
   return { routes, api };

@@ -724,7 +724,8 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     const answer = r.handle({ req: rec, params, problems });
     if (problems.length) {
       violate(rec, problems);
-      return send(res, rec, 400, { errorCode: 20002, errorMessage: problems.join('; ') });
+      // the route's own 400 answer when it has one (e.g. Cloud Save's 18184 "invalid request body")
+      return send(res, rec, 400, answer.status === 400 && answer.body !== undefined ? answer.body : { errorCode: 20002, errorMessage: problems.join('; ') });
     }
     if (resetAfter) {
       rec.outcome = 'reset';

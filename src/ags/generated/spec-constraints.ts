@@ -883,6 +883,24 @@ export const SPEC_ANSWERS = {
       ]
     }
   },
+  "bulkGetAdminPlayerRecordByUserIdsV1": {
+    "200": {
+      "body": "object",
+      "required": [
+        "data"
+      ],
+      "fieldItemsRequired": {
+        "data": [
+          "created_at",
+          "key",
+          "namespace",
+          "updated_at",
+          "user_id",
+          "value"
+        ]
+      }
+    }
+  },
   "adminPutAdminPlayerRecordConcurrentHandlerV1": {
     "200": {
       "body": "object",
