@@ -118,10 +118,6 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     retentionMs: config.dedupeRetentionMs,
     leaseMs: config.dedupeLeaseMs,
     breaker: config.breaker,
-    // memory too (the executor's default defers on Cloud Save only): the done mark of an action with a
-    // lookup goes with the player's next write, one store transaction (a frozen copy of a bucket) fewer
-    // per granted event; a redelivery to this process finds it, and a crash loses it with the store
-    deferDoneMarks: store.kind === 'memory' || store.kind === 'cloudsave',
   });
   // one store for idempotency and the players' ledgers of stateful rules
   const stateStore = options.stateStore ?? store;
