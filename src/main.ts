@@ -349,7 +349,8 @@ export class StartupError extends Error {
  * With the default budget that one request makes it hot: its optimising (TurboFan) compile runs on
  * a background thread right after and takes about 30 MiB of native memory for 0.2 s, which was the
  * process's peak RSS when no rule matches (138 vs 110 MiB at start-up) and about 0.2 s of CPU. With
- * this budget it is optimised after about 50 AGS answers instead: a process that grants keeps the
+ * this budget it is optimised once it has parsed roughly 50 AGS answers (an estimate from the
+ * default budget being spent by the login alone): a process that grants keeps the
  * optimised parser (baseline code for every answer, `--liftoff-only`, was measured 4% more CPU per
  * granted event), one that only logs in never pays for it. Only WebAssembly is affected; an
  * embedder calling {@link startApp} keeps its own flags.
