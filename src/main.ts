@@ -24,6 +24,7 @@ import type { ActionRegistry } from './actions/index.js';
 import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
 import { watchRules } from './rules/index.js';
+import { releaseRulesSchema } from './rules/index.js';
 import { AgsClient } from './ags/index.js';
 import { createStateStore } from './store/index.js';
 import type { StateStore } from './store/index.js';
@@ -371,6 +372,8 @@ export async function runServer(): Promise<number> {
     process.stderr.write(`extend-event-rules: cannot start: ${message}\n`);
     return 1;
   }
+  // loaded: the compiled rules-file schema is needed again only by a reload (which compiles it anew)
+  releaseRulesSchema();
   return await new Promise<number>((resolveExit) => {
     const stop = (signal: string) => {
       app.shutdown(signal).then(
