@@ -7,9 +7,20 @@
 import { createHash } from 'node:crypto';
 import type { PagedResult } from '../ags/index.js';
 
+/** Effect ids of the most recent keys: an action's id is asked for by its claim, its request (`orderNo`) and its done mark. */
+const recentIds = new Map<string, string>();
+/** Most keys in {@link recentIds} (oldest dropped first): about the actions of the events in flight. */
+const RECENT_IDS = 1024;
+
 /** The compact, stable id of one execution (22 base64url characters of the key's SHA-256): in AGS lookups and the idempotency ledger. */
 export function effectId(idempotencyKey: string): string {
-  return createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 22);
+  let id = recentIds.get(idempotencyKey);
+  if (id === undefined) {
+    id = createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 22);
+    if (recentIds.size >= RECENT_IDS) recentIds.delete(recentIds.keys().next().value!);
+    recentIds.set(idempotencyKey, id);
+  }
+  return id;
 }
 
 /** The `metadata` field a wallet credit carries its effect id in. */

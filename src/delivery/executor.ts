@@ -313,7 +313,9 @@ function linkEventSignal(deadlineMs: number, callSignal: AbortSignal | undefined
 }
 
 /** Groups a plan by rule, keeping plan order. */
-function byRule(plan: readonly PlannedAction[]): PlannedAction[][] {
+function byRule(plan: readonly PlannedAction[]): (readonly PlannedAction[])[] {
+  // the usual plan: one rule's actions (no map, no copies)
+  if (plan.every((p) => p.rule === plan[0]!.rule)) return [plan];
   const rules = new Map<string, PlannedAction[]>();
   for (const p of plan) {
     const list = rules.get(p.rule);

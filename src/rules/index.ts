@@ -1,7 +1,7 @@
 /** The rules engine's public surface. */
 export { loadRules } from './load.js';
 export type { LoadRulesOptions, RulesLoadResult, RulesCompileOptions } from './load.js';
-export { compileRulesText } from './validate.js';
+export { compileRulesText, releaseRulesSchema } from './validate.js';
 export { RuleSet } from './rule-set.js';
 export type { CompiledRule, CompiledAction, Counter, EvaluateOptions, FactDefinition, FactRequest, FactValue } from './rule-set.js';
 export { truthy } from './evaluator.js';

@@ -64,7 +64,18 @@ export type RulesLoadResult =
 /** For the file schema (compiled once per registry, on the first load). */
 let fileAjv: Ajv2020 | undefined;
 const paramsAjv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: true });
-const fileValidators = new WeakMap<ActionRegistry, { key: string; validate: ValidateFunction }>();
+let fileValidators = new WeakMap<ActionRegistry, { key: string; validate: ValidateFunction }>();
+
+/**
+ * Forgets the compiled rules-file schema (about 3 MiB of heap: ajv's generated code and its
+ * instance), kept to make the next load fast; the next load compiles it again (about 0.1 s). The
+ * server calls it once it is serving: its rules are loaded again only on a reload. The parameter
+ * schemas of templated actions are kept (the compiled rules check their params per event).
+ */
+export function releaseRulesSchema(): void {
+  fileAjv = undefined;
+  fileValidators = new WeakMap();
+}
 const paramValidators = new WeakMap<JsonSchema, ValidateFunction>();
 
 function fileValidator(registry: ActionRegistry): ValidateFunction {
