@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
+import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
 import { startPublisherStandIn } from '../support/publisher-stand-in.js';
@@ -176,6 +177,7 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
     // distinct messages (distinct message ids) naming the player only in the metadata: the player's weekly limit holds
     for (const n of [1, 2, 3]) await deliverUntilOk(() => c, message('player-reset', { round: n }, { messageId: `pr-${n}`, PlayerId: p }));
     expect(grantsOf(p, 'weekly-chest')).toBe(1);
+    expect(ags.cloudSave.adminRecord(p, DEFAULT_RECORD_KEY), "the limit is counted in the player's own record").toBeDefined();
     // the rule counts per guild: two players of one guild, one grant; another guild, another grant
     await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: q }, { messageId: 'gr-1' }));
     await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: r }, { messageId: 'gr-2' }));
