@@ -51,7 +51,9 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: INTEGRATION },
+        // isolate: false here too: each file reuses its worker's modules (src, grpc-js, the stand-in) instead of
+        // importing them afresh (test/cli on the 2-core machine: 75 -> 49 CPU seconds, 82 -> 58 s)
+        test: { name: 'integration', include: INTEGRATION, isolate: false },
       },
     ],
   },

@@ -2,11 +2,12 @@
  * Issue 27: a YAML indentation mistake, a tab and a key written twice are
  * reported with file, line, column and a fix by every door a user meets them
  * through: `validate`, `test` (in rules.yaml and in rules.test.yaml) and the
- * server's start-up. The real bin and the real server, in a temp directory.
+ * server's start-up. The real bin (the first call of each command; the others in process, runCommand: the
+ * bin's own entry point) and the real server, in a temp directory.
  */
 import { spawn } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, assertBuilt, childEnv, runBin, workspace } from './support.js';
+import { MAIN, assertBuilt, childEnv, runBin, runCommand, workspace } from './support.js';
 import type { Workspace } from './support.js';
 
 let ws: Workspace;
@@ -27,10 +28,10 @@ describe('YAML mistakes through validate, test and the start-up', () => {
     expect(r.stderr).not.toMatch(/must start at the same column|Implicit keys|compact mappings/);
     expect(r.code).toBe(1);
     ws.write('rules.yaml', VALID.replace('    limit', '\tlimit'));
-    r = await runBin(['validate', 'rules.yaml'], { cwd: ws.dir });
+    r = await runCommand(['validate', 'rules.yaml'], { cwd: ws.dir });
     expect(r.stderr).toMatch(/rules\.yaml:5:1: error \[yaml-syntax\] a tab in the indentation of "limit": YAML indents with spaces only\n {4}fix: replace the indentation with spaces: "limit" starts at column 5, like "on" on line 4\n/);
     ws.write('rules.yaml', VALID.replace('    limit', '    on: userLoggedIn\n    limit'));
-    r = await runBin(['validate', 'rules.yaml', '--format', 'github'], { cwd: ws.dir });
+    r = await runCommand(['validate', 'rules.yaml', '--format', 'github'], { cwd: ws.dir });
     expect(r.stdout + r.stderr).toMatch(/::error file=[^,]*rules\.yaml,line=5,col=5,title=rules%3A yaml-syntax::"on" is written twice in one map \(first on line 4\) \(keep one "on"/);
   });
 
@@ -43,11 +44,11 @@ describe('YAML mistakes through validate, test and the start-up', () => {
     expect(r.code).toBe(2);
     ws.write('rules.yaml', VALID);
     ws.write('rules.test.yaml', TESTS.replace('    expect', '      expect'));
-    r = await runBin(['test'], { cwd: ws.dir });
+    r = await runCommand(['test'], { cwd: ws.dir });
     expect(r.stderr).toMatch(/rules\.test\.yaml:6:7: YAML: "expect" starts at column 7, 2 spaces too deep: its sibling "data" \(line 5\) starts at column 5\n {4}fix: start "expect" at column 5, like "data" on line 5\n/);
     expect(r.code).toBe(2);
     ws.write('rules.test.yaml', TESTS);
-    r = await runBin(['test'], { cwd: ws.dir });
+    r = await runCommand(['test'], { cwd: ws.dir });
     expect(r.stdout).toMatch(/1 passed, 0 failed/);
   });
 

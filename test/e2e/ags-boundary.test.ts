@@ -12,22 +12,14 @@
  *   letter with the reason); an event id of 100,000 characters is not written
  *   in full on the event's log lines.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, clientPool, encode, loginEvent, runCli, startApp, stopAll, userId, waitUntil } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, encode, loginEvent, runCli, startApp, userId, waitUntil, useLiveApps } from './support.js';
 import type { AppProcess } from './support.js';
 
 describeWith(builtApp(), 'e2e: the AGS boundary: configuration, secrets, deadlines, identifiers (issue 22.6-22.8)', () => {
-  const ags = useAgsStandIn({ clientSecret: 'stand-in-client-secret-22' });
-  const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients, env } = useLiveApps({ clientSecret: 'stand-in-client-secret-22' });
 
   /** The CLI's stdout, run with the server's environment. */
   const cli = async (...args: string[]): Promise<string> => (await runCli(args, { env: env() })).stdout;

@@ -9,25 +9,17 @@
  * the CLI. On the code before the breaker every one of these events was
  * answered OK and dead-lettered.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { exactValue } from '../telemetry/support.js';
-import { builtApp, callOnce, clientPool, deadLetters as listDeadLetters, deliverAll, loginEvents, pool, runCli, startApp, stopAll, waitUntil } from './support.js';
+import { builtApp, callOnce, deadLetters as listDeadLetters, deliverAll, loginEvents, pool, runCli, startApp, waitUntil, useLiveApps } from './support.js';
 import type { AppProcess } from './support.js';
 
 const RULE = { rule: 'grant-item-on-login', action: 'grantItem' };
 
 describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (issue 22.5)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients, env } = useLiveApps();
 
   /** The dead letters (kept in Cloud Save), read by the CLI with the server's environment. */
   const deadLetters = (): Promise<Record<string, unknown>[]> => listDeadLetters(env());
@@ -150,14 +142,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
 });
 
 describeWith(builtApp(), 'e2e: the lookup alone refused (issue 22.5, checked from outside)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients, env } = useLiveApps();
 
   const gauge = async (app: AppProcess): Promise<number> => exactValue(await app.metrics(), 'event_rules_actions_paused', RULE);
 

@@ -11,11 +11,12 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
+import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
 import { startPublisherStandIn } from '../support/publisher-stand-in.js';
 import type { PublisherStandIn } from '../support/publisher-stand-in.js';
-import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, metricValue, pool, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, metricValue, pool, sharedApp, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 
 const CONSUMER = 'accelbyte/extend/async_messaging/consumer_service.proto';
@@ -103,6 +104,9 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
     await sidecar.close();
     await ags.close();
   });
+  // the tests that need no process of their own (no kill, no second replica, no environment of their own) share one
+  // app, each with players, message ids and run ids of its own; it stops before the stand-ins close
+  const defaultApp = sharedApp(() => ({ env: env() }));
 
   const message = (topic: string, body: unknown, metadata: Record<string, string> = {}): Encoded => ({
     path: onMessage.path,
@@ -147,7 +151,7 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
   });
 
   it('a message without a message id is keyed by its topic and body: one grant over redeliveries; another kind grants nothing; an unknown topic is answered OK and counted', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = clients.connect(app);
     const u = userId();
     const e = message('player-activity', { kind: 'login', userId: u });
@@ -159,7 +163,7 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
   });
 
   it('a topic rule with limit per week: the player of body.userId gets one chest however many distinct messages', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = clients.connect(app);
     const u = userId();
     for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, message('weekly-reset', { userId: u, week: `w${i}` }, { messageId: `m-${i}` }));
@@ -167,12 +171,13 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
   });
 
   it('whose record: the PlayerId metadata key when the body has no userId; limit.key when the rule says so (issue 25)', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = clients.connect(app);
     const [p, q, r] = [userId(), userId(), userId()];
     // distinct messages (distinct message ids) naming the player only in the metadata: the player's weekly limit holds
     for (const n of [1, 2, 3]) await deliverUntilOk(() => c, message('player-reset', { round: n }, { messageId: `pr-${n}`, PlayerId: p }));
     expect(grantsOf(p, 'weekly-chest')).toBe(1);
+    expect(ags.cloudSave.adminRecord(p, DEFAULT_RECORD_KEY), "the limit is counted in the player's own record").toBeDefined();
     // the rule counts per guild: two players of one guild, one grant; another guild, another grant
     await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: q }, { messageId: 'gr-1' }));
     await deliverUntilOk(() => c, message('guild-reset', { guildId: 'g1', userId: r }, { messageId: 'gr-2' }));
@@ -220,7 +225,7 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
   });
 
   it('a scheduled run whose action fails for good answers success=false 422 (dead-lettered, the same on every retry, no effect); an AGS outage answers 503 until the run succeeds once', async () => {
-    const app = await startApp({ env: env() });
+    const app = await defaultApp();
     const c = clients.connect(app);
     const u = userId();
     const run = (runId: string, attempt: number, itemId: string) =>

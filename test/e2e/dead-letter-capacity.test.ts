@@ -10,11 +10,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
+import { liveEnv } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { builtApp, callOnce, clientPool, encode, LOGIN_SERVICE, loginEvent, metricValue, pool, runCli as runBin, startApp, stopAll, tempDir, userId, waitFor } from './support.js';
+import { builtApp, callOnce, encode, LOGIN_SERVICE, loginEvent, metricValue, pool, runCli as runBin, startApp, tempDir, userId, waitFor, useLiveApps } from './support.js';
 import type { CliResult } from './support.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 
@@ -31,13 +31,7 @@ function listedIds(out: string): string[] {
 }
 
 describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
-
-  afterAll(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients } = useLiveApps({}, { stop: 'all' });
 
   // The circuit breaker (22.5) would pause the action after 10 identical refusals; these tests are about the dead-letter store.
   it('2,000 refused fulfillments: every one answered OK and dead-lettered, and `dead-letters list` shows 2,000, pageable and filterable', async () => {
@@ -138,13 +132,7 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
 });
 
 describeWith(builtApp(), 'e2e: two replicas dead-letter one burst at once, one killed -9 mid-burst (issue 22.4, checked from outside)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
-
-  afterAll(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients } = useLiveApps({}, { stop: 'all' });
 
   it('replay before the cause is fixed: each action fails again, the replay says so (exit 1, none "replayed OK") and each event stays listed exactly once; fixed, the next replay grants each once', async () => {
     const n = 40;

@@ -4,7 +4,6 @@
  * `node dist/main.js` (two replicas), `redis-server`, the AGS stand-in, a
  * sender that retries UNAVAILABLE as the Extend sidecar does.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +16,7 @@ import { fileRandom } from '../support/seed.js';
 import { healthClient } from '../server/support.js';
 import {
   clientPool,
-  DIST_CLI,
   LOGIN_SERVICE,
-  PROTO_DIR,
   THIRD_PARTY_SERVICE,
   builtApp,
   callOnce,
@@ -36,10 +33,10 @@ import {
   tempDir,
   userId,
   waitUntil,
+  runCli,
 } from './support.js';
-import type { AppProcess, Encoded, RedisProcess } from './support.js';
+import type { AppProcess, Encoded, RedisProcess, CliResult } from './support.js';
 import { actionCalls, redisMark } from './store-support.js';
-import { baseChildEnv } from '../support/child-env.js';
 
 const ready = [builtApp(), executable('redis-server', 'redis-server')];
 
@@ -135,19 +132,9 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       ags.fail('/fulfillment', [{ status: 404, body: { errorCode: 30341, errorMessage: 'item not found' } }]);
       expect((await callOnce(replicas[0]!, e)).code).toBe(grpc.status.OK); // permanent: dead-lettered, answered OK
       expect(grantsByUser(ags).get(u)).toBeUndefined();
-      const cli = async (...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-        const child = spawn(process.execPath, [DIST_CLI, ...args], {
-          cwd: tempDir('eer-e2e-dl-redis-'),
-          env: { ...baseChildEnv(), PROTO_DIR, REDIS_URL: redis.url, AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
-        return { code, stdout, stderr };
-      };
+      // the CLI with the server's environment (its store: this Redis), in this process (runCli)
+      const cli = (...args: string[]): Promise<CliResult> =>
+        runCli(args, { env: { REDIS_URL: redis.url, AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' } });
       const listed = await cli('dead-letters', 'list', '--rule', 'grant-item-on-login');
       expect(listed.stderr).toBe('');
       expect(listed.stdout).toMatch(new RegExp(`^\\S+Z grant-item-on-login/grantItem#0 userLoggedIn evt-dl-redis-${u} failed: AgsError: .*\\(HTTP 404, errorCode 30341\\)$`, 'm'));
@@ -208,19 +195,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
 
     // the cause fixed, replay
     ags.addItem({ id: 'item-later' });
-    const replay = async (): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-      const child = spawn(process.execPath, [DIST_CLI, 'replay', deadLetterFile, '--target', app.address], {
-        cwd: dir,
-        env: { ...baseChildEnv(), PROTO_DIR },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-      const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
-      return { code, stdout, stderr };
-    };
+    const replay = (): Promise<CliResult> => runCli(['replay', deadLetterFile, '--target', app.address], { env: {}, cwd: dir });
     const first = await replay();
     expect(first.stderr).toBe('');
     expect(first.stdout).toMatch(/^OK grant-item-on-login\/grantItem#0 userLoggedIn evt-permanent$/m);

@@ -7,12 +7,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deliverAll as deliverEach, deliverUntilOk, encode, loginEvent, loginEvents, pool, runCli, sharedApp, startApp, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, deliverAll as deliverEach, deliverUntilOk, encode, loginEvent, loginEvents, pool, runCli, sharedApp, startApp, tempDir, userId, waitUntil, useLiveApps } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 import { actionCalls, cloudSaveMark, isStoreCall } from './store-support.js';
 
@@ -22,17 +21,10 @@ function grantsOf(ags: AgsStandIn, users: readonly string[]): number[] {
 }
 
 describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with the default store, AGS Cloud Save (issue 13)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
+  const { ags, clients, env } = useLiveApps();
   const connect = clients.connect;
-  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
   // the tests that need no process of their own share one app
   const defaultApp = sharedApp(() => ({ env: env() }));
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
 
   const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(connect(app), encoded);
 

@@ -24,17 +24,10 @@ import * as grpc from '@grpc/grpc-js';
 import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
 import { startPublisherStandIn } from '../support/publisher-stand-in.js';
 import type { PublisherStandIn } from '../support/publisher-stand-in.js';
-import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, stopAll, tempDir, userId } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, stopAll, tempDir, userId, useLiveApps } from './support.js';
 
 describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients, env } = useLiveApps();
 
   const rulesFor = (action: string): Record<string, string> => {
     if (action === 'grantItem') return {};

@@ -7,7 +7,6 @@
  * real gRPC sender, and the CLI (`dead-letters`, `replay`). Grants are counted
  * where they take effect: the stand-in's fulfillments.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -18,9 +17,8 @@ import { documentKey } from '../../src/store/state-store.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { REPO_ROOT, describeWith, executable, itWith, sharedSpecs } from '../support/prereq.js';
-import { DIST_CLI, PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, sharedApp, startApp, startRedis, stopAll, tempDir, userId, waitUntil } from './support.js';
+import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, sharedApp, startApp, startRedis, stopAll, tempDir, userId, waitUntil, runCli } from './support.js';
 import type { Encoded } from './support.js';
-import { baseChildEnv } from '../support/child-env.js';
 
 const redisReady = executable('redis-server', 'redis-server');
 const LOBBY = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte/lobby');
@@ -65,13 +63,10 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   const defaultApp = sharedApp(() => ({ env: env() }));
   const granted = (users: readonly string[]): number => ags.fulfillments.filter((f) => f.itemId === ITEM && users.includes(f.userId)).reduce((n, f) => n + f.quantity, 0);
   const keyRecord = (party: string) => ags.cloudSave.adminRecord(undefined, `${DEFAULT_RECORD_KEY}-${documentKey('k', party)}`);
+  /** The CLI with the server's environment, in this process (runCli: the bin's own entry point; the bin is proven in test/cli). */
   const cli = async (...args: string[]): Promise<string> => {
-    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: dir, env: { ...baseChildEnv(), ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await new Promise((r) => child.once('close', r));
-    return out;
+    const r = await runCli(args, { env: env(), cwd: dir });
+    return r.stdout + r.stderr;
   };
 
   afterEach(async () => {

@@ -3,12 +3,10 @@
  * rules.yaml, called over gRPC, against the local AGS stand-in.
  */
 import { actionCalls } from './store-support.js';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { liveEnv as liveEnvOf, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import {
-  clientPool,
   LOGIN_SERVICE,
   THIRD_PARTY_SERVICE,
   builtApp,
@@ -16,22 +14,14 @@ import {
   encode,
   loginEvent,
   startApp,
-  stopAll,
   userId,
   waitUntil,
+  useLiveApps,
 } from './support.js';
 
 describeWith(builtApp(), 'e2e: the app grants the login item through AGS (issue 4)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
+  const { ags, clients, env: liveEnv } = useLiveApps();
   const connect = clients.connect;
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
-
-  const liveEnv = (): Record<string, string> => liveEnvOf(ags);
 
   it('logs in at start, grants exactly once per login event of our namespace, and nothing for another namespace', async () => {
     const app = await startApp({ env: liveEnv() });

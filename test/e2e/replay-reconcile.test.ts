@@ -12,24 +12,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
+import { expect, it } from 'vitest';
 import { describeWith } from '../support/prereq.js';
 import { testSeed } from '../support/seed.js';
-import { builtApp, clientPool, deadLetters as listDeadLetters, deliverAll as deliverEach, loginEvents, runCli, startApp, stopAll, tempDir } from './support.js';
+import { builtApp, deadLetters as listDeadLetters, deliverAll as deliverEach, loginEvents, runCli, startApp, tempDir, useLiveApps } from './support.js';
 import type { AppProcess, CliResult, Encoded } from './support.js';
 
 const { seed: SEED, random } = testSeed('replay-reconcile');
 
 describeWith(builtApp(), `e2e: replay looks every action with a lookup up before it sends: never a second effect (issue 22.3, seed ${SEED})`, () => {
-  const ags = useAgsStandIn({ random });
-  const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients, env } = useLiveApps({ random });
 
   /** Each event delivered until answered OK, at most 5 times (a permanent failure must not be answered UNAVAILABLE for ever). */
   const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(clients.connect(app), encoded, { maxDeliveries: 5 });

@@ -4,7 +4,6 @@
  * TEST_CLOCK_FILE (test-only), so a day boundary in Asia/Tokyo is crossed
  * without waiting. Each case uses its own player.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,9 +11,8 @@ import * as grpc from '@grpc/grpc-js';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
-import { DIST_CLI, LOGIN_SERVICE, PROTO_DIR, builtApp, callOnce, clientPool, encode, loginEvent, metricValue, startApp, stopAll, tempDir, userId } from './support.js';
-import type { AppProcess } from './support.js';
-import { baseChildEnv } from '../support/child-env.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, encode, loginEvent, metricValue, startApp, stopAll, tempDir, userId, runCli } from './support.js';
+import type { AppProcess, CliResult } from './support.js';
 
 const ready = builtApp();
 
@@ -162,13 +160,7 @@ rules:
       expect((await callOnce(clients.connect(first), await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-1`, userId: u })))).code).toBe(grpc.status.OK); // 404 item: dead letter
       await first.stop();
       ags.addItem({ id: 'later-item' });
-      const replay = async (app: { address: string }): Promise<{ code: number | null; stdout: string }> => {
-        const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { ...baseChildEnv(), PROTO_DIR, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-        const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
-        return { code, stdout };
-      };
+      const replay = (app: { address: string }): Promise<CliResult> => runCli(['replay', '--target', app.address], { env, cwd: dir });
       // the rules changed: the rule no longer matches this event, so the replay would run nothing
       const second = await startApp({ env: { ...env, RULES_FILE: v2 } });
       const refused = await replay(second);
@@ -218,10 +210,7 @@ rules:
       ags.addItem({ id: 'later-item' });
       // the default store (Cloud Save) holds the dead letter: replay reads it with the server's environment
       const storeEnv = { AB_BASE_URL: ags.url, AB_CLIENT_ID: ags.clientId, AB_CLIENT_SECRET: ags.clientSecret, AB_NAMESPACE: 'mygame' };
-      const child = spawn(process.execPath, [DIST_CLI, 'replay', '--target', app.address], { cwd: dir, env: { ...baseChildEnv(), PROTO_DIR, ...storeEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-      const code = await new Promise<number | null>((res) => child.once('close', (cd) => res(cd)));
+      const { code, stdout } = await runCli(['replay', '--target', app.address], { env: storeEnv, cwd: dir });
       expect(stdout).toMatch(/1 of 1 replayed OK/);
       expect(code).toBe(0);
       expect(ags.fulfillments.map((f) => ({ namespace: f.namespace, userId: f.userId, itemId: f.itemId, quantity: f.quantity }))).toEqual([{ namespace: 'mygame', userId: u, itemId: 'later-item', quantity: 1 }]);

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
 import { REPO_ROOT } from '../support/prereq.js';
@@ -24,6 +24,8 @@ import { baseChildEnv } from '../support/child-env.js';
 import type { Prereq } from '../support/prereq.js';
 import { healthCheck, healthClient } from '../server/support.js';
 import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
+import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
+import type { AgsStandIn, AgsStandInOptions } from '../support/ags-stand-in.js';
 
 export const DIST_MAIN = resolve(REPO_ROOT, 'dist', 'main.js');
 export const DIST_CLI = resolve(REPO_ROOT, 'dist', 'cli', 'index.js');
@@ -262,6 +264,34 @@ export function sharedApp(options: () => StartAppOptions): () => Promise<AppProc
     });
     return app;
   };
+}
+
+/** What {@link useLiveApps} gives a suite. */
+export interface LiveApps {
+  /** The AGS stand-in ({@link useAgsStandIn}: started before the suite, reset after each test unless told otherwise). */
+  readonly ags: AgsStandIn;
+  /** gRPC clients of the apps, closed with the apps. */
+  readonly clients: ReturnType<typeof clientPool>;
+  /** The environment of an app pointed at the stand-in ({@link liveEnv}), `extra` over it. */
+  readonly env: (extra?: Readonly<Record<string, string>>) => Record<string, string>;
+}
+
+/**
+ * The set-up of an e2e suite whose apps talk to the AGS stand-in: the stand-in, a client pool, the live
+ * environment; the clients are closed and every app started by {@link startApp} stopped after each test
+ * (`stop: 'each'`, the default) or after the suite (`stop: 'all'`); a {@link sharedApp} stops after the suite.
+ * Call it first in the suite (its hooks then run after the suite's own).
+ */
+export function useLiveApps(options: AgsStandInOptions = {}, hooks: { readonly stop?: 'each' | 'all'; readonly resetAfterEach?: boolean } = {}): LiveApps {
+  const ags = useAgsStandIn(options, hooks.resetAfterEach === undefined ? {} : { resetAfterEach: hooks.resetAfterEach });
+  const clients = clientPool();
+  const stop = async (): Promise<void> => {
+    clients.closeAll();
+    await stopAll();
+  };
+  if ((hooks.stop ?? 'each') === 'each') afterEach(stop);
+  else afterAll(stop);
+  return { ags, clients, env: (extra = {}) => liveEnv(ags, extra) };
 }
 
 /** Reads one counter/gauge sample (sum over label sets matching `labels`) from Prometheus text. */

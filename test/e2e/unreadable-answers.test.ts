@@ -11,13 +11,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import type { FaultKind } from '../support/ags-stand-in.js';
-import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { testSeed } from '../support/seed.js';
-import { builtApp, callOnce, clientPool, deadLetters as listDeadLetters, deliverAll as deliverEach, loginEvents, startApp, stopAll, tempDir, waitUntil } from './support.js';
+import { builtApp, callOnce, deadLetters as listDeadLetters, deliverAll as deliverEach, loginEvents, startApp, tempDir, waitUntil, useLiveApps } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 
 const { seed: SEED, random } = testSeed('unreadable-answers');
@@ -25,14 +24,7 @@ const { seed: SEED, random } = testSeed('unreadable-answers');
 const GARBLED: readonly FaultKind[] = ['truncated', 'fieldsMissing', 'wrongContentType'];
 
 describeWith(builtApp(), `e2e: an AGS answer that cannot be read is an unknown outcome (issue 22.1, seed ${SEED})`, () => {
-  const ags = useAgsStandIn({ random });
-  const clients = clientPool();
-  const env = (extra: Record<string, string> = {}): Record<string, string> => liveEnv(ags, extra);
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients, env } = useLiveApps({ random });
 
   const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(clients.connect(app), encoded);
   /** The dead letters (kept in Cloud Save), read by the CLI with the server's environment. */

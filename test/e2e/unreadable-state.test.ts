@@ -9,12 +9,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith } from '../support/prereq.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
-import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deliverUntilOk, encode, loginEvent, metricValue, startApp, stopAll, tempDir, userId } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, deliverUntilOk, encode, loginEvent, metricValue, startApp, tempDir, userId, useLiveApps } from './support.js';
 
 const RULES = `version: 1
 rules:
@@ -39,19 +38,13 @@ const SHAPES: ReadonlyArray<[string, (doc: Doc) => Doc]> = [
 ];
 
 describeWith(builtApp(), 'e2e: a state record whose stateful sections cannot be read fails closed (issue 22.8)', () => {
-  const ags = useAgsStandIn();
-  const clients = clientPool();
-
-  afterEach(async () => {
-    clients.closeAll();
-    await stopAll();
-  });
+  const { ags, clients, env } = useLiveApps();
 
   it.each(SHAPES)('Cloud Save: the player record overwritten with %s: the next event is answered UNAVAILABLE, an error line names the record, the limit is never exceeded', async (_name, overwrite) => {
     const dir = tempDir('eer-e2e-unreadable-state-');
     const rules = join(dir, 'rules.yaml');
     writeFileSync(rules, RULES);
-    const app = await startApp({ env: liveEnv(ags, { RULES_FILE: rules }) });
+    const app = await startApp({ env: env({ RULES_FILE: rules }) });
     const user = userId();
     const c = clients.connect(app);
     await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `first-${user}`, userId: user })));

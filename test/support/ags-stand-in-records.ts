@@ -86,13 +86,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function page<T>(items: readonly T[], query: Record<string, string>, problems: string[]): RouteAnswer {
+/** One page of `items` (`limit`, `offset` from the query), each entry of the page shaped by `shape` (only the page's: a long history costs one page). */
+function page<T>(items: readonly T[], query: Record<string, string>, problems: string[], shape: (item: T) => unknown = (item) => item): RouteAnswer {
   const limit = query.limit === undefined ? 20 : Number(query.limit);
   const offset = query.offset === undefined ? 0 : Number(query.offset);
   if (!Number.isInteger(limit) || limit < 1) problems.push(`query limit: expected a positive integer, got ${query.limit}`);
   if (!Number.isInteger(offset) || offset < 0) problems.push(`query offset: expected an integer >= 0, got ${query.offset}`);
   if (problems.length) return { status: 400 };
-  const data = items.slice(offset, offset + limit);
+  const data = items.slice(offset, offset + limit).map(shape);
   const more = offset + limit < items.length;
   return { status: 200, body: { data, paging: more ? { next: `?offset=${offset + limit}&limit=${limit}` } : {} } };
 }
@@ -112,6 +113,27 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
     return new Date(lastMs).toISOString();
   };
   const id = (userId: string | undefined, key: string): string => `${userId ?? '-'}/${key}`;
+  // positions of each player's fulfillments with a createdAt, oldest first, kept up to date as fulfillments grow (a
+  // player's history is read page by page, thousands of times in the heavy-player tests); rebuilt when the list was
+  // emptied meanwhile (reset: the last fulfillment indexed is no longer where it was)
+  const byUser = new Map<string, number[]>();
+  let indexed = 0;
+  let last: unknown;
+  const fulfillmentsOf = (userId: string): readonly number[] => {
+    if (indexed > 0 && deps.fulfillments[indexed - 1] !== last) {
+      byUser.clear();
+      indexed = 0;
+    }
+    for (; indexed < deps.fulfillments.length; indexed++) {
+      const f = deps.fulfillments[indexed]!;
+      last = f;
+      if (f.createdAt === undefined) continue;
+      let list = byUser.get(f.userId);
+      if (!list) byUser.set(f.userId, (list = []));
+      list.push(indexed);
+    }
+    return byUser.get(userId) ?? [];
+  };
 
   const get = (player: boolean) => ({ params }: RouteCtx): RouteAnswer => {
     reads++;
@@ -195,11 +217,11 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
         if (req.query.status !== undefined && !['FAIL', 'SUCCESS'].includes(req.query.status)) problems.push('query status: FAIL or SUCCESS');
         if (problems.length) return { status: 400 };
         if (req.query.status === 'FAIL') return page([], req.query, problems);
-        const items = deps.fulfillments
-          .map((f, i) => ({ f, i }))
-          .filter(({ f }) => f.userId === userId && f.createdAt !== undefined)
-          .reverse()
-          .map(({ f, i }) => ({
+        // the player's fulfillments, newest first (indices: only the page asked for is shaped)
+        const mine = [...fulfillmentsOf(userId!)].reverse();
+        return page(mine, req.query, problems, (i) => {
+          const f = deps.fulfillments[i]!;
+          return {
             id: `fulfillment-${i + 1}`,
             namespace,
             userId: f.userId,
@@ -208,8 +230,8 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
             fulfillItems: [{ itemId: f.itemId, quantity: f.quantity }],
             createdAt: f.createdAt,
             updatedAt: f.createdAt,
-          }));
-        return page(items, req.query, problems);
+          };
+        });
       },
       ['userId', 'limit', 'offset', 'status'],
     ),
@@ -219,14 +241,10 @@ export function recordRoutes<Route>(deps: RecordRouteDeps<Route>, namespace: str
       '/platform/admin/namespaces/{ns}/users/{userId}/wallets/currencies/{currencyCode}/transactions',
       false,
       ({ req, params, problems }) => {
-        const mine = deps.walletTransactions.filter((t) => t.userId === params.userId && t.currencyCode === params.currencyCode);
+        const items = deps.walletTransactions.filter((t) => t.userId === params.userId && t.currencyCode === params.currencyCode).reverse();
         // the spec's documented 404: the player has no wallet in that currency (creditUserWallet creates it)
-        if (mine.length === 0) return { status: 404, body: { errorCode: 35141, errorMessage: `Wallet [${params.userId}-${params.currencyCode}] does not exist` } };
-        const items = mine
-          .slice()
-          .reverse()
-          .map((t) => ({ amount: t.amount, currencyCode: t.currencyCode, namespace, userId: t.userId, operator: 'stand-in-client', walletAction: 'CREDIT', ...(t.metadata ? { metadata: t.metadata } : {}), createdAt: t.createdAt, updatedAt: t.createdAt }));
-        return page(items, req.query, problems);
+        if (items.length === 0) return { status: 404, body: { errorCode: 35141, errorMessage: `Wallet [${params.userId}-${params.currencyCode}] does not exist` } };
+        return page(items, req.query, problems, (t) => ({ amount: t.amount, currencyCode: t.currencyCode, namespace, userId: t.userId, operator: 'stand-in-client', walletAction: 'CREDIT', ...(t.metadata ? { metadata: t.metadata } : {}), createdAt: t.createdAt, updatedAt: t.createdAt }));
       },
       ['limit', 'offset'],
     ),

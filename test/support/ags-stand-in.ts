@@ -527,12 +527,14 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
 
   const send = (res: ServerResponse, rec: RecordedRequest, status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): void => {
     rec.outcome = status;
-    rec.answer = body;
+    if (body === undefined || typeof body === 'string') rec.answer = body;
     if (body === undefined) {
       res.writeHead(status, headers).end();
       return;
     }
     const text = typeof body === 'string' ? body : JSON.stringify(body);
+    // a JSON answer is kept as its text, parsed when read (as the request's body above)
+    if (typeof body !== 'string') Object.defineProperty(rec, 'answer', { get: () => JSON.parse(text) as unknown, set: (v: unknown) => Object.defineProperty(rec, 'answer', { value: v, writable: true, enumerable: true, configurable: true }), enumerable: true, configurable: true });
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
   };
   const violate = (rec: RecordedRequest, problems: readonly string[]): void => {
@@ -545,19 +547,21 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     const rawBody = Buffer.concat(chunks).toString('utf8');
     const u = new URL(req.url ?? '/', 'http://stand-in');
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    let body: unknown;
-    let unparsable = false;
-    if (rawBody !== '') {
-      if (contentType === 'application/x-www-form-urlencoded') body = Object.fromEntries(new URLSearchParams(rawBody));
-      else {
-        try {
-          body = JSON.parse(rawBody);
-        } catch {
-          unparsable = true;
-          body = rawBody;
-        }
+    const parseBody = (): { body: unknown; unparsable: boolean } => {
+      if (rawBody === '') return { body: undefined, unparsable: false };
+      if (contentType === 'application/x-www-form-urlencoded') return { body: Object.fromEntries(new URLSearchParams(rawBody)), unparsable: false };
+      try {
+        return { body: JSON.parse(rawBody) as unknown, unparsable: false };
+      } catch {
+        return { body: rawBody, unparsable: true };
       }
-    }
+    };
+    // the parsed body is kept while the request is handled, then read again from rawBody when asked: the record of
+    // thousands of requests keeps their text only (parsed Cloud Save documents of 2,000 marks each made the heap, and
+    // the garbage collector's work, grow with every request)
+    let parsed: { body: unknown; unparsable: boolean } | undefined = parseBody();
+    const { unparsable } = parsed;
+    res.once('close', () => (parsed = undefined));
     const rec: RecordedRequest = {
       method: req.method ?? 'GET',
       path: u.pathname,
@@ -565,7 +569,9 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       query: Object.fromEntries(u.searchParams),
       headers: req.headers,
       rawBody,
-      body,
+      get body(): unknown {
+        return (parsed ?? parseBody()).body;
+      },
     };
     requests.push(rec);
     const isToken = rec.path === '/iam/v3/oauth/token';
@@ -644,6 +650,7 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       if (contentType !== 'application/x-www-form-urlencoded') problems.push(`content-type must be application/x-www-form-urlencoded, got ${JSON.stringify(contentType)}`);
       const auth = req.headers.authorization ?? '';
       if (!auth.startsWith('Basic ')) problems.push('missing Authorization: Basic');
+      const body = rec.body;
       const form = isObject(body) ? body : {};
       if (form.grant_type !== 'client_credentials' || Object.keys(form).length !== 1) problems.push(`body must be grant_type=client_credentials, got ${JSON.stringify(rawBody)}`);
       if (problems.length) {

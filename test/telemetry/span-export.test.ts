@@ -16,6 +16,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { reportingExporter, startTracing, tracer } from '../../src/telemetry/tracing.js';
 import { freePort } from '../support/workspace.js';
 import { waitFor } from '../support/wait.js';
+import { resetTracingGlobals } from './support.js';
 
 /** A logger that keeps what it is told. */
 function recorder() {
@@ -86,9 +87,11 @@ describe('span export failures are said once per outage', () => {
   it('startTracing (the app\'s wiring) warns once when Zipkin is not running', async () => {
     const url = `http://127.0.0.1:${await freePort()}/api/v2/spans`;
     const { lines, logger } = recorder();
+    resetTracingGlobals();
     const handle = await startTracing({ exporter: 'zipkin', zipkinEndpoint: url, logger });
     for (let i = 0; i < 3; i++) tracer().startSpan(`event-${i}`).end();
     await handle.shutdown().catch(() => undefined); // flushes the batch: the export fails (the app settles it with allSettled too)
+    resetTracingGlobals();
     expect(lines).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ endpoint: url }) })]);
   });
 });

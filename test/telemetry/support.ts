@@ -7,9 +7,22 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { DIST_MAIN, PROTO_DIR, RULES_FILE, callOnce, tempDir, waitUntil } from '../e2e/support.js';
 import type { CallResult, Encoded } from '../e2e/support.js';
 import { baseChildEnv } from '../support/child-env.js';
+
+/**
+ * Forgets the OpenTelemetry globals (tracer provider, context manager, propagator) that an earlier file of this
+ * worker registered: the integration project reuses a worker's modules (vitest.config.ts, isolate: false), and a
+ * global already set is not replaced, so `startTracing` would leave this file's spans to the earlier provider.
+ * Call it before tracing starts in this process and after it is shut down: as in a fresh process.
+ */
+export function resetTracingGlobals(): void {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+}
 
 /** One unary call with raw bytes and the given metadata (e.g. `traceparent`, B3 headers). */
 export function callWithMetadata(client: grpc.Client, e: Encoded, headers: Readonly<Record<string, string>> = {}, timeoutMs = 30_000): Promise<CallResult> {

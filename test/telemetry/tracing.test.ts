@@ -21,7 +21,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import type { RecordedRequest } from '../support/ags-stand-in.js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { LOGIN_SERVICE, PROTO_DIR, client, encode, loginEvent, tempDir, userId, waitUntil } from '../e2e/support.js';
-import { LogSink, callWithMetadata } from './support.js';
+import { LogSink, callWithMetadata, resetTracingGlobals } from './support.js';
 
 const RULES = `version: 1
 rules:
@@ -51,6 +51,7 @@ describe('tracing: the span tree of one event with two actions (issue 6)', () =>
   beforeAll(async () => {
     const dir = tempDir('eer-telemetry-tracing-');
     writeFileSync(join(dir, 'rules.yaml'), RULES);
+    resetTracingGlobals();
     app = await startApp({
       env: liveEnv(ags, {
         PORT: '0',
@@ -71,6 +72,7 @@ describe('tracing: the span tree of one event with two actions (issue 6)', () =>
   afterAll(async () => {
     c?.close();
     await app?.shutdown('test done');
+    resetTracingGlobals();
   });
 
   const spansOf = (traceId: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
