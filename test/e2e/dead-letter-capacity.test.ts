@@ -106,7 +106,7 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
     expect(new Set(listedIds(listed.stdout))).toEqual(new Set(ok)); // what was answered OK is held; nothing else claimed
     const metrics = await app.metrics();
     expect(metricValue(metrics, 'event_rules_dead_letters_refused_total', { rule: 'grant-item-on-login', action: 'grantItem', reason: 'full' })).toBe(unavailable.length);
-    expect(app.logsMatching(/its dead letter could not be written: the event will be redelivered/).some((l) => /the dead-letter store is full/.test(String(l.writeError)))).toBe(true);
+    expect((await app.waitForLogs(/its dead letter could not be written: the event will be redelivered/, 1)).some((l) => /the dead-letter store is full/.test(String(l.writeError)))).toBe(true);
     await app.stop();
   }, 300_000);
 
