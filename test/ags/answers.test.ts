@@ -19,6 +19,8 @@ import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn, GarbleKind } from '../support/ags-stand-in.js';
 import { USER, clientFor } from './helpers.js';
 import type { AgsClient } from '../../src/ags/client.js';
+import type { PagedResult } from '../../src/ags/index.js';
+import { randomUUID } from 'node:crypto';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const GARBLES: readonly GarbleKind[] = ['truncated', 'fieldsMissing', 'wrongContentType'];
@@ -118,5 +120,31 @@ describe('the client: an unreadable 2xx is an unknown outcome, never "did nothin
 
   it('findInHistory: a page without a data list throws, never answers "not found"', async () => {
     await expect(findInHistory(() => Promise.resolve({} as never), () => true, Date.now())).rejects.toBeInstanceOf(UnreadableHistoryError);
+  });
+
+  it('findInHistory with a cache: lookups of one history run one after the other and share positive answers; a negative answer reads AGS afresh', async () => {
+    const history: { orderNo: string; createdAt: string }[] = []; // newest first
+    const add = (orderNo: string): void => void history.unshift({ orderNo, createdAt: new Date().toISOString() });
+    for (let i = 0; i < 250; i++) add(`o-${i}`);
+    let reads = 0;
+    const readPage = (limit: number, offset: number): Promise<PagedResult<{ orderNo: string; createdAt: string }>> => {
+      reads++;
+      const data = history.slice(offset, offset + limit);
+      return Promise.resolve({ data, paging: offset + limit < history.length ? { next: 'more' } : {} });
+    };
+    const scope = `fulfillment mygame ${randomUUID()}`;
+    const look = (id: string): Promise<boolean> => findInHistory(readPage, (h) => h.orderNo === id, Date.now() - 1000, { scope, idOf: (h) => h.orderNo, id });
+    // a burst: the oldest first; the ones waiting behind it are answered by the pages it read
+    expect(await Promise.all(['o-0', 'o-1', 'o-100', 'o-249'].map(look))).toEqual([true, true, true, true]);
+    expect(reads).toBe(3);
+    // not there: read afresh each time, never remembered
+    expect(await look('o-250')).toBe(false);
+    expect(reads).toBe(6);
+    add('o-250'); // applied since: found by the next lookup
+    expect(await look('o-250')).toBe(true);
+    expect(reads).toBe(7);
+    // another history shares nothing
+    expect(await findInHistory(readPage, (h) => h.orderNo === 'o-0', Date.now() - 1000, { scope: `${scope}-other`, idOf: (h) => h.orderNo, id: 'o-0' })).toBe(true);
+    expect(reads).toBe(10);
   });
 });
