@@ -118,6 +118,27 @@ describe('the client: an unreadable 2xx is an unknown outcome, never "did nothin
     expect(err).not.toBe(false);
   });
 
+  it.each([
+    ['grantItem', { itemId: 'item-1' }, 'queryFulfillmentHistories'],
+    ['creditWallet', { currencyCode: 'COINS', amount: 5 }, 'listUserCurrencyTransactions'],
+  ])('%s: a burst of lookups of one player reads the history about once (positive answers shared); a miss reads it afresh', async (action, params, lookupOp) => {
+    const def = createDefaultRegistry().get(action)!;
+    const user = randomUUID().replace(/-/g, '');
+    const ctxOf = (key: string): ActionContext => ({ event: { userId: user }, eventName: 'userLoggedIn', namespace: 'mygame', rule: 'r', idempotencyKey: key, ags: client, logger: createLogger({ level: 'silent' }) });
+    const p = (key: string): Record<string, unknown> => def.normalize({ ...params, userId: user }, ctxOf(key));
+    for (let i = 0; i < 250; i++) await def.execute(p(`burst-${i}:r:0`), ctxOf(`burst-${i}:r:0`));
+    const lookups = (): number => ags.serviceRequests().filter((r) => r.operation === lookupOp).length;
+    const since = Date.now() - 3_600_000;
+    const look = (key: string): Promise<boolean> => def.reconcile!(p(key), ctxOf(key), since);
+    // the oldest first (250 entries: 3 pages of 100); the others wait for it and are answered by what it read
+    expect(await Promise.all(['burst-0:r:0', 'burst-1:r:0', 'burst-100:r:0', 'burst-249:r:0'].map(look))).toEqual([true, true, true, true]);
+    expect(lookups()).toBe(3);
+    expect(await look('never-sent:r:0')).toBe(false);
+    expect(lookups()).toBe(6);
+    expect(await look('never-sent:r:0')).toBe(false);
+    expect(lookups()).toBe(9);
+  });
+
   it('findInHistory: a page without a data list throws, never answers "not found"', async () => {
     await expect(findInHistory(() => Promise.resolve({} as never), () => true, Date.now())).rejects.toBeInstanceOf(UnreadableHistoryError);
   });
