@@ -6,19 +6,58 @@
  * {@link RawResponse}.
  */
 import { createRequire } from 'node:module';
-import type { Agent, Dispatcher } from 'undici';
+import type { Agent, Dispatcher, request as undiciIndexRequest } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 
-/**
- * undici's `Agent` and its `request` API, loaded without undici's index: the index also loads
- * fetch, WebSocket, EventSource, the cache and cookie code and the mocks (111 modules, about 3 MiB
- * of heap and 9 MiB of RSS held for the process's life), none of which the AGS client uses; these
- * two are 23 modules. The paths are undici 7's (`package.json` pins the major): a move in a later
- * major fails every AGS test at once, not silently.
- */
+/** The options of one request, without where it goes. */
+export type UndiciRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'>;
+
+/** The parts of undici the transport uses: its `Agent`, and its `request` API over a dispatcher. */
+export interface UndiciParts {
+  readonly Agent: typeof Agent;
+  /** Sends `options` to `url` (its origin, path and query) through `dispatcher`. */
+  readonly request: (dispatcher: Dispatcher, url: URL, options: UndiciRequestOptions) => Promise<Dispatcher.ResponseData>;
+  /** `internal`: undici's own modules (the lean way); `index`: its public index (the fallback). */
+  readonly from: 'internal' | 'index';
+}
+
+/** undici's internal modules {@link loadUndici} loads first (undici 7's layout). */
+export const UNDICI_INTERNAL_MODULES = ['undici/lib/dispatcher/agent.js', 'undici/lib/api/api-request.js'] as const;
+
 const requireUndici = createRequire(import.meta.url);
-const UndiciAgent = requireUndici('undici/lib/dispatcher/agent.js') as typeof Agent;
-const undiciRequest = requireUndici('undici/lib/api/api-request.js') as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+
+/**
+ * undici's `Agent` and `request`, loaded without undici's index when its internal modules are where
+ * undici 7 keeps them ({@link UNDICI_INTERNAL_MODULES}): the index also loads fetch, WebSocket,
+ * EventSource, the cache and cookie code and the mocks (111 modules, about 3 MiB of heap and 9 MiB
+ * of RSS held for the process's life), none of which the AGS client uses; these two are 23 modules.
+ * When they cannot be loaded (a later undici moved them) or are not functions, undici's public
+ * index: `Agent`, and `request(url, { dispatcher, ... })`, whose calling convention differs (the
+ * internal one takes the dispatcher as `this` and `origin` + `path` in its options).
+ * @param load `require` by module id. Default: this module's (an injectable one for tests).
+ * @throws what `load('undici')` throws when neither can be loaded (undici is a dependency).
+ */
+export function loadUndici(load: (id: string) => unknown = requireUndici): UndiciParts {
+  try {
+    const agent = load(UNDICI_INTERNAL_MODULES[0]);
+    const request = load(UNDICI_INTERNAL_MODULES[1]);
+    if (typeof agent === 'function' && typeof request === 'function') {
+      const send = request as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+      return {
+        Agent: agent as typeof Agent,
+        request: (dispatcher, url, options) => send.call(dispatcher, { ...options, origin: url.origin, path: `${url.pathname}${url.search}` }),
+        from: 'internal',
+      };
+    }
+  } catch {
+    // moved or renamed in this undici: its public index below
+  }
+  const index = load('undici') as { readonly Agent: typeof Agent; readonly request: typeof undiciIndexRequest };
+  return { Agent: index.Agent, request: (dispatcher, url, options) => index.request(url, { ...options, dispatcher }), from: 'index' };
+}
+
+/** undici as this process loaded it (see {@link loadUndici}). */
+const UNDICI: UndiciParts = loadUndici();
 
 export interface RawRequest {
   readonly url: URL;
@@ -58,6 +97,8 @@ export interface HttpTransportOptions {
   readonly maxSockets?: number;
   /** Largest response body read, in bytes; longer ones are cut. Default: 4 MiB. */
   readonly maxBodyBytes?: number;
+  /** The undici parts to send with. Default: {@link loadUndici}'s (tests pass the fallback's). */
+  readonly undici?: UndiciParts;
 }
 
 /**
@@ -107,9 +148,11 @@ function messageOf(error: unknown): string {
 export class HttpTransport {
   readonly #agent: Agent;
   readonly #maxBody: number;
+  readonly #undici: UndiciParts;
 
   constructor(options: HttpTransportOptions = {}) {
-    this.#agent = new UndiciAgent({ connections: options.maxSockets ?? 50 });
+    this.#undici = options.undici ?? UNDICI;
+    this.#agent = new this.#undici.Agent({ connections: options.maxSockets ?? 50 });
     this.#maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   }
 
@@ -121,9 +164,7 @@ export class HttpTransport {
     // The attempt's timeout is undici's (no timer of our own per request): until the answer's
     // headers, then between body chunks. The caller's signal is passed as is.
     try {
-      const res = await undiciRequest.call(this.#agent, {
-        origin: req.url.origin,
-        path: `${req.url.pathname}${req.url.search}`,
+      const res = await this.#undici.request(this.#agent, req.url, {
         method: req.method,
         headers: req.headers,
         ...(req.body !== undefined ? { body: req.body } : {}),

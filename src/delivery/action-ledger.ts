@@ -38,6 +38,13 @@
  * executor settles it through the action's lookup (grantItem's orderNo,
  * creditWallet's metadata) or dead-letters it as `unknown-outcome`, never runs
  * it blindly. A horizon is dropped at `z`, with the retention of its marks.
+ * Such a claim carries `o: 1`; when its own lookup finds the effect (applied
+ * before the horizon took its mark), {@link ActionLedger.complete} with `found`
+ * drops the claim instead of writing a done mark: the horizon still remembers
+ * the key until `z`, so a redelivery is settled by the lookup again, and
+ * settling an old event never adds a mark that would push the next-oldest
+ * marks under the horizon (a burst of redeliveries below the horizon used to
+ * cascade: each settled event evicted the marks its successors were about to need).
  *
  * A section this module cannot read (not an object, buckets of the wrong
  * shape, an entry without its state...) is never read as empty: every call
@@ -110,6 +117,8 @@ interface Entry {
   t?: string;
   n?: number;
   u?: number;
+  /** A claim taken below the horizon (no mark; a horizon may hold the key): `1`. */
+  o?: 1;
 }
 
 type Marks = Readonly<Record<string, Entry>>;
@@ -312,13 +321,21 @@ export interface CompleteOptions {
    * claim. Default: false.
    */
   readonly defer?: boolean;
+  /**
+   * The effect was found by the action's lookup, not applied by this delivery: when the key's entry is a
+   * claim taken below the horizon (see the module), no done mark is written (the claim `token`, when it is
+   * this delivery's, is dropped; another delivery's live claim is left to its holder). Default: absent
+   * (a done mark is written).
+   */
+  readonly found?: { readonly token?: string };
 }
 
-/** A done mark not written yet: its id, state and when it was made (ms since epoch). */
+/** A done mark not written yet: its id, state and when it was made (ms since epoch); `found`: see {@link CompleteOptions.found}. */
 interface PendingMark {
   readonly id: string;
   readonly state: DoneState;
   readonly at: number;
+  readonly found?: { readonly token?: string };
 }
 
 /** The deferred marks of one partition. */
@@ -360,10 +377,30 @@ export class ActionLedger {
     let out = doc;
     for (const m of marks) {
       const section = this.#section(out, partition);
-      const n = this.#entry(section, m.id)?.n;
-      out = this.#with(out, section, m.id, { s: m.state === 'succeeded' ? 'd' : 'x', e: m.at + this.retentionMs, ...(n !== undefined ? { n } : {}) }, now);
+      const entry = this.#entry(section, m.id);
+      const done = this.#done(entry, m.state, m.at, m.found, now);
+      if (done !== 'keep') out = this.#with(out, section, m.id, done ?? undefined, now);
     }
     return out;
+  }
+
+  /**
+   * The done mark replacing `entry` (made at `at`): `null` drops the entry (its own claim, taken below the
+   * horizon, found by the lookup: the horizon remembers the key), `'keep'` leaves it (another delivery's live claim
+   * below the horizon: its holder settles it). A dead-lettered mark keeps in `u` when its attempts may have been sent.
+   */
+  #done(entry: Entry | undefined, state: DoneState, at: number, found: CompleteOptions['found'], now: number): Entry | null | 'keep' {
+    if (found && state === 'succeeded' && entry?.s === 'c' && entry.o === 1) {
+      if (entry.t === found.token) return null;
+      if ((entry.l ?? 0) > now) return 'keep';
+    }
+    const n = entry?.n;
+    const done: Entry = { s: state === 'succeeded' ? 'd' : 'x', e: at + this.retentionMs, ...(n !== undefined ? { n } : {}) };
+    if (state === 'deadLettered') {
+      const claimedAt = entry?.s === 'c' && entry.l !== undefined ? entry.l - this.leaseMs : at - this.leaseMs;
+      done.u = Math.min(entry?.u ?? claimedAt, claimedAt);
+    }
+    return done;
   }
 
   /**
@@ -441,11 +478,11 @@ export class ActionLedger {
   }
 
   /**
-   * The document with `entry` as the mark `id`: a copy of its bucket (entries
+   * The document with `entry` as the mark `id` (`undefined`: without it): a copy of its bucket (entries
    * past their retention dropped) and of the bucket map; every other part of
    * `doc` shared. Past `maxEntries` marks, compacted (the dropped ones go to a horizon).
    */
-  #with(doc: StateDocument | undefined, section: Section, id: string, entry: Entry, now: number): StateDocument {
+  #with(doc: StateDocument | undefined, section: Section, id: string, entry: Entry | undefined, now: number): StateDocument {
     let buckets: readonly unknown[] = section.b;
     let total = section.n;
     if (section.m !== undefined || buckets.length !== BUCKETS) {
@@ -456,7 +493,7 @@ export class ActionLedger {
     const bucket = newBucket();
     const old = marksAt(buckets, at);
     let before = 0;
-    let after = 1;
+    let after = entry ? 1 : 0;
     if (old) {
       for (const k in old) {
         before++;
@@ -467,10 +504,10 @@ export class ActionLedger {
         }
       }
     }
-    bucket[id] = entry;
+    if (entry) bucket[id] = entry;
     // a loop, not slice(): slice() of a frozen array (the stores keep them frozen) takes V8's slow path
     const next = new Array<unknown>(BUCKETS);
-    for (let i = 0; i < BUCKETS; i++) next[i] = i === at ? bucket : (buckets[i] ?? null);
+    for (let i = 0; i < BUCKETS; i++) next[i] = i === at ? (after > 0 ? bucket : null) : (buckets[i] ?? null);
     let horizons = section.h.some((h) => h.z <= now) ? section.h.filter((h) => h.z > now) : section.h;
     // `n` is kept up to date by every write; a bucket far over its share means it is not (an edited record): count
     if (total !== undefined && after <= 2 * Math.ceil(this.#maxEntries / BUCKETS)) total = total - before + after;
@@ -561,7 +598,10 @@ export class ActionLedger {
       // No mark, but one dropped to bound the record may have been this key's: settle it, never run it blindly.
       else if (live === undefined) {
         const since = this.#horizonOf(section, id, now);
-        if (since !== undefined) claimed.u = since;
+        if (since !== undefined) {
+          claimed.u = since;
+          claimed.o = 1;
+        }
       }
       const result: ClaimResult = claimed.u !== undefined ? { status: 'claimed', token, unknownSince: claimed.u } : { status: 'claimed', token };
       return { next: this.#with(doc, section, id, claimed, now), result };
@@ -583,20 +623,14 @@ export class ActionLedger {
   complete(partition: Partition, key: string, state: DoneState = 'succeeded', options: CompleteOptions = {}): Promise<void> {
     const id = markId(key);
     if (options.defer) {
-      this.#defer(partition, id, state);
+      this.#defer(partition, id, state, options.found ? { id, state, at: this.#now(), found: options.found } : undefined);
       return Promise.resolve();
     }
     const now = this.#now();
     return this.#transact(partition, (doc) => {
       const section = this.#section(doc, partition);
-      const entry = this.#entry(section, id);
-      const n = entry?.n;
-      const done: Entry = { s: state === 'succeeded' ? 'd' : 'x', e: now + this.retentionMs, ...(n !== undefined ? { n } : {}) };
-      if (state === 'deadLettered') {
-        const claimedAt = entry?.s === 'c' && entry.l !== undefined ? entry.l - this.leaseMs : now - this.leaseMs;
-        done.u = Math.min(entry?.u ?? claimedAt, claimedAt);
-      }
-      return { next: this.#with(doc, section, id, done, now), result: undefined };
+      const done = this.#done(this.#entry(section, id), state, now, options.found, now);
+      return done === 'keep' ? { result: undefined } : { next: this.#with(doc, section, id, done ?? undefined, now), result: undefined };
     });
   }
 

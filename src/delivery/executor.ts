@@ -256,6 +256,8 @@ interface Attempt {
   lookupSince?: number;
   /** The action's lookup (`reconcile`) threw: the failure is the lookup's, not the action's. */
   lookupFailed?: boolean;
+  /** The action's lookup found the effect: nothing was sent. */
+  found?: boolean;
 }
 
 /** How one action ran, and whether the rest of its rule must stop. */
@@ -581,7 +583,7 @@ class EventRun {
       } catch (caught) {
         return await this.#failed(a, claimed, caught, attempt);
       }
-      return await this.#succeeded(a, summary);
+      return await this.#succeeded(a, summary, attempt.found === true ? claimed.token : undefined);
     } finally {
       this.#s.running.delete(a.memoKey);
     }
@@ -651,7 +653,8 @@ class EventRun {
       return false;
     }
     try {
-      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded');
+      // another delivery's claim taken below the horizon is left to its holder (see `complete`'s `found`)
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', { found: {} });
     } catch (error) {
       this.#storeFailed(error);
     }
@@ -680,6 +683,7 @@ class EventRun {
       // An earlier attempt was sent and its answer lost (or a replay): find out before sending again.
       if (!def.reconcile) throw new UnknownOutcomeError(p.action, 'an earlier attempt');
       if (await this.#lookUp(def, params, ctx, since, attempt)) {
+        attempt.found = true;
         const summary = replay
           ? 'applied by an earlier attempt (replay: found by its lookup, not sent again)'
           : 'applied by an earlier attempt whose answer was lost (reconciled, not sent again)';
@@ -839,14 +843,15 @@ class EventRun {
     );
   }
 
-  async #succeeded(a: LiveAction, summary: string | undefined): Promise<Ran> {
+  /** Records a success; `foundBy`: the claim's token when the action's lookup found the effect (nothing sent: see the ledger's `found`). */
+  async #succeeded(a: LiveAction, summary: string | undefined, foundBy?: string): Promise<Ran> {
     const { p } = a;
     this.#o.metrics?.observeAction(p.rule, p.action, (performance.now() - a.t0) / 1000);
     this.#count(p, 'succeeded');
     this.#s.breaker.succeeded(p);
     try {
       const defer = this.#s.deferDone && this.#o.registry.get(p.action)?.reconcile !== undefined;
-      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', { defer });
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', { defer, ...(foundBy !== undefined ? { found: { token: foundBy } } : {}) });
     } catch (error) {
       // Executed but not recorded: the claim's lease keeps other replicas off it until it
       // expires; a redelivery to this process records it (see `unrecorded`).

@@ -19,6 +19,8 @@ import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn, GarbleKind } from '../support/ags-stand-in.js';
 import { USER, clientFor } from './helpers.js';
 import type { AgsClient } from '../../src/ags/client.js';
+import type { PagedResult } from '../../src/ags/index.js';
+import { randomUUID } from 'node:crypto';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const GARBLES: readonly GarbleKind[] = ['truncated', 'fieldsMissing', 'wrongContentType'];
@@ -116,7 +118,54 @@ describe('the client: an unreadable 2xx is an unknown outcome, never "did nothin
     expect(err).not.toBe(false);
   });
 
+  it.each([
+    ['grantItem', { itemId: 'item-1' }, 'queryFulfillmentHistories'],
+    ['creditWallet', { currencyCode: 'COINS', amount: 5 }, 'listUserCurrencyTransactions'],
+  ])('%s: a burst of lookups of one player reads the history about once (positive answers shared); a miss reads it afresh', async (action, params, lookupOp) => {
+    const def = createDefaultRegistry().get(action)!;
+    const user = randomUUID().replace(/-/g, '');
+    const ctxOf = (key: string): ActionContext => ({ event: { userId: user }, eventName: 'userLoggedIn', namespace: 'mygame', rule: 'r', idempotencyKey: key, ags: client, logger: createLogger({ level: 'silent' }) });
+    const p = (key: string): Record<string, unknown> => def.normalize({ ...params, userId: user }, ctxOf(key));
+    for (let i = 0; i < 250; i++) await def.execute(p(`burst-${i}:r:0`), ctxOf(`burst-${i}:r:0`));
+    const lookups = (): number => ags.serviceRequests().filter((r) => r.operation === lookupOp).length;
+    const since = Date.now() - 3_600_000;
+    const look = (key: string): Promise<boolean> => def.reconcile!(p(key), ctxOf(key), since);
+    // the oldest first (250 entries: 3 pages of 100); the others wait for it and are answered by what it read
+    expect(await Promise.all(['burst-0:r:0', 'burst-1:r:0', 'burst-100:r:0', 'burst-249:r:0'].map(look))).toEqual([true, true, true, true]);
+    expect(lookups()).toBe(3);
+    expect(await look('never-sent:r:0')).toBe(false);
+    expect(lookups()).toBe(6);
+    expect(await look('never-sent:r:0')).toBe(false);
+    expect(lookups()).toBe(9);
+  });
+
   it('findInHistory: a page without a data list throws, never answers "not found"', async () => {
     await expect(findInHistory(() => Promise.resolve({} as never), () => true, Date.now())).rejects.toBeInstanceOf(UnreadableHistoryError);
+  });
+
+  it('findInHistory with a cache: lookups of one history run one after the other and share positive answers; a negative answer reads AGS afresh', async () => {
+    const history: { orderNo: string; createdAt: string }[] = []; // newest first
+    const add = (orderNo: string): void => void history.unshift({ orderNo, createdAt: new Date().toISOString() });
+    for (let i = 0; i < 250; i++) add(`o-${i}`);
+    let reads = 0;
+    const readPage = (limit: number, offset: number): Promise<PagedResult<{ orderNo: string; createdAt: string }>> => {
+      reads++;
+      const data = history.slice(offset, offset + limit);
+      return Promise.resolve({ data, paging: offset + limit < history.length ? { next: 'more' } : {} });
+    };
+    const scope = `fulfillment mygame ${randomUUID()}`;
+    const look = (id: string): Promise<boolean> => findInHistory(readPage, (h) => h.orderNo === id, Date.now() - 1000, { scope, idOf: (h) => h.orderNo, id });
+    // a burst: the oldest first; the ones waiting behind it are answered by the pages it read
+    expect(await Promise.all(['o-0', 'o-1', 'o-100', 'o-249'].map(look))).toEqual([true, true, true, true]);
+    expect(reads).toBe(3);
+    // not there: read afresh each time, never remembered
+    expect(await look('o-250')).toBe(false);
+    expect(reads).toBe(6);
+    add('o-250'); // applied since: found by the next lookup
+    expect(await look('o-250')).toBe(true);
+    expect(reads).toBe(7);
+    // another history shares nothing
+    expect(await findInHistory(readPage, (h) => h.orderNo === 'o-0', Date.now() - 1000, { scope: `${scope}-other`, idOf: (h) => h.orderNo, id: 'o-0' })).toBe(true);
+    expect(reads).toBe(10);
   });
 });

@@ -96,6 +96,48 @@ function contract(name: string, make: (replicas: number) => Promise<StateStore[]
       await store!.close();
     });
 
+    it('a burst of redeliveries below the horizon, settled by lookup, pushes no newer mark under it (no cascade); a second replica leaves the holder\'s claim alone', async () => {
+      const [one, two] = await make(2);
+      let now = 1_000_000_000;
+      const ledgers = [one!, two!].map((store) => new ActionLedger({ store, leaseMs: 60_000, retentionMs: HOUR * 24, maxEntries: 50, now: () => now }));
+      const [a, b] = ledgers as [ActionLedger, ActionLedger];
+      const keys = Array.from({ length: 60 }, (_, i) => `heavy-${i}:r:0`);
+      for (const k of keys) {
+        now += 1_000;
+        const c = await a.claim(P, k);
+        expect(c.status).toBe('claimed');
+        await a.complete(P, k);
+      }
+      const below = horizonMarks(await a.store.read(P));
+      expect(below).toBeGreaterThan(0);
+      // the redelivery, oldest first, as a partition delivers it: a claim the horizon may hold is settled as the
+      // executor does after its lookup found the effect (`found`, the claim's token); on 8654081 each such done mark
+      // pushed the next-oldest marks under the horizon, and every one of the 60 needed a lookup
+      let lookups = 0;
+      for (const k of keys) {
+        now += 1_000;
+        const c = await a.claim(P, k);
+        if (c.status === 'done') continue;
+        expect(c).toMatchObject({ status: 'claimed', unknownSince: expect.any(Number) });
+        if (c.status !== 'claimed') continue;
+        lookups++;
+        // another replica's delivery of the same event meanwhile: busy; its lookup finds the effect too, and leaves the claim to its holder
+        expect(await b.claim(P, k)).toEqual({ status: 'busy' });
+        await b.complete(P, k, 'succeeded', { found: {} });
+        expect(await b.claim(P, k)).toEqual({ status: 'busy' });
+        await a.complete(P, k, 'succeeded', { found: { token: c.token } });
+      }
+      expect(lookups).toBe(below);
+      expect(horizonMarks(await a.store.read(P))).toBe(below);
+      // still never run blindly: each one below the horizon is settled again by the lookup
+      const again = await b.claim(P, keys[0]!);
+      expect(again).toMatchObject({ status: 'claimed', unknownSince: expect.any(Number) });
+      // an effect applied now (its lookup found nothing, the action ran): a done mark of the full retention
+      if (again.status === 'claimed') await b.complete(P, keys[0]!);
+      expect(markIn(await b.store.read(P), keys[0]!)).toMatchObject({ s: 'd', e: now + HOUR * 24 });
+      for (const l of ledgers) await l.store.close();
+    });
+
     it('rejects with StateStoreUnavailableError once closed', async () => {
       const l = await ledger();
       await l.store.close();

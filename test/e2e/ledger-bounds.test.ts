@@ -10,6 +10,8 @@ import { beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { describeWith, executable } from '../support/prereq.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
+import { horizonMarks } from '../../src/delivery/action-ledger.js';
+import type { StateDocument } from '../../src/store/index.js';
 import { LOGIN_SERVICE, builtApp, callOnce, deliverAll as deliverEach, encode, loginEvent, metricValue, sharedApp, startRedis, useLiveApps, userId } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 import * as grpc from '@grpc/grpc-js';
@@ -32,11 +34,34 @@ describeWith(builtApp(), 'e2e: marks never expire into a second effect; an unrea
     for (let i = 0; i < encoded.length; i += 100) await deliverAll(app, encoded.slice(i, i + 100));
     expect(grantsOf(user)).toBe(2100);
 
+    // The redeliveries below the player's horizon (the ~200 marks dropped when the record passed 2,000) are
+    // settled by grantItem's lookup (orderNo in the fulfillment history, 2,100 entries: 21 pages of 100,
+    // newest first). The lookups of one player share their positive answers (the history is append-only),
+    // and settling one adds no mark that pushes the next-oldest marks under the horizon: each burst reads the
+    // history at most once, 21 pages, plus a page of slack. On 8654081 every redelivery settled by a lookup
+    // evicted the marks its successors needed (a cascade): 16,300 pages for the 2,100 (up to the 10-page bound
+    // per lookup) and 1,100 `unknown-outcome` dead letters for events granted once (the oldest beyond 10 pages).
+    const pages = (): number => ags.requests.filter((r) => r.operation === 'queryFulfillmentHistories' && r.query.userId === user).length;
+    const deadLettered = async (): Promise<number> => metricValue(await app.metrics(), 'event_rules_dead_letters_total');
+    /** Marks the player's record holds in its horizons (dropped to bound it). */
+    const belowHorizon = (): number => horizonMarks(ags.cloudSave.adminRecord(user, DEFAULT_RECORD_KEY)?.value.doc as StateDocument | undefined);
+    const horizonBefore = belowHorizon();
+    expect(horizonBefore).toBeGreaterThan(0);
+    const deadBefore = await deadLettered();
+    const pagesBefore = pages();
     await deliverAll(app, encoded.slice(0, 20));
     expect(grantsOf(user)).toBe(2100);
+    const pagesOldest = pages() - pagesBefore;
 
     await deliverAll(app, encoded);
+    const pagesAll = pages() - pagesBefore - pagesOldest;
+    console.log(`history pages read: ${pagesOldest} to redeliver the oldest 20, ${pagesAll} to redeliver all 2,100`);
     expect(grantsOf(user)).toBe(2100);
+    expect(pagesOldest).toBeLessThanOrEqual(22);
+    expect(pagesAll).toBeLessThanOrEqual(22);
+    expect((await deadLettered()) - deadBefore).toBe(0);
+    // settling the old events pushed no newer mark under the horizon (on 8654081 each one did: a cascade)
+    expect(belowHorizon()).toBe(horizonBefore);
     expect(ags.violations).toEqual([]);
   });
 

@@ -88,6 +88,7 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
         (limit, offset) => ags.listUserCurrencyTransactions(p.namespace, p.userId, p.currencyCode, limit, offset, ctx.signal),
         (t) => t.metadata?.[EFFECT_METADATA_KEY] === id,
         sentAt,
+        { scope: `wallet ${p.namespace} ${p.userId} ${p.currencyCode}`, idOf: (t) => effectOf(t.metadata?.[EFFECT_METADATA_KEY]), id, ...(ctx.signal ? { signal: ctx.signal } : {}) },
       );
     } catch (error) {
       // the player has no wallet in that currency: no credit was ever applied (creditUserWallet creates
@@ -105,6 +106,11 @@ export const creditWallet: ActionDefinition<CreditWalletParams> = {
 function walletDoesNotExist(error: unknown): boolean {
   if (!(error instanceof AgsError) || error.status !== 404) return false;
   return error.errorCode === WALLET_NOT_FOUND || error.errorCode === String(WALLET_NOT_FOUND);
+}
+
+/** A wallet transaction's effect id (its metadata value), when it is one. */
+function effectOf(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** AGS errorCode of a wallet that does not exist. */

@@ -158,6 +158,7 @@ export const grantItem: ActionDefinition<GrantItemParams> = {
       (limit, offset) => ags.queryFulfillmentHistories(p.namespace, p.userId, limit, offset, ctx.signal),
       (h) => h.orderNo === orderNo && h.status !== 'FAIL',
       sentAt,
+      { scope: `fulfillment ${p.namespace} ${p.userId}`, idOf: (h) => (h.status !== 'FAIL' ? h.orderNo : undefined), id: orderNo, ...(ctx.signal ? { signal: ctx.signal } : {}) },
     );
   },
 };
