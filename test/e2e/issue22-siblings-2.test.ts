@@ -1,0 +1,84 @@
+/**
+ * Issue 22, attacked from outside again (second round): siblings of its rows
+ * not covered before, end to end on real processes (`node dist/main.js`, the
+ * AGS stand-in counting effects, a gRPC sender), default store (Cloud Save).
+ *
+ * - 22.1's sibling: a gateway error after AGS applied the call. A 502 or 504
+ *   (the gateway gave up on an upstream that may have applied the call) or a
+ *   500 (raised after the write) is no "nothing happened" for a call that is
+ *   not idempotent: it is an unknown outcome, settled by the action's lookup
+ *   or dead-lettered `unknown-outcome`, never sent again blindly (by the HTTP
+ *   retry, a redelivery or `replay`). Effects are counted at the stand-in
+ *   (`applied`: the route handled the call, whatever was answered).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { describeWith } from '../support/prereq.js';
+import { LOGIN_SERVICE, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, tempDir, userId, useLiveApps } from './support.js';
+
+describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempotent is an unknown outcome (issue 22.1, second round)', () => {
+  const { ags, clients, env } = useLiveApps();
+
+  const rulesWith = (action: string): Record<string, string> => {
+    const rules = join(tempDir('eer-e2e-5xx-rules-'), 'rules.yaml');
+    writeFileSync(rules, `version: 1\nrules:\n  - name: on-login\n    on: userLoggedIn\n    do:\n      - ${action}\n`);
+    return { RULES_FILE: rules };
+  };
+  const applied = (operation: string, user: string): number =>
+    ags.serviceRequests().filter((r) => r.operation === operation && r.applied === true && r.path.includes(`/users/${user}/`)).length;
+
+  it.each([
+    ['grantItem', '502', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, {}],
+    ['grantItem', '504', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, {}],
+    ['creditWallet', '504', 'creditUserWallet', /\/credit$/, 'creditWallet: { currencyCode: COINS, amount: 5 }'],
+    ['creditWallet', '500', 'creditUserWallet', /\/credit$/, 'creditWallet: { currencyCode: COINS, amount: 5 }'],
+  ] as const)('%s applied, then answered %s: settled by the lookup, one effect, no dead letter', async (_action, status, operation, path, rule) => {
+    const ruleEnv = typeof rule === 'string' ? rulesWith(rule) : {};
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `after-effect-${status}-${user}`, userId: user }));
+    ags.fail(path, [{ statusAfterEffect: Number(status) }]);
+    await deliverUntilOk(() => clients.connect(app), event);
+    expect(applied(operation, user)).toBe(1);
+    expect(await deadLetters(env(ruleEnv))).toEqual([]);
+    await deliverUntilOk(() => clients.connect(app), event); // a redelivery changes nothing
+    expect(applied(operation, user)).toBe(1);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it.each([
+    ['grantEntitlement', '504', 'grantUserEntitlement', /\/entitlements$/, 'grantEntitlement: { itemId: demo-item-id }'],
+    ['grantEntitlement', '500', 'grantUserEntitlement', /\/entitlements$/, 'grantEntitlement: { itemId: demo-item-id }'],
+    ['grantSeasonExp', '502', 'grantUserExp', /\/seasons\/current\/exp$/, 'grantSeasonExp: { exp: 10 }'],
+    ['updateStat', '504', 'updateUserStatItemValue', /\/statitems\/value$/, 'updateStat: { statCode: logins, value: 1 }'],
+  ] as const)('%s (no lookup) applied, then answered %s: an unknown-outcome dead letter; neither a redelivery nor replay sends it again', async (action, status, operation, path, rule) => {
+    const ruleEnv = rulesWith(rule);
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `after-effect-${action}-${status}-${user}`, userId: user }));
+    ags.fail(path, [{ statusAfterEffect: Number(status) }]);
+    const c = clients.connect(app);
+    for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
+    expect(applied(operation, user)).toBe(1);
+    const letters = await deadLetters(env(ruleEnv));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'on-login', action });
+    const replay = await runCli(['replay', '--target', app.address], { env: env(ruleEnv) });
+    expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m); // not sent again without --force
+    expect(applied(operation, user)).toBe(1);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('a non-idempotent call answered 503 or 429 (refused before it ran) is still retried: one effect, no dead letter', async () => {
+    const ruleEnv = rulesWith('grantEntitlement: { itemId: demo-item-id }');
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `refused-${user}`, userId: user }));
+    ags.fail(/\/entitlements$/, [{ status: 503, body: { errorCode: 20000, errorMessage: 'unavailable' } }, { status: 429, body: { errorCode: 20007, errorMessage: 'too many requests' } }]);
+    await deliverUntilOk(() => clients.connect(app), event);
+    expect(applied('grantUserEntitlement', user)).toBe(1);
+    expect(await deadLetters(env(ruleEnv))).toEqual([]);
+  });
+});
