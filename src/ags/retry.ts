@@ -1,14 +1,19 @@
 /**
  * Retry policy of outgoing HTTP calls (AGS and webhooks), as pure functions.
  *
- * Retried: 429, 502, 503, 504, timeouts and connection errors; 500 only when
+ * Retried: 408, 429, 502, 503, 504, timeouts and connection errors; 500 only when
  * the call is idempotent. A call that is not idempotent answered 500, 502 or
  * 504 is not retried: it may have been applied ({@link mayHaveApplied}). Never retried: any other 4xx (and 401 apart from the
  * client's single re-login). Delay: exponential backoff with full jitter,
  * `random() * min(max, base * 2^attempt)`, or the server's `Retry-After`.
  */
 
-const ALWAYS_RETRIED = new Set([429, 502, 503, 504]);
+/**
+ * Retried whatever the call: 408 (the server did not receive the whole request and closed: not applied, "the
+ * client MAY repeat that request", RFC 9110 15.5.9), 429, and the gateway/server statuses 502, 503, 504 (a call
+ * that is not idempotent answered 502/504 is an unknown outcome first: {@link mayHaveApplied}).
+ */
+const ALWAYS_RETRIED = new Set([408, 429, 502, 503, 504]);
 
 /**
  * Statuses of a server or gateway that failed while or after handling a request that reached it:

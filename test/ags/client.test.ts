@@ -207,6 +207,13 @@ describe('retries', () => {
     expect(delays).toHaveLength(2);
   });
 
+  it('408 (the request was not received whole: not applied) is retried, even for a call that is not idempotent', async () => {
+    const { client } = track(clientFor(ags));
+    ags.fail('/entitlements', [{ status: 408, body: { errorCode: 20000, errorMessage: 'request timeout' } }]);
+    await client.grantUserEntitlement('mygame', USER, [{ itemId: 'item-1', itemNamespace: 'mygame', quantity: 1 }]);
+    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual([408, 201]);
+  });
+
   it('an idempotent call answered 502 and 504 is retried: it is safe to repeat', async () => {
     const { client } = track(clientFor(ags));
     ags.fail('/unlock', [{ status: 502 }, { status: 504 }]);

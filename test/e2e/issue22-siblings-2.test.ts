@@ -71,6 +71,17 @@ describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempo
     expect(ags.violations).toEqual([]);
   });
 
+  it('408 "request timeout" (AGS never received the whole request) is retried, not dead-lettered: one effect, no dead letter', async () => {
+    const ruleEnv = rulesWith('grantEntitlement: { itemId: demo-item-id }');
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `timeout-408-${user}`, userId: user }));
+    ags.fail(/\/entitlements$/, [{ status: 408, body: { errorCode: 20000, errorMessage: 'request timeout' } }]);
+    await deliverUntilOk(() => clients.connect(app), event);
+    expect(applied('grantUserEntitlement', user)).toBe(1);
+    expect(await deadLetters(env(ruleEnv))).toEqual([]);
+  });
+
   it('a non-idempotent call answered 503 or 429 (refused before it ran) is still retried: one effect, no dead letter', async () => {
     const ruleEnv = rulesWith('grantEntitlement: { itemId: demo-item-id }');
     const app = await startApp({ env: env(ruleEnv) });
