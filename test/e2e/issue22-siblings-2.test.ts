@@ -93,3 +93,24 @@ describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempo
     expect(await deadLetters(env(ruleEnv))).toEqual([]);
   });
 });
+
+describeWith(builtApp(), 'e2e: credentials in the userinfo of a configured URL (issue 22.8, second round)', () => {
+  const { ags, env } = useLiveApps();
+  const SECRET = 's3cretPWxyz42';
+  /** Everything the process printed: its JSON log lines and its stderr. */
+  const printed = (app: { logs: Record<string, unknown>[]; stderr(): string }): string => `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}`;
+
+  it.each([
+    ['AB_BASE_URL with user:password@', (url: string) => ({ AB_BASE_URL: url.replace('http://', `http://proxyuser:${SECRET}@`) })],
+    ['AB_BASE_URL with a token as the only userinfo', (url: string) => ({ AB_BASE_URL: url.replace('http://', `http://${SECRET}@`) })],
+    ['REDIS_URL with ?password=', () => ({ STATE_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:1/0?password=${SECRET}`, REDIS_CONNECT_TIMEOUT_MS: '300' })],
+  ] as const)('%s: the credential reaches no log line nor start-up error', async (_case, extra) => {
+    const app = await startApp({ env: env(extra(ags.url)), waitServing: false });
+    await Promise.race([app.exited, app.waitForLog(/^serving \d+ events on :/, undefined, 60_000).catch(() => undefined)]);
+    await app.stop();
+    const out = printed(app);
+    expect(out.length).toBeGreaterThan(0);
+    expect(out).not.toContain(SECRET);
+    expect(out).not.toContain(encodeURIComponent(SECRET));
+  });
+});
