@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, tempDir, userId, useLiveApps } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, tempDir, userId, useLiveApps, waitUntil } from './support.js';
 
 describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempotent is an unknown outcome (issue 22.1, second round)', () => {
   const { ags, clients, env } = useLiveApps();
@@ -112,5 +112,25 @@ describeWith(builtApp(), 'e2e: credentials in the userinfo of a configured URL (
     expect(out.length).toBeGreaterThan(0);
     expect(out).not.toContain(SECRET);
     expect(out).not.toContain(encodeURIComponent(SECRET));
+  });
+});
+
+describeWith(builtApp(), 'e2e: other event fields of hostile length (issue 22.7, second round)', () => {
+  const { ags, clients, env } = useLiveApps();
+
+  it('a 100,000-character userId is refused before sending and bounded in every log line, the dead letter\'s reason and the gRPC status', async () => {
+    const app = await startApp({ env: env() });
+    const c = clients.connect(app);
+    const longUser = 'a'.repeat(100_000);
+    const answer = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'long-user', userId: longUser })));
+    expect(answer.code).toBe(grpc.status.OK);
+    expect(answer.details.length).toBeLessThan(2_000);
+    await waitUntil('the long event summarised', () => app.logsMatching(/rule\(s\) matched|dead-letter/).length >= 1);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'fulfillItem')).toEqual([]);
+    const letters = await deadLetters(env());
+    expect(letters).toHaveLength(1);
+    expect(JSON.stringify((letters[0] as { error: unknown }).error).length).toBeLessThan(2_000);
+    const longest = Math.max(...app.logs.map((l) => JSON.stringify(l).length));
+    expect(longest).toBeLessThan(2_000);
   });
 });
