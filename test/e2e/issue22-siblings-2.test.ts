@@ -12,6 +12,8 @@
  *   (`applied`: the route handled the call, whatever was answered).
  */
 import { writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
@@ -69,6 +71,36 @@ describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempo
     expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m); // not sent again without --force
     expect(applied(operation, user)).toBe(1);
     expect(ags.violations).toEqual([]);
+  });
+
+  it('http POST (a webhook) applied, then answered 502 by its proxy: an unknown-outcome dead letter; neither the client, a redelivery nor replay posts it again', async () => {
+    let hits = 0;
+    const target = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits++; // the webhook's effect
+        res.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
+      const ruleEnv = rulesWith(`http: { url: "${url}", body: { user: "\${event.userId}" } }`);
+      const app = await startApp({ env: env(ruleEnv) });
+      const user = userId();
+      const event = await encode(LOGIN_SERVICE, loginEvent({ id: `webhook-502-${user}`, userId: user }));
+      const c = clients.connect(app);
+      for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
+      expect(hits).toBe(1);
+      const letters = await deadLetters(env(ruleEnv));
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', action: 'http' });
+      const replay = await runCli(['replay', '--target', app.address], { env: env(ruleEnv) });
+      expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m);
+      expect(hits).toBe(1);
+    } finally {
+      await new Promise<void>((r) => target.close(() => r()));
+    }
   });
 
   it('408 "request timeout" (AGS never received the whole request) is retried, not dead-lettered: one effect, no dead letter', async () => {
