@@ -106,7 +106,7 @@ describeWith(builtApp(), 'e2e: nothing dropped, ever (issue 22.4)', () => {
     expect(new Set(listedIds(listed.stdout))).toEqual(new Set(ok)); // what was answered OK is held; nothing else claimed
     const metrics = await app.metrics();
     expect(metricValue(metrics, 'event_rules_dead_letters_refused_total', { rule: 'grant-item-on-login', action: 'grantItem', reason: 'full' })).toBe(unavailable.length);
-    expect(app.logsMatching(/its dead letter could not be written: the event will be redelivered/).some((l) => /the dead-letter store is full/.test(String(l.writeError)))).toBe(true);
+    expect((await app.waitForLogs(/its dead letter could not be written: the event will be redelivered/, 1)).some((l) => /the dead-letter store is full/.test(String(l.writeError)))).toBe(true);
     await app.stop();
   }, 300_000);
 
@@ -183,7 +183,9 @@ describeWith(builtApp(), 'e2e: two replicas dead-letter one burst at once, one k
       32,
     );
     await killed;
-    expect(first.filter((c, i) => i % 2 === 0 && c !== grpc.status.OK)).toEqual([]); // the survivor answered its own OK
+    // the survivor answered its own OK, or UNAVAILABLE when an event's 3 s deadline passed (a loaded machine: 13 of 150
+    // at load 20), redelivered below like the killed replica's: never any other code
+    expect(first.filter((c, i) => i % 2 === 0 && c !== grpc.status.OK && c !== grpc.status.UNAVAILABLE)).toEqual([]);
     // the sidecar redelivers to the survivor what the killed replica did not answer OK
     const again = encoded.filter((_, i) => first[i] !== grpc.status.OK);
     expect(again.length).toBeGreaterThan(0);

@@ -102,7 +102,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       for (const u of users) expect(byUser.get(u), u).toBe(1);
       expect(ags.violations).toEqual([]);
       // both replicas took part
-      for (const app of apps) expect(app.logsMatching(/rule\(s\) matched/).length).toBeGreaterThan(0);
+      for (const app of apps) expect((await app.waitForLogs(/rule\(s\) matched/, 1)).length).toBeGreaterThan(0);
 
       // retention from DEDUPE_RETENTION_HOURS=2 on the done marks
       const mark =

@@ -145,7 +145,7 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${PUBLISHER}`)], 'e2e: a p
     const codes: grpc.status[] = [];
     for (let i = 0; i < 14; i++) codes.push((await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: `refused-${i}`, userId: userId() })))).code); // one after the other: a deterministic streak
     expect(codes).toEqual([...Array<grpc.status>(9).fill(grpc.status.OK), ...Array<grpc.status>(5).fill(grpc.status.UNAVAILABLE)]);
-    expect(app.logsMatching(/publishMessage paused/)).toHaveLength(1);
+    expect(await app.waitForLogs(/publishMessage paused/, 1)).toHaveLength(1);
     expect(await deadLetters(env, dir)).toHaveLength(9);
   });
 });

@@ -56,7 +56,7 @@ describeWith(builtApp(), `e2e: replay looks every action with a lookup up before
     expect(grantsOf(users)).toEqual(users.map(() => 1));
     expect(ags.serviceRequests().filter((r) => r.operation === 'fulfillItem')).toHaveLength(fulfills); // nothing sent again
     expect(ags.serviceRequests().filter((r) => r.operation === 'queryFulfillmentHistories').length).toBeGreaterThanOrEqual(letters.length);
-    expect(app.logsMatching(/replay: found by its lookup, not sent again/)).toHaveLength(letters.length);
+    expect(await app.waitForLogs(/replay: found by its lookup, not sent again/, letters.length)).toHaveLength(letters.length);
     expect(await deadLetters(dir, env())).toEqual([]); // replayed OK: removed
     expect(ags.violations).toEqual([]);
   });
@@ -86,7 +86,7 @@ describeWith(builtApp(), `e2e: replay looks every action with a lookup up before
     expect(replay.stdout).not.toMatch(/SKIPPED/); // an action with a lookup needs no --force
     expect(credits()).toEqual(users.map(() => 1));
     expect(ags.serviceRequests().filter((r) => r.operation === 'creditUserWallet')).toHaveLength(sent);
-    expect(app.logsMatching(/replay: found by its lookup, not sent again/)).toHaveLength(letters.length);
+    expect(await app.waitForLogs(/replay: found by its lookup, not sent again/, letters.length)).toHaveLength(letters.length);
     expect(ags.violations).toEqual([]);
   });
 

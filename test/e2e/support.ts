@@ -113,7 +113,13 @@ export interface AppProcess {
   stderr(): string;
   /** Waits for a log line whose `msg` matches (and that satisfies `filter`). */
   waitForLog(msg: RegExp, filter?: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** Log lines whose `msg` matches. */
+  /**
+   * Waits until at least `count` log lines match, then returns all lines that match. The app writes a line before it
+   * answers the call that caused it, but its stdout reaches the test through a pipe after the gRPC answer may have:
+   * count lines with this, never with `logsMatching` right after a call.
+   */
+  waitForLogs(msg: RegExp, count: number, timeoutMs?: number): Promise<Record<string, unknown>[]>;
+  /** Log lines whose `msg` matches so far (see `waitForLogs` before counting lines a call has just caused). */
   logsMatching(msg: RegExp): Record<string, unknown>[];
   /** Resolves when the process exits. */
   readonly exited: Promise<Exit>;
@@ -210,6 +216,10 @@ export async function startApp(options: StartAppOptions): Promise<AppProcess> {
       }, timeoutMs);
       if (!found) throw new Error(`the app exited before logging ${String(msg)}: ${stderr.slice(-1000)}`);
       return found;
+    },
+    async waitForLogs(msg, count, timeoutMs = 20_000) {
+      await waitUntil(`${count} log line(s) ${String(msg)} (stderr: ${stderr.slice(-500)})`, () => logsMatching(msg).length >= count || hasExited, timeoutMs);
+      return logsMatching(msg);
     },
     exited,
     stop: () => stopChild(child),
