@@ -317,6 +317,39 @@ function passwordOf(url: string): string | undefined {
 }
 
 /**
+ * The credentials an http(s) URL carries in its userinfo: the password (`https://user:pw@host`), else a
+ * lone user part (`https://<token>@host`, a common way to pass a token), each as written and decoded.
+ */
+function httpUserinfoSecretsOf(url: string): string[] {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    return [];
+  }
+  const part = u.password !== '' ? u.password : u.username;
+  if (part === '') return [];
+  let decoded = part;
+  try {
+    decoded = decodeURIComponent(part);
+  } catch {
+    // as written
+  }
+  return [part, decoded];
+}
+
+/** A Redis URL's password: its userinfo's, or its `password` query parameter (ioredis reads both). */
+function redisPasswordsOf(url: string): Array<string | undefined> {
+  let query: string | undefined;
+  try {
+    query = new URL(url).searchParams.get('password') ?? undefined;
+  } catch {
+    query = undefined;
+  }
+  return [passwordOf(url), query];
+}
+
+/**
  * The variables that say "talk to AGS": all unset is a dry run; one set needs {@link AGS_REQUIRED}.
  * AB_NAMESPACE alone is no such sign: a dry run uses it for its plans (with a demo default).
  */
@@ -482,16 +515,18 @@ function headerSecretsOf(pair: string): string[] {
 
 /**
  * The secrets of compiled options, for the redactor (`registerSecret` of each, by the wiring):
- * the IAM client secret, the passwords of REDIS_URL and the trace endpoints, the values of
+ * the IAM client secret, the userinfo credentials of AB_BASE_URL and the trace endpoints (a
+ * password, else a lone token), REDIS_URL's password (userinfo or `?password=`), the values of
  * OTEL_EXPORTER_OTLP_HEADERS. Credentials never reach the environment rules see (`rulesEnv`).
  */
 export function configSecrets(config: Config): string[] {
   const secrets = [
     config.ags.clientSecret,
-    passwordOf(config.redisUrl ?? ''),
-    passwordOf(config.tracing.otlpEndpoint),
-    passwordOf(config.tracing.zipkinEndpoint),
+    ...httpUserinfoSecretsOf(config.ags.baseUrl),
+    ...redisPasswordsOf(config.redisUrl ?? ''),
+    ...httpUserinfoSecretsOf(config.tracing.otlpEndpoint),
+    ...httpUserinfoSecretsOf(config.tracing.zipkinEndpoint),
     ...config.tracing.otlpHeaders.split(',').flatMap(headerSecretsOf),
   ];
-  return secrets.filter((v): v is string => v !== undefined && v !== '');
+  return [...new Set(secrets.filter((v): v is string => v !== undefined && v !== ''))];
 }

@@ -11,7 +11,7 @@ import { inSpan, injectContext, SpanKind, SpanStatusCode, tracingEnabled } from 
 import { redactAndCut, redactUrl } from '../telemetry/index.js';
 import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
-import { backoffDelay, isRetriableStatus, parseRetryAfter, sleep as realSleep } from './retry.js';
+import { backoffDelay, isRetriableStatus, mayHaveApplied, parseRetryAfter, sleep as realSleep } from './retry.js';
 import { HttpTransport, TransportError } from './transport.js';
 import type { RawRequest, RawResponse } from './transport.js';
 import type { AnswerReading } from './answers.js';
@@ -274,6 +274,7 @@ export class HttpCaller {
       if (!spec.idempotent) throw this.#unreadable(spec, attempts, res.status, reading.problem);
       return { failure: { status: res.status, kind: 'unreadable', retriable: true, body: `answered ${res.status} with ${reading.problem}: the answer cannot be read` } };
     }
+    if (!spec.idempotent && mayHaveApplied(res.status)) throw this.#failedAfterReaching(spec, attempts, res.status, parseBody(res.text));
     const retryAfter = res.headers['retry-after'];
     return {
       failure: {
@@ -336,6 +337,28 @@ export class HttpCaller {
       attempts,
       kind: 'unreadable',
       errorMessage: `answered ${status} with ${problem}: the answer cannot be read and the request may have been applied (outcome unknown, not repeated)`,
+    });
+  }
+
+  /**
+   * A non-idempotent call answered 500, 502 or 504: the server or a gateway failed after the request reached it, so it
+   * may have been applied (a gateway timing out on an AGS that completes the grant). Never sent again here: the action
+   * reconciles through its lookup or the event ends as an `unknown-outcome` dead letter; never "nothing happened".
+   */
+  #failedAfterReaching(spec: CallSpec, attempts: number, status: number, body: unknown): AgsError {
+    const fields = errorFields(body);
+    const said = fields.errorMessage !== undefined ? ` (${fields.errorCode !== undefined ? `${fields.errorCode}: ` : ''}${fields.errorMessage})` : '';
+    return new AgsError({
+      operation: spec.operation,
+      ...(spec.service ? { service: spec.service } : {}),
+      status,
+      ...(fields.errorCode !== undefined ? { errorCode: fields.errorCode } : {}),
+      retriable: true,
+      outcomeUnknown: true,
+      attempts,
+      kind: 'http',
+      ...(body !== undefined ? { body } : {}),
+      errorMessage: `answered ${status}${said} after the request reached it: it may have been applied (outcome unknown, not repeated)`,
     });
   }
 

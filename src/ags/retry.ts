@@ -1,13 +1,33 @@
 /**
  * Retry policy of outgoing HTTP calls (AGS and webhooks), as pure functions.
  *
- * Retried: 429, 502, 503, 504, timeouts and connection errors; 500 only when
- * the call is idempotent. Never retried: any other 4xx (and 401 apart from the
+ * Retried: 408, 429, 502, 503, 504, timeouts and connection errors; 500 only when
+ * the call is idempotent. A call that is not idempotent answered 500, 502 or
+ * 504 is not retried: it may have been applied ({@link mayHaveApplied}). Never retried: any other 4xx (and 401 apart from the
  * client's single re-login). Delay: exponential backoff with full jitter,
  * `random() * min(max, base * 2^attempt)`, or the server's `Retry-After`.
  */
 
-const ALWAYS_RETRIED = new Set([429, 502, 503, 504]);
+/**
+ * Retried whatever the call: 408 (the server did not receive the whole request and closed: not applied, "the
+ * client MAY repeat that request", RFC 9110 15.5.9), 429, and the gateway/server statuses 502, 503, 504 (a call
+ * that is not idempotent answered 502/504 is an unknown outcome first: {@link mayHaveApplied}).
+ */
+const ALWAYS_RETRIED = new Set([408, 429, 502, 503, 504]);
+
+/**
+ * Statuses of a server or gateway that failed while or after handling a request that reached it:
+ * 500 ("an unexpected condition", RFC 9110 15.6.1: possibly after the write), 502 (the gateway
+ * passed it on and got no valid answer, 15.6.3), 504 (the gateway passed it on and stopped waiting,
+ * 15.6.5). A call that is not idempotent answered so may have been applied: its outcome is unknown.
+ * 503 and 429 say the request was not handled (15.6.4, RFC 6585 4): retried as before.
+ */
+const MAY_HAVE_APPLIED = new Set([500, 502, 504]);
+
+/** May a request answered `status` have been applied all the same (see {@link MAY_HAVE_APPLIED})? */
+export function mayHaveApplied(status: number): boolean {
+  return MAY_HAVE_APPLIED.has(status);
+}
 
 /** Is an HTTP status worth another attempt? */
 export function isRetriableStatus(status: number, idempotent: boolean): boolean {

@@ -7,7 +7,8 @@
  *
  * What a failure means for a retry: a call that never reached the sidecar (no
  * connection) or that it refused for load (RESOURCE_EXHAUSTED) is transient
- * and safe to send again; an answer lost after sending (deadline, dropped
+ * and safe to send again (so is a deadline that passed before the call was on
+ * a connection); an answer lost after sending (deadline, dropped
  * connection, an INTERNAL/UNKNOWN answer) is an unknown outcome
  * (`outcomeUnknown`): the sidecar has no lookup, so the action is not sent
  * again (docs/delivery.md); any other status is permanent.
@@ -68,7 +69,10 @@ export function closePublishers(): void {
 /** The error of a failed call, classified (see the module's comment). */
 export function publishErrorOf(err: grpc.ServiceError): PublishError {
   const what = `PublishMessage answered ${grpc.status[err.code] ?? String(err.code)}: ${err.details}`;
-  const notSent = err.code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect E/i.test(err.details);
+  // a deadline before grpc-js committed the call to a connection ("waiting for name resolution", "waiting for LB
+  // pick"): grpc-js names the connection's `remote_addr` in the details only once the call was on one
+  const deadlineBeforeSending = err.code === grpc.status.DEADLINE_EXCEEDED && !/remote_addr=/.test(err.details);
+  const notSent = deadlineBeforeSending || (err.code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect E/i.test(err.details));
   if (notSent || err.code === grpc.status.RESOURCE_EXHAUSTED) return new PublishError(what, true, false, err.code);
   if ([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.UNKNOWN, grpc.status.INTERNAL, grpc.status.ABORTED].includes(err.code)) {
     return new PublishError(`${what} (sent; whether it was published is unknown)`, false, true, err.code);

@@ -199,12 +199,35 @@ describe('retries', () => {
 
   it('gives up after maxAttempts with a retriable AgsError', async () => {
     const { client, delays } = track(clientFor(ags, { maxAttempts: 3 }));
-    ags.fail('/fulfillment', [{ status: 502 }, { status: 503 }, { status: 504, body: { errorCode: 20000, errorMessage: 'gateway timeout' } }]);
+    ags.fail('/fulfillment', [{ status: 429 }, { status: 503 }, { status: 503, body: { errorCode: 20000, errorMessage: 'unavailable' } }]);
     const err = (await client.fulfillItem('mygame', USER, grant).catch((e: unknown) => e)) as AgsError;
     expect(err).toBeInstanceOf(AgsError);
-    expect(err).toMatchObject({ operation: 'fulfillItem', status: 504, errorCode: 20000, errorMessage: 'gateway timeout', retriable: true, attempts: 3, kind: 'http' });
-    expect(err.message).toBe('fulfillItem (AGS Platform) failed: 504 errorCode 20000 "gateway timeout" (retriable, 3 attempts)');
+    expect(err).toMatchObject({ operation: 'fulfillItem', status: 503, errorCode: 20000, errorMessage: 'unavailable', retriable: true, attempts: 3, kind: 'http' });
+    expect(err.message).toBe('fulfillItem (AGS Platform) failed: 503 errorCode 20000 "unavailable" (retriable, 3 attempts)');
     expect(delays).toHaveLength(2);
+  });
+
+  it('408 (the request was not received whole: not applied) is retried, even for a call that is not idempotent', async () => {
+    const { client } = track(clientFor(ags));
+    ags.fail('/entitlements', [{ status: 408, body: { errorCode: 20000, errorMessage: 'request timeout' } }]);
+    await client.grantUserEntitlement('mygame', USER, [{ itemId: 'item-1', itemNamespace: 'mygame', quantity: 1 }]);
+    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual([408, 201]);
+  });
+
+  it('an idempotent call answered 502 and 504 is retried: it is safe to repeat', async () => {
+    const { client } = track(clientFor(ags));
+    ags.fail('/unlock', [{ status: 502 }, { status: 504 }]);
+    await client.adminUnlockAchievement('mygame', USER, 'a');
+    expect(ags.serviceRequests().map((r) => r.outcome)).toEqual([502, 504, 204]);
+  });
+
+  it.each([500, 502, 504])('a call that is not idempotent answered %i may have been applied: an outcome-unknown AgsError, never sent again', async (status) => {
+    const { client } = track(clientFor(ags));
+    ags.fail('/fulfillment', [{ status, body: { errorCode: 20000, errorMessage: 'upstream' } }]);
+    const err = (await client.fulfillItem('mygame', USER, grant).catch((e: unknown) => e)) as AgsError;
+    expect(err).toMatchObject({ operation: 'fulfillItem', status, errorCode: 20000, retriable: true, outcomeUnknown: true, attempts: 1, kind: 'http' });
+    expect(err.errorMessage).toMatch(/may have been applied \(outcome unknown, not repeated\)/);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'fulfillItem')).toHaveLength(1);
   });
 
   it('a hanging server hits the per-attempt timeout, then the retry succeeds (a call safe to repeat)', async () => {
@@ -289,7 +312,7 @@ describe('retries', () => {
     const { client } = track(clientFor(ags));
     ags.fail('/fulfillment', [{ status: 500, body: { errorCode: 20000, errorMessage: 'internal' } }]);
     const err = (await client.fulfillItem('mygame', USER, grant).catch((e: unknown) => e)) as AgsError;
-    expect(err).toMatchObject({ status: 500, retriable: false, attempts: 1 });
+    expect(err).toMatchObject({ status: 500, outcomeUnknown: true, attempts: 1 });
     ags.fail('/unlock', [{ status: 500 }]);
     await client.adminUnlockAchievement('mygame', USER, 'a');
     expect(ags.serviceRequests().filter((r) => r.operation === 'AdminUnlockAchievement').map((r) => r.outcome)).toEqual([500, 204]);

@@ -127,6 +127,15 @@ describe('config', () => {
     expect(configSecrets(c).sort()).toEqual([secret, 'otlp-key-4711', 'redis-pass-4711'].sort());
   });
 
+  it('credentials in a URL: AB_BASE_URL\'s and the trace endpoints\' userinfo (a password, else a lone token), REDIS_URL\'s ?password= (ioredis reads it)', () => {
+    const base = { AB_CLIENT_ID: 'id', AB_NAMESPACE: 'mygame', AB_CLIENT_SECRET: 'client-secret-4711' };
+    expect(configSecrets(loadConfig({ ...base, AB_BASE_URL: 'https://proxy:base-pass%2F4711@ags.example.com' })).sort()).toEqual(['base-pass%2F4711', 'base-pass/4711', 'client-secret-4711'].sort());
+    expect(configSecrets(loadConfig({ ...base, AB_BASE_URL: 'https://token-4711-abc@ags.example.com' })).sort()).toEqual(['client-secret-4711', 'token-4711-abc'].sort());
+    expect(configSecrets(loadConfig({ ...base, REDIS_URL: 'redis://r:6379/0?password=query-pass-4711' })).sort()).toEqual(['client-secret-4711', 'query-pass-4711'].sort());
+    expect(configSecrets(loadConfig({ ...base, REDIS_URL: 'redis://default@r:6379' }))).toEqual(['client-secret-4711']); // a Redis user name alone is no secret
+    expect(configSecrets(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp-token-4711@collector:4318' }))).toEqual(['otlp-token-4711']);
+  });
+
   it('an OTLP header of an auth scheme: its credential alone is a secret too (a collector may echo the token without "Bearer")', () => {
     const c = loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20otlp-token-4711,x-other=Basic dXNlcjpwYXNzd29yZA==' });
     expect(configSecrets(c).sort()).toEqual(['Basic dXNlcjpwYXNzd29yZA==', 'Bearer otlp-token-4711', 'dXNlcjpwYXNzd29yZA==', 'otlp-token-4711'].sort());

@@ -96,6 +96,8 @@ export interface RecordedRequest {
   outcome?: number | 'reset' | 'hang';
   /** The JSON body answered, if any. */
   answer?: unknown;
+  /** The route handled it with a success: its effect took place (whatever was answered: a lost or garbled answer, a gateway's 5xx after it). */
+  applied?: true;
 }
 
 export type ScriptedResponse =
@@ -113,7 +115,12 @@ export type ScriptedResponse =
   /** Handle the request normally (the effect happens), then answer its success status in a shape it does not declare. */
   | { readonly garble: GarbleKind }
   /** Answer `echoHeaders` (a status) with the request's headers, Authorization included, in the error text. */
-  | { readonly echoHeaders: number };
+  | { readonly echoHeaders: number }
+  /**
+   * Handle the request normally (the effect happens), then answer this error status instead of the success (a gateway's
+   * 502/504 after the upstream applied the call, or a 500 raised after the write).
+   */
+  | { readonly statusAfterEffect: number };
 
 /** How a garbled success answer is unreadable: JSON cut short, declared fields missing (`{}`), or an HTML page; or readable but naming nothing granted (`nothingGranted`, see {@link FaultKind}). */
 export type GarbleKind = 'truncated' | 'fieldsMissing' | 'wrongContentType' | 'nothingGranted';
@@ -609,6 +616,11 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       return;
     }
     let resetAfter = false;
+    let statusAfterEffect = 0;
+    if (scripted && 'statusAfterEffect' in scripted) {
+      statusAfterEffect = scripted.statusAfterEffect;
+      scripted = undefined;
+    }
     let answerLateMs = 0;
     if (scripted && 'answerLateMs' in scripted) {
       answerLateMs = scripted.answerLateMs;
@@ -733,6 +745,11 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
       violate(rec, problems);
       // the route's own 400 answer when it has one (e.g. Cloud Save's 18184 "invalid request body")
       return send(res, rec, 400, answer.status === 400 && answer.body !== undefined ? answer.body : { errorCode: 20002, errorMessage: problems.join('; ') });
+    }
+    if (answer.status >= 200 && answer.status < 300) rec.applied = true;
+    if (statusAfterEffect > 0 && rec.applied) {
+      send(res, rec, statusAfterEffect, { errorCode: 20000, errorMessage: `injected ${statusAfterEffect} after the effect` });
+      return;
     }
     if (resetAfter) {
       rec.outcome = 'reset';

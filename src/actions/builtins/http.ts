@@ -1,7 +1,8 @@
 /**
  * `http`: call any HTTP endpoint (a webhook), JSON body, with the same retry
  * rules as AGS calls (429/502/503/504, timeouts and connection errors; 500 only
- * for idempotent methods GET/PUT/DELETE). 2xx is success. Header values may
+ * for idempotent methods GET/PUT/DELETE; a POST/PATCH answered 500/502/504 or
+ * cut after sending is an unknown outcome, never sent again). 2xx is success. Header values may
  * hold secrets (`${env.X}`, resolved by the rules engine): plans redact values
  * of headers whose name looks secret, and the URL's path and query (a webhook
  * URL often is the credential). The request itself goes out whole.

@@ -1,0 +1,168 @@
+/**
+ * Issue 22, attacked from outside again (second round): siblings of its rows
+ * not covered before, end to end on real processes (`node dist/main.js`, the
+ * AGS stand-in counting effects, a gRPC sender), default store (Cloud Save).
+ *
+ * - 22.1's sibling: a gateway error after AGS applied the call. A 502 or 504
+ *   (the gateway gave up on an upstream that may have applied the call) or a
+ *   500 (raised after the write) is no "nothing happened" for a call that is
+ *   not idempotent: it is an unknown outcome, settled by the action's lookup
+ *   or dead-lettered `unknown-outcome`, never sent again blindly (by the HTTP
+ *   retry, a redelivery or `replay`). Effects are counted at the stand-in
+ *   (`applied`: the route handled the call, whatever was answered).
+ */
+import { writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { describeWith } from '../support/prereq.js';
+import { LOGIN_SERVICE, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, tempDir, userId, useLiveApps, waitUntil } from './support.js';
+
+describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempotent is an unknown outcome (issue 22.1, second round)', () => {
+  const { ags, clients, env } = useLiveApps();
+
+  const rulesWith = (action: string): Record<string, string> => {
+    const rules = join(tempDir('eer-e2e-5xx-rules-'), 'rules.yaml');
+    writeFileSync(rules, `version: 1\nrules:\n  - name: on-login\n    on: userLoggedIn\n    do:\n      - ${action}\n`);
+    return { RULES_FILE: rules };
+  };
+  const applied = (operation: string, user: string): number =>
+    ags.serviceRequests().filter((r) => r.operation === operation && r.applied === true && r.path.includes(`/users/${user}/`)).length;
+
+  it.each([
+    ['grantItem', '502', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, {}],
+    ['grantItem', '504', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, {}],
+    ['creditWallet', '504', 'creditUserWallet', /\/credit$/, 'creditWallet: { currencyCode: COINS, amount: 5 }'],
+    ['creditWallet', '500', 'creditUserWallet', /\/credit$/, 'creditWallet: { currencyCode: COINS, amount: 5 }'],
+  ] as const)('%s applied, then answered %s: settled by the lookup, one effect, no dead letter', async (_action, status, operation, path, rule) => {
+    const ruleEnv = typeof rule === 'string' ? rulesWith(rule) : {};
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `after-effect-${status}-${user}`, userId: user }));
+    ags.fail(path, [{ statusAfterEffect: Number(status) }]);
+    await deliverUntilOk(() => clients.connect(app), event);
+    expect(applied(operation, user)).toBe(1);
+    expect(await deadLetters(env(ruleEnv))).toEqual([]);
+    await deliverUntilOk(() => clients.connect(app), event); // a redelivery changes nothing
+    expect(applied(operation, user)).toBe(1);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it.each([
+    ['grantEntitlement', '504', 'grantUserEntitlement', /\/entitlements$/, 'grantEntitlement: { itemId: demo-item-id }'],
+    ['grantEntitlement', '500', 'grantUserEntitlement', /\/entitlements$/, 'grantEntitlement: { itemId: demo-item-id }'],
+    ['grantSeasonExp', '502', 'grantUserExp', /\/seasons\/current\/exp$/, 'grantSeasonExp: { exp: 10 }'],
+    ['updateStat', '504', 'updateUserStatItemValue', /\/statitems\/value$/, 'updateStat: { statCode: logins, value: 1 }'],
+  ] as const)('%s (no lookup) applied, then answered %s: an unknown-outcome dead letter; neither a redelivery nor replay sends it again', async (action, status, operation, path, rule) => {
+    const ruleEnv = rulesWith(rule);
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `after-effect-${action}-${status}-${user}`, userId: user }));
+    ags.fail(path, [{ statusAfterEffect: Number(status) }]);
+    const c = clients.connect(app);
+    for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
+    expect(applied(operation, user)).toBe(1);
+    const letters = await deadLetters(env(ruleEnv));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'on-login', action });
+    const replay = await runCli(['replay', '--target', app.address], { env: env(ruleEnv) });
+    expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m); // not sent again without --force
+    expect(applied(operation, user)).toBe(1);
+    expect(ags.violations).toEqual([]);
+  });
+
+  it('http POST (a webhook) applied, then answered 502 by its proxy: an unknown-outcome dead letter; neither the client, a redelivery nor replay posts it again', async () => {
+    let hits = 0;
+    const target = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits++; // the webhook's effect
+        res.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
+      const ruleEnv = rulesWith(`http: { url: "${url}", body: { user: "\${event.userId}" } }`);
+      const app = await startApp({ env: env(ruleEnv) });
+      const user = userId();
+      const event = await encode(LOGIN_SERVICE, loginEvent({ id: `webhook-502-${user}`, userId: user }));
+      const c = clients.connect(app);
+      for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
+      expect(hits).toBe(1);
+      const letters = await deadLetters(env(ruleEnv));
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', action: 'http' });
+      const replay = await runCli(['replay', '--target', app.address], { env: env(ruleEnv) });
+      expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m);
+      expect(hits).toBe(1);
+    } finally {
+      await new Promise<void>((r) => target.close(() => r()));
+    }
+  });
+
+  it('408 "request timeout" (AGS never received the whole request) is retried, not dead-lettered: one effect, no dead letter', async () => {
+    const ruleEnv = rulesWith('grantEntitlement: { itemId: demo-item-id }');
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `timeout-408-${user}`, userId: user }));
+    ags.fail(/\/entitlements$/, [{ status: 408, body: { errorCode: 20000, errorMessage: 'request timeout' } }]);
+    await deliverUntilOk(() => clients.connect(app), event);
+    expect(applied('grantUserEntitlement', user)).toBe(1);
+    expect(await deadLetters(env(ruleEnv))).toEqual([]);
+  });
+
+  it('a non-idempotent call answered 503 or 429 (refused before it ran) is still retried: one effect, no dead letter', async () => {
+    const ruleEnv = rulesWith('grantEntitlement: { itemId: demo-item-id }');
+    const app = await startApp({ env: env(ruleEnv) });
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `refused-${user}`, userId: user }));
+    ags.fail(/\/entitlements$/, [{ status: 503, body: { errorCode: 20000, errorMessage: 'unavailable' } }, { status: 429, body: { errorCode: 20007, errorMessage: 'too many requests' } }]);
+    await deliverUntilOk(() => clients.connect(app), event);
+    expect(applied('grantUserEntitlement', user)).toBe(1);
+    expect(await deadLetters(env(ruleEnv))).toEqual([]);
+  });
+});
+
+describeWith(builtApp(), 'e2e: credentials in the userinfo of a configured URL (issue 22.8, second round)', () => {
+  const { ags, env } = useLiveApps();
+  const SECRET = 's3cretPWxyz42';
+  /** Everything the process printed: its JSON log lines and its stderr. */
+  const printed = (app: { logs: Record<string, unknown>[]; stderr(): string }): string => `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}`;
+
+  it.each([
+    ['AB_BASE_URL with user:password@', (url: string) => ({ AB_BASE_URL: url.replace('http://', `http://proxyuser:${SECRET}@`) })],
+    ['AB_BASE_URL with a token as the only userinfo', (url: string) => ({ AB_BASE_URL: url.replace('http://', `http://${SECRET}@`) })],
+    ['REDIS_URL with ?password=', () => ({ STATE_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:1/0?password=${SECRET}`, REDIS_CONNECT_TIMEOUT_MS: '300' })],
+  ] as const)('%s: the credential reaches no log line nor start-up error', async (_case, extra) => {
+    const app = await startApp({ env: env(extra(ags.url)), waitServing: false });
+    await Promise.race([app.exited, app.waitForLog(/^serving \d+ events on :/, undefined, 60_000).catch(() => undefined)]);
+    await app.stop();
+    const out = printed(app);
+    expect(out.length).toBeGreaterThan(0);
+    expect(out).not.toContain(SECRET);
+    expect(out).not.toContain(encodeURIComponent(SECRET));
+  });
+});
+
+describeWith(builtApp(), 'e2e: other event fields of hostile length (issue 22.7, second round)', () => {
+  const { ags, clients, env } = useLiveApps();
+
+  it('a 100,000-character userId is refused before sending and bounded in every log line, the dead letter\'s reason and the gRPC status', async () => {
+    const app = await startApp({ env: env() });
+    const c = clients.connect(app);
+    const longUser = 'a'.repeat(100_000);
+    const answer = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'long-user', userId: longUser })));
+    expect(answer.code).toBe(grpc.status.OK);
+    expect(answer.details.length).toBeLessThan(2_000);
+    await waitUntil('the long event summarised', () => app.logsMatching(/rule\(s\) matched|dead-letter/).length >= 1);
+    expect(ags.serviceRequests().filter((r) => r.operation === 'fulfillItem')).toEqual([]);
+    const letters = await deadLetters(env());
+    expect(letters).toHaveLength(1);
+    expect(JSON.stringify((letters[0] as { error: unknown }).error).length).toBeLessThan(2_000);
+    const longest = Math.max(...app.logs.map((l) => JSON.stringify(l).length));
+    expect(longest).toBeLessThan(2_000);
+  });
+});
