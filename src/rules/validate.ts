@@ -26,7 +26,7 @@ import { checkPath, fieldsByJsonName } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import { DEFAULT_FOR_EACH_MAX } from './rule-set.js';
 import type { CompiledAction, CompiledFact, CompiledRule, FactDefinition, ForEachSpec } from './rule-set.js';
-import { buildRulesSchema } from './schema.js';
+import { FILE_AJV_OPTIONS, fileSchema, precompiledValidator } from './schema-validator.js';
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
@@ -68,7 +68,8 @@ let fileValidators = new WeakMap<ActionRegistry, { key: string; validate: Valida
 
 /**
  * Forgets the compiled rules-file schema (about 3 MiB of heap: ajv's generated code and its
- * instance), kept to make the next load fast; the next load compiles it again (about 0.1 s). The
+ * instance), kept to make the next load fast; the next load compiles it again (about 0.3 s),
+ * or loads the build's precompiled validator (src/rules/schema-validator.ts). The
  * server calls it once it is serving: its rules are loaded again only on a reload. The parameter
  * schemas of templated actions are kept (the compiled rules check their params per event).
  */
@@ -83,9 +84,9 @@ function fileValidator(registry: ActionRegistry): ValidateFunction {
   const cached = fileValidators.get(registry);
   if (cached?.key === key) return cached.validate;
   // without $id: ajv keeps schemas by id, and each registry has its own
-  const { $id: _id, ...schema } = buildRulesSchema(registry);
-  fileAjv ??= new Ajv2020({ allErrors: true, strict: false, verbose: true });
-  const validate = fileAjv.compile(schema);
+  const schema = fileSchema(registry);
+  // the build's precompiled validator when this is its schema (the built-in actions'): no compile at start-up
+  const validate = precompiledValidator(schema) ?? (fileAjv ??= new Ajv2020(FILE_AJV_OPTIONS)).compile(schema);
   fileValidators.set(registry, { key, validate });
   return validate;
 }
@@ -321,7 +322,7 @@ class Compiler {
   // ---------------------------------------------------------------- schema
 
   checkSchema(): void {
-    // compiled once per registry (~100 ms): every problem at once
+    // compiled once per registry (~300 ms, or precompiled by the build): every problem at once
     const validate = fileValidator(this.opts.registry);
     if (validate(this.data)) return;
     const errors = (validate.errors ?? []).filter(

@@ -143,6 +143,8 @@ export interface StageResult {
   readonly ran: readonly string[];
   /** Commands of RUN steps that were skipped (need root in the image). */
   readonly skipped: readonly string[];
+  /** Commands of RUN steps whose result {@link RunStagesOptions.replace} provided instead of running them. */
+  readonly replaced: readonly string[];
 }
 
 export interface RunStagesOptions {
@@ -156,6 +158,13 @@ export interface RunStagesOptions {
   readonly skip?: RegExp;
   /** Per RUN step time limit, ms. Default: 240000. */
   readonly runTimeoutMs?: number;
+  /**
+   * A RUN step whose result the caller provides instead (e.g. a node_modules the
+   * lockfile installed already): given the stage, the command and the stage's
+   * working directory on this machine, returns a function that makes the step's
+   * result there, or undefined to run the step. Default: none.
+   */
+  readonly replace?: (stage: string, command: string, cwd: string) => (() => void) | undefined;
 }
 
 /** A RUN step failed: the image build would fail here. */
@@ -183,6 +192,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
     let user: string | undefined;
     const ran: string[] = [];
     const skipped: string[] = [];
+    const replaced: string[] = [];
     const host = (containerPath: string) => join(root, containerPath);
     for (const instruction of stage.instructions) {
       const keyword = instruction.getKeyword();
@@ -229,6 +239,12 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
             break;
           }
           const cwd = host(workdir);
+          const replacement = options.replace?.(stage.name, command, cwd);
+          if (replacement) {
+            replacement();
+            replaced.push(command);
+            break;
+          }
           try {
             execFileSync('sh', ['-c', command], {
               cwd,
@@ -258,6 +274,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
       ...(user !== undefined ? { user } : {}),
       ran,
       skipped,
+      replaced,
     });
   }
   return results;

@@ -7,11 +7,13 @@
  * `npm ci --omit=dev`. Then the server starts from the runtime directory with
  * the image's CMD and must answer health and a UserLoggedIn event.
  * npm runs with the local cache (`npm_config_prefer_offline=true`).
+ * The build stage's `npm ci` (every dependency, ~300 MB) is taken from this
+ * checkout when its node_modules is that install ({@link lockfileInstall}).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,9 +34,36 @@ const DOCKERFILE = readFileSync(resolve(REPO_ROOT, 'Dockerfile'), 'utf8');
 const LOGIN = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 
 
+/**
+ * The build stage's `npm ci` installs every dependency (~300 MB): the costliest
+ * step of this file, and its result is the node_modules of this checkout when
+ * that was installed from the same lockfile. npm records what it installed in
+ * node_modules/.package-lock.json: when every package there has the lock's
+ * version, integrity and source, and the only packages of the lock missing are
+ * optional ones (other platforms' builds, which npm ci skips too), the build
+ * stage links this node_modules instead of installing it again. Otherwise the
+ * step runs. The deps stage's `npm ci --omit=dev` always runs (and npm ci
+ * refuses a lockfile out of step with package.json).
+ */
+function lockfileInstall(lockFile: string): string | undefined {
+  const installed = join(REPO_ROOT, 'node_modules');
+  const hidden = join(installed, '.package-lock.json');
+  if (!existsSync(hidden)) return undefined;
+  type Entry = { version?: string; integrity?: string; resolved?: string; optional?: boolean };
+  const lock = (JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, Entry> }).packages;
+  const have = (JSON.parse(readFileSync(hidden, 'utf8')) as { packages: Record<string, Entry> }).packages;
+  for (const [path, entry] of Object.entries(have)) {
+    const want = lock[path];
+    if (!want || want.version !== entry.version || want.integrity !== entry.integrity || want.resolved !== entry.resolved) return undefined;
+  }
+  for (const [path, entry] of Object.entries(lock)) if (path !== '' && !(path in have) && entry.optional !== true) return undefined;
+  return installed;
+}
+
 let workspace = '';
 let build: StageResult;
 let runtime: StageResult;
+let deps: StageResult;
 
 beforeAll(() => {
   workspace = mkdtempSync(join(tmpdir(), 'eer-image-'));
@@ -50,9 +79,14 @@ beforeAll(() => {
     runEnv: { npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false', npm_config_loglevel: 'error' },
     // two npm ci runs on a loaded 2-core machine: a budget, not a speed check
     runTimeoutMs: 600_000,
+    replace: (stage, command, cwd) => {
+      const installed = stage === 'build' && command === 'npm ci --no-audit --no-fund' ? lockfileInstall(join(cwd, 'package-lock.json')) : undefined;
+      return installed === undefined ? undefined : () => symlinkSync(installed, join(cwd, 'node_modules'), 'dir');
+    },
   });
   build = stages.get('build')!;
   runtime = stages.get('runtime')!;
+  deps = stages.get('deps')!;
 }, 900_000);
 
 // three node_modules trees (build, deps, runtime): removing them takes long on a loaded machine
@@ -89,6 +123,11 @@ describe('Dockerfile', () => {
     expect(runtime.skipped[0]).toMatch(/apt-get install -y --no-install-recommends tini\b/);
     expect(runtime.skipped[1]).toMatch(/^chown node:node \/app$/);
     expect(build.skipped).toEqual([]);
+    // the build stage's full install, when this checkout's node_modules is it (lockfileInstall); every other step ran
+    expect(build.ran.length + build.replaced.length).toBe(3);
+    expect(build.replaced.every((c) => c === 'npm ci --no-audit --no-fund')).toBe(true);
+    expect(runtime.replaced).toEqual([]);
+    expect(deps.ran).toEqual(['npm ci --omit=dev --no-audit --no-fund']);
     // npm runs in the build and deps stages only: its cache never reaches the runtime layers
     expect(runtime.ran, 'the runtime stage installs nothing: node_modules come from the deps stage').toEqual([]);
   });

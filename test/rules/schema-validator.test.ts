@@ -1,0 +1,90 @@
+/**
+ * The build's precompiled rules-file validator (src/rules/schema-validator.ts):
+ * the same verdict and the same errors as compiling the schema at start-up,
+ * used only for the schema it was written for.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { load } from 'js-yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDefaultRegistry } from '../../src/actions/index.js';
+import { FILE_AJV_OPTIONS, fileSchema, precompiledValidator, renderSchemaValidator, schemaHash, writePrecompiledValidator } from '../../src/rules/schema-validator.js';
+import { FIXTURES, testRegistry } from './support/fixtures.js';
+import { REPO_ROOT } from '../support/prereq.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'eer-schema-validator-'));
+// the validator's code requires ajv's runtime helpers, found from its folder, as from dist/rules/
+symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Documents the schema refuses for many reasons (every invalid fixture that parses), and valid ones. */
+function documents(): [string, unknown][] {
+  const docs: [string, unknown][] = [];
+  for (const name of readdirSync(resolve(FIXTURES, 'invalid'))) {
+    try {
+      docs.push([name, load(readFileSync(resolve(FIXTURES, 'invalid', name), 'utf8'))]);
+    } catch {
+      // a YAML syntax fixture: the schema never sees it
+    }
+  }
+  const rule = (extra: object) => ({ version: 1, rules: [{ name: 'r', on: 'userLoggedIn', do: [{ grant: { itemId: 'i' } }], ...extra }] });
+  docs.push(
+    ['valid', rule({})],
+    ['valid with a condition', rule({ when: { '==': [{ var: 'payload.x' }, 1] } })],
+    ['no rules', { version: 1 }],
+    ['unknown top-level key', { ...rule({}), extra: true }],
+    ['rules not a list', { version: 1, rules: {} }],
+    ['quantity a string', { version: 1, rules: [{ name: 'r', on: 'userLoggedIn', do: [{ grant: { itemId: 'i', quantity: 'x' } }] }] }],
+    ['two actions in one item', { version: 1, rules: [{ name: 'r', on: 'userLoggedIn', do: [{ grant: { itemId: 'i' }, banUser: {} }] }] }],
+    ['bad cooldown', rule({ cooldown: 'soon' })],
+    ['bad activeFrom', rule({ activeFrom: 'yesterday' })],
+    ['a number for the name', rule({ name: 7 })],
+  );
+  return docs;
+}
+
+for (const [label, registry] of [['the built-in actions', createDefaultRegistry()], ['a test registry', testRegistry()]] as const) {
+  describe(`precompiled validator of ${label}`, () => {
+    const schema = fileSchema(registry);
+    const file = join(dir, `${label.replace(/ /g, '-')}.cjs`);
+    writePrecompiledValidator(registry, file);
+    const compiled = new Ajv2020(FILE_AJV_OPTIONS).compile(schema);
+
+    it('is loaded for its own schema', () => {
+      expect(precompiledValidator(schema, file)).toBeTypeOf('function');
+    });
+
+    it.each(documents())('%s: same verdict and errors as ajv.compile', (_name, doc) => {
+      const precompiled = precompiledValidator(schema, file)!;
+      const ok = compiled(doc);
+      expect(precompiled(doc)).toBe(ok);
+      expect(JSON.parse(JSON.stringify(precompiled.errors ?? null))).toEqual(JSON.parse(JSON.stringify(compiled.errors ?? null)));
+    });
+  });
+}
+
+describe('precompiledValidator falls back to compiling (undefined)', () => {
+  it('for another schema than the file was written for', () => {
+    const file = join(dir, 'other.cjs');
+    writePrecompiledValidator(testRegistry(), file);
+    expect(precompiledValidator(fileSchema(createDefaultRegistry()), file)).toBeUndefined();
+  });
+
+  it('when the file is absent or not a validator', () => {
+    const schema = fileSchema(createDefaultRegistry());
+    expect(precompiledValidator(schema, join(dir, 'absent.cjs'))).toBeUndefined();
+    const broken = join(dir, 'broken.cjs');
+    writeFileSync(broken, 'module.exports = {');
+    expect(precompiledValidator(schema, broken)).toBeUndefined();
+    const object = join(dir, 'object.cjs');
+    writeFileSync(object, `module.exports = { schemaHash: ${JSON.stringify(schemaHash(schema))} };`);
+    expect(precompiledValidator(schema, object)).toBeUndefined();
+  });
+
+  it('writes the hash of the schema it compiled', () => {
+    const schema = fileSchema(testRegistry());
+    expect(renderSchemaValidator(schema)).toContain(`module.exports.schemaHash = "${schemaHash(schema)}";`);
+  });
+});
