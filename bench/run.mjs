@@ -66,7 +66,8 @@ function cleanup() {
       /* gone */
     }
   }
-  rmSync(work, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) console.error(`bench: kept ${work} (BENCH_KEEP)`);
+  else rmSync(work, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));

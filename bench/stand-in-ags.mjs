@@ -1,6 +1,9 @@
 /**
  * A minimal, FAST stand-in for AGS (node:http) for the bench: the token
- * endpoint and item fulfillment only, counting grants. The strict stand-in
+ * endpoint, item fulfillment (counting grants), the fulfillment history that
+ * grantItem's lookup reads (`queryFulfillmentHistories`: an event the ledger
+ * may have settled before, such as a false positive of a player's horizon at
+ * the bound, is looked up, never granted blindly), Cloud Save admin records. The strict stand-in
  * used by the tests is test/support/ags-stand-in.ts; this one checks just
  * enough (auth headers, path) to prove the server really sent each grant.
  */
@@ -16,16 +19,20 @@ const fulfillAnswer = (namespace, userId) =>
 const TOKEN_ANSWER = JSON.stringify({ access_token: TOKEN, expires_in: 3600, token_type: 'Bearer' });
 const RECORD = /^\/cloudsave\/v1\/admin\/namespaces\/([^/]+)\/(?:users\/([^/]+)\/)?(concurrent\/)?adminrecords\/([^/?]+)/;
 const HEX32 = /^[0-9a-f]{32}$/;
+/** queryFulfillmentHistories (platform.json): `userId` (required), `limit`, `offset`; answers `{data, paging}`, newest first. */
+const HISTORY = /^\/platform\/admin\/namespaces\/([^/]+)\/fulfillment\/history\?/;
 /** bulkGetAdminPlayerRecordByUserIdsV1 (cloudsave.json): body `{userIds}` (at most 20, else 400 18184), answers `{data}` with the records that exist. */
 const BULK = /^\/cloudsave\/v1\/admin\/namespaces\/([^/]+)\/users\/adminrecords\/([^/?]+)\/bulk$/;
 const BASIC = `Basic ${Buffer.from(`${STAND_IN_CLIENT_ID}:${STAND_IN_CLIENT_SECRET}`).toString('base64')}`;
 
 /**
  * @param {{ namespace: string, userId: string }} expected what every grant must target
- * @returns {Promise<{ url: string, stats: { logins: number, grants: number, rejected: number }, setLatency(ms: number): void, close(): Promise<void> }>}
+ * @returns {Promise<{ url: string, stats: { logins: number, grants: number, lookups: number, rejected: number }, setLatency(ms: number): void, close(): Promise<void> }>}
  */
 export async function startStandInAgs(expected) {
-  const stats = { logins: 0, grants: 0, rejected: 0, storeCalls: 0, storeReads: 0, storeBulkReads: 0, storeWrites: 0, conflicts: 0 };
+  const stats = { logins: 0, grants: 0, lookups: 0, rejected: 0, storeCalls: 0, storeReads: 0, storeBulkReads: 0, storeWrites: 0, conflicts: 0 };
+  /** Each player's fulfillments, oldest first: { orderNo?, itemId, quantity, createdAt }. */
+  const fulfillments = new Map();
   /** Cloud Save admin records (the state store): id -> { value, updated_at }; compare-and-set as cloudsave.json. */
   const records = new Map();
   let lastMs = 0;
@@ -68,6 +75,27 @@ export async function startStandInAgs(expected) {
           return existing ? [{ key: bulk[2], namespace: bulk[1], user_id: u, value: existing.value, created_at: existing.created_at, updated_at: existing.updated_at, tags: [] }] : [];
         });
         return answer(200, JSON.stringify({ data }));
+      }
+      const h = req.method === 'GET' ? HISTORY.exec(req.url ?? '') : null;
+      if (h) {
+        stats.lookups++;
+        if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, JSON.stringify({ errorCode: 20001, errorMessage: 'unauthorized' }));
+        const q = new URL(req.url ?? '', 'http://stand-in').searchParams;
+        const userId = q.get('userId');
+        const limit = Number(q.get('limit') ?? 20);
+        const offset = Number(q.get('offset') ?? 0);
+        if (!userId || !Number.isInteger(limit) || limit < 1 || !Number.isInteger(offset) || offset < 0) {
+          stats.rejected++;
+          return answer(400, JSON.stringify({ errorCode: 20002, errorMessage: 'bench stand-in: unexpected query' }));
+        }
+        const mine = fulfillments.get(userId) ?? [];
+        const data = [];
+        for (let i = mine.length - 1 - offset; i >= 0 && data.length < limit; i--) {
+          const f = mine[i];
+          data.push({ id: `fulfillment-${userId}-${i + 1}`, namespace: h[1], userId, status: 'SUCCESS', ...(f.orderNo !== undefined ? { orderNo: f.orderNo } : {}), fulfillItems: [{ itemId: f.itemId, quantity: f.quantity }], createdAt: f.createdAt, updatedAt: f.createdAt });
+        }
+        const more = offset + limit < mine.length;
+        return answer(200, JSON.stringify({ data, paging: more ? { next: `?offset=${offset + limit}&limit=${limit}` } : {} }));
       }
       const r = RECORD.exec(req.url ?? '');
       if (r) {
@@ -118,6 +146,9 @@ export async function startStandInAgs(expected) {
           return answer(400, JSON.stringify({ errorCode: 20002, errorMessage: 'bench stand-in: unexpected request' }));
         }
         stats.grants++;
+        let mine = fulfillments.get(m[2]);
+        if (!mine) fulfillments.set(m[2], (mine = []));
+        mine.push({ orderNo: typeof body.orderNo === 'string' ? body.orderNo : undefined, itemId: body.itemId, quantity: body.quantity, createdAt: new Date().toISOString() });
         return answer(200, fulfillAnswer(m[1], m[2]));
       }
       stats.rejected++;
