@@ -32,7 +32,7 @@
  * each is added to a horizon, `{ f: <Bloom filter, base64>, a: <earliest
  * instant one of its actions may have been sent, ms>, z: <when its last mark
  * would have expired, ms>, c: <marks added> }` ({@link HORIZON_BITS_PER_MARK}
- * bits per mark, {@link HORIZON_HASHES} hashes: about 1 false "maybe" in 15,000
+ * bits per mark, {@link HORIZON_HASHES} hashes: about 1 false "maybe" in 25 million
  * new keys per full horizon; one horizon holds `maxEntries` marks). A claim of a key without a
  * mark that a horizon may hold is answered as an unknown outcome since `a`: the
  * executor settles it through the action's lookup (grantItem's orderNo,
@@ -99,9 +99,16 @@ export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
 /** Default most marks per partition (about 55 bytes each); marks dropped past it go to a horizon (see the module). */
 export const DEFAULT_MAX_ENTRIES = 2000;
-/** Bits of a horizon's Bloom filter per mark it holds: with {@link HORIZON_HASHES} hashes, about 0.07% false positives. */
-export const HORIZON_BITS_PER_MARK = 20;
-/** Hashes per mark in a horizon's Bloom filter. */
+/**
+ * Bits of a new horizon's Bloom filter per mark it holds: with {@link HORIZON_HASHES} hashes, about 1 false
+ * positive in 25 million new keys per full horizon ((1 - e^(-14/40))^14 = 3.9e-8). It was 20 (1 in 15,000: the
+ * bench's one-player rows dead-lettered 1 to 6 new events of 12,000 as `unknown-outcome`, their lookups unable to
+ * reach back to the horizon's oldest mark). A horizon keeps the size it was made with: changing this value is safe
+ * (a filter is read with its own length); changing {@link HORIZON_HASHES} is not (existing filters would answer a
+ * false "no": a second effect).
+ */
+export const HORIZON_BITS_PER_MARK = 40;
+/** Hashes per mark in a horizon's Bloom filter. Never change it: filters already stored were made with it (see {@link HORIZON_BITS_PER_MARK}). */
 export const HORIZON_HASHES = 14;
 
 /** Default most deferred done marks waiting in this process (see the module); past it the oldest partition's are written. */
@@ -292,6 +299,16 @@ export function markCount(doc: StateDocument | undefined): number {
   const ids = new Set<string>(Object.keys(section.m ?? {}));
   for (let i = 0; i < BUCKETS; i++) for (const id of Object.keys(marksAt(section.b, i) ?? {})) ids.add(id);
   return ids.size;
+}
+
+/**
+ * Whether a live horizon of a partition's document may hold the mark of `key` (inspection: tests, tools). True
+ * for a key dropped to bound the record, and for a new key only as a Bloom filter's false positive.
+ * `now`: horizons that ended by then are not live, ms since epoch. Default: `Date.now()`.
+ */
+export function horizonMayHold(doc: StateDocument | undefined, key: string, now = Date.now()): boolean {
+  const id = markId(key);
+  return sectionOf(doc, 'memory', 'a document').h.some((h) => h.z > now && mayHold(h, id));
 }
 
 /** How many marks dropped to bound the record its horizons hold (see the module). */
