@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { forbiddenEnvReason } from './rules/index.js';
 import { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT } from './telemetry/index.js';
-import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } from './ags/index.js';
+import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_MAX_IN_FLIGHT, DEFAULT_AGS_QUEUE_WAIT_MS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } from './ags/index.js';
 import { DEFAULT_BREAKER_AUTH_FAILURES, DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_BREAKER_PERMANENT_FAILURES, DEFAULT_BREAKER_PROBE_INTERVAL_MS, DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
 import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './server/index.js';
 import { didYouMean } from './text/index.js';
@@ -121,6 +121,8 @@ export const DEFINITIONS = {
   SHUTDOWN_GRACE_MS: integer(20_000, 'On SIGTERM, how long calls in flight may take to finish.'),
   AGS_TIMEOUT_MS: integer(DEFAULT_AGS_TIMEOUT_MS, 'Timeout of one HTTP attempt to AGS.', 1),
   AGS_MAX_ATTEMPTS: integer(DEFAULT_AGS_MAX_ATTEMPTS, 'Attempts per AGS call (retries of 429/5xx/timeouts).', 1),
+  AGS_MAX_IN_FLIGHT: integer(DEFAULT_AGS_MAX_IN_FLIGHT, 'Most requests one replica has in flight to one AGS service (Platform, Cloud Save, IAM...); more wait (first come, first served) up to AGS_QUEUE_WAIT_MS. 0: no bound.'),
+  AGS_QUEUE_WAIT_MS: integer(DEFAULT_AGS_QUEUE_WAIT_MS, 'Longest a request waits for a slot of its AGS service, or for the end of a 429\'s hold (Retry-After: the whole service waits, no retry storm), before it is refused unsent: its event is answered UNAVAILABLE and redelivered.'),
   BREAKER_AUTH_FAILURES: integer(
     DEFAULT_BREAKER_AUTH_FAILURES,
     'Circuit breaker: distinct events in a row whose action AGS refused with 401 (after a fresh login) or 403 that pause the action (its events answered UNAVAILABLE until a probe succeeds). Until then such an event is answered UNAVAILABLE until the action succeeds for another event (then dead-lettered) or for 10 deliveries. 0: never pause nor hold (docs/delivery.md).',
@@ -215,6 +217,10 @@ export interface Config {
     readonly namespace: string;
     readonly timeoutMs: number;
     readonly maxAttempts: number;
+    /** Most requests in flight to one AGS service (`AGS_MAX_IN_FLIGHT`); 0: no bound. */
+    readonly maxInFlight: number;
+    /** Longest wait for a slot or a 429's hold, ms (`AGS_QUEUE_WAIT_MS`). */
+    readonly queueWaitMs: number;
   };
   readonly redisUrl?: string;
   /** STATE_STORE resolved: the explicit choice, else redis with REDIS_URL, else cloudsave; memory in dry run. */
@@ -448,6 +454,8 @@ function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: Confi
       namespace: rulesEnv.AB_NAMESPACE ?? '',
       timeoutMs: vars.AGS_TIMEOUT_MS,
       maxAttempts: vars.AGS_MAX_ATTEMPTS,
+      maxInFlight: vars.AGS_MAX_IN_FLIGHT,
+      queueWaitMs: vars.AGS_QUEUE_WAIT_MS,
     },
     ...(vars.REDIS_URL ? { redisUrl: vars.REDIS_URL } : {}),
     stateStore: stateStoreOf(vars, dryRun, problems),

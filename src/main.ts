@@ -211,6 +211,8 @@ async function connectAgs({ config, logger, metrics }: Parts): Promise<AgsClient
     clientSecret: config.ags.clientSecret,
     timeoutMs: config.ags.timeoutMs,
     maxAttempts: config.ags.maxAttempts,
+    maxInFlightPerService: config.ags.maxInFlight,
+    queueWaitMs: config.ags.queueWaitMs,
     // no AGS call (its retries and login waits included) outlives one event's budget
     deadlineMs: config.eventDeadlineMs,
     logger,

@@ -9,9 +9,10 @@
 /**
  * What went wrong at the transport level (`invalid`: the request could not be sent as built, e.g. a
  * header value with CR/LF: permanent; `unreadable`: a 2xx answer that is not the operation's declared
- * success shape, see `answers.ts`: the request reached AGS, its effect is unknown).
+ * success shape, see `answers.ts`: the request reached AGS, its effect is unknown; `busy`: refused before sending,
+ * too many requests in flight to the service or the service held after a 429, see `service-gate.ts`: retriable).
  */
-export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid' | 'unreadable';
+export type AgsFailureKind = 'http' | 'timeout' | 'network' | 'aborted' | 'deadline' | 'invalid' | 'unreadable' | 'busy';
 
 export interface AgsErrorFields {
   /** AGS operation id (`fulfillItem`), `login`, or `http` for webhooks. */
@@ -46,6 +47,7 @@ function describe(f: AgsErrorFields): string {
   else if (f.kind === 'timeout') parts.push('timeout');
   else if (f.kind === 'aborted') parts.push('aborted');
   else if (f.kind === 'deadline') parts.push('deadline exceeded');
+  else if (f.kind === 'busy') parts.push('busy');
   else if (f.kind === 'invalid') parts.push(`invalid request${f.code ? ` ${f.code}` : ''}`);
   else parts.push(`network error${f.code ? ` ${f.code}` : ''}`);
   if (f.errorCode !== undefined && f.errorCode !== '') parts.push(`errorCode ${f.errorCode}`);

@@ -13,6 +13,7 @@ import { AgsError } from './errors.js';
 import type { AgsFailureKind } from './errors.js';
 import { backoffDelay, isRetriableStatus, mayHaveApplied, parseRetryAfter, sleep as realSleep } from './retry.js';
 import { HttpTransport, TransportError } from './transport.js';
+import { ServiceGate } from './service-gate.js';
 import type { RawRequest, RawResponse } from './transport.js';
 import type { AnswerReading } from './answers.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -40,6 +41,16 @@ export interface HttpCallerOptions {
   readonly metrics?: Metrics;
   /** The connection pool. Default: a new keep-alive {@link HttpTransport}. */
   readonly transport?: HttpTransport;
+  /**
+   * Most requests in flight to one AGS service (calls with a `service`; see `service-gate.ts`); 0: no bound.
+   * Default: `DEFAULT_AGS_MAX_IN_FLIGHT` (64, `AGS_MAX_IN_FLIGHT`).
+   */
+  readonly maxInFlightPerService?: number;
+  /**
+   * Longest a request waits for a slot of its service, or for the end of a 429's hold, before it is refused unsent
+   * (a retriable `busy` {@link AgsError}), ms. Default: `DEFAULT_AGS_QUEUE_WAIT_MS` (2000, `AGS_QUEUE_WAIT_MS`).
+   */
+  readonly queueWaitMs?: number;
 }
 
 /** One logical call (one or more attempts). */
@@ -163,6 +174,8 @@ export class HttpCaller {
   readonly now: () => number;
   readonly random: () => number;
   readonly transport: HttpTransport;
+  /** Back-pressure per AGS service (see `service-gate.ts`). */
+  readonly gate: ServiceGate;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #logger: Logger | undefined;
   readonly #metrics: Metrics | undefined;
@@ -181,6 +194,10 @@ export class HttpCaller {
     this.#metrics = options.metrics;
     this.#ownsTransport = options.transport === undefined;
     this.transport = options.transport ?? new HttpTransport();
+    this.gate = new ServiceGate({
+      ...(options.maxInFlightPerService !== undefined ? { maxInFlight: options.maxInFlightPerService } : {}),
+      ...(options.queueWaitMs !== undefined ? { maxWaitMs: options.queueWaitMs } : {}),
+    });
   }
 
   /** Run one call with retries. Resolves on 2xx; throws {@link AgsError} otherwise. */
@@ -191,12 +208,17 @@ export class HttpCaller {
     let attempts = 0;
     let retries = 0;
     let reauthed = false;
+    /** The last attempt was answered 429: this call waits out its own hold (`delay`), the gate holds the others. */
+    let throttled = false;
     for (;;) {
       if (signal?.aborted) throw this.#aborted(operation, attempts, spec.service);
       let failure: Failure | undefined;
       let sent = false;
       try {
         const prepared = await spec.prepare();
+        const { service } = spec;
+        // back-pressure: wait for a slot of the service (or a 429's hold to end), or be refused unsent (`busy`)
+        if (service !== undefined && !this.gate.tryEnter(service, throttled)) await this.#waitForSlot(service, operation, start, attempts, signal);
         attempts++;
         sent = true;
         const remaining = this.deadlineMs - (this.now() - start);
@@ -210,6 +232,8 @@ export class HttpCaller {
           if (!idempotent && mayHaveReached(err)) throw this.#unknownOutcome(spec, attempts, err);
           if (err.kind === 'aborted') throw this.#aborted(operation, attempts, spec.service);
           failure = { kind: err.kind, retriable: err.kind !== 'invalid', ...(err.code ? { code: err.code } : {}), body: err.message };
+        } finally {
+          if (service !== undefined) this.gate.leave(service, res?.status === 429);
         }
         if (res !== undefined) {
           this.#metrics?.countAgsRequest(operation, String(res.status));
@@ -226,7 +250,7 @@ export class HttpCaller {
       } catch (err) {
         // a failed login (from prepare / onUnauthorized): retried like the call, else surfaced as is
         // (a login wait past the request's deadline is surfaced as is: it names IAM as what was slow)
-        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.kind === 'deadline' || err.outcomeUnknown) throw err;
+        if (!(err instanceof AgsError) || err.kind === 'aborted' || err.kind === 'deadline' || err.kind === 'busy' || err.outcomeUnknown) throw err;
         if (!sent) attempts++; // a login that failed in prepare() is this round's attempt
         if (!err.retriable || attempts >= this.maxAttempts) throw err;
         failure = { kind: err.kind, retriable: true, ...(err.status !== undefined ? { status: err.status } : {}) };
@@ -249,9 +273,15 @@ export class HttpCaller {
         });
       };
       if (!failure.retriable) throw make(false);
-      if (attempts >= this.maxAttempts) throw make(true);
       const wanted = parseRetryAfter(failure.retryAfter, this.now());
+      throttled = failure.status === 429;
+      if (attempts >= this.maxAttempts) {
+        if (throttled && spec.service !== undefined) this.gate.hold(spec.service, wanted ?? this.backoffBaseMs);
+        throw make(true);
+      }
       const delay = wanted ?? backoffDelay(retries, this.backoffBaseMs, this.backoffMaxMs, this.random);
+      // throttled: hold the whole service (the other calls' requests wait or are refused unsent: no retry storm)
+      if (throttled && spec.service !== undefined) this.gate.hold(spec.service, delay);
       if (this.now() - start + delay >= this.deadlineMs) throw make(true);
       (spec.logTo?.() ?? this.#logger)?.warn(
         { operation, attempt: attempts, status: failure.status ?? failure.kind, delayMs: delay },
@@ -259,6 +289,16 @@ export class HttpCaller {
       );
       await this.#sleep(delay, signal);
       retries++;
+    }
+  }
+
+  /** Waits for a slot of `service` within the call's budget; a refusal (`busy`, nothing sent) is counted and thrown as is. */
+  async #waitForSlot(service: string, operation: string, start: number, attempts: number, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.gate.wait(service, operation, this.deadlineMs - (this.now() - start), signal, attempts);
+    } catch (err) {
+      this.#metrics?.countAgsRequest(operation, err instanceof AgsError && err.kind === 'busy' ? 'busy' : 'aborted');
+      throw err;
     }
   }
 
@@ -368,6 +408,7 @@ export class HttpCaller {
 
   /** Close pooled connections (when this caller created the transport). */
   close(): void {
+    this.gate.close();
     if (this.#ownsTransport) this.transport.close();
   }
 }

@@ -5,6 +5,7 @@ export { AgsError, agsServiceOf, pathSegmentProblem } from './errors.js';
 export { AGS_NAMESPACE, AGS_USER_ID, identifierError, namespaceProblem, userIdProblem } from './identifiers.js';
 export { readAnswer } from './answers.js';
 export { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, HttpCaller, jsonBody, JsonText } from './http-caller.js';
+export { DEFAULT_AGS_MAX_IN_FLIGHT, DEFAULT_AGS_QUEUE_WAIT_MS, ServiceGate } from './service-gate.js';
 export { agsPath, BULK_USER_IDS_MAX, ops } from './operations.js';
 export { specEnum, specField, specIntegerRange, specSupportedItemTypes } from './spec.js';
 export type { SpecField } from './spec.js';

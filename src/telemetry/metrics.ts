@@ -36,7 +36,7 @@ export class Metrics {
   readonly firingsSuppressed = this.counter('event_rules_firings_suppressed_total', 'Rules that matched but did not fire because of their limit or cooldown, by rule and reason (limit, cooldown).', ['rule', 'reason']);
   readonly actions = this.counter('event_rules_actions_total', 'Action executions by rule, action and outcome (succeeded, failed, retriable, duplicate, deadLettered, shadow, planned, paused: not run, its action is paused).', ['rule', 'action', 'outcome']);
   readonly actionSeconds = this.histogram('event_rules_action_duration_seconds', 'Latency of action executions, by rule and action.', ['rule', 'action'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
-  readonly agsRequests = this.counter('event_rules_ags_requests_total', 'HTTP requests to AGS by operation id and status (HTTP code, or timeout / network).', ['operation', 'status']);
+  readonly agsRequests = this.counter('event_rules_ags_requests_total', 'HTTP requests to AGS by operation id and status (HTTP code, or timeout / network; busy: refused unsent by AGS_MAX_IN_FLIGHT / a 429 hold, aborted while waiting).', ['operation', 'status']);
   readonly agsLogins = this.counter('event_rules_ags_logins_total', 'Client-credentials logins by reason (initial, refresh, unauthorized) and result (ok, failed).', ['reason', 'result']);
   readonly rulesReloads = this.counter('event_rules_rules_reloads_total', 'Rules file reloads by result (ok, rejected).', ['result']);
   readonly dedupeStoreErrors = this.counter('event_rules_dedupe_store_errors_total', 'Failures to reach the idempotency store (events answered UNAVAILABLE), by store kind.', ['store']);
