@@ -326,9 +326,10 @@ export class CloudSaveStateStore implements StateStore {
       try {
         written = await this.#put(partition, value, current.updatedAt, signal);
       } catch (error) {
-        // The write may or may not have landed (timeout, reset): the next read tells.
+        // The write may or may not have landed (timeout, reset): the next read tells. Cloud Save busy (refused
+        // unsent by the back-pressure, `busy`): not tried again here, the event is answered UNAVAILABLE.
         this.#known.delete(id);
-        if (attempt >= this.#maxAttempts || !(error instanceof AgsError && error.retriable)) throw new StateStoreUnavailableError('cloudsave', 'transact', reasonOf(error));
+        if (attempt >= this.#maxAttempts || !(error instanceof AgsError && error.retriable && error.kind !== 'busy')) throw new StateStoreUnavailableError('cloudsave', 'transact', reasonOf(error));
         current = undefined;
         fresh = true;
         await this.#backoff(attempt);
