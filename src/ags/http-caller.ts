@@ -276,12 +276,13 @@ export class HttpCaller {
     }
     if (!spec.idempotent && mayHaveApplied(res.status, res.text)) throw this.#failedAfterReaching(spec, attempts, res.status, parseBody(res.text));
     const retryAfter = res.headers['retry-after'];
+    const body = parseBody(res.text);
     return {
       failure: {
         status: res.status,
         kind: 'http',
-        body: parseBody(res.text),
-        retriable: isRetriableStatus(res.status, spec.idempotent),
+        body,
+        retriable: isRetriableStatus(res.status, spec.idempotent, errorFields(body).errorCode),
         ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
       },
     };

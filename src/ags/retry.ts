@@ -1,7 +1,7 @@
 /**
  * Retry policy of outgoing HTTP calls (AGS and webhooks), as pure functions.
  *
- * Retried: 408, 429, 502, 503, 504, timeouts and connection errors; 500 only when
+ * Retried: 408, 429, 502, 503, 504, AGS's 409 "optimistic lock" (errorCode 20006), timeouts and connection errors; 500 only when
  * the call is idempotent. A call that is not idempotent answered 500, 502 or
  * 504 (or Envoy's 503 for a reset after sending) is not retried: it may have been applied ({@link mayHaveApplied}). Never retried: any other 4xx (and 401 apart from the
  * client's single re-login). Delay: exponential backoff with full jitter,
@@ -67,9 +67,21 @@ export function mayHaveApplied(status: number, text = ''): boolean {
   return MAY_HAVE_APPLIED.has(status) || envoyResetAfterSending(status, text);
 }
 
-/** Is an HTTP status worth another attempt? */
-export function isRetriableStatus(status: number, idempotent: boolean): boolean {
+/**
+ * AGS's 409 errorCode 20006 "optimistic lock" (`../shared/docs/ags-rest.md`, common codes; `fulfillItem`'s
+ * documented 409 in `../shared/ags-openapi/platform.json`): a concurrent write to the same player's data won
+ * and this request was refused, not applied. The conflict is the moment's, not the event's: "the user might be
+ * able to resolve the conflict and resubmit" (RFC 9110 15.5.10); sent again it goes through.
+ */
+const OPTIMISTIC_LOCK = { status: 409, errorCode: 20006 } as const;
+
+/**
+ * Is an HTTP status worth another attempt? `errorCode`: AGS's, from the answer's body (a 409 is retried only
+ * as {@link OPTIMISTIC_LOCK}).
+ */
+export function isRetriableStatus(status: number, idempotent: boolean, errorCode?: number | string): boolean {
   if (ALWAYS_RETRIED.has(status)) return true;
+  if (status === OPTIMISTIC_LOCK.status && Number(errorCode) === OPTIMISTIC_LOCK.errorCode) return true;
   return status === 500 && idempotent;
 }
 

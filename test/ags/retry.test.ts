@@ -3,7 +3,7 @@
  * stream reset after sending, told from its 503s before sending by the reset reason it names.
  */
 import { describe, expect, it } from 'vitest';
-import { envoyResetAfterSending, mayHaveApplied } from '../../src/ags/retry.js';
+import { envoyResetAfterSending, isRetriableStatus, mayHaveApplied } from '../../src/ags/retry.js';
 
 const envoy = (tail: string): string => `upstream connect error or disconnect/reset before headers. ${tail}`;
 
@@ -40,5 +40,15 @@ describe('mayHaveApplied', () => {
   it("the reset text on another status is that status's case", () => {
     expect(mayHaveApplied(429, envoy('reset reason: connection termination'))).toBe(false);
     expect(envoyResetAfterSending(502, envoy('reset reason: connection termination'))).toBe(false);
+  });
+});
+
+describe('isRetriableStatus', () => {
+  it('409 is retried only as AGS\'s "optimistic lock" (errorCode 20006, as a number or text); other 409s are permanent', () => {
+    expect(isRetriableStatus(409, false, 20006)).toBe(true);
+    expect(isRetriableStatus(409, false, '20006')).toBe(true);
+    expect(isRetriableStatus(409, false, 12273)).toBe(false); // updateUserStatItemValue: "Stat is not decreasable"
+    expect(isRetriableStatus(409, false)).toBe(false);
+    expect(isRetriableStatus(409, true, 38121)).toBe(false);
   });
 });

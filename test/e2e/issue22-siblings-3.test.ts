@@ -86,6 +86,21 @@ describeWith(builtApp(), "e2e: Envoy's 503 for a reset after the request was sen
   );
 });
 
+describeWith(builtApp(), 'e2e: AGS\'s 409 "optimistic lock" is a retriable conflict, not a dead letter (issue 22, third round)', () => {
+  const { ags, clients, env } = useLiveApps();
+
+  it('fulfillItem answered 409 errorCode 20006 (a concurrent write to the player won; nothing applied): retried, one grant each, no dead letter', async () => {
+    const app = await startApp({ env: env() });
+    const users = [userId(), userId(), userId()];
+    const lock = { status: 409, body: { errorCode: 20006, errorMessage: 'optimistic lock' } };
+    // the first attempt of each of three events conflicts (read as permanent, 10 in a row would also pause grantItem)
+    ags.fail(/\/fulfillment$/, [lock, lock, lock]);
+    for (const user of users) await deliverUntilOk(() => clients.connect(app), await encode(LOGIN_SERVICE, loginEvent({ id: `optimistic-lock-${user}`, userId: user })));
+    expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual([1, 1, 1]);
+    expect(await deadLetters(env())).toEqual([]);
+  });
+});
+
 describeWith(builtApp(), 'e2e: kill -9 between a dead letter and its mark, the page sealed meanwhile (issue 22.4, third round)', () => {
   const { ags, clients, env } = useLiveApps();
 
