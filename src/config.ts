@@ -108,7 +108,7 @@ export const DEFINITIONS = {
   EVENTS: choice(['all'], '', 'Which events to serve: empty = those the rules target; "all" = every loaded event.', (v) => `"${v}" is not supported: leave it empty or set "all"`),
   DRY_RUN: flag('false', 'Plan and log actions, send nothing (also the case when none of AB_BASE_URL, AB_CLIENT_ID, AB_CLIENT_SECRET is set; a partial AGS configuration refuses to start).'),
   STATE_STORE: choice(['cloudsave', 'redis', 'memory'], '', 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.'),
-  REDIS_URL: text('', 'Redis of the redis state store (STATE_STORE=redis, the default when set).'),
+  REDIS_URL: text('', 'Redis of the redis state store (STATE_STORE=redis, the default when set): redis://[[user]:password@]host[:port][/db], rediss:// for TLS; percent-encode the password\'s reserved characters (@ : / ? # %). A malformed one stops the start, naming REDIS_URL (never its value).'),
   DEDUPE_RETENTION_HOURS: integer(DEFAULT_RETENTION_MS / HOUR_MS, 'How long a done action is remembered (default 7 days).', 1),
   DEDUPE_LEASE_MS: integer(DEFAULT_LEASE_MS, 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.', 1),
   REDIS_CONNECT_TIMEOUT_MS: integer(5000, 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.', 1),
@@ -419,10 +419,37 @@ function tracingOf(vars: Vars, problems: ConfigProblem[]): Config['tracing'] {
   };
 }
 
-/** STATE_STORE resolved (explicit, else redis with REDIS_URL, else cloudsave; memory in dry run); redis needs REDIS_URL. */
+/**
+ * Why ioredis could not use `url` as REDIS_URL, or undefined: the forms it reads (ioredis 5 `parseURL`:
+ * a port number, a Unix socket path, `redis://` or `rediss://` URLs, `//host` and `host:port`),
+ * checked the way it parses them (WHATWG `URL`). The reason never holds the value: a URL that does
+ * not parse may hold a password the redactor could not find in it (a `/`, `#` or `?` not
+ * percent-encoded ends the userinfo early).
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  const raw = url.trim();
+  if (/^\d+$/.test(raw) || (raw.startsWith('/') && !raw.startsWith('//'))) return undefined;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(raw)?.[1];
+  if (scheme !== undefined && !/^rediss?$/i.test(scheme)) return `starts with ${scheme}://: a Redis URL is redis://[[user]:password@]host[:port][/db] (rediss:// for TLS)`;
+  try {
+    new URL(scheme !== undefined ? raw : raw.startsWith('//') ? `redis:${raw}` : `redis://${raw}`);
+    return undefined;
+  } catch {
+    return (
+      'is not a valid URL (its value is not shown: it may hold a password): expected redis://[[user]:password@]host[:port][/db] ' +
+      '(rediss:// for TLS); percent-encode reserved characters in the user and password (@ : / ? # % and spaces, as encodeURIComponent does), ' +
+      'and check that the port is a number up to 65535'
+    );
+  }
+}
+
+/** STATE_STORE resolved (explicit, else redis with REDIS_URL, else cloudsave; memory in dry run); redis needs REDIS_URL, a valid one. */
 function stateStoreOf(vars: Vars, dryRun: boolean, problems: ConfigProblem[]): Config['stateStore'] {
   if (vars.STATE_STORE === 'redis' && !vars.REDIS_URL) problems.push({ variable: 'STATE_STORE', reason: 'redis needs REDIS_URL' });
-  return vars.STATE_STORE || (dryRun ? 'memory' : vars.REDIS_URL ? 'redis' : 'cloudsave');
+  const store = vars.STATE_STORE || (dryRun ? 'memory' : vars.REDIS_URL ? 'redis' : 'cloudsave');
+  const urlProblem = store === 'redis' && vars.REDIS_URL ? redisUrlProblem(vars.REDIS_URL) : undefined;
+  if (urlProblem !== undefined) problems.push({ variable: 'REDIS_URL', reason: urlProblem });
+  return store;
 }
 
 /** Step 3: the parsed variables -> the options the modules take; cross-variable problems noted in `problems`. */

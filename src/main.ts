@@ -25,7 +25,7 @@ import { loadRules, formatProblems } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
 import { watchRules } from './rules/index.js';
 import { releaseRulesSchema } from './rules/index.js';
-import { AgsClient } from './ags/index.js';
+import { AgsClient, logUndiciFallback } from './ags/index.js';
 import { createStateStore } from './store/index.js';
 import type { StateStore } from './store/index.js';
 import { JsonlDeadLetterSink } from './delivery/index.js';
@@ -93,6 +93,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   for (const secret of configSecrets(config)) registerSecret(secret);
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json') });
   logLiveRun(config, logger);
+  logUndiciFallback(logger);
   const parts: Parts = { config, logger, metrics: new Metrics({ prefix: config.prometheus.prefix }) };
   const tracing = await startTracing({ ...tracingOptions(config), logger, ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}) });
   const started = performance.now();

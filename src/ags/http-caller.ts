@@ -314,14 +314,15 @@ export class HttpCaller {
       if (!spec.idempotent) throw this.#unreadable(spec, attempts, res.status, reading.problem);
       return { failure: { status: res.status, kind: 'unreadable', retriable: true, body: `answered ${res.status} with ${reading.problem}: the answer cannot be read` } };
     }
-    if (!spec.idempotent && mayHaveApplied(res.status)) throw this.#failedAfterReaching(spec, attempts, res.status, parseBody(res.text));
+    if (!spec.idempotent && mayHaveApplied(res.status, res.text)) throw this.#failedAfterReaching(spec, attempts, res.status, parseBody(res.text));
     const retryAfter = res.headers['retry-after'];
+    const body = parseBody(res.text);
     return {
       failure: {
         status: res.status,
         kind: 'http',
-        body: parseBody(res.text),
-        retriable: isRetriableStatus(res.status, spec.idempotent),
+        body,
+        retriable: isRetriableStatus(res.status, spec.idempotent, errorFields(body).errorCode),
         ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
       },
     };
@@ -381,13 +382,19 @@ export class HttpCaller {
   }
 
   /**
-   * A non-idempotent call answered 500, 502 or 504: the server or a gateway failed after the request reached it, so it
+   * A non-idempotent call answered 500, 502 or 504 (or Envoy's 503 for a stream reset after sending, `retry.ts`): the
+   * server or a gateway failed after the request reached it, so it
    * may have been applied (a gateway timing out on an AGS that completes the grant). Never sent again here: the action
    * reconciles through its lookup or the event ends as an `unknown-outcome` dead letter; never "nothing happened".
    */
   #failedAfterReaching(spec: CallSpec, attempts: number, status: number, body: unknown): AgsError {
     const fields = errorFields(body);
-    const said = fields.errorMessage !== undefined ? ` (${fields.errorCode !== undefined ? `${fields.errorCode}: ` : ''}${fields.errorMessage})` : '';
+    const said =
+      fields.errorMessage !== undefined
+        ? ` (${fields.errorCode !== undefined ? `${fields.errorCode}: ` : ''}${fields.errorMessage})`
+        : typeof body === 'string' && body !== ''
+          ? ` (${redactAndCut(body, 200, '...')})`
+          : '';
     return new AgsError({
       operation: spec.operation,
       ...(spec.service ? { service: spec.service } : {}),

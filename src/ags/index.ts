@@ -4,6 +4,7 @@ export type { AgsApi } from './client.js';
 export { AgsError, agsServiceOf, pathSegmentProblem } from './errors.js';
 export { AGS_NAMESPACE, AGS_USER_ID, identifierError, namespaceProblem, userIdProblem } from './identifiers.js';
 export { readAnswer } from './answers.js';
+export { logUndiciFallback } from './transport.js';
 export { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_TIMEOUT_MS, HttpCaller, jsonBody, JsonText } from './http-caller.js';
 export { DEFAULT_AGS_MAX_IN_FLIGHT, DEFAULT_AGS_QUEUE_WAIT_MS, ServiceGate } from './service-gate.js';
 export { agsPath, BULK_USER_IDS_MAX, ops } from './operations.js';

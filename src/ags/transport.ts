@@ -19,6 +19,8 @@ export interface UndiciParts {
   readonly request: (dispatcher: Dispatcher, url: URL, options: UndiciRequestOptions) => Promise<Dispatcher.ResponseData>;
   /** `internal`: undici's own modules (the lean way); `index`: its public index (the fallback). */
   readonly from: 'internal' | 'index';
+  /** With `from: 'index'`: why the internal modules were not used (the load error, or what they were instead of functions). */
+  readonly fallbackReason?: string;
 }
 
 /** undici's internal modules {@link loadUndici} loads first (undici 7's layout). */
@@ -38,6 +40,7 @@ const requireUndici = createRequire(import.meta.url);
  * @throws what `load('undici')` throws when neither can be loaded (undici is a dependency).
  */
 export function loadUndici(load: (id: string) => unknown = requireUndici): UndiciParts {
+  let fallbackReason: string;
   try {
     const agent = load(UNDICI_INTERNAL_MODULES[0]);
     const request = load(UNDICI_INTERNAL_MODULES[1]);
@@ -49,11 +52,36 @@ export function loadUndici(load: (id: string) => unknown = requireUndici): Undic
         from: 'internal',
       };
     }
-  } catch {
+    fallbackReason = `they export ${typeof agent} and ${typeof request} instead of functions`;
+  } catch (err) {
     // moved or renamed in this undici: its public index below
+    fallbackReason = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
   }
   const index = load('undici') as { readonly Agent: typeof Agent; readonly request: typeof undiciIndexRequest };
-  return { Agent: index.Agent, request: (dispatcher, url, options) => index.request(url, { ...options, dispatcher }), from: 'index' };
+  return { Agent: index.Agent, request: (dispatcher, url, options) => index.request(url, { ...options, dispatcher }), from: 'index', fallbackReason };
+}
+
+/** The undici parts whose fallback {@link logUndiciFallback} already reported. */
+const fallbackLogged = new WeakSet<UndiciParts>();
+
+/**
+ * Logs one warning, once per process for `parts`, when the AGS transport uses undici's public index
+ * instead of its internal modules ({@link loadUndici}): requests work the same, but the process holds
+ * about 3 MiB of heap and 9 MiB of RSS more, and the internal paths need updating for this undici.
+ * Nothing is logged when the internal modules are used.
+ * @param parts Default: the parts this process loaded.
+ * @returns whether it logged.
+ */
+export function logUndiciFallback(logger: { warn(obj: object, msg: string): void }, parts: UndiciParts = UNDICI): boolean {
+  if (parts.from !== 'index' || fallbackLogged.has(parts)) return false;
+  fallbackLogged.add(parts);
+  logger.warn(
+    { undici: 'index', modules: [...UNDICI_INTERNAL_MODULES], reason: parts.fallbackReason },
+    `AGS transport: undici's internal modules (${UNDICI_INTERNAL_MODULES.join(', ')}) could not be used (${parts.fallbackReason ?? 'unknown reason'}); ` +
+      "using undici's public index instead: requests work the same, the process holds about 3 MiB of heap and 9 MiB of RSS more " +
+      '(update UNDICI_INTERNAL_MODULES in src/ags/transport.ts for this undici)',
+  );
+  return true;
 }
 
 /** undici as this process loaded it (see {@link loadUndici}). */

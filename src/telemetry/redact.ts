@@ -85,17 +85,32 @@ function jsonEscaped(value: string): string {
 }
 
 /**
- * The value as it appears raw, percent-encoded, and inside JSON strings quoted up to
- * {@link JSON_DEPTH} times, each with its `/` as is and escaped as `\/` (PHP's `json_encode`).
+ * Go's `encoding/json` (the AGS services' encoder: their specs are go-swagger's, `x-omitempty`,
+ * definitions named after Go packages such as `rest.ErrorResponse`) escapes `<`, `>`, `&`, U+2028 and U+2029 inside
+ * strings as `\u003c`, `\u003e`, `\u0026`, `\u2028`, `\u2029`; `JSON.stringify` does not.
+ */
+function goEscaped(jsonText: string): string {
+  return jsonText.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The value as it appears raw; percent-encoded (upper- and lower-case hex, and as a form field:
+ * `URLSearchParams`, which also encodes `!'()~` and writes a space as `+`); and inside JSON
+ * strings quoted up to {@link JSON_DEPTH} times, each with its `/` as is and escaped as `\/` (PHP's
+ * `json_encode`), and with Go's escapes of `<>&` (a body the app keeps unparsed, cut short; an AGS
+ * service quoting another's JSON answer in its message: the inner escapes survive the outer parse).
  */
 function formsOf(value: string): string[] {
-  const forms = new Set([value, encodeURIComponent(value)]);
+  const percent = encodeURIComponent(value);
+  const forms = new Set([value, percent, percent.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()), new URLSearchParams([['', value]]).toString().slice(1)]);
   let plain = value;
   let slashed = value;
+  let go = value;
   for (let depth = 1; depth <= JSON_DEPTH; depth++) {
     plain = jsonEscaped(plain);
     slashed = depth === 1 ? plain.replaceAll('/', '\\/') : jsonEscaped(slashed);
-    forms.add(plain).add(slashed);
+    go = depth === 1 ? goEscaped(plain) : jsonEscaped(go); // Go's answer, then quoted by anyone
+    forms.add(plain).add(slashed).add(go);
   }
   return [...forms];
 }

@@ -290,7 +290,7 @@ describe('retries', () => {
     [400, 20002, 'validation failed'],
     [403, 20013, 'insufficient permission'],
     [404, 30341, 'item not found'],
-    [409, 20006, 'optimistic lock'],
+    [409, 12273, 'Stat [logins] is not decreasable'], // a 409 other than the optimistic lock
   ])('no retry on %i', async (status, errorCode, errorMessage) => {
     const { client, delays } = track(clientFor(ags));
     ags.fail('/fulfillment', [{ status, body: { errorCode, errorMessage } }]);
@@ -300,6 +300,15 @@ describe('retries', () => {
     expect(err.message).toBe(`fulfillItem (AGS Platform) failed: ${status} errorCode ${errorCode} "${errorMessage}" (not retriable, 1 attempt)`);
     expect(delays).toEqual([]);
     expect(ags.serviceRequests()).toHaveLength(1);
+  });
+
+  it('409 errorCode 20006 "optimistic lock" (a concurrent write won, nothing applied) is retried', async () => {
+    const { client, delays } = track(clientFor(ags));
+    ags.fail('/fulfillment', [{ status: 409, body: { errorCode: 20006, errorMessage: 'optimistic lock' } }]);
+    const res = await client.fulfillItem('mygame', USER, grant);
+    expect(res.entitlementSummaries?.length).toBe(1);
+    expect(delays).toHaveLength(1);
+    expect(ags.serviceRequests()).toHaveLength(2);
   });
 
   it('an unknown item: the stand-in answers 404 30341 and nothing is retried', async () => {

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpTransport, TransportError, UNDICI_INTERNAL_MODULES, loadUndici } from '../../src/ags/transport.js';
+import { HttpTransport, TransportError, UNDICI_INTERNAL_MODULES, loadUndici, logUndiciFallback } from '../../src/ags/transport.js';
 import type { UndiciParts } from '../../src/ags/transport.js';
 
 const nodeRequire = createRequire(import.meta.url);
@@ -68,6 +68,22 @@ describe('AGS transport: undici loaded by its internal modules, or its public in
     const parts = loadUndici(loader(loaded));
     expect(parts.from).toBe('index');
     expect(loaded.at(-1)).toBe('undici');
+  });
+
+  it('the fallback is logged: one warning naming the modules and why, once per process; nothing when the internal modules are used', () => {
+    const lines: { obj: object; msg: string }[] = [];
+    const logger = { warn: (obj: object, msg: string): void => void lines.push({ obj, msg }) };
+    expect(logUndiciFallback(logger, loadUndici())).toBe(false);
+    const fallback = loadUndici(movedInternals([]));
+    expect(fallback.fallbackReason).toContain(`Cannot find module '${UNDICI_INTERNAL_MODULES[0]}'`);
+    expect(logUndiciFallback(logger, fallback)).toBe(true);
+    expect(logUndiciFallback(logger, fallback)).toBe(false);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.msg).toContain(UNDICI_INTERNAL_MODULES[0]);
+    expect(lines[0]?.msg).toContain("Cannot find module 'undici/lib/dispatcher/agent.js'");
+    expect(lines[0]?.msg).toMatch(/public index/);
+    const notFunctions = loadUndici((id) => ((UNDICI_INTERNAL_MODULES as readonly string[]).includes(id) ? {} : realRequire(id)));
+    expect(notFunctions.fallbackReason).toBe('they export object and object instead of functions');
   });
 
   const both: ReadonlyArray<[string, () => UndiciParts]> = [

@@ -136,6 +136,32 @@ describe('config', () => {
     expect(configSecrets(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp-token-4711@collector:4318' }))).toEqual(['otlp-token-4711']);
   });
 
+  it.each([
+    ['a "/" in the password, not percent-encoded', 'redis://:pass/word-4711@redis.internal:6379', /REDIS_URL: is not a valid URL .*percent-encode/],
+    ['a "#" in the password', 'redis://default:pa#ss-4711@redis.internal:6379/0', /REDIS_URL: is not a valid URL .*percent-encode/],
+    ['a port beyond 65535', 'redis://:secret-4711@redis.internal:99999', /REDIS_URL: is not a valid URL .*port/],
+    ['another scheme', 'http://:secret-4711@redis.internal:6379', /REDIS_URL: starts with http:\/\/: a Redis URL is redis:\/\//],
+  ])('a malformed REDIS_URL (%s): the error names REDIS_URL and the fix, never the value', (_case, url, expected) => {
+    const env = { AB_CLIENT_ID: 'id', AB_NAMESPACE: 'mygame', AB_CLIENT_SECRET: 'client-secret', REDIS_URL: url };
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(expected);
+    expect(message).not.toContain('4711');
+  });
+
+  it('the forms of REDIS_URL ioredis reads are accepted; a REDIS_URL the resolved store does not use is not checked', () => {
+    const base = { AB_CLIENT_ID: 'id', AB_NAMESPACE: 'mygame', AB_CLIENT_SECRET: 'client-secret' };
+    for (const url of ['redis://:p%2Fw@r:6379/0', 'rediss://user:pw@r', 'redis://r:6379/0?password=x', 'r:6379', '//r:6379', '/tmp/redis.sock', '6379', 'redis://:p@ss@r:6379']) {
+      expect(loadConfig({ ...base, REDIS_URL: url }).stateStore).toBe('redis');
+    }
+    expect(loadConfig({ ...base, STATE_STORE: 'cloudsave', REDIS_URL: 'redis://:a/b@r:6379' }).stateStore).toBe('cloudsave');
+  });
+
   it('an OTLP header of an auth scheme: its credential alone is a secret too (a collector may echo the token without "Bearer")', () => {
     const c = loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20otlp-token-4711,x-other=Basic dXNlcjpwYXNzd29yZA==' });
     expect(configSecrets(c).sort()).toEqual(['Basic dXNlcjpwYXNzd29yZA==', 'Bearer otlp-token-4711', 'dXNlcjpwYXNzd29yZA==', 'otlp-token-4711'].sort());

@@ -66,4 +66,23 @@ describe('redaction forms (issue 22.8, checked from outside)', () => {
     expect(typeof parsed).toBe('string');
     for (const f of fragments(token, 12)) expect(parsed as string).not.toContain(f);
   });
+
+  it('a secret as an AGS (Go) service or a form echoes it: Go\'s \\u0026 escapes (an answer quoting another service\'s JSON answer), lower-case percent-encoding, form encoding', () => {
+    const secret = 'Sec<ret>&x~y!z(1)';
+    registerSecret(secret);
+    const goJson = JSON.stringify(secret).slice(1, -1).replace(/&/g, '\\u0026').replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+    const inner = `{"errorCode":20002,"errorMessage":"bad value ${goJson}"}`; // IAM's answer, as Go wrote it
+    const outer = JSON.parse(JSON.stringify({ errorMessage: `iam answered 400: ${inner}` })) as { errorMessage: string }; // quoted by the calling service, parsed by the app
+    const forms = [
+      outer.errorMessage,
+      JSON.stringify({ error: outer.errorMessage }), // then in a dead letter (JSON line)
+      `GET /hook?k=${encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())}`,
+      `GET /hook?${new URLSearchParams({ k: secret }).toString()}`,
+    ];
+    for (const text of forms) {
+      const out = redactText(text);
+      expect(out).toContain('[redacted]');
+      expect(out).not.toMatch(/x~y|x%7Ey|%21z|\\u0026x/i);
+    }
+  });
 });

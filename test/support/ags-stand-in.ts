@@ -118,9 +118,10 @@ export type ScriptedResponse =
   | { readonly echoHeaders: number }
   /**
    * Handle the request normally (the effect happens), then answer this error status instead of the success (a gateway's
-   * 502/504 after the upstream applied the call, or a 500 raised after the write).
+   * 502/504 after the upstream applied the call, or a 500 raised after the write). `body`: the answer's body instead of
+   * AGS's `{errorCode: 20000, ...}` (a string is sent as text/plain, as Envoy's own answers are).
    */
-  | { readonly statusAfterEffect: number };
+  | { readonly statusAfterEffect: number; readonly body?: unknown };
 
 /** How a garbled success answer is unreadable: JSON cut short, declared fields missing (`{}`), or an HTML page; or readable but naming nothing granted (`nothingGranted`, see {@link FaultKind}). */
 export type GarbleKind = 'truncated' | 'fieldsMissing' | 'wrongContentType' | 'nothingGranted';
@@ -617,8 +618,10 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     }
     let resetAfter = false;
     let statusAfterEffect = 0;
+    let bodyAfterEffect: unknown;
     if (scripted && 'statusAfterEffect' in scripted) {
       statusAfterEffect = scripted.statusAfterEffect;
+      bodyAfterEffect = scripted.body;
       scripted = undefined;
     }
     let answerLateMs = 0;
@@ -748,7 +751,8 @@ export async function startAgsStandIn(options: AgsStandInOptions = {}): Promise<
     }
     if (answer.status >= 200 && answer.status < 300) rec.applied = true;
     if (statusAfterEffect > 0 && rec.applied) {
-      send(res, rec, statusAfterEffect, { errorCode: 20000, errorMessage: `injected ${statusAfterEffect} after the effect` });
+      if (typeof bodyAfterEffect === 'string') send(res, rec, statusAfterEffect, bodyAfterEffect, { 'content-type': 'text/plain' });
+      else send(res, rec, statusAfterEffect, bodyAfterEffect ?? { errorCode: 20000, errorMessage: `injected ${statusAfterEffect} after the effect` });
       return;
     }
     if (resetAfter) {
