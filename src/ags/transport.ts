@@ -6,36 +6,29 @@
  * {@link RawResponse}.
  */
 import { createRequire } from 'node:module';
-import type { Agent, Dispatcher, request as undiciIndexRequest } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** The options of one request, without where it goes. */
-export type UndiciRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'>;
-
-/** The parts of undici the transport uses: its `Agent`, and its `request` API over a dispatcher. */
+/** The parts of undici the transport uses: its `Agent` (requests go through its `dispatch`). */
 export interface UndiciParts {
   readonly Agent: typeof Agent;
-  /** Sends `options` to `url` (its origin, path and query) through `dispatcher`. */
-  readonly request: (dispatcher: Dispatcher, url: URL, options: UndiciRequestOptions) => Promise<Dispatcher.ResponseData>;
-  /** `internal`: undici's own modules (the lean way); `index`: its public index (the fallback). */
+  /** `internal`: undici's own module (the lean way); `index`: its public index (the fallback). */
   readonly from: 'internal' | 'index';
   /** With `from: 'index'`: why the internal modules were not used (the load error, or what they were instead of functions). */
   readonly fallbackReason?: string;
 }
 
-/** undici's internal modules {@link loadUndici} loads first (undici 7's layout). */
-export const UNDICI_INTERNAL_MODULES = ['undici/lib/dispatcher/agent.js', 'undici/lib/api/api-request.js'] as const;
+/** undici's internal module {@link loadUndici} loads first (undici 7's layout). */
+export const UNDICI_INTERNAL_MODULES = ['undici/lib/dispatcher/agent.js'] as const;
 
 const requireUndici = createRequire(import.meta.url);
 
 /**
- * undici's `Agent` and `request`, loaded without undici's index when its internal modules are where
- * undici 7 keeps them ({@link UNDICI_INTERNAL_MODULES}): the index also loads fetch, WebSocket,
- * EventSource, the cache and cookie code and the mocks (111 modules, about 3 MiB of heap and 9 MiB
- * of RSS held for the process's life), none of which the AGS client uses; these two are 23 modules.
- * When they cannot be loaded (a later undici moved them) or are not functions, undici's public
- * index: `Agent`, and `request(url, { dispatcher, ... })`, whose calling convention differs (the
- * internal one takes the dispatcher as `this` and `origin` + `path` in its options).
+ * undici's `Agent`, loaded without undici's index when its internal module is where undici 7 keeps it
+ * ({@link UNDICI_INTERNAL_MODULES}): the index also loads fetch, WebSocket, EventSource, the cache and
+ * cookie code and the mocks (111 modules, about 3 MiB of heap and 9 MiB of RSS held for the process's
+ * life), none of which the AGS client uses. When it cannot be loaded (a later undici moved it) or is
+ * not a function, undici's public index.
  * @param load `require` by module id. Default: this module's (an injectable one for tests).
  * @throws what `load('undici')` throws when neither can be loaded (undici is a dependency).
  */
@@ -43,22 +36,14 @@ export function loadUndici(load: (id: string) => unknown = requireUndici): Undic
   let fallbackReason: string;
   try {
     const agent = load(UNDICI_INTERNAL_MODULES[0]);
-    const request = load(UNDICI_INTERNAL_MODULES[1]);
-    if (typeof agent === 'function' && typeof request === 'function') {
-      const send = request as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
-      return {
-        Agent: agent as typeof Agent,
-        request: (dispatcher, url, options) => send.call(dispatcher, { ...options, origin: url.origin, path: `${url.pathname}${url.search}` }),
-        from: 'internal',
-      };
-    }
-    fallbackReason = `they export ${typeof agent} and ${typeof request} instead of functions`;
+    if (typeof agent === 'function') return { Agent: agent as typeof Agent, from: 'internal' };
+    fallbackReason = `it exports ${typeof agent} instead of a function`;
   } catch (err) {
     // moved or renamed in this undici: its public index below
     fallbackReason = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
   }
-  const index = load('undici') as { readonly Agent: typeof Agent; readonly request: typeof undiciIndexRequest };
-  return { Agent: index.Agent, request: (dispatcher, url, options) => index.request(url, { ...options, dispatcher }), from: 'index', fallbackReason };
+  const index = load('undici') as { readonly Agent: typeof Agent };
+  return { Agent: index.Agent, from: 'index', fallbackReason };
 }
 
 /** The undici parts whose fallback {@link logUndiciFallback} already reported. */
@@ -184,38 +169,79 @@ export class HttpTransport {
     this.#maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   }
 
-  async send(req: RawRequest): Promise<RawResponse> {
-    if (req.signal?.aborted) throw new TransportError('aborted', undefined, 'aborted before sending');
+  /**
+   * One attempt. The request goes through the agent's `dispatch` with a handler of its own (undici's
+   * `request` API makes a body stream, an async resource and an async iterator per request: about a
+   * fifth of the client's CPU per AGS call, measured on loopback). The attempt's timeout is undici's
+   * (no timer of our own): until the answer's headers, then between body chunks.
+   */
+  send(req: RawRequest): Promise<RawResponse> {
+    const { signal } = req;
+    if (signal?.aborted) return Promise.reject(new TransportError('aborted', undefined, 'aborted before sending'));
     if (req.url.protocol !== 'https:' && req.url.protocol !== 'http:') {
-      throw new TransportError('invalid', 'ERR_INVALID_URL', `unsupported protocol ${req.url.protocol}`);
+      return Promise.reject(new TransportError('invalid', 'ERR_INVALID_URL', `unsupported protocol ${req.url.protocol}`));
     }
-    // The attempt's timeout is undici's (no timer of our own per request): until the answer's
-    // headers, then between body chunks. The caller's signal is passed as is.
-    try {
-      const res = await this.#undici.request(this.#agent, req.url, {
-        method: req.method,
-        headers: req.headers,
-        ...(req.body !== undefined ? { body: req.body } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
-        headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
-      });
+    const maxBody = this.#maxBody;
+    return new Promise<RawResponse>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (size < this.#maxBody) chunks.push(chunk);
-        size += chunk.length;
-      }
-      return {
-        status: res.statusCode,
-        headers: res.headers,
-        text: Buffer.concat(chunks).toString('utf8').slice(0, this.#maxBody),
+      let status = 0;
+      let headers: IncomingHttpHeaders = {};
+      let controller: Dispatcher.DispatchController | undefined;
+      let settled = false;
+      const onAbort = (): void => controller?.abort(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        return true;
       };
-    } catch (error) {
-      if (error instanceof TransportError) throw error;
-      if (req.signal?.aborted) throw new TransportError('aborted', undefined, 'aborted');
-      throw transportErrorOf(error, req.timeoutMs);
-    }
+      const fail = (error: unknown): void => {
+        if (!settle()) return;
+        reject(signal?.aborted ? new TransportError('aborted', undefined, 'aborted') : transportErrorOf(error, req.timeoutMs));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (signal?.aborted) onAbort();
+        },
+        onResponseStart(_c, statusCode, answerHeaders) {
+          if (statusCode < 200) return; // 1xx: informational, the answer follows
+          status = statusCode;
+          headers = answerHeaders;
+        },
+        onResponseData(_c, chunk) {
+          if (size < maxBody) chunks.push(chunk);
+          size += chunk.length;
+        },
+        onResponseEnd() {
+          if (!settle()) return;
+          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          resolve({ status, headers, text: text.length > maxBody ? text.slice(0, maxBody) : text });
+        },
+        onResponseError(_c, error) {
+          fail(error);
+        },
+      };
+      try {
+        this.#agent.dispatch(
+          {
+            origin: req.url.origin,
+            path: `${req.url.pathname}${req.url.search}`,
+            method: req.method,
+            headers: req.headers,
+            ...(req.body !== undefined ? { body: req.body } : {}),
+            headersTimeout: req.timeoutMs,
+            bodyTimeout: req.timeoutMs,
+          },
+          handler,
+        );
+      } catch (error) {
+        fail(error);
+      }
+    });
   }
 
   /** Close pooled connections. */

@@ -56,13 +56,16 @@
  * Deferred done marks ({@link ActionLedger.complete} with `defer`, for actions
  * whose effect AGS can look up): the mark is kept in this process and written
  * with the partition's next write of this ledger (the claim of the player's
- * next event), at {@link ActionLedger.flush} (shutdown), or when more than
- * `maxPendingMarks` wait: one state-store write fewer per granted event. Until
- * it is written the key holds its claim: a redelivery to this process finds the
- * mark (applied before the claim is decided); one to another replica finds a
- * live claim, which the executor settles with the action's lookup; a crash
- * loses the mark, and after the lease the claim is taken over as an unknown
- * outcome and settled by the lookup, never run blindly.
+ * next event) or at {@link ActionLedger.flush} (shutdown): one state-store
+ * write fewer per granted event. Until it is written the key holds its claim: a
+ * redelivery to this process finds the mark (applied before the claim is
+ * decided); one to another replica finds a live claim, which the executor
+ * settles with the action's lookup; a crash loses the mark, and after the lease
+ * the claim is taken over as an unknown outcome and settled by the lookup, never
+ * run blindly. When more than `maxPendingMarks` wait, the oldest partition's
+ * are forgotten unwritten, as a crash would lose them (their claims are settled
+ * by the lookup the same way): writing them would spend on players who send
+ * nothing more (most first-seen players) the write the deferral saves.
  */
 import { randomUUID } from 'node:crypto';
 import { effectId } from '../actions/index.js';
@@ -111,7 +114,7 @@ export const HORIZON_BITS_PER_MARK = 40;
 /** Hashes per mark in a horizon's Bloom filter. Never change it: filters already stored were made with it (see {@link HORIZON_BITS_PER_MARK}). */
 export const HORIZON_HASHES = 14;
 
-/** Default most deferred done marks waiting in this process (see the module); past it the oldest partition's are written. */
+/** Default most deferred done marks waiting in this process (see the module); past it the oldest partition's are forgotten unwritten. */
 export const DEFAULT_MAX_PENDING_MARKS = 10_000;
 
 /** The document section this module owns. */
@@ -454,7 +457,12 @@ export class ActionLedger {
     for (const m of marks) this.#defer(partition, m.id, m.state, m, false);
   }
 
-  /** Keeps a deferred done mark; past the bound, the oldest partitions' marks are written now and forgotten (best effort: unwritten, their claims are settled by lookup). */
+  /**
+   * Keeps a deferred done mark; past the bound, the oldest partitions' marks are forgotten, not written:
+   * their claims stay on record and a redelivery settles them through the action's lookup, as after a
+   * crash (see the module). Writing them would cost one state-store write each: the write the deferral
+   * saves, spent on players who send nothing more (a first-seen player's one event).
+   */
   #defer(partition: Partition, id: string, state: DoneState, mark?: PendingMark, replace = true): void {
     const pid = partitionId(partition);
     let waiting = this.#pending.get(pid);
@@ -470,9 +478,6 @@ export class ActionLedger {
       const [oldest, evicted] = this.#pending.entries().next().value!;
       this.#pending.delete(oldest);
       this.#pendingCount -= evicted.marks.size;
-      const marks = [...evicted.marks.values()];
-      const now = this.#now();
-      void this.store.transact(evicted.partition, (doc) => ({ next: this.#marked(doc, evicted.partition, marks, now)!, result: undefined })).catch(() => undefined);
     }
   }
 

@@ -149,6 +149,12 @@ export interface ExecutorOptions {
    * closing the store. Default: true when the store is Cloud Save (each write is an AGS call), else false.
    */
   readonly deferDoneMarks?: boolean;
+  /**
+   * Most deferred done marks waiting in this process; past it the oldest player's are forgotten unwritten
+   * (their claims are settled by the action's lookup on a redelivery, as after a crash). Default: 10,000
+   * (`DEFAULT_MAX_PENDING_MARKS` of `delivery/action-ledger.ts`).
+   */
+  readonly maxPendingDoneMarks?: number;
   /** The circuit breaker's thresholds (`breaker.ts`; `BREAKER_*` variables). Default: its defaults. */
   readonly breaker?: { readonly authFailures?: number; readonly permanentFailures?: number; readonly probeIntervalMs?: number };
 }
@@ -387,6 +393,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
       ...(options.maxEntriesPerPartition !== undefined ? { maxEntries: options.maxEntriesPerPartition } : {}),
+      ...(options.maxPendingDoneMarks !== undefined ? { maxPendingMarks: options.maxPendingDoneMarks } : {}),
     }),
     inFlight: new Set<AbortController>(),
     unrecorded: new Map<string, DoneState>(),

@@ -126,7 +126,7 @@ export function createEventHandler(options: EventHandlerOptions) {
   const countReceived = (m: Metrics, service: EventService): void => {
     let child = received.get(service);
     if (!child) {
-      child = m.eventsReceived.labels({ event: service.eventName });
+      child = m.counterChild(m.eventsReceived, { event: service.eventName });
       received.set(service, child);
     }
     child.inc();
@@ -224,10 +224,10 @@ export function createEventHandler(options: EventHandlerOptions) {
     for (const o of evaluation.outcomes) {
       outcomes[o.rule] = o.outcome;
       if (o.outcome === 'matched') matched++;
-      if (metrics) countRule(evaluations, o.rule, o.outcome, () => metrics.ruleEvaluations.labels({ rule: o.rule, outcome: o.outcome }));
+      if (metrics) countRule(evaluations, o.rule, o.outcome, () => metrics.counterChild(metrics.ruleEvaluations, { rule: o.rule, outcome: o.outcome }));
       if (o.outcome === 'suppressed' && metrics) {
         const reason = o.firing?.suppressedBy ?? 'limit';
-        countRule(suppressed, o.rule, reason, () => metrics.firingsSuppressed.labels({ rule: o.rule, reason }));
+        countRule(suppressed, o.rule, reason, () => metrics.counterChild(metrics.firingsSuppressed, { rule: o.rule, reason }));
       }
       if (o.outcome === 'error') {
         logger.error({ eventId, event: service.eventName, ...ids, rule: o.rule, error: o.error }, `rule ${o.rule} failed to evaluate`);

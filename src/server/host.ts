@@ -393,7 +393,7 @@ class GrpcEventHost implements EventHost {
     if (m && this.metrics) {
       let handled = m.handled.get(answer.code);
       if (!handled) {
-        handled = this.metrics.grpcHandled.labels({ ...m.labels, grpc_code: CODE_NAMES[answer.code] ?? String(answer.code) });
+        handled = this.metrics.counterChild(this.metrics.grpcHandled, { ...m.labels, grpc_code: CODE_NAMES[answer.code] ?? String(answer.code) });
         m.handled.set(answer.code, handled);
       }
       handled.inc();
@@ -407,9 +407,9 @@ class GrpcEventHost implements EventHost {
       const labels = { grpc_type: 'unary', grpc_service: service.fullName, grpc_method: service.methodName };
       m = {
         labels,
-        started: metrics.grpcStarted.labels(labels),
-        received: metrics.grpcMsgReceived.labels(labels),
-        sent: metrics.grpcMsgSent.labels(labels),
+        started: metrics.counterChild(metrics.grpcStarted, labels),
+        received: metrics.counterChild(metrics.grpcMsgReceived, labels),
+        sent: metrics.counterChild(metrics.grpcMsgSent, labels),
         seconds: metrics.grpcHandlingSeconds.labels(labels),
         handled: new Map(),
       };

@@ -34,6 +34,18 @@ beforeAll(async () => {
     req.on('end', () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', header: req.headers['x-probe'] as string | undefined, body: Buffer.concat(chunks).toString('utf8') });
       if (req.url?.startsWith('/hang')) return; // never answers: the attempt's timeout
+      if (req.url?.startsWith('/chunked')) {
+        // three chunks (no content-length), with a multi-byte character cut across two of them
+        res.writeHead(201, { 'content-type': 'application/json' });
+        const text = Buffer.from(`{"a":"${'x'.repeat(70_000)}","b":"é${'y'.repeat(70_000)}"}`);
+        const cut = text.indexOf('é') + 1; // inside the two bytes of é
+        res.write(text.subarray(0, cut));
+        setImmediate(() => {
+          res.write(text.subarray(cut, cut + 1000));
+          setImmediate(() => res.end(text.subarray(cut + 1000)));
+        });
+        return;
+      }
       res.writeHead(req.url?.startsWith('/missing') ? 404 : 200, { 'content-type': 'application/json', 'x-answer': 'yes' });
       res.end(JSON.stringify({ path: req.url }));
     });
@@ -83,7 +95,7 @@ describe('AGS transport: undici loaded by its internal modules, or its public in
     expect(lines[0]?.msg).toContain("Cannot find module 'undici/lib/dispatcher/agent.js'");
     expect(lines[0]?.msg).toMatch(/public index/);
     const notFunctions = loadUndici((id) => ((UNDICI_INTERNAL_MODULES as readonly string[]).includes(id) ? {} : realRequire(id)));
-    expect(notFunctions.fallbackReason).toBe('they export object and object instead of functions');
+    expect(notFunctions.fallbackReason).toBe('it exports object instead of a function');
   });
 
   const both: ReadonlyArray<[string, () => UndiciParts]> = [
@@ -114,6 +126,30 @@ describe('AGS transport: undici loaded by its internal modules, or its public in
       ]);
     } finally {
       transport.close();
+    }
+  });
+
+  it.each(both)('through the %s: an answer in several chunks is read whole; past maxBodyBytes it is cut; a refused connection is "network"', async (_name, parts) => {
+    const whole = new HttpTransport({ undici: parts() });
+    const capped = new HttpTransport({ undici: parts(), maxBodyBytes: 1000 });
+    try {
+      const got = await whole.send({ url: new URL(`${base}/chunked`), method: 'GET', headers: {}, timeoutMs: 10_000 });
+      expect(got.status).toBe(201);
+      expect(got.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(got.text)).toEqual({ a: 'x'.repeat(70_000), b: `é${'y'.repeat(70_000)}` });
+      const cut = await capped.send({ url: new URL(`${base}/chunked`), method: 'GET', headers: {}, timeoutMs: 10_000 });
+      expect(cut.text).toBe(`{"a":"${'x'.repeat(994)}`);
+      // a port nothing listens on: the server's own, closed after reading its number
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as { port: number }).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      const refused = await whole.send({ url: new URL(`http://127.0.0.1:${port}/x`), method: 'GET', headers: {}, timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(TransportError);
+      expect(refused).toMatchObject({ kind: 'network' });
+    } finally {
+      whole.close();
+      capped.close();
     }
   });
 
