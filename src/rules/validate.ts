@@ -26,7 +26,7 @@ import { checkPath, fieldsByJsonName } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import { DEFAULT_FOR_EACH_MAX } from './rule-set.js';
 import type { CompiledAction, CompiledFact, CompiledRule, FactDefinition, ForEachSpec } from './rule-set.js';
-import { FILE_AJV_OPTIONS, fileSchema, precompiledValidator } from './schema-validator.js';
+import { FILE_AJV_OPTIONS, PARAMS_AJV_OPTIONS, checkedParamsSchemas, fileSchema, paramsSchema, precompiledValidator, schemaHash } from './schema-validator.js';
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
@@ -63,7 +63,12 @@ export type RulesLoadResult =
 
 /** For the file schema (compiled once per registry, on the first load). */
 let fileAjv: Ajv2020 | undefined;
-const paramsAjv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: true });
+/** For parameter schemas: checked against the meta-schema first (compiled on first use: about 0.1 CPU s). */
+let paramsAjv: Ajv2020 | undefined;
+/** For the parameter schemas the build checked already (src/rules/schema-validator.ts: `checkedParamsSchemas`). */
+let checkedParamsAjv: Ajv2020 | undefined;
+/** The hashes of the parameter schemas the build checked (read once). */
+let checkedParams: ReadonlySet<string> | undefined;
 let fileValidators = new WeakMap<ActionRegistry, { key: string; validate: ValidateFunction }>();
 
 /**
@@ -94,10 +99,20 @@ function fileValidator(registry: ActionRegistry): ValidateFunction {
 function paramValidator(schema: JsonSchema): ValidateFunction {
   let v = paramValidators.get(schema);
   if (!v) {
-    v = paramsAjv.compile({ type: 'object', ...schema });
+    const full = paramsSchema(schema);
+    // the same options and code either way; a schema the build checked is not checked against the meta-schema again
+    const checked = (checkedParams ??= checkedParamsSchemas()).has(schemaHash(full));
+    const ajv = checked ? (checkedParamsAjv ??= new Ajv2020({ ...PARAMS_AJV_OPTIONS, validateSchema: false })) : (paramsAjv ??= new Ajv2020(PARAMS_AJV_OPTIONS));
+    v = ajv.compile(full);
     paramValidators.set(schema, v);
   }
   return v;
+}
+
+/** ajv's text of a parameter validator's errors (`params/quantity must be integer, ...`). */
+function paramsErrorsText(errors: ValidateFunction['errors']): string {
+  // errorsText reads only its arguments: either instance gives the same text
+  return (paramsAjv ?? checkedParamsAjv ?? new Ajv2020(PARAMS_AJV_OPTIONS)).errorsText(errors, { dataVar: 'params' });
 }
 
 /** The built-in action whose body is checked against its topic's schema (src/actions/builtins/publish-message.ts). */
@@ -614,7 +629,7 @@ class Compiler {
           params = { constant: true, value: deepFreeze(copy) };
           actions.push({ action: name, index: j, key, params, ...fan });
         } else {
-          const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsAjv.errorsText(validate.errors, { dataVar: 'params' }));
+          const check = (p: Record<string, unknown>) => (validate(p) ? undefined : paramsErrorsText(validate.errors));
           this.checkParams(def, paramsRaw, undefined, path, type, raw.name);
           actions.push({ action: name, index: j, key, params, check, ...fan });
         }

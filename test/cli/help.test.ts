@@ -4,13 +4,15 @@
  * `explain --history` was documented in docs/stateful-rules.md but missing
  * from `--help`. The options are read from the command modules' source (the
  * names `parseArgs` takes, and the `--name` literals a module compares by
- * hand), so a new option fails here until it is documented. The real bin.
+ * hand), so a new option fails here until it is documented. Each command's
+ * `--help` runs in this process (`runCommand`: the bin's runCli, with its cwd,
+ * environment and redacting output); the top-level `help` runs the real bin.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/prereq.js';
-import { assertBuilt, runBin, workspace } from './support.js';
+import { assertBuilt, runBin, runCommand, workspace } from './support.js';
 
 beforeAll(() => assertBuilt());
 
@@ -48,7 +50,7 @@ describe('--help lists what the CLI accepts', () => {
     try {
       const missing: string[] = [];
       for (const { name, options } of COMMANDS) {
-        const r = await runBin([name, '--help'], { cwd: ws.dir });
+        const r = await runCommand([name, '--help'], { cwd: ws.dir });
         expect(r.code, `${name} --help: ${r.stderr}`).toBe(0);
         expect(r.stdout, `${name} --help`).toMatch(/usage/i);
         for (const o of options) if (!new RegExp(`--${o}\\b`).test(r.stdout)) missing.push(`${name} --${o}`);

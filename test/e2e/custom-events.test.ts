@@ -107,6 +107,8 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
   // the tests that need no process of their own (no kill, no second replica, no environment of their own) share one
   // app, each with players, message ids and run ids of its own; it stops before the stand-ins close
   const defaultApp = sharedApp(() => ({ env: env() }));
+  // and a second replica for the tests that need two (logins, messages and runs of their own)
+  const otherReplica = sharedApp(() => ({ env: env() }));
 
   const message = (topic: string, body: unknown, metadata: Record<string, string> = {}): Encoded => ({
     path: onMessage.path,
@@ -124,7 +126,7 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
   }
 
   it('a login published once to player-activity however often redelivered, to two replicas at once; each message granted once however often redelivered', async () => {
-    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const [a, b] = await Promise.all([defaultApp(), otherReplica()]);
     const ca = clients.connect(a);
     const cb = clients.connect(b);
     const users = Array.from({ length: 6 }, () => userId());
@@ -186,7 +188,7 @@ describeWith([builtApp(), sharedFile(`ags-event-specs/${CONSUMER}`), sharedFile(
   });
 
   it('a scheduled rule runs once per run_id however often the scheduler retries it, on two replicas; the answer is a ScheduledTaskResponse', async () => {
-    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const [a, b] = await Promise.all([defaultApp(), otherReplica()]);
     const ca = clients.connect(a);
     const cb = clients.connect(b);
     const u = userId();

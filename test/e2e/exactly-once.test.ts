@@ -23,8 +23,16 @@ function grantsOf(ags: AgsStandIn, users: readonly string[]): number[] {
 describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with the default store, AGS Cloud Save (issue 13)', () => {
   const { ags, clients, env } = useLiveApps();
   const connect = clients.connect;
-  // the tests that need no process of their own share one app
+  // the tests that need no process of their own share one app, and a second replica where they need two (each test
+  // has events and players of its own, and reads only its own events' log lines)
   const defaultApp = sharedApp(() => ({ env: env() }));
+  const otherReplica = sharedApp(() => ({ env: env() }));
+  /** The actions' statuses in `app`'s summary lines of the events `ids`, once there is a line for each. */
+  const statusesOf = async (app: AppProcess, ids: readonly string[]): Promise<string[]> => {
+    const mine = (): Record<string, unknown>[] => app.logsMatching(/rule\(s\) matched/).filter((l) => ids.includes(String(l.eventId)));
+    await waitUntil(`${ids.length} summary line(s) on the replica`, () => mine().length >= ids.length);
+    return mine().flatMap((l) => (l.actions as { status: string }[]).map((x) => x.status));
+  };
 
   const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(connect(app), encoded);
 
@@ -65,15 +73,14 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('a redelivery to another replica while the done mark is deferred: settled by the lookup at once (OK, duplicate), never granted again', async () => {
-    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const [a, b] = await Promise.all([defaultApp(), otherReplica()]);
     const { users, encoded } = await loginEvents(3, 'deferred');
     await deliverAll(a, encoded);
     expect(grantsOf(ags, users)).toEqual([1, 1, 1]);
     const cb = connect(b);
     for (const e of encoded) expect((await callOnce(cb, e)).code).toBe(grpc.status.OK);
     expect(grantsOf(ags, users)).toEqual([1, 1, 1]);
-    await waitUntil('three summary lines on b', () => b.logsMatching(/rule\(s\) matched/).length >= 3);
-    expect(b.logsMatching(/rule\(s\) matched/).flatMap((l) => (l.actions as { status: string }[]).map((x) => x.status))).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(await statusesOf(b, users.map((u) => `deferred-${u}`))).toEqual(['duplicate', 'duplicate', 'duplicate']);
     // b wrote the done marks: a third replica needs no lookup
     for (const u of users) expect(cloudSaveMark(ags, u, `deferred-${u}:grant-item-on-login:grantItem#0`)?.s).toBe('d');
     expect(ags.violations).toEqual([]);
@@ -109,7 +116,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('two replicas, each event delivered to both at once: one grant each', async () => {
-    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const [a, b] = await Promise.all([defaultApp(), otherReplica()]);
     const ca = connect(a);
     const cb = connect(b);
     const { users, encoded } = await loginEvents(12, 'replicas');

@@ -61,6 +61,8 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   };
   // the tests that need no process of their own share one app
   const defaultApp = sharedApp(() => ({ env: env() }));
+  // and the second replica of the tests that need one that is never killed (parties and players of their own)
+  const otherReplica = sharedApp(() => ({ env: env() }));
   const granted = (users: readonly string[]): number => ags.fulfillments.filter((f) => f.itemId === ITEM && users.includes(f.userId)).reduce((n, f) => n + f.quantity, 0);
   const keyRecord = (party: string) => ags.cloudSave.adminRecord(undefined, `${DEFAULT_RECORD_KEY}-${documentKey('k', party)}`);
   /** The CLI with the server's environment, in this process (runCli: the bin's own entry point; the bin is proven in test/cli). */
@@ -107,7 +109,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   });
 
   it('kill -9 after the key\'s transaction, before the action was claimed: the redelivery to the other replica grants once; the party stays at its limit', async () => {
-    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const [a, b] = await Promise.all([startApp({ env: env() }), otherReplica()]); // a is killed: a process of its own
     const party = partyId();
     const [u1, u2] = [userId(), userId()];
     // the rule reads no player state: the first write to the player's record is the action's claim; hold it
@@ -129,7 +131,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   });
 
   it('the grant\'s answer is lost (applied, connection reset): three deliveries on two replicas, one grant; the next member is refused', async () => {
-    const [a, b] = await Promise.all([startApp({ env: env() }), startApp({ env: env() })]);
+    const [a, b] = await Promise.all([defaultApp(), otherReplica()]);
     const party = partyId();
     const [u1, u2] = [userId(), userId()];
     ags.fail('/fulfillment', [{ reset: true, afterEffect: true }]);

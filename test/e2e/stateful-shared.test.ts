@@ -14,7 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith, executable } from '../support/prereq.js';
 import { documentKey } from '../../src/store/state-store.js';
-import { LOGIN_SERVICE, builtApp, clientPool, deliverUntilOk, encode, loginEvent, pool, startApp, startRedis, stopAll, tempDir, userId } from './support.js';
+import { LOGIN_SERVICE, builtApp, clientPool, deliverUntilOk, encode, loginEvent, pool, sharedApp, startApp, startRedis, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 
 const RULES = `version: 1
@@ -55,6 +55,10 @@ for (const backend of backends) {
     afterAll(async () => {
       await stopAll();
     });
+    // two replicas for the tests that need no process of their own (players and countries of their own: the state
+    // they count is theirs); started by the first test that asks, stopped after the suite
+    const replicaA = sharedApp(() => ({ env }));
+    const replicaB = sharedApp(() => ({ env }));
 
     const granted = (user: string, item: string): number => ags.fulfillments.filter((f) => f.userId === user && f.itemId === item).length;
 
@@ -66,18 +70,17 @@ for (const backend of backends) {
       expect(granted(u, 'first-bonus')).toBe(1);
       first.child.kill('SIGKILL');
       await first.exited;
-      const second = await startApp({ env });
+      const second = await replicaA(); // a process that never saw this player
       const c = clients.connect(second);
       await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-2`, userId: u }))); // a redelivery: not counted again
       expect(granted(u, 'third')).toBe(0);
       await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-3`, userId: u })));
       expect(granted(u, 'first-bonus')).toBe(1);
       expect(granted(u, 'third')).toBe(1);
-      await second.stop();
     });
 
     it('two replicas taking one player\'s distinct events at once: one first-login bonus, one third-login grant', async () => {
-      const apps: AppProcess[] = await Promise.all([startApp({ env }), startApp({ env })]);
+      const apps: AppProcess[] = await Promise.all([replicaA(), replicaB()]);
       const replicas: grpc.Client[] = apps.map((a) => clients.connect(a));
       const users = [userId(), userId(), userId()];
       const events: Encoded[] = [];
@@ -93,11 +96,10 @@ for (const backend of backends) {
         expect(granted(u, 'third'), u).toBe(1);
       }
       expect(ags.violations).toEqual([]);
-      await Promise.all(apps.map((a) => a.stop()));
     });
 
     it('limit.key: players of one country on two replicas at once, each event delivered twice: two grants per country, kept in the country\'s own record', async () => {
-      const apps: AppProcess[] = await Promise.all([startApp({ env }), startApp({ env })]);
+      const apps: AppProcess[] = await Promise.all([replicaA(), replicaB()]);
       const replicas: grpc.Client[] = apps.map((a) => clients.connect(a));
       const countries = ['JP', 'BR', 'SE'];
       const players = new Map<string, string[]>(countries.map((c) => [c, [userId(), userId(), userId(), userId()]]));
@@ -119,7 +121,6 @@ for (const backend of backends) {
         for (const users of players.values()) for (const u of users) expect(JSON.stringify(ags.cloudSave.adminRecord(u, 'extend-event-rules-state')?.value ?? {})).not.toContain('first-two-per-country');
       }
       expect(ags.violations).toEqual([]);
-      await Promise.all(apps.map((a) => a.stop()));
     });
   });
 }

@@ -2,13 +2,14 @@
  * Runs the stages of the project's Dockerfile without Docker, so a test can
  * check what the image would hold: the build context is the repository minus
  * `.dockerignore`, every stage gets its own directory standing for `/`, COPY
- * copies exactly what it names (from the context or from an earlier stage),
+ * copies exactly what it names (from the context or from an earlier stage:
+ * see {@link linkTree}),
  * WORKDIR and ENV apply, and RUN executes its command with `sh -c` in the
  * stage's working directory. RUN steps that need root inside the image (apt-get,
  * chown) cannot run here: they are skipped and listed, so a test can pin them.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import type { Instruction } from 'dockerfile-ast';
@@ -180,6 +181,35 @@ export class DockerRunError extends Error {
   }
 }
 
+/**
+ * Copies `src` (a file or a directory tree) to `dest` as hard links: each file
+ * of `dest` is the same file as its source (same bytes, same modification
+ * time), directories are made, symbolic links copied as links. What COPY
+ * --from an earlier stage does to the files, for a stage that is never written
+ * again: the deps stage's node_modules (~200 MB, ~20,000 files) costs one link
+ * per file instead of a read and a write (test/packaging/image-content: 8.5 CPU
+ * seconds copied, ~1 s linked). A file on another file system is copied.
+ */
+export function linkTree(src: string, dest: string): void {
+  const stat = lstatSync(src);
+  if (stat.isDirectory()) {
+    mkdirSync(dest, { recursive: true });
+    for (const name of readdirSync(src)) linkTree(join(src, name), join(dest, name));
+    return;
+  }
+  rmSync(dest, { force: true }); // COPY replaces what the destination held
+  if (stat.isSymbolicLink()) {
+    symlinkSync(readlinkSync(src), dest);
+    return;
+  }
+  try {
+    linkSync(src, dest);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    copyFileSync(src, dest);
+  }
+}
+
 /** Runs every stage of `text`, in order. Returns the stages' results by name. */
 export function runStages(text: string, options: RunStagesOptions): Map<string, StageResult> {
   const skip = options.skip ?? /^(apt-get|chown)\b/;
@@ -227,8 +257,9 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
             // a directory's contents go into dest; a file goes into dest/ or becomes dest
             const target = isDir ? host(dest) : intoDir ? join(host(dest), posix.basename(source)) : host(dest);
             mkdirSync(isDir ? target : dirname(target), { recursive: true });
-            // Docker's COPY keeps the files' modification times
-            cpSync(src, target, { recursive: true, preserveTimestamps: true });
+            // Docker's COPY keeps the files' modification times; an earlier stage's files are linked (never written again)
+            if (from === undefined) cpSync(src, target, { recursive: true, preserveTimestamps: true });
+            else linkTree(src, target);
           }
           break;
         }

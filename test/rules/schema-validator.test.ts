@@ -10,8 +10,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { load } from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../src/actions/index.js';
-import { FILE_AJV_OPTIONS, fileSchema, precompiledValidator, renderSchemaValidator, schemaHash, writePrecompiledValidator } from '../../src/rules/schema-validator.js';
-import { FIXTURES, testRegistry } from './support/fixtures.js';
+import { FILE_AJV_OPTIONS, PARAMS_AJV_OPTIONS, checkedParamsSchemas, fileSchema, paramsSchema, precompiledValidator, renderSchemaValidator, schemaHash, validParamsSchemaHashes, writePrecompiledValidator } from '../../src/rules/schema-validator.js';
+import { FIXTURES, testAction, testRegistry } from './support/fixtures.js';
 import { REPO_ROOT } from '../support/prereq.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eer-schema-validator-'));
@@ -86,5 +86,44 @@ describe('precompiledValidator falls back to compiling (undefined)', () => {
   it('writes the hash of the schema it compiled', () => {
     const schema = fileSchema(testRegistry());
     expect(renderSchemaValidator(schema)).toContain(`module.exports.schemaHash = "${schemaHash(schema)}";`);
+  });
+});
+
+describe('the parameter schemas the build checked (checkedParamsSchemas)', () => {
+  const builtins = createDefaultRegistry();
+  const schemas = builtins.list().map((d) => paramsSchema(d.params));
+
+  it('lists every built-in action\'s parameter schema, each accepted by the 2020-12 meta-schema', () => {
+    const file = join(dir, 'params.cjs');
+    writePrecompiledValidator(builtins, file);
+    const metaChecking = new Ajv2020(PARAMS_AJV_OPTIONS);
+    for (const s of schemas) expect(metaChecking.validateSchema(s), JSON.stringify(metaChecking.errors)).toBe(true);
+    expect(checkedParamsSchemas(file)).toEqual(new Set(schemas.map(schemaHash)));
+  });
+
+  it('leaves out a parameter schema the meta-schema refuses (it is checked, and refused, at load)', () => {
+    const invalid = { type: 'object', properties: { a: { type: 'strin' } } } as const;
+    const listed = new Set(validParamsSchemaHashes(testRegistry().register(testAction('broken', invalid))));
+    expect(listed.has(schemaHash(paramsSchema(invalid)))).toBe(false);
+    expect(listed).toEqual(new Set(testRegistry().list().map((d) => schemaHash(paramsSchema(d.params)))));
+    expect(() => new Ajv2020(PARAMS_AJV_OPTIONS).compile(paramsSchema(invalid))).toThrow(/schema is invalid/);
+  });
+
+  it('is empty when the file is absent, broken or has no list', () => {
+    expect(checkedParamsSchemas(join(dir, 'absent.cjs')).size).toBe(0);
+    const broken = join(dir, 'params-broken.cjs');
+    writeFileSync(broken, 'module.exports = {');
+    expect(checkedParamsSchemas(broken).size).toBe(0);
+    const none = join(dir, 'params-none.cjs');
+    writeFileSync(none, 'module.exports = function () { return true; };');
+    expect(checkedParamsSchemas(none).size).toBe(0);
+  });
+
+  it('compiles a checked schema to the same code without the meta-schema check', () => {
+    const checking = new Ajv2020({ ...PARAMS_AJV_OPTIONS, code: { source: true } });
+    const unchecked = new Ajv2020({ ...PARAMS_AJV_OPTIONS, validateSchema: false, code: { source: true } });
+    // the same code but for the numbering of its functions and constants (the checking instance compiled the meta-schema first)
+    const code = (ajv: Ajv2020, s: object): string | undefined => ajv.compile(s).source?.validateCode.replace(/\b(validate|schema|func|pattern|formats)\d+\b/g, '$1');
+    for (const s of schemas) expect(code(unchecked, s)).toBe(code(checking, s));
   });
 });

@@ -19,6 +19,9 @@ import type { TestSpecification } from 'vitest/node';
  */
 export const LONGEST_FIRST: readonly string[] = [
   'test/e2e/dead-letter-capacity.test.ts',
+  // the Dockerfile's stages (an npm ci, a build, the runtime's server and CLI): long in child processes whatever the
+  // load (160 s at load 15); started late, it alone would run on after the rest
+  'test/packaging/image-content.test.ts',
   'test/e2e/ledger-bounds.test.ts',
   'test/e2e/exactly-once.test.ts',
   'test/e2e/breaker.test.ts',

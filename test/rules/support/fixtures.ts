@@ -19,7 +19,7 @@ export function fixtureCatalog(): Promise<Catalog> {
   return catalog;
 }
 
-function testAction(name: string, params: Record<string, unknown>): ActionDefinition {
+export function testAction(name: string, params: Record<string, unknown>): ActionDefinition {
   return {
     name,
     description: `test action ${name}`,
