@@ -280,8 +280,9 @@ export class HttpCaller {
         throw make(true);
       }
       const delay = wanted ?? backoffDelay(retries, this.backoffBaseMs, this.backoffMaxMs, this.random);
-      // throttled: hold the whole service (the other calls' requests wait or are refused unsent: no retry storm)
-      if (throttled && spec.service !== undefined) this.gate.hold(spec.service, delay);
+      // throttled: hold the whole service for what AGS asked (else the backoff's base), then one request at a time
+      // until an answer is not a 429 (the other calls' requests wait or are refused unsent: no retry storm)
+      if (throttled && spec.service !== undefined) this.gate.hold(spec.service, wanted ?? this.backoffBaseMs);
       if (this.now() - start + delay >= this.deadlineMs) throw make(true);
       (spec.logTo?.() ?? this.#logger)?.warn(
         { operation, attempt: attempts, status: failure.status ?? failure.kind, delayMs: delay },

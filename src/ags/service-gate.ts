@@ -1,7 +1,7 @@
 /**
  * Back-pressure toward AGS, per service (Platform, Cloud Save, IAM...): this process keeps at most
  * `maxInFlight` requests in flight to one service, and holds a service that answered 429 until its
- * `Retry-After` (or the retry's backoff) passed; then one request goes out as the probe, and the others
+ * `Retry-After` (or the backoff's base) passed; then one request at a time goes out (the probe), and the others
  * follow only once an answer is not a 429 (another 429 holds the service again). A request that cannot go out within `maxWaitMs` is
  * refused before it is sent (an {@link AgsError} of kind `busy`, retriable: nothing was applied), so the
  * event is answered UNAVAILABLE and the sidecar redelivers it later, instead of every event in flight

@@ -127,6 +127,19 @@ describe('AGS back-pressure per service (AGS_MAX_IN_FLIGHT, AGS_QUEUE_WAIT_MS)',
     expect(s.arrivals.map((a) => a.path).sort()).toEqual(['/first', '/first', '/second']); // the retry and the new call, in either order
   });
 
+  it('a 429 without Retry-After (AGS sends none) holds new calls for the backoff\'s base only, not for the throttled call\'s growing backoff', async () => {
+    const s = await holdingServer((_path, n) => (n < 8 ? { status: 429 } : { status: 200 }));
+    servers.push(s);
+    // the throttled call's own waits are skipped (recorded): its 7th retry would wait up to 6.4 s
+    const c = caller({ backoffBaseMs: 100, backoffMaxMs: 60_000, random: () => 0.99, sleep: () => Promise.resolve(), maxAttempts: 8, queueWaitMs: 2_000 });
+    const first = await c.call(spec(s.url, '/first')).catch((e: unknown) => e);
+    expect(first).toMatchObject({ status: 429, attempts: 8 });
+    expect(c.gate.load('Platform').heldUntil - Date.now()).toBeLessThanOrEqual(100);
+    // a later call waits out the short hold (as the probe) and is sent; on the build before, held 6.3 s: refused as busy
+    expect((await c.call(spec(s.url, '/second'))).status).toBe(200);
+    expect(s.arrivals.filter((a) => a.path === '/second')).toHaveLength(1);
+  });
+
   it('a hold longer than AGS_QUEUE_WAIT_MS refuses new calls at once as `busy` (UNAVAILABLE for their events), also when the throttled call itself gave up', async () => {
     const s = await holdingServer((_path, n) => (n === 0 ? { status: 429, headers: { 'retry-after': '30' } } : { status: 200 }));
     servers.push(s);
