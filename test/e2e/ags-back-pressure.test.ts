@@ -6,12 +6,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect, it } from 'vitest';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, startApp, userId, useLiveApps, waitUntil } from './support.js';
+import { LOGIN_SERVICE, appliedCalls, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, startApp, userId, useLiveApps, waitUntil } from './support.js';
 
 describeWith(builtApp(), 'e2e: AGS back-pressure (AGS_MAX_IN_FLIGHT, AGS_QUEUE_WAIT_MS)', () => {
   const { ags, clients, env } = useLiveApps();
   const fulfillments = (user: string): number => ags.serviceRequests().filter((r) => r.operation === 'fulfillItem' && r.path.includes(`/users/${user}/`)).length;
-  const applied = (user: string): number => ags.serviceRequests().filter((r) => r.operation === 'fulfillItem' && r.applied === true && r.path.includes(`/users/${user}/`)).length;
+  const applied = (user: string): number => appliedCalls(ags, 'fulfillItem', user);
 
   it('a grant that finds its service full past AGS_QUEUE_WAIT_MS is answered UNAVAILABLE unsent; redelivered later it is granted once', async () => {
     const vars = env({ AGS_MAX_IN_FLIGHT: '1', AGS_QUEUE_WAIT_MS: '300' });

@@ -11,25 +11,18 @@
  *   retry, a redelivery or `replay`). Effects are counted at the stand-in
  *   (`applied`: the route handled the call, whatever was answered).
  */
-import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, tempDir, userId, useLiveApps, waitUntil } from './support.js';
+import { LOGIN_SERVICE, appliedCalls, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, userId, useLiveApps, onLoginRule, waitUntil } from './support.js';
 
 describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempotent is an unknown outcome (issue 22.1, second round)', () => {
   const { ags, clients, env } = useLiveApps();
 
-  const rulesWith = (action: string): Record<string, string> => {
-    const rules = join(tempDir('eer-e2e-5xx-rules-'), 'rules.yaml');
-    writeFileSync(rules, `version: 1\nrules:\n  - name: on-login\n    on: userLoggedIn\n    do:\n      - ${action}\n`);
-    return { RULES_FILE: rules };
-  };
-  const applied = (operation: string, user: string): number =>
-    ags.serviceRequests().filter((r) => r.operation === operation && r.applied === true && r.path.includes(`/users/${user}/`)).length;
+  const rulesWith = onLoginRule;
+  const applied = (operation: string, user: string): number => appliedCalls(ags, operation, user);
 
   it.each([
     ['grantItem', '502', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, {}],

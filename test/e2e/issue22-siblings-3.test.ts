@@ -10,12 +10,10 @@
  *   says the request never left Envoy (`connection failure`, `overflow`) is
  *   still retried.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, tempDir, userId, useLiveApps, waitUntil } from './support.js';
+import { LOGIN_SERVICE, appliedCalls, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, userId, useLiveApps, onLoginRule, waitUntil } from './support.js';
 
 /** Envoy's local answer for a stream reset before the answer's headers (`Http::Utility::resetReasonToString`). */
 const envoy503 = (reason: string): string => `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`;
@@ -23,13 +21,8 @@ const envoy503 = (reason: string): string => `upstream connect error or disconne
 describeWith(builtApp(), "e2e: Envoy's 503 for a reset after the request was sent is an unknown outcome (issue 22.1, third round)", () => {
   const { ags, clients, env } = useLiveApps();
 
-  const rulesWith = (action: string): Record<string, string> => {
-    const rules = join(tempDir('eer-e2e-503-rules-'), 'rules.yaml');
-    writeFileSync(rules, `version: 1\nrules:\n  - name: on-login\n    on: userLoggedIn\n    do:\n      - ${action}\n`);
-    return { RULES_FILE: rules };
-  };
-  const applied = (operation: string, user: string): number =>
-    ags.serviceRequests().filter((r) => r.operation === operation && r.applied === true && r.path.includes(`/users/${user}/`)).length;
+  const rulesWith = onLoginRule;
+  const applied = (operation: string, user: string): number => appliedCalls(ags, operation, user);
 
   it.each([
     ['grantItem', 'connection termination', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, undefined],

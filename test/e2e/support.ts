@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -48,6 +48,18 @@ export { freePort };
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A rules file with one rule, `on-login`, on userLoggedIn doing `action` (YAML of one `do` item): its RULES_FILE. */
+export function onLoginRule(action: string): Record<string, string> {
+  const rules = join(tempDir('eer-e2e-rules-'), 'rules.yaml');
+  writeFileSync(rules, `version: 1\nrules:\n  - name: on-login\n    on: userLoggedIn\n    do:\n      - ${action}\n`);
+  return { RULES_FILE: rules };
+}
+
+/** Calls of `operation` for `user` that took effect at the stand-in (`applied`), whatever was answered. */
+export function appliedCalls(ags: AgsStandIn, operation: string, user: string): number {
+  return ags.serviceRequests().filter((r) => r.operation === operation && r.applied === true && r.path.includes(`/users/${user}/`)).length;
 }
 
 /** A 32-hex AGS user id. */
