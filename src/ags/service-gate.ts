@@ -111,10 +111,16 @@ export class ServiceGate {
     if (untilMs <= s.heldUntil) return;
     s.heldUntil = untilMs;
     if (s.holdTimer) clearTimeout(s.holdTimer);
+    this.#wakeAtHoldEnd(s);
+  }
+
+  /** Pumps the queue once the hold ended; a timer that fires before the clock reached the end (Node's timers can, by a millisecond) waits again. */
+  #wakeAtHoldEnd(s: Service): void {
     s.holdTimer = setTimeout(() => {
       s.holdTimer = undefined;
-      this.#pump(s);
-    }, Math.max(0, untilMs - this.#now()));
+      if (s.heldUntil > this.#now()) this.#wakeAtHoldEnd(s);
+      else this.#pump(s);
+    }, Math.max(1, s.heldUntil - this.#now()));
     s.holdTimer.unref?.();
   }
 
