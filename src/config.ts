@@ -18,7 +18,7 @@ import { forbiddenEnvReason } from './rules/index.js';
 import { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT } from './telemetry/index.js';
 import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_MAX_IN_FLIGHT, DEFAULT_AGS_QUEUE_WAIT_MS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } from './ags/index.js';
 import { DEFAULT_BREAKER_AUTH_FAILURES, DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_BREAKER_PERMANENT_FAILURES, DEFAULT_BREAKER_PROBE_INTERVAL_MS, DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
-import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './server/index.js';
+import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from './contract/index.js';
 import { didYouMean } from './text/index.js';
 import { DEFAULT_MEMORY_MAX_BYTES } from './store/index.js';
 

@@ -57,7 +57,7 @@ const fallbackLogged = new WeakSet<UndiciParts>();
  * @param parts Default: the parts this process loaded.
  * @returns whether it logged.
  */
-export function logUndiciFallback(logger: { warn(obj: object, msg: string): void }, parts: UndiciParts = UNDICI): boolean {
+export function logUndiciFallback(logger: { warn(obj: object, msg: string): void }, parts: UndiciParts = processUndici()): boolean {
   if (parts.from !== 'index' || fallbackLogged.has(parts)) return false;
   fallbackLogged.add(parts);
   logger.warn(
@@ -69,8 +69,16 @@ export function logUndiciFallback(logger: { warn(obj: object, msg: string): void
   return true;
 }
 
-/** undici as this process loaded it (see {@link loadUndici}). */
-const UNDICI: UndiciParts = loadUndici();
+let undici: UndiciParts | undefined;
+
+/**
+ * undici as this process loaded it (see {@link loadUndici}), loaded at the first call: a command
+ * that sends nothing to AGS (validate, test, explain...) does not pay for loading it.
+ */
+function processUndici(): UndiciParts {
+  undici ??= loadUndici();
+  return undici;
+}
 
 export interface RawRequest {
   readonly url: URL;
@@ -164,7 +172,7 @@ export class HttpTransport {
   readonly #undici: UndiciParts;
 
   constructor(options: HttpTransportOptions = {}) {
-    this.#undici = options.undici ?? UNDICI;
+    this.#undici = options.undici ?? processUndici();
     this.#agent = new this.#undici.Agent({ connections: options.maxSockets ?? 50 });
     this.#maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { configSecrets, loadConfig, readEnvironment } from '../config.js';
-import { DEFAULT_PORT } from '../server/index.js';
+import { DEFAULT_PORT } from '../contract/index.js';
 import { registerSecret } from '../telemetry/index.js';
 import type { Command, CommandIO } from './io.js';
 import { UsageError } from './io.js';

@@ -13,7 +13,8 @@
  * (`outcomeUnknown`): the sidecar has no lookup, so the action is not sent
  * again (docs/delivery.md); any other status is permanent.
  */
-import * as grpc from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import type * as GrpcJs from '@grpc/grpc-js';
 import { PUBLISHER_PATH } from './protos.js';
 import { encodePublishRequest } from './events.js';
 
@@ -23,6 +24,18 @@ export const DEFAULT_PUBLISHER_PORT = 7474;
 export const PUBLISHER_PORT_ENV = 'ASYNC_MESSAGING_PUBLISHER_GRPC_PORT';
 
 let configuredPort = DEFAULT_PUBLISHER_PORT;
+
+const requireGrpc = createRequire(import.meta.url);
+let grpcJs: typeof GrpcJs | undefined;
+
+/**
+ * grpc-js, loaded at the first publish or failure classified: the commands that load the actions
+ * without publishing (validate, test, explain...) do not pay for loading it.
+ */
+function grpc(): typeof GrpcJs {
+  grpcJs ??= requireGrpc('@grpc/grpc-js') as typeof GrpcJs;
+  return grpcJs;
+}
 
 /** Sets the sidecar's port (main wires `ASYNC_MESSAGING_PUBLISHER_GRPC_PORT` from the configuration). Default {@link DEFAULT_PUBLISHER_PORT}. */
 export function configurePublisher(options: { readonly port: number }): void {
@@ -42,19 +55,19 @@ export class PublishError extends Error {
   /** Safe to send again (never when the outcome is unknown): the event is redelivered. */
   readonly retriable: boolean;
   readonly outcomeUnknown: boolean;
-  constructor(message: string, retriable: boolean, outcomeUnknown: boolean, readonly code?: grpc.status) {
+  constructor(message: string, retriable: boolean, outcomeUnknown: boolean, readonly code?: GrpcJs.status) {
     super(`publishMessage: ${message}`);
     this.retriable = retriable && !outcomeUnknown;
     this.outcomeUnknown = outcomeUnknown;
   }
 }
 
-const clients = new Map<string, grpc.Client>();
+const clients = new Map<string, GrpcJs.Client>();
 
-function clientOf(address: string): grpc.Client {
+function clientOf(address: string): GrpcJs.Client {
   let c = clients.get(address);
   if (!c) {
-    c = new grpc.Client(address, grpc.credentials.createInsecure());
+    c = new (grpc().Client)(address, grpc().credentials.createInsecure());
     clients.set(address, c);
   }
   return c;
@@ -67,14 +80,15 @@ export function closePublishers(): void {
 }
 
 /** The error of a failed call, classified (see the module's comment). */
-export function publishErrorOf(err: grpc.ServiceError): PublishError {
-  const what = `PublishMessage answered ${grpc.status[err.code] ?? String(err.code)}: ${err.details}`;
+export function publishErrorOf(err: GrpcJs.ServiceError): PublishError {
+  const { status } = grpc();
+  const what = `PublishMessage answered ${status[err.code] ?? String(err.code)}: ${err.details}`;
   // a deadline before grpc-js committed the call to a connection ("waiting for name resolution", "waiting for LB
   // pick"): grpc-js names the connection's `remote_addr` in the details only once the call was on one
-  const deadlineBeforeSending = err.code === grpc.status.DEADLINE_EXCEEDED && !/remote_addr=/.test(err.details);
-  const notSent = deadlineBeforeSending || (err.code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect E/i.test(err.details));
-  if (notSent || err.code === grpc.status.RESOURCE_EXHAUSTED) return new PublishError(what, true, false, err.code);
-  if ([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.UNKNOWN, grpc.status.INTERNAL, grpc.status.ABORTED].includes(err.code)) {
+  const deadlineBeforeSending = err.code === status.DEADLINE_EXCEEDED && !/remote_addr=/.test(err.details);
+  const notSent = deadlineBeforeSending || (err.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect E/i.test(err.details));
+  if (notSent || err.code === status.RESOURCE_EXHAUSTED) return new PublishError(what, true, false, err.code);
+  if ([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED, status.UNKNOWN, status.INTERNAL, status.ABORTED].includes(err.code)) {
     return new PublishError(`${what} (sent; whether it was published is unknown)`, false, true, err.code);
   }
   return new PublishError(what, false, false, err.code);
@@ -102,7 +116,7 @@ export function publishMessage(topic: string, body: string, metadata: Readonly<R
       (b: Buffer) => b,
       (b: Buffer) => b,
       bytes,
-      new grpc.Metadata(),
+      new (grpc().Metadata)(),
       { deadline: Date.now() + (options.timeoutMs ?? 10_000) },
       (err) => {
         options.inFlightSignal?.removeEventListener('abort', cancel);

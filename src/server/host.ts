@@ -18,7 +18,11 @@ import { DescriptorPool } from './descriptors.js';
 import { HealthStatus } from './health.js';
 import { HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA, loadInfraRoot } from './infra-protos.js';
 import { addReflection } from './reflection.js';
-import type { EventCall, EventHandler, EventOutcome } from '../contract/index.js';
+import type { EventCall, EventHandler, EventOutcome, GrpcLimits } from '../contract/index.js';
+import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from '../contract/index.js';
+
+export { DEFAULT_GRPC_LIMITS, DEFAULT_PORT };
+export type { GrpcLimits };
 
 /** A zero-length buffer is a valid encoded `google.protobuf.Empty`. */
 const EMPTY = Buffer.alloc(0);
@@ -54,51 +58,6 @@ export interface EventHostOptions {
   /** HTTP/2 and message limits of the server (see {@link GrpcLimits}). Default: {@link DEFAULT_GRPC_LIMITS}. */
   readonly limits?: Partial<GrpcLimits>;
 }
-
-/**
- * Limits of the gRPC server, set explicitly rather than left to grpc-js
- * (whose HTTP/2 default lets one connection hold 2^32-1 streams: 100k
- * half-open streams took 670 MB).
- */
-export interface GrpcLimits {
-  /** Streams (calls) one HTTP/2 connection may have open at once (`grpc.max_concurrent_streams`); beyond it new streams are refused (REFUSED_STREAM). */
-  readonly maxConcurrentStreams: number;
-  /** Largest request message, bytes (`grpc.max_receive_message_length`); larger ones answer RESOURCE_EXHAUSTED. */
-  readonly maxReceiveMessageBytes: number;
-  /** Largest response message, bytes (`grpc.max_send_message_length`): reflection answers are the largest. */
-  readonly maxSendMessageBytes: number;
-  /** Ping an idle client after this long, ms (`grpc.keepalive_time_ms`), and drop it if the ping is not answered within `keepaliveTimeoutMs`. */
-  readonly keepaliveTimeMs: number;
-  /** See `keepaliveTimeMs` (`grpc.keepalive_timeout_ms`). */
-  readonly keepaliveTimeoutMs: number;
-  /** Close a connection with no call for this long, ms (`grpc.max_connection_idle_ms`, GOAWAY; the sidecar reconnects). */
-  readonly maxConnectionIdleMs: number;
-  /**
-   * Largest metadata (HTTP/2 header list, uncompressed bytes) a call may carry: the HTTP/2 setting
-   * `maxHeaderListSize` of the server (grpc-js has no option for it; see {@link applyHttp2Limits}).
-   * A call over it is refused at the HTTP/2 level; the connection and the server carry on.
-   */
-  readonly maxMetadataBytes: number;
-}
-
-/**
- * The defaults: 100 streams per connection (the HTTP/2 recommended minimum; grpc-go clients queue
- * beyond it), 4 MiB in, 16 MiB out, keepalive ping every 2 min with a 20 s timeout, idle
- * connections closed after 10 min, 16 KiB of metadata (the sidecar sends a few trace headers;
- * gRPC's own default soft limit is 8 KiB, Node's HTTP/2 default 64 KiB).
- */
-/** The gRPC port the Extend sidecar calls (the templates' 6565): `PORT`'s default. */
-export const DEFAULT_PORT = 6565;
-
-export const DEFAULT_GRPC_LIMITS: GrpcLimits = {
-  maxConcurrentStreams: 100,
-  maxReceiveMessageBytes: 4 * 1024 * 1024,
-  maxSendMessageBytes: 16 * 1024 * 1024,
-  keepaliveTimeMs: 120_000,
-  keepaliveTimeoutMs: 20_000,
-  maxConnectionIdleMs: 600_000,
-  maxMetadataBytes: 16 * 1024,
-};
 
 /** grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call). */
 export function grpcServerOptions(limits: Partial<GrpcLimits> = {}): Record<string, number> {

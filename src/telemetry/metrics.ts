@@ -5,7 +5,18 @@
  * ids or other unbounded values: only event, rule, action, operation and
  * outcome names, which the rules file bounds.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+
+const requirePromClient = createRequire(import.meta.url);
+let promClientModule: typeof PromClient | undefined;
+
+/** prom-client, loaded when the first {@link Metrics} is made (the server): the CLI's commands make none and do not load it. */
+function promClient(): typeof PromClient {
+  promClientModule ??= requirePromClient('prom-client') as typeof PromClient;
+  return promClientModule;
+}
 
 export type ActionOutcome = 'succeeded' | 'failed' | 'retriable' | 'duplicate' | 'deadLettered' | 'shadow' | 'planned' | 'paused';
 export type RuleMatchOutcome = 'matched' | 'notMatched' | 'inactive' | 'error' | 'suppressed';
@@ -38,7 +49,7 @@ class PendingCount implements CounterChild {
 export class Metrics {
   /** The {@link CounterChild}ren of each counter, added to it when it is read. */
   readonly #pending = new Map<Counter<string>, PendingCount[]>();
-  readonly registry = new Registry();
+  readonly registry: Registry = new (promClient().Registry)();
 
   // go-grpc-prometheus compatible
   readonly grpcStarted = this.counter('grpc_server_started_total', 'Total number of RPCs started on the server.', ['grpc_type', 'grpc_service', 'grpc_method']);
@@ -138,23 +149,23 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry, ...(options.prefix ? { prefix: options.prefix } : {}) });
+      promClient().collectDefaultMetrics({ register: this.registry, ...(options.prefix ? { prefix: options.prefix } : {}) });
     }
   }
 
   /** A counter registered in {@link registry}: `labelNames` bound the label sets (never a user id). */
   private counter<const L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-    const counter: Counter<L> = new Counter({ name, help, labelNames, registers: [this.registry], collect: () => this.#collect(counter) });
+    const counter: Counter<L> = new (promClient().Counter<L>)({ name, help, labelNames, registers: [this.registry], collect: () => this.#collect(counter) });
     return counter;
   }
 
   /** A gauge registered in {@link registry}. */
   private gauge<const L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
-    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+    return new (promClient().Gauge<L>)({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** A histogram registered in {@link registry}, `buckets` in seconds. */
   private histogram<const L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
-    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+    return new (promClient().Histogram<L>)({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 }
