@@ -10,8 +10,8 @@
  *
  * Layout (sharded, paged, see `dead-letter-pages.ts`): {@link DEAD_LETTER_SHARDS}
  * shards by idempotency key, each a chain of pages of at most `pageBytes` of
- * JSON (default 200,000: under Cloud Save's recommended 250 KB per request)
- * and at most `pageSpanMs` of time (default 6 h), with one small index
+ * JSON (default 50,000, see {@link DEFAULT_PAGE_BYTES}) and at most
+ * `pageSpanMs` of time (default 6 h), with one small index
  * document per shard. A write is one optimistic `transact` on the shard's open
  * page (two more when the page fills: seal it, roll the index over; one index read
  * before the first record of a page: a page missing from the store is created only
@@ -44,8 +44,15 @@ export type { StoredDeadLetter } from './dead-letter-pages.js';
 
 /** Default most dead letters held (all shards). */
 export const DEFAULT_DEAD_LETTER_CAPACITY = 150_000;
-/** Default budget of one page, bytes of JSON (Cloud Save recommends at most 250 KB per request body). */
-export const DEFAULT_PAGE_BYTES = 200_000;
+/**
+ * Default budget of one page, bytes of JSON (50 to 70 dead letters). Cloud Save has no append and
+ * answers a game record's write with 204 (no `updated_at` to write on from), so each write of a
+ * dead letter reads its whole open page and writes it back: a burst moves about half a page each
+ * way per write. A quarter of Cloud Save's recommended 250 KB per request body (cloudsave.json)
+ * keeps that small; the price is more pages to read when listing (100,000 dead letters: some
+ * 2,000 pages).
+ */
+export const DEFAULT_PAGE_BYTES = 50_000;
 /** Default longest time one page collects records, ms (6 h): what a dead letter may outlive the retention by. */
 export const DEFAULT_PAGE_SPAN_MS = 6 * 3_600_000;
 /** Default largest event payload kept, bytes of JSON. */
@@ -95,6 +102,8 @@ type Resolved = Required<Omit<StoreDeadLetterOptions, 'metrics' | 'logger'>> & P
 export class StoreDeadLetterSink implements DeadLetterSink {
   readonly #o: Resolved;
   readonly #indexes = new Map<number, ShardIndex>();
+  /** Per shard, the index read in flight and the one queued behind it (see {@link StoreDeadLetterSink.#readIndex}). */
+  readonly #indexReads = new Map<number, { current: Promise<ShardIndex>; next?: Promise<ShardIndex> }>();
   readonly #timer: NodeJS.Timeout | undefined;
   #lastSweep = Number.NEGATIVE_INFINITY;
   #sweeping: Promise<number> | undefined;
@@ -123,11 +132,41 @@ export class StoreDeadLetterSink implements DeadLetterSink {
   }
 
   async #index(s: number): Promise<ShardIndex> {
-    const cached = this.#indexes.get(s);
-    if (cached) return cached;
-    const index = indexOf(await this.#o.store.read(indexPartition(this.#o.namespace, s)), this.#o.store.kind, this.#where(s));
-    this.#indexes.set(s, index);
-    return index;
+    return this.#indexes.get(s) ?? this.#readIndex(s);
+  }
+
+  /**
+   * The shard's index as read from the store by a read that starts after this call (what a write
+   * that found its page absent needs: an older read may predate a sweep's deletion), kept as the
+   * shard's index. Coalesced: calls while a read is in flight share one read started once it ends,
+   * so the writes of a batch that all found a new page absent cost two reads, not one each.
+   */
+  #readIndex(s: number): Promise<ShardIndex> {
+    const reads = this.#indexReads.get(s);
+    if (reads) return (reads.next ??= reads.current.then(this.#startRead(s), this.#startRead(s)));
+    return this.#startRead(s)();
+  }
+
+  #startRead(s: number): () => Promise<ShardIndex> {
+    return () => {
+      const current = (async () => {
+        try {
+          const index = indexOf(await this.#o.store.read(indexPartition(this.#o.namespace, s)), this.#o.store.kind, this.#where(s));
+          this.#indexes.set(s, index);
+          return index;
+        } catch (error) {
+          this.#indexes.delete(s); // the next write reads it again
+          throw error;
+        }
+      })();
+      const reads = { current };
+      this.#indexReads.set(s, reads);
+      const done = (): void => {
+        if (this.#indexReads.get(s) === reads) this.#indexReads.delete(s);
+      };
+      current.then(done, done);
+      return current;
+    };
   }
 
   async #rollOver(s: number, entry: PageEntry): Promise<ShardIndex> {
@@ -175,13 +214,12 @@ export class StoreDeadLetterSink implements DeadLetterSink {
       }
       if (done.kind === 'absent') {
         // a new page, or one another replica's sweep expired since this index was read: ask the store
-        this.#indexes.delete(s);
-        confirmed = (await this.#index(s)).open;
+        confirmed = (await this.#readIndex(s)).open;
         continue;
       }
       if (refreshed) throw new DeadLetterStoreFullError(this.#where(s), s, done.held, capacity);
       refreshed = true; // replays may have made room since the index was read
-      this.#indexes.delete(s);
+      await this.#readIndex(s);
     }
     throw new DeadLetterWriteError(this.#where(s), 'its pages kept filling up while writing (32 rounds)');
   }

@@ -25,7 +25,13 @@
  * document written is kept frozen ({@link freezeJson}) and the next write
  * serialises only the parts that changed ({@link stringifyJson}). A
  * decision to write nothing taken on a remembered document is re-checked on a
- * fresh read, so answers never come from a stale copy.
+ * fresh read, so answers never come from a stale copy. A fresh read that finds
+ * this store's own last write to the record (its write id `w`) continues from
+ * the frozen document written, not from the copy just parsed: the record holds
+ * exactly that document, and the next write then re-serialises only what it
+ * changes (a game record, such as a dead-letter page, answers a write with 204
+ * and is read before each write: without this every write walked and
+ * serialised the whole page again).
  *
  * Reads of players' records are coalesced ({@link ReadCoalescing}): a read
  * asked for while another is in flight waits for it, then goes with the others
@@ -53,6 +59,8 @@ import type { Change, Partition, StateDocument, StateStore, StoreCallOptions } f
 export const DEFAULT_RECORD_KEY = 'extend-event-rules-state';
 /** Cloud Save's recommended largest request body. */
 export const RECOMMENDED_RECORD_BYTES = 250_000;
+/** Records whose last write by this store is kept (frozen) to continue from when a fresh read finds it unchanged: the hot game records (dead-letter shards' open pages). */
+const OWN_WRITES_KEPT = 64;
 /** `updatedAt` sent when creating a record (any RFC 3339 instant: there is nothing to compare with). */
 const CREATE_UPDATED_AT = new Date(0).toISOString();
 
@@ -139,6 +147,8 @@ export class CloudSaveStateStore implements StateStore {
   readonly #random: () => number;
   readonly #logger: Logger | undefined;
   readonly #known = new Map<string, Known>();
+  /** Per record, this store's last write (its write id and the frozen document written), least recently written first. */
+  readonly #ownWrites = new Map<string, { readonly writer: string; readonly doc: StateDocument }>();
   readonly #warned = new Set<string>();
   readonly #batches = new GroupCommit('cloudsave', (partition, update) => this.#transactOnce(partition, update));
   readonly #playerReads: ReadCoalescing<AdminRecord>;
@@ -257,8 +267,12 @@ export class CloudSaveStateStore implements StateStore {
     if (!isObject(value)) throw new UnreadableStateError('cloudsave', what, `its value is ${shapeOf(value)}, not {w, doc}`);
     if (!isObject(value.doc)) throw new UnreadableStateError('cloudsave', what, `its "doc" is ${shapeOf(value.doc)}, not an object`);
     if (typeof record.updated_at !== 'string') throw new UnreadableStateError('cloudsave', what, 'it has no updated_at');
-    const known: Known = { updatedAt: record.updated_at, doc: value.doc, writer: typeof value.w === 'string' ? value.w : undefined };
-    this.#remember(partitionId(p), known);
+    const writer = typeof value.w === 'string' ? value.w : undefined;
+    const id = partitionId(p);
+    const own = this.#ownWrites.get(id);
+    // our own last write, unchanged since: the same document, already frozen (see the module)
+    const known: Known = { updatedAt: record.updated_at, doc: own !== undefined && own.writer === writer ? own.doc : value.doc, writer };
+    this.#remember(id, known);
     return known;
   }
 
@@ -320,6 +334,7 @@ export class CloudSaveStateStore implements StateStore {
       const next = freezeJson(change.next) as StateDocument; // its TypeError (not JSON) propagates: nothing written
       const writer = randomUUID();
       mine.set(writer, change.result);
+      this.#ownWrites.delete(id); // whatever it held, the record may now hold this write or its old content
       const value = `{"w":${JSON.stringify(writer)},"doc":${stringifyJson(next)}}`;
       this.#sizeCheck(id, value);
       let written: { updatedAt?: string } | 'conflict';
@@ -350,6 +365,7 @@ export class CloudSaveStateStore implements StateStore {
         const back = await this.#fetch(partition, 'transact', signal);
         if (back.writer === writer) {
           // ours: keep the frozen document written, not the copy just parsed (the next write shares its parts)
+          this.#ownWrite(id, writer, next);
           this.#remember(id, { updatedAt: back.updatedAt, doc: next, writer });
           return change.result;
         }
@@ -360,10 +376,17 @@ export class CloudSaveStateStore implements StateStore {
         fresh = true;
         continue;
       }
+      this.#ownWrite(id, writer, next);
       if (written.updatedAt !== undefined) this.#remember(id, { updatedAt: written.updatedAt, doc: next, writer });
       else this.#known.delete(id); // game records answer 204: the next write reads first
       return change.result;
     }
+  }
+
+  #ownWrite(id: string, writer: string, doc: StateDocument): void {
+    this.#ownWrites.delete(id);
+    this.#ownWrites.set(id, { writer, doc });
+    if (this.#ownWrites.size > OWN_WRITES_KEPT) this.#ownWrites.delete(this.#ownWrites.keys().next().value!);
   }
 
   #sizeCheck(id: string, value: string): void {
@@ -383,6 +406,7 @@ export class CloudSaveStateStore implements StateStore {
   async delete(partition: Partition, options?: StoreCallOptions): Promise<void> {
     this.#check('delete', options);
     this.#known.delete(partitionId(partition));
+    this.#ownWrites.delete(partitionId(partition));
     try {
       if (partition.userId !== undefined) await this.#ags.adminDeleteAdminPlayerRecordV1(partition.namespace, partition.userId, this.#key, options?.signal);
       else await this.#ags.adminDeleteAdminGameRecordV1(partition.namespace, this.#gameKey(partition), options?.signal);
@@ -395,6 +419,7 @@ export class CloudSaveStateStore implements StateStore {
   close(): Promise<void> {
     this.#closed = true;
     this.#known.clear();
+    this.#ownWrites.clear();
     return Promise.resolve();
   }
 }
