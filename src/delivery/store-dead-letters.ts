@@ -10,7 +10,7 @@
  *
  * Layout (sharded, paged, see `dead-letter-pages.ts`): {@link DEAD_LETTER_SHARDS}
  * shards by idempotency key, each a chain of pages of at most `pageBytes` of
- * JSON (default 50,000, see {@link DEFAULT_PAGE_BYTES}) and at most
+ * JSON (default 200,000, see {@link DEFAULT_PAGE_BYTES}) and at most
  * `pageSpanMs` of time (default 6 h), with one small index
  * document per shard. A write is one optimistic `transact` on the shard's open
  * page (two more when the page fills: seal it, roll the index over; one index read
@@ -45,14 +45,14 @@ export type { StoredDeadLetter } from './dead-letter-pages.js';
 /** Default most dead letters held (all shards). */
 export const DEFAULT_DEAD_LETTER_CAPACITY = 150_000;
 /**
- * Default budget of one page, bytes of JSON (50 to 70 dead letters). Cloud Save has no append and
- * answers a game record's write with 204 (no `updated_at` to write on from), so each write of a
- * dead letter reads its whole open page and writes it back: a burst moves about half a page each
- * way per write. A quarter of Cloud Save's recommended 250 KB per request body (cloudsave.json)
- * keeps that small; the price is more pages to read when listing (100,000 dead letters: some
- * 2,000 pages).
+ * Default budget of one page, bytes of JSON (under Cloud Save's recommended 250 KB per request body,
+ * cloudsave.json). Not smaller: Cloud Save has no append, so each write of a dead letter moves its
+ * open page each way and a smaller page would make a burst cheaper, but a page sealed between a
+ * replica's dead-letter write and its mark (a `kill -9` there, the known limit in docs/delivery.md)
+ * lists the redelivered event twice, and 50,000-byte pages sealed often enough for that to show in
+ * a 300-event burst over two replicas (`test/e2e/dead-letter-capacity.test.ts`: 302 listed).
  */
-export const DEFAULT_PAGE_BYTES = 50_000;
+export const DEFAULT_PAGE_BYTES = 200_000;
 /** Default longest time one page collects records, ms (6 h): what a dead letter may outlive the retention by. */
 export const DEFAULT_PAGE_SPAN_MS = 6 * 3_600_000;
 /** Default largest event payload kept, bytes of JSON. */
