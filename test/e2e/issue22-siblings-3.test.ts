@@ -13,52 +13,65 @@
 import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, appliedCalls, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, userId, useLiveApps, onLoginRule, waitUntil } from './support.js';
+import { LOGIN_SERVICE, appliedCalls, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, newDeadLetters, onLoginRules, runCli, sharedApp, startApp, userId, useLiveApps, waitUntil } from './support.js';
 
 /** Envoy's local answer for a stream reset before the answer's headers (`Http::Utility::resetReasonToString`). */
 const envoy503 = (reason: string): string => `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`;
 
-describeWith(builtApp(), "e2e: Envoy's 503 for a reset after the request was sent is an unknown outcome (issue 22.1, third round)", () => {
-  const { ags, clients, env } = useLiveApps();
-
-  const rulesWith = onLoginRule;
+describeWith(builtApp(), "e2e: Envoy's 503 for a reset after the request was sent is an unknown outcome, and AGS's 409 a retriable conflict (issue 22, third round)", () => {
+  // One app for all the tests of this suite (none kills or restarts it), its rules one per action, each taking the
+  // events whose id starts with the action's name: the stand-in is not reset between the tests, so each test has a
+  // user and events of its own, counts only its user's effects, and compares the store's dead letters after with those
+  // before it (any new dead letter, whatever its event, is seen).
+  const { ags, clients, env } = useLiveApps({}, { resetAfterEach: false });
+  const RULES = {
+    grantItem: 'grantItem: { itemId: item-1 }',
+    creditWallet: 'creditWallet: { currencyCode: COINS, amount: 5 }',
+    grantEntitlement: 'grantEntitlement: { itemId: demo-item-id }',
+    updateStat: 'updateStat: { statCode: logins, value: 1 }',
+  } as const;
+  let rulesEnv: Record<string, string> | undefined;
+  /** The environment of the shared app (and of the CLI reading its store), made once. */
+  const appEnv = (): Record<string, string> => (rulesEnv ??= env(onLoginRules(RULES)));
+  const sharedRulesApp = sharedApp(() => ({ env: appEnv() }));
   const applied = (operation: string, user: string): number => appliedCalls(ags, operation, user);
 
   it.each([
-    ['grantItem', 'connection termination', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, undefined],
-    ['creditWallet', 'remote reset', 'creditUserWallet', /\/credit$/, 'creditWallet: { currencyCode: COINS, amount: 5 }'],
-  ] as const)('%s applied, then Envoy answered 503 "%s": settled by the lookup, one effect, no dead letter', async (_action, reason, operation, path, rule) => {
-    const ruleEnv = rule !== undefined ? rulesWith(rule) : {};
-    const app = await startApp({ env: env(ruleEnv) });
+    ['grantItem', 'connection termination', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/],
+    ['creditWallet', 'remote reset', 'creditUserWallet', /\/credit$/],
+  ] as const)('%s applied, then Envoy answered 503 "%s": settled by the lookup, one effect, no dead letter', async (action, reason, operation, path) => {
+    const app = await sharedRulesApp();
+    const before = await deadLetters(appEnv());
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `envoy-503-${operation}-${user}`, userId: user }));
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `${action}-envoy-503-${user}`, userId: user }));
     ags.fail(path, [{ statusAfterEffect: 503, body: envoy503(reason) }]);
     await deliverUntilOk(() => clients.connect(app), event);
     expect(applied(operation, user)).toBe(1);
-    expect(await deadLetters(env(ruleEnv))).toEqual([]);
+    expect(await newDeadLetters(appEnv(), before)).toEqual([]);
     await deliverUntilOk(() => clients.connect(app), event); // a redelivery changes nothing
     expect(applied(operation, user)).toBe(1);
     expect(ags.violations).toEqual([]);
   });
 
   it.each([
-    ['grantEntitlement', 'connection termination', 'grantUserEntitlement', /\/entitlements$/, 'grantEntitlement: { itemId: demo-item-id }'],
-    ['updateStat', 'local reset', 'updateUserStatItemValue', /\/statitems\/value$/, 'updateStat: { statCode: logins, value: 1 }'],
-  ] as const)('%s (no lookup) applied, then Envoy answered 503 "%s": an unknown-outcome dead letter; neither a redelivery nor replay sends it again', async (action, reason, operation, path, rule) => {
-    const ruleEnv = rulesWith(rule);
-    const app = await startApp({ env: env(ruleEnv) });
+    ['grantEntitlement', 'connection termination', 'grantUserEntitlement', /\/entitlements$/],
+    ['updateStat', 'local reset', 'updateUserStatItemValue', /\/statitems\/value$/],
+  ] as const)('%s (no lookup) applied, then Envoy answered 503 "%s": an unknown-outcome dead letter; neither a redelivery nor replay sends it again', async (action, reason, operation, path) => {
+    const app = await sharedRulesApp();
+    const before = await deadLetters(appEnv());
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `envoy-503-${action}-${user}`, userId: user }));
+    const id = `${action}-envoy-503-${user}`;
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id, userId: user }));
     ags.fail(path, [{ statusAfterEffect: 503, body: envoy503(reason) }]);
     const c = clients.connect(app);
     for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
     expect(applied(operation, user)).toBe(1);
-    const letters = await deadLetters(env(ruleEnv));
+    const letters = await newDeadLetters(appEnv(), before);
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'on-login', action });
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: `on-${action}`, action, eventId: id });
     expect(JSON.stringify(letters[0]?.error)).toContain(reason); // the reason Envoy gave is kept for the operator
-    const replay = await runCli(['replay', '--target', app.address], { env: env(ruleEnv) });
-    expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m);
+    const replay = await runCli(['replay', '--target', app.address], { env: appEnv() });
+    expect(replay.stdout).toMatch(new RegExp(`^SKIPPED on-${action}/${action}#0 userLoggedIn ${id}: outcome unknown`, 'm'));
     expect(applied(operation, user)).toBe(1);
     expect(ags.violations).toEqual([]);
   });
@@ -66,31 +79,28 @@ describeWith(builtApp(), "e2e: Envoy's 503 for a reset after the request was sen
   it.each(['connection failure', 'retried and the latest reset reason: remote connection failure', 'overflow'])(
     'Envoy\'s 503 "%s" (the request never left Envoy) is still retried: one effect, no dead letter',
     async (reason) => {
-      const ruleEnv = rulesWith('grantEntitlement: { itemId: demo-item-id }');
-      const app = await startApp({ env: env(ruleEnv) });
+      const app = await sharedRulesApp();
+      const before = await deadLetters(appEnv());
       const user = userId();
-      const event = await encode(LOGIN_SERVICE, loginEvent({ id: `envoy-503-not-sent-${user}`, userId: user }));
+      const event = await encode(LOGIN_SERVICE, loginEvent({ id: `grantEntitlement-envoy-503-not-sent-${user}`, userId: user }));
       const text = reason.startsWith('retried') ? `upstream connect error or disconnect/reset before headers. ${reason}` : envoy503(reason);
       ags.fail(/\/entitlements$/, [{ status: 503, body: text, headers: { 'content-type': 'text/plain' } }]);
       await deliverUntilOk(() => clients.connect(app), event);
       expect(applied('grantUserEntitlement', user)).toBe(1);
-      expect(await deadLetters(env(ruleEnv))).toEqual([]);
+      expect(await newDeadLetters(appEnv(), before)).toEqual([]);
     },
   );
-});
-
-describeWith(builtApp(), 'e2e: AGS\'s 409 "optimistic lock" is a retriable conflict, not a dead letter (issue 22, third round)', () => {
-  const { ags, clients, env } = useLiveApps();
 
   it('fulfillItem answered 409 errorCode 20006 (a concurrent write to the player won; nothing applied): retried, one grant each, no dead letter', async () => {
-    const app = await startApp({ env: env() });
+    const app = await sharedRulesApp();
+    const before = await deadLetters(appEnv());
     const users = [userId(), userId(), userId()];
     const lock = { status: 409, body: { errorCode: 20006, errorMessage: 'optimistic lock' } };
     // the first attempt of each of three events conflicts (read as permanent, 10 in a row would also pause grantItem)
     ags.fail(/\/fulfillment$/, [lock, lock, lock]);
-    for (const user of users) await deliverUntilOk(() => clients.connect(app), await encode(LOGIN_SERVICE, loginEvent({ id: `optimistic-lock-${user}`, userId: user })));
+    for (const user of users) await deliverUntilOk(() => clients.connect(app), await encode(LOGIN_SERVICE, loginEvent({ id: `grantItem-optimistic-lock-${user}`, userId: user })));
     expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual([1, 1, 1]);
-    expect(await deadLetters(env())).toEqual([]);
+    expect(await newDeadLetters(appEnv(), before)).toEqual([]);
   });
 });
 

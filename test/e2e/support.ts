@@ -57,6 +57,18 @@ export function onLoginRule(action: string): Record<string, string> {
   return { RULES_FILE: rules };
 }
 
+/**
+ * A rules file with one rule per entry of `actions` (a name -> the YAML of one `do` item), each on userLoggedIn: the rule
+ * `on-<name>` takes only the logins whose event id starts with `<name>-`. One app then serves the tests of several
+ * actions, each sending events of its own: its RULES_FILE.
+ */
+export function onLoginRules(actions: Readonly<Record<string, string>>): Record<string, string> {
+  const rules = join(tempDir('eer-e2e-rules-'), 'rules.yaml');
+  const each = Object.entries(actions).map(([name, action]) => `  - name: on-${name}\n    on: userLoggedIn\n    when: { startsWith: [{ var: id }, "${name}-"] }\n    do:\n      - ${action}\n`);
+  writeFileSync(rules, `version: 1\nrules:\n${each.join('')}`);
+  return { RULES_FILE: rules };
+}
+
 /** Calls of `operation` for `user` that took effect at the stand-in (`applied`), whatever was answered. */
 export function appliedCalls(ags: AgsStandIn, operation: string, user: string): number {
   return ags.serviceRequests().filter((r) => r.operation === operation && r.applied === true && r.path.includes(`/users/${user}/`)).length;
@@ -517,6 +529,15 @@ export async function deadLetters(env: Readonly<Record<string, string>>, cwd?: s
   const r = await runCli(['dead-letters', 'list', '--json'], { env, ...(cwd === undefined ? {} : { cwd }) });
   if (r.code !== 0) throw new Error(`dead-letters list exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, unknown>[];
+}
+
+/**
+ * The dead letters the CLI reads with `env` that were not in `before` (the list when the test began): those a test
+ * sharing its app and store with others has caused, whatever their event.
+ */
+export async function newDeadLetters(env: Readonly<Record<string, string>>, before: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  const seen = new Set(before.map((l) => JSON.stringify(l)));
+  return (await deadLetters(env)).filter((l) => !seen.has(JSON.stringify(l)));
 }
 
 /** Runs `tasks` with at most `concurrency` at a time; rejects with the first failure once all settled. */
