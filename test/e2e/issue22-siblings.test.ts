@@ -24,94 +24,108 @@ import * as grpc from '@grpc/grpc-js';
 import { AGS_SPECS_DIR, describeWith, sharedFile } from '../support/prereq.js';
 import { startPublisherStandIn } from '../support/publisher-stand-in.js';
 import type { PublisherStandIn } from '../support/publisher-stand-in.js';
-import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deadLetters, deliverUntilOk, encode, loginEvent, runCli, startApp, stopAll, tempDir, userId, useLiveApps } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, clientPool, deadLetters, deliverUntilOk, encode, loginEvent, newDeadLetters, onLoginRules, runCli, sharedApp, startApp, stopAll, tempDir, userId, useLiveApps } from './support.js';
 
 describeWith(builtApp(), 'e2e: siblings of issue 22 (checked from outside)', () => {
-  const { ags, clients, env } = useLiveApps();
-
-  const rulesFor = (action: string): Record<string, string> => {
-    if (action === 'grantItem') return {};
-    const rules = join(tempDir('eer-e2e-lookup-rules-'), 'rules.yaml');
-    writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
-    return { RULES_FILE: rules };
+  // One app for all the tests of this suite (none kills or restarts it), its rules one per case, each taking the
+  // events whose id starts with the case's name: the stand-in is not reset between the tests, so each test has a user
+  // and events of its own, counts only its user's effects, and compares the store's dead letters after with those
+  // before it (any new dead letter, whatever its event, is seen).
+  const { ags, clients, env } = useLiveApps({}, { resetAfterEach: false });
+  // the http case's target: echoes the request (its credentials) in its refusal, 400 for the permanent rule, else 503
+  const key = 'literal-api-key-4242';
+  const pathSecret = 'T0kenInThePath9876';
+  const querySecret = 'sigInTheQuery5555';
+  const target = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const echo = `bad request: ${req.method} ${req.url}; headers: ${JSON.stringify(req.headers)}`;
+      const status = req.url?.includes('permanent') ? 400 : 503;
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: echo }));
+    });
+  });
+  beforeAll(async () => {
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  });
+  afterAll(async () => {
+    await new Promise((r) => target.close(r));
+  });
+  let rulesEnv: Record<string, string> | undefined;
+  /** The environment of the shared app (and of the CLI reading its store), made once the target listens. */
+  const appEnv = (): Record<string, string> => {
+    const port = (target.address() as AddressInfo).port;
+    const hook = (name: string): string => `http: { url: "http://127.0.0.1:${port}/${name}/${pathSecret}?sig=${querySecret}", headers: { X-Api-Key: "${key}" }, body: { u: "\${event.userId}" } }`;
+    rulesEnv ??= env(
+      onLoginRules({
+        grantItem: 'grantItem: { itemId: item-1 }',
+        creditWallet: 'creditWallet: { currencyCode: COINS, amount: 5 }',
+        permanent: hook('permanent'),
+        transient: hook('transient'),
+      }),
+    );
+    return rulesEnv;
   };
+  const sharedRulesApp = sharedApp(() => ({ env: appEnv() }));
 
   it.each([
     ['grantItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, /\/fulfillment\/history$/],
     ['creditWallet', /\/credit$/, /\/transactions$/],
   ])('%s: answer lost, then the lookup answers a page whose entries lack their declared fields: not read as "not applied", one effect', async (action, effectPath, lookupPath) => {
-    const app = await startApp({ env: env(rulesFor(action)) });
+    const app = await sharedRulesApp();
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `lookup-${action}`, userId: user }));
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `${action}-lookup-${user}`, userId: user }));
     ags.fail(effectPath, [{ reset: true, afterEffect: true }]);
     ags.fail(lookupPath, [{ status: 200, body: { data: [{}, { note: 'an entry without its declared fields' }], paging: {} } }]);
     await deliverUntilOk(() => clients.connect(app), event);
     const effects = action === 'grantItem' ? ags.fulfillments.filter((f) => f.userId === user).length : ags.walletTransactions.filter((t) => t.userId === user).length;
-    expect(ags.serviceRequests().filter((r) => lookupPath.test(r.path)).length).toBeGreaterThan(0);
+    // this user's lookups (queryFulfillmentHistories names the player in its query, the wallet's in its path)
+    expect(ags.serviceRequests().filter((r) => lookupPath.test(r.path) && (r.path.includes(`/users/${user}/`) || r.query.userId === user)).length).toBeGreaterThan(0);
     expect(effects).toBe(1);
   });
 
   it('creditWallet to a player without a wallet, the credit cut before AGS applied it: the lookup\'s 404 "wallet does not exist" means not applied, credited once, no dead letter', async () => {
-    const app = await startApp({ env: env(rulesFor('creditWallet')) });
+    const app = await sharedRulesApp();
+    const before = await deadLetters(appEnv());
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: 'no-wallet-yet', userId: user }));
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `creditWallet-no-wallet-yet-${user}`, userId: user }));
     ags.fail(/\/credit$/, [{ reset: true }]); // before the effect: no wallet is created
     await deliverUntilOk(() => clients.connect(app), event);
-    expect(ags.serviceRequests().filter((r) => r.operation === 'listUserCurrencyTransactions').length).toBeGreaterThan(0); // the lookup ran, answered 404
+    expect(ags.serviceRequests().filter((r) => r.operation === 'listUserCurrencyTransactions' && r.path.includes(`/users/${user}/`)).length).toBeGreaterThan(0); // the lookup ran, answered 404
     expect(ags.walletTransactions.filter((t) => t.userId === user)).toHaveLength(1);
-    expect(await deadLetters(env(rulesFor('creditWallet')))).toEqual([]);
+    expect(await newDeadLetters(appEnv(), before)).toEqual([]);
     expect(ags.violations).toEqual([]);
   });
 
   it('creditWallet refused for a new player, fixed, then replayed: the replay\'s lookup meets "wallet does not exist" and credits once (before: dead-lettered again, for ever)', async () => {
-    const rules = rulesFor('creditWallet');
-    const app = await startApp({ env: env(rules) });
+    const app = await sharedRulesApp();
+    const before = await deadLetters(appEnv());
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: 'refused-then-fixed', userId: user }));
+    const id = `creditWallet-refused-then-fixed-${user}`;
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id, userId: user }));
     ags.fail(/\/credit$/, [{ status: 400, body: { errorCode: 20002, errorMessage: 'validation error' } }]);
     expect((await callOnce(clients.connect(app), event)).code).toBe(grpc.status.OK);
-    expect(await deadLetters(env(rules))).toHaveLength(1);
-    const replay = await runCli(['replay', '--target', app.address], { env: env(rules) });
-    expect(replay.stdout).toContain('1 of 1 replayed OK');
+    expect(await newDeadLetters(appEnv(), before)).toMatchObject([{ eventId: id }]);
+    const replay = await runCli(['replay', '--target', app.address], { env: appEnv() });
+    expect(replay.stdout).toMatch(new RegExp(`^OK on-creditWallet/creditWallet#0 userLoggedIn ${id} \\(removed from the store\\)$`, 'm'));
     expect(ags.walletTransactions.filter((t) => t.userId === user)).toHaveLength(1);
-    expect(await deadLetters(env(rules))).toEqual([]);
+    expect(await newDeadLetters(appEnv(), before)).toEqual([]);
     expect((await callOnce(clients.connect(app), event)).code).toBe(grpc.status.OK); // redelivered: nothing more
     expect(ags.walletTransactions.filter((t) => t.userId === user)).toHaveLength(1);
   });
 
   it('http: the target echoes the request (secret header value, URL path and query) in a refusal: the credentials reach no log line, dead letter nor gRPC status', async () => {
-    const key = 'literal-api-key-4242';
-    const pathSecret = 'T0kenInThePath9876';
-    const querySecret = 'sigInTheQuery5555';
-    const target = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        const echo = `bad request: ${req.method} ${req.url}; headers: ${JSON.stringify(req.headers)}`;
-        const status = req.url?.includes('permanent') ? 400 : 503;
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: echo }));
-      });
-    });
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    try {
-      const port = (target.address() as AddressInfo).port;
-      const dir = tempDir('eer-e2e-http-echo-');
-      const rules = join(dir, 'rules.yaml');
-      const hook = (name: string): string =>
-        `  - name: ${name}\n    on: userLoggedIn\n    when: { "==": [{ var: id }, "${name}"] }\n    do:\n      - http: { url: "http://127.0.0.1:${port}/${name}/${pathSecret}?sig=${querySecret}", headers: { X-Api-Key: "${key}" }, body: { u: "\${event.userId}" } }\n`;
-      writeFileSync(rules, `version: 1\nrules:\n${hook('permanent')}${hook('transient')}`);
-      const app = await startApp({ env: env({ RULES_FILE: rules }) });
-      const c = clients.connect(app);
-      const permanent = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'permanent', userId: userId() })));
-      const transient = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: 'transient', userId: userId() })));
-      expect(permanent.code).toBe(0);
-      expect(transient.code).not.toBe(0);
-      const letters = JSON.stringify(await deadLetters(env({ RULES_FILE: rules }), dir));
-      expect(letters).toContain('bad request'); // the refusal is kept, its credentials are not
-      const printed = `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}\n${transient.details}\n${letters}`;
-      for (const secret of [key, pathSecret, querySecret]) expect(printed).not.toContain(secret);
-    } finally {
-      await new Promise((r) => target.close(r));
-    }
+    const app = await sharedRulesApp();
+    const before = await deadLetters(appEnv());
+    const c = clients.connect(app);
+    const permanent = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: `permanent-${userId()}`, userId: userId() })));
+    const transient = await callOnce(c, await encode(LOGIN_SERVICE, loginEvent({ id: `transient-${userId()}`, userId: userId() })));
+    expect(permanent.code).toBe(0);
+    expect(transient.code).not.toBe(0);
+    const letters = JSON.stringify(await newDeadLetters(appEnv(), before));
+    expect(letters).toContain('bad request'); // the refusal is kept, its credentials are not
+    // every line the app wrote so far (those of the tests before too)
+    const printed = `${app.logs.map((l) => JSON.stringify(l)).join('\n')}\n${app.stderr()}\n${transient.details}\n${letters}`;
+    for (const secret of [key, pathSecret, querySecret]) expect(printed).not.toContain(secret);
   });
 });
 
