@@ -58,6 +58,23 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     await stopAll();
   });
 
+  // One Redis (with persistence) and one app on it for the tests below that stop and restart Redis (not the app), and
+  // the process the SIGTERM tests redeliver to: started by the first test that asks (after the two replicas' suite,
+  // whose afterAll stops every Redis), stopped after the suite. Each test has events and players of its own and counts
+  // only the log lines that come after its own actions (`nextLog`).
+  let redisAndApp: Promise<{ readonly redis: RedisProcess; readonly app: AppProcess }> | undefined;
+  const sharedRedisApp = (): Promise<{ readonly redis: RedisProcess; readonly app: AppProcess }> =>
+    (redisAndApp ??= (async () => {
+      const redis = await startRedis({ persist: true });
+      const app = await startApp({ env: liveEnv({ REDIS_URL: redis.url, EVENT_DEADLINE_MS: '10000', DEDUPE_LEASE_MS: '10001' }) });
+      return { redis, app };
+    })());
+  /** Starts waiting for the next log line matching `msg` (one more than now): call it before what causes the line. */
+  const nextLog = (app: AppProcess, msg: RegExp): (() => Promise<Record<string, unknown>>) => {
+    const count = app.logsMatching(msg).length;
+    return async () => (await app.waitForLogs(msg, count + 1))[count]!;
+  };
+
   describe('two replicas sharing a real Redis', () => {
     let redis: RedisProcess;
     let apps: AppProcess[];
@@ -214,8 +231,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
   });
 
   it('Redis stopped mid-run: calls answer UNAVAILABLE without calling AGS, logged and counted; back -> each event granted once', async () => {
-    const redis = await startRedis({ persist: true });
-    const app = await startApp({ env: liveEnv({ REDIS_URL: redis.url }) });
+    const { redis, app } = await sharedRedisApp();
     const c = connect(app);
     const [ua, ub, uc] = [userId(), userId(), userId()];
     const a = await encode(LOGIN_SERVICE, loginEvent({ id: 'evt-redis-a', userId: ua }));
@@ -225,8 +241,11 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect((await callOnce(c, a)).code).toBe(grpc.status.OK);
     expect(ags.grants()).toBe(1);
 
+    const unreachable = nextLog(app, /state store \(redis\) unreachable/);
+    const notProcessed = nextLog(app, /idempotency store unavailable: event not processed/);
+    const errorsBefore = metricValue(await app.metrics(), 'event_rules_dedupe_store_errors_total', { store: 'redis' });
     await redis.stop();
-    await app.waitForLog(/state store \(redis\) unreachable/);
+    await unreachable();
     const callsBefore = ags.serviceRequests().length;
     for (const e of [b, a, cc]) {
       const r = await callOnce(c, e);
@@ -234,24 +253,22 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       expect(r.details).toMatch(/idempotency store unavailable/);
     }
     expect(ags.serviceRequests()).toHaveLength(callsBefore); // fail closed: nothing sent
-    const line = await app.waitForLog(/idempotency store unavailable: event not processed/);
+    const line = await notProcessed();
     expect(line.level).toBe('error');
-    expect(metricValue(await app.metrics(), 'event_rules_dedupe_store_errors_total', { store: 'redis' })).toBeGreaterThanOrEqual(3);
+    expect(metricValue(await app.metrics(), 'event_rules_dedupe_store_errors_total', { store: 'redis' }) - errorsBefore).toBeGreaterThanOrEqual(3);
 
+    const reachable = nextLog(app, /state store \(redis\) reachable again/);
     await redis.start();
-    await app.waitForLog(/state store \(redis\) reachable again/);
+    await reachable();
     for (const e of [a, b, cc, b, a]) await deliverUntilOk(() => c, e);
     const byUser = grantsByUser(ags);
     expect([byUser.get(ua), byUser.get(ub), byUser.get(uc)]).toEqual([1, 1, 1]);
     expect(ags.grants()).toBe(3);
     expect(ags.violations).toEqual([]);
-    await app.stop();
-    await redis.stop();
   });
 
   it('Redis lost between the grant and its done mark: the redelivery records it instead of granting again', async () => {
-    const redis = await startRedis({ persist: true });
-    const app = await startApp({ env: liveEnv({ REDIS_URL: redis.url, EVENT_DEADLINE_MS: '10000', DEDUPE_LEASE_MS: '10001' }) });
+    const { redis, app } = await sharedRedisApp();
     const c = connect(app);
     const u = userId();
     const e = await encode(LOGIN_SERVICE, loginEvent({ id: 'evt-unrecorded', userId: u }));
@@ -261,24 +278,25 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
 
     const pending = callOnce(c, e);
     await waitUntil('the fulfillment request reached AGS', () => ags.serviceRequests().length === 1);
+    const unreachable = nextLog(app, /state store \(redis\) unreachable/);
     await redis.stop(); // the claim (with its lease) is on disk
-    await app.waitForLog(/state store \(redis\) unreachable/);
+    await unreachable();
     open(); // AGS grants; the done mark cannot be written
     const first = await pending;
     expect(first.code).toBe(grpc.status.UNAVAILABLE);
     expect(ags.grants()).toBe(1);
 
+    const reachable = nextLog(app, /state store \(redis\) reachable again/);
     await redis.start();
-    await app.waitForLog(/state store \(redis\) reachable again/);
+    await reachable();
     await deliverUntilOk(() => c, e); // the sidecar redelivers (past the lease if need be)
     expect(ags.grants()).toBe(1);
     expect((await redisMark(redis.url, u, 'evt-unrecorded:grant-item-on-login:grantItem#0'))?.s).toBe('d');
-    await app.stop();
-    await redis.stop();
   });
 
   it('SIGTERM with a short grace during a hung AGS call: the call is cancelled, its claim released with an unknown outcome before exit; the redelivery reconciles and grants once', async () => {
-    const redis = await startRedis();
+    // redelivered to the shared app on the same Redis: another process
+    const { redis, app: second } = await sharedRedisApp();
     const env = liveEnv({ REDIS_URL: redis.url, SHUTDOWN_GRACE_MS: '300', AGS_TIMEOUT_MS: '20000' });
     const first = await startApp({ env });
     const c = connect(first);
@@ -296,13 +314,10 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(mark).toMatchObject({ s: 'f', u: expect.any(Number) }); // released (not left to its lease), outcome unknown
     expect(ags.grants()).toBe(0);
 
-    const second = await startApp({ env });
     expect((await callOnce(connect(second), e)).code).toBe(grpc.status.OK);
     expect(ags.fulfillments).toEqual([expect.objectContaining({ namespace: 'mygame', userId: u, itemId: 'item-1', quantity: 1 })]);
     // looked up first (not found: the hung request granted nothing), then granted
     expect(ags.serviceRequests().filter((q) => q.operation === 'queryFulfillmentHistories')).toHaveLength(1);
-    await second.stop();
-    await redis.stop();
   });
 
   it('refuses to start when REDIS_URL does not answer, saying what to check', async () => {
@@ -316,8 +331,9 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
     expect(app.stderr()).toMatch(/unset REDIS_URL/);
   });
 
-  it('SIGTERM during a slow action: NOT_SERVING first, the call completes, exit 0; redelivered to a new process, not granted again', async () => {
-    const redis = await startRedis();
+  it('SIGTERM during a slow action: NOT_SERVING first, the call completes, exit 0; redelivered to another process, not granted again', async () => {
+    // redelivered to the shared app on the same Redis: another process
+    const { redis, app: second } = await sharedRedisApp();
     const env = liveEnv({ REDIS_URL: redis.url, SHUTDOWN_GRACE_MS: '30000', DEDUPE_LEASE_MS: '45000' });
     const first = await startApp({ env });
     const c = connect(first);
@@ -363,16 +379,13 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
       health.close();
     }
 
-    // the sidecar redelivers the event to a new process
-    const second = await startApp({ env });
+    // the sidecar redelivers the event to another process
     const c2 = connect(second);
     expect((await callOnce(c2, e)).code).toBe(grpc.status.OK);
-    const summary = await second.waitForLog(/rule\(s\) matched/);
+    const summary = await second.waitForLog(/rule\(s\) matched/, (l) => l.eventId === 'evt-sigterm');
     expect(summary.actions).toEqual([expect.objectContaining({ rule: 'grant-item-on-login', status: 'duplicate' })]);
     expect(ags.grants()).toBe(1);
     expect(ags.serviceRequests()).toHaveLength(1);
-    await second.stop();
-    await redis.stop();
   });
 });
 
