@@ -11,7 +11,7 @@ import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, builtApp, callOnce, deliverAll as deliverEach, deliverUntilOk, encode, loginEvent, loginEvents, pool, runCli, sharedApp, startApp, tempDir, userId, waitUntil, useLiveApps } from './support.js';
+import { LOGIN_SERVICE, builtApp, callOnce, deliverAll as deliverEach, deliverUntilOk, encode, loginEvent, loginEvents, onLoginRules, pool, runCli, sharedApp, startApp, tempDir, userId, waitUntil, useLiveApps } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 import { actionCalls, cloudSaveMark, isStoreCall } from './store-support.js';
 
@@ -35,21 +35,18 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   };
 
   const deliverAll = (app: AppProcess, encoded: readonly Encoded[]): Promise<void> => deliverEach(connect(app), encoded);
+  // the two lost-answer tests reconciled by a lookup share an app with the short AGS_TIMEOUT_MS of the late-answer test
+  // (a rule per action, each taking the events whose id starts with the action's name)
+  const lookupApp = sharedApp(() => ({
+    env: env({ AGS_TIMEOUT_MS: '2000', ...onLoginRules({ grantItem: 'grantItem: { itemId: item-1 }', creditWallet: 'creditWallet: { currencyCode: COINS, amount: 5 }' }) }),
+  }));
+  /** `app`'s reconciliation lines of the event `eventId`. */
+  const reconciledLines = (app: AppProcess, eventId: string): Record<string, unknown>[] => app.logsMatching(/applied by an earlier attempt whose answer was lost/).filter((l) => l.eventId === eventId);
 
-  it('the store is Cloud Save by default: admin player records hold the claims, and the done marks once written (deferred for grantItem, written at shutdown)', async () => {
+  it('the store is Cloud Save by default; AGS calls per granted event, counted at the stand-in: 4 for a first-seen player (read, claim, read back, grant), 2 for a returning one (claim carrying the previous done mark, grant); admin player records hold the claims, and the done marks once written (deferred for grantItem, written at shutdown)', async () => {
+    // one process for both claims (it stops gracefully at the end): the default store, and the calls and marks it makes
     const app = await startApp({ env: env() });
     expect(app.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('serving'))?.store).toBe('cloudsave');
-    const { users, encoded } = await loginEvents(1, 'default');
-    await deliverAll(app, encoded);
-    const key = `default-${users[0]}:grant-item-on-login:grantItem#0`;
-    expect(cloudSaveMark(ags, users[0], key)?.s).toBe('c'); // grantItem can be looked up: its done mark waits for the player's next write
-    expect(await app.stop()).toEqual({ code: 0, signal: null });
-    expect(cloudSaveMark(ags, users[0], key)?.s).toBe('d');
-    expect(ags.violations).toEqual([]);
-  });
-
-  it('AGS calls per granted event, counted at the stand-in: 4 for a first-seen player (read, claim, read back, grant), 2 for a returning one (claim carrying the previous done mark, grant)', async () => {
-    const app = await startApp({ env: env() });
     const c = connect(app);
     const users = Array.from({ length: 6 }, () => userId());
     const round = async (tag: string): Promise<{ store: number; grants: number; other: number }> => {
@@ -61,9 +58,13 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
       return { store, grants, other: calls.length - store - grants };
     };
     expect(await round('first')).toEqual({ store: 3 * users.length, grants: users.length, other: 0 });
+    // grantItem can be looked up: its done mark waits for the player's next write
+    for (const u of users) expect(cloudSaveMark(ags, u, `first-${u}:grant-item-on-login:grantItem#0`)?.s).toBe('c');
     expect(await round('again')).toEqual({ store: 1 * users.length, grants: users.length, other: 0 });
     expect(await round('third')).toEqual({ store: 1 * users.length, grants: users.length, other: 0 });
     expect(grantsOf(ags, users)).toEqual(users.map(() => 3));
+    for (const u of users) expect(cloudSaveMark(ags, u, `first-${u}:grant-item-on-login:grantItem#0`)?.s).toBe('d'); // carried by the next claim
+    for (const u of users) expect(cloudSaveMark(ags, u, `third-${u}:grant-item-on-login:grantItem#0`)?.s).toBe('c');
     // at shutdown, one write per player carries its last done mark
     const before = ags.serviceRequests().length;
     expect(await app.stop()).toEqual({ code: 0, signal: null });
@@ -131,9 +132,9 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   it('AGS applies the fulfillment, its answer comes after AGS_TIMEOUT_MS: never sent again, reconciled, one grant over 3 deliveries', async () => {
     // the late answer waits for the app to give up (the stand-in's answerLateMs); every other call of the event (login,
     // Cloud Save) must beat AGS_TIMEOUT_MS, which undici ticks every 0.5 s: a margin a loaded machine keeps
-    const app = await startApp({ env: env({ AGS_TIMEOUT_MS: '2000' }) });
+    const app = await lookupApp();
     const c = connect(app);
-    const { users, encoded } = await loginEvents(1, 'late');
+    const { users, encoded } = await loginEvents(1, 'grantItem-late');
     ags.fail('/fulfillment', [{ answerLateMs: 1500 }]);
     const first = await callOnce(c, encoded[0]!);
     expect(first.code).toBe(grpc.status.UNAVAILABLE); // outcome unknown: redeliver, reconcile
@@ -143,8 +144,8 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     expect(grantsOf(ags, users)).toEqual([1]);
     expect(actionCalls(ags).filter((q) => q.operation === 'fulfillItem')).toHaveLength(1); // not even the client's retries resent it
     expect(actionCalls(ags).filter((q) => q.operation === 'queryFulfillmentHistories').length).toBeGreaterThanOrEqual(1);
-    await waitUntil('the reconciliation line', () => app.logsMatching(/applied by an earlier attempt whose answer was lost/).length >= 1);
-    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+    await waitUntil('the reconciliation line', () => reconciledLines(app, `grantItem-late-${users[0]}`).length >= 1);
+    expect(reconciledLines(app, `grantItem-late-${users[0]}`)).toHaveLength(1);
   });
 
   it('AGS applies the fulfillment, then the connection resets: one grant over 3 deliveries', async () => {
@@ -263,17 +264,14 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('creditWallet whose answer is lost: found by its metadata in the wallet transactions, one credit over 3 deliveries', async () => {
-    const dir = tempDir('eer-e2e-wallet-');
-    const rules = join(dir, 'rules.yaml');
-    writeFileSync(rules, 'version: 1\nrules:\n  - name: coins\n    on: userLoggedIn\n    do:\n      - creditWallet: { currencyCode: COINS, amount: 5 }\n');
-    const app = await startApp({ env: env({ RULES_FILE: rules }) });
+    const app = await lookupApp();
     const c = connect(app);
-    const { users, encoded } = await loginEvents(1, 'wallet');
+    const { users, encoded } = await loginEvents(1, 'creditWallet-wallet');
     ags.fail('/wallets/COINS/credit', [{ reset: true, afterEffect: true }]);
     for (let i = 0; i < 3; i++) await deliverUntilOk(() => c, encoded[0]!);
     expect(ags.walletTransactions.filter((t) => t.userId === users[0])).toHaveLength(1);
     expect(actionCalls(ags).filter((q) => q.operation === 'listUserCurrencyTransactions').length).toBeGreaterThanOrEqual(1);
-    await waitUntil('the reconciliation line', () => app.logsMatching(/applied by an earlier attempt whose answer was lost/).length >= 1);
-    expect(app.logsMatching(/applied by an earlier attempt whose answer was lost/)).toHaveLength(1);
+    await waitUntil('the reconciliation line', () => reconciledLines(app, `creditWallet-wallet-${users[0]}`).length >= 1);
+    expect(reconciledLines(app, `creditWallet-wallet-${users[0]}`)).toHaveLength(1);
   });
 });
