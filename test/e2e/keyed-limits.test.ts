@@ -146,9 +146,11 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   });
 
   it('the grant dead-letters (AGS refuses it): the firing is consumed; replay runs it again, other members of the party stay refused', async () => {
-    // its own app: a shared one keeps the Cloud Save documents it knows (the dead-letter pages of the tests before),
-    // and Cloud Save's concurrent PUT recreates a record the stand-in's reset removed: their dead letters would come back
-    const app = await startApp({ env: env() });
+    // not the default app: an app keeps the Cloud Save documents it knows (the dead-letter pages it wrote in the tests
+    // before), and Cloud Save's concurrent PUT recreates a record the stand-in's reset removed: their dead letters would
+    // come back. The other replica has written none (it only grants and redelivers): checked here, before it writes one
+    const app = await otherReplica();
+    expect(JSON.parse(await cli('dead-letters', 'list', '--json'))).toEqual([]);
     const c = connect(app);
     const party = partyId();
     const [u1, u2, u3] = [userId(), userId(), userId()];
