@@ -15,17 +15,28 @@ import { describeWith, REPO_ROOT } from '../support/prereq.js';
 import { PROTO_DIR, childEnv, workspace } from './support.js';
 import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
-/** The packages of node_modules a child running `argv` through the bin's runCli holds at its end (and ajv's files), and its exit code. */
+/**
+ * The packages of node_modules a child running `argv` through the bin's runCli has loaded by its end
+ * (CommonJS ones from its module cache, ES modules from a load hook that writes each URL to a file
+ * before the module loads), ajv's files among them, and its exit code.
+ */
 function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): { code: number; packages: string[]; ajvFiles: string[]; output: string } {
+  const ws = workspace();
+  const esmList = join(ws.dir, 'esm-loaded.txt');
+  const hook = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(esmList)}, url + '\\n'); return next(url, context); }`;
   const script = `
-    import { createRequire } from 'node:module';
+    import { createRequire, register } from 'node:module';
+    import { existsSync, readFileSync } from 'node:fs';
+    import { fileURLToPath } from 'node:url';
+    register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});
     const { runCli } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'commands.js'))});
     let output = '';
     const sink = { write: (s) => { output += String(s); return true; } };
     const code = await runCli(${JSON.stringify(argv)}, { stdout: sink, stderr: sink, stdin: process.stdin });
+    const esm = existsSync(${JSON.stringify(esmList)}) ? readFileSync(${JSON.stringify(esmList)}, 'utf8').split('\\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)) : [];
     const packages = new Set();
     const ajvFiles = [];
-    for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+    for (const file of [...Object.keys(createRequire(import.meta.url).cache), ...esm]) {
       const m = /node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(file);
       if (m) packages.add(m[1].replace('\\\\', '/'));
       const a = /node_modules[\\\\/]ajv[\\\\/](.*)$/.exec(file);
@@ -33,7 +44,6 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
     }
     process.stdout.write(JSON.stringify({ code, packages: [...packages].sort(), ajvFiles, output }));
   `;
-  const ws = workspace();
   let r;
   try {
     r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ws.dir, env: childEnv({ PROTO_DIR, ...env }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
@@ -86,6 +96,32 @@ describeWith(builtApp(), "rules of the built-in actions are checked by the build
       expect(r.output).toMatch(/award\.points must be >= 1/);
       expect(r.code).not.toBe(0);
       expect(r.ajvFiles.filter((f) => AJV_COMPILER.test(f)).length).toBeGreaterThan(0);
+    } finally {
+      ws.remove();
+    }
+  });
+});
+
+describeWith(builtApp(), "re2js (the `matches` operator's engine) is loaded by the first pattern", () => {
+  it('validate of rules without matches does not load it', () => {
+    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    expect(r.code).toBe(0);
+    // the reader works: the rules' packages are listed
+    expect(r.packages).toEqual(expect.arrayContaining(['js-yaml']));
+    expect(r.packages).not.toContain('re2js');
+  });
+
+  it('validate of a rule with matches loads it and refuses a pattern RE2 refuses, in its words', () => {
+    const ws = workspace();
+    try {
+      const rules = join(ws.dir, 'rules.yaml');
+      const rule = (pattern: string) => `  - name: r${pattern.length}\n    on: userLoggedIn\n    when: { matches: [{ var: userId }, ${JSON.stringify(pattern)}, i] }\n    do:\n      - log: { message: hi }\n`;
+      writeFileSync(rules, `version: 1\nrules:\n${rule('^[0-9a-f]{32}$')}${rule('(a)\\1')}`);
+      const r = packagesLoadedBy(['validate', rules]);
+      expect(r.packages).toContain('re2js');
+      expect(r.output).toMatch(/RE2 syntax: no backreferences/);
+      expect(r.output).toMatch(/1 problem/);
+      expect(r.code).not.toBe(0);
     } finally {
       ws.remove();
     }
