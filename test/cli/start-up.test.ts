@@ -65,6 +65,8 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
     // the reader works: the packages validate needs are listed
     expect(r.packages).toEqual(expect.arrayContaining(['ajv', 'protobufjs']));
     expect(r.packages.filter((p) => SERVER_ONLY.includes(p))).toEqual([]);
+    // it makes no span: the OpenTelemetry API is not loaded either (src/telemetry/tracing.ts loads it on first use)
+    expect(r.packages).not.toContain('@opentelemetry/api');
   });
 });
 
