@@ -9,8 +9,7 @@
 import { ACTION_ITEM_KEYS, actionKeys, unstableActionNames } from './action-key.js';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Type } from 'protobufjs';
 import type { ActionRegistry } from '../actions/index.js';
 import type { ActionDefinition, JsonSchema } from '../actions/index.js';
@@ -26,7 +25,7 @@ import { checkPath, fieldsByJsonName } from './paths.js';
 import { RuleSet } from './rule-set.js';
 import { DEFAULT_FOR_EACH_MAX } from './rule-set.js';
 import type { CompiledAction, CompiledFact, CompiledRule, FactDefinition, ForEachSpec } from './rule-set.js';
-import { FILE_AJV_OPTIONS, PARAMS_AJV_OPTIONS, checkedParamsSchemas, fileSchema, paramsSchema, precompiledValidator, schemaHash } from './schema-validator.js';
+import { FILE_AJV_OPTIONS, PARAMS_AJV_OPTIONS, ajv2020, errorsText, fileSchema, paramsSchema, precompiledParamsValidator, precompiledValidator } from './schema-validator.js';
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
@@ -63,12 +62,8 @@ export type RulesLoadResult =
 
 /** For the file schema (compiled once per registry, on the first load). */
 let fileAjv: Ajv2020 | undefined;
-/** For parameter schemas: checked against the meta-schema first (compiled on first use: about 0.1 CPU s). */
+/** For parameter schemas the build did not compile: checked against the meta-schema first (compiled on first use: about 0.1 CPU s). */
 let paramsAjv: Ajv2020 | undefined;
-/** For the parameter schemas the build checked already (src/rules/schema-validator.ts: `checkedParamsSchemas`). */
-let checkedParamsAjv: Ajv2020 | undefined;
-/** The hashes of the parameter schemas the build checked (read once). */
-let checkedParams: ReadonlySet<string> | undefined;
 let fileValidators = new WeakMap<ActionRegistry, { key: string; validate: ValidateFunction }>();
 
 /**
@@ -91,7 +86,7 @@ function fileValidator(registry: ActionRegistry): ValidateFunction {
   // without $id: ajv keeps schemas by id, and each registry has its own
   const schema = fileSchema(registry);
   // the build's precompiled validator when this is its schema (the built-in actions'): no compile at start-up
-  const validate = precompiledValidator(schema) ?? (fileAjv ??= new Ajv2020(FILE_AJV_OPTIONS)).compile(schema);
+  const validate = precompiledValidator(schema) ?? (fileAjv ??= new (ajv2020())(FILE_AJV_OPTIONS)).compile(schema);
   fileValidators.set(registry, { key, validate });
   return validate;
 }
@@ -100,10 +95,8 @@ function paramValidator(schema: JsonSchema): ValidateFunction {
   let v = paramValidators.get(schema);
   if (!v) {
     const full = paramsSchema(schema);
-    // the same options and code either way; a schema the build checked is not checked against the meta-schema again
-    const checked = (checkedParams ??= checkedParamsSchemas()).has(schemaHash(full));
-    const ajv = checked ? (checkedParamsAjv ??= new Ajv2020({ ...PARAMS_AJV_OPTIONS, validateSchema: false })) : (paramsAjv ??= new Ajv2020(PARAMS_AJV_OPTIONS));
-    v = ajv.compile(full);
+    // the build's validator of a built-in action's schema (the same options and code); any other is checked and compiled
+    v = precompiledParamsValidator(full) ?? (paramsAjv ??= new (ajv2020())(PARAMS_AJV_OPTIONS)).compile(full);
     paramValidators.set(schema, v);
   }
   return v;
@@ -111,8 +104,7 @@ function paramValidator(schema: JsonSchema): ValidateFunction {
 
 /** ajv's text of a parameter validator's errors (`params/quantity must be integer, ...`). */
 function paramsErrorsText(errors: ValidateFunction['errors']): string {
-  // errorsText reads only its arguments: either instance gives the same text
-  return (paramsAjv ?? checkedParamsAjv ?? new Ajv2020(PARAMS_AJV_OPTIONS)).errorsText(errors, { dataVar: 'params' });
+  return errorsText(errors, 'params');
 }
 
 /** The built-in action whose body is checked against its topic's schema (src/actions/builtins/publish-message.ts). */

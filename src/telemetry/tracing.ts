@@ -10,12 +10,38 @@
  */
 import { redactText } from './redact.js';
 import type { Logger } from './logger.js';
-import { trace, propagation, context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { createRequire } from 'node:module';
+import type * as OtelApi from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
-export { SpanKind, SpanStatusCode };
 export type { Attributes, Span, Tracer, Context };
+
+let apiModule: typeof OtelApi | undefined;
+
+/**
+ * The OpenTelemetry API (`@opentelemetry/api`, the same CommonJS build an ES import resolves to),
+ * loaded at the first call that needs it: the CLI's commands, which make no span, never load it
+ * (about 0.02 CPU s and 44 modules a start). The server loads it anyway (prom-client requires it).
+ */
+function api(): typeof OtelApi {
+  apiModule ??= createRequire(import.meta.url)('@opentelemetry/api') as typeof OtelApi;
+  return apiModule;
+}
+
+/** The API's `SpanKind` (a type). */
+export type SpanKind = OtelApi.SpanKind;
+/** The API's `SpanStatusCode` (a type). */
+export type SpanStatusCode = OtelApi.SpanStatusCode;
+
+/**
+ * The API's `SpanKind` values (OTLP's numbering, fixed by the API since 1.0), available without
+ * loading the API; test/telemetry/tracing.test.ts checks them against the API's enum.
+ */
+export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2, PRODUCER: 3, CONSUMER: 4 } as const satisfies Record<keyof typeof OtelApi.SpanKind, OtelApi.SpanKind>;
+
+/** The API's `SpanStatusCode` values, available without loading the API (checked as {@link SpanKind}). */
+export const SpanStatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const satisfies Record<keyof typeof OtelApi.SpanStatusCode, OtelApi.SpanStatusCode>;
 
 export const TRACER_NAME = 'extend-event-rules';
 
@@ -23,7 +49,7 @@ let enabled = false;
 
 /** The tracer every module uses (no-op until {@link startTracing} registers a provider). */
 export function tracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
+  return api().trace.getTracer(TRACER_NAME);
 }
 
 /**
@@ -218,6 +244,7 @@ const metadataGetter: TextMapGetter<Record<string, unknown>> = {
 
 /** The parent context carried by an incoming call's metadata (B3 or W3C), or the active one. */
 export function extractContext(metadata: Record<string, unknown> | undefined): Context {
+  const { context, propagation } = api();
   if (!metadata) return context.active();
   return propagation.extract(context.active(), metadata, metadataGetter);
 }
@@ -231,9 +258,11 @@ const headerSetter: TextMapSetter<Record<string, string>> = {
 /**
  * Writes the active span's propagation headers (W3C `traceparent`, B3) into
  * outgoing HTTP headers. A no-op when tracing is off.
+ *
+ * @param ctx the context whose span is propagated. Default: the active one.
  */
-export function injectContext(headers: Record<string, string>, ctx: Context = context.active()): void {
-  if (enabled) propagation.inject(ctx, headers, headerSetter);
+export function injectContext(headers: Record<string, string>, ctx?: Context): void {
+  if (enabled) api().propagation.inject(ctx ?? api().context.active(), headers, headerSetter);
 }
 
 /** What {@link logIds} answers without a recording span (shared, frozen: most events have none). */

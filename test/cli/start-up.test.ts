@@ -7,6 +7,7 @@
  * loaded are read from the child's module cache (every one of these packages is CommonJS).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { builtApp } from '../e2e/support.js';
@@ -14,30 +15,43 @@ import { describeWith, REPO_ROOT } from '../support/prereq.js';
 import { PROTO_DIR, childEnv, workspace } from './support.js';
 import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
-/** The packages of node_modules a child running `argv` through the bin's runCli holds at its end, and its exit code. */
-function packagesLoadedBy(argv: readonly string[]): { code: number; packages: string[]; output: string } {
+/**
+ * The packages of node_modules a child running `argv` through the bin's runCli has loaded by its end
+ * (CommonJS ones from its module cache, ES modules from a load hook that writes each URL to a file
+ * before the module loads), ajv's files among them, and its exit code.
+ */
+function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): { code: number; packages: string[]; ajvFiles: string[]; output: string } {
+  const ws = workspace();
+  const esmList = join(ws.dir, 'esm-loaded.txt');
+  const hook = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(esmList)}, url + '\\n'); return next(url, context); }`;
   const script = `
-    import { createRequire } from 'node:module';
+    import { createRequire, register } from 'node:module';
+    import { existsSync, readFileSync } from 'node:fs';
+    import { fileURLToPath } from 'node:url';
+    register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});
     const { runCli } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'commands.js'))});
     let output = '';
     const sink = { write: (s) => { output += String(s); return true; } };
     const code = await runCli(${JSON.stringify(argv)}, { stdout: sink, stderr: sink, stdin: process.stdin });
+    const esm = existsSync(${JSON.stringify(esmList)}) ? readFileSync(${JSON.stringify(esmList)}, 'utf8').split('\\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)) : [];
     const packages = new Set();
-    for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+    const ajvFiles = [];
+    for (const file of [...Object.keys(createRequire(import.meta.url).cache), ...esm]) {
       const m = /node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(file);
       if (m) packages.add(m[1].replace('\\\\', '/'));
+      const a = /node_modules[\\\\/]ajv[\\\\/](.*)$/.exec(file);
+      if (a) ajvFiles.push(a[1].replace(/\\\\/g, '/'));
     }
-    process.stdout.write(JSON.stringify({ code, packages: [...packages].sort(), output }));
+    process.stdout.write(JSON.stringify({ code, packages: [...packages].sort(), ajvFiles, output }));
   `;
-  const ws = workspace();
   let r;
   try {
-    r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ws.dir, env: childEnv({ PROTO_DIR }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ws.dir, env: childEnv({ PROTO_DIR, ...env }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   } finally {
     ws.remove();
   }
   if (r.status !== 0) throw new Error(`the child exited ${String(r.status)}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { code: number; packages: string[]; output: string };
+  return JSON.parse(r.stdout) as { code: number; packages: string[]; ajvFiles: string[]; output: string };
 }
 
 /** Packages only the server, an AGS call, the metrics or a publish needs. */
@@ -51,5 +65,67 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
     // the reader works: the packages validate needs are listed
     expect(r.packages).toEqual(expect.arrayContaining(['ajv', 'protobufjs']));
     expect(r.packages.filter((p) => SERVER_ONLY.includes(p))).toEqual([]);
+    // it makes no span: the OpenTelemetry API is not loaded either (src/telemetry/tracing.ts loads it on first use)
+    expect(r.packages).not.toContain('@opentelemetry/api');
+  });
+});
+
+/** ajv's compiler (its core and code generator): what compiling a schema at run time loads. */
+const AJV_COMPILER = /^dist\/(core|2020|compile\/)/;
+
+describeWith(builtApp(), "rules of the built-in actions are checked by the build's precompiled validators", () => {
+  it("validate with only built-in actions loads ajv's runtime helpers, not its compiler (no schema compiled at start)", () => {
+    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    expect(r.output).toContain('valid');
+    expect(r.code).toBe(0);
+    // the reader works: the precompiled validators' runtime helpers are listed
+    expect(r.ajvFiles).toEqual(expect.arrayContaining(['dist/runtime/ucs2length.js']));
+    expect(r.ajvFiles.filter((f) => AJV_COMPILER.test(f))).toEqual([]);
+  });
+
+  it("validate with a custom action compiles its parameter schema at run time, and refuses bad parameters in ajv's words", () => {
+    const ws = workspace();
+    try {
+      const actions = join(ws.dir, 'actions');
+      mkdirSync(actions);
+      writeFileSync(
+        join(actions, 'award.mjs'),
+        `export default { name: 'award', description: 'award points', params: { type: 'object', additionalProperties: false, required: ['points'], properties: { points: { type: 'integer', minimum: 1 } } }, usesAgs: false, normalize: (p) => p, plan: () => [], execute: async () => ({}) };\n`,
+      );
+      const rules = join(ws.dir, 'rules.yaml');
+      writeFileSync(rules, 'version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do:\n      - award: { points: 0 }\n');
+      const r = packagesLoadedBy(['validate', rules], { ACTIONS_DIR: actions });
+      expect(r.output).toMatch(/award\.points must be >= 1/);
+      expect(r.code).not.toBe(0);
+      expect(r.ajvFiles.filter((f) => AJV_COMPILER.test(f)).length).toBeGreaterThan(0);
+    } finally {
+      ws.remove();
+    }
+  });
+});
+
+describeWith(builtApp(), "re2js (the `matches` operator's engine) is loaded by the first pattern", () => {
+  it('validate of rules without matches does not load it', () => {
+    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    expect(r.code).toBe(0);
+    // the reader works: the rules' packages are listed
+    expect(r.packages).toEqual(expect.arrayContaining(['js-yaml']));
+    expect(r.packages).not.toContain('re2js');
+  });
+
+  it('validate of a rule with matches loads it and refuses a pattern RE2 refuses, in its words', () => {
+    const ws = workspace();
+    try {
+      const rules = join(ws.dir, 'rules.yaml');
+      const rule = (pattern: string) => `  - name: r${pattern.length}\n    on: userLoggedIn\n    when: { matches: [{ var: userId }, ${JSON.stringify(pattern)}, i] }\n    do:\n      - log: { message: hi }\n`;
+      writeFileSync(rules, `version: 1\nrules:\n${rule('^[0-9a-f]{32}$')}${rule('(a)\\1')}`);
+      const r = packagesLoadedBy(['validate', rules]);
+      expect(r.packages).toContain('re2js');
+      expect(r.output).toMatch(/RE2 syntax: no backreferences/);
+      expect(r.output).toMatch(/1 problem/);
+      expect(r.code).not.toBe(0);
+    } finally {
+      ws.remove();
+    }
   });
 });

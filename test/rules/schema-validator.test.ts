@@ -1,7 +1,8 @@
 /**
- * The build's precompiled rules-file validator (src/rules/schema-validator.ts):
- * the same verdict and the same errors as compiling the schema at start-up,
- * used only for the schema it was written for.
+ * The build's precompiled rules-file validator and parameter validators
+ * (src/rules/schema-validator.ts): the same verdict, the same errors (and the
+ * same coercions) as compiling the schemas at start-up, used only for the
+ * schema each was written for.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,20 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { load } from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../src/actions/index.js';
-import { FILE_AJV_OPTIONS, PARAMS_AJV_OPTIONS, checkedParamsSchemas, fileSchema, paramsSchema, precompiledValidator, renderSchemaValidator, schemaHash, validParamsSchemaHashes, writePrecompiledValidator } from '../../src/rules/schema-validator.js';
+import {
+  FILE_AJV_OPTIONS,
+  PARAMS_AJV_OPTIONS,
+  errorsText,
+  fileSchema,
+  paramsSchema,
+  precompiledParamsValidator,
+  precompiledValidator,
+  renderSchemaValidator,
+  schemaHash,
+  validParamsSchemas,
+  writePrecompiledParamsValidators,
+  writePrecompiledValidator,
+} from '../../src/rules/schema-validator.js';
 import { FIXTURES, testAction, testRegistry } from './support/fixtures.js';
 import { REPO_ROOT } from '../support/prereq.js';
 
@@ -89,41 +103,75 @@ describe('precompiledValidator falls back to compiling (undefined)', () => {
   });
 });
 
-describe('the parameter schemas the build checked (checkedParamsSchemas)', () => {
+/** Parameters for `schema` that pass or fail it in many ways: each property given a value of every JSON type, unknown keys, nothing. */
+function paramDocuments(schema: { properties?: Record<string, unknown> }): Record<string, unknown>[] {
+  const values: unknown[] = ['x', '', '3', '2026-01-01T00:00:00Z', 7, 0, -1, 1.5, true, null, [], ['a'], {}, { a: 1 }];
+  const names = Object.keys(schema.properties ?? {});
+  const docs: Record<string, unknown>[] = [{}, { unknownKey: 1 }];
+  for (const name of names) for (const v of values) docs.push({ [name]: v });
+  // every property at once, each with a value of a type in turn
+  for (const v of values) docs.push(Object.fromEntries(names.map((n) => [n, v])));
+  return docs;
+}
+
+describe('precompiled parameter validators of the built-in actions', () => {
   const builtins = createDefaultRegistry();
   const schemas = builtins.list().map((d) => paramsSchema(d.params));
+  const file = join(dir, 'params.cjs');
+  writePrecompiledParamsValidators(builtins, file);
+  const metaChecking = new Ajv2020(PARAMS_AJV_OPTIONS);
 
-  it('lists every built-in action\'s parameter schema, each accepted by the 2020-12 meta-schema', () => {
-    const file = join(dir, 'params.cjs');
-    writePrecompiledValidator(builtins, file);
-    const metaChecking = new Ajv2020(PARAMS_AJV_OPTIONS);
+  it("cover every built-in action's parameter schema, each accepted by the 2020-12 meta-schema", () => {
     for (const s of schemas) expect(metaChecking.validateSchema(s), JSON.stringify(metaChecking.errors)).toBe(true);
-    expect(checkedParamsSchemas(file)).toEqual(new Set(schemas.map(schemaHash)));
+    for (const s of schemas) expect(precompiledParamsValidator(s, file)).toBeTypeOf('function');
+    expect(new Set(validParamsSchemas(builtins).keys())).toEqual(new Set(schemas.map(schemaHash)));
   });
 
-  it('leaves out a parameter schema the meta-schema refuses (it is checked, and refused, at load)', () => {
+  it.each(builtins.list().map((d) => [d.name, paramsSchema(d.params)] as const))('%s: same verdict, errors and coerced parameters as ajv.compile', (_name, schema) => {
+    const precompiled = precompiledParamsValidator(schema, file)!;
+    const compiled = new Ajv2020(PARAMS_AJV_OPTIONS).compile(schema);
+    for (const doc of paramDocuments(schema)) {
+      const [a, b] = [structuredClone(doc), structuredClone(doc)];
+      const ok = compiled(a);
+      expect(precompiled(b), JSON.stringify(doc)).toBe(ok);
+      expect(b, JSON.stringify(doc)).toEqual(a);
+      expect(JSON.parse(JSON.stringify(precompiled.errors ?? null))).toEqual(JSON.parse(JSON.stringify(compiled.errors ?? null)));
+      expect(errorsText(precompiled.errors, 'params')).toBe(metaChecking.errorsText(compiled.errors, { dataVar: 'params' }));
+    }
+  });
+
+  it('leave out a parameter schema the meta-schema refuses (it is checked, and refused, at load)', () => {
     const invalid = { type: 'object', properties: { a: { type: 'strin' } } } as const;
-    const listed = new Set(validParamsSchemaHashes(testRegistry().register(testAction('broken', invalid))));
-    expect(listed.has(schemaHash(paramsSchema(invalid)))).toBe(false);
-    expect(listed).toEqual(new Set(testRegistry().list().map((d) => schemaHash(paramsSchema(d.params)))));
+    const registry = testRegistry().register(testAction('broken', invalid));
+    const withBroken = join(dir, 'params-with-broken.cjs');
+    writePrecompiledParamsValidators(registry, withBroken);
+    expect(precompiledParamsValidator(paramsSchema(invalid), withBroken)).toBeUndefined();
+    for (const d of testRegistry().list()) expect(precompiledParamsValidator(paramsSchema(d.params), withBroken)).toBeTypeOf('function');
     expect(() => new Ajv2020(PARAMS_AJV_OPTIONS).compile(paramsSchema(invalid))).toThrow(/schema is invalid/);
   });
 
-  it('is empty when the file is absent, broken or has no list', () => {
-    expect(checkedParamsSchemas(join(dir, 'absent.cjs')).size).toBe(0);
+  it('give none for a schema the file was not written for, or when the file is absent, broken or not a table', () => {
+    const custom = paramsSchema({ type: 'object', properties: { n: { type: 'integer' } } });
+    expect(precompiledParamsValidator(custom, file)).toBeUndefined();
+    expect(precompiledParamsValidator(schemas[0]!, join(dir, 'params-absent.cjs'))).toBeUndefined();
     const broken = join(dir, 'params-broken.cjs');
     writeFileSync(broken, 'module.exports = {');
-    expect(checkedParamsSchemas(broken).size).toBe(0);
-    const none = join(dir, 'params-none.cjs');
-    writeFileSync(none, 'module.exports = function () { return true; };');
-    expect(checkedParamsSchemas(none).size).toBe(0);
+    expect(precompiledParamsValidator(schemas[0]!, broken)).toBeUndefined();
+    const notTable = join(dir, 'params-function.cjs');
+    writeFileSync(notTable, `module.exports = function () { return true; }; module.exports[${JSON.stringify(schemaHash(schemas[0]!))}] = 1;`);
+    expect(precompiledParamsValidator(schemas[0]!, notTable)).toBeUndefined();
   });
+});
 
-  it('compiles a checked schema to the same code without the meta-schema check', () => {
-    const checking = new Ajv2020({ ...PARAMS_AJV_OPTIONS, code: { source: true } });
-    const unchecked = new Ajv2020({ ...PARAMS_AJV_OPTIONS, validateSchema: false, code: { source: true } });
-    // the same code but for the numbering of its functions and constants (the checking instance compiled the meta-schema first)
-    const code = (ajv: Ajv2020, s: object): string | undefined => ajv.compile(s).source?.validateCode.replace(/\b(validate|schema|func|pattern|formats)\d+\b/g, '$1');
-    for (const s of schemas) expect(code(unchecked, s)).toBe(code(checking, s));
+describe('errorsText (ajv\'s, without an instance)', () => {
+  it('reads as ajv\'s errorsText', () => {
+    const ajv = new Ajv2020(PARAMS_AJV_OPTIONS);
+    const validate = ajv.compile(paramsSchema({ type: 'object', required: ['a'], properties: { a: { type: 'integer' }, b: { type: 'string', enum: ['x'] } } }));
+    for (const doc of [{}, { a: 'no', b: 'y' }, { a: 1 }]) {
+      validate(doc);
+      expect(errorsText(validate.errors, 'params')).toBe(ajv.errorsText(validate.errors, { dataVar: 'params' }));
+      expect(errorsText(validate.errors)).toBe(ajv.errorsText(validate.errors));
+    }
+    expect(errorsText(null)).toBe(ajv.errorsText(null));
   });
 });
