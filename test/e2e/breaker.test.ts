@@ -13,7 +13,7 @@ import { expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { describeWith } from '../support/prereq.js';
 import { exactValue } from '../telemetry/support.js';
-import { builtApp, callOnce, deadLetters as listDeadLetters, deliverAll, loginEvents, pool, runCli, startApp, waitUntil, useLiveApps } from './support.js';
+import { builtApp, callOnce, deadLetters as listDeadLetters, deliverAll, loginEvents, pool, runCli, sharedApp, startApp, waitUntil, useLiveApps } from './support.js';
 import type { AppProcess } from './support.js';
 
 const RULE = { rule: 'grant-item-on-login', action: 'grantItem' };
@@ -27,6 +27,14 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
   const pausedCount = async (app: AppProcess): Promise<number> => exactValue(await app.metrics(), 'event_rules_actions_total', { ...RULE, outcome: 'paused' });
   const grantsOf = (users: readonly string[]): number[] => users.map((u) => ags.fulfillments.filter((f) => f.userId === u).reduce((n, f) => n + f.quantity, 0));
   const fulfillItemCalls = (): number => ags.serviceRequests().filter((r) => r.operation === 'fulfillItem').length;
+  /**
+   * One replica for the tests whose claims are about events, not about a start-up or a configuration of their own (the
+   * two outages, the lone refusal): each test has players of its own, the stand-in is reset after each (its store, its
+   * effects), the breaker has resumed when a test ends, and a test reads only the log lines written since it began.
+   */
+  const outageApp = sharedApp(() => ({ env: env({ BREAKER_PROBE_INTERVAL_MS: '3000' }) }));
+  /** The log lines of `app` whose `msg` matches, written since `from` (its `logs.length` when the test began). */
+  const linesSince = (app: AppProcess, from: number, msg: RegExp): Record<string, unknown>[] => app.logs.slice(from).filter((l) => typeof l.msg === 'string' && msg.test(l.msg));
 
   const OUTAGES = [
     {
@@ -46,7 +54,9 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
   it.each(OUTAGES)(
     '$name: every event UNAVAILABLE, no dead letter, one line naming it, gauge 1; healed, the next probe resumes and each event is granted once',
     async (o) => {
-      const app = await startApp({ env: env({ BREAKER_PROBE_INTERVAL_MS: '3000' }) });
+      const app = await outageApp();
+      const from = app.logs.length;
+      const lines = (msg: RegExp): Record<string, unknown>[] => linesSince(app, from, msg);
       const c = clients.connect(app);
       const { users, encoded } = await loginEvents(24, `outage-${o.status}`);
       o.start();
@@ -54,13 +64,13 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
       // first delivery of each event, 6 at a time (as the sidecar's batch)
       const first = await pool(encoded.map((e) => () => callOnce(c, e)), 6);
       expect(first.map((r) => r.code)).toEqual(first.map(() => grpc.status.UNAVAILABLE));
-      await waitUntil('the line saying grantItem is paused', () => app.logsMatching(/paused/).length > 0);
-      const [line, ...more] = app.logsMatching(/paused/);
+      await waitUntil('the line saying grantItem is paused', () => lines(/paused/).length > 0);
+      const [line, ...more] = lines(/paused/);
       expect(more).toEqual([]);
       expect(line).toMatchObject({ level: 'error', ...RULE, operation: 'fulfillItem', status: o.status });
       expect(line!.msg).toMatch(new RegExp(`^grantItem paused \\(rule grant-item-on-login\\): fulfillItem answered ${o.status} errorCode \\d+ .* on 3 consecutive events .*grantItem needs ADMIN:NAMESPACE:\\{namespace\\}:USER:\\{userId\\}:FULFILLMENT .* since \\d{4}-.*answered UNAVAILABLE until a probe succeeds`));
       // before the pause, at most 2 events were held with a line each; none since
-      expect(app.logsMatching(/held, the event will be redelivered/).length).toBeLessThanOrEqual(2);
+      expect(lines(/held, the event will be redelivered/).length).toBeLessThanOrEqual(2);
       expect(await gauge(app)).toBe(1);
 
       // paused: a redelivery of every event is refused without calling AGS (but for the probes, held too)
@@ -80,14 +90,14 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
       expect(fulfillItemCalls() - callsBefore).toBeLessThanOrEqual(2 * (second.length - refused));
       expect(ags.fulfillments).toEqual([]);
       expect(await deadLetters()).toEqual([]);
-      expect(app.logsMatching(/paused/)).toHaveLength(1);
+      expect(lines(/paused/)).toHaveLength(1);
 
       // healed: the sidecar keeps redelivering; the next probe succeeds and every event is granted once
       o.heal();
       await deliverAll(c, encoded);
       expect(grantsOf(users)).toEqual(users.map(() => 1));
-      await waitUntil('the line saying grantItem resumed', () => app.logsMatching(/^grantItem resumed/).length > 0);
-      expect(app.logsMatching(/^grantItem resumed/)).toHaveLength(1);
+      await waitUntil('the line saying grantItem resumed', () => lines(/^grantItem resumed/).length > 0);
+      expect(lines(/^grantItem resumed/)).toHaveLength(1);
       expect(await gauge(app)).toBe(0);
       expect(await deadLetters()).toEqual([]);
       // and once more: nothing doubles
@@ -127,7 +137,8 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
   });
 
   it('a lone event refused 403 among successes: held until another event succeeds, then a dead letter; the action never pauses', async () => {
-    const app = await startApp({ env: env() });
+    const app = await outageApp(); // BREAKER_PROBE_INTERVAL_MS=3000: no probe unless paused, and it never pauses
+    const from = app.logs.length;
     const c = clients.connect(app);
     const { users, encoded } = await loginEvents(4, 'lone');
     const bad = users[0]!;
@@ -140,7 +151,7 @@ describeWith(builtApp(), 'e2e: a failure of the deployment pauses the action (is
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ ...RULE, eventId: `lone-${bad}`, error: { status: 403 } });
     expect(grantsOf(users)).toEqual([0, 1, 1, 1]);
-    expect(app.logsMatching(/paused/)).toEqual([]);
+    expect(linesSince(app, from, /paused/)).toEqual([]);
     expect(await gauge(app)).toBe(0);
   });
 });

@@ -14,7 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { useAgsStandIn } from '../support/ags-fixture.js';
 import { describeWith, executable } from '../support/prereq.js';
 import { documentKey } from '../../src/store/state-store.js';
-import { LOGIN_SERVICE, builtApp, clientPool, deliverUntilOk, encode, loginEvent, pool, sharedApp, startApp, startRedis, stopAll, tempDir, userId } from './support.js';
+import { LOGIN_SERVICE, builtApp, clientPool, deliverUntilOk, encode, loginEvent, pool, sharedApp, startRedis, stopAll, tempDir, userId } from './support.js';
 import type { AppProcess, Encoded } from './support.js';
 
 const RULES = `version: 1
@@ -56,28 +56,12 @@ for (const backend of backends) {
       await stopAll();
     });
     // two replicas for the tests that need no process of their own (players and countries of their own: the state
-    // they count is theirs); started by the first test that asks, stopped after the suite
+    // they count is theirs); started by the first test that asks, stopped after the suite; the kill -9 test runs last
+    // and kills B
     const replicaA = sharedApp(() => ({ env }));
     const replicaB = sharedApp(() => ({ env }));
 
     const granted = (user: string, item: string): number => ags.fulfillments.filter((f) => f.userId === user && f.itemId === item).length;
-
-    it('a lifetime limit and a lifetime count survive kill -9', async () => {
-      const u = userId();
-      const first = await startApp({ env });
-      await deliverUntilOk(() => clients.connect(first), await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-1`, userId: u })));
-      await deliverUntilOk(() => clients.connect(first), await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-2`, userId: u })));
-      expect(granted(u, 'first-bonus')).toBe(1);
-      first.child.kill('SIGKILL');
-      await first.exited;
-      const second = await replicaA(); // a process that never saw this player
-      const c = clients.connect(second);
-      await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-2`, userId: u }))); // a redelivery: not counted again
-      expect(granted(u, 'third')).toBe(0);
-      await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-3`, userId: u })));
-      expect(granted(u, 'first-bonus')).toBe(1);
-      expect(granted(u, 'third')).toBe(1);
-    });
 
     it('two replicas taking one player\'s distinct events at once: one first-login bonus, one third-login grant', async () => {
       const apps: AppProcess[] = await Promise.all([replicaA(), replicaB()]);
@@ -121,6 +105,24 @@ for (const backend of backends) {
         for (const users of players.values()) for (const u of users) expect(JSON.stringify(ags.cloudSave.adminRecord(u, 'extend-event-rules-state')?.value ?? {})).not.toContain('first-two-per-country');
       }
       expect(ags.violations).toEqual([]);
+    });
+
+    it('a lifetime limit and a lifetime count survive kill -9', async () => {
+      const u = userId();
+      // replica B, last of the suite: killed here (it never saw this player; A never saw it either)
+      const first = await replicaB();
+      await deliverUntilOk(() => clients.connect(first), await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-1`, userId: u })));
+      await deliverUntilOk(() => clients.connect(first), await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-2`, userId: u })));
+      expect(granted(u, 'first-bonus')).toBe(1);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const second = await replicaA(); // a process that never saw this player
+      const c = clients.connect(second);
+      await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-2`, userId: u }))); // a redelivery: not counted again
+      expect(granted(u, 'third')).toBe(0);
+      await deliverUntilOk(() => c, await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-3`, userId: u })));
+      expect(granted(u, 'first-bonus')).toBe(1);
+      expect(granted(u, 'third')).toBe(1);
     });
   });
 }
