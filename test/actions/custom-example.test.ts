@@ -5,19 +5,20 @@
  * then validate, explain, test and schema pick it up, and the server runs it
  * over gRPC against the AGS stand-in (PUT .../profiles/customAttributes).
  * `build-actions` and the last `validate` run as the project's bin; the other
- * commands of a test run together in one process of the project
- * (runCommandsAt: its runCli, as its bin runs each), one node start-up per
- * test instead of one per command.
+ * offline commands (validate, explain, test, schema) run together in one
+ * process of the project (runCommandsAt: its runCli, as its bin runs each), as
+ * do the four of the edited-after-the-build test: one node start-up for each
+ * group instead of one per command.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import assert from 'node:assert';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 import { REPO_ROOT, describeWith } from '../support/prereq.js';
 import { runBinAt, runCommandsAt } from '../cli/support.js';
+import type { RunResult } from '../cli/support.js';
 import { LOGIN_SERVICE, builtApp, callOnce, client, encode, loginEvent, startApp, stopAll, tempDir, userId } from '../e2e/support.js';
 
 const EXAMPLE = resolve(REPO_ROOT, 'examples', 'actions', 'set-profile-attributes.ts');
@@ -55,6 +56,25 @@ describeWith(builtApp(), 'the worked custom action, end to end', () => {
     expect(stray).toBe('');
     return results;
   };
+  /** The offline commands of the next three tests, all in one process of the project (run on first use). */
+  let offline: Promise<Map<string, RunResult>> | undefined;
+  const OFFLINE: Record<string, { args: string[]; stdin?: string }> = {
+    validate: { args: ['validate'] },
+    'validate bad.yaml': { args: ['validate', 'bad.yaml'] },
+    explain: { args: ['explain', 'userLoggedIn', '--data', '-'], stdin: JSON.stringify({ namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef', payload: { loginLocation: { country: 'FR' } } }) },
+    test: { args: ['test'] },
+    schema: { args: ['schema'] },
+    'schema --write': { args: ['schema', '--write'] },
+    'schema --check': { args: ['schema', '--check'] },
+  };
+  const ran = async (name: keyof typeof OFFLINE): Promise<RunResult> => {
+    offline ??= (async () => {
+      writeFileSync(join(project, 'bad.yaml'), `version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do:\n      - setProfileAttributes: { attributs: { a: 1 } }\n`);
+      const results = await commands(Object.values(OFFLINE));
+      return new Map(Object.keys(OFFLINE).map((k, i) => [k, results[i]!]));
+    })();
+    return (await offline).get(name)!;
+  };
 
   beforeAll(async () => {
     project = tempDir('eer-custom-action-');
@@ -79,9 +99,8 @@ describeWith(builtApp(), 'the worked custom action, end to end', () => {
   });
 
   it('validate knows the action and checks its parameters against its schema', async () => {
-    writeFileSync(join(project, 'bad.yaml'), `version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do:\n      - setProfileAttributes: { attributs: { a: 1 } }\n`);
-    const [ok, bad] = await commands([{ args: ['validate'] }, { args: ['validate', 'bad.yaml'] }]);
-    assert(ok && bad);
+    const ok = await ran('validate');
+    const bad = await ran('validate bad.yaml');
     expect(ok.stdout).toBe(`${join(project, 'rules.yaml')}: valid: 3 rules on 2 events\n`);
     expect(ok.code).toBe(0);
     expect(bad.code).toBe(1);
@@ -89,11 +108,8 @@ describeWith(builtApp(), 'the worked custom action, end to end', () => {
   });
 
   it('explain plans its request; test passes a case expecting it', async () => {
-    const [explained, tested] = await commands([
-      { args: ['explain', 'userLoggedIn', '--data', '-'], stdin: JSON.stringify({ namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef', payload: { loginLocation: { country: 'FR' } } }) },
-      { args: ['test'] },
-    ]);
-    assert(explained && tested);
+    const explained = await ran('explain');
+    const tested = await ran('test');
     expect(explained.code).toBe(0);
     expect(explained.stdout).toContain('setProfileAttributes #0');
     expect(explained.stdout).toContain('PUT /basic/v1/admin/namespaces/mygame/users/0123456789abcdef0123456789abcdef/profiles/customAttributes');
@@ -102,8 +118,9 @@ describeWith(builtApp(), 'the worked custom action, end to end', () => {
   });
 
   it('schema includes it (with its description); --write then --check agree', async () => {
-    const [printed, written, checked] = await commands([{ args: ['schema'] }, { args: ['schema', '--write'] }, { args: ['schema', '--check'] }]);
-    assert(printed && written && checked);
+    const printed = await ran('schema');
+    const written = await ran('schema --write');
+    const checked = await ran('schema --check');
     const schema = JSON.parse(printed.stdout) as { $defs: { action: { properties: Record<string, { description?: string }> } } };
     expect(schema.$defs.action.properties.setProfileAttributes?.description).toContain('Update custom attributes of the user profile.');
     expect(written.code, written.stderr).toBe(0);
