@@ -188,25 +188,43 @@ export class DockerRunError extends Error {
  * --from an earlier stage does to the files, for a stage that is never written
  * again: the deps stage's node_modules (~200 MB, ~20,000 files) costs one link
  * per file instead of a read and a write (test/packaging/image-content: 8.5 CPU
- * seconds copied, ~1 s linked). A file on another file system is copied.
+ * seconds copied, ~1 s linked). A file on another file system is copied; a
+ * file already at the destination is replaced.
  */
 export function linkTree(src: string, dest: string): void {
   const stat = lstatSync(src);
-  if (stat.isDirectory()) {
-    mkdirSync(dest, { recursive: true });
-    for (const name of readdirSync(src)) linkTree(join(src, name), join(dest, name));
-    return;
+  if (stat.isDirectory()) linkDirectory(src, dest);
+  else linkEntry(src, dest, stat.isSymbolicLink());
+}
+
+// the directory's entries by their dirent types (no stat per file): ~20,000 files, 2.2 -> 1.1 CPU s
+function linkDirectory(src: string, dest: string): void {
+  mkdirSync(dest, { recursive: true });
+  for (const entry of readdirSync(src, { withFileTypes: true })) {
+    if (entry.isDirectory()) linkDirectory(join(src, entry.name), join(dest, entry.name));
+    else linkEntry(join(src, entry.name), join(dest, entry.name), entry.isSymbolicLink());
   }
-  rmSync(dest, { force: true }); // COPY replaces what the destination held
-  if (stat.isSymbolicLink()) {
-    symlinkSync(readlinkSync(src), dest);
-    return;
-  }
+}
+
+function linkEntry(src: string, dest: string, symbolic: boolean): void {
+  const put = () => {
+    if (symbolic) symlinkSync(readlinkSync(src), dest);
+    else {
+      try {
+        linkSync(src, dest);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+        copyFileSync(src, dest);
+      }
+    }
+  };
   try {
-    linkSync(src, dest);
+    put();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    copyFileSync(src, dest);
+    // COPY replaces what the destination held
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    rmSync(dest, { force: true });
+    put();
   }
 }
 

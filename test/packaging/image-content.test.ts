@@ -18,13 +18,14 @@
  * checkout's packages carry the lock's integrity) and install scripts (npm
  * runs none here: protobufjs's is not in allowScripts).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,9 +165,12 @@ beforeAll(() => {
   deps = stages.get('deps')!;
 }, 900_000);
 
-// three node_modules trees (build, deps, runtime): removing them takes long on a loaded machine
+// two node_modules trees of links (deps, runtime): removing them takes long on a loaded machine;
+// rm -rf takes half the CPU of fs.rm's walk in JavaScript (~75,000 entries: 2.1 -> 1.0 CPU s)
 afterAll(async () => {
-  if (workspace) await rm(workspace, { recursive: true, force: true });
+  if (!workspace) return;
+  if (process.platform === 'win32') await rm(workspace, { recursive: true, force: true });
+  else await promisify(execFile)('rm', ['-rf', workspace]);
 }, 300_000);
 
 describe('Dockerfile', () => {
