@@ -146,6 +146,8 @@ export interface StageResult {
   readonly skipped: readonly string[];
   /** Commands of RUN steps whose result {@link RunStagesOptions.replace} provided instead of running them. */
   readonly replaced: readonly string[];
+  /** What each RUN step that ran printed on stdout, by command. */
+  readonly stdout: ReadonlyMap<string, string>;
 }
 
 export interface RunStagesOptions {
@@ -241,6 +243,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
     const ran: string[] = [];
     const skipped: string[] = [];
     const replaced: string[] = [];
+    const stdout = new Map<string, string>();
     const host = (containerPath: string) => join(root, containerPath);
     for (const instruction of stage.instructions) {
       const keyword = instruction.getKeyword();
@@ -294,8 +297,9 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
             replaced.push(command);
             break;
           }
+          let out: Buffer;
           try {
-            execFileSync('sh', ['-c', command], {
+            out = execFileSync('sh', ['-c', command], {
               cwd,
               env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.runEnv, ...env },
               stdio: ['ignore', 'pipe', 'pipe'],
@@ -307,6 +311,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
             throw new DockerRunError(stage.name, command, e.status ?? null, `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
           }
           ran.push(command);
+          stdout.set(command, out.toString('utf8'));
           break;
         }
         default:
@@ -324,6 +329,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
       ran,
       skipped,
       replaced,
+      stdout,
     });
   }
   return results;
