@@ -4,6 +4,11 @@
  * actions/ folder, compiled by `build-actions` (what `npm run build` runs);
  * then validate, explain, test and schema pick it up, and the server runs it
  * over gRPC against the AGS stand-in (PUT .../profiles/customAttributes).
+ * `build-actions` and the last `validate` run as the project's bin; the other
+ * offline commands (validate, explain, test, schema) run together in one
+ * process of the project (runCommandsAt: its runCli, as its bin runs each), as
+ * do the four of the edited-after-the-build test: one node start-up for each
+ * group instead of one per command.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,7 +17,8 @@ import { startAgsStandIn } from '../support/ags-stand-in.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
 import { FIXTURE_PROTO_DIR, FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 import { REPO_ROOT, describeWith } from '../support/prereq.js';
-import { runBinAt } from '../cli/support.js';
+import { runBinAt, runCommandsAt } from '../cli/support.js';
+import type { RunResult } from '../cli/support.js';
 import { LOGIN_SERVICE, builtApp, callOnce, client, encode, loginEvent, startApp, stopAll, tempDir, userId } from '../e2e/support.js';
 
 const EXAMPLE = resolve(REPO_ROOT, 'examples', 'actions', 'set-profile-attributes.ts');
@@ -42,8 +48,33 @@ cases:
 
 describeWith(builtApp(), 'the worked custom action, end to end', () => {
   let project = '';
-  const bin = (args: string[], stdin?: string) =>
-    runBinAt(join(project, 'dist', 'cli', 'index.js'), args, { cwd: project, env: { PROTO_DIR: join(project, 'proto'), AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' }, ...(stdin !== undefined ? { stdin } : {}) });
+  const env = () => ({ PROTO_DIR: join(project, 'proto'), AB_NAMESPACE: 'mygame', ITEM_ID_TO_GRANT: 'item-1' });
+  const bin = (args: string[]) => runBinAt(join(project, 'dist', 'cli', 'index.js'), args, { cwd: project, env: env() });
+  /** The commands in one process of the project; nothing written beside their streams. */
+  const commands = async (runs: { args: string[]; stdin?: string }[]) => {
+    const { results, stray } = await runCommandsAt(project, runs, { cwd: project, env: env() });
+    expect(stray).toBe('');
+    return results;
+  };
+  /** The offline commands of the next three tests, all in one process of the project (run on first use). */
+  let offline: Promise<Map<string, RunResult>> | undefined;
+  const OFFLINE: Record<string, { args: string[]; stdin?: string }> = {
+    validate: { args: ['validate'] },
+    'validate bad.yaml': { args: ['validate', 'bad.yaml'] },
+    explain: { args: ['explain', 'userLoggedIn', '--data', '-'], stdin: JSON.stringify({ namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef', payload: { loginLocation: { country: 'FR' } } }) },
+    test: { args: ['test'] },
+    schema: { args: ['schema'] },
+    'schema --write': { args: ['schema', '--write'] },
+    'schema --check': { args: ['schema', '--check'] },
+  };
+  const ran = async (name: keyof typeof OFFLINE): Promise<RunResult> => {
+    offline ??= (async () => {
+      writeFileSync(join(project, 'bad.yaml'), `version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do:\n      - setProfileAttributes: { attributs: { a: 1 } }\n`);
+      const results = await commands(Object.values(OFFLINE));
+      return new Map(Object.keys(OFFLINE).map((k, i) => [k, results[i]!]));
+    })();
+    return (await offline).get(name)!;
+  };
 
   beforeAll(async () => {
     project = tempDir('eer-custom-action-');
@@ -68,31 +99,32 @@ describeWith(builtApp(), 'the worked custom action, end to end', () => {
   });
 
   it('validate knows the action and checks its parameters against its schema', async () => {
-    const ok = await bin(['validate']);
+    const ok = await ran('validate');
+    const bad = await ran('validate bad.yaml');
     expect(ok.stdout).toBe(`${join(project, 'rules.yaml')}: valid: 3 rules on 2 events\n`);
     expect(ok.code).toBe(0);
-    writeFileSync(join(project, 'bad.yaml'), `version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do:\n      - setProfileAttributes: { attributs: { a: 1 } }\n`);
-    const bad = await bin(['validate', 'bad.yaml']);
     expect(bad.code).toBe(1);
     expect(bad.stdout + bad.stderr).toMatch(/bad\.yaml:6:\d+: error .*"attributs"/);
   });
 
   it('explain plans its request; test passes a case expecting it', async () => {
-    const explained = await bin(['explain', 'userLoggedIn', '--data', '-'], JSON.stringify({ namespace: 'mygame', userId: '0123456789abcdef0123456789abcdef', payload: { loginLocation: { country: 'FR' } } }));
+    const explained = await ran('explain');
+    const tested = await ran('test');
     expect(explained.code).toBe(0);
     expect(explained.stdout).toContain('setProfileAttributes #0');
     expect(explained.stdout).toContain('PUT /basic/v1/admin/namespaces/mygame/users/0123456789abcdef0123456789abcdef/profiles/customAttributes');
-    const tested = await bin(['test']);
     expect(tested.stdout).toContain('✓ the login country is remembered');
     expect(tested.code).toBe(0);
   });
 
   it('schema includes it (with its description); --write then --check agree', async () => {
-    const printed = await bin(['schema']);
+    const printed = await ran('schema');
+    const written = await ran('schema --write');
+    const checked = await ran('schema --check');
     const schema = JSON.parse(printed.stdout) as { $defs: { action: { properties: Record<string, { description?: string }> } } };
     expect(schema.$defs.action.properties.setProfileAttributes?.description).toContain('Update custom attributes of the user profile.');
-    expect((await bin(['schema', '--write'])).code).toBe(0);
-    expect((await bin(['schema', '--check'])).code).toBe(0);
+    expect(written.code, written.stderr).toBe(0);
+    expect(checked.code, checked.stderr).toBe(0);
   });
 
   it('the server loads it and runs it over gRPC: AGS gets the PUT with the attributes', async () => {
@@ -137,11 +169,12 @@ describeWith(builtApp(), 'the worked custom action, end to end', () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(source, later, later);
     const fix = 'custom action actions/set-profile-attributes.ts: changed since the last build\n    fix: run npm run build (npm start and npm test run it first)';
-    for (const args of [['validate'], ['test'], ['schema'], ['explain', 'userLoggedIn']]) {
-      const r = await bin(args);
-      expect(r.code, args[0]).toBe(1);
-      expect(r.stderr, args[0]).toContain(fix);
-    }
+    const each = [['validate'], ['test'], ['schema'], ['explain', 'userLoggedIn']];
+    const results = await commands(each.map((args) => ({ args })));
+    each.forEach((args, i) => {
+      expect(results[i]!.code, args[0]).toBe(1);
+      expect(results[i]!.stderr, args[0]).toContain(fix);
+    });
     const started = await startApp({ main: join(project, 'dist', 'main.js'), env: { RULES_FILE: join(project, 'rules.yaml'), PROTO_DIR: join(project, 'proto'), ACTIONS_DIR: join(project, 'actions') } }).then(
       () => 'started',
       (error: unknown) => String(error),

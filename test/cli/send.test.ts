@@ -37,16 +37,39 @@ async function closedPort(): Promise<number> {
 }
 
 describe('send command against the real server (dry run)', () => {
+  // the first two tests share one server (the same rules, never killed): each counts only the lines and
+  // metric increments that came after it began
+  let shared: { ws: Workspace; server: RunningServer } | undefined;
+  const sharedServer = async () => {
+    if (!shared) {
+      const dir = workspace();
+      dir.write('rules.yaml', RULES);
+      shared = { ws: dir, server: await startServer(dir.dir, { RULES_FILE: 'rules.yaml' }) };
+    }
+    return shared;
+  };
+  afterAll(async () => {
+    await shared?.server.stop();
+    shared?.ws.remove();
+  });
+  const metricLine = async (s: RunningServer) => {
+    const metrics = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text();
+    return (rule: string, outcome: string) =>
+      metrics.split('\n').find((l) => l.startsWith('event_rules_actions_total{') && l.includes(`rule="${rule}"`) && l.includes(`outcome="${outcome}"`));
+  };
+  const count = (line: string | undefined) => (line === undefined ? 0 : Number(line.split(' ').at(-1)));
+
   it('gets OK; the server plans the live rule\'s request, plans the shadow rule without sending and counts it as shadow', async () => {
-    ws = workspace();
-    ws.write('rules.yaml', RULES);
-    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
-    ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER, payload: { loginLocation: { country: 'FR' } } }));
-    const r = await runBin(['send', 'userLoggedIn', '--data', 'event.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const { ws: dir, server: s } = await sharedServer();
+    const from = s.lines().length;
+    const lines = () => s.lines().slice(from);
+    const before = await metricLine(s);
+    dir.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER, payload: { loginLocation: { country: 'FR' } } }));
+    const r = await runBin(['send', 'userLoggedIn', '--data', 'event.json', '--target', `127.0.0.1:${s.port}`], { cwd: dir.dir });
     expect(r.stdout).toBe('OK\n');
     expect(r.code).toBe(0);
 
-    const summary = await waitFor('the summary line', () => server!.lines().find((l) => l.msg?.startsWith('userLoggedIn: ')));
+    const summary = await waitFor('the summary line', () => lines().find((l) => l.msg?.startsWith('userLoggedIn: ')));
     expect(summary).toMatchObject({
       outcome: 'ok',
       rules: { 'grant-item-on-login': 'matched', 'welcome-pack': 'matched' },
@@ -55,30 +78,28 @@ describe('send command against the real server (dry run)', () => {
         { rule: 'welcome-pack', action: 'grantItem', index: 0, status: 'shadow' },
       ],
     });
-    const planned = server.lines().find((l) => l.msg?.startsWith('dry run: grant-item-on-login/grantItem'));
+    const planned = lines().find((l) => l.msg?.startsWith('dry run: grant-item-on-login/grantItem'));
     expect(planned?.requests).toEqual([
       { operation: 'fulfillItem', method: 'POST', path: `/platform/admin/namespaces/mygame/users/${USER}/fulfillment`, body: { itemId: 'demo-item-id', quantity: 1, source: 'REWARD' } },
     ]);
-    expect(server.lines().some((l) => l.msg?.startsWith('shadow: welcome-pack/grantItem would send POST'))).toBe(true);
+    expect(lines().some((l) => l.msg?.startsWith('shadow: welcome-pack/grantItem would send POST'))).toBe(true);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
-    const line = (rule: string, outcome: string) =>
-      metrics.split('\n').find((l) => l.startsWith('event_rules_actions_total{') && l.includes(`rule="${rule}"`) && l.includes(`outcome="${outcome}"`));
-    expect(line('welcome-pack', 'shadow')).toMatch(/ 1$/);
-    expect(line('grant-item-on-login', 'planned')).toMatch(/ 1$/);
-    expect(line('welcome-pack', 'succeeded')).toBeUndefined();
+    const after = await metricLine(s);
+    expect(after('welcome-pack', 'shadow')).toMatch(/ \d+$/);
+    expect(count(after('welcome-pack', 'shadow')) - count(before('welcome-pack', 'shadow'))).toBe(1);
+    expect(count(after('grant-item-on-login', 'planned')) - count(before('grant-item-on-login', 'planned'))).toBe(1);
+    expect(after('welcome-pack', 'succeeded')).toBeUndefined();
   });
 
   it('two sends of the same data are two events: both handled, not the second dropped as a duplicate', async () => {
-    ws = workspace();
-    ws.write('rules.yaml', RULES);
-    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
-    ws.write('event.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
-    const args = ['send', 'userLoggedIn', '--data', 'event.json', '--target', `127.0.0.1:${server.port}`];
-    expect((await runCommand(args, { cwd: ws.dir })).code).toBe(0);
-    expect((await runCommand(args, { cwd: ws.dir })).code).toBe(0);
+    const { ws: dir, server: s } = await sharedServer();
+    const from = s.lines().length;
+    dir.write('event2.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
+    const args = ['send', 'userLoggedIn', '--data', 'event2.json', '--target', `127.0.0.1:${s.port}`];
+    expect((await runCommand(args, { cwd: dir.dir })).code).toBe(0);
+    expect((await runCommand(args, { cwd: dir.dir })).code).toBe(0);
     const summaries = await waitFor('two summary lines', () => {
-      const found = server!.lines().filter((l) => l.msg?.startsWith('userLoggedIn: '));
+      const found = s.lines().slice(from).filter((l) => l.msg?.startsWith('userLoggedIn: '));
       return found.length >= 2 ? found : undefined;
     });
     expect(summaries.map((l) => l.msg)).toEqual(['userLoggedIn: 1 rule(s) matched, 1 action(s), ok', 'userLoggedIn: 1 rule(s) matched, 1 action(s), ok']);

@@ -1,11 +1,14 @@
 /**
  * Issue 15, "Time": no answer depends on the process's time zone, and an
- * instant that does not exist is refused wherever it is read. The real bin runs
- * the same rules and rule tests under two time zones 25 hours apart.
+ * instant that does not exist is refused wherever it is read. The built CLI
+ * runs the same rules and rule tests under two time zones 25 hours apart: one
+ * process per zone (TZ is the process's), running `test` and `explain` there
+ * (runCommandsAt: dist's runCli, as the bin runs each).
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, childEnv, runBin, runCommand, workspace } from './support.js';
+import { assertBuilt, childEnv, runCommand, runCommandsAt, workspace } from './support.js';
+import { REPO_ROOT } from '../support/prereq.js';
 import type { Workspace } from './support.js';
 
 const ZONES = ['Pacific/Kiritimati', 'Pacific/Pago_Pago'];
@@ -65,21 +68,28 @@ describe('time zones', () => {
     ws.write('rules.test.yaml', TESTS);
     const outputs: string[] = [];
     for (const TZ of ZONES) {
-      const t = await runBin(['test', 'rules.test.yaml'], { cwd: ws.dir, env: { TZ } });
-      expect(t.stdout, TZ).toBe('✓ just after activeFrom (00:00 in Tokyo)\n✓ before activeFrom\n2 passed, 0 failed\n');
-      expect(t.code).toBe(0);
-      const x = await runBin(['explain', 'userLoggedIn', '--data', '-', '--now', '2026-11-30T15:30:00Z', '--json', '--rules', 'rules.yaml'], {
-        cwd: ws.dir,
-        env: { TZ },
-        stdin: JSON.stringify({ timestamp: '2026-11-30T15:10:00Z', payload: { userAccount: { displayName: '2026-11-30T00:00:00' } } }),
-      });
-      const parsed = JSON.parse(x.stdout) as { rules: { rule: string; outcome: string; error?: string }[] };
+      const { results, stray } = await runCommandsAt(
+        REPO_ROOT,
+        [
+          { args: ['test', 'rules.test.yaml'] },
+          {
+            args: ['explain', 'userLoggedIn', '--data', '-', '--now', '2026-11-30T15:30:00Z', '--json', '--rules', 'rules.yaml'],
+            stdin: JSON.stringify({ timestamp: '2026-11-30T15:10:00Z', payload: { userAccount: { displayName: '2026-11-30T00:00:00' } } }),
+          },
+        ],
+        { cwd: ws.dir, env: { TZ } },
+      );
+      expect(stray).toBe('');
+      const [t, x] = results;
+      expect(t!.stdout, TZ).toBe('✓ just after activeFrom (00:00 in Tokyo)\n✓ before activeFrom\n2 passed, 0 failed\n');
+      expect(t!.code).toBe(0);
+      const parsed = JSON.parse(x!.stdout) as { rules: { rule: string; outcome: string; error?: string }[] };
       expect(parsed.rules.map((r) => [r.rule, r.outcome])).toEqual([
         ['december', 'matched'],
         ['event-time-without-offset', 'error'],
       ]);
       expect(parsed.rules[1]!.error).toBe('before: "2026-11-30T00:00:00" has no UTC offset (it would be read in the machine\'s time zone)');
-      outputs.push(x.stdout.replace(/"rulesFile": "[^"]*"/, ''));
+      outputs.push(x!.stdout.replace(/"rulesFile": "[^"]*"/, ''));
     }
     expect(outputs[0]).toBe(outputs[1]);
   });

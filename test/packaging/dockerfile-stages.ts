@@ -146,6 +146,8 @@ export interface StageResult {
   readonly skipped: readonly string[];
   /** Commands of RUN steps whose result {@link RunStagesOptions.replace} provided instead of running them. */
   readonly replaced: readonly string[];
+  /** What each RUN step that ran printed on stdout, by command. */
+  readonly stdout: ReadonlyMap<string, string>;
 }
 
 export interface RunStagesOptions {
@@ -188,25 +190,43 @@ export class DockerRunError extends Error {
  * --from an earlier stage does to the files, for a stage that is never written
  * again: the deps stage's node_modules (~200 MB, ~20,000 files) costs one link
  * per file instead of a read and a write (test/packaging/image-content: 8.5 CPU
- * seconds copied, ~1 s linked). A file on another file system is copied.
+ * seconds copied, ~1 s linked). A file on another file system is copied; a
+ * file already at the destination is replaced.
  */
 export function linkTree(src: string, dest: string): void {
   const stat = lstatSync(src);
-  if (stat.isDirectory()) {
-    mkdirSync(dest, { recursive: true });
-    for (const name of readdirSync(src)) linkTree(join(src, name), join(dest, name));
-    return;
+  if (stat.isDirectory()) linkDirectory(src, dest);
+  else linkEntry(src, dest, stat.isSymbolicLink());
+}
+
+// the directory's entries by their dirent types (no stat per file): ~20,000 files, 2.2 -> 1.1 CPU s
+function linkDirectory(src: string, dest: string): void {
+  mkdirSync(dest, { recursive: true });
+  for (const entry of readdirSync(src, { withFileTypes: true })) {
+    if (entry.isDirectory()) linkDirectory(join(src, entry.name), join(dest, entry.name));
+    else linkEntry(join(src, entry.name), join(dest, entry.name), entry.isSymbolicLink());
   }
-  rmSync(dest, { force: true }); // COPY replaces what the destination held
-  if (stat.isSymbolicLink()) {
-    symlinkSync(readlinkSync(src), dest);
-    return;
-  }
+}
+
+function linkEntry(src: string, dest: string, symbolic: boolean): void {
+  const put = () => {
+    if (symbolic) symlinkSync(readlinkSync(src), dest);
+    else {
+      try {
+        linkSync(src, dest);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+        copyFileSync(src, dest);
+      }
+    }
+  };
   try {
-    linkSync(src, dest);
+    put();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    copyFileSync(src, dest);
+    // COPY replaces what the destination held
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    rmSync(dest, { force: true });
+    put();
   }
 }
 
@@ -223,6 +243,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
     const ran: string[] = [];
     const skipped: string[] = [];
     const replaced: string[] = [];
+    const stdout = new Map<string, string>();
     const host = (containerPath: string) => join(root, containerPath);
     for (const instruction of stage.instructions) {
       const keyword = instruction.getKeyword();
@@ -276,8 +297,9 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
             replaced.push(command);
             break;
           }
+          let out: Buffer;
           try {
-            execFileSync('sh', ['-c', command], {
+            out = execFileSync('sh', ['-c', command], {
               cwd,
               env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.runEnv, ...env },
               stdio: ['ignore', 'pipe', 'pipe'],
@@ -289,6 +311,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
             throw new DockerRunError(stage.name, command, e.status ?? null, `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
           }
           ran.push(command);
+          stdout.set(command, out.toString('utf8'));
           break;
         }
         default:
@@ -306,6 +329,7 @@ export function runStages(text: string, options: RunStagesOptions): Map<string, 
       ran,
       skipped,
       replaced,
+      stdout,
     });
   }
   return results;

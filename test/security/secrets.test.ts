@@ -8,6 +8,11 @@
  * them; every request is checked to carry only its own recipient's secrets
  * (the webhook gets its token and path, AGS its client secret, neither the
  * other's). The requests themselves go out whole.
+ * Two commands run as the real bin (`test`, which fails, and `send`); the
+ * others run in this process as the bin does (runCommand: runCli with the
+ * redacting streams), and whatever is written meanwhile to this process's
+ * stdout, stderr or console (what the bin would print beside its streams) is
+ * grepped too.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -15,11 +20,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAgsStandIn } from '../support/ags-stand-in.js';
 import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import type { AgsStandIn } from '../support/ags-stand-in.js';
-import { assertBuilt, runBin, startServer, waitFor, workspace } from '../cli/support.js';
+import { assertBuilt, runBin, runCommand, startServer, waitFor, workspace } from '../cli/support.js';
 import type { RunResult, RunningServer, Workspace } from '../cli/support.js';
 import { maskPersonalFields } from '../../src/telemetry/mask.js';
 
@@ -52,6 +57,25 @@ describe('secrets stay secret: every CLI command and the server at trace level (
   const record = (what: string, r: RunResult): RunResult => {
     outputs.push({ what: `${what} (stdout)`, text: r.stdout }, { what: `${what} (stderr)`, text: r.stderr });
     return r;
+  };
+  /** The command in this process (runCommand), recorded with what it wrote around its streams (see the header). */
+  const inProcess = async (what: string, args: string[], opts: { cwd: string; env: Record<string, string> }): Promise<RunResult & { stray: string }> => {
+    const spies = [
+      vi.spyOn(process.stdout, 'write'),
+      vi.spyOn(process.stderr, 'write'),
+      ...(['log', 'info', 'warn', 'error', 'debug', 'trace'] as const).map((m) => vi.spyOn(console, m)),
+    ];
+    const strayText = () => spies.flatMap((s) => s.mock.calls.map((c) => c.map((a) => (typeof a === 'string' ? a : a instanceof Uint8Array ? Buffer.from(a).toString('utf8') : JSON.stringify(a) ?? String(a))).join(' '))).join('\n');
+    let stray = '';
+    try {
+      const r = record(what, await runCommand(args, opts));
+      stray = strayText();
+      return { ...r, stray };
+    } finally {
+      stray ||= strayText();
+      for (const s of spies) s.mockRestore();
+      outputs.push({ what: `${what} (written beside its streams)`, text: stray });
+    }
   };
 
   beforeAll(async () => {
@@ -160,22 +184,23 @@ cases:
   it('prints, writes and sends no secret to anyone but its recipient', { timeout: 240_000 }, async () => {
     const cwd = ws.dir;
     // offline commands
-    record('validate', await runBin(['validate'], { cwd, env }));
-    record('validate --format json', await runBin(['validate', '--format', 'json'], { cwd, env }));
-    const explain = record('explain', await runBin(['explain', 'userLoggedIn', '--data', 'event.json'], { cwd, env }));
+    await inProcess('validate', ['validate'], { cwd, env });
+    await inProcess('validate --format json', ['validate', '--format', 'json'], { cwd, env });
+    const explain = await inProcess('explain', ['explain', 'userLoggedIn', '--data', 'event.json'], { cwd, env });
     expect(explain.code).toBe(0);
     expect(explain.stdout).toContain('[redacted]');
-    const explainJson = record('explain --json', await runBin(['explain', 'userLoggedIn', '--data', 'event.json', '--json'], { cwd, env }));
+    const explainJson = await inProcess('explain --json', ['explain', 'userLoggedIn', '--data', 'event.json', '--json'], { cwd, env });
     expect(explainJson.code).toBe(0);
     expect(explainJson.stdout).toContain('"Authorization": "[redacted]"');
+    // the bin itself
     const test = record('test', await runBin(['test'], { cwd, env }));
     expect(test.code).not.toBe(0); // the case fails on purpose: its diff shows the actual params
     expect(`${test.stdout}${test.stderr}`).toContain('[redacted]');
     expect(test.stdout).toMatch(/✓ a redacted expectation passes/); // tests compare params as displayed
-    record('samples', await runBin(['samples', 'userLoggedIn'], { cwd, env }));
-    record('samples --list', await runBin(['samples', '--list'], { cwd, env }));
-    record('schema', await runBin(['schema'], { cwd, env }));
-    record('help', await runBin(['help'], { cwd, env }));
+    await inProcess('samples', ['samples', 'userLoggedIn'], { cwd, env });
+    await inProcess('samples --list', ['samples', '--list'], { cwd, env });
+    await inProcess('schema', ['schema'], { cwd, env });
+    await inProcess('help', ['help'], { cwd, env });
 
     // the server, live: the webhook and AGS get their requests, one rule dead-letters
     server = await startServer(cwd, env);
@@ -193,11 +218,12 @@ cases:
           .map((id) => ags.cloudSave.adminRecord(undefined, id.slice(2))?.value ?? null),
       );
     await waitFor('the dead letter', () => (deadLetters().includes('refused') ? true : undefined));
-    const listed = record('dead-letters list --json', await runBin(['dead-letters', 'list', '--json'], { cwd, env }));
+    const listed = await inProcess('dead-letters list --json', ['dead-letters', 'list', '--json'], { cwd, env });
     expect(listed.stdout).toContain('refused');
-    record('dead-letters list', await runBin(['dead-letters', 'list'], { cwd, env }));
+    await inProcess('dead-letters list', ['dead-letters', 'list'], { cwd, env });
     const firstLetter = deadLetters();
-    record('replay', await runBin(['replay', '--target', target], { cwd, env }));
+    const replayed = await inProcess('replay', ['replay', '--target', target], { cwd, env });
+    expect(replayed.code, replayed.stderr).toBe(1); // refused again (below)
     // refused again: a newer dead letter replaces the first
     await waitFor('the replayed dead letter', () => (deadLetters() !== firstLetter && deadLetters().includes('refused') ? true : undefined));
     const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
@@ -252,12 +278,12 @@ rules:
       - http: { url: "http://hooks.example/x", headers: { X-Steal: "\${env.${name}:-none}" } }
 `,
       );
-      const r = await runBin(['validate', `steal-${name}.yaml`, '--format', 'json'], { cwd: ws.dir, env: { ...env, REDIS_URL: `redis://:${SECRETS.clientSecret}@127.0.0.1:1` } });
+      const r = await inProcess(`validate steal-${name}.yaml`, ['validate', `steal-${name}.yaml`, '--format', 'json'], { cwd: ws.dir, env: { ...env, REDIS_URL: `redis://:${SECRETS.clientSecret}@127.0.0.1:1` } });
       expect(r.code).not.toBe(0);
       const problems = JSON.parse(r.stdout) as { code: string; message: string; fix?: string }[];
       expect(problems.map((p) => p.code)).toContain('forbidden-env');
       expect(problems.find((p) => p.code === 'forbidden-env')!.fix).toMatch(/WEBHOOK_TOKEN/);
-      expect(`${r.stdout}${r.stderr}`).not.toContain(SECRETS.clientSecret);
+      expect(`${r.stdout}${r.stderr}${r.stray}`).not.toContain(SECRETS.clientSecret);
     }
   });
 });
