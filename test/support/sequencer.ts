@@ -19,22 +19,22 @@ import type { TestSpecification } from 'vitest/node';
  */
 export const LONGEST_FIRST: readonly string[] = [
   'test/e2e/dead-letter-capacity.test.ts',
-  // the Dockerfile's stages (an npm ci, a build, the runtime's server and CLI): long in child processes whatever the
-  // load (160 s at load 15); started late, it alone would run on after the rest
+  // the Dockerfile's stages (npm's dry run, a build, the runtime's server and CLI): about 26 s in its beforeAll
+  // whatever the load; started late, it alone would run on after the rest
   'test/packaging/image-content.test.ts',
-  'test/e2e/ledger-bounds.test.ts',
   'test/e2e/exactly-once.test.ts',
-  'test/e2e/breaker.test.ts',
-  'test/e2e/stateful-shared.test.ts',
-  'test/e2e/keyed-limits.test.ts',
   'test/e2e/delivery.test.ts',
   'test/delivery/store-dead-letters.test.ts',
+  'test/e2e/issue22-siblings-2.test.ts',
+  'test/e2e/breaker.test.ts',
+  'test/e2e/ags-boundary.test.ts',
+  'test/e2e/ledger-bounds.test.ts',
   'test/actions/custom-example.test.ts',
-  'test/e2e/custom-events.test.ts',
-  'test/security/secrets.test.ts',
-  'test/packaging/readme-walkthrough.test.ts',
-  'test/e2e/stateful.test.ts',
+  'test/e2e/replay-reconcile.test.ts',
   'test/server/reflection-conformance.test.ts',
+  'test/ags/client.test.ts',
+  'test/e2e/custom-events.test.ts',
+  'test/e2e/issue22-siblings-3.test.ts',
 ];
 
 export default class LongestFirst extends BaseSequencer {
