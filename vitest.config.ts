@@ -7,7 +7,8 @@ import LongestFirst from './test/support/sequencer.js';
  *   spawn one): `npm run test:unit`, seconds.
  * - `integration`: what runs the built app or the bin (dist/), spawns
  *   processes (redis-server, python3, the server) or reads the Docker build.
- * `npm test` builds, then runs both, in parallel.
+ * `npm test` runs both, in parallel; the integration project builds a stale
+ * dist/ first (test/support/build-setup.ts), while the unit files run.
  */
 export const INTEGRATION = [
   'test/e2e/**/*.test.ts',
@@ -53,7 +54,7 @@ export default defineConfig({
         extends: true,
         // isolate: false here too: each file reuses its worker's modules (src, grpc-js, the stand-in) instead of
         // importing them afresh (test/cli on the 2-core machine: 75 -> 49 CPU seconds, 82 -> 58 s)
-        test: { name: 'integration', include: INTEGRATION, isolate: false },
+        test: { name: 'integration', include: INTEGRATION, isolate: false, globalSetup: ['test/support/build-setup.ts'], setupFiles: ['test/support/await-build.ts'] },
       },
     ],
   },

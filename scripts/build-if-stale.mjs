@@ -11,7 +11,9 @@
  *   node scripts/build-if-stale.mjs           build when stale (prints why)
  *   node scripts/build-if-stale.mjs --stamp   mark dist/ as built now
  *
- * The image and CI build with `npm run build` / `npm test` as before.
+ * The integration tests run it too (test/support/build-setup.ts: `npm test`
+ * builds a stale dist/ while the unit tests run); the image builds with
+ * `npm run build`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 /**
  * Running the commands in this process (src/cli/commands.ts's runCli, as the
  * bin does), the real bin (`node dist/cli/index.js`) and the real server
- * (`node dist/main.js`) as child processes, in temp directories. `npm test`
- * builds dist first (pretest); with `npx vitest run test/cli`, run `npm run build` before.
+ * (`node dist/main.js`) as child processes, in temp directories. The
+ * integration project builds dist/ when it is stale before these files run
+ * (test/support/build-setup.ts), with `npm test` as with `npx vitest run test/cli`.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

@@ -35,7 +35,7 @@ export const RULES_FILE = FIXTURE_RULES_FILE;
 export const LOGIN_SERVICE = 'accelbyte.iam.account.v1.UserAuthenticationUserLoggedInService';
 export const THIRD_PARTY_SERVICE = 'accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService';
 
-/** The app must be built (`npm test` builds it first through `pretest`). */
+/** The app must be built (the integration project builds a stale dist/ before its files run: test/support/build-setup.ts). */
 export function builtApp(): Prereq {
   return { ok: existsSync(DIST_MAIN) && existsSync(DIST_CLI), reason: `${DIST_MAIN} not found: run npm run build first (npm test does)` };
 }

@@ -5,7 +5,8 @@
  * order (`BaseSequencer`: longest first by the durations of the previous run
  * in node_modules/.vite, else the largest files first) is kept for the rest;
  * a fresh clone has no previous run, and by size the longest e2e files (a few
- * lines looping over 2,000 events) would start last.
+ * lines looping over 2,000 events) would start last. The unit files run right
+ * after the longest integration file, while dist/ is being built.
  */
 import { relative } from 'node:path';
 import { BaseSequencer } from 'vitest/node';
@@ -44,9 +45,15 @@ export default class LongestFirst extends BaseSequencer {
       const i = LONGEST_FIRST.indexOf(relative(spec.project.config.root, spec.moduleId).split('\\').join('/'));
       return i === -1 ? LONGEST_FIRST.length : i;
     };
-    return sorted
+    const ordered = sorted
       .map((spec, i) => ({ spec, i, rank: rank(spec) }))
       .sort((a, b) => a.rank - b.rank || a.i - b.i)
       .map(({ spec }) => spec);
+    // The integration files wait for the build of dist/ (test/support/await-build.ts): the longest of them first
+    // (its worker waits while tsc runs on one core), then the unit files, which never read dist/ (the other worker
+    // runs them meanwhile), then the other integration files, longest first.
+    const unit = ordered.filter((spec) => spec.project.name === 'unit');
+    const integration = ordered.filter((spec) => spec.project.name !== 'unit');
+    return [...integration.slice(0, 1), ...unit, ...integration.slice(1)];
   }
 }
