@@ -39,7 +39,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // 3 workers on the 2-core machine: while one worker's file waits on its app or child processes, the others use the
+    // cores (whole npm test from no dist/, quiet machine, one run each: 2 workers 195.5 s, 3 workers 182.9 s, 4 workers 203.3 s)
+    maxWorkers: 3,
     globalSetup: ['test/support/global-setup.ts'],
     // the longest files start first (test/support/sequencer.ts): both workers stay busy to the end
     sequence: { sequencer: LongestFirst },
