@@ -104,15 +104,19 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
     expect(ags.violations).toEqual([]);
   });
 
-  it('graceful SIGTERM restart, and past the old DEDUPE_MAX_KEYS: one grant each', async () => {
+  it('DEDUPE_MAX_KEYS bounds only the memory store: 12 players past DEDUPE_MAX_KEYS=3 redelivered to the same process, then a graceful SIGTERM and the sidecar redelivers to another process: one grant each', async () => {
     const first = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
     const { users, encoded } = await loginEvents(12, 'sigterm');
     await deliverAll(first, encoded);
+    await deliverAll(first, encoded); // the first players are past the bound of 3: a bounded store would have forgotten them
+    expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
     expect(await first.stop()).toEqual({ code: 0, signal: null });
-    const second = await startApp({ env: env({ DEDUPE_MAX_KEYS: '3' }) });
-    await deliverAll(second, encoded);
+    // the process that takes the redeliveries never saw these events (the shared one: the claim is the stopped
+    // process's graceful exit, which wrote its deferred done marks; the kill -9 test covers marks never written)
+    const second = await defaultApp();
     await deliverAll(second, encoded);
     expect(grantsOf(ags, users)).toEqual(users.map(() => 1));
+    expect(await statusesOf(second, users.map((u) => `sigterm-${u}`))).toEqual(users.map(() => 'duplicate'));
   });
 
   it('two replicas, each event delivered to both at once: one grant each', async () => {
@@ -192,19 +196,20 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('a log action inserted before grantItem between two deliveries (the rules file changed): one grant', async () => {
-    const dir = tempDir('eer-e2e-keys-');
-    const v1 = join(dir, 'v1.yaml');
-    const v2 = join(dir, 'v2.yaml');
-    const rule = (actions: string): string => `version: 1\nrules:\n  - name: welcome\n    on: userLoggedIn\n    do:\n${actions}`;
-    writeFileSync(v1, rule('      - grantItem: { itemId: item-1 }\n'));
-    writeFileSync(v2, rule('      - log: { message: welcome }\n      - grantItem: { itemId: item-1 }\n'));
+    // v1 is the shipped rules (the shared app's); v2 the same rule with a log action inserted before its grantItem
+    const v2 = join(tempDir('eer-e2e-keys-'), 'v2.yaml');
+    writeFileSync(
+      v2,
+      'version: 1\nrules:\n  - name: grant-item-on-login\n    on: userLoggedIn\n    when:\n      "==": [{ var: namespace }, "${env.AB_NAMESPACE}"]\n    do:\n' +
+        '      - log: { message: welcome }\n      - grantItem:\n          itemId: ${env.ITEM_ID_TO_GRANT}\n          quantity: 1\n          source: REWARD\n          userId: ${event.userId}\n',
+    );
     const { users, encoded } = await loginEvents(1, 'keys');
-    const first = await startApp({ env: env({ RULES_FILE: v1 }) });
-    await deliverAll(first, encoded);
-    await first.stop();
+    await deliverAll(await defaultApp(), encoded);
+    expect(grantsOf(ags, users)).toEqual([1]);
     const second = await startApp({ env: env({ RULES_FILE: v2 }) });
     await deliverAll(second, encoded);
     expect(grantsOf(ags, users)).toEqual([1]);
+    await second.waitForLog(/^welcome$/); // v2 ran (its one event): the log action inserted took effect
   });
 
   it('no rule matches: the event never touches the store', async () => {
