@@ -18,7 +18,7 @@ import { DEFAULT_RECORD_KEY } from '../../src/store/cloudsave-state-store.js';
 import { liveEnv, useAgsStandIn } from '../support/ags-fixture.js';
 import { REPO_ROOT, describeWith, executable, itWith, sharedSpecs } from '../support/prereq.js';
 import { PROTO_DIR, builtApp, callOnce, clientPool, deliverUntilOk, metricValue, pool, sharedApp, startApp, startRedis, stopAll, tempDir, userId, waitUntil, runCli } from './support.js';
-import type { Encoded } from './support.js';
+import type { AppProcess, Encoded } from './support.js';
 
 const redisReady = executable('redis-server', 'redis-server');
 const LOBBY = resolve(REPO_ROOT, '../shared/ags-event-specs/accelbyte/lobby');
@@ -35,6 +35,30 @@ rules:
     on: partyUserJoined
     cooldown: { duration: 6h, key: "\${event.payload.party.partyId}" }
     do: [ { log: { message: cheer } } ]
+`;
+
+/**
+ * The rules of the shared apps: {@link RULES} with `count: 1` for the events of every test but the 20 members', and
+ * the same limit with `count: 3` (rule `party-chest-3`) for those (event ids `load-...`), so that test runs on the
+ * two shared replicas.
+ */
+const SHARED_RULES = `version: 1
+rules:
+  - name: party-chest
+    on: partyUserJoined
+    when: { "!": { startsWith: [{ var: id }, "load-"] } }
+    limit: { count: 1, per: lifetime, key: "\${event.payload.party.partyId}" }
+    do: [ { grantItem: { itemId: ${ITEM}, userId: "\${event.userId}" } } ]
+  - name: party-cheer
+    on: partyUserJoined
+    when: { "!": { startsWith: [{ var: id }, "load-"] } }
+    cooldown: { duration: 6h, key: "\${event.payload.party.partyId}" }
+    do: [ { log: { message: cheer } } ]
+  - name: party-chest-3
+    on: partyUserJoined
+    when: { startsWith: [{ var: id }, "load-"] }
+    limit: { count: 3, per: lifetime, key: "\${event.payload.party.partyId}" }
+    do: [ { grantItem: { itemId: ${ITEM}, userId: "\${event.userId}" } } ]
 `;
 
 let lobby: Catalog;
@@ -54,9 +78,10 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   const clients = clientPool();
   const connect = clients.connect;
   const dir = tempDir('eer-e2e-keyed-');
-  const env = (count = 1, extra: Record<string, string> = {}): Record<string, string> => {
-    const rules = join(dir, `rules-${count}.yaml`);
-    writeFileSync(rules, RULES(count));
+  /** The apps' environment: the shared apps' rules (`count` undefined) or {@link RULES} with `count`. */
+  const env = (count?: number, extra: Record<string, string> = {}): Record<string, string> => {
+    const rules = join(dir, `rules-${count ?? 'shared'}.yaml`);
+    writeFileSync(rules, count === undefined ? SHARED_RULES : RULES(count));
     return liveEnv(ags, { RULES_FILE: rules, PROTO_DIR: `${PROTO_DIR},${LOBBY}`, ...extra });
   };
   // the tests that need no process of their own share one app
@@ -211,17 +236,18 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
   });
 
   it('20 members of one party at once on two replicas, each event delivered to both (both write the party\'s record): exactly 3 grants', async () => {
-    await manyMembersAtOnce(env(3));
+    // the two shared replicas (never killed; their rule party-chest-3 takes only these events)
+    await manyMembersAtOnce(await Promise.all([defaultApp(), otherReplica()]), 'party-chest-3');
   }, 180_000); // 40 contended deliveries on one record: generous on a loaded machine
 
   itWith(redisReady, 'the same on Redis (STATE_STORE=redis, a real redis-server): exactly 3 grants', async () => {
     const redis = await startRedis({ persist: false });
-    await manyMembersAtOnce(env(3, { STATE_STORE: 'redis', REDIS_URL: redis.url }));
+    const appEnv = env(3, { STATE_STORE: 'redis', REDIS_URL: redis.url });
+    await manyMembersAtOnce(await Promise.all([startApp({ env: appEnv }), startApp({ env: appEnv })]), 'party-chest');
   }, 180_000);
 
-  /** 20 members of one party, each event delivered to two replicas at once, `count: 3`: exactly 3 grants. */
-  async function manyMembersAtOnce(appEnv: Record<string, string>): Promise<void> {
-    const [a, b] = await Promise.all([startApp({ env: appEnv }), startApp({ env: appEnv })]);
+  /** 20 members of one party, each event delivered to both replicas `a` and `b` at once, `rule` with `count: 3`: exactly 3 grants. */
+  async function manyMembersAtOnce([a, b]: readonly [AppProcess, AppProcess], rule: string): Promise<void> {
     const [ca, cb] = [connect(a), connect(b)];
     const party = partyId();
     const members = Array.from({ length: 20 }, () => userId());
@@ -235,7 +261,7 @@ describeWith([builtApp(), sharedSpecs()], 'e2e: limit.key on partyUserJoined (lo
     // 412s on the party's record happen only when the two replicas' writes cross (each replica writes its own
     // concurrent events in one batch: group commit), so they are not asserted here; the 412 path itself:
     // test/delivery/action-ledger.test.ts ("412 on a stale updatedAt")
-    const suppressed = (await Promise.all([a.metrics(), b.metrics()])).map((m) => metricValue(m, 'event_rules_firings_suppressed_total', { rule: 'party-chest', reason: 'limit' }));
+    const suppressed = (await Promise.all([a.metrics(), b.metrics()])).map((m) => metricValue(m, 'event_rules_firings_suppressed_total', { rule, reason: 'limit' }));
     expect(suppressed.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(17);
     expect(ags.violations).toEqual([]);
   }
