@@ -13,71 +13,83 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { describeWith } from '../support/prereq.js';
-import { LOGIN_SERVICE, appliedCalls, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, runCli, sharedApp, startApp, userId, useLiveApps, onLoginRule, waitUntil } from './support.js';
-import type { AppProcess } from './support.js';
+import { LOGIN_SERVICE, appliedCalls, builtApp, callOnce, deadLetters, deliverUntilOk, encode, loginEvent, newDeadLetters, runCli, sharedApp, startApp, userId, useLiveApps, onLoginRules, waitUntil } from './support.js';
 
 describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempotent is an unknown outcome (issue 22.1, second round)', () => {
-  // One app per rule, shared by the tests of that rule (none kills it): the stand-in is not reset between the tests,
-  // so each test has a user and an event of its own, counts only its user's effects, and compares the store's dead
-  // letters after with those before it (any new dead letter, whatever its event, is seen).
+  // One app for every test of this suite (none kills it), with a rule per action, each taking the logins whose event id
+  // starts with the action's name (onLoginRules): the stand-in is not reset between the tests, so each test has a user
+  // and an event of its own, counts only its user's effects, and compares the store's dead letters after with those
+  // before it (any new dead letter, whatever its event, is seen).
   const { ags, clients, env } = useLiveApps({}, { resetAfterEach: false });
-  const ruleEnvs = new Map<string, Record<string, string>>();
-  /** The environment of an app running `rule` on every login ('' for the default rules), made once per rule. */
-  const ruleEnvOf = (rule: string): Record<string, string> => {
-    let e = ruleEnvs.get(rule);
-    if (!e) ruleEnvs.set(rule, (e = env(rule === '' ? {} : onLoginRule(rule))));
-    return e;
-  };
-  const RULES = ['', 'creditWallet: { currencyCode: COINS, amount: 5 }', 'grantEntitlement: { itemId: demo-item-id }', 'grantSeasonExp: { exp: 10 }', 'updateStat: { statCode: logins, value: 1 }'];
-  const apps = new Map(RULES.map((rule) => [rule, sharedApp(() => ({ env: ruleEnvOf(rule) }))]));
-  const appFor = (rule: string): Promise<AppProcess> => apps.get(rule)!();
+  // the webhook's target: it answers 502 like a proxy, after the POST took effect (`posted`: the bodies it was sent)
+  const posted: string[] = [];
+  const target = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      posted.push(body); // the webhook's effect
+      res.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
+    });
+  });
+  beforeAll(() => new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r())));
+  afterAll(() => new Promise<void>((r) => target.close(() => r())));
+  let appEnv: Record<string, string> | undefined;
+  /** The app's environment (its rules name the webhook target's port: made once the target listens). */
+  const envOf = (): Record<string, string> =>
+    (appEnv ??= env(
+      onLoginRules({
+        grantItem: 'grantItem: { itemId: item-1 }',
+        creditWallet: 'creditWallet: { currencyCode: COINS, amount: 5 }',
+        grantEntitlement: 'grantEntitlement: { itemId: demo-item-id }',
+        grantSeasonExp: 'grantSeasonExp: { exp: 10 }',
+        updateStat: 'updateStat: { statCode: logins, value: 1 }',
+        http: `http: { url: "http://127.0.0.1:${(target.address() as AddressInfo).port}/hook", body: { user: "\${event.userId}" } }`,
+      }),
+    ));
+  const theApp = sharedApp(() => ({ env: envOf() }));
   const applied = (operation: string, user: string): number => appliedCalls(ags, operation, user);
-  /** The dead letters of the store (`appEnv`'s) written since `before` (its list when the test began). */
-  const newDeadLetters = async (appEnv: Record<string, string>, before: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> => {
-    const seen = new Set(before.map((l) => JSON.stringify(l)));
-    return (await deadLetters(appEnv)).filter((l) => !seen.has(JSON.stringify(l)));
-  };
 
   it.each([
-    ['grantItem', '502', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, ''],
-    ['grantItem', '504', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/, ''],
-    ['creditWallet', '504', 'creditUserWallet', /\/credit$/, 'creditWallet: { currencyCode: COINS, amount: 5 }'],
-    ['creditWallet', '500', 'creditUserWallet', /\/credit$/, 'creditWallet: { currencyCode: COINS, amount: 5 }'],
-  ] as const)('%s applied, then answered %s: settled by the lookup, one effect, no dead letter', async (_action, status, operation, path, rule) => {
-    const app = await appFor(rule);
-    const before = await deadLetters(ruleEnvOf(rule));
+    ['grantItem', '502', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/],
+    ['grantItem', '504', 'fulfillItem', /\/users\/[0-9a-f]{32}\/fulfillment$/],
+    ['creditWallet', '504', 'creditUserWallet', /\/credit$/],
+    ['creditWallet', '500', 'creditUserWallet', /\/credit$/],
+  ] as const)('%s applied, then answered %s: settled by the lookup, one effect, no dead letter', async (action, status, operation, path) => {
+    const app = await theApp();
+    const before = await deadLetters(envOf());
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `after-effect-${status}-${user}`, userId: user }));
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `${action}-after-effect-${status}-${user}`, userId: user }));
     ags.fail(path, [{ statusAfterEffect: Number(status) }]);
     await deliverUntilOk(() => clients.connect(app), event);
     expect(applied(operation, user)).toBe(1);
-    expect(await newDeadLetters(ruleEnvOf(rule), before)).toEqual([]);
+    expect(await newDeadLetters(envOf(), before)).toEqual([]);
     await deliverUntilOk(() => clients.connect(app), event); // a redelivery changes nothing
     expect(applied(operation, user)).toBe(1);
     expect(ags.violations).toEqual([]);
   });
 
   it.each([
-    ['grantEntitlement', '504', 'grantUserEntitlement', /\/entitlements$/, 'grantEntitlement: { itemId: demo-item-id }'],
-    ['grantEntitlement', '500', 'grantUserEntitlement', /\/entitlements$/, 'grantEntitlement: { itemId: demo-item-id }'],
-    ['grantSeasonExp', '502', 'grantUserExp', /\/seasons\/current\/exp$/, 'grantSeasonExp: { exp: 10 }'],
-    ['updateStat', '504', 'updateUserStatItemValue', /\/statitems\/value$/, 'updateStat: { statCode: logins, value: 1 }'],
-  ] as const)('%s (no lookup) applied, then answered %s: an unknown-outcome dead letter; neither a redelivery nor replay sends it again', async (action, status, operation, path, rule) => {
-    const ruleEnv = ruleEnvOf(rule);
-    const app = await appFor(rule);
+    ['grantEntitlement', '504', 'grantUserEntitlement', /\/entitlements$/],
+    ['grantEntitlement', '500', 'grantUserEntitlement', /\/entitlements$/],
+    ['grantSeasonExp', '502', 'grantUserExp', /\/seasons\/current\/exp$/],
+    ['updateStat', '504', 'updateUserStatItemValue', /\/statitems\/value$/],
+  ] as const)('%s (no lookup) applied, then answered %s: an unknown-outcome dead letter; neither a redelivery nor replay sends it again', async (action, status, operation, path) => {
+    const ruleEnv = envOf();
+    const app = await theApp();
     const before = await deadLetters(ruleEnv);
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `after-effect-${action}-${status}-${user}`, userId: user }));
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `${action}-after-effect-${status}-${user}`, userId: user }));
     ags.fail(path, [{ statusAfterEffect: Number(status) }]);
     const c = clients.connect(app);
     for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
     expect(applied(operation, user)).toBe(1);
-    const letters = await newDeadLetters(ruleEnvOf(rule), before);
+    const letters = await newDeadLetters(ruleEnv, before);
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: 'on-login', action });
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', rule: `on-${action}`, action });
     const replay = await runCli(['replay', '--target', app.address], { env: ruleEnv });
     expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m); // not sent again without --force
     expect(applied(operation, user)).toBe(1);
@@ -85,58 +97,41 @@ describeWith(builtApp(), 'e2e: a 5xx after AGS applied a call that is not idempo
   });
 
   it('http POST (a webhook) applied, then answered 502 by its proxy: an unknown-outcome dead letter; neither the client, a redelivery nor replay posts it again', async () => {
-    let hits = 0;
-    const target = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        hits++; // the webhook's effect
-        res.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
-      });
-    });
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
-    try {
-      const url = `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`;
-      const ruleEnv = onLoginRule(`http: { url: "${url}", body: { user: "\${event.userId}" } }`);
-      const app = await startApp({ env: env(ruleEnv) });
-      const before = await deadLetters(env(ruleEnv));
-      const user = userId();
-      const event = await encode(LOGIN_SERVICE, loginEvent({ id: `webhook-502-${user}`, userId: user }));
-      const c = clients.connect(app);
-      for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
-      expect(hits).toBe(1);
-      const letters = await newDeadLetters(env(ruleEnv), before);
-      expect(letters).toHaveLength(1);
-      expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', action: 'http' });
-      const replay = await runCli(['replay', '--target', app.address], { env: env(ruleEnv) });
-      expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m);
-      expect(hits).toBe(1);
-    } finally {
-      await new Promise<void>((r) => target.close(() => r()));
-    }
+    const app = await theApp();
+    const before = await deadLetters(envOf());
+    const user = userId();
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `http-webhook-502-${user}`, userId: user }));
+    const c = clients.connect(app);
+    for (let i = 0; i < 3; i++) expect((await callOnce(c, event)).code).toBe(grpc.status.OK);
+    expect(posted.filter((body) => body.includes(user))).toHaveLength(1);
+    const letters = await newDeadLetters(envOf(), before);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ kind: 'unknown-outcome', action: 'http' });
+    const replay = await runCli(['replay', '--target', app.address], { env: envOf() });
+    expect(replay.stdout).toMatch(/^SKIPPED .*outcome unknown/m);
+    expect(posted).toHaveLength(1); // no other test posts: nothing posted again, for this event or any other
   });
 
   it('408 "request timeout" (AGS never received the whole request) is retried, not dead-lettered: one effect, no dead letter', async () => {
-    const rule = 'grantEntitlement: { itemId: demo-item-id }';
-    const app = await appFor(rule);
-    const before = await deadLetters(ruleEnvOf(rule));
+    const app = await theApp();
+    const before = await deadLetters(envOf());
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `timeout-408-${user}`, userId: user }));
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `grantEntitlement-timeout-408-${user}`, userId: user }));
     ags.fail(/\/entitlements$/, [{ status: 408, body: { errorCode: 20000, errorMessage: 'request timeout' } }]);
     await deliverUntilOk(() => clients.connect(app), event);
     expect(applied('grantUserEntitlement', user)).toBe(1);
-    expect(await newDeadLetters(ruleEnvOf(rule), before)).toEqual([]);
+    expect(await newDeadLetters(envOf(), before)).toEqual([]);
   });
 
   it('a non-idempotent call answered 503 or 429 (refused before it ran) is still retried: one effect, no dead letter', async () => {
-    const rule = 'grantEntitlement: { itemId: demo-item-id }';
-    const app = await appFor(rule);
-    const before = await deadLetters(ruleEnvOf(rule));
+    const app = await theApp();
+    const before = await deadLetters(envOf());
     const user = userId();
-    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `refused-${user}`, userId: user }));
+    const event = await encode(LOGIN_SERVICE, loginEvent({ id: `grantEntitlement-refused-${user}`, userId: user }));
     ags.fail(/\/entitlements$/, [{ status: 503, body: { errorCode: 20000, errorMessage: 'unavailable' } }, { status: 429, body: { errorCode: 20007, errorMessage: 'too many requests' } }]);
     await deliverUntilOk(() => clients.connect(app), event);
     expect(applied('grantUserEntitlement', user)).toBe(1);
-    expect(await newDeadLetters(ruleEnvOf(rule), before)).toEqual([]);
+    expect(await newDeadLetters(envOf(), before)).toEqual([]);
   });
 });
 
