@@ -158,7 +158,6 @@ rules:
       const first = await startApp({ env: { ...env, RULES_FILE: v1 } });
       const u = userId();
       expect((await callOnce(clients.connect(first), await encode(LOGIN_SERVICE, loginEvent({ id: `${u}-1`, userId: u })))).code).toBe(grpc.status.OK); // 404 item: dead letter
-      await first.stop();
       ags.addItem({ id: 'later-item' });
       const replay = (app: { address: string }): Promise<CliResult> => runCli(['replay', '--target', app.address], { env, cwd: dir });
       // the rules changed: the rule no longer matches this event, so the replay would run nothing
@@ -169,9 +168,8 @@ rules:
       expect(refused.code).toBe(1);
       expect(ags.grants()).toBe(0);
       await second.stop();
-      // the dead letter is still there: with the rule back, the replay grants
-      const third = await startApp({ env: { ...env, RULES_FILE: v1 } });
-      const ok = await replay(third);
+      // the dead letter is still there: with the rule back (the first process runs it, it kept running), the replay grants
+      const ok = await replay(first);
       expect(ok.stdout).toMatch(/1 of 1 replayed OK/);
       expect(ok.code).toBe(0);
       expect(ags.grants()).toBe(1);
