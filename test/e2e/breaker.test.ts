@@ -188,7 +188,7 @@ describeWith(builtApp(), 'e2e: the lookup alone refused (issue 22.5, checked fro
     expect(await gauge(app)).toBe(0);
     // permission restored, replay: each looked up and found, none granted twice
     ags.deny([]);
-    const replay = await runCli(['replay', '--target', app.address], { env: env(), bin: true });
+    const replay = await runCli(['replay', '--target', app.address], { env: env() }); // in this process (the bin is proven in test/cli)
     expect(replay.stdout).toContain('3 of 3 replayed OK');
     expect(users.map((u) => ags.fulfillments.filter((f) => f.userId === u).length)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(await app.waitForLogs(/replay: found by its lookup, not sent again/, 3)).toHaveLength(3);
