@@ -15,12 +15,22 @@ import { describeWith, REPO_ROOT } from '../support/prereq.js';
 import { PROTO_DIR, childEnv, workspace } from './support.js';
 import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
+/** What a child running a command loaded: see {@link packagesLoadedBy}. */
+interface Loaded {
+  readonly code: number;
+  readonly packages: string[];
+  readonly ajvFiles: string[];
+  /** Node's built-in modules (`http`, `worker_threads`...), from `process.moduleLoadList`. */
+  readonly builtins: string[];
+  readonly output: string;
+}
+
 /**
  * The packages of node_modules a child running `argv` through the bin's runCli has loaded by its end
  * (CommonJS ones from its module cache, ES modules from a load hook that writes each URL to a file
- * before the module loads), ajv's files among them, and its exit code.
+ * before the module loads), ajv's files among them, the built-in modules it loaded, and its exit code.
  */
-function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): { code: number; packages: string[]; ajvFiles: string[]; output: string } {
+function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Loaded {
   const ws = workspace();
   const esmList = join(ws.dir, 'esm-loaded.txt');
   const hook = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(esmList)}, url + '\\n'); return next(url, context); }`;
@@ -42,7 +52,8 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
       const a = /node_modules[\\\\/]ajv[\\\\/](.*)$/.exec(file);
       if (a) ajvFiles.push(a[1].replace(/\\\\/g, '/'));
     }
-    process.stdout.write(JSON.stringify({ code, packages: [...packages].sort(), ajvFiles, output }));
+    const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+    process.stdout.write(JSON.stringify({ code, packages: [...packages].sort(), ajvFiles, builtins, output }));
   `;
   let r;
   try {
@@ -51,7 +62,14 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
     ws.remove();
   }
   if (r.status !== 0) throw new Error(`the child exited ${String(r.status)}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { code: number; packages: string[]; ajvFiles: string[]; output: string };
+  return JSON.parse(r.stdout) as Loaded;
+}
+
+let validateOfFixture: Loaded | undefined;
+/** `validate` of the app fixture's rules, run once for the three tests that read what it loaded. */
+function fixtureValidate(): Loaded {
+  validateOfFixture ??= packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+  return validateOfFixture;
 }
 
 /** Packages only the server, an AGS call, the metrics or a publish needs. */
@@ -59,7 +77,7 @@ const SERVER_ONLY = ['@grpc/grpc-js', '@grpc/reflection', 'grpc-health-check', '
 
 describeWith(builtApp(), 'a command that serves nothing loads none of the server\'s packages', () => {
   it('validate (the rules, every action and its schema, the event catalog) loads ajv and protobufjs, not grpc-js, prom-client or undici', () => {
-    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    const r = fixtureValidate();
     expect(r.output).toContain('valid');
     expect(r.code).toBe(0);
     // the reader works: the packages validate needs are listed
@@ -67,6 +85,26 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
     expect(r.packages.filter((p) => SERVER_ONLY.includes(p))).toEqual([]);
     // it makes no span: the OpenTelemetry API is not loaded either (src/telemetry/tracing.ts loads it on first use)
     expect(r.packages).not.toContain('@opentelemetry/api');
+    // it logs nothing and serves no metrics: no pino (its ~30 modules), no node:http (worker_threads and net are the load hook's)
+    // (src/telemetry/logger.ts and metrics-server.ts load them on first use; the load-time checks' silent logger too)
+    expect(r.builtins).toEqual(expect.arrayContaining(['fs', 'path']));
+    expect(r.packages).not.toContain('pino');
+    expect(r.builtins.filter((m) => ['http', '_http_server', '_http_client'].includes(m))).toEqual([]);
+  });
+
+  it('explain without --history loads neither yaml nor pino; test (a rule-test file in YAML) loads yaml', () => {
+    const explained = packagesLoadedBy(['explain', 'userLoggedIn', '--rules', FIXTURE_RULES_FILE]);
+    expect(explained.output).toMatch(/userLoggedIn/);
+    expect(explained.code).toBe(0);
+    // the reader works: explain's own packages are listed
+    expect(explained.packages).toEqual(expect.arrayContaining(['js-yaml', 'protobufjs']));
+    // src/authoring/yaml.ts loads yaml for a rule-test or history file only
+    expect(explained.packages).not.toContain('yaml');
+    expect(explained.packages).not.toContain('pino');
+    const tested = packagesLoadedBy(['test', FIXTURE_RULES_FILE.replace(/\.yaml$/, '.test.yaml')]);
+    expect(tested.output).toMatch(/passed, 0 failed/);
+    expect(tested.code).toBe(0);
+    expect(tested.packages).toContain('yaml');
   });
 });
 
@@ -75,7 +113,7 @@ const AJV_COMPILER = /^dist\/(core|2020|compile\/)/;
 
 describeWith(builtApp(), "rules of the built-in actions are checked by the build's precompiled validators", () => {
   it("validate with only built-in actions loads ajv's runtime helpers, not its compiler (no schema compiled at start)", () => {
-    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    const r = fixtureValidate();
     expect(r.output).toContain('valid');
     expect(r.code).toBe(0);
     // the reader works: the precompiled validators' runtime helpers are listed
@@ -106,7 +144,7 @@ describeWith(builtApp(), "rules of the built-in actions are checked by the build
 
 describeWith(builtApp(), "re2js (the `matches` operator's engine) is loaded by the first pattern", () => {
   it('validate of rules without matches does not load it', () => {
-    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    const r = fixtureValidate();
     expect(r.code).toBe(0);
     // the reader works: the rules' packages are listed
     expect(r.packages).toEqual(expect.arrayContaining(['js-yaml']));
