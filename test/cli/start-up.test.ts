@@ -108,6 +108,19 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
   });
 });
 
+describeWith(builtApp(), "send, a client of the server, loads grpc-js but none of the server's own packages", () => {
+  it('send (to a closed port) loads grpc-js, not grpc-health-check or @grpc/reflection (src/cli/send.ts reads DEFAULT_PORT from contract)', () => {
+    const r = packagesLoadedBy(['send', 'userLoggedIn', '--target', '127.0.0.1:1']);
+    expect(r.output).toMatch(/sending userLoggedIn id [0-9a-f]{32} /);
+    expect(r.output).toMatch(/UNAVAILABLE/);
+    expect(r.code).not.toBe(0);
+    // the reader works: the client's package is listed
+    expect(r.packages).toContain('@grpc/grpc-js');
+    expect(r.packages.filter((p) => ['grpc-health-check', '@grpc/reflection', '@grpc/proto-loader', 'prom-client', 'undici'].includes(p))).toEqual([]);
+    expect(r.packages).not.toContain('pino');
+  });
+});
+
 /** ajv's compiler (its core and code generator): what compiling a schema at run time loads. */
 const AJV_COMPILER = /^dist\/(core|2020|compile\/)/;
 
