@@ -92,7 +92,7 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
     expect(r.builtins.filter((m) => ['http', '_http_server', '_http_client'].includes(m))).toEqual([]);
   });
 
-  it('explain without --history loads neither yaml nor pino; test (a rule-test file in YAML) loads yaml', () => {
+  it('explain without --history and samples of an event load neither yaml nor pino; test (a rule-test file in YAML) loads yaml', () => {
     const explained = packagesLoadedBy(['explain', 'userLoggedIn', '--rules', FIXTURE_RULES_FILE]);
     expect(explained.output).toMatch(/userLoggedIn/);
     expect(explained.code).toBe(0);
@@ -101,6 +101,11 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
     // src/authoring/yaml.ts loads yaml for a rule-test or history file only
     expect(explained.packages).not.toContain('yaml');
     expect(explained.packages).not.toContain('pino');
+    // samples of an event likewise (src/cli/samples.ts requires yaml for --list's reading of the rules file only)
+    const sampled = packagesLoadedBy(['samples', 'userLoggedIn']);
+    expect(sampled.output).toMatch(/"userId"/);
+    expect(sampled.code).toBe(0);
+    expect(sampled.packages).not.toContain('yaml');
     const tested = packagesLoadedBy(['test', FIXTURE_RULES_FILE.replace(/\.yaml$/, '.test.yaml')]);
     expect(tested.output).toMatch(/passed, 0 failed/);
     expect(tested.code).toBe(0);
