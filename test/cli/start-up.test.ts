@@ -26,11 +26,12 @@ interface Loaded {
 }
 
 /**
- * The packages of node_modules a child running `argv` through the bin's runCli has loaded by its end
- * (CommonJS ones from its module cache, ES modules from a load hook that writes each URL to a file
- * before the module loads), ajv's files among them, the built-in modules it loaded, and its exit code.
+ * The packages of node_modules a child running each of `argvs` in turn through the bin's runCli has loaded by the
+ * end of each command (CommonJS ones from its module cache, ES modules from a load hook that writes each URL to a
+ * file before the module loads), ajv's files among them, the built-in modules it loaded, and each exit code.
+ * The lists only grow: a package missing after a command was loaded by none of the commands up to it.
  */
-function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Loaded {
+function packagesLoadedByEach(argvs: readonly (readonly string[])[], env: Readonly<Record<string, string>> = {}): Loaded[] {
   const ws = workspace();
   const esmList = join(ws.dir, 'esm-loaded.txt');
   const hook = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(esmList)}, url + '\\n'); return next(url, context); }`;
@@ -40,9 +41,11 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
     import { fileURLToPath } from 'node:url';
     register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});
     const { runCli } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'commands.js'))});
+    const loaded = [];
+    for (const argv of ${JSON.stringify(argvs)}) {
     let output = '';
     const sink = { write: (s) => { output += String(s); return true; } };
-    const code = await runCli(${JSON.stringify(argv)}, { stdout: sink, stderr: sink, stdin: process.stdin });
+    const code = await runCli(argv, { stdout: sink, stderr: sink, stdin: process.stdin });
     const esm = existsSync(${JSON.stringify(esmList)}) ? readFileSync(${JSON.stringify(esmList)}, 'utf8').split('\\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)) : [];
     const packages = new Set();
     const ajvFiles = [];
@@ -53,7 +56,9 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
       if (a) ajvFiles.push(a[1].replace(/\\\\/g, '/'));
     }
     const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
-    process.stdout.write(JSON.stringify({ code, packages: [...packages].sort(), ajvFiles, builtins, output }));
+    loaded.push({ code, packages: [...packages].sort(), ajvFiles, builtins, output });
+    }
+    process.stdout.write(JSON.stringify(loaded));
   `;
   let r;
   try {
@@ -62,14 +67,37 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
     ws.remove();
   }
   if (r.status !== 0) throw new Error(`the child exited ${String(r.status)}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Loaded;
+  return JSON.parse(r.stdout) as Loaded[];
 }
 
-let validateOfFixture: Loaded | undefined;
-/** `validate` of the app fixture's rules, run once for the three tests that read what it loaded. */
+/** {@link packagesLoadedByEach} of one command in a child of its own. */
+function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Loaded {
+  return packagesLoadedByEach([argv], env)[0]!;
+}
+
+/**
+ * One child for the commands whose tests check what they do not load, run from the lightest up: validate of the app
+ * fixture's rules, explain, samples of an event, send (to a closed port), then test (which loads yaml). What each
+ * test says a command does not load is therefore not loaded by the commands before it either.
+ */
+const COMMANDS = {
+  validate: ['validate', FIXTURE_RULES_FILE],
+  explain: ['explain', 'userLoggedIn', '--rules', FIXTURE_RULES_FILE],
+  samples: ['samples', 'userLoggedIn'],
+  send: ['send', 'userLoggedIn', '--target', '127.0.0.1:1'],
+  test: ['test', FIXTURE_RULES_FILE.replace(/\.yaml$/, '.test.yaml')],
+} as const;
+let sequence: Record<keyof typeof COMMANDS, Loaded> | undefined;
+function loadedBy(command: keyof typeof COMMANDS): Loaded {
+  if (!sequence) {
+    const names = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
+    const each = packagesLoadedByEach(names.map((n) => COMMANDS[n]));
+    sequence = Object.fromEntries(names.map((n, i) => [n, each[i]!])) as Record<keyof typeof COMMANDS, Loaded>;
+  }
+  return sequence[command];
+}
 function fixtureValidate(): Loaded {
-  validateOfFixture ??= packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
-  return validateOfFixture;
+  return loadedBy('validate');
 }
 
 /** Packages only the server, an AGS call, the metrics or a publish needs. */
@@ -93,7 +121,7 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
   });
 
   it('explain without --history and samples of an event load neither yaml nor pino; test (a rule-test file in YAML) loads yaml', () => {
-    const explained = packagesLoadedBy(['explain', 'userLoggedIn', '--rules', FIXTURE_RULES_FILE]);
+    const explained = loadedBy('explain');
     expect(explained.output).toMatch(/userLoggedIn/);
     expect(explained.code).toBe(0);
     // the reader works: explain's own packages are listed
@@ -102,11 +130,11 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
     expect(explained.packages).not.toContain('yaml');
     expect(explained.packages).not.toContain('pino');
     // samples of an event likewise (src/cli/samples.ts requires yaml for --list's reading of the rules file only)
-    const sampled = packagesLoadedBy(['samples', 'userLoggedIn']);
+    const sampled = loadedBy('samples');
     expect(sampled.output).toMatch(/"userId"/);
     expect(sampled.code).toBe(0);
     expect(sampled.packages).not.toContain('yaml');
-    const tested = packagesLoadedBy(['test', FIXTURE_RULES_FILE.replace(/\.yaml$/, '.test.yaml')]);
+    const tested = loadedBy('test');
     expect(tested.output).toMatch(/passed, 0 failed/);
     expect(tested.code).toBe(0);
     expect(tested.packages).toContain('yaml');
@@ -115,7 +143,7 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
 
 describeWith(builtApp(), "send, a client of the server, loads grpc-js but none of the server's own packages", () => {
   it('send (to a closed port) loads grpc-js, not grpc-health-check or @grpc/reflection (src/cli/send.ts reads DEFAULT_PORT from contract)', () => {
-    const r = packagesLoadedBy(['send', 'userLoggedIn', '--target', '127.0.0.1:1']);
+    const r = loadedBy('send');
     expect(r.output).toMatch(/sending userLoggedIn id [0-9a-f]{32} /);
     expect(r.output).toMatch(/UNAVAILABLE/);
     expect(r.code).not.toBe(0);
