@@ -3,7 +3,7 @@
  * --history`): `{ events: [{ event, at }], firings: [{ rule, at }] }`, built
  * into the ledger document the server would have stored.
  */
-import { LineCounter, parseDocument } from 'yaml';
+import { yaml } from './yaml.js';
 import { parseInstant } from '../time/index.js';
 import { firingKey } from '../rules/index.js';
 import { didYouMean } from '../text/index.js';
@@ -104,6 +104,7 @@ export function playerHistory(raw: unknown, path: Path, catalog: Catalog, report
  * `file:line:column: message` (YAML syntax included).
  */
 export function historyFile(text: string, file: string, catalog: Catalog, checks: HistoryChecks = {}): { readonly doc: StateDocument; readonly problems: readonly string[] } {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = (offset: number): string => {

@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { LineCounter, isMap, parse as parseYaml, parseDocument } from 'yaml';
-import type { Document, Tags } from 'yaml';
+import type { Document, LineCounter, Tags } from 'yaml';
+import { yaml } from './yaml.js';
 import type { ActionRegistry } from '../actions/index.js';
 import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
 import { parseInstant } from '../time/index.js';
@@ -142,7 +142,7 @@ export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'he
 function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly keyed: boolean; readonly shadow: ReadonlySet<string> } | undefined {
   let data: unknown;
   try {
-    data = parseYaml(readFileSync(file, 'utf8'));
+    data = yaml().parse(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
@@ -165,7 +165,7 @@ class Loader {
   shadowRules: ReadonlySet<string> | undefined;
   /** Whether some rule counts under a key (then a history may be a key's record, not a player's). */
   keyedRules = true;
-  readonly lines = new LineCounter();
+  readonly lines: LineCounter = new (yaml().LineCounter)();
   doc!: Document;
 
   constructor(
@@ -184,7 +184,7 @@ class Loader {
     let offset = (node as { range?: [number, number] } | null)?.range?.[0] ?? 0;
     if (key && p.length === path.length && p.length > 0) {
       const parent = p.length === 1 ? this.doc.contents : this.doc.getIn(p.slice(0, -1), true);
-      if (isMap(parent)) {
+      if (yaml().isMap(parent)) {
         const pair = parent.items.find((it) => (it.key as { value?: unknown } | null)?.value === p[p.length - 1]);
         offset = (pair?.key as { range?: [number, number] } | null)?.range?.[0] ?? offset;
       }
@@ -397,7 +397,7 @@ class Loader {
   }
 
   load(text: string): RuleTestSuite {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, customTags: exactIntegers });
+    this.doc = yaml().parseDocument(text, { lineCounter: this.lines, prettyErrors: false, customTags: exactIntegers });
     const at = (offset: number): { line: number; column: number } => {
       const { line, col } = this.lines.linePos(offset);
       return { line, column: col };

@@ -5,7 +5,6 @@
  * then plan) without sending anything.
  */
 import { FACT_OPERATIONS } from '../ags/index.js';
-import { pino } from 'pino';
 import type { ActionRegistry } from '../actions/index.js';
 import type { PlannedRequest } from '../actions/index.js';
 import { eventKey, idempotencyKey } from '../delivery/index.js';
@@ -15,7 +14,7 @@ import type { Catalog, DecodedEvent, EventService } from '../events/index.js';
 import { loadRules } from '../rules/index.js';
 import type { RulesLoadResult } from '../rules/index.js';
 import type { PlannedAction } from '../rules/index.js';
-import { redactText, redactValue } from '../telemetry/index.js';
+import { redactText, redactValue, silentLogger } from '../telemetry/index.js';
 import { EventDataError, UnknownEventError } from './errors.js';
 import { customEventFromData } from '../custom-events/index.js';
 
@@ -39,8 +38,6 @@ export interface PlannedStep {
   /** Why the action cannot be planned (a parameter the action refuses). */
   readonly error?: string;
 }
-
-const silent = pino({ level: 'silent' });
 
 /** The service an event name (or service name, or method path) means. Throws {@link UnknownEventError}. */
 export function resolveEvent(catalog: Catalog, name: string): EventService {
@@ -88,7 +85,10 @@ export function planSteps(
       namespace,
       rule: p.rule,
       idempotencyKey: idempotencyKey(key, p.rule, p.key),
-      logger: silent,
+      // pino is loaded only if the action reads it (telemetry/logger.ts)
+      get logger() {
+        return silentLogger();
+      },
       now: () => now.getTime(),
     };
     if (p.failure) return { ...base, error: p.failure.message };

@@ -17,7 +17,7 @@ const USAGE = `extend-event-rules: AGS Extend event handler driven by rules.yaml
 
 Usage:
   extend-event-rules [serve]                 run the event handler (gRPC on PORT, default ${DEFAULT_PORT})
-  extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]
+  extend-event-rules validate [files...] [--proto dirs] [--env-file f] [--format text|json|github]
   extend-event-rules test [files...]         run rule tests (default rules.test.yaml), offline
   extend-event-rules explain <event> [--data file.json|-] [--json] [--now iso] [--rules file] [--history file.yaml] [--facts file.json]
   extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata k=v]... [--timeout ms]

@@ -26,7 +26,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadCatalog } from '../events/index.js';
 import type { Catalog } from '../events/index.js';
 import type { Config } from '../config.js';
-import { DEFAULT_PORT } from '../server/index.js';
+import { DEFAULT_PORT } from '../contract/index.js';
 import { openDeadLetterSource, QUERY_OPTIONS, queryOf } from './dead-letter-source.js';
 import { describeQuery, readQuery } from './dead-letters.js';
 import type { DeadLetterQuery } from '../delivery/index.js';

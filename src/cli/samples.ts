@@ -12,7 +12,8 @@ import { sampleEvent, withFreshId } from '../events/index.js';
 import { CatalogLoadError } from '../events/index.js';
 import { UsageError, parseArgs } from './io.js';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlApi from 'yaml';
 import { CONSUMER_SERVICE, CONSUMER_PATH, SCHEDULER_PATH, SCHEDULER_SERVICE, customEventFromData, customOnName, topicOf, topicService, withCustomEvents } from '../custom-events/index.js';
 import type { Catalog } from '../events/index.js';
 
@@ -44,6 +45,8 @@ export function projectCustomEvents(rulesFile: string | undefined, topicsDir: st
   const names = new Set<string>();
   if (rulesFile !== undefined) {
     try {
+      // yaml required here, for `samples --list` only (its 73 modules are not loaded by `samples <event>`)
+      const { parse: parseYaml } = createRequire(import.meta.url)('yaml') as typeof YamlApi;
       const data = parseYaml(readFileSync(rulesFile, 'utf8')) as unknown;
       for (const rule of isObject(data) && Array.isArray(data.rules) ? data.rules : []) {
         const name = isObject(rule) ? customOnName(rule.on) : undefined;

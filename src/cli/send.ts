@@ -16,7 +16,7 @@ import { withFreshId } from '../events/index.js';
 import { TOPICS_FOLDER, encodeReceivedMessage, topicBodyProblems, topicNameProblem, topicSchema, topicService } from '../custom-events/index.js';
 import { dirname, join } from 'node:path';
 import type { EventService } from '../events/index.js';
-import { DEFAULT_PORT } from '../server/index.js';
+import { DEFAULT_PORT } from '../contract/index.js';
 import type { CommandIO } from './io.js';
 import { sendScheduledRun } from './send-schedule.js';
 import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';

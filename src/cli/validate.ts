@@ -1,7 +1,7 @@
 /**
- * `extend-event-rules validate [file] [--proto dirs] [--env-file f] [--format text|json|github]`:
- * checks a rules file against the loaded events and the registered actions.
- * Exit 0 valid, 1 invalid, 2 usage error.
+ * `extend-event-rules validate [files...] [--proto dirs] [--env-file f] [--format text|json|github]`:
+ * checks rules files against the loaded events and the registered actions, each file on its own
+ * (the event catalog is read once for all of them). Exit 0 all valid, 1 one invalid, 2 usage error.
  */
 import { FACT_OPERATIONS } from '../ags/index.js';
 import { readFile } from 'node:fs/promises';
@@ -19,7 +19,7 @@ import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, wantsHelp } from './io.js';
 import { withCustomEvents } from '../custom-events/index.js';
 
-export const VALIDATE_USAGE = 'usage: extend-event-rules validate [file] [--proto dir[,dir...]] [--env-file file] [--format text|json|github]\n';
+export const VALIDATE_USAGE = 'usage: extend-event-rules validate [file...] [--proto dir[,dir...]] [--env-file file] [--format text|json|github]\n';
 
 export interface ValidateDefaults {
   /** The rules file when none is given (RULES_FILE). */
@@ -33,9 +33,8 @@ export interface ValidateDefaults {
 }
 
 /** The command line of `validate`. @throws {@link UsageError} */
-function validateArgs(args: string[], defaults: ValidateDefaults): { file: string; protoDirs: string[]; format: ProblemFormat; envFile: string | undefined } {
+function validateArgs(args: string[], defaults: ValidateDefaults): { files: string[]; protoDirs: string[]; format: ProblemFormat; envFile: string | undefined } {
   const { positionals, values } = parseArgs(args, { values: ['proto', 'env-file', 'format'] });
-  if (positionals.length > 1) throw new UsageError(`one rules file at most, got ${positionals.length}`);
   const protoDirs = values.has('proto')
     ? values
         .get('proto')!
@@ -46,7 +45,7 @@ function validateArgs(args: string[], defaults: ValidateDefaults): { file: strin
     : [...defaults.protoDirs];
   const format = values.get('format') ?? 'text';
   if (format !== 'text' && format !== 'json' && format !== 'github') throw new UsageError(`--format must be text, json or github, not "${format}"`);
-  return { file: resolve(positionals[0] ?? defaults.rulesFile), protoDirs, format, envFile: values.get('env-file') };
+  return { files: (positionals.length > 0 ? positionals : [defaults.rulesFile]).map((f) => resolve(f)), protoDirs, format, envFile: values.get('env-file') };
 }
 
 /** A proto directory that does not load, as a problem of the rules file's check. */
@@ -77,7 +76,7 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
     }
     throw err;
   }
-  const { file, protoDirs, format, envFile } = parsed;
+  const { files, protoDirs, format, envFile } = parsed;
   let env: Readonly<Record<string, string | undefined>> = defaults.env;
   if (envFile !== undefined) {
     try {
@@ -97,32 +96,35 @@ export async function validateCommand(args: string[], io: CommandIO, defaults: V
     return 1;
   }
 
-  const result = await loadRules({
-    file,
-    catalog,
-    registry: defaults.registry ?? createDefaultRegistry(),
-    env,
-    // with an env file the environment is fully described: an unset variable is a mistake
-    unsetEnv: envFile !== undefined ? 'error' : 'warn',
-    facts: FACT_OPERATIONS,
-  });
-  const all = result.ok ? [...result.warnings] : [...result.problems, ...result.warnings].sort((a, b) => a.line - b.line || a.column - b.column);
-  if (format === 'json') {
-    io.stdout.write(formatProblems(all, 'json'));
-  } else if (all.length > 0) {
-    (result.ok ? io.stdout : io.stderr).write(formatProblems(all, format));
-  }
-  if (!result.ok) {
-    if (format === 'text') {
-      const n = result.problems.length;
-      io.stderr.write(`${file}: invalid: ${n} problem${n === 1 ? '' : 's'}\n`);
+  const registry = defaults.registry ?? createDefaultRegistry();
+  // json: one array of every file's problems (each names its file)
+  const jsonProblems: RuleProblem[] = [];
+  let code = 0;
+  for (const file of files) {
+    const result = await loadRules({
+      file,
+      catalog,
+      registry,
+      env,
+      // with an env file the environment is fully described: an unset variable is a mistake
+      unsetEnv: envFile !== undefined ? 'error' : 'warn',
+      facts: FACT_OPERATIONS,
+    });
+    const all = result.ok ? [...result.warnings] : [...result.problems, ...result.warnings].sort((a, b) => a.line - b.line || a.column - b.column);
+    if (format === 'json') jsonProblems.push(...all);
+    else if (all.length > 0) (result.ok ? io.stdout : io.stderr).write(formatProblems(all, format));
+    if (!result.ok) {
+      if (format === 'text') {
+        const n = result.problems.length;
+        io.stderr.write(`${file}: invalid: ${n} problem${n === 1 ? '' : 's'}\n`);
+      }
+      code = 1;
+    } else if (format === 'text') {
+      const rules = result.rules;
+      const events = rules.services.size;
+      io.stdout.write(`${file}: valid: ${rules.ruleCount} rule${rules.ruleCount === 1 ? '' : 's'} on ${events} event${events === 1 ? '' : 's'}\n`);
     }
-    return 1;
   }
-  if (format === 'text') {
-    const rules = result.rules;
-    const events = rules.services.size;
-    io.stdout.write(`${file}: valid: ${rules.ruleCount} rule${rules.ruleCount === 1 ? '' : 's'} on ${events} event${events === 1 ? '' : 's'}\n`);
-  }
-  return 0;
+  if (format === 'json') io.stdout.write(formatProblems(jsonProblems, 'json'));
+  return code;
 }

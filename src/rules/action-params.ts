@@ -16,10 +16,10 @@
  *   `${env.X}` are unknown: never reported.
  */
 import type { Field, Type } from 'protobufjs';
-import pino from 'pino';
 import { ActionParamError } from '../actions/index.js';
 import type { ActionContext, ActionDefinition } from '../actions/index.js';
 import { wellKnownKind } from '../events/index.js';
+import { silentLogger } from '../telemetry/index.js';
 import { fieldsByJsonName } from './paths.js';
 import type { PathSegment } from './source.js';
 import { parseTemplate } from './template.js';
@@ -229,12 +229,13 @@ export function loadContext(type: Type | undefined, rule: string, namespace: str
     namespace: namespace !== undefined && namespace !== '' ? namespace : 'namespace',
     rule,
     idempotencyKey: 'load:check:0',
-    logger: silent,
+    // pino is loaded only if the action reads it (telemetry/logger.ts)
+    get logger() {
+      return silentLogger();
+    },
     now: Date.now,
   };
 }
-
-const silent = pino({ enabled: false });
 
 /** How to give `userId` on an event whose message has no `userId` (33 of AGS's events: group, async messaging...). */
 export function userIdFix(type: Type | undefined): string | undefined {

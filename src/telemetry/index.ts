@@ -1,5 +1,5 @@
 /** The public surface of src/telemetry: what other folders may import from it. */
-export { createLogger, logField, MAX_LOG_FIELD } from './logger.js';
+export { createLogger, logField, MAX_LOG_FIELD, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { maskPersonalFields } from './mask.js';
 export { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT, startMetricsServer } from './metrics-server.js';

@@ -11,7 +11,7 @@
  * 100 µs per line, more than handling an event.
  */
 import { createRequire } from 'node:module';
-import { pino } from 'pino';
+import type * as PinoModule from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import { redactText } from './redact.js';
 
@@ -87,7 +87,31 @@ function prettyStream(options: LoggerOptions): DestinationStream {
   });
 }
 
+let pinoModule: typeof PinoModule | undefined;
+
+/**
+ * pino, loaded on first use: the CLI's commands log nothing, and pino's 30 modules cost each of their starts
+ * about 0.03 CPU s (test/cli/start-up.test.ts checks that validate does not load it).
+ */
+function loadPino(): typeof PinoModule.pino {
+  pinoModule ??= createRequire(import.meta.url)('pino') as typeof PinoModule;
+  return pinoModule.pino;
+}
+
+let silent: Logger | undefined;
+
+/**
+ * A logger that writes nothing (pino with `enabled: false`), made on first call: what the rules' load-time checks
+ * and the authoring tools hand to an action's `normalize`/`plan` as `ctx.logger`. Give it through a getter
+ * (`get logger() { return silentLogger(); }`) so that a command whose actions never log does not load pino.
+ */
+export function silentLogger(): Logger {
+  silent ??= loadPino()({ enabled: false });
+  return silent;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const pino = loadPino();
   return pino(
     {
       level: options.level ?? 'info',

@@ -2,7 +2,6 @@
  * The Prometheus endpoint: plain node:http on PROMETHEUS_PORT (default 8080),
  * path PROMETHEUS_ENDPOINT (default /metrics), as the templates serve it.
  */
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.js';
@@ -29,6 +28,8 @@ export interface MetricsServer {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const path = options.path ?? DEFAULT_METRICS_PATH;
   const registry = options.metrics.registry;
+  // node:http loaded here, not at import: the CLI's commands load this folder and serve no metrics
+  const { createServer } = await import('node:http');
   const server: Server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || url !== path) {

@@ -45,10 +45,10 @@ describeWith(sharedSpecs(), 'docs/cookbook.md: fifteen reactions, fifteen rules 
         writeFileSync(join(dir, `r${i}.test.yaml`), `version: 1\nnow: 2026-03-01T12:00:00Z\ncases:\n${r.test}`);
         files.push(`r${i}`);
       });
-    for (const f of files) {
-      const v = await runCommand(['validate', `${f}.yaml`], { cwd: dir, env });
-      expect(v.code, `${f}: ${v.stdout}${v.stderr}`).toBe(0);
-    }
+    // one validate over the fifteen files: each is checked on its own (the AGS catalog, ~0.5 CPU s, read once)
+    const v = await runCommand(['validate', ...files.map((f) => `${f}.yaml`)], { cwd: dir, env });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    for (const f of files) expect(v.stdout).toMatch(new RegExp(`${f}\\.yaml: valid: \\d+ rules? on \\d+ events?\\n`));
     const t = await runCommand(['test', ...files.map((f) => `${f}.test.yaml`)], { cwd: dir, env });
     expect(t.code, t.stdout + t.stderr).toBe(0);
     expect(t.stdout).toMatch(/16 passed, 0 failed/);

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runBin, runCommand, startServer, waitFor, workspace } from './support.js';
 import type { RunningServer, Workspace } from './support.js';
 
@@ -34,47 +34,68 @@ afterEach(async () => {
 });
 
 describe('custom events in the toolkit', () => {
+  // The first two tests share one server of the issue's rules (RULES_WATCH on, the default): the second adds its
+  // scheduled rule to the file and waits for the reload (one server start fewer). Each starts it if it runs alone.
+  let issueWs: Workspace | undefined;
+  let issueStarted: Promise<RunningServer> | undefined;
+  const issueProject = (): Workspace => {
+    if (!issueWs) {
+      issueWs = workspace();
+      issueWs.write('rules.yaml', RULES);
+    }
+    return issueWs;
+  };
+  const issueServer = async (): Promise<{ ws: Workspace; server: RunningServer }> => {
+    const ws = issueProject();
+    issueStarted ??= startServer(ws.dir, { RULES_FILE: 'rules.yaml', RULES_WATCH: 'true' });
+    return { ws, server: await issueStarted };
+  };
+  afterAll(async () => {
+    await (await issueStarted?.catch(() => undefined))?.stop();
+    issueWs?.remove();
+  });
+
   it('validate accepts the issue\'s rules; send --topic reaches the topic rule; send of a login logs the publish a dry run would do', async () => {
-    ws = workspace();
-    ws.write('rules.yaml', RULES);
-    const v = await runBin(['validate'], { cwd: ws.dir });
+    const v = await runBin(['validate'], { cwd: issueProject().dir });
     expect(v.stdout + v.stderr).toContain('valid: 2 rules on 2 events');
     expect(v.code).toBe(0);
 
-    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
-    ws.write('body.json', JSON.stringify({ kind: 'login', userId: USER }));
-    const r = await runCommand(['send', '--topic', 'player-activity', '--data', 'body.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const { ws: project, server } = await issueServer();
+    project.write('body.json', JSON.stringify({ kind: 'login', userId: USER }));
+    const r = await runCommand(['send', '--topic', 'player-activity', '--data', 'body.json', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
     expect(r.stdout).toBe('OK\n');
     expect(r.stderr).toMatch(/^sending topic:player-activity id [0-9a-f-]{36} \(\d+ bytes\) to 127\.0\.0\.1:\d+\/accelbyte\.extend\.async_messaging\.AsyncMessagingConsumerService\/onMessage/);
-    const summary = await waitFor('the topic summary', () => server!.lines().find((l) => l.msg?.startsWith('topic:player-activity: ')));
+    const summary = await waitFor('the topic summary', () => server.lines().find((l) => l.msg?.startsWith('topic:player-activity: ')));
     expect(summary).toMatchObject({ outcome: 'ok', rules: { 'reward-activity': 'matched' }, actions: [{ rule: 'reward-activity', action: 'grantItem', status: 'planned' }] });
 
-    ws.write('login.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
-    expect((await runCommand(['send', 'userLoggedIn', '--data', 'login.json', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir })).stdout).toBe('OK\n');
-    const planned = await waitFor('the dry-run publish', () => server!.lines().find((l) => l.msg?.startsWith('dry run: announce-login/publishMessage')));
+    project.write('login.json', JSON.stringify({ namespace: 'mygame', userId: USER }));
+    expect((await runCommand(['send', 'userLoggedIn', '--data', 'login.json', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir })).stdout).toBe('OK\n');
+    const planned = await waitFor('the dry-run publish', () => server.lines().find((l) => l.msg?.startsWith('dry run: announce-login/publishMessage')));
     expect(planned.requests).toEqual([
       { operation: 'PublishMessage', method: 'POST', path: 'grpc://localhost:7474/accelbyte.extend.async_messaging.AsyncMessagingPublisherService/PublishMessage', body: { topic: 'player-activity', body: JSON.stringify({ kind: 'login', userId: USER }) } },
     ]);
 
-    const other = await runCommand(['send', '--topic', 'nobody-listens', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const other = await runCommand(['send', '--topic', 'nobody-listens', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
     expect(other.stdout).toBe('OK\n');
-    const bad = await runCommand(['send', '--topic', 'bad topic', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
+    const bad = await runCommand(['send', '--topic', 'bad topic', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('topic name "bad topic" has characters other than');
   });
 
   it('send --schedule runs a scheduled rule once per run id and prints the ScheduledTaskResponse', async () => {
-    ws = workspace();
-    ws.write('rules.yaml', `${RULES}  - name: weekly\n    on: { schedule: weekly-reset-task }\n    do:\n      - publishMessage: { topic: weekly-reset, body: { week: "\${event.payload.week}" } }\n`);
-    server = await startServer(ws.dir, { RULES_FILE: 'rules.yaml' });
-    ws.write('payload.json', JSON.stringify({ week: '2026-W49' }));
+    const { ws: project, server } = await issueServer();
+    const reloads = (): number => server.lines().filter((l) => l.msg === 'rules reloaded').length;
+    const before = reloads();
+    project.write('rules.yaml', `${RULES}  - name: weekly\n    on: { schedule: weekly-reset-task }\n    do:\n      - publishMessage: { topic: weekly-reset, body: { week: "\${event.payload.week}" } }\n`);
+    await waitFor('the weekly rule reloaded', () => reloads() > before);
+    project.write('payload.json', JSON.stringify({ week: '2026-W49' }));
     const target = `127.0.0.1:${server.port}`;
-    const r = await runCommand(['send', '--schedule', 'weekly-reset-task', '--data', 'payload.json', '--run-id', 'r-1', '--target', target], { cwd: ws.dir });
+    const r = await runCommand(['send', '--schedule', 'weekly-reset-task', '--data', 'payload.json', '--run-id', 'r-1', '--target', target], { cwd: project.dir });
     expect(JSON.parse(r.stdout)).toMatchObject({ success: true, http_status_code: 200 });
     expect(r.code).toBe(0);
-    const planned = await waitFor('the dry-run publish', () => server!.lines().find((l) => l.msg?.startsWith('dry run: weekly/publishMessage')));
+    const planned = await waitFor('the dry-run publish', () => server.lines().find((l) => l.msg?.startsWith('dry run: weekly/publishMessage')));
     expect(planned.requests).toMatchObject([{ body: { topic: 'weekly-reset', body: '{"week":"2026-W49"}' } }]);
-    const none = await runCommand(['send', '--schedule', 'other-task', '--target', target], { cwd: ws.dir });
+    const none = await runCommand(['send', '--schedule', 'other-task', '--target', target], { cwd: project.dir });
     expect(JSON.parse(none.stdout)).toMatchObject({ success: false, http_status_code: 404 });
     expect(none.code).toBe(1);
   });

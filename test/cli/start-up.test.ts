@@ -15,12 +15,23 @@ import { describeWith, REPO_ROOT } from '../support/prereq.js';
 import { PROTO_DIR, childEnv, workspace } from './support.js';
 import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
 
+/** What a child running a command loaded: see {@link packagesLoadedBy}. */
+interface Loaded {
+  readonly code: number;
+  readonly packages: string[];
+  readonly ajvFiles: string[];
+  /** Node's built-in modules (`http`, `worker_threads`...), from `process.moduleLoadList`. */
+  readonly builtins: string[];
+  readonly output: string;
+}
+
 /**
- * The packages of node_modules a child running `argv` through the bin's runCli has loaded by its end
- * (CommonJS ones from its module cache, ES modules from a load hook that writes each URL to a file
- * before the module loads), ajv's files among them, and its exit code.
+ * The packages of node_modules a child running each of `argvs` in turn through the bin's runCli has loaded by the
+ * end of each command (CommonJS ones from its module cache, ES modules from a load hook that writes each URL to a
+ * file before the module loads), ajv's files among them, the built-in modules it loaded, and each exit code.
+ * The lists only grow: a package missing after a command was loaded by none of the commands up to it.
  */
-function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): { code: number; packages: string[]; ajvFiles: string[]; output: string } {
+function packagesLoadedByEach(argvs: readonly (readonly string[])[], env: Readonly<Record<string, string>> = {}): Loaded[] {
   const ws = workspace();
   const esmList = join(ws.dir, 'esm-loaded.txt');
   const hook = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(esmList)}, url + '\\n'); return next(url, context); }`;
@@ -30,9 +41,11 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
     import { fileURLToPath } from 'node:url';
     register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});
     const { runCli } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'commands.js'))});
+    const loaded = [];
+    for (const argv of ${JSON.stringify(argvs)}) {
     let output = '';
     const sink = { write: (s) => { output += String(s); return true; } };
-    const code = await runCli(${JSON.stringify(argv)}, { stdout: sink, stderr: sink, stdin: process.stdin });
+    const code = await runCli(argv, { stdout: sink, stderr: sink, stdin: process.stdin });
     const esm = existsSync(${JSON.stringify(esmList)}) ? readFileSync(${JSON.stringify(esmList)}, 'utf8').split('\\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)) : [];
     const packages = new Set();
     const ajvFiles = [];
@@ -42,7 +55,10 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
       const a = /node_modules[\\\\/]ajv[\\\\/](.*)$/.exec(file);
       if (a) ajvFiles.push(a[1].replace(/\\\\/g, '/'));
     }
-    process.stdout.write(JSON.stringify({ code, packages: [...packages].sort(), ajvFiles, output }));
+    const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+    loaded.push({ code, packages: [...packages].sort(), ajvFiles, builtins, output });
+    }
+    process.stdout.write(JSON.stringify(loaded));
   `;
   let r;
   try {
@@ -51,7 +67,37 @@ function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, 
     ws.remove();
   }
   if (r.status !== 0) throw new Error(`the child exited ${String(r.status)}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { code: number; packages: string[]; ajvFiles: string[]; output: string };
+  return JSON.parse(r.stdout) as Loaded[];
+}
+
+/** {@link packagesLoadedByEach} of one command in a child of its own. */
+function packagesLoadedBy(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Loaded {
+  return packagesLoadedByEach([argv], env)[0]!;
+}
+
+/**
+ * One child for the commands whose tests check what they do not load, run from the lightest up: validate of the app
+ * fixture's rules, explain, samples of an event, send (to a closed port), then test (which loads yaml). What each
+ * test says a command does not load is therefore not loaded by the commands before it either.
+ */
+const COMMANDS = {
+  validate: ['validate', FIXTURE_RULES_FILE],
+  explain: ['explain', 'userLoggedIn', '--rules', FIXTURE_RULES_FILE],
+  samples: ['samples', 'userLoggedIn'],
+  send: ['send', 'userLoggedIn', '--target', '127.0.0.1:1'],
+  test: ['test', FIXTURE_RULES_FILE.replace(/\.yaml$/, '.test.yaml')],
+} as const;
+let sequence: Record<keyof typeof COMMANDS, Loaded> | undefined;
+function loadedBy(command: keyof typeof COMMANDS): Loaded {
+  if (!sequence) {
+    const names = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
+    const each = packagesLoadedByEach(names.map((n) => COMMANDS[n]));
+    sequence = Object.fromEntries(names.map((n, i) => [n, each[i]!])) as Record<keyof typeof COMMANDS, Loaded>;
+  }
+  return sequence[command];
+}
+function fixtureValidate(): Loaded {
+  return loadedBy('validate');
 }
 
 /** Packages only the server, an AGS call, the metrics or a publish needs. */
@@ -59,7 +105,7 @@ const SERVER_ONLY = ['@grpc/grpc-js', '@grpc/reflection', 'grpc-health-check', '
 
 describeWith(builtApp(), 'a command that serves nothing loads none of the server\'s packages', () => {
   it('validate (the rules, every action and its schema, the event catalog) loads ajv and protobufjs, not grpc-js, prom-client or undici', () => {
-    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    const r = fixtureValidate();
     expect(r.output).toContain('valid');
     expect(r.code).toBe(0);
     // the reader works: the packages validate needs are listed
@@ -67,6 +113,44 @@ describeWith(builtApp(), 'a command that serves nothing loads none of the server
     expect(r.packages.filter((p) => SERVER_ONLY.includes(p))).toEqual([]);
     // it makes no span: the OpenTelemetry API is not loaded either (src/telemetry/tracing.ts loads it on first use)
     expect(r.packages).not.toContain('@opentelemetry/api');
+    // it logs nothing and serves no metrics: no pino (its ~30 modules), no node:http (worker_threads and net are the load hook's)
+    // (src/telemetry/logger.ts and metrics-server.ts load them on first use; the load-time checks' silent logger too)
+    expect(r.builtins).toEqual(expect.arrayContaining(['fs', 'path']));
+    expect(r.packages).not.toContain('pino');
+    expect(r.builtins.filter((m) => ['http', '_http_server', '_http_client'].includes(m))).toEqual([]);
+  });
+
+  it('explain without --history and samples of an event load neither yaml nor pino; test (a rule-test file in YAML) loads yaml', () => {
+    const explained = loadedBy('explain');
+    expect(explained.output).toMatch(/userLoggedIn/);
+    expect(explained.code).toBe(0);
+    // the reader works: explain's own packages are listed
+    expect(explained.packages).toEqual(expect.arrayContaining(['js-yaml', 'protobufjs']));
+    // src/authoring/yaml.ts loads yaml for a rule-test or history file only
+    expect(explained.packages).not.toContain('yaml');
+    expect(explained.packages).not.toContain('pino');
+    // samples of an event likewise (src/cli/samples.ts requires yaml for --list's reading of the rules file only)
+    const sampled = loadedBy('samples');
+    expect(sampled.output).toMatch(/"userId"/);
+    expect(sampled.code).toBe(0);
+    expect(sampled.packages).not.toContain('yaml');
+    const tested = loadedBy('test');
+    expect(tested.output).toMatch(/passed, 0 failed/);
+    expect(tested.code).toBe(0);
+    expect(tested.packages).toContain('yaml');
+  });
+});
+
+describeWith(builtApp(), "send, a client of the server, loads grpc-js but none of the server's own packages", () => {
+  it('send (to a closed port) loads grpc-js, not grpc-health-check or @grpc/reflection (src/cli/send.ts reads DEFAULT_PORT from contract)', () => {
+    const r = loadedBy('send');
+    expect(r.output).toMatch(/sending userLoggedIn id [0-9a-f]{32} /);
+    expect(r.output).toMatch(/UNAVAILABLE/);
+    expect(r.code).not.toBe(0);
+    // the reader works: the client's package is listed
+    expect(r.packages).toContain('@grpc/grpc-js');
+    expect(r.packages.filter((p) => ['grpc-health-check', '@grpc/reflection', '@grpc/proto-loader', 'prom-client', 'undici'].includes(p))).toEqual([]);
+    expect(r.packages).not.toContain('pino');
   });
 });
 
@@ -75,7 +159,7 @@ const AJV_COMPILER = /^dist\/(core|2020|compile\/)/;
 
 describeWith(builtApp(), "rules of the built-in actions are checked by the build's precompiled validators", () => {
   it("validate with only built-in actions loads ajv's runtime helpers, not its compiler (no schema compiled at start)", () => {
-    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    const r = fixtureValidate();
     expect(r.output).toContain('valid');
     expect(r.code).toBe(0);
     // the reader works: the precompiled validators' runtime helpers are listed
@@ -106,7 +190,7 @@ describeWith(builtApp(), "rules of the built-in actions are checked by the build
 
 describeWith(builtApp(), "re2js (the `matches` operator's engine) is loaded by the first pattern", () => {
   it('validate of rules without matches does not load it', () => {
-    const r = packagesLoadedBy(['validate', FIXTURE_RULES_FILE]);
+    const r = fixtureValidate();
     expect(r.code).toBe(0);
     // the reader works: the rules' packages are listed
     expect(r.packages).toEqual(expect.arrayContaining(['js-yaml']));

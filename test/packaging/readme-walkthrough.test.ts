@@ -113,7 +113,8 @@ describe('the README walkthrough, followed literally', () => {
   });
 
   it('5. and the quick start: send reaches the running handler, which logs what the README says', async () => {
-    server = await startServer(ws.dir, { PROTO_DIR: 'proto' });
+    // RULES_WATCH as the README leaves it (default true): step 6 edits the rules of this running handler
+    server = await startServer(ws.dir, { PROTO_DIR: 'proto', RULES_WATCH: 'true' });
     const env = { PORT: String(server.port) };
     expectSteps(block('### 5. Send an event to a running handler', 'console'), env);
     await waitFor('the summary line', () => server!.lines().find((l) => l.msg === 'userLoggedIn: 2 rule(s) matched, 2 action(s), ok'));
@@ -133,12 +134,15 @@ describe('the README walkthrough, followed literally', () => {
   });
 
   it('6. shadow mode: logged as shadow, counted with outcome="shadow", marked [shadow] by explain', async () => {
-    await server?.stop();
     const section = README.slice(README.indexOf('\n### 6. Shadow mode\n'));
     expect(section).toMatch(/`mode: shadow` on a rule/);
     const rules = join(ws.dir, 'rules.yaml');
+    // the handler of step 5 keeps running and reloads the edited file (not restarted: one server start fewer)
+    server ??= await startServer(ws.dir, { PROTO_DIR: 'proto', RULES_WATCH: 'true' });
+    const reloads = (): number => server!.lines().filter((l) => l.msg === 'rules reloaded').length;
+    const before = reloads();
     writeFileSync(rules, readFileSync(rules, 'utf8').replace('  - name: welcome-pack-fr\n', '  - name: welcome-pack-fr\n    mode: shadow\n'));
-    server = await startServer(ws.dir, { PROTO_DIR: 'proto' });
+    await waitFor('the edited rules reloaded', () => reloads() > before);
     const sent = run('npx extend-event-rules send userLoggedIn --data event.json', { PORT: String(server.port) });
     expect(sent.status, sent.printed).toBe(0);
     await waitFor('the shadow line', () => server!.lines().find((l) => l.msg?.startsWith('shadow: welcome-pack-fr/grantItem would send ')));

@@ -82,8 +82,31 @@ describe('validate command', () => {
     expect(lax.out()).toContain('valid: 2 rules on 2 events');
   });
 
+  it('several files: each checked on its own and reported under its name; exit 1 when one is invalid (json: one list)', async () => {
+    const invalid = resolve(FIXTURES, 'invalid/unknown-event.yaml');
+    const duplicate = resolve(FIXTURES, 'invalid/duplicate-name.yaml');
+    const both = capture();
+    expect(await validateCommand([FIXTURE_RULES_FILE, invalid], both.io, defaults)).toBe(1);
+    expect(both.out()).toBe(`${FIXTURE_RULES_FILE}: valid: 2 rules on 2 events\n`);
+    expect(both.err()).toBe(`${invalid}:4:9: error [unknown-event] rule "misspelled": unknown event "userLogedIn"\n    fix: did you mean "userLoggedIn"?\n${invalid}: invalid: 1 problem\n`);
+    // the invalid one first: the valid one after it is still checked and reported
+    const reversed = capture();
+    expect(await validateCommand([invalid, FIXTURE_RULES_FILE], reversed.io, defaults)).toBe(1);
+    expect(reversed.out()).toBe(`${FIXTURE_RULES_FILE}: valid: 2 rules on 2 events\n`);
+    const valid = capture();
+    expect(await validateCommand([FIXTURE_RULES_FILE, FIXTURE_RULES_FILE], valid.io, defaults)).toBe(0);
+    expect(valid.out()).toBe(`${FIXTURE_RULES_FILE}: valid: 2 rules on 2 events\n`.repeat(2));
+    const json = capture();
+    expect(await validateCommand([invalid, duplicate, '--proto', PROTO_DIR, '--format', 'json'], json.io, { ...defaults, registry: testRegistry() })).toBe(1);
+    const problems = JSON.parse(json.out()) as { file: string; code: string }[];
+    expect(problems.map((p) => [p.file, p.code])).toEqual([
+      [invalid, 'unknown-event'],
+      [duplicate, 'duplicate-name'],
+    ]);
+  });
+
   it('exit 2 on usage errors', async () => {
-    for (const args of [['--format', 'xml'], ['a.yaml', 'b.yaml'], ['--nope'], ['--proto'], ['--env-file', '/nonexistent/.env']]) {
+    for (const args of [['--format', 'xml'], ['--nope'], ['--proto'], ['--env-file', '/nonexistent/.env']]) {
       const c = capture();
       expect(await validateCommand(args, c.io, defaults), args.join(' ')).toBe(2);
       expect(c.err()).toMatch(/extend-event-rules validate: /);
