@@ -80,6 +80,6 @@ describe('Metrics.histogramChild', () => {
     const values = (await m.actionSeconds.get()).values;
     expect(values.find((v) => v.metricName === 'event_rules_action_duration_seconds_count')?.value).toBe(2);
     expect(values.find((v) => v.metricName === 'event_rules_action_duration_seconds_sum')?.value).toBeCloseTo(0.23, 10);
-    expect(values.find((v) => v.metricName === 'event_rules_action_duration_seconds_bucket' && v.labels.le === 0.05)?.value).toBe(1);
+    expect(values.find((v) => v.metricName === 'event_rules_action_duration_seconds_bucket' && (v.labels as Record<string, unknown>).le === 0.05)?.value).toBe(1);
   });
 });
