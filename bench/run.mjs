@@ -96,7 +96,8 @@ function waitExit(child, ms) {
 
 /** Starts the bare grpc-js ceiling server in a child process. */
 async function startCeiling() {
-  const child = track(fork(join(HERE, 'ceiling-server.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const execArgv = opts.profile ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${join(OUT, 'profiles')}`, `--cpu-prof-name=ceiling-${Date.now()}.cpuprofile`] : [];
+  const child = track(fork(join(HERE, 'ceiling-server.mjs'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const port = await new Promise((res, rej) => {
     child.once('message', (m) => (m?.type === 'ready' ? res(m.port) : rej(new Error('ceiling did not start'))));
     child.once('exit', (code) => rej(new Error(`ceiling exited ${code}`)));
@@ -153,7 +154,7 @@ async function startServer({ name, protoDirs, rulesText, env = {}, logLevel = 'i
     ...env,
   };
   const nodeArgs = opts.profile
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
+    ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${join(OUT, 'profiles')}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
     : [];
   const t0 = performance.now();
   const child = track(spawn(process.execPath, [...nodeArgs, join(dist, 'main.js')], { cwd: dir, env: fullEnv, stdio: ['ignore', out, out] }));

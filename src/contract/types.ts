@@ -44,6 +44,12 @@ export interface EventCall {
   readonly metadata?: Readonly<Record<string, string | Buffer>>;
   /** The request exactly as received (the encoded event): the idempotency key of an event without an `id` is its digest. */
   readonly bytes?: Uint8Array;
+  /**
+   * The first value of one request header when it is a string, else undefined: what `metadata[name]`
+   * gives for a text header, without making the whole map (the host's is made on first read; every
+   * event reads the replay header). Absent: the handler reads `metadata`.
+   */
+  header?(name: string): string | undefined;
 }
 
 /**

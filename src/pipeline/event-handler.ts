@@ -234,15 +234,16 @@ export function createEventHandler(options: EventHandlerOptions) {
       }
     }
 
-    // read through getters: the call's signal is made only for an event with actions (it costs an AbortController and a listener)
-    const metadata = call.metadata;
-    const replayed = metadata?.[REPLAY_HEADER];
+    // read through getters: the call's signal and metadata map are made only for an event with actions (an AbortController
+    // and a listener; an object of every header), the replay header alone for every event
+    const replayed = call.header ? call.header(REPLAY_HEADER) : call.metadata?.[REPLAY_HEADER];
     if (typeof replayed === 'string' && replayed !== '' && !evaluation.plan.some((p) => p.rule === replayed)) {
       // a replay that would run nothing must not be answered OK: the replay command would drop the dead letter
       const message = `replay of rule ${replayed}: ${whyNothingRan(replayed, evaluation)}; nothing ran, the dead letter is kept`;
       return finish(service, eventId, ids, span, started, matched, outcomes, { outcome: { kind: 'refused', message }, eventKey: '', actions: [] });
     }
     if (evaluation.plan.length === 0) return finish(service, eventId, ids, span, started, matched, outcomes, NOTHING_TO_DO);
+    const metadata = call.metadata;
     const signal = call.signal;
     return options.executor
       .run({

@@ -369,7 +369,7 @@ class GrpcEventHost implements EventHost {
         started: metrics.counterChild(metrics.grpcStarted, labels),
         received: metrics.counterChild(metrics.grpcMsgReceived, labels),
         sent: metrics.counterChild(metrics.grpcMsgSent, labels),
-        seconds: metrics.grpcHandlingSeconds.labels(labels),
+        seconds: metrics.histogramChild(metrics.grpcHandlingSeconds, labels),
         handled: new Map(),
       };
       this.methodMetrics.set(service, m);
@@ -432,7 +432,8 @@ class GrpcEventHost implements EventHost {
  * The {@link EventCall} of one gRPC call: one object, its parts made when the handler reads them.
  * The AbortSignal is made only when the handler asks for it (an event with actions; most events
  * never ask), synchronously in the handler's first turn, so no cancel can fall in between; the
- * metadata map is made on first read (the replay header, trace context).
+ * metadata map is made on first read (trace context, an event with actions); one header (the
+ * replay header, read for every event) is read without it.
  */
 class CallScope implements EventCall {
   #controller: AbortController | undefined;
@@ -452,6 +453,11 @@ class CallScope implements EventCall {
 
   get metadata(): Readonly<Record<string, string | Buffer>> {
     return (this.#metadata ??= this.call.metadata.getMap());
+  }
+
+  header(name: string): string | undefined {
+    const value = this.call.metadata.get(name)[0]; // grpc-js lower-cases the name
+    return typeof value === 'string' ? value : undefined;
   }
 
   get signal(): AbortSignal {

@@ -88,6 +88,30 @@ describe('event calls', () => {
     expect(seen.call.signal!.aborted).toBe(false);
   });
 
+  it("reads one header without the metadata map (the replay header, every event): the first text value, as metadata[name] gives it", async () => {
+    const { h, client } = await start({ served: new Set([LOGGED_IN]) });
+    const md = new grpc.Metadata();
+    md.set('x-event-rules-replay', 'first-login-bonus');
+    md.add('x-twice', 'a');
+    md.add('x-twice', 'b');
+    md.set('x-trace-bin', Buffer.from([1, 2, 3]));
+    await new Promise<void>((done) => {
+      client.makeUnaryRequest(loggedIn.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(encode(loggedIn, USER_LOGGED_IN)), md, () => done());
+    });
+    const call = h.seen[0]!.call;
+    expect(call.header!('x-event-rules-replay')).toBe('first-login-bonus');
+    expect(call.header!('X-Event-Rules-Replay')).toBe('first-login-bonus'); // gRPC header names are case-insensitive
+    expect(call.header!('x-trace-bin')).toBeUndefined(); // binary: not text
+    expect(call.header!('absent')).toBeUndefined();
+    const twice = call.header!('x-twice');
+    expect(twice).toMatch(/^a(, b)?$/); // as HTTP/2 delivers a repeated header
+    // what the map gives, also once it is made
+    expect(call.metadata!['x-event-rules-replay']).toBe('first-login-bonus');
+    expect(call.metadata!['x-twice']).toBe(twice);
+    expect(call.header!('x-event-rules-replay')).toBe('first-login-bonus');
+    expect(call.header!('x-trace-bin')).toBeUndefined();
+  });
+
   it('answers garbage with INVALID_ARGUMENT, logs a warning and keeps serving', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const { h, client } = await start({ metrics });

@@ -38,3 +38,48 @@ describe('Metrics.counterChild', () => {
     expect(await valueOf(m, 'event_rules_ags_requests_total', { operation: 'fulfillItem', status: '200' })).toBe(1);
   });
 });
+
+describe('Metrics.histogramChild', () => {
+  /** The exposition lines of one histogram, as a scrape gives them. */
+  async function lines(m: Metrics, name: string): Promise<string[]> {
+    return (await m.registry.metrics()).split('\n').filter((l) => l.startsWith(`${name}_`));
+  }
+
+  it("gives the scrape prom-client's own observe gives for the same values: buckets (the bounds themselves included, values above the last only in the count), sum, count; mixed with prom-client's own; read twice, counted once", async () => {
+    const fast = new Metrics({ defaultMetrics: false });
+    const own = new Metrics({ defaultMetrics: false });
+    const labels = { grpc_type: 'unary', grpc_service: 's', grpc_method: 'OnMessage' };
+    const child = fast.histogramChild(fast.grpcHandlingSeconds, labels);
+    const ownChild = own.grpcHandlingSeconds.labels(labels);
+    expect(await lines(fast, 'grpc_server_handling_seconds')).toEqual(await lines(own, 'grpc_server_handling_seconds')); // nothing before the first observe
+    const values = [0, 0.005, 0.0051, 0.01, 0.3, 0.25, 10, 10.5, 99, 0.001, 2.5, 1e-9];
+    for (let i = 0; i < 200; i++) values.push(((i * 7919) % 1200) / 100); // 0 to 12 s in steps of 10 ms, every bound hit
+    for (const v of values) {
+      child.observe(v);
+      ownChild.observe(v);
+    }
+    expect(await lines(fast, 'grpc_server_handling_seconds')).toEqual(await lines(own, 'grpc_server_handling_seconds'));
+    expect(await lines(fast, 'grpc_server_handling_seconds')).toEqual(await lines(own, 'grpc_server_handling_seconds')); // read again: nothing added twice
+    child.observe(0.02);
+    fast.grpcHandlingSeconds.observe(labels, 0.7); // prom-client's own, same series
+    ownChild.observe(0.02);
+    ownChild.observe(0.7);
+    const other = { ...labels, grpc_service: 't' };
+    fast.histogramChild(fast.grpcHandlingSeconds, other).observe(3);
+    own.grpcHandlingSeconds.observe(other, 3);
+    const got = await lines(fast, 'grpc_server_handling_seconds');
+    expect(got).toEqual(await lines(own, 'grpc_server_handling_seconds'));
+    expect(got).toContain('grpc_server_handling_seconds_count{grpc_type="unary",grpc_service="s",grpc_method="OnMessage"} 214');
+    expect((await fast.grpcHandlingSeconds.get()).values.find((v) => v.metricName === 'grpc_server_handling_seconds_count' && v.labels.grpc_service === 't')?.value).toBe(1);
+  });
+
+  it('observeAction observes through such children', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    m.observeAction('r', 'grantItem', 0.03);
+    m.observeAction('r', 'grantItem', 0.2);
+    const values = (await m.actionSeconds.get()).values;
+    expect(values.find((v) => v.metricName === 'event_rules_action_duration_seconds_count')?.value).toBe(2);
+    expect(values.find((v) => v.metricName === 'event_rules_action_duration_seconds_sum')?.value).toBeCloseTo(0.23, 10);
+    expect(values.find((v) => v.metricName === 'event_rules_action_duration_seconds_bucket' && (v.labels as Record<string, unknown>).le === 0.05)?.value).toBe(1);
+  });
+});
