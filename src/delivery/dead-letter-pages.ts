@@ -9,8 +9,8 @@
  *   the records in the order written, each with its page-local `seq`, in chunks of at most
  *   {@link CHUNK} (an append copies one chunk, not the page);
  * - index `dl-<shard>` (section `deadLetterIndex`): `{ v: 2, open, held, pages }`: the page
- *   written now (`open`), and per sealed page its count and time span; `held` is the sum of
- *   their counts.
+ *   written now (`open`), and per sealed page its count, time span and the digests of its
+ *   records' keys (`k`, see {@link keyDigest}); `held` is the sum of their counts.
  * On Cloud Save each document is the admin game record `<record key>-dl-<shard>[-<n>]`; on
  * Redis the hash `…s:<ns>:#dl-<shard>[-<n>]`.
  *
@@ -43,6 +43,11 @@ export type StoredDeadLetter = DeadLetterRecord & {
   readonly seq?: number;
   /** Where it is, set when listed: `<shard>.<page>.<seq>`, or `legacy` (the format-1 list). */
   readonly ref?: string;
+  /**
+   * Set when listed and older copies of it are held (the same idempotency key in earlier pages of its
+   * shard: the action dead-lettered again after its first record's page was sealed): their `ref`s, removed with it.
+   */
+  readonly copies?: readonly string[];
 };
 
 /** A page's section. Times (`from`, `to`) are ms since the epoch when its records were written, by the writing sink's clock. */
@@ -74,6 +79,12 @@ export interface PageEntry {
   readonly n: number;
   readonly from: number;
   readonly to: number;
+  /**
+   * The {@link keyDigest}s of its records' idempotency keys when it was sealed, concatenated
+   * ({@link DIGEST_CHARS} characters each): which sealed pages may hold an older copy of a dead
+   * letter without reading them. Absent in entries of earlier versions (their page is read instead).
+   */
+  readonly k?: string;
 }
 
 /** A shard's index section. */
@@ -88,6 +99,18 @@ export interface ShardIndex {
 
 export const EMPTY_INDEX: ShardIndex = { v: 2, open: 0, held: 0, pages: [] };
 const EMPTY_PAGE: Page = { v: 2, seq: 0, bytes: 2, n: 0, chunks: [] };
+
+/** Characters of one {@link keyDigest}. */
+export const DIGEST_CHARS = 4;
+
+/**
+ * A short digest of an idempotency key: the first 3 bytes of its SHA-256, base64 ({@link DIGEST_CHARS}
+ * characters; 24 bits, so two keys of one shard share one about once in 16 million comparisons: a
+ * match is confirmed by reading the page).
+ */
+export function keyDigest(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest().subarray(0, 3).toString('base64');
+}
 
 /** The shard of an idempotency key: the first 32 bits of its SHA-256, modulo {@link DEAD_LETTER_SHARDS}. */
 export function shardOf(idempotencyKey: string): number {
@@ -160,7 +183,7 @@ export interface AppendInput {
 }
 
 function sealedEntry(page: Page, p: number): PageEntry {
-  return { p, n: page.n, from: page.from ?? 0, to: page.to ?? 0 };
+  return { p, n: page.n, from: page.from ?? 0, to: page.to ?? 0, k: recordsOf(page).map((r) => keyDigest(r.idempotencyKey)).join('') };
 }
 
 /** Idempotency keys of full, frozen chunks (stores keep documents frozen and share unchanged chunks between writes): a lookup instead of a scan. */

@@ -117,6 +117,50 @@ function contract(kind: string, open: Open): void {
       expect((await listStoredDeadLetters({ store, namespace: NS })).records).toEqual([]);
     });
 
+    it('the same action of an event dead-lettered again after its page was sealed (a redelivery after a kill -9): listed once, the newest, with its older copies; removing it (a replay) removes them all', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, pageBytes: 3_000, sweepEveryMs: 0, now: () => T0 + 1000 });
+      const at = { store, namespace: NS };
+      // other events' dead letters of the same shard fill the pages between the copies
+      const s = shardOf('ev-1:daily:grantItem#0');
+      const others: string[] = [];
+      for (let k = 0; others.length < 24; k++) if (shardOf(`other-${k}`) === s) others.push(`other-${k}`);
+      const index = async (): Promise<{ open: number; held: number }> => (await store.read(indexPartition(NS, s)))?.deadLetterIndex as { open: number; held: number };
+      const dup = (status: number, at: number): DeadLetterRecord => record(1, { key: 'ev-1:daily:grantItem#0', status, at });
+      await sink.write(dup(400, T0));
+      for (const key of others.slice(0, 8)) await sink.write(record(10, { key }));
+      const firstOpen = (await index()).open;
+      expect(firstOpen).toBeGreaterThan(0); // the first copy's page is sealed
+      await sink.write(dup(404, T0 + 5)); // the redelivery dead-letters it again, in a later page
+      for (const key of others.slice(8, 16)) await sink.write(record(11, { key }));
+      expect((await index()).open).toBeGreaterThan(firstOpen); // the second copy's page is sealed too
+      const once = async (query: DeadLetterQuery = {}): Promise<StoredDeadLetter[]> => (await allPages(store, query)).records.filter((r) => r.eventId === 'ev-1');
+      const second = await once();
+      expect(second).toHaveLength(1);
+      expect(second[0]).toMatchObject({ error: { status: 404 }, timestamp: new Date(T0 + 5).toISOString(), copies: [expect.stringMatching(new RegExp(`^${s}\\.0\\.1$`))] });
+      await sink.write(dup(400, T0 + 9)); // and again: the newest copy in the open page
+      for (const query of [{}, { limit: 1 }, { limit: 3 }, { rule: 'daily' }, { reason: 'HTTP 400', limit: 2 }, { sinceMs: T0 - HOUR }]) {
+        const listed = await once(query);
+        expect(listed, JSON.stringify(query)).toHaveLength(1);
+        expect(listed[0]).toMatchObject({ timestamp: new Date(T0 + 9).toISOString(), ref: expect.stringMatching(new RegExp(`^${s}\\.${(await index()).open}\\.`)) });
+        expect(listed[0]!.copies).toHaveLength(2);
+      }
+      expect(await once({ reason: 'HTTP 404' })).toEqual([]); // the older copy's reason is not the event's any more
+      expect((await allPages(store, {})).records).toHaveLength(1 + 16);
+      // capacity: a copy takes room until it is removed (or its page expires)
+      const held = async (): Promise<number> => {
+        const { open, held } = await index();
+        return held + (((await store.read(pagePartition(NS, s, open)))?.[DEAD_LETTER_SECTION] as { n?: number } | undefined)?.n ?? 0);
+      };
+      expect(await held()).toBe(3 + 16);
+      const [newest] = await once();
+      expect(await removeStoredDeadLetter(at, newest!)).toBe(true);
+      expect(await once()).toEqual([]);
+      expect(await held()).toBe(16);
+      expect((await allPages(store, {})).records.map((r) => r.idempotencyKey).sort()).toEqual(others.slice(0, 16).sort());
+      expect(await removeStoredDeadLetter(at, newest!)).toBe(false); // removed once
+    });
+
     it('pages through with a cursor and filters by rule, action, reason and time, as a brute-force filter does', async () => {
       const [store] = (await open(1)) as [StateStore];
       const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: 24 * HOUR, pageBytes: 4_000, sweepEveryMs: 0, now: () => T0 + HOUR });
