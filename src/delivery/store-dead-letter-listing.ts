@@ -20,11 +20,11 @@
  * again) leaves copies in earlier pages of the same shard (the shard is chosen by the key).
  * The listing shows the newest copy only, with the `ref`s of the older ones (`copies`), and
  * {@link removeStoredDeadLetter} removes them with it. The sealed pages that may hold a copy
- * are found by the key digests of the shard's index (`PageEntry.k`), then read to confirm.
+ * are found by the shard's key digests (`dl-<shard>-keys`, see `dead-letter-pages.ts`), then read to confirm.
  */
 import type { StateDocument, StateStore } from '../store/index.js';
-import { countRemoval, DEAD_LETTER_SHARDS, DIGEST_CHARS, indexOf, indexPartition, keyDigest, pageOf, pagePartition, recordsOf, removeFrom } from './dead-letter-pages.js';
-import type { Page, ShardIndex, StoredDeadLetter } from './dead-letter-pages.js';
+import { countRemoval, DEAD_LETTER_SHARDS, DIGEST_CHARS, indexOf, indexPartition, keyDigest, keyDigestsOf, keysPartition, pageOf, pagePartition, recordsOf, removeFrom } from './dead-letter-pages.js';
+import type { KeyDigests, Page, ShardIndex, StoredDeadLetter } from './dead-letter-pages.js';
 import { DeadLetterCursorError, matchesQuery } from './dead-letter-query.js';
 import type { DeadLetterListing, DeadLetterQuery } from './dead-letter-query.js';
 import type { DeadLetterRecord } from './dead-letters.js';
@@ -77,12 +77,15 @@ class Chain {
   readonly #pages = new Map<number, Promise<{ page: Page; keys: Map<string, number> }>>();
   /** Digest -> the sealed pages whose entry names it (or that were read to find out: entries of earlier versions). */
   #byDigest: Map<string, number[]> | undefined;
+  /** The open page's keys -> seq. */
+  #openKeys: Map<string, number> | undefined;
 
   constructor(
     readonly at: StoreDeadLettersAt,
     readonly s: number,
     readonly index: ShardIndex,
     openDoc: StateDocument | undefined,
+    readonly digests: KeyDigests,
   ) {
     this.#pages.set(index.open, Promise.resolve(this.#keyed(pageOf(openDoc, at.store.kind, this.#where(index.open)))));
   }
@@ -105,30 +108,38 @@ class Chain {
     return read;
   }
 
-  async #digests(): Promise<Map<string, number[]>> {
-    if (this.#byDigest) return this.#byDigest;
+  /** Reads what {@link Chain.copiesOf} needs: the open page's keys, and the sealed pages without digests (sealed by earlier versions, or by a replica that crashed before recording them). */
+  async prepare(): Promise<this> {
     const by = new Map<string, number[]>();
     const add = (d: string, p: number): void => void (by.get(d) ?? by.set(d, []).get(d)!).push(p);
     for (const e of this.index.pages) {
-      if (e.k !== undefined) for (let i = 0; i + DIGEST_CHARS <= e.k.length; i += DIGEST_CHARS) add(e.k.slice(i, i + DIGEST_CHARS), e.p);
-      else for (const key of (await this.page(e.p)).keys.keys()) add(keyDigest(key), e.p); // an entry of an earlier version: read its page
+      const k = this.digests.pages[String(e.p)];
+      if (k !== undefined) for (let i = 0; i + DIGEST_CHARS <= k.length; i += DIGEST_CHARS) add(k.slice(i, i + DIGEST_CHARS), e.p);
+      else for (const key of (await this.page(e.p)).keys.keys()) add(keyDigest(key), e.p);
     }
-    return (this.#byDigest = by);
+    this.#byDigest = by;
+    this.#openKeys = (await this.page(this.index.open)).keys;
+    return this;
   }
 
-  /** Whether a newer copy of the record in page `p` is held (in a later page), and the refs of its older copies. */
-  async copiesOf(key: string, p: number): Promise<{ newer: boolean; older: string[] }> {
-    const openSeq = p < this.index.open ? (await this.page(this.index.open)).keys.get(key) : undefined;
-    if (openSeq !== undefined) return { newer: true, older: [] };
-    const older: string[] = [];
-    for (const q of (await this.#digests()).get(keyDigest(key)) ?? []) {
-      if (q === p) continue;
-      const seq = (await this.page(q)).keys.get(key);
-      if (seq === undefined) continue;
-      if (q > p) return { newer: true, older: [] };
-      older.push(`${this.s}.${q}.${seq}`);
-    }
-    return { newer: false, older };
+  /**
+   * Whether a newer copy of the record of `key` in page `p` is held (in a later page), and the refs of its
+   * older copies. Synchronous unless a sealed page whose digests match must be read to confirm (after {@link Chain.prepare}).
+   */
+  copiesOf(key: string, p: number): { newer: boolean; older: string[] } | Promise<{ newer: boolean; older: string[] }> {
+    if (p < this.index.open && this.#openKeys!.has(key)) return { newer: true, older: [] };
+    const candidates = (this.#byDigest!.get(keyDigest(key)) ?? []).filter((q) => q !== p);
+    if (candidates.length === 0) return { newer: false, older: [] };
+    return (async () => {
+      const older: string[] = [];
+      for (const q of candidates) {
+        const seq = (await this.page(q)).keys.get(key);
+        if (seq === undefined) continue;
+        if (q > p) return { newer: true, older: [] };
+        older.push(`${this.s}.${q}.${seq}`);
+      }
+      return { newer: false, older };
+    })();
   }
 }
 
@@ -148,7 +159,8 @@ async function pagesOf(at: StoreDeadLettersAt): Promise<{ chains: Chain[]; refs:
     shards.map(async (s) => {
       const where = store.describe?.(indexPartition(namespace, s)) ?? `dl-${s}`;
       const index = indexOf(await store.read(indexPartition(namespace, s)), store.kind, where);
-      return new Chain(at, s, index, await store.read(pagePartition(namespace, s, index.open)));
+      const [open, keys] = await Promise.all([store.read(pagePartition(namespace, s, index.open)), store.read(keysPartition(namespace, s))]);
+      return new Chain(at, s, index, open, keyDigestsOf(keys)).prepare();
     }),
   );
   const refs: PageRef[] = [];
@@ -189,7 +201,8 @@ export async function listStoredDeadLetters(at: StoreDeadLettersAt, query: DeadL
     const resume = at0 !== undefined && at0.p === ref.p ? at0.seq : 0;
     for (const r of recordsOf((await chain.page(ref.p)).page)) {
       if ((r.seq ?? 0) <= resume || !matchesQuery(r, query)) continue;
-      const copies = await chain.copiesOf(r.idempotencyKey, ref.p);
+      const found = chain.copiesOf(r.idempotencyKey, ref.p);
+      const copies = found instanceof Promise ? await found : found;
       if (copies.newer) continue; // listed with its newest copy
       if (full()) return { records: out, next: shardCursor(positions) };
       out.push({ ...r, ref: `${ref.s}.${ref.p}.${r.seq}`, ...(copies.older.length > 0 ? { copies: copies.older } : {}) });

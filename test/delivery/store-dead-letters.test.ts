@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { DEAD_LETTER_SHARDS, DEFAULT_PAGE_BYTES, DeadLetterStoreFullError, StoreDeadLetterSink } from '../../src/delivery/store-dead-letters.js';
+import { DEAD_LETTER_SHARDS, DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_MAX_PAGE_BYTES, DEFAULT_PAGE_BYTES, DEFAULT_PAGE_RECORDS, DeadLetterStoreFullError, StoreDeadLetterSink } from '../../src/delivery/store-dead-letters.js';
 import { listStoredDeadLetters, removeStoredDeadLetter } from '../../src/delivery/store-dead-letter-listing.js';
-import { DEAD_LETTER_SECTION, indexPartition, pagePartition, shardOf } from '../../src/delivery/dead-letter-pages.js';
+import { DEAD_LETTER_SECTION, indexPartition, keysPartition, pagePartition, shardOf } from '../../src/delivery/dead-letter-pages.js';
 import type { StoredDeadLetter } from '../../src/delivery/dead-letter-pages.js';
 import { matchesQuery } from '../../src/delivery/dead-letter-query.js';
 import type { DeadLetterQuery } from '../../src/delivery/dead-letter-query.js';
@@ -336,6 +336,37 @@ it(`scale: 100,000 dead letters at the default settings are all held and listed;
   const daily = (await listStoredDeadLetters({ store, namespace: NS }, { rule: 'daily', action: 'grantItem', limit: 100 })).records;
   expect(daily).toHaveLength(100);
   expect(daily.every((r) => r.rule === 'daily' && r.action === 'grantItem')).toBe(true);
+});
+
+it('a shard index and its key digests stay one Cloud Save record each at the default page budget: a full shard of small (~1 KB) or of the largest records kept needs each under half the recommended 250 KB', async () => {
+  const shardCapacity = Math.ceil(DEFAULT_DEAD_LETTER_CAPACITY / DEAD_LETTER_SHARDS);
+  for (const payload of [undefined, 'q'.repeat(16_000)]) {
+    const store = new MemoryStateStore();
+    const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, sweepEveryMs: 0, now: () => T0 });
+    const s = shardOf('size-0');
+    let written = 0;
+    for (let k = 0; written < 400; k++) {
+      if (shardOf(`size-${k}`) !== s) continue;
+      await sink.write(record(k, { key: `size-${k}`, ...(payload !== undefined ? { payload } : {}) }));
+      written++;
+    }
+    const index = (await store.read(indexPartition(NS, s)))!.deadLetterIndex as { held: number; pages: { p: number; n: number }[] };
+    expect(index.pages.length).toBeGreaterThan(2);
+    for (const e of index.pages) {
+      const page = (await store.read(pagePartition(NS, s, e.p)))![DEAD_LETTER_SECTION];
+      const bytes = Buffer.byteLength(JSON.stringify(page));
+      expect(bytes).toBeLessThanOrEqual(DEFAULT_MAX_PAGE_BYTES);
+      // a page of enough records keeps to the budget; one of large records holds at least DEFAULT_PAGE_RECORDS or nears the most
+      if (e.n > DEFAULT_PAGE_RECORDS) expect(bytes).toBeLessThanOrEqual(DEFAULT_PAGE_BYTES);
+      else expect(e.n === DEFAULT_PAGE_RECORDS || bytes > DEFAULT_MAX_PAGE_BYTES - 20_000).toBe(true);
+    }
+    // the index (one entry per page) and the key digests (4 characters per record) of a full shard, each one record
+    for (const doc of [await store.read(indexPartition(NS, s)), await store.read(keysPartition(NS, s))]) {
+      expect(Object.keys(doc!.deadLetterKeys ?? {}).length + Object.keys(doc!.deadLetterIndex ?? {}).length).toBeGreaterThan(0);
+      const perRecord = Buffer.byteLength(JSON.stringify(doc)) / index.held;
+      expect(perRecord * shardCapacity, `payload ${payload?.length ?? 0}: ${Object.keys(doc!).join()}`).toBeLessThan(0.5 * RECOMMENDED_RECORD_BYTES);
+    }
+  }
 });
 
 describeWith(executable('redis-server', 'redis-server'), 'redis backend', () => {
