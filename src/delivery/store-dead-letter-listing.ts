@@ -75,7 +75,7 @@ function shardCursor(positions: ReadonlyArray<Position | undefined>): string {
 /** One shard's chain as a listing reads it: its pages read at most once, and where each key digest may have copies. */
 class Chain {
   readonly #pages = new Map<number, Promise<{ page: Page; keys: Map<string, number> }>>();
-  /** Digest -> the sealed pages whose entry names it (or that were read to find out: entries of earlier versions). */
+  /** Key digest -> the sealed pages whose recorded digests name it (or, without recorded digests, whose records do: read). */
   #byDigest: Map<string, number[]> | undefined;
   /** The open page's keys -> seq. */
   #openKeys: Map<string, number> | undefined;
