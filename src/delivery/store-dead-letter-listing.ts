@@ -19,22 +19,18 @@
  * and marking the action, then the redelivery; a `replay` cut short after its action failed
  * again) leaves copies in earlier pages of the same shard (the shard is chosen by the key).
  * The listing shows the newest copy only, with the `ref`s of the older ones (`copies`), and
- * {@link removeStoredDeadLetter} removes them with it. The sealed pages that may hold a copy
- * are found by the shard's key digests (`dl-<shard>-keys`, see `dead-letter-pages.ts`), then read to confirm.
+ * {@link removeStoredDeadLetter} removes them with it (`dead-letter-copies.ts` finds them).
  */
-import type { StateDocument, StateStore } from '../store/index.js';
-import { countRemoval, DEAD_LETTER_SHARDS, DIGEST_CHARS, indexOf, indexPartition, keyDigest, keyDigestsOf, keysPartition, pageOf, pagePartition, recordsOf, removeFrom } from './dead-letter-pages.js';
-import type { KeyDigests, Page, ShardIndex, StoredDeadLetter } from './dead-letter-pages.js';
+import { openShardChain } from './dead-letter-copies.js';
+import type { ShardChain, StoreDeadLettersAt } from './dead-letter-copies.js';
+import { countRemoval, DEAD_LETTER_SHARDS, indexPartition, pagePartition, recordsOf, removeFrom } from './dead-letter-pages.js';
+import type { StoredDeadLetter } from './dead-letter-pages.js';
 import { DeadLetterCursorError, matchesQuery } from './dead-letter-query.js';
 import type { DeadLetterListing, DeadLetterQuery } from './dead-letter-query.js';
 import type { DeadLetterRecord } from './dead-letters.js';
 import { legacyOf } from './store-dead-letters.js';
 
-export interface StoreDeadLettersAt {
-  readonly store: StateStore;
-  /** AGS namespace (`AB_NAMESPACE`). */
-  readonly namespace: string;
-}
+export type { StoreDeadLettersAt } from './dead-letter-copies.js';
 
 /** Slack of the time filters' page pruning, ms (a day). */
 const SKEW_MS = 86_400_000;
@@ -72,77 +68,6 @@ function shardCursor(positions: ReadonlyArray<Position | undefined>): string {
   return `S${positions.map((x) => (x === undefined ? '-' : `${x.p}.${x.seq}`)).join(',')}`;
 }
 
-/** One shard's chain as a listing reads it: its pages read at most once, and where each key digest may have copies. */
-class Chain {
-  readonly #pages = new Map<number, Promise<{ page: Page; keys: Map<string, number> }>>();
-  /** Key digest -> the sealed pages whose recorded digests name it (or, without recorded digests, whose records do: read). */
-  #byDigest: Map<string, number[]> | undefined;
-  /** The open page's keys -> seq. */
-  #openKeys: Map<string, number> | undefined;
-
-  constructor(
-    readonly at: StoreDeadLettersAt,
-    readonly s: number,
-    readonly index: ShardIndex,
-    openDoc: StateDocument | undefined,
-    readonly digests: KeyDigests,
-  ) {
-    this.#pages.set(index.open, Promise.resolve(this.#keyed(pageOf(openDoc, at.store.kind, this.#where(index.open)))));
-  }
-
-  #where(p: number): string {
-    return this.at.store.describe?.(pagePartition(this.at.namespace, this.s, p)) ?? `dl-${this.s}-${p}`;
-  }
-
-  #keyed(page: Page): { page: Page; keys: Map<string, number> } {
-    return { page, keys: new Map(recordsOf(page).map((r) => [r.idempotencyKey, r.seq ?? 0])) };
-  }
-
-  /** Page `p` of this shard (read once; absent: empty). */
-  page(p: number): Promise<{ page: Page; keys: Map<string, number> }> {
-    let read = this.#pages.get(p);
-    if (!read) {
-      read = this.at.store.read(pagePartition(this.at.namespace, this.s, p)).then((doc) => this.#keyed(pageOf(doc, this.at.store.kind, this.#where(p))));
-      this.#pages.set(p, read);
-    }
-    return read;
-  }
-
-  /** Reads what {@link Chain.copiesOf} needs: the open page's keys, and the sealed pages without digests (sealed by earlier versions, or by a replica that crashed before recording them). */
-  async prepare(): Promise<this> {
-    const by = new Map<string, number[]>();
-    const add = (d: string, p: number): void => void (by.get(d) ?? by.set(d, []).get(d)!).push(p);
-    for (const e of this.index.pages) {
-      const k = this.digests.pages[String(e.p)];
-      if (k !== undefined) for (let i = 0; i + DIGEST_CHARS <= k.length; i += DIGEST_CHARS) add(k.slice(i, i + DIGEST_CHARS), e.p);
-      else for (const key of (await this.page(e.p)).keys.keys()) add(keyDigest(key), e.p);
-    }
-    this.#byDigest = by;
-    this.#openKeys = (await this.page(this.index.open)).keys;
-    return this;
-  }
-
-  /**
-   * Whether a newer copy of the record of `key` in page `p` is held (in a later page), and the refs of its
-   * older copies. Synchronous unless a sealed page whose digests match must be read to confirm (after {@link Chain.prepare}).
-   */
-  copiesOf(key: string, p: number): { newer: boolean; older: string[] } | Promise<{ newer: boolean; older: string[] }> {
-    if (p < this.index.open && this.#openKeys!.has(key)) return { newer: true, older: [] };
-    const candidates = (this.#byDigest!.get(keyDigest(key)) ?? []).filter((q) => q !== p);
-    if (candidates.length === 0) return { newer: false, older: [] };
-    return (async () => {
-      const older: string[] = [];
-      for (const q of candidates) {
-        const seq = (await this.page(q)).keys.get(key);
-        if (seq === undefined) continue;
-        if (q > p) return { newer: true, older: [] };
-        older.push(`${this.s}.${q}.${seq}`);
-      }
-      return { newer: false, older };
-    })();
-  }
-}
-
 /** A page holding records, sealed or open. */
 interface PageRef {
   readonly s: number;
@@ -152,17 +77,8 @@ interface PageRef {
 }
 
 /** Every shard's chain and every page holding records, in listing order. */
-async function pagesOf(at: StoreDeadLettersAt): Promise<{ chains: Chain[]; refs: PageRef[] }> {
-  const { store, namespace } = at;
-  const shards = Array.from({ length: DEAD_LETTER_SHARDS }, (_, s) => s);
-  const chains = await Promise.all(
-    shards.map(async (s) => {
-      const where = store.describe?.(indexPartition(namespace, s)) ?? `dl-${s}`;
-      const index = indexOf(await store.read(indexPartition(namespace, s)), store.kind, where);
-      const [open, keys] = await Promise.all([store.read(pagePartition(namespace, s, index.open)), store.read(keysPartition(namespace, s))]);
-      return new Chain(at, s, index, open, keyDigestsOf(keys)).prepare();
-    }),
-  );
+async function pagesOf(at: StoreDeadLettersAt): Promise<{ chains: ShardChain[]; refs: PageRef[] }> {
+  const chains = await Promise.all(Array.from({ length: DEAD_LETTER_SHARDS }, (_, s) => openShardChain(at, s)));
   const refs: PageRef[] = [];
   for (const chain of chains) {
     const { s, index } = chain;

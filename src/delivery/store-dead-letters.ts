@@ -27,7 +27,8 @@
  * One dead letter per idempotency key within a page: a newer failure of the
  * same action replaces the older while its page is open; an older one in a
  * sealed page stays (and takes room) until a replay removes it or its page
- * expires, and is not listed (`store-dead-letter-listing.ts`).
+ * expires, and is not listed (`store-dead-letter-listing.ts`) nor counted
+ * when its page expires (`dead-letter-copies.ts`).
  *
  * Records arrive redacted from the executor; they are redacted once more here
  * (the same pass as the JSONL file) and never carry credentials.
@@ -38,6 +39,7 @@ import { redactText } from '../telemetry/index.js';
 import type { StateDocument, StateStore } from '../store/index.js';
 import { partitionId, UnreadableStateError } from '../store/index.js';
 import { DeadLetterWriteError } from './dead-letters.js';
+import { openShardChain } from './dead-letter-copies.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { addDigests, appendTo, DEAD_LETTER_SECTION, DEAD_LETTER_SHARDS, digestsOf, dropPage, indexOf, indexPartition, keysPartition, pageOf, pagePartition, recordsOf, rollOver, sealIfOld, shardOf } from './dead-letter-pages.js';
 import type { PageEntry, SealedPage, ShardIndex, StoredDeadLetter } from './dead-letter-pages.js';
@@ -301,8 +303,24 @@ export class StoreDeadLetterSink implements DeadLetterSink {
     const dropped = await store.transact(indexPartition(namespace, s), (doc) => dropPage(doc, entry.p, store.kind, this.#where(s)));
     if (!dropped) return 0; // another replica expired it
     this.#indexes.delete(s);
-    this.#report(list ?? [], dropped.n, `page ${entry.p} of shard ${s}`, { from: entry.from, to: entry.to });
-    return list?.length ?? dropped.n;
+    const expired = list ? await this.#withoutNewer(s, entry.p, list) : undefined;
+    this.#report(expired ?? [], expired?.length ?? dropped.n, `page ${entry.p} of shard ${s}`, { from: entry.from, to: entry.to });
+    return expired?.length ?? dropped.n;
+  }
+
+  /**
+   * The records of page `p` that are not an older copy of a dead letter still held in a later page of the shard
+   * (an older copy expiring loses nothing: not counted nor logged). The store unreadable: all of them.
+   */
+  async #withoutNewer(s: number, p: number, records: readonly StoredDeadLetter[]): Promise<StoredDeadLetter[]> {
+    try {
+      const chain = await openShardChain({ store: this.#o.store, namespace: this.#o.namespace }, s);
+      const kept: StoredDeadLetter[] = [];
+      for (const r of records) if (!(await chain.copiesOf(r.idempotencyKey, p)).newer) kept.push(r);
+      return kept;
+    } catch {
+      return [...records];
+    }
   }
 
   /** Metric and one log line for dead letters expired. `records` empty: only their count is known. */

@@ -161,6 +161,32 @@ function contract(kind: string, open: Open): void {
       expect(await removeStoredDeadLetter(at, newest!)).toBe(false); // removed once
     });
 
+    it('an older copy whose page expires is not counted nor logged as expired (its newest record is held and listed); the others of its page are', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      let now = T0;
+      const metrics = new Metrics({ defaultMetrics: false });
+      const { logger, lines } = capture();
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, pageBytes: 3_000, sweepEveryMs: 0, metrics, logger, now: () => now });
+      const key = 'ev-1:daily:grantItem#0';
+      const s = shardOf(key);
+      const others: string[] = [];
+      for (let k = 0; others.length < 16; k++) if (shardOf(`old-${k}`) === s) others.push(`old-${k}`);
+      await sink.write(record(1, { key, at: T0 }));
+      for (const other of others.slice(0, 8)) await sink.write(record(10, { key: other, at: T0 }));
+      now = T0 + 2 * HOUR; // the first page is past the retention; the redelivery dead-letters the event again
+      await sink.write(record(1, { key, at: now, status: 404 }));
+      for (const other of others.slice(8)) await sink.write(record(11, { key: other, at: now }));
+      const index = (await store.read(indexPartition(NS, s)))?.deadLetterIndex as { pages: { p: number; n: number; to: number }[] };
+      const old = index.pages.filter((e) => e.to < now - HOUR);
+      expect(old.length).toBeGreaterThan(0);
+      const oldRecords = old.reduce((n, e) => n + e.n, 0); // the first copy and some of the others
+      expect(await sink.sweep()).toBe(oldRecords - 1);
+      expect((await metrics.deadLettersExpired.get()).values.reduce((n, v) => n + v.value, 0)).toBe(oldRecords - 1);
+      expect(lines.filter((l) => /dead letters? expired/.test(String(l.msg))).reduce((n, l) => n + Number(l.expired), 0)).toBe(oldRecords - 1);
+      const listed = (await listStoredDeadLetters({ store, namespace: NS })).records.filter((r) => r.idempotencyKey === key);
+      expect(listed.map((r) => [r.error.status, r.copies])).toEqual([[404, undefined]]);
+    });
+
     it('pages through with a cursor and filters by rule, action, reason and time, as a brute-force filter does', async () => {
       const [store] = (await open(1)) as [StateStore];
       const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: 24 * HOUR, pageBytes: 4_000, sweepEveryMs: 0, now: () => T0 + HOUR });
