@@ -10,13 +10,18 @@
  *   {@link CHUNK} (an append copies one chunk, not the page);
  * - index `dl-<shard>` (section `deadLetterIndex`): `{ v: 2, open, held, pages }`: the page
  *   written now (`open`), and per sealed page its count and time span; `held` is the sum of
- *   their counts.
- * On Cloud Save each document is the admin game record `<record key>-dl-<shard>[-<n>]`; on
- * Redis the hash `…s:<ns>:#dl-<shard>[-<n>]`.
+ *   their counts;
+ * - key digests `dl-<shard>-keys` (section `deadLetterKeys`): `{ v: 1, pages: { <n>: digests } }`,
+ *   per sealed page the {@link keyDigest}s of its records' keys when it was sealed: which pages
+ *   may hold an older copy of a dead letter (the listing shows one per key). Written by the
+ *   replica that rolled the index over, after it; a page missing there is read instead.
+ * On Cloud Save each document is the admin game record `<record key>-dl-<shard>[-<n>|-keys]`; on
+ * Redis the hash `…s:<ns>:#dl-<shard>[-<n>|-keys]`.
  *
  * A page is sealed (no more writes) once the next record would take it past
- * the page budget (bytes of JSON, under Cloud Save's recommended 250 KB request
- * body: `../shared/ags-openapi/cloudsave.json`, "Recommended Request Body Size")
+ * the page budget (bytes of JSON; a page of few large records past a larger one,
+ * under Cloud Save's recommended 250 KB request body:
+ * `../shared/ags-openapi/cloudsave.json`, "Recommended Request Body Size")
  * or its first record is older than the page span; its count then moves into the
  * index and the next page opens. A page expires as a whole when its newest
  * record is older than the retention.
@@ -28,6 +33,8 @@ import type { DeadLetterRecord } from './dead-letters.js';
 
 /** The section of a page document (and of the game partition's legacy single list, format 1). */
 export const DEAD_LETTER_SECTION = 'deadLetters';
+/** The section of a shard's key digests document. */
+export const DEAD_LETTER_KEYS_SECTION = 'deadLetterKeys';
 /** The section of a shard's index document. */
 export const DEAD_LETTER_INDEX_SECTION = 'deadLetterIndex';
 /** Shards the dead letters are spread over (by idempotency key): writes of a burst go to this many pages at once. */
@@ -43,6 +50,11 @@ export type StoredDeadLetter = DeadLetterRecord & {
   readonly seq?: number;
   /** Where it is, set when listed: `<shard>.<page>.<seq>`, or `legacy` (the format-1 list). */
   readonly ref?: string;
+  /**
+   * Set when listed and older copies of it are held (the same idempotency key in earlier pages of its
+   * shard: the action dead-lettered again after its first record's page was sealed): their `ref`s, removed with it.
+   */
+  readonly copies?: readonly string[];
 };
 
 /** A page's section. Times (`from`, `to`) are ms since the epoch when its records were written, by the writing sink's clock. */
@@ -89,6 +101,18 @@ export interface ShardIndex {
 export const EMPTY_INDEX: ShardIndex = { v: 2, open: 0, held: 0, pages: [] };
 const EMPTY_PAGE: Page = { v: 2, seq: 0, bytes: 2, n: 0, chunks: [] };
 
+/** Characters of one {@link keyDigest}. */
+export const DIGEST_CHARS = 4;
+
+/**
+ * A short digest of an idempotency key: the first 3 bytes of its SHA-256, base64 ({@link DIGEST_CHARS}
+ * characters; 24 bits, so two keys of one shard share one about once in 16 million comparisons: a
+ * match is confirmed by reading the page).
+ */
+export function keyDigest(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest().subarray(0, 3).toString('base64');
+}
+
 /** The shard of an idempotency key: the first 32 bits of its SHA-256, modulo {@link DEAD_LETTER_SHARDS}. */
 export function shardOf(idempotencyKey: string): number {
   return createHash('sha256').update(idempotencyKey).digest().readUInt32BE(0) % DEAD_LETTER_SHARDS;
@@ -130,7 +154,7 @@ export function indexOf(doc: StateDocument | undefined, store: StoreKind, where:
 export type Appended =
   | { readonly kind: 'written' }
   /** The page is sealed (by this call or before): roll over to the next one. */
-  | { readonly kind: 'sealed'; readonly entry: PageEntry }
+  | { readonly kind: 'sealed'; readonly sealed: SealedPage }
   /** The shard holds its share of the capacity. */
   | { readonly kind: 'full'; readonly held: number }
   /**
@@ -150,7 +174,12 @@ export interface AppendInput {
   /** Records in the shard's sealed pages (its index, as last read). */
   readonly held: number;
   readonly shardCapacity: number;
+  /** A page holding at least `pageRecords` records is sealed past this many bytes of JSON. */
   readonly pageBytes: number;
+  /** A page holding fewer records is sealed only past `maxPageBytes`. Default: 0 (always `pageBytes`). */
+  readonly pageRecords?: number;
+  /** The most bytes of JSON of any page. Default: `pageBytes`. */
+  readonly maxPageBytes?: number;
   readonly pageSpanMs: number;
   readonly page: number;
   /** The shard's index, read from the store for this write, names `page` as its open page: an absent page may be created. Default: false. */
@@ -159,8 +188,48 @@ export interface AppendInput {
   readonly where: string;
 }
 
-function sealedEntry(page: Page, p: number): PageEntry {
+/** A sealed page as its sealing found it: its index entry is made only by the roll-over that records it (its key digests cost a hash per record). */
+export interface SealedPage {
+  readonly p: number;
+  readonly page: Page;
+}
+
+function sealedEntry({ page, p }: SealedPage): PageEntry {
   return { p, n: page.n, from: page.from ?? 0, to: page.to ?? 0 };
+}
+
+/** The {@link keyDigest}s of a page's records, concatenated ({@link DIGEST_CHARS} characters each). */
+export function digestsOf(page: Page): string {
+  return recordsOf(page)
+    .map((r) => keyDigest(r.idempotencyKey))
+    .join('');
+}
+
+/** A shard's key digests section: per sealed page (by number), its {@link digestsOf}. */
+export interface KeyDigests {
+  readonly v: 1;
+  readonly pages: Readonly<Record<string, string>>;
+}
+
+/** The key digests in `doc` (absent or of another shape: none, the pages are read instead). */
+export function keyDigestsOf(doc: StateDocument | undefined): KeyDigests {
+  const s = doc?.[DEAD_LETTER_KEYS_SECTION];
+  return isObject(s) && s.v === 1 && isObject(s.pages) ? (s as unknown as KeyDigests) : { v: 1, pages: {} };
+}
+
+/** The `update` of the key digests adding sealed page `p`'s, and dropping those of pages no longer in the index (`pages`: its sealed pages). */
+export function addDigests(doc: StateDocument | undefined, p: number, digests: string, pages: readonly number[]): { next: StateDocument; result: undefined } {
+  const kept = new Set(pages.map(String));
+  const old = keyDigestsOf(doc).pages;
+  const next: Record<string, string> = {};
+  for (const [q, d] of Object.entries(old)) if (kept.has(q)) next[q] = d;
+  next[String(p)] = digests;
+  return { next: { ...doc, [DEAD_LETTER_KEYS_SECTION]: { v: 1, pages: next } }, result: undefined };
+}
+
+/** The shard's key digests document. */
+export function keysPartition(namespace: string, shard: number): Partition {
+  return { namespace, key: `dl-${shard}-keys` };
 }
 
 /** Idempotency keys of full, frozen chunks (stores keep documents frozen and share unchanged chunks between writes): a lookup instead of a scan. */
@@ -187,25 +256,26 @@ function without(page: Page, idempotencyKey: string, seq?: number): Page['chunks
 }
 
 /** Seals a non-empty open page whose first record is older than the span at `nowMs` (the sweep: a quiet shard's last page). */
-export function sealIfOld(doc: StateDocument | undefined, nowMs: number, spanMs: number, p: number, store: StoreKind, where: string): { next?: StateDocument; result: PageEntry | undefined } {
+export function sealIfOld(doc: StateDocument | undefined, nowMs: number, spanMs: number, p: number, store: StoreKind, where: string): { next?: StateDocument; result: SealedPage | undefined } {
   const page = pageOf(doc, store, where);
-  if (page.sealed) return { result: sealedEntry(page, p) };
+  if (page.sealed) return { result: { p, page } };
   if (page.n === 0 || nowMs - (page.from ?? nowMs) <= spanMs) return { result: undefined };
-  return { next: { ...doc, [DEAD_LETTER_SECTION]: { ...page, sealed: true } }, result: sealedEntry(page, p) };
+  return { next: { ...doc, [DEAD_LETTER_SECTION]: { ...page, sealed: true } }, result: { p, page } };
 }
 
 /** The `update` that appends one record to the open page (see {@link Appended}). */
 export function appendTo(doc: StateDocument | undefined, input: AppendInput): { next?: StateDocument; result: Appended } {
   if (doc?.[DEAD_LETTER_SECTION] === undefined && input.confirmedOpen !== true) return { result: { kind: 'absent' } };
   const page = pageOf(doc, input.store, input.where);
-  if (page.sealed) return { result: { kind: 'sealed', entry: sealedEntry(page, input.page) } };
+  if (page.sealed) return { result: { kind: 'sealed', sealed: { p: input.page, page } } };
   const replaced = without(page, input.record.idempotencyKey);
   const chunks = replaced ?? page.chunks;
   const count = replaced ? page.n - 1 : page.n;
   const tooOld = count > 0 && input.at - (page.from ?? input.at) > input.pageSpanMs;
-  const tooBig = count > 0 && page.bytes + input.bytes + 1 > input.pageBytes;
+  const size = page.bytes + input.bytes + 1;
+  const tooBig = count > 0 && (size > (input.maxPageBytes ?? input.pageBytes) || (size > input.pageBytes && count >= (input.pageRecords ?? 0)));
   if (tooOld || tooBig) {
-    return { next: { ...doc, [DEAD_LETTER_SECTION]: { ...page, sealed: true } }, result: { kind: 'sealed', entry: sealedEntry(page, input.page) } };
+    return { next: { ...doc, [DEAD_LETTER_SECTION]: { ...page, sealed: true } }, result: { kind: 'sealed', sealed: { p: input.page, page } } };
   }
   if (input.held + count + 1 > input.shardCapacity) return { result: { kind: 'full', held: input.held + count } };
   const seq = page.seq + 1;
@@ -223,12 +293,16 @@ export function appendTo(doc: StateDocument | undefined, input: AppendInput): { 
   return { next: { ...doc, [DEAD_LETTER_SECTION]: next }, result: { kind: 'written' } };
 }
 
-/** The `update` of the index once page `entry.p` is sealed: it becomes an entry and the next page opens (once: a later call sees `open` moved on). */
-export function rollOver(doc: StateDocument | undefined, entry: PageEntry, store: StoreKind, where: string): { next?: StateDocument; result: ShardIndex } {
+/**
+ * The `update` of the index once page `sealed.p` is sealed: it becomes an entry and the next page opens
+ * (once: a later call sees `open` moved on). `rolled`: this call did it.
+ */
+export function rollOver(doc: StateDocument | undefined, sealed: SealedPage, store: StoreKind, where: string): { next?: StateDocument; result: { index: ShardIndex; rolled: boolean } } {
   const index = indexOf(doc, store, where);
-  if (index.open !== entry.p) return { result: index };
+  if (index.open !== sealed.p) return { result: { index, rolled: false } };
+  const entry = sealedEntry(sealed);
   const next: ShardIndex = { v: 2, open: entry.p + 1, held: index.held + entry.n, pages: [...index.pages, entry] };
-  return { next: { ...doc, [DEAD_LETTER_INDEX_SECTION]: next }, result: next };
+  return { next: { ...doc, [DEAD_LETTER_INDEX_SECTION]: next }, result: { index: next, rolled: true } };
 }
 
 /** The `update` of the index dropping page `p` (expired). Answers the entry dropped, or undefined (someone else did). */

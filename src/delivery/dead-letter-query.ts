@@ -63,7 +63,10 @@ export function hasFilter(q: DeadLetterQuery): boolean {
 
 /**
  * A page of an in-memory list (the JSON Lines file): cursor `f<position>`, the
- * position in the file's records of the first one not yet returned.
+ * position in the file's records of the first one not yet returned. One dead letter
+ * per action of an event: a record whose idempotency key a later line repeats (the
+ * action dead-lettered again: a redelivery after a crash, a replay that failed again)
+ * is left out, the newest line stands for it.
  * @throws DeadLetterCursorError
  */
 export function pageOfList<R extends DeadLetterRecord>(records: readonly R[], q: DeadLetterQuery): DeadLetterListing<R> {
@@ -73,8 +76,12 @@ export function pageOfList<R extends DeadLetterRecord>(records: readonly R[], q:
     if (!m) throw new DeadLetterCursorError(q.cursor);
     start = Number(m[1]);
   }
+  const newest = new Map<string, number>();
+  records.forEach((r, i) => typeof r.idempotencyKey === 'string' && r.idempotencyKey !== '' && newest.set(r.idempotencyKey, i));
   const out: R[] = [];
   for (let i = start; i < records.length; i++) {
+    const key = records[i]!.idempotencyKey;
+    if (typeof key === 'string' && newest.has(key) && newest.get(key) !== i) continue;
     if (!matchesQuery(records[i]!, q)) continue;
     if (q.limit !== undefined && out.length >= q.limit) return { records: out, next: `f${i}` };
     out.push(records[i]!);

@@ -13,29 +13,24 @@
  * on a later page of the same pass, whichever shard it lands in (a cursor of one
  * position in the listing order skipped those landing in an open page listed
  * before it).
+ *
+ * One dead letter per action of an event: the same idempotency key dead-lettered again
+ * after its first record's page was sealed (a replica killed between writing a dead letter
+ * and marking the action, then the redelivery; a `replay` cut short after its action failed
+ * again) leaves copies in earlier pages of the same shard (the shard is chosen by the key).
+ * The listing shows the newest copy only, with the `ref`s of the older ones (`copies`), and
+ * {@link removeStoredDeadLetter} removes them with it (`dead-letter-copies.ts` finds them).
  */
-import type { StateDocument, StateStore } from '../store/index.js';
-import { countRemoval, DEAD_LETTER_SHARDS, indexOf, indexPartition, pageOf, pagePartition, recordsOf, removeFrom } from './dead-letter-pages.js';
+import { openShardChain } from './dead-letter-copies.js';
+import type { ShardChain, StoreDeadLettersAt } from './dead-letter-copies.js';
+import { countRemoval, DEAD_LETTER_SHARDS, indexPartition, pagePartition, recordsOf, removeFrom } from './dead-letter-pages.js';
 import type { StoredDeadLetter } from './dead-letter-pages.js';
 import { DeadLetterCursorError, matchesQuery } from './dead-letter-query.js';
 import type { DeadLetterListing, DeadLetterQuery } from './dead-letter-query.js';
 import type { DeadLetterRecord } from './dead-letters.js';
 import { legacyOf } from './store-dead-letters.js';
 
-export interface StoreDeadLettersAt {
-  readonly store: StateStore;
-  /** AGS namespace (`AB_NAMESPACE`). */
-  readonly namespace: string;
-}
-
-/** A page to read: sealed (from the index) or open (already read). */
-interface PageRef {
-  readonly s: number;
-  readonly p: number;
-  readonly from: number;
-  readonly to: number;
-  readonly doc?: StateDocument | undefined;
-}
+export type { StoreDeadLettersAt } from './dead-letter-copies.js';
 
 /** Slack of the time filters' page pruning, ms (a day). */
 const SKEW_MS = 86_400_000;
@@ -73,20 +68,25 @@ function shardCursor(positions: ReadonlyArray<Position | undefined>): string {
   return `S${positions.map((x) => (x === undefined ? '-' : `${x.p}.${x.seq}`)).join(',')}`;
 }
 
-/** Every page holding records, in listing order. */
-async function pagesOf({ store, namespace }: StoreDeadLettersAt): Promise<PageRef[]> {
-  const shards = Array.from({ length: DEAD_LETTER_SHARDS }, (_, s) => s);
-  const refs = await Promise.all(
-    shards.map(async (s) => {
-      const where = store.describe?.(indexPartition(namespace, s)) ?? `dl-${s}`;
-      const index = indexOf(await store.read(indexPartition(namespace, s)), store.kind, where);
-      const doc = await store.read(pagePartition(namespace, s, index.open));
-      const open = pageOf(doc, store.kind, where);
-      const sealed: PageRef[] = index.pages.map((e) => ({ s, p: e.p, from: e.from, to: e.to }));
-      return open.n > 0 ? [...sealed, { s, p: index.open, from: open.from ?? 0, to: open.to ?? 0, doc }] : sealed;
-    }),
-  );
-  return refs.flat().sort((a, b) => a.from - b.from || a.s - b.s || a.p - b.p);
+/** A page holding records, sealed or open. */
+interface PageRef {
+  readonly s: number;
+  readonly p: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Every shard's chain and every page holding records, in listing order. */
+async function pagesOf(at: StoreDeadLettersAt): Promise<{ chains: ShardChain[]; refs: PageRef[] }> {
+  const chains = await Promise.all(Array.from({ length: DEAD_LETTER_SHARDS }, (_, s) => openShardChain(at, s)));
+  const refs: PageRef[] = [];
+  for (const chain of chains) {
+    const { s, index } = chain;
+    refs.push(...index.pages.map((e) => ({ s, p: e.p, from: e.from, to: e.to })));
+    const open = (await chain.page(index.open)).page;
+    if (open.n > 0) refs.push({ s, p: index.open, from: open.from ?? 0, to: open.to ?? 0 });
+  }
+  return { chains, refs: refs.sort((a, b) => a.from - b.from || a.s - b.s || a.p - b.p) };
 }
 
 /**
@@ -106,19 +106,22 @@ export async function listStoredDeadLetters(at: StoreDeadLettersAt, query: DeadL
     }
   }
   const positions: Array<Position | undefined> = cursor.shards ? [...cursor.shards] : Array.from({ length: DEAD_LETTER_SHARDS }, () => undefined);
-  for (const ref of await pagesOf(at)) {
+  const { chains, refs } = await pagesOf(at);
+  for (const ref of refs) {
     const at0 = positions[ref.s];
     if (at0 !== undefined && ref.p < at0.p) continue; // listed up to a later page of its shard
     // pages are timed by the writer's clock, records by the executor's: a day of slack between them
     if (query.sinceMs !== undefined && ref.to + SKEW_MS < query.sinceMs) continue;
     if (query.untilMs !== undefined && ref.from - SKEW_MS >= query.untilMs) continue;
-    const where = at.store.describe?.(pagePartition(at.namespace, ref.s, ref.p)) ?? `dl-${ref.s}-${ref.p}`;
-    const doc = 'doc' in ref ? ref.doc : await at.store.read(pagePartition(at.namespace, ref.s, ref.p));
+    const chain = chains[ref.s]!;
     const resume = at0 !== undefined && at0.p === ref.p ? at0.seq : 0;
-    for (const r of recordsOf(pageOf(doc, at.store.kind, where))) {
+    for (const r of recordsOf((await chain.page(ref.p)).page)) {
       if ((r.seq ?? 0) <= resume || !matchesQuery(r, query)) continue;
+      const found = chain.copiesOf(r.idempotencyKey, ref.p);
+      const copies = found instanceof Promise ? await found : found;
+      if (copies.newer) continue; // listed with its newest copy
       if (full()) return { records: out, next: shardCursor(positions) };
-      out.push({ ...r, ref: `${ref.s}.${ref.p}.${r.seq}` });
+      out.push({ ...r, ref: `${ref.s}.${ref.p}.${r.seq}`, ...(copies.older.length > 0 ? { copies: copies.older } : {}) });
       positions[ref.s] = { p: ref.p, seq: r.seq ?? 0 };
     }
   }
@@ -126,18 +129,25 @@ export async function listStoredDeadLetters(at: StoreDeadLettersAt, query: DeadL
 }
 
 /**
- * Removes one dead letter (after its successful replay): the very record listed
- * (its `ref`), only if it is still there with the same idempotency key. Answers
- * whether a record was removed.
+ * Removes one dead letter (after its replay, OK or failed again): the very record listed
+ * (its `ref`), only if it is still there with the same idempotency key, and its older
+ * copies listed with it (`copies`). Answers whether the record itself was removed.
+ * @throws the store's StateStoreUnavailableError / UnreadableStateError
  */
-export async function removeStoredDeadLetter(at: StoreDeadLettersAt, record: DeadLetterRecord & { readonly ref?: string }): Promise<boolean> {
-  const { store, namespace } = at;
+export async function removeStoredDeadLetter(at: StoreDeadLettersAt, record: DeadLetterRecord & Pick<StoredDeadLetter, 'ref' | 'copies'>): Promise<boolean> {
   if (record.ref === 'legacy') return removeLegacy(at, record);
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(record.ref ?? '');
+  const removed = await removeAt(at, record.ref, record.idempotencyKey);
+  for (const copy of record.copies ?? []) await removeAt(at, copy, record.idempotencyKey);
+  return removed;
+}
+
+/** Removes the record `<shard>.<page>.<seq>` if it still holds `idempotencyKey`. */
+async function removeAt({ store, namespace }: StoreDeadLettersAt, ref: string | undefined, idempotencyKey: string): Promise<boolean> {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(ref ?? '');
   if (!m) return false;
   const [s, p, seq] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const where = store.describe?.(pagePartition(namespace, s, p)) ?? `dl-${s}-${p}`;
-  const done = await store.transact(pagePartition(namespace, s, p), (doc) => removeFrom(doc, seq, record.idempotencyKey, store.kind, where));
+  const done = await store.transact(pagePartition(namespace, s, p), (doc) => removeFrom(doc, seq, idempotencyKey, store.kind, where));
   if (done.removed && done.sealed) await store.transact(indexPartition(namespace, s), (doc) => countRemoval(doc, p, store.kind, where));
   return done.removed;
 }

@@ -10,7 +10,8 @@
  *
  * Layout (sharded, paged, see `dead-letter-pages.ts`): {@link DEAD_LETTER_SHARDS}
  * shards by idempotency key, each a chain of pages of at most `pageBytes` of
- * JSON (default 200,000, see {@link DEFAULT_PAGE_BYTES}) and at most
+ * JSON (default 50,000, a page of fewer than 16 records up to 200,000: see
+ * {@link DEFAULT_PAGE_BYTES}) and at most
  * `pageSpanMs` of time (default 6 h), with one small index
  * document per shard. A write is one optimistic `transact` on the shard's open
  * page (two more when the page fills: seal it, roll the index over; one index read
@@ -24,7 +25,10 @@
  * run every `sweepEveryMs` and when a write finds the last sweep that old.
  *
  * One dead letter per idempotency key within a page: a newer failure of the
- * same action replaces the older while its page is open.
+ * same action replaces the older while its page is open; an older one in a
+ * sealed page stays (and takes room) until a replay removes it or its page
+ * expires, and is not listed (`store-dead-letter-listing.ts`) nor counted
+ * when its page expires (`dead-letter-copies.ts`).
  *
  * Records arrive redacted from the executor; they are redacted once more here
  * (the same pass as the JSONL file) and never carry credentials.
@@ -35,9 +39,10 @@ import { redactText } from '../telemetry/index.js';
 import type { StateDocument, StateStore } from '../store/index.js';
 import { partitionId, UnreadableStateError } from '../store/index.js';
 import { DeadLetterWriteError } from './dead-letters.js';
+import { openShardChain } from './dead-letter-copies.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
-import { appendTo, DEAD_LETTER_SECTION, DEAD_LETTER_SHARDS, dropPage, indexOf, indexPartition, pageOf, pagePartition, recordsOf, rollOver, sealIfOld, shardOf } from './dead-letter-pages.js';
-import type { PageEntry, ShardIndex, StoredDeadLetter } from './dead-letter-pages.js';
+import { addDigests, appendTo, DEAD_LETTER_SECTION, DEAD_LETTER_SHARDS, digestsOf, dropPage, indexOf, indexPartition, keysPartition, pageOf, pagePartition, recordsOf, rollOver, sealIfOld, shardOf } from './dead-letter-pages.js';
+import type { PageEntry, SealedPage, ShardIndex, StoredDeadLetter } from './dead-letter-pages.js';
 
 export { DEAD_LETTER_SECTION, DEAD_LETTER_SHARDS } from './dead-letter-pages.js';
 export type { StoredDeadLetter } from './dead-letter-pages.js';
@@ -45,14 +50,19 @@ export type { StoredDeadLetter } from './dead-letter-pages.js';
 /** Default most dead letters held (all shards). */
 export const DEFAULT_DEAD_LETTER_CAPACITY = 150_000;
 /**
- * Default budget of one page, bytes of JSON (under Cloud Save's recommended 250 KB per request body,
- * cloudsave.json). Not smaller: Cloud Save has no append, so each write of a dead letter moves its
- * open page each way and a smaller page would make a burst cheaper, but a page sealed between a
- * replica's dead-letter write and its mark (a `kill -9` there, the known limit in docs/delivery.md)
- * lists the redelivered event twice, and 50,000-byte pages sealed often enough for that to show in
- * a 300-event burst over two replicas (`test/e2e/dead-letter-capacity.test.ts`: 302 listed).
+ * Default budget of one page, bytes of JSON. Cloud Save has no append: each write of a dead letter
+ * reads its shard's open page and writes it back whole, so the page's size is what a burst of dead
+ * letters costs per event (200,000-byte pages: about 4 times the CPU and bytes moved). Small enough
+ * since a key dead-lettered again in a later page (a `kill -9` between a dead letter and its mark)
+ * is listed once (`store-dead-letter-listing.ts`). A page of fewer than {@link DEFAULT_PAGE_RECORDS}
+ * records grows up to {@link DEFAULT_MAX_PAGE_BYTES}, so large records do not multiply the pages (the
+ * shard's index has one entry per page and must stay one Cloud Save record).
  */
-export const DEFAULT_PAGE_BYTES = 200_000;
+export const DEFAULT_PAGE_BYTES = 50_000;
+/** Default most records of a page that may grow past `pageBytes` (up to `maxPageBytes`). */
+export const DEFAULT_PAGE_RECORDS = 16;
+/** Default most bytes of JSON of any page (under Cloud Save's recommended 250 KB per request body, cloudsave.json). */
+export const DEFAULT_MAX_PAGE_BYTES = 200_000;
 /** Default longest time one page collects records, ms (6 h): what a dead letter may outlive the retention by. */
 export const DEFAULT_PAGE_SPAN_MS = 6 * 3_600_000;
 /** Default largest event payload kept, bytes of JSON. */
@@ -80,7 +90,10 @@ export interface StoreDeadLetterOptions {
   readonly retentionMs: number;
   /** Most dead letters held, all shards (each takes `capacity / shards`). Default: {@link DEFAULT_DEAD_LETTER_CAPACITY}. */
   readonly capacity?: number;
-  /** Budget of one page, bytes of JSON. Default: {@link DEFAULT_PAGE_BYTES}. */
+  /**
+   * Budget of one page, bytes of JSON. Default: {@link DEFAULT_PAGE_BYTES}, and a page of fewer than
+   * {@link DEFAULT_PAGE_RECORDS} records up to {@link DEFAULT_MAX_PAGE_BYTES}; given: every page at most this.
+   */
   readonly pageBytes?: number;
   /** Longest time one page collects records, ms. Default: {@link DEFAULT_PAGE_SPAN_MS}. */
   readonly pageSpanMs?: number;
@@ -96,7 +109,12 @@ export interface StoreDeadLetterOptions {
   readonly logger?: Logger;
 }
 
-type Resolved = Required<Omit<StoreDeadLetterOptions, 'metrics' | 'logger'>> & Pick<StoreDeadLetterOptions, 'metrics' | 'logger'>;
+type Resolved = Required<Omit<StoreDeadLetterOptions, 'metrics' | 'logger'>> &
+  Pick<StoreDeadLetterOptions, 'metrics' | 'logger'> & {
+    /** Records a page holds before `pageBytes` seals it (fewer: up to `maxPageBytes`). */
+    readonly pageRecords: number;
+    readonly maxPageBytes: number;
+  };
 
 /** The dead-letter sink of the cloudsave and redis stores. */
 export class StoreDeadLetterSink implements DeadLetterSink {
@@ -118,6 +136,7 @@ export class StoreDeadLetterSink implements DeadLetterSink {
       sweepEveryMs: DEFAULT_SWEEP_EVERY_MS,
       now: Date.now,
       ...options,
+      ...(options.pageBytes === undefined ? { pageRecords: DEFAULT_PAGE_RECORDS, maxPageBytes: DEFAULT_MAX_PAGE_BYTES } : { pageRecords: 0, maxPageBytes: options.pageBytes }),
     };
     if (this.#o.sweepEveryMs > 0) {
       this.#timer = setInterval(() => this.#kickSweep(), this.#o.sweepEveryMs);
@@ -169,10 +188,16 @@ export class StoreDeadLetterSink implements DeadLetterSink {
     };
   }
 
-  async #rollOver(s: number, entry: PageEntry): Promise<ShardIndex> {
+  /** Records the sealed page in the shard's index; the replica that does also records its key digests (a crash in between: the listing reads the page instead). */
+  async #rollOver(s: number, sealed: SealedPage): Promise<ShardIndex> {
     const { store, namespace } = this.#o;
-    const index = await store.transact(indexPartition(namespace, s), (doc) => rollOver(doc, entry, store.kind, this.#where(s)));
+    const { index, rolled } = await store.transact(indexPartition(namespace, s), (doc) => rollOver(doc, sealed, store.kind, this.#where(s)));
     this.#indexes.set(s, index);
+    if (rolled) {
+      const digests = digestsOf(sealed.page);
+      const pages = index.pages.map((e) => e.p);
+      await store.transact(keysPartition(namespace, s), (doc) => addDigests(doc, sealed.p, digests, pages));
+    }
     return index;
   }
 
@@ -193,7 +218,7 @@ export class StoreDeadLetterSink implements DeadLetterSink {
    */
   async write(record: DeadLetterRecord): Promise<void> {
     if (this.#closed) throw new DeadLetterWriteError(`the ${this.#o.store.kind} state store`, 'the sink is closed');
-    const { store, namespace, capacity, pageBytes, pageSpanMs } = this.#o;
+    const { store, namespace, capacity, pageBytes, pageRecords, maxPageBytes, pageSpanMs } = this.#o;
     const now = this.#o.now();
     if (this.#o.sweepEveryMs > 0 && now - this.#lastSweep >= this.#o.sweepEveryMs) this.#kickSweep();
     const { stored, bytes } = this.#stored(record);
@@ -205,11 +230,11 @@ export class StoreDeadLetterSink implements DeadLetterSink {
     for (let round = 0; round < 32; round++) {
       const index = await this.#index(s);
       const p = index.open;
-      const input = { record: stored, bytes, at, held: index.held, shardCapacity, pageBytes, pageSpanMs, page: p, confirmedOpen: confirmed === p, store: store.kind, where: this.#where(s, p) };
+      const input = { record: stored, bytes, at, held: index.held, shardCapacity, pageBytes, pageRecords, maxPageBytes, pageSpanMs, page: p, confirmedOpen: confirmed === p, store: store.kind, where: this.#where(s, p) };
       const done = await store.transact(pagePartition(namespace, s, p), (doc) => appendTo(doc, input));
       if (done.kind === 'written') return;
       if (done.kind === 'sealed') {
-        await this.#rollOver(s, done.entry);
+        await this.#rollOver(s, done.sealed);
         continue;
       }
       if (done.kind === 'absent') {
@@ -278,8 +303,24 @@ export class StoreDeadLetterSink implements DeadLetterSink {
     const dropped = await store.transact(indexPartition(namespace, s), (doc) => dropPage(doc, entry.p, store.kind, this.#where(s)));
     if (!dropped) return 0; // another replica expired it
     this.#indexes.delete(s);
-    this.#report(list ?? [], dropped.n, `page ${entry.p} of shard ${s}`, { from: entry.from, to: entry.to });
-    return list?.length ?? dropped.n;
+    const expired = list ? await this.#withoutNewer(s, entry.p, list) : undefined;
+    this.#report(expired ?? [], expired?.length ?? dropped.n, `page ${entry.p} of shard ${s}`, { from: entry.from, to: entry.to });
+    return expired?.length ?? dropped.n;
+  }
+
+  /**
+   * The records of page `p` that are not an older copy of a dead letter still held in a later page of the shard
+   * (an older copy expiring loses nothing: not counted nor logged). The store unreadable: all of them.
+   */
+  async #withoutNewer(s: number, p: number, records: readonly StoredDeadLetter[]): Promise<StoredDeadLetter[]> {
+    try {
+      const chain = await openShardChain({ store: this.#o.store, namespace: this.#o.namespace }, s);
+      const kept: StoredDeadLetter[] = [];
+      for (const r of records) if (!(await chain.copiesOf(r.idempotencyKey, p)).newer) kept.push(r);
+      return kept;
+    } catch {
+      return [...records];
+    }
   }
 
   /** Metric and one log line for dead letters expired. `records` empty: only their count is known. */

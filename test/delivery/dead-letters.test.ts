@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeadLetterWriteError, JsonlDeadLetterSink, readDeadLetters } from '../../src/delivery/dead-letters.js';
+import { pageOfList } from '../../src/delivery/dead-letter-query.js';
 import type { DeadLetterRecord } from '../../src/delivery/dead-letters.js';
 
 const dirs: string[] = [];
@@ -89,5 +90,27 @@ describe('JSON Lines dead-letter sink', () => {
     const sink = new JsonlDeadLetterSink({ path });
     await sink.close();
     await expect(sink.write(record(1))).rejects.toBeInstanceOf(DeadLetterWriteError);
+  });
+
+  it('one dead letter per action of an event: a line whose idempotency key a later line repeats (dead-lettered again) is listed as the later line only, in every page', async () => {
+    const path = await tempFile();
+    const sink = new JsonlDeadLetterSink({ path });
+    for (const i of [1, 2, 3]) await sink.write(record(i));
+    await sink.write({ ...record(2), timestamp: '2026-03-11T11:00:00.000Z', attempts: 2 }); // the redelivery after a crash
+    await sink.write(record(4));
+    await sink.close();
+    const { records } = await readDeadLetters(path);
+    expect(records).toHaveLength(5); // the file keeps every line
+    const listed = pageOfList(records, {});
+    expect(listed.records.map((r) => [r.eventId, r.attempts])).toEqual([['evt-1', 1], ['evt-3', 1], ['evt-2', 2], ['evt-4', 1]]);
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = pageOfList(records, { limit: 1, ...(cursor ? { cursor } : {}) });
+      ids.push(...page.records.map((r) => r.eventId));
+      cursor = page.next;
+    } while (cursor !== undefined);
+    expect(ids).toEqual(['evt-1', 'evt-3', 'evt-2', 'evt-4']);
+    expect(pageOfList(records, { rule: 'even' }).records.map((r) => r.attempts)).toEqual([2, 1]);
   });
 });

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { DEAD_LETTER_SHARDS, DEFAULT_PAGE_BYTES, DeadLetterStoreFullError, StoreDeadLetterSink } from '../../src/delivery/store-dead-letters.js';
+import { DEAD_LETTER_SHARDS, DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_MAX_PAGE_BYTES, DEFAULT_PAGE_BYTES, DEFAULT_PAGE_RECORDS, DeadLetterStoreFullError, StoreDeadLetterSink } from '../../src/delivery/store-dead-letters.js';
 import { listStoredDeadLetters, removeStoredDeadLetter } from '../../src/delivery/store-dead-letter-listing.js';
-import { DEAD_LETTER_SECTION, indexPartition, pagePartition, shardOf } from '../../src/delivery/dead-letter-pages.js';
+import { DEAD_LETTER_SECTION, indexPartition, keysPartition, pagePartition, shardOf } from '../../src/delivery/dead-letter-pages.js';
 import type { StoredDeadLetter } from '../../src/delivery/dead-letter-pages.js';
 import { matchesQuery } from '../../src/delivery/dead-letter-query.js';
 import type { DeadLetterQuery } from '../../src/delivery/dead-letter-query.js';
@@ -115,6 +115,76 @@ function contract(kind: string, open: Open): void {
       expect(await removeStoredDeadLetter({ store, namespace: NS }, listed[0]!)).toBe(true);
       expect(await removeStoredDeadLetter({ store, namespace: NS }, listed[0]!)).toBe(false);
       expect((await listStoredDeadLetters({ store, namespace: NS })).records).toEqual([]);
+    });
+
+    it('the same action of an event dead-lettered again after its page was sealed (a redelivery after a kill -9): listed once, the newest, with its older copies; removing it (a replay) removes them all', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, pageBytes: 3_000, sweepEveryMs: 0, now: () => T0 + 1000 });
+      const at = { store, namespace: NS };
+      // other events' dead letters of the same shard fill the pages between the copies
+      const s = shardOf('ev-1:daily:grantItem#0');
+      const others: string[] = [];
+      for (let k = 0; others.length < 24; k++) if (shardOf(`other-${k}`) === s) others.push(`other-${k}`);
+      const index = async (): Promise<{ open: number; held: number }> => (await store.read(indexPartition(NS, s)))?.deadLetterIndex as { open: number; held: number };
+      const dup = (status: number, at: number): DeadLetterRecord => record(1, { key: 'ev-1:daily:grantItem#0', status, at });
+      await sink.write(dup(400, T0));
+      for (const key of others.slice(0, 8)) await sink.write(record(10, { key }));
+      const firstOpen = (await index()).open;
+      expect(firstOpen).toBeGreaterThan(0); // the first copy's page is sealed
+      await sink.write(dup(404, T0 + 5)); // the redelivery dead-letters it again, in a later page
+      for (const key of others.slice(8, 16)) await sink.write(record(11, { key }));
+      expect((await index()).open).toBeGreaterThan(firstOpen); // the second copy's page is sealed too
+      const once = async (query: DeadLetterQuery = {}): Promise<StoredDeadLetter[]> => (await allPages(store, query)).records.filter((r) => r.eventId === 'ev-1');
+      const second = await once();
+      expect(second).toHaveLength(1);
+      expect(second[0]).toMatchObject({ error: { status: 404 }, timestamp: new Date(T0 + 5).toISOString(), copies: [expect.stringMatching(new RegExp(`^${s}\\.0\\.1$`))] });
+      await sink.write(dup(400, T0 + 9)); // and again: the newest copy in the open page
+      for (const query of [{}, { limit: 1 }, { limit: 3 }, { rule: 'daily' }, { reason: 'HTTP 400', limit: 2 }, { sinceMs: T0 - HOUR }]) {
+        const listed = await once(query);
+        expect(listed, JSON.stringify(query)).toHaveLength(1);
+        expect(listed[0]).toMatchObject({ timestamp: new Date(T0 + 9).toISOString(), ref: expect.stringMatching(new RegExp(`^${s}\\.${(await index()).open}\\.`)) });
+        expect(listed[0]!.copies).toHaveLength(2);
+      }
+      expect(await once({ reason: 'HTTP 404' })).toEqual([]); // the older copy's reason is not the event's any more
+      expect((await allPages(store, {})).records).toHaveLength(1 + 16);
+      // capacity: a copy takes room until it is removed (or its page expires)
+      const held = async (): Promise<number> => {
+        const { open, held } = await index();
+        return held + (((await store.read(pagePartition(NS, s, open)))?.[DEAD_LETTER_SECTION] as { n?: number } | undefined)?.n ?? 0);
+      };
+      expect(await held()).toBe(3 + 16);
+      const [newest] = await once();
+      expect(await removeStoredDeadLetter(at, newest!)).toBe(true);
+      expect(await once()).toEqual([]);
+      expect(await held()).toBe(16);
+      expect((await allPages(store, {})).records.map((r) => r.idempotencyKey).sort()).toEqual(others.slice(0, 16).sort());
+      expect(await removeStoredDeadLetter(at, newest!)).toBe(false); // removed once
+    });
+
+    it('an older copy whose page expires is not counted nor logged as expired (its newest record is held and listed); the others of its page are', async () => {
+      const [store] = (await open(1)) as [StateStore];
+      let now = T0;
+      const metrics = new Metrics({ defaultMetrics: false });
+      const { logger, lines } = capture();
+      const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, pageBytes: 3_000, sweepEveryMs: 0, metrics, logger, now: () => now });
+      const key = 'ev-1:daily:grantItem#0';
+      const s = shardOf(key);
+      const others: string[] = [];
+      for (let k = 0; others.length < 16; k++) if (shardOf(`old-${k}`) === s) others.push(`old-${k}`);
+      await sink.write(record(1, { key, at: T0 }));
+      for (const other of others.slice(0, 8)) await sink.write(record(10, { key: other, at: T0 }));
+      now = T0 + 2 * HOUR; // the first page is past the retention; the redelivery dead-letters the event again
+      await sink.write(record(1, { key, at: now, status: 404 }));
+      for (const other of others.slice(8)) await sink.write(record(11, { key: other, at: now }));
+      const index = (await store.read(indexPartition(NS, s)))?.deadLetterIndex as { pages: { p: number; n: number; to: number }[] };
+      const old = index.pages.filter((e) => e.to < now - HOUR);
+      expect(old.length).toBeGreaterThan(0);
+      const oldRecords = old.reduce((n, e) => n + e.n, 0); // the first copy and some of the others
+      expect(await sink.sweep()).toBe(oldRecords - 1);
+      expect((await metrics.deadLettersExpired.get()).values.reduce((n, v) => n + v.value, 0)).toBe(oldRecords - 1);
+      expect(lines.filter((l) => /dead letters? expired/.test(String(l.msg))).reduce((n, l) => n + Number(l.expired), 0)).toBe(oldRecords - 1);
+      const listed = (await listStoredDeadLetters({ store, namespace: NS })).records.filter((r) => r.idempotencyKey === key);
+      expect(listed.map((r) => [r.error.status, r.copies])).toEqual([[404, undefined]]);
     });
 
     it('pages through with a cursor and filters by rule, action, reason and time, as a brute-force filter does', async () => {
@@ -292,6 +362,37 @@ it(`scale: 100,000 dead letters at the default settings are all held and listed;
   const daily = (await listStoredDeadLetters({ store, namespace: NS }, { rule: 'daily', action: 'grantItem', limit: 100 })).records;
   expect(daily).toHaveLength(100);
   expect(daily.every((r) => r.rule === 'daily' && r.action === 'grantItem')).toBe(true);
+});
+
+it('a shard index and its key digests stay one Cloud Save record each at the default page budget: a full shard of small (~1 KB) or of the largest records kept needs each under half the recommended 250 KB', async () => {
+  const shardCapacity = Math.ceil(DEFAULT_DEAD_LETTER_CAPACITY / DEAD_LETTER_SHARDS);
+  for (const payload of [undefined, 'q'.repeat(16_000)]) {
+    const store = new MemoryStateStore();
+    const sink = new StoreDeadLetterSink({ store, namespace: NS, retentionMs: HOUR, sweepEveryMs: 0, now: () => T0 });
+    const s = shardOf('size-0');
+    let written = 0;
+    for (let k = 0; written < 400; k++) {
+      if (shardOf(`size-${k}`) !== s) continue;
+      await sink.write(record(k, { key: `size-${k}`, ...(payload !== undefined ? { payload } : {}) }));
+      written++;
+    }
+    const index = (await store.read(indexPartition(NS, s)))!.deadLetterIndex as { held: number; pages: { p: number; n: number }[] };
+    expect(index.pages.length).toBeGreaterThan(2);
+    for (const e of index.pages) {
+      const page = (await store.read(pagePartition(NS, s, e.p)))![DEAD_LETTER_SECTION];
+      const bytes = Buffer.byteLength(JSON.stringify(page));
+      expect(bytes).toBeLessThanOrEqual(DEFAULT_MAX_PAGE_BYTES);
+      // a page of enough records keeps to the budget; one of large records holds at least DEFAULT_PAGE_RECORDS or nears the most
+      if (e.n > DEFAULT_PAGE_RECORDS) expect(bytes).toBeLessThanOrEqual(DEFAULT_PAGE_BYTES);
+      else expect(e.n === DEFAULT_PAGE_RECORDS || bytes > DEFAULT_MAX_PAGE_BYTES - 20_000).toBe(true);
+    }
+    // the index (one entry per page) and the key digests (4 characters per record) of a full shard, each one record
+    for (const doc of [await store.read(indexPartition(NS, s)), await store.read(keysPartition(NS, s))]) {
+      expect(Object.keys(doc!.deadLetterKeys ?? {}).length + Object.keys(doc!.deadLetterIndex ?? {}).length).toBeGreaterThan(0);
+      const perRecord = Buffer.byteLength(JSON.stringify(doc)) / index.held;
+      expect(perRecord * shardCapacity, `payload ${payload?.length ?? 0}: ${Object.keys(doc!).join()}`).toBeLessThan(0.5 * RECOMMENDED_RECORD_BYTES);
+    }
+  }
 });
 
 describeWith(executable('redis-server', 'redis-server'), 'redis backend', () => {
