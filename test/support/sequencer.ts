@@ -24,18 +24,18 @@ export const LONGEST_FIRST: readonly string[] = [
   // whatever the load; started late, it alone would run on after the rest
   'test/packaging/image-content.test.ts',
   'test/e2e/exactly-once.test.ts',
-  'test/e2e/delivery.test.ts',
   'test/delivery/store-dead-letters.test.ts',
-  'test/e2e/issue22-siblings-2.test.ts',
-  'test/e2e/breaker.test.ts',
+  'test/e2e/delivery.test.ts',
   'test/e2e/ags-boundary.test.ts',
-  'test/e2e/ledger-bounds.test.ts',
-  'test/actions/custom-example.test.ts',
-  'test/e2e/replay-reconcile.test.ts',
   'test/server/reflection-conformance.test.ts',
-  'test/ags/client.test.ts',
-  'test/e2e/custom-events.test.ts',
+  'test/e2e/breaker.test.ts',
+  'test/actions/custom-example.test.ts',
+  'test/packaging/readme-walkthrough.test.ts',
+  'test/e2e/keyed-limits.test.ts',
   'test/e2e/issue22-siblings-3.test.ts',
+  'test/e2e/ledger-bounds.test.ts',
+  'test/ags/client.test.ts',
+  'test/e2e/replay-reconcile.test.ts',
 ];
 
 export default class LongestFirst extends BaseSequencer {
