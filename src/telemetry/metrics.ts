@@ -130,12 +130,7 @@ export class Metrics {
    */
   counterChild<L extends string>(counter: Counter<L>, labels: Record<L, string | number>): CounterChild {
     const child = new PendingCount({ ...labels });
-    let children = this.#pending.get(counter);
-    if (!children) {
-      children = [];
-      this.#pending.set(counter, children);
-    }
-    children.push(child);
+    listOf(this.#pending, counter).push(child);
     return child;
   }
 
@@ -145,12 +140,7 @@ export class Metrics {
    */
   histogramChild<L extends string>(histogram: Histogram<L>, labels: Record<L, string | number>): HistogramChild {
     const child = new PendingObservations({ ...labels }, (histogram as unknown as HistogramInternals).upperBounds);
-    let children = this.#pendingObservations.get(histogram);
-    if (!children) {
-      children = [];
-      this.#pendingObservations.set(histogram, children);
-    }
-    children.push(child);
+    listOf(this.#pendingObservations, histogram).push(child);
     return child;
   }
 
@@ -260,4 +250,14 @@ function sameLabels(a: Record<string, string | number>, b: Record<string, string
   if (Object.keys(a).length !== keys.length) return false;
   for (const k of keys) if (String(a[k]) !== String(b[k])) return false;
   return true;
+}
+
+/** The list `map` holds for `key`, made empty and kept there when absent. */
+function listOf<K, V>(map: Map<K, V[]>, key: K): V[] {
+  let list = map.get(key);
+  if (!list) {
+    list = [];
+    map.set(key, list);
+  }
+  return list;
 }
