@@ -6,7 +6,7 @@
  * Options: --dist <dir> (built app, default dist), --scale <f> (multiplies the
  * request counts, default 1), --out <dir> (default bench/results),
  * --profile (run each server under `node --cpu-prof`, profiles in <out>/profiles),
- * --only <a,b,...> (subset of: ceiling,a,a-warn,b,b-memory,b-cloudsave,b-cloudsave-new,b-cloudsave-20,b-cloudsave-2r,
+ * --only <a,b,...> (subset of: ceiling,ceiling-grant,a,a-warn,b,b-memory,b-cloudsave,b-cloudsave-new,b-cloudsave-20,b-cloudsave-2r,
  *   b-cloudsave-lat20,b-cloudsave-new-lat20,b-cloudsave-1,c,d,e,startup,rules10k),
  * --client http2|grpc-js (the node load generator's client, default http2),
  * --baseline <dir> (another build, e.g. before a change: rows a, a-warn, b, b-memory, b-cloudsave and
@@ -94,10 +94,11 @@ function waitExit(child, ms) {
 
 // ---------------------------------------------------------------- targets
 
-/** Starts the bare grpc-js ceiling server in a child process. */
-async function startCeiling() {
-  const execArgv = opts.profile ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${join(OUT, 'profiles')}`, `--cpu-prof-name=ceiling-${Date.now()}.cpuprofile`] : [];
-  const child = track(fork(join(HERE, 'ceiling-server.mjs'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+/** Starts the bare grpc-js ceiling server in a child process; with `grantAt` (the stand-in's URL), the one that grants once per call. */
+async function startCeiling(grantAt) {
+  const name = grantAt ? 'ceiling-grant' : 'ceiling';
+  const execArgv = opts.profile ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${join(OUT, 'profiles')}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child = track(fork(join(HERE, 'ceiling-server.mjs'), grantAt ? ['--grant', grantAt] : [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const port = await new Promise((res, rej) => {
     child.once('message', (m) => (m?.type === 'ready' ? res(m.port) : rej(new Error('ceiling did not start'))));
     child.once('exit', (code) => rej(new Error(`ceiling exited ${code}`)));
@@ -108,7 +109,7 @@ async function startCeiling() {
       child.send({ type: 'count' });
     });
   return {
-    name: 'ceiling',
+    name,
     pid: child.pid,
     port,
     counters: async () => ({ handledOk: await calls() }),
@@ -395,6 +396,7 @@ function expectEq(pairs) {
   return pairs.filter(([, got, want]) => got !== want).map(([what, got, want]) => `${what}: ${got}, expected ${want}`);
 }
 const expectCeiling = (d, sent) => expectEq([['calls handled', d.handledOk, sent]]);
+const expectCeilingGrant = (d, sent) => expectEq([['calls handled', d.handledOk, sent], ['stand-in grants', d.standInGrants, sent]]);
 const expectNoMatch = (d, sent) =>
   expectEq([
     ['events received', d.received, sent],
@@ -457,6 +459,16 @@ async function main() {
           rows['ceiling/node'] = await measure(ceiling, 'node', N_NODE, { ags, expect: expectCeiling });
       } finally {
         await ceiling.stop();
+      }
+    }
+    // the least a granting server costs: the bare server plus one fulfillItem over undici per call (the floor of the (b) rows)
+    if (want('ceiling-grant') || want('b') || want('b-memory') || want('b-cloudsave')) {
+      log('ceiling + one grant: bare grpc-js server, one fulfillItem per call');
+      const ceilingGrant = await startCeiling(ags.url);
+      try {
+        rows['ceiling-grant/node'] = { title: 'ceiling + one grant per call (bare grpc-js + undici)', ...(await measure(ceilingGrant, 'node', N_NODE, { ags, expect: expectCeilingGrant })) };
+      } finally {
+        await ceilingGrant.stop();
       }
     }
     const configs = [
@@ -659,13 +671,22 @@ function markdown(r) {
   const titles = { 'ceiling/h2load': 'ceiling (bare grpc-js)', 'ceiling/node': 'ceiling (bare grpc-js)' };
   for (const [k, row] of Object.entries(r.rows)) {
     const ceil = r.rows[row.generator === 'h2load' ? 'ceiling/h2load' : 'ceiling/node'];
-    const ratio = ceil && !k.startsWith('ceiling') ? f(row.eventsPerSec / ceil.eventsPerSec, 2) : k.startsWith('ceiling') ? '1.00' : '—';
+    const isCeiling = k === 'ceiling/h2load' || k === 'ceiling/node';
+    const ratio = isCeiling ? '1.00' : ceil ? f(row.eventsPerSec / ceil.eventsPerSec, 2) : '—';
     const v = row.verified ? `yes: ${row.sent} sent = ${row.generator === 'node' && row.serverCounted.standInGrants ? `${row.serverCounted.standInGrants} granted = ` : ''}${k.startsWith('ceiling') ? row.serverCounted.handledOk : row.serverCounted.received} received` : `NO: ${row.verification.join('; ')}`;
     lines.push(`| ${titles[k] ?? row.title} | ${row.generator} | ${row.sent} | ${f(row.eventsPerSec)} | ${ratio} | ${f(row.p50Ms, 2)} | ${f(row.p99Ms, 2)} | ${f(row.cpuUsPerEvent)} | ${f(row.agsCallsPerGrant, 2)} | ${f(row.peakRssMiB, 1)} | ${v} |`);
   }
   lines.push('');
   const mem = r.rows['b-memory'];
   const cs = r.rows['b-cloudsave'];
+  const cg = r.rows['ceiling-grant/node'];
+  if (cg && (mem || cs || r.rows.b)) {
+    const x = (row) => (row ? `${f(row.cpuUsPerEvent)} µs (${f(row.cpuUsPerEvent / cg.cpuUsPerEvent, 1)}x)` : '—');
+    lines.push(
+      `Server CPU per granted event vs the bare server granting once per call (${f(cg.cpuUsPerEvent)} µs): (b) ${x(r.rows.b)}, memory ${x(mem)}, cloudsave ${x(cs)}.`,
+      '',
+    );
+  }
   if (mem && cs) {
     lines.push(
       `State store on the grant path (events over 1000 players): cloudsave ${f(cs.eventsPerSec)} events/s vs memory ${f(mem.eventsPerSec)} (ratio ${f(cs.eventsPerSec / mem.eventsPerSec, 2)}); ` +
