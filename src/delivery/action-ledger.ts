@@ -69,7 +69,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { effectId } from '../actions/index.js';
-import { partitionId, UnreadableStateError } from '../store/index.js';
+import { adoptJson, partitionId, UnreadableStateError } from '../store/index.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions, StoreKind } from '../store/index.js';
 
 /** What a key ends as: the action ran, or it failed permanently and was dead-lettered. */
@@ -181,19 +181,27 @@ function unreadable(store: StoreKind, where: string, problem: string): Unreadabl
 
 const EMPTY: Omit<Section, 'where'> = { b: [], n: 0, m: undefined, h: [] };
 
+/**
+ * Bucket lists known to hold {@link BUCKETS} objects or nulls: frozen (immutable), checked once when read
+ * or built so by {@link ActionLedger}'s own write, so the next read of the same list (the stores hand back
+ * the document they keep) does not check them again.
+ */
+const checkedBuckets = new WeakSet<readonly unknown[]>();
+
 function sectionOf(doc: StateDocument | undefined, store: StoreKind, where: string): Section {
   const section = doc?.[ACTIONS_SECTION];
   if (section === undefined) return { ...EMPTY, where };
   if (!isRecord(section)) throw unreadable(store, where, `${shapeOf(section)}, not an object`);
   let b: readonly unknown[] = [];
-  if (section.b !== undefined) {
+  if (section.b !== undefined && !checkedBuckets.has(section.b as unknown[])) {
     if (!Array.isArray(section.b) || section.b.length !== BUCKETS) throw unreadable(store, where, `"b" is ${shapeOf(section.b)}${Array.isArray(section.b) ? ` of ${section.b.length}` : ''}, not ${BUCKETS} buckets`);
     for (let i = 0; i < BUCKETS; i++) {
       const bucket: unknown = section.b[i];
       if (bucket !== null && !isRecord(bucket)) throw unreadable(store, where, `bucket ${i} is ${shapeOf(bucket)}, not an object or null`);
     }
-    b = section.b as unknown[];
+    if (Object.isFrozen(section.b)) checkedBuckets.add(section.b as unknown[]);
   }
+  if (section.b !== undefined) b = section.b as unknown[];
   const n = b.length > 0 && typeof section.n === 'number' && Number.isSafeInteger(section.n) && section.n >= 0 ? section.n : undefined;
   if (section.m !== undefined && !isRecord(section.m)) throw unreadable(store, where, `"m" is ${shapeOf(section.m)}, not an object`);
   let h: readonly Horizon[] = [];
@@ -526,10 +534,10 @@ export class ActionLedger {
         }
       }
     }
-    if (entry) bucket[id] = entry;
+    if (entry) bucket[id] = adoptJson(entry) as Entry;
     // a loop, not slice(): slice() of a frozen array (the stores keep them frozen) takes V8's slow path
     const next = new Array<unknown>(BUCKETS);
-    for (let i = 0; i < BUCKETS; i++) next[i] = i === at ? (after > 0 ? bucket : null) : (buckets[i] ?? null);
+    for (let i = 0; i < BUCKETS; i++) next[i] = i === at ? (after > 0 ? adoptJson(bucket) : null) : (buckets[i] ?? null);
     let horizons = section.h.some((h) => h.z <= now) ? section.h.filter((h) => h.z > now) : section.h;
     // `n` is kept up to date by every write; a bucket far over its share means it is not (an edited record): count
     if (total !== undefined && after <= 2 * Math.ceil(this.#maxEntries / BUCKETS)) total = total - before + after;
@@ -541,7 +549,11 @@ export class ActionLedger {
       horizons = compacted.horizons;
       total = countMarks(b);
     }
-    return { ...(doc ?? {}), [ACTIONS_SECTION]: horizons.length > 0 ? { n: total, b, h: horizons } : { n: total, b } };
+    // frozen JSON as built (`adoptJson`): the store keeps it without copying it again
+    const frozen = adoptJson(b) as readonly unknown[];
+    checkedBuckets.add(frozen); // objects and nulls, as built here
+    const written = adoptJson(horizons.length > 0 ? { n: total, b: frozen, h: adoptJson(horizons) } : { n: total, b: frozen });
+    return adoptJson({ ...(doc ?? {}), [ACTIONS_SECTION]: written }) as StateDocument;
   }
 
   /**

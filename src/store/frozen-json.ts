@@ -186,6 +186,79 @@ export function freezeJson(value: unknown): unknown {
 }
 
 /**
+ * The estimated size and flags of a member (see {@link META}) when it is already what {@link freezeJson}
+ * gives (a value it produced, `null`, a string, a boolean, a finite number other than `-0`), else -1.
+ */
+function producedMember(m: unknown): number {
+  switch (typeof m) {
+    case 'string':
+      return (m.length + 2) * 4;
+    case 'boolean':
+      return 5 * 4;
+    case 'number':
+      return Number.isFinite(m) && !Object.is(m, -0) ? NUMBER_BYTES * 4 : -1;
+    case 'object': {
+      if (m === null) return 4 * 4;
+      const meta = metaOf(m);
+      if (meta === undefined) return -1;
+      // its size, and ABOVE_LARGE when it is or holds a large value (the low bits: exact for any size)
+      return meta - (meta & (LARGE | ABOVE_LARGE)) + ((meta & (LARGE | ABOVE_LARGE)) !== 0 ? ABOVE_LARGE : 0);
+    }
+    default:
+      return -1;
+  }
+}
+
+/** What {@link META} would hold for `v` as it is (its members as they are), or undefined when a member is not frozen JSON yet or `v` is not a plain data value. */
+function adoptedMeta(v: object): number | undefined {
+  let size: number;
+  let flags = 0;
+  let members = 0;
+  if (Array.isArray(v)) {
+    size = 1 + Math.max(1, v.length);
+    for (let i = 0; i < v.length; i++) {
+      const m = producedMember(v[i]);
+      if (m < 0) return undefined; // a hole, undefined, a new object...: copied
+      size += Math.floor(m / 4);
+      flags |= m & ABOVE_LARGE;
+    }
+    members = v.length;
+  } else {
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return undefined;
+    size = 1;
+    for (const k of Object.keys(v)) {
+      const m = producedMember((v as Record<string, unknown>)[k]);
+      if (m < 0) return undefined;
+      size += Math.floor(m / 4) + k.length + 3;
+      flags |= m & ABOVE_LARGE;
+      members++;
+    }
+    size += Math.max(1, members);
+  }
+  if (members >= TEXT_MEMBERS) flags |= LARGE;
+  return size * 4 + flags;
+}
+
+/**
+ * {@link freezeJson} without its copy: `value` itself frozen and kept as frozen JSON, when it is an
+ * array or a plain object (its prototype `Object.prototype` or none) with own data members only, each
+ * already what {@link freezeJson} gives (a value it produced, `null`, a string, a boolean, a finite number
+ * other than `-0`). For a caller that has just built `value` from frozen parts and keeps no reference it
+ * would change (the ledger's next document: about five new objects per write, each copied by
+ * {@link freezeJson} otherwise). Any other value is copied as {@link freezeJson} copies it: the result is
+ * the same either way.
+ */
+export function adoptJson(value: object): unknown {
+  // a produced value is frozen: only one that is not extensible may be one (a lookup that misses is the slow one)
+  if (!Object.isExtensible(value)) return metaOf(value) !== undefined ? value : freezeJson(value);
+  const meta = adoptedMeta(value);
+  if (meta === undefined) return freezeJson(value);
+  Object.defineProperty(value, META, { value: meta });
+  return Object.freeze(value);
+}
+
+/**
  * `JSON.stringify(value)`, reusing the text of the large parts (at least 16
  * members) of a value made by {@link freezeJson} serialised before: writing a
  * document again after a small change serialises natively only the parts that

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freezeJson, isFrozenJson, jsonSize, stringifyJson } from '../../src/store/frozen-json.js';
+import { adoptJson, freezeJson, isFrozenJson, jsonSize, stringifyJson } from '../../src/store/frozen-json.js';
 
 function bigDocument(): Record<string, unknown> {
   const buckets = Array.from({ length: 64 }, (_, i) => Object.fromEntries(Array.from({ length: 20 }, (_, j) => [`id-${i}-${j}`, { s: 'd', e: 1e12 + j, ...(j % 3 === 0 ? { n: j } : {}) }])));
@@ -46,5 +46,32 @@ describe('freezeJson / stringifyJson', () => {
     // the estimate: the text's length here (no escapes, no numbers; a boolean counts 5)
     const noNumbers = freezeJson({ a: ['xy', false, null], b: { c: 'z' } });
     expect(jsonSize(noNumbers)).toBe(JSON.stringify(noNumbers).length);
+  });
+
+  it('adoptJson: a value built of frozen parts is frozen in place (no copy), with what freezeJson would know of it; anything else is copied as freezeJson does', () => {
+    const base = freezeJson(bigDocument()) as { actions: { n: number; b: object[] }; events: object; small: object };
+    const b = new Array<unknown>(64);
+    for (let i = 0; i < 64; i++) b[i] = base.actions.b[i];
+    const bucket = Object.create(null) as Record<string, unknown>;
+    bucket['new-id'] = adoptJson({ s: 'c', e: 5, l: 4, t: 'tok"en\u2028' });
+    b[7] = adoptJson(bucket);
+    const built = { ...base, actions: { n: base.actions.n + 1, b } };
+    const plain = JSON.parse(JSON.stringify(built)) as unknown;
+    const adopted = adoptJson({ ...built, actions: adoptJson({ n: built.actions.n, b: adoptJson(b) }) }) as typeof base;
+    expect(isFrozenJson(adopted) && Object.isFrozen(adopted.actions.b)).toBe(true);
+    expect(adopted.actions.b).toBe(b); // frozen in place
+    expect(Object.getPrototypeOf(adopted.actions.b[7])).toBeNull();
+    expect(adopted.events).toBe(base.events);
+    expect(adopted).toEqual(plain);
+    expect(stringifyJson(adopted)).toBe(JSON.stringify(plain));
+    expect(jsonSize(adopted)).toBe(jsonSize(freezeJson(plain)));
+    // not built of frozen parts (a new member, undefined, -0, NaN, a hole, a class instance): a copy, as freezeJson gives it
+    for (const v of [{ a: { x: 1 } }, { a: undefined, b: 1 }, { z: -0 }, [Number.NaN], new Array(2), Object.freeze({ q: 1 })]) {
+      const out = adoptJson(v);
+      expect(out).not.toBe(v);
+      expect(isFrozenJson(out)).toBe(true);
+      expect(JSON.stringify(out)).toBe(JSON.stringify(v));
+    }
+    expect(adoptJson(base)).toBe(base); // already frozen JSON: as is
   });
 });
