@@ -40,6 +40,7 @@ describe('freezeJson / stringifyJson', () => {
     expect(Reflect.ownKeys(frozen).filter((k) => Object.getOwnPropertyDescriptor(frozen, k)?.enumerable)).toEqual(['b', 'n']);
     expect(JSON.stringify(frozen)).toBe('{"b":[{"mark-a":{"s":"d","e":1}},null],"n":1}');
     expect(isFrozenJson({ ...frozen })).toBe(false);
+    expect(isFrozenJson(Object.create(frozen))).toBe(false); // not inherited
     expect(isFrozenJson(frozen.b.slice())).toBe(false);
     expect(Object.getPrototypeOf(frozen.b[0])).toBeNull();
     expect(Object.getPrototypeOf(frozen)).toBe(Object.prototype);
