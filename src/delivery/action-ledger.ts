@@ -550,7 +550,7 @@ export class ActionLedger {
       total = countMarks(b);
     }
     // frozen JSON as built (`adoptJson`): the store keeps it without copying it again
-    const frozen = adoptJson(b) as readonly unknown[];
+    const frozen = adoptJson(b, true) as readonly unknown[]; // the buckets' text kept (Cloud Save, Redis): the next write serialises one
     checkedBuckets.add(frozen); // objects and nulls, as built here
     const written = adoptJson(horizons.length > 0 ? { n: total, b: frozen, h: adoptJson(horizons) } : { n: total, b: frozen });
     return adoptJson({ ...(doc ?? {}), [ACTIONS_SECTION]: written }) as StateDocument;

@@ -43,9 +43,32 @@ class Given {
  */
 class Produced extends Given {
   readonly #meta: number;
+  /** Its JSON text once serialised, when kept (see {@link stringifyJson}): a private field stays writable on a frozen value. */
+  #text: string | undefined;
   private constructor(value: object, meta: number) {
     super(value);
     this.#meta = meta;
+  }
+
+  /** Whether {@link stringifyJson} keeps the text of each member (see {@link adoptJson}'s `keepMemberTexts`). */
+  #keepMembers = false;
+
+  static keepsMemberTexts(value: Produced): boolean {
+    return value.#keepMembers;
+  }
+
+  static keepMemberTexts(value: Produced): void {
+    value.#keepMembers = true;
+  }
+
+  /** The text kept of a produced value, if any. */
+  static textOf(value: Produced): string | undefined {
+    return value.#text;
+  }
+
+  /** Keeps the text of a produced value (what {@link stringifyJson} made of it). */
+  static keepText(value: Produced, text: string): void {
+    value.#text = text;
   }
 
   /** Marks `value` (not frozen yet) as produced, knowing `meta` of it. */
@@ -62,9 +85,6 @@ class Produced extends Given {
 function metaOf(v: object): number | undefined {
   return Produced.metaOf(v);
 }
-
-/** Text of large produced values, once serialised. */
-const texts = new WeakMap<object, string>();
 
 /** Bytes a number is counted for by {@link jsonSize} (its text is not made: most are instants of 13 digits). */
 const NUMBER_BYTES = 13;
@@ -270,47 +290,58 @@ function adoptedMeta(v: object): number | undefined {
  * would change (the ledger's next document: about five new objects per write, each copied by
  * {@link freezeJson} otherwise). Any other value is copied as {@link freezeJson} copies it: the result is
  * the same either way.
+ * @param keepMemberTexts {@link stringifyJson} keeps the text of each of its members, large or not, and
+ *   reuses it (the ledger's list of buckets: a write changes one bucket, the others are shared with
+ *   the previous document, their text too). Default: false.
  */
-export function adoptJson(value: object): unknown {
+export function adoptJson(value: object, keepMemberTexts = false): unknown {
   // a produced value is frozen: only one that is not extensible may be one (a lookup that misses is the slow one)
   if (!Object.isExtensible(value)) return metaOf(value) !== undefined ? value : freezeJson(value);
   const meta = adoptedMeta(value);
-  if (meta === undefined) return freezeJson(value);
-  Produced.stamp(value, meta);
-  return Object.freeze(value);
+  const out = meta === undefined ? freezeJson(value) : value;
+  if (meta !== undefined) Produced.stamp(value, meta);
+  if (keepMemberTexts && typeof out === 'object' && out !== null) Produced.keepMemberTexts(out as Produced);
+  return meta === undefined ? out : Object.freeze(value);
 }
 
 /**
- * `JSON.stringify(value)`, reusing the text of the large parts (at least 16
- * members) of a value made by {@link freezeJson} serialised before: writing a
- * document again after a small change serialises natively only the parts that
- * changed and joins the text of the others. Any other value is serialised
- * natively.
+ * `JSON.stringify(value)`, reusing the text of parts of a value made by {@link freezeJson} serialised
+ * before: the large parts (at least 16 members), and the members of a value adopted with
+ * `keepMemberTexts` ({@link adoptJson}: the ledger's buckets, large or not): writing a document again
+ * after a small change serialises natively only the parts that changed and joins the text of the
+ * others. The text is kept on the value itself (a private field, no WeakMap). Any other value is
+ * serialised natively.
  */
 export function stringifyJson(value: unknown): string {
-  if (typeof value !== 'object' || value === null || metaOf(value) === undefined) return JSON.stringify(value);
-  const known = texts.get(value);
-  if (known !== undefined) return known;
-  const meta = metaOf(value)!;
+  return textOf(value, false);
+}
+
+/** {@link stringifyJson}; `keep`: `value` is a member of a large value (its text is kept, and reused once kept). */
+function textOf(value: unknown, keep: boolean): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  const meta = metaOf(value);
+  if (meta === undefined) return JSON.stringify(value);
+  const kept = keep || (meta & LARGE) !== 0;
+  if (kept) {
+    const known = Produced.textOf(value as Produced);
+    if (known !== undefined) return known;
+  }
+  const members = Produced.keepsMemberTexts(value as Produced);
   let text: string;
-  if ((meta & ABOVE_LARGE) === 0) text = JSON.stringify(value);
+  if ((meta & ABOVE_LARGE) === 0 && !members) text = JSON.stringify(value);
   else if (Array.isArray(value)) {
     // the ledger's 64 buckets are mostly null: no call for those
-    text = '[';
+    const parts = new Array<string>(value.length);
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
-      text += `${i > 0 ? ',' : ''}${v === null ? 'null' : stringifyJson(v)}`;
+      parts[i] = v === null ? 'null' : textOf(v, members);
     }
-    text += ']';
+    text = `[${parts.join(',')}]`;
   } else {
-    text = '{';
-    let first = true;
-    for (const k of Object.keys(value)) {
-      text += `${first ? '' : ','}${JSON.stringify(k)}:${stringifyJson((value as Record<string, unknown>)[k])}`;
-      first = false;
-    }
-    text += '}';
+    const parts: string[] = [];
+    for (const k of Object.keys(value)) parts.push(`${JSON.stringify(k)}:${textOf((value as Record<string, unknown>)[k], members)}`);
+    text = `{${parts.join(',')}}`;
   }
-  if ((meta & LARGE) !== 0) texts.set(value, text);
+  if (kept) Produced.keepText(value as Produced, text);
   return text;
 }

@@ -75,4 +75,25 @@ describe('freezeJson / stringifyJson', () => {
     }
     expect(adoptJson(base)).toBe(base); // already frozen JSON: as is
   });
+
+  it('adoptJson with keepMemberTexts: the text of a document is JSON.stringify\'s, write after write, each bucket\'s text reused', () => {
+    const bucketOf = (marks: Record<string, unknown>): unknown => {
+      const b = Object.create(null) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(marks)) b[k] = adoptJson(v as object);
+      return adoptJson(b);
+    };
+    let list = new Array<unknown>(64).fill(null);
+    list[3] = bucketOf({ 'mark-a': { s: 'd', e: 1 } });
+    list[9] = bucketOf(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`m${i}`, { s: 'c', e: i, t: 'x"\u2028' }]))); // a large bucket too
+    let doc = adoptJson({ actions: adoptJson({ n: 21, b: adoptJson(list, true) }), other: freezeJson({ k: [1, 2] }) });
+    for (let write = 0; write < 3; write++) {
+      expect(stringifyJson(doc)).toBe(JSON.stringify(doc));
+      const next = list.slice();
+      next[write] = bucketOf({ [`new-${write}`]: { s: 'c', e: write } });
+      list = next;
+      doc = adoptJson({ ...(doc as object), actions: adoptJson({ n: 22 + write, b: adoptJson(next, true) }) });
+    }
+    expect(stringifyJson(doc)).toBe(JSON.stringify(doc));
+    expect(JSON.parse(stringifyJson(doc))).toEqual(JSON.parse(JSON.stringify(doc)));
+  });
 });
