@@ -181,27 +181,19 @@ function unreadable(store: StoreKind, where: string, problem: string): Unreadabl
 
 const EMPTY: Omit<Section, 'where'> = { b: [], n: 0, m: undefined, h: [] };
 
-/**
- * Bucket lists known to hold {@link BUCKETS} objects or nulls: frozen (immutable), checked once when read
- * or built so by {@link ActionLedger}'s own write, so the next read of the same list (the stores hand back
- * the document they keep) does not check them again.
- */
-const checkedBuckets = new WeakSet<readonly unknown[]>();
-
 function sectionOf(doc: StateDocument | undefined, store: StoreKind, where: string): Section {
   const section = doc?.[ACTIONS_SECTION];
   if (section === undefined) return { ...EMPTY, where };
   if (!isRecord(section)) throw unreadable(store, where, `${shapeOf(section)}, not an object`);
   let b: readonly unknown[] = [];
-  if (section.b !== undefined && !checkedBuckets.has(section.b as unknown[])) {
+  if (section.b !== undefined) {
     if (!Array.isArray(section.b) || section.b.length !== BUCKETS) throw unreadable(store, where, `"b" is ${shapeOf(section.b)}${Array.isArray(section.b) ? ` of ${section.b.length}` : ''}, not ${BUCKETS} buckets`);
     for (let i = 0; i < BUCKETS; i++) {
       const bucket: unknown = section.b[i];
       if (bucket !== null && !isRecord(bucket)) throw unreadable(store, where, `bucket ${i} is ${shapeOf(bucket)}, not an object or null`);
     }
-    if (Object.isFrozen(section.b)) checkedBuckets.add(section.b as unknown[]);
+    b = section.b as unknown[];
   }
-  if (section.b !== undefined) b = section.b as unknown[];
   const n = b.length > 0 && typeof section.n === 'number' && Number.isSafeInteger(section.n) && section.n >= 0 ? section.n : undefined;
   if (section.m !== undefined && !isRecord(section.m)) throw unreadable(store, where, `"m" is ${shapeOf(section.m)}, not an object`);
   let h: readonly Horizon[] = [];
@@ -551,7 +543,6 @@ export class ActionLedger {
     }
     // frozen JSON as built (`adoptJson`): the store keeps it without copying it again
     const frozen = adoptJson(b, true) as readonly unknown[]; // the buckets' text kept (Cloud Save, Redis): the next write serialises one
-    checkedBuckets.add(frozen); // objects and nulls, as built here
     const written = adoptJson(horizons.length > 0 ? { n: total, b: frozen, h: adoptJson(horizons) } : { n: total, b: frozen });
     return adoptJson({ ...(doc ?? {}), [ACTIONS_SECTION]: written }) as StateDocument;
   }
