@@ -4,7 +4,7 @@
  * (`orderNo` of a fulfillment, `metadata` of a wallet credit) and looks it up
  * in AGS's own history before any new attempt.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { PagedResult } from '../ags/index.js';
 
 /** Effect ids of the most recent keys: an action's id is asked for by its claim, its request (`orderNo`) and its done mark. */
@@ -16,7 +16,8 @@ const RECENT_IDS = 1024;
 export function effectId(idempotencyKey: string): string {
   let id = recentIds.get(idempotencyKey);
   if (id === undefined) {
-    id = createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 22);
+    // the one-shot hash (Node 20.12+): no Hash object per key
+    id = hash('sha256', idempotencyKey, 'base64url').slice(0, 22);
     if (recentIds.size >= RECENT_IDS) recentIds.delete(recentIds.keys().next().value!);
     recentIds.set(idempotencyKey, id);
   }

@@ -20,6 +20,7 @@ import { readAnswer } from './answers.js';
 import { identifierError } from './identifiers.js';
 import { registerRotatingSecret, registerSecret } from '../telemetry/index.js';
 import { TransportError } from './transport.js';
+import type { RawRequest } from './transport.js';
 import type {
   AdminRecord,
   ConcurrentRecordRequest,
@@ -268,7 +269,7 @@ export class AgsClient {
     const refused = identifierError(op.operation, op.path, op.query);
     if (refused) throw refused;
     const url = new URL(this.baseUrl + op.path);
-    for (const [k, v] of Object.entries(op.query ?? {})) url.searchParams.set(k, v);
+    if (op.query) for (const [k, v] of Object.entries(op.query)) url.searchParams.set(k, v);
     const body = op.body === undefined ? undefined : jsonBody(op.operation, op.body);
     let used: string | undefined;
     const service = agsServiceOf(op.path);
@@ -283,11 +284,17 @@ export class AgsClient {
       ...(op.logTo ? { logTo: op.logTo } : {}),
       // the operation's declared success answer: another shape reached AGS with an unknown effect
       readAnswer: (status, headers, text) => readAnswer(op.operation, status, headers, text),
-      prepare: async () => {
-        used = await this.token(op.signal, deadlineAt).catch(loginDuringEvents);
-        const headers: Record<string, string> = { authorization: `Bearer ${used}`, accept: 'application/json' };
-        if (body !== undefined) headers['content-type'] = 'application/json';
-        return { url, method: op.method, headers, ...(body !== undefined ? { body } : {}) };
+      prepare: () => {
+        const attempt = (token: string): Omit<RawRequest, 'timeoutMs' | 'signal'> => {
+          used = token;
+          const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+          if (body !== undefined) headers['content-type'] = 'application/json';
+          return { url, method: op.method, headers, ...(body !== undefined ? { body } : {}) };
+        };
+        // a token that needs no refresh (the usual case): no promise, no wait
+        const t = this.#token;
+        if (t && this.http.now() < t.refreshAt) return attempt(t.value);
+        return this.token(op.signal, deadlineAt).catch(loginDuringEvents).then(attempt);
       },
       onUnauthorized: async () => {
         if (this.#token && this.#token.value === used) this.#token = undefined;

@@ -215,7 +215,8 @@ export class HttpCaller {
       let failure: Failure | undefined;
       let sent = false;
       try {
-        const prepared = await spec.prepare();
+        const preparing = spec.prepare();
+        const prepared = preparing instanceof Promise ? await preparing : preparing;
         const { service } = spec;
         // back-pressure: wait for a slot of the service (or a 429's hold to end), or be refused unsent (`busy`)
         if (service !== undefined && !this.gate.tryEnter(service, throttled)) await this.#waitForSlot(service, operation, start, attempts, signal);

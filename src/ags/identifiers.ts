@@ -57,11 +57,13 @@ export function identifierError(operation: string, path: string, query: Readonly
   for (let i = 0; i + 1 < segments.length; i++) {
     const name = segments[i];
     if (name !== 'namespaces' && name !== 'users') continue;
-    let value: string;
-    try {
-      value = decodeURIComponent(segments[i + 1]!);
-    } catch {
-      value = segments[i + 1]!;
+    let value = segments[i + 1]!;
+    if (value.includes('%')) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // not percent-encoding: checked as written
+      }
     }
     if (name === 'users' && i + 2 < segments.length && USERS_COLLECTION_SEGMENT[operation] === segments[i + 1]) continue;
     const problem = name === 'users' ? userIdProblem(value) : namespaceProblem(value);

@@ -50,6 +50,13 @@ export interface EventCall {
    * event reads the replay header). Absent: the handler reads `metadata`.
    */
   header?(name: string): string | undefined;
+  /**
+   * Aborts `controller` when the call is cancelled or the server is forced down (what aborts `signal`),
+   * until the call is answered: a handler with a controller of its own (the executor's, which its
+   * deadline and the shutdown abort too) hands it here instead of making the call's `signal` and
+   * listening to it (an AbortSignal costs a few µs on Node 20). Absent: the handler listens to `signal`.
+   */
+  abortWith?(controller: AbortController): void;
 }
 
 /**

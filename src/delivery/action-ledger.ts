@@ -69,7 +69,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { effectId } from '../actions/index.js';
-import { partitionId, UnreadableStateError } from '../store/index.js';
+import { adoptJson, partitionId, UnreadableStateError } from '../store/index.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions, StoreKind } from '../store/index.js';
 
 /** What a key ends as: the action ran, or it failed permanently and was dead-lettered. */
@@ -526,10 +526,10 @@ export class ActionLedger {
         }
       }
     }
-    if (entry) bucket[id] = entry;
+    if (entry) bucket[id] = adoptJson(entry) as Entry;
     // a loop, not slice(): slice() of a frozen array (the stores keep them frozen) takes V8's slow path
     const next = new Array<unknown>(BUCKETS);
-    for (let i = 0; i < BUCKETS; i++) next[i] = i === at ? (after > 0 ? bucket : null) : (buckets[i] ?? null);
+    for (let i = 0; i < BUCKETS; i++) next[i] = i === at ? (after > 0 ? adoptJson(bucket) : null) : (buckets[i] ?? null);
     let horizons = section.h.some((h) => h.z <= now) ? section.h.filter((h) => h.z > now) : section.h;
     // `n` is kept up to date by every write; a bucket far over its share means it is not (an edited record): count
     if (total !== undefined && after <= 2 * Math.ceil(this.#maxEntries / BUCKETS)) total = total - before + after;
@@ -541,7 +541,10 @@ export class ActionLedger {
       horizons = compacted.horizons;
       total = countMarks(b);
     }
-    return { ...(doc ?? {}), [ACTIONS_SECTION]: horizons.length > 0 ? { n: total, b, h: horizons } : { n: total, b } };
+    // frozen JSON as built (`adoptJson`): the store keeps it without copying it again
+    const frozen = adoptJson(b, true) as readonly unknown[]; // the buckets' text kept (Cloud Save, Redis): the next write serialises one
+    const written = adoptJson(horizons.length > 0 ? { n: total, b: frozen, h: adoptJson(horizons) } : { n: total, b: frozen });
+    return adoptJson({ ...(doc ?? {}), [ACTIONS_SECTION]: written }) as StateDocument;
   }
 
   /**

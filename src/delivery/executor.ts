@@ -169,6 +169,11 @@ export interface RunInput {
   readonly plan: readonly PlannedAction[];
   /** Aborted on client cancel or shutdown: in-flight actions see it, remaining ones are skipped, the event answers retry. */
   readonly signal?: AbortSignal;
+  /**
+   * Instead of `signal`: hands the event's own controller to the caller, which aborts it on client cancel
+   * or shutdown as `signal` would be (the gRPC host's `EventCall.abortWith`): one AbortSignal per event, not two.
+   */
+  readonly abortWith?: (controller: AbortController) => void;
   /** Per-event logger. Default: the executor's. */
   readonly logger?: Logger;
   /** Fields on every line written for this event (event id and name, trace ids). The child logger is made only when a line is written. Default: none. */
@@ -299,13 +304,16 @@ interface EventSignal {
  * event). The shutdown signal is shared by every event: it gets one listener for the executor (see
  * `inFlight`), never one per event, or concurrent events pile listeners on it (MaxListenersExceededWarning past 10).
  */
-function linkEventSignal(deadlineMs: number, callSignal: AbortSignal | undefined, shutdownSignal: AbortSignal | undefined, inFlight: Set<AbortController>): EventSignal {
+function linkEventSignal(deadlineMs: number, input: RunInput, shutdownSignal: AbortSignal | undefined, inFlight: Set<AbortController>): EventSignal {
   const aborter = new AbortController();
   const timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
   timer.unref?.();
   const onAbort = function (this: AbortSignal): void {
     if (!aborter.signal.aborted) aborter.abort(this.reason);
   };
+  // the caller aborts this controller itself (no signal of its own to listen to), else its signal is listened to
+  const callSignal = input.abortWith ? undefined : input.signal;
+  input.abortWith?.(aborter);
   if (callSignal?.aborted) aborter.abort(callSignal.reason);
   else callSignal?.addEventListener('abort', onAbort, { once: true });
   if (shutdownSignal?.aborted) aborter.abort(shutdownSignal.reason);
@@ -445,7 +453,7 @@ class EventRun {
   }
 
   async run(): Promise<DeliveryReport> {
-    const linked = linkEventSignal(this.#s.deadlineMs, this.#input.signal, this.#o.shutdownSignal, this.#s.inFlight);
+    const linked = linkEventSignal(this.#s.deadlineMs, this.#input, this.#o.shutdownSignal, this.#s.inFlight);
     this.#signal = linked.aborter.signal;
     try {
       for (const actions of byRule(this.#input.plan)) await this.#runRule(actions);
@@ -577,7 +585,8 @@ class EventRun {
   async #runAdmitted(p: PlannedAction, gate: Admission): Promise<Ran> {
     const idemKey = idempotencyKey(this.#key, p.rule, p.key);
     const a: LiveAction = { p, t0: performance.now(), base: { rule: p.rule, index: p.index, action: p.action }, idemKey, memoKey: `${partitionId(this.#partition)} ${idemKey}`, gate };
-    const settled = await this.#settleUnrecorded(a);
+    // the usual case, nothing left unrecorded: no await for it
+    const settled = this.#s.unrecorded.size > 0 ? await this.#settleUnrecorded(a) : undefined;
     if (settled) return settled;
     const claimed = await this.#claim(a);
     if ('report' in claimed) return claimed;

@@ -244,13 +244,15 @@ export function createEventHandler(options: EventHandlerOptions) {
     }
     if (evaluation.plan.length === 0) return finish(service, eventId, ids, span, started, matched, outcomes, NOTHING_TO_DO);
     const metadata = call.metadata;
-    const signal = call.signal;
+    // the executor's controller is linked to the call (no signal of the call's own), else it listens to the call's signal
+    const link = call.abortWith ? { abortWith: (c: AbortController): void => call.abortWith!(c) } : undefined;
+    const signal = link ? undefined : call.signal;
     return options.executor
       .run({
         service,
         event,
         plan: evaluation.plan,
-        ...(signal ? { signal } : {}),
+        ...(link ?? (signal ? { signal } : {})),
         logBindings: { eventId, event: service.eventName, ...ids },
         ...(metadata ? { metadata } : {}),
         ...(call.bytes ? { eventBytes: call.bytes } : {}),

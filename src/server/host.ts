@@ -463,13 +463,29 @@ class CallScope implements EventCall {
   get signal(): AbortSignal {
     if (this.#controller) return this.#controller.signal;
     if (this.#finished) return new AbortController().signal; // asked after the answer: nothing left to cancel
-    const c = new AbortController();
+    return this.#own(new AbortController()).signal;
+  }
+
+  /** `c` made the call's controller: aborted when the call is cancelled or forced down. */
+  #own(c: AbortController): AbortController {
     this.#controller = c;
     this.#onCancelled = (): void => c.abort(new Error('call cancelled by the client'));
     this.call.on('cancelled', this.#onCancelled);
     if (this.call.cancelled) this.#onCancelled();
     this.inFlight.add(c);
-    return c.signal;
+    return c;
+  }
+
+  abortWith(c: AbortController): void {
+    if (this.#finished) return;
+    const own = this.#controller;
+    if (!own) {
+      this.#own(c); // the handler's controller is the call's: no second one
+      return;
+    }
+    // the call's signal was made already (facts, state): linked to it
+    if (own.signal.aborted) c.abort(own.signal.reason);
+    else own.signal.addEventListener('abort', () => c.abort(own.signal.reason), { once: true });
   }
 
   /** The call is answered: its signal (if made) leaves the in-flight set. */

@@ -20,29 +20,76 @@
 
 /** Members from which a frozen value's text is kept for reuse ({@link stringifyJson}); smaller ones are cheaper to serialise again natively. */
 const TEXT_MEMBERS = 16;
-/** A flag of {@link META}: the value has at least {@link TEXT_MEMBERS} members. */
+/** A flag of {@link Produced}: the value has at least {@link TEXT_MEMBERS} members. */
 const LARGE = 1;
-/** A flag of {@link META}: a large value is somewhere below the value. */
+/** A flag of {@link Produced}: a large value is somewhere below the value. */
 const ABOVE_LARGE = 2;
-/**
- * The key under which every object and array {@link freezeJson} produced (frozen, JSON-only) keeps
- * what is known of it, in one number: `size * 4 + flags`, `size` its estimated JSON size in bytes
- * ({@link jsonSize}), `flags` {@link LARGE} and {@link ABOVE_LARGE}. A non-enumerable symbol
- * property, defined before the freeze: JSON, `Object.keys`, spreads and copies leave it out (a copy is
- * not a produced value), and only this module can set it. A WeakMap did the same at about 1 µs per
- * new value (its table grows and is swept with every object written).
- */
-const META: unique symbol = Symbol('frozen JSON');
-
-type Produced = { readonly [META]?: number };
-
-/** What is known of `v` if this module produced it (see {@link META}). */
-function metaOf(v: object): number | undefined {
-  return (v as Produced)[META];
+/** Gives any object a class's private fields: a base class whose constructor returns the object it is given. */
+class Given {
+  constructor(value: object) {
+    return value; // the point: `Produced` stamps its field on `value`
+  }
 }
 
-/** Text of large produced values, once serialised. */
-const texts = new WeakMap<object, string>();
+/**
+ * What every object and array {@link freezeJson} produced (frozen, JSON-only) keeps of itself, in one
+ * number: `size * 4 + flags`, `size` its estimated JSON size in bytes ({@link jsonSize}), `flags`
+ * {@link LARGE} and {@link ABOVE_LARGE}. A private field stamped on the value before the freeze: JSON,
+ * `Object.keys`, `Reflect.ownKeys`, spreads and copies leave it out (a copy is not a produced value),
+ * an object made with the value as its prototype does not inherit it, and only this module can set
+ * it. A WeakMap did the same at about 1 µs per new value (its table grows and is swept with every
+ * object written); a non-enumerable symbol property (`Object.defineProperty`) at about 0.2 µs, the
+ * private field at about 0.04 µs.
+ */
+/** {@link Produced}'s `#text` of a value whose members keep their text (see {@link adoptJson}'s `keepMemberTexts`); its own is not kept. */
+const KEEP_MEMBER_TEXTS: unique symbol = Symbol('keep member texts');
+
+class Produced extends Given {
+  readonly #meta: number;
+  /**
+   * Its JSON text once serialised, when kept (see {@link stringifyJson}), or {@link KEEP_MEMBER_TEXTS}:
+   * one field for both (each field is a slot of every produced value). A private field stays writable on a frozen value.
+   */
+  #text: string | typeof KEEP_MEMBER_TEXTS | undefined;
+  private constructor(value: object, meta: number) {
+    super(value);
+    this.#meta = meta;
+  }
+
+  /** Whether {@link stringifyJson} keeps the text of each member (see {@link adoptJson}'s `keepMemberTexts`). */
+  static keepsMemberTexts(value: Produced): boolean {
+    return value.#text === KEEP_MEMBER_TEXTS;
+  }
+
+  static keepMemberTexts(value: Produced): void {
+    value.#text = KEEP_MEMBER_TEXTS;
+  }
+
+  /** The text kept of a produced value, if any. */
+  static textOf(value: Produced): string | undefined {
+    const text = value.#text;
+    return typeof text === 'string' ? text : undefined;
+  }
+
+  /** Keeps the text of a produced value (what {@link stringifyJson} made of it), unless its members keep theirs. */
+  static keepText(value: Produced, text: string): void {
+    if (value.#text !== KEEP_MEMBER_TEXTS) value.#text = text;
+  }
+
+  /** Marks `value` (not frozen yet) as produced, knowing `meta` of it. */
+  static stamp(value: object, meta: number): void {
+    new Produced(value, meta); // it stamps `value`
+  }
+
+  static metaOf(value: object): number | undefined {
+    return #meta in value ? value.#meta : undefined;
+  }
+}
+
+/** What is known of `v` if this module produced it (see {@link Produced}). */
+function metaOf(v: object): number | undefined {
+  return Produced.metaOf(v);
+}
 
 /** Bytes a number is counted for by {@link jsonSize} (its text is not made: most are instants of 13 digits). */
 const NUMBER_BYTES = 13;
@@ -170,7 +217,7 @@ function walk(value: unknown, key: string | number, path: Set<object>): unknown 
     out = obj;
   }
   path.delete(v);
-  Object.defineProperty(out, META, { value: size * 4 + flags });
+  Produced.stamp(out, size * 4 + flags);
   Object.freeze(out);
   return out;
 }
@@ -186,21 +233,120 @@ export function freezeJson(value: unknown): unknown {
 }
 
 /**
- * `JSON.stringify(value)`, reusing the text of the large parts (at least 16
- * members) of a value made by {@link freezeJson} serialised before: writing a
- * document again after a small change serialises natively only the parts that
- * changed and joins the text of the others. Any other value is serialised
- * natively.
+ * The estimated size and flags of a member (see {@link Produced}) when it is already what {@link freezeJson}
+ * gives (a value it produced, `null`, a string, a boolean, a finite number other than `-0`), else -1.
+ */
+function producedMember(m: unknown): number {
+  switch (typeof m) {
+    case 'string':
+      return (m.length + 2) * 4;
+    case 'boolean':
+      return 5 * 4;
+    case 'number':
+      return Number.isFinite(m) && !Object.is(m, -0) ? NUMBER_BYTES * 4 : -1;
+    case 'object': {
+      if (m === null) return 4 * 4;
+      const meta = metaOf(m);
+      if (meta === undefined) return -1;
+      // its size, and ABOVE_LARGE when it is or holds a large value (the low bits: exact for any size)
+      return meta - (meta & (LARGE | ABOVE_LARGE)) + ((meta & (LARGE | ABOVE_LARGE)) !== 0 ? ABOVE_LARGE : 0);
+    }
+    default:
+      return -1;
+  }
+}
+
+/** What {@link Produced} would hold for `v` as it is (its members as they are), or undefined when a member is not frozen JSON yet or `v` is not a plain data value. */
+function adoptedMeta(v: object): number | undefined {
+  let size: number;
+  let flags = 0;
+  let members = 0;
+  if (Array.isArray(v)) {
+    size = 1 + Math.max(1, v.length);
+    for (let i = 0; i < v.length; i++) {
+      const m = producedMember(v[i]);
+      if (m < 0) return undefined; // a hole, undefined, a new object...: copied
+      size += Math.floor(m / 4);
+      flags |= m & ABOVE_LARGE;
+    }
+    members = v.length;
+  } else {
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return undefined;
+    size = 1;
+    for (const k of Object.keys(v)) {
+      const m = producedMember((v as Record<string, unknown>)[k]);
+      if (m < 0) return undefined;
+      size += Math.floor(m / 4) + k.length + 3;
+      flags |= m & ABOVE_LARGE;
+      members++;
+    }
+    size += Math.max(1, members);
+  }
+  if (members >= TEXT_MEMBERS) flags |= LARGE;
+  return size * 4 + flags;
+}
+
+/**
+ * {@link freezeJson} without its copy: `value` itself frozen and kept as frozen JSON, when it is an
+ * array or a plain object (its prototype `Object.prototype` or none) with own data members only, each
+ * already what {@link freezeJson} gives (a value it produced, `null`, a string, a boolean, a finite number
+ * other than `-0`). For a caller that has just built `value` from frozen parts and keeps no reference it
+ * would change (the ledger's next document: about five new objects per write, each copied by
+ * {@link freezeJson} otherwise). Any other value is copied as {@link freezeJson} copies it: the result is
+ * the same either way.
+ * @param keepMemberTexts {@link stringifyJson} keeps the text of each of its members, large or not, and
+ *   reuses it (the ledger's list of buckets: a write changes one bucket, the others are shared with
+ *   the previous document, their text too). Default: false.
+ */
+export function adoptJson(value: object, keepMemberTexts = false): unknown {
+  // a produced value is frozen: only one that is not extensible may be one (a lookup that misses is the slow one)
+  if (!Object.isExtensible(value)) return metaOf(value) !== undefined ? value : freezeJson(value);
+  const meta = adoptedMeta(value);
+  const out = meta === undefined ? freezeJson(value) : value;
+  if (meta !== undefined) Produced.stamp(value, meta);
+  if (keepMemberTexts && typeof out === 'object' && out !== null) Produced.keepMemberTexts(out as Produced);
+  return meta === undefined ? out : Object.freeze(value);
+}
+
+/**
+ * `JSON.stringify(value)`, reusing the text of parts of a value made by {@link freezeJson} serialised
+ * before: the large parts (at least 16 members), and the members of a value adopted with
+ * `keepMemberTexts` ({@link adoptJson}: the ledger's buckets, large or not): writing a document again
+ * after a small change serialises natively only the parts that changed and joins the text of the
+ * others. The text is kept on the value itself (a private field, no WeakMap). Any other value is
+ * serialised natively.
  */
 export function stringifyJson(value: unknown): string {
-  if (typeof value !== 'object' || value === null || metaOf(value) === undefined) return JSON.stringify(value);
-  const known = texts.get(value);
-  if (known !== undefined) return known;
-  const meta = metaOf(value)!;
+  return textOf(value, false);
+}
+
+/** {@link stringifyJson}; `keep`: `value` is a member of a large value (its text is kept, and reused once kept). */
+function textOf(value: unknown, keep: boolean): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  const meta = metaOf(value);
+  if (meta === undefined) return JSON.stringify(value);
+  const kept = keep || (meta & LARGE) !== 0;
+  if (kept) {
+    const known = Produced.textOf(value as Produced);
+    if (known !== undefined) return known;
+  }
+  const members = Produced.keepsMemberTexts(value as Produced);
   let text: string;
-  if ((meta & ABOVE_LARGE) === 0) text = JSON.stringify(value);
-  else if (Array.isArray(value)) text = `[${value.map((v: unknown) => stringifyJson(v)).join(',')}]`;
-  else text = `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringifyJson(v)}`).join(',')}}`;
-  if ((meta & LARGE) !== 0) texts.set(value, text);
+  if ((meta & ABOVE_LARGE) === 0 && !members) text = JSON.stringify(value);
+  else if (Array.isArray(value)) {
+    // the ledger's 64 buckets are mostly null: no call for those
+    const parts = new Array<string>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      parts[i] = v === null ? 'null' : textOf(v, members);
+    }
+    text = `[${parts.join(',')}]`;
+  } else {
+    const parts: string[] = [];
+    for (const k of Object.keys(value)) parts.push(`${JSON.stringify(k)}:${textOf((value as Record<string, unknown>)[k], members)}`);
+    text = `{${parts.join(',')}}`;
+  }
+  if (kept) Produced.keepText(value as Produced, text);
   return text;
 }

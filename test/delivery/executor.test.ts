@@ -275,6 +275,26 @@ describe('executor', () => {
     expect(next.actions.map((x) => x.status)).toEqual(['duplicate', 'succeeded', 'succeeded']);
   });
 
+  it('abortWith: the caller is handed the event\'s own controller; aborting it is a cancel (the deadline still applies)', async () => {
+    const t = setup();
+    let handed: AbortController | undefined;
+    t.a.next.push(({ ctx }) => {
+      expect(ctx.signal).toBe(handed!.signal);
+      handed!.abort(new Error('call cancelled by the client'));
+      return { summary: 'finished in flight' };
+    });
+    const plan = [planned('r1', 0, 'a'), planned('r1', 1, 'b')];
+    const report = await t.executor.run({ service: SERVICE, event: EVENT, plan, abortWith: (c) => (handed = c) });
+    expect(report.outcome.kind === 'retry' && report.outcome.message).toContain('cancelled by the client');
+    expect(report.actions.map((x) => x.status)).toEqual(['succeeded', 'skipped']);
+    expect(t.b.calls).toHaveLength(0);
+
+    const quick = setup({ eventDeadlineMs: 50 });
+    quick.a.next.push(({ ctx }) => new Promise((_resolve, reject) => ctx.signal?.addEventListener('abort', () => reject(new Error('aborted by signal')), { once: true })));
+    const late = await quick.executor.run({ service: SERVICE, event: EVENT, plan: [planned('r', 0, 'a')], abortWith: () => undefined });
+    expect(late.outcome.kind === 'retry' && late.outcome.message).toContain('deadline');
+  });
+
   it('shadow rules and dry runs plan, log and count, never execute nor claim', async () => {
     const t = setup();
     const report = await t.executor.run({ service: SERVICE, event: EVENT, plan: [planned('s', 0, 'a', { mode: 'shadow' }), planned('live', 0, 'b')] });

@@ -317,6 +317,47 @@ describe('health and shutdown', () => {
     await waitFor(() => h.seen[0]?.call.signal!.aborted === true);
   });
 
+  it('abortWith: the handler\'s own controller is aborted on a client cancel and on a forced shutdown, without a signal of the call\'s own', async () => {
+    const { h, client } = await start({ served: new Set([LOGGED_IN]) });
+    const handed: AbortController[] = [];
+    h.respond = ({ call }) =>
+      new Promise((resolve) => {
+        const c = new AbortController();
+        handed.push(c);
+        call.abortWith!(c);
+        c.signal.addEventListener('abort', () => resolve({ kind: 'retry', message: String(c.signal.reason) }));
+      });
+    const cancelled = client.makeUnaryRequest(loggedIn.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(encode(loggedIn, USER_LOGGED_IN)), () => undefined);
+    await waitFor(() => handed.length === 1);
+    cancelled.cancel();
+    await waitFor(() => handed[0]!.signal.aborted);
+    expect(String(handed[0]!.signal.reason)).toContain('cancelled by the client');
+    // the call's signal, read later, is the handed controller's
+    expect(h.seen[0]?.call.signal).toBe(handed[0]!.signal);
+
+    const forced = callRaw(client, loggedIn.path, encode(loggedIn, USER_LOGGED_IN));
+    await waitFor(() => handed.length === 2);
+    await h.host.shutdown(50);
+    expect(handed[1]!.signal.aborted).toBe(true);
+    expect((await forced).code).not.toBe(grpc.status.OK);
+  });
+
+  it('abortWith after the call\'s signal was made: the handed controller follows that signal', async () => {
+    const { h, client } = await start({ served: new Set([LOGGED_IN]) });
+    const handed = new AbortController();
+    h.respond = ({ call }) =>
+      new Promise((resolve) => {
+        const own = call.signal!;
+        call.abortWith!(handed);
+        expect(own).not.toBe(handed.signal);
+        handed.signal.addEventListener('abort', () => resolve({ kind: 'retry', message: 'cancelled' }));
+      });
+    const call = client.makeUnaryRequest(loggedIn.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(encode(loggedIn, USER_LOGGED_IN)), () => undefined);
+    await waitFor(() => h.seen.length === 1);
+    call.cancel();
+    await waitFor(() => handed.signal.aborted);
+  });
+
   it('rejects with ServerBindError when the port is taken', async () => {
     const { h } = await start();
     const { createEventHost, ServerBindError } = await import('../../src/server/host.js');

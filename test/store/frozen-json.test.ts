@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freezeJson, isFrozenJson, jsonSize, stringifyJson } from '../../src/store/frozen-json.js';
+import { adoptJson, freezeJson, isFrozenJson, jsonSize, stringifyJson } from '../../src/store/frozen-json.js';
 
 function bigDocument(): Record<string, unknown> {
   const buckets = Array.from({ length: 64 }, (_, i) => Object.fromEntries(Array.from({ length: 20 }, (_, j) => [`id-${i}-${j}`, { s: 'd', e: 1e12 + j, ...(j % 3 === 0 ? { n: j } : {}) }])));
@@ -40,11 +40,60 @@ describe('freezeJson / stringifyJson', () => {
     expect(Reflect.ownKeys(frozen).filter((k) => Object.getOwnPropertyDescriptor(frozen, k)?.enumerable)).toEqual(['b', 'n']);
     expect(JSON.stringify(frozen)).toBe('{"b":[{"mark-a":{"s":"d","e":1}},null],"n":1}');
     expect(isFrozenJson({ ...frozen })).toBe(false);
+    expect(isFrozenJson(Object.create(frozen))).toBe(false); // not inherited
     expect(isFrozenJson(frozen.b.slice())).toBe(false);
     expect(Object.getPrototypeOf(frozen.b[0])).toBeNull();
     expect(Object.getPrototypeOf(frozen)).toBe(Object.prototype);
     // the estimate: the text's length here (no escapes, no numbers; a boolean counts 5)
     const noNumbers = freezeJson({ a: ['xy', false, null], b: { c: 'z' } });
     expect(jsonSize(noNumbers)).toBe(JSON.stringify(noNumbers).length);
+  });
+
+  it('adoptJson: a value built of frozen parts is frozen in place (no copy), with what freezeJson would know of it; anything else is copied as freezeJson does', () => {
+    const base = freezeJson(bigDocument()) as { actions: { n: number; b: object[] }; events: object; small: object };
+    const b = new Array<unknown>(64);
+    for (let i = 0; i < 64; i++) b[i] = base.actions.b[i];
+    const bucket = Object.create(null) as Record<string, unknown>;
+    bucket['new-id'] = adoptJson({ s: 'c', e: 5, l: 4, t: 'tok"en\u2028' });
+    b[7] = adoptJson(bucket);
+    const built = { ...base, actions: { n: base.actions.n + 1, b } };
+    const plain = JSON.parse(JSON.stringify(built)) as unknown;
+    const adopted = adoptJson({ ...built, actions: adoptJson({ n: built.actions.n, b: adoptJson(b) }) }) as typeof base;
+    expect(isFrozenJson(adopted) && Object.isFrozen(adopted.actions.b)).toBe(true);
+    expect(adopted.actions.b).toBe(b); // frozen in place
+    expect(Object.getPrototypeOf(adopted.actions.b[7])).toBeNull();
+    expect(adopted.events).toBe(base.events);
+    expect(adopted).toEqual(plain);
+    expect(stringifyJson(adopted)).toBe(JSON.stringify(plain));
+    expect(jsonSize(adopted)).toBe(jsonSize(freezeJson(plain)));
+    // not built of frozen parts (a new member, undefined, -0, NaN, a hole, a class instance): a copy, as freezeJson gives it
+    for (const v of [{ a: { x: 1 } }, { a: undefined, b: 1 }, { z: -0 }, [Number.NaN], new Array(2), Object.freeze({ q: 1 })]) {
+      const out = adoptJson(v);
+      expect(out).not.toBe(v);
+      expect(isFrozenJson(out)).toBe(true);
+      expect(JSON.stringify(out)).toBe(JSON.stringify(v));
+    }
+    expect(adoptJson(base)).toBe(base); // already frozen JSON: as is
+  });
+
+  it('adoptJson with keepMemberTexts: the text of a document is JSON.stringify\'s, write after write, each bucket\'s text reused', () => {
+    const bucketOf = (marks: Record<string, unknown>): unknown => {
+      const b = Object.create(null) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(marks)) b[k] = adoptJson(v as object);
+      return adoptJson(b);
+    };
+    let list = new Array<unknown>(64).fill(null);
+    list[3] = bucketOf({ 'mark-a': { s: 'd', e: 1 } });
+    list[9] = bucketOf(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`m${i}`, { s: 'c', e: i, t: 'x"\u2028' }]))); // a large bucket too
+    let doc = adoptJson({ actions: adoptJson({ n: 21, b: adoptJson(list, true) }), other: freezeJson({ k: [1, 2] }) });
+    for (let write = 0; write < 3; write++) {
+      expect(stringifyJson(doc)).toBe(JSON.stringify(doc));
+      const next = list.slice();
+      next[write] = bucketOf({ [`new-${write}`]: { s: 'c', e: write } });
+      list = next;
+      doc = adoptJson({ ...(doc as object), actions: adoptJson({ n: 22 + write, b: adoptJson(next, true) }) });
+    }
+    expect(stringifyJson(doc)).toBe(JSON.stringify(doc));
+    expect(JSON.parse(stringifyJson(doc))).toEqual(JSON.parse(JSON.stringify(doc)));
   });
 });
