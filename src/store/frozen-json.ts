@@ -31,6 +31,9 @@ class Given {
   }
 }
 
+/** {@link Produced}'s `#text` of a value whose members keep their text (see {@link adoptJson}'s `keepMemberTexts`); its own is not kept. */
+const KEEP_MEMBER_TEXTS: unique symbol = Symbol('keep member texts');
+
 /**
  * What every object and array {@link freezeJson} produced (frozen, JSON-only) keeps of itself, in one
  * number: `size * 4 + flags`, `size` its estimated JSON size in bytes ({@link jsonSize}), `flags`
@@ -41,8 +44,6 @@ class Given {
  * object written); a non-enumerable symbol property (`Object.defineProperty`) at about 0.2 µs, the
  * private field at about 0.04 µs.
  */
-/** {@link Produced}'s `#text` of a value whose members keep their text (see {@link adoptJson}'s `keepMemberTexts`); its own is not kept. */
-const KEEP_MEMBER_TEXTS: unique symbol = Symbol('keep member texts');
 
 class Produced extends Given {
   readonly #meta: number;
