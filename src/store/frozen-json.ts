@@ -295,7 +295,9 @@ function adoptedMeta(v: object): number | undefined {
  * other than `-0`). For a caller that has just built `value` from frozen parts and keeps no reference it
  * would change (the ledger's next document: about five new objects per write, each copied by
  * {@link freezeJson} otherwise). Any other value is copied as {@link freezeJson} copies it: the result is
- * the same either way.
+ * the same either way. "Data members only" is the caller's promise, not checked (reading descriptors
+ * would cost every write): an enumerable getter would be frozen in place, and the text kept of it could
+ * then differ from what it returns later.
  * @param keepMemberTexts {@link stringifyJson} keeps the text of each of its members, large or not, and
  *   reuses it (the ledger's list of buckets: a write changes one bucket, the others are shared with
  *   the previous document, their text too). Default: false.
