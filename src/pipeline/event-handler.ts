@@ -56,6 +56,8 @@ export interface EventHandlerOptions {
 }
 
 const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };
+/** The fact requests of an event whose rules read none (shared). */
+const NO_FACTS: readonly FactRequest[] = Object.freeze([]);
 /** The summary line's `actions` when none ran (shared: most events run none). */
 const NO_ACTIONS: readonly never[] = Object.freeze([]);
 
@@ -155,7 +157,8 @@ export function createEventHandler(options: EventHandlerOptions) {
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
       logger.debug({ eventId, event: service.eventName, ...ids, payload: maskPersonalFields(event) }, 'event payload');
     }
-    const factRequests = options.fetchFacts ? rules.factRequests(service.fullName, event, options.now ? options.now().getTime() : Date.now()) : [];
+    // most events' rules read no facts: no clock read, no list made
+    const factRequests = options.fetchFacts && rules.readsFacts(service.fullName) ? rules.factRequests(service.fullName, event, options.now ? options.now().getTime() : Date.now()) : NO_FACTS;
     if (factRequests.length > 0) {
       // the facts the conditions read, fetched once before the rules are decided; a transient failure: redelivered, never read as false
       return options.fetchFacts!(factRequests, event, call.signal).then(
