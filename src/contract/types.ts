@@ -50,6 +50,13 @@ export interface EventCall {
    * event reads the replay header). Absent: the handler reads `metadata`.
    */
   header?(name: string): string | undefined;
+  /**
+   * Set when the event handed over holds only some of its top-level fields: those the rules of its
+   * service are decided on (`RuleSet.decidedOn`, named in `fields`) and its `id`. `whole()` decodes
+   * the whole event (throws `EventDecodeError` as the host's decode does); the handler calls it before
+   * anything else than those rules reads the event. Absent: the event is whole.
+   */
+  readonly partial?: { readonly fields: readonly string[]; whole(): DecodedEvent };
 }
 
 /**

@@ -205,6 +205,31 @@ const EMPTY_COUNTERS: readonly Counter[] = Object.freeze([]);
 const NO_FACT_REQUESTS: readonly FactRequest[] = Object.freeze([]);
 const NO_PLAN: readonly PlannedAction[] = Object.freeze([]);
 
+/** Operators whose value depends only on their arguments (no event read of their own, no state, no clock, no iteration). */
+const PURE_OPERATORS = new Set(['==', '===', '!=', '!==', '!', '!!', 'and', 'or', 'if', '?:', 'in', '<', '<=', '>', '>=']);
+
+/**
+ * The top-level fields of the event a condition reads, when that is all it reads: `var` of a literal
+ * name without a dot, inside the pure operators above, with literal values. Anything else (a nested
+ * path, an iteration, a stateful or time operator, a computed name): undefined.
+ */
+function topLevelReads(logic: unknown, into: Set<string>): boolean {
+  if (logic === null || typeof logic !== 'object') return true; // a literal
+  if (Array.isArray(logic)) return logic.every((x) => topLevelReads(x, into));
+  const keys = Object.keys(logic);
+  if (keys.length !== 1) return false;
+  const op = keys[0]!;
+  const arg = (logic as Record<string, unknown>)[op];
+  if (op === 'var') {
+    const name: unknown = Array.isArray(arg) ? (arg as unknown[])[0] : arg;
+    if (typeof name !== 'string' || name === '' || name.includes('.')) return false;
+    if (Array.isArray(arg) && !(arg.length === 1 || (arg.length === 2 && (arg[1] === null || typeof arg[1] !== 'object')))) return false;
+    into.add(name);
+    return true;
+  }
+  return PURE_OPERATORS.has(op) && topLevelReads(arg, into);
+}
+
 /**
  * The `notMatched` outcome of each rule, made once: most events match none of their rules, and the
  * outcome of a rule whose condition is false (not traced) is the same object every time.
@@ -239,6 +264,8 @@ export class RuleSet {
   readonly #counted: ReadonlyMap<string, readonly Counter[]>;
   /** Services one of whose enabled rules reads facts. */
   readonly #readingFacts: ReadonlySet<string>;
+  /** Per service, the top-level fields its rules are decided on, when that is all they read (see {@link decidedOn}); computed on first ask. */
+  readonly #decidedOn = new Map<string, readonly string[] | undefined>();
 
   constructor(rules: readonly CompiledRule[], hash: string) {
     this.rules = Object.freeze([...rules]);
@@ -314,6 +341,26 @@ export class RuleSet {
       else byKey.set(key.value, [c]);
     }
     return { byKey, unresolved };
+  }
+
+  /**
+   * The top-level fields of the event (json names) that decide every enabled rule of this service,
+   * when nothing else does: each rule has a `when` that reads only such fields (`var` of a plain name,
+   * compared with `==`, `in`, `and`...), no facts, no state (limit, cooldown, count, streak, fired, a
+   * counted event). Undefined otherwise. An event of the service whose rules all end `notMatched`
+   * or `inactive` on those fields alone is handled without the rest of it (the gRPC host then
+   * decodes only them; the pipeline decodes the whole event before anything else reads it).
+   */
+  decidedOn(serviceFullName: string): readonly string[] | undefined {
+    if (this.#decidedOn.has(serviceFullName)) return this.#decidedOn.get(serviceFullName);
+    const rules = this.#byService.get(serviceFullName);
+    let fields: readonly string[] | undefined;
+    if (rules && !this.#stateful.has(serviceFullName) && !this.#readingFacts.has(serviceFullName)) {
+      const names = new Set<string>();
+      if (rules.every((r) => r.whenLogic !== undefined && topLevelReads(r.whenLogic, names))) fields = Object.freeze([...names].sort());
+    }
+    this.#decidedOn.set(serviceFullName, fields);
+    return fields;
   }
 
   /** Whether an enabled rule listening on this service reads facts (else {@link factRequests} is always empty). */

@@ -57,6 +57,12 @@ export interface EventHostOptions {
   readonly settleMs?: number;
   /** HTTP/2 and message limits of the server (see {@link GrpcLimits}). Default: {@link DEFAULT_GRPC_LIMITS}. */
   readonly limits?: Partial<GrpcLimits>;
+  /**
+   * The top-level fields (json names) that decide the rules of a service's events when nothing else
+   * does (`RuleSet.decidedOn`): only they and `id` are decoded, and the handler gets the rest through
+   * `call.partial.whole()` when it needs it. Undefined for a service: decode the whole event. Default: always whole.
+   */
+  readonly decidedOn?: (service: EventService) => readonly string[] | undefined;
 }
 
 /** grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call). */
@@ -165,6 +171,7 @@ class GrpcEventHost implements EventHost {
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly onEvent: EventHandler;
+  private readonly decidedOn: ((service: EventService) => readonly string[] | undefined) | undefined;
   private readonly health: HealthStatus | undefined;
   private readonly reflection: boolean;
   private readonly bindAddress: string;
@@ -182,6 +189,7 @@ class GrpcEventHost implements EventHost {
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.onEvent = options.onEvent;
+    this.decidedOn = options.decidedOn;
     this.reflection = options.reflection ?? true;
     this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? DEFAULT_PORT)}`;
     this.settleMs = options.settleMs ?? 5000;
@@ -381,20 +389,20 @@ class GrpcEventHost implements EventHost {
     if (!this.servedSet.has(service.fullName)) {
       return { code: status.UNIMPLEMENTED, details: `${service.path} is not served` };
     }
+    const codec = this.catalog.codec(service);
+    const fields = this.decidedOn?.(service);
     let event: DecodedEvent;
+    let partial: EventCall['partial'];
     try {
-      event = this.catalog.codec(service).decode(call.request);
+      // only the fields that decide its rules when nothing else does (most such events match none)
+      const some = fields !== undefined && codec.decodeFields ? codec.decodeFields(call.request, fields) : undefined;
+      if (some !== undefined) partial = { fields: fields!, whole: () => codec.decode(call.request) };
+      event = some ?? codec.decode(call.request);
     } catch (err) {
-      const message =
-        err instanceof EventDecodeError
-          ? err.message
-          : `cannot decode ${service.requestTypeName}: ${err instanceof Error ? err.message : String(err)}`;
-      this.logger.warn({ service: service.fullName, event: service.eventName, reason: message }, 'event not decoded');
-      this.metrics?.eventsInvalid.inc({ event: service.eventName });
-      return { code: status.INVALID_ARGUMENT, details: message };
+      return this.notDecoded(service, err);
     }
 
-    const scope = new CallScope(call, this.inFlight);
+    const scope = new CallScope(call, this.inFlight, partial);
     let result: EventOutcome | Promise<EventOutcome>;
     try {
       result = this.onEvent(service, event, scope);
@@ -422,7 +430,20 @@ class GrpcEventHost implements EventHost {
     );
   }
 
+  /** An event that does not decode: INVALID_ARGUMENT with the reason, logged and counted. */
+  private notDecoded(service: EventService, err: unknown): Answer {
+    const message =
+      err instanceof EventDecodeError
+        ? err.message
+        : `cannot decode ${service.requestTypeName}: ${err instanceof Error ? err.message : String(err)}`;
+    this.logger.warn({ service: service.fullName, event: service.eventName, reason: message }, 'event not decoded');
+    this.metrics?.eventsInvalid.inc({ event: service.eventName });
+    return { code: status.INVALID_ARGUMENT, details: message };
+  }
+
   private handlerThrew(service: EventService, err: unknown): Answer {
+    // the whole of a partly decoded event, decoded by the handler, does not decode: answered as the host's own decode
+    if (err instanceof EventDecodeError) return this.notDecoded(service, err);
     this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
     return { code: status.INTERNAL, details: 'internal error while handling the event' };
   }
@@ -445,6 +466,8 @@ class CallScope implements EventCall {
     readonly call: ServerUnaryCall<Buffer, Buffer>,
     /** The host's calls in flight that made a signal (aborted on a forced shutdown). */
     readonly inFlight: Set<AbortController>,
+    /** Set when the event handed over is partly decoded (see {@link EventCall.partial}). */
+    readonly partial?: EventCall['partial'],
   ) {}
 
   get bytes(): Uint8Array {
