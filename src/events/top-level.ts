@@ -4,13 +4,13 @@
  * them matches, nothing else of the event is needed, and decoding the whole message (protobufjs'
  * objects, every nested string) was the largest part of such an event's own work.
  *
- * The bytes are checked first exactly as a full decode checks them ({@link checkWire}: what
- * protobuf's reference implementations refuse is refused, so an invalid event is still answered
- * INVALID_ARGUMENT); the values are those of the full decode: the last occurrence of a field wins,
- * an absent one reads ''.
+ * The bytes are checked exactly as a full decode checks them (`checkWire`: what protobuf's reference
+ * implementations refuse is refused, so an invalid event is still answered INVALID_ARGUMENT), and the
+ * fields are read during that check; the values are those of the full decode: the last occurrence
+ * of a field wins, an absent one reads ''.
  */
 import type { Type } from 'protobufjs';
-import { checkWire } from './wire-check.js';
+import { checkWireReading } from './wire-check.js';
 import { jsonKey } from './wkt.js';
 import type { DecodedEvent } from './types.js';
 
@@ -53,61 +53,16 @@ function makePlan(type: Type, names: readonly string[]): ReadPlan | null {
   return { keyOf, keys };
 }
 
-let buf: Uint8Array = new Uint8Array(0);
-let pos = 0;
-
-function varint(): number {
-  let result = 0;
-  for (let shift = 0; ; shift += 7) {
-    const b = buf[pos++]!;
-    if (shift < 32) result += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return result;
-  }
-}
-
 /**
  * The named top-level fields of an event (json names) and its `id`, or undefined when one of them is
- * not a plain string field of `type` (then decode the whole event). Throws what {@link checkWire}
+ * not a plain string field of `type` (then decode the whole event). Throws what `checkWire`
  * throws on bytes a full decode refuses.
  */
 export function decodeTopLevel(type: Type, bytes: Uint8Array, names: readonly string[]): DecodedEvent | undefined {
   const plan = planOf(type, names);
   if (plan === null) return undefined;
-  checkWire(type, bytes);
   const event: Record<string, unknown> = {};
   for (const key of plan.keys) event[key] = ''; // absent: ''
-  const { keyOf } = plan;
-  const text = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  buf = bytes;
-  pos = 0;
-  try {
-    while (pos < bytes.length) {
-      const tag = varint();
-      switch (tag & 7) {
-        case 0:
-          varint();
-          break;
-        case 1:
-          pos += 8;
-          break;
-        case 2: {
-          const len = varint();
-          const no = tag >>> 3;
-          const key = no < keyOf.length ? keyOf[no] : undefined;
-          if (key !== undefined) event[key] = text.toString('utf8', pos, pos + len);
-          pos += len;
-          break;
-        }
-        case 5:
-          pos += 4;
-          break;
-        default:
-          return undefined; // a group: seldom, decoded whole
-      }
-    }
-  } finally {
-    buf = EMPTY;
-  }
+  checkWireReading(type, bytes, plan.keyOf, event);
   return event;
 }
-const EMPTY = new Uint8Array(0);
