@@ -68,7 +68,7 @@ function summaryOf(a: DeliveryReport['actions'][number]): { rule: string; action
 
 /** Whether the rules' fields (`RuleSet.decidedOn`) are all among those decoded of a partly decoded event. */
 function decidedOnFields(needed: readonly string[] | undefined, decoded: readonly string[]): boolean {
-  return needed !== undefined && needed.every((f) => decoded.includes(f));
+  return needed === decoded || (needed !== undefined && needed.every((f) => decoded.includes(f))); // the same list when the rules did not change since the host decoded
 }
 
 /** An outcome that needs nothing more of the event: the rule did not match, or is outside its window. */

@@ -458,7 +458,7 @@ export class RuleSet {
         outcomes[n++] = { rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err), ...(condition ? { condition } : {}) };
       }
     }
-    outcomes.length = n;
+    if (n !== outcomes.length) outcomes.length = n; // a length set is a runtime call: only when a rule gave none (it cannot)
     return keyed ? { outcomes, plan: plan.length > 0 ? plan : NO_PLAN, keyed } : { outcomes, plan: plan.length > 0 ? plan : NO_PLAN };
   }
 }
