@@ -347,15 +347,15 @@ export class RuleSet {
    * The top-level fields of the event (json names) that decide every enabled rule of this service,
    * when nothing else does: each rule has a `when` that reads only such fields (`var` of a plain name,
    * compared with `==`, `in`, `and`...), no facts, no state (limit, cooldown, count, streak, fired, a
-   * counted event). Undefined otherwise. An event of the service whose rules all end `notMatched`
+   * counted event); none when no rule listens on it. Undefined otherwise. An event of the service whose rules all end `notMatched`
    * or `inactive` on those fields alone is handled without the rest of it (the gRPC host then
    * decodes only them; the pipeline decodes the whole event before anything else reads it).
    */
   decidedOn(serviceFullName: string): readonly string[] | undefined {
     if (this.#decidedOn.has(serviceFullName)) return this.#decidedOn.get(serviceFullName);
-    const rules = this.#byService.get(serviceFullName);
+    const rules = this.#byService.get(serviceFullName) ?? EMPTY; // no rule (a served catalog's other events): no field
     let fields: readonly string[] | undefined;
-    if (rules && !this.#stateful.has(serviceFullName) && !this.#readingFacts.has(serviceFullName)) {
+    if (!this.#stateful.has(serviceFullName) && !this.#readingFacts.has(serviceFullName)) {
       const names = new Set<string>();
       if (rules.every((r) => r.whenLogic !== undefined && topLevelReads(r.whenLogic, names))) fields = Object.freeze([...names].sort());
     }

@@ -46,7 +46,7 @@ rules:
     do: [{ grant: { itemId: x, quantity: 1 } }]
 `);
     expect(two.decidedOn(LOGIN)).toEqual(['id', 'namespace', 'userId']);
-    expect(two.decidedOn(MATCH)).toBeUndefined(); // no rule listens on it
+    expect(two.decidedOn(MATCH)).toEqual([]); // no rule listens on it: nothing decides (only the id is read)
   });
 
   it('undefined when a rule reads more than plain top-level fields, or more than its condition', () => {
@@ -60,6 +60,9 @@ rules:
       `version: 1\nrules:\n  - name: r\n    on: userLoggedIn\n    do: [{ grant: { itemId: x, quantity: 1 } }]\n`, // no when: always matches
     ];
     for (const yaml of not) expect(compile(yaml).decidedOn(LOGIN), yaml).toBeUndefined();
+    // no rule on userLoggedIn, but another rule counts its events: each is recorded in the player's history
+    const counted = compile(`version: 1\nrules:\n  - name: r\n    on: matchEnded\n    when: { ">=": [{ count: [userLoggedIn, 24h] }, 3] }\n    do: [{ grant: { itemId: x, quantity: 1 } }]\n`);
+    expect(counted.decidedOn(LOGIN)).toBeUndefined();
   });
 
   it('a rule decided on those fields alone decides the same on them as on the whole event', () => {
