@@ -38,7 +38,7 @@ import type { EventHost } from './server/index.js';
 import { createEventHandler } from './pipeline/index.js';
 import { reloadUnknownEventNote } from './rules/index.js';
 import { testClock } from './time/index.js';
-import { CONSUMER_SERVICE, configurePublisher, routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
+import { CONSUMER_SERVICE, SCHEDULER_SERVICE, configurePublisher, routeCustomEvents, wireServiceOf, withCustomEvents } from './custom-events/index.js';
 
 export interface RunningApp {
   readonly port: number;
@@ -128,6 +128,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     catalog,
     served: live.served,
     onEvent: eventRoute(parts, live, { executor, stateStore, ags }),
+    // the rules in force, read per call; the two custom-event wire services are routed on fields of their own
+    decidedOn: (service) => (service.fullName === CONSUMER_SERVICE || service.fullName === SCHEDULER_SERVICE ? undefined : live.rules.decidedOn(service.fullName)),
     logger,
     metrics: parts.metrics,
     reflection: config.reflection,

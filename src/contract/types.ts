@@ -57,6 +57,13 @@ export interface EventCall {
    * listening to it (an AbortSignal costs a few µs on Node 20). Absent: the handler listens to `signal`.
    */
   abortWith?(controller: AbortController): void;
+  /**
+   * Set when the event handed over holds only some of its top-level fields: those the rules of its
+   * service are decided on (`RuleSet.decidedOn`, named in `fields`) and its `id`. `whole()` decodes
+   * the whole event (throws `EventDecodeError` as the host's decode does); the handler calls it before
+   * anything else than those rules reads the event. Absent: the event is whole.
+   */
+  readonly partial?: { readonly fields: readonly string[]; whole(): DecodedEvent };
 }
 
 /**

@@ -8,6 +8,7 @@
 import type { Type } from 'protobufjs';
 import { JsonShapeError, messageToProto } from './from-json.js';
 import { decodeToJson } from './to-json.js';
+import { decodeTopLevel } from './top-level.js';
 import { WireFormatError, checkWire } from './wire-check.js';
 import { EventDecodeError, EventEncodeError } from './types.js';
 import type { DecodedEvent, EventCodec, EventService } from './types.js';
@@ -25,6 +26,13 @@ function build(type: Type): EventCodec {
       try {
         checkWire(type, bytes);
         return decodeToJson(type, bytes);
+      } catch (err) {
+        throw new EventDecodeError(typeName, err instanceof WireFormatError ? err.describe() : message(err));
+      }
+    },
+    decodeFields(bytes: Uint8Array, names: readonly string[]): DecodedEvent | undefined {
+      try {
+        return decodeTopLevel(type, bytes, names);
       } catch (err) {
         throw new EventDecodeError(typeName, err instanceof WireFormatError ? err.describe() : message(err));
       }

@@ -35,6 +35,13 @@ export interface EventService {
 export interface EventCodec {
   /** Wire bytes -> plain object (json names, defaults filled, enums as names, int64 as numbers). Throws {@link EventDecodeError}. */
   decode(bytes: Uint8Array): DecodedEvent;
+  /**
+   * Only the named top-level fields and `id` (json names), checked as {@link decode} checks the whole
+   * message (throws {@link EventDecodeError} on the same bytes) and valued as it values them; undefined
+   * when one of them is not a plain string field (decode the whole event then). For events decided on
+   * such fields alone (`RuleSet.decidedOn`).
+   */
+  decodeFields?(bytes: Uint8Array, names: readonly string[]): DecodedEvent | undefined;
   /** Plain object (json names or proto names) -> wire bytes. Throws {@link EventEncodeError} on a value that does not fit. */
   encode(event: DecodedEvent): Uint8Array;
 }

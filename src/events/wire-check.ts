@@ -151,6 +151,10 @@ let pos = 0;
 const fieldPath: string[] = [];
 /** fieldPath[0..active] is the path of the value being checked. */
 let active = -1;
+/** While {@link checkWireReading}: the key to set per top-level field number (undefined: not read), where, and the bytes as a Buffer. */
+let reading: readonly (string | undefined)[] | undefined;
+let readInto: Record<string, unknown> = {};
+let readText: Buffer = Buffer.alloc(0);
 
 function truncated(): never {
   throw new WireFormatError('truncated message (a value runs past the end of its bytes)');
@@ -344,6 +348,10 @@ function checkValue(f: FieldCheck, no: number, wt: number, end: number, depth: n
       if (wt !== 2) wrongWireType(f, no, wt);
       const stop = lengthEnd(end);
       if (!isValidUtf8(buf, pos, stop)) throw new WireFormatError(`invalid UTF-8 in a string field (field ${no})`);
+      if (depth === 0 && reading !== undefined) {
+        const key = no < reading.length ? reading[no] : undefined;
+        if (key !== undefined) readInto[key] = readText.toString('utf8', pos, stop); // the last occurrence wins, as in the decode
+      }
       pos = stop;
       return;
     }
@@ -386,3 +394,22 @@ export function checkWire(type: Type, bytes: Uint8Array): void {
   }
 }
 const EMPTY = new Uint8Array(0);
+
+/**
+ * {@link checkWire}, reading on the way the top-level string fields `keyOf` names (by field number:
+ * the json key to set in `into`), as the decode reads them (valid UTF-8, the last occurrence wins).
+ * `keyOf` must name string fields only.
+ */
+export function checkWireReading(type: Type, bytes: Uint8Array, keyOf: readonly (string | undefined)[], into: Record<string, unknown>): void {
+  reading = keyOf;
+  readInto = into;
+  readText = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    checkWire(type, bytes);
+  } finally {
+    reading = undefined;
+    readInto = {};
+    readText = EMPTY_TEXT;
+  }
+}
+const EMPTY_TEXT = Buffer.alloc(0);

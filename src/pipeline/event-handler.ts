@@ -56,12 +56,24 @@ export interface EventHandlerOptions {
 }
 
 const NOTHING_TO_DO: DeliveryReport = { outcome: { kind: 'ok' }, eventKey: '', actions: [] };
+/** The fact requests of an event whose rules read none (shared). */
+const NO_FACTS: readonly FactRequest[] = Object.freeze([]);
 /** The summary line's `actions` when none ran (shared: most events run none). */
 const NO_ACTIONS: readonly never[] = Object.freeze([]);
 
 /** An action's part of the summary line. */
 function summaryOf(a: DeliveryReport['actions'][number]): { rule: string; action: string; index: number; status: string; error?: string } {
   return a.error ? { rule: a.rule, action: a.action, index: a.index, status: a.status, error: a.error } : { rule: a.rule, action: a.action, index: a.index, status: a.status };
+}
+
+/** Whether the rules' fields (`RuleSet.decidedOn`) are all among those decoded of a partly decoded event. */
+function decidedOnFields(needed: readonly string[] | undefined, decoded: readonly string[]): boolean {
+  return needed === decoded || (needed !== undefined && needed.every((f) => decoded.includes(f))); // the same list when the rules did not change since the host decoded
+}
+
+/** An outcome that needs nothing more of the event: the rule did not match, or is outside its window. */
+function decidedWithout(o: { readonly outcome: string }): boolean {
+  return o.outcome === 'notMatched' || o.outcome === 'inactive';
 }
 
 /** A counter child, resolved once per label set. */
@@ -149,17 +161,24 @@ export function createEventHandler(options: EventHandlerOptions) {
   function handle(service: EventService, event: DecodedEvent, call: EventCall, span: Span | undefined): EventOutcome | Promise<EventOutcome> {
     const started = performance.now();
     const rules = options.rules(); // one version for the whole event, even if a reload lands meanwhile
+    let partial = call.partial;
+    if (partial !== undefined && ((options.logPayloads && logger.isLevelEnabled('debug')) || !decidedOnFields(rules.decidedOn(service.fullName), partial.fields))) {
+      // these rules (a reload since the host decoded) or the payload's debug line read more than the fields decoded
+      event = partial.whole();
+      partial = undefined;
+    }
     if (metrics) countReceived(metrics, service);
     const eventId = logField(event.id); // bounded: it goes on every line of the event
     const ids = logIds(span);
     if (options.logPayloads && logger.isLevelEnabled('debug')) {
       logger.debug({ eventId, event: service.eventName, ...ids, payload: maskPersonalFields(event) }, 'event payload');
     }
-    const factRequests = options.fetchFacts ? rules.factRequests(service.fullName, event, options.now ? options.now().getTime() : Date.now()) : [];
+    // most events' rules read no facts: no clock read, no list made
+    const factRequests = options.fetchFacts && rules.readsFacts(service.fullName) ? rules.factRequests(service.fullName, event, options.now ? options.now().getTime() : Date.now()) : NO_FACTS;
     if (factRequests.length > 0) {
       // the facts the conditions read, fetched once before the rules are decided; a transient failure: redelivered, never read as false
       return options.fetchFacts!(factRequests, event, call.signal).then(
-        (facts) => decide(service, event, call, span, started, eventId, ids, rules, facts),
+        (facts) => decide(service, event, call, span, started, eventId, ids, rules, facts, undefined),
         (error: unknown) => {
           const message = `a fact lookup failed: ${error instanceof Error ? error.message : String(error)}`;
           logger.warn({ eventId, event: service.eventName, ...ids, error: redactText(message) }, `${service.eventName}: ${redactText(message)}: the event will be redelivered`);
@@ -167,7 +186,7 @@ export function createEventHandler(options: EventHandlerOptions) {
         },
       );
     }
-    return decide(service, event, call, span, started, eventId, ids, rules, undefined);
+    return decide(service, event, call, span, started, eventId, ids, rules, undefined, partial);
   }
 
   /** Decides the rules (with the player's state when they need it) and runs the plan. */
@@ -181,6 +200,7 @@ export function createEventHandler(options: EventHandlerOptions) {
     ids: { traceId?: string; spanId?: string },
     rules: RuleSet,
     facts: EvaluateOptions['facts'],
+    partial: EventCall['partial'],
   ): EventOutcome | Promise<EventOutcome> {
     if (options.stateStore && rules.needsState(service.fullName)) {
       // the state is read, decided and written in one transaction; only events with stateful rules wait for it
@@ -204,7 +224,12 @@ export function createEventHandler(options: EventHandlerOptions) {
         },
       );
     }
-    const evaluation = rules.evaluate(service.fullName, event, options.now || facts ? { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) } : undefined); // no options object when there is nothing to pass
+    let evaluation = rules.evaluate(service.fullName, event, options.now || facts ? { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) } : undefined); // no options object when there is nothing to pass
+    if (partial !== undefined && !evaluation.outcomes.every(decidedWithout)) {
+      // a rule matched (or failed) on the fields decoded: its actions read the whole event, decided again on it
+      event = partial.whole();
+      evaluation = rules.evaluate(service.fullName, event, options.now ? { now: options.now() } : undefined);
+    }
     return proceed(service, event, call, span, started, eventId, ids, evaluation);
   }
 

@@ -202,6 +202,47 @@ function readsPlayer(uses: StateUses | undefined): boolean {
 
 const EMPTY: readonly CompiledRule[] = Object.freeze([]);
 const EMPTY_COUNTERS: readonly Counter[] = Object.freeze([]);
+const NO_FACT_REQUESTS: readonly FactRequest[] = Object.freeze([]);
+const NO_PLAN: readonly PlannedAction[] = Object.freeze([]);
+
+/** Operators whose value depends only on their arguments (no event read of their own, no state, no clock, no iteration). */
+const PURE_OPERATORS = new Set(['==', '===', '!=', '!==', '!', '!!', 'and', 'or', 'if', '?:', 'in', '<', '<=', '>', '>=']);
+
+/**
+ * The top-level fields of the event a condition reads, when that is all it reads: `var` of a literal
+ * name without a dot, inside the pure operators above, with literal values. Anything else (a nested
+ * path, an iteration, a stateful or time operator, a computed name): undefined.
+ */
+function topLevelReads(logic: unknown, into: Set<string>): boolean {
+  if (logic === null || typeof logic !== 'object') return true; // a literal
+  if (Array.isArray(logic)) return logic.every((x) => topLevelReads(x, into));
+  const keys = Object.keys(logic);
+  if (keys.length !== 1) return false;
+  const op = keys[0]!;
+  const arg = (logic as Record<string, unknown>)[op];
+  if (op === 'var') {
+    const name: unknown = Array.isArray(arg) ? (arg as unknown[])[0] : arg;
+    if (typeof name !== 'string' || name === '' || name.includes('.')) return false;
+    if (Array.isArray(arg) && !(arg.length === 1 || (arg.length === 2 && (arg[1] === null || typeof arg[1] !== 'object')))) return false;
+    into.add(name);
+    return true;
+  }
+  return PURE_OPERATORS.has(op) && topLevelReads(arg, into);
+}
+
+/**
+ * The `notMatched` outcome of each rule, made once: most events match none of their rules, and the
+ * outcome of a rule whose condition is false (not traced) is the same object every time.
+ */
+const notMatchedOutcomes = new WeakMap<CompiledRule, RuleOutcome>();
+function notMatchedOf(rule: CompiledRule): RuleOutcome {
+  let o = notMatchedOutcomes.get(rule);
+  if (!o) {
+    o = Object.freeze({ rule: rule.name, outcome: 'notMatched' as const });
+    notMatchedOutcomes.set(rule, o);
+  }
+  return o;
+}
 
 export class RuleSet {
   /** Full names of the services targeted by enabled rules. */
@@ -221,6 +262,10 @@ export class RuleSet {
   readonly #playerStateful: ReadonlySet<string>;
   /** Service full name -> its counters, for counted events. */
   readonly #counted: ReadonlyMap<string, readonly Counter[]>;
+  /** Services one of whose enabled rules reads facts. */
+  readonly #readingFacts: ReadonlySet<string>;
+  /** Per service, the top-level fields its rules are decided on, when that is all they read (see {@link decidedOn}); computed on first ask. */
+  readonly #decidedOn = new Map<string, readonly string[] | undefined>();
 
   constructor(rules: readonly CompiledRule[], hash: string) {
     this.rules = Object.freeze([...rules]);
@@ -245,6 +290,7 @@ export class RuleSet {
     for (const [service, counters] of counted) if (counters.some((c) => !c.by)) player.add(service);
     for (const r of rules) if (r.enabled && (readsPlayer(r.stateUses) || (!r.stateKey && (r.limit || r.cooldown || needs.rules.has(r.name))))) player.add(r.service);
     this.#playerStateful = player;
+    this.#readingFacts = new Set(rules.filter((r) => r.enabled && r.facts && r.facts.length > 0).map((r) => r.service));
     // counted events are served even when no rule listens on them: their history must be recorded
     this.services = new Set([...byService.keys(), ...counted.keys()]);
     Object.freeze(this);
@@ -297,8 +343,34 @@ export class RuleSet {
     return { byKey, unresolved };
   }
 
+  /**
+   * The top-level fields of the event (json names) that decide every enabled rule of this service,
+   * when nothing else does: each rule has a `when` that reads only such fields (`var` of a plain name,
+   * compared with `==`, `in`, `and`...), no facts, no state (limit, cooldown, count, streak, fired, a
+   * counted event); none when no rule listens on it. Undefined otherwise. An event of the service whose rules all end `notMatched`
+   * or `inactive` on those fields alone is handled without the rest of it (the gRPC host then
+   * decodes only them; the pipeline decodes the whole event before anything else reads it).
+   */
+  decidedOn(serviceFullName: string): readonly string[] | undefined {
+    if (this.#decidedOn.has(serviceFullName)) return this.#decidedOn.get(serviceFullName);
+    const rules = this.#byService.get(serviceFullName) ?? EMPTY; // no rule (a served catalog's other events): no field
+    let fields: readonly string[] | undefined;
+    if (!this.#stateful.has(serviceFullName) && !this.#readingFacts.has(serviceFullName)) {
+      const names = new Set<string>();
+      if (rules.every((r) => r.whenLogic !== undefined && topLevelReads(r.whenLogic, names))) fields = Object.freeze([...names].sort());
+    }
+    this.#decidedOn.set(serviceFullName, fields);
+    return fields;
+  }
+
+  /** Whether an enabled rule listening on this service reads facts (else {@link factRequests} is always empty). */
+  readsFacts(serviceFullName: string): boolean {
+    return this.#readingFacts.has(serviceFullName);
+  }
+
   /** The facts the event's rules read (enabled, active now), their parameters resolved on the event. */
-  factRequests(serviceFullName: string, event: DecodedEvent, now: number): FactRequest[] {
+  factRequests(serviceFullName: string, event: DecodedEvent, now: number): readonly FactRequest[] {
+    if (!this.#readingFacts.has(serviceFullName)) return NO_FACT_REQUESTS;
     const out: FactRequest[] = [];
     for (const rule of this.rulesFor(serviceFullName)) {
       if (!rule.facts || (rule.activeFrom !== undefined && now < rule.activeFrom) || (rule.activeUntil !== undefined && now >= rule.activeUntil)) continue;
@@ -317,7 +389,7 @@ export class RuleSet {
   /** Evaluates the service's rules on a decoded event: outcomes per rule and the plan of actions. Never throws. */
   evaluate(serviceFullName: string, event: DecodedEvent, opts?: EvaluateOptions): EvaluationResult {
     const rules = this.#byService.get(serviceFullName);
-    if (!rules) return { outcomes: [], plan: [] };
+    if (!rules) return { outcomes: [], plan: NO_PLAN };
     const now = opts?.now ? opts.now.getTime() : Date.now();
     return this.#evaluate(rules, event, now, opts?.state, opts?.trace === true, opts?.facts);
   }
@@ -325,19 +397,22 @@ export class RuleSet {
   #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean, facts: EvaluateOptions['facts']): EvaluationResult {
     // the per-evaluation inputs of every compiled expression (one object per event; a traced rule gets its own with its tracer)
     const run: LogicRun = state ? { nowMs: now, state } : { nowMs: now };
-    const outcomes: RuleOutcome[] = [];
+    // one outcome per rule: sized once (a push onto [] reserves 16 slots)
+    const outcomes = new Array<RuleOutcome>(rules.length);
+    let n = 0;
     const plan: PlannedAction[] = [];
-    const keyed: KeyedFiring[] = [];
-    for (const rule of rules) {
+    let keyed: KeyedFiring[] | undefined; // made for the first keyed firing (seldom)
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r]!;
       if ((rule.activeFrom !== undefined && now < rule.activeFrom) || (rule.activeUntil !== undefined && now >= rule.activeUntil)) {
-        outcomes.push({ rule: rule.name, outcome: 'inactive' });
+        outcomes[n++] = { rule: rule.name, outcome: 'inactive' };
         continue;
       }
       let condition: ConditionTrace | undefined;
       const lookupFailed = rule.facts ? factFailure(rule, facts) : undefined;
       if (lookupFailed) {
         // a fact AGS refused (a 4xx, no player): never read as false; none of the rule's actions run, each carries the reason (a dead letter)
-        outcomes.push({ rule: rule.name, outcome: 'error', error: lookupFailed.message });
+        outcomes[n++] = { rule: rule.name, outcome: 'error', error: lookupFailed.message };
         for (const a of rule.actions) plan.push({ rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: lookupFailed });
         continue;
       }
@@ -351,7 +426,7 @@ export class RuleSet {
             if (tracer?.root) condition = conditionOf(tracer.root);
           }
           if (!truthy(value)) {
-            outcomes.push({ rule: rule.name, outcome: 'notMatched', ...(condition ? { condition } : {}) });
+            outcomes[n++] = condition ? { rule: rule.name, outcome: 'notMatched', condition } : notMatchedOf(rule);
             continue;
           }
         }
@@ -362,7 +437,7 @@ export class RuleSet {
           // decided on the key's own record after this evaluation (src/pipeline/evaluate.ts)
           if (!state) throw new Error("limit and cooldown need the key's record, which this evaluation does not have");
           const key = stateKeyOf(rule.stateKey, event, run);
-          if (key.ok) keyed.push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
+          if (key.ok) (keyed ??= []).push({ rule: rule.name, record: firingKey(rule), key: key.value, at: now, ...(rule.limit ? { limit: rule.limit } : {}), ...(rule.cooldown ? { cooldown: rule.cooldown } : {}) });
           else {
             // uncounted, no action of the rule may run (not even those whose parameters resolved)
             failed = `${key.problem} (the rule cannot be counted)`;
@@ -373,17 +448,18 @@ export class RuleSet {
           if (!state) throw new Error("limit, cooldown and fired need the player's record, which this evaluation does not have");
           firing = decideFiring(state, firingKey(rule), rule.limit, rule.cooldown);
           if (firing.decision === 'suppressed') {
-            outcomes.push({ rule: rule.name, outcome: 'suppressed', firing });
+            outcomes[n++] = { rule: rule.name, outcome: 'suppressed', firing };
             continue;
           }
         }
         for (const p of planned) plan.push(p);
-        outcomes.push(failed === undefined ? { rule: rule.name, outcome: 'matched', ...(firing ? { firing } : {}), ...(condition ? { condition } : {}) } : { rule: rule.name, outcome: 'error', error: failed, ...(condition ? { condition } : {}) });
+        outcomes[n++] = failed === undefined ? { rule: rule.name, outcome: 'matched', ...(firing ? { firing } : {}), ...(condition ? { condition } : {}) } : { rule: rule.name, outcome: 'error', error: failed, ...(condition ? { condition } : {}) };
       } catch (err) {
-        outcomes.push({ rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err), ...(condition ? { condition } : {}) });
+        outcomes[n++] = { rule: rule.name, outcome: 'error', error: err instanceof Error ? err.message : String(err), ...(condition ? { condition } : {}) };
       }
     }
-    return keyed.length > 0 ? { outcomes, plan, keyed } : { outcomes, plan };
+    if (n !== outcomes.length) outcomes.length = n; // a length set is a runtime call: only when a rule gave none (it cannot)
+    return keyed ? { outcomes, plan: plan.length > 0 ? plan : NO_PLAN, keyed } : { outcomes, plan: plan.length > 0 ? plan : NO_PLAN };
   }
 }
 

@@ -18,6 +18,7 @@ import { DescriptorPool } from './descriptors.js';
 import { HealthStatus } from './health.js';
 import { HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA, loadInfraRoot } from './infra-protos.js';
 import { addReflection } from './reflection.js';
+import { closeIdleConnections } from './idle-connections.js';
 import type { EventCall, EventHandler, EventOutcome, GrpcLimits } from '../contract/index.js';
 import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from '../contract/index.js';
 
@@ -57,9 +58,18 @@ export interface EventHostOptions {
   readonly settleMs?: number;
   /** HTTP/2 and message limits of the server (see {@link GrpcLimits}). Default: {@link DEFAULT_GRPC_LIMITS}. */
   readonly limits?: Partial<GrpcLimits>;
+  /**
+   * The top-level fields (json names) that decide the rules of a service's events when nothing else
+   * does (`RuleSet.decidedOn`): only they and `id` are decoded, and the handler gets the rest through
+   * `call.partial.whole()` when it needs it. Undefined for a service: decode the whole event. Default: always whole.
+   */
+  readonly decidedOn?: (service: EventService) => readonly string[] | undefined;
 }
 
-/** grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call). */
+/**
+ * grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call).
+ * The idle-connection limit is not one of them: the host enforces it ({@link closeIdleConnections}), more cheaply.
+ */
 export function grpcServerOptions(limits: Partial<GrpcLimits> = {}): Record<string, number> {
   const l = { ...DEFAULT_GRPC_LIMITS, ...limits };
   return {
@@ -69,7 +79,6 @@ export function grpcServerOptions(limits: Partial<GrpcLimits> = {}): Record<stri
     'grpc.max_send_message_length': l.maxSendMessageBytes,
     'grpc.keepalive_time_ms': l.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': l.keepaliveTimeoutMs,
-    'grpc.max_connection_idle_ms': l.maxConnectionIdleMs,
   };
 }
 
@@ -165,6 +174,7 @@ class GrpcEventHost implements EventHost {
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly onEvent: EventHandler;
+  private readonly decidedOn: ((service: EventService) => readonly string[] | undefined) | undefined;
   private readonly health: HealthStatus | undefined;
   private readonly reflection: boolean;
   private readonly bindAddress: string;
@@ -175,6 +185,8 @@ class GrpcEventHost implements EventHost {
   /** The handlers of calls in flight: after a forced shutdown, awaited (briefly) so they can release claims. */
   private readonly handlers = new Set<Promise<unknown>>();
   private readonly settleMs: number;
+  private readonly idleMs: number;
+  private stopIdleSweep: (() => void) | undefined;
   private shuttingDown: Promise<void> | undefined;
 
   constructor(options: EventHostOptions) {
@@ -182,9 +194,11 @@ class GrpcEventHost implements EventHost {
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.onEvent = options.onEvent;
+    this.decidedOn = options.decidedOn;
     this.reflection = options.reflection ?? true;
     this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? DEFAULT_PORT)}`;
     this.settleMs = options.settleMs ?? 5000;
+    this.idleMs = { ...DEFAULT_GRPC_LIMITS, ...options.limits }.maxConnectionIdleMs;
     this.server = new Server(grpcServerOptions(options.limits));
     applyHttp2Limits(this.server, options.limits);
 
@@ -247,6 +261,13 @@ class GrpcEventHost implements EventHost {
           reject(new ServerBindError(this.bindAddress, err.message));
           return;
         }
+        try {
+          this.stopIdleSweep ??= closeIdleConnections(this.server, this.idleMs);
+        } catch (e) {
+          this.server.forceShutdown();
+          reject(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
         this.logger.info({ port, services: this.servedSet.size }, 'gRPC server listening');
         resolve({ port });
       });
@@ -259,6 +280,7 @@ class GrpcEventHost implements EventHost {
   }
 
   private async stop(graceMs: number): Promise<void> {
+    this.stopIdleSweep?.();
     this.health?.setServing(false);
     this.logger.info({ graceMs, inFlight: this.inFlight.size }, 'gRPC server shutting down');
     let timer: NodeJS.Timeout | undefined;
@@ -381,20 +403,20 @@ class GrpcEventHost implements EventHost {
     if (!this.servedSet.has(service.fullName)) {
       return { code: status.UNIMPLEMENTED, details: `${service.path} is not served` };
     }
+    const codec = this.catalog.codec(service);
+    const fields = this.decidedOn?.(service);
     let event: DecodedEvent;
+    let partial: EventCall['partial'];
     try {
-      event = this.catalog.codec(service).decode(call.request);
+      // only the fields that decide its rules when nothing else does (most such events match none)
+      const some = fields !== undefined && codec.decodeFields ? codec.decodeFields(call.request, fields) : undefined;
+      if (some !== undefined) partial = { fields: fields!, whole: () => codec.decode(call.request) };
+      event = some ?? codec.decode(call.request);
     } catch (err) {
-      const message =
-        err instanceof EventDecodeError
-          ? err.message
-          : `cannot decode ${service.requestTypeName}: ${err instanceof Error ? err.message : String(err)}`;
-      this.logger.warn({ service: service.fullName, event: service.eventName, reason: message }, 'event not decoded');
-      this.metrics?.eventsInvalid.inc({ event: service.eventName });
-      return { code: status.INVALID_ARGUMENT, details: message };
+      return this.notDecoded(service, err);
     }
 
-    const scope = new CallScope(call, this.inFlight);
+    const scope = new CallScope(call, this.inFlight, partial);
     let result: EventOutcome | Promise<EventOutcome>;
     try {
       result = this.onEvent(service, event, scope);
@@ -422,7 +444,20 @@ class GrpcEventHost implements EventHost {
     );
   }
 
+  /** An event that does not decode: INVALID_ARGUMENT with the reason, logged and counted. */
+  private notDecoded(service: EventService, err: unknown): Answer {
+    const message =
+      err instanceof EventDecodeError
+        ? err.message
+        : `cannot decode ${service.requestTypeName}: ${err instanceof Error ? err.message : String(err)}`;
+    this.logger.warn({ service: service.fullName, event: service.eventName, reason: message }, 'event not decoded');
+    this.metrics?.eventsInvalid.inc({ event: service.eventName });
+    return { code: status.INVALID_ARGUMENT, details: message };
+  }
+
   private handlerThrew(service: EventService, err: unknown): Answer {
+    // the whole of a partly decoded event, decoded by the handler, does not decode: answered as the host's own decode
+    if (err instanceof EventDecodeError) return this.notDecoded(service, err);
     this.logger.error({ err, service: service.fullName, event: service.eventName }, 'event handler threw');
     return { code: status.INTERNAL, details: 'internal error while handling the event' };
   }
@@ -445,6 +480,8 @@ class CallScope implements EventCall {
     readonly call: ServerUnaryCall<Buffer, Buffer>,
     /** The host's calls in flight that made a signal (aborted on a forced shutdown). */
     readonly inFlight: Set<AbortController>,
+    /** Set when the event handed over is partly decoded (see {@link EventCall.partial}). */
+    readonly partial?: EventCall['partial'],
   ) {}
 
   get bytes(): Uint8Array {

@@ -131,6 +131,36 @@ describe('event calls', () => {
     expect(invalid.values).toEqual([expect.objectContaining({ labels: { event: 'userLoggedIn' }, value: 1 })]);
   });
 
+  it('decidedOn: hands over only those fields and the id (the whole through call.partial), refuses garbage as before; a whole that does not decode is INVALID_ARGUMENT', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const { h, client } = await start({ metrics, decidedOn: (s) => (s.fullName === LOGGED_IN ? ['namespace'] : undefined) });
+    expect((await callRaw(client, loggedIn.path, encode(loggedIn, USER_LOGGED_IN))).code).toBe(grpc.status.OK);
+    const [seen] = h.seen;
+    expect(seen!.event).toEqual({ namespace: 'mygame', id: 'evt-1' });
+    expect(seen!.call.partial!.fields).toEqual(['namespace']);
+    expect(seen!.call.partial!.whole()).toEqual(catalog.codec(loggedIn).decode(encode(loggedIn, USER_LOGGED_IN)));
+    // other services: whole, as without decidedOn
+    expect((await callRaw(client, thirdParty.path, encode(thirdParty, { id: 'evt-2', namespace: 'mygame' }))).code).toBe(grpc.status.OK);
+    expect(h.seen[1]!.call.partial).toBeUndefined();
+    expect(h.seen[1]!.event).toMatchObject({ id: 'evt-2', payload: expect.any(Object) as unknown });
+
+    const bad = await callRaw(client, loggedIn.path, Buffer.from([0x0a, 0x64, 0x01, 0x02]));
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/^cannot decode accelbyte\.iam\.account\.v1\.UserLoggedIn: /);
+    expect(h.seen).toHaveLength(2);
+
+    h.respond = ({ call }) => {
+      call.partial!.whole = () => catalog.codec(loggedIn).decode(Buffer.from([0x0a, 0x64])); // as if the rest did not decode
+      call.partial!.whole();
+      return Promise.resolve({ kind: 'ok' });
+    };
+    const late = await callRaw(client, loggedIn.path, encode(loggedIn, USER_LOGGED_IN));
+    expect(late.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(late.details).toMatch(/^cannot decode accelbyte\.iam\.account\.v1\.UserLoggedIn: /);
+    const invalid = await metrics.eventsInvalid.get();
+    expect(invalid.values).toEqual([expect.objectContaining({ labels: { event: 'userLoggedIn' }, value: 2 })]);
+  });
+
   it('maps outcomes to codes: retry UNAVAILABLE, failed INTERNAL, throw INTERNAL (generic), and counts them', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const { h, client } = await start({ metrics });

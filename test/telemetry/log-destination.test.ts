@@ -53,8 +53,8 @@ function recordingSink() {
     writes,
     flushes: () => flushed,
     syncFlushes: () => flushedSync,
-    write: (text: string) => {
-      writes.push(text);
+    write: (bytes: Buffer) => {
+      writes.push(bytes.toString('utf8'));
       return true;
     },
     flush: (cb?: () => void) => {
@@ -130,6 +130,14 @@ describeWith(builtApp(), 'the stdout destination, in a process that ends in the 
     const { stdout, code } = await runLogging(`for (let i = 0; i < 3000; i++) logger.info({ i }, 'line');\nthrow new Error('boom');`);
     expect(code).toBe(1);
     expect(countLines(stdout, 'line')).toBe(3000);
+  });
+
+  it('lines of any text (UTF-8 of several bytes a character) come out as logged: the destination writes their bytes', async () => {
+    const { stdout, code } = await runLogging(`for (let i = 0; i < 500; i++) logger.info({ i, who: 'Zoë 😀 名前 \\u2028' }, 'line ' + i);\nawait new Promise((r) => setImmediate(r));\nprocess.exit(0);`);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l.includes('"msg":"line'));
+    expect(lines).toHaveLength(500);
+    lines.forEach((l, i) => expect(JSON.parse(l)).toMatchObject({ i, who: 'Zoë 😀 名前 \u2028', msg: `line ${i}` }));
   });
 
   it('lines over many ticks, then the end of the event loop: every line, in order', async () => {
