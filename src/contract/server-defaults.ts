@@ -20,7 +20,7 @@ export interface GrpcLimits {
   readonly keepaliveTimeMs: number;
   /** See `keepaliveTimeMs` (`grpc.keepalive_timeout_ms`). */
   readonly keepaliveTimeoutMs: number;
-  /** Close a connection on which no call started for this long, ms (GOAWAY; the sidecar reconnects): the host's sweep, src/server/idle-connections.ts. */
+  /** Close a connection with no call for this long, ms (`grpc.max_connection_idle_ms`, GOAWAY; the sidecar reconnects). */
   readonly maxConnectionIdleMs: number;
   /**
    * Largest metadata (HTTP/2 header list, uncompressed bytes) a call may carry: the HTTP/2 setting

@@ -18,7 +18,6 @@ import { DescriptorPool } from './descriptors.js';
 import { HealthStatus } from './health.js';
 import { HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA, loadInfraRoot } from './infra-protos.js';
 import { addReflection } from './reflection.js';
-import { closeIdleConnections } from './idle-connections.js';
 import type { EventCall, EventHandler, EventOutcome, GrpcLimits } from '../contract/index.js';
 import { DEFAULT_GRPC_LIMITS, DEFAULT_PORT } from '../contract/index.js';
 
@@ -66,10 +65,7 @@ export interface EventHostOptions {
   readonly decidedOn?: (service: EventService) => readonly string[] | undefined;
 }
 
-/**
- * grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call).
- * The idle-connection limit is not one of them: the host enforces it ({@link closeIdleConnections}), more cheaply.
- */
+/** grpc-js server options of the limits (channelz off: the Extend sidecar does not use it, and it costs ~5% of a call). */
 export function grpcServerOptions(limits: Partial<GrpcLimits> = {}): Record<string, number> {
   const l = { ...DEFAULT_GRPC_LIMITS, ...limits };
   return {
@@ -79,6 +75,7 @@ export function grpcServerOptions(limits: Partial<GrpcLimits> = {}): Record<stri
     'grpc.max_send_message_length': l.maxSendMessageBytes,
     'grpc.keepalive_time_ms': l.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': l.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': l.maxConnectionIdleMs,
   };
 }
 
@@ -185,8 +182,6 @@ class GrpcEventHost implements EventHost {
   /** The handlers of calls in flight: after a forced shutdown, awaited (briefly) so they can release claims. */
   private readonly handlers = new Set<Promise<unknown>>();
   private readonly settleMs: number;
-  private readonly idleMs: number;
-  private stopIdleSweep: (() => void) | undefined;
   private shuttingDown: Promise<void> | undefined;
 
   constructor(options: EventHostOptions) {
@@ -198,7 +193,6 @@ class GrpcEventHost implements EventHost {
     this.reflection = options.reflection ?? true;
     this.bindAddress = `${options.host ?? '0.0.0.0'}:${String(options.port ?? DEFAULT_PORT)}`;
     this.settleMs = options.settleMs ?? 5000;
-    this.idleMs = { ...DEFAULT_GRPC_LIMITS, ...options.limits }.maxConnectionIdleMs;
     this.server = new Server(grpcServerOptions(options.limits));
     applyHttp2Limits(this.server, options.limits);
 
@@ -261,13 +255,6 @@ class GrpcEventHost implements EventHost {
           reject(new ServerBindError(this.bindAddress, err.message));
           return;
         }
-        try {
-          this.stopIdleSweep ??= closeIdleConnections(this.server, this.idleMs);
-        } catch (e) {
-          this.server.forceShutdown();
-          reject(e instanceof Error ? e : new Error(String(e)));
-          return;
-        }
         this.logger.info({ port, services: this.servedSet.size }, 'gRPC server listening');
         resolve({ port });
       });
@@ -280,7 +267,6 @@ class GrpcEventHost implements EventHost {
   }
 
   private async stop(graceMs: number): Promise<void> {
-    this.stopIdleSweep?.();
     this.health?.setServing(false);
     this.logger.info({ graceMs, inFlight: this.inFlight.size }, 'gRPC server shutting down');
     let timer: NodeJS.Timeout | undefined;
