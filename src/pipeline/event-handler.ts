@@ -72,6 +72,9 @@ function decidedOnFields(needed: readonly string[] | undefined, decoded: readonl
 }
 
 /** An outcome that needs nothing more of the event: the rule did not match, or is outside its window. */
+/** The evaluation of a partial event (see `EvaluateOptions.conditionsOnly`). */
+const CONDITIONS_ONLY: EvaluateOptions = Object.freeze({ conditionsOnly: true });
+
 function decidedWithout(o: { readonly outcome: string }): boolean {
   return o.outcome === 'notMatched' || o.outcome === 'inactive';
 }
@@ -224,7 +227,8 @@ export function createEventHandler(options: EventHandlerOptions) {
         },
       );
     }
-    let evaluation = rules.evaluate(service.fullName, event, options.now || facts ? { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) } : undefined); // no options object when there is nothing to pass
+    // on a partial event the conditions alone are decided (its actions' parameters may read any field)
+    let evaluation = rules.evaluate(service.fullName, event, partial !== undefined ? (options.now ? { now: options.now(), conditionsOnly: true } : CONDITIONS_ONLY) : options.now || facts ? { ...(options.now ? { now: options.now() } : {}), ...(facts ? { facts } : {}) } : undefined); // no options object when there is nothing to pass
     if (partial !== undefined && !evaluation.outcomes.every(decidedWithout)) {
       // a rule matched (or failed) on the fields decoded: its actions read the whole event, decided again on it
       event = partial.whole();

@@ -127,6 +127,14 @@ export interface EvaluateOptions {
    * A rule reading facts without them ends in `error`, never reads false.
    */
   readonly facts?: ReadonlyMap<string, Readonly<Record<string, FactValue>>>;
+  /**
+   * Decide the conditions only: a rule whose `when` holds ends `matched` with no action planned (its
+   * parameters, which may read any field, are not resolved). For an event decoded only for the fields its
+   * rules are decided on ({@link RuleSet.decidedOn}: the host's partial decode): a match is then decided
+   * again on the whole event. Without it, planning on such an event would fail each parameter reading
+   * another field (an error made and thrown per granted event). Default false.
+   */
+  readonly conditionsOnly?: boolean;
 }
 
 /** A fetched fact: AGS's answer, or why the lookup failed permanently. */
@@ -391,10 +399,10 @@ export class RuleSet {
     const rules = this.#byService.get(serviceFullName);
     if (!rules) return { outcomes: [], plan: NO_PLAN };
     const now = opts?.now ? opts.now.getTime() : Date.now();
-    return this.#evaluate(rules, event, now, opts?.state, opts?.trace === true, opts?.facts);
+    return this.#evaluate(rules, event, now, opts?.state, opts?.trace === true, opts?.facts, opts?.conditionsOnly === true);
   }
 
-  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean, facts: EvaluateOptions['facts']): EvaluationResult {
+  #evaluate(rules: readonly CompiledRule[], event: DecodedEvent, now: number, state: RuleState | undefined, trace: boolean, facts: EvaluateOptions['facts'], conditionsOnly = false): EvaluationResult {
     // the per-evaluation inputs of every compiled expression (one object per event; a traced rule gets its own with its tracer)
     const run: LogicRun = state ? { nowMs: now, state } : { nowMs: now };
     // one outcome per rule: sized once (a push onto [] reserves 16 slots)
@@ -429,6 +437,10 @@ export class RuleSet {
             outcomes[n++] = condition ? { rule: rule.name, outcome: 'notMatched', condition } : notMatchedOf(rule);
             continue;
           }
+        }
+        if (conditionsOnly) {
+          outcomes[n++] = { rule: rule.name, outcome: 'matched' };
+          continue;
         }
         const planned: PlannedAction[] = [];
         let failed = planRuleActions(rule, event, run, planned);

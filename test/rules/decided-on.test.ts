@@ -73,4 +73,28 @@ rules:
       expect(rules.evaluate(LOGIN, fields).outcomes).toEqual(rules.evaluate(LOGIN, whole).outcomes);
     }
   });
+
+  it('conditionsOnly: on the decided-on fields a match is "matched" with nothing planned, never an error of a parameter reading another field', () => {
+    // the shipped rule's shape: the condition reads namespace, the action userId (not decoded in a partial event)
+    const rules = compile(`version: 1
+rules:
+  - name: r
+    on: userLoggedIn
+    when: { "==": [{ var: namespace }, mygame] }
+    do:
+      - grant: { itemId: x, quantity: 1, userId: "\${event.userId}" }
+`);
+    const whole = loginEvent({ namespace: 'mygame' });
+    const fields = Object.fromEntries(['id', ...rules.decidedOn(LOGIN)!].map((k) => [k, whole[k]]));
+    // planned on the fields, the parameter fails (an error thrown and caught per granted event before the fix)
+    expect(rules.evaluate(LOGIN, fields).outcomes[0]!.outcome).toBe('error');
+    const decided = rules.evaluate(LOGIN, fields, { conditionsOnly: true });
+    expect(decided.outcomes).toEqual([{ rule: 'r', outcome: 'matched' }]);
+    expect(decided.plan).toEqual([]);
+    // not matched: the same outcome either way
+    const other = Object.fromEntries(Object.entries(loginEvent({ namespace: 'other' })).filter(([k]) => k === 'id' || k === 'namespace'));
+    expect(rules.evaluate(LOGIN, other, { conditionsOnly: true }).outcomes).toEqual(rules.evaluate(LOGIN, other).outcomes);
+    // the whole event plans the action as before
+    expect(rules.evaluate(LOGIN, whole).plan[0]!.params).toEqual({ itemId: 'x', quantity: 1, userId: whole.userId });
+  });
 });
