@@ -20,7 +20,7 @@ import { readAnswer } from './answers.js';
 import { identifierError } from './identifiers.js';
 import { registerRotatingSecret, registerSecret } from '../telemetry/index.js';
 import { TransportError } from './transport.js';
-import type { RawRequest } from './transport.js';
+import type { RawRequest, RequestUrl } from './transport.js';
 import type {
   AdminRecord,
   ConcurrentRecordRequest,
@@ -90,6 +90,8 @@ export class AgsClient {
   #token: CachedToken | undefined;
   #pending: Promise<string> | undefined;
   #lastInfo: LoginInfo | undefined;
+  /** The base URL's parts (see {@link plainBase}), parsed at the first request; null: requests parse their URL. */
+  #base: PlainBase | null | undefined;
 
   constructor(options: AgsClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -268,8 +270,7 @@ export class AgsClient {
     // what AGS would refuse (a user id with CR/LF, a namespace with spaces) is refused here, for good
     const refused = identifierError(op.operation, op.path, op.query);
     if (refused) throw refused;
-    const url = new URL(this.baseUrl + op.path);
-    if (op.query) for (const [k, v] of Object.entries(op.query)) url.searchParams.set(k, v);
+    const url = this.#url(op.path, op.query);
     const body = op.body === undefined ? undefined : jsonBody(op.operation, op.body);
     let used: string | undefined;
     const service = agsServiceOf(op.path);
@@ -301,6 +302,24 @@ export class AgsClient {
         if (!this.#token) await this.#waitLogin(this.#login('unauthorized'), op.signal, deadlineAt).catch(loginDuringEvents);
       },
     });
+  }
+
+  /**
+   * The request's URL: `new URL(baseUrl + path)` with the query set, or, when the base URL is plain and the
+   * path has nothing a `URL` would rewrite ({@link PLAIN_PATH}), the same strings written from the base URL
+   * parsed once (no `URL` parsed per request).
+   */
+  #url(path: string, query: Readonly<Record<string, string>> | undefined): RequestUrl {
+    const base = this.#base === undefined ? (this.#base = plainBase(this.baseUrl)) : this.#base;
+    if (base === null || !PLAIN_PATH.test(path)) {
+      const url = new URL(this.baseUrl + path);
+      if (query) for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+      return url;
+    }
+    const params = query ? new URLSearchParams(query).toString() : '';
+    const search = params === '' ? '' : `?${params}`;
+    const pathname = base.path + path;
+    return { href: `${base.origin}${pathname}${search}`, origin: base.origin, protocol: base.protocol, hostname: base.hostname, pathname, search };
   }
 
   // ---- operations (AGS operation ids) ------------------------------------
@@ -410,6 +429,34 @@ export class AgsClient {
   close(): void {
     this.http.close();
   }
+}
+
+/** A path a `URL` keeps as written after a plain base: `/`-led segments of unreserved characters, none `.` or `..`. */
+const PLAIN_PATH = /^(?:\/(?!\.\.?(?:\/|$))[\w.~-]*)+$/;
+
+interface PlainBase {
+  readonly origin: string;
+  readonly protocol: string;
+  readonly hostname: string;
+  /** The base URL's path, without a trailing `/` (`''` for none). */
+  readonly path: string;
+}
+
+/**
+ * `baseUrl`'s parts when `URL` writes it back as it is (http or https, no credentials, query or fragment,
+ * host and port already in their canonical form): a plain path appended to it then makes the URL `new URL`
+ * would. Null otherwise (or when it does not parse: each request then fails as before).
+ */
+function plainBase(baseUrl: string): PlainBase | null {
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    return null;
+  }
+  const path = u.pathname === '/' ? '' : u.pathname;
+  const plain = (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '' && u.search === '' && u.hash === '' && `${u.origin}${path}` === baseUrl;
+  return plain ? { origin: u.origin, protocol: u.protocol, hostname: u.hostname, path } : null;
 }
 
 function withSignal(op: AgsRequest, signal: AbortSignal | undefined): AgsRequest {

@@ -69,8 +69,11 @@ const SERVICES: Readonly<Record<string, string>> = {
 
 /** The AGS service of a request path (`/cloudsave/v1/...` -> `Cloud Save`), so that an error names what failed or was slow; undefined for other paths. */
 export function agsServiceOf(path: string): string | undefined {
-  const first = path.split('/', 2)[1];
-  return first !== undefined ? SERVICES[first] : undefined;
+  // the segment after the first `/` (as `path.split('/', 2)[1]`), without the array
+  const start = path.indexOf('/');
+  if (start < 0) return undefined;
+  const end = path.indexOf('/', start + 1);
+  return SERVICES[path.slice(start + 1, end < 0 ? undefined : end)];
 }
 
 /** A failed AGS (or webhook) call, after the client's own retries. */

@@ -160,6 +160,16 @@ export function mayHaveReached(err: TransportError): boolean {
   return err.code === undefined || !NOT_SENT_CODES.has(err.code);
 }
 
+/**
+ * One attempt's request: `prepared` with its timeout and signal (a literal of the transport's fields
+ * instead of a spread of `prepared`: the same request, built without a copy loop).
+ */
+function attemptOf(prepared: Omit<RawRequest, 'timeoutMs' | 'signal'>, timeoutMs: number, signal: AbortSignal | undefined): RawRequest {
+  const { url, method, headers, body } = prepared;
+  if (body === undefined) return signal ? { url, method, headers, timeoutMs, signal } : { url, method, headers, timeoutMs };
+  return signal ? { url, method, headers, body, timeoutMs, signal } : { url, method, headers, body, timeoutMs };
+}
+
 /** Timeout of one HTTP attempt to AGS, ms (`AGS_TIMEOUT_MS`'s default). */
 export const DEFAULT_AGS_TIMEOUT_MS = 10_000;
 /** Attempts per AGS call, retries of 429/5xx/timeouts included (`AGS_MAX_ATTEMPTS`'s default). */
@@ -226,7 +236,7 @@ export class HttpCaller {
         const timeoutMs = Math.max(1, Math.min(spec.timeoutMs ?? this.timeoutMs, remaining));
         let res: RawResponse | undefined;
         try {
-          res = await this.#send(operation, attempts, { ...prepared, timeoutMs, ...(inFlight ? { signal: inFlight } : {}) }, spec.secretUrl === true);
+          res = await this.#send(operation, attempts, attemptOf(prepared, timeoutMs, inFlight), spec.secretUrl === true);
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
           this.#metrics?.countAgsRequest(operation, err.kind);

@@ -80,8 +80,14 @@ function processUndici(): UndiciParts {
   return undici;
 }
 
+/**
+ * What a request needs of its URL: a `URL` has it; the AGS client passes a plain object of the same
+ * strings built from its base URL parsed once (no `URL` per request, see `client.ts`).
+ */
+export type RequestUrl = Pick<URL, 'href' | 'origin' | 'protocol' | 'hostname' | 'pathname' | 'search'>;
+
 export interface RawRequest {
-  readonly url: URL;
+  readonly url: RequestUrl;
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
