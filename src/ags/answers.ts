@@ -38,10 +38,14 @@ function isJsonContentType(value: string | string[] | undefined): boolean {
   return v === undefined || v === '' || v === 'application/json' || v.endsWith('+json');
 }
 
-function missing(value: unknown, required: readonly string[] | undefined): string[] {
-  if (!required) return [];
+const NONE_MISSING: readonly string[] = [];
+
+/** The `required` fields `value` lacks (the usual none: nothing allocated). */
+function missing(value: unknown, required: readonly string[] | undefined): readonly string[] {
+  if (!required) return NONE_MISSING;
   const o = value as Record<string, unknown>;
-  return required.filter((k) => o[k] === undefined);
+  for (const k of required) if (o[k] === undefined) return required.filter((r) => o[r] === undefined);
+  return NONE_MISSING;
 }
 
 /**
@@ -72,7 +76,7 @@ export function readAnswer(operation: string, status: number, headers: IncomingH
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, problem: `${describeJson(body)} instead of an object` };
     const gone = missing(body, shape.required);
     if (gone.length > 0) return { ok: false, problem: `the declared field(s) ${gone.join(', ')} missing` };
-    for (const [field, required] of Object.entries(shape.fieldItemsRequired ?? {})) {
+    if (shape.fieldItemsRequired) for (const [field, required] of Object.entries(shape.fieldItemsRequired)) {
       const list = (body as Record<string, unknown>)[field];
       if (!Array.isArray(list)) return { ok: false, problem: `${field} is ${describeJson(list)} instead of an array` };
       const problem = itemsProblem(list, required, `${field} item`);

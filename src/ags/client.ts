@@ -277,12 +277,13 @@ export class AgsClient {
     // the request's deadline bounds its login waits too (tokens revoked and IAM slow)
     const deadlineAt = this.http.now() + this.http.deadlineMs;
     return this.http.call({
+      // one literal (an absent option is undefined, as the caller reads it), not a copy per optional field
       operation: op.operation,
-      ...(service ? { service } : {}),
+      service,
       idempotent: op.idempotent,
-      ...(op.signal ? { signal: op.signal } : {}),
-      ...(op.inFlightSignal ? { inFlightSignal: op.inFlightSignal } : {}),
-      ...(op.logTo ? { logTo: op.logTo } : {}),
+      signal: op.signal,
+      inFlightSignal: op.inFlightSignal,
+      logTo: op.logTo,
       // the operation's declared success answer: another shape reached AGS with an unknown effect
       readAnswer: (status, headers, text) => readAnswer(op.operation, status, headers, text),
       prepare: () => {

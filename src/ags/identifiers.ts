@@ -53,7 +53,7 @@ export function namespaceProblem(value: string): string | undefined {
  */
 export function identifierError(operation: string, path: string, query: Readonly<Record<string, string>> | undefined): AgsError | undefined {
   const segments = path.split('/');
-  const problems: string[] = [];
+  let problems: string[] | undefined; // allocated at the first problem (the usual none: nothing)
   for (let i = 0; i + 1 < segments.length; i++) {
     const name = segments[i];
     if (name !== 'namespaces' && name !== 'users') continue;
@@ -67,13 +67,13 @@ export function identifierError(operation: string, path: string, query: Readonly
     }
     if (name === 'users' && i + 2 < segments.length && USERS_COLLECTION_SEGMENT[operation] === segments[i + 1]) continue;
     const problem = name === 'users' ? userIdProblem(value) : namespaceProblem(value);
-    if (problem !== undefined) problems.push(`${name === 'users' ? 'userId' : 'namespace'} ${problem}`);
+    if (problem !== undefined) (problems ??= []).push(`${name === 'users' ? 'userId' : 'namespace'} ${problem}`);
   }
   const queried = query?.userId;
   if (queried !== undefined) {
     const problem = userIdProblem(queried);
-    if (problem !== undefined) problems.push(`userId ${problem}`);
+    if (problem !== undefined) (problems ??= []).push(`userId ${problem}`);
   }
-  if (problems.length === 0) return undefined;
+  if (problems === undefined) return undefined;
   return new AgsError({ operation, retriable: false, attempts: 0, kind: 'invalid', code: 'ERR_AGS_IDENTIFIER', errorMessage: `refused before sending: ${problems.join('; ')}` });
 }
