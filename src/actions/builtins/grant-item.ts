@@ -29,6 +29,7 @@ export type GrantItemParams = {
 };
 
 function request(p: GrantItemParams, ctx: ActionContext) {
+  // the body built once (fulfillItem's orderNo: the rule's, else the effect id's, in the same last place)
   const item: FulfillmentRequest = compact({
     itemId: p.itemId,
     itemSku: p.itemSku,
@@ -38,10 +39,10 @@ function request(p: GrantItemParams, ctx: ActionContext) {
     region: p.region,
     language: p.language,
     metadata: p.metadata,
-    orderNo: p.orderNo,
+    orderNo: p.useTransactionId ? p.orderNo : orderNoOf(p, ctx),
   });
   if (p.useTransactionId) return ops.fulfillItemsV3(p.namespace, p.userId, ctx.idempotencyKey, { items: [item] });
-  return ops.fulfillItem(p.namespace, p.userId, compact({ ...item, orderNo: orderNoOf(p, ctx) }));
+  return ops.fulfillItem(p.namespace, p.userId, item);
 }
 
 /**
