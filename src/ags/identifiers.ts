@@ -47,27 +47,40 @@ export function namespaceProblem(value: string): string | undefined {
     : `${shownValue(value)} is not an AGS namespace (letters and digits, single hyphens between them, at most ${AGS_NAMESPACE_MAX_LENGTH} characters)`;
 }
 
+/** Is `path[start, end)` the segment `word`? */
+function isSegment(path: string, start: number, end: number, word: string): boolean {
+  return end - start === word.length && path.startsWith(word, start);
+}
+
 /**
  * The request's identifiers checked (see the module): undefined when AGS would take them, else a
  * permanent {@link AgsError} (`kind: 'invalid'`, nothing sent) naming the value and the format.
  */
 export function identifierError(operation: string, path: string, query: Readonly<Record<string, string>> | undefined): AgsError | undefined {
-  const segments = path.split('/');
   let problems: string[] | undefined; // allocated at the first problem (the usual none: nothing)
-  for (let i = 0; i + 1 < segments.length; i++) {
-    const name = segments[i];
-    if (name !== 'namespaces' && name !== 'users') continue;
-    let value = segments[i + 1]!;
-    if (value.includes('%')) {
-      try {
-        value = decodeURIComponent(value);
-      } catch {
-        // not percent-encoding: checked as written
+  // the segments of `path` as `path.split('/')` gives them, read in place (no array of them per request)
+  let name: 'namespaces' | 'users' | undefined; // the previous segment, when it names an identifier
+  for (let start = 0; ; ) {
+    const slash = path.indexOf('/', start);
+    const end = slash < 0 ? path.length : slash;
+    if (name !== undefined) {
+      let value = path.slice(start, end);
+      const collection = name === 'users' && slash >= 0 && USERS_COLLECTION_SEGMENT[operation] === value;
+      if (!collection) {
+        if (value.includes('%')) {
+          try {
+            value = decodeURIComponent(value);
+          } catch {
+            // not percent-encoding: checked as written
+          }
+        }
+        const problem = name === 'users' ? userIdProblem(value) : namespaceProblem(value);
+        if (problem !== undefined) (problems ??= []).push(`${name === 'users' ? 'userId' : 'namespace'} ${problem}`);
       }
     }
-    if (name === 'users' && i + 2 < segments.length && USERS_COLLECTION_SEGMENT[operation] === segments[i + 1]) continue;
-    const problem = name === 'users' ? userIdProblem(value) : namespaceProblem(value);
-    if (problem !== undefined) (problems ??= []).push(`${name === 'users' ? 'userId' : 'namespace'} ${problem}`);
+    name = isSegment(path, start, end, 'namespaces') ? 'namespaces' : isSegment(path, start, end, 'users') ? 'users' : undefined;
+    if (slash < 0) break;
+    start = slash + 1;
   }
   const queried = query?.userId;
   if (queried !== undefined) {
