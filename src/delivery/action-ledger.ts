@@ -569,6 +569,7 @@ export class ActionLedger {
     // frozen JSON as built (`adoptJson`): the store keeps it without copying it again; the buckets'
     // text kept (Cloud Save, Redis): the next write serialises one
     CheckedBuckets.stamp(b);
+    // `next` is `buckets` with the bucket at `at` replaced (the loop above): adopted from what is known of `buckets`
     const frozen = (b === next ? adoptJsonReplacing(next, buckets, at, true) : adoptJson(b, true)) as readonly unknown[];
     const written = adoptJson(horizons.length > 0 ? { n: total, b: frozen, h: adoptJson(horizons) } : { n: total, b: frozen });
     return adoptJson({ ...(doc ?? {}), [ACTIONS_SECTION]: written }) as StateDocument;

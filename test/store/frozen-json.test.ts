@@ -96,7 +96,7 @@ describe('freezeJson / stringifyJson', () => {
     expect(stringifyJson(doc)).toBe(JSON.stringify(doc));
     expect(JSON.parse(stringifyJson(doc))).toEqual(JSON.parse(JSON.stringify(doc)));
   });
-  it('adoptJsonReplacing: the same value as adoptJson of the list (size, large flags, text), frozen in place; a list that is no copy of the previous one but for one member is adopted as adoptJson does', () => {
+  it('adoptJsonReplacing: the same value as adoptJson of the list (size, large flags, text), frozen in place; any other list is adopted as adoptJson does', () => {
     const bucket = (n: number, tag: string): unknown => {
       const b = Object.create(null) as Record<string, unknown>;
       for (let i = 0; i < n; i++) b[`${tag}${i}`] = adoptJson({ s: 'd', e: i, t: 'x"\u2028' });
@@ -118,11 +118,7 @@ describe('freezeJson / stringifyJson', () => {
       expect(jsonSize(doc)).toBe(jsonSize(adoptJson({ actions: adoptJson({ b: expected }) })));
       previous = out as readonly unknown[];
     }
-    // another member changed too, a previous list not produced, another length: what adoptJson gives
-    const other = previous.slice();
-    other[1] = bucket(2, 'o');
-    other[2] = bucket(3, 'p');
-    expect(jsonSize(adoptJsonReplacing(other, previous, 1))).toBe(jsonSize(adoptJson(other.slice())));
+    // a previous list not produced, another length, a member not frozen JSON: what adoptJson gives
     const notProduced = previous.slice();
     const again = notProduced.slice();
     again[4] = bucket(1, 'q');
