@@ -343,8 +343,14 @@ function byRule(plan: readonly PlannedAction[]): (readonly PlannedAction[])[] {
 
 /** `ok`, naming the actions in the dead letters (a caller answering more than Empty, the Task Scheduler's handler, reports them). */
 function okOutcome(reports: readonly ActionReport[]): EventOutcome {
-  const deadLettered = reports.filter((r) => r.deadLettered).map((r) => ({ rule: r.rule, action: r.action, ...(r.error !== undefined ? { error: r.error } : {}) }));
-  return deadLettered.length > 0 ? { kind: 'ok', deadLettered } : { kind: 'ok' };
+  // the usual event: nothing dead-lettered, no list made
+  if (!reports.some(isDeadLettered)) return { kind: 'ok' };
+  const deadLettered = reports.filter(isDeadLettered).map((r) => ({ rule: r.rule, action: r.action, ...(r.error !== undefined ? { error: r.error } : {}) }));
+  return { kind: 'ok', deadLettered };
+}
+
+function isDeadLettered(r: ActionReport): boolean {
+  return r.deadLettered === true;
 }
 
 /** Runs one action in its span (tracing on): rule, action, outcome, attempts. */
@@ -361,6 +367,39 @@ function traced(p: PlannedAction, eventId: string, eventName: string, fn: () => 
     }
     return ran;
   });
+}
+
+/**
+ * An action's context: one object of fixed shape per action (absent members undefined), its logger
+ * (a child of the event's) made on first read by a getter of the class, not of an object literal
+ * with spreads and a closure per action.
+ */
+class RunContext implements ActionContext {
+  readonly event: DecodedEvent;
+  readonly eventName: string;
+  readonly rule: string;
+  #actionLog: Logger | undefined;
+
+  constructor(
+    input: RunInput,
+    readonly namespace: string,
+    private readonly p: PlannedAction,
+    readonly idempotencyKey: string,
+    readonly ags: AgsClient | undefined,
+    readonly signal: AbortSignal,
+    readonly inFlightSignal: AbortSignal | undefined,
+    private readonly eventLog: () => Logger,
+  ) {
+    this.event = input.event;
+    this.eventName = input.service.eventName;
+    this.rule = p.rule;
+  }
+
+  get logger(): Logger {
+    const { p } = this;
+    this.#actionLog ??= this.eventLog().child({ rule: p.rule, action: p.action, index: p.index });
+    return this.#actionLog;
+  }
 }
 
 /** What outlives one event: the ledger, the in-flight signals, the unrecorded marks. */
@@ -524,22 +563,7 @@ class EventRun {
 
   #context(p: PlannedAction, idemKey: string): ActionContext {
     const o = this.#o;
-    let actionLog: Logger | undefined;
-    const log = (): Logger => this.#log();
-    return {
-      event: this.#input.event,
-      eventName: this.#input.service.eventName,
-      namespace: o.namespace,
-      rule: p.rule,
-      idempotencyKey: idemKey,
-      ...(o.ags && !this.#s.dryRun ? { ags: o.ags } : {}),
-      signal: this.#signal,
-      ...(o.hardStopSignal ? { inFlightSignal: o.hardStopSignal } : {}),
-      get logger(): Logger {
-        actionLog ??= log().child({ rule: p.rule, action: p.action, index: p.index });
-        return actionLog;
-      },
-    };
+    return new RunContext(this.#input, o.namespace, p, idemKey, o.ags && !this.#s.dryRun ? o.ags : undefined, this.#signal, o.hardStopSignal, () => this.#log());
   }
 
   /** Shadow rule or dry run: plan only. */
@@ -867,13 +891,16 @@ class EventRun {
     this.#s.breaker.succeeded(p);
     try {
       const defer = this.#s.deferDone && this.#o.registry.get(p.action)?.reconcile !== undefined;
-      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', { defer, ...(foundBy !== undefined ? { found: { token: foundBy } } : {}) });
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', foundBy !== undefined ? { defer, found: { token: foundBy } } : { defer });
     } catch (error) {
       // Executed but not recorded: the claim's lease keeps other replicas off it until it
       // expires; a redelivery to this process records it (see `unrecorded`).
       this.#remember(a.memoKey, 'succeeded');
       this.#storeFailed(error);
     }
-    return { report: { ...a.base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed(a) }, stop: false };
+    const durationMs = elapsed(a);
+    const report: ActionReport =
+      summary !== undefined ? { rule: p.rule, index: p.index, action: p.action, status: 'succeeded', summary, durationMs } : { rule: p.rule, index: p.index, action: p.action, status: 'succeeded', durationMs };
+    return { report, stop: false };
   }
 }
