@@ -69,7 +69,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { effectId } from '../actions/index.js';
-import { adoptJson, partitionId, UnreadableStateError } from '../store/index.js';
+import { adoptJson, adoptJsonReplacing, partitionId, UnreadableStateError } from '../store/index.js';
 import type { Change, Partition, StateDocument, StateStore, StoreCallOptions, StoreKind } from '../store/index.js';
 
 /** What a key ends as: the action ran, or it failed permanently and was dead-lettered. */
@@ -179,6 +179,31 @@ function unreadable(store: StoreKind, where: string, problem: string): Unreadabl
   return new UnreadableStateError(store, where, `section "${ACTIONS_SECTION}": ${problem}`);
 }
 
+/** Gives any object a class's private fields: a base class whose constructor returns the object it is given. */
+class Given {
+  constructor(value: object) {
+    return value; // the point: `CheckedBuckets` stamps its field on `value`
+  }
+}
+
+/**
+ * A list of buckets this module built (every bucket one it read and checked, or made): read again, it
+ * needs no check of each bucket. A private field stamped on the list before it is frozen (as
+ * `store/frozen-json.ts` does): only this module can set it, a copy or a parsed record never has it,
+ * and an object made with the list as its prototype does not inherit it.
+ */
+class CheckedBuckets extends Given {
+  readonly #checked = true;
+
+  static stamp(list: readonly unknown[]): void {
+    if (Object.isExtensible(list)) new CheckedBuckets(list); // it stamps `list`
+  }
+
+  static has(list: readonly unknown[]): boolean {
+    return #checked in list;
+  }
+}
+
 const EMPTY: Omit<Section, 'where'> = { b: [], n: 0, m: undefined, h: [] };
 
 function sectionOf(doc: StateDocument | undefined, store: StoreKind, where: string): Section {
@@ -188,7 +213,7 @@ function sectionOf(doc: StateDocument | undefined, store: StoreKind, where: stri
   let b: readonly unknown[] = [];
   if (section.b !== undefined) {
     if (!Array.isArray(section.b) || section.b.length !== BUCKETS) throw unreadable(store, where, `"b" is ${shapeOf(section.b)}${Array.isArray(section.b) ? ` of ${section.b.length}` : ''}, not ${BUCKETS} buckets`);
-    for (let i = 0; i < BUCKETS; i++) {
+    if (!CheckedBuckets.has(section.b)) for (let i = 0; i < BUCKETS; i++) {
       const bucket: unknown = section.b[i];
       if (bucket !== null && !isRecord(bucket)) throw unreadable(store, where, `bucket ${i} is ${shapeOf(bucket)}, not an object or null`);
     }
@@ -541,8 +566,11 @@ export class ActionLedger {
       horizons = compacted.horizons;
       total = countMarks(b);
     }
-    // frozen JSON as built (`adoptJson`): the store keeps it without copying it again
-    const frozen = adoptJson(b, true) as readonly unknown[]; // the buckets' text kept (Cloud Save, Redis): the next write serialises one
+    // frozen JSON as built (`adoptJson`): the store keeps it without copying it again; the buckets'
+    // text kept (Cloud Save, Redis): the next write serialises one
+    CheckedBuckets.stamp(b);
+    // `next` is `buckets` with the bucket at `at` replaced (the loop above): adopted from what is known of `buckets`
+    const frozen = (b === next ? adoptJsonReplacing(next, buckets, at, true) : adoptJson(b, true)) as readonly unknown[];
     const written = adoptJson(horizons.length > 0 ? { n: total, b: frozen, h: adoptJson(horizons) } : { n: total, b: frozen });
     return adoptJson({ ...(doc ?? {}), [ACTIONS_SECTION]: written }) as StateDocument;
   }

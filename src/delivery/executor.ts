@@ -293,39 +293,46 @@ function elapsed(a: LiveAction): number {
   return round(performance.now() - a.t0);
 }
 
-/** Per-event abort signal: the call cancelled, shutdown, or the deadline passed, whichever comes first. */
-interface EventSignal {
-  readonly aborter: AbortController;
-  dispose(): void;
-}
-
 /**
- * Links the event's signal by hand (AbortSignal.any costs weak references and GC work on every
- * event). The shutdown signal is shared by every event: it gets one listener for the executor (see
- * `inFlight`), never one per event, or concurrent events pile listeners on it (MaxListenersExceededWarning past 10).
+ * Per-event abort signal: the call cancelled, shutdown, or the deadline passed, whichever comes first.
+ * Linked by hand (AbortSignal.any costs weak references and GC work on every event). The shutdown signal
+ * is shared by every event: it gets one listener for the executor (see `inFlight`), never one per event,
+ * or concurrent events pile listeners on it (MaxListenersExceededWarning past 10). A caller that aborts
+ * the controller itself (`abortWith`, the gRPC host) costs no listener and no closure for it.
  */
-function linkEventSignal(deadlineMs: number, input: RunInput, shutdownSignal: AbortSignal | undefined, inFlight: Set<AbortController>): EventSignal {
-  const aborter = new AbortController();
-  const timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
-  timer.unref?.();
-  const onAbort = function (this: AbortSignal): void {
-    if (!aborter.signal.aborted) aborter.abort(this.reason);
-  };
-  // the caller aborts this controller itself (no signal of its own to listen to), else its signal is listened to
-  const callSignal = input.abortWith ? undefined : input.signal;
-  input.abortWith?.(aborter);
-  if (callSignal?.aborted) aborter.abort(callSignal.reason);
-  else callSignal?.addEventListener('abort', onAbort, { once: true });
-  if (shutdownSignal?.aborted) aborter.abort(shutdownSignal.reason);
-  inFlight.add(aborter);
-  return {
-    aborter,
-    dispose(): void {
-      clearTimeout(timer);
-      callSignal?.removeEventListener('abort', onAbort);
-      inFlight.delete(aborter);
-    },
-  };
+class EventSignal {
+  readonly aborter = new AbortController();
+  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #callSignal: AbortSignal | undefined;
+  readonly #onAbort: (() => void) | undefined;
+  readonly #inFlight: Set<AbortController>;
+
+  constructor(deadlineMs: number, input: RunInput, shutdownSignal: AbortSignal | undefined, inFlight: Set<AbortController>) {
+    const aborter = this.aborter;
+    this.#timer = setTimeout(() => aborter.abort(new EventDeadlineError(deadlineMs)), deadlineMs);
+    this.#timer.unref?.();
+    this.#inFlight = inFlight;
+    // the caller aborts this controller itself (no signal of its own to listen to), else its signal is listened to
+    const callSignal = input.abortWith ? undefined : input.signal;
+    this.#callSignal = callSignal;
+    input.abortWith?.(aborter);
+    if (callSignal?.aborted) aborter.abort(callSignal.reason);
+    else if (callSignal) {
+      const onAbort = (): void => {
+        if (!aborter.signal.aborted) aborter.abort(callSignal.reason);
+      };
+      this.#onAbort = onAbort;
+      callSignal.addEventListener('abort', onAbort, { once: true });
+    }
+    if (shutdownSignal?.aborted) aborter.abort(shutdownSignal.reason);
+    inFlight.add(aborter);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    if (this.#onAbort) this.#callSignal!.removeEventListener('abort', this.#onAbort);
+    this.#inFlight.delete(this.aborter);
+  }
 }
 
 /** Groups a plan by rule, keeping plan order. */
@@ -343,8 +350,14 @@ function byRule(plan: readonly PlannedAction[]): (readonly PlannedAction[])[] {
 
 /** `ok`, naming the actions in the dead letters (a caller answering more than Empty, the Task Scheduler's handler, reports them). */
 function okOutcome(reports: readonly ActionReport[]): EventOutcome {
-  const deadLettered = reports.filter((r) => r.deadLettered).map((r) => ({ rule: r.rule, action: r.action, ...(r.error !== undefined ? { error: r.error } : {}) }));
-  return deadLettered.length > 0 ? { kind: 'ok', deadLettered } : { kind: 'ok' };
+  // the usual event: nothing dead-lettered, no list made
+  if (!reports.some(isDeadLettered)) return { kind: 'ok' };
+  const deadLettered = reports.filter(isDeadLettered).map((r) => ({ rule: r.rule, action: r.action, ...(r.error !== undefined ? { error: r.error } : {}) }));
+  return { kind: 'ok', deadLettered };
+}
+
+function isDeadLettered(r: ActionReport): boolean {
+  return r.deadLettered === true;
 }
 
 /** Runs one action in its span (tracing on): rule, action, outcome, attempts. */
@@ -361,6 +374,39 @@ function traced(p: PlannedAction, eventId: string, eventName: string, fn: () => 
     }
     return ran;
   });
+}
+
+/**
+ * An action's context: one object of fixed shape per action (absent members undefined), its logger
+ * (a child of the event's) made on first read by a getter of the class, not of an object literal
+ * with spreads and a closure per action.
+ */
+class RunContext implements ActionContext {
+  readonly event: DecodedEvent;
+  readonly eventName: string;
+  readonly rule: string;
+  #actionLog: Logger | undefined;
+
+  constructor(
+    input: RunInput,
+    readonly namespace: string,
+    private readonly p: PlannedAction,
+    readonly idempotencyKey: string,
+    readonly ags: AgsClient | undefined,
+    readonly signal: AbortSignal,
+    readonly inFlightSignal: AbortSignal | undefined,
+    private readonly eventLog: () => Logger,
+  ) {
+    this.event = input.event;
+    this.eventName = input.service.eventName;
+    this.rule = p.rule;
+  }
+
+  get logger(): Logger {
+    const { p } = this;
+    this.#actionLog ??= this.eventLog().child({ rule: p.rule, action: p.action, index: p.index });
+    return this.#actionLog;
+  }
 }
 
 /** What outlives one event: the ledger, the in-flight signals, the unrecorded marks. */
@@ -453,7 +499,7 @@ class EventRun {
   }
 
   async run(): Promise<DeliveryReport> {
-    const linked = linkEventSignal(this.#s.deadlineMs, this.#input, this.#o.shutdownSignal, this.#s.inFlight);
+    const linked = new EventSignal(this.#s.deadlineMs, this.#input, this.#o.shutdownSignal, this.#s.inFlight);
     this.#signal = linked.aborter.signal;
     try {
       for (const actions of byRule(this.#input.plan)) await this.#runRule(actions);
@@ -495,20 +541,18 @@ class EventRun {
     /** The `do` entry whose action stopped the rule: the other items of its forEach still run (each player's grant is independent). */
     let stoppedIndex: number | undefined;
     for (const p of actions) {
-      const skip = (error: string): void => {
-        this.#reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
-      };
       if (p.mode === 'shadow' || this.#s.dryRun) {
         const status = p.mode === 'shadow' ? 'shadow' : 'planned';
         this.#reports.push((await this.#traced(p, () => Promise.resolve({ report: this.#planOnly(p, status), stop: false }))).report);
-      } else if (this.#storeError) skip('idempotency store unavailable');
-      else if (stopped !== undefined && !(p.item !== undefined && p.index === stoppedIndex)) skip(stopped);
+      } else if (this.#storeError) this.#skip(p, 'idempotency store unavailable');
+      else if (stopped !== undefined && !(p.item !== undefined && p.index === stoppedIndex)) this.#skip(p, stopped);
       else if (this.#signal.aborted) {
         const reason = messageOf(this.#signal.reason);
-        skip(reason);
+        this.#skip(p, reason);
         if (!this.#retryReasons.includes(reason)) this.#retryReasons.push(reason);
       } else {
-        const { report, stop } = await this.#traced(p, () => this.#runLive(p));
+        // tracing off (the usual case): no closure per action for the span
+        const { report, stop } = tracingEnabled() ? await this.#traced(p, () => this.#runLive(p)) : await this.#runLive(p);
         this.#reports.push(report);
         if (stop && stopped === undefined) {
           stopped = `an earlier action of rule ${p.rule} (${p.action} #${p.index}) did not complete`;
@@ -518,28 +562,18 @@ class EventRun {
     }
   }
 
+  /** Reports `p` as not attempted. */
+  #skip(p: PlannedAction, error: string): void {
+    this.#reports.push({ rule: p.rule, index: p.index, action: p.action, status: 'skipped', error, durationMs: 0 });
+  }
+
   #traced(p: PlannedAction, fn: () => Promise<Ran>): Promise<Ran> {
     return traced(p, this.#eventId, this.#input.service.eventName, fn);
   }
 
   #context(p: PlannedAction, idemKey: string): ActionContext {
     const o = this.#o;
-    let actionLog: Logger | undefined;
-    const log = (): Logger => this.#log();
-    return {
-      event: this.#input.event,
-      eventName: this.#input.service.eventName,
-      namespace: o.namespace,
-      rule: p.rule,
-      idempotencyKey: idemKey,
-      ...(o.ags && !this.#s.dryRun ? { ags: o.ags } : {}),
-      signal: this.#signal,
-      ...(o.hardStopSignal ? { inFlightSignal: o.hardStopSignal } : {}),
-      get logger(): Logger {
-        actionLog ??= log().child({ rule: p.rule, action: p.action, index: p.index });
-        return actionLog;
-      },
-    };
+    return new RunContext(this.#input, o.namespace, p, idemKey, o.ags && !this.#s.dryRun ? o.ags : undefined, this.#signal, o.hardStopSignal, () => this.#log());
   }
 
   /** Shadow rule or dry run: plan only. */
@@ -867,13 +901,16 @@ class EventRun {
     this.#s.breaker.succeeded(p);
     try {
       const defer = this.#s.deferDone && this.#o.registry.get(p.action)?.reconcile !== undefined;
-      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', { defer, ...(foundBy !== undefined ? { found: { token: foundBy } } : {}) });
+      await this.#s.ledger.complete(this.#partition, a.idemKey, 'succeeded', foundBy !== undefined ? { defer, found: { token: foundBy } } : { defer });
     } catch (error) {
       // Executed but not recorded: the claim's lease keeps other replicas off it until it
       // expires; a redelivery to this process records it (see `unrecorded`).
       this.#remember(a.memoKey, 'succeeded');
       this.#storeFailed(error);
     }
-    return { report: { ...a.base, status: 'succeeded', ...(summary !== undefined ? { summary } : {}), durationMs: elapsed(a) }, stop: false };
+    const durationMs = elapsed(a);
+    const report: ActionReport =
+      summary !== undefined ? { rule: p.rule, index: p.index, action: p.action, status: 'succeeded', summary, durationMs } : { rule: p.rule, index: p.index, action: p.action, status: 'succeeded', durationMs };
+    return { report, stop: false };
   }
 }

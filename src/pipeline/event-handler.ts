@@ -17,7 +17,7 @@ import type { Span } from '../telemetry/index.js';
 import type { DecodedEvent, EventService } from '../events/index.js';
 import type { EvaluateOptions, FactRequest, FactValue, RuleSet } from '../rules/index.js';
 import type { DeliveryReport, Executor } from '../delivery/index.js';
-import { REPLAY_HEADER } from '../delivery/index.js';
+import { REPLAY_HEADER, REPLAY_SINCE_HEADER } from '../delivery/index.js';
 import type { EventCall, EventOutcome } from '../contract/index.js';
 import { maskPersonalFields } from '../telemetry/index.js';
 import type { EvaluationResult } from '../rules/index.js';
@@ -81,6 +81,11 @@ function decidedWithout(o: { readonly outcome: string }): boolean {
 
 /** A counter child, resolved once per label set. */
 type Child = { inc(): void };
+
+/** The replay's `x-event-rules-replay-since` header as the executor's `replaySince` (unreadable: NaN, read as absent, as the executor reads the header). */
+function replaySinceOf(header: string | undefined): number | undefined {
+  return header === undefined ? undefined : Date.parse(header);
+}
 
 /** Part of the answer to a replay whose rule's action failed again (the replay command looks for it). */
 export const REPLAY_FAILED_AGAIN = 'failed again and was dead-lettered again';
@@ -272,19 +277,23 @@ export function createEventHandler(options: EventHandlerOptions) {
       return finish(service, eventId, ids, span, started, matched, outcomes, { outcome: { kind: 'refused', message }, eventKey: '', actions: [] });
     }
     if (evaluation.plan.length === 0) return finish(service, eventId, ids, span, started, matched, outcomes, NOTHING_TO_DO);
-    const metadata = call.metadata;
+    const replay = typeof replayed === 'string' && replayed !== '';
     // the executor's controller is linked to the call (no signal of the call's own), else it listens to the call's signal
-    const link = call.abortWith ? { abortWith: (c: AbortController): void => call.abortWith!(c) } : undefined;
-    const signal = link ? undefined : call.signal;
+    const abortWith = call.abortWith ? (c: AbortController): void => call.abortWith!(c) : undefined;
+    // one literal of fixed shape (absent members undefined): no spread of optional parts per event
     return options.executor
       .run({
         service,
         event,
         plan: evaluation.plan,
-        ...(link ?? (signal ? { signal } : {})),
-        logBindings: { eventId, event: service.eventName, ...ids },
-        ...(metadata ? { metadata } : {}),
-        ...(call.bytes ? { eventBytes: call.bytes } : {}),
+        abortWith,
+        signal: abortWith ? undefined : call.signal,
+        logBindings: ids.traceId === undefined ? { eventId, event: service.eventName } : { eventId, event: service.eventName, ...ids },
+        // the replay headers one by one when the call reads them so (no map of every header), else its metadata
+        metadata: call.header ? undefined : call.metadata,
+        replayRule: call.header && replay ? replayed : undefined,
+        replaySince: call.header && replay ? replaySinceOf(call.header(REPLAY_SINCE_HEADER)) : undefined,
+        eventBytes: call.bytes,
       })
       .then((report) => finish(service, eventId, ids, span, started, matched, outcomes, typeof replayed === 'string' && replayed !== '' ? replayReport(report, replayed) : report));
   }

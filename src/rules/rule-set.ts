@@ -484,9 +484,9 @@ function planRuleActions(rule: CompiledRule, event: DecodedEvent, run: LogicRun,
   let failed: string | undefined;
   let ruleFailure: Error | undefined;
   for (const a of rule.actions) {
-    const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
     if (!a.forEach) {
-      const p = planAction(a, base, event, run);
+      // the usual action: planned as one literal, no base object spread into it
+      const p = planAction(a, rule, event, run);
       if (p.failure) failed ??= `do[${a.index}] ${a.action}: ${p.failure.message}`;
       planned.push(p);
       continue;
@@ -496,8 +496,9 @@ function planRuleActions(rule: CompiledRule, event: DecodedEvent, run: LogicRun,
       ruleFailure ??= items;
       continue;
     }
+    const base = { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure };
     for (const item of items) {
-      const p = planAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item }, run);
+      const p = planItemAction(a, { ...base, key: forEachItemKey(a.key, item), item }, { ...(event as Record<string, unknown>), [a.forEach.as]: item }, run);
       if (p.failure) failed ??= `do[${a.index}] ${a.action} (${a.forEach.as} ${JSON.stringify(item)}): ${p.failure.message}`;
       planned.push(p);
     }
@@ -534,17 +535,29 @@ function withFacts(rule: CompiledRule, event: DecodedEvent, facts: EvaluateOptio
   return { ...event, facts: values };
 }
 
-/** One action planned on `data` (the event, or the event and a forEach item): its resolved params, or its failure. */
-function planAction(a: CompiledAction, base: Omit<PlannedAction, 'params'>, data: unknown, run: LogicRun): PlannedAction {
-  if (a.params.constant) return { ...base, params: a.params.value as Record<string, unknown> };
+/** The action's params resolved on `data` (the event, or the event and a forEach item), checked; or why not. */
+function resolveParams(a: CompiledAction, data: unknown, run: LogicRun): Record<string, unknown> | Error {
+  if (a.params.constant) return a.params.value as Record<string, unknown>;
   try {
     const params = a.params.resolve(data, run) as Record<string, unknown>;
     const problem = a.check?.(params);
-    if (problem === undefined) return { ...base, params };
-    return { ...base, params: {}, failure: new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`) };
+    return problem === undefined ? params : new ActionParamsInvalidError(a.action, `do[${a.index}]: ${problem}`);
   } catch (err) {
-    return { ...base, params: {}, failure: err instanceof Error ? err : new Error(String(err)) };
+    return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** One action (no forEach) planned on the event: the same members as {@link planItemAction}'s, in one literal. */
+function planAction(a: CompiledAction, rule: CompiledRule, event: DecodedEvent, run: LogicRun): PlannedAction {
+  const r = resolveParams(a, event, run);
+  if (!(r instanceof Error)) return { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: r };
+  return { rule: rule.name, index: a.index, key: a.key, action: a.action, mode: rule.mode, onFailure: rule.onFailure, params: {}, failure: r };
+}
+
+/** One action planned on `data` (the event and a forEach item): its resolved params, or its failure. */
+function planItemAction(a: CompiledAction, base: Omit<PlannedAction, 'params'>, data: unknown, run: LogicRun): PlannedAction {
+  const r = resolveParams(a, data, run);
+  return r instanceof Error ? { ...base, params: {}, failure: r } : { ...base, params: r };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adoptJson, freezeJson, isFrozenJson, jsonSize, stringifyJson } from '../../src/store/frozen-json.js';
+import { adoptJson, adoptJsonReplacing, freezeJson, isFrozenJson, jsonSize, stringifyJson } from '../../src/store/frozen-json.js';
 
 function bigDocument(): Record<string, unknown> {
   const buckets = Array.from({ length: 64 }, (_, i) => Object.fromEntries(Array.from({ length: 20 }, (_, j) => [`id-${i}-${j}`, { s: 'd', e: 1e12 + j, ...(j % 3 === 0 ? { n: j } : {}) }])));
@@ -95,5 +95,41 @@ describe('freezeJson / stringifyJson', () => {
     }
     expect(stringifyJson(doc)).toBe(JSON.stringify(doc));
     expect(JSON.parse(stringifyJson(doc))).toEqual(JSON.parse(JSON.stringify(doc)));
+  });
+  it('adoptJsonReplacing: the same value as adoptJson of the list (size, large flags, text), frozen in place; any other list is adopted as adoptJson does', () => {
+    const bucket = (n: number, tag: string): unknown => {
+      const b = Object.create(null) as Record<string, unknown>;
+      for (let i = 0; i < n; i++) b[`${tag}${i}`] = adoptJson({ s: 'd', e: i, t: 'x"\u2028' });
+      return adoptJson(b);
+    };
+    let previous = adoptJson(new Array<unknown>(64).fill(null), true) as readonly unknown[];
+    // small and large buckets (16+ marks: the flags), replaced by null, by a small one, by a large one
+    const steps: [number, number][] = [[3, 2], [9, 20], [9, 1], [9, 0], [40, 17], [40, 30], [3, 0], [40, 2], [5, 16]];
+    for (const [at, n] of steps) {
+      const next = previous.slice();
+      next[at] = n === 0 ? null : bucket(n, `s${at}-${n}-`);
+      const expected = adoptJson(previous.slice().fill(null).map((_, i) => next[i]), true);
+      const out = adoptJsonReplacing(next, previous, at, true);
+      expect(out).toBe(next);
+      expect(isFrozenJson(out) && Object.isFrozen(out)).toBe(true);
+      expect(jsonSize(out)).toBe(jsonSize(expected));
+      const doc = adoptJson({ actions: adoptJson({ b: out }) });
+      expect(stringifyJson(doc)).toBe(JSON.stringify(doc));
+      expect(jsonSize(doc)).toBe(jsonSize(adoptJson({ actions: adoptJson({ b: expected }) })));
+      previous = out as readonly unknown[];
+    }
+    // a previous list not produced, another length, a member not frozen JSON: what adoptJson gives
+    const notProduced = previous.slice();
+    const again = notProduced.slice();
+    again[4] = bucket(1, 'q');
+    expect(jsonSize(adoptJsonReplacing(again, notProduced, 4))).toBe(jsonSize(adoptJson(again.slice())));
+    const shorter = previous.slice(0, 10);
+    expect(jsonSize(adoptJsonReplacing(shorter, previous, 0))).toBe(jsonSize(adoptJson(previous.slice(0, 10))));
+    const fresh = previous.slice();
+    fresh[6] = { not: 'frozen' };
+    const copied = adoptJsonReplacing(fresh, previous, 6);
+    expect(copied).not.toBe(fresh);
+    expect(isFrozenJson(copied)).toBe(true);
+    expect(JSON.stringify(copied)).toBe(JSON.stringify(fresh));
   });
 });
