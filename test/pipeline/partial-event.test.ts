@@ -10,13 +10,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createEventHandler } from '../../src/pipeline/event-handler.js';
 import { createExecutor } from '../../src/delivery/executor.js';
 import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
-import { compileRulesText } from '../../src/rules/validate.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import type { Catalog, DecodedEvent, EventService } from '../../src/events/types.js';
 import { captureLogger, recordingAction, registryOf } from '../delivery/support.js';
-import { LOGIN, fixtureCatalog, loginEvent } from '../rules/support/fixtures.js';
+import { LOGIN, fixtureCatalog, loginEvent, compileOrThrow } from '../rules/support/fixtures.js';
 
 let catalog: Catalog;
 beforeAll(async () => {
@@ -35,11 +34,7 @@ const NESTED = RULES.replace('{ var: namespace }', '{ var: payload.platform }').
 function setup(options: { logPayloads?: boolean } = {}) {
   const grant = recordingAction('grant');
   const registry = registryOf(grant);
-  const compile = (t: string): RuleSet => {
-    const r = compileRulesText(t, 'rules.yaml', { catalog, registry, env: {}, unsetEnv: 'error' });
-    if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    return r.rules;
-  };
+  const compile = (t: string): RuleSet => compileOrThrow(t, catalog, registry);
   let rules = compile(RULES);
   const metrics = new Metrics({ defaultMetrics: false });
   const { logger, lines } = captureLogger();

@@ -8,11 +8,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEventHandler } from '../../src/pipeline/event-handler.js';
 import type { Executor, RunInput } from '../../src/delivery/executor.js';
-import { compileRulesText } from '../../src/rules/validate.js';
 import type { Catalog, EventService } from '../../src/events/types.js';
 import type { EventCall } from '../../src/contract/types.js';
 import { captureLogger, recordingAction, registryOf } from '../delivery/support.js';
-import { LOGIN, fixtureCatalog, loginEvent } from '../rules/support/fixtures.js';
+import { LOGIN, fixtureCatalog, loginEvent, compileOrThrow } from '../rules/support/fixtures.js';
 
 let catalog: Catalog;
 beforeAll(async () => {
@@ -29,8 +28,7 @@ rules:
 
 function setup() {
   const registry = registryOf(recordingAction('grant'));
-  const r = compileRulesText(RULES, 'rules.yaml', { catalog, registry, env: {}, unsetEnv: 'error' });
-  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  const rules = compileOrThrow(RULES, catalog, registry);
   const inputs: RunInput[] = [];
   const executor: Executor = {
     run: (input) => {
@@ -40,7 +38,7 @@ function setup() {
     flush: () => Promise.resolve(),
   };
   const { logger } = captureLogger();
-  const onEvent = createEventHandler({ rules: () => r.rules, executor, logger });
+  const onEvent = createEventHandler({ rules: () => rules, executor, logger });
   const login: EventService = catalog.services.find((s) => s.fullName === LOGIN)!;
   return { inputs, send: (call: EventCall) => onEvent(login, loginEvent({ id: 'e1' }), call) };
 }

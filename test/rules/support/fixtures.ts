@@ -3,6 +3,8 @@ import { ActionRegistry } from '../../../src/actions/registry.js';
 import type { ActionDefinition } from '../../../src/actions/types.js';
 import { loadCatalog } from '../../../src/events/catalog.js';
 import type { Catalog } from '../../../src/events/types.js';
+import type { RuleSet } from '../../../src/rules/rule-set.js';
+import { compileRulesText } from '../../../src/rules/validate.js';
 import { REPO_ROOT } from '../../support/prereq.js';
 import { workspace } from '../../support/workspace.js';
 import type { Workspace } from '../../support/workspace.js';
@@ -17,6 +19,13 @@ let catalog: Promise<Catalog> | undefined;
 export function fixtureCatalog(): Promise<Catalog> {
   catalog ??= loadCatalog({ dirs: [PROTO_DIR] });
   return catalog;
+}
+
+/** `text` compiled on `catalog` with `registry`, no environment (an unset `${env...}` is an error); throws the problems when invalid. */
+export function compileOrThrow(text: string, catalog: Catalog, registry: ActionRegistry): RuleSet {
+  const r = compileRulesText(text, 'rules.yaml', { catalog, registry, env: {}, unsetEnv: 'error' });
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.rules;
 }
 
 export function testAction(name: string, params: Record<string, unknown>): ActionDefinition {
