@@ -300,7 +300,7 @@ function anyToJson(type: Type): (m: Msg) => unknown {
     if (target) {
       try {
         checkWire(target, bytes ?? new Uint8Array(0)); // strict like the event itself: invalid UTF-8 inside stays bytes
-        const inner = jsonOf(target)(target.decode(bytes ?? new Uint8Array(0)) as unknown as Msg);
+        const inner = jsonOf(target)(target.decode(readerOf(bytes ?? new Uint8Array(0))) as unknown as Msg);
         if (wellKnownKind(target)) return { '@type': url, value: inner };
         return { '@type': url, ...(inner as Msg) };
       } catch {
@@ -311,8 +311,56 @@ function anyToJson(type: Type): (m: Msg) => unknown {
   };
 }
 
+/**
+ * protobufjs' reader, with a `uint32` (tags, lengths, int32, uint32, sint32, bool, enum) that reads a varint of
+ * 6 to 10 bytes as protobuf's references do: its low 32 bits, ending at its last byte. protobufjs' own skips 5
+ * bytes blindly after a fifth byte with its continuation bit, so a varint of 6 to 9 bytes (valid, accepted by
+ * the wire check) made it read the next field's bytes as part of it: other values than the sender's, or
+ * "index out of range", where the wire check and the partial decode (top-level.ts) read the event right.
+ */
+class EventReader extends protobuf.BufferReader {
+  override uint32(): number {
+    const pos = this.pos;
+    if (pos < this.len) {
+      const b = this.buf[pos]!;
+      if (b < 0x80) {
+        this.pos = pos + 1; // one byte: most tags and lengths
+        return b;
+      }
+    }
+    return readVarint32(this);
+  }
+}
+
+/** A varint's low 32 bits, up to 10 bytes, the reader left after its last byte. */
+function readVarint32(r: EventReader): number {
+  const buf = r.buf;
+  const len = r.len;
+  let pos = r.pos;
+  let value = 0;
+  for (let shift = 0; shift < 70; shift += 7) {
+    if (pos >= len) {
+      r.pos = len;
+      throw new RangeError(`index out of range: ${String(pos)} + 1 > ${String(len)}`);
+    }
+    const b = buf[pos++]!;
+    if (shift < 32) value |= (b & 0x7f) << shift; // bits past the 32nd dropped, as the references drop them
+    if (b < 0x80) {
+      r.pos = pos;
+      return value >>> 0;
+    }
+  }
+  r.pos = pos;
+  throw new Error('invalid varint encoding');
+}
+
+/** A reader of `bytes` (a Buffer's own memory, no copy). */
+function readerOf(bytes: Uint8Array): EventReader {
+  return new EventReader(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
 /** Decodes `bytes` with `type` and converts it: throws whatever protobufjs throws. */
 export function decodeToJson(type: Type, bytes: Uint8Array): DecodedEvent {
-  const message = type.decode(bytes) as Message & Msg;
+  const message = type.decode(readerOf(bytes)) as Message & Msg;
   return jsonOf(type)(message) as DecodedEvent;
 }

@@ -10,8 +10,10 @@ import { loadCatalog } from '../../src/events/catalog.js';
 import { codec } from '../../src/events/codec.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import { EventDecodeError } from '../../src/events/types.js';
+import { jsonKey } from '../../src/events/wkt.js';
 import type { DecodedEvent, EventCodec, EventService } from '../../src/events/types.js';
 import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
+import { PROTO_DIR as RULES_PROTO_DIR } from '../rules/support/fixtures.js';
 import { testSeed } from '../support/seed.js';
 
 let login: EventService;
@@ -101,4 +103,64 @@ describe('an event decoded for the fields its rules read', () => {
     }
     expect(refused).toBeGreaterThan(100); // the mutations do reach the refusals
   });
+});
+
+/** A varint of exactly `bytes` bytes (non-canonical when longer than needed: continuation bits over zero payload). */
+function longVarint(n: number, bytes: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < bytes; i++) {
+    out.push((n % 128) | (i < bytes - 1 ? 128 : 0));
+    n = Math.floor(n / 128);
+  }
+  return out;
+}
+
+describe('varints of 6 to 10 bytes (valid: read as the references read them), where protobufjs reads 32 bits', () => {
+  // protobufjs' Reader.uint32 (tags, lengths, int32, uint32, sint32, bool, enum) skipped 5 bytes blindly after a fifth
+  // byte with its continuation bit: the whole decode read the bytes after a varint of 6 to 9 bytes as part of it (a
+  // namespace made of other fields' bytes, or index out of range) while decodeFields read them right
+  // (python3-protobuf reads a 6 to 9-byte int32 as its low 32 bits)
+  let match: EventService;
+  let nested: EventService;
+  beforeAll(async () => {
+    const rulesCatalog = await loadCatalog({ dirs: [RULES_PROTO_DIR] });
+    match = rulesCatalog.services.find((s) => s.fullName === 'test.events.v1.MatchEndedService')!;
+    nested = rulesCatalog.services.find((s) => s.fullName === 'test.events.v1.UserLoggedInService')!;
+  });
+  const no = (service: EventService, json: string): number => service.requestType.fieldsArray.find((f) => jsonKey(f) === json)!.id;
+
+  for (const bytes of [6, 7, 8, 9, 10]) {
+    it(`a ${bytes}-byte tag or length: the whole decode reads what decodeFields reads`, () => {
+      const ns = no(login, 'namespace');
+      const id = no(login, 'id');
+      const name = [...Buffer.from('mygame')];
+      const tail = [...str(id, 'evt-1'), ...str(no(login, 'userId'), 'user-1')];
+      for (const b of [
+        [...longVarint(ns * 8 + 2, bytes), name.length, ...name, ...tail], // the namespace's tag
+        [...tag(ns, 2), ...longVarint(name.length, bytes), ...name, ...tail], // its length
+        [...str(ns, 'mygame'), ...tag(id, 2), ...longVarint(5, bytes), ...Buffer.from('evt-1')], // the last field's length
+      ]) {
+        const { fields, whole } = both(Uint8Array.from(b));
+        expect(whole).toEqual(fields);
+        expect(fields).toMatchObject({ namespace: 'mygame' });
+      }
+    });
+
+    it(`a ${bytes}-byte int32, bool or enum (top-level or nested) before the fields read: its value as the references read it, the same fields`, () => {
+      const cases: [EventService, number[], Record<string, unknown>][] = [
+        [match, [...tag(no(match, 'score'), 0), ...longVarint(7, bytes)], { score: 7 }],
+        [match, [...tag(no(match, 'won'), 0), ...longVarint(1, bytes)], { won: true }],
+        [nested, [...tag(1, 2), bytes + 1, ...tag(6, 0), ...longVarint(3, bytes)], { payload: { count: 3 } }], // payload.count
+        [nested, [...tag(1, 2), bytes + 1, ...tag(7, 0), ...longVarint(1, bytes)], { payload: { platform: 'STEAM' } }], // payload.platform
+      ];
+      for (const [service, before, read] of cases) {
+        const after = [...str(no(service, 'namespace'), 'mygame'), ...str(no(service, 'id'), 'evt-2'), ...str(no(service, 'userId'), 'user-2')];
+        const b = Uint8Array.from([...before, ...after]);
+        const sc = codec(service);
+        const fields = sc.decodeFields!(b, NAMES);
+        expect(fields).toEqual({ namespace: 'mygame', userId: 'user-2', id: 'evt-2' });
+        expect(sc.decode(b)).toMatchObject({ ...fields, ...read });
+      }
+    });
+  }
 });
