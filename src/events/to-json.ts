@@ -359,6 +359,34 @@ function readerOf(bytes: Uint8Array): EventReader {
   return new EventReader(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
+const refusing = new WeakMap<Type, boolean>();
+
+/**
+ * Whether the conversion of a decoded message of `type` can refuse a value the wire check accepts: a
+ * `google.protobuf.Timestamp` past the range JSON can write (formatTimestamp throws) in it, at any depth (an
+ * `Any`'s content excepted: kept as bytes when it does not convert). Such an event is refused by the whole decode
+ * only, so it is never decoded in part (top-level.ts). Cached per type.
+ */
+export function conversionMayRefuse(type: Type): boolean {
+  let known = refusing.get(type);
+  if (known === undefined) {
+    known = reachesTimestamp(type, new Set());
+    refusing.set(type, known);
+  }
+  return known;
+}
+
+function reachesTimestamp(type: Type, seen: Set<Type>): boolean {
+  const kind = wellKnownKind(type);
+  if (kind === 'timestamp') return true;
+  if (kind !== undefined || seen.has(type)) return false; // the other well-known types hold no Timestamp; Any converts safely
+  seen.add(type);
+  return type.fieldsArray.some((f) => {
+    const t = f.resolve().resolvedType;
+    return t instanceof protobuf.Type && reachesTimestamp(t, seen);
+  });
+}
+
 /** Decodes `bytes` with `type` and converts it: throws whatever protobufjs throws. */
 export function decodeToJson(type: Type, bytes: Uint8Array): DecodedEvent {
   const message = type.decode(readerOf(bytes)) as Message & Msg;

@@ -7,9 +7,11 @@
  * The bytes are checked exactly as a full decode checks them (`checkWire`: what protobuf's reference
  * implementations refuse is refused, so an invalid event is still answered INVALID_ARGUMENT), and the
  * fields are read during that check; the values are those of the full decode: the last occurrence
- * of a field wins, an absent one reads ''.
+ * of a field wins, an absent one reads ''. A type whose conversion can refuse what the wire check accepts (a
+ * Timestamp out of range, `conversionMayRefuse`) is never decoded in part: the refusal must not depend on the rules.
  */
 import type { Type } from 'protobufjs';
+import { conversionMayRefuse } from './to-json.js';
 import { checkWireReading } from './wire-check.js';
 import { jsonKey } from './wkt.js';
 import type { DecodedEvent } from './types.js';
@@ -37,6 +39,7 @@ function planOf(type: Type, names: readonly string[]): ReadPlan | null {
 }
 
 function makePlan(type: Type, names: readonly string[]): ReadPlan | null {
+  if (conversionMayRefuse(type)) return null; // refused by the whole decode alone: decoded whole
   const fields = new Map(type.fieldsArray.map((f) => [jsonKey(f), f]));
   const keyOf: (string | undefined)[] = [];
   const keys: string[] = [];

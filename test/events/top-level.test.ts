@@ -5,7 +5,7 @@
  * the whole decode reads: the last occurrence of a field, '' when absent. Anything else than a
  * plain string field: undefined (the host then decodes the whole event).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/events/catalog.js';
 import { codec } from '../../src/events/codec.js';
 import { sampleEvent } from '../../src/events/samples.js';
@@ -15,6 +15,7 @@ import type { DecodedEvent, EventCodec, EventService } from '../../src/events/ty
 import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 import { PROTO_DIR as RULES_PROTO_DIR } from '../rules/support/fixtures.js';
 import { testSeed } from '../support/seed.js';
+import { workspace } from '../support/workspace.js';
 
 let login: EventService;
 let c: EventCodec;
@@ -163,4 +164,58 @@ describe('varints of 6 to 10 bytes (valid: read as the references read them), wh
       }
     });
   }
+});
+
+describe('an event whose whole decode refuses a value the wire check accepts', () => {
+  // a google.protobuf.Timestamp out of the range JSON can write (its conversion throws: INVALID_ARGUMENT); decodeFields
+  // read the namespace and answered OK when no rule matched, whatever rules were loaded decided the refusal
+  const ws = workspace('eer-top-level-');
+  afterAll(() => ws.remove());
+  let stamped: EventService;
+  beforeAll(async () => {
+    ws.write(
+      'stamped.proto',
+      `syntax = "proto3";
+package stamped.v1;
+import "google/protobuf/empty.proto";
+import "google/protobuf/timestamp.proto";
+message Inner { repeated google.protobuf.Timestamp at = 1; }
+message Stamped { string id = 1; string namespace = 2; google.protobuf.Timestamp at = 3; }
+message Deep { string id = 1; string namespace = 2; map<string, Inner> inner = 3; }
+service StampedService { rpc OnMessage(Stamped) returns (google.protobuf.Empty); }
+service DeepService { rpc OnMessage(Deep) returns (google.protobuf.Empty); }
+`,
+    );
+    const cat = await loadCatalog({ dirs: [ws.dir] });
+    stamped = cat.services.find((s) => s.fullName === 'stamped.v1.StampedService')!;
+  });
+
+  it('a Timestamp out of range, at the top or nested: decodeFields refuses it as the whole decode does, or leaves the event to it', async () => {
+    const cat = await loadCatalog({ dirs: [ws.dir] });
+    const deep = cat.services.find((s) => s.fullName === 'stamped.v1.DeepService')!;
+    const seconds = [...varint(2 ** 45)]; // year ~1.1 million: past JavaScript's Date
+    const stamp = [...tag(1, 0), ...seconds];
+    const cases: [EventService, number[]][] = [
+      [stamped, [...str(2, 'other'), ...str(1, 'evt-1'), ...tag(3, 2), stamp.length, ...stamp]],
+      [deep, [...str(2, 'other'), ...str(1, 'evt-1'), ...tag(3, 2), stamp.length + 7, ...str(1, 'k'), ...tag(2, 2), stamp.length + 2, ...tag(1, 2), stamp.length, ...stamp]],
+    ];
+    for (const [service, b] of cases) {
+      const sc = codec(service);
+      const bytes = Uint8Array.from(b);
+      expect(() => sc.decode(bytes)).toThrow(/timestamp out of range/);
+      let fields: unknown;
+      try {
+        fields = sc.decodeFields!(bytes, NAMES);
+      } catch (err) {
+        fields = err;
+      }
+      if (fields !== undefined) expect(fields).toBeInstanceOf(EventDecodeError);
+    }
+  });
+
+  it('a Timestamp in range: decoded as before', () => {
+    const sc = codec(stamped);
+    const stamp = [...tag(1, 0), ...varint(1_700_000_000)];
+    expect(sc.decode(Uint8Array.from([...str(2, 'mygame'), ...tag(3, 2), stamp.length, ...stamp]))).toEqual({ id: '', namespace: 'mygame', at: '2023-11-14T22:13:20Z' });
+  });
 });
