@@ -49,14 +49,19 @@ export function jsonOf(type: Type): (m: Msg) => unknown {
   return conv;
 }
 
-/** The JSON of a message with nothing set (the defaults of its fields). */
-export function defaultJson(type: Type): unknown {
+/** A message of `type` with nothing set, made once. */
+function emptyMessageOf(type: Type): Msg {
   let empty = emptyMessages.get(type);
   if (!empty) {
     empty = type.create() as unknown as Msg;
     emptyMessages.set(type, empty);
   }
-  return jsonOf(type)(empty);
+  return empty;
+}
+
+/** The JSON of a message with nothing set (the defaults of its fields). */
+export function defaultJson(type: Type): unknown {
+  return jsonOf(type)(emptyMessageOf(type));
 }
 
 const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
@@ -133,16 +138,23 @@ function scalarDefault(field: Field): unknown {
   return (protobuf.types.defaults as Record<string, unknown>)[field.type];
 }
 
-/** A map field: its own small converter (maps are rare in events). */
+/**
+ * A map field: its own small converter (maps are rare in events). An entry sent without its message value
+ * (protobufjs leaves it null) reads as the references read it, the value type's defaults, never a refusal.
+ */
 function mapStep(field: Field): (m: Msg) => Msg {
   const name = field.name;
   const conv = valueConv(field, field.type);
   const keyConv = mapKeyConv((field as unknown as MapField).keyType);
+  const valueType = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
   return (m) => {
     const v = m[name] as Msg | undefined;
     const out: Msg = {};
     if (v) {
-      for (const k of Object.keys(v)) setOwn(out, keyConv ? keyConv(k) : k, conv ? conv(v[k]) : v[k]);
+      for (const k of Object.keys(v)) {
+        const value = v[k];
+        setOwn(out, keyConv ? keyConv(k) : k, valueType && value == null ? defaultJson(valueType) : conv ? conv(value) : value);
+      }
     }
     return out;
   };
@@ -244,7 +256,8 @@ function structToJson(type: Type): (m: Msg) => unknown {
     const out: Msg = {};
     if (map) {
       conv ??= jsonOf(valueType);
-      for (const k of Object.keys(map)) setOwn(out, k, conv(map[k]!));
+      // an entry without its Value: null, as the references read it
+      for (const k of Object.keys(map)) setOwn(out, k, map[k] == null ? null : conv(map[k]));
     }
     return out;
   };

@@ -166,7 +166,7 @@ describe('varints of 6 to 10 bytes (valid: read as the references read them), wh
   }
 });
 
-describe('an event whose whole decode refuses a value the wire check accepts', () => {
+describe('values the wire check accepts and the conversion refuses (or refused)', () => {
   // a google.protobuf.Timestamp out of the range JSON can write (its conversion throws: INVALID_ARGUMENT); decodeFields
   // read the namespace and answered OK when no rule matched, whatever rules were loaded decided the refusal
   const ws = workspace('eer-top-level-');
@@ -178,12 +178,16 @@ describe('an event whose whole decode refuses a value the wire check accepts', (
       `syntax = "proto3";
 package stamped.v1;
 import "google/protobuf/empty.proto";
+import "google/protobuf/struct.proto";
 import "google/protobuf/timestamp.proto";
 message Inner { repeated google.protobuf.Timestamp at = 1; }
 message Stamped { string id = 1; string namespace = 2; google.protobuf.Timestamp at = 3; }
 message Deep { string id = 1; string namespace = 2; map<string, Inner> inner = 3; }
+message Loc { string city = 1; }
+message Mapped { string id = 1; string namespace = 2; map<string, Loc> places = 3; google.protobuf.Struct extra = 4; }
 service StampedService { rpc OnMessage(Stamped) returns (google.protobuf.Empty); }
 service DeepService { rpc OnMessage(Deep) returns (google.protobuf.Empty); }
+service MappedService { rpc OnMessage(Mapped) returns (google.protobuf.Empty); }
 `,
     );
     const cat = await loadCatalog({ dirs: [ws.dir] });
@@ -217,5 +221,16 @@ service DeepService { rpc OnMessage(Deep) returns (google.protobuf.Empty); }
     const sc = codec(stamped);
     const stamp = [...tag(1, 0), ...varint(1_700_000_000)];
     expect(sc.decode(Uint8Array.from([...str(2, 'mygame'), ...tag(3, 2), stamp.length, ...stamp]))).toEqual({ id: '', namespace: 'mygame', at: '2023-11-14T22:13:20Z' });
+  });
+  it('a map entry without its value (a message, a Struct\'s Value): its default, as the references read it, not a refusal', async () => {
+    // protobufjs leaves such a value null and the conversion threw on it ("Cannot convert undefined or null to
+    // object": INVALID_ARGUMENT) where python3-protobuf reads {"k": None} for the Struct; the partial decode answered OK
+    const cat = await loadCatalog({ dirs: [ws.dir] });
+    const mapped = cat.services.find((s) => s.fullName === 'stamped.v1.MappedService')!;
+    const sc = codec(mapped);
+    const entry = [...str(1, 'k')]; // the key, no value
+    const bytes = Uint8Array.from([...str(1, 'evt-1'), ...str(2, 'other'), ...tag(3, 2), entry.length, ...entry, ...tag(4, 2), entry.length + 2, ...tag(1, 2), entry.length, ...entry]);
+    expect(sc.decode(bytes)).toEqual({ id: 'evt-1', namespace: 'other', places: { k: { city: '' } }, extra: { k: null } });
+    expect(sc.decodeFields!(bytes, NAMES)).toEqual({ id: 'evt-1', namespace: 'other' });
   });
 });
