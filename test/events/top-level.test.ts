@@ -11,7 +11,7 @@ import { codec } from '../../src/events/codec.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import { EventDecodeError } from '../../src/events/types.js';
 import { jsonKey } from '../../src/events/wkt.js';
-import type { DecodedEvent, EventCodec, EventService } from '../../src/events/types.js';
+import type { Catalog, DecodedEvent, EventCodec, EventService } from '../../src/events/types.js';
 import { FIXTURE_PROTO_DIR } from '../support/app-fixture.js';
 import { PROTO_DIR as RULES_PROTO_DIR } from '../rules/support/fixtures.js';
 import { testSeed } from '../support/seed.js';
@@ -171,7 +171,8 @@ describe('values the wire check accepts and the conversion refuses (or refused)'
   // read the namespace and answered OK when no rule matched, whatever rules were loaded decided the refusal
   const ws = workspace('eer-top-level-');
   afterAll(() => ws.remove());
-  let stamped: EventService;
+  let cat: Catalog;
+  const service = (name: string): EventService => cat.services.find((s) => s.fullName === `stamped.v1.${name}Service`)!;
   beforeAll(async () => {
     ws.write(
       'stamped.proto',
@@ -190,13 +191,11 @@ service DeepService { rpc OnMessage(Deep) returns (google.protobuf.Empty); }
 service MappedService { rpc OnMessage(Mapped) returns (google.protobuf.Empty); }
 `,
     );
-    const cat = await loadCatalog({ dirs: [ws.dir] });
-    stamped = cat.services.find((s) => s.fullName === 'stamped.v1.StampedService')!;
+    cat = await loadCatalog({ dirs: [ws.dir] });
   });
 
-  it('a Timestamp out of range, at the top or nested: decodeFields refuses it as the whole decode does, or leaves the event to it', async () => {
-    const cat = await loadCatalog({ dirs: [ws.dir] });
-    const deep = cat.services.find((s) => s.fullName === 'stamped.v1.DeepService')!;
+  it('a Timestamp out of range, at the top or nested: decodeFields refuses it as the whole decode does, or leaves the event to it', () => {
+    const [stamped, deep] = [service('Stamped'), service('Deep')];
     const seconds = [...varint(2 ** 45)]; // year ~1.1 million: past JavaScript's Date
     const stamp = [...tag(1, 0), ...seconds];
     const cases: [EventService, number[]][] = [
@@ -218,16 +217,15 @@ service MappedService { rpc OnMessage(Mapped) returns (google.protobuf.Empty); }
   });
 
   it('a Timestamp in range: decoded as before', () => {
-    const sc = codec(stamped);
+    const sc = codec(service('Stamped'));
     const stamp = [...tag(1, 0), ...varint(1_700_000_000)];
     expect(sc.decode(Uint8Array.from([...str(2, 'mygame'), ...tag(3, 2), stamp.length, ...stamp]))).toEqual({ id: '', namespace: 'mygame', at: '2023-11-14T22:13:20Z' });
   });
-  it('a map entry without its value (a message, a Struct\'s Value): its default, as the references read it, not a refusal', async () => {
+
+  it("a map entry without its value (a message, a Struct's Value): its default, as the references read it, not a refusal", () => {
     // protobufjs leaves such a value null and the conversion threw on it ("Cannot convert undefined or null to
     // object": INVALID_ARGUMENT) where python3-protobuf reads {"k": None} for the Struct; the partial decode answered OK
-    const cat = await loadCatalog({ dirs: [ws.dir] });
-    const mapped = cat.services.find((s) => s.fullName === 'stamped.v1.MappedService')!;
-    const sc = codec(mapped);
+    const sc = codec(service('Mapped'));
     const entry = [...str(1, 'k')]; // the key, no value
     const bytes = Uint8Array.from([...str(1, 'evt-1'), ...str(2, 'other'), ...tag(3, 2), entry.length, ...entry, ...tag(4, 2), entry.length + 2, ...tag(1, 2), entry.length, ...entry]);
     expect(sc.decode(bytes)).toEqual({ id: 'evt-1', namespace: 'other', places: { k: { city: '' } }, extra: { k: null } });
