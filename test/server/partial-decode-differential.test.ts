@@ -11,7 +11,7 @@
  * twice (the last wins), packed and unpacked repeated scalars, unknown fields of every wire type
  * (groups nested in groups, field numbers up to 2^29-1, 19000-19999), both members of a oneof,
  * negative int32 (10 bytes), fields in any order; then some are mutated at random (bit flips, cuts,
- * insertions): refused or not, both hosts must agree. A Timestamp past JSON's range is refused by the
+ * insertions): refused or not, both hosts must agree; a few are past the hosts' message limit. A Timestamp past JSON's range is refused by the
  * whole decode: the partial one must not answer it OK. Some calls are replays (the replay command's
  * header); the rules are reloaded twice, the handler's a few events before the host's (the window
  * where the host decoded for the rules the handler no longer runs).
@@ -44,6 +44,8 @@ import { rawClient } from './support.js';
 
 const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : 20261206;
 const EVENTS = 500;
+/** The hosts' message limit (bytes): a few events are larger. */
+const LIMIT = 4096;
 
 const PROTO = `syntax = "proto3";
 package diff.v1;
@@ -271,6 +273,7 @@ function playedEvent(random: () => number, i: number): Field[] {
   if (random() < 0.3) f.push([8, 2, pick(random, ['lobby', ''])]);
   if (random() < 0.3) f.push([9, 0, pick(random, INT32)]);
   f.push(...unknownFields(random));
+  if (random() < 0.03) f.push([100, 2, 'x'.repeat(LIMIT)]); // past the hosts' message limit
   return random() < 0.3 ? shuffled(random, f) : f;
 }
 
@@ -360,6 +363,7 @@ async function side(partial: boolean): Promise<Side> {
     metrics,
     host: '127.0.0.1',
     port: 0,
+    limits: { maxReceiveMessageBytes: LIMIT },
     onEvent: (service, event, call) => {
       if (call.partial) s.partial++;
       return onEvent(service, event, call);
@@ -417,8 +421,16 @@ describe(`partial decode vs whole decode (seed ${String(SEED)})`, () => {
     const partial = await side(true);
     const whole = await side(false);
     const random = seededRandom(SEED);
-    const sent: { path: string; bytes: number[]; replay: string | undefined }[] = [];
-    for (let i = 0; i < EVENTS; i++) {
+    // a few written out first: each decided one way on the last occurrence, another on the first, on '' or on null
+    const fixed: Field[][] = [
+      [[1, 2, 'fixed-1'], [2, 2, 'MyGame'], [2, 2, 'mygame'], [3, 2, 'u-1'], [7, 2, 'ranked'], [6, 2, [[1, 2, [[2, 2, 'Paris']]]]]],
+      [[1, 2, 'fixed-2'], [2, 2, 'mygame'], [2, 2, 'MyGame'], [3, 2, 'u-1'], [7, 2, 'ranked']],
+      [[1, 2, 'fixed-3'], [2, 2, 'other']],
+      [[1, 2, 'fixed-4'], [2, 2, 'other'], [7, 2, 'ranked']],
+      [[1, 2, 'fixed-5'], [2, 2, 'ünïcödé ☃']],
+    ];
+    const sent: { path: string; bytes: number[]; replay: string | undefined }[] = fixed.map((f) => ({ path: played.path, bytes: write({ random, pad: 0 }, f), replay: undefined }));
+    for (let i = sent.length; i < EVENTS; i++) {
       const [service, event] = pick(random, [...Array<[EventService, typeof playedEvent]>(8).fill([played, playedEvent]), [stamped, stampedEvent], [scored, scoredEvent], [seated, seatedEvent], [tagged, taggedEvent]]);
       let bytes = write({ random, pad: 0.05 }, event(random, i));
       if (random() < 0.15) bytes = mutated(random, bytes);
@@ -426,6 +438,7 @@ describe(`partial decode vs whole decode (seed ${String(SEED)})`, () => {
       sent.push({ path: service.path, bytes, replay });
     }
     const differences: string[] = [];
+    const answers: string[] = [];
     const reloads = new Map<number, ['host' | 'handler', string]>([
       [EVENTS * 0.4, ['handler', RELOADED]],
       [EVENTS * 0.5, ['host', RELOADED]],
@@ -437,6 +450,7 @@ describe(`partial decode vs whole decode (seed ${String(SEED)})`, () => {
       if (reload) for (const s of [partial, whole]) s.reload(...reload);
       const a = await call(partial.client, path, bytes, replay);
       const b = await call(whole.client, path, bytes, replay);
+      answers.push(a);
       if (a !== b) differences.push(`event ${String(i)} (${Buffer.from(bytes).toString('hex')}${replay ? `, replay of ${replay}` : ''}): partial ${a} / whole ${b}`);
     }
     expect(differences, `TEST_SEED=${String(SEED)}`).toEqual([]);
@@ -452,6 +466,7 @@ describe(`partial decode vs whole decode (seed ${String(SEED)})`, () => {
     expect(partial.grant.calls.length).toBeGreaterThan(30);
     expect(partial.deadLetters.records.length).toBeGreaterThan(0);
     expect(partial.lines.filter((l) => l.msg === 'event not decoded').length).toBeGreaterThan(20);
+    expect(answers.filter((a) => a.startsWith(`${String(grpc.status.RESOURCE_EXHAUSTED)} `)).length).toBeGreaterThan(3); // past the limit
     expect(partial.lines.filter((l) => String(l.msg).includes('rule(s) matched') && l.outcome === 'refused').length).toBeGreaterThan(5); // replays that ran nothing
   });
 });
