@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { forbiddenEnvReason } from './rules/index.js';
+import { EXPORTER_CREDENTIAL_ENV, forbiddenEnvReason } from './rules/index.js';
 import { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT } from './telemetry/index.js';
 import { DEFAULT_AGS_MAX_ATTEMPTS, DEFAULT_AGS_MAX_IN_FLIGHT, DEFAULT_AGS_QUEUE_WAIT_MS, DEFAULT_AGS_TIMEOUT_MS, namespaceProblem } from './ags/index.js';
 import { DEFAULT_BREAKER_AUTH_FAILURES, DEFAULT_DEAD_LETTER_CAPACITY, DEFAULT_BREAKER_PERMANENT_FAILURES, DEFAULT_BREAKER_PROBE_INTERVAL_MS, DEFAULT_EVENT_DEADLINE_MS, DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS } from './delivery/index.js';
@@ -261,6 +261,11 @@ export interface Config {
     readonly otlpEndpoint: string;
     /** OTEL_EXPORTER_OTLP_HEADERS as given (the exporter reads it itself; its values are secrets). */
     readonly otlpHeaders: string;
+    /**
+     * The signal-specific OTLP variables the exporter reads itself, by name (`OTEL_EXPORTER_OTLP_TRACES_HEADERS`,
+     * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`...): their header values and userinfo are secrets.
+     */
+    readonly signalEnv: Readonly<Record<string, string>>;
   };
   /** The environment rules see (`${env.X}`): the process env plus dry-run demo values. */
   readonly rulesEnv: Readonly<Record<string, string | undefined>>;
@@ -344,6 +349,26 @@ function httpUserinfoSecretsOf(url: string): string[] {
   return [part, decoded];
 }
 
+/** `url` without the `user:password@` of its authority (as written otherwise); as is when it has none or does not parse. */
+function withoutUserinfo(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    return url;
+  }
+  if (u.username === '' && u.password === '') return url;
+  const at = url.indexOf('@', url.indexOf('//') + 2);
+  return at < 0 ? url : `${url.slice(0, url.indexOf('//') + 2)}${url.slice(at + 1)}`;
+}
+
+/** The signal-specific OTLP variables of `env` (see `Config['tracing']['signalEnv']`). */
+function signalExporterEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value && /^OTEL_EXPORTER_OTLP_[A-Z]+_/.test(name) && EXPORTER_CREDENTIAL_ENV.test(name)) out[name] = value;
+  return out;
+}
+
 /** A Redis URL's password: its userinfo's, or its `password` query parameter (ioredis reads both). */
 function redisPasswordsOf(url: string): Array<string | undefined> {
   let query: string | undefined;
@@ -389,6 +414,8 @@ function agsMode(vars: Vars, given: ReadonlySet<VarName>, problems: ConfigProble
 function rulesEnvOf(env: Env, dryRun: boolean): { rulesEnv: Record<string, string | undefined>; demoEnv: string[] } {
   const rulesEnv: Record<string, string | undefined> = { ...env };
   for (const name of Object.keys(rulesEnv)) if (forbiddenEnvReason(name) !== undefined) delete rulesEnv[name];
+  // the AGS base URL without the credentials of its userinfo (registered secrets: see configSecrets)
+  if (rulesEnv.AB_BASE_URL) rulesEnv.AB_BASE_URL = withoutUserinfo(rulesEnv.AB_BASE_URL);
   const demoEnv: string[] = [];
   if (dryRun) {
     for (const [k, v] of Object.entries(DRY_RUN_DEMO_ENV)) {
@@ -401,8 +428,8 @@ function rulesEnvOf(env: Env, dryRun: boolean): { rulesEnv: Record<string, strin
   return { rulesEnv, demoEnv };
 }
 
-/** Traces: the exporter (explicit, else zipkin when its endpoint is set and ENABLE_ZIPKIN), the service name. */
-function tracingOf(vars: Vars, problems: ConfigProblem[]): Config['tracing'] {
+/** Traces: the exporter (explicit, else zipkin when its endpoint is set and ENABLE_ZIPKIN), the service name, the exporter's credentials. */
+function tracingOf(vars: Vars, env: Env, problems: ConfigProblem[]): Config['tracing'] {
   const zipkinEndpoint = vars.OTEL_EXPORTER_ZIPKIN_ENDPOINT;
   let exporter: Config['tracing']['exporter'] = vars.OTEL_TRACES_EXPORTER || (zipkinEndpoint ? 'zipkin' : 'none');
   if (exporter === 'zipkin' && !vars.ENABLE_ZIPKIN) exporter = 'none';
@@ -416,6 +443,7 @@ function tracingOf(vars: Vars, problems: ConfigProblem[]): Config['tracing'] {
     zipkinEndpoint,
     otlpEndpoint: vars.OTEL_EXPORTER_OTLP_ENDPOINT,
     otlpHeaders: vars.OTEL_EXPORTER_OTLP_HEADERS,
+    signalEnv: signalExporterEnv(env),
   };
 }
 
@@ -505,7 +533,7 @@ function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: Confi
     health: vars.ENABLE_HEALTH_CHECK,
     reflection: vars.ENABLE_REFLECTION,
     prometheus: { enabled: vars.ENABLE_PROMETHEUS, port: vars.PROMETHEUS_PORT, path: vars.PROMETHEUS_ENDPOINT, prefix: vars.PROMETHEUS_PREFIX },
-    tracing: tracingOf(vars, problems),
+    tracing: tracingOf(vars, env, problems),
     rulesEnv,
     ...(vars.TEST_CLOCK_FILE ? { testClockFile: vars.TEST_CLOCK_FILE } : {}),
   };
@@ -562,6 +590,7 @@ export function configSecrets(config: Config): string[] {
     ...httpUserinfoSecretsOf(config.tracing.otlpEndpoint),
     ...httpUserinfoSecretsOf(config.tracing.zipkinEndpoint),
     ...config.tracing.otlpHeaders.split(',').flatMap(headerSecretsOf),
+    ...Object.entries(config.tracing.signalEnv).flatMap(([name, value]) => (name.endsWith('_HEADERS') ? value.split(',').flatMap(headerSecretsOf) : httpUserinfoSecretsOf(value))),
   ];
   return [...new Set(secrets.filter((v): v is string => v !== undefined && v !== ''))];
 }

@@ -156,11 +156,19 @@ export function loginHint(f: { status?: number; errorCode?: number | string; cod
   return 'check AB_BASE_URL, AB_CLIENT_ID and AB_CLIENT_SECRET';
 }
 
+/** A value as shown in a reason: JSON-quoted (control characters and lone surrogates escaped), at most 80 characters. */
+export function shownValue(value: string): string {
+  const quoted = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}` : value);
+  return value.length > 80 ? `${quoted}... (${value.length} characters)` : quoted;
+}
+
 /**
  * A value cannot be one URL path segment of an AGS operation: empty, `.` or
  * `..` (URL resolution removes dot segments, even percent-encoded ones, so the
- * request would reach another operation, e.g. a namespace-wide one).
- * Permanent: the event carries the value, redelivering it changes nothing.
+ * request would reach another operation, e.g. a namespace-wide one), or text
+ * that percent-encoding cannot write (a lone UTF-16 surrogate, e.g. from a JSON
+ * body's `"\ud800"`). Permanent: the event carries the value, redelivering it
+ * changes nothing. The value is shown bounded ({@link shownValue}).
  */
 export class AgsPathSegmentError extends Error {
   override readonly name = 'AgsPathSegmentError';
@@ -169,13 +177,14 @@ export class AgsPathSegmentError extends Error {
     /** The value refused (never a secret: path values are ids and codes). */
     readonly value: string,
   ) {
-    super(`${JSON.stringify(value)} cannot be a URL path segment (${value === '' ? 'empty' : 'a dot segment, which URL resolution removes'})`);
+    super(`${shownValue(value)} cannot be a URL path segment (${value === '' ? 'empty' : value === '.' || value === '..' ? 'a dot segment, which URL resolution removes' : 'not well-formed Unicode: a lone surrogate cannot be percent-encoded'})`);
   }
 }
 
-/** Why `value` cannot be one path segment (empty, `.`, `..`), or undefined when it can (encoded). */
+/** Why `value` cannot be one path segment (empty, `.`, `..`, a lone surrogate), or undefined when it can (encoded). */
 export function pathSegmentProblem(value: string): string | undefined {
   if (value === '') return 'is empty';
   if (value === '.' || value === '..') return `is ${JSON.stringify(value)}: a dot segment would be removed from the URL and the request would reach another AGS operation`;
+  if (/\p{Cs}/u.test(value)) return 'is not well-formed Unicode (a lone surrogate): it cannot be percent-encoded';
   return undefined;
 }

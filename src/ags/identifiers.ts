@@ -16,7 +16,9 @@
  * the fixed segment of the operations that name many users, {@link USERS_COLLECTION_SEGMENT});
  * a `userId` query parameter (the fulfillment history) is a user id.
  */
-import { AgsError } from './errors.js';
+import { AgsError, shownValue } from './errors.js';
+
+export { shownValue } from './errors.js';
 
 export const AGS_USER_ID = /^[0-9a-f]{32}$/;
 export const AGS_NAMESPACE = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
@@ -28,12 +30,6 @@ export const AGS_NAMESPACE_MAX_LENGTH = 64;
  * user ids are in its body). Any other operation's segment after `/users/` is a user id.
  */
 const USERS_COLLECTION_SEGMENT: Readonly<Record<string, string>> = { bulkGetAdminPlayerRecordByUserIdsV1: 'adminrecords' };
-
-/** A value as shown in a reason: JSON-quoted (control characters escaped), at most 80 characters. */
-export function shownValue(value: string): string {
-  const quoted = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}` : value);
-  return value.length > 80 ? `${quoted}... (${value.length} characters)` : quoted;
-}
 
 /** Why `value` is not an AGS user id, or undefined when it is one. */
 export function userIdProblem(value: string): string | undefined {

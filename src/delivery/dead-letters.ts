@@ -8,7 +8,7 @@
  * interleave, and a crash can at worst leave an incomplete *last* line, which
  * {@link readDeadLetters} skips and the next writer terminates before appending.
  */
-import { redactText } from '../telemetry/index.js';
+import { redactKnownText, redactText } from '../telemetry/index.js';
 import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { DecodedEvent } from '../events/index.js';
@@ -49,6 +49,19 @@ export interface DeadLetterRecord {
   readonly kind?: 'unknown-outcome';
   /** The decoded event (json names), as the codec can encode it back. */
   readonly event: DecodedEvent;
+}
+
+/**
+ * A dead letter's JSON as it is kept: registered secrets redacted everywhere, and `Bearer`/`Basic` credentials
+ * too except in its event. The event is kept as it came (`replay` sends it again: a display name or chat line
+ * "Bearer ..." rewritten would make the replay another event, with another text, another condition outcome, or
+ * another id where the id is derived from the body); the error, which may echo this app's request headers, is
+ * redacted whole.
+ */
+export function deadLetterJson(record: DeadLetterRecord): string {
+  const { event, ...rest } = record;
+  const head = redactText(JSON.stringify(rest));
+  return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"event":${redactKnownText(JSON.stringify(event))}}`;
 }
 
 export interface DeadLetterSink {
@@ -116,7 +129,7 @@ export class JsonlDeadLetterSink implements DeadLetterSink {
 
   write(record: DeadLetterRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new DeadLetterWriteError(this.path, 'the sink is closed'));
-    const line = Buffer.from(`${redactText(JSON.stringify(record))}\n`, 'utf8');
+    const line = Buffer.from(`${deadLetterJson(record)}\n`, 'utf8');
     const task = this.#queue.then(async () => {
       try {
         this.#handle ??= this.#open();

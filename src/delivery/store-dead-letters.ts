@@ -35,10 +35,9 @@
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '../telemetry/index.js';
-import { redactText } from '../telemetry/index.js';
 import type { StateDocument, StateStore } from '../store/index.js';
 import { partitionId, UnreadableStateError } from '../store/index.js';
-import { DeadLetterWriteError } from './dead-letters.js';
+import { DeadLetterWriteError, deadLetterJson } from './dead-letters.js';
 import { openShardChain } from './dead-letter-copies.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { addDigests, appendTo, DEAD_LETTER_SECTION, DEAD_LETTER_SHARDS, digestsOf, dropPage, indexOf, indexPartition, keysPartition, pageOf, pagePartition, recordsOf, rollOver, sealIfOld, shardOf } from './dead-letter-pages.js';
@@ -203,7 +202,7 @@ export class StoreDeadLetterSink implements DeadLetterSink {
 
   /** The record as stored (redacted, without a payload over `maxEventBytes`) and the bytes of its JSON. */
   #stored(record: DeadLetterRecord): { stored: StoredDeadLetter; bytes: number } {
-    const text = redactText(JSON.stringify(record));
+    const text = deadLetterJson(record);
     const stored = JSON.parse(text) as StoredDeadLetter;
     const bytes = Buffer.byteLength(text) + 16; // and its `"seq":n,`
     if (bytes <= this.#o.maxEventBytes || Buffer.byteLength(JSON.stringify(stored.event)) <= this.#o.maxEventBytes) return { stored, bytes };

@@ -13,9 +13,16 @@ import { isSecretEnvName, registerSecret } from '../telemetry/index.js';
 /** Variables no rule may read: the AGS client's credentials and connection strings with passwords. */
 export const CREDENTIAL_ENV_VARS: readonly string[] = ['AB_CLIENT_ID', 'AB_CLIENT_SECRET', 'REDIS_URL', 'OTEL_EXPORTER_OTLP_HEADERS'];
 
+/**
+ * What the trace exporters read themselves and may carry a credential: OTLP headers and endpoints, the general
+ * ones and the signal-specific ones (`OTEL_EXPORTER_OTLP_TRACES_HEADERS`, read by the OTLP exporter beside
+ * `OTEL_EXPORTER_OTLP_HEADERS`), and the Zipkin endpoint (a token in its userinfo).
+ */
+export const EXPORTER_CREDENTIAL_ENV = /^OTEL_EXPORTER_(?:OTLP_(?:[A-Z]+_)?(?:HEADERS|ENDPOINT)|ZIPKIN_ENDPOINT)$/;
+
 /** Why a rule may not read `name`, or undefined when it may. */
 export function forbiddenEnvReason(name: string): string | undefined {
-  if (CREDENTIAL_ENV_VARS.includes(name) || name.startsWith('AB_CLIENT_')) {
+  if (CREDENTIAL_ENV_VARS.includes(name) || name.startsWith('AB_CLIENT_') || EXPORTER_CREDENTIAL_ENV.test(name)) {
     return `\${env.${name}} is a credential of the app itself: rules cannot read it`;
   }
   return undefined;

@@ -15,7 +15,7 @@ export { RulesLogic, CUSTOM_OPERATORS } from './logic.js';
 export type { EvaluationResult, PlannedAction, RuleOutcome, RuleProblem } from './types.js';
 export { PROBLEM_CODES } from './problem-codes.js';
 export type { ProblemCode } from './problem-codes.js';
-export { forbiddenEnvReason } from './env-policy.js';
+export { EXPORTER_CREDENTIAL_ENV, forbiddenEnvReason } from './env-policy.js';
 export { renderConditionTrace, traceCondition } from './explain.js';
 export type { ConditionTrace } from './explain.js';
 export { reloadUnknownEventNote } from './hints.js';

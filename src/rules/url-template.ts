@@ -73,7 +73,10 @@ export function compileUrlTemplate(
           }
           const v = readPath(event, piece.path);
           if (v === undefined || v === null) throw new TemplateResolutionError(piece.raw, v === null ? 'is null' : 'is not in the event');
-          out += encodeURIComponent(textOf(v));
+          const text = textOf(v);
+          // encodeURIComponent throws a bare "URI malformed" on a lone surrogate (a JSON body's "\ud800")
+          if (/\p{Cs}/u.test(text)) throw new TemplateResolutionError(piece.raw, 'is not well-formed Unicode (a lone surrogate): it cannot be percent-encoded into the URL');
+          out += encodeURIComponent(text);
         }
         let resolved: string;
         try {

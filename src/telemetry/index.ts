@@ -6,6 +6,6 @@ export { DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT, startMetricsServer } from '
 export type { MetricsServer } from './metrics-server.js';
 export { Metrics } from './metrics.js';
 export type { ActionOutcome } from './metrics.js';
-export { AUTH_SCHEME, isSecretEnvName, redactAndCut, redactText, redactUrl, redactValue, registerRotatingSecret, registerSecret } from './redact.js';
+export { AUTH_SCHEME, isSecretEnvName, redactAndCut, redactKnownText, redactText, redactUrl, redactValue, registerRotatingSecret, registerSecret } from './redact.js';
 export { extractContext, injectContext, inSpan, logIds, recordError, SpanKind, SpanStatusCode, startTracing, tracer, tracingEnabled } from './tracing.js';
 export type { Span } from './tracing.js';

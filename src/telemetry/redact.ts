@@ -128,6 +128,15 @@ export function redactText(text: string): string {
   return known.replace(AUTH_SCHEME, `$1$2${REDACTED}`);
 }
 
+/**
+ * `text` with every registered secret value replaced by `[redacted]`, and nothing else: for text that is
+ * kept to be sent again as it came (a dead letter's event, which `replay` sends), where a player's own
+ * "Bearer ..." is data, not a credential of this app ({@link redactText} redacts those too).
+ */
+export function redactKnownText(text: string): string {
+  return pattern === undefined ? text : text.replace(pattern, REDACTED);
+}
+
 /** `text` redacted ({@link redactText}), then cut to `max` characters (with `suffix` when cut): never part of a secret. */
 export function redactAndCut(text: string, max: number, suffix = ''): string {
   if (text.length <= max) return text;

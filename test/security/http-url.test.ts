@@ -101,6 +101,14 @@ describe('http action URLs (issue 16)', () => {
     expect(received).toEqual([]);
   });
 
+  it('a value percent-encoding cannot write (a lone surrogate, from a JSON body) is dead-lettered with the reason, nothing sent', async () => {
+    const { evaluation, report, deadLetters } = await deliver(`${base}/users/\${event.userId}/hook?q=\${event.payload.userAccount.displayName}`, event('a\uD800b'));
+    expect(evaluation.plan.map((p) => p.failure?.message)).toEqual([expect.stringMatching(/\$\{event\.userId\}.*lone surrogate/)]);
+    expect(report.actions[0]!.status).toBe('deadLettered');
+    expect(deadLetters.records[0]!.error.message).toMatch(/\$\{event\.userId\}.*lone surrogate/);
+    expect(received).toEqual([]);
+  });
+
   it.each([
     ['http://${event.payload.userAccount.displayName}.hooks.example/x'],
     ['http://hooks.example${event.payload.userAccount.displayName}'],

@@ -77,7 +77,7 @@ export const httpAction: ActionDefinition<HttpParams> = {
     try {
       parsed = new URL(url);
     } catch {
-      throw new ActionParamError(NAME, 'url', `"${url}" is not an absolute URL`);
+      throw new ActionParamError(NAME, 'url', `"${unparsedUrlShown(url)}" is not an absolute URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ActionParamError(NAME, 'url', 'must be http:// or https://');
     if (hasDotSegment(url)) throw new ActionParamError(NAME, 'url', 'has a "." or ".." path segment (an event value?): URL resolution would remove it and the request would go to another path');
@@ -130,6 +130,19 @@ export const httpAction: ActionDefinition<HttpParams> = {
     return { summary: `${p.method} ${redactUrl(p.url)} -> ${result.status}`, detail: result.body };
   },
 };
+
+/**
+ * A URL that does not parse, as shown in its error: like `redactUrl`'s `origin/[redacted]`, its scheme and host
+ * (and port) as written, without the `user:password@` of its authority, and `/[redacted]` for any path, query or
+ * fragment (a webhook URL set without its scheme is still its own credential).
+ */
+function unparsedUrlShown(url: string): string {
+  const authority = /^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/?#]*/i.exec(url)?.[0] ?? '';
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(authority)?.[0] ?? '';
+  const host = authority.slice(scheme.length);
+  const shown = `${scheme}${host.slice(host.lastIndexOf('@') + 1)}`;
+  return authority.length < url.length ? `${shown}/[redacted]` : shown;
+}
 
 /** Shorter parts are no credential (and redacting them would garble the text). */
 const MIN_ECHOED = 6;
