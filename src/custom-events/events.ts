@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DecodedEvent } from '../events/index.js';
-import { EventDecodeError, EventEncodeError } from '../events/index.js';
+import { EventDecodeError, EventEncodeError, readerOf } from '../events/index.js';
 import { customType } from './protos.js';
 
 /** Metadata keys read as the message id (first found wins). `messageId` is the one `publishMessage` writes. */
@@ -66,7 +66,7 @@ function decodeError(typeName: string, err: unknown): EventDecodeError {
 export function decodeReceivedMessage(bytes: Uint8Array): DecodedEvent {
   let m: { body?: string; topic?: string; metadata?: Record<string, string> };
   try {
-    m = customType(RECEIVED).decode(bytes) as unknown as typeof m;
+    m = customType(RECEIVED).decode(readerOf(bytes)) as unknown as typeof m;
   } catch (err) {
     throw decodeError(RECEIVED, err);
   }
@@ -107,7 +107,7 @@ export function encodePublishRequest(topic: string, body: string, metadata: Read
 
 /** `PublishMessageRequest` bytes -> its fields (the stand-in sidecar of tests). */
 export function decodePublishRequest(bytes: Uint8Array): { topic: string; body: string; metadata: Record<string, string> } {
-  const m = customType(PUBLISH).decode(bytes) as unknown as { topic?: string; body?: string; metadata?: Record<string, string> };
+  const m = customType(PUBLISH).decode(readerOf(bytes)) as unknown as { topic?: string; body?: string; metadata?: Record<string, string> };
   return { topic: m.topic ?? '', body: m.body ?? '', metadata: { ...(m.metadata ?? {}) } };
 }
 
@@ -126,7 +126,7 @@ function isoOf(ts: Timestamp | undefined | null): string {
 export function decodeScheduledTask(bytes: Uint8Array): DecodedEvent {
   let m: { run_id?: string; task_id?: string; namespace?: string; task_name?: string; scheduled_time?: Timestamp; attempt_number?: number; payload?: string };
   try {
-    m = customType(REQUEST).decode(bytes) as unknown as typeof m;
+    m = customType(REQUEST).decode(readerOf(bytes)) as unknown as typeof m;
   } catch (err) {
     throw decodeError(REQUEST, err);
   }
@@ -195,7 +195,7 @@ export function encodeScheduledTaskResponse(r: ScheduledTaskResponse): Uint8Arra
 }
 
 export function decodeScheduledTaskResponse(bytes: Uint8Array): ScheduledTaskResponse {
-  const m = customType(RESPONSE).decode(bytes) as unknown as { success?: boolean; message?: string; result_data?: string; http_status_code?: number };
+  const m = customType(RESPONSE).decode(readerOf(bytes)) as unknown as { success?: boolean; message?: string; result_data?: string; http_status_code?: number };
   return { success: m.success ?? false, message: m.message ?? '', resultData: m.result_data ?? '', httpStatusCode: m.http_status_code ?? 0 };
 }
 

@@ -5,3 +5,4 @@ export { fillDefaults, sampleEvent, withFreshId } from './samples.js';
 export { CatalogLoadError, EventDecodeError, EventEncodeError } from './types.js';
 export type { Catalog, DecodedEvent, EventCodec, EventService, ResolveResult } from './types.js';
 export { wellKnownKind } from './wkt.js';
+export { readerOf } from './to-json.js';

@@ -367,8 +367,12 @@ function readVarint32(r: EventReader): number {
   throw new Error('invalid varint encoding');
 }
 
-/** A reader of `bytes` (a Buffer's own memory, no copy). */
-function readerOf(bytes: Uint8Array): EventReader {
+/**
+ * A protobufjs reader of `bytes` (a Buffer's own memory, no copy) whose `uint32` reads varints of 6 to 10
+ * bytes as protobuf's references do ({@link EventReader}): pass it to `Type.decode` instead of the bytes
+ * wherever bytes from outside are decoded (the AGS events here, the custom events' wire messages).
+ */
+export function readerOf(bytes: Uint8Array): protobuf.Reader {
   return new EventReader(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 

@@ -20,6 +20,7 @@ import type { Type } from 'protobufjs';
 import type { DescriptorPool } from './descriptors.js';
 import { REFLECTION_V1, REFLECTION_V1ALPHA } from './infra-protos.js';
 import type { Root } from 'protobufjs';
+import { readerOf } from '../events/index.js';
 
 export interface ReflectionOptions {
   /** Where descriptors come from; must include the infrastructure root (for describing health and reflection). */
@@ -97,9 +98,9 @@ function definition(pkg: string, requestType: Type, responseType: Type): Service
       responseStream: true,
       requestSerialize: (value: ReflectionRequest) => Buffer.from(requestType.encode(requestType.fromObject(value)).finish()),
       requestDeserialize: (bytes: Buffer): ReflectionRequest =>
-        requestType.toObject(requestType.decode(bytes), { oneofs: true, longs: Number }),
+        requestType.toObject(requestType.decode(readerOf(bytes)), { oneofs: true, longs: Number }),
       responseSerialize: (value: ReflectionResponse) => Buffer.from(responseType.encode(responseType.fromObject(value)).finish()),
-      responseDeserialize: (bytes: Buffer) => responseType.toObject(responseType.decode(bytes), { oneofs: true }),
+      responseDeserialize: (bytes: Buffer) => responseType.toObject(responseType.decode(readerOf(bytes)), { oneofs: true }),
       originalName: 'serverReflectionInfo',
     },
   };
