@@ -130,7 +130,7 @@ export interface ExecutorOptions {
   readonly namespace: string;
   /** Time budget of one event (all its actions), ms; then `ctx.signal` aborts and the event answers retry. Default: 25000. */
   readonly eventDeadlineMs?: number;
-  /** Lease of a claim, ms (a crashed holder's claim expires after it). Keep it above `eventDeadlineMs`. Default: 60000. */
+  /** Lease of a claim, ms (a crashed holder's claim expires after it). Keep it above `eventDeadlineMs` plus the longest an AGS request sent just before it is awaited (config.ts checks DEDUPE_LEASE_MS so). Default: 60000. */
   readonly leaseMs?: number;
   /** How long done keys (and failure counters) are kept, ms. Default: 7 days. */
   readonly retentionMs?: number;
