@@ -110,7 +110,7 @@ export const DEFINITIONS = {
   STATE_STORE: choice(['cloudsave', 'redis', 'memory'], '', 'Where idempotency marks (and rule state) live: cloudsave (AGS Cloud Save admin records), redis (REDIS_URL) or memory (one process, lost on restart). Empty: redis when REDIS_URL is set, else cloudsave; memory in dry run.'),
   REDIS_URL: text('', 'Redis of the redis state store (STATE_STORE=redis, the default when set): redis://[[user]:password@]host[:port][/db], rediss:// for TLS; percent-encode the password\'s reserved characters (@ : / ? # %). A malformed one stops the start, naming REDIS_URL (never its value).'),
   DEDUPE_RETENTION_HOURS: integer(DEFAULT_RETENTION_MS / HOUR_MS, 'How long a done action is remembered (default 7 days).', 1),
-  DEDUPE_LEASE_MS: integer(DEFAULT_LEASE_MS, 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS.', 1),
+  DEDUPE_LEASE_MS: integer(DEFAULT_LEASE_MS, 'Lease of an idempotency claim: a claim left by a crashed replica expires after it. Must exceed EVENT_DEADLINE_MS plus the smaller of AGS_TIMEOUT_MS and EVENT_DEADLINE_MS (a request sent just before the deadline is awaited that long).', 1),
   REDIS_CONNECT_TIMEOUT_MS: integer(5000, 'At start-up, how long to wait for REDIS_URL to answer before exiting with an error.', 1),
   DEDUPE_MAX_KEYS: integer(100_000, 'Size bound of the memory state store: most players (partitions) remembered.', 1),
   DEDUPE_MAX_BYTES: integer(DEFAULT_MEMORY_MAX_BYTES, 'Size bound of the memory state store in bytes (the estimated JSON size of its documents; default 256 MiB): past it, or past DEDUPE_MAX_KEYS, the least recently written players are forgotten.', 1),
@@ -231,7 +231,7 @@ export interface Config {
   readonly dedupeMaxKeys: number;
   /** DEDUPE_MAX_BYTES: the memory store's bound in bytes. */
   readonly dedupeMaxBytes: number;
-  /** Lease of a claim, ms (DEDUPE_LEASE_MS); always above `eventDeadlineMs`. */
+  /** Lease of a claim, ms (DEDUPE_LEASE_MS); always above `eventDeadlineMs` plus the smaller of the AGS timeout and `eventDeadlineMs`. */
   readonly dedupeLeaseMs: number;
   /** Start-up wait for Redis, ms (REDIS_CONNECT_TIMEOUT_MS). */
   readonly redisConnectTimeoutMs: number;
@@ -480,6 +480,15 @@ function stateStoreOf(vars: Vars, dryRun: boolean, problems: ConfigProblem[]): C
   return store;
 }
 
+/**
+ * How long after an event starts one of its AGS requests may still be in flight: sent just before EVENT_DEADLINE_MS,
+ * then awaited (its outcome must be known) for at most an attempt's timeout, itself bounded by the call's budget
+ * (the AGS client's deadline is EVENT_DEADLINE_MS per call). A claim's lease must outlast it.
+ */
+function inFlightBound(vars: { readonly EVENT_DEADLINE_MS: number; readonly AGS_TIMEOUT_MS: number }): number {
+  return vars.EVENT_DEADLINE_MS + Math.min(vars.AGS_TIMEOUT_MS, vars.EVENT_DEADLINE_MS);
+}
+
 /** Step 3: the parsed variables -> the options the modules take; cross-variable problems noted in `problems`. */
 function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: ConfigProblem[]): Config {
   const { vars, given, refused } = parsed;
@@ -488,6 +497,15 @@ function compile(env: Env, parsed: ReturnType<typeof parseVars>, problems: Confi
   if (!refused.has('DEDUPE_LEASE_MS') && !refused.has('EVENT_DEADLINE_MS') && vars.DEDUPE_LEASE_MS <= vars.EVENT_DEADLINE_MS) {
     // a claim expiring under a live holder would let another replica run the action too
     problems.push({ variable: 'DEDUPE_LEASE_MS', reason: `${vars.DEDUPE_LEASE_MS} must be greater than EVENT_DEADLINE_MS (${vars.EVENT_DEADLINE_MS}), or a slow event's claim expires while it runs` });
+  } else if (!refused.has('DEDUPE_LEASE_MS') && !refused.has('EVENT_DEADLINE_MS') && !refused.has('AGS_TIMEOUT_MS') && vars.DEDUPE_LEASE_MS <= inFlightBound(vars)) {
+    // a request sent just before the event's deadline is awaited (its outcome must be known): a claim expiring
+    // meanwhile lets another replica take it over, find nothing applied yet, and send it again
+    problems.push({
+      variable: 'DEDUPE_LEASE_MS',
+      reason:
+        `${vars.DEDUPE_LEASE_MS} must be greater than EVENT_DEADLINE_MS + the smaller of AGS_TIMEOUT_MS and EVENT_DEADLINE_MS (${inFlightBound(vars)}): ` +
+        'a request sent just before the deadline may be in flight that much longer, and another replica taking the claim over meanwhile would send it again',
+    });
   }
   return {
     port: vars.PORT,

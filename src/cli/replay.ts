@@ -32,7 +32,7 @@ import { describeQuery, readQuery } from './dead-letters.js';
 import type { DeadLetterQuery } from '../delivery/index.js';
 import type { DeadLetterRecord } from '../delivery/index.js';
 import type { DeadLetterSource } from './dead-letter-source.js';
-import { CLAIM_BUSY_REASON, DEFAULT_LEASE_MS, REPLAY_HEADER, REPLAY_SINCE_HEADER } from '../delivery/index.js';
+import { CLAIM_BUSY_REASON, DEFAULT_LEASE_MS, REPLAY_HEADER, REPLAY_SINCE_HEADER, replaySinceOf } from '../delivery/index.js';
 import { createDefaultRegistry } from '../actions/index.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, unaryCall, wantsHelp } from './io.js';
@@ -58,7 +58,8 @@ export const DEFAULT_REPLAY_TARGET = `localhost:${DEFAULT_PORT}`;
 function callOnce(client: grpc.Client, path: string, bytes: Uint8Array, record: DeadLetterRecord, timeoutMs: number): Promise<grpc.ServiceError | undefined> {
   const metadata = new grpc.Metadata();
   metadata.set(REPLAY_HEADER, record.rule);
-  if (record.timestamp) metadata.set(REPLAY_SINCE_HEADER, record.timestamp);
+  // where the dead-lettered attempts may have been sent (its lookup starts there when the action's mark is gone)
+  if (record.timestamp) metadata.set(REPLAY_SINCE_HEADER, replaySinceOf(record));
   return unaryCall(client, path, bytes, metadata, timeoutMs);
 }
 

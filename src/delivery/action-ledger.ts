@@ -636,6 +636,9 @@ export class ActionLedger {
       const section = this.#section(doc, partition);
       const entry = this.#entry(section, id);
       const live = entry && entry.e > now ? entry : undefined; // a claim's retention outlasts its lease
+      // this call's own claim: its write landed, its answer was lost, and the store runs this update again on a
+      // record written on top of it since (another replica's write): still ours, never another delivery's
+      if (live?.s === 'c' && live.t === token) return { result: live.u !== undefined ? { status: 'claimed', token, unknownSince: live.u } : { status: 'claimed', token } };
       if (live?.s === 'c' && (live.l ?? 0) > now) return { result: { status: 'busy' } };
       if (live?.s === 'd') return { result: { status: 'done', state: 'succeeded' } };
       if (live?.s === 'x' && !options.reclaimDeadLettered) return { result: { status: 'done', state: 'deadLettered' } };

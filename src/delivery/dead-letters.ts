@@ -47,6 +47,14 @@ export interface DeadLetterRecord {
    * Absent: it failed.
    */
   readonly kind?: 'unknown-outcome';
+  /**
+   * The earliest instant an attempt of the action may have been sent (ISO 8601): its claim's, or an earlier
+   * attempt's whose answer was lost. An `unknown-outcome` dead letter may be written long after that
+   * attempt (its lookup failing meanwhile); once the action's mark has expired, `replay`'s lookup starts
+   * from here ({@link replaySinceOf}), not from the dead letter's time. Present only when earlier than the
+   * dead letter's time less the claim lease (where such a lookup starts anyway), and not in records of earlier versions.
+   */
+  readonly sentSince?: string;
   /** The decoded event (json names), as the codec can encode it back. */
   readonly event: DecodedEvent;
 }
@@ -62,6 +70,15 @@ export function deadLetterJson(record: DeadLetterRecord): string {
   const { event, ...rest } = record;
   const head = redactText(JSON.stringify(rest));
   return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"event":${redactKnownText(JSON.stringify(event))}}`;
+}
+
+/**
+ * The `x-event-rules-replay-since` header of a replay of `record`: the earlier of its {@link DeadLetterRecord.sentSince}
+ * and its timestamp (the handler starts the lookup of an action whose mark is gone there, less the claim lease).
+ */
+export function replaySinceOf(record: Pick<DeadLetterRecord, 'timestamp' | 'sentSince'>): string {
+  const sent = record.sentSince === undefined ? Number.NaN : Date.parse(record.sentSince);
+  return Number.isFinite(sent) && !(Date.parse(record.timestamp) <= sent) ? record.sentSince! : record.timestamp;
 }
 
 export interface DeadLetterSink {

@@ -130,7 +130,7 @@ export interface ExecutorOptions {
   readonly namespace: string;
   /** Time budget of one event (all its actions), ms; then `ctx.signal` aborts and the event answers retry. Default: 25000. */
   readonly eventDeadlineMs?: number;
-  /** Lease of a claim, ms (a crashed holder's claim expires after it). Keep it above `eventDeadlineMs`. Default: 60000. */
+  /** Lease of a claim, ms (a crashed holder's claim expires after it). Keep it above `eventDeadlineMs` plus the longest an AGS request sent just before it is awaited (config.ts checks DEDUPE_LEASE_MS so). Default: 60000. */
   readonly leaseMs?: number;
   /** How long done keys (and failure counters) are kept, ms. Default: 7 days. */
   readonly retentionMs?: number;
@@ -269,6 +269,18 @@ interface Attempt {
   lookupFailed?: boolean;
   /** The action's lookup found the effect: nothing was sent. */
   found?: boolean;
+}
+
+/**
+ * The earliest instant an attempt of the action may have been sent, as far as this delivery knows: an
+ * earlier attempt's unknown outcome (the claim's), where a replay's lookup started, this attempt's request.
+ * Undefined when none was sent. A dead letter carries it (`sentSince`): `replay` looks up from there once
+ * the mark that keeps it has expired.
+ */
+function sentSince(claim: Claimed, attempt: Attempt, unknownSince: number | undefined): number | undefined {
+  let since: number | undefined;
+  for (const t of [claim.unknownSince, attempt.lookupSince, attempt.sentAt, unknownSince]) if (t !== undefined && Number.isFinite(t)) since = Math.min(since ?? t, t);
+  return since;
 }
 
 /** How one action ran, and whether the rest of its rule must stop. */
@@ -801,7 +813,7 @@ class EventRun {
     const unknownSince = decision.unknown ? (sentAt ?? since ?? this.#s.now().getTime() - this.#s.ledger.leaseMs) : since;
     const withAttempts = attempts !== undefined ? { attempts } : {};
     const fields = { rule: p.rule, action: p.action, index: p.index, error: errorInfo(error), attempts };
-    if (decision.action === 'dead-letter') return this.#deadLetter(a, claim, error, attempts, decision.unknown ? unknownSince : undefined, attempt.lookupFailed === true);
+    if (decision.action === 'dead-letter') return this.#deadLetter(a, claim, error, attempts, decision.unknown ? unknownSince : undefined, attempt.lookupFailed === true, sentSince(claim, attempt, unknownSince));
     await this.#release(a, claim.token, unknownSince);
     if (ledgerDown) {
       this.#count(p, 'retriable');
@@ -838,14 +850,17 @@ class EventRun {
    * `unknownSince`: the outcome is unknown since then (an `unknown-outcome` dead letter); kept on the
    * claim when the dead letter cannot be written, so the redelivery looks it up or dead-letters it, never sends it blindly.
    */
-  async #deadLetter(a: LiveAction, claim: Claimed, error: unknown, attempts: number | undefined, unknownSince: number | undefined, lookupFailed = false): Promise<Ran> {
+  async #deadLetter(a: LiveAction, claim: Claimed, error: unknown, attempts: number | undefined, unknownSince: number | undefined, lookupFailed = false, sent?: number): Promise<Ran> {
     const { p } = a;
     const unknown = unknownSince !== undefined;
     const message = messageOf(error);
     const input = this.#input;
+    const at = this.#s.now();
+    // kept only when a replay would not look back that far anyway (the dead letter's time less the lease)
+    const sentLong = sent !== undefined && sent < at.getTime() - this.#s.ledger.leaseMs;
     const record: DeadLetterRecord = {
       version: 1,
-      timestamp: this.#s.now().toISOString(),
+      timestamp: at.toISOString(),
       eventName: input.service.eventName,
       service: input.service.fullName,
       eventId: this.#eventId,
@@ -856,6 +871,7 @@ class EventRun {
       error: errorInfo(error),
       attempts: attempts ?? 1,
       ...(unknown ? { kind: 'unknown-outcome' as const } : {}),
+      ...(sentLong ? { sentSince: new Date(sent).toISOString() } : {}),
       event: input.event,
     };
     try {

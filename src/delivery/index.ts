@@ -1,5 +1,5 @@
 /** The public surface of src/delivery: what other folders may import from it. */
-export { JsonlDeadLetterSink, readDeadLetters } from './dead-letters.js';
+export { JsonlDeadLetterSink, readDeadLetters, replaySinceOf } from './dead-letters.js';
 export type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 export { eventKey, idempotencyKey } from './event-key.js';
 export { CLAIM_BUSY_REASON, createExecutor, REPLAY_HEADER, REPLAY_SINCE_HEADER } from './executor.js';

@@ -180,12 +180,19 @@ describe('config', () => {
     expect(d.dedupeLeaseMs).toBe(60_000);
     expect(d.eventDeadlineMs).toBe(25_000);
     expect(d.redisConnectTimeoutMs).toBe(5000);
-    const c = loadConfig({ DEDUPE_LEASE_MS: '90000', EVENT_DEADLINE_MS: '80000', DEDUPE_RETENTION_HOURS: '24', REDIS_CONNECT_TIMEOUT_MS: '250' });
-    expect(c.dedupeLeaseMs).toBe(90_000);
+    const c = loadConfig({ DEDUPE_LEASE_MS: '95000', EVENT_DEADLINE_MS: '80000', DEDUPE_RETENTION_HOURS: '24', REDIS_CONNECT_TIMEOUT_MS: '250' });
+    expect(c.dedupeLeaseMs).toBe(95_000);
     expect(c.eventDeadlineMs).toBe(80_000);
     expect(c.dedupeRetentionMs).toBe(24 * 3_600_000);
     expect(c.redisConnectTimeoutMs).toBe(250);
     expect(() => loadConfig({ EVENT_DEADLINE_MS: '60000' })).toThrow(/DEDUPE_LEASE_MS: 60000 must be greater than EVENT_DEADLINE_MS \(60000\)/);
+    // a request sent just before the deadline is awaited up to AGS_TIMEOUT_MS more: the claim must outlive it (else
+    // another replica takes it over while the request is in flight, finds nothing applied yet and sends it again)
+    expect(() => loadConfig({ DEDUPE_LEASE_MS: '30000', EVENT_DEADLINE_MS: '25000' })).toThrow(
+      /DEDUPE_LEASE_MS: 30000 must be greater than EVENT_DEADLINE_MS \+ the smaller of AGS_TIMEOUT_MS and EVENT_DEADLINE_MS \(35000\)/,
+    );
+    expect(loadConfig({ DEDUPE_LEASE_MS: '30000', EVENT_DEADLINE_MS: '25000', AGS_TIMEOUT_MS: '4000' }).dedupeLeaseMs).toBe(30_000);
+    expect(() => loadConfig({ DEDUPE_LEASE_MS: '2000', EVENT_DEADLINE_MS: '1000' })).toThrow(/\(2000\)/); // the attempt's timeout is bounded by the call's budget
     expect(() => loadConfig({ DEDUPE_LEASE_MS: '0' })).toThrow(ConfigError);
     expect(() => loadConfig({ DEDUPE_LEASE_MS: 'soon' })).toThrow(/DEDUPE_LEASE_MS: "soon" is not an integer/);
   });

@@ -509,6 +509,30 @@ describe('cloudsave backend (AGS stand-in)', () => {
     expect(ags.cloudSave.adminRecord(P.userId, 'unreadable')?.value).toEqual(value);
   });
 
+  it('a claim whose write landed but whose answer was lost, when another replica wrote the record on top before the re-read: the claim is recognised as this call\'s own (claimed), not another delivery\'s (busy)', async () => {
+    const key = 'lost-then-overwritten';
+    const mine = new ActionLedger({ store: cloudSave(key) });
+    const other = new ActionLedger({ store: cloudSave(key) });
+    expect((await mine.claim(P, 'k0')).status).toBe('claimed'); // the record exists; this replica knows its updatedAt
+    const records = `/users/${P.userId}/adminrecords/${key}`;
+    const reads = (): number => ags.requests.filter((q) => q.method === 'GET' && q.path.endsWith(records)).length;
+    let overwritten!: () => void;
+    const held = new Promise<void>((r) => (overwritten = r));
+    // the claim's write lands and its answer is lost; the read that follows waits until the other replica wrote on top
+    ags.fail(`/concurrent/adminrecords/${key}`, [{ reset: true, afterEffect: true }]);
+    ags.fail(new RegExp(`${records}$`), [{ proceed: true, until: held }]);
+    const before = reads();
+    const claiming = mine.claim(P, 'k1');
+    await waitFor(() => reads() > before);
+    expect((await other.claim(P, 'k2')).status).toBe('claimed');
+    overwritten();
+    const claim = await claiming;
+    expect(claim.status).toBe('claimed'); // busy on the old code: its own claim, re-read, looked like another delivery's
+    // and it is this call's: completing it with its token works, as for any claim
+    await mine.release(P, 'k1', (claim as { token: string }).token);
+    expect((await other.claim(P, 'k1')).status).toBe('claimed');
+  });
+
   it('Cloud Save down: StateStoreUnavailableError (retriable)', async () => {
     const store = cloudSave('down');
     ags.fail('/adminrecords/down', [{ status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }]);

@@ -13,7 +13,7 @@ import { DEFAULT_LEASE_MS, markIn } from '../../src/delivery/action-ledger.js';
 import { ledgerPartition } from '../../src/delivery/ledger-partition.js';
 import { idempotencyKey } from '../../src/delivery/event-key.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
-import { MemoryDeadLetterSink } from '../../src/delivery/dead-letters.js';
+import { MemoryDeadLetterSink, replaySinceOf } from '../../src/delivery/dead-letters.js';
 import type { DeadLetterRecord, DeadLetterSink } from '../../src/delivery/dead-letters.js';
 import type { ActionDefinition, ActionContext } from '../../src/actions/types.js';
 import type { PlannedAction } from '../../src/rules/types.js';
@@ -140,6 +140,54 @@ describe('replay reconciles before it sends (issue 22.3)', () => {
     expect(report.actions[0]?.status).toBe('succeeded');
     expect(g.lookups).toEqual([Date.parse(written) - DEFAULT_LEASE_MS]);
     expect(g.applied).toHaveLength(1);
+  });
+
+  it('an unknown-outcome dead letter written long after its lost attempt, replayed once its mark expired: looked up from the attempt, not from the dead letter less the lease (never a second effect)', async () => {
+    // "AGS": each effect with when it was applied; the lookup reads the history back to `since` less a minute (skew)
+    const applied: { key: string; at: number }[] = [];
+    let lookupRefused: Error | undefined = Object.assign(new Error('queryFulfillmentHistories: 503'), { retriable: true });
+    let lose = true;
+    const def: ActionDefinition = {
+      name: 'grant',
+      description: 'test grant with a history',
+      params: { type: 'object' },
+      usesAgs: false,
+      normalize: (params) => params,
+      plan: () => [],
+      execute(_params, ctx) {
+        applied.push({ key: ctx.idempotencyKey, at: clock });
+        if (lose) throw new LostAnswerError('answer lost');
+        return Promise.resolve({ summary: 'granted' });
+      },
+      reconcile(_params, ctx, since) {
+        if (lookupRefused) return Promise.reject(lookupRefused);
+        return Promise.resolve(applied.some((x) => x.key === ctx.idempotencyKey && x.at >= since - 60_000));
+      },
+    };
+    let clock = NOW;
+    const t = setup([def], { now: () => new Date(clock) });
+    expect((await t.run('grant')).outcome.kind).toBe('retry'); // sent at NOW, answer lost
+    // the lookup's history is unavailable for two hours: every redelivery answered retry, nothing sent
+    for (let h = 1; h <= 4; h++) {
+      clock = NOW + h * 30 * 60_000;
+      expect((await t.run('grant')).outcome.kind).toBe('retry');
+    }
+    // then its permission is removed: an unknown-outcome dead letter, two hours after the attempt
+    lookupRefused = Object.assign(new Error('queryFulfillmentHistories: 403 forbidden'), { retriable: false, status: 403 });
+    expect((await t.run('grant')).actions[0]?.status).toBe('deadLettered');
+    const letter = t.deadLetters.records.at(-1)!;
+    expect(letter.kind).toBe('unknown-outcome');
+    expect(applied).toHaveLength(1);
+    // a week later the mark has expired (DEDUPE_RETENTION_HOURS; the dead letter is kept 14 days); the permission is back
+    clock += 8 * 24 * 3_600_000;
+    await t.store.transact(PARTITION, () => ({ next: {}, result: undefined })); // the marks are gone
+    lookupRefused = undefined;
+    lose = false;
+    // the replay sends what `replay` sends for this record
+    const report = await t.run('grant', { ...REPLAY, [REPLAY_SINCE_HEADER]: replaySinceOf(letter) });
+    expect(report.outcome).toEqual({ kind: 'ok' });
+    expect(report.actions[0]?.summary).toMatch(/found by its lookup/);
+    expect(applied).toHaveLength(1);
   });
 
   it('two replays of one dead letter at once: one sends, the other is told to retry (busy), then finds it done', async () => {

@@ -6,6 +6,15 @@ import type { ActionDefinition, ActionContext, ActionResult } from '../../src/ac
 import { ActionRegistry } from '../../src/actions/registry.js';
 
 export { waitFor } from '../support/wait.js';
+import { fileRandom } from '../support/seed.js';
+
+/**
+ * The sidecar's pause before it redelivers an event answered UNAVAILABLE (5 to 45 ms, jitter from the file's seed):
+ * a backoff, not a wait for a condition (the redelivery after it is what checks).
+ */
+export function redeliveryPause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(fileRandom() * 40)));
+}
 
 /** A pino logger whose lines are kept as parsed objects. */
 export function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {

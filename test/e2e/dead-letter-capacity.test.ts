@@ -165,7 +165,7 @@ describeWith(builtApp(), 'e2e: two replicas dead-letter one burst at once, one k
   it('300 refused fulfillments over two replicas writing the same shards, one killed mid-burst: each failed event listed exactly once; the item created, replay grants each once', async () => {
     const n = 300;
     // every fulfillment refused (the item does not exist); the breaker off: this is about the dead letters; a short lease: the killed replica's claims expire soon
-    const env = liveEnv(ags, { ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PERMANENT_FAILURES: '0', EVENT_DEADLINE_MS: '3000', DEDUPE_LEASE_MS: '4000' });
+    const env = liveEnv(ags, { ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PERMANENT_FAILURES: '0', EVENT_DEADLINE_MS: '3000', DEDUPE_LEASE_MS: '6500' });
     const [a, b] = await Promise.all([startApp({ env }), startApp({ env })]);
     const ca = clients.connect(a);
     const cb = clients.connect(b);

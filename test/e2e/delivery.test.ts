@@ -66,7 +66,7 @@ describeWith(ready, 'e2e: delivery guarantees (issue 5)', () => {
   const sharedRedisApp = (): Promise<{ readonly redis: RedisProcess; readonly app: AppProcess }> =>
     (redisAndApp ??= (async () => {
       const redis = await startRedis({ persist: true });
-      const app = await startApp({ env: liveEnv({ REDIS_URL: redis.url, EVENT_DEADLINE_MS: '10000', DEDUPE_LEASE_MS: '10001' }) });
+      const app = await startApp({ env: liveEnv({ REDIS_URL: redis.url, EVENT_DEADLINE_MS: '10000', AGS_TIMEOUT_MS: '5000', DEDUPE_LEASE_MS: '15001' }) });
       return { redis, app };
     })());
   /** Starts waiting for the next log line matching `msg` (one more than now): call it before what causes the line. */

@@ -247,7 +247,7 @@ describeWith(builtApp(), 'e2e: exactly one effect per (event, rule, action) with
   });
 
   it('kill -9 while AGS applies the grant (between its effect and the done mark): after the lease, the redelivery reconciles instead of granting again', async () => {
-    const lease = { EVENT_DEADLINE_MS: '1000', DEDUPE_LEASE_MS: '1500' };
+    const lease = { EVENT_DEADLINE_MS: '1000', DEDUPE_LEASE_MS: '2500' };
     const first = await startApp({ env: env(lease) });
     const { users, encoded } = await loginEvents(1, 'kill-mid');
     let open!: () => void;

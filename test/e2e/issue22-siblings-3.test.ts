@@ -108,7 +108,7 @@ describeWith(builtApp(), 'e2e: kill -9 between a dead letter and its mark, the p
   const { ags, clients, env } = useLiveApps();
 
   it('the event redelivered to the other replica is dead-lettered again: listed once (the newer record, the older one its copy), and one replay once the item exists grants once and removes both', async () => {
-    const liveEnv = env({ ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PERMANENT_FAILURES: '0', EVENT_DEADLINE_MS: '3000', DEDUPE_LEASE_MS: '4000' });
+    const liveEnv = env({ ITEM_ID_TO_GRANT: 'missing-item', BREAKER_PERMANENT_FAILURES: '0', EVENT_DEADLINE_MS: '3000', DEDUPE_LEASE_MS: '6500' });
     const [a, b] = await Promise.all([startApp({ env: liveEnv }), startApp({ env: liveEnv })]);
     const user = userId();
     const event = await encode(LOGIN_SERVICE, loginEvent({ id: `dl-then-kill-${user}`, userId: user }));

@@ -133,7 +133,7 @@ describe('the real server: login deadline and listeners under concurrent grants 
         RULES_WATCH: 'false',
         DEAD_LETTER_FILE: join(tempDir('eer-security-deadlines-'), 'dead-letters.jsonl'),
         EVENT_DEADLINE_MS: String(eventDeadlineMs),
-        DEDUPE_LEASE_MS: String(eventDeadlineMs + 60_000),
+        DEDUPE_LEASE_MS: String(2 * eventDeadlineMs + 60_000), // above the deadline plus a request's time in flight
         AGS_TIMEOUT_MS: '600000',
         AGS_MAX_ATTEMPTS: '1',
         STATE_STORE: 'memory', // the subject here is the AGS login and listeners, not the state store
