@@ -403,7 +403,8 @@ class Loader {
       return { line, column: col };
     };
     const errors = this.doc.errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
-    for (const m of explainYamlErrors(text, errors, at)) {
+    const reparse = (t: string) => yaml().parseDocument(t, { prettyErrors: false, customTags: exactIntegers }).errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
+    for (const m of explainYamlErrors(text, errors, at, reparse)) {
       this.problems.push({ file: this.file, line: m.line, column: m.column, message: `YAML: ${m.message}`, ...(m.fix ? { fix: m.fix } : {}) });
     }
     if (this.problems.length > 0) throw new RuleTestFormatError(this.problems);

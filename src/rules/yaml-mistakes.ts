@@ -207,9 +207,30 @@ function duplicateKey(text: string, offset: number, linePos: (offset: number) =>
 /**
  * The reader's errors as mistakes with fixes: indentation errors replaced by
  * the misplaced keys and tabs found in the text (when any is found), a
- * duplicate key with its first line; others as the reader says them.
+ * duplicate key with its first line; others as the reader says them. With
+ * `reparse` (the reader's errors of another text), keys written without their
+ * `:` are found first ({@link findMissingColons}): when writing the colons
+ * leaves fewer errors, those keys are reported, then the errors left.
  */
-export function explainYamlErrors(text: string, errors: readonly YamlReaderError[], linePos: (offset: number) => { line: number; column: number }): YamlMistake[] {
+export function explainYamlErrors(
+  text: string,
+  errors: readonly YamlReaderError[],
+  linePos: (offset: number) => { line: number; column: number },
+  reparse?: (text: string) => readonly YamlReaderError[],
+): YamlMistake[] {
+  const colons = errors.length > 0 && reparse ? findMissingColons(text) : undefined;
+  if (colons && colons.inserts.length > 0 && reparse) {
+    // the reader's errors of the text with the colons written: the others, without the cascade the missing ones caused
+    let repaired = text;
+    for (const o of [...colons.inserts].reverse()) repaired = `${repaired.slice(0, o)}:${repaired.slice(o)}`;
+    const after = reparse(repaired);
+    if (after.length < errors.length) {
+      const original = (o: number): number => o - colons.inserts.filter((ins, i) => ins + i < o).length;
+      // positions from the text itself: the reader's line counter of a text it misread can miss lines
+      const rest = explainYamlErrors(repaired, after, (o) => linePosIn(text, original(o)));
+      return [...colons.mistakes, ...rest].sort((a, b) => a.line - b.line || a.column - b.column);
+    }
+  }
   const indentation = errors.some((e) => INDENTATION_CODES.has(e.code)) ? findIndentationMistakes(text) : [];
   const out: YamlMistake[] = [...indentation];
   for (const e of errors) {
@@ -225,4 +246,85 @@ export function explainYamlErrors(text: string, errors: readonly YamlReaderError
     out.push({ ...linePos(e.offset), message, fix: READER_FIXES.find(([code, re]) => code === e.code && re.test(message))?.[2] ?? '' });
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** 1-based line and column of `offset` in `text`. */
+function linePosIn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const nl = before.lastIndexOf('\n');
+  return { line: before.split('\n').length, column: offset - nl };
+}
+
+/** `key value` where `key: value` was meant: a plain or quoted key, blanks, then the value. */
+const KEY_WITHOUT_COLON = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[A-Za-z_$][\w$.-]*)([ \t]+)(\S.*)$/;
+
+/** The content lines of `text` that are block nodes (not lines of a block scalar or inside a flow collection), with their offsets. */
+function blockLines(text: string): { info: LineInfo; offset: number }[] {
+  const out: { info: LineInfo; offset: number }[] = [];
+  let offset = 0;
+  let blockScalarAbove: number | undefined;
+  let flow = 0;
+  for (const [i, line] of text.split('\n').entries()) {
+    const start = offset;
+    offset += line.length + 1;
+    const raw = line.replace(/\r$/, '');
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#') || trimmed === '---' || trimmed === '...' || trimmed.startsWith('%')) continue;
+    const info = lineInfo(raw, i + 1);
+    if (blockScalarAbove !== undefined && info.indent.length + 1 > blockScalarAbove) continue;
+    blockScalarAbove = undefined;
+    if (flow > 0) {
+      flow = Math.max(0, flow + flowBalance(trimmed));
+      continue;
+    }
+    out.push({ info, offset: start });
+    if (/^[|>][-+0-9]*$/.test(info.value)) blockScalarAbove = info.key !== undefined ? info.keyColumn : (info.dashes[0] ?? info.keyColumn);
+    flow = /^[{[]/.test(info.value) ? Math.max(0, flowBalance(info.value)) : 0;
+  }
+  return out;
+}
+
+/** Whether a line of the same block as `lines[at]` (up or down, before a line that starts left of it) is a key at its key column. */
+function hasKeySibling(lines: readonly { info: LineInfo }[], at: number): boolean {
+  const me = lines[at]!.info;
+  const start = me.dashes[0] ?? me.keyColumn;
+  for (const step of [-1, 1]) {
+    for (let j = at + step; j >= 0 && j < lines.length; j += step) {
+      const other = lines[j]!.info;
+      if (other.key !== undefined && other.keyColumn === me.keyColumn) return true;
+      if ((other.dashes[0] ?? other.keyColumn) < start) break;
+    }
+  }
+  return false;
+}
+
+/**
+ * Keys written without their `:` (`on userLoggedIn`, `itemId ${env.ITEM}`, `- "==" [ ... ]`): a line
+ * `key value` where a key belongs (another key of its map starts at its column, or a quoted key is
+ * followed by a flow collection, which YAML never reads as one text). The reader's own errors for
+ * them are misleading ("Implicit keys need to be on a single line", an indentation error on the
+ * next key, a cascade of "Unexpected ... token"). `inserts`: the offsets where the `:` goes.
+ */
+export function findMissingColons(text: string): { mistakes: YamlMistake[]; inserts: number[] } {
+  const lines = blockLines(text);
+  const mistakes: YamlMistake[] = [];
+  const inserts: number[] = [];
+  for (const [at, { info, offset }] of lines.entries()) {
+    if (info.key !== undefined) continue;
+    const m = KEY_WITHOUT_COLON.exec(info.value);
+    if (!m) continue;
+    const [, key, , value] = m as unknown as [string, string, string, string];
+    const quoted = /^["']/.test(key);
+    if (!(quoted && /^[[{]/.test(value)) && !hasKeySibling(lines, at)) continue;
+    const column = info.keyColumn + key.length;
+    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    mistakes.push({
+      line: info.n,
+      column,
+      message: `missing ":" after ${quoted ? key : `"${key}"`}: YAML reads the line as one text, not a key and its value`,
+      fix: `write ${key}: ${shown}`,
+    });
+    inserts.push(offset + column - 1);
+  }
+  return { mistakes, inserts };
 }
