@@ -20,6 +20,7 @@ export { renderConditionTrace, traceCondition } from './explain.js';
 export type { ConditionTrace } from './explain.js';
 export { reloadUnknownEventNote } from './hints.js';
 export { explainYamlErrors } from './yaml-mistakes.js';
+export { ACTION_ITEM_KEYS } from './action-key.js';
 export type { YamlMistake, YamlReaderError } from './yaml-mistakes.js';
 export { firingKey } from './stateful.js';
 export type { KeyedFiring } from './types.js';
