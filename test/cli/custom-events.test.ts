@@ -165,6 +165,24 @@ cases:
     expect(t.code).toBe(0);
   });
 
+  it('explain and rule tests refuse a body written at the top (as send --topic takes it) with where it goes, instead of explaining an empty body', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    ws.write('body.json', JSON.stringify({ kind: 'login', userId: USER }));
+    const e = await runCommand(['explain', 'topic:player-activity', '--data', 'body.json'], { cwd: ws.dir });
+    expect(e.stderr).toContain('body.json: the data does not fit accelbyte.extend.async_messaging.ReceivedMessage: "kind", "userId" are not fields of a topic message (topic, metadata, body, bodyText, id): its body goes under "body": { "body": { "kind": ... } }');
+    expect(e.stdout).toBe('');
+    expect(e.code).toBe(2);
+    ws.write('run.json', JSON.stringify({ week: '2026-W49' }));
+    const r = await runCommand(['explain', 'schedule:weekly-reset-task', '--data', 'run.json'], { cwd: ws.dir });
+    expect(r.stderr).toContain('"week" is not a field of a scheduled run (runId, taskId, namespace, taskName, scheduledTime, attemptNumber, payload, payloadText, id): its payload goes under "payload"');
+    expect(r.code).toBe(2);
+    ws.write('rules.test.yaml', `version: 1\ncases:\n  - name: body at the top\n    event: topic:player-activity\n    data: { kind: login, userId: ${USER} }\n    expect: { matched: [reward-activity] }\n`);
+    const t = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: 'rules.yaml' } });
+    expect(t.stderr).toMatch(/^rules\.test\.yaml:5:\d+: .*"kind", "userId" are not fields of a topic message/m);
+    expect(t.code).toBe(2);
+  });
+
   it('a typed topic (topics/NAME.schema.json): validate names a misspelt body path with did-you-mean, samples follow the schema', async () => {
     ws = workspace();
     mkdirSync(join(ws.dir, 'topics'));
