@@ -41,6 +41,24 @@ async function topicMessage(topic: string, spec: string | undefined, stdin: Node
   return { service: topicService(topic), bytes: encodeReceivedMessage({ topic, bodyText: text, metadata: { messageId: id } }, topic), id, text };
 }
 
+/**
+ * A warning when `text` is a whole topic message (what `samples --topic` prints and `explain` takes: `topic`,
+ * `body`, `bodyText`, `metadata`, `id`) rather than a body: `send --topic` sends `--data` as the body.
+ */
+function wholeMessageWarning(text: string): string[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text) as unknown;
+  } catch {
+    return [];
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return [];
+  const keys = Object.keys(data);
+  const message = ['topic', 'metadata', 'body', 'bodyText', 'id'];
+  if (!keys.includes('topic') || !(keys.includes('body') || keys.includes('bodyText')) || !keys.every((k) => message.includes(k))) return [];
+  return ['--data looks like a whole topic message (topic, metadata, body: what samples --topic prints and explain takes); send --topic sends --data as the message\'s body: pass only the body (the value of its "body"). Sent as it is'];
+}
+
 /** Where a typed topic's body (topics/NAME.schema.json) does not fit its schema: sent as it is (the server does not check bodies), with a warning per place. */
 function bodyWarnings(topic: string, text: string, topicsDir: string): string[] {
   const typed = topicSchema(topicsDir, topic);
@@ -134,7 +152,7 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
       // a message as the Async Messaging sidecar delivers it: the body as is, a fresh message id in its metadata
       const message = await topicMessage(topic, values.get('data'), io.stdin);
       ({ service, bytes, id } = message);
-      for (const w of bodyWarnings(topic, message.text, join(dirname(defaults.rulesFile), TOPICS_FOLDER))) io.stderr.write(`extend-event-rules send: warning: ${w}\n`);
+      for (const w of [...wholeMessageWarning(message.text), ...bodyWarnings(topic, message.text, join(dirname(defaults.rulesFile), TOPICS_FOLDER))]) io.stderr.write(`extend-event-rules send: warning: ${w}\n`);
       idGiven = false;
     } else {
       service = resolveEvent(catalog, positionals[0]!);

@@ -75,6 +75,13 @@ describe('custom events in the toolkit', () => {
       { operation: 'PublishMessage', method: 'POST', path: 'grpc://localhost:7474/accelbyte.extend.async_messaging.AsyncMessagingPublisherService/PublishMessage', body: { topic: 'player-activity', body: JSON.stringify({ kind: 'login', userId: USER }) } },
     ]);
 
+    // a whole message (samples --topic, explain's data) given as the body: sent as it is, with a warning
+    project.write('msg.json', JSON.stringify({ topic: 'player-activity', metadata: {}, body: { kind: 'login', userId: USER } }));
+    const whole = await runCommand(['send', '--topic', 'player-activity', '--data', 'msg.json', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
+    expect(whole.stdout).toBe('OK\n');
+    expect(whole.stderr).toContain('extend-event-rules send: warning: --data looks like a whole topic message (topic, metadata, body: what samples --topic prints and explain takes); send --topic sends --data as the message\'s body: pass only the body (the value of its "body"). Sent as it is');
+    expect(r.stderr).not.toContain('warning');
+
     const other = await runCommand(['send', '--topic', 'nobody-listens', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
     expect(other.stdout).toBe('OK\n');
     const bad = await runCommand(['send', '--topic', 'bad topic', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
