@@ -188,6 +188,11 @@ cases:
     const t = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: 'rules.yaml' } });
     expect(t.stderr).toMatch(/^rules\.test\.yaml:5:\d+: .*"kind", "userId" are not fields of a topic message/m);
     expect(t.code).toBe(2);
+    // a topic no rule listens on (a typo): the failure names the topic meant
+    ws.write('rules.test.yaml', `version: 1\ncases:\n  - name: misspelt topic\n    event: topic:player-activty\n    data: { body: { kind: login, userId: ${USER} } }\n    expect: { matched: [reward-activity] }\n`);
+    const typo = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: 'rules.yaml' } });
+    expect(typo.stdout).toContain('    rules: none listens on topic:player-activty (did you mean "topic:player-activity"?)\n');
+    expect(typo.code).toBe(1);
   });
 
   it('a typed topic (topics/NAME.schema.json): validate names a misspelt body path with did-you-mean, samples follow the schema', async () => {
