@@ -29,7 +29,7 @@ import { FILE_AJV_OPTIONS, PARAMS_AJV_OPTIONS, ajv2020, errorsText, fileSchema, 
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
-import { didYouMean } from '../text/index.js';
+import { closest, didYouMean } from '../text/index.js';
 import { URL_TEMPLATE, compileUrlTemplate } from './url-template.js';
 import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
@@ -112,6 +112,13 @@ const PUBLISH_MESSAGE = 'publishMessage';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Whether `unknown` is an unknown key of the same map as the missing key of `required`, close enough to be it misspelt. */
+function misspeltAs(unknown: ErrorObject, required: ErrorObject): boolean {
+  if (unknown.keyword !== 'additionalProperties' || unknown.instancePath !== required.instancePath) return false;
+  const missing = String((required.params as { missingProperty?: unknown }).missingProperty);
+  return closest(String((unknown.params as { additionalProperty?: unknown }).additionalProperty), [missing]).length > 0;
 }
 
 /** The `${...}` / `$logic` alternatives of the schema: their errors only repeat the original one's. */
@@ -349,6 +356,8 @@ class Compiler {
       if (e.keyword === 'anyOf' && errors.some((o) => o !== e && o.instancePath === e.instancePath)) continue;
       const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
       if (seen.has(key)) continue;
+      // a required key written misspelt ("topic" for "topicName") is one mistake: the unknown key's did-you-mean says it
+      if (e.keyword === 'required' && errors.some((o) => misspeltAs(o, e))) continue;
       seen.add(key);
       this.schemaError(e, path);
     }

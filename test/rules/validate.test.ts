@@ -28,6 +28,8 @@ const CASES: [string, string, number, number, string | undefined, string, string
   ['unknown-param.yaml', 'unknown-key', 8, 11, 'typo-param', 'unknown key "quantiy" in the parameters of grant', 'did you mean "quantity"?'],
   ['wrong-type.yaml', 'wrong-type', 8, 21, 'bad-quantity', 'grant.quantity must be integer', undefined],
   ['missing-param.yaml', 'missing-key', 7, 11, 'no-item', 'grant is missing the required key "itemId"', undefined],
+  // one mistake, one problem: not also "grant is missing the required key itemId"
+  ['misspelt-required-param.yaml', 'unknown-key', 7, 11, 'misspelt-item', 'unknown key "itemID" in the parameters of grant', 'did you mean "itemId"?'],
   ['version.yaml', 'version', 1, 10, undefined, 'unsupported version 2: this release reads version 1', 'version: 1'],
   ['unknown-event.yaml', 'unknown-event', 4, 9, 'misspelled', 'unknown event "userLogedIn"', 'did you mean "userLoggedIn"?'],
   ['unloaded-event.yaml', 'unknown-event', 4, 9, 'not-loaded', 'unknown event "zzzQuestCompletedXyzzy"', 'run "extend-event-rules samples --list" for the loaded events; for another AGS event, download its .proto from https://github.com/AccelByte/accelbyte-api-proto (asyncapi/accelbyte/...) into proto/ (PROTO_DIR), keeping its folder path, and restart the server (it loads protos at start-up)'],
