@@ -36,6 +36,10 @@ const CASES: [string, string, number, number, string | undefined, string, string
   ['bare-list.yaml', 'wrong-type', 1, 1, undefined, 'the file must be object', 'the file is a list of rules: start it with "version: 1" and "rules:", then the list indented under rules:'],
   ['flow-template.yaml', 'yaml-syntax', 6, 26, undefined, 'unquoted ${env.ITEM_ID_TO_GRANT} inside { } or [ ]: there YAML reads { and } as its own syntax', 'quote it: itemId: "${env.ITEM_ID_TO_GRANT}" (or write the map in block style, one key per line)'],
   ['unknown-action.yaml', 'unknown-action', 7, 9, 'misspelled-action', 'unknown action "grnat"', 'did you mean "grant"?'],
+  // the list of actions, not the item keys forEach, as, max, id
+  ['unknown-action-far.yaml', 'unknown-action', 6, 9, 'unknown', 'unknown action "zzzqx"', 'registered actions: grant,'],
+  // one problem with the column to indent to, not "grant must be object" + "unknown action itemId" + "split it into one list item per action"
+  ['params-not-indented.yaml', 'schema', 7, 9, 'flat-params', '"itemId", "quantity" are not indented under grant: YAML reads them beside grant (line 6), whose parameters are then empty', 'start "itemId", "quantity" at column 11, 2 spaces deeper than grant (or write - grant: { itemId: ... })'],
   ['unknown-operator.yaml', 'unknown-operator', 7, 11, 'bad-operator', 'unknown JSON Logic operator "startWith"', 'did you mean "startsWith"?'],
   ['unknown-path.yaml', 'unknown-path', 5, 27, 'bad-path', 'var "payload.loginLocaton.country": LoginPayload has no field "loginLocaton" (at payload)', 'did you mean "payload.loginLocation"?'],
   ['not-an-index.yaml', 'unknown-path', 5, 27, 'list', 'var "payload.items.itemId": payload.items is a list: "itemId" is not an index', 'payload.items.0.itemId'],
