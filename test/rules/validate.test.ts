@@ -30,6 +30,9 @@ const CASES: [string, string, number, number, string | undefined, string, string
   ['missing-param.yaml', 'missing-key', 7, 11, 'no-item', 'grant is missing the required key "itemId"', undefined],
   // one mistake, one problem: not also "grant is missing the required key itemId"
   ['misspelt-required-param.yaml', 'unknown-key', 7, 11, 'misspelt-item', 'unknown key "itemID" in the parameters of grant', 'did you mean "itemId"?'],
+  // a list written as a map (the "- " left out)
+  ['rules-map.yaml', 'wrong-type', 3, 3, undefined, 'rules must be a list, not a map', 'write its items as "- name: ..." (each rule starts with "- ")'],
+  ['do-map.yaml', 'wrong-type', 6, 7, 'do-map', 'do must be a list, not a map', 'write its items as "- grant: ..." (each action starts with "- ")'],
   ['version.yaml', 'version', 1, 10, undefined, 'unsupported version 2: this release reads version 1', 'version: 1'],
   ['unknown-event.yaml', 'unknown-event', 4, 9, 'misspelled', 'unknown event "userLogedIn"', 'did you mean "userLoggedIn"?'],
   ['unloaded-event.yaml', 'unknown-event', 4, 9, 'not-loaded', 'unknown event "zzzQuestCompletedXyzzy"', 'run "extend-event-rules samples --list" for the loaded events; for another AGS event, download its .proto from https://github.com/AccelByte/accelbyte-api-proto (asyncapi/accelbyte/...) into proto/ (PROTO_DIR), keeping its folder path, and restart the server (it loads protos at start-up)'],
