@@ -44,6 +44,8 @@ interface Level {
   readonly column: number;
   key: string;
   line: number;
+  /** Only `-` items start at this column (a sequence indented under its key): a key there belongs to the item above. */
+  seq: boolean;
 }
 
 interface LineInfo {
@@ -127,7 +129,7 @@ export function findIndentationMistakes(text: string): YamlMistake[] {
     const tab = info.indent.indexOf('\t');
     const deeper = levels.length === 0 || at > levels[levels.length - 1]!.column;
     if (deeper && continuation && info.key === undefined && info.dashes.length === 0 && tab < 0) continue;
-    const expected = tab >= 0 || !(deeper ? opens || levels.length === 0 : levels.some((l) => l.column === at)) ? expectedColumn(levels, at, opens, tab >= 0) : undefined;
+    const expected = tab >= 0 || !(deeper ? opens || levels.length === 0 : levels.some((l) => l.column === at)) ? expectedColumn(levels, at, opens, tab >= 0) : besideItem(levels, at, info);
     if (expected) {
       const what = info.key !== undefined ? `"${info.key}"` : info.dashes.length > 0 ? 'the "-" item' : `"${trimmed.slice(0, 20)}"`;
       if (tab >= 0) {
@@ -168,7 +170,19 @@ function enter(levels: Level[], column: number, key: string, line: number): void
   if (top?.column === column) {
     top.key = key;
     top.line = line;
-  } else levels.push({ column, key, line });
+    top.seq &&= key === '-';
+  } else levels.push({ column, key, line, seq: key === '-' });
+}
+
+/**
+ * A key written at the column of the `-` of the item above (`- name: a` then `on: ...` under the `-`): it
+ * belongs to that item, whose keys start after the `- `. Its first key's level, where it should start.
+ */
+function besideItem(levels: readonly Level[], at: number, info: LineInfo): { column: number; like?: Level; or?: number } | undefined {
+  if (info.key === undefined || info.dashes.length > 0) return undefined;
+  const i = levels.findIndex((l) => l.column === at);
+  const item = levels[i + 1];
+  return i >= 0 && levels[i]!.seq && item && item.key !== '-' ? { column: item.column, like: item } : undefined;
 }
 
 /** Where a misplaced node should start: like the innermost level it is not deeper than (too deep: its previous sibling). */

@@ -48,6 +48,14 @@ describe('YAML mistakes: line, column, fix', () => {
     ]);
   });
 
+  it('a key under the "-" of the item above (- name: a, then on: under the -): the column of the item\'s keys', () => {
+    expect(problemsOf(['version: 1', 'rules:', '  - name: daily', '  on: userLoggedIn', DO])).toEqual([
+      '4:3 [yaml-syntax] "on" starts at column 3, 2 spaces too shallow: its sibling "name" (line 3) starts at column 5 | start "on" at column 5, like "name" on line 3',
+    ]);
+    // an indentless list (the "-" at its key's column) ends where a key of that column comes: valid, not flagged
+    expect(findIndentationMistakes(['version: 1', 'rules:', '- name: daily', '  on: userLoggedIn', 'other: 1', ''].join('\n'))).toEqual([]);
+  });
+
   it('a tab in the indentation: where the tab is, and the column to start at', () => {
     expect(problemsOf([...HEAD, '\tlimit: { count: 1, per: day }', DO])).toEqual([
       '5:1 [yaml-syntax] a tab in the indentation of "limit": YAML indents with spaces only | replace the indentation with spaces: "limit" starts at column 5, like "on" on line 4',
