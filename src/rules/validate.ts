@@ -409,6 +409,17 @@ class Compiler {
       });
   }
 
+  /** A value of the wrong type; `rules` or `do` written as a map (the "- " of its items left out) says so. */
+  wrongType(e: ErrorObject, path: PathSegment[], where: string): void {
+    const p = e.params as Record<string, unknown>;
+    if (p.type === 'array' && isObject(e.data) && (path.length === 1 ? path[0] === 'rules' : path.length === 3 && path[0] === 'rules' && path[2] === 'do')) {
+      const item = path.length === 1 ? '"- name: ..." (each rule starts with "- ")' : `"- ${Object.keys(e.data)[0] ?? 'grantItem'}: ..." (each action starts with "- ")`;
+      this.report(path, 'wrong-type', `${where} must be a list, not a map`, `write its items as ${item}`);
+      return;
+    }
+    this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : (quoteFix(e.data, p.type, path) ?? wrongTypeFix(p.type, e.parentSchema)));
+  }
+
   schemaError(e: ErrorObject, path: PathSegment[]): void {
     const isActionItem = path.length === 4 && path[0] === 'rules' && path[2] === 'do';
     const isParams = path.length >= 5 && path[0] === 'rules' && path[2] === 'do';
@@ -444,13 +455,7 @@ class Compiler {
         return;
       }
       case 'type':
-        if (p.type === 'array' && isObject(e.data) && (path.length === 1 ? path[0] === 'rules' : path.length === 3 && path[0] === 'rules' && path[2] === 'do')) {
-          // the list written as a map: its items without their "- "
-          const item = path.length === 1 ? '"- name: ..." (each rule starts with "- ")' : `"- ${Object.keys(e.data)[0] ?? 'grantItem'}: ..." (each action starts with "- ")`;
-          this.report(path, 'wrong-type', `${where} must be a list, not a map`, `write its items as ${item}`);
-          return;
-        }
-        this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : (quoteFix(e.data, p.type, path) ?? wrongTypeFix(p.type, e.parentSchema)));
+        this.wrongType(e, path, where);
         return;
       case 'pattern':
         if (path[path.length - 1] === 'activeFrom' || path[path.length - 1] === 'activeUntil') {
