@@ -7,6 +7,7 @@
  * is not loaded (at validate, and where a running server's reload rejects it).
  */
 import type { RuleProblem } from './types.js';
+import { agsEventFiles } from './ags-event-files.js';
 
 /** An unquoted `${...}` inside a flow collection: where, the template text, and the key before it (if any). */
 export interface FlowTemplate {
@@ -144,6 +145,15 @@ export function scheduledTaskFix(name: string): string | undefined {
 export function unknownEventFix(name = ''): string {
   const scheduled = scheduledTaskFix(name);
   if (scheduled) return scheduled;
+  const files = agsEventFiles(name);
+  if (files.length > 0) {
+    // an AGS event whose .proto is not in proto/: which file of accelbyte-api-proto, and where it goes
+    const [file] = files as [string];
+    return (
+      `"${name}" is an AGS event of asyncapi/${file}${files.length > 1 ? ` (and ${files.length - 1} other file${files.length > 2 ? 's' : ''}: write the full service name)` : ''} ` +
+      `in https://github.com/AccelByte/accelbyte-api-proto: download it to proto/${file} (PROTO_DIR), then restart the server (it loads protos at start-up)`
+    );
+  }
   return (
     'run "extend-event-rules samples --list" for the loaded events; for another AGS event, download its .proto from ' +
     'https://github.com/AccelByte/accelbyte-api-proto (asyncapi/accelbyte/...) into proto/ (PROTO_DIR), keeping its folder path, ' +
