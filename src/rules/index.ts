@@ -18,7 +18,7 @@ export type { ProblemCode } from './problem-codes.js';
 export { forbiddenEnvReason } from './env-policy.js';
 export { renderConditionTrace, traceCondition } from './explain.js';
 export type { ConditionTrace } from './explain.js';
-export { reloadUnknownEventNote } from './hints.js';
+export { agsEventFix, reloadUnknownEventNote } from './hints.js';
 export { explainYamlErrors } from './yaml-mistakes.js';
 export { ACTION_ITEM_KEYS } from './action-key.js';
 export type { YamlMistake, YamlReaderError } from './yaml-mistakes.js';

@@ -41,3 +41,19 @@ it('explain: data with a wrong field under payload names payload and the field m
   expect(r.stderr).toContain('payload: expected an object, got the string "FR"');
   expect(r.stderr).not.toContain('AnonymousSchema');
 });
+
+it('explain, samples, send and rule tests on an AGS event the shipped excerpt does not have name the file to download', async () => {
+  ws = workspace();
+  ws.write('rules.yaml', RULES.replace('loginLocaton', 'loginLocation'));
+  const fix = '"userAccountCreated" is an AGS event of asyncapi/accelbyte/iam/account/v1/account.proto in https://github.com/AccelByte/accelbyte-api-proto: download it to proto/accelbyte/iam/account/v1/account.proto (PROTO_DIR)';
+  const e = await runCommand(['explain', 'userAccountCreated', '--rules', 'rules.yaml'], { cwd: ws.dir, env: SHIPPED });
+  expect(e.stderr).toContain(`unknown event "userAccountCreated": ${fix}`);
+  const s = await runCommand(['samples', 'userAccountCreated'], { cwd: ws.dir, env: SHIPPED });
+  expect(s.stderr).toContain(fix);
+  ws.write('rules.test.yaml', 'version: 1\nrules: rules.yaml\ncases:\n  - name: a\n    event: userAccountCreated\n    expect: { nothing: true }\n');
+  const t = await runCommand(['test'], { cwd: ws.dir, env: SHIPPED });
+  expect(t.stderr).toContain(`rules.test.yaml:5:12: unknown event "userAccountCreated": ${fix}`);
+  // a misspelt loaded event keeps its did-you-mean
+  const typo = await runCommand(['explain', 'userLogedIn', '--rules', 'rules.yaml'], { cwd: ws.dir, env: SHIPPED });
+  expect(typo.stderr).toContain('unknown event "userLogedIn"; did you mean "userLoggedIn"? (samples --list shows every event)');
+});
