@@ -184,7 +184,7 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   if (error.code === grpc.status.UNAVAILABLE) {
     io.stderr.write(`is the server running at ${target}? start it with npm start (or give --target host:port)\n`);
   } else if (error.code === grpc.status.UNIMPLEMENTED) {
-    io.stderr.write(`the server at ${target} does not serve ${service.fullName}: check its PROTO_DIR\n`);
+    io.stderr.write(`the server at ${target} does not serve ${service.fullName}: it serves the events its enabled rules listen on (add a rule on ${service.eventName}, or start it with EVENTS=all), and only those of its PROTO_DIR (restart it after adding a .proto)\n`);
   } else if (error.code === grpc.status.DEADLINE_EXCEEDED) {
     io.stderr.write(`no answer within ${timeoutMs} ms (--timeout)\n`);
   }

@@ -113,6 +113,8 @@ describe('send command against the real server (dry run)', () => {
     const r = await runCommand(['send', 'userThirdPartyLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(r.stdout).toMatch(/^UNIMPLEMENTED: /);
     expect(r.stderr).toContain('does not serve accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService');
+    // the cause here: no rule listens on it (not PROTO_DIR, which has it)
+    expect(r.stderr).toContain('it serves the events its enabled rules listen on (add a rule on userThirdPartyLoggedIn, or start it with EVENTS=all)');
     expect(r.code).toBe(1);
   });
 });
