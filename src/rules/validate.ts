@@ -127,10 +127,17 @@ function paramsBesideAction(item: unknown, registry: ActionRegistry): { action: 
 }
 
 /** Whether `unknown` is an unknown key of the same map as the missing key of `required`, close enough to be it misspelt. */
-function misspeltAs(unknown: ErrorObject, required: ErrorObject): boolean {
+function misspeltAs(unknown: ErrorObject, required: ErrorObject, registry: ActionRegistry): boolean {
   if (unknown.keyword !== 'additionalProperties' || unknown.instancePath !== required.instancePath) return false;
   const missing = String((required.params as { missingProperty?: unknown }).missingProperty);
-  return closest(String((unknown.params as { additionalProperty?: unknown }).additionalProperty), [missing]).length > 0;
+  const extra = String((unknown.params as { additionalProperty?: unknown }).additionalProperty);
+  if (missing === 'do' && isObject(unknown.data) && holdsActions(unknown.data[extra], registry)) return true;
+  return closest(extra, [missing]).length > 0;
+}
+
+/** Whether `value` is a list of actions (`- grantItem: {...}`): what a rule's `do` holds. */
+function holdsActions(value: unknown, registry: ActionRegistry): boolean {
+  return Array.isArray(value) && value.length > 0 && value.every((item) => isObject(item) && Object.keys(item).some((k) => registry.get(k) !== undefined));
 }
 
 /** The `${...}` / `$logic` alternatives of the schema: their errors only repeat the original one's. */
@@ -389,7 +396,7 @@ class Compiler {
       const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
       if (seen.has(key)) continue;
       // a required key written misspelt ("topic" for "topicName") is one mistake: the unknown key's did-you-mean says it
-      if (e.keyword === 'required' && errors.some((o) => misspeltAs(o, e))) continue;
+      if (e.keyword === 'required' && errors.some((o) => misspeltAs(o, e, this.opts.registry))) continue;
       seen.add(key);
       this.schemaError(e, path);
     }
@@ -435,7 +442,9 @@ class Compiler {
           this.report([...path, extra], 'unknown-action', `unknown action "${extra}"`, didYouMean(extra, actions) ?? `registered actions: ${actions.join(', ')}`, { key: true });
         } else {
           const inWhat = isParams ? `the parameters of ${actionName}` : path.length === 2 ? 'a rule' : path.length === 0 ? 'the top level' : where;
-          this.report([...path, extra], 'unknown-key', `unknown key "${extra}" in ${inWhat}`, didYouMean(extra, known) ?? `allowed keys: ${known.join(', ')}`, { key: true });
+          // a rule's actions under another name (then:, actions:): the key they go under
+          const actions = path.length === 2 && isObject(e.data) && holdsActions(e.data[extra], this.opts.registry);
+          this.report([...path, extra], 'unknown-key', `unknown key "${extra}" in ${inWhat}`, actions ? 'did you mean "do"? (a rule\'s actions go under do:)' : (didYouMean(extra, known) ?? `allowed keys: ${known.join(', ')}`), { key: true });
         }
         return;
       }

@@ -30,6 +30,8 @@ const CASES: [string, string, number, number, string | undefined, string, string
   ['missing-param.yaml', 'missing-key', 7, 11, 'no-item', 'grant is missing the required key "itemId"', undefined],
   // one mistake, one problem: not also "grant is missing the required key itemId"
   ['misspelt-required-param.yaml', 'unknown-key', 7, 11, 'misspelt-item', 'unknown key "itemID" in the parameters of grant', 'did you mean "itemId"?'],
+  // the actions under another key than do: one problem (not also "the rule is missing the required key do"), and not "did you mean when"
+  ['actions-not-under-do.yaml', 'unknown-key', 5, 5, 'then-actions', 'unknown key "then" in a rule', 'did you mean "do"? (a rule\'s actions go under do:)'],
   // a list written as a map (the "- " left out)
   ['rules-map.yaml', 'wrong-type', 3, 3, undefined, 'rules must be a list, not a map', 'write its items as "- name: ..." (each rule starts with "- ")'],
   ['do-map.yaml', 'wrong-type', 6, 7, 'do-map', 'do must be a list, not a map', 'write its items as "- grant: ..." (each action starts with "- ")'],
