@@ -207,7 +207,11 @@ class Loader {
 
   unknownKeys(value: Record<string, unknown>, allowed: readonly string[], path: Path, what: string): void {
     for (const k of Object.keys(value)) {
-      if (!allowed.includes(k)) this.report([...path, k], `unknown key "${k}" in ${what} (allowed: ${allowed.join(', ')})`, true);
+      if (allowed.includes(k)) continue;
+      // `expect { nothing: true }` is the key "expect { nothing": the ":" after expect left out
+      const word = /^([A-Za-z_$][\w$]*)[ \t]+[{[]/.exec(k)?.[1];
+      const colon = word !== undefined && allowed.includes(word) ? `: missing ":" after "${word}" (write ${word}: ${k.slice(word.length).trim()}: ...)` : '';
+      this.report([...path, k], `unknown key "${k}" in ${what}${colon || ` (allowed: ${allowed.join(', ')})`}`, true);
     }
   }
 

@@ -298,6 +298,13 @@ function blockLines(text: string): { info: LineInfo; offset: number }[] {
   return out;
 }
 
+/** The text of a line from its key column (after the `- ` markers), without its comment. */
+function lineContent(text: string, offset: number, info: LineInfo): string {
+  const end = text.indexOf('\n', offset);
+  const line = text.slice(offset, end < 0 ? text.length : end).replace(/\r$/, '');
+  return line.slice(info.keyColumn - 1).replace(/(^|\s)#.*$/, '').trim();
+}
+
 /** Whether a line of the same block as `lines[at]` (up or down, before a line that starts left of it) is a key at its key column. */
 function hasKeySibling(lines: readonly { info: LineInfo }[], at: number): boolean {
   const me = lines[at]!.info;
@@ -324,12 +331,13 @@ export function findMissingColons(text: string): { mistakes: YamlMistake[]; inse
   const mistakes: YamlMistake[] = [];
   const inserts: number[] = [];
   for (const [at, { info, offset }] of lines.entries()) {
-    if (info.key !== undefined) continue;
-    const m = KEY_WITHOUT_COLON.exec(info.value);
+    // `limit { count: 1, per: day }` reads as the key "limit { count": a word, blanks, then a flow collection
+    const content = info.key === undefined ? info.value : /^[A-Za-z_$][\w$.-]*[ \t]+[{[]/.test(info.key) ? lineContent(text, offset, info) : undefined;
+    const m = content === undefined ? null : KEY_WITHOUT_COLON.exec(content);
     if (!m) continue;
     const [, key, , value] = m as unknown as [string, string, string, string];
     const quoted = /^["']/.test(key);
-    if (!(quoted && /^[[{]/.test(value)) && !hasKeySibling(lines, at)) continue;
+    if (!(/^[[{]/.test(value) && (quoted || info.key !== undefined)) && !hasKeySibling(lines, at)) continue;
     const column = info.keyColumn + key.length;
     const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
     mistakes.push({

@@ -187,6 +187,15 @@ cases:
     expect(r.code).toBe(2);
   });
 
+  it('a key whose ":" is left out before a flow map (expect { nothing: true }) says so', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', SHIPPED_RULES);
+    ws.write('rules.test.yaml', 'version: 1\ncases:\n  - name: no colon\n    event: userLoggedIn\n    expect { nothing: true }\n');
+    const r = await runCommand(['test', 'rules.test.yaml'], { cwd: ws.dir });
+    expect(r.stderr).toContain('rules.test.yaml:5:5: unknown key "expect { nothing" in a case: missing ":" after "expect" (write expect: { nothing: ...)');
+    expect(r.code).toBe(2);
+  });
+
   it('exit 2 with the rules file\'s problems when it is invalid', async () => {
     ws = workspace();
     ws.write('rules.yaml', SHIPPED_RULES.replace('on: userLoggedIn', 'on: userLogin'));

@@ -103,6 +103,13 @@ describe('YAML mistakes: line, column, fix', () => {
       '7:15 [yaml-syntax] missing ":" after "==": YAML reads the line as one text, not a key and its value | write "==": [{ var: namespace }, mygame]',
       expect.stringMatching(/^11:\d+ \[yaml-syntax\] Missing closing "quote \| end the quoted text with "/),
     ]);
+    // a word then a flow collection (the key "limit { count"; 14 "Unexpected ... token" lines for a when)
+    expect(problemsOf([...HEAD, '    limit { count: 1, per: day }', DO])).toEqual([
+      '5:10 [yaml-syntax] missing ":" after "limit": YAML reads the line as one text, not a key and its value | write limit: { count: 1, per: day }',
+    ]);
+    expect(problemsOf([...HEAD, '    when { "==": [ { var: namespace }, mygame ] }', DO])).toEqual([
+      '5:9 [yaml-syntax] missing ":" after "when": YAML reads the line as one text, not a key and its value | write when: { "==": [ { var: namespace }, mygame ] }',
+    ]);
     // a list of texts is not a list of keys
     expect(problemsOf([...HEAD, '    tags:', '      - welcome pack', '      - daily', '    description: "unclosed', DO])).toEqual([expect.stringMatching(/^10:\d+ \[yaml-syntax\] Missing closing "quote/)]);
   });
