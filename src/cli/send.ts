@@ -180,9 +180,14 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
     return 0;
   }
   const code = grpc.status[error.code] ?? String(error.code);
-  io.stdout.write(`${code}: ${error.details || error.message}\n`);
-  if (error.code === grpc.status.UNAVAILABLE) {
+  // grpc-js ends a connection failure with "Resolution note: " and nothing after it
+  const details = (error.details || error.message).replace(/\.? Resolution note: ?$/, '');
+  io.stdout.write(`${code}: ${details}\n`);
+  if (error.code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Name resolution failed/.test(details)) {
     io.stderr.write(`is the server running at ${target}? start it with npm start (or give --target host:port)\n`);
+  } else if (error.code === grpc.status.UNAVAILABLE) {
+    // the handler's own answer (its state store down, an action paused...): the sidecar would deliver the event again
+    io.stderr.write(`the server at ${target} answered UNAVAILABLE: the Extend sidecar would deliver this event again later; the server's log says why\n`);
   } else if (error.code === grpc.status.UNIMPLEMENTED) {
     io.stderr.write(`the server at ${target} does not serve ${service.fullName}: it serves the events its enabled rules listen on (add a rule on ${service.eventName}, or start it with EVENTS=all), and only those of its PROTO_DIR (restart it after adding a .proto)\n`);
   } else if (error.code === grpc.status.DEADLINE_EXCEEDED) {
