@@ -179,6 +179,12 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
     io.stdout.write('OK\n');
     return 0;
   }
+  printFailure(io, error, target, service, timeoutMs);
+  return 1;
+}
+
+/** A non-OK answer: `CODE: details` on stdout, then what it most likely means on stderr. */
+function printFailure(io: CommandIO, error: grpc.ServiceError, target: string, service: EventService, timeoutMs: number): void {
   const code = grpc.status[error.code] ?? String(error.code);
   // grpc-js ends a connection failure with "Resolution note: " and nothing after it
   const details = (error.details || error.message).replace(/\.? Resolution note: ?$/, '');
@@ -193,5 +199,4 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   } else if (error.code === grpc.status.DEADLINE_EXCEEDED) {
     io.stderr.write(`no answer within ${timeoutMs} ms (--timeout)\n`);
   }
-  return 1;
 }
