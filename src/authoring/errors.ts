@@ -1,4 +1,5 @@
 /** Failures of the authoring tools (`test`, `explain`, `send`), one class per kind. */
+import { agsEventFix } from '../rules/index.js';
 
 /** An event name that the catalog does not know, or that names several events. */
 export class UnknownEventError extends Error {
@@ -13,7 +14,7 @@ export class UnknownEventError extends Error {
     super(
       reason === 'ambiguous'
         ? `"${event}" names several events: ${candidates.join(', ')}; write the full service name`
-        : `unknown event "${event}"${candidates.length > 0 ? `; did you mean ${candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : ''} (samples --list shows every event)`,
+        : `unknown event "${event}"${candidates.length > 0 ? `; did you mean ${candidates.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : ''}${candidates.length === 0 && agsEventFix(event) ? `: ${agsEventFix(event)!}` : ' (samples --list shows every event)'}`,
     );
   }
 }

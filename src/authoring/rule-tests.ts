@@ -16,7 +16,7 @@ import type { EvaluationResult, RuleOutcome } from '../rules/index.js';
 import { eventKey } from '../delivery/index.js';
 import { evaluateOnDocuments } from '../pipeline/index.js';
 import type { FactValue } from '../rules/index.js';
-import { explainYamlErrors } from '../rules/index.js';
+import { ACTION_ITEM_KEYS, explainYamlErrors } from '../rules/index.js';
 import { playerHistory } from './history.js';
 import type { StateDocument } from '../store/index.js';
 import { diffValues } from './diff.js';
@@ -139,7 +139,17 @@ export const REQUEST_KEYS = ['operation', 'method', 'path', 'query', 'body', 'he
  * as YAML (not compiled: a case's env may be needed for that); undefined when
  * the file cannot be read or has no rule list (its load reports why, later).
  */
-function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly keyed: boolean; readonly shadow: ReadonlySet<string> } | undefined {
+/** The action names of each rule's `do` list (the key of each item beside `id`, `forEach`, `as`, `max`). */
+function actionsByRule(rules: readonly unknown[]): Map<string, ReadonlySet<string>> {
+  const out = new Map<string, ReadonlySet<string>>();
+  for (const r of rules) {
+    if (!isObject(r) || typeof r.name !== 'string' || !Array.isArray(r.do)) continue;
+    out.set(r.name, new Set(r.do.flatMap((item) => (isObject(item) ? Object.keys(item).filter((k) => !ACTION_ITEM_KEYS.has(k)) : []))));
+  }
+  return out;
+}
+
+function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly keyed: boolean; readonly shadow: ReadonlySet<string>; readonly actions: ReadonlyMap<string, ReadonlySet<string>> } | undefined {
   let data: unknown;
   try {
     data = yaml().parse(readFileSync(file, 'utf8'));
@@ -154,13 +164,15 @@ function rulesOf(file: string): { readonly names: ReadonlySet<string>; readonly 
   // and so does a count or streak `by` a key (the record of the key's value: a reported player...)
   const keyed = rules.some((r) => isObject(r) && ((isObject(r.limit) && r.limit.key !== undefined) || (isObject(r.cooldown) && r.cooldown.key !== undefined) || /"by":/.test(JSON.stringify(r.when) ?? '')));
   const shadow = new Set(rules.filter((r) => isObject(r) && r.mode === 'shadow').map((r) => (r as { name: string }).name));
-  return { names: new Set(names), keyed, shadow };
+  return { names: new Set(names), keyed, shadow, actions: actionsByRule(rules) };
 }
 
 class Loader {
   readonly problems: RuleTestProblem[] = [];
   /** The names of the rules the cases run against (history firings and expected rule names are checked against them). */
   ruleNames: ReadonlySet<string> | undefined;
+  /** The action names of each rule (expected actions are checked against them). */
+  ruleActions: ReadonlyMap<string, ReadonlySet<string>> | undefined;
   /** The rules in shadow mode (their history firings are recorded apart, as the server records them). */
   shadowRules: ReadonlySet<string> | undefined;
   /** Whether some rule counts under a key (then a history may be a key's record, not a player's). */
@@ -195,7 +207,11 @@ class Loader {
 
   unknownKeys(value: Record<string, unknown>, allowed: readonly string[], path: Path, what: string): void {
     for (const k of Object.keys(value)) {
-      if (!allowed.includes(k)) this.report([...path, k], `unknown key "${k}" in ${what} (allowed: ${allowed.join(', ')})`, true);
+      if (allowed.includes(k)) continue;
+      // `expect { nothing: true }` is the key "expect { nothing": the ":" after expect left out
+      const word = /^([A-Za-z_$][\w$]*)[ \t]+[{[]/.exec(k)?.[1];
+      const colon = word !== undefined && allowed.includes(word) ? `: missing ":" after "${word}" (write ${word}: ${k.slice(word.length).trim()}: ...)` : '';
+      this.report([...path, k], `unknown key "${k}" in ${what}${colon || ` (allowed: ${allowed.join(', ')})`}`, true);
     }
   }
 
@@ -306,6 +322,7 @@ class Loader {
       }
     }
     if (!ok) return undefined;
+    this.knownAction(value.rule as string, value.action as string, path);
     return {
       rule: value.rule as string,
       action: value.action as string,
@@ -313,6 +330,19 @@ class Loader {
       ...(value.params !== undefined ? { params: value.params as Record<string, unknown> } : {}),
       ...(requests ? { requests } : {}),
     };
+  }
+
+  /** Reports an expected action whose rule is not in the rules file, or whose action that rule does not have. */
+  knownAction(rule: string, action: string, path: Path): void {
+    const known = this.ruleNames;
+    if (known && !known.has(rule)) {
+      this.report([...path, 'rule'], `actions: no rule is named "${rule}": ${didYouMean(rule, known) ?? `the rules are ${[...known].join(', ')}`}`);
+      return;
+    }
+    const actions = this.ruleActions?.get(rule);
+    if (actions && !actions.has(action)) {
+      this.report([...path, 'action'], `actions: rule "${rule}" has no action "${action}": ${didYouMean(action, actions) ?? `its actions are ${[...actions].join(', ')}`}`);
+    }
   }
 
   expectation(value: unknown, path: Path): Expectation | undefined {
@@ -403,7 +433,8 @@ class Loader {
       return { line, column: col };
     };
     const errors = this.doc.errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
-    for (const m of explainYamlErrors(text, errors, at)) {
+    const reparse = (t: string) => yaml().parseDocument(t, { prettyErrors: false, customTags: exactIntegers }).errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
+    for (const m of explainYamlErrors(text, errors, at, reparse)) {
       this.problems.push({ file: this.file, line: m.line, column: m.column, message: `YAML: ${m.message}`, ...(m.fix ? { fix: m.fix } : {}) });
     }
     if (this.problems.length > 0) throw new RuleTestFormatError(this.problems);
@@ -421,6 +452,7 @@ class Loader {
     }
     const rules = rulesOf(rulesFile);
     this.ruleNames = rules?.names;
+    this.ruleActions = rules?.actions;
     this.shadowRules = rules?.shadow;
     this.keyedRules = rules?.keyed ?? true;
     const fileNow = this.now(data.now, ['now']) ?? this.opts.now;

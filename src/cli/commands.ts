@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { configSecrets, loadConfig, readEnvironment } from '../config.js';
 import { DEFAULT_PORT } from '../contract/index.js';
 import { registerSecret } from '../telemetry/index.js';
+import { didYouMean } from '../text/index.js';
 import type { Command, CommandIO } from './io.js';
 import { UsageError } from './io.js';
 
@@ -94,7 +95,8 @@ export async function runCli(argv: string[], io: CommandIO): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    io.stderr.write(`extend-event-rules: unknown command "${name}"\n\n${USAGE}`);
+    const hint = didYouMean(name, [...Object.keys(commands), 'help']);
+    io.stderr.write(`extend-event-rules: unknown command "${name}"${hint ? `: ${hint}` : ''}\n\n${USAGE}`);
     return 2;
   }
   try {

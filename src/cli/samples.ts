@@ -135,11 +135,13 @@ export async function samplesCommand(
   const found = catalog.resolve(wanted);
   if (!found.ok) {
     const list = found.candidates.map((c) => `  ${c}`).join('\n');
+    // the rules' hints are loaded for this answer only (samples of an event loads no more than it needs)
+    const { agsEventFix } = await import('../rules/index.js');
     write(
       io.stderr,
       found.reason === 'ambiguous'
         ? `"${wanted}" is ambiguous; it matches:\n${list}\nUse the full service name.`
-        : `unknown event "${wanted}"${list ? `; did you mean:\n${list}` : ''}\n(samples --list shows every event)`,
+        : `unknown event "${wanted}"${list ? `; did you mean:\n${list}` : ''}\n${!list && agsEventFix(wanted) ? agsEventFix(wanted)! : '(samples --list shows every event)'}`,
     );
     return 1;
   }

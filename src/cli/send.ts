@@ -41,6 +41,24 @@ async function topicMessage(topic: string, spec: string | undefined, stdin: Node
   return { service: topicService(topic), bytes: encodeReceivedMessage({ topic, bodyText: text, metadata: { messageId: id } }, topic), id, text };
 }
 
+/**
+ * A warning when `text` is a whole topic message (what `samples --topic` prints and `explain` takes: `topic`,
+ * `body`, `bodyText`, `metadata`, `id`) rather than a body: `send --topic` sends `--data` as the body.
+ */
+function wholeMessageWarning(text: string): string[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text) as unknown;
+  } catch {
+    return [];
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return [];
+  const keys = Object.keys(data);
+  const message = ['topic', 'metadata', 'body', 'bodyText', 'id'];
+  if (!keys.includes('topic') || !(keys.includes('body') || keys.includes('bodyText')) || !keys.every((k) => message.includes(k))) return [];
+  return ['--data looks like a whole topic message (topic, metadata, body: what samples --topic prints and explain takes); send --topic sends --data as the message\'s body: pass only the body (the value of its "body"). Sent as it is'];
+}
+
 /** Where a typed topic's body (topics/NAME.schema.json) does not fit its schema: sent as it is (the server does not check bodies), with a warning per place. */
 function bodyWarnings(topic: string, text: string, topicsDir: string): string[] {
   const typed = topicSchema(topicsDir, topic);
@@ -134,7 +152,7 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
       // a message as the Async Messaging sidecar delivers it: the body as is, a fresh message id in its metadata
       const message = await topicMessage(topic, values.get('data'), io.stdin);
       ({ service, bytes, id } = message);
-      for (const w of bodyWarnings(topic, message.text, join(dirname(defaults.rulesFile), TOPICS_FOLDER))) io.stderr.write(`extend-event-rules send: warning: ${w}\n`);
+      for (const w of [...wholeMessageWarning(message.text), ...bodyWarnings(topic, message.text, join(dirname(defaults.rulesFile), TOPICS_FOLDER))]) io.stderr.write(`extend-event-rules send: warning: ${w}\n`);
       idGiven = false;
     } else {
       service = resolveEvent(catalog, positionals[0]!);
@@ -161,14 +179,24 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
     io.stdout.write('OK\n');
     return 0;
   }
+  printFailure(io, error, target, service, timeoutMs);
+  return 1;
+}
+
+/** A non-OK answer: `CODE: details` on stdout, then what it most likely means on stderr. */
+function printFailure(io: CommandIO, error: grpc.ServiceError, target: string, service: EventService, timeoutMs: number): void {
   const code = grpc.status[error.code] ?? String(error.code);
-  io.stdout.write(`${code}: ${error.details || error.message}\n`);
-  if (error.code === grpc.status.UNAVAILABLE) {
+  // grpc-js ends a connection failure with "Resolution note: " and nothing after it
+  const details = (error.details || error.message).replace(/\.? Resolution note: ?$/, '');
+  io.stdout.write(`${code}: ${details}\n`);
+  if (error.code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Name resolution failed/.test(details)) {
     io.stderr.write(`is the server running at ${target}? start it with npm start (or give --target host:port)\n`);
+  } else if (error.code === grpc.status.UNAVAILABLE) {
+    // the handler's own answer (its state store down, an action paused...): the sidecar would deliver the event again
+    io.stderr.write(`the server at ${target} answered UNAVAILABLE: the Extend sidecar would deliver this event again later; the server's log says why\n`);
   } else if (error.code === grpc.status.UNIMPLEMENTED) {
-    io.stderr.write(`the server at ${target} does not serve ${service.fullName}: check its PROTO_DIR\n`);
+    io.stderr.write(`the server at ${target} does not serve ${service.fullName}: it serves the events its enabled rules listen on (add a rule on ${service.eventName}, or start it with EVENTS=all), and only those of its PROTO_DIR (restart it after adding a .proto)\n`);
   } else if (error.code === grpc.status.DEADLINE_EXCEEDED) {
     io.stderr.write(`no answer within ${timeoutMs} ms (--timeout)\n`);
   }
-  return 1;
 }

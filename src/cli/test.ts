@@ -14,6 +14,7 @@ import { parseRuleTests, runCase } from '../authoring/index.js';
 import type { RuleTestSuite } from '../authoring/index.js';
 import { RulesCache } from '../authoring/index.js';
 import { formatProblems } from '../rules/index.js';
+import { didYouMean } from '../text/index.js';
 import type { CommandIO } from './io.js';
 import { loadCommandCatalog, parseArgs } from './io.js';
 
@@ -99,10 +100,16 @@ export async function testCommand(args: string[], io: CommandIO, defaults: Autho
       io.stdout.write(`✗ ${c.name}  (${display(suite.file)}:${c.line})\n`);
       io.stdout.write('    - expected  + actual\n');
       for (const line of result.diff) io.stdout.write(`    ${line}\n`);
-      io.stdout.write(`    rules: ${result.outcomes.length > 0 ? result.outcomes.join(', ') : `none listens on ${c.service.eventName}`}\n`);
+      io.stdout.write(`    rules: ${result.outcomes.length > 0 ? result.outcomes.join(', ') : `none listens on ${c.service.eventName}${nearListened(c.service.eventName, loaded.rules.services)}`}\n`);
     }
   }
   io.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
 }
 
+/** For a topic or scheduled task no rule listens on (a typo, most often): ` (did you mean "topic:..."?)` among those the rules listen on. */
+function nearListened(eventName: string, services: ReadonlySet<string>): string {
+  if (!/^(topic|schedule):/.test(eventName)) return '';
+  const hint = didYouMean(eventName, [...services].filter((s) => /^(topic|schedule):/.test(s)));
+  return hint ? ` (${hint})` : '';
+}

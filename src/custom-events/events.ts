@@ -219,6 +219,25 @@ export function customEventOwner(event: DecodedEvent): unknown {
   return undefined;
 }
 
+/** The fields of a topic event and of a scheduled run, as explain, rule tests and samples show them (`id` is recomputed). */
+const TOPIC_FIELDS: readonly string[] = ['topic', 'metadata', 'body', 'bodyText', 'id'];
+const SCHEDULE_FIELDS: readonly string[] = ['runId', 'taskId', 'namespace', 'taskName', 'scheduledTime', 'attemptNumber', 'payload', 'payloadText', 'id'];
+
+/**
+ * Refuses a key that is not a field of the event: most often the body (payload) written at the top,
+ * as `send --topic --data body.json` takes it, where the event's data has it under `body` (`payload`).
+ */
+function onlyFields(typeName: string, data: Readonly<Record<string, unknown>>, fields: readonly string[], inner: string, what: string): void {
+  const extra = Object.keys(data).filter((k) => !fields.includes(k));
+  if (extra.length === 0) return;
+  const shown = extra.slice(0, 3).map((k) => `"${k}"`).join(', ');
+  throw new EventEncodeError(
+    typeName,
+    `${extra.length === 1 ? `${shown} is not a field` : `${shown}${extra.length > 3 ? '...' : ''} are not fields`} of ${what} (${fields.join(', ')}): its ${inner} goes under "${inner}": { "${inner}": { "${extra[0]!}": ... } }`,
+    extra[0],
+  );
+}
+
 /**
  * A topic event or scheduled run from authoring data (`explain`, `test`,
  * `send`, `samples`): for `topic:NAME`, `{ body, bodyText?, metadata?, topic? }`
@@ -230,11 +249,13 @@ export function customEventOwner(event: DecodedEvent): unknown {
 export function customEventFromData(eventName: string, data: Readonly<Record<string, unknown>>): DecodedEvent | undefined {
   if (eventName.startsWith('topic:')) {
     const topic = eventName.slice('topic:'.length);
+    onlyFields(RECEIVED, data, TOPIC_FIELDS, 'body', 'a topic message');
     const withBody = data.body === undefined && data.bodyText === undefined ? { ...data, body: {} } : data;
     return decodeReceivedMessage(encodeReceivedMessage(withBody, topic));
   }
   if (eventName.startsWith('schedule:')) {
     const task = eventName.slice('schedule:'.length);
+    onlyFields(REQUEST, data, SCHEDULE_FIELDS, 'payload', 'a scheduled run');
     const withPayload = data.payload === undefined && data.payloadText === undefined ? { ...data, payload: {} } : data;
     return decodeScheduledTask(encodeScheduledTask({ runId: 'run-1', ...withPayload }, task));
   }

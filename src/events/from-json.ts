@@ -8,6 +8,7 @@ import protobuf from 'protobufjs';
 import type { Enum, Field, MapField, Type } from 'protobufjs';
 import { fieldById, jsonKey, parseDuration, parseTimestamp, setOwn, wellKnownKind } from './wkt.js';
 import { anyTarget } from './to-json.js';
+import { closest } from '../text/index.js';
 
 type Obj = Record<string, unknown>;
 
@@ -183,7 +184,9 @@ export function messageToProto(type: Type, v: unknown, path: string): Obj {
     case undefined:
       break;
   }
-  if (!isPlainObject(v)) throw new JsonShapeError(path, `an object (${type.name})`, v);
+  // the unnamed types of AGS's generated protos (AnonymousSchema19: UserLoggedIn's payload) are named by their path
+  const anonymous = /^AnonymousSchema\d*$/.test(type.name);
+  if (!isPlainObject(v)) throw new JsonShapeError(path, anonymous ? 'an object' : `an object (${type.name})`, v);
   const index = fieldIndex(type);
   const out: Obj = {};
   const oneofSet = new Map<string, string>();
@@ -191,7 +194,11 @@ export function messageToProto(type: Type, v: unknown, path: string): Obj {
     const value = v[key];
     const field = index.byKey.get(key);
     const p = join(path, key);
-    if (!field) throw new JsonShapeError(p, `a field of ${type.name} (${index.keys.join(', ')})`, value);
+    if (!field) {
+      const near = closest(key, index.keys, 1);
+      const of = anonymous ? path || 'the event' : type.name;
+      throw new JsonShapeError(p, `a field of ${of} (${index.keys.join(', ')}${near.length > 0 ? `; did you mean "${near[0]!}"?` : ''})`, value);
+    }
     if (value === null || value === undefined) continue;
     if (field.partOf && field.partOf.oneof.length > 1) {
       const other = oneofSet.get(field.partOf.name);

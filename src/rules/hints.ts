@@ -7,6 +7,7 @@
  * is not loaded (at validate, and where a running server's reload rejects it).
  */
 import type { RuleProblem } from './types.js';
+import { agsEventFiles } from './ags-event-files.js';
 
 /** An unquoted `${...}` inside a flow collection: where, the template text, and the key before it (if any). */
 export interface FlowTemplate {
@@ -140,10 +141,26 @@ export function scheduledTaskFix(name: string): string | undefined {
   );
 }
 
+/**
+ * For an AGS event whose .proto is not loaded (`userAccountCreated`): which file of accelbyte-api-proto
+ * defines it and where it goes. Undefined for a name that is not an AGS event.
+ */
+export function agsEventFix(name: string): string | undefined {
+  const files = agsEventFiles(name);
+  if (files.length === 0) return undefined;
+  const [file] = files as [string];
+  return (
+    `"${name}" is an AGS event of asyncapi/${file}${files.length > 1 ? ` (and ${files.length - 1} other file${files.length > 2 ? 's' : ''}: write the full service name)` : ''} ` +
+    `in https://github.com/AccelByte/accelbyte-api-proto: download it to proto/${file} (PROTO_DIR), then restart the server (it loads protos at start-up)`
+  );
+}
+
 /** The fix of an unknown event without a close name: where the loaded events are listed, and how to add one (for the Task Scheduler's handler: {@link scheduledTaskFix}). */
 export function unknownEventFix(name = ''): string {
   const scheduled = scheduledTaskFix(name);
   if (scheduled) return scheduled;
+  const ags = agsEventFix(name);
+  if (ags) return ags;
   return (
     'run "extend-event-rules samples --list" for the loaded events; for another AGS event, download its .proto from ' +
     'https://github.com/AccelByte/accelbyte-api-proto (asyncapi/accelbyte/...) into proto/ (PROTO_DIR), keeping its folder path, ' +

@@ -88,11 +88,12 @@ export function checkPath(type: Type, segments: readonly string[]): PathCheck {
     const field = fields.get(seg);
     const prefix = segments.slice(0, i).join('.');
     if (!field) {
+      // the unnamed types of AGS's generated protos (AnonymousSchema19: UserLoggedIn's payload) are named by their path
       const candidates = closest(seg, fields.keys());
       return {
         ok: false,
         at: i,
-        message: `${cur.name} has no field "${seg}"${prefix ? ` (at ${prefix})` : ''}`,
+        message: prefix && /^AnonymousSchema\d*$/.test(cur.name) ? `${prefix} has no field "${seg}"` : `${cur.name} has no field "${seg}"${prefix ? ` (at ${prefix})` : ''}`,
         candidates: candidates.map((c) => [...segments.slice(0, i), c].join('.')),
       };
     }

@@ -187,7 +187,8 @@ export function parseRulesSource(text: string, file: string): { source?: RulesSo
       return { line: p.line, column: p.col };
     };
     const errors = doc.errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
-    for (const m of explainYamlErrors(text, errors, at)) {
+    const reparse = (t: string) => parseWithPositions(t).doc.errors.map((e) => ({ code: e.code, offset: e.pos[0], message: e.message }));
+    for (const m of explainYamlErrors(text, errors, at, reparse)) {
       problems.push({ file, line: m.line, column: m.column, severity: 'error', code: 'yaml-syntax', message: m.message, ...(m.fix ? { fix: m.fix } : {}) });
     }
     for (const w of doc.warnings) {

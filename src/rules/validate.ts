@@ -29,7 +29,7 @@ import { FILE_AJV_OPTIONS, PARAMS_AJV_OPTIONS, ajv2020, errorsText, fileSchema, 
 import { StatefulChecks } from './stateful.js';
 import { parseRulesSource } from './source.js';
 import type { PathSegment, RulesSource } from './source.js';
-import { didYouMean } from '../text/index.js';
+import { closest, didYouMean } from '../text/index.js';
 import { URL_TEMPLATE, compileUrlTemplate } from './url-template.js';
 import { FORBIDDEN_ENV_FIX, forbiddenEnvReason, noteEnvRead } from './env-policy.js';
 import { FORBIDDEN_SEGMENTS, compileContainer, compileLogicValue, compileString, deepFreeze, parseTemplate } from './template.js';
@@ -112,6 +112,32 @@ const PUBLISH_MESSAGE = 'publishMessage';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A `do` item whose action's parameters sit beside the action instead of under it (`- grantItem:` then
+ * `itemId: x` at the column of `grantItem`): YAML reads them as keys of the item, the action's value empty.
+ */
+function paramsBesideAction(item: unknown, registry: ActionRegistry): { action: string; params: string[] } | undefined {
+  if (!isObject(item)) return undefined;
+  const keys = Object.keys(item).filter((k) => !ACTION_ITEM_KEYS.has(k));
+  const named = keys.filter((k) => registry.get(k) !== undefined);
+  if (named.length !== 1 || keys.length < 2 || (item[named[0]!] !== null && item[named[0]!] !== undefined)) return undefined;
+  return { action: named[0]!, params: keys.filter((k) => k !== named[0]) };
+}
+
+/** Whether `unknown` is an unknown key of the same map as the missing key of `required`, close enough to be it misspelt. */
+function misspeltAs(unknown: ErrorObject, required: ErrorObject, registry: ActionRegistry): boolean {
+  if (unknown.keyword !== 'additionalProperties' || unknown.instancePath !== required.instancePath) return false;
+  const missing = String((required.params as { missingProperty?: unknown }).missingProperty);
+  const extra = String((unknown.params as { additionalProperty?: unknown }).additionalProperty);
+  if (missing === 'do' && isObject(unknown.data) && holdsActions(unknown.data[extra], registry)) return true;
+  return closest(extra, [missing]).length > 0;
+}
+
+/** Whether `value` is a list of actions (`- grantItem: {...}`): what a rule's `do` holds. */
+function holdsActions(value: unknown, registry: ActionRegistry): boolean {
+  return Array.isArray(value) && value.length > 0 && value.every((item) => isObject(item) && Object.keys(item).some((k) => registry.get(k) !== undefined));
 }
 
 /** The `${...}` / `$logic` alternatives of the schema: their errors only repeat the original one's. */
@@ -328,6 +354,25 @@ class Compiler {
 
   // ---------------------------------------------------------------- schema
 
+  /** Reports each action whose parameters are not indented under it (one problem, with the column); returns their JSON pointers. */
+  paramsBesideActions(): string[] {
+    const rules = isObject(this.data) && Array.isArray(this.data.rules) ? this.data.rules : [];
+    const pointers: string[] = [];
+    rules.forEach((rule, i) => {
+      if (!isObject(rule) || !Array.isArray(rule.do)) return;
+      rule.do.forEach((item, j) => {
+        const beside = paramsBesideAction(item, this.opts.registry);
+        if (!beside) return;
+        const { action, params } = beside;
+        const at = this.source.position(['rules', i, 'do', j, action], true);
+        const list = params.map((p) => `"${p}"`).join(', ');
+        this.report(['rules', i, 'do', j, params[0]!], 'schema', `${list} ${params.length === 1 ? 'is' : 'are'} not indented under ${action}: YAML reads ${params.length === 1 ? 'it' : 'them'} beside ${action} (line ${at.line}), whose parameters are then empty`, `start ${list} at column ${at.column + 2}, 2 spaces deeper than ${action} (or write - ${action}: { ${params[0]!}: ... })`, { key: true });
+        pointers.push(`/rules/${i}/do/${j}`);
+      });
+    });
+    return pointers;
+  }
+
   checkSchema(): void {
     // compiled once per registry (~300 ms, or precompiled by the build): every problem at once
     const validate = fileValidator(this.opts.registry);
@@ -341,14 +386,17 @@ class Compiler {
         !isAlternative(e.parentSchema),
     );
     const skip = new Set(this.schemaPaths);
+    const beside = this.paramsBesideActions();
     for (const e of errors) this.schemaPaths.add(e.instancePath);
     const seen = new Set<string>();
     for (const e of errors) {
-      if (skip.has(e.instancePath)) continue;
+      if (skip.has(e.instancePath) || beside.some((b) => e.instancePath === b || e.instancePath.startsWith(`${b}/`))) continue;
       const path = this.instancePath(e.instancePath);
       if (e.keyword === 'anyOf' && errors.some((o) => o !== e && o.instancePath === e.instancePath)) continue;
       const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
       if (seen.has(key)) continue;
+      // a required key written misspelt ("topic" for "topicName") is one mistake: the unknown key's did-you-mean says it
+      if (e.keyword === 'required' && errors.some((o) => misspeltAs(o, e, this.opts.registry))) continue;
       seen.add(key);
       this.schemaError(e, path);
     }
@@ -368,6 +416,17 @@ class Compiler {
       });
   }
 
+  /** A value of the wrong type; `rules` or `do` written as a map (the "- " of its items left out) says so. */
+  wrongType(e: ErrorObject, path: PathSegment[], where: string): void {
+    const p = e.params as Record<string, unknown>;
+    if (p.type === 'array' && isObject(e.data) && (path.length === 1 ? path[0] === 'rules' : path.length === 3 && path[0] === 'rules' && path[2] === 'do')) {
+      const item = path.length === 1 ? '"- name: ..." (each rule starts with "- ")' : `"- ${Object.keys(e.data)[0] ?? 'grantItem'}: ..." (each action starts with "- ")`;
+      this.report(path, 'wrong-type', `${where} must be a list, not a map`, `write its items as ${item}`);
+      return;
+    }
+    this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : (quoteFix(e.data, p.type, path) ?? wrongTypeFix(p.type, e.parentSchema)));
+  }
+
   schemaError(e: ErrorObject, path: PathSegment[]): void {
     const isActionItem = path.length === 4 && path[0] === 'rules' && path[2] === 'do';
     const isParams = path.length >= 5 && path[0] === 'rules' && path[2] === 'do';
@@ -379,10 +438,13 @@ class Compiler {
         const extra = String(p.additionalProperty);
         const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
         if (isActionItem) {
-          this.report([...path, extra], 'unknown-action', `unknown action "${extra}"`, didYouMean(extra, known) ?? `registered actions: ${known.join(', ')}`, { key: true });
+          const actions = known.filter((k) => !ACTION_ITEM_KEYS.has(k));
+          this.report([...path, extra], 'unknown-action', `unknown action "${extra}"`, didYouMean(extra, actions) ?? `registered actions: ${actions.join(', ')}`, { key: true });
         } else {
           const inWhat = isParams ? `the parameters of ${actionName}` : path.length === 2 ? 'a rule' : path.length === 0 ? 'the top level' : where;
-          this.report([...path, extra], 'unknown-key', `unknown key "${extra}" in ${inWhat}`, didYouMean(extra, known) ?? `allowed keys: ${known.join(', ')}`, { key: true });
+          // a rule's actions under another name (then:, actions:): the key they go under
+          const actions = path.length === 2 && isObject(e.data) && holdsActions(e.data[extra], this.opts.registry);
+          this.report([...path, extra], 'unknown-key', `unknown key "${extra}" in ${inWhat}`, actions ? 'did you mean "do"? (a rule\'s actions go under do:)' : (didYouMean(extra, known) ?? `allowed keys: ${known.join(', ')}`), { key: true });
         }
         return;
       }
@@ -402,7 +464,7 @@ class Compiler {
         return;
       }
       case 'type':
-        this.report(path, 'wrong-type', `${where} must be ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`, e.data === null ? 'the value is empty: write one, or remove the key' : path.length === 0 ? topLevelFix(e.data) : (quoteFix(e.data, p.type, path) ?? wrongTypeFix(p.type, e.parentSchema)));
+        this.wrongType(e, path, where);
         return;
       case 'pattern':
         if (path[path.length - 1] === 'activeFrom' || path[path.length - 1] === 'activeUntil') {
@@ -511,6 +573,7 @@ class Compiler {
         if (!isObject(item)) return;
         const keys = Object.keys(item).filter((k) => !ACTION_ITEM_KEYS.has(k));
         if (keys.length !== 1) {
+          if (paramsBesideAction(item, this.opts.registry)) return; // reported with the schema
           if (keys.length > 1 && Object.keys(item).length <= 2) this.report([...base, 'do', j], 'schema', `an action is a map with one action name (and an optional id); this one has ${keys.join(', ')}`, 'split it into one list item per action: "- grantItem: {...}" then "- creditWallet: {...}"');
           else if ('id' in item) this.report([...base, 'do', j], 'schema', 'this action has an id but no action name', 'write e.g. "- id: welcome-grant\n  grantItem: { itemId: ... }"');
           return;

@@ -44,6 +44,8 @@ interface Level {
   readonly column: number;
   key: string;
   line: number;
+  /** Only `-` items start at this column (a sequence indented under its key): a key there belongs to the item above. */
+  seq: boolean;
 }
 
 interface LineInfo {
@@ -127,7 +129,7 @@ export function findIndentationMistakes(text: string): YamlMistake[] {
     const tab = info.indent.indexOf('\t');
     const deeper = levels.length === 0 || at > levels[levels.length - 1]!.column;
     if (deeper && continuation && info.key === undefined && info.dashes.length === 0 && tab < 0) continue;
-    const expected = tab >= 0 || !(deeper ? opens || levels.length === 0 : levels.some((l) => l.column === at)) ? expectedColumn(levels, at, opens, tab >= 0) : undefined;
+    const expected = tab >= 0 || !(deeper ? opens || levels.length === 0 : levels.some((l) => l.column === at)) ? expectedColumn(levels, at, opens, tab >= 0) : besideItem(levels, at, info);
     if (expected) {
       const what = info.key !== undefined ? `"${info.key}"` : info.dashes.length > 0 ? 'the "-" item' : `"${trimmed.slice(0, 20)}"`;
       if (tab >= 0) {
@@ -168,7 +170,19 @@ function enter(levels: Level[], column: number, key: string, line: number): void
   if (top?.column === column) {
     top.key = key;
     top.line = line;
-  } else levels.push({ column, key, line });
+    top.seq &&= key === '-';
+  } else levels.push({ column, key, line, seq: key === '-' });
+}
+
+/**
+ * A key written at the column of the `-` of the item above (`- name: a` then `on: ...` under the `-`): it
+ * belongs to that item, whose keys start after the `- `. Its first key's level, where it should start.
+ */
+function besideItem(levels: readonly Level[], at: number, info: LineInfo): { column: number; like?: Level; or?: number } | undefined {
+  if (info.key === undefined || info.dashes.length > 0) return undefined;
+  const i = levels.findIndex((l) => l.column === at);
+  const item = levels[i + 1];
+  return i >= 0 && levels[i]!.seq && item && item.key !== '-' ? { column: item.column, like: item } : undefined;
 }
 
 /** Where a misplaced node should start: like the innermost level it is not deeper than (too deep: its previous sibling). */
@@ -207,9 +221,30 @@ function duplicateKey(text: string, offset: number, linePos: (offset: number) =>
 /**
  * The reader's errors as mistakes with fixes: indentation errors replaced by
  * the misplaced keys and tabs found in the text (when any is found), a
- * duplicate key with its first line; others as the reader says them.
+ * duplicate key with its first line; others as the reader says them. With
+ * `reparse` (the reader's errors of another text), keys written without their
+ * `:` are found first ({@link findMissingColons}): when writing the colons
+ * leaves fewer errors, those keys are reported, then the errors left.
  */
-export function explainYamlErrors(text: string, errors: readonly YamlReaderError[], linePos: (offset: number) => { line: number; column: number }): YamlMistake[] {
+export function explainYamlErrors(
+  text: string,
+  errors: readonly YamlReaderError[],
+  linePos: (offset: number) => { line: number; column: number },
+  reparse?: (text: string) => readonly YamlReaderError[],
+): YamlMistake[] {
+  const colons = errors.length > 0 && reparse ? findMissingColons(text) : undefined;
+  if (colons && colons.inserts.length > 0 && reparse) {
+    // the reader's errors of the text with the colons written: the others, without the cascade the missing ones caused
+    let repaired = text;
+    for (const o of [...colons.inserts].reverse()) repaired = `${repaired.slice(0, o)}:${repaired.slice(o)}`;
+    const after = reparse(repaired);
+    if (after.length < errors.length) {
+      const original = (o: number): number => o - colons.inserts.filter((ins, i) => ins + i < o).length;
+      // positions from the text itself: the reader's line counter of a text it misread can miss lines
+      const rest = explainYamlErrors(repaired, after, (o) => linePosIn(text, original(o)));
+      return [...colons.mistakes, ...rest].sort((a, b) => a.line - b.line || a.column - b.column);
+    }
+  }
   const indentation = errors.some((e) => INDENTATION_CODES.has(e.code)) ? findIndentationMistakes(text) : [];
   const out: YamlMistake[] = [...indentation];
   for (const e of errors) {
@@ -225,4 +260,93 @@ export function explainYamlErrors(text: string, errors: readonly YamlReaderError
     out.push({ ...linePos(e.offset), message, fix: READER_FIXES.find(([code, re]) => code === e.code && re.test(message))?.[2] ?? '' });
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** 1-based line and column of `offset` in `text`. */
+function linePosIn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const nl = before.lastIndexOf('\n');
+  return { line: before.split('\n').length, column: offset - nl };
+}
+
+/** `key value` where `key: value` was meant: a plain or quoted key, blanks, then the value. */
+const KEY_WITHOUT_COLON = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[A-Za-z_$][\w$.-]*)([ \t]+)(\S.*)$/;
+
+/** The content lines of `text` that are block nodes (not lines of a block scalar or inside a flow collection), with their offsets. */
+function blockLines(text: string): { info: LineInfo; offset: number }[] {
+  const out: { info: LineInfo; offset: number }[] = [];
+  let offset = 0;
+  let blockScalarAbove: number | undefined;
+  let flow = 0;
+  for (const [i, line] of text.split('\n').entries()) {
+    const start = offset;
+    offset += line.length + 1;
+    const raw = line.replace(/\r$/, '');
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#') || trimmed === '---' || trimmed === '...' || trimmed.startsWith('%')) continue;
+    const info = lineInfo(raw, i + 1);
+    if (blockScalarAbove !== undefined && info.indent.length + 1 > blockScalarAbove) continue;
+    blockScalarAbove = undefined;
+    if (flow > 0) {
+      flow = Math.max(0, flow + flowBalance(trimmed));
+      continue;
+    }
+    out.push({ info, offset: start });
+    if (/^[|>][-+0-9]*$/.test(info.value)) blockScalarAbove = info.key !== undefined ? info.keyColumn : (info.dashes[0] ?? info.keyColumn);
+    flow = /^[{[]/.test(info.value) ? Math.max(0, flowBalance(info.value)) : 0;
+  }
+  return out;
+}
+
+/** The text of a line from its key column (after the `- ` markers), without its comment. */
+function lineContent(text: string, offset: number, info: LineInfo): string {
+  const end = text.indexOf('\n', offset);
+  const line = text.slice(offset, end < 0 ? text.length : end).replace(/\r$/, '');
+  return line.slice(info.keyColumn - 1).replace(/(^|\s)#.*$/, '').trim();
+}
+
+/** Whether a line of the same block as `lines[at]` (up or down, before a line that starts left of it) is a key at its key column. */
+function hasKeySibling(lines: readonly { info: LineInfo }[], at: number): boolean {
+  const me = lines[at]!.info;
+  const start = me.dashes[0] ?? me.keyColumn;
+  for (const step of [-1, 1]) {
+    for (let j = at + step; j >= 0 && j < lines.length; j += step) {
+      const other = lines[j]!.info;
+      if (other.key !== undefined && other.keyColumn === me.keyColumn) return true;
+      if ((other.dashes[0] ?? other.keyColumn) < start) break;
+    }
+  }
+  return false;
+}
+
+/**
+ * Keys written without their `:` (`on userLoggedIn`, `itemId ${env.ITEM}`, `- "==" [ ... ]`): a line
+ * `key value` where a key belongs (another key of its map starts at its column, or a quoted key is
+ * followed by a flow collection, which YAML never reads as one text). The reader's own errors for
+ * them are misleading ("Implicit keys need to be on a single line", an indentation error on the
+ * next key, a cascade of "Unexpected ... token"). `inserts`: the offsets where the `:` goes.
+ */
+export function findMissingColons(text: string): { mistakes: YamlMistake[]; inserts: number[] } {
+  const lines = blockLines(text);
+  const mistakes: YamlMistake[] = [];
+  const inserts: number[] = [];
+  for (const [at, { info, offset }] of lines.entries()) {
+    // `limit { count: 1, per: day }` reads as the key "limit { count": a word, blanks, then a flow collection
+    const content = info.key === undefined ? info.value : /^[A-Za-z_$][\w$.-]*[ \t]+[{[]/.test(info.key) ? lineContent(text, offset, info) : undefined;
+    const m = content === undefined ? null : KEY_WITHOUT_COLON.exec(content);
+    if (!m) continue;
+    const [, key, , value] = m as unknown as [string, string, string, string];
+    const quoted = /^["']/.test(key);
+    if (!(/^[[{]/.test(value) && (quoted || info.key !== undefined)) && !hasKeySibling(lines, at)) continue;
+    const column = info.keyColumn + key.length;
+    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    mistakes.push({
+      line: info.n,
+      column,
+      message: `missing ":" after ${quoted ? key : `"${key}"`}: YAML reads the line as one text, not a key and its value`,
+      fix: `write ${key}: ${shown}`,
+    });
+    inserts.push(offset + column - 1);
+  }
+  return { mistakes, inserts };
 }

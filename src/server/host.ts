@@ -120,6 +120,25 @@ export class ServerBindError extends Error {
   }
 }
 
+/** Why the gRPC port cannot be bound when another process holds it: what to do, with the variable. */
+const PORT_IN_USE = 'the port is already in use (by another process: an earlier npm start still running?); stop it, or set PORT to a free port';
+
+/**
+ * {@link PORT_IN_USE} when `host:port` is held by another process (a listen attempt answers EADDRINUSE),
+ * else undefined (port 0, free, or another error: grpc-js then says what it finds).
+ */
+async function portInUse(address: string): Promise<string | undefined> {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (!Number.isInteger(port) || port === 0) return undefined;
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? PORT_IN_USE : undefined));
+    probe.listen({ host: address.slice(0, colon), port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+}
+
 /** gRPC code names as go-grpc-prometheus writes them in `grpc_code`. */
 const CODE_NAMES: Readonly<Record<number, string>> = {
   [status.OK]: 'OK',
@@ -248,11 +267,14 @@ class GrpcEventHost implements EventHost {
     this.health?.setServing(serving);
   }
 
-  start(): Promise<{ port: number }> {
+  async start(): Promise<{ port: number }> {
+    // a port already in use is said with the variable to change, before grpc-js logs its own "No address added" line
+    const inUse = await portInUse(this.bindAddress);
+    if (inUse) throw new ServerBindError(this.bindAddress, inUse);
     return new Promise((resolve, reject) => {
       this.server.bindAsync(this.bindAddress, ServerCredentials.createInsecure(), (err, port) => {
         if (err) {
-          reject(new ServerBindError(this.bindAddress, err.message));
+          reject(new ServerBindError(this.bindAddress, /EADDRINUSE/.test(err.message) ? PORT_IN_USE : err.message));
           return;
         }
         this.logger.info({ port, services: this.servedSet.size }, 'gRPC server listening');

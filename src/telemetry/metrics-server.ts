@@ -10,6 +10,9 @@ import type { Metrics } from './metrics.js';
 export const DEFAULT_METRICS_PORT = 8080;
 export const DEFAULT_METRICS_PATH = '/metrics';
 
+/** Why the metrics port cannot be bound when another process holds it: what to do, with the variables. */
+const METRICS_PORT_IN_USE = 'the port is already in use (by another process: an earlier npm start still running?); stop it, or set PROMETHEUS_PORT to a free port (ENABLE_PROMETHEUS=false: no metrics)';
+
 export interface MetricsServerOptions {
   readonly metrics: Metrics;
   /** Port. Default 8080; 0 picks a free one. */
@@ -42,10 +45,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     );
   });
   server.keepAliveTimeout = 5_000;
+  const port = options.port ?? DEFAULT_METRICS_PORT;
+  const host = options.host ?? '0.0.0.0';
   await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_METRICS_PORT, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
+    const failed = (err: NodeJS.ErrnoException): void => reject(err.code === 'EADDRINUSE' ? new Error(`cannot serve metrics on ${host}:${String(port)}: ${METRICS_PORT_IN_USE}`) : err);
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
       resolvePromise();
     });
   });

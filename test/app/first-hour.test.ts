@@ -23,6 +23,15 @@ describe("the README's loop and the tools agree", () => {
     expect(quick).toMatch(/LOG_FORMAT=json/);
   });
 
+  it("the quick start's npm ci prints no install-scripts advisory: every dependency with an install script is reviewed in allowScripts", () => {
+    // npm 11.16+ ends `npm ci` with "1 package has install scripts not yet covered by allowScripts" otherwise (npm 12 blocks them)
+    const pkg = JSON.parse(read('package.json')) as { allowScripts?: Record<string, boolean> };
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const withScripts = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript).map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
+    expect(withScripts.length).toBeGreaterThan(0);
+    expect(withScripts.filter((name) => pkg.allowScripts?.[name] === undefined)).toEqual([]);
+  });
+
   it('make check-rules and npm run check-rules build only when stale, then validate, test and check the schema', () => {
     const make = read('Makefile');
     const target = make.slice(make.indexOf('\ncheck-rules:'), make.indexOf('\n\n', make.indexOf('\ncheck-rules:')));

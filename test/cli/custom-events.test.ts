@@ -75,6 +75,13 @@ describe('custom events in the toolkit', () => {
       { operation: 'PublishMessage', method: 'POST', path: 'grpc://localhost:7474/accelbyte.extend.async_messaging.AsyncMessagingPublisherService/PublishMessage', body: { topic: 'player-activity', body: JSON.stringify({ kind: 'login', userId: USER }) } },
     ]);
 
+    // a whole message (samples --topic, explain's data) given as the body: sent as it is, with a warning
+    project.write('msg.json', JSON.stringify({ topic: 'player-activity', metadata: {}, body: { kind: 'login', userId: USER } }));
+    const whole = await runCommand(['send', '--topic', 'player-activity', '--data', 'msg.json', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
+    expect(whole.stdout).toBe('OK\n');
+    expect(whole.stderr).toContain('extend-event-rules send: warning: --data looks like a whole topic message (topic, metadata, body: what samples --topic prints and explain takes); send --topic sends --data as the message\'s body: pass only the body (the value of its "body"). Sent as it is');
+    expect(r.stderr).not.toContain('warning');
+
     const other = await runCommand(['send', '--topic', 'nobody-listens', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
     expect(other.stdout).toBe('OK\n');
     const bad = await runCommand(['send', '--topic', 'bad topic', '--target', `127.0.0.1:${server.port}`], { cwd: project.dir });
@@ -163,6 +170,29 @@ cases:
     const t = await runCommand(['test'], { cwd: ws.dir });
     expect(t.stdout).toContain('3 passed, 0 failed');
     expect(t.code).toBe(0);
+  });
+
+  it('explain and rule tests refuse a body written at the top (as send --topic takes it) with where it goes, instead of explaining an empty body', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', RULES);
+    ws.write('body.json', JSON.stringify({ kind: 'login', userId: USER }));
+    const e = await runCommand(['explain', 'topic:player-activity', '--data', 'body.json'], { cwd: ws.dir });
+    expect(e.stderr).toContain('body.json: the data does not fit accelbyte.extend.async_messaging.ReceivedMessage: "kind", "userId" are not fields of a topic message (topic, metadata, body, bodyText, id): its body goes under "body": { "body": { "kind": ... } }');
+    expect(e.stdout).toBe('');
+    expect(e.code).toBe(2);
+    ws.write('run.json', JSON.stringify({ week: '2026-W49' }));
+    const r = await runCommand(['explain', 'schedule:weekly-reset-task', '--data', 'run.json'], { cwd: ws.dir });
+    expect(r.stderr).toContain('"week" is not a field of a scheduled run (runId, taskId, namespace, taskName, scheduledTime, attemptNumber, payload, payloadText, id): its payload goes under "payload"');
+    expect(r.code).toBe(2);
+    ws.write('rules.test.yaml', `version: 1\ncases:\n  - name: body at the top\n    event: topic:player-activity\n    data: { kind: login, userId: ${USER} }\n    expect: { matched: [reward-activity] }\n`);
+    const t = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: 'rules.yaml' } });
+    expect(t.stderr).toMatch(/^rules\.test\.yaml:5:\d+: .*"kind", "userId" are not fields of a topic message/m);
+    expect(t.code).toBe(2);
+    // a topic no rule listens on (a typo): the failure names the topic meant
+    ws.write('rules.test.yaml', `version: 1\ncases:\n  - name: misspelt topic\n    event: topic:player-activty\n    data: { body: { kind: login, userId: ${USER} } }\n    expect: { matched: [reward-activity] }\n`);
+    const typo = await runCommand(['test'], { cwd: ws.dir, env: { RULES_FILE: 'rules.yaml' } });
+    expect(typo.stdout).toContain('    rules: none listens on topic:player-activty (did you mean "topic:player-activity"?)\n');
+    expect(typo.code).toBe(1);
   });
 
   it('a typed topic (topics/NAME.schema.json): validate names a misspelt body path with did-you-mean, samples follow the schema', async () => {

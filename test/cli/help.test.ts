@@ -78,6 +78,17 @@ describe('--help lists what the CLI accepts', () => {
     }
   });
 
+  it('a mistyped command says the command meant, then the usage (exit 2)', async () => {
+    const ws = workspace();
+    try {
+      const r = await runCommand(['tset'], { cwd: ws.dir });
+      expect(r.stderr).toMatch(/^extend-event-rules: unknown command "tset": did you mean "test"\?\n\nextend-event-rules: AGS Extend event handler/);
+      expect(r.code).toBe(2);
+    } finally {
+      ws.remove();
+    }
+  });
+
   it('README.md or docs/ mention every option', () => {
     const text = docs();
     const missing = COMMANDS.flatMap(({ name, options }) => options.filter((o) => !new RegExp(`--${o}\\b`).test(text)).map((o) => `${name} --${o}`));

@@ -113,6 +113,8 @@ describe('send command against the real server (dry run)', () => {
     const r = await runCommand(['send', 'userThirdPartyLoggedIn', '--target', `127.0.0.1:${server.port}`], { cwd: ws.dir });
     expect(r.stdout).toMatch(/^UNIMPLEMENTED: /);
     expect(r.stderr).toContain('does not serve accelbyte.iam.account.v1.UserAuthenticationUserThirdPartyLoggedInService');
+    // the cause here: no rule listens on it (not PROTO_DIR, which has it)
+    expect(r.stderr).toContain('it serves the events its enabled rules listen on (add a rule on userThirdPartyLoggedIn, or start it with EVENTS=all)');
     expect(r.code).toBe(1);
   });
 });
@@ -209,7 +211,19 @@ describe('send command: message, metadata and errors', () => {
     const target = `127.0.0.1:${await closedPort()}`;
     const r = await runCommand(['send', 'userLoggedIn', '--target', target], { cwd: ws.dir });
     expect(r.stdout).toMatch(/^UNAVAILABLE: .*ECONNREFUSED/);
+    expect(r.stdout).not.toMatch(/Resolution note/);
     expect(r.stderr).toContain(`is the server running at ${target}? start it with npm start`);
+    expect(r.code).toBe(1);
+  });
+
+  it('UNAVAILABLE answered by a running server (an action paused, the store down): not "is the server running?"', async () => {
+    ws = workspace();
+    answer = { code: grpc.status.UNAVAILABLE, details: 'idempotency store unavailable: connection reset', metadata: new grpc.Metadata() };
+    const r = await runCommand(['send', 'userLoggedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    answer = undefined;
+    expect(r.stdout).toBe('UNAVAILABLE: idempotency store unavailable: connection reset\n');
+    expect(r.stderr).not.toContain('is the server running');
+    expect(r.stderr).toContain(`the server at 127.0.0.1:${port} answered UNAVAILABLE: the Extend sidecar would deliver this event again later; the server's log says why`);
     expect(r.code).toBe(1);
   });
 

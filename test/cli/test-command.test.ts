@@ -159,6 +159,43 @@ cases:
     expect(r.code).toBe(2);
   });
 
+  it('exit 2 with file:line:col and the fix for an expected action whose rule or action the rules file does not have', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', SHIPPED_RULES);
+    ws.write(
+      'rules.test.yaml',
+      `version: 1
+env: { AB_NAMESPACE: mygame, ITEM_ID_TO_GRANT: item-1 }
+cases:
+  - name: misspelled rule and action
+    event: userLoggedIn
+    data: { namespace: mygame }
+    expect:
+      actions:
+        - { rule: grant-item-on-logn, action: grantItem }
+        - { rule: grant-item-on-login, action: grantItm }
+        - { rule: grant-item-on-login, action: creditWallet }
+`,
+    );
+    const r = await runCommand(['test', 'rules.test.yaml'], { cwd: ws.dir });
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      'rules.test.yaml:9:19: actions: no rule is named "grant-item-on-logn": did you mean "grant-item-on-login"?',
+      'rules.test.yaml:10:48: actions: rule "grant-item-on-login" has no action "grantItm": did you mean "grantItem"?',
+      'rules.test.yaml:11:48: actions: rule "grant-item-on-login" has no action "creditWallet": its actions are grantItem',
+    ]);
+    expect(r.code).toBe(2);
+  });
+
+  it('a key whose ":" is left out before a flow map (expect { nothing: true }) says so', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', SHIPPED_RULES);
+    ws.write('rules.test.yaml', 'version: 1\ncases:\n  - name: no colon\n    event: userLoggedIn\n    expect { nothing: true }\n');
+    const r = await runCommand(['test', 'rules.test.yaml'], { cwd: ws.dir });
+    expect(r.stderr).toContain('rules.test.yaml:5:5: unknown key "expect { nothing" in a case: missing ":" after "expect" (write expect: { nothing: ...)');
+    expect(r.code).toBe(2);
+  });
+
   it('exit 2 with the rules file\'s problems when it is invalid', async () => {
     ws = workspace();
     ws.write('rules.yaml', SHIPPED_RULES.replace('on: userLoggedIn', 'on: userLogin'));

@@ -52,6 +52,19 @@ describe('YAML mistakes through validate, test and the start-up', () => {
     expect(r.stdout).toMatch(/1 passed, 0 failed/);
   });
 
+  it('a key without its ":" in rules.yaml (validate) and in rules.test.yaml (test): at the key, with the line to write', async () => {
+    ws = workspace();
+    ws.write('rules.yaml', VALID.replace('    on: userLoggedIn', '    on userLoggedIn'));
+    let r = await runCommand(['validate', 'rules.yaml'], { cwd: ws.dir });
+    expect(r.stderr).toMatch(/rules\.yaml:4:7: error \[yaml-syntax\] missing ":" after "on": YAML reads the line as one text, not a key and its value\n {4}fix: write on: userLoggedIn\n/);
+    expect(r.stderr).not.toMatch(/Implicit keys/);
+    ws.write('rules.yaml', VALID);
+    ws.write('rules.test.yaml', TESTS.replace('    event: userLoggedIn', '    event userLoggedIn'));
+    r = await runCommand(['test'], { cwd: ws.dir });
+    expect(r.stderr).toMatch(/rules\.test\.yaml:4:10: YAML: missing ":" after "event": YAML reads the line as one text, not a key and its value\n {4}fix: write event: userLoggedIn\n/);
+    expect(r.code).toBe(2);
+  });
+
   it('the server refuses to start with the mistake, its line, column and fix', async () => {
     ws = workspace();
     ws.write('rules.yaml', TOO_DEEP);

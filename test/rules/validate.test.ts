@@ -28,12 +28,23 @@ const CASES: [string, string, number, number, string | undefined, string, string
   ['unknown-param.yaml', 'unknown-key', 8, 11, 'typo-param', 'unknown key "quantiy" in the parameters of grant', 'did you mean "quantity"?'],
   ['wrong-type.yaml', 'wrong-type', 8, 21, 'bad-quantity', 'grant.quantity must be integer', undefined],
   ['missing-param.yaml', 'missing-key', 7, 11, 'no-item', 'grant is missing the required key "itemId"', undefined],
+  // one mistake, one problem: not also "grant is missing the required key itemId"
+  ['misspelt-required-param.yaml', 'unknown-key', 7, 11, 'misspelt-item', 'unknown key "itemID" in the parameters of grant', 'did you mean "itemId"?'],
+  // the actions under another key than do: one problem (not also "the rule is missing the required key do"), and not "did you mean when"
+  ['actions-not-under-do.yaml', 'unknown-key', 5, 5, 'then-actions', 'unknown key "then" in a rule', 'did you mean "do"? (a rule\'s actions go under do:)'],
+  // a list written as a map (the "- " left out)
+  ['rules-map.yaml', 'wrong-type', 3, 3, undefined, 'rules must be a list, not a map', 'write its items as "- name: ..." (each rule starts with "- ")'],
+  ['do-map.yaml', 'wrong-type', 6, 7, 'do-map', 'do must be a list, not a map', 'write its items as "- grant: ..." (each action starts with "- ")'],
   ['version.yaml', 'version', 1, 10, undefined, 'unsupported version 2: this release reads version 1', 'version: 1'],
   ['unknown-event.yaml', 'unknown-event', 4, 9, 'misspelled', 'unknown event "userLogedIn"', 'did you mean "userLoggedIn"?'],
   ['unloaded-event.yaml', 'unknown-event', 4, 9, 'not-loaded', 'unknown event "zzzQuestCompletedXyzzy"', 'run "extend-event-rules samples --list" for the loaded events; for another AGS event, download its .proto from https://github.com/AccelByte/accelbyte-api-proto (asyncapi/accelbyte/...) into proto/ (PROTO_DIR), keeping its folder path, and restart the server (it loads protos at start-up)'],
   ['bare-list.yaml', 'wrong-type', 1, 1, undefined, 'the file must be object', 'the file is a list of rules: start it with "version: 1" and "rules:", then the list indented under rules:'],
   ['flow-template.yaml', 'yaml-syntax', 6, 26, undefined, 'unquoted ${env.ITEM_ID_TO_GRANT} inside { } or [ ]: there YAML reads { and } as its own syntax', 'quote it: itemId: "${env.ITEM_ID_TO_GRANT}" (or write the map in block style, one key per line)'],
   ['unknown-action.yaml', 'unknown-action', 7, 9, 'misspelled-action', 'unknown action "grnat"', 'did you mean "grant"?'],
+  // the list of actions, not the item keys forEach, as, max, id
+  ['unknown-action-far.yaml', 'unknown-action', 6, 9, 'unknown', 'unknown action "zzzqx"', 'registered actions: grant,'],
+  // one problem with the column to indent to, not "grant must be object" + "unknown action itemId" + "split it into one list item per action"
+  ['params-not-indented.yaml', 'schema', 7, 9, 'flat-params', '"itemId", "quantity" are not indented under grant: YAML reads them beside grant (line 6), whose parameters are then empty', 'start "itemId", "quantity" at column 11, 2 spaces deeper than grant (or write - grant: { itemId: ... })'],
   ['unknown-operator.yaml', 'unknown-operator', 7, 11, 'bad-operator', 'unknown JSON Logic operator "startWith"', 'did you mean "startsWith"?'],
   ['unknown-path.yaml', 'unknown-path', 5, 27, 'bad-path', 'var "payload.loginLocaton.country": LoginPayload has no field "loginLocaton" (at payload)', 'did you mean "payload.loginLocation"?'],
   ['not-an-index.yaml', 'unknown-path', 5, 27, 'list', 'var "payload.items.itemId": payload.items is a list: "itemId" is not an index', 'payload.items.0.itemId'],

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../src/actions/index.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
-import { findIndentationMistakes } from '../../src/rules/yaml-mistakes.js';
+import { findIndentationMistakes, findMissingColons } from '../../src/rules/yaml-mistakes.js';
 import { REPO_ROOT } from '../support/prereq.js';
 import { fixtureCatalog } from './support/fixtures.js';
 
@@ -48,6 +48,14 @@ describe('YAML mistakes: line, column, fix', () => {
     ]);
   });
 
+  it('a key under the "-" of the item above (- name: a, then on: under the -): the column of the item\'s keys', () => {
+    expect(problemsOf(['version: 1', 'rules:', '  - name: daily', '  on: userLoggedIn', DO])).toEqual([
+      '4:3 [yaml-syntax] "on" starts at column 3, 2 spaces too shallow: its sibling "name" (line 3) starts at column 5 | start "on" at column 5, like "name" on line 3',
+    ]);
+    // an indentless list (the "-" at its key's column) ends where a key of that column comes: valid, not flagged
+    expect(findIndentationMistakes(['version: 1', 'rules:', '- name: daily', '  on: userLoggedIn', 'other: 1', ''].join('\n'))).toEqual([]);
+  });
+
   it('a tab in the indentation: where the tab is, and the column to start at', () => {
     expect(problemsOf([...HEAD, '\tlimit: { count: 1, per: day }', DO])).toEqual([
       '5:1 [yaml-syntax] a tab in the indentation of "limit": YAML indents with spaces only | replace the indentation with spaces: "limit" starts at column 5, like "on" on line 4',
@@ -76,6 +84,36 @@ describe('YAML mistakes: line, column, fix', () => {
     ]);
   });
 
+  it('a key written without its ":": at the key, with the line to write, and no cascade of the reader\'s errors', () => {
+    // the reader said "Implicit keys need to be on a single line"
+    expect(problemsOf([...HEAD.slice(0, 3), '    on userLoggedIn', DO])).toEqual([
+      '4:7 [yaml-syntax] missing ":" after "on": YAML reads the line as one text, not a key and its value | write on: userLoggedIn',
+    ]);
+    // the reader blamed the next key's indentation ("userId" 2 spaces too deep)
+    expect(problemsOf([...HEAD, '    do:', '      - grantItem:', '          itemId ${env.ITEM:-x}', '          userId: "${event.userId}"'])).toEqual([
+      '7:17 [yaml-syntax] missing ":" after "itemId": YAML reads the line as one text, not a key and its value | write itemId: ${env.ITEM:-x}',
+    ]);
+    // the reader gave 11 errors from "Unexpected flow-seq-start token" on
+    const when = ['    when:', '      and:', '        - "==" [{ var: namespace }, mygame]', '        - "==": [{ var: payload.loginLocation.country }, FR]'];
+    expect(problemsOf([...HEAD, ...when, DO])).toEqual([
+      '7:15 [yaml-syntax] missing ":" after "==": YAML reads the line as one text, not a key and its value | write "==": [{ var: namespace }, mygame]',
+    ]);
+    // the other errors of the file are still reported, where they are
+    expect(problemsOf([...HEAD, ...when, '    description: "unclosed', DO])).toEqual([
+      '7:15 [yaml-syntax] missing ":" after "==": YAML reads the line as one text, not a key and its value | write "==": [{ var: namespace }, mygame]',
+      expect.stringMatching(/^11:\d+ \[yaml-syntax\] Missing closing "quote \| end the quoted text with "/),
+    ]);
+    // a word then a flow collection (the key "limit { count"; 14 "Unexpected ... token" lines for a when)
+    expect(problemsOf([...HEAD, '    limit { count: 1, per: day }', DO])).toEqual([
+      '5:10 [yaml-syntax] missing ":" after "limit": YAML reads the line as one text, not a key and its value | write limit: { count: 1, per: day }',
+    ]);
+    expect(problemsOf([...HEAD, '    when { "==": [ { var: namespace }, mygame ] }', DO])).toEqual([
+      '5:9 [yaml-syntax] missing ":" after "when": YAML reads the line as one text, not a key and its value | write when: { "==": [ { var: namespace }, mygame ] }',
+    ]);
+    // a list of texts is not a list of keys
+    expect(problemsOf([...HEAD, '    tags:', '      - welcome pack', '      - daily', '    description: "unclosed', DO])).toEqual([expect.stringMatching(/^10:\d+ \[yaml-syntax\] Missing closing "quote/)]);
+  });
+
   it('never flags the valid YAML of the project (rules, rule tests, examples, fixtures)', () => {
     const files: string[] = [];
     const walk = (dir: string): void => {
@@ -90,6 +128,7 @@ describe('YAML mistakes: line, column, fix', () => {
     files.push(resolve(REPO_ROOT, 'rules.yaml'), resolve(REPO_ROOT, 'rules.test.yaml'), resolve(REPO_ROOT, 'docker-compose.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(4);
     for (const f of files) expect(findIndentationMistakes(readFileSync(f, 'utf8')), f).toEqual([]);
+    for (const f of files) expect(findMissingColons(readFileSync(f, 'utf8')).mistakes, f).toEqual([]);
     // the yaml blocks of the docs
     for (const doc of readdirSync(resolve(REPO_ROOT, 'docs')).filter((n) => n.endsWith('.md'))) {
       const text = readFileSync(resolve(REPO_ROOT, 'docs', doc), 'utf8');
