@@ -25,19 +25,15 @@ function quotedMessages(): string[] {
 /** Output of the server (stdout and stderr) until it exits or has served. */
 function startUpOutput(env: Record<string, string>): Promise<string> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [MAIN], { env: childEnv({ RULES_FILE: resolve(REPO_ROOT, 'rules.yaml'), RULES_WATCH: 'false', PORT: '0', PROMETHEUS_PORT: '0', AGS_MAX_ATTEMPTS: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN], { env: childEnv({ RULES_FILE: resolve(REPO_ROOT, 'rules.yaml'), RULES_WATCH: 'false', PORT: '0', PROMETHEUS_PORT: '0', AGS_MAX_ATTEMPTS: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000, killSignal: 'SIGKILL' });
     let out = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const read = (d: Buffer): void => {
       out += d.toString();
       if (/serving \d+ events/.test(out)) child.kill('SIGTERM');
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolvePromise(out);
-    });
+    child.on('close', () => resolvePromise(out));
   });
 }
 
