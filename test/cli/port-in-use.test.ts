@@ -7,11 +7,15 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { builtApp } from '../e2e/support.js';
 import { describeWith } from '../support/prereq.js';
 import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
-import { MAIN, childEnv } from './support.js';
+import { MAIN, childEnv, workspace } from './support.js';
+
+// a folder without a .env: the server reads ./.env, and a project folder may hold one (the README walkthrough writes it)
+const cwd = workspace();
+afterAll(() => cwd.remove());
 
 const held: Server[] = [];
 afterEach(async () => {
@@ -29,7 +33,7 @@ async function holdPort(): Promise<number> {
 /** Runs the server until it exits (it should, at once; spawn kills it after 20 s). */
 function runServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN], { env: childEnv({ RULES_FILE: FIXTURE_RULES_FILE, RULES_WATCH: 'false', ...env }), stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000, killSignal: 'SIGKILL' });
+    const child = spawn(process.execPath, [MAIN], { cwd: cwd.dir, env: childEnv({ RULES_FILE: FIXTURE_RULES_FILE, RULES_WATCH: 'false', ...env }), stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000, killSignal: 'SIGKILL' });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

@@ -14,7 +14,13 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { builtApp } from '../e2e/support.js';
 import { describeWith, REPO_ROOT } from '../support/prereq.js';
-import { MAIN, childEnv } from '../cli/support.js';
+import { MAIN, childEnv, workspace } from '../cli/support.js';
+import { FIXTURE_RULES_FILE } from '../support/app-fixture.js';
+
+// a folder without a .env, and the fixture rules (a copy of the shipped ones): the server reads ./.env, and the
+// project folder is the user's (the README walkthrough writes .env and edits rules.yaml in CI's fresh clone)
+const cwd = workspace();
+afterAll(() => cwd.remove());
 
 /** The quoted messages of the troubleshooting rows (first cell), from docs/operations.md. */
 function quotedMessages(): string[] {
@@ -25,7 +31,7 @@ function quotedMessages(): string[] {
 /** Output of the server (stdout and stderr) until it exits or has served. */
 function startUpOutput(env: Record<string, string>): Promise<string> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [MAIN], { env: childEnv({ RULES_FILE: resolve(REPO_ROOT, 'rules.yaml'), RULES_WATCH: 'false', PORT: '0', PROMETHEUS_PORT: '0', AGS_MAX_ATTEMPTS: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000, killSignal: 'SIGKILL' });
+    const child = spawn(process.execPath, [MAIN], { cwd: cwd.dir, env: childEnv({ RULES_FILE: FIXTURE_RULES_FILE, RULES_WATCH: 'false', PORT: '0', PROMETHEUS_PORT: '0', AGS_MAX_ATTEMPTS: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000, killSignal: 'SIGKILL' });
     let out = '';
     const read = (d: Buffer): void => {
       out += d.toString();
