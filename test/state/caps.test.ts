@@ -145,3 +145,42 @@ describe('a cap above 900 whose counter has moved on to a later period', () => {
     expect(fired2).toBe(1000);
   });
 });
+
+describe('a count over a window compared with more than 900', () => {
+  it('never reaches 1500 (the record keeps the latest 900 to 1000 entries), so validate warns; a lifetime count and 900 are not warned about', async () => {
+    const rules = `
+  - name: kill-1500
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, day ] }, 1500 ] }
+    limit: { count: 1, per: day }
+    do: [ { log: { message: x } } ]
+  - name: object-form
+    on: userLoggedIn
+    when: { "<": [ 2000, { count: { of: userLoggedIn, within: P7D } } ] }
+    do: [ { log: { message: x } } ]
+  - name: total
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, lifetime ] }, 1500 ] }
+    do: [ { log: { message: x } } ]
+  - name: at-900
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, day ] }, 900 ] }
+    do: [ { log: { message: x } } ]
+`;
+    const r = compileResult(rules);
+    expect(r.ok).toBe(true);
+    const w = r.ok ? r.warnings.filter((x) => x.code === 'state-window') : [];
+    expect(w.map((x) => [x.rule, x.severity])).toEqual([
+      ['kill-1500', 'warning'],
+      ['object-form', 'warning'],
+    ]);
+    expect(w[0]!.message).toMatch(/compared with 1500: .*exact only up to 900 and never reaches 1500/);
+    expect(w[0]!.fix).toMatch(/lifetime/);
+    // what the warning is about: 1600 logins in one day, and the day's count never reaches 1500
+    const store = new MemoryStateStore();
+    const send = sender(compile(rules.split('  - name: object-form')[0]!), store);
+    const outcomes = new Set<string>();
+    for (let n = 1; n <= 1600; n++) outcomes.add(await send(`k${n}`, 9, T0 + n));
+    expect([...outcomes]).toEqual(['notMatched']);
+  });
+});
