@@ -152,7 +152,7 @@ export class StatefulChecks {
     this.report(
       argPath(limit),
       'state-window',
-      `a count over a window compared with ${String(args[limit])}: the record keeps the latest 900 to 1000 entries of an event, so the count is exact only up to ${MAX_COUNTED_LIMIT} and never reaches ${String(args[limit])} (the rule would never fire)`,
+      `a count over a window compared with ${String(args[limit])}: the record keeps the latest 900 to 1000 entries of an event, so the count is exact only up to ${MAX_COUNTED_LIMIT} and never reaches ${String(args[limit])} (a condition waiting for it is never true)`,
       `compare with at most ${MAX_COUNTED_LIMIT}, or count over lifetime (the total is exact), or read the figure from AGS as a fact (a stat)`,
       'warning',
     );
