@@ -103,6 +103,17 @@ interface MutableUses {
   fired: { rule: string; window: Window }[];
 }
 
+/** The comparison operators {@link StatefulChecks.checkComparison} looks at. */
+const COMPARISONS: ReadonlySet<string> = new Set(['>=', '>', '==', '===', '<', '<=', '!=', '!==']);
+
+/** Whether `node` is a `count` operation over a window (not lifetime), in either form. */
+function windowedCount(node: unknown): boolean {
+  if (!isObject(node) || Object.keys(node).length !== 1) return false;
+  const args = node.count;
+  if (isObject(args)) return args.within !== 'lifetime';
+  return Array.isArray(args) && args[1] !== 'lifetime';
+}
+
 /** The periods a streak counts in. */
 const STREAK_UNITS: readonly string[] = ['day', 'week'];
 
@@ -124,6 +135,27 @@ export class StatefulChecks {
   /** Tells which event rule `ruleIndex` listens on (before its conditions are checked). */
   ruleEvent(ruleIndex: number, eventName: string): void {
     this.#ruleEvents.set(ruleIndex, eventName);
+  }
+
+  /**
+   * Warns about a windowed `count` compared with a number above
+   * {@link MAX_COUNTED_LIMIT} (`{">=": [{"count": [kill, day]}, 5000]}`): the
+   * record keeps the latest 900 to 1000 entries of an event, so such a count
+   * never reaches the number (or only now and then), and the rule silently
+   * never fires. A lifetime count (the total) is exact at any size.
+   */
+  checkComparison(op: string, args: readonly unknown[], argPath: (i: number) => readonly PathSegment[]): void {
+    if (!COMPARISONS.has(op)) return;
+    if (!args.some(windowedCount)) return;
+    const limit = args.findIndex((a) => typeof a === 'number' && a > MAX_COUNTED_LIMIT);
+    if (limit === -1) return;
+    this.report(
+      argPath(limit),
+      'state-window',
+      `a count over a window compared with ${String(args[limit])}: the record keeps the latest 900 to 1000 entries of an event, so the count is exact only up to ${MAX_COUNTED_LIMIT} and never reaches ${String(args[limit])} (a condition waiting for it is never true)`,
+      `compare with at most ${MAX_COUNTED_LIMIT}, or count over lifetime (the total is exact), or read the figure from AGS as a fact (a stat)`,
+      'warning',
+    );
   }
 
   static isStateOperator(op: string): boolean {

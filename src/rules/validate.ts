@@ -927,6 +927,7 @@ class Compiler {
       if (bad) this.report(listPath(i), bad.code, bad.message, bad.fix);
     }
     for (const p of timeLiteralProblems(op, list)) this.report(p.arg === undefined ? argPath : listPath(p.arg), p.code, p.message, p.fix);
+    this.stateful.checkComparison(op, list, listPath);
     switch (op) {
       case 'var': {
         const p = list[0];

@@ -65,7 +65,7 @@ export function decideFiring(state: RuleState, rule: string, limit: LimitSpec | 
   const { ledger, tag, now } = state;
   // above the entries' bound, a calendar limit reads its counter per period (a lifetime one the total)
   const period = limit && limit.count > MAX_COUNTED_LIMIT && limit.window.kind === 'calendar' ? limit.window : undefined;
-  const limitState = limit ? { fired: period ? ledger.firedInPeriod(rule, period, now) : ledger.fired(rule, limit.window, now), count: limit.count, per: limit.window.text } : undefined;
+  const limitState = limit ? { fired: period ? ledger.firedInPeriod(rule, period, now, limit.count) : ledger.fired(rule, limit.window, now), count: limit.count, per: limit.window.text } : undefined;
   const last = cooldown ? ledger.lastFiring(rule) : undefined;
   const cooldownState = cooldown ? { duration: cooldown.text, ...(last !== undefined ? { lastFiring: new Date(last).toISOString() } : {}) } : undefined;
   const base = { ...(limitState ? { limit: limitState } : {}), ...(cooldownState ? { cooldown: cooldownState } : {}) };

@@ -360,12 +360,19 @@ export class Ledger {
    * from its counter per period (a limit above {@link MAX_COUNTED_LIMIT});
    * a period without a counter yet counts its entries (exact below the bound:
    * a limit raised past 900 goes on from them).
+   *
+   * A period the counter has left (it counts a later one: a redelivery decided
+   * at its first instant, a replica whose clock lags) answers at least
+   * `whenLeft`: its count was dropped with the move and its entries are not
+   * all kept, so it is taken as full (refused, never fired beyond the cap).
    */
-  firedInPeriod(rule: string, w: Extract<Window, { kind: 'calendar' }>, now: number): number {
+  firedInPeriod(rule: string, w: Extract<Window, { kind: 'calendar' }>, now: number, whenLeft = 0): number {
     const track = this.rules[rule];
     const pair = track?.p?.[periodKey(w)];
-    if (pair && pair[0] === periodIndex(w.unit, w.timeZone, w.resetMinutes, now)) return pair[1];
-    return countIn(track, w, now, Infinity);
+    const index = periodIndex(w.unit, w.timeZone, w.resetMinutes, now);
+    if (pair && pair[0] === index) return pair[1];
+    const counted = countIn(track, w, now, Infinity);
+    return pair && pair[0] > index ? Math.max(counted, whenLeft) : counted;
   }
 
   /** Records a firing of `rule` for the event `tag` (once per tag); `periods`: the calendar windows whose counter it adds to (a limit above {@link MAX_COUNTED_LIMIT}). */
@@ -375,7 +382,10 @@ export class Ledger {
     const track = this.#track(this.rules, rule);
     periods.forEach((w, i) => {
       track.p ??= {};
-      track.p[periodKey(w)] = [periodIndex(w.unit, w.timeZone, w.resetMinutes, at), before[i]! + 1];
+      const index = periodIndex(w.unit, w.timeZone, w.resetMinutes, at);
+      const current = track.p[periodKey(w)];
+      // never back to an earlier period (its count is gone): a firing stamped in it counts in the later one
+      track.p[periodKey(w)] = current && current[0] > index ? [current[0], current[1] + 1] : [index, before[i]! + 1];
     });
     track.h.push([at, tag, this.#seq]);
     track.n++;

@@ -95,3 +95,92 @@ describe('limit.count above 900', () => {
     ]);
   });
 });
+
+describe('a cap above 900 whose counter has moved on to a later period', () => {
+  it('a replica whose clock lags, deciding in the day the counter has left, is refused: the full day is not counted again from its kept entries', async () => {
+    const store = new MemoryStateStore();
+    const send = sender(compile(`
+  - name: daily-1200
+    on: userLoggedIn
+    limit: { count: 1200, per: day, key: game-wide }
+    do: [ { log: { message: x } } ]
+`), store);
+    const day1 = Date.parse('2026-03-01T00:00:00Z');
+    const day2 = Date.parse('2026-03-02T00:00:00Z');
+    let fired = 0;
+    for (let n = 1; n <= 1200; n++) if ((await send(`d1-${n}`, n, day1 + n * 1000)) === 'fired') fired++;
+    expect(fired).toBe(1200);
+    expect(await send('d1-full', 1, day2 - 2)).toBe('suppressed');
+    // one replica has reached day 2; another, whose clock lags a few ms, is still in day 1 (full)
+    expect(await send('d2-1', 2, day2)).toBe('fired');
+    expect(await send('late-1', 3, day2 - 1)).toBe('suppressed');
+    expect(await send('late-2', 4, day2 - 1)).toBe('suppressed');
+    // day 2 goes on counting from its own counter
+    let fired2 = 1;
+    for (let n = 1; n <= 1300; n++) if ((await send(`d2-x${n}`, n, day2 + 10 + n)) === 'fired') fired2++;
+    expect(fired2).toBe(1200);
+  });
+
+  it('an event refused by a full day, redelivered the next day, is decided at its first instant and still refused (a count records it on the player\'s record)', async () => {
+    const store = new MemoryStateStore();
+    const send = sender(compile(`
+  - name: capped
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, day ] }, 1 ] }
+    limit: { count: 1000, per: day }
+    do: [ { log: { message: x } } ]
+`), store);
+    const day1 = Date.parse('2026-03-01T00:00:00Z');
+    const day2 = Date.parse('2026-03-02T00:00:00Z');
+    let fired = 0;
+    for (let n = 1; n <= 1000; n++) if ((await send(`d1-${n}`, 7, day1 + n * 1000)) === 'fired') fired++;
+    expect(fired).toBe(1000);
+    expect(await send('refused', 7, day1 + 2_000_000)).toBe('suppressed');
+    expect(await send('d2-1', 7, day2 + 1000)).toBe('fired');
+    // the sidecar redelivers the refused event on day 2: decided on day 1 (its first instant), which is full
+    expect(await send('refused', 7, day2 + 2000)).toBe('suppressed');
+    // and day 2 keeps its own count: 999 more, not more
+    let fired2 = 1;
+    for (let n = 1; n <= 1100; n++) if ((await send(`d2-x${n}`, 7, day2 + 3000 + n)) === 'fired') fired2++;
+    expect(fired2).toBe(1000);
+  });
+});
+
+describe('a count over a window compared with more than 900', () => {
+  it('never reaches 1500 (the record keeps the latest 900 to 1000 entries), so validate warns; a lifetime count and 900 are not warned about', async () => {
+    const rules = `
+  - name: kill-1500
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, day ] }, 1500 ] }
+    limit: { count: 1, per: day }
+    do: [ { log: { message: x } } ]
+  - name: object-form
+    on: userLoggedIn
+    when: { "<": [ 2000, { count: { of: userLoggedIn, within: P7D } } ] }
+    do: [ { log: { message: x } } ]
+  - name: total
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, lifetime ] }, 1500 ] }
+    do: [ { log: { message: x } } ]
+  - name: at-900
+    on: userLoggedIn
+    when: { ">=": [ { count: [ userLoggedIn, day ] }, 900 ] }
+    do: [ { log: { message: x } } ]
+`;
+    const r = compileResult(rules);
+    expect(r.ok).toBe(true);
+    const w = r.ok ? r.warnings.filter((x) => x.code === 'state-window') : [];
+    expect(w.map((x) => [x.rule, x.severity])).toEqual([
+      ['kill-1500', 'warning'],
+      ['object-form', 'warning'],
+    ]);
+    expect(w[0]!.message).toMatch(/compared with 1500: .*exact only up to 900 and never reaches 1500/);
+    expect(w[0]!.fix).toMatch(/lifetime/);
+    // what the warning is about: 1600 logins in one day, and the day's count never reaches 1500
+    const store = new MemoryStateStore();
+    const send = sender(compile(rules.split('  - name: object-form')[0]!), store);
+    const outcomes = new Set<string>();
+    for (let n = 1; n <= 1600; n++) outcomes.add(await send(`k${n}`, 9, T0 + n));
+    expect([...outcomes]).toEqual(['notMatched']);
+  });
+});
