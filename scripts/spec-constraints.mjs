@@ -33,11 +33,21 @@ export const OPERATIONS = {
 
 /**
  * The operations whose success answers the client checks (see `answerOf`): the actions' operations
- * plus the reconciliation lookups and the state store's Cloud Save admin records.
+ * plus the reconciliation lookups, the rules' fact lookups (src/ags/facts.ts; the Group service's,
+ * not among these specs, reads its answer itself) and the state store's Cloud Save admin records.
  */
 export const ANSWER_OPERATIONS = {
   ...OPERATIONS,
-  platform: [...OPERATIONS.platform, 'queryFulfillmentHistories', 'listUserCurrencyTransactions'],
+  platform: [
+    ...OPERATIONS.platform,
+    'queryFulfillmentHistories',
+    'listUserCurrencyTransactions',
+    'getUserEntitlementOwnershipByItemId',
+    'queryUserCurrencyWallets',
+  ],
+  social: [...OPERATIONS.social, 'getUserStatItems'],
+  basic: ['getUserProfileInfo'],
+  iam: [...OPERATIONS.iam, 'AdminGetUserByUserIdV3'],
   cloudsave: [
     ...OPERATIONS.cloudsave,
     'adminGetAdminPlayerRecordV1',

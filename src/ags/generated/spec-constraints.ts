@@ -792,12 +792,51 @@ export const SPEC_ANSWERS = {
       }
     }
   },
+  "getUserEntitlementOwnershipByItemId": {
+    "200": {
+      "body": "object",
+      "required": [
+        "owned"
+      ]
+    }
+  },
+  "queryUserCurrencyWallets": {
+    "200": {
+      "body": "array",
+      "itemsRequired": [
+        "balance",
+        "currencyCode",
+        "currencySymbol",
+        "namespace",
+        "userId"
+      ]
+    }
+  },
   "updateUserStatItemValue": {
     "200": {
       "body": "object",
       "required": [
         "currentValue"
       ]
+    }
+  },
+  "getUserStatItems": {
+    "200": {
+      "body": "object",
+      "required": [
+        "data"
+      ],
+      "fieldItemsRequired": {
+        "data": [
+          "createdAt",
+          "namespace",
+          "statCode",
+          "statName",
+          "updatedAt",
+          "userId",
+          "value"
+        ]
+      }
     }
   },
   "AdminUnlockAchievement": {
@@ -831,6 +870,46 @@ export const SPEC_ANSWERS = {
         "reason",
         "userId"
       ]
+    }
+  },
+  "AdminGetUserByUserIdV3": {
+    "200": {
+      "body": "object",
+      "required": [
+        "authType",
+        "bans",
+        "country",
+        "createdAt",
+        "deletionStatus",
+        "displayName",
+        "emailAddress",
+        "emailVerified",
+        "enabled",
+        "lastDateOfBirthChangedTime",
+        "lastEnabledChangedTime",
+        "namespace",
+        "namespaceRoles",
+        "permissions",
+        "phoneVerified",
+        "roles",
+        "userId"
+      ],
+      "fieldItemsRequired": {
+        "bans": [
+          "ban",
+          "banId",
+          "endDate",
+          "targetedNamespace"
+        ],
+        "namespaceRoles": [
+          "namespace",
+          "roleId"
+        ],
+        "permissions": [
+          "action",
+          "resource"
+        ]
+      }
     }
   },
   "grantUserExp": {
@@ -937,6 +1016,11 @@ export const SPEC_ANSWERS = {
   "adminDeleteAdminGameRecordV1": {
     "204": {
       "body": "none"
+    }
+  },
+  "getUserProfileInfo": {
+    "200": {
+      "body": "object"
     }
   }
 } as const;
