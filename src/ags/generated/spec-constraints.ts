@@ -702,7 +702,11 @@ export const SPEC_ANSWERS = {
       "required": [
         "namespace",
         "userId"
-      ]
+      ],
+      "types": {
+        "namespace": "string",
+        "userId": "string"
+      }
     }
   },
   "fulfillItemsV3": {
@@ -716,6 +720,14 @@ export const SPEC_ANSWERS = {
         "transactionId",
         "userId"
       ],
+      "types": {
+        "items": "array",
+        "namespace": "string",
+        "state": "string",
+        "stateInfo": "object",
+        "transactionId": "string",
+        "userId": "string"
+      },
       "fieldItemsRequired": {
         "items": [
           "quantity"
@@ -735,7 +747,17 @@ export const SPEC_ANSWERS = {
         "namespace",
         "status",
         "updatedAt"
-      ]
+      ],
+      "itemsTypes": {
+        "clazz": "string",
+        "createdAt": "string",
+        "id": "string",
+        "itemId": "string",
+        "itemNamespace": "string",
+        "namespace": "string",
+        "status": "string",
+        "updatedAt": "string"
+      }
     }
   },
   "creditUserWallet": {
@@ -752,7 +774,19 @@ export const SPEC_ANSWERS = {
         "status",
         "updatedAt",
         "userId"
-      ]
+      ],
+      "types": {
+        "balance": "number",
+        "balanceOrigin": "string",
+        "createdAt": "string",
+        "currencyCode": "string",
+        "currencySymbol": "string",
+        "id": "string",
+        "namespace": "string",
+        "status": "string",
+        "updatedAt": "string",
+        "userId": "string"
+      }
     }
   },
   "queryFulfillmentHistories": {
@@ -761,6 +795,9 @@ export const SPEC_ANSWERS = {
       "required": [
         "data"
       ],
+      "types": {
+        "data": "array"
+      },
       "fieldItemsRequired": {
         "data": [
           "createdAt",
@@ -779,6 +816,9 @@ export const SPEC_ANSWERS = {
       "required": [
         "data"
       ],
+      "types": {
+        "data": "array"
+      },
       "fieldItemsRequired": {
         "data": [
           "amount",
@@ -797,7 +837,10 @@ export const SPEC_ANSWERS = {
       "body": "object",
       "required": [
         "owned"
-      ]
+      ],
+      "types": {
+        "owned": "boolean"
+      }
     }
   },
   "queryUserCurrencyWallets": {
@@ -809,7 +852,14 @@ export const SPEC_ANSWERS = {
         "currencySymbol",
         "namespace",
         "userId"
-      ]
+      ],
+      "itemsTypes": {
+        "balance": "number",
+        "currencyCode": "string",
+        "currencySymbol": "string",
+        "namespace": "string",
+        "userId": "string"
+      }
     }
   },
   "updateUserStatItemValue": {
@@ -817,7 +867,10 @@ export const SPEC_ANSWERS = {
       "body": "object",
       "required": [
         "currentValue"
-      ]
+      ],
+      "types": {
+        "currentValue": "number"
+      }
     }
   },
   "getUserStatItems": {
@@ -826,6 +879,9 @@ export const SPEC_ANSWERS = {
       "required": [
         "data"
       ],
+      "types": {
+        "data": "array"
+      },
       "fieldItemsRequired": {
         "data": [
           "createdAt",
@@ -869,7 +925,20 @@ export const SPEC_ANSWERS = {
         "namespace",
         "reason",
         "userId"
-      ]
+      ],
+      "types": {
+        "ban": "string",
+        "banId": "string",
+        "bannedBy": "object",
+        "comment": "string",
+        "createdAt": "string",
+        "disabledDate": "string",
+        "enabled": "boolean",
+        "endDate": "string",
+        "namespace": "string",
+        "reason": "string",
+        "userId": "string"
+      }
     }
   },
   "AdminGetUserByUserIdV3": {
@@ -894,6 +963,25 @@ export const SPEC_ANSWERS = {
         "roles",
         "userId"
       ],
+      "types": {
+        "authType": "string",
+        "bans": "array",
+        "country": "string",
+        "createdAt": "string",
+        "deletionStatus": "boolean",
+        "displayName": "string",
+        "emailAddress": "string",
+        "emailVerified": "boolean",
+        "enabled": "boolean",
+        "lastDateOfBirthChangedTime": "string",
+        "lastEnabledChangedTime": "string",
+        "namespace": "string",
+        "namespaceRoles": "array",
+        "permissions": "array",
+        "phoneVerified": "boolean",
+        "roles": "array",
+        "userId": "string"
+      },
       "fieldItemsRequired": {
         "bans": [
           "ban",
@@ -918,7 +1006,11 @@ export const SPEC_ANSWERS = {
       "required": [
         "namespace",
         "userId"
-      ]
+      ],
+      "types": {
+        "namespace": "string",
+        "userId": "string"
+      }
     }
   },
   "adminPutPlayerRecordHandlerV1": {
@@ -932,7 +1024,16 @@ export const SPEC_ANSWERS = {
         "updated_at",
         "user_id",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "is_public": "boolean",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "user_id": "string",
+        "value": "object"
+      }
     }
   },
   "adminPostPlayerRecordHandlerV1": {
@@ -946,7 +1047,16 @@ export const SPEC_ANSWERS = {
         "updated_at",
         "user_id",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "is_public": "boolean",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "user_id": "string",
+        "value": "object"
+      }
     }
   },
   "adminGetAdminPlayerRecordV1": {
@@ -959,7 +1069,15 @@ export const SPEC_ANSWERS = {
         "updated_at",
         "user_id",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "user_id": "string",
+        "value": "object"
+      }
     }
   },
   "bulkGetAdminPlayerRecordByUserIdsV1": {
@@ -968,6 +1086,9 @@ export const SPEC_ANSWERS = {
       "required": [
         "data"
       ],
+      "types": {
+        "data": "array"
+      },
       "fieldItemsRequired": {
         "data": [
           "created_at",
@@ -985,7 +1106,10 @@ export const SPEC_ANSWERS = {
       "body": "object",
       "required": [
         "updated_at"
-      ]
+      ],
+      "types": {
+        "updated_at": "string"
+      }
     },
     "204": {
       "body": "none"
@@ -1005,7 +1129,14 @@ export const SPEC_ANSWERS = {
         "namespace",
         "updated_at",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "value": "object"
+      }
     }
   },
   "adminPutAdminGameRecordConcurrentHandlerV1": {
