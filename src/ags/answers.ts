@@ -4,7 +4,8 @@
  * JSON object or array with the fields the spec requires (and, in an object's
  * required arrays such as a page's `data`, the fields their items require). An answer of another
  * shape (a body cut short, not JSON, another content type, a declared field of another JSON type or
- * missing, a body where none is declared is fine) cannot be read: the request
+ * missing, an AGS error body `{errorCode, errorMessage}` under a 2xx status; another body where none
+ * is declared is fine) cannot be read: the request
  * reached AGS, so its effect is unknown. The caller (`http-caller.ts`) treats
  * it as a lost answer: retried when the operation is idempotent, otherwise an
  * outcome-unknown error that the action reconciles through its lookup or that
@@ -84,7 +85,10 @@ export function readAnswer(operation: string, status: number, headers: IncomingH
   const declared = DECLARED[operation];
   if (declared === undefined) return { ok: true, body: lenient(text) };
   const shape = declared[String(status)] ?? Object.values(declared).find((d) => d.body !== 'none');
-  if (shape === undefined || shape.body === 'none') return { ok: true, body: lenient(text) };
+  if (shape === undefined || shape.body === 'none') {
+    const body = lenient(text);
+    return isErrorBody(body) ? { ok: false, problem: errorBodyProblem(body) } : { ok: true, body };
+  }
   if (!isJsonContentType(headers['content-type'])) return { ok: false, problem: `content type ${JSON.stringify(String(headers['content-type']))} instead of JSON` };
   if (text === '') return { ok: false, problem: 'an empty body instead of JSON' };
   let body: unknown;
@@ -100,6 +104,7 @@ export function readAnswer(operation: string, status: number, headers: IncomingH
   }
   if (shape.body === 'object') {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, problem: `${describeJson(body)} instead of an object` };
+    if (isErrorBody(body)) return { ok: false, problem: errorBodyProblem(body) };
     const gone = missing(body, shape.required);
     if (gone.length > 0) return { ok: false, problem: `the declared field(s) ${gone.join(', ')} missing` };
     const wrong = mistyped(body, shape.types, 'the declared field ');
@@ -112,6 +117,21 @@ export function readAnswer(operation: string, status: number, headers: IncomingH
     }
   }
   return { ok: true, body };
+}
+
+/**
+ * AGS's error body (`{errorCode, errorMessage}`, ../shared/docs/ags-rest.md) under a 2xx status: no
+ * success schema of the operations read here has these fields, so a proxy or gateway rewrote the status
+ * (or AGS failed after its headers) and the answer is no success.
+ */
+function isErrorBody(body: unknown): body is { errorCode: unknown; errorMessage: string } {
+  if (body === null || typeof body !== 'object') return false;
+  const b = body as Record<string, unknown>;
+  return (typeof b.errorCode === 'number' || typeof b.errorCode === 'string') && typeof b.errorMessage === 'string';
+}
+
+function errorBodyProblem(body: { errorCode: unknown; errorMessage: string }): string {
+  return `an AGS error body (errorCode ${String(body.errorCode)}: ${JSON.stringify(redactAndCut(body.errorMessage, 200, '...'))})`;
 }
 
 /** Why an item of `list` cannot be read (not an object, a declared field missing or of another type), or undefined. */
