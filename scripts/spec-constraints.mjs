@@ -33,11 +33,21 @@ export const OPERATIONS = {
 
 /**
  * The operations whose success answers the client checks (see `answerOf`): the actions' operations
- * plus the reconciliation lookups and the state store's Cloud Save admin records.
+ * plus the reconciliation lookups, the rules' fact lookups (src/ags/facts.ts; the Group service's,
+ * not among these specs, reads its answer itself) and the state store's Cloud Save admin records.
  */
 export const ANSWER_OPERATIONS = {
   ...OPERATIONS,
-  platform: [...OPERATIONS.platform, 'queryFulfillmentHistories', 'listUserCurrencyTransactions'],
+  platform: [
+    ...OPERATIONS.platform,
+    'queryFulfillmentHistories',
+    'listUserCurrencyTransactions',
+    'getUserEntitlementOwnershipByItemId',
+    'queryUserCurrencyWallets',
+  ],
+  social: [...OPERATIONS.social, 'getUserStatItems'],
+  basic: ['getUserProfileInfo'],
+  iam: [...OPERATIONS.iam, 'AdminGetUserByUserIdV3'],
   cloudsave: [
     ...OPERATIONS.cloudsave,
     'adminGetAdminPlayerRecordV1',
@@ -120,6 +130,23 @@ function nestedItemsRequired(schema, definitions) {
 }
 
 /**
+ * The JSON type of each required field of an object schema whose type the spec states (`boolean`,
+ * `string`, `number` for integer and number, `array`, `object`): a value of another type cannot be
+ * read as that field (`"false"` is not `owned: false`). Null is left to the reader (Go's nil slice).
+ */
+function requiredTypes(schema, definitions) {
+  const out = {};
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  for (const name of [...required].sort()) {
+    const prop = resolveRef(schema.properties?.[name], definitions);
+    const t = prop?.type ?? (isObj(prop?.properties) ? 'object' : undefined);
+    if (t === 'boolean' || t === 'string' || t === 'array' || t === 'object') out[name] = t;
+    else if (t === 'integer' || t === 'number') out[name] = 'number';
+  }
+  return out;
+}
+
+/**
  * The declared success answers of an operation, by 2xx status: `none` (no body declared), or the
  * body's JSON type with the top-level fields the spec requires (and, for an array, its items').
  */
@@ -136,10 +163,14 @@ function answerOf(op, definitions) {
     const type = schema.type ?? (isObj(schema.properties) ? 'object' : undefined);
     const items = type === 'array' ? resolveRef(schema.items, definitions) : undefined;
     const nested = type === 'object' ? nestedItemsRequired(schema, definitions) : {};
+    const types = type === 'object' ? requiredTypes(schema, definitions) : {};
+    const itemsTypes = items ? requiredTypes(items, definitions) : {};
     out[code] = {
       body: type ?? 'any',
       ...(Array.isArray(schema.required) && schema.required.length ? { required: [...schema.required].sort() } : {}),
+      ...(Object.keys(types).length ? { types } : {}),
       ...(items && Array.isArray(items.required) && items.required.length ? { itemsRequired: [...items.required].sort() } : {}),
+      ...(Object.keys(itemsTypes).length ? { itemsTypes } : {}),
       ...(Object.keys(nested).length ? { fieldItemsRequired: nested } : {}),
     };
   }

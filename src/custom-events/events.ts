@@ -132,18 +132,24 @@ export function decodeScheduledTask(bytes: Uint8Array): DecodedEvent {
   }
   const runId = m.run_id ?? '';
   const payloadText = m.payload ?? '';
+  const run = { taskId: m.task_id ?? '', namespace: m.namespace ?? '', taskName: m.task_name ?? '', scheduledTime: isoOf(m.scheduled_time) };
   return {
-    // an empty run id cannot key a run: the hash of the request stands in (a retry of it is then a new run only if it differs)
-    id: runId !== '' ? `run:${runId}` : `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+    id: runId !== '' ? `run:${runId}` : runKey(run, payloadText),
     runId,
-    taskId: m.task_id ?? '',
-    namespace: m.namespace ?? '',
-    taskName: m.task_name ?? '',
-    scheduledTime: isoOf(m.scheduled_time),
+    ...run,
     attemptNumber: m.attempt_number ?? 0,
     payload: parseBody(payloadText),
     payloadText,
   };
+}
+
+/**
+ * The key of a run without a run id: the hash of what the run is (task, namespace, scheduled time,
+ * payload), not of the request's bytes, which change with `attempt_number` (the scheduler's retry of
+ * the same run would be a new run: a second effect) and with how a sender writes its varints.
+ */
+function runKey(run: { readonly taskId: string; readonly namespace: string; readonly taskName: string; readonly scheduledTime: string }, payloadText: string): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify([run.taskId, run.namespace, run.taskName, run.scheduledTime, payloadText])).digest('hex')}`;
 }
 
 /** Scheduled run (JSON as rules see it) -> `ScheduledTaskRequest` bytes; `taskName` defaults to `defaultTask`. Throws {@link EventEncodeError}. */

@@ -92,6 +92,10 @@ const cases: Array<[string, Record<string, unknown>, { method: string; path: str
     { statCode: 'best', value: '42.5', updateStrategy: 'MAX', additionalKey: 'season-1' },
     { method: 'PUT', path: `/social/v2/admin${U}/stats/best/statitems/value`, query: { additionalKey: 'season-1' }, body: { updateStrategy: 'MAX', value: 42.5 } },
   ],
+  // the stat value is a double (social.json StatItemUpdate.value, format double): a big one is a valid value, sent as the double it is
+  ['updateStat', { statCode: 'xp', value: 1e20, updateStrategy: 'OVERRIDE' }, { method: 'PUT', path: `/social/v2/admin${U}/stats/xp/statitems/value`, body: { updateStrategy: 'OVERRIDE', value: 1e20 } }],
+  ['updateStat', { statCode: 'xp', value: String(2 ** 60) }, { method: 'PUT', path: `/social/v2/admin${U}/stats/xp/statitems/value`, body: { updateStrategy: 'INCREMENT', value: 2 ** 60 } }],
+  ['updateStat', { statCode: 'xp', value: -1.5e300, updateStrategy: 'MIN' }, { method: 'PUT', path: `/social/v2/admin${U}/stats/xp/statitems/value`, body: { updateStrategy: 'MIN', value: -1.5e300 } }],
   ['unlockAchievement', { achievementCode: 'first-login' }, { method: 'PUT', path: `/achievement/v1/admin${U}/achievements/first-login/unlock` }],
   ['notifyUser', { topicName: 'REWARD', message: 'hello' }, { method: 'POST', path: `/lobby/v1/admin/notification${U}/freeform/notify`, body: { topicName: 'REWARD', message: 'hello' } }],
   [
@@ -226,6 +230,7 @@ describe('action behaviour', () => {
     ['grantEntitlement', { itemId: 'a', startDate: 'tomorrow' }, ctx(), 'startDate'],
     ['grantSeasonExp', { exp: 0 }, ctx(), 'exp'],
     ['updateStat', { statCode: 's', value: 'ten' }, ctx(), 'value'],
+    ['updateStat', { statCode: 's', value: '1e400' }, ctx(), 'value'],
     ['banUser', { ban: 'LOGIN', reason: 'CHEATING', endDate: 'next week' }, ctx(), 'endDate'],
     ['banUser', { ban: 'LOGIN', reason: 'CHEATING' }, ctx(), ''],
     ['banUser', { ban: 'LOGIN', reason: 'CHEATING', duration: 'forever' }, ctx(), 'duration'],

@@ -46,6 +46,21 @@ describe('readAnswer: the declared success shapes of the specs', () => {
     ['no body declared (204), whatever comes', 'AdminUnlockAchievement', 204, {}, '', true],
     ['an operation without a declaration (custom), not JSON', 'myCustomOperation', 200, {}, 'plain text', true],
     ['another 2xx than declared still needs the declared body', 'creditUserWallet', 201, JSON_TYPE, '{}', false],
+    // a declared field of another JSON type than the spec's cannot be read as that field ("false" is truthy)
+    ['an ownership whose owned is a string', 'getUserEntitlementOwnershipByItemId', 200, JSON_TYPE, '{"owned":"false"}', false],
+    ['an ownership whose owned is a boolean', 'getUserEntitlementOwnershipByItemId', 200, JSON_TYPE, '{"owned":false}', true],
+    ['a stat update whose currentValue is text', 'updateUserStatItemValue', 200, JSON_TYPE, '{"currentValue":"12"}', false],
+    ['a stat update whose currentValue is a big number', 'updateUserStatItemValue', 200, JSON_TYPE, '{"currentValue":1e300}', true],
+    ['a page whose data is a string', 'getUserStatItems', 200, JSON_TYPE, '{"data":"none"}', false],
+    ['a wallet whose balance is text', 'creditUserWallet', 200, JSON_TYPE, JSON.stringify({ balance: '5', balanceOrigin: 'System', createdAt: 't', currencyCode: 'C', currencySymbol: 'c', id: 'i', namespace: 'n', status: 'ACTIVE', updatedAt: 't', userId: USER }), false],
+    ['an entitlement whose itemId is a number', 'grantUserEntitlement', 201, JSON_TYPE, JSON.stringify([{ clazz: 'APP', createdAt: 't', id: 'i', itemId: 7, itemNamespace: 'n', namespace: 'n', status: 'ACTIVE', updatedAt: 't' }]), false],
+    // an AGS error body under a 2xx (a proxy or a gateway rewriting the status) is no success, declared body or not
+    ['a profile that is an AGS error body', 'getUserProfileInfo', 200, JSON_TYPE, '{"errorCode":20008,"errorMessage":"user not found"}', false],
+    ['an unlock answered 200 with an AGS error body', 'AdminUnlockAchievement', 200, JSON_TYPE, '{"errorCode":20000,"errorMessage":"internal server error"}', false],
+    ['an unlock answered 200 with another body', 'AdminUnlockAchievement', 200, JSON_TYPE, '{"achievementCode":"a"}', true],
+    ['a profile with an errorCode attribute of its own', 'getUserProfileInfo', 200, JSON_TYPE, '{"customAttributes":{"errorCode":1,"errorMessage":"x"}}', true],
+    // null is Go's nil (an empty slice, a pointer): left to the reader
+    ['a profile whose customAttributes are null (a nil map)', 'getUserProfileInfo', 200, JSON_TYPE, '{"customAttributes":null}', true],
   ])('%s', (_what, operation, status, headers, text, ok) => {
     expect(readAnswer(operation, status, headers, text).ok).toBe(ok);
   });

@@ -92,6 +92,16 @@ describe('token', () => {
     expect(await counter(metrics, 'event_rules_ags_logins_total')).toContainEqual({ labels: { reason: 'unauthorized', result: 'ok' }, value: 1 });
   });
 
+  it('tokens revoked under a burst: every call logs in again through one shared login and succeeds once', async () => {
+    const { client } = track(clientFor(ags));
+    await client.login();
+    ags.revokeTokens();
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => client.creditUserWallet('mygame', USER, i % 2 ? 'COINS' : 'GEMS', { amount: i + 1, source: 'REWARD' })));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(ags.requests.filter((r) => r.operation === 'login')).toHaveLength(2);
+    expect(ags.serviceRequests().filter((r) => r.outcome === 200)).toHaveLength(30);
+  });
+
   it('a second 401 in a row is an error, not a loop', async () => {
     const { client } = track(clientFor(ags));
     ags.fail('/wallets/', [

@@ -143,3 +143,43 @@ describeWith(sharedFile('ags-openapi/platform.json'), 'facts: each lookup is the
     expect((await fetch(lookups, {})).get('a')).toEqual({ pass: { error: expect.stringMatching(/no player/) } });
   });
 });
+
+describeWith(sharedFile('ags-openapi/platform.json'), 'facts: an answer that is not the spec\'s success shape is never a value', () => {
+  let ags: AgsStandIn;
+  let client: AgsClient;
+  beforeAll(async () => {
+    ags = await startAgsStandIn();
+    client = clientFor(ags).client;
+  });
+  afterAll(async () => {
+    client.close();
+    await ags.close();
+  });
+  const fetchOne = async (operation: string, params: Record<string, string>) =>
+    (await factFetcher((op) => client.request(op), 'mygame')([{ rule: 'r', name: 'f', operation, params }], { userId: USER })).get('r')!.f;
+
+  it('a proxy\'s HTML page, an empty body, an error body or a body without the declared fields (200): retriable (redelivered), never read as the fact', async () => {
+    const html = { status: 200, body: '<html><body>OK</body></html>', headers: { 'content-type': 'text/html' } };
+    const cases: Array<[string, Record<string, string>, RegExp, unknown[]]> = [
+      // TimedOwnership requires `owned`: a 200 without it is not "not owned"
+      ['getUserEntitlementOwnershipByItemId', { itemId: 'season-pass-2027' }, /ownership\/byItemId/, [{}, { errorCode: 20000, errorMessage: 'internal' }, [true]]],
+      // CurrencyWallet[]: an object is not the list of wallets, an item without its balance cannot be read
+      ['queryUserCurrencyWallets', {}, /wallets\/currencies\/summary/, [{}, [{ currencyCode: 'COINS' }]]],
+      // UserStatItemPagingSlicedResult requires `data`
+      ['getUserStatItems', { statCodes: 'wins' }, /\/statitems/, [{}, []]],
+      // UserProfilePrivateInfo: an object
+      ['getUserProfileInfo', {}, /\/profiles/, [[], 'null']],
+      // UserResponseV3 requires (among others) userId, country, bans
+      ['AdminGetUserByUserIdV3', {}, /\/iam\/v3\/admin\/namespaces\/mygame\/users\/[0-9a-f]+$/, [{ errorCode: 20008, errorMessage: 'user not found' }]],
+    ];
+    for (const [operation, params, path, bodies] of cases) {
+      ags.reset();
+      // every attempt answers the same: the client's own retries end in a retriable failure
+      for (const answer of [html, { status: 200 }, ...bodies.map((body) => ({ status: 200, body }))]) {
+        ags.always(path, answer);
+        await expect(fetchOne(operation, params), `${operation} ${JSON.stringify(answer)}`).rejects.toMatchObject({ retriable: true, kind: 'unreadable' });
+      }
+      ags.always();
+    }
+  });
+});

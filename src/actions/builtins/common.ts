@@ -88,15 +88,17 @@ export function integer(action: string, params: Record<string, unknown>, name: s
 
 const DECIMAL = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
-/** A finite number (decimal strings accepted: templates resolve to strings). */
+/**
+ * A finite double, for a field the spec types `number` with format `double` (decimal strings accepted:
+ * templates resolve to strings). Any finite double is a value of such a field, however large (a stat of
+ * 1e20): it is sent as the double it is, and a decimal string is read as the nearest double, as AGS
+ * reads the field. Whole numbers that must stay exact (int32/int64 fields) are read by {@link integer}.
+ */
 export function number(action: string, params: Record<string, unknown>, name: string): number {
   const raw = params[name];
   if (raw === undefined) throw new ActionParamError(action, name, 'is required', `write a number, e.g. ${name}: 1`);
   const n = typeof raw === 'string' && DECIMAL.test(raw) ? Number(raw) : raw;
   if (typeof n !== 'number' || !Number.isFinite(n)) throw new ActionParamError(action, name, `must be a number, got ${JSON.stringify(raw)}`, `write a number, e.g. ${name}: 1`);
-  if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
-    throw new ActionParamError(action, name, `${typeof raw === 'string' ? raw.trim() : String(n)} is beyond 2^53-1 and cannot be sent exactly`, 'use a number whose magnitude is below 9007199254740992');
-  }
   return n;
 }
 

@@ -702,7 +702,11 @@ export const SPEC_ANSWERS = {
       "required": [
         "namespace",
         "userId"
-      ]
+      ],
+      "types": {
+        "namespace": "string",
+        "userId": "string"
+      }
     }
   },
   "fulfillItemsV3": {
@@ -716,6 +720,14 @@ export const SPEC_ANSWERS = {
         "transactionId",
         "userId"
       ],
+      "types": {
+        "items": "array",
+        "namespace": "string",
+        "state": "string",
+        "stateInfo": "object",
+        "transactionId": "string",
+        "userId": "string"
+      },
       "fieldItemsRequired": {
         "items": [
           "quantity"
@@ -735,7 +747,17 @@ export const SPEC_ANSWERS = {
         "namespace",
         "status",
         "updatedAt"
-      ]
+      ],
+      "itemsTypes": {
+        "clazz": "string",
+        "createdAt": "string",
+        "id": "string",
+        "itemId": "string",
+        "itemNamespace": "string",
+        "namespace": "string",
+        "status": "string",
+        "updatedAt": "string"
+      }
     }
   },
   "creditUserWallet": {
@@ -752,7 +774,19 @@ export const SPEC_ANSWERS = {
         "status",
         "updatedAt",
         "userId"
-      ]
+      ],
+      "types": {
+        "balance": "number",
+        "balanceOrigin": "string",
+        "createdAt": "string",
+        "currencyCode": "string",
+        "currencySymbol": "string",
+        "id": "string",
+        "namespace": "string",
+        "status": "string",
+        "updatedAt": "string",
+        "userId": "string"
+      }
     }
   },
   "queryFulfillmentHistories": {
@@ -761,6 +795,9 @@ export const SPEC_ANSWERS = {
       "required": [
         "data"
       ],
+      "types": {
+        "data": "array"
+      },
       "fieldItemsRequired": {
         "data": [
           "createdAt",
@@ -779,6 +816,9 @@ export const SPEC_ANSWERS = {
       "required": [
         "data"
       ],
+      "types": {
+        "data": "array"
+      },
       "fieldItemsRequired": {
         "data": [
           "amount",
@@ -792,12 +832,67 @@ export const SPEC_ANSWERS = {
       }
     }
   },
+  "getUserEntitlementOwnershipByItemId": {
+    "200": {
+      "body": "object",
+      "required": [
+        "owned"
+      ],
+      "types": {
+        "owned": "boolean"
+      }
+    }
+  },
+  "queryUserCurrencyWallets": {
+    "200": {
+      "body": "array",
+      "itemsRequired": [
+        "balance",
+        "currencyCode",
+        "currencySymbol",
+        "namespace",
+        "userId"
+      ],
+      "itemsTypes": {
+        "balance": "number",
+        "currencyCode": "string",
+        "currencySymbol": "string",
+        "namespace": "string",
+        "userId": "string"
+      }
+    }
+  },
   "updateUserStatItemValue": {
     "200": {
       "body": "object",
       "required": [
         "currentValue"
-      ]
+      ],
+      "types": {
+        "currentValue": "number"
+      }
+    }
+  },
+  "getUserStatItems": {
+    "200": {
+      "body": "object",
+      "required": [
+        "data"
+      ],
+      "types": {
+        "data": "array"
+      },
+      "fieldItemsRequired": {
+        "data": [
+          "createdAt",
+          "namespace",
+          "statCode",
+          "statName",
+          "updatedAt",
+          "userId",
+          "value"
+        ]
+      }
     }
   },
   "AdminUnlockAchievement": {
@@ -830,7 +925,79 @@ export const SPEC_ANSWERS = {
         "namespace",
         "reason",
         "userId"
-      ]
+      ],
+      "types": {
+        "ban": "string",
+        "banId": "string",
+        "bannedBy": "object",
+        "comment": "string",
+        "createdAt": "string",
+        "disabledDate": "string",
+        "enabled": "boolean",
+        "endDate": "string",
+        "namespace": "string",
+        "reason": "string",
+        "userId": "string"
+      }
+    }
+  },
+  "AdminGetUserByUserIdV3": {
+    "200": {
+      "body": "object",
+      "required": [
+        "authType",
+        "bans",
+        "country",
+        "createdAt",
+        "deletionStatus",
+        "displayName",
+        "emailAddress",
+        "emailVerified",
+        "enabled",
+        "lastDateOfBirthChangedTime",
+        "lastEnabledChangedTime",
+        "namespace",
+        "namespaceRoles",
+        "permissions",
+        "phoneVerified",
+        "roles",
+        "userId"
+      ],
+      "types": {
+        "authType": "string",
+        "bans": "array",
+        "country": "string",
+        "createdAt": "string",
+        "deletionStatus": "boolean",
+        "displayName": "string",
+        "emailAddress": "string",
+        "emailVerified": "boolean",
+        "enabled": "boolean",
+        "lastDateOfBirthChangedTime": "string",
+        "lastEnabledChangedTime": "string",
+        "namespace": "string",
+        "namespaceRoles": "array",
+        "permissions": "array",
+        "phoneVerified": "boolean",
+        "roles": "array",
+        "userId": "string"
+      },
+      "fieldItemsRequired": {
+        "bans": [
+          "ban",
+          "banId",
+          "endDate",
+          "targetedNamespace"
+        ],
+        "namespaceRoles": [
+          "namespace",
+          "roleId"
+        ],
+        "permissions": [
+          "action",
+          "resource"
+        ]
+      }
     }
   },
   "grantUserExp": {
@@ -839,7 +1006,11 @@ export const SPEC_ANSWERS = {
       "required": [
         "namespace",
         "userId"
-      ]
+      ],
+      "types": {
+        "namespace": "string",
+        "userId": "string"
+      }
     }
   },
   "adminPutPlayerRecordHandlerV1": {
@@ -853,7 +1024,16 @@ export const SPEC_ANSWERS = {
         "updated_at",
         "user_id",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "is_public": "boolean",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "user_id": "string",
+        "value": "object"
+      }
     }
   },
   "adminPostPlayerRecordHandlerV1": {
@@ -867,7 +1047,16 @@ export const SPEC_ANSWERS = {
         "updated_at",
         "user_id",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "is_public": "boolean",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "user_id": "string",
+        "value": "object"
+      }
     }
   },
   "adminGetAdminPlayerRecordV1": {
@@ -880,7 +1069,15 @@ export const SPEC_ANSWERS = {
         "updated_at",
         "user_id",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "user_id": "string",
+        "value": "object"
+      }
     }
   },
   "bulkGetAdminPlayerRecordByUserIdsV1": {
@@ -889,6 +1086,9 @@ export const SPEC_ANSWERS = {
       "required": [
         "data"
       ],
+      "types": {
+        "data": "array"
+      },
       "fieldItemsRequired": {
         "data": [
           "created_at",
@@ -906,7 +1106,10 @@ export const SPEC_ANSWERS = {
       "body": "object",
       "required": [
         "updated_at"
-      ]
+      ],
+      "types": {
+        "updated_at": "string"
+      }
     },
     "204": {
       "body": "none"
@@ -926,7 +1129,14 @@ export const SPEC_ANSWERS = {
         "namespace",
         "updated_at",
         "value"
-      ]
+      ],
+      "types": {
+        "created_at": "string",
+        "key": "string",
+        "namespace": "string",
+        "updated_at": "string",
+        "value": "object"
+      }
     }
   },
   "adminPutAdminGameRecordConcurrentHandlerV1": {
@@ -937,6 +1147,11 @@ export const SPEC_ANSWERS = {
   "adminDeleteAdminGameRecordV1": {
     "204": {
       "body": "none"
+    }
+  },
+  "getUserProfileInfo": {
+    "200": {
+      "body": "object"
     }
   }
 } as const;
