@@ -897,7 +897,7 @@ class Compiler {
     if (!type || segments.length === 0) return;
     const r = checkPath(type, segments);
     if (r.ok) return;
-    this.report(path, 'unknown-path', `${written}: ${r.message}`, r.candidates.length > 0 ? `did you mean ${r.candidates.map((c) => `"${c}"`).join(' or ')}?` : `fields: ${[...type.fieldsArray.map((f) => f.name)].join(', ')}`);
+    this.report(path, 'unknown-path', `${written}: ${r.message}`, r.candidates.length > 0 ? `did you mean ${r.candidates.map((c) => `"${c}"`).join(' or ')}?` : `fields: ${(r.fields ?? [...fieldsByJsonName(type).keys()]).join(', ')}`);
   }
 
   // ---------------------------------------------------------------- logic
@@ -927,6 +927,7 @@ class Compiler {
       if (bad) this.report(listPath(i), bad.code, bad.message, bad.fix);
     }
     for (const p of timeLiteralProblems(op, list)) this.report(p.arg === undefined ? argPath : listPath(p.arg), p.code, p.message, p.fix);
+    if (!inIterator) this.checkReadPaths(op, args, argPath, type);
     switch (op) {
       case 'var': {
         const p = list[0];
@@ -957,6 +958,7 @@ class Compiler {
         if (op === 'get') this.checkLogic(list[0], listPath(0), type, inIterator);
         return;
       }
+
       case 'matches': {
         const [, pattern, flags] = list;
         if (typeof pattern === 'string' && (flags === undefined || typeof flags === 'string')) {
@@ -981,6 +983,38 @@ class Compiler {
       return;
     }
     list.forEach((a, n) => this.checkLogic(a, listPath(n), type, inIterator));
+  }
+
+  /** The literal event paths of `missing`, `missing_some`, `val` and `exists` (outside an iterator: inside, they read the element). */
+  checkReadPaths(op: string, args: unknown, argPath: readonly PathSegment[], type: Type | undefined): void {
+    const list: readonly unknown[] = Array.isArray(args) ? args : [args];
+    if (op === 'val' || op === 'exists') this.checkKeyList(op, list, argPath, type);
+    else if (op === 'missing' && Array.isArray(list[0])) this.checkMissingKeys(list[0] as unknown[], [...argPath, 0], type);
+    else if (op === 'missing') this.checkMissingKeys(list, argPath, type, !Array.isArray(args));
+    else if (op === 'missing_some' && Array.isArray(list[1])) this.checkMissingKeys(list[1] as unknown[], Array.isArray(args) ? [...argPath, 1] : argPath, type);
+  }
+
+  /**
+   * The literal paths `missing` / `missing_some` read (a key, or a list key `[path, default]`),
+   * checked as `var` paths: a typo would be missing on every event. `single`: the key is the
+   * operator's whole argument (`{"missing": "x"}`).
+   */
+  checkMissingKeys(keys: readonly unknown[], at: readonly PathSegment[], type: Type | undefined, single = false): void {
+    keys.forEach((key, i) => {
+      const keyPath = single ? [...at] : [...at, i];
+      const p: unknown = Array.isArray(key) ? (key as unknown[])[0] : key;
+      const where = Array.isArray(key) ? [...keyPath, 0] : keyPath;
+      if (typeof p !== 'string' || p === '' || p.startsWith('../')) return;
+      this.checkEventPath(type, p.split('.'), where, `missing "${p}"`);
+    });
+  }
+
+  /** The keys of `val` / `exists` (`["payload", "items"]`), checked as one event path outside an iterator. */
+  checkKeyList(op: string, list: readonly unknown[], at: readonly PathSegment[], type: Type | undefined): void {
+    const flat = list.flatMap((k) => (Array.isArray(k) ? (k as unknown[]) : [k]));
+    if (flat.length === 0 || flat.some((s) => typeof s !== 'string' && typeof s !== 'number')) return;
+    const segments = flat.map(String);
+    this.checkEventPath(type, segments, [...at], `${op} ${JSON.stringify(segments)}`);
   }
 
   // ---------------------------------------------------------------- params
