@@ -662,7 +662,7 @@ class Compiler {
         if (reportedHere.length > 0) {
           // the schema reported these parameters: the action's own checks still report the others (every problem at once)
           const skip = new Set(reportedHere.map((p) => p.slice(pointer.length + 1).split('/').join('.')));
-          if (!skip.has('')) this.checkParams(def, paramsRaw, undefined, path, type, raw.name, skip);
+          if (this.compileUnreported(paramsRaw, skip, path, type, def) && !skip.has('')) this.checkParams(def, paramsRaw, undefined, path, type, raw.name, skip);
           return;
         }
         const before = this.problems.length;
@@ -690,6 +690,23 @@ class Compiler {
         }
       }
     }
+  }
+
+  /**
+   * Compiles the parameters the schema did not report on, for their own problems (a template's
+   * path, a `$logic`), as a clean action's are: one bad parameter does not hide the others'.
+   * Returns whether that added no problem (the action's own checks then run, as for a clean action).
+   */
+  compileUnreported(paramsRaw: Record<string, unknown>, skip: ReadonlySet<string>, path: PathSegment[], type: Type | undefined, def: ActionDefinition): boolean {
+    const before = this.problems.length;
+    const properties = def.params.properties as Record<string, JsonSchema> | undefined;
+    for (const [k, v] of Object.entries(paramsRaw)) {
+      // '' is the parameters map itself (an unknown key, a required one absent): its known keys are still compiled
+      const unknown = skip.has('') && !Object.hasOwn(properties ?? {}, k);
+      if (unknown || FORBIDDEN_SEGMENTS.has(k) || [...skip].some((s) => s === k || s.startsWith(`${k}.`))) continue;
+      this.compileValue(v, [...path, k], type, properties?.[k]);
+    }
+    return this.problems.length === before;
   }
 
   /**
