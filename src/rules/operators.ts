@@ -17,14 +17,20 @@ import type { RegexCache } from './regex.js';
 /** Path segments that never read anything (they would reach the prototype chain). */
 export const UNREADABLE_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** An index as JavaScript reads it on a string: `"gold"["1"]` is "o", `"gold"["01"]` is undefined (not a canonical index). */
+const STRING_INDEX = /^(0|[1-9]\d*)$/;
+
+/** A string's own property: its `length`, or the character at a canonical index; undefined otherwise. */
+function stringProperty(value: string, key: string): unknown {
+  if (key === 'length') return value.length;
+  return STRING_INDEX.test(key) ? value[Number(key)] : undefined;
+}
+
 /** One own property of a value (string indices and `length` included); undefined otherwise. */
 export function ownProperty(value: unknown, key: string): unknown {
   if (UNREADABLE_SEGMENTS.has(key)) return undefined;
   if (typeof value === 'object' && value !== null) return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
-  if (typeof value === 'string') {
-    if (key === 'length') return value.length;
-    return /^\d+$/.test(key) ? value[Number(key)] : undefined;
-  }
+  if (typeof value === 'string') return stringProperty(value, key);
   return undefined;
 }
 
@@ -57,7 +63,7 @@ function specializeVar(args: readonly unknown[]): LogicNode | undefined {
 
 function step(value: unknown, key: string): unknown {
   if (typeof value === 'object') return Object.hasOwn(value!, key) ? (value as Record<string, unknown>)[key] : undefined;
-  if (typeof value === 'string') return key === 'length' ? value.length : /^\d+$/.test(key) ? value[Number(key)] : undefined;
+  if (typeof value === 'string') return stringProperty(value, key);
   return undefined;
 }
 
@@ -111,7 +117,11 @@ function missing(args: unknown[], data: unknown, st: EvalState): unknown[] {
   const keys: unknown[] = Array.isArray(args[0]) ? args[0] : args;
   charge(st, keys.length);
   const out: unknown[] = [];
-  for (const key of keys) if (isUnset(readVar(key, undefined, data, st))) out.push(key);
+  for (const key of keys) {
+    // json-logic-js reads each key as {"var": key}: a key that is a list is [path, default]
+    const value = Array.isArray(key) ? readVar(key[0], key[1], data, st) : readVar(key, undefined, data, st);
+    if (isUnset(value)) out.push(key);
+  }
   return out;
 }
 
@@ -213,6 +223,7 @@ function standardOperators(): Record<string, Operator> {
     var: { fn: ([key, fallback], data, st) => readVar(key, fallback, data, st), specialize: specializeVar },
     missing: eager(missing),
     missing_some: eager(([need, options], data, st) => {
+      if (options === null || options === undefined) throw new LogicOperatorError('missing_some', 'the second argument must be a list of paths, not null');
       const absent = missing([options], data, st);
       return Number((options as { length?: N } | null | undefined)?.length) - absent.length >= (need as N) ? [] : absent;
     }),

@@ -42,6 +42,8 @@ export type PathCheck =
       readonly message: string;
       /** Close field names, best first. */
       readonly candidates: readonly string[];
+      /** The json names of the message where the path went wrong, when a segment named no field of it. */
+      readonly fields?: readonly string[];
     };
 
 /** The json name of a field as the decoded event carries it. */
@@ -95,6 +97,7 @@ export function checkPath(type: Type, segments: readonly string[]): PathCheck {
         at: i,
         message: prefix && /^AnonymousSchema\d*$/.test(cur.name) ? `${prefix} has no field "${seg}"` : `${cur.name} has no field "${seg}"${prefix ? ` (at ${prefix})` : ''}`,
         candidates: candidates.map((c) => [...segments.slice(0, i), c].join('.')),
+        fields: [...fields.keys()],
       };
     }
     if (field.map) return { ok: true };

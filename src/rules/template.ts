@@ -191,15 +191,28 @@ export function compileContainer(entries: readonly (readonly [string | number, C
   };
 }
 
-/** A `$logic` value: computed per event; null or undefined is an error. */
+/** The first NaN or ±Infinity in a computed value, its lists included (iteratively: nesting is the data's). */
+function nonFinite(value: unknown): number | undefined {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'number' && !Number.isFinite(v)) return v;
+    if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+  }
+  return undefined;
+}
+
+/** A `$logic` value: computed per event; null or undefined is an error, and so is NaN or ±Infinity anywhere in it. */
 export function compileLogicValue(fn: CompiledLogic, where: string): CompiledValue {
   return {
     constant: false,
     resolve: (event, run) => {
       const v = fn(event, run);
       if (v === undefined || v === null) throw new TemplateResolutionError(where, 'computed nothing (null)');
-      // json-logic-js arithmetic on a non-number gives NaN ("n/a" * 2): never sent as a parameter (JSON would write null)
-      if (typeof v === 'number' && !Number.isFinite(v)) throw new TemplateResolutionError(where, `computed ${String(v)}, not a number`);
+      // json-logic-js arithmetic on a non-number gives NaN ("n/a" * 2): never sent as a parameter (JSON would write null),
+      // nor inside a list ({"map": [list, {"*": [{"var": ""}, 2]}]})
+      const bad = nonFinite(v);
+      if (bad !== undefined) throw new TemplateResolutionError(where, `computed ${String(bad)}, not a number`);
       return v;
     },
   };

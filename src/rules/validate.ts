@@ -662,7 +662,7 @@ class Compiler {
         if (reportedHere.length > 0) {
           // the schema reported these parameters: the action's own checks still report the others (every problem at once)
           const skip = new Set(reportedHere.map((p) => p.slice(pointer.length + 1).split('/').join('.')));
-          if (!skip.has('')) this.checkParams(def, paramsRaw, undefined, path, type, raw.name, skip);
+          if (this.compileUnreported(paramsRaw, skip, path, type, def) && !skip.has('')) this.checkParams(def, paramsRaw, undefined, path, type, raw.name, skip);
           return;
         }
         const before = this.problems.length;
@@ -690,6 +690,23 @@ class Compiler {
         }
       }
     }
+  }
+
+  /**
+   * Compiles the parameters the schema did not report on, for their own problems (a template's
+   * path, a `$logic`), as a clean action's are: one bad parameter does not hide the others'.
+   * Returns whether that added no problem (the action's own checks then run, as for a clean action).
+   */
+  compileUnreported(paramsRaw: Record<string, unknown>, skip: ReadonlySet<string>, path: PathSegment[], type: Type | undefined, def: ActionDefinition): boolean {
+    const before = this.problems.length;
+    const properties = def.params.properties as Record<string, JsonSchema> | undefined;
+    for (const [k, v] of Object.entries(paramsRaw)) {
+      // '' is the parameters map itself (an unknown key, a required one absent): its known keys are still compiled
+      const unknown = skip.has('') && !Object.hasOwn(properties ?? {}, k);
+      if (unknown || FORBIDDEN_SEGMENTS.has(k) || [...skip].some((s) => s === k || s.startsWith(`${k}.`))) continue;
+      this.compileValue(v, [...path, k], type, properties?.[k]);
+    }
+    return this.problems.length === before;
   }
 
   /**
@@ -897,7 +914,7 @@ class Compiler {
     if (!type || segments.length === 0) return;
     const r = checkPath(type, segments);
     if (r.ok) return;
-    this.report(path, 'unknown-path', `${written}: ${r.message}`, r.candidates.length > 0 ? `did you mean ${r.candidates.map((c) => `"${c}"`).join(' or ')}?` : `fields: ${[...type.fieldsArray.map((f) => f.name)].join(', ')}`);
+    this.report(path, 'unknown-path', `${written}: ${r.message}`, r.candidates.length > 0 ? `did you mean ${r.candidates.map((c) => `"${c}"`).join(' or ')}?` : `fields: ${(r.fields ?? [...fieldsByJsonName(type).keys()]).join(', ')}`);
   }
 
   // ---------------------------------------------------------------- logic
@@ -928,6 +945,7 @@ class Compiler {
     }
     for (const p of timeLiteralProblems(op, list)) this.report(p.arg === undefined ? argPath : listPath(p.arg), p.code, p.message, p.fix);
     this.stateful.checkComparison(op, list, listPath);
+    if (!inIterator) this.checkReadPaths(op, args, argPath, type);
     switch (op) {
       case 'var': {
         const p = list[0];
@@ -958,6 +976,7 @@ class Compiler {
         if (op === 'get') this.checkLogic(list[0], listPath(0), type, inIterator);
         return;
       }
+
       case 'matches': {
         const [, pattern, flags] = list;
         if (typeof pattern === 'string' && (flags === undefined || typeof flags === 'string')) {
@@ -982,6 +1001,38 @@ class Compiler {
       return;
     }
     list.forEach((a, n) => this.checkLogic(a, listPath(n), type, inIterator));
+  }
+
+  /** The literal event paths of `missing`, `missing_some`, `val` and `exists` (outside an iterator: inside, they read the element). */
+  checkReadPaths(op: string, args: unknown, argPath: readonly PathSegment[], type: Type | undefined): void {
+    const list: readonly unknown[] = Array.isArray(args) ? args : [args];
+    if (op === 'val' || op === 'exists') this.checkKeyList(op, list, argPath, type);
+    else if (op === 'missing' && Array.isArray(list[0])) this.checkMissingKeys(list[0] as unknown[], [...argPath, 0], type);
+    else if (op === 'missing') this.checkMissingKeys(list, argPath, type, !Array.isArray(args));
+    else if (op === 'missing_some' && Array.isArray(list[1])) this.checkMissingKeys(list[1] as unknown[], Array.isArray(args) ? [...argPath, 1] : argPath, type);
+  }
+
+  /**
+   * The literal paths `missing` / `missing_some` read (a key, or a list key `[path, default]`),
+   * checked as `var` paths: a typo would be missing on every event. `single`: the key is the
+   * operator's whole argument (`{"missing": "x"}`).
+   */
+  checkMissingKeys(keys: readonly unknown[], at: readonly PathSegment[], type: Type | undefined, single = false): void {
+    keys.forEach((key, i) => {
+      const keyPath = single ? [...at] : [...at, i];
+      const p: unknown = Array.isArray(key) ? (key as unknown[])[0] : key;
+      const where = Array.isArray(key) ? [...keyPath, 0] : keyPath;
+      if (typeof p !== 'string' || p === '' || p.startsWith('../')) return;
+      this.checkEventPath(type, p.split('.'), where, `missing "${p}"`);
+    });
+  }
+
+  /** The keys of `val` / `exists` (`["payload", "items"]`), checked as one event path outside an iterator. */
+  checkKeyList(op: string, list: readonly unknown[], at: readonly PathSegment[], type: Type | undefined): void {
+    const flat = list.flatMap((k) => (Array.isArray(k) ? (k as unknown[]) : [k]));
+    if (flat.length === 0 || flat.some((s) => typeof s !== 'string' && typeof s !== 'number')) return;
+    const segments = flat.map(String);
+    this.checkEventPath(type, segments, [...at], `${op} ${JSON.stringify(segments)}`);
   }
 
   // ---------------------------------------------------------------- params

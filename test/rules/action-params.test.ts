@@ -97,6 +97,18 @@ describe('constant parameters: what normalize refuses per event is refused at lo
     ]);
     for (const p of errors) expect(p.fix, p.message).toBeTruthy();
   });
+
+  it('a parameter the schema refuses does not hide a bad template or $logic in the others', () => {
+    for (const action of [
+      'log: { message: "${event.usrId}", lvl: info }',
+      'log: { message: "${event.usrId}", level: loud }',
+      'grantItem: { itemId: "${event.payload.itemId}", quantity: { $logic: { var: payload.cout } }, extra: 1 }',
+    ]) {
+      const { errors } = problemsOf(one(action));
+      expect(errors.map((p) => p.code).sort(), action).toContain('unknown-path');
+      expect(errors.length, action).toBeGreaterThanOrEqual(2);
+    }
+  });
 });
 
 describe('integers beyond 2^53-1 are refused, never rounded', () => {

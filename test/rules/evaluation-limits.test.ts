@@ -8,6 +8,7 @@ import { EvaluationLimitError, LogicOperatorError } from '../../src/rules/errors
 import { MAX_ARRAY_WALKED, MAX_OPERATIONS } from '../../src/rules/evaluator.js';
 import { RulesLogic } from '../../src/rules/logic.js';
 import { MAX_PATTERN_LENGTH } from '../../src/rules/regex.js';
+import { compileLogicValue } from '../../src/rules/template.js';
 import { compileRulesText } from '../../src/rules/validate.js';
 import type { RulesCompileOptions } from '../../src/rules/validate.js';
 import { LOGIN, fixtureCatalog, loginEvent, testRegistry } from './support/fixtures.js';
@@ -149,5 +150,20 @@ rules:
       ['fine', 6],
     ]);
     expect(plan[0]!.failure?.message).toContain('computed NaN, not a number');
+  });
+});
+
+describe('a $logic value with NaN or Infinity inside a list', () => {
+  it('is an error, not a list sent with null in their place (JSON writes NaN as null)', () => {
+    const logic = new RulesLogic();
+    const value = (expr: unknown) => {
+      const v = compileLogicValue(logic.compile(expr), '$logic at do[0].x');
+      if (v.constant) throw new Error('constant');
+      return () => v.resolve({ tags: ['a', 2], n: 3 });
+    };
+    expect(value({ map: [{ var: 'tags' }, { '*': [{ var: '' }, 2] }] })).toThrow('computed NaN, not a number');
+    expect(value({ merge: [1, { '/': [{ var: 'n' }, 0] }] })).toThrow('computed Infinity, not a number');
+    expect(value({ merge: [[1], [[{ '-': ['x', 1] }]]] })).toThrow('computed NaN, not a number');
+    expect(value({ map: [{ var: 'tags' }, { cat: [{ var: '' }, '!'] }] })()).toEqual(['a!', '2!']);
   });
 });

@@ -43,6 +43,8 @@ function operands(): unknown[] {
   out.push(null, '', 0, 1, false, true, '0', 'gold', 'n/a');
   out.push({ var: 'v.absent' }, { var: ['v.absent', 0] }, { var: ['v.absent', 'dflt'] }, { var: ['v.null', 'dflt'] }, { var: ['v.absent', { var: 'v.one' }] });
   out.push({ var: 'v.nested.a.b' }, { var: 'v.nested.a.b.c' }, { var: 'v.arrS.0' }, { var: 'v.gold.length' }, { var: 'v.arrN.length' });
+  // string indexes: JavaScript reads "gold"["1"], not "gold"["01"] nor "gold"["1.0"]
+  out.push({ var: 'v.gold.1' }, { var: 'v.gold.01' }, { var: 'v.gold.00' }, { var: 'v.gold.1.0' }, { var: 'v.s0.0' }, { var: 'v.arrN.01' });
   return out;
 }
 
@@ -73,9 +75,15 @@ function corpus(): Case[] {
       add({ reduce: initial === undefined ? [source, body] : [source, body, initial] });
     }
   }
-  for (const key of ['v', 'v.obj', 'v.nested.a', 'v.arr0', 'v.absent', 'v.empty', 'v.zero', 'v.false', 'v.obj0', ['v.zero', 'v.gold'], ['v.absent', 'v.one']]) {
+  for (const key of ['v', 'v.obj', 'v.nested.a', 'v.arr0', 'v.absent', 'v.empty', 'v.zero', 'v.false', 'v.obj0', 'v.gold.01', 'v.gold.1', ['v.zero', 'v.gold'], ['v.absent', 'v.one']]) {
     add({ missing: key });
     add({ missing_some: [1, Array.isArray(key) ? key : [key]] });
+  }
+  // a key that is itself a list reads as {"var": [path, default]} (json-logic-js applies {"var": key})
+  for (const key of [['v.one', 'x'], ['v.absent', 'x'], ['v.absent'], [], ['v.absent', ''], ['v.gold.01', 1]]) {
+    add({ missing: [['v.gold', key]] });
+    add({ missing: ['v.gold', key] });
+    for (const need of [1, 2]) add({ missing_some: [need, ['v.absent', key]] });
   }
   // inherited properties
   for (const path of ['v.obj.constructor', 'v.gold.toString', '__proto__', 'v.obj.hasOwnProperty', 'v.arrN.map', 'constructor.name']) add({ var: path });
@@ -102,11 +110,28 @@ function run(f: () => unknown): Outcome {
   }
 }
 
+/** The data as `missing` sees it: every proto3 default (see isUnset) replaced by null, innermost first. */
+function defaultsAsNull(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length === 0 ? null : value.map(defaultsAsNull);
+  if (typeof value === 'object' && value !== null) {
+    const out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, defaultsAsNull(v)]));
+    return Object.values(out).every((v) => v === null) ? null : out;
+  }
+  return isUnset(value) ? null : value;
+}
+
 /** The deliberate differences, each with how to recognise it. */
 const DIFFERENCES: Record<string, (rule: Record<string, unknown>, ours: Outcome, ref: Outcome) => boolean> = {
-  // a decoded protobuf event cannot tell 0, false, [] or a message of defaults from absent
-  'missing/missing_some also report 0, false, empty lists and maps, and maps of unset values': (rule, ours) =>
-    ('missing' in rule || 'missing_some' in rule) && 'value' in ours,
+  // a decoded protobuf event cannot tell 0, false, [] or a message of defaults from absent:
+  // exactly json-logic-js's answer on the data with those defaults read as null
+  'missing/missing_some also report 0, false, empty lists and maps, and maps of unset values': (rule, ours) => {
+    if (!('missing' in rule || 'missing_some' in rule)) return false;
+    const onDefaults = run(() => jsonLogic.apply(rule, defaultsAsNull(DATA)));
+    return 'value' in ours && 'value' in onDefaults ? same(ours.value, onDefaults.value) : 'threw' in ours && 'threw' in onDefaults;
+  },
+  // json-logic-js applies {"var": key}: a key read from the data that is a one-key map would run as an operation
+  'missing never runs a key read from the data as JSON Logic': (rule, ours, ref) =>
+    ('missing' in rule || 'missing_some' in rule) && 'value' in ours && 'threw' in ref && /Unrecognized operation/.test(ref.threw),
   // inherited properties (functions, the prototype) are never data
   'var reads own properties only': (rule, ours, ref) =>
     'var' in rule && /(^|\.)(constructor|__proto__|toString|hasOwnProperty|map)(\.|$)/.test(String(rule.var)) && 'value' in ours && ours.value === null && 'value' in ref && ref.value !== null,

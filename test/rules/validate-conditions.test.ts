@@ -103,3 +103,45 @@ describe('matches and var', () => {
     expect(problems(rules('    when: { some: [{ var: payload.tags }, { "==": [{ var: "../namespace" }, mygame] }] }\n'))).toEqual([]);
   });
 });
+
+describe('paths read by missing, missing_some, val and exists', () => {
+  it('a typo is an error at the key, with did you mean (it would be missing on every event)', () => {
+    for (const [when, typo, fix] of [
+      ['{ missing: [payload.tgs] }', 'payload.tgs', 'payload.tags'],
+      ['{ missing: usrId }', 'usrId', 'userId'],
+      ['{ missing: [[namespace, payload.tgs]] }', 'payload.tgs', 'payload.tags'],
+      ['{ missing: [namespace, [usrId, 0]] }', 'usrId', 'userId'],
+      ['{ missing_some: [1, [namespace, usrId]] }', 'usrId', 'userId'],
+      ['{ "!": { exists: [payload, tgs] } }', '[payload, tgs]', 'payload.tags'],
+      ['{ "==": [{ val: [usrId] }, x] }', '[usrId]', 'userId'],
+    ] as const) {
+      const p = problems(rules(`    when: ${when}\n`));
+      expect(p.map((x) => [x.code, x.line, x.column]), when).toEqual([['unknown-path', 5, 11 + when.indexOf(typo)]]);
+      expect(p[0]!.fix, when).toBe(`did you mean "${fix}"?`);
+    }
+  });
+
+  it('existing paths, computed keys and keys inside an iterator are accepted', () => {
+    for (const when of [
+      '{ missing: [userId, payload.loginLocation, [payload.tags, 0]] }',
+      '{ missing_some: [1, [userId, namespace]] }',
+      '{ exists: [payload, loginLocation] }', '{ val: [[payload, tags], 0] }',
+      '{ missing: { if: [true, [userId], [namespace]] } }',
+      '{ some: [{ var: payload.tags }, { missing: [anything] }] }',
+    ]) {
+      expect(problems(rules(`    when: ${when}\n`)), when).toEqual([]);
+    }
+  });
+});
+
+describe('the fix of an unknown path with nothing close', () => {
+  it("lists the fields of the message the path reached, by the names var reads", () => {
+    const p = problems(rules('    when: { var: payload.qqqqqqqqqq }\n'));
+    expect(p.map((x) => x.code)).toEqual(['unknown-path']);
+    expect(p[0]!.message).toContain('(at payload)');
+    expect(p[0]!.fix).not.toContain('user_id');
+    expect(p[0]!.fix).toMatch(/^fields: /);
+    expect(p[0]!.fix).not.toMatch(/\bpayload\b/);
+  });
+});
+
