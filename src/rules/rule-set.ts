@@ -51,6 +51,8 @@ export interface CompiledFact {
   readonly operation: string;
   /** Its parameters (texts; templates resolved per event). */
   readonly params: CompiledValue;
+  /** The parameters written as templates (`${event...}`), as written: one resolving to "" for an event is the fact's problem, never sent without it. */
+  readonly templated?: Readonly<Record<string, string>>;
 }
 
 /** A fact to fetch for one event: the rule, the fact's name, the operation and its resolved parameters (or why they do not resolve). */
@@ -385,7 +387,14 @@ export class RuleSet {
       for (const f of rule.facts) {
         try {
           const params = (f.params.constant ? f.params.value : f.params.resolve(event, { nowMs: now })) as Record<string, unknown>;
-          out.push({ rule: rule.name, name: f.name, operation: f.operation, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, textOf(v)])) });
+          const texts = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, textOf(v)]));
+          const empty = f.templated ? Object.keys(f.templated).find((k) => texts[k] === '') : undefined;
+          if (empty !== undefined) {
+            // an empty parameter is dropped from the request: the lookup would ask another question (statCodes "" reads every stat)
+            out.push({ rule: rule.name, name: f.name, operation: f.operation, params: {}, problem: `parameter ${empty} (${f.templated![empty]!}) is empty for this event: the lookup is not sent without it` });
+            continue;
+          }
+          out.push({ rule: rule.name, name: f.name, operation: f.operation, params: texts });
         } catch (err) {
           out.push({ rule: rule.name, name: f.name, operation: f.operation, params: {}, problem: err instanceof Error ? err.message : String(err) });
         }

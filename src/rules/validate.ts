@@ -645,7 +645,9 @@ class Compiler {
       if (!ok) continue;
       const before = this.problems.length;
       const compiled = this.compileValue(params, [...at, op], type);
-      if (this.problems.length === before) out.push({ name, operation: op, params: compiled });
+      if (this.problems.length !== before) continue;
+      const templated = Object.entries(params).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].includes('${'));
+      out.push({ name, operation: op, params: compiled, ...(templated.length > 0 && !compiled.constant ? { templated: Object.fromEntries(templated) } : {}) });
     }
     return out;
   }

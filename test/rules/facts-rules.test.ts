@@ -96,4 +96,25 @@ describe('facts in rules', () => {
 `);
     expect(missing.ok ? [] : missing.problems.map((p) => `${p.code} ${p.message}`)).toEqual([expect.stringMatching(/^fact .*needs "groupId"/)]);
   });
+  it('a templated parameter empty for this event (proto3 default "") is the fact\'s error, never a lookup without it (statCodes "" would read every stat)', () => {
+    const rules = compile(`
+  - name: stat-100
+    on: userLoggedIn
+    facts:
+      stats: { getUserStatItems: { statCodes: "\${event.payload.platform}" } }
+      pass: { getUserEntitlementOwnershipByItemId: { itemId: "pass-\${event.payload.platform}" } }
+    when: { "and": [ { ">=": [ { var: facts.stats.data.0.value }, 100 ] }, { var: facts.pass.owned } ] }
+    do: [ { log: { message: x } } ]
+`);
+    // set: sent as written
+    expect(rules.factRequests(LOGIN, loginEvent() as never, Date.now())).toEqual([
+      { rule: 'stat-100', name: 'stats', operation: 'getUserStatItems', params: { statCodes: 'STEAM' } },
+      { rule: 'stat-100', name: 'pass', operation: 'getUserEntitlementOwnershipByItemId', params: { itemId: 'pass-STEAM' } },
+    ]);
+    // empty: the first fact names its parameter and is never sent; the second resolves to a non-empty text and is sent
+    const empty = loginEvent({ payload: { ...(loginEvent().payload as object), platform: '' } });
+    const requests = rules.factRequests(LOGIN, empty, Date.now());
+    expect(requests[0]).toMatchObject({ name: 'stats', problem: expect.stringMatching(/statCodes .*is empty for this event/) });
+    expect(requests[1]).toEqual({ rule: 'stat-100', name: 'pass', operation: 'getUserEntitlementOwnershipByItemId', params: { itemId: 'pass-' } });
+  });
 });
