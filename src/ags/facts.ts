@@ -191,7 +191,7 @@ export function factFetcher(request: (op: AgsRequest) => Promise<unknown>, names
       const def = FACT_OPERATIONS[l.operation];
       if (!def) return Promise.resolve({ error: `no lookup ${l.operation}` });
       if (userId === '') return Promise.resolve({ error: 'the event has no player (userId) to look up' });
-      const key = JSON.stringify([l.operation, l.params]);
+      const key = JSON.stringify([l.operation, Object.entries(l.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]); // the parameters' order as written is no other lookup
       let p = sent.get(key);
       if (!p) {
         let req: AgsRequest;

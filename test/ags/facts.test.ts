@@ -183,3 +183,24 @@ describeWith(sharedFile('ags-openapi/platform.json'), 'facts: an answer that is 
     }
   });
 });
+
+describe('facts: one request per distinct lookup per event', () => {
+  it('two rules naming the same lookup with their parameters in another order share one request', async () => {
+    const sent: unknown[] = [];
+    const fetch = factFetcher((op) => {
+      sent.push(op.query);
+      return Promise.resolve({ owned: true });
+    }, 'mygame');
+    const op = 'getUserEntitlementOwnershipByItemId';
+    const facts = await fetch(
+      [
+        { rule: 'a', name: 'pass', operation: op, params: { itemId: 'season-pass', platform: 'steam' } },
+        { rule: 'b', name: 'pass', operation: op, params: { platform: 'steam', itemId: 'season-pass' } },
+      ],
+      { userId: '0123456789abcdef0123456789abcdef' },
+    );
+    expect(sent).toEqual([{ itemId: 'season-pass', platform: 'steam' }]);
+    expect(facts.get('a')!.pass).toEqual({ value: { owned: true } });
+    expect(facts.get('b')!.pass).toEqual({ value: { owned: true } });
+  });
+});
