@@ -6,7 +6,8 @@
  * `<when> <rule>/<action>#<index> <event name> <event id> <kind>: <reason>`, then a count, and
  * with `--limit` when more follow `more: --cursor <c>`; `--json`: the array of the records, or
  * with `--limit` `{records, next}` (`next`: the cursor, or null at the end). Exit 0, or 1 when
- * lines of a file were skipped; 2 for a bad option or cursor.
+ * lines of a file were skipped or a file named does not exist; 2 for a bad option or cursor. No
+ * DEAD_LETTER_FILE yet (the server creates it at its first dead letter): none, exit 0.
  */
 import type { Config } from '../config.js';
 import type { DeadLetterQuery, StoredDeadLetter } from '../delivery/index.js';

@@ -1,4 +1,6 @@
 /**
+ * `dead-letters list` and `replay` where the server has written no dead letter yet (no file): none, exit 0;
+ * a file named on the command line that does not exist: said so, exit 1.
  * `dead-letters list` with hostile text in a record (an event id from the event's body, an AGS error
  * message): one record is one line, and no terminal control sequence reaches the terminal; `--json`
  * keeps the text as it was.
@@ -65,5 +67,33 @@ describe('dead-letters list and replay with hostile text', () => {
     expect(lines[0]).toMatch(/^FAILED welcome\/grantItem#0 userLoggedIn evt-1\\n2026-01-01/);
     // eslint-disable-next-line no-control-regex
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+});
+
+describe('dead-letters list and replay before the first dead letter', () => {
+  // the server creates DEAD_LETTER_FILE (default ./dead-letters.jsonl) at its first dead letter
+  it('no file where the server writes them: no dead letters, exit 0', async () => {
+    const dir = workspace();
+    try {
+      const list = await runCommand(['dead-letters', 'list'], { cwd: dir.dir });
+      expect(list.stderr).toBe('');
+      expect(list.stdout).toMatch(/^no dead letters in .*dead-letters\.jsonl \(none written yet\)\n$/);
+      expect(list.code).toBe(0);
+      const json = await runCommand(['dead-letters', 'list', '--json'], { cwd: dir.dir });
+      expect(JSON.parse(json.stdout)).toEqual([]);
+      expect(json.code).toBe(0);
+      const replay = await runCommand(['replay'], { cwd: dir.dir });
+      expect(replay.stdout).toMatch(/^no dead letters in .*dead-letters\.jsonl \(none written yet\)\n$/);
+      expect(replay.code).toBe(0);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('a file named on the command line that does not exist: said so, exit 1', async () => {
+    const r = await runCommand(['dead-letters', 'list', 'typo.jsonl'], { cwd: ws.dir });
+    expect(r.stderr).toMatch(/typo\.jsonl: no such file/);
+    expect(r.stderr).not.toMatch(/ENOENT/);
+    expect(r.code).toBe(1);
   });
 });
