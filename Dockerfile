@@ -16,6 +16,8 @@ COPY src ./src
 COPY proto ./proto
 COPY actions ./actions
 COPY rules.yaml rules.schema.json ./
+# the typed topics' schemas (topics/NAME.schema.json): validate checks the rules against them
+COPY topics ./topics
 # compiles src/ and the custom actions of actions/ (a type error stops the build here)
 RUN npm run build
 # = `extend-event-rules validate rules.yaml` (with the custom actions): an invalid rules file stops the build here,
@@ -43,6 +45,7 @@ COPY --from=build /app/dist ./dist
 COPY proto ./proto
 COPY actions ./actions
 COPY rules.yaml rules.schema.json ./
+COPY topics ./topics
 # code stays root-owned (read-only to the app); the app may create files in /app
 # (dead-letters.jsonl, DEAD_LETTER_FILE)
 RUN chown node:node /app

@@ -59,17 +59,30 @@ export interface DeadLetterSource {
   close(): Promise<void>;
 }
 
-function fileSource(path: string): DeadLetterSource {
-  return {
+/**
+ * The dead letters of a JSON-lines file. A missing file: with `missingIsNone` (the file the server writes, created at
+ * its first dead letter) none, and `where` says so; else (a file named on the command line) an error saying so.
+ */
+function fileSource(path: string, missingIsNone: boolean): DeadLetterSource {
+  const source = {
     where: path,
-    read: async (query = {}) => {
-      const r = await readDeadLetters(path);
+    read: async (query: DeadLetterQuery = {}) => {
+      let r: Awaited<ReturnType<typeof readDeadLetters>>;
+      try {
+        r = await readDeadLetters(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (!missingIsNone) throw new Error(`${path}: no such file`, { cause: error });
+        source.where = `${path} (none written yet)`;
+        return { records: [], problems: [] };
+      }
       const problems = r.problems.map((p) => `${path}:${p.line}: skipped: ${p.reason}`);
       if (r.incompleteTail) problems.push(`${path}: skipped an incomplete last line (a write cut short)`);
       return { ...pageOfList(r.records, query), problems };
     },
     close: () => Promise.resolve(),
   };
+  return source;
 }
 
 /**
@@ -77,9 +90,9 @@ function fileSource(path: string): DeadLetterSource {
  * @throws StateStoreStartError / AGS login errors when the store cannot be opened.
  */
 export async function openDeadLetterSource(config: Config | undefined, file: string | undefined): Promise<DeadLetterSource> {
-  if (file !== undefined) return fileSource(file);
+  if (file !== undefined) return fileSource(file, false);
   if (!config) throw new Error('no dead-letter file given and no configuration to find the store');
-  if (config.stateStore === 'memory') return fileSource(resolve(config.deadLetterFile));
+  if (config.stateStore === 'memory') return fileSource(resolve(config.deadLetterFile), true);
   let ags: AgsClient | undefined;
   if (config.stateStore === 'cloudsave') {
     ags = new AgsClient({

@@ -6,7 +6,8 @@
  * `<when> <rule>/<action>#<index> <event name> <event id> <kind>: <reason>`, then a count, and
  * with `--limit` when more follow `more: --cursor <c>`; `--json`: the array of the records, or
  * with `--limit` `{records, next}` (`next`: the cursor, or null at the end). Exit 0, or 1 when
- * lines of a file were skipped; 2 for a bad option or cursor.
+ * lines of a file were skipped or a file named does not exist; 2 for a bad option or cursor. No
+ * DEAD_LETTER_FILE yet (the server creates it at its first dead letter): none, exit 0.
  */
 import type { Config } from '../config.js';
 import type { DeadLetterQuery, StoredDeadLetter } from '../delivery/index.js';
@@ -15,18 +16,20 @@ import { openDeadLetterSource, QUERY_OPTIONS, queryOf } from './dead-letter-sour
 import type { DeadLetterSource } from './dead-letter-source.js';
 import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, wantsHelp } from './io.js';
+import { printable } from '../text/index.js';
 
 export interface DeadLettersOptions {
   /** The environment's configuration (where the dead letters are). */
   readonly config: Config;
 }
 
-/** One human line for a dead letter. */
+/** One human line for a dead letter: its text from the event and from AGS made {@link printable} (one line, no control sequences). */
 export function formatDeadLetter(r: StoredDeadLetter): string {
   const omitted = r.eventOmitted ? ' [payload not kept: too large]' : '';
   const reason = reasonText(r);
   const space = reason.indexOf(' ');
-  return `${r.timestamp} ${r.rule}/${r.action}#${r.index} ${r.eventName} ${r.eventId || '-'} ${reason.slice(0, space)}:${reason.slice(space)}${omitted}`;
+  const line = `${r.timestamp} ${r.rule}/${r.action}#${r.index} ${r.eventName} ${r.eventId || '-'} ${reason.slice(0, space)}:${reason.slice(space)}`;
+  return `${printable(line)}${omitted}`;
 }
 
 /** What the filters of `query` select, for messages: ` for rule x, action y` ('' when none). */
@@ -34,7 +37,7 @@ export function describeQuery(q: DeadLetterQuery): string {
   const parts: string[] = [];
   if (q.rule !== undefined) parts.push(`rule ${q.rule}`);
   if (q.action !== undefined) parts.push(`action ${q.action}`);
-  if (q.reason !== undefined) parts.push(`reason ~ ${JSON.stringify(q.reason)}`);
+  if (q.reason !== undefined) parts.push(`reason ~ ${printable(JSON.stringify(q.reason))}`);
   if (q.sinceMs !== undefined) parts.push(`since ${new Date(q.sinceMs).toISOString()}`);
   if (q.untilMs !== undefined) parts.push(`until ${new Date(q.untilMs).toISOString()}`);
   return parts.length > 0 ? ` for ${parts.join(', ')}` : '';

@@ -38,6 +38,7 @@ import type { CommandIO } from './io.js';
 import { UsageError, parseArgs, unaryCall, wantsHelp } from './io.js';
 import { withCustomEvents } from '../custom-events/index.js';
 import { REPLAY_FAILED_AGAIN } from '../pipeline/index.js';
+import { printable } from '../text/index.js';
 
 export interface ReplayOptions {
   /** Proto directories the catalog is loaded from (to re-encode events). Required. */
@@ -85,8 +86,9 @@ function isFailedAgain(error: grpc.ServiceError): boolean {
   return error.code === grpc.status.FAILED_PRECONDITION && (error.details ?? '').includes(REPLAY_FAILED_AGAIN);
 }
 
+/** The record in a result line, its event's text made {@link printable}. */
 function describe(r: DeadLetterRecord): string {
-  return `${r.rule}/${r.action}#${r.index} ${r.eventName} ${r.eventId || r.idempotencyKey}`;
+  return printable(`${r.rule}/${r.action}#${r.index} ${r.eventName} ${r.eventId || r.idempotencyKey}`);
 }
 
 /** `replay --help`. */
@@ -161,7 +163,7 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
       const resolved = catalog.resolve(record.service);
       if (!resolved.ok) {
         failures++;
-        io.stdout.write(`FAILED ${describe(record)}: service ${record.service} is ${resolved.reason} in the proto directories\n`);
+        io.stdout.write(`FAILED ${describe(record)}: service ${printable(record.service)} is ${resolved.reason} in the proto directories\n`);
         continue;
       }
       let bytes: Uint8Array;
@@ -169,7 +171,7 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
         bytes = catalog.codec(resolved.service).encode(record.event);
       } catch (error) {
         failures++;
-        io.stdout.write(`FAILED ${describe(record)}: cannot encode the event: ${error instanceof Error ? error.message : String(error)}\n`);
+        io.stdout.write(`FAILED ${describe(record)}: cannot encode the event: ${printable(error instanceof Error ? error.message : String(error))}\n`);
         continue;
       }
       const error = await callUntilFree(client, resolved.service.path, bytes, record, run);
@@ -180,7 +182,7 @@ async function replayFrom(source: DeadLetterSource, io: CommandIO, run: ReplayRu
         failures++;
         // failed again: its newer dead letter (written by the handler) replaces this one
         const superseded = isFailedAgain(error) && source.remove ? await source.remove(record) : false;
-        io.stdout.write(`${grpc.status[error.code] ?? error.code} ${describe(record)}: ${error.details || error.message}${superseded ? ' (replaced in the store by its newer dead letter)' : ''}\n`);
+        io.stdout.write(`${grpc.status[error.code] ?? error.code} ${describe(record)}: ${printable(error.details || error.message)}${superseded ? ' (replaced in the store by its newer dead letter)' : ''}\n`);
       }
     }
   } finally {

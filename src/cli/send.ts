@@ -21,6 +21,7 @@ import type { CommandIO } from './io.js';
 import { sendScheduledRun } from './send-schedule.js';
 import { UsageError, loadCommandCatalog, parseArgs, unaryCall } from './io.js';
 import type { AuthoringDefaults } from './test.js';
+import { printable } from '../text/index.js';
 
 export const SEND_USAGE = 'usage: extend-event-rules send <event> [--data file.json|-] [--target host:port] [--metadata key=value]... [--timeout ms]\n       extend-event-rules send --topic NAME [--data body.json|-] [--target host:port] [--timeout ms]\n       extend-event-rules send --schedule TASK [--data payload.json|-] [--run-id id] [--target host:port] [--timeout ms]\n';
 
@@ -183,12 +184,12 @@ export async function sendCommand(args: string[], io: CommandIO, defaults: Autho
   return 1;
 }
 
-/** A non-OK answer: `CODE: details` on stdout, then what it most likely means on stderr. */
+/** A non-OK answer: `CODE: details` on stdout (details {@link printable}), then what it most likely means on stderr. */
 function printFailure(io: CommandIO, error: grpc.ServiceError, target: string, service: EventService, timeoutMs: number): void {
   const code = grpc.status[error.code] ?? String(error.code);
   // grpc-js ends a connection failure with "Resolution note: " and nothing after it
   const details = (error.details || error.message).replace(/\.? Resolution note: ?$/, '');
-  io.stdout.write(`${code}: ${details}\n`);
+  io.stdout.write(`${code}: ${printable(details)}\n`);
   if (error.code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Name resolution failed/.test(details)) {
     io.stderr.write(`is the server running at ${target}? start it with npm start (or give --target host:port)\n`);
   } else if (error.code === grpc.status.UNAVAILABLE) {

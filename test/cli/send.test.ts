@@ -206,6 +206,16 @@ describe('send command: message, metadata and errors', () => {
     answer = undefined;
   });
 
+  it('a non-OK answer with control characters in its message stays one line, escaped', async () => {
+    ws = workspace();
+    // the handler's message may quote an AGS answer or the event: an ESC sequence or a newline in it never reaches the terminal
+    answer = { code: grpc.status.FAILED_PRECONDITION, details: 'grantItem: \u001b[2Jbad\nOK\u009b1m', metadata: new grpc.Metadata() };
+    const r = await runCommand(['send', 'userLoggedIn', '--target', `127.0.0.1:${port}`], { cwd: ws.dir });
+    expect(r.stdout).toBe('FAILED_PRECONDITION: grantItem: \\u001b[2Jbad\\nOK\\u009b1m\n');
+    expect(r.code).toBe(1);
+    answer = undefined;
+  });
+
   it('connection refused: UNAVAILABLE and how to start the server, exit 1', async () => {
     ws = workspace();
     const target = `127.0.0.1:${await closedPort()}`;

@@ -21,7 +21,7 @@
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -392,6 +392,31 @@ describe('the build-time rules validation', () => {
       expect(result.stderr).toMatch(/invalid/);
     } finally {
       writeFileSync(rules, shipped);
+    }
+  });
+
+  it('checks the rules against the typed topics beside rules.yaml (topics/, copied into the build and runtime stages)', () => {
+    // validate reads topics/NAME.schema.json beside the rules file: without the folder in the stage, a body path
+    // the schema does not have passed the image build while `validate` on the project failed
+    const topics = join(build.hostWorkdir, 'topics');
+    expect(existsSync(topics), 'the build stage holds topics/').toBe(true);
+    expect(existsSync(join(runtime.hostWorkdir, 'topics')), 'the runtime stage holds topics/ (the server types bodies with it)').toBe(true);
+    const rules = join(build.hostWorkdir, 'rules.yaml');
+    const shipped = readFileSync(rules, 'utf8');
+    const schema = join(topics, 'weekly-reset.schema.json');
+    writeFileSync(schema, JSON.stringify({ type: 'object', required: ['userId'], properties: { userId: { type: 'string' } } }));
+    writeFileSync(
+      rules,
+      `${shipped}\n  - name: reset-chest\n    on: { topic: weekly-reset }\n    when: { "==": [{ var: body.userid }, "x"] }\n    do:\n      - grantItem: { itemId: chest, quantity: 1, source: REWARD, userId: "\${event.body.userId}" }\n`,
+    );
+    try {
+      const result = run(validateRun());
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(/body\.userid/);
+      expect(result.stderr).toMatch(/did you mean "body\.userId"/);
+    } finally {
+      writeFileSync(rules, shipped);
+      rmSync(schema, { force: true });
     }
   });
 });
