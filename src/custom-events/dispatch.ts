@@ -16,7 +16,7 @@ import type { EventCall, EventHandler, EventOutcome } from '../contract/index.js
 import type { Logger } from '../telemetry/index.js';
 import type { Metrics } from '../telemetry/index.js';
 import { CONSUMER_SERVICE, SCHEDULER_SERVICE } from './protos.js';
-import { scheduleService, topicService } from './catalog.js';
+import { SCHEDULE_PREFIX, TOPIC_PREFIX, scheduleService, topicService } from './catalog.js';
 import { encodeScheduledTaskResponse } from './events.js';
 import { TOPIC_NAME_MAX, TOPIC_NAME_PATTERN } from './limits.js';
 
@@ -74,8 +74,8 @@ export function routeCustomEvents(onEvent: EventHandler, options: CustomEventRou
   return (service: EventService, event: DecodedEvent, call: EventCall): EventOutcome | Promise<EventOutcome> => {
     if (service.fullName === CONSUMER_SERVICE) {
       const topic = typeof event.topic === 'string' ? event.topic : '';
-      const target = topicService(topic);
-      if (topic !== '' && options.listenedOn().has(target.fullName)) return onEvent(target, event, call);
+      // the name is checked before a service is made for it: topicService caches one per name, and the topic is caller data
+      if (topic !== '' && options.listenedOn().has(`${TOPIC_PREFIX}${topic}`)) return onEvent(topicService(topic), event, call);
       if (options.listenedOn().has(CONSUMER_SERVICE)) return onEvent(service, event, call);
       options.metrics?.topicMessagesUnrouted.inc({ topic: unroutedLabel(topic, labelled) });
       options.logger.debug({ topic }, `message of topic ${JSON.stringify(topic)}: no rule listens on it (answered OK)`);
@@ -83,12 +83,11 @@ export function routeCustomEvents(onEvent: EventHandler, options: CustomEventRou
     }
     if (service.fullName === SCHEDULER_SERVICE) {
       const task = typeof event.taskName === 'string' ? event.taskName : '';
-      const target = scheduleService(task);
-      if (task === '' || !options.listenedOn().has(target.fullName)) {
+      if (task === '' || !options.listenedOn().has(`${SCHEDULE_PREFIX}${task}`)) {
         options.logger.warn({ task, runId: event.runId }, `scheduled task ${JSON.stringify(task)}: no rule listens on it`);
         return scheduledTaskReply(event, { kind: 'failed', message: `no rule listens on the scheduled task ${JSON.stringify(task)} (on: { schedule: ${task || 'TASK_NAME'} })` }, 404);
       }
-      const outcome = onEvent(target, event, call);
+      const outcome = onEvent(scheduleService(task), event, call);
       return outcome instanceof Promise ? outcome.then((o) => scheduledTaskReply(event, o)) : scheduledTaskReply(event, outcome);
     }
     return onEvent(service, event, call);
