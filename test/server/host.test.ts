@@ -339,6 +339,18 @@ describe('health and shutdown', () => {
       expect((await w.end).code).toBe(grpc.status.OK);
     }
     expect(h.logLines().some((l) => String(l.msg).startsWith('grace period over'))).toBe(false);
+    // a late reload or status change writes nothing to the ended streams (no write after end)
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      h.host.setServed(new Set([THIRD_PARTY]));
+      h.host.setServing(true);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
   });
 
   it('forces calls still in flight when the grace period ends and aborts their signal', async () => {
