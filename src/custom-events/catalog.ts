@@ -83,6 +83,11 @@ export const schedulerService: EventService = wireService(SCHEDULER_SERVICE, SCH
 const topicServices = new Map<string, EventService>();
 const scheduleServices = new Map<string, EventService>();
 
+/** How many per-name (topic or task) event services are cached: one per name made, never pruned, so only names rules listen on may be made. */
+export function cachedCustomServices(): number {
+  return topicServices.size + scheduleServices.size;
+}
+
 function customService(prefix: string, name: string, wire: EventService, viewType: Type, cache: Map<string, EventService>): EventService {
   let s = cache.get(name);
   if (!s) {

@@ -3,7 +3,8 @@
  * listen on: a message of topic NAME to `topic:NAME`, a run of task TASK to
  * `schedule:TASK`. A message of a topic no rule listens on is answered OK and
  * counted (`event_rules_topic_messages_unrouted_total`): Extend delivers every
- * topic the app subscribes to. A run is answered with a
+ * topic the app subscribes to. Its `topic` label is bounded (the topic is caller
+ * data): topic names only, at most {@link UNROUTED_TOPICS_MAX}, the rest `(other)`. A run is answered with a
  * `ScheduledTaskResponse`: `success`, an HTTP-style `http_status_code` (200;
  * 503 when it should be retried; 500 when it failed with `onFailure: retry`;
  * 422 when an action was dead-lettered; 404 when no rule listens on the
@@ -15,8 +16,22 @@ import type { EventCall, EventHandler, EventOutcome } from '../contract/index.js
 import type { Logger } from '../telemetry/index.js';
 import type { Metrics } from '../telemetry/index.js';
 import { CONSUMER_SERVICE, SCHEDULER_SERVICE } from './protos.js';
-import { scheduleService, topicService } from './catalog.js';
+import { SCHEDULE_PREFIX, TOPIC_PREFIX, scheduleService, topicService } from './catalog.js';
 import { encodeScheduledTaskResponse } from './events.js';
+import { TOPIC_NAME_MAX, TOPIC_NAME_PATTERN } from './limits.js';
+
+/** Most distinct `topic` label values of `event_rules_topic_messages_unrouted_total` (the topic is caller data). */
+export const UNROUTED_TOPICS_MAX = 100;
+/** The `topic` label of an unrouted message whose topic is not a topic name, or once {@link UNROUTED_TOPICS_MAX} topics are counted. */
+export const UNROUTED_OTHER = '(other)';
+
+/** The label of an unrouted message's topic: its name while the set of labels stays bounded, else {@link UNROUTED_OTHER}. */
+function unroutedLabel(topic: string, labelled: Set<string>): string {
+  if (labelled.has(topic)) return topic;
+  if (labelled.size >= UNROUTED_TOPICS_MAX || topic.length > TOPIC_NAME_MAX || !TOPIC_NAME_PATTERN.test(topic)) return UNROUTED_OTHER;
+  labelled.add(topic);
+  return topic;
+}
 
 export interface CustomEventRoutingOptions {
   /** The full names of the events the rules in force listen on (read per call: a reload applies to the next call). */
@@ -55,24 +70,24 @@ export function scheduledTaskReply(event: DecodedEvent, outcome: EventOutcome, h
 
 /** `onEvent` with the custom-event wire services routed (see the module's comment); every other call goes through unchanged. */
 export function routeCustomEvents(onEvent: EventHandler, options: CustomEventRoutingOptions): EventHandler {
+  const labelled = new Set<string>();
   return (service: EventService, event: DecodedEvent, call: EventCall): EventOutcome | Promise<EventOutcome> => {
     if (service.fullName === CONSUMER_SERVICE) {
       const topic = typeof event.topic === 'string' ? event.topic : '';
-      const target = topicService(topic);
-      if (topic !== '' && options.listenedOn().has(target.fullName)) return onEvent(target, event, call);
+      // the name is checked before a service is made for it: topicService caches one per name, and the topic is caller data
+      if (topic !== '' && options.listenedOn().has(`${TOPIC_PREFIX}${topic}`)) return onEvent(topicService(topic), event, call);
       if (options.listenedOn().has(CONSUMER_SERVICE)) return onEvent(service, event, call);
-      options.metrics?.topicMessagesUnrouted.inc({ topic });
+      options.metrics?.topicMessagesUnrouted.inc({ topic: unroutedLabel(topic, labelled) });
       options.logger.debug({ topic }, `message of topic ${JSON.stringify(topic)}: no rule listens on it (answered OK)`);
       return OK;
     }
     if (service.fullName === SCHEDULER_SERVICE) {
       const task = typeof event.taskName === 'string' ? event.taskName : '';
-      const target = scheduleService(task);
-      if (task === '' || !options.listenedOn().has(target.fullName)) {
+      if (task === '' || !options.listenedOn().has(`${SCHEDULE_PREFIX}${task}`)) {
         options.logger.warn({ task, runId: event.runId }, `scheduled task ${JSON.stringify(task)}: no rule listens on it`);
         return scheduledTaskReply(event, { kind: 'failed', message: `no rule listens on the scheduled task ${JSON.stringify(task)} (on: { schedule: ${task || 'TASK_NAME'} })` }, 404);
       }
-      const outcome = onEvent(target, event, call);
+      const outcome = onEvent(scheduleService(task), event, call);
       return outcome instanceof Promise ? outcome.then((o) => scheduledTaskReply(event, o)) : scheduledTaskReply(event, outcome);
     }
     return onEvent(service, event, call);

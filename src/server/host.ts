@@ -290,6 +290,7 @@ class GrpcEventHost implements EventHost {
 
   private async stop(graceMs: number): Promise<void> {
     this.health?.setServing(false);
+    this.health?.endWatches(); // after NOT_SERVING: open Watch streams would hold tryShutdown until the grace period ends
     this.logger.info({ graceMs, inFlight: this.inFlight.size }, 'gRPC server shutting down');
     let timer: NodeJS.Timeout | undefined;
     const drained = new Promise<boolean>((resolve) => {

@@ -316,6 +316,43 @@ describe('health and shutdown', () => {
     expect(h.seen).toHaveLength(1);
   });
 
+  it('an open Watch stream does not hold shutdown for the grace period: it sees NOT_SERVING, then ends with OK', async () => {
+    const { h } = await start({ served: new Set([LOGGED_IN]) });
+    const health = healthClient(h.address);
+    cleanups.push(() => health.close());
+    h.host.setServing(true);
+    const byService = new Map<string, { statuses: string[]; end: Promise<grpc.StatusObject> }>();
+    for (const service of ['', LOGGED_IN]) {
+      const watch = health.Watch({ service });
+      const statuses: string[] = [];
+      watch.on('data', (r: { status: string }) => statuses.push(r.status));
+      watch.on('error', () => undefined);
+      const end = new Promise<grpc.StatusObject>((resolve) => watch.on('status', resolve));
+      byService.set(service, { statuses, end });
+    }
+    await waitFor(() => [...byService.values()].every((w) => w.statuses.includes('SERVING')));
+
+    // no event in flight: shutdown is graceful, not a forced stop after the (long) grace period
+    await h.host.shutdown(60_000);
+    for (const w of byService.values()) {
+      expect(w.statuses.at(-1)).toBe('NOT_SERVING');
+      expect((await w.end).code).toBe(grpc.status.OK);
+    }
+    expect(h.logLines().some((l) => String(l.msg).startsWith('grace period over'))).toBe(false);
+    // a late reload or status change writes nothing to the ended streams (no write after end)
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      h.host.setServed(new Set([THIRD_PARTY]));
+      h.host.setServing(true);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('forces calls still in flight when the grace period ends and aborts their signal', async () => {
     const { h, client } = await start({ served: new Set([LOGGED_IN]) });
     h.respond = ({ call }) =>
