@@ -346,7 +346,8 @@ describe('health and shutdown', () => {
     try {
       h.host.setServed(new Set([THIRD_PARTY]));
       h.host.setServing(true);
-      await new Promise((r) => setTimeout(r, 50));
+      // a write after end fails in a later tick (stream errors are emitted on nextTick): two turns of the event loop
+      for (let turn = 0; turn < 2; turn++) await new Promise((r) => setImmediate(r));
     } finally {
       process.off('uncaughtException', onUncaught);
     }
